@@ -1,0 +1,59 @@
+#pragma once
+// Command-line surface of the one binary: roles (`--role server|worker`) and tools (`validate`).
+// Every flag also reads an environment variable (flag name upper-cased, '-' → '_') and `--config`.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace pikoci::node {
+
+/// Flags of `pikoci-node --role server` (SPEC §2.1). Only some are acted on yet; the others are
+/// accepted and validated so configurations written today keep working.
+struct server_flags {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::string jwt_secret;
+  std::string admin_password;
+  std::string db_system = "mem";
+  std::string db_path = "./pikoci-data";
+  std::string pubsub_system = "mem";
+  std::string kafka_brokers;
+  std::string kafka_topic_prefix = "pikoci";
+  bool run_worker = true;
+  int concurrency = 2;
+  int max_in_flight = 10;
+  int max_queue_size = 100;
+  std::string pipeline_name;
+  std::string pipeline_config;
+  std::string vars_file;
+  std::string drain_timeout = "10m";
+  std::string log_level = "info";
+};
+
+/// `pikoci-node validate FILE [--var k=v]... [--vars FILE.json]`
+struct validate_flags {
+  std::string file;
+  std::vector<std::string> vars;  // k=v
+  std::string vars_file;
+};
+
+struct server_command {
+  server_flags flags;
+};
+struct validate_command {
+  validate_flags flags;
+};
+/// Parsing ended without a command to run (help printed, or a usage error): exit with this.
+struct exit_now {
+  int code = 0;
+};
+
+using command = std::variant<server_command, validate_command, exit_now>;
+
+/// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one
+/// line naming the flag and yield exit 2.
+command parse_command_line(int argc, char** argv);
+
+}  // namespace pikoci::node

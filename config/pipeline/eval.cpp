@@ -1,0 +1,703 @@
+#include "config/pipeline/eval.hpp"
+
+#include <cmath>
+
+namespace pikoci::hcl {
+
+const value* eval_context::lookup(const std::string& name) const {
+  for (const eval_context* c = this; c != nullptr; c = c->parent) {
+    auto it = c->variables.find(name);
+    if (it != c->variables.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+namespace {
+
+using result = std::optional<value>;
+
+const function_table* find_functions(const eval_context& ctx) {
+  for (const eval_context* c = &ctx; c != nullptr; c = c->parent)
+    if (c->functions != nullptr) return c->functions;
+  return nullptr;
+}
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+/// Recursion guard: expressions nest as deep as the parser allowed; evaluation of deeply nested
+/// values (templates over for expressions) is bounded the same way.
+constexpr int max_eval_depth = 512;
+
+class evaluator {
+ public:
+  evaluator(diagnostics& diags) : diags_(diags) {}
+
+  result eval(const expr& e, const eval_context& ctx) {
+    if (++depth_ > max_eval_depth) {
+      --depth_;
+      error(e.rng, "Expression too complex", "This expression nests too deeply to evaluate.");
+      return std::nullopt;
+    }
+    result r = eval_inner(e, ctx);
+    --depth_;
+    return r;
+  }
+
+ private:
+  void error(range rng, std::string summary, std::string detail) {
+    diags_.add(rng, std::move(summary), std::move(detail));
+  }
+
+  result eval_inner(const expr& e, const eval_context& ctx) {
+    switch (e.kind) {
+      case expr_kind::literal: return e.lit;
+      case expr_kind::scope_traversal: {
+        const value* root = ctx.lookup(e.name);
+        if (root == nullptr) {
+          error(e.rng, "Unknown variable", "There is no variable named " + quote(e.name) + ".");
+          return std::nullopt;
+        }
+        return traverse(*root, e.trav);
+      }
+      case expr_kind::splat_item: {
+        const value* item = ctx.lookup(e.name);
+        if (item == nullptr) return value{};
+        return *item;
+      }
+      case expr_kind::relative: {
+        auto base = eval(*e.a, ctx);
+        if (!base) return std::nullopt;
+        return traverse(*base, e.trav);
+      }
+      case expr_kind::index: {
+        auto base = eval(*e.a, ctx);
+        auto key = eval(*e.b, ctx);
+        if (!base || !key) return std::nullopt;
+        traverser step;
+        step.k = traverser::kind::index;
+        step.key = *key;
+        step.rng = e.b->rng;
+        return apply_step(*base, step);
+      }
+      case expr_kind::parens: return eval(*e.a, ctx);
+      case expr_kind::call: return call(e, ctx);
+      case expr_kind::conditional: return conditional(e, ctx);
+      case expr_kind::binary: return binary(e, ctx);
+      case expr_kind::unary: return unary(e, ctx);
+      case expr_kind::tuple: {
+        value::sequence_t items;
+        bool ok = true;
+        for (const auto& item : e.items) {
+          auto v = eval(*item, ctx);
+          if (!v) {
+            ok = false;
+            continue;
+          }
+          items.push_back(std::move(*v));
+        }
+        if (!ok) return std::nullopt;
+        return value::tuple(std::move(items));
+      }
+      case expr_kind::object: return object(e, ctx);
+      case expr_kind::for_tuple:
+      case expr_kind::for_object: return for_expr(e, ctx);
+      case expr_kind::splat: return splat(e, ctx);
+      case expr_kind::template_: return template_expr(e, ctx);
+      case expr_kind::template_if: {
+        auto s = template_if(e, ctx);
+        if (!s) return std::nullopt;
+        return value::string(std::move(*s));
+      }
+      case expr_kind::template_for: {
+        auto s = template_for(e, ctx);
+        if (!s) return std::nullopt;
+        return value::string(std::move(*s));
+      }
+      case expr_kind::object_key: return eval(*e.a, ctx);
+    }
+    return std::nullopt;
+  }
+
+  // ---- traversal --------------------------------------------------------------------------
+
+  result traverse(value v, const std::vector<traverser>& steps) {
+    for (const auto& step : steps) {
+      auto next = apply_step(v, step);
+      if (!next) return std::nullopt;
+      v = std::move(*next);
+    }
+    return v;
+  }
+
+  result apply_step(const value& v, const traverser& step) {
+    if (step.k == traverser::kind::attr) return get_attr(v, step.name, step.rng);
+    return index(v, step.key, step.rng);
+  }
+
+  result get_attr(const value& v, const std::string& name, range rng) {
+    if (v.is_null()) {
+      error(rng, "Attempt to get attribute from null value",
+            "This value is null, so it does not have any attributes.");
+      return std::nullopt;
+    }
+    if (v.is_collection()) {
+      auto it = v.attrs().find(name);
+      if (it != v.attrs().end()) return it->second;
+      if (v.flav() == value::flavor::map) {
+        error(rng, "Missing map element",
+              "This map does not have an element with the key " + quote(name) + ".");
+      } else {
+        error(rng, "Unsupported attribute",
+              "This object does not have an attribute named " + quote(name) + ".");
+      }
+      return std::nullopt;
+    }
+    if (v.is_sequence()) {
+      error(rng, "Unsupported attribute",
+            "Can't access attributes on a list of objects. Did you mean to access an attribute "
+            "for a specific element of the list, or across all elements of the list?");
+      return std::nullopt;
+    }
+    error(rng, "Unsupported attribute",
+          "Can't access attributes on a primitive-typed value (" + v.type_name() + ").");
+    return std::nullopt;
+  }
+
+  result index(const value& v, const value& key, range rng) {
+    if (v.is_null()) {
+      error(rng, "Attempt to index null value",
+            "This value is null, so it does not have any indices.");
+      return std::nullopt;
+    }
+    if (key.is_null()) {
+      error(rng, "Invalid index", "Can't use a null value as an indexing key.");
+      return std::nullopt;
+    }
+    if (v.is_set()) {
+      error(rng, "Invalid index",
+            "Elements of a set are identified only by their value and don't have any separate "
+            "index or key to select with, so it's only possible to perform operations across all "
+            "elements of the set.");
+      return std::nullopt;
+    }
+    if (v.is_sequence()) {
+      double n;
+      if (!to_number(key, n)) {
+        error(rng, "Invalid index",
+              "The given key does not identify an element in this collection value: number "
+              "required.");
+        return std::nullopt;
+      }
+      if (n != std::floor(n)) {
+        error(rng, "Invalid index",
+              "The given key does not identify an element in this collection value: a whole "
+              "number is required.");
+        return std::nullopt;
+      }
+      if (n < 0 || n >= static_cast<double>(v.items().size())) {
+        error(rng, "Invalid index",
+              n < 0 ? "The given key does not identify an element in this collection value: a "
+                      "negative number is not a valid index for a sequence."
+                    : "The given key does not identify an element in this collection value: the "
+                      "given index is greater than or equal to the length of the collection.");
+        return std::nullopt;
+      }
+      return v.items()[static_cast<std::size_t>(n)];
+    }
+    if (v.is_collection()) {
+      std::string k;
+      if (!to_string(key, k)) {
+        error(rng, "Invalid index",
+              "The given key does not identify an element in this collection value: string "
+              "required.");
+        return std::nullopt;
+      }
+      auto it = v.attrs().find(k);
+      if (it == v.attrs().end()) {
+        error(rng, "Invalid index",
+              "The given key does not identify an element in this collection value.");
+        return std::nullopt;
+      }
+      return it->second;
+    }
+    error(rng, "Invalid index", "This value does not have any indices.");
+    return std::nullopt;
+  }
+
+  // ---- calls ------------------------------------------------------------------------------
+
+  result call(const expr& e, const eval_context& ctx) {
+    const function_table* table = find_functions(ctx);
+    auto fit = table ? table->find(e.name) : decltype(table->end()){};
+    if (table == nullptr || fit == table->end()) {
+      error(e.rng, "Call to unknown function",
+            "There is no function named " + quote(e.name) + ".");
+      return std::nullopt;
+    }
+    const function_def& fn = fit->second;
+    std::vector<value> args;
+    std::vector<range> arg_rngs;
+    bool ok = true;
+    for (std::size_t i = 0; i < e.items.size(); ++i) {
+      auto v = eval(*e.items[i], ctx);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      bool expand = e.expand_final && i + 1 == e.items.size();
+      if (!expand) {
+        args.push_back(std::move(*v));
+        arg_rngs.push_back(e.items[i]->rng);
+        continue;
+      }
+      if (v->is_null()) {
+        error(e.items[i]->rng, "Invalid expanding argument value",
+              "The expanding argument (indicated by ...) must not be null.");
+        ok = false;
+        continue;
+      }
+      if (!v->is_sequence()) {
+        error(e.items[i]->rng, "Invalid expanding argument value",
+              "The expanding argument (indicated by ...) must be of a tuple, list, or set type.");
+        ok = false;
+        continue;
+      }
+      for (const auto& item : v->items()) {
+        args.push_back(item);
+        arg_rngs.push_back(e.items[i]->rng);
+      }
+    }
+    if (!ok) return std::nullopt;
+    std::size_t fixed = fn.params.size() - (fn.variadic ? 1 : 0);
+    if (args.size() < fixed) {
+      error(e.rng, "Not enough function arguments",
+            "Function " + quote(e.name) + " expects " + std::to_string(fixed) +
+                " argument(s). Missing value for " + quote(fn.params[args.size()]) + ".");
+      return std::nullopt;
+    }
+    if (!fn.variadic && args.size() > fixed) {
+      error(e.items.empty() ? e.rng : arg_rngs[fixed], "Too many function arguments",
+            "Function " + quote(e.name) + " expects only " + std::to_string(fixed) +
+                " argument(s).");
+      return std::nullopt;
+    }
+    function_result r = fn.impl(args);
+    if (r.ok()) return std::move(r.v);
+    if (r.arg >= 0 && static_cast<std::size_t>(r.arg) < args.size()) {
+      std::size_t pi = std::min(static_cast<std::size_t>(r.arg), fn.params.size() - 1);
+      error(arg_rngs[static_cast<std::size_t>(r.arg)], "Invalid function argument",
+            "Invalid value for " + quote(fn.params[pi]) + " parameter: " + r.error + ".");
+    } else {
+      error(e.rng, "Error in function call",
+            "Call to function " + quote(e.name) + " failed: " + r.error + ".");
+    }
+    return std::nullopt;
+  }
+
+  // ---- operators --------------------------------------------------------------------------
+
+  /// cty's primitive type unification for conditional results: equal kinds stay, string wins
+  /// over number and bool, null adopts the other side. Returns false when they cannot unify.
+  static bool unify(value& chosen, const value& other) {
+    if (chosen.is_null() || other.is_null()) return true;
+    if (chosen.type() == other.type()) return true;
+    if (chosen.is_primitive() && other.is_primitive()) {
+      if (chosen.is_string()) return true;
+      if (other.is_string()) {
+        std::string s;
+        to_string(chosen, s);
+        chosen = value::string(s);
+        return true;
+      }
+      return false;  // number vs bool
+    }
+    return false;
+  }
+
+  result conditional(const expr& e, const eval_context& ctx) {
+    auto cond = eval(*e.a, ctx);
+    if (!cond) return std::nullopt;
+    if (cond->is_null()) {
+      error(e.a->rng, "Null condition",
+            "The condition value is null. Conditions must either be true or false.");
+      return std::nullopt;
+    }
+    bool c;
+    if (!to_bool(*cond, c)) {
+      error(e.a->rng, "Incorrect condition type",
+            "The condition expression must be of type bool.");
+      return std::nullopt;
+    }
+    const expr& pick = c ? *e.b : *e.c;
+    const expr& other_expr = c ? *e.c : *e.b;
+    auto chosen = eval(pick, ctx);
+    if (!chosen) return std::nullopt;
+    // The other branch only matters for its type; its errors are not reported (as in hcl).
+    diagnostics ignored;
+    evaluator side(ignored);
+    side.depth_ = depth_;
+    auto other = side.eval(other_expr, ctx);
+    if (other && !unify(*chosen, *other)) {
+      error(range{e.b->rng.start, e.c->rng.end}, "Inconsistent conditional result types",
+            "The true and false result expressions must have consistent types. The 'true' value "
+            "is " + (c ? chosen->type_name() : other->type_name()) + ", but the 'false' value is " +
+                (c ? other->type_name() : chosen->type_name()) + ".");
+      return std::nullopt;
+    }
+    return chosen;
+  }
+
+  result binary(const expr& e, const eval_context& ctx) {
+    auto lhs = eval(*e.a, ctx);
+    auto rhs = eval(*e.b, ctx);
+    if (!lhs || !rhs) return std::nullopt;
+    const std::string& op = e.name;
+    if (op == "==") return value::boolean(*lhs == *rhs);
+    if (op == "!=") return value::boolean(*lhs != *rhs);
+    if (op == "&&" || op == "||") {
+      bool l, r;
+      bool lok = operand_bool(*lhs, e.a->rng, "left", l);
+      bool rok = operand_bool(*rhs, e.b->rng, "right", r);
+      if (!lok || !rok) return std::nullopt;
+      return value::boolean(op == "&&" ? (l && r) : (l || r));
+    }
+    double l, r;
+    bool lok = operand_number(*lhs, e.a->rng, "left", l);
+    bool rok = operand_number(*rhs, e.b->rng, "right", r);
+    if (!lok || !rok) return std::nullopt;
+    if (op == "<") return value::boolean(l < r);
+    if (op == "<=") return value::boolean(l <= r);
+    if (op == ">") return value::boolean(l > r);
+    if (op == ">=") return value::boolean(l >= r);
+    if (op == "+") return value::number(l + r);
+    if (op == "-") return value::number(l - r);
+    if (op == "*") return value::number(l * r);
+    if (op == "/") {
+      if (l == 0 && r == 0) {
+        error(e.rng, "Operation failed",
+              "Error during operation: can't divide zero by zero or infinity by infinity.");
+        return std::nullopt;
+      }
+      return value::number(l / r);
+    }
+    if (op == "%") {
+      if (r == 0) {
+        error(e.rng, "Operation failed", "Error during operation: can't use modulo with zero.");
+        return std::nullopt;
+      }
+      return value::number(std::fmod(l, r));
+    }
+    error(e.rng, "Invalid operator", "The operator " + quote(op) + " is not supported.");
+    return std::nullopt;
+  }
+
+  bool operand_number(const value& v, range rng, const char* side, double& out) {
+    if (to_number(v, out)) return true;
+    error(rng, "Invalid operand",
+          std::string("Unsuitable value for ") + side + " operand: " +
+              (v.is_null() ? "a number is required" : "number required") + ".");
+    return false;
+  }
+
+  bool operand_bool(const value& v, range rng, const char* side, bool& out) {
+    if (to_bool(v, out)) return true;
+    error(rng, "Invalid operand",
+          std::string("Unsuitable value for ") + side + " operand: " +
+              (v.is_null() ? "a bool is required" : "bool required") + ".");
+    return false;
+  }
+
+  result unary(const expr& e, const eval_context& ctx) {
+    auto v = eval(*e.a, ctx);
+    if (!v) return std::nullopt;
+    if (e.name == "-") {
+      double n;
+      if (!to_number(*v, n)) {
+        error(e.a->rng, "Invalid operand",
+              "Unsuitable value for unary operand: number required.");
+        return std::nullopt;
+      }
+      return value::number(-n);
+    }
+    bool b;
+    if (!to_bool(*v, b)) {
+      error(e.a->rng, "Invalid operand", "Unsuitable value for unary operand: bool required.");
+      return std::nullopt;
+    }
+    return value::boolean(!b);
+  }
+
+  // ---- constructors -----------------------------------------------------------------------
+
+  result object_key(const expr& key, const eval_context& ctx) {
+    const expr& inner = *key.a;
+    if (inner.kind == expr_kind::scope_traversal) {
+      if (inner.trav.empty()) return value::string(inner.name);
+      error(inner.rng, "Ambiguous attribute key",
+            "If this expression is intended to be a reference, wrap it in parentheses. If it's "
+            "instead intended as a literal name containing periods, wrap it in quotes to create "
+            "a string literal.");
+      return std::nullopt;
+    }
+    auto v = eval(inner, ctx);
+    if (!v) return std::nullopt;
+    if (v->is_null()) {
+      error(inner.rng, "Null value as key", "Can't use a null value as a key.");
+      return std::nullopt;
+    }
+    std::string s;
+    if (!to_string(*v, s)) {
+      error(inner.rng, "Incorrect key type", "Can't use this value as a key: string required.");
+      return std::nullopt;
+    }
+    return value::string(s);
+  }
+
+  result object(const expr& e, const eval_context& ctx) {
+    value::collection_t attrs;
+    bool ok = true;
+    for (const auto& [k, v] : e.pairs) {
+      auto key = object_key(*k, ctx);
+      auto val = eval(*v, ctx);
+      if (!key || !val) {
+        ok = false;
+        continue;
+      }
+      attrs[key->as_string()] = std::move(*val);
+    }
+    if (!ok) return std::nullopt;
+    return value::object(std::move(attrs));
+  }
+
+  /// Calls `body(key, value)` for each element of an iterable collection; false on a non-
+  /// iterable (reported).
+  template <class F>
+  bool iterate(const value& coll, range rng, const char* what, F&& body) {
+    if (coll.is_null()) {
+      error(rng, "Iteration over null value",
+            std::string("A null value cannot be used as the collection in a ") + what + ".");
+      return false;
+    }
+    if (coll.is_sequence()) {
+      for (std::size_t i = 0; i < coll.items().size(); ++i) {
+        value key = coll.is_set() ? coll.items()[i] : value::number(static_cast<double>(i));
+        if (!body(key, coll.items()[i])) return false;
+      }
+      return true;
+    }
+    if (coll.is_collection()) {
+      for (const auto& [k, v] : coll.attrs())
+        if (!body(value::string(k), v)) return false;
+      return true;
+    }
+    error(rng, "Iteration over non-iterable value",
+          "A value of type " + coll.type_name() + " cannot be used as the collection in a " +
+              what + ".");
+    return false;
+  }
+
+  result for_expr(const expr& e, const eval_context& ctx) {
+    auto coll = eval(*e.a, ctx);
+    if (!coll) return std::nullopt;
+    bool tuple = e.kind == expr_kind::for_tuple;
+    value::sequence_t items;
+    value::collection_t attrs;
+    std::map<std::string, value::sequence_t> groups;
+    bool ok = iterate(*coll, e.a->rng, "'for' expression", [&](const value& k, const value& v) {
+      eval_context child;
+      child.functions = nullptr;
+      child.parent = &ctx;
+      if (!e.key_var.empty()) child.variables[e.key_var] = k;
+      child.variables[e.val_var] = v;
+      if (e.c) {
+        auto cond = eval(*e.c, child);
+        if (!cond) return false;
+        if (cond->is_null()) {
+          error(e.c->rng, "Condition is null", "The value of the 'if' clause must not be null.");
+          return false;
+        }
+        bool pass;
+        if (!to_bool(*cond, pass)) {
+          error(e.c->rng, "Invalid 'for' condition",
+                "The 'if' clause value is invalid: bool required.");
+          return false;
+        }
+        if (!pass) return true;
+      }
+      if (tuple) {
+        auto val = eval(*e.b, child);
+        if (!val) return false;
+        items.push_back(std::move(*val));
+        return true;
+      }
+      auto key = eval(*e.d, child);
+      if (!key) return false;
+      if (key->is_null()) {
+        error(e.d->rng, "Invalid object key",
+              "Key expression in 'for' expression must not produce a null value.");
+        return false;
+      }
+      std::string ks;
+      if (!to_string(*key, ks)) {
+        error(e.d->rng, "Invalid object key",
+              "The key expression produced an invalid result: string required.");
+        return false;
+      }
+      auto val = eval(*e.b, child);
+      if (!val) return false;
+      if (e.grouped) {
+        groups[ks].push_back(std::move(*val));
+        return true;
+      }
+      if (attrs.count(ks) != 0) {
+        error(e.d->rng, "Duplicate object key",
+              "Two different items produced the key " + quote(ks) +
+                  " in this 'for' expression. If duplicates are expected, use the ellipsis (...) "
+                  "after the value expression to enable grouping by key.");
+        return false;
+      }
+      attrs.emplace(ks, std::move(*val));
+      return true;
+    });
+    if (!ok) return std::nullopt;
+    if (tuple) return value::tuple(std::move(items));
+    if (e.grouped)
+      for (auto& [k, vs] : groups) attrs.emplace(k, value::tuple(std::move(vs)));
+    return value::object(std::move(attrs));
+  }
+
+  result splat(const expr& e, const eval_context& ctx) {
+    auto source = eval(*e.a, ctx);
+    if (!source) return std::nullopt;
+    if (source->is_null()) return value::tuple({});
+    value::sequence_t elems;
+    if (source->is_sequence()) {
+      elems = source->items();
+    } else {
+      elems.push_back(*source);  // a single value is treated as a one-element tuple
+    }
+    value::sequence_t out;
+    for (const auto& elem : elems) {
+      eval_context child;
+      child.functions = nullptr;
+      child.parent = &ctx;
+      child.variables[e.name] = elem;
+      auto v = eval(*e.b, child);
+      if (!v) return std::nullopt;
+      out.push_back(std::move(*v));
+    }
+    if (source->flav() == value::flavor::list) return value::list(std::move(out));
+    return value::tuple(std::move(out));
+  }
+
+  // ---- templates --------------------------------------------------------------------------
+
+  result template_expr(const expr& e, const eval_context& ctx) {
+    if (e.unwrap && e.items.size() == 1) return eval(*e.items[0], ctx);
+    auto s = render(e, ctx);
+    if (!s) return std::nullopt;
+    return value::string(std::move(*s));
+  }
+
+  std::optional<std::string> render(const expr& tmpl, const eval_context& ctx) {
+    std::string out;
+    bool ok = true;
+    for (const auto& part : tmpl.items) {
+      if (part->kind == expr_kind::literal && part->lit.is_string()) {
+        out += part->lit.as_string();
+        continue;
+      }
+      auto v = eval(*part, ctx);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      if (v->is_null()) {
+        error(part->rng, "Invalid template interpolation value",
+              "The expression result is null. Cannot include a null value in a string "
+              "template.");
+        ok = false;
+        continue;
+      }
+      std::string s;
+      if (!to_string(*v, s)) {
+        error(part->rng, "Invalid template interpolation value",
+              "Cannot include the given value in a string template: string required, but have " +
+                  v->type_name() + ".");
+        ok = false;
+        continue;
+      }
+      out += s;
+    }
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  std::optional<std::string> template_if(const expr& e, const eval_context& ctx) {
+    auto cond = eval(*e.a, ctx);
+    if (!cond) return std::nullopt;
+    if (cond->is_null()) {
+      error(e.a->rng, "Null condition",
+            "The condition value is null. Conditions must either be true or false.");
+      return std::nullopt;
+    }
+    bool c;
+    if (!to_bool(*cond, c)) {
+      error(e.a->rng, "Incorrect condition type",
+            "The condition expression must be of type bool.");
+      return std::nullopt;
+    }
+    if (c) return render(*e.b, ctx);
+    if (e.c) return render(*e.c, ctx);
+    return std::string{};
+  }
+
+  std::optional<std::string> template_for(const expr& e, const eval_context& ctx) {
+    auto coll = eval(*e.a, ctx);
+    if (!coll) return std::nullopt;
+    std::string out;
+    bool ok = iterate(*coll, e.a->rng, "'for' directive", [&](const value& k, const value& v) {
+      eval_context child;
+      child.functions = nullptr;
+      child.parent = &ctx;
+      if (!e.key_var.empty()) child.variables[e.key_var] = k;
+      child.variables[e.val_var] = v;
+      auto s = render(*e.b, child);
+      if (!s) return false;
+      out += *s;
+      return true;
+    });
+    if (!ok) return std::nullopt;
+    return out;
+  }
+
+  diagnostics& diags_;
+  int depth_ = 0;
+};
+
+}  // namespace
+
+std::optional<value> evaluate(const expr& e, const eval_context& ctx, diagnostics& diags) {
+  return evaluator(diags).eval(e, ctx);
+}
+
+std::optional<std::string> evaluate_string(const expr& e, const eval_context& ctx,
+                                           diagnostics& diags) {
+  auto v = evaluate(e, ctx, diags);
+  if (!v) return std::nullopt;
+  std::string s;
+  if (v->is_null() || !to_string(*v, s)) {
+    diags.add(e.rng, "Incorrect attribute value type",
+              "Inappropriate value for attribute: string required" +
+                  std::string(v->is_null() ? ", but have null" : "") + ".");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::string> bare_name(const expr& e) {
+  if (e.kind == expr_kind::scope_traversal && e.trav.empty()) return e.name;
+  return std::nullopt;
+}
+
+}  // namespace pikoci::hcl
