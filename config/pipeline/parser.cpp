@@ -102,27 +102,30 @@ class parser {
  private:
   // ---- token access -------------------------------------------------------------------------
 
-  const token& peek() {
-    skip_newlines_if_ignored();
-    return toks_[p_];
-  }
-  /// The token after the next one (newline skipping as for peek).
-  const token& peek2() {
-    skip_newlines_if_ignored();
-    std::size_t k = p_ + 1;
+  /// Index of the next significant token; newlines are skipped where they are insignificant
+  /// (inside brackets). Peeking never moves the position, so a statement can still see the
+  /// newline that ends it.
+  std::size_t next_index() const {
+    std::size_t k = p_;
     if (!newlines_.back())
-      while (k < toks_.size() && toks_[k].type == tok::newline) ++k;
-    return toks_[std::min(k, toks_.size() - 1)];
+      while (toks_[k].type == tok::newline) ++k;
+    return k;
+  }
+  const token& peek() const { return toks_[next_index()]; }
+  /// The token after the next one (newline skipping as for peek).
+  const token& peek2() const {
+    std::size_t k = next_index();
+    if (toks_[k].type == tok::eof) return toks_[k];
+    ++k;
+    if (!newlines_.back())
+      while (toks_[k].type == tok::newline) ++k;
+    return toks_[k];
   }
   token read() {
-    skip_newlines_if_ignored();
-    token t = toks_[p_];
-    if (t.type != tok::eof) ++p_;
+    std::size_t k = next_index();
+    token t = toks_[k];
+    p_ = t.type == tok::eof ? k : k + 1;
     return t;
-  }
-  void skip_newlines_if_ignored() {
-    if (!newlines_.back())
-      while (toks_[p_].type == tok::newline) ++p_;
   }
   bool peek_keyword(const char* kw) {
     const token& t = peek();
@@ -1206,9 +1209,9 @@ class parser {
         bool ok = t.type == tok::template_interp ? parse_interp(t, parts, end)
                                                  : parse_directive(t, parts);
         if (ok) {
-          const token& close = toks_[p_];
+          const token& close = peek();
           if (close.type == tok::template_seq_end) {
-            ++p_;
+            read();
             if (close.strip) ltrim_next = true;
             parts.back().rng = between(t.rng, close.rng);
           }
@@ -1252,7 +1255,7 @@ class parser {
     part.e = parse_expression();
     part.rng = between(open.rng, part.e->rng);
     parts.push_back(std::move(part));
-    const token& close = toks_[p_];
+    const token& close = peek();
     if (close.type == tok::template_seq_end) return true;
     if (!recovery_) {
       if (close.type == tok::eof) {
@@ -1282,7 +1285,7 @@ class parser {
 
   /// After `%{`: the directive keyword and its operands.
   bool parse_directive(const token& open, std::vector<template_part>& parts) {
-    const token& kw = toks_[p_];
+    const token& kw = peek();
     auto bail = [&](range rng, std::string summary, std::string detail) {
       if (!recovery_) error(rng, std::move(summary), std::move(detail));
       recovery_ = true;
@@ -1294,7 +1297,7 @@ class parser {
                   "A template directive keyword (\"if\", \"for\", etc) is expected at the "
                   "beginning of a %{ sequence.");
     }
-    ++p_;
+    read();
     template_part part;
     part.rng = open.rng;
     if (kw.text == "if") {
@@ -1338,7 +1341,7 @@ class parser {
                   "\"" + given + "\" is not a valid template control keyword." + suggestion);
     }
     parts.push_back(std::move(part));
-    const token& close = toks_[p_];
+    const token& close = peek();
     if (close.type != tok::template_seq_end) {
       return bail(close.rng, "Extra characters in " + std::string(kw.text) + " marker",
                   "Expected a closing brace to end the sequence, but found extra characters.");

@@ -217,7 +217,8 @@ TEST_SUITE("config.parser") {
   }
 
   TEST_CASE("interpolating a collection or null is an error") {
-    CHECK(first_error("a = \"${[1]}\"").summary == "Invalid template interpolation value");
+    CHECK(first_error("a = \"x${[1]}\"").summary == "Invalid template interpolation value");
+    CHECK(json(attr("a = \"${[1]}\"")) == "[1]");  // a lone interpolation is not converted
     CHECK(first_error("a = \"x${null}\"").summary == "Invalid template interpolation value");
   }
 
@@ -233,7 +234,7 @@ TEST_SUITE("config.parser") {
              c{"a 1\n", "Argument or block definition required", 1, 3},
              c{"job \"x\" {\n", "Unclosed configuration block", 1, 9},
              c{"a = [1 2]\n", "Missing item separator", 1, 8},
-             c{"a = \"${1\"\n", "Unclosed template interpolation sequence", 1, 6},
+             c{"a = \"${1 2}\"\n", "Extra characters after interpolation expression", 1, 10},
              c{"a = (1\n", "Unbalanced parentheses", 2, 1},
              c{"a = 'x'\n", "Invalid character", 1, 5},
              c{"a = \"\xff\"\n", "Invalid character encoding", 1, 6},

@@ -1,0 +1,103 @@
+// The server role as a user starts it: flags, health and version over HTTP, signals.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+using namespace pikoci::test;
+using namespace std::chrono_literals;
+
+TEST_SUITE("integration.server") {
+  TEST_CASE("a server on port 0 serves health and version and stops cleanly on SIGTERM") {
+    node_server node({"--pipeline-name", "hello", "--pipeline-config",
+                      source_path("samples/hello.hcl")});
+    auto health = http_get(node.url() + "/api/v1/health");
+    REQUIRE_MESSAGE(health.status == 200, node.process().tail());
+    auto h = health.json();
+    CHECK(h["status"] == "ok");
+    CHECK(h["db"] == "mem");
+    CHECK(h["pubsub"] == "mem");
+    CHECK(h["workers"].is_number_integer());
+    CHECK(health.headers["content-type"] == "application/json");
+
+    auto version = http_get(node.url() + "/api/v1/version");
+    REQUIRE(version.status == 200);
+    CHECK(version.json()["version"].is_string());
+    CHECK(version.json()["commit"].is_string());
+
+    CHECK(node.process().output().find("event=pipeline.loaded pipeline=hello") !=
+          std::string::npos);
+    auto start = std::chrono::steady_clock::now();
+    CHECK(node.process().stop(SIGTERM) == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+  }
+
+  TEST_CASE("unknown routes and methods get the JSON error envelope") {
+    node_server node;
+    auto missing = http_get(node.url() + "/api/v1/nope");
+    CHECK(missing.status == 404);
+    CHECK(missing.json()["error"]["code"] == "not_found");
+    CHECK(missing.json()["error"]["message"].is_string());
+    auto wrong = http_request("POST", node.url() + "/api/v1/health", "{}");
+    CHECK(wrong.status == 405);
+    CHECK(wrong.json()["error"]["code"] == "method_not_allowed");
+    // garbage request line: the node keeps serving
+    auto junk = http_request("BREW", node.url() + "/api/v1/health");
+    CHECK(junk.status != 200);
+    CHECK(http_get(node.url() + "/api/v1/health").status == 200);
+  }
+
+  TEST_CASE("SIGQUIT drains (nothing running yet) and exits 0") {
+    node_server node;
+    CHECK(node.process().stop(SIGQUIT) == 0);
+    CHECK(node.process().output().find("signal=SIGQUIT") != std::string::npos);
+  }
+
+  TEST_CASE("flags can come from environment variables") {
+    node_server node({}, {{"DB_SYSTEM", "mem"}, {"LOG_LEVEL", "debug"}});
+    CHECK(http_get(node.url() + "/api/v1/health").json()["db"] == "mem");
+  }
+
+  TEST_CASE("an invalid start-up pipeline stops start-up with its errors") {
+    std::string path = "/tmp/pikoci-bad-" + std::to_string(getpid()) + ".hcl";
+    std::ofstream(path) << "job \"x\" {\n  tsk \"t\" {\n  }\n}\n";
+    auto r = run_command({node_binary(), "--port", "0", "--host", "127.0.0.1", "--jwt-secret",
+                          "s", "--pipeline-name", "bad", "--pipeline-config", path});
+    std::remove(path.c_str());
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("event=pipeline.invalid") != std::string::npos);
+    CHECK(r.output.find(":2:3:") != std::string::npos);
+  }
+
+  TEST_CASE("usage errors exit 2 with one line naming the flag") {
+    auto unknown = run_command({node_binary(), "--bogus-flag", "1"});
+    CHECK(unknown.exit_code == 2);
+    CHECK(unknown.output.find("--bogus-flag") != std::string::npos);
+
+    auto bad_value = run_command({node_binary(), "--jwt-secret", "s", "--db-system", "sqlite"});
+    CHECK(bad_value.exit_code == 2);
+    CHECK(bad_value.output.find("db-system") != std::string::npos);
+
+    auto no_secret = run_command({node_binary(), "--port", "0"}, 10s, {{"JWT_SECRET", ""}});
+    CHECK(no_secret.exit_code == 2);
+    CHECK(no_secret.output.find("--jwt-secret") != std::string::npos);
+
+    auto no_worker = run_command({node_binary(), "--jwt-secret", "s", "--run-worker=false"});
+    CHECK(no_worker.exit_code == 2);
+  }
+
+  TEST_CASE("--help lists flags with their defaults and exits 0") {
+    auto help = run_command({node_binary(), "--help"});
+    CHECK(help.exit_code == 0);
+    for (const char* f : {"--port", "--jwt-secret", "--db-system", "--max-in-flight",
+                          "--pipeline-config", "--drain-timeout", "validate"})
+      CHECK_MESSAGE(help.output.find(f) != std::string::npos, f);
+    CHECK(help.output.find("8080") != std::string::npos);
+    auto vhelp = run_command({node_binary(), "validate", "--help"});
+    CHECK(vhelp.exit_code == 0);
+    CHECK(vhelp.output.find("--var") != std::string::npos);
+  }
+}

@@ -1,0 +1,83 @@
+// `pikoci-node validate` as a user runs it.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "tests/support/process.hpp"
+
+using namespace pikoci::test;
+
+namespace {
+std::string write_temp(const std::string& name, const std::string& content) {
+  std::string path = "/tmp/pikoci-validate-" + std::to_string(getpid()) + "-" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+}  // namespace
+
+TEST_SUITE("integration.validate") {
+  TEST_CASE("every sample validates") {
+    for (const char* s : {"samples/hello.hcl", "samples/fan-in.hcl", "samples/services.hcl"}) {
+      auto r = run_command({node_binary(), "validate", source_path(s)});
+      CHECK_MESSAGE(r.exit_code == 0, s, "\n", r.output);
+      CHECK(r.output == "Valid.\n");
+    }
+  }
+
+  TEST_CASE("errors print as FILE:LINE:COL: message, all of them, and exit 1") {
+    std::string path = write_temp("bad.hcl",
+                                  "job \"build\" {\n"
+                                  "  tsk \"x\" {\n"
+                                  "  }\n"
+                                  "  get \"cron\" \"missing\" {\n"
+                                  "    triggr = true\n"
+                                  "  }\n"
+                                  "}\n");
+    auto r = run_command({node_binary(), "validate", path});
+    std::remove(path.c_str());
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find(path + ":2:3: ") != std::string::npos);
+    CHECK(r.output.find("Did you mean \"task\"?") != std::string::npos);
+    CHECK(r.output.find("triggr") != std::string::npos);
+    CHECK(r.output.find("missing") != std::string::npos);
+  }
+
+  TEST_CASE("syntax errors are reported with their position") {
+    std::string path = write_temp("syntax.hcl", "job \"a\" {\n  x = [1 2]\n}\n");
+    auto r = run_command({node_binary(), "validate", path});
+    std::remove(path.c_str());
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find(path + ":2:10: ") != std::string::npos);
+  }
+
+  TEST_CASE("variables come from --var and --vars, with type checks") {
+    std::string pipeline = write_temp("vars.hcl",
+                                      "variable \"env\" {\n  type = string\n}\n"
+                                      "variable \"replicas\" {\n  type = number\n}\n"
+                                      "job \"deploy\" {\n  task \"t\" {\n"
+                                      "    run \"exec\" {\n      path = \"echo\"\n"
+                                      "      args = [var.env, \"${var.replicas}\"]\n"
+                                      "    }\n  }\n}\n");
+    std::string vars = write_temp("vars.json", R"({"env": "prod", "replicas": 3})");
+    auto ok = run_command({node_binary(), "validate", pipeline, "--vars", vars});
+    CHECK_MESSAGE(ok.exit_code == 0, ok.output);
+    auto missing = run_command({node_binary(), "validate", pipeline, "--var", "env=prod"});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.output.find("replicas") != std::string::npos);
+    std::string wrong = write_temp("wrong.json", R"({"env": "prod", "replicas": "three"})");
+    auto typed = run_command({node_binary(), "validate", pipeline, "--vars", wrong});
+    CHECK(typed.exit_code == 1);
+    for (const auto& p : {pipeline, vars, wrong}) std::remove(p.c_str());
+  }
+
+  TEST_CASE("usage errors exit 2") {
+    CHECK(run_command({node_binary(), "validate"}).exit_code == 2);
+    CHECK(run_command({node_binary(), "validate", "/nonexistent/file.hcl"}).exit_code == 2);
+    std::string p = write_temp("ok.hcl", "job \"a\" {}\n");
+    CHECK(run_command({node_binary(), "validate", p, "--var", "novalue"}).exit_code == 2);
+    std::string bad_json = write_temp("bad.json", "{not json");
+    CHECK(run_command({node_binary(), "validate", p, "--vars", bad_json}).exit_code == 2);
+    std::remove(p.c_str());
+    std::remove(bad_json.c_str());
+  }
+}
