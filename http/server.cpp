@@ -36,12 +36,12 @@ restinio::request_handling_status_t reply_error(const request_t& req, errc e,
 std::unique_ptr<router_t> make_router(node_view node, std::size_t max_body) {
   auto router = std::make_unique<router_t>();
   auto guard = [max_body](auto handler) {
-    return [handler, max_body](const request_t& req, auto params) {
+    return [handler, max_body](const request_t& req, restinio::router::route_params_t params) {
       if (req->body().size() > max_body) {
         return reply_error(req, errc::payload_too_large,
                            "request body larger than " + std::to_string(max_body) + " bytes");
       }
-      return handler(req, params);
+      return handler(req, std::move(params));
     };
   };
   router->http_get("/api/v1/health", guard([node](const request_t& req, auto) {

@@ -348,10 +348,15 @@ class evaluator {
   }
 
   result binary(const expr& e, const eval_context& ctx) {
+    const std::string& op = e.name;
     auto lhs = eval(*e.a, ctx);
+    if (lhs && (op == "&&" || op == "||")) {
+      // short-circuit like hcl: `false && x` and `true || y` ignore the other side
+      bool l;
+      if (to_bool(*lhs, l) && l == (op == "||")) return value::boolean(l);
+    }
     auto rhs = eval(*e.b, ctx);
     if (!lhs || !rhs) return std::nullopt;
-    const std::string& op = e.name;
     if (op == "==") return value::boolean(*lhs == *rhs);
     if (op == "!=") return value::boolean(*lhs != *rhs);
     if (op == "&&" || op == "||") {
@@ -381,10 +386,7 @@ class evaluator {
       return value::number(l / r);
     }
     if (op == "%") {
-      if (r == 0) {
-        error(e.rng, "Operation failed", "Error during operation: can't use modulo with zero.");
-        return std::nullopt;
-      }
+      if (r == 0) return value::number(l);  // cty: x % 0 is x
       return value::number(std::fmod(l, r));
     }
     error(e.rng, "Invalid operator", "The operator " + quote(op) + " is not supported.");

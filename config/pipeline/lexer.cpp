@@ -402,10 +402,9 @@ class lexer {
   void skip_block_comment() {
     std::size_t end = src_.find("*/", i_ + 2);
     if (end == std::string_view::npos) {
-      pos start = cur_;
-      advance(src_.size() - i_);
-      diags_.add({start, cur_}, "Unterminated comment",
-                 "There is no closing \"*/\" for this comment before the end of the file.");
+      // Like hclsyntax: an unclosed `/*` is no comment, just the tokens `/` and `*`, which the
+      // parser then rejects where they stand.
+      emit(tok::slash, 1);
       return;
     }
     advance(end + 2 - i_);

@@ -253,6 +253,16 @@ class parser {
         break;
       }
       if (t.type != tok::ident) {
+        if (t.type == tok::rbrace) {
+          // a `}` with no block open: report and consume it, or recovery would stop on it forever
+          if (!recovery_) {
+            error(t.rng, "Argument or block definition required",
+                  "An argument or block definition is required here.");
+          }
+          recovery_ = true;
+          ++p_;
+          continue;
+        }
         if (t.type == tok::oquote) {
           error(t.rng, "Invalid argument name", "Argument names must not be quoted.");
         } else if (!recovery_) {
@@ -308,9 +318,7 @@ class parser {
     a.name = std::string(name.text);
     a.name_rng = name.rng;
     read();  // '='
-    newlines_.push_back(false);
     a.value = parse_expression();
-    newlines_.pop_back();
     a.rng = between(name.rng, a.value->rng);
     const token& end = toks_[p_];
     if (end.type != tok::newline && end.type != tok::eof) {
@@ -417,7 +425,7 @@ class parser {
       return true;
     }
     if (t.type == tok::ident && toks_[p_ + 1].type == tok::assign) {
-      newlines_.push_back(false);
+      newlines_.push_back(true);
       attribute a;
       token name = toks_[p_];
       p_ += 2;
@@ -702,7 +710,6 @@ class parser {
         read();
         newlines_.push_back(false);
         auto inner = parse_expression();
-        newlines_.pop_back();
         const token& close = peek();
         if (close.type != tok::rparen) {
           if (!recovery_) {
@@ -714,6 +721,7 @@ class parser {
         } else {
           read();
         }
+        newlines_.pop_back();
         auto e = make(expr_kind::parens, between(t.rng, toks_[p_ - 1].rng));
         e->a = std::move(inner);
         return e;
@@ -898,7 +906,16 @@ class parser {
         return e;
       }
       newlines_.push_back(false);
-      auto key_inner = parse_expression();
+      expr_ptr key_inner;
+      const token& after_key = peek2();
+      if (t.type == tok::ident && (after_key.type == tok::assign || after_key.type == tok::colon)) {
+        // a bare name (also `true`, `null`, `for`) is a literal key, never a reference
+        token name = read();
+        key_inner = make(expr_kind::scope_traversal, name.rng);
+        key_inner->name = std::string(name.text);
+      } else {
+        key_inner = parse_expression();
+      }
       newlines_.pop_back();
       auto key = make(expr_kind::object_key, key_inner->rng);
       key->a = std::move(key_inner);
@@ -966,12 +983,12 @@ class parser {
     tok close_tok = tuple ? tok::rbrack : tok::rbrace;
     auto e = make(tuple ? expr_kind::for_tuple : expr_kind::for_object, open.rng);
     read();  // for
+    // A broken `for` becomes a placeholder: its parts are incomplete and must not be evaluated.
     auto fail = [&](const std::string& detail) {
       if (!recovery_) error(peek().rng, "Invalid 'for' expression", detail);
       recovery_ = true;
       recover_to(close_tok);
-      e->rng = between(open.rng, toks_[p_ - 1].rng);
-      return std::move(e);
+      return error_placeholder(between(open.rng, toks_[p_ - 1].rng));
     };
     e->val_var = std::string(read().text);
     if (peek().type == tok::comma) {
@@ -1222,7 +1239,7 @@ class parser {
       if (t.type == tok::eof || t.type == tok::cquote || t.type == tok::cheredoc) {
         if (!recovery_) {
           if (end == tok::cheredoc) {
-            error(open_rng, "Unterminated template string",
+            error(t.rng, "Unterminated template string",
                   "No closing marker was found for the string.");
           } else if (end == tok::cquote) {
             error(open_rng, "Unterminated template string",

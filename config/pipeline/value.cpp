@@ -1,14 +1,18 @@
+// The dynamic value model: construction, cty-like equality and order, conversions and JSON.
+
 #include "config/pipeline/value.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
 namespace pikoci::hcl {
+
+// ---- construction
 
 value value::boolean(bool b) {
   value v;
@@ -20,7 +24,7 @@ value value::boolean(bool b) {
 value value::number(double n) {
   value v;
   v.kind_ = kind::number;
-  v.number_ = n == 0 ? 0.0 : n;  // no negative zero
+  v.number_ = n == 0 ? 0.0 : n;  // cty has no negative zero; -0 would print as "-0"
   return v;
 }
 
@@ -73,140 +77,165 @@ std::size_t value::size() const {
   return 0;
 }
 
-bool value::operator==(const value& o) const {
-  if (kind_ != o.kind_) return false;
+// ---- equality and order
+
+bool value::operator==(const value& other) const {
+  if (kind_ != other.kind_) return false;
   switch (kind_) {
-    case kind::null: return true;
-    case kind::boolean: return bool_ == o.bool_;
-    case kind::number: return number_ == o.number_;
-    case kind::string: return string_ == o.string_;
+    case kind::null:
+      return true;
+    case kind::boolean:
+      return bool_ == other.bool_;
+    case kind::number:
+      return number_ == other.number_;
+    case kind::string:
+      return string_ == other.string_;
     case kind::sequence:
-      if ((flavor_ == flavor::set) != (o.flavor_ == flavor::set)) return false;
-      return items_ == o.items_;
-    case kind::collection: return attrs_ == o.attrs_;
+      // A set is a different type from a list or tuple in cty, so they never compare equal.
+      if (is_set() != other.is_set()) return false;
+      return items_ == other.items_;
+    case kind::collection:
+      return attrs_ == other.attrs_;
   }
   return false;
 }
 
-bool value::operator<(const value& o) const {
-  if (kind_ != o.kind_) return kind_ < o.kind_;
+bool value::operator<(const value& other) const {
+  if (kind_ != other.kind_) return kind_ < other.kind_;
   switch (kind_) {
-    case kind::null: return false;
-    case kind::boolean: return bool_ < o.bool_;
-    case kind::number: return number_ < o.number_;
-    case kind::string: return string_ < o.string_;
+    case kind::null:
+      return false;
+    case kind::boolean:
+      return bool_ < other.bool_;
+    case kind::number:
+      return number_ < other.number_;
+    case kind::string:
+      return string_ < other.string_;
     case kind::sequence:
-      return std::lexicographical_compare(items_.begin(), items_.end(), o.items_.begin(),
-                                          o.items_.end());
+      if (items_ != other.items_) return items_ < other.items_;
+      // Keeps the order consistent with ==, where a set differs from an equal-looking tuple.
+      return !is_set() && other.is_set();
     case kind::collection:
-      return std::lexicographical_compare(
-          attrs_.begin(), attrs_.end(), o.attrs_.begin(), o.attrs_.end(),
-          [](const auto& a, const auto& b) {
-            if (a.first != b.first) return a.first < b.first;
-            return a.second < b.second;
-          });
+      return attrs_ < other.attrs_;
   }
   return false;
 }
+
+// ---- type names
 
 namespace {
 
-/// The common element type name of a homogeneous sequence or collection, or "" if mixed.
-std::string element_type(const std::vector<const value*>& elems) {
-  if (elems.empty()) return "dynamic";
-  std::string t = elems.front()->type_name();
-  for (const value* e : elems)
-    if (e->type_name() != t) return "";
-  return t;
+/// The element type of a homogeneous list/set/map; "dynamic" when empty or mixed, like cty's
+/// DynamicPseudoType stands in for "any single type".
+template <typename Range, typename Get>
+std::string element_type_name(const Range& range, Get get) {
+  std::string name;
+  for (const auto& item : range) {
+    std::string n = get(item).type_name();
+    if (name.empty()) {
+      name = std::move(n);
+    } else if (name != n) {
+      return "dynamic";
+    }
+  }
+  return name.empty() ? "dynamic" : name;
 }
 
 }  // namespace
 
 std::string value::type_name() const {
   switch (kind_) {
-    case kind::null: return "null";
-    case kind::boolean: return "bool";
-    case kind::number: return "number";
-    case kind::string: return "string";
+    case kind::null:
+      return "null";
+    case kind::boolean:
+      return "bool";
+    case kind::number:
+      return "number";
+    case kind::string:
+      return "string";
     case kind::sequence: {
-      if (flavor_ == flavor::tuple || flavor_ == flavor::none) return "tuple";
-      std::vector<const value*> elems;
-      for (const auto& i : items_) elems.push_back(&i);
-      std::string t = element_type(elems);
-      return std::string(flavor_ == flavor::set ? "set" : "list") + " of " +
-             (t.empty() ? "dynamic" : t);
+      if (flavor_ != flavor::list && flavor_ != flavor::set) return "tuple";
+      auto elem = element_type_name(items_, [](const value& v) -> const value& { return v; });
+      return (flavor_ == flavor::set ? "set of " : "list of ") + elem;
     }
     case kind::collection: {
       if (flavor_ != flavor::map) return "object";
-      std::vector<const value*> elems;
-      for (const auto& [k, v] : attrs_) elems.push_back(&v);
-      std::string t = element_type(elems);
-      return "map of " + (t.empty() ? std::string("dynamic") : t);
+      return "map of " +
+             element_type_name(attrs_, [](const auto& kv) -> const value& { return kv.second; });
     }
   }
   return "dynamic";
 }
 
+// ---- conversions
+
 std::string format_number(double n) {
   if (std::isnan(n)) return "NaN";
   if (std::isinf(n)) return n > 0 ? "+Inf" : "-Inf";
-  if (n == std::floor(n) && std::fabs(n) < 9007199254740992.0) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.0f", n);
-    return buf;
-  }
-  // Shortest representation that reads back to the same double, without an exponent.
-  for (int precision = 1; precision <= 17; ++precision) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*g", precision, n);
-    if (std::strtod(buf, nullptr) == n) {
-      std::string s = buf;
-      if (s.find('e') == std::string::npos) return s;
-      // expand the exponent form into plain decimal digits
-      char plain[400];
-      std::snprintf(plain, sizeof plain, "%.*f", std::max(0, 17 - precision + 20), n);
-      std::string p = plain;
-      if (p.find('.') != std::string::npos) {
-        while (!p.empty() && p.back() == '0') p.pop_back();
-        if (!p.empty() && p.back() == '.') p.pop_back();
-      }
-      return p;
-    }
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", n);
-  return buf;
+  if (n == 0) return "0";
+  // Fixed notation with the shortest digits that round-trip is what Go's big.Float
+  // Text('f', -1) prints for cty numbers: "3", "0.1", "1000000", never an exponent.
+  // 400 bytes fit the longest double in fixed notation (about 330 characters).
+  char buf[400];
+  auto res = std::to_chars(buf, buf + sizeof buf, n, std::chars_format::fixed);
+  return std::string(buf, res.ptr);
 }
 
 bool to_string(const value& v, std::string& out) {
   switch (v.type()) {
-    case value::kind::string: out = v.as_string(); return true;
-    case value::kind::number: out = format_number(v.as_number()); return true;
-    case value::kind::boolean: out = v.as_bool() ? "true" : "false"; return true;
-    default: return false;
+    case value::kind::boolean:
+      out = v.as_bool() ? "true" : "false";
+      return true;
+    case value::kind::number:
+      out = format_number(v.as_number());
+      return true;
+    case value::kind::string:
+      out = v.as_string();
+      return true;
+    default:
+      return false;
   }
 }
+
+namespace {
+
+/// Whether `s` is a plain decimal number as Go's big.ParseFloat(s, 10, ...) accepts it: an
+/// optional sign, digits with an optional fraction, an optional exponent. No spaces, no hex,
+/// no "inf"/"nan" (those would not be valid cty numbers).
+bool is_decimal_number(const std::string& s) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+  std::size_t mantissa = digits();
+  if (i < n && s[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == n;
+}
+
+}  // namespace
 
 bool to_number(const value& v, double& out) {
   if (v.is_number()) {
     out = v.as_number();
     return true;
   }
-  if (!v.is_string()) return false;
-  const std::string& s = v.as_string();
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s.front())) ||
-      std::isspace(static_cast<unsigned char>(s.back())))
-    return false;
-  const char* begin = s.c_str();
-  char* end = nullptr;
-  double d = std::strtod(begin, &end);
-  if (end != begin + s.size()) return false;
-  // strtod accepts hex, inf and nan; cty's number parsing does not.
-  for (char c : s)
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' ||
-          c == '+' || c == '-'))
-      return false;
-  out = d;
+  if (!v.is_string() || !is_decimal_number(v.as_string())) return false;
+  double parsed = std::strtod(v.as_string().c_str(), nullptr);
+  if (!std::isfinite(parsed)) return false;
+  out = parsed;
   return true;
 }
 
@@ -215,33 +244,42 @@ bool to_bool(const value& v, bool& out) {
     out = v.as_bool();
     return true;
   }
-  if (v.is_string() && (v.as_string() == "true" || v.as_string() == "false")) {
+  if (!v.is_string()) return false;
+  if (v.as_string() == "true" || v.as_string() == "false") {
     out = v.as_string() == "true";
     return true;
   }
   return false;
 }
 
+// ---- JSON
+
 nlohmann::json to_json(const value& v) {
   switch (v.type()) {
-    case value::kind::null: return nullptr;
-    case value::kind::boolean: return v.as_bool();
+    case value::kind::null:
+      return nullptr;
+    case value::kind::boolean:
+      return v.as_bool();
     case value::kind::number: {
       double n = v.as_number();
-      if (n == std::floor(n) && std::fabs(n) < 9007199254740992.0)
+      // Whole numbers are emitted as JSON integers so that 3 encodes as "3", not "3.0".
+      constexpr double int_limit = 9223372036854775807.0;
+      if (std::isfinite(n) && std::trunc(n) == n && std::fabs(n) < int_limit) {
         return static_cast<std::int64_t>(n);
+      }
       return n;
     }
-    case value::kind::string: return v.as_string();
+    case value::kind::string:
+      return v.as_string();
     case value::kind::sequence: {
-      nlohmann::json a = nlohmann::json::array();
-      for (const auto& i : v.items()) a.push_back(to_json(i));
-      return a;
+      auto arr = nlohmann::json::array();
+      for (const auto& item : v.items()) arr.push_back(to_json(item));
+      return arr;
     }
     case value::kind::collection: {
-      nlohmann::json o = nlohmann::json::object();
-      for (const auto& [k, i] : v.attrs()) o[k] = to_json(i);
-      return o;
+      auto obj = nlohmann::json::object();
+      for (const auto& [key, item] : v.attrs()) obj[key] = to_json(item);
+      return obj;
     }
   }
   return nullptr;
@@ -249,22 +287,29 @@ nlohmann::json to_json(const value& v) {
 
 value from_json(const nlohmann::json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::boolean: return value::boolean(j.get<bool>());
+    case nlohmann::json::value_t::boolean:
+      return value::boolean(j.get<bool>());
     case nlohmann::json::value_t::number_integer:
+      return value::number(static_cast<double>(j.get<std::int64_t>()));
     case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float: return value::number(j.get<double>());
-    case nlohmann::json::value_t::string: return value::string(j.get<std::string>());
+      return value::number(static_cast<double>(j.get<std::uint64_t>()));
+    case nlohmann::json::value_t::number_float:
+      return value::number(j.get<double>());
+    case nlohmann::json::value_t::string:
+      return value::string(j.get<std::string>());
     case nlohmann::json::value_t::array: {
       value::sequence_t items;
-      for (const auto& e : j) items.push_back(from_json(e));
+      items.reserve(j.size());
+      for (const auto& item : j) items.push_back(from_json(item));
       return value::tuple(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       value::collection_t attrs;
-      for (auto it = j.begin(); it != j.end(); ++it) attrs[it.key()] = from_json(it.value());
+      for (const auto& [key, item] : j.items()) attrs.emplace(key, from_json(item));
       return value::object(std::move(attrs));
     }
-    default: return value{};
+    default:  // null, binary, discarded
+      return value::null();
   }
 }
 

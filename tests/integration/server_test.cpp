@@ -4,6 +4,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 
@@ -69,7 +71,7 @@ TEST_SUITE("integration.server") {
     std::remove(path.c_str());
     CHECK(r.exit_code == 1);
     CHECK(r.output.find("event=pipeline.invalid") != std::string::npos);
-    CHECK(r.output.find(":2:3:") != std::string::npos);
+    CHECK(r.output.find(":2:3 message=") != std::string::npos);
   }
 
   TEST_CASE("usage errors exit 2 with one line naming the flag") {

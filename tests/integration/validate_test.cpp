@@ -3,6 +3,8 @@
 
 #include <fstream>
 
+#include <unistd.h>
+
 #include "tests/support/process.hpp"
 
 using namespace pikoci::test;

@@ -1,0 +1,32 @@
+#pragma once
+// Loading a pipeline file at save time: parse → variables → decode (with for_each/matrix
+// expansion) → validate. All errors of a file are reported together, each with line:column.
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "config/pipeline/diagnostics.hpp"
+#include "config/pipeline/model.hpp"
+
+namespace pikoci::pipeline {
+
+/// Variable values given from outside the file. A name in both wins from `var_strings`: flags
+/// come after files, as Terraform's later-wins rule.
+struct load_options {
+  std::map<std::string, std::string> var_strings;  // --var k=v (always strings)
+  nlohmann::json vars = nlohmann::json::object();  // --vars FILE.json or the API's "vars" (typed)
+};
+
+/// The model when the file is valid, else nullopt; `diags` lists every error, sorted by position.
+struct load_result {
+  std::optional<pipeline_config> config;
+  hcl::diagnostics diags;
+};
+
+/// Parses, resolves and validates `source` (named `file_name` in messages).
+load_result load(const std::string& file_name, std::string source, const load_options& opts);
+
+}  // namespace pikoci::pipeline

@@ -1,0 +1,150 @@
+#include "config/pipeline/names.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+
+namespace pikoci::pipeline {
+
+namespace {
+
+// unidecode's ASCII for U+00C0..U+017F (Latin-1 letters and Latin Extended-A), the accented
+// letters that appear in team and pipeline names in practice.
+constexpr const char* latin_ascii[] = {
+    "A", "A", "A",  "A",  "A", "A", "AE", "C", "E", "E",  "E", "E", "I", "I", "I",  "I",
+    "D", "N", "O",  "O",  "O", "O", "O",  "x", "O", "U",  "U", "U", "U", "Y", "Th", "ss",
+    "a", "a", "a",  "a",  "a", "a", "ae", "c", "e", "e",  "e", "e", "i", "i", "i",  "i",
+    "d", "n", "o",  "o",  "o", "o", "o",  "/", "o", "u",  "u", "u", "u", "y", "th", "y",
+    "A", "a", "A",  "a",  "A", "a", "C",  "c", "C", "c",  "C", "c", "C", "c", "D",  "d",
+    "D", "d", "E",  "e",  "E", "e", "E",  "e", "E", "e",  "E", "e", "G", "g", "G",  "g",
+    "G", "g", "G",  "g",  "H", "h", "H",  "h", "I", "i",  "I", "i", "I", "i", "I",  "i",
+    "I", "i", "IJ", "ij", "J", "j", "K",  "k", "q", "L",  "l", "L", "l", "L", "l",  "L",
+    "l", "L", "l",  "N",  "n", "N", "n",  "N", "n", "'n", "N", "n", "O", "o", "O",  "o",
+    "O", "o", "OE", "oe", "R", "r", "R",  "r", "R", "r",  "S", "s", "S", "s", "S",  "s",
+    "S", "s", "T",  "t",  "T", "t", "T",  "t", "U", "u",  "U", "u", "U", "u", "U",  "u",
+    "U", "u", "U",  "u",  "W", "w", "Y",  "y", "Y", "Z",  "z", "Z", "z", "Z", "z",  "s",
+};
+constexpr char32_t latin_first = 0xC0;
+static_assert(std::size(latin_ascii) == 0x180 - latin_first);
+
+// Decodes one UTF-8 sequence at `i` (advancing it); malformed bytes decode to U+FFFD.
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto lead = static_cast<unsigned char>(s[i++]);
+  if (lead < 0x80) return lead;
+  std::size_t extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+  if (extra == 0 || lead >= 0xF8) return 0xFFFD;
+  char32_t cp = lead & (0x3F >> extra);
+  for (std::size_t k = 0; k < extra; ++k) {
+    if (i >= s.size() || (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) return 0xFFFD;
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i++]) & 0x3F);
+  }
+  return cp;
+}
+
+// gosimple/slug's English and default substitutions followed by unidecode, restricted to what
+// the Latin table covers; other non-ASCII characters are dropped.
+std::string transliterate(char32_t cp) {
+  switch (cp) {
+    case '&':
+      return "and";
+    case '@':
+      return "at";
+    case '"':
+    case '\'':
+    case 0x2019:  // right single quotation mark
+      return "";
+    case 0x2012:  // figure dash
+    case 0x2013:  // en dash
+    case 0x2014:  // em dash
+    case 0x2015:  // horizontal bar
+      return "-";
+    default:
+      break;
+  }
+  if (cp < 0x80) return std::string(1, static_cast<char>(cp));
+  if (cp >= latin_first && cp - latin_first < std::size(latin_ascii)) {
+    return latin_ascii[cp - latin_first];
+  }
+  return "";
+}
+
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_ascii_alnum(char c) {
+  return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+}  // namespace
+
+std::string make_slug(std::string_view text) {
+  std::string ascii;
+  for (std::size_t i = 0; i < text.size();) ascii += transliterate(next_code_point(text, i));
+
+  // Like gosimple: '_' survives, every other non-alphanumeric becomes '-', and '-' runs collapse.
+  std::string slug;
+  for (char c : ascii) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (!is_lower_alnum(c) && c != '_') c = '-';
+    if (c == '-' && !slug.empty() && slug.back() == '-') continue;
+    slug += c;
+  }
+  const auto first = slug.find_first_not_of("-_");
+  if (first == std::string::npos) return {};
+  return slug.substr(first, slug.find_last_not_of("-_") - first + 1);
+}
+
+bool is_slug(std::string_view text) {
+  constexpr std::size_t max_length = 255;
+  if (text.empty() || text.size() > max_length) return false;
+  auto is_edge = [](char c) { return c == '-' || c == '_'; };
+  if (is_edge(text.front()) || is_edge(text.back())) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [&](char c) { return is_lower_alnum(c) || is_edge(c); });
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // One row of the classic dynamic-programming table suffices.
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitution});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::optional<std::string> suggest(std::string_view given,
+                                   const std::vector<std::string>& candidates,
+                                   std::size_t max_distance) {
+  // Nothing was typed: any short candidate would be "close", which is no real suggestion.
+  if (given.empty()) return std::nullopt;
+  const std::string* best = nullptr;
+  std::size_t best_distance = max_distance + 1;
+  for (const auto& candidate : candidates) {
+    const std::size_t d = edit_distance(given, candidate);
+    if (d < best_distance) {
+      best = &candidate;
+      best_distance = d;
+    }
+  }
+  if (!best) return std::nullopt;
+  return *best;
+}
+
+std::string env_key(std::string_view text) {
+  std::string key(text);
+  for (char& c : key) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (!is_ascii_alnum(c)) c = '_';
+  }
+  return key;
+}
+
+}  // namespace pikoci::pipeline

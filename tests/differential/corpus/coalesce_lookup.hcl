@@ -1,0 +1,5 @@
+a = coalesce(null, "a", "b")
+b = coalesce(1, 2)
+c = lookup(var.labels, "team", "none")
+d = lookup(var.ports, "ftp", 21)
+e = coalescelist([], [], ["x"])

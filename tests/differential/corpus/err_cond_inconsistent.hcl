@@ -1,0 +1,2 @@
+a = 1
+m = false ? 1.5 : true

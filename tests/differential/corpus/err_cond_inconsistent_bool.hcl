@@ -1,0 +1,1 @@
+c = false ? true : 1

@@ -1,0 +1,1 @@
+a = var.numbers[-1]

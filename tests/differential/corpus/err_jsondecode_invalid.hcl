@@ -1,0 +1,1 @@
+a = jsondecode("{bad")

@@ -1,0 +1,2 @@
+a = 1
+c = var.nested_list.0.1

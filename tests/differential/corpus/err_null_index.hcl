@@ -1,0 +1,1 @@
+a = var.nothing[0]

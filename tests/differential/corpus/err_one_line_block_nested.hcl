@@ -1,0 +1,1 @@
+deep { deeper { x = 1 } }

@@ -1,0 +1,2 @@
+deep { deeper { x = 1 } }
+

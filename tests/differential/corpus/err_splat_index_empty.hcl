@@ -1,0 +1,1 @@
+a = var.servers[*].tags[0]

@@ -1,0 +1,6 @@
+a = formatdate("YYYY-MM-DD hh:mm:ss", "2024-03-05T07:08:09Z")
+b = formatdate("DD MMM YYYY", "2018-01-02T23:12:01Z")
+c = timeadd("2024-01-01T00:00:00Z", "36h")
+d = formatdate("EEEE, h:mm aa", "2024-02-29T13:05:00Z")
+e = timeadd("2024-01-01T00:00:00Z", "-1h30m")
+f = formatdate("'quoted' YY", "2001-01-01T00:00:00Z")

@@ -1,0 +1,7 @@
+a = jsonencode({ a = [1, 2], b = "x", c = null, d = true })
+b = jsondecode("{\"a\": [1, 2, {\"b\": null}], \"c\": 1.5}")
+c = csvdecode("name,age\nann,3\nbob,4\n")
+d = jsonencode("str")
+e = jsondecode("[]")
+f = jsonencode([])
+g = jsonencode(1.5)

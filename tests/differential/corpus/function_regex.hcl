@@ -1,0 +1,8 @@
+a = regex("[a-z]+", "123abc456")
+b = regexall("[0-9]+", "a1b22c333")
+c = regex("(\\d+)-(\\d+)", "10-20")
+d = regex("(?P<first>[a-z]+) (?P<last>[a-z]+)", "john smith")
+e = regexreplace("hello world", "o", "0")
+f = replace("hello world", "o", "0")
+g = regexall("x", "abc")
+h = regexreplace("a-b-c", "([a-z])", "<$1>")

@@ -1,0 +1,7 @@
+a = setproduct(["a", "b"], [1, 2])
+b = setintersection(["a", "b", "c"], ["b", "c", "d"])
+c = setunion(["a"], ["b", "a"])
+d = setsubtract(["a", "b", "c"], ["b"])
+e = setsymmetricdifference(["a", "b"], ["b", "c"])
+f = toset(["b", "a", "b"])
+g = length(toset([1, 1, 2]))

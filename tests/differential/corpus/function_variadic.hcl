@@ -1,0 +1,7 @@
+a = max(var.numbers...)
+b = min([5, 2, 9]...)
+c = concat([[1], [2, 3]]...)
+d = format("%s=%s", ["k", "v"]...)
+e = join("-", var.tags)
+f = max(1, var.numbers...)
+g = merge([{ a = 1 }, { b = 2 }]...)

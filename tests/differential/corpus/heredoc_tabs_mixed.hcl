@@ -1,0 +1,9 @@
+a = <<-EOT
+		x
+	  y
+	EOT
+b = <<-EOT
+   one
+ two
+    three
+  EOT

@@ -1,0 +1,7 @@
+a = "hello ${var.name}!"
+b = "${var.count} items"
+c = "${1 + 2}${3 * 4}"
+d = "nested ${"inner ${var.env}"}"
+e = "${true} ${false} ${1.5}"
+f = "${var.pi * 2}"
+g = "start${""}end"

@@ -1,0 +1,4 @@
+a = "x${<<EOT
+inner
+EOT
+}y"

@@ -1,0 +1,16 @@
+int = 42
+zero = 0
+neg = -17
+dec = 3.14159
+lead = 0.5
+exp = 1e3
+exp_neg = 2.5e-3
+exp_plus = 6E+2
+big = 12345678901234
+frac = 1.0
+sum = 0.1 + 0.2
+div = 10 / 4
+div_int = 10 / 5
+mod = 10 % 3
+mod_neg = -7 % 3
+mod_dec = 5.5 % 2

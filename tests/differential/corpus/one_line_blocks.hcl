@@ -1,0 +1,5 @@
+get "cron" "timer" { trigger = true }
+service "postgres" {}
+empty {
+}
+a { b = 1 }

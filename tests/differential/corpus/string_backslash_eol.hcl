@@ -1,0 +1,2 @@
+a = "ends with backslash \\"
+b = "\\\\"

@@ -1,0 +1,7 @@
+a = "tab	inside"
+b = "#not a comment"
+c = "//not a comment"
+d = "/* not a comment */"
+e = "{ } [ ] ( )"
+f = "= ? : => ..."
+g = "'single'"

@@ -1,0 +1,6 @@
+a = "%{for t in var.tags}${t},%{endfor}"
+b = "%{for i, t in var.tags}${i}=${t} %{endfor}"
+c = "%{for k, v in var.labels}${k}:${v};%{endfor}"
+d = "%{for x in []}never%{endfor}"
+e = "%{for n in var.numbers}%{if n > 1}${n}%{endif}%{endfor}"
+f = "%{ for s in var.servers }${s.name}:${s.port} %{ endfor }"

@@ -1,0 +1,7 @@
+a = "%{if var.enabled}on%{else}off%{endif}"
+b = "%{if var.disabled}on%{else}off%{endif}"
+c = "%{ if var.count > 2 }many%{ endif }"
+d = "%{if false}x%{endif}"
+e = "pre %{if true}${var.name}%{endif} post"
+f = "%{if var.env == "staging"}stg%{else}other%{endif}"
+g = "%{if true}%{if false}a%{else}b%{endif}%{endif}"
