@@ -35,10 +35,14 @@ std::string generate(int jobs) {
     if (j >= resources) s += "    passed  = [\"job-" + std::to_string(j - resources) + "\"]\n";
     s += "  }\n";
     s += "  task \"build\" {\n    timeout = \"10m\"\n    run \"shell\" {\n      cmd = <<-EOT\n"
-         "        echo building ${var.env} $GET_" + std::to_string(j) + "_N\n"
-         "        make -j2 target-" + std::to_string(j) + "\n      EOT\n    }\n  }\n";
+         "        echo building ${var.env} $GET_" +
+         std::to_string(j) +
+         "_N\n"
+         "        make -j2 target-" +
+         std::to_string(j) + "\n      EOT\n    }\n  }\n";
     s += "  task \"test\" {\n    attempts = 2\n    run \"exec\" {\n      path = \"make\"\n"
-         "      args = [\"test\", \"${upper(var.env)}\", \"shard-" + std::to_string(j % 4) +
+         "      args = [\"test\", \"${upper(var.env)}\", \"shard-" +
+         std::to_string(j % 4) +
          "\"]\n    }\n    on_failure \"shell\" {\n      cmd = \"echo failed\"\n    }\n  }\n";
     s += "  ensure \"exec\" {\n    path = \"true\"\n  }\n}\n\n";
   }
@@ -51,9 +55,12 @@ int main(int argc, char** argv) {
   int runs = 20, jobs = 1000;
   const char* write = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--jobs")) jobs = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--write")) write = argv[i + 1];
+    if (!std::strcmp(argv[i], "--runs"))
+      runs = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--jobs"))
+      jobs = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--write"))
+      write = argv[i + 1];
   }
   std::string source = generate(jobs);
   if (write != nullptr) std::ofstream(write) << source;
@@ -70,9 +77,10 @@ int main(int argc, char** argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("{\"scenario\": \"parse_validate_%d_jobs\", \"metric\": \"latency\", \"unit\": \"ms\", "
-              "\"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"max\": %.2f, \"target\": 100, "
-              "\"bytes\": %zu}\n",
-              jobs, runs, ms.front(), ms[ms.size() / 2], ms.back(), source.size());
+  std::printf(
+      "{\"scenario\": \"parse_validate_%d_jobs\", \"metric\": \"latency\", \"unit\": \"ms\", "
+      "\"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"max\": %.2f, \"target\": 100, "
+      "\"bytes\": %zu}\n",
+      jobs, runs, ms.front(), ms[ms.size() / 2], ms.back(), source.size());
   return 0;
 }

@@ -47,21 +47,20 @@ std::unique_ptr<router_t> make_router(node_view node, std::size_t max_body) {
   router->http_get("/api/v1/health", guard([node](const request_t& req, auto) {
                      return reply(req, 200, node.health());
                    }));
-  router->http_get("/api/v1/version", guard([](const request_t& req, auto) {
-                     return reply(req, 200,
-                                  {{"version", build_info::version},
-                                   {"commit", build_info::commit}});
-                   }));
+  router->http_get(
+      "/api/v1/version", guard([](const request_t& req, auto) {
+        return reply(req, 200, {{"version", build_info::version}, {"commit", build_info::commit}});
+      }));
   for (const char* path : {"/api/v1/health", "/api/v1/version"}) {
     router->add_handler(restinio::router::none_of_methods(restinio::http_method_get()), path,
                         [](const request_t& req, auto) {
-                          return reply_error(req, errc::method_not_allowed,
-                                             "method not allowed on " + std::string(req->header().path()));
+                          return reply_error(
+                              req, errc::method_not_allowed,
+                              "method not allowed on " + std::string(req->header().path()));
                         });
   }
   router->non_matched_request_handler([](const request_t& req) {
-    return reply_error(req, errc::not_found,
-                       "no route for " + std::string(req->header().path()));
+    return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
   });
   return router;
 }
@@ -71,17 +70,17 @@ class restinio_server final : public server {
   restinio_server(const server_options& opts, node_view node) {
     std::promise<std::uint16_t> bound;
     auto bound_future = bound.get_future();
-    auto settings = restinio::server_settings_t<traits_t>{}
-                        .address(opts.host)
-                        .port(opts.port)
-                        .request_handler(make_router(std::move(node), opts.max_body_bytes))
-                        .read_next_http_message_timelimit(std::chrono::seconds(30))
-                        .handle_request_timeout(std::chrono::seconds(30))
-                        .max_pipelined_requests(16)
-                        .acceptor_post_bind_hook([p = std::make_shared<std::promise<std::uint16_t>>(
-                                                      std::move(bound))](asio::ip::tcp::acceptor& a) {
-                          p->set_value(a.local_endpoint().port());
-                        });
+    auto settings =
+        restinio::server_settings_t<traits_t>{}
+            .address(opts.host)
+            .port(opts.port)
+            .request_handler(make_router(std::move(node), opts.max_body_bytes))
+            .read_next_http_message_timelimit(std::chrono::seconds(30))
+            .handle_request_timeout(std::chrono::seconds(30))
+            .max_pipelined_requests(16)
+            .acceptor_post_bind_hook(
+                [p = std::make_shared<std::promise<std::uint16_t>>(std::move(bound))](
+                    asio::ip::tcp::acceptor& a) { p->set_value(a.local_endpoint().port()); });
     try {
       running_ = restinio::run_async<traits_t>(restinio::own_io_context(), std::move(settings), 1);
     } catch (const std::exception& e) {

@@ -1,7 +1,7 @@
 #include "actors/node/server_main.hpp"
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 #include <spdlog/spdlog.h>
 
@@ -71,7 +71,9 @@ int run_server(const server_flags& flags) {
 
   int sig = 0;
   sigwait(&signals, &sig);
-  spdlog::info("event=node.stopping signal={}", sig == SIGQUIT ? "SIGQUIT" : sig == SIGINT ? "SIGINT" : "SIGTERM");
+  spdlog::info("event=node.stopping signal={}", sig == SIGQUIT  ? "SIGQUIT"
+                                                : sig == SIGINT ? "SIGINT"
+                                                                : "SIGTERM");
   api->stop();
   spdlog::info("event=node.stopped");
   return 0;

@@ -28,8 +28,7 @@ void add_server_flags(CLI::App& app, server_flags& f) {
        "password of the built-in admin user (random and logged once when empty)");
   flag(app, "db-system", f.db_system, "state store")->check(CLI::IsMember({"mem", "rocksdb"}));
   flag(app, "db-path", f.db_path, "RocksDB directory", "--db-name");
-  flag(app, "pubsub-system", f.pubsub_system, "work queue")
-      ->check(CLI::IsMember({"mem", "kafka"}));
+  flag(app, "pubsub-system", f.pubsub_system, "work queue")->check(CLI::IsMember({"mem", "kafka"}));
   flag(app, "kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers");
   flag(app, "kafka-topic-prefix", f.kafka_topic_prefix, "prefix of every Kafka topic");
   app.add_flag("--run-worker,!--no-run-worker", f.run_worker, "run an embedded worker")

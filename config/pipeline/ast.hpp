@@ -49,14 +49,14 @@ struct expr {
   expr_kind kind = expr_kind::literal;
   range rng;
 
-  value lit;                     // literal; template literal chunk (string)
-  std::string name;              // traversal root / function name / operator
-  std::vector<traverser> trav;   // scope_traversal, relative, splat (after the splat operator)
-  std::vector<expr_ptr> items;   // tuple items, call arguments, template parts
+  value lit;                    // literal; template literal chunk (string)
+  std::string name;             // traversal root / function name / operator
+  std::vector<traverser> trav;  // scope_traversal, relative, splat (after the splat operator)
+  std::vector<expr_ptr> items;  // tuple items, call arguments, template parts
   std::vector<std::pair<expr_ptr, expr_ptr>> pairs;  // object items (key is object_key)
-  expr_ptr a, b, c, d;           // operands, see expr_kind
-  bool expand_final = false;     // call: last argument followed by `...`
-  bool grouped = false;          // for_object: value followed by `...`
+  expr_ptr a, b, c, d;                               // operands, see expr_kind
+  bool expand_final = false;                         // call: last argument followed by `...`
+  bool grouped = false;                              // for_object: value followed by `...`
   std::string key_var, val_var;  // for expressions; key_var empty when only one name given
   bool unwrap = false;           // template_: a lone `${...}` returns its value unconverted
   // template parts: a literal with strip flags set by `~` markers on neighbouring sequences

@@ -28,9 +28,7 @@ struct diagnostic {
   std::string detail;
 
   /// "summary: detail" (or just the summary when there is no detail).
-  std::string message() const {
-    return detail.empty() ? summary : summary + ": " + detail;
-  }
+  std::string message() const { return detail.empty() ? summary : summary + ": " + detail; }
 };
 
 /// Errors accumulate: every phase reports all it finds and keeps going where it can.

@@ -22,7 +22,9 @@ const function_table* find_functions(const eval_context& ctx) {
   return nullptr;
 }
 
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
+std::string quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 /// Recursion guard: expressions nest as deep as the parser allowed; evaluation of deeply nested
 /// values (templates over for expressions) is bounded the same way.
@@ -50,7 +52,8 @@ class evaluator {
 
   result eval_inner(const expr& e, const eval_context& ctx) {
     switch (e.kind) {
-      case expr_kind::literal: return e.lit;
+      case expr_kind::literal:
+        return e.lit;
       case expr_kind::scope_traversal: {
         const value* root = ctx.lookup(e.name);
         if (root == nullptr) {
@@ -79,11 +82,16 @@ class evaluator {
         step.rng = e.b->rng;
         return apply_step(*base, step);
       }
-      case expr_kind::parens: return eval(*e.a, ctx);
-      case expr_kind::call: return call(e, ctx);
-      case expr_kind::conditional: return conditional(e, ctx);
-      case expr_kind::binary: return binary(e, ctx);
-      case expr_kind::unary: return unary(e, ctx);
+      case expr_kind::parens:
+        return eval(*e.a, ctx);
+      case expr_kind::call:
+        return call(e, ctx);
+      case expr_kind::conditional:
+        return conditional(e, ctx);
+      case expr_kind::binary:
+        return binary(e, ctx);
+      case expr_kind::unary:
+        return unary(e, ctx);
       case expr_kind::tuple: {
         value::sequence_t items;
         bool ok = true;
@@ -98,11 +106,15 @@ class evaluator {
         if (!ok) return std::nullopt;
         return value::tuple(std::move(items));
       }
-      case expr_kind::object: return object(e, ctx);
+      case expr_kind::object:
+        return object(e, ctx);
       case expr_kind::for_tuple:
-      case expr_kind::for_object: return for_expr(e, ctx);
-      case expr_kind::splat: return splat(e, ctx);
-      case expr_kind::template_: return template_expr(e, ctx);
+      case expr_kind::for_object:
+        return for_expr(e, ctx);
+      case expr_kind::splat:
+        return splat(e, ctx);
+      case expr_kind::template_:
+        return template_expr(e, ctx);
       case expr_kind::template_if: {
         auto s = template_if(e, ctx);
         if (!s) return std::nullopt;
@@ -113,7 +125,8 @@ class evaluator {
         if (!s) return std::nullopt;
         return value::string(std::move(*s));
       }
-      case expr_kind::object_key: return eval(*e.a, ctx);
+      case expr_kind::object_key:
+        return eval(*e.a, ctx);
     }
     return std::nullopt;
   }
@@ -230,8 +243,7 @@ class evaluator {
     const function_table* table = find_functions(ctx);
     auto fit = table ? table->find(e.name) : decltype(table->end()){};
     if (table == nullptr || fit == table->end()) {
-      error(e.rng, "Call to unknown function",
-            "There is no function named " + quote(e.name) + ".");
+      error(e.rng, "Call to unknown function", "There is no function named " + quote(e.name) + ".");
       return std::nullopt;
     }
     const function_def& fn = fit->second;
@@ -276,9 +288,9 @@ class evaluator {
       return std::nullopt;
     }
     if (!fn.variadic && args.size() > fixed) {
-      error(e.items.empty() ? e.rng : arg_rngs[fixed], "Too many function arguments",
-            "Function " + quote(e.name) + " expects only " + std::to_string(fixed) +
-                " argument(s).");
+      error(
+          e.items.empty() ? e.rng : arg_rngs[fixed], "Too many function arguments",
+          "Function " + quote(e.name) + " expects only " + std::to_string(fixed) + " argument(s).");
       return std::nullopt;
     }
     function_result r = fn.impl(args);
@@ -324,8 +336,7 @@ class evaluator {
     }
     bool c;
     if (!to_bool(*cond, c)) {
-      error(e.a->rng, "Incorrect condition type",
-            "The condition expression must be of type bool.");
+      error(e.a->rng, "Incorrect condition type", "The condition expression must be of type bool.");
       return std::nullopt;
     }
     const expr& pick = c ? *e.b : *e.c;
@@ -340,7 +351,8 @@ class evaluator {
     if (other && !unify(*chosen, *other)) {
       error(range{e.b->rng.start, e.c->rng.end}, "Inconsistent conditional result types",
             "The true and false result expressions must have consistent types. The 'true' value "
-            "is " + (c ? chosen->type_name() : other->type_name()) + ", but the 'false' value is " +
+            "is " +
+                (c ? chosen->type_name() : other->type_name()) + ", but the 'false' value is " +
                 (c ? other->type_name() : chosen->type_name()) + ".");
       return std::nullopt;
     }
@@ -396,16 +408,16 @@ class evaluator {
   bool operand_number(const value& v, range rng, const char* side, double& out) {
     if (to_number(v, out)) return true;
     error(rng, "Invalid operand",
-          std::string("Unsuitable value for ") + side + " operand: " +
-              (v.is_null() ? "a number is required" : "number required") + ".");
+          std::string("Unsuitable value for ") + side +
+              " operand: " + (v.is_null() ? "a number is required" : "number required") + ".");
     return false;
   }
 
   bool operand_bool(const value& v, range rng, const char* side, bool& out) {
     if (to_bool(v, out)) return true;
     error(rng, "Invalid operand",
-          std::string("Unsuitable value for ") + side + " operand: " +
-              (v.is_null() ? "a bool is required" : "bool required") + ".");
+          std::string("Unsuitable value for ") + side +
+              " operand: " + (v.is_null() ? "a bool is required" : "bool required") + ".");
     return false;
   }
 
@@ -415,8 +427,7 @@ class evaluator {
     if (e.name == "-") {
       double n;
       if (!to_number(*v, n)) {
-        error(e.a->rng, "Invalid operand",
-              "Unsuitable value for unary operand: number required.");
+        error(e.a->rng, "Invalid operand", "Unsuitable value for unary operand: number required.");
         return std::nullopt;
       }
       return value::number(-n);
@@ -493,8 +504,8 @@ class evaluator {
       return true;
     }
     error(rng, "Iteration over non-iterable value",
-          "A value of type " + coll.type_name() + " cannot be used as the collection in a " +
-              what + ".");
+          "A value of type " + coll.type_name() + " cannot be used as the collection in a " + what +
+              ".");
     return false;
   }
 
@@ -645,8 +656,7 @@ class evaluator {
     }
     bool c;
     if (!to_bool(*cond, c)) {
-      error(e.a->rng, "Incorrect condition type",
-            "The condition expression must be of type bool.");
+      error(e.a->rng, "Incorrect condition type", "The condition expression must be of type bool.");
       return std::nullopt;
     }
     if (c) return render(*e.b, ctx);

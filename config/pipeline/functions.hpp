@@ -18,7 +18,9 @@ struct function_result {
   int arg = -1;
   bool ok() const { return error.empty(); }
   static function_result success(value v) { return {std::move(v), {}, -1}; }
-  static function_result failure(std::string msg, int arg = -1) { return {value{}, std::move(msg), arg}; }
+  static function_result failure(std::string msg, int arg = -1) {
+    return {value{}, std::move(msg), arg};
+  }
 };
 
 /// A function: its parameter names (for messages), whether the last one is variadic, and the

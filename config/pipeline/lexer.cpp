@@ -5,8 +5,12 @@
 namespace pikoci::hcl {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ascii_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ascii_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 /// Length of the valid UTF-8 sequence starting at s[i], or 0 if the bytes there are not UTF-8.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
@@ -60,10 +64,18 @@ class lexer {
     modes_.push_back(frame{as_template ? mode::bare : mode::normal});
     while (i_ < src_.size()) {
       switch (modes_.back().m) {
-        case mode::normal: scan_normal(); break;
-        case mode::quoted: scan_quoted(); break;
-        case mode::heredoc: scan_heredoc(); break;
-        case mode::bare: scan_bare(); break;
+        case mode::normal:
+          scan_normal();
+          break;
+        case mode::quoted:
+          scan_quoted();
+          break;
+        case mode::heredoc:
+          scan_heredoc();
+          break;
+        case mode::bare:
+          scan_bare();
+          break;
       }
     }
     token eof;
@@ -79,7 +91,7 @@ class lexer {
   struct frame {
     mode m;
     std::string_view marker = {};  // heredoc
-    bool start_of_line = true;    // heredoc
+    bool start_of_line = true;     // heredoc
   };
 
   char at(std::size_t k) const { return k < src_.size() ? src_[k] : '\0'; }
@@ -135,7 +147,8 @@ class lexer {
         k += 3;
         continue;
       }
-      if (quoted && c == '\\' && k + 1 < src_.size() && src_[k + 1] != '\n' && src_[k + 1] != '\r') {
+      if (quoted && c == '\\' && k + 1 < src_.size() && src_[k + 1] != '\n' &&
+          src_[k + 1] != '\r') {
         std::size_t n = utf8_length(src_, k + 1);
         if (n == 0) break;
         k += 1 + n;
@@ -292,7 +305,9 @@ class lexer {
           emit(tok::lt, 1);
         }
         return;
-      case '>': emit(at(i_ + 1) == '=' ? tok::ge : tok::gt, at(i_ + 1) == '=' ? 2 : 1); return;
+      case '>':
+        emit(at(i_ + 1) == '=' ? tok::ge : tok::gt, at(i_ + 1) == '=' ? 2 : 1);
+        return;
       case '=':
         if (at(i_ + 1) == '=') {
           emit(tok::eq, 2);
@@ -302,9 +317,15 @@ class lexer {
           emit(tok::assign, 1);
         }
         return;
-      case '!': emit(at(i_ + 1) == '=' ? tok::neq : tok::bang, at(i_ + 1) == '=' ? 2 : 1); return;
-      case '&': emit(at(i_ + 1) == '&' ? tok::and_ : tok::invalid, at(i_ + 1) == '&' ? 2 : 1); return;
-      case '|': emit(at(i_ + 1) == '|' ? tok::or_ : tok::invalid, at(i_ + 1) == '|' ? 2 : 1); return;
+      case '!':
+        emit(at(i_ + 1) == '=' ? tok::neq : tok::bang, at(i_ + 1) == '=' ? 2 : 1);
+        return;
+      case '&':
+        emit(at(i_ + 1) == '&' ? tok::and_ : tok::invalid, at(i_ + 1) == '&' ? 2 : 1);
+        return;
+      case '|':
+        emit(at(i_ + 1) == '|' ? tok::or_ : tok::invalid, at(i_ + 1) == '|' ? 2 : 1);
+        return;
       case '.':
         if (at(i_ + 1) == '.' && at(i_ + 2) == '.') {
           emit(tok::ellipsis, 3);
@@ -312,18 +333,41 @@ class lexer {
           emit(tok::dot, 1);
         }
         return;
-      case '[': emit(tok::lbrack, 1); return;
-      case ']': emit(tok::rbrack, 1); return;
-      case '(': emit(tok::lparen, 1); return;
-      case ')': emit(tok::rparen, 1); return;
-      case ',': emit(tok::comma, 1); return;
-      case ':': emit(tok::colon, 1); return;
-      case '?': emit(tok::question, 1); return;
-      case '+': emit(tok::plus, 1); return;
-      case '-': emit(tok::minus, 1); return;
-      case '*': emit(tok::star, 1); return;
-      case '%': emit(tok::percent, 1); return;
-      default: break;
+      case '[':
+        emit(tok::lbrack, 1);
+        return;
+      case ']':
+        emit(tok::rbrack, 1);
+        return;
+      case '(':
+        emit(tok::lparen, 1);
+        return;
+      case ')':
+        emit(tok::rparen, 1);
+        return;
+      case ',':
+        emit(tok::comma, 1);
+        return;
+      case ':':
+        emit(tok::colon, 1);
+        return;
+      case '?':
+        emit(tok::question, 1);
+        return;
+      case '+':
+        emit(tok::plus, 1);
+        return;
+      case '-':
+        emit(tok::minus, 1);
+        return;
+      case '*':
+        emit(tok::star, 1);
+        return;
+      case '%':
+        emit(tok::percent, 1);
+        return;
+      default:
+        break;
     }
     if (is_digit(c)) {
       scan_number();
@@ -357,9 +401,9 @@ class lexer {
       char c = src_[k];
       if (is_digit(c) || c == '.') {
         ++k;
-      } else if ((c == 'e' || c == 'E') && (is_digit(at(k + 1)) ||
-                                             ((at(k + 1) == '+' || at(k + 1) == '-') &&
-                                              is_digit(at(k + 2))))) {
+      } else if ((c == 'e' || c == 'E') &&
+                 (is_digit(at(k + 1)) ||
+                  ((at(k + 1) == '+' || at(k + 1) == '-') && is_digit(at(k + 2))))) {
         k += is_digit(at(k + 1)) ? 2 : 3;
       } else {
         break;

@@ -21,7 +21,8 @@ bool is_slug(std::string_view text);
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /// The closest candidate within `max_distance` edits (ties: first in order), if any.
-std::optional<std::string> suggest(std::string_view given, const std::vector<std::string>& candidates,
+std::optional<std::string> suggest(std::string_view given,
+                                   const std::vector<std::string>& candidates,
                                    std::size_t max_distance = 2);
 
 /// Environment-style key: uppercase, non-alphanumerics → '_' ("my-repo" → "MY_REPO").

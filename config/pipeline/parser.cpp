@@ -1,8 +1,8 @@
 #include "config/pipeline/parser.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -11,9 +11,13 @@
 namespace pikoci::hcl {
 namespace {
 
-range between(const range& a, const range& b) { return {a.start, b.end}; }
+range between(const range& a, const range& b) {
+  return {a.start, b.end};
+}
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 
 std::string trim_left(const std::string& s) {
   std::size_t i = 0;
@@ -145,15 +149,25 @@ class parser {
       if (depth == 0 && t.type == tok::newline) return;
       if (depth == 0 && t.type == tok::rbrace) return;  // let the enclosing block close
       switch (t.type) {
-        case tok::lbrace: case tok::lbrack: case tok::lparen: case tok::oquote:
-        case tok::oheredoc: case tok::template_interp: case tok::template_control:
+        case tok::lbrace:
+        case tok::lbrack:
+        case tok::lparen:
+        case tok::oquote:
+        case tok::oheredoc:
+        case tok::template_interp:
+        case tok::template_control:
           ++depth;
           break;
-        case tok::rbrace: case tok::rbrack: case tok::rparen: case tok::cquote:
-        case tok::cheredoc: case tok::template_seq_end:
+        case tok::rbrace:
+        case tok::rbrack:
+        case tok::rparen:
+        case tok::cquote:
+        case tok::cheredoc:
+        case tok::template_seq_end:
           --depth;
           break;
-        default: break;
+        default:
+          break;
       }
       ++p_;
     }
@@ -167,16 +181,26 @@ class parser {
       if (t.type == tok::eof) return t;
       if (depth == 0 && t.type == end) return toks_[p_++];
       switch (t.type) {
-        case tok::lbrace: case tok::lbrack: case tok::lparen: case tok::oquote:
-        case tok::oheredoc: case tok::template_interp: case tok::template_control:
+        case tok::lbrace:
+        case tok::lbrack:
+        case tok::lparen:
+        case tok::oquote:
+        case tok::oheredoc:
+        case tok::template_interp:
+        case tok::template_control:
           ++depth;
           break;
-        case tok::rbrace: case tok::rbrack: case tok::rparen: case tok::cquote:
-        case tok::cheredoc: case tok::template_seq_end:
+        case tok::rbrace:
+        case tok::rbrack:
+        case tok::rparen:
+        case tok::cquote:
+        case tok::cheredoc:
+        case tok::template_seq_end:
           if (depth == 0) return t;  // unbalanced: stop here
           --depth;
           break;
-        default: break;
+        default:
+          break;
       }
       ++p_;
     }
@@ -286,8 +310,7 @@ class parser {
           seen.emplace(a.name, a.name_rng);
           b.attributes.push_back(std::move(a));
         }
-      } else if (next.type == tok::oquote || next.type == tok::ident ||
-                 next.type == tok::lbrace) {
+      } else if (next.type == tok::oquote || next.type == tok::ident || next.type == tok::lbrace) {
         if (auto blk = parse_block()) b.blocks.push_back(std::move(*blk));
       } else {
         read();
@@ -466,9 +489,11 @@ class parser {
     } else if (!recovery_) {
       error(t.rng, "Argument definition required",
             "A single-line block definition can contain only a single argument. If you meant to "
-            "define argument \"" + std::string(t.text) + "\", use an equals sign to assign it a "
-            "value. To define a nested block, place it on a line of its own within its parent "
-            "block.");
+            "define argument \"" +
+                std::string(t.text) +
+                "\", use an equals sign to assign it a "
+                "value. To define a nested block, place it on a line of its own within its parent "
+                "block.");
     }
     blk.rng = between(blk.type_rng, toks_[p_].rng);
     skip_to_block_close();
@@ -558,11 +583,21 @@ class parser {
       }
       char e = s[++i];
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
         case 'u':
         case 'U': {
           std::size_t n = e == 'u' ? 4 : 8;
@@ -597,9 +632,9 @@ class parser {
           break;
         }
         default:
-          error(escape_range(t, i - 1, 2), "Invalid escape sequence",
-                "The symbol \"" + std::string(1, e) +
-                    "\" is not a valid escape sequence selector.");
+          error(
+              escape_range(t, i - 1, 2), "Invalid escape sequence",
+              "The symbol \"" + std::string(1, e) + "\" is not a valid escape sequence selector.");
           out += e;
       }
     }
@@ -663,13 +698,27 @@ class parser {
 
   static int precedence_level(tok t) {
     switch (t) {
-      case tok::or_: return 0;
-      case tok::and_: return 1;
-      case tok::eq: case tok::neq: return 2;
-      case tok::gt: case tok::ge: case tok::lt: case tok::le: return 3;
-      case tok::plus: case tok::minus: return 4;
-      case tok::star: case tok::slash: case tok::percent: return 5;
-      default: return -1;
+      case tok::or_:
+        return 0;
+      case tok::and_:
+        return 1;
+      case tok::eq:
+      case tok::neq:
+        return 2;
+      case tok::gt:
+      case tok::ge:
+      case tok::lt:
+      case tok::le:
+        return 3;
+      case tok::plus:
+      case tok::minus:
+        return 4;
+      case tok::star:
+      case tok::slash:
+      case tok::percent:
+        return 5;
+      default:
+        return -1;
     }
   }
 
@@ -757,8 +806,10 @@ class parser {
         read();
         return parse_template(tok::cheredoc, t.flush, t.rng);
       }
-      case tok::lbrack: return parse_tuple();
-      case tok::lbrace: return parse_object();
+      case tok::lbrack:
+        return parse_tuple();
+      case tok::lbrace:
+        return parse_object();
       case tok::eof:
         if (!recovery_) {
           error(t.rng, "Missing expression",
@@ -767,7 +818,8 @@ class parser {
         recovery_ = true;
         return error_placeholder(t.rng);
       default:
-        if (!recovery_ && !(reported_invalid_ && (t.type == tok::invalid || t.type == tok::bad_utf8))) {
+        if (!recovery_ &&
+            !(reported_invalid_ && (t.type == tok::invalid || t.type == tok::bad_utf8))) {
           error(t.rng, "Invalid expression",
                 "Expected the start of an expression, but found an invalid expression token.");
         }
@@ -998,7 +1050,8 @@ class parser {
       e->key_var = e->val_var;
       e->val_var = std::string(read().text);
     }
-    if (!peek_keyword("in")) return fail("For expression requires the 'in' keyword after its name declarations.");
+    if (!peek_keyword("in"))
+      return fail("For expression requires the 'in' keyword after its name declarations.");
     read();
     e->a = parse_expression();
     if (peek().type != tok::colon)
@@ -1372,7 +1425,8 @@ class parser {
     for (std::size_t i = 1; i <= a.size(); ++i) {
       cur[0] = i;
       for (std::size_t j = 1; j <= b.size(); ++j)
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+        cur[j] =
+            std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0u : 1u)});
       std::swap(prev, cur);
     }
     return prev[b.size()];
@@ -1451,12 +1505,18 @@ class parser {
 
   static std::string directive_name(template_part::kind k) {
     switch (k) {
-      case template_part::kind::else_: return "else";
-      case template_part::kind::endif: return "endif";
-      case template_part::kind::endfor: return "endfor";
-      case template_part::kind::if_: return "if";
-      case template_part::kind::for_: return "for";
-      default: return "template";
+      case template_part::kind::else_:
+        return "else";
+      case template_part::kind::endif:
+        return "endif";
+      case template_part::kind::endfor:
+        return "endfor";
+      case template_part::kind::if_:
+        return "if";
+      case template_part::kind::for_:
+        return "for";
+      default:
+        return "template";
     }
   }
 
@@ -1493,8 +1553,8 @@ class parser {
     auto e = make(expr_kind::template_if, open.rng);
     e->a = std::move(open.e);
     e->b = make(expr_kind::template_, open.rng);
-    std::size_t k = collect_until(parts, i, *e->b, {template_part::kind::else_,
-                                                    template_part::kind::endif}, whole);
+    std::size_t k = collect_until(parts, i, *e->b,
+                                  {template_part::kind::else_, template_part::kind::endif}, whole);
     if (k < parts.size() && parts[k].k == template_part::kind::else_) {
       ++i;
       e->c = make(expr_kind::template_, parts[k].rng);
@@ -1595,8 +1655,7 @@ file parse_file(std::string name, std::string source, diagnostics& diags,
   return f;
 }
 
-expr_ptr parse_expression(std::string_view source, diagnostics& diags,
-                          const parse_limits& limits) {
+expr_ptr parse_expression(std::string_view source, diagnostics& diags, const parse_limits& limits) {
   if (!check_size(source, limits, diags)) return make_literal(value{}, {});
   parser p(tokenize(source, diags), diags, limits);
   return p.parse_root_expression();

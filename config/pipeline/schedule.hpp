@@ -36,11 +36,11 @@ class schedule {
   std::string text_;
   std::optional<duration> every_;
   // cron: allowed values as bitmaps
-  std::uint64_t minutes_ = 0;   // bits 0..59
-  std::uint32_t hours_ = 0;     // bits 0..23
-  std::uint32_t days_ = 0;      // bits 1..31
-  std::uint16_t months_ = 0;    // bits 1..12
-  std::uint8_t weekdays_ = 0;   // bits 0..6 (0 = Sunday; 7 is accepted as Sunday)
+  std::uint64_t minutes_ = 0;                     // bits 0..59
+  std::uint32_t hours_ = 0;                       // bits 0..23
+  std::uint32_t days_ = 0;                        // bits 1..31
+  std::uint16_t months_ = 0;                      // bits 1..12
+  std::uint8_t weekdays_ = 0;                     // bits 0..6 (0 = Sunday; 7 is accepted as Sunday)
   bool day_star_ = false, weekday_star_ = false;  // cron's dom/dow OR rule
 
   /// Whether the cron day fields select this date (the dom/dow OR rule applied).

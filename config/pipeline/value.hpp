@@ -43,7 +43,9 @@ class value {
   bool is_sequence() const { return kind_ == kind::sequence; }
   bool is_collection() const { return kind_ == kind::collection; }
   bool is_set() const { return flavor_ == flavor::set; }
-  bool is_primitive() const { return kind_ == kind::boolean || kind_ == kind::number || kind_ == kind::string; }
+  bool is_primitive() const {
+    return kind_ == kind::boolean || kind_ == kind::number || kind_ == kind::string;
+  }
 
   bool as_bool() const { return bool_; }
   double as_number() const { return number_; }

@@ -22,16 +22,70 @@ namespace {
 // The same function set as the Go side: the reference's functions that go-cty's stdlib has.
 const h::function_table& shared_functions() {
   static const h::function_table table = [] {
-    static const char* names[] = {
-        "abs", "ceil", "floor", "log", "max", "min", "parseint", "pow", "signum", "chomp",
-        "format", "formatlist", "indent", "join", "lower", "upper", "replace", "split", "strlen",
-        "strrev", "substr", "title", "trim", "trimprefix", "trimsuffix", "trimspace", "regex",
-        "regexall", "regexreplace", "chunklist", "coalesce", "coalescelist", "compact", "concat",
-        "contains", "distinct", "element", "flatten", "keys", "length", "lookup", "merge", "range",
-        "reverse", "slice", "sort", "values", "zipmap", "setproduct", "setintersection",
-        "setunion", "setsubtract", "setsymmetricdifference", "csvdecode", "jsondecode",
-        "jsonencode", "formatdate", "timeadd", "tostring", "tonumber", "tobool", "tolist",
-        "toset", "tomap"};
+    static const char* names[] = {"abs",
+                                  "ceil",
+                                  "floor",
+                                  "log",
+                                  "max",
+                                  "min",
+                                  "parseint",
+                                  "pow",
+                                  "signum",
+                                  "chomp",
+                                  "format",
+                                  "formatlist",
+                                  "indent",
+                                  "join",
+                                  "lower",
+                                  "upper",
+                                  "replace",
+                                  "split",
+                                  "strlen",
+                                  "strrev",
+                                  "substr",
+                                  "title",
+                                  "trim",
+                                  "trimprefix",
+                                  "trimsuffix",
+                                  "trimspace",
+                                  "regex",
+                                  "regexall",
+                                  "regexreplace",
+                                  "chunklist",
+                                  "coalesce",
+                                  "coalescelist",
+                                  "compact",
+                                  "concat",
+                                  "contains",
+                                  "distinct",
+                                  "element",
+                                  "flatten",
+                                  "keys",
+                                  "length",
+                                  "lookup",
+                                  "merge",
+                                  "range",
+                                  "reverse",
+                                  "slice",
+                                  "sort",
+                                  "values",
+                                  "zipmap",
+                                  "setproduct",
+                                  "setintersection",
+                                  "setunion",
+                                  "setsubtract",
+                                  "setsymmetricdifference",
+                                  "csvdecode",
+                                  "jsondecode",
+                                  "jsonencode",
+                                  "formatdate",
+                                  "timeadd",
+                                  "tostring",
+                                  "tonumber",
+                                  "tobool",
+                                  "tolist",
+                                  "toset",
+                                  "tomap"};
     h::function_table t;
     const auto& all = h::builtin_functions();
     for (const char* n : names) {
@@ -48,8 +102,10 @@ json errors_of(h::diagnostics& diags, bool sorted) {
   if (sorted) diags.sort();
   json out = json::array();
   for (const auto& d : diags)
-    out.push_back({{"line", d.rng.start.line}, {"column", d.rng.start.column},
-                   {"summary", d.summary}, {"detail", d.detail}});
+    out.push_back({{"line", d.rng.start.line},
+                   {"column", d.rng.start.column},
+                   {"summary", d.summary},
+                   {"detail", d.detail}});
   return json{{"errors", out}};
 }
 
@@ -60,17 +116,18 @@ json walk(const h::body& b, const h::eval_context& ctx, h::diagnostics& diags) {
     if (auto v = h::evaluate(*a.value, ctx, diags)) attrs[a.name] = h::to_json(*v);
   }
   for (const auto& blk : b.blocks)
-    blocks.push_back({{"type", blk.type},
-                      {"labels", blk.labels},
-                      {"body", blk.content ? walk(*blk.content, ctx, diags)
-                                           : json{{"attributes", json::object()},
-                                                  {"blocks", json::array()}}}});
+    blocks.push_back(
+        {{"type", blk.type},
+         {"labels", blk.labels},
+         {"body", blk.content ? walk(*blk.content, ctx, diags)
+                              : json{{"attributes", json::object()}, {"blocks", json::array()}}}});
   return json{{"attributes", attrs}, {"blocks", blocks}};
 }
 
 json dump(const std::string& path, const h::eval_context& ctx) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return json{{"errors", {{{"line", 0}, {"column", 0}, {"summary", "cannot read " + path}}}}};
+  if (!in)
+    return json{{"errors", {{{"line", 0}, {"column", 0}, {"summary", "cannot read " + path}}}}};
   std::stringstream ss;
   ss << in.rdbuf();
   try {
@@ -85,7 +142,9 @@ json dump(const std::string& path, const h::eval_context& ctx) {
   }
 }
 
-std::string text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -94,10 +153,14 @@ int main(int argc, char** argv) {
   bool batch = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--vars" && i + 1 < argc) vars_path = argv[++i];
-    else if (a == "--batch") batch = true;
-    else if (file.empty() && a.rfind("--", 0) != 0) file = a;
-    else file.clear(), batch = false, i = argc;  // usage error
+    if (a == "--vars" && i + 1 < argc)
+      vars_path = argv[++i];
+    else if (a == "--batch")
+      batch = true;
+    else if (file.empty() && a.rfind("--", 0) != 0)
+      file = a;
+    else
+      file.clear(), batch = false, i = argc;  // usage error
   }
   if (file.empty() == !batch) {
     std::cerr << "usage: hcl-dump FILE [--vars VARS.json] | hcl-dump --batch [--vars VARS.json]\n";

@@ -28,15 +28,105 @@ namespace {
 
 /// Fragments that steer random inputs towards interesting syntax.
 const std::vector<std::string> dictionary = {
-    "job", "task", "get", "put", "run", "\"exec\"", "\"shell\"", "resource", "resource_type",
-    "variable", "service_type", "for_each", "matrix", "passed", "trigger", "in_parallel", "if",
-    "else_if", "else", "on_success", "on_failure", "ensure", "on_cancel", "notify", "=", "{", "}",
-    "[", "]", "(", ")", "\"", "${", "%{", "~}", "}", "$${", "%%{", "<<EOT\n", "<<-EOT\n", "EOT\n",
-    "\n", " ", ",", ".", ".*", "[*]", "...", "=>", "?", ":", "==", "!=", "&&", "||", "!", "-", "+",
-    "*", "/", "%", "<", ">=", "for", "in", "endif", "endfor", "var.x", "each.key", "each.value",
-    "true", "false", "null", "0", "1.5e3", "\\n", "\\u00e9", "\\", "#", "//", "/*", "*/",
-    "upper(", "length(", "toset(", "range(", "format(", "jsondecode(", "regex(", "split(",
-    "join(", "merge(", "lookup(", "\xff", "\xc3", "\xe2\x80\x9c", "\t", "\r\n", "'",
+    "job",
+    "task",
+    "get",
+    "put",
+    "run",
+    "\"exec\"",
+    "\"shell\"",
+    "resource",
+    "resource_type",
+    "variable",
+    "service_type",
+    "for_each",
+    "matrix",
+    "passed",
+    "trigger",
+    "in_parallel",
+    "if",
+    "else_if",
+    "else",
+    "on_success",
+    "on_failure",
+    "ensure",
+    "on_cancel",
+    "notify",
+    "=",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    "\"",
+    "${",
+    "%{",
+    "~}",
+    "}",
+    "$${",
+    "%%{",
+    "<<EOT\n",
+    "<<-EOT\n",
+    "EOT\n",
+    "\n",
+    " ",
+    ",",
+    ".",
+    ".*",
+    "[*]",
+    "...",
+    "=>",
+    "?",
+    ":",
+    "==",
+    "!=",
+    "&&",
+    "||",
+    "!",
+    "-",
+    "+",
+    "*",
+    "/",
+    "%",
+    "<",
+    ">=",
+    "for",
+    "in",
+    "endif",
+    "endfor",
+    "var.x",
+    "each.key",
+    "each.value",
+    "true",
+    "false",
+    "null",
+    "0",
+    "1.5e3",
+    "\\n",
+    "\\u00e9",
+    "\\",
+    "#",
+    "//",
+    "/*",
+    "*/",
+    "upper(",
+    "length(",
+    "toset(",
+    "range(",
+    "format(",
+    "jsondecode(",
+    "regex(",
+    "split(",
+    "join(",
+    "merge(",
+    "lookup(",
+    "\xff",
+    "\xc3",
+    "\xe2\x80\x9c",
+    "\t",
+    "\r\n",
+    "'",
 };
 
 std::string read_file(const fs::path& p) {
@@ -64,27 +154,34 @@ class generator {
 
   std::string next(const std::vector<std::string>& seeds) {
     switch (pick(8)) {
-      case 0: return token_soup();
-      case 1: return deep_nesting();
-      case 2: return huge_string();
-      default: return mutate(seeds[pick(seeds.size())]);
+      case 0:
+        return token_soup();
+      case 1:
+        return deep_nesting();
+      case 2:
+        return huge_string();
+      default:
+        return mutate(seeds[pick(seeds.size())]);
     }
   }
 
  private:
-  std::size_t pick(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t pick(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
 
   std::string token_soup() {
     std::string s;
     std::size_t n = 1 + pick(200);
-    for (std::size_t i = 0; i < n && s.size() < max_bytes_; ++i) s += dictionary[pick(dictionary.size())];
+    for (std::size_t i = 0; i < n && s.size() < max_bytes_; ++i)
+      s += dictionary[pick(dictionary.size())];
     return s;
   }
 
   std::string deep_nesting() {
     static const std::vector<std::pair<std::string, std::string>> shapes = {
-        {"[", "]"}, {"{a=", "}"}, {"(", ")"}, {"\"${", "}\""}, {"b {\n", "}\n"},
-        {"-", ""}, {"!", ""}, {"f(", ")"}, {"%{if true}", "%{endif}"}};
+        {"[", "]"}, {"{a=", "}"}, {"(", ")"},  {"\"${", "}\""},           {"b {\n", "}\n"},
+        {"-", ""},  {"!", ""},    {"f(", ")"}, {"%{if true}", "%{endif}"}};
     const auto& [open, close] = shapes[pick(shapes.size())];
     std::size_t depth = 1 + pick(5000);
     std::string s = open.front() == 'b' ? "" : "a = ";
@@ -98,14 +195,17 @@ class generator {
   std::string huge_string() {
     std::size_t n = 1 + pick(max_bytes_);
     switch (pick(4)) {
-      case 0: return "a = \"" + std::string(n, 'x') + "\"\n";
-      case 1: return "a = <<EOT\n" + std::string(n, 'y') + "\n";  // unterminated heredoc
+      case 0:
+        return "a = \"" + std::string(n, 'x') + "\"\n";
+      case 1:
+        return "a = <<EOT\n" + std::string(n, 'y') + "\n";  // unterminated heredoc
       case 2: {
         std::string s(n, '\0');
         for (auto& c : s) c = static_cast<char>(pick(256));
         return s;
       }
-      default: return std::string(n, '{');
+      default:
+        return std::string(n, '{');
     }
   }
 
@@ -115,9 +215,12 @@ class generator {
       std::size_t at = s.empty() ? 0 : pick(s.size() + 1);
       switch (pick(6)) {
         case 0:
-          if (!s.empty() && at < s.size()) s.erase(at, 1 + pick(std::min<std::size_t>(16, s.size() - at)));
+          if (!s.empty() && at < s.size())
+            s.erase(at, 1 + pick(std::min<std::size_t>(16, s.size() - at)));
           break;
-        case 1: s.insert(at, dictionary[pick(dictionary.size())]); break;
+        case 1:
+          s.insert(at, dictionary[pick(dictionary.size())]);
+          break;
         case 2:
           if (at < s.size()) s[at] = static_cast<char>(pick(256));
           break;
@@ -128,7 +231,9 @@ class generator {
             if (s.size() + len < max_bytes_) s.insert(at, s.substr(from, len));
           }
           break;
-        case 4: s.insert(at, "\n"); break;
+        case 4:
+          s.insert(at, "\n");
+          break;
         default:
           if (at < s.size()) s.resize(at);  // truncate: unterminated everything
           break;
@@ -158,15 +263,19 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 20261122;
   std::size_t max_bytes = 64 * 1024;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--iterations")) iterations = std::stoull(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--seed")) seed = std::stoull(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--max-bytes")) max_bytes = std::stoull(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--iterations"))
+      iterations = std::stoull(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--seed"))
+      seed = std::stoull(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--max-bytes"))
+      max_bytes = std::stoull(argv[i + 1]);
   }
   auto seeds = load_seeds();
   generator gen(seed, max_bytes);
   hcl::eval_context ctx;
   ctx.variables["var"] = hcl::value::object(
-      {{"x", hcl::value::string("X")}, {"n", hcl::value::number(3)},
+      {{"x", hcl::value::string("X")},
+       {"n", hcl::value::number(3)},
        {"l", hcl::value::tuple({hcl::value::string("a"), hcl::value::string("b")})}});
   std::size_t rejected = 0, values = 0, loaded = 0;
   auto start = std::chrono::steady_clock::now();
@@ -183,14 +292,15 @@ int main(int argc, char** argv) {
       auto r = pipeline::load("fuzz.hcl", input, {});
       if (r.config) ++loaded;
     }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (ms > slowest) slowest = ms;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("hcl-fuzz: seed=%llu inputs=%zu rejected=%zu values=%zu loaded=%zu seconds=%.1f "
-              "slowest_ms=%.1f\n",
-              static_cast<unsigned long long>(seed), iterations, rejected, values, loaded, secs,
-              slowest);
+  std::printf(
+      "hcl-fuzz: seed=%llu inputs=%zu rejected=%zu values=%zu loaded=%zu seconds=%.1f "
+      "slowest_ms=%.1f\n",
+      static_cast<unsigned long long>(seed), iterations, rejected, values, loaded, secs, slowest);
   std::printf("%zu passed, 0 failed\n", iterations);
   return 0;
 }

@@ -14,8 +14,8 @@ using namespace std::chrono_literals;
 
 TEST_SUITE("integration.server") {
   TEST_CASE("a server on port 0 serves health and version and stops cleanly on SIGTERM") {
-    node_server node({"--pipeline-name", "hello", "--pipeline-config",
-                      source_path("samples/hello.hcl")});
+    node_server node(
+        {"--pipeline-name", "hello", "--pipeline-config", source_path("samples/hello.hcl")});
     auto health = http_get(node.url() + "/api/v1/health");
     REQUIRE_MESSAGE(health.status == 200, node.process().tail());
     auto h = health.json();
@@ -66,8 +66,8 @@ TEST_SUITE("integration.server") {
   TEST_CASE("an invalid start-up pipeline stops start-up with its errors") {
     std::string path = "/tmp/pikoci-bad-" + std::to_string(getpid()) + ".hcl";
     std::ofstream(path) << "job \"x\" {\n  tsk \"t\" {\n  }\n}\n";
-    auto r = run_command({node_binary(), "--port", "0", "--host", "127.0.0.1", "--jwt-secret",
-                          "s", "--pipeline-name", "bad", "--pipeline-config", path});
+    auto r = run_command({node_binary(), "--port", "0", "--host", "127.0.0.1", "--jwt-secret", "s",
+                          "--pipeline-name", "bad", "--pipeline-config", path});
     std::remove(path.c_str());
     CHECK(r.exit_code == 1);
     CHECK(r.output.find("event=pipeline.invalid") != std::string::npos);

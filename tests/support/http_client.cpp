@@ -31,8 +31,8 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 }  // namespace
 
 http_response http_request(const std::string& method, const std::string& url,
-                           const std::string& body, const std::map<std::string, std::string>& headers,
-                           long timeout_ms) {
+                           const std::string& body,
+                           const std::map<std::string, std::string>& headers, long timeout_ms) {
   static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   (void)initialized;
   http_response r;

@@ -21,6 +21,8 @@ http_response http_request(const std::string& method, const std::string& url,
                            const std::map<std::string, std::string>& headers = {},
                            long timeout_ms = 10000);
 
-inline http_response http_get(const std::string& url) { return http_request("GET", url); }
+inline http_response http_get(const std::string& url) {
+  return http_request("GET", url);
+}
 
 }  // namespace pikoci::test

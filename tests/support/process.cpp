@@ -71,13 +71,14 @@ int decode_status(int status) {
 
 }  // namespace
 
-std::string node_binary() { return PIKOCI_NODE_BINARY; }
+std::string node_binary() {
+  return PIKOCI_NODE_BINARY;
+}
 std::string source_path(const std::string& relative) {
   return std::string(PIKOCI_SOURCE_DIR) + "/" + relative;
 }
 
-command_result run_command(const std::vector<std::string>& args,
-                           std::chrono::milliseconds timeout,
+command_result run_command(const std::vector<std::string>& args, std::chrono::milliseconds timeout,
                            const std::map<std::string, std::string>& env) {
   child_process p(args, env);
   command_result r;
@@ -174,8 +175,8 @@ std::string child_process::tail(std::size_t lines) const {
 
 node_server::node_server(std::vector<std::string> extra_args,
                          const std::map<std::string, std::string>& env) {
-  std::vector<std::string> args{node_binary(), "--role", "server", "--host", "127.0.0.1",
-                                "--port", "0", "--jwt-secret", "test-secret"};
+  std::vector<std::string> args{node_binary(), "--role", "server",       "--host",     "127.0.0.1",
+                                "--port",      "0",      "--jwt-secret", "test-secret"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   proc_ = std::make_unique<child_process>(args, env);
   auto line = proc_->wait_for_line("event=node.ready", std::chrono::seconds(20));

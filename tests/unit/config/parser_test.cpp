@@ -36,7 +36,9 @@ value attr(const std::string& src, const std::string& name = "a",
   return *v;
 }
 
-std::string json(const value& v) { return to_json(v).dump(); }
+std::string json(const value& v) {
+  return to_json(v).dump();
+}
 
 /// The first diagnostic of parsing, or of evaluating attribute `a`.
 diagnostic first_error(const std::string& src) {
