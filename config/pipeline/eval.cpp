@@ -326,19 +326,27 @@ class evaluator {
     return false;
   }
 
-  result conditional(const expr& e, const eval_context& ctx) {
-    auto cond = eval(*e.a, ctx);
-    if (!cond) return std::nullopt;
-    if (cond->is_null()) {
-      error(e.a->rng, "Null condition",
+  /// The bool value of a `?:` or `%{if}` condition; errors for null and non-bool values.
+  std::optional<bool> condition(const expr& c, const eval_context& ctx) {
+    auto v = eval(c, ctx);
+    if (!v) return std::nullopt;
+    if (v->is_null()) {
+      error(c.rng, "Null condition",
             "The condition value is null. Conditions must either be true or false.");
       return std::nullopt;
     }
-    bool c;
-    if (!to_bool(*cond, c)) {
-      error(e.a->rng, "Incorrect condition type", "The condition expression must be of type bool.");
+    bool b;
+    if (!to_bool(*v, b)) {
+      error(c.rng, "Incorrect condition type", "The condition expression must be of type bool.");
       return std::nullopt;
     }
+    return b;
+  }
+
+  result conditional(const expr& e, const eval_context& ctx) {
+    auto cond = condition(*e.a, ctx);
+    if (!cond) return std::nullopt;
+    bool c = *cond;
     const expr& pick = c ? *e.b : *e.c;
     const expr& other_expr = c ? *e.c : *e.b;
     auto chosen = eval(pick, ctx);
@@ -509,6 +517,17 @@ class evaluator {
     return false;
   }
 
+  /// The scope of one iteration of a `for` expression or directive: its key and value names.
+  static eval_context iteration_scope(const expr& e, const eval_context& ctx, const value& k,
+                                      const value& v) {
+    eval_context child;
+    child.functions = nullptr;
+    child.parent = &ctx;
+    if (!e.key_var.empty()) child.variables[e.key_var] = k;
+    child.variables[e.val_var] = v;
+    return child;
+  }
+
   result for_expr(const expr& e, const eval_context& ctx) {
     auto coll = eval(*e.a, ctx);
     if (!coll) return std::nullopt;
@@ -517,11 +536,7 @@ class evaluator {
     value::collection_t attrs;
     std::map<std::string, value::sequence_t> groups;
     bool ok = iterate(*coll, e.a->rng, "'for' expression", [&](const value& k, const value& v) {
-      eval_context child;
-      child.functions = nullptr;
-      child.parent = &ctx;
-      if (!e.key_var.empty()) child.variables[e.key_var] = k;
-      child.variables[e.val_var] = v;
+      eval_context child = iteration_scope(e, ctx, k, v);
       if (e.c) {
         auto cond = eval(*e.c, child);
         if (!cond) return false;
@@ -647,19 +662,9 @@ class evaluator {
   }
 
   std::optional<std::string> template_if(const expr& e, const eval_context& ctx) {
-    auto cond = eval(*e.a, ctx);
-    if (!cond) return std::nullopt;
-    if (cond->is_null()) {
-      error(e.a->rng, "Null condition",
-            "The condition value is null. Conditions must either be true or false.");
-      return std::nullopt;
-    }
-    bool c;
-    if (!to_bool(*cond, c)) {
-      error(e.a->rng, "Incorrect condition type", "The condition expression must be of type bool.");
-      return std::nullopt;
-    }
-    if (c) return render(*e.b, ctx);
+    auto c = condition(*e.a, ctx);
+    if (!c) return std::nullopt;
+    if (*c) return render(*e.b, ctx);
     if (e.c) return render(*e.c, ctx);
     return std::string{};
   }
@@ -669,11 +674,7 @@ class evaluator {
     if (!coll) return std::nullopt;
     std::string out;
     bool ok = iterate(*coll, e.a->rng, "'for' directive", [&](const value& k, const value& v) {
-      eval_context child;
-      child.functions = nullptr;
-      child.parent = &ctx;
-      if (!e.key_var.empty()) child.variables[e.key_var] = k;
-      child.variables[e.val_var] = v;
+      eval_context child = iteration_scope(e, ctx, k, v);
       auto s = render(*e.b, child);
       if (!s) return false;
       out += *s;

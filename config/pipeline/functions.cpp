@@ -27,6 +27,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::hcl {
 namespace {
 
@@ -224,53 +226,19 @@ struct utf8_char {
 std::vector<utf8_char> utf8_chars(std::string_view s) {
   std::vector<utf8_char> out;
   out.reserve(s.size());
-  std::size_t i = 0;
-  while (i < s.size()) {
-    auto b = static_cast<unsigned char>(s[i]);
-    std::size_t len = b < 0x80         ? 1
-                      : (b >> 5) == 6  ? 2
-                      : (b >> 4) == 14 ? 3
-                      : (b >> 3) == 30 ? 4
-                                       : 0;
-    char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-    bool valid = len != 0 && i + len <= s.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      auto c = static_cast<unsigned char>(s[i + k]);
-      valid = (c >> 6) == 2;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    if (!valid) {
-      out.push_back({i, 1, 0xFFFD});
-      ++i;
-    } else {
-      out.push_back({i, len, cp});
-      i += len;
-    }
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t at = i;
+    char32_t cp = decode_utf8(s, i);
+    out.push_back({at, i - at, cp});
   }
   return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 bool valid_utf8(std::string_view s) {
-  for (const auto& c : utf8_chars(s)) {
-    if (c.cp == 0xFFFD && c.len == 1) return false;
+  for (std::size_t i = 0; i < s.size();) {
+    std::size_t n = utf8_sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
   }
   return true;
 }

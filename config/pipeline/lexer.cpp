@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::hcl {
 namespace {
 
@@ -12,41 +14,10 @@ bool is_ascii_letter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
-/// Length of the valid UTF-8 sequence starting at s[i], or 0 if the bytes there are not UTF-8.
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  auto b = static_cast<unsigned char>(s[i]);
-  std::size_t n;
-  std::uint32_t cp;
-  if (b < 0x80) return 1;
-  if (b >= 0xC2 && b <= 0xDF) {
-    n = 2;
-    cp = b & 0x1F;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    n = 3;
-    cp = b & 0x0F;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    n = 4;
-    cp = b & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    auto c = static_cast<unsigned char>(s[i + k]);
-    if ((c & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  // reject overlong forms, surrogates and values past U+10FFFF
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-      (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return n;
-}
-
 bool is_ident_start(std::string_view s, std::size_t i) {
   char c = s[i];
   if (is_ascii_letter(c) || c == '_') return true;
-  return static_cast<unsigned char>(c) >= 0x80 && utf8_length(s, i) > 0;
+  return static_cast<unsigned char>(c) >= 0x80 && utf8_sequence_length(s, i) > 0;
 }
 
 bool is_ident_continue(std::string_view s, std::size_t i) {
@@ -149,12 +120,12 @@ class lexer {
       }
       if (quoted && c == '\\' && k + 1 < src_.size() && src_[k + 1] != '\n' &&
           src_[k + 1] != '\r') {
-        std::size_t n = utf8_length(src_, k + 1);
+        std::size_t n = utf8_sequence_length(src_, k + 1);
         if (n == 0) break;
         k += 1 + n;
         continue;
       }
-      std::size_t n = utf8_length(src_, k);
+      std::size_t n = utf8_sequence_length(src_, k);
       if (n == 0) break;
       k += n;
     }
@@ -162,9 +133,9 @@ class lexer {
   }
 
   bool scan_bad_utf8() {
-    if (utf8_length(src_, i_) != 0) return false;
+    if (utf8_sequence_length(src_, i_) != 0) return false;
     std::size_t k = i_ + 1;
-    while (k < src_.size() && utf8_length(src_, k) == 0) ++k;
+    while (k < src_.size() && utf8_sequence_length(src_, k) == 0) ++k;
     emit(tok::bad_utf8, k - i_);
     return true;
   }
@@ -188,7 +159,7 @@ class lexer {
       return;
     }
     if (scan_bad_utf8()) return;
-    emit(tok::invalid, utf8_length(src_, i_));  // a lone backslash before a newline
+    emit(tok::invalid, utf8_sequence_length(src_, i_));  // a lone backslash before a newline
   }
 
   void scan_heredoc() {
@@ -237,7 +208,7 @@ class lexer {
         k += 3;
         continue;
       }
-      std::size_t n = utf8_length(src_, k);
+      std::size_t n = utf8_sequence_length(src_, k);
       if (n == 0) break;
       k += n;
     }
@@ -375,12 +346,12 @@ class lexer {
     }
     if (is_ident_start(src_, i_)) {
       std::size_t k = i_;
-      while (k < src_.size() && is_ident_continue(src_, k)) k += utf8_length(src_, k);
+      while (k < src_.size() && is_ident_continue(src_, k)) k += utf8_sequence_length(src_, k);
       emit(tok::ident, k - i_);
       return;
     }
     if (scan_bad_utf8()) return;
-    emit(tok::invalid, utf8_length(src_, i_));
+    emit(tok::invalid, utf8_sequence_length(src_, i_));
   }
 
   void close_brace(std::size_t len, bool strip) {
@@ -420,7 +391,7 @@ class lexer {
     if (flush) ++k;
     if (k >= src_.size() || !is_ident_start(src_, k)) return false;
     std::size_t name_start = k;
-    while (k < src_.size() && is_ident_continue(src_, k)) k += utf8_length(src_, k);
+    while (k < src_.size() && is_ident_continue(src_, k)) k += utf8_sequence_length(src_, k);
     std::size_t name_end = k;
     if (at(k) == '\r') ++k;
     if (at(k) != '\n') return false;

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <iterator>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::pipeline {
 
 namespace {
@@ -26,20 +28,6 @@ constexpr const char* latin_ascii[] = {
 };
 constexpr char32_t latin_first = 0xC0;
 static_assert(std::size(latin_ascii) == 0x180 - latin_first);
-
-// Decodes one UTF-8 sequence at `i` (advancing it); malformed bytes decode to U+FFFD.
-char32_t next_code_point(std::string_view s, std::size_t& i) {
-  const auto lead = static_cast<unsigned char>(s[i++]);
-  if (lead < 0x80) return lead;
-  std::size_t extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
-  if (extra == 0 || lead >= 0xF8) return 0xFFFD;
-  char32_t cp = lead & (0x3F >> extra);
-  for (std::size_t k = 0; k < extra; ++k) {
-    if (i >= s.size() || (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) return 0xFFFD;
-    cp = (cp << 6) | (static_cast<unsigned char>(s[i++]) & 0x3F);
-  }
-  return cp;
-}
 
 // gosimple/slug's English and default substitutions followed by unidecode, restricted to what
 // the Latin table covers; other non-ASCII characters are dropped.
@@ -79,7 +67,7 @@ bool is_ascii_alnum(char c) {
 
 std::string make_slug(std::string_view text) {
   std::string ascii;
-  for (std::size_t i = 0; i < text.size();) ascii += transliterate(next_code_point(text, i));
+  for (std::size_t i = 0; i < text.size();) ascii += transliterate(hcl::decode_utf8(text, i));
 
   // Like gosimple: '_' survives, every other non-alphanumeric becomes '-', and '-' runs collapse.
   std::string slug;

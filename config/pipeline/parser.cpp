@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "config/pipeline/lexer.hpp"
+#include "config/pipeline/utf8.hpp"
 
 namespace pikoci::hcl {
 namespace {
@@ -29,24 +30,6 @@ std::string trim_right(const std::string& s) {
   std::size_t i = s.size();
   while (i > 0 && is_space(s[i - 1])) --i;
   return s.substr(0, i);
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 expr_ptr make(expr_kind k, range rng) {
@@ -140,69 +123,50 @@ class parser {
     diags_.add(rng, std::move(summary), std::move(detail));
   }
 
-  /// Skips to the end of the current line at the current bracket depth (body-level recovery).
-  void recover_line() {
-    int depth = 0;
-    while (true) {
-      const token& t = toks_[p_];
-      if (t.type == tok::eof) return;
-      if (depth == 0 && t.type == tok::newline) return;
-      if (depth == 0 && t.type == tok::rbrace) return;  // let the enclosing block close
-      switch (t.type) {
-        case tok::lbrace:
-        case tok::lbrack:
-        case tok::lparen:
-        case tok::oquote:
-        case tok::oheredoc:
-        case tok::template_interp:
-        case tok::template_control:
-          ++depth;
-          break;
-        case tok::rbrace:
-        case tok::rbrack:
-        case tok::rparen:
-        case tok::cquote:
-        case tok::cheredoc:
-        case tok::template_seq_end:
-          --depth;
-          break;
-        default:
-          break;
-      }
-      ++p_;
+  /// +1 for a token that opens a nesting level, -1 for one that closes it, else 0.
+  static int nesting(tok t) {
+    switch (t) {
+      case tok::lbrace:
+      case tok::lbrack:
+      case tok::lparen:
+      case tok::oquote:
+      case tok::oheredoc:
+      case tok::template_interp:
+      case tok::template_control:
+        return 1;
+      case tok::rbrace:
+      case tok::rbrack:
+      case tok::rparen:
+      case tok::cquote:
+      case tok::cheredoc:
+      case tok::template_seq_end:
+        return -1;
+      default:
+        return 0;
     }
   }
 
-  /// Skips tokens until `end` at the current nesting (expression-level recovery).
+  /// Skips to the end of the current line at the current bracket depth (body-level recovery).
+  /// A `}` at depth 0 is left for the enclosing block.
+  void recover_line() {
+    for (int depth = 0;; ++p_) {
+      const token& t = toks_[p_];
+      if (t.type == tok::eof) return;
+      if (depth == 0 && (t.type == tok::newline || t.type == tok::rbrace)) return;
+      depth += nesting(t.type);
+    }
+  }
+
+  /// Skips tokens until `end` at the current nesting and consumes it (expression-level
+  /// recovery). Stops without consuming at an unbalanced closer or the end of the file.
   token recover_to(tok end) {
-    int depth = 0;
-    while (true) {
+    for (int depth = 0;; ++p_) {
       const token& t = toks_[p_];
       if (t.type == tok::eof) return t;
       if (depth == 0 && t.type == end) return toks_[p_++];
-      switch (t.type) {
-        case tok::lbrace:
-        case tok::lbrack:
-        case tok::lparen:
-        case tok::oquote:
-        case tok::oheredoc:
-        case tok::template_interp:
-        case tok::template_control:
-          ++depth;
-          break;
-        case tok::rbrace:
-        case tok::rbrack:
-        case tok::rparen:
-        case tok::cquote:
-        case tok::cheredoc:
-        case tok::template_seq_end:
-          if (depth == 0) return t;  // unbalanced: stop here
-          --depth;
-          break;
-        default:
-          break;
-      }
-      ++p_;
+      int n = nesting(t.type);
+      if (n < 0 && depth == 0) return t;
+      depth += n;
     }
   }
 
@@ -831,60 +795,68 @@ class parser {
     }
   }
 
-  expr_ptr parse_call(const token& name) {
-    read();  // (
-    auto e = make(expr_kind::call, name.rng);
-    e->name = std::string(name.text);
-    newlines_.push_back(false);
-    while (true) {
-      const token& t = peek();
-      if (t.type == tok::rparen) break;
-      e->items.push_back(parse_expression());
+  /// What to say when a comma-separated list is not closed properly.
+  struct list_errors {
+    range unterminated_at;
+    const char* unterminated_summary;
+    const char* unterminated_detail;
+    const char* separator_summary;
+    const char* separator_detail;
+  };
+
+  /// `expr, expr, ...` up to `close` (the opener already read, newlines ignored by the caller).
+  /// With `expand`, a final `expr...` is allowed and flagged. Returns the range of the closing
+  /// token, or of where recovery stopped.
+  range parse_list(tok close, std::vector<expr_ptr>& items, bool* expand, const list_errors& errs) {
+    while (peek().type != close) {
+      items.push_back(parse_expression());
       const token& sep = peek();
-      if (sep.type == tok::ellipsis) {
+      if (expand != nullptr && sep.type == tok::ellipsis) {
         read();
-        e->expand_final = true;
-        if (peek().type != tok::rparen) {
-          if (!recovery_) {
-            error(peek().rng, "Missing closing parenthesis",
-                  "An expanded function argument (with ...) must be immediately followed by "
-                  "closing parentheses.");
-          }
-          recovery_ = true;
-          recover_to(tok::rparen);
-          newlines_.pop_back();
-          e->rng = between(name.rng, toks_[p_ - 1].rng);
-          return e;
+        *expand = true;
+        if (peek().type == close) break;
+        if (!recovery_) {
+          error(peek().rng, "Missing closing parenthesis",
+                "An expanded function argument (with ...) must be immediately followed by "
+                "closing parentheses.");
         }
-        break;
+        recovery_ = true;
+        recover_to(close);
+        return toks_[p_ - 1].rng;
       }
       if (sep.type == tok::comma) {
         read();
         continue;
       }
-      if (sep.type != tok::rparen) {
-        if (!recovery_) {
-          if (sep.type == tok::eof) {
-            error(sep.rng, "Unterminated function call",
-                  "There is no closing parenthesis for this function call before the end of "
-                  "the file. This may be caused by incorrect parenthesis nesting elsewhere in "
-                  "this file.");
-          } else {
-            error(sep.rng, "Missing argument separator",
-                  "A comma is required to separate each function argument from the next.");
-          }
+      if (sep.type == close) break;
+      if (!recovery_) {
+        if (sep.type == tok::eof) {
+          error(errs.unterminated_at, errs.unterminated_summary, errs.unterminated_detail);
+        } else {
+          error(sep.rng, errs.separator_summary, errs.separator_detail);
         }
-        recovery_ = true;
-        recover_to(tok::rparen);
-        newlines_.pop_back();
-        e->rng = between(name.rng, toks_[p_ - 1].rng);
-        return e;
       }
-      break;
+      recovery_ = true;
+      recover_to(close);
+      return toks_[p_ - 1].rng;
     }
-    token close = read();
+    return read().rng;
+  }
+
+  expr_ptr parse_call(const token& name) {
+    read();  // (
+    auto e = make(expr_kind::call, name.rng);
+    e->name = std::string(name.text);
+    newlines_.push_back(false);
+    range close = parse_list(
+        tok::rparen, e->items, &e->expand_final,
+        {name.rng, "Unterminated function call",
+         "There is no closing parenthesis for this function call before the end of the file. "
+         "This may be caused by incorrect parenthesis nesting elsewhere in this file.",
+         "Missing argument separator",
+         "A comma is required to separate each function argument from the next."});
     newlines_.pop_back();
-    e->rng = between(name.rng, close.rng);
+    e->rng = between(name.rng, close);
     return e;
   }
 
@@ -897,36 +869,14 @@ class parser {
       return e;
     }
     auto e = make(expr_kind::tuple, open.rng);
-    while (true) {
-      if (peek().type == tok::rbrack) break;
-      e->items.push_back(parse_expression());
-      const token& sep = peek();
-      if (sep.type == tok::comma) {
-        read();
-        continue;
-      }
-      if (sep.type != tok::rbrack) {
-        if (!recovery_) {
-          if (sep.type == tok::eof) {
-            error(open.rng, "Unterminated tuple constructor expression",
-                  "There is no corresponding closing bracket before the end of the file. This "
-                  "may be caused by incorrect bracket nesting elsewhere in this file.");
-          } else {
-            error(sep.rng, "Missing item separator",
-                  "Expected a comma to mark the beginning of the next item.");
-          }
-        }
-        recovery_ = true;
-        recover_to(tok::rbrack);
-        newlines_.pop_back();
-        e->rng = between(open.rng, toks_[p_ - 1].rng);
-        return e;
-      }
-      break;
-    }
-    token close = read();
+    range close = parse_list(
+        tok::rbrack, e->items, nullptr,
+        {open.rng, "Unterminated tuple constructor expression",
+         "There is no corresponding closing bracket before the end of the file. This may be "
+         "caused by incorrect bracket nesting elsewhere in this file.",
+         "Missing item separator", "Expected a comma to mark the beginning of the next item."});
     newlines_.pop_back();
-    e->rng = between(open.rng, close.rng);
+    e->rng = between(open.rng, close);
     return e;
   }
 

@@ -52,6 +52,25 @@ TEST_SUITE("integration.server") {
     CHECK(http_get(node.url() + "/api/v1/health").status == 200);
   }
 
+  TEST_CASE("a request body over the limit gets 413 and changes nothing") {
+    node_server node;
+    auto big =
+        http_request("GET", node.url() + "/api/v1/health", std::string(4 * 1024 * 1024 + 1, 'x'));
+    CHECK(big.status == 413);
+    CHECK(big.json()["error"]["code"] == "payload_too_large");
+    CHECK(http_get(node.url() + "/api/v1/health").status == 200);
+  }
+
+  TEST_CASE("flags can come from a --config file") {
+    std::string path = "/tmp/pikoci-config-" + std::to_string(getpid()) + ".toml";
+    std::ofstream(path) << "jwt-secret = \"from-file\"\nlog-level = \"debug\"\n";
+    child_process p({node_binary(), "--config", path, "--host", "127.0.0.1", "--port", "0"});
+    auto ready = p.wait_for_line("event=node.ready", 20s);
+    std::remove(path.c_str());
+    REQUIRE_MESSAGE(ready.has_value(), p.tail());
+    CHECK(p.stop(SIGTERM) == 0);
+  }
+
   TEST_CASE("SIGQUIT drains (nothing running yet) and exits 0") {
     node_server node;
     CHECK(node.process().stop(SIGQUIT) == 0);

@@ -206,6 +206,15 @@ TEST_SUITE("config.parser") {
 
   TEST_CASE("function calls check arity and expand variadic arguments") {
     CHECK(first_error("a = nosuch(1)").summary == "Call to unknown function");
+    CHECK(json(attr("a = concat([1], [[2], [3]]...)")) == "[1,2,3]");
+    CHECK(json(attr("a = concat(\n  [1],\n  [2],\n)")) == "[1,2]");
+    CHECK(first_error("a = upper()").summary == "Not enough function arguments");
+    CHECK(first_error("a = upper(\"a\", \"b\")").summary == "Too many function arguments");
+    CHECK(first_error("a = concat([1]..., [2])").summary == "Missing closing parenthesis");
+    auto open = first_error("x = 1\na = upper(\"a\"");
+    CHECK(open.summary == "Unterminated function call");
+    CHECK(open.rng.start.line == 2);
+    CHECK(open.rng.start.column == 5);
     auto d = first_error("a = [1][5]");
     CHECK(d.summary == "Invalid index");
     CHECK(d.rng.start.column == 8);
@@ -252,6 +261,46 @@ TEST_SUITE("config.parser") {
       CHECK(p.diags.items()[0].rng.start.line == t.line);
       CHECK(p.diags.items()[0].rng.start.column == t.col);
     }
+  }
+
+  TEST_CASE("newlines end attributes, but not inside brackets") {
+    auto p = parse("a =\nb = 2\n");
+    REQUIRE(p.diags.has_errors());
+    CHECK(p.diags.items()[0].summary == "Invalid expression");
+    CHECK(p.diags.items()[0].rng.start.line == 1);
+    CHECK(attr("a = (1 +\n 2)").as_number() == 3);
+  }
+
+  TEST_CASE("a stray closing brace is reported and parsing goes on") {
+    auto p = parse("}\na = 1\n}\nb = 2\n");
+    REQUIRE(p.diags.has_errors());
+    CHECK(p.diags.items()[0].summary == "Argument or block definition required");
+    CHECK(p.f.root.find_attribute("b") != nullptr);
+  }
+
+  TEST_CASE("logical operators short-circuit and modulo by zero keeps the dividend") {
+    CHECK_FALSE(attr("a = false && var.missing").as_bool());
+    CHECK(attr("a = true || [1][5]").as_bool());
+    CHECK(attr("a = 5 % 0").as_number() == 5);
+  }
+
+  TEST_CASE("bare keywords as object keys are literal names") {
+    CHECK(json(attr("a = {true = 1, null = 2, for = 3}")) == R"({"for":3,"null":2,"true":1})");
+  }
+
+  TEST_CASE("an unclosed block comment is not a comment") {
+    auto p = parse("a = 1 /* open\n");
+    REQUIRE(p.diags.has_errors());
+    CHECK(p.diags.items()[0].rng.start.line == 1);
+  }
+
+  TEST_CASE("a broken for expression is an error, never evaluated") {
+    auto p = parse("a = [for x in [1] x]\n");
+    REQUIRE(p.diags.has_errors());
+    CHECK(p.diags.items()[0].summary == "Invalid 'for' expression");
+    eval_context ctx;
+    diagnostics d;
+    CHECK(evaluate(*p.f.root.find_attribute("a")->value, ctx, d).has_value());  // placeholder
   }
 
   TEST_CASE("hostile nesting is bounded by the depth limit") {
