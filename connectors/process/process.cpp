@@ -1,0 +1,240 @@
+#include "connectors/process/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace pikoci::process {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+std::string signal_name(int sig) {
+  // Go's syscall.Signal strings, as PikoCI prints them
+  switch (sig) {
+    case SIGKILL:
+      return "killed";
+    case SIGTERM:
+      return "terminated";
+    case SIGINT:
+      return "interrupt";
+    case SIGHUP:
+      return "hangup";
+    case SIGQUIT:
+      return "quit";
+    case SIGABRT:
+      return "aborted";
+    case SIGSEGV:
+      return "segmentation fault";
+    case SIGPIPE:
+      return "broken pipe";
+    case SIGBUS:
+      return "bus error";
+    case SIGFPE:
+      return "floating point exception";
+    case SIGILL:
+      return "illegal instruction";
+    case SIGUSR1:
+      return "user defined signal 1";
+    case SIGUSR2:
+      return "user defined signal 2";
+    default:
+      return "signal " + std::to_string(sig);
+  }
+}
+
+/// PATH of the child's environment, else of this process.
+std::string search_path(const std::vector<std::string>& env) {
+  for (const auto& kv : env)
+    if (kv.rfind("PATH=", 0) == 0) return kv.substr(5);
+  const char* p = std::getenv("PATH");
+  return p != nullptr ? p : "/usr/local/bin:/usr/bin:/bin";
+}
+
+/// Resolves a bare command name against PATH like exec.LookPath; empty when not found.
+std::string resolve(const std::string& path, const std::vector<std::string>& env) {
+  if (path.find('/') != std::string::npos) return path;
+  std::string dirs = search_path(env);
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    std::size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + path;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return {};
+}
+
+int decode(int status, outcome& out) {
+  if (WIFEXITED(status)) out.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  return status;
+}
+
+}  // namespace
+
+std::string outcome::failure_text() const {
+  if (!started) return error;
+  if (signal != 0) return "signal: " + signal_name(signal);
+  return "exit status " + std::to_string(exit_code);
+}
+
+cancel_source::cancel_source() {
+  if (pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0) fds_[0] = fds_[1] = -1;
+}
+
+cancel_source::~cancel_source() {
+  for (int fd : fds_)
+    if (fd >= 0) close(fd);
+}
+
+void cancel_source::cancel() {
+  char c = 1;
+  if (fds_[1] >= 0) (void)!write(fds_[1], &c, 1);
+}
+
+bool cancel_source::cancelled() const {
+  pollfd p{fds_[0], POLLIN, 0};
+  return fds_[0] >= 0 && poll(&p, 1, 0) > 0;
+}
+
+int cancel_source::wait_fd() const {
+  return fds_[0];
+}
+
+outcome run(const command& cmd, const options& opts, const output_fn& on_output,
+            const cancel_source* cancel) {
+  outcome out;
+  std::string exe = resolve(cmd.path, cmd.env);
+  if (exe.empty()) {
+    out.error = "exec: \"" + cmd.path + "\": executable file not found in $PATH";
+    return out;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    out.error = std::string("pipe: ") + std::strerror(errno);
+    return out;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);    // the server blocks signals; the child must not
+  posix_spawnattr_setsigdefault(&attr, &all);  // nor inherit ignored dispositions
+  posix_spawnattr_setpgroup(&attr, 0);         // its own process group, killed as a whole
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+  std::vector<char*> argv{const_cast<char*>(cmd.path.c_str())};
+  for (const auto& a : cmd.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(fds[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    out.error = "fork/exec " + exe + ": " + std::strerror(rc);
+    return out;
+  }
+  out.started = true;
+  out.pid = pid;
+  int rd = fds[0];
+  fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK);
+
+  bool exited = false, pipe_open = true, term_sent = false, kill_sent = false;
+  clock::time_point kill_at{}, exited_at{}, last_output = clock::now();
+  auto stop = [&](bool timeout) {
+    if (term_sent) return;
+    (timeout ? out.timed_out : out.cancelled) = true;
+    term_sent = true;
+    kill(-pid, SIGTERM);
+    kill_at = clock::now() + opts.grace;
+  };
+  char buf[65536];
+  while (pipe_open || !exited) {
+    auto now = clock::now();
+    if (!exited) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        decode(status, out);
+        exited = true;
+        exited_at = now;
+        // Descendants stay alive (a service's start step leaves its daemon running); only a
+        // cancel or timeout stops the whole group.
+      }
+    }
+    if (exited && pipe_open && now - std::max(exited_at, last_output) >= opts.drain_after_exit)
+      break;
+    if (!term_sent && opts.deadline && now >= *opts.deadline) stop(true);
+    if (!term_sent && cancel != nullptr && cancel->cancelled()) stop(false);
+    if (term_sent && !kill_sent && now >= kill_at) {
+      kill(-pid, SIGKILL);
+      kill_sent = true;
+    }
+    // wait for output, cancellation, or the next timer (child exit is noticed by polling)
+    auto wait = std::chrono::milliseconds(20);
+    pollfd pfds[2];
+    nfds_t n = 0;
+    if (pipe_open) pfds[n++] = {rd, POLLIN, 0};
+    if (cancel != nullptr && !term_sent) pfds[n++] = {cancel->wait_fd(), POLLIN, 0};
+    int ready = poll(pfds, n, static_cast<int>(wait.count()));
+    if (ready > 0 && pipe_open && (pfds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      while (true) {
+        ssize_t got = read(rd, buf, sizeof buf);
+        if (got > 0) {
+          last_output = clock::now();
+          if (on_output) on_output(std::string_view(buf, static_cast<std::size_t>(got)));
+          continue;
+        }
+        if (got == 0) pipe_open = false;
+        break;  // EAGAIN: nothing more for now
+      }
+    }
+  }
+  close(rd);
+  if (!exited) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    decode(status, out);
+  }
+  return out;
+}
+
+void capped_log::append(std::string_view chunk) {
+  tail_.append(chunk);
+  if (tail_.size() > cap_) {
+    std::size_t cut = tail_.size() - cap_;
+    // cut at a line start when one is near, so the kept text starts with a whole line
+    std::size_t nl = tail_.find('\n', cut);
+    if (nl != std::string::npos && nl - cut < 4096) cut = nl + 1;
+    dropped_ += cut;
+    tail_.erase(0, cut);
+  }
+}
+
+std::string capped_log::str() const {
+  if (dropped_ == 0) return tail_;
+  return "[... " + std::to_string(dropped_) + " bytes of earlier output dropped ...]\n" + tail_;
+}
+
+}  // namespace pikoci::process
