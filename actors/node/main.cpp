@@ -1,14 +1,54 @@
 // pikoci-node: one binary for every role and tool (SPEC §2).
+#include <chrono>
+#include <iostream>
 #include <variant>
 
 #include "actors/node/server_main.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/validate_command.hpp"
+#include "http/auth.hpp"
+
+namespace {
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Prints `c` signed with `secret` on stdout, the token alone on its line so scripts can capture
+/// it with $(...). Exit 1 if signing failed (never expected).
+int print_token(const std::string& secret, const pikoci::http::auth::claims& c) {
+  std::string token = pikoci::http::auth::sign(secret, c);
+  if (token.empty()) {
+    std::cerr << "pikoci-node: cannot sign the token\n";
+    return 1;
+  }
+  std::cout << token << '\n' << std::flush;
+  return std::cout ? 0 : 1;
+}
+
+int run_worker_token(const pikoci::node::worker_token_flags& f) {
+  using namespace pikoci::http::auth;
+  // Worker tokens never expire: standalone workers run unattended for months.
+  return print_token(f.jwt_secret, claims{"worker", role::worker, true, unix_now(), 0});
+}
+
+int run_user_token(const pikoci::node::user_token_flags& f) {
+  using namespace pikoci::http::auth;
+  auto r = parse_role(f.role).value_or(role::read);  // the CLI already checked it
+  std::int64_t now = unix_now();
+  std::int64_t exp = f.ttl_seconds > 0 ? now + f.ttl_seconds : 0;
+  return print_token(f.jwt_secret, claims{f.user, r, false, now, exp});
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pikoci::node;
   command cmd = parse_command_line(argc, argv);
   if (auto* e = std::get_if<exit_now>(&cmd)) return e->code;
   if (auto* v = std::get_if<validate_command>(&cmd)) return run_validate(v->flags);
+  if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);
+  if (auto* u = std::get_if<user_token_command>(&cmd)) return run_user_token(u->flags);
   return run_server(std::get<server_command>(cmd).flags);
 }

@@ -1,5 +1,6 @@
 #include "config/node/cli.hpp"
 
+#include <chrono>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -53,6 +54,16 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }
 
+/// Checks a `--ttl` value: a non-negative duration, "0" (never) or at least one second, so that a
+/// sub-second value cannot silently turn into a token that never expires.
+std::string check_ttl(const std::string& s) {
+  auto d = pipeline::parse_duration(s);
+  if (!d) return "not a duration: " + s;
+  if (d->count() < 0) return "must not be negative: " + s;
+  if (d->count() > 0 && *d < std::chrono::seconds(1)) return "must be 0 or at least 1s: " + s;
+  return {};
+}
+
 }  // namespace
 
 command parse_command_line(int argc, char** argv) {
@@ -76,6 +87,23 @@ command parse_command_line(int argc, char** argv) {
       });
   v->add_option("--vars,-v", validate.vars_file, "JSON file with variable values");
 
+  worker_token_flags worker_token;
+  auto* wt = app.add_subcommand("worker-token", "print a token for standalone workers");
+  flag(*wt, "jwt-secret", worker_token.jwt_secret, "HS256 key the server uses (required)");
+
+  user_token_flags user_token;
+  auto* ut = app.add_subcommand("user-token", "print a token for the REST API and the client");
+  flag(*ut, "jwt-secret", user_token.jwt_secret, "HS256 key the server uses (required)");
+  // No environment variables for these three: USER is set in every shell and ROLE is the server's
+  // --role, so reading them would silently mint tokens for the wrong user or fail on "server".
+  ut->add_option("--user", user_token.user, "user name the token is for")->capture_default_str();
+  ut->add_option("--role", user_token.role, "role of the token")
+      ->check(CLI::IsMember({"read", "write", "admin"}))
+      ->capture_default_str();
+  ut->add_option("--ttl", user_token.ttl, "lifetime of the token (0: never expires)")
+      ->check(check_ttl)
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -88,6 +116,30 @@ command parse_command_line(int argc, char** argv) {
     return exit_now{2};
   }
   if (v->parsed()) return validate_command{validate};
+  // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
+  if (wt->parsed()) {
+    if (worker_token.jwt_secret.empty()) worker_token.jwt_secret = server.jwt_secret;
+    if (worker_token.jwt_secret.empty()) {
+      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
+      return exit_now{2};
+    }
+    return worker_token_command{worker_token};
+  }
+  if (ut->parsed()) {
+    if (user_token.jwt_secret.empty()) user_token.jwt_secret = server.jwt_secret;
+    if (user_token.jwt_secret.empty()) {
+      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
+      return exit_now{2};
+    }
+    if (user_token.user.empty()) {
+      std::cerr << "pikoci-node: --user must not be empty\n";
+      return exit_now{2};
+    }
+    // check_ttl accepted it, so it parses.
+    auto ttl = pipeline::parse_duration(user_token.ttl).value_or(pipeline::duration{0});
+    user_token.ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
+    return user_token_command{user_token};
+  }
   if (role == "worker") {
     std::cerr << "pikoci-node: --role worker is not available yet in this build\n";
     return exit_now{2};

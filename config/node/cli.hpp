@@ -1,5 +1,6 @@
 #pragma once
-// Command-line surface of the one binary: roles (`--role server|worker`) and tools (`validate`).
+// Command-line surface of the one binary: roles (`--role server|worker`) and tools (`validate`,
+// `worker-token`, `user-token`).
 // Every flag also reads an environment variable (flag name upper-cased, '-' → '_') and `--config`.
 
 #include <cstdint>
@@ -39,18 +40,40 @@ struct validate_flags {
   std::string vars_file;
 };
 
+/// `pikoci-node worker-token --jwt-secret S`
+struct worker_token_flags {
+  std::string jwt_secret;
+};
+
+/// `pikoci-node user-token --jwt-secret S [--user NAME] [--role ROLE] [--ttl DURATION]`.
+/// Only --jwt-secret reads the environment: USER and ROLE already mean something else.
+struct user_token_flags {
+  std::string jwt_secret;
+  std::string user = "admin";
+  std::string role = "admin";        // read, write or admin
+  std::string ttl = "24h";           // as given, for --help
+  std::int64_t ttl_seconds = 86400;  // parsed from `ttl`; 0 = never expires
+};
+
 struct server_command {
   server_flags flags;
 };
 struct validate_command {
   validate_flags flags;
 };
+struct worker_token_command {
+  worker_token_flags flags;
+};
+struct user_token_command {
+  user_token_flags flags;
+};
 /// Parsing ended without a command to run (help printed, or a usage error): exit with this.
 struct exit_now {
   int code = 0;
 };
 
-using command = std::variant<server_command, validate_command, exit_now>;
+using command = std::variant<server_command, validate_command, worker_token_command,
+                             user_token_command, exit_now>;
 
 /// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one
 /// line naming the flag and yield exit 2.

@@ -1,0 +1,75 @@
+#pragma once
+// The worker boundary (ARCHITECTURE "self-contained work, events back"): a build as the server
+// resolved it, ready to run without reading any server state. Plain data; the in-process bus
+// passes it as is, the Kafka connector (issue #7) will serialize it.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/worker/step_protocol.hpp"
+
+namespace pikoci::work {
+
+using millis = std::chrono::milliseconds;
+using env_map = std::map<std::string, std::string>;
+
+/// A runner command with everything the server knows: the runner's template, the params (run-block
+/// attributes plus injected `param_*`, `version_*`, `put_*` ...) and the step's `args` list.
+struct command_spec {
+  worker::runner_template tmpl;
+  env_map params;
+  std::vector<std::string> args;
+};
+
+struct step_plan;
+
+enum class hook_kind { on_success, on_failure, on_cancel, ensure };
+const char* to_string(hook_kind k);
+
+/// A hook: a single runner command (labelled form) or a list of steps (block form).
+struct hook_plan {
+  hook_kind kind = hook_kind::ensure;
+  std::string name;  // record name: "on_failure", "0:on_success", "test:on_failure"
+  std::optional<command_spec> command;
+  std::vector<step_plan> steps;
+};
+
+enum class step_kind { get, task, put, in_parallel };
+const char* to_string(step_kind k);
+
+/// One plan step. Which fields matter depends on `kind`.
+struct step_plan {
+  step_kind kind = step_kind::task;
+  std::string name;                     // record name: resource name for get/put, task label
+  std::optional<command_spec> command;  // get: pull, task: run, put: push; absent = no-op
+  std::optional<millis> timeout;        // per attempt
+  int attempts = 1;
+  std::vector<std::string> inputs;   // task: must exist before
+  std::vector<std::string> outputs;  // task: must exist after success
+  nlohmann::json version;            // get: the chosen version (its GET_* exports)
+  std::vector<hook_plan> hooks;      // step hooks, in file order
+  std::vector<step_plan> children;   // in_parallel
+  int limit = 0;                     // in_parallel: 0 = no limit
+  bool fail_fast = false;            // in_parallel
+};
+
+/// A whole build.
+struct build_plan {
+  std::int64_t build_id = 0;
+  int attempt = 1;
+  std::string pipeline;
+  std::string job;
+  std::string number;
+  std::vector<step_plan> steps;
+  std::vector<hook_plan> job_hooks;  // in file order; the runner picks by kind
+  std::optional<millis> timeout;     // whole plan
+  env_map env;                       // BUILD_* and other build-wide variables
+};
+
+}  // namespace pikoci::work

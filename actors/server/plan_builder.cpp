@@ -1,0 +1,194 @@
+#include "actors/server/plan_builder.hpp"
+
+#include "actors/worker/step_protocol.hpp"
+
+namespace pikoci::server {
+namespace {
+
+using pipeline::pipeline_config;
+using pipeline::runner_command;
+
+struct plan_error {
+  std::string reason;
+};
+
+/// Resolves the runner of `cmd` (after a type-level override) into a template plus params.
+work::command_spec resolve(const pipeline_config& cfg, const runner_command& cmd,
+                           const std::optional<pipeline::runner_override>& type_override) {
+  std::string runner = cmd.runner.empty() ? "exec" : cmd.runner;
+  work::env_map params(cmd.params.begin(), cmd.params.end());
+  std::vector<std::string> args = cmd.args;
+  if (type_override) {
+    runner = type_override->runner;
+    for (const auto& [k, v] : type_override->params) params.emplace(k, v);
+    if (args.empty()) args = type_override->args;
+  }
+  const pipeline::runner_type* rt = cfg.find_runner_type(runner);
+  if (rt == nullptr || !rt->run)
+    throw plan_error{"runner \"" + runner + "\" is not available on this node"};
+  work::command_spec spec;
+  auto path = rt->run->params.find("path");
+  spec.tmpl.path = path == rt->run->params.end() ? "" : path->second;
+  spec.tmpl.args = rt->run->args;
+  if (runner == "shell") {
+    params.emplace("shell", "/bin/sh");
+    // `file` runs a script from the work directory instead of `cmd`
+    if (params.count("file") != 0 && params.count("cmd") == 0) {
+      // executed directly unless an interpreter is named
+      spec.tmpl = cmd.params.count("shell") == 0 ? worker::runner_template{"$file", {}}
+                                                 : worker::runner_template{"$shell", {"$file"}};
+      if (!params["file"].empty() && params["file"][0] != '/')
+        params["file"] = "./" + params["file"];
+    }
+  }
+  spec.params = std::move(params);
+  spec.args = std::move(args);
+  return spec;
+}
+
+/// `param_<k>` for the resource params its type declares (reference §1.3: only those).
+void add_resource_params(const pipeline::resource_type& type, const pipeline::resource& res,
+                         work::env_map& params) {
+  for (const auto& name : type.params) {
+    auto it = res.params.find(name);
+    if (it != res.params.end()) params["param_" + name] = it->second;
+  }
+}
+
+struct builder {
+  const pipeline_config& cfg;
+  const build_request& req;
+
+  const pipeline::resource& resource_of(const pipeline::step& s) const {
+    const auto* res = cfg.find_resource(s.canonical);
+    if (res == nullptr) throw plan_error{"resource \"" + s.canonical + "\" not found"};
+    return *res;
+  }
+  const pipeline::resource_type& type_of(const pipeline::resource& res) const {
+    const auto* t = cfg.find_resource_type(res.type);
+    if (t == nullptr) throw plan_error{"resource type \"" + res.type + "\" not found"};
+    return *t;
+  }
+
+  std::vector<work::hook_plan> hooks(const std::vector<pipeline::hook>& hs,
+                                     const std::string& prefix) const {
+    std::map<pipeline::hook_kind, int> count;
+    for (const auto& h : hs) ++count[h.kind];
+    std::map<pipeline::hook_kind, int> seen;
+    std::vector<work::hook_plan> out;
+    for (const auto& h : hs) {
+      work::hook_plan p;
+      p.kind = static_cast<work::hook_kind>(h.kind);
+      std::string name = pipeline::to_string(h.kind);
+      // several hooks of a kind are numbered: "0:on_success", "1:on_success"
+      if (count[h.kind] > 1) name = std::to_string(seen[h.kind]++) + ":" + name;
+      p.name = prefix.empty() ? name : prefix + ":" + name;
+      if (h.command) p.command = resolve(cfg, *h.command, std::nullopt);
+      for (const auto& s : h.steps) p.steps.push_back(step(s));
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  work::step_plan step(const pipeline::step& s) const {
+    work::step_plan p;
+    p.name = s.name;
+    if (s.timeout) p.timeout = std::chrono::duration_cast<work::millis>(*s.timeout);
+    p.attempts = s.attempts.value_or(1);
+    switch (s.kind) {
+      case pipeline::step_kind::get: {
+        p.kind = work::step_kind::get;
+        const auto& res = resource_of(s);
+        const auto& type = type_of(res);
+        auto v = req.versions.find(s.name);
+        p.version = v == req.versions.end() ? nlohmann::json::object() : v->second;
+        if (type.pull) {
+          p.command = resolve(cfg, *type.pull, type.runner);
+          add_resource_params(type, res, p.command->params);
+          for (const auto& [k, val] : worker::version_env(p.version)) p.command->params[k] = val;
+        }
+        break;
+      }
+      case pipeline::step_kind::put: {
+        p.kind = work::step_kind::put;
+        const auto& res = resource_of(s);
+        const auto& type = type_of(res);
+        if (type.push) {
+          p.command = resolve(cfg, *type.push, type.runner);
+          add_resource_params(type, res, p.command->params);
+          for (const auto& [k, val] : s.params) p.command->params["put_" + k] = val;
+        }
+        break;
+      }
+      case pipeline::step_kind::task:
+        p.kind = work::step_kind::task;
+        if (s.run) p.command = resolve(cfg, *s.run, std::nullopt);
+        p.inputs = s.inputs;
+        p.outputs = s.outputs;
+        break;
+      case pipeline::step_kind::in_parallel:
+        p.kind = work::step_kind::in_parallel;
+        p.limit = s.limit;
+        p.fail_fast = s.fail_fast;
+        for (const auto& child : s.steps) p.children.push_back(step(child));
+        break;
+      case pipeline::step_kind::service:
+      case pipeline::step_kind::notify:
+      case pipeline::step_kind::if_chain:
+        throw plan_error{std::string(pipeline::to_string(s.kind)) +
+                         " steps are not supported by this node yet"};
+    }
+    p.hooks = hooks(s.hooks, s.name);
+    return p;
+  }
+};
+
+}  // namespace
+
+plan_result make_build_plan(const pipeline_config& cfg, const pipeline::job& job,
+                            const build_request& req) {
+  work::build_plan plan;
+  plan.build_id = req.build_id;
+  plan.attempt = req.attempt;
+  plan.pipeline = req.pipeline;
+  plan.job = job.name;
+  plan.number = req.number;
+  if (job.timeout) plan.timeout = std::chrono::duration_cast<work::millis>(*job.timeout);
+  plan.env = {{"BUILD_NUMBER", req.number},
+              {"BUILD_JOB_NAME", job.name},
+              {"BUILD_PIPELINE_NAME", req.pipeline},
+              {"BUILD_TEAM_NAME", "main"},
+              {"BUILD_ID", std::to_string(req.build_id)}};
+  for (const auto& in : job.inputs) {
+    std::string v;
+    if (in.default_value) hcl::to_string(*in.default_value, v);
+    plan.env["INPUT_" + in.name] = v;
+  }
+  for (const auto& [k, v] : req.inputs) plan.env["INPUT_" + k] = v;
+  try {
+    builder b{cfg, req};
+    for (const auto& s : job.plan) plan.steps.push_back(b.step(s));
+    plan.job_hooks = b.hooks(job.hooks, "");
+  } catch (const plan_error& e) {
+    return e.reason;
+  }
+  return plan;
+}
+
+std::optional<work::command_spec> make_check_command(const pipeline_config& cfg,
+                                                     const pipeline::resource& res,
+                                                     const nlohmann::json& latest) {
+  const auto* type = cfg.find_resource_type(res.type);
+  if (type == nullptr || !type->check) return std::nullopt;
+  try {
+    auto cmd = resolve(cfg, *type->check, type->runner);
+    add_resource_params(*type, res, cmd.params);
+    if (latest.is_object())
+      for (const auto& [k, v] : worker::version_env(latest)) cmd.params[k] = v;
+    return cmd;
+  } catch (const plan_error&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace pikoci::server

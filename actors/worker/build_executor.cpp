@@ -1,0 +1,412 @@
+#include "actors/worker/build_executor.hpp"
+
+#include <poll.h>
+
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "config/pipeline/duration.hpp"
+
+namespace pikoci::work {
+
+const char* to_string(hook_kind k) {
+  switch (k) {
+    case hook_kind::on_success:
+      return "on_success";
+    case hook_kind::on_failure:
+      return "on_failure";
+    case hook_kind::on_cancel:
+      return "on_cancel";
+    case hook_kind::ensure:
+      return "ensure";
+  }
+  return "ensure";
+}
+
+const char* to_string(step_kind k) {
+  switch (k) {
+    case step_kind::get:
+      return "get";
+    case step_kind::task:
+      return "task";
+    case step_kind::put:
+      return "put";
+    case step_kind::in_parallel:
+      return "in_parallel";
+  }
+  return "task";
+}
+
+}  // namespace pikoci::work
+
+namespace pikoci::worker {
+
+const char* to_string(status s) {
+  switch (s) {
+    case status::succeeded:
+      return "succeeded";
+    case status::failed:
+      return "failed";
+    case status::errored:
+      return "errored";
+    case status::cancelled:
+      return "cancelled";
+  }
+  return "errored";
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+using work::env_map;
+
+std::string go_duration(std::chrono::milliseconds d) {
+  return pipeline::format_duration(std::chrono::duration_cast<pipeline::duration>(d));
+}
+
+std::string random_suffix() {
+  std::random_device rd;
+  std::ostringstream s;
+  s << std::hex << rd() << rd();
+  return s.str();
+}
+
+/// What one step (with its attempts) came to.
+struct step_outcome {
+  status st = status::succeeded;
+  std::string failure;  // for the build's reason
+};
+
+/// Which hooks run after something ended with `st`.
+bool hook_applies(work::hook_kind k, status st) {
+  switch (k) {
+    case work::hook_kind::on_success:
+      return st == status::succeeded;
+    case work::hook_kind::on_failure:
+      return st == status::failed || st == status::errored;
+    case work::hook_kind::on_cancel:
+      return st == status::cancelled;
+    case work::hook_kind::ensure:
+      return false;  // handled last, always
+  }
+  return false;
+}
+
+class build_run {
+ public:
+  build_run(const work::build_plan& plan, const executor_options& opts, build_sink& sink,
+            const build_cancel& cancel)
+      : plan_(plan), opts_(opts), sink_(sink), cancel_(cancel) {}
+
+  build_result run() {
+    build_result result;
+    workdir_ = opts_.work_root / ("build-" + std::to_string(plan_.build_id) + "-" +
+                                  std::to_string(plan_.attempt) + "-" + random_suffix());
+    std::error_code ec;
+    fs::create_directories(workdir_ / ".pikoci", ec);
+    if (ec) {
+      result.st = status::errored;
+      result.reason = "cannot create work directory " + workdir_.string() + ": " + ec.message();
+      return result;
+    }
+    if (plan_.timeout) job_deadline_ = clock::now() + *plan_.timeout;
+
+    env_map exports;
+    for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+      const auto& step = plan_.steps[i];
+      if (cancel_.cancelled()) {
+        result.st = status::cancelled;
+        break;
+      }
+      if (job_timed_out()) break;
+      step_outcome o = run_step(step, std::to_string(i), "", exports, exports, &cancel_.source());
+      if (o.st == status::succeeded) continue;
+      result.st = o.st;
+      result.reason = o.failure;
+      break;
+    }
+    // The job timeout wins over what the killed step reported (reference: "failed" with reason).
+    bool timed_out = job_timed_out_ || job_timed_out();
+    if (timed_out) {
+      result.st = status::failed;
+      result.reason = "job timed out after " + go_duration(*plan_.timeout);
+    } else if (cancel_.cancelled() && result.st != status::succeeded) {
+      result.st = status::cancelled;
+      result.reason = "build cancelled";
+    }
+    sink_.build_decided(result);
+
+    // Job hooks: the status is final before they run and they never change it.
+    env_map hook_env = exports;
+    hook_env["BUILD_STATUS"] = to_string(result.st);
+    status hook_trigger = timed_out ? status::cancelled : result.st;
+    run_hooks(plan_.job_hooks, hook_trigger, "job", hook_env, true);
+    fs::remove_all(workdir_, ec);
+    return result;
+  }
+
+ private:
+  bool job_timed_out() const { return job_deadline_ && clock::now() >= *job_deadline_; }
+
+  /// The tighter of a step deadline and the job deadline.
+  std::optional<clock::time_point> deadline_for(const std::optional<work::millis>& timeout) const {
+    std::optional<clock::time_point> d;
+    if (timeout) d = clock::now() + *timeout;
+    if (job_deadline_ && (!d || *job_deadline_ < *d)) d = job_deadline_;
+    return d;
+  }
+
+  /// The process environment: worker env < build env < exports < WORKDIR < params < extra.
+  std::vector<std::string> process_env(const work::command_spec& cmd, const env_map& exports,
+                                       const env_map& extra) const {
+    env_map env = opts_.worker_env;
+    for (const auto* layer : {&plan_.env, &exports, &cmd.params, &extra})
+      for (const auto& [k, v] : *layer) env[k] = v;
+    env["WORKDIR"] = workdir_.string();
+    std::vector<std::string> out;
+    out.reserve(env.size());
+    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    return out;
+  }
+
+  /// Runs one command, streaming its output to `ref`'s log. `out_log` collects the output too.
+  process::outcome run_command(const work::command_spec& cmd, const env_map& exports,
+                               const env_map& extra, const step_ref& ref,
+                               std::optional<clock::time_point> deadline,
+                               const process::cancel_source* cancel, std::string* out_log) {
+    auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+      if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
+      if (auto it = extra.find(name); it != extra.end()) return it->second;
+      if (auto it = opts_.worker_env.find(name); it != opts_.worker_env.end()) return it->second;
+      return std::nullopt;
+    };
+    expanded_command argv = expand_template(cmd.tmpl, lookup, cmd.args);
+    if (argv.skip) {
+      process::outcome ok;
+      ok.started = true;
+      ok.exit_code = 0;
+      return ok;
+    }
+    process::options po;
+    po.deadline = deadline;
+    po.grace = opts_.grace;
+    return process::run(
+        {argv.path, argv.args, process_env(cmd, exports, extra), workdir_.string()}, po,
+        [&](std::string_view chunk) {
+          if (out_log != nullptr) out_log->append(chunk);
+          sink_.log(ref, chunk);
+        },
+        cancel);
+  }
+
+  bool exists_in_workdir(const std::string& rel) const {
+    std::error_code ec;
+    return fs::exists(workdir_ / rel, ec);
+  }
+
+  /// One attempt of a get/task/put. Fills `result` on success.
+  step_outcome attempt(const work::step_plan& step, const step_ref& ref, int n,
+                       const env_map& exports, const process::cancel_source* cancel,
+                       step_result& result) {
+    step_outcome o;
+    if (!step.command) return o;  // no pull/push defined: a no-op success
+    env_map extra;
+    fs::path output_file = workdir_ / ".pikoci" / (ref.id + "-" + std::to_string(n) + ".out");
+    if (step.kind == work::step_kind::task) extra["PIKOCI_OUTPUT"] = output_file.string();
+    std::string log;
+    auto deadline = deadline_for(step.timeout);
+    process::outcome po = run_command(*step.command, exports, extra, ref, deadline, cancel, &log);
+    if (!po.succeeded()) {
+      o.st = po.cancelled ? status::cancelled : status::failed;
+      if (po.timed_out && job_timed_out()) {
+        job_timed_out_ = true;
+        o.failure = "job timed out";
+      } else if (po.timed_out) {
+        o.failure = "step timed out after " + go_duration(*step.timeout);
+      } else {
+        o.failure = po.failure_text();
+      }
+      if (!po.started) o.st = status::errored;
+      if (!po.cancelled) sink_.log(ref, "\n" + o.failure);
+      return o;
+    }
+    for (const auto& out : step.outputs) {
+      if (exists_in_workdir(out)) continue;
+      o.st = status::failed;
+      o.failure = "task finished but output \"" + out + "\" was not produced";
+      sink_.log(ref, o.failure + "\n");
+      return o;
+    }
+    switch (step.kind) {
+      case work::step_kind::get:
+        result.exports = get_exports(step.name, step.version);
+        break;
+      case work::step_kind::task: {
+        std::ifstream in(output_file, std::ios::binary);
+        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        result.exports = task_exports(step.name, content);
+        break;
+      }
+      case work::step_kind::put:
+        result.versions = parse_put_versions(log);
+        break;
+      case work::step_kind::in_parallel:
+        break;
+    }
+    return o;
+  }
+
+  /// A get/task/put/in_parallel step with its attempts and hooks. Exports it produces are added
+  /// to `exports_out` (which may be `exports_in`).
+  step_outcome run_step(const work::step_plan& step, const std::string& id,
+                        const std::string& parent, const env_map& exports_in, env_map& exports_out,
+                        const process::cancel_source* cancel) {
+    step_ref ref{id, work::to_string(step.kind), step.name, parent, false};
+    sink_.step_started(ref);
+    step_result result;
+    step_outcome o;
+    if (step.kind == work::step_kind::in_parallel) {
+      o = run_parallel(step, id, exports_in, result.exports, cancel);
+    } else {
+      for (const auto& in : step.inputs) {
+        if (exists_in_workdir(in)) continue;
+        o.st = status::failed;
+        o.failure = "input \"" + in + "\" does not exist";
+        sink_.log(ref, o.failure + "\n");
+        break;
+      }
+      int attempts = std::max(1, step.attempts);
+      for (int n = 1; o.st == status::succeeded && n <= attempts; ++n) {
+        // the previous try's log ended with its failure text, without a newline
+        if (n >= 2)
+          sink_.log(ref, "\n--- attempt " + std::to_string(n) + "/" + std::to_string(attempts) +
+                             " ---\n");
+        o = attempt(step, ref, n, exports_in, cancel, result);
+        if (o.st == status::succeeded || o.st == status::cancelled || job_timed_out_) break;
+        if (n < attempts) o = step_outcome{};  // try again
+      }
+    }
+    if (o.st != status::succeeded && !o.failure.empty() &&
+        step.kind != work::step_kind::in_parallel)
+      o.failure = "step \"" + step.name + "\" failed: " + o.failure;
+    result.st = o.st;
+    sink_.step_finished(ref, result);
+    if (o.st == status::succeeded)
+      for (const auto& [k, v] : result.exports) exports_out[k] = v;
+    run_hooks(step.hooks, o.st, id, exports_out, false);
+    return o;
+  }
+
+  step_outcome run_parallel(const work::step_plan& group, const std::string& id,
+                            const env_map& exports_in, env_map& exports_out,
+                            const process::cancel_source* outer) {
+    // Children get their own cancel source: fail_fast and the build's cancel both trip it.
+    process::cancel_source group_cancel;
+    std::atomic<bool> done{false};
+    std::thread forward([&] {
+      while (!done) {
+        if (outer != nullptr) {
+          pollfd p{outer->wait_fd(), POLLIN, 0};
+          if (poll(&p, 1, 50) > 0) {
+            group_cancel.cancel();
+            return;
+          }
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    });
+    std::mutex mu;
+    std::vector<step_outcome> outcomes(group.children.size());
+    std::vector<env_map> child_exports(group.children.size());
+    std::size_t next = 0;
+    auto worker = [&] {
+      while (true) {
+        std::size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (next >= group.children.size()) return;
+          i = next++;
+        }
+        if (group_cancel.cancelled()) {
+          outcomes[i].st = status::cancelled;
+          continue;
+        }
+        outcomes[i] = run_step(group.children[i], id + "." + std::to_string(i), id, exports_in,
+                               child_exports[i], &group_cancel);
+        if (outcomes[i].st != status::succeeded && group.fail_fast) group_cancel.cancel();
+      }
+    };
+    std::size_t threads =
+        group.limit > 0 ? static_cast<std::size_t>(group.limit) : group.children.size();
+    threads = std::min(threads, group.children.size());
+    std::vector<std::thread> pool;
+    for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+    for (auto& t : pool) t.join();
+    done = true;
+    forward.join();
+
+    step_outcome o;
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      for (const auto& [k, v] : child_exports[i]) exports_out[k] = v;
+      if (o.st == status::succeeded && outcomes[i].st != status::succeeded) o = outcomes[i];
+    }
+    // A child stopped by fail_fast reports cancelled; the group failed because of the first one.
+    if (o.st == status::cancelled && !cancel_.cancelled())
+      for (const auto& c : outcomes)
+        if (c.st == status::failed) o = c;
+    return o;
+  }
+
+  /// Runs the hooks that apply to `st`, then every `ensure`, in file order. Hooks never change
+  /// the status they run for; a failing hook only fails its own record.
+  void run_hooks(const std::vector<work::hook_plan>& hooks, status st, const std::string& owner,
+                 const env_map& exports, bool job_level) {
+    auto run_one = [&](const work::hook_plan& h, std::size_t i) {
+      step_ref ref{owner + ":h" + std::to_string(i), "hook", h.name, "", job_level};
+      sink_.step_started(ref);
+      step_result result;
+      std::optional<clock::time_point> none;
+      auto finish = [&](const process::outcome& po) {
+        if (po.succeeded()) return true;
+        result.st = po.cancelled ? status::cancelled : status::failed;
+        sink_.log(ref, "\n" + po.failure_text());
+        return false;
+      };
+      if (h.command) {
+        finish(run_command(*h.command, exports, {}, ref, none, nullptr, nullptr));
+      } else {
+        for (const auto& s : h.steps) {
+          if (!s.command) continue;
+          if (!finish(run_command(*s.command, exports, {}, ref, none, nullptr, nullptr))) break;
+        }
+      }
+      sink_.step_finished(ref, result);
+    };
+    for (std::size_t i = 0; i < hooks.size(); ++i)
+      if (hook_applies(hooks[i].kind, st)) run_one(hooks[i], i);
+    for (std::size_t i = 0; i < hooks.size(); ++i)
+      if (hooks[i].kind == work::hook_kind::ensure) run_one(hooks[i], i);
+  }
+
+  const work::build_plan& plan_;
+  const executor_options& opts_;
+  build_sink& sink_;
+  const build_cancel& cancel_;
+  fs::path workdir_;
+  std::optional<clock::time_point> job_deadline_;
+  std::atomic<bool> job_timed_out_{false};
+};
+
+}  // namespace
+
+build_result execute_build(const work::build_plan& plan, const executor_options& opts,
+                           build_sink& sink, const build_cancel& cancel) {
+  return build_run(plan, opts, sink, cancel).run();
+}
+
+}  // namespace pikoci::worker

@@ -1,0 +1,80 @@
+#pragma once
+// Runs one build plan on this machine (reference §5.4 "Execution of one build"): a fresh work
+// directory, steps in file order, attempts and per-attempt timeouts, step hooks, in_parallel,
+// task inputs/outputs and PIKOCI_OUTPUT, GET_*/TASK_* exports, the job timeout, cancellation, and
+// job hooks in the reference's order. It blocks while the build runs: the build runner calls it
+// from a thread where blocking is allowed. Everything it observes goes to a `build_sink`.
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "actors/model/work.hpp"
+#include "connectors/process/process.hpp"
+
+namespace pikoci::worker {
+
+/// Final statuses of steps and builds (SPEC §3.2 vocabulary).
+enum class status { succeeded, failed, errored, cancelled };
+const char* to_string(status s);
+
+/// Identifies a step record: `id` is unique within the build ("2", "2.0" for the first child of
+/// step 2, "2:h0" for its first hook, "job:h1" for the second job hook).
+struct step_ref {
+  std::string id;
+  std::string type;  // get, task, put, in_parallel, hook
+  std::string name;
+  std::string parent;  // id of the in_parallel group, or ""
+  bool job_hook = false;
+};
+
+struct step_result {
+  status st = status::succeeded;
+  work::env_map exports;                 // GET_* / TASK_* on success
+  std::vector<nlohmann::json> versions;  // printed by a put
+};
+
+struct build_result {
+  status st = status::succeeded;
+  std::string reason;  // "step \"x\" failed: exit status 1", "job timed out after 30s"
+};
+
+/// Receives a build's events, possibly from several threads at once (in_parallel children).
+class build_sink {
+ public:
+  virtual ~build_sink() = default;
+  virtual void step_started(const step_ref& step) = 0;
+  virtual void log(const step_ref& step, std::string_view chunk) = 0;
+  virtual void step_finished(const step_ref& step, const step_result& result) = 0;
+  /// The build's final status, known before the job hooks run (they never change it).
+  virtual void build_decided(const build_result& result) { (void)result; }
+};
+
+struct executor_options {
+  std::filesystem::path work_root;  // builds get a fresh directory below it
+  work::env_map worker_env;         // the worker's own environment (lowest precedence)
+  std::chrono::milliseconds grace{10000};
+};
+
+/// Cancels a running build from any thread.
+class build_cancel {
+ public:
+  void cancel() {
+    cancelled_ = true;
+    source_.cancel();
+  }
+  bool cancelled() const { return cancelled_; }
+  const process::cancel_source& source() const { return source_; }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  process::cancel_source source_;
+};
+
+/// Runs `plan` to the end and returns its final status.
+build_result execute_build(const work::build_plan& plan, const executor_options& opts,
+                           build_sink& sink, const build_cancel& cancel);
+
+}  // namespace pikoci::worker

@@ -1,0 +1,371 @@
+#include "http/auth.hpp"
+
+#include <cctype>
+#include <climits>
+#include <limits>
+#include <set>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <nlohmann/json.hpp>
+
+namespace pikoci::http::auth {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+int b64url_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '-') return 62;
+  if (c == '_') return 63;
+  return -1;
+}
+
+using digest = std::array<unsigned char, 32>;
+
+std::optional<digest> hmac_sha256(const std::string& key, std::string_view data) {
+  if (key.size() > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
+  digest out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+/// Parses a JWT segment as a JSON object, refusing duplicate top-level members: parsers disagree
+/// on which duplicate wins, and a second "alg" or "exp" must not be able to hide behind the first.
+std::optional<json> parse_object(const std::string& text, std::string& error) {
+  std::set<std::string> keys;
+  bool duplicate = false;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
+      if (!keys.insert(parsed.get<std::string>()).second) duplicate = true;
+    }
+    return true;
+  };
+  json j = json::parse(text, cb, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    error = "not JSON";
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  if (duplicate) {
+    error = "duplicate member";
+    return std::nullopt;
+  }
+  return j;
+}
+
+/// An integer claim that fits int64; floats, strings and huge values are refused.
+std::optional<std::int64_t> int_claim(const json& j) {
+  if (j.is_number_unsigned()) {
+    auto v = j.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(v);
+  }
+  if (j.is_number_integer()) return j.get<std::int64_t>();
+  return std::nullopt;
+}
+
+verify_result fail(std::string message) {
+  return {std::nullopt, std::move(message)};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool derive(std::string_view password, const std::array<unsigned char, 16>& salt,
+            std::array<unsigned char, 32>& out) {
+  if (password.size() > static_cast<std::size_t>(INT_MAX)) return false;
+  return PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), salt.data(),
+                           static_cast<int>(salt.size()),
+                           static_cast<int>(user_store::pbkdf2_iterations), EVP_sha256(),
+                           static_cast<int>(out.size()), out.data()) == 1;
+}
+
+}  // namespace
+
+std::string_view to_string(role r) {
+  switch (r) {
+    case role::read:
+      return "read";
+    case role::write:
+      return "write";
+    case role::admin:
+      return "admin";
+    case role::worker:
+      return "worker";
+  }
+  return "read";
+}
+
+std::optional<role> parse_role(std::string_view text) {
+  if (text == "read") return role::read;
+  if (text == "write") return role::write;
+  if (text == "admin") return role::admin;
+  if (text == "worker") return role::worker;
+  return std::nullopt;
+}
+
+bool allows(role have, role need) {
+  if (have == role::worker || need == role::worker) return have == need;
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() * 4 + 2) / 3);
+  std::size_t i = 0;
+  auto at = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    std::uint32_t n = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out += b64url_alphabet[(n >> 18) & 63];
+    out += b64url_alphabet[(n >> 12) & 63];
+    out += b64url_alphabet[(n >> 6) & 63];
+    out += b64url_alphabet[n & 63];
+  }
+  std::size_t rest = bytes.size() - i;
+  if (rest == 1) {
+    std::uint32_t n = at(i) << 16;
+    out += b64url_alphabet[(n >> 18) & 63];
+    out += b64url_alphabet[(n >> 12) & 63];
+  } else if (rest == 2) {
+    std::uint32_t n = (at(i) << 16) | (at(i + 1) << 8);
+    out += b64url_alphabet[(n >> 18) & 63];
+    out += b64url_alphabet[(n >> 12) & 63];
+    out += b64url_alphabet[(n >> 6) & 63];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;  // no byte count encodes to that length
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = b64url_value(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  // Leftover bits must be zero, or "AB" and "AC" would decode to the same byte.
+  if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  return out;
+}
+
+std::string sign(const std::string& secret, const claims& c) {
+  // nlohmann::json sorts members, so the same claims always give the same token.
+  static const std::string header = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
+  json payload = {{"sub", c.subject},
+                  {"role", std::string(to_string(c.r))},
+                  {"kind", c.worker ? "worker" : "user"},
+                  {"iat", c.issued_at}};
+  if (c.expires_at != 0) payload["exp"] = c.expires_at;
+  std::string signing_input =
+      header + "." + base64url_encode(payload.dump(-1, ' ', false, json::error_handler_t::replace));
+  auto mac = hmac_sha256(secret, signing_input);
+  if (!mac) return {};
+  return signing_input + "." +
+         base64url_encode({reinterpret_cast<const char*>(mac->data()), mac->size()});
+}
+
+verify_result verify(const std::string& secret, std::string_view token, std::int64_t now) {
+  if (secret.empty()) return fail("no signing secret configured");
+  if (token.empty()) return fail("empty token");
+  if (token.size() > max_token_size) return fail("token too long");
+  auto dot1 = token.find('.');
+  auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
+    return fail("malformed token: expected header.payload.signature");
+  }
+  auto header_b64 = token.substr(0, dot1);
+  auto payload_b64 = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  auto signature_b64 = token.substr(dot2 + 1);
+
+  auto header_text = base64url_decode(header_b64);
+  if (!header_text || header_text->empty()) return fail("malformed token: bad header encoding");
+  std::string error;
+  auto header = parse_object(*header_text, error);
+  if (!header) return fail("malformed token: header " + error);
+  // Only HS256 is ever accepted, whatever the token asks for: this is what defeats "alg":"none"
+  // and algorithm-confusion tokens.
+  auto alg = header->find("alg");
+  if (alg == header->end() || !alg->is_string()) return fail("malformed token: no algorithm");
+  if (alg->get<std::string>() != "HS256") return fail("unsupported token algorithm");
+  auto typ = header->find("typ");
+  if (typ != header->end() && !(typ->is_string() && iequals(typ->get<std::string>(), "JWT"))) {
+    return fail("unsupported token type");
+  }
+  // RFC 7515 §4.1.11: extensions we do not understand must be refused.
+  if (header->contains("crit")) return fail("unsupported critical token header");
+
+  auto signature = base64url_decode(signature_b64);
+  if (!signature || signature->size() != 32) return fail("malformed token: bad signature encoding");
+  auto expected = hmac_sha256(secret, token.substr(0, dot2));
+  if (!expected) return fail("cannot compute token signature");
+  if (CRYPTO_memcmp(expected->data(), signature->data(), expected->size()) != 0) {
+    return fail("bad token signature");
+  }
+
+  // Signed by us from here on; still checked, since a bad claim is a bug we should not trust.
+  auto payload_text = base64url_decode(payload_b64);
+  if (!payload_text) return fail("malformed token: bad payload encoding");
+  auto payload = parse_object(*payload_text, error);
+  if (!payload) return fail("malformed token: payload " + error);
+
+  claims c;
+  auto sub = payload->find("sub");
+  if (sub == payload->end() || !sub->is_string() || sub->get<std::string>().empty()) {
+    return fail("token has no subject");
+  }
+  c.subject = sub->get<std::string>();
+  auto r = payload->find("role");
+  std::optional<role> parsed_role;
+  if (r != payload->end() && r->is_string()) parsed_role = parse_role(r->get<std::string>());
+  if (!parsed_role) return fail("token has an unknown role");
+  c.r = *parsed_role;
+  auto kind = payload->find("kind");
+  if (kind == payload->end() || !kind->is_string()) return fail("token has an unknown kind");
+  if (kind->get<std::string>() == "worker") {
+    c.worker = true;
+  } else if (kind->get<std::string>() != "user") {
+    return fail("token has an unknown kind");
+  }
+  if (c.worker != (c.r == role::worker)) return fail("token role does not match its kind");
+  auto iat = payload->find("iat");
+  if (iat != payload->end()) {
+    auto v = int_claim(*iat);
+    if (!v) return fail("token has a bad iat");
+    c.issued_at = *v;
+  }
+  auto exp = payload->find("exp");
+  if (exp != payload->end()) {
+    auto v = int_claim(*exp);
+    if (!v) return fail("token has a bad exp");
+    if (*v <= now) return fail("token expired");
+    c.expires_at = *v;
+  }
+  return {std::move(c), {}};
+}
+
+bearer_result parse_bearer(std::string_view header) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+  };
+  header = trim(header);
+  if (header.empty()) return {std::nullopt, "missing Authorization header"};
+  auto space = header.find_first_of(" \t");
+  if (space == std::string_view::npos || !iequals(header.substr(0, space), "Bearer")) {
+    return {std::nullopt, "Authorization header is not a Bearer token"};
+  }
+  auto token = trim(header.substr(space + 1));
+  if (token.empty()) return {std::nullopt, "empty Bearer token"};
+  if (token.size() > max_token_size) return {std::nullopt, "Bearer token too long"};
+  // RFC 6750 token68 characters; a space inside means two words, not one token.
+  for (char c : token) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+              c == '~' || c == '+' || c == '/' || c == '=';
+    if (!ok) return {std::nullopt, "malformed Bearer token"};
+  }
+  return {std::string(token), {}};
+}
+
+user_store::user_store(std::string admin_password) {
+  if (admin_password.empty()) {
+    // 18 random bytes are exactly 24 base64url characters (144 bits).
+    unsigned char raw[18];
+    if (RAND_bytes(raw, sizeof raw) != 1) {
+      init_error_ = "cannot generate the admin password: random generator failed";
+      return;
+    }
+    admin_password = base64url_encode({reinterpret_cast<const char*>(raw), sizeof raw});
+    OPENSSL_cleanse(raw, sizeof raw);
+    generated_ = admin_password;
+  }
+  user admin;
+  admin.name = "admin";
+  admin.r = role::admin;
+  if (RAND_bytes(admin.salt.data(), static_cast<int>(admin.salt.size())) != 1) {
+    init_error_ = "cannot salt the admin password: random generator failed";
+  } else if (!derive(admin_password, admin.salt, admin.hash)) {
+    init_error_ = "cannot hash the admin password";
+  } else {
+    users_.push_back(admin);
+  }
+  OPENSSL_cleanse(admin_password.data(), admin_password.size());
+  if (!init_error_.empty()) {
+    OPENSSL_cleanse(generated_.data(), generated_.size());
+    generated_.clear();
+  }
+}
+
+user_store::~user_store() {
+  OPENSSL_cleanse(generated_.data(), generated_.size());
+}
+
+std::string user_store::generated_password() {
+  std::string out = generated_;
+  OPENSSL_cleanse(generated_.data(), generated_.size());
+  generated_.clear();
+  return out;
+}
+
+std::optional<claims> user_store::login(std::string_view username, std::string_view password,
+                                        std::int64_t now, std::int64_t ttl_seconds) const {
+  const user* found = nullptr;
+  for (const auto& u : users_) {
+    if (u.name == username) found = &u;
+  }
+  // An unknown user still pays for one derivation, so response time does not reveal user names.
+  static const std::array<unsigned char, 16> dummy_salt{};
+  std::array<unsigned char, 32> hash{};
+  bool derived = derive(password, found ? found->salt : dummy_salt, hash);
+  bool match = derived && found && CRYPTO_memcmp(hash.data(), found->hash.data(), hash.size()) == 0;
+  OPENSSL_cleanse(hash.data(), hash.size());
+  if (!match) return std::nullopt;
+  claims c;
+  c.subject = found->name;
+  c.r = found->r;
+  c.worker = false;
+  c.issued_at = now;
+  if (ttl_seconds > 0) {
+    c.expires_at = now > std::numeric_limits<std::int64_t>::max() - ttl_seconds
+                       ? std::numeric_limits<std::int64_t>::max()
+                       : now + ttl_seconds;
+  }
+  return c;
+}
+
+}  // namespace pikoci::http::auth

@@ -1,0 +1,179 @@
+// From pipeline file to finished build without the actors: load → plan → execute.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "actors/server/plan_builder.hpp"
+#include "actors/worker/build_executor.hpp"
+#include "config/pipeline/load.hpp"
+
+using namespace pikoci;
+using namespace std::chrono_literals;
+
+namespace {
+
+pipeline::pipeline_config load(const std::string& hcl) {
+  auto r = pipeline::load("p.hcl", hcl, {});
+  REQUIRE_MESSAGE(r.config.has_value(), r.diags.format("p.hcl"));
+  return *r.config;
+}
+
+struct recorder : worker::build_sink {
+  std::mutex mu;
+  std::vector<std::string> order;
+  std::map<std::string, std::string> logs;
+  void step_started(const worker::step_ref& s) override {
+    std::lock_guard<std::mutex> l(mu);
+    order.push_back(s.name);
+  }
+  void log(const worker::step_ref& s, std::string_view c) override {
+    std::lock_guard<std::mutex> l(mu);
+    logs[s.name].append(c);
+  }
+  void step_finished(const worker::step_ref&, const worker::step_result&) override {}
+};
+
+struct run_result {
+  worker::build_result result;
+  recorder rec;
+};
+
+void execute(const work::build_plan& plan, run_result& out) {
+  auto root = std::filesystem::temp_directory_path() / ("pikoci-plan-" + std::to_string(getpid()));
+  worker::executor_options opts;
+  opts.work_root = root;
+  opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
+  worker::build_cancel cancel;
+  out.result = worker::execute_build(plan, opts, out.rec, cancel);
+  std::filesystem::remove_all(root);
+}
+
+const char* pipeline_text = R"hcl(
+variable "who" {
+  type    = string
+  default = "world"
+}
+
+resource_type "counter" {
+  params = ["start"]
+  check "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo '[{\"n\":\"'$${version_n:-$param_start}'\"}]'"]
+  }
+  pull "shell" {
+    cmd = "echo pulled $version_n from $param_start, ignored=$${param_secret:-none}"
+  }
+  push "shell" {
+    cmd = "echo pushing $put_note; echo '[{\"n\":\"9\"}]'"
+  }
+}
+
+resource "counter" "src" {
+  params {
+    start  = "5"
+    secret = "not forwarded"
+  }
+}
+
+runner_type "bash" {
+  run {
+    path = "/bin/bash"
+    args = ["-c", "$script"]
+  }
+}
+
+job "build" {
+  get "counter" "src" {
+    trigger = true
+  }
+  task "greet" {
+    run "exec" {
+      path = "echo"
+      args = ["hello", "${var.who}", "$GET_SRC_N", ""]
+    }
+  }
+  task "custom" {
+    run "bash" {
+      script = "echo bash says $BUILD_JOB_NAME/$BUILD_NUMBER in $BUILD_PIPELINE_NAME"
+    }
+    on_success "shell" {
+      cmd = "echo step hook"
+    }
+  }
+  put "counter" "src" {
+    note = "shipped"
+  }
+  on_success "shell" {
+    cmd = "echo first $BUILD_STATUS"
+  }
+  on_success "shell" {
+    cmd = "echo second"
+  }
+  ensure "exec" {
+    path = "true"
+  }
+}
+)hcl";
+
+}  // namespace
+
+TEST_SUITE("server.plan_builder") {
+  TEST_CASE("a pipeline's job becomes a plan that runs with the reference's environment") {
+    auto cfg = load(pipeline_text);
+    server::build_request req;
+    req.build_id = 3;
+    req.pipeline = "demo";
+    req.number = "4";
+    req.versions["src"] = {{"n", "7"}};
+    auto plan = server::make_build_plan(cfg, *cfg.find_job("build"), req);
+    REQUIRE(std::holds_alternative<work::build_plan>(plan));
+    run_result r;
+    execute(std::get<work::build_plan>(plan), r);
+    CHECK(r.result.st == worker::status::succeeded);
+    CHECK(r.rec.logs["src"] == "pulled 7 from 5, ignored=none\npushing shipped\n[{\"n\":\"9\"}]\n");
+    // exec passes args verbatim: no shell, no expansion ("$args" is spliced, not expanded)
+    CHECK(r.rec.logs["greet"] == "hello world $GET_SRC_N \n");
+    CHECK(r.rec.logs["custom"] == "bash says build/4 in demo\n");
+    CHECK(r.rec.logs["custom:on_success"] == "step hook\n");
+    CHECK(r.rec.logs["0:on_success"] == "first succeeded\n");
+    CHECK(r.rec.logs["1:on_success"] == "second\n");
+    std::vector<std::string> order{"src", "greet",        "custom",       "custom:on_success",
+                                   "src", "0:on_success", "1:on_success", "ensure"};
+    CHECK(r.rec.order == order);
+  }
+
+  TEST_CASE("the check command carries declared params and the latest version") {
+    auto cfg = load(pipeline_text);
+    const auto* res = cfg.find_resource("counter.src");
+    REQUIRE(res != nullptr);
+    auto first = server::make_check_command(cfg, *res, nullptr);
+    REQUIRE(first.has_value());
+    CHECK(first->params.at("param_start") == "5");
+    CHECK(first->params.count("param_secret") == 0);
+    CHECK(first->params.count("version_n") == 0);
+    auto later = server::make_check_command(cfg, *res, {{"n", "6"}});
+    CHECK(later->params.at("version_n") == "6");
+  }
+
+  TEST_CASE("steps this node cannot run yet make the build error with a reason") {
+    auto cfg = load(R"hcl(
+service_type "db" {
+  start "exec" {
+    path = "true"
+  }
+  stop "exec" {
+    path = "true"
+  }
+}
+job "uses-db" {
+  service "db" {}
+}
+)hcl");
+    auto plan = server::make_build_plan(cfg, *cfg.find_job("uses-db"), {});
+    REQUIRE(std::holds_alternative<std::string>(plan));
+    CHECK(std::get<std::string>(plan) == "service steps are not supported by this node yet");
+  }
+}
