@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/worker/step_protocol.hpp"
+#include "config/pipeline/model.hpp"
 
 namespace pikoci::work {
 
@@ -29,8 +30,8 @@ struct command_spec {
 
 struct step_plan;
 
-enum class hook_kind { on_success, on_failure, on_cancel, ensure };
-const char* to_string(hook_kind k);
+/// The hook kinds are the pipeline language's (on_success, on_failure, on_cancel, ensure).
+using hook_kind = pipeline::hook_kind;
 
 /// A hook: a single runner command (labelled form) or a list of steps (block form).
 struct hook_plan {

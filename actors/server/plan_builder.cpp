@@ -78,7 +78,7 @@ struct builder {
     std::vector<work::hook_plan> out;
     for (const auto& h : hs) {
       work::hook_plan p;
-      p.kind = static_cast<work::hook_kind>(h.kind);
+      p.kind = h.kind;
       std::string name = pipeline::to_string(h.kind);
       // several hooks of a kind are numbered: "0:on_success", "1:on_success"
       if (count[h.kind] > 1) name = std::to_string(seen[h.kind]++) + ":" + name;

@@ -12,20 +12,6 @@
 
 namespace pikoci::work {
 
-const char* to_string(hook_kind k) {
-  switch (k) {
-    case hook_kind::on_success:
-      return "on_success";
-    case hook_kind::on_failure:
-      return "on_failure";
-    case hook_kind::on_cancel:
-      return "on_cancel";
-    case hook_kind::ensure:
-      return "ensure";
-  }
-  return "ensure";
-}
-
 const char* to_string(step_kind k) {
   switch (k) {
     case step_kind::get:
