@@ -82,6 +82,48 @@ bool hook_applies(work::hook_kind k, status st) {
   return false;
 }
 
+}  // namespace
+
+process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
+                                  const std::filesystem::path& workdir,
+                                  std::initializer_list<const work::env_map*> layers,
+                                  std::optional<std::chrono::steady_clock::time_point> deadline,
+                                  const process::cancel_source* cancel,
+                                  const process::output_fn& on_output) {
+  // runner template lookup: the command's params, then the layers (last wins), then the worker
+  auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+    if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
+    for (auto l = std::rbegin(layers); l != std::rend(layers); ++l)
+      if (auto it = (*l)->find(name); it != (*l)->end()) return it->second;
+    if (name == "WORKDIR") return workdir.string();
+    if (auto it = opts.worker_env.find(name); it != opts.worker_env.end()) return it->second;
+    return std::nullopt;
+  };
+  expanded_command argv = expand_template(cmd.tmpl, lookup, cmd.args);
+  if (argv.skip) {
+    process::outcome ok;
+    ok.started = true;
+    ok.exit_code = 0;
+    return ok;
+  }
+  // process environment: worker < layers in order < params < WORKDIR
+  work::env_map env = opts.worker_env;
+  for (const auto* layer : layers)
+    for (const auto& [k, v] : *layer) env[k] = v;
+  for (const auto& [k, v] : cmd.params) env[k] = v;
+  env["WORKDIR"] = workdir.string();
+  std::vector<std::string> envp;
+  envp.reserve(env.size());
+  for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
+  process::options po;
+  po.deadline = deadline;
+  po.grace = opts.grace;
+  return process::run({argv.path, argv.args, std::move(envp), workdir.string()}, po, on_output,
+                      cancel);
+}
+
+namespace {
+
 class build_run {
  public:
   build_run(const work::build_plan& plan, const executor_options& opts, build_sink& sink,
@@ -146,47 +188,16 @@ class build_run {
     return d;
   }
 
-  /// The process environment: worker env < build env < exports < WORKDIR < params < extra.
-  std::vector<std::string> process_env(const work::command_spec& cmd, const env_map& exports,
-                                       const env_map& extra) const {
-    env_map env = opts_.worker_env;
-    for (const auto* layer : {&plan_.env, &exports, &cmd.params, &extra})
-      for (const auto& [k, v] : *layer) env[k] = v;
-    env["WORKDIR"] = workdir_.string();
-    std::vector<std::string> out;
-    out.reserve(env.size());
-    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-    return out;
-  }
-
   /// Runs one command, streaming its output to `ref`'s log. `out_log` collects the output too.
   process::outcome run_command(const work::command_spec& cmd, const env_map& exports,
                                const env_map& extra, const step_ref& ref,
                                std::optional<clock::time_point> deadline,
                                const process::cancel_source* cancel, std::string* out_log) {
-    auto lookup = [&](const std::string& name) -> std::optional<std::string> {
-      if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
-      if (auto it = extra.find(name); it != extra.end()) return it->second;
-      if (auto it = opts_.worker_env.find(name); it != opts_.worker_env.end()) return it->second;
-      return std::nullopt;
-    };
-    expanded_command argv = expand_template(cmd.tmpl, lookup, cmd.args);
-    if (argv.skip) {
-      process::outcome ok;
-      ok.started = true;
-      ok.exit_code = 0;
-      return ok;
-    }
-    process::options po;
-    po.deadline = deadline;
-    po.grace = opts_.grace;
-    return process::run(
-        {argv.path, argv.args, process_env(cmd, exports, extra), workdir_.string()}, po,
-        [&](std::string_view chunk) {
-          if (out_log != nullptr) out_log->append(chunk);
-          sink_.log(ref, chunk);
-        },
-        cancel);
+    return run_command_spec(cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
+                            [&](std::string_view chunk) {
+                              if (out_log != nullptr) out_log->append(chunk);
+                              sink_.log(ref, chunk);
+                            });
   }
 
   bool exists_in_workdir(const std::string& rel) const {
@@ -393,6 +404,33 @@ class build_run {
 build_result execute_build(const work::build_plan& plan, const executor_options& opts,
                            build_sink& sink, const build_cancel& cancel) {
   return build_run(plan, opts, sink, cancel).run();
+}
+
+check_result execute_check(const work::command_spec& cmd, const executor_options& opts,
+                           std::chrono::milliseconds timeout,
+                           const process::cancel_source* cancel) {
+  check_result result;
+  fs::path workdir = opts.work_root / ("check-" + random_suffix());
+  std::error_code ec;
+  fs::create_directories(workdir, ec);
+  if (ec) {
+    result.error = "cannot create work directory " + workdir.string() + ": " + ec.message();
+    return result;
+  }
+  process::outcome po =
+      run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
+                       [&](std::string_view chunk) { result.log.append(chunk); });
+  fs::remove_all(workdir, ec);
+  if (!po.succeeded()) {
+    result.error =
+        po.timed_out ? "check timed out after " + go_duration(timeout) : po.failure_text();
+    if (!po.cancelled) result.log += "\n" + *result.error;
+    return result;
+  }
+  check_output out = parse_check_output(result.log);
+  result.versions = std::move(out.versions);
+  result.error = std::move(out.error);
+  return result;
 }
 
 }  // namespace pikoci::worker

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -72,6 +73,28 @@ class build_cancel {
   std::atomic<bool> cancelled_{false};
   process::cancel_source source_;
 };
+
+/// Runs one resolved command in `workdir`. The runner template looks names up in the command's
+/// params, then `layers` (later ones first), then the worker's environment; the process gets the
+/// worker's environment overlaid with `layers` in order, the params, and WORKDIR.
+process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
+                                  const std::filesystem::path& workdir,
+                                  std::initializer_list<const work::env_map*> layers,
+                                  std::optional<std::chrono::steady_clock::time_point> deadline,
+                                  const process::cancel_source* cancel,
+                                  const process::output_fn& on_output);
+
+/// What a resource check found (reference §2.1).
+struct check_result {
+  std::vector<nlohmann::json> versions;  // oldest first
+  std::optional<std::string> error;      // failed check: the reason; `log` holds its output
+  std::string log;
+};
+
+/// Runs a check command in a throwaway work directory and reads its output.
+check_result execute_check(const work::command_spec& cmd, const executor_options& opts,
+                           std::chrono::milliseconds timeout,
+                           const process::cancel_source* cancel = nullptr);
 
 /// Runs `plan` to the end and returns its final status.
 build_result execute_build(const work::build_plan& plan, const executor_options& opts,

@@ -176,4 +176,18 @@ job "uses-db" {
     REQUIRE(std::holds_alternative<std::string>(plan));
     CHECK(std::get<std::string>(plan) == "service steps are not supported by this node yet");
   }
+
+  TEST_CASE("the built-in cron type's check finds a new version each time") {
+    auto cfg = load("resource \"cron\" \"timer\" {\n  check_interval = \"@every 1h\"\n}\n");
+    auto cmd = server::make_check_command(cfg, *cfg.find_resource("cron.timer"), nullptr);
+    REQUIRE(cmd.has_value());
+    worker::executor_options opts;
+    opts.work_root = std::filesystem::temp_directory_path() / "pikoci-cron-check";
+    opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
+    auto r = worker::execute_check(*cmd, opts, 10s);
+    std::filesystem::remove_all(opts.work_root);
+    CHECK_FALSE(r.error);
+    REQUIRE(r.versions.size() == 1);
+    CHECK(r.versions[0]["date"].get<std::string>().size() > 10);
+  }
 }

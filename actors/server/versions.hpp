@@ -1,0 +1,84 @@
+#pragma once
+// Resource versions and the `passed` rules (reference §2.1 "Output", §5.3 "the scheduling core")
+// as plain data and pure functions, owned later by the resource checker and job actors.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pikoci::server {
+
+using version_id = std::int64_t;
+
+/// One recorded version of a resource. Ids are global and monotonic: higher means newer.
+struct version_record {
+  version_id id = 0;
+  std::string resource;  // canonical, e.g. "cron.timer"
+  nlohmann::json version;
+  std::chrono::system_clock::time_point created_at;
+};
+
+/// The versions of every resource of a node (or a pipeline), deduplicated by content.
+class version_store {
+ public:
+  /// Records `versions` of `resource` in order (oldest first), skipping any whose content is
+  /// already recorded for that resource. Returns the ones actually created.
+  std::vector<version_record> add(const std::string& resource,
+                                  const std::vector<nlohmann::json>& versions,
+                                  std::chrono::system_clock::time_point now);
+
+  const version_record* latest(const std::string& resource) const;
+  const version_record* find(version_id id) const;
+  /// Newest first; `limit` 0 = all.
+  std::vector<version_record> list(const std::string& resource, std::size_t limit = 0) const;
+  /// Forgets a resource and its versions (the resource left the pipeline).
+  void remove(const std::string& resource);
+  version_id last_id() const { return next_id_ - 1; }
+  /// Continues numbering after `id` (restore).
+  void resume_after(version_id id) { next_id_ = std::max(next_id_, id + 1); }
+
+ private:
+  version_id next_id_ = 1;
+  std::map<version_id, version_record> by_id_;
+  std::map<std::string, std::vector<version_id>> by_resource_;  // ascending ids
+  std::map<std::string, std::set<std::string>> content_;        // resource → dumped versions
+};
+
+/// What a finished or running build used, for `passed` decisions: its job, whether it counts as
+/// passing (succeeded or warning), and the version id each get step (by name) used.
+struct build_usage {
+  std::string job;
+  bool passed = false;
+  std::map<std::string, version_id> gets;
+};
+
+/// The automatic trigger of one `get` with `passed` and `trigger = true` (reference §5.3.2).
+struct passed_query {
+  std::string step;                  // the get step's name (the resource name)
+  std::string resource;              // its canonical
+  std::vector<std::string> passed;   // upstream jobs (for_each groups already expanded)
+  version_id baseline = 0;           // the job ignores versions up to here
+  std::optional<version_id> pinned;  // the resource's pin
+};
+
+/// The version a `passed` get is ready with: the highest id that went through every upstream
+/// job (a passing build whose same-named get used it), above the baseline, not yet used by any
+/// build of the downstream job (`downstream`), and equal to the pin when pinned.
+std::optional<version_id> ready_version(const passed_query& q,
+                                        const std::vector<build_usage>& upstream_history,
+                                        const std::vector<build_usage>& downstream,
+                                        const version_store& versions);
+
+/// For a build that runs a `passed` get without an automatic choice (manual trigger): the
+/// highest version every upstream job passed with (reference §5.3.3), if any.
+std::optional<version_id> highest_common_version(const std::string& step,
+                                                 const std::vector<std::string>& passed,
+                                                 const std::vector<build_usage>& upstream_history);
+
+}  // namespace pikoci::server
