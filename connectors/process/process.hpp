@@ -69,7 +69,8 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
 /// A step log with a size cap: keeps the most recent `cap` bytes and says how much was dropped.
 class capped_log {
  public:
-  explicit capped_log(std::size_t cap) : cap_(cap) {}
+  static constexpr std::size_t default_cap = 4 * 1024 * 1024;
+  explicit capped_log(std::size_t cap = default_cap) : cap_(cap) {}
   void append(std::string_view chunk);
   /// The kept text, preceded by a marker line when earlier output was dropped.
   std::string str() const;

@@ -1,0 +1,185 @@
+#include "actors/model/build.hpp"
+
+#include <ctime>
+
+namespace pikoci::model {
+
+namespace {
+constexpr std::pair<build_status, const char*> status_names[] = {
+    {build_status::pending, "pending"},     {build_status::started, "started"},
+    {build_status::succeeded, "succeeded"}, {build_status::failed, "failed"},
+    {build_status::errored, "errored"},     {build_status::cancelled, "cancelled"},
+    {build_status::skipped, "skipped"},     {build_status::warning, "warning"}};
+
+build_status from_worker(worker::status s) {
+  switch (s) {
+    case worker::status::succeeded:
+      return build_status::succeeded;
+    case worker::status::failed:
+      return build_status::failed;
+    case worker::status::errored:
+      return build_status::errored;
+    case worker::status::cancelled:
+      return build_status::cancelled;
+  }
+  return build_status::errored;
+}
+
+nlohmann::json time_or_null(const std::optional<time_point>& t) {
+  return t ? nlohmann::json(format_time(*t)) : nlohmann::json(nullptr);
+}
+
+step_record* find_in(std::vector<step_record>& steps, const std::string& id) {
+  for (auto& s : steps) {
+    if (s.id == id) return &s;
+    if (auto* child = find_in(s.steps, id)) return child;
+  }
+  return nullptr;
+}
+
+nlohmann::json step_json(const step_record& s) {
+  nlohmann::json j{{"type", s.type},
+                   {"name", s.name},
+                   {"status", to_string(s.status)},
+                   {"started_at", time_or_null(s.started_at)},
+                   {"finished_at", time_or_null(s.finished_at)},
+                   {"logs", s.logs.str()}};
+  if (s.type == "in_parallel") {
+    j["steps"] = nlohmann::json::array();
+    for (const auto& c : s.steps) j["steps"].push_back(step_json(c));
+  }
+  return j;
+}
+
+}  // namespace
+
+const char* to_string(build_status s) {
+  for (const auto& [v, n] : status_names)
+    if (v == s) return n;
+  return "errored";
+}
+
+std::optional<build_status> parse_build_status(const std::string& s) {
+  for (const auto& [v, n] : status_names)
+    if (s == n) return v;
+  return std::nullopt;
+}
+
+bool is_terminal(build_status s) {
+  return s != build_status::pending && s != build_status::started;
+}
+
+std::string format_time(time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
+}
+
+step_record* build_record::find(const worker::step_ref& ref) {
+  if (auto* s = find_in(steps, ref.id)) return s;
+  return find_in(hooks, ref.id);
+}
+
+void build_record::step_started(const worker::step_ref& ref, time_point now) {
+  step_record rec;
+  rec.id = ref.id;
+  rec.type = ref.type;
+  rec.name = ref.name;
+  rec.started_at = now;
+  if (ref.job_hook) {
+    hooks.push_back(std::move(rec));
+    return;
+  }
+  if (!ref.parent.empty()) {
+    if (auto* parent = find_in(steps, ref.parent)) {
+      parent->steps.push_back(std::move(rec));
+      return;
+    }
+  }
+  steps.push_back(std::move(rec));
+}
+
+void build_record::step_log(const worker::step_ref& ref, std::string_view chunk) {
+  if (auto* s = find(ref)) s->logs.append(chunk);
+}
+
+void build_record::step_finished(const worker::step_ref& ref, worker::status st, time_point now) {
+  if (auto* s = find(ref)) {
+    s->status = from_worker(st);
+    s->finished_at = now;
+  }
+}
+
+nlohmann::json build_record::to_json(bool full) const {
+  nlohmann::json inputs_json = nlohmann::json::array();
+  for (const auto& in : inputs)
+    inputs_json.push_back({{"name", in.name},
+                           {"resource", in.resource},
+                           {"version_id", in.version_id},
+                           {"version", in.version}});
+  nlohmann::json duration = nullptr;
+  if (started_at && finished_at)
+    duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(*finished_at - *started_at).count();
+  nlohmann::json j{{"id", id},
+                   {"pipeline", pipeline},
+                   {"job", job},
+                   {"number", number},
+                   {"status", to_string(status)},
+                   {"reason", reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason)},
+                   {"trigger", trigger},
+                   {"attempt", attempt},
+                   {"worker", worker.empty() ? nlohmann::json(nullptr) : nlohmann::json(worker)},
+                   {"concurrency_group", concurrency_group ? nlohmann::json(*concurrency_group)
+                                                           : nlohmann::json(nullptr)},
+                   {"created_at", format_time(created_at)},
+                   {"started_at", time_or_null(started_at)},
+                   {"finished_at", time_or_null(finished_at)},
+                   {"duration_ms", duration},
+                   {"inputs", inputs_json}};
+  if (full) {
+    j["steps"] = nlohmann::json::array();
+    for (const auto& s : steps) j["steps"].push_back(step_json(s));
+    j["hooks"] = nlohmann::json::array();
+    for (const auto& h : hooks) j["hooks"].push_back(step_json(h));
+  }
+  return j;
+}
+
+std::string build_numbering::next() {
+  return std::to_string(++last_);
+}
+
+std::string build_numbering::next_retry(const std::string& parent) {
+  std::string base = parent.substr(0, parent.find('.'));
+  return base + "." + std::to_string(++retries_[base]);
+}
+
+void build_numbering::observe(const std::string& number) {
+  auto dot = number.find('.');
+  std::string base = number.substr(0, dot);
+  std::int64_t n = 0;
+  for (char c : base) {
+    if (c < '0' || c > '9') return;
+    n = n * 10 + (c - '0');
+  }
+  if (dot == std::string::npos) {
+    last_ = std::max(last_, n);
+    return;
+  }
+  std::int64_t sub = 0;
+  for (char c : number.substr(dot + 1)) {
+    if (c < '0' || c > '9') return;
+    sub = sub * 10 + (c - '0');
+  }
+  auto& r = retries_[base];
+  r = std::max(r, sub);
+}
+
+}  // namespace pikoci::model

@@ -1,0 +1,97 @@
+#pragma once
+// A build as the API shows it (SPEC §3.2): status, trigger, inputs, steps with logs, job-level
+// hooks. Plain data owned by the job that created it; updated from the worker's events.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/worker/build_executor.hpp"
+
+namespace pikoci::model {
+
+using time_point = std::chrono::system_clock::time_point;
+
+enum class build_status {
+  pending,
+  started,
+  succeeded,
+  failed,
+  errored,
+  cancelled,
+  skipped,
+  warning
+};
+const char* to_string(build_status s);
+std::optional<build_status> parse_build_status(const std::string& s);
+/// All but pending and started.
+bool is_terminal(build_status s);
+
+/// One input of a build: the version its get step used.
+struct build_input {
+  std::string name;      // get step name
+  std::string resource;  // canonical
+  std::int64_t version_id = 0;
+  nlohmann::json version;
+};
+
+/// A step record. Children of an in_parallel group are nested in `steps`.
+struct step_record {
+  std::string id;  // executor step id, unique in the build
+  std::string type;
+  std::string name;
+  build_status status = build_status::started;
+  std::optional<time_point> started_at, finished_at;
+  process::capped_log logs;
+  std::vector<step_record> steps;
+};
+
+struct build_record {
+  std::int64_t id = 0;
+  std::string pipeline, job, number;
+  build_status status = build_status::pending;
+  std::string reason;
+  nlohmann::json trigger = nlohmann::json::object();  // {"type":"manual"} ...
+  int attempt = 1;
+  std::string worker;
+  std::optional<std::string> concurrency_group;
+  time_point created_at{};
+  std::optional<time_point> started_at, finished_at;
+  std::vector<build_input> inputs;
+  std::vector<step_record> steps;
+  std::vector<step_record> hooks;  // job-level hooks
+
+  /// Applies a worker event (steps appear in the order they start).
+  void step_started(const worker::step_ref& ref, time_point now);
+  void step_log(const worker::step_ref& ref, std::string_view chunk);
+  void step_finished(const worker::step_ref& ref, worker::status st, time_point now);
+
+  /// Summary (lists) or full (with steps and logs) JSON, SPEC §3.2.
+  nlohmann::json to_json(bool full) const;
+
+ private:
+  step_record* find(const worker::step_ref& ref);
+};
+
+/// RFC 3339 UTC with milliseconds: 2026-11-22T10:00:00.123Z
+std::string format_time(time_point t);
+
+/// Numbers of a job's builds: "1", "2", ... and retries "3.1", "3.2" (reference §5.2).
+class build_numbering {
+ public:
+  std::string next();
+  std::string next_retry(const std::string& parent);
+  /// Makes later numbers continue after an existing one (restore, reconcile).
+  void observe(const std::string& number);
+
+ private:
+  std::int64_t last_ = 0;
+  std::map<std::string, std::int64_t> retries_;  // base number → last sub-number
+};
+
+}  // namespace pikoci::model

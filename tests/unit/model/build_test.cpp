@@ -1,0 +1,127 @@
+// Build records: numbering, JSON shape of SPEC §3.2, and worker events applied to them.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "actors/model/build.hpp"
+
+using namespace pikoci;
+using namespace pikoci::model;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Applies executor events to a record, as the build runner does.
+struct record_sink : worker::build_sink {
+  build_record& rec;
+  std::mutex mu;
+  explicit record_sink(build_record& r) : rec(r) {}
+  void step_started(const worker::step_ref& s) override {
+    std::lock_guard<std::mutex> l(mu);
+    rec.step_started(s, std::chrono::system_clock::now());
+  }
+  void log(const worker::step_ref& s, std::string_view c) override {
+    std::lock_guard<std::mutex> l(mu);
+    rec.step_log(s, c);
+  }
+  void step_finished(const worker::step_ref& s, const worker::step_result& r) override {
+    std::lock_guard<std::mutex> l(mu);
+    rec.step_finished(s, r.st, std::chrono::system_clock::now());
+  }
+};
+
+work::step_plan task(const std::string& name, const std::string& script) {
+  work::step_plan s;
+  s.name = name;
+  s.command = work::command_spec{{"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}}, {}};
+  return s;
+}
+
+}  // namespace
+
+TEST_SUITE("model.build") {
+  TEST_CASE("builds are numbered per job and retries number under their parent") {
+    build_numbering n;
+    CHECK(n.next() == "1");
+    CHECK(n.next() == "2");
+    CHECK(n.next_retry("2") == "2.1");
+    CHECK(n.next_retry("2.1") == "2.2");
+    CHECK(n.next_retry("1") == "1.1");
+    CHECK(n.next() == "3");
+    build_numbering restored;
+    restored.observe("7");
+    restored.observe("4.3");
+    CHECK(restored.next() == "8");
+    CHECK(restored.next_retry("4") == "4.4");
+  }
+
+  TEST_CASE("statuses have their SPEC names and terminal set") {
+    CHECK(std::string(to_string(build_status::warning)) == "warning");
+    CHECK(parse_build_status("cancelled") == build_status::cancelled);
+    CHECK_FALSE(parse_build_status("running"));
+    CHECK_FALSE(is_terminal(build_status::pending));
+    CHECK_FALSE(is_terminal(build_status::started));
+    CHECK(is_terminal(build_status::skipped));
+  }
+
+  TEST_CASE("times are RFC 3339 UTC with milliseconds") {
+    time_point t{std::chrono::milliseconds(1795860000123)};
+    CHECK(format_time(t) == "2026-11-28T10:00:00.123Z");
+  }
+
+  TEST_CASE("executor events fill steps, nested in_parallel children and job hooks") {
+    build_record rec;
+    rec.id = 17;
+    rec.pipeline = "p";
+    rec.job = "unit";
+    rec.number = "3";
+    rec.trigger = {{"type", "manual"}};
+    work::build_plan plan;
+    plan.steps.push_back(task("compile", "echo compiled"));
+    work::step_plan group;
+    group.kind = work::step_kind::in_parallel;
+    group.name = "in_parallel";
+    group.children.push_back(task("a", "echo a"));
+    group.children.push_back(task("b", "exit 1"));
+    plan.steps.push_back(group);
+    work::hook_plan h;
+    h.kind = work::hook_kind::on_failure;
+    h.name = "on_failure";
+    h.command = work::command_spec{{"/bin/echo", {"$args"}}, {}, {"notified"}};
+    plan.job_hooks.push_back(h);
+    worker::executor_options opts;
+    opts.work_root =
+        std::filesystem::temp_directory_path() / ("pikoci-rec-" + std::to_string(getpid()));
+    record_sink sink(rec);
+    worker::build_cancel cancel;
+    auto result = worker::execute_build(plan, opts, sink, cancel);
+    std::filesystem::remove_all(opts.work_root);
+    CHECK(result.st == worker::status::failed);
+
+    auto j = rec.to_json(true);
+    CHECK(j["id"] == 17);
+    CHECK(j["number"] == "3");
+    CHECK(j["trigger"]["type"] == "manual");
+    REQUIRE(j["steps"].size() == 2);
+    CHECK(j["steps"][0]["type"] == "task");
+    CHECK(j["steps"][0]["name"] == "compile");
+    CHECK(j["steps"][0]["status"] == "succeeded");
+    CHECK(j["steps"][0]["logs"] == "compiled\n");
+    CHECK(j["steps"][0]["started_at"].is_string());
+    CHECK(j["steps"][1]["type"] == "in_parallel");
+    CHECK(j["steps"][1]["status"] == "failed");
+    REQUIRE(j["steps"][1]["steps"].size() == 2);
+    REQUIRE(j["hooks"].size() == 1);
+    CHECK(j["hooks"][0]["type"] == "hook");
+    CHECK(j["hooks"][0]["name"] == "on_failure");
+    CHECK(j["hooks"][0]["logs"] == "notified\n");
+
+    auto summary = rec.to_json(false);
+    CHECK_FALSE(summary.contains("steps"));
+    CHECK(summary["reason"].is_null());
+    CHECK(summary["duration_ms"].is_null());
+  }
+}
