@@ -117,20 +117,17 @@ command parse_command_line(int argc, char** argv) {
   }
   if (v->parsed()) return validate_command{validate};
   // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
+  auto secret_given = [&](std::string& secret) {
+    if (secret.empty()) secret = server.jwt_secret;
+    if (secret.empty()) std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
+    return !secret.empty();
+  };
   if (wt->parsed()) {
-    if (worker_token.jwt_secret.empty()) worker_token.jwt_secret = server.jwt_secret;
-    if (worker_token.jwt_secret.empty()) {
-      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
-      return exit_now{2};
-    }
+    if (!secret_given(worker_token.jwt_secret)) return exit_now{2};
     return worker_token_command{worker_token};
   }
   if (ut->parsed()) {
-    if (user_token.jwt_secret.empty()) user_token.jwt_secret = server.jwt_secret;
-    if (user_token.jwt_secret.empty()) {
-      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
-      return exit_now{2};
-    }
+    if (!secret_given(user_token.jwt_secret)) return exit_now{2};
     if (user_token.user.empty()) {
       std::cerr << "pikoci-node: --user must not be empty\n";
       return exit_now{2};
