@@ -302,16 +302,24 @@ bearer_result parse_bearer(std::string_view header) {
   return {std::string(token), {}};
 }
 
+std::optional<std::string> random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    return std::nullopt;
+  auto token = base64url_encode(raw);
+  OPENSSL_cleanse(raw.data(), raw.size());
+  return token;
+}
+
 user_store::user_store(std::string admin_password) {
   if (admin_password.empty()) {
     // 18 random bytes are exactly 24 base64url characters (144 bits).
-    unsigned char raw[18];
-    if (RAND_bytes(raw, sizeof raw) != 1) {
+    auto generated = random_token(18);
+    if (!generated) {
       init_error_ = "cannot generate the admin password: random generator failed";
       return;
     }
-    admin_password = base64url_encode({reinterpret_cast<const char*>(raw), sizeof raw});
-    OPENSSL_cleanse(raw, sizeof raw);
+    admin_password = *generated;
     generated_ = admin_password;
   }
   user admin;

@@ -64,6 +64,10 @@ bearer_result parse_bearer(std::string_view authorization_header);
 std::string base64url_encode(std::string_view bytes);
 std::optional<std::string> base64url_decode(std::string_view text);
 
+/// `bytes` random bytes from OpenSSL's CSPRNG as base64url (webhook tokens, generated passwords);
+/// nullopt when the generator fails.
+std::optional<std::string> random_token(std::size_t bytes);
+
 /// Users who can log in with a password. For now only the built-in `admin`.
 class user_store {
  public:

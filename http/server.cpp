@@ -3,6 +3,7 @@
 #include <atomic>
 #include <future>
 #include <stdexcept>
+#include <thread>
 
 #include <restinio/all.hpp>
 
@@ -16,48 +17,420 @@ using router_t = restinio::router::express_router_t<>;
 using traits_t =
     restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
 using request_t = restinio::request_handle_t;
+using params_t = restinio::router::route_params_t;
+using handling_t = restinio::request_handling_status_t;
+using nlohmann::json;
 
-restinio::request_handling_status_t reply(const request_t& req, int status,
-                                          const nlohmann::json& body) {
-  return req
-      ->create_response(restinio::http_status_line_t{
-          restinio::http_status_code_t{static_cast<std::uint16_t>(status)}, ""})
-      .append_header(restinio::http_field::content_type, "application/json")
-      .set_body(body.dump() + "\n")
-      .done();
+void write(const request_t& req, const api::response& r) {
+  auto resp = req->create_response(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ""});
+  for (const auto& [k, v] : r.headers) resp.append_header(k, v);
+  if (!r.body.is_null()) {
+    resp.append_header(restinio::http_field::content_type, "application/json");
+    resp.set_body(r.body.dump() + "\n");
+  }
+  resp.done();
 }
 
-restinio::request_handling_status_t reply_error(const request_t& req, errc e,
-                                                const std::string& message) {
-  return reply(req, status_of(e), error_body(e, message));
+handling_t reply(const request_t& req, const api::response& r) {
+  write(req, r);
+  return restinio::request_accepted();
+}
+
+handling_t reply_error(const request_t& req, errc e, const std::string& message) {
+  return reply(req, api::fail(e, message));
+}
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// A route's parsed input: path parameters, the query, the JSON body (an object, `{}` when
+/// empty) and who asks.
+struct input {
+  const params_t& params;
+  restinio::query_string_params_t query;
+  json body;
+  auth::claims who;
+  std::string param(const char* name) const { return std::string(params[name]); }
+};
+
+/// What a route makes of its input: a request for the node, or an answer right away (400).
+using parsed = std::variant<api::request, api::response>;
+using parse_fn = std::function<parsed(const input&)>;
+
+api::response bad(const std::string& message) {
+  return api::fail(errc::bad_request, message);
+}
+
+/// `limit` (default 50, 0 = all).
+std::optional<std::size_t> limit_of(const input& in, std::string& error) {
+  if (!in.query.has("limit")) return 50;
+  auto text = std::string(in.query["limit"]);
+  std::size_t n = 0;
+  if (text.empty() || text.size() > 9) {
+    error = "limit must be a non-negative integer";
+    return std::nullopt;
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      error = "limit must be a non-negative integer";
+      return std::nullopt;
+    }
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return n;
+}
+
+/// `status=a,b` of build lists.
+std::optional<std::set<model::build_status>> statuses_of(const input& in, std::string& error) {
+  std::set<model::build_status> out;
+  if (!in.query.has("status")) return out;
+  std::string text(in.query["status"]);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto word = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!word.empty()) {
+      auto s = model::parse_build_status(word);
+      if (!s) {
+        error = "unknown build status \"" + word + "\"";
+        return std::nullopt;
+      }
+      out.insert(*s);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+parsed list_builds(const input& in, std::string pipeline, std::string job) {
+  std::string error;
+  auto limit = limit_of(in, error);
+  auto statuses = statuses_of(in, error);
+  if (!limit || !statuses) return bad(error);
+  return api::list_builds{std::move(pipeline), std::move(job), std::move(*statuses), *limit};
+}
+
+/// A map of strings from a JSON object field (`inputs`), or the reason it is not one.
+std::optional<std::map<std::string, std::string>> string_map(const json& body, const char* field,
+                                                             std::string& error) {
+  std::map<std::string, std::string> out;
+  if (!body.contains(field)) return out;
+  const auto& v = body[field];
+  if (!v.is_object()) {
+    error = std::string(field) + " must be an object";
+    return std::nullopt;
+  }
+  for (const auto& [k, x] : v.items()) {
+    if (x.is_string()) {
+      out[k] = x.get<std::string>();
+    } else if (x.is_number() || x.is_boolean()) {
+      out[k] = x.dump();
+    } else {
+      error = std::string(field) + "." + k + " must be a string, number or bool";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+parsed trigger_job(const input& in) {
+  std::string error;
+  auto inputs = string_map(in.body, "inputs", error);
+  if (!inputs) return bad(error);
+  std::vector<std::string> args;
+  if (in.body.contains("args")) {
+    if (!in.body["args"].is_array()) return bad("args must be an array of strings");
+    for (const auto& a : in.body["args"]) {
+      if (!a.is_string()) return bad("args must be an array of strings");
+      args.push_back(a.get<std::string>());
+    }
+  }
+  return api::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
+}
+
+parsed set_pipeline(const input& in) {
+  if (!in.body.contains("config") || !in.body["config"].is_string())
+    return bad("config must be a string holding the pipeline's HCL");
+  json vars = json::object();
+  if (in.body.contains("vars")) {
+    if (!in.body["vars"].is_object()) return bad("vars must be an object");
+    vars = in.body["vars"];
+  }
+  return api::set_pipeline{in.param("p"), in.body["config"].get<std::string>(), std::move(vars)};
+}
+
+parsed pin(const input& in) {
+  const auto& v = in.body.contains("version_id") ? in.body["version_id"] : json();
+  if (!v.is_number_integer()) return bad("version_id must be an integer");
+  return api::pin_resource{in.param("p"), in.param("rc"), v.get<std::int64_t>()};
+}
+
+std::optional<std::int64_t> integer(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+struct route {
+  restinio::http_method_id_t method;
+  const char* path;
+  auth::role need;
+  parse_fn parse;
+};
+
+const std::string P = "/api/v1/pipelines/:p";
+const std::string J = P + "/jobs/:j";
+const std::string B = J + "/builds/:n";
+const std::string R = P + "/resources/:rc";
+
+/// The routes that need a user token (SPEC §3.1), with the role each needs.
+std::vector<route> user_routes() {
+  using auth::role;
+  auto get = restinio::http_method_get();
+  auto post = restinio::http_method_post();
+  auto put = restinio::http_method_put();
+  auto del = restinio::http_method_delete();
+  static const std::vector<std::string> paths = {"/api/v1/pipelines",
+                                                 P,
+                                                 P + "/pause",
+                                                 P + "/unpause",
+                                                 P + "/jobs",
+                                                 J,
+                                                 J + "/trigger",
+                                                 J + "/pause",
+                                                 J + "/unpause",
+                                                 J + "/builds",
+                                                 B,
+                                                 B + "/cancel",
+                                                 B + "/retry",
+                                                 P + "/resources",
+                                                 R + "/check",
+                                                 R + "/versions",
+                                                 R + "/versions/:id/trigger",
+                                                 R + "/pin",
+                                                 R + "/unpin",
+                                                 "/api/v1/builds",
+                                                 "/api/v1/builds/:id",
+                                                 "/api/v1/queue",
+                                                 "/api/v1/workers"};
+  auto at = [](std::size_t i) { return paths[i].c_str(); };
+  return {
+      {get, at(0), role::read, [](const input&) -> parsed { return api::list_pipelines{}; }},
+      {put, at(1), role::admin, set_pipeline},
+      {get, at(1), role::read,
+       [](const input& in) -> parsed { return api::get_pipeline{in.param("p")}; }},
+      {del, at(1), role::admin,
+       [](const input& in) -> parsed { return api::delete_pipeline{in.param("p")}; }},
+      {post, at(2), role::write,
+       [](const input& in) -> parsed {
+         return api::pause_pipeline{in.param("p"), true};
+       }},
+      {post, at(3), role::write,
+       [](const input& in) -> parsed {
+         return api::pause_pipeline{in.param("p"), false};
+       }},
+      {get, at(4), role::read,
+       [](const input& in) -> parsed { return api::list_jobs{in.param("p")}; }},
+      {get, at(5), role::read,
+       [](const input& in) -> parsed {
+         return api::get_job{in.param("p"), in.param("j")};
+       }},
+      {post, at(6), role::write, trigger_job},
+      {post, at(7), role::write,
+       [](const input& in) -> parsed {
+         return api::pause_job{in.param("p"), in.param("j"), true};
+       }},
+      {post, at(8), role::write,
+       [](const input& in) -> parsed {
+         return api::pause_job{in.param("p"), in.param("j"), false};
+       }},
+      {get, at(9), role::read,
+       [](const input& in) { return list_builds(in, in.param("p"), in.param("j")); }},
+      {get, at(10), role::read,
+       [](const input& in) -> parsed {
+         return api::get_build{in.param("p"), in.param("j"), in.param("n"), 0};
+       }},
+      {post, at(11), role::write,
+       [](const input& in) -> parsed {
+         return api::cancel_build{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
+       }},
+      {post, at(12), role::write,
+       [](const input& in) -> parsed {
+         return api::retry_build{in.param("p"), in.param("j"), in.param("n")};
+       }},
+      {get, at(13), role::read,
+       [](const input& in) -> parsed { return api::list_resources{in.param("p")}; }},
+      {post, at(14), role::write,
+       [](const input& in) -> parsed {
+         return api::check_resource{in.param("p"), in.param("rc")};
+       }},
+      {get, at(15), role::read,
+       [](const input& in) -> parsed {
+         std::string error;
+         auto limit = limit_of(in, error);
+         if (!limit) return bad(error);
+         return api::list_versions{in.param("p"), in.param("rc"), *limit};
+       }},
+      {post, at(16), role::write,
+       [](const input& in) -> parsed {
+         auto id = integer(in.param("id"));
+         if (!id) return api::fail(errc::not_found, "version \"" + in.param("id") + "\" not found");
+         return api::trigger_version{in.param("p"), in.param("rc"), *id};
+       }},
+      {post, at(17), role::write, pin},
+      {post, at(18), role::write,
+       [](const input& in) -> parsed {
+         return api::pin_resource{in.param("p"), in.param("rc"), std::nullopt};
+       }},
+      {get, at(19), role::read, [](const input& in) { return list_builds(in, "", ""); }},
+      {get, at(20), role::read,
+       [](const input& in) -> parsed {
+         auto id = integer(in.param("id"));
+         if (!id) return api::fail(errc::not_found, "build \"" + in.param("id") + "\" not found");
+         return api::get_build{"", "", "", *id};
+       }},
+      {get, at(21), role::read, [](const input&) -> parsed { return api::get_queue{}; }},
+      {get, at(22), role::read, [](const input&) -> parsed { return api::list_workers{}; }},
+  };
+}
+
+/// Who is calling: the verified claims, or the 401/403 answer.
+std::variant<auth::claims, api::response> authenticate(const request_t& req, const node_view& node,
+                                                       auth::role need) {
+  const auto& h = req->header();
+  if (!h.has_field(restinio::http_field::authorization))
+    return api::fail(errc::unauthenticated, "missing Authorization: Bearer <token>");
+  auto bearer = auth::parse_bearer(h.get_field(restinio::http_field::authorization));
+  if (!bearer) return api::fail(errc::unauthenticated, bearer.error);
+  auto verified = auth::verify(node.jwt_secret, *bearer.token, unix_now());
+  if (!verified) return api::fail(errc::unauthenticated, verified.error);
+  const auto& c = *verified.ok;
+  if (c.worker)
+    return api::fail(errc::forbidden, "worker tokens are accepted only on worker routes");
+  if (!auth::allows(c.r, need))
+    return api::fail(errc::forbidden, "this needs the " + std::string(auth::to_string(need)) +
+                                          " role; the token has " +
+                                          std::string(auth::to_string(c.r)));
+  return c;
+}
+
+/// The body as a JSON object (`{}` when empty), or the 400 answer.
+std::variant<json, api::response> json_body(const request_t& req) {
+  const auto& text = req->body();
+  if (text.empty()) return json::object();
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return bad("request body is not valid JSON");
+  if (!j.is_object()) return bad("request body must be a JSON object");
+  return j;
+}
+
+/// Hands a parsed request to the node; the answer is written when it comes.
+handling_t forward(const request_t& req, const node_view& node, api::request r) {
+  node.call(std::move(r), [req](api::response resp) { write(req, resp); });
+  return restinio::request_accepted();
+}
+
+/// POST /login: PBKDF2 costs tens of milliseconds, so it runs off the I/O thread; a handful at
+/// once at most.
+handling_t login(const request_t& req, const node_view& node, std::int64_t ttl) {
+  static std::atomic<int> in_progress{0};
+  auto body = json_body(req);
+  if (auto* r = std::get_if<api::response>(&body)) return reply(req, *r);
+  auto& j = std::get<json>(body);
+  if (!j.contains("username") || !j["username"].is_string() || !j.contains("password") ||
+      !j["password"].is_string())
+    return reply(req, bad("username and password must be strings"));
+  if (in_progress.fetch_add(1) >= 8) {
+    --in_progress;
+    auto r = api::fail(errc::queue_full, "too many logins in progress");
+    r.headers.emplace_back("Retry-After", "1");
+    return reply(req, r);
+  }
+  std::thread([req, users = node.users, secret = node.jwt_secret, ttl,
+               user = j["username"].get<std::string>(), pass = j["password"].get<std::string>()] {
+    auto c = users->login(user, pass, unix_now(), ttl);
+    if (!c) {
+      write(req, api::fail(errc::unauthenticated, "wrong username or password"));
+    } else {
+      write(req, api::ok({{"token", auth::sign(secret, *c)},
+                          {"role", std::string(auth::to_string(c->r))}}));
+    }
+    --in_progress;
+  }).detach();
+  return restinio::request_accepted();
+}
+
+handling_t method_not_allowed(const request_t& req, params_t) {
+  return reply_error(req, errc::method_not_allowed,
+                     "method not allowed on " + std::string(req->header().path()));
 }
 
 /// The one route table (SPEC §3.1). Known paths answer 405 for other methods.
-std::unique_ptr<router_t> make_router(node_view node, std::size_t max_body) {
+std::unique_ptr<router_t> make_router(node_view node, const server_options& opts) {
   auto router = std::make_unique<router_t>();
-  auto guard = [max_body](auto handler) {
-    return [handler, max_body](const request_t& req, restinio::router::route_params_t params) {
-      if (req->body().size() > max_body) {
-        return reply_error(req, errc::payload_too_large,
-                           "request body larger than " + std::to_string(max_body) + " bytes");
-      }
-      return handler(req, std::move(params));
-    };
+  auto shared = std::make_shared<node_view>(std::move(node));
+  auto max_body = opts.max_body_bytes;
+  auto too_big = [max_body](const request_t& req) { return req->body().size() > max_body; };
+  auto too_big_reply = [max_body](const request_t& req) {
+    return reply_error(req, errc::payload_too_large,
+                       "request body larger than " + std::to_string(max_body) + " bytes");
   };
-  router->http_get("/api/v1/health", guard([node](const request_t& req, auto) {
-                     return reply(req, 200, node.health());
-                   }));
-  router->http_get(
-      "/api/v1/version", guard([](const request_t& req, auto) {
-        return reply(req, 200, {{"version", build_info::version}, {"commit", build_info::commit}});
-      }));
-  for (const char* path : {"/api/v1/health", "/api/v1/version"}) {
-    router->add_handler(restinio::router::none_of_methods(restinio::http_method_get()), path,
-                        [](const request_t& req, auto) {
-                          return reply_error(
-                              req, errc::method_not_allowed,
-                              "method not allowed on " + std::string(req->header().path()));
-                        });
+
+  std::map<std::string, std::vector<restinio::http_method_id_t>> methods;
+  auto allow = [&](const std::string& path, restinio::http_method_id_t m) {
+    methods[path].push_back(m);
+  };
+
+  router->http_get("/api/v1/health", [shared](const request_t& req, params_t) {
+    return reply(req, api::ok(shared->health()));
+  });
+  allow("/api/v1/health", restinio::http_method_get());
+  router->http_get("/api/v1/version", [](const request_t& req, params_t) {
+    return reply(req, api::ok({{"version", build_info::version}, {"commit", build_info::commit}}));
+  });
+  allow("/api/v1/version", restinio::http_method_get());
+  router->http_post("/api/v1/login", [=](const request_t& req, params_t) {
+    if (too_big(req)) return too_big_reply(req);
+    return login(req, *shared, opts.login_ttl_seconds);
+  });
+  allow("/api/v1/login", restinio::http_method_post());
+  router->http_post("/api/v1/webhooks/:token", [=](const request_t& req, params_t params) {
+    if (too_big(req)) return too_big_reply(req);
+    return forward(req, *shared, api::webhook{std::string(params["token"])});
+  });
+  allow("/api/v1/webhooks/:token", restinio::http_method_post());
+
+  for (auto& r : user_routes()) {
+    allow(r.path, r.method);
+    router->add_handler(r.method, r.path, [=](const request_t& req, params_t params) {
+      if (too_big(req)) return too_big_reply(req);
+      auto who = authenticate(req, *shared, r.need);
+      if (auto* denied = std::get_if<api::response>(&who)) return reply(req, *denied);
+      auto body = json_body(req);
+      if (auto* b = std::get_if<api::response>(&body)) return reply(req, *b);
+      try {
+        input in{params, restinio::parse_query(req->header().query()),
+                 std::move(std::get<json>(body)), std::get<auth::claims>(who)};
+        auto p = r.parse(in);
+        if (auto* answer = std::get_if<api::response>(&p)) return reply(req, *answer);
+        return forward(req, *shared, std::move(std::get<api::request>(p)));
+      } catch (const std::exception& e) {  // a malformed query string
+        return reply_error(req, errc::bad_request, std::string("bad query: ") + e.what());
+      }
+    });
+  }
+  for (const auto& [path, allowed] : methods) {
+    restinio::router::dynamic_none_of_methods_matcher_t others;
+    for (const auto& m : allowed) others.add(m);
+    router->add_handler(std::move(others), path, method_not_allowed);
   }
   router->non_matched_request_handler([](const request_t& req) {
     return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
@@ -74,7 +447,7 @@ class restinio_server final : public server {
         restinio::server_settings_t<traits_t>{}
             .address(opts.host)
             .port(opts.port)
-            .request_handler(make_router(std::move(node), opts.max_body_bytes))
+            .request_handler(make_router(std::move(node), opts))
             .read_next_http_message_timelimit(std::chrono::seconds(30))
             .handle_request_timeout(std::chrono::seconds(30))
             .max_pipelined_requests(16)

@@ -1,6 +1,8 @@
 #pragma once
-// The REST API edge (RESTinio). Handlers turn requests into calls on the node and write replies;
-// this TU is the only one that includes RESTinio (it is expensive to compile).
+// The REST API edge (RESTinio): the one route table of SPEC §3.1, authentication and roles, body
+// and query checks. A route becomes a typed request (actors/protocols/api.hpp) handed to the
+// node without blocking; the reply is written when the node answers. This TU is the only one
+// that includes RESTinio (it is expensive to compile).
 
 #include <cstdint>
 #include <functional>
@@ -9,17 +11,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/protocols/api.hpp"
+#include "http/auth.hpp"
+
 namespace pikoci::http {
 
 /// What the API needs from the rest of the node. Filled by the composition root.
 struct node_view {
   std::function<nlohmann::json()> health;  // body of GET /api/v1/health
+  /// Runs a request; the callback may run on any thread, once.
+  std::function<void(api::request, std::function<void(api::response)>)> call;
+  std::string jwt_secret;
+  std::shared_ptr<const auth::user_store> users;
 };
 
 struct server_options {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
   std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::int64_t login_ttl_seconds = 24 * 3600;
 };
 
 /// A running HTTP server on its own I/O thread. Stopping is idempotent; the destructor stops.

@@ -161,6 +161,16 @@ std::string build_numbering::next_retry(const std::string& parent) {
   return base + "." + std::to_string(++retries_[base]);
 }
 
+void build_numbering::forget(const std::string& number) {
+  auto dot = number.find('.');
+  if (dot == std::string::npos) {
+    if (number == std::to_string(last_)) --last_;
+    return;
+  }
+  auto it = retries_.find(number.substr(0, dot));
+  if (it != retries_.end() && number.substr(dot + 1) == std::to_string(it->second)) --it->second;
+}
+
 void build_numbering::observe(const std::string& number) {
   auto dot = number.find('.');
   std::string base = number.substr(0, dot);

@@ -88,6 +88,8 @@ class build_numbering {
   std::string next_retry(const std::string& parent);
   /// Makes later numbers continue after an existing one (restore, reconcile).
   void observe(const std::string& number);
+  /// Takes back `number` when it is the last one handed out (its build was never created).
+  void forget(const std::string& number);
 
  private:
   std::int64_t last_ = 0;

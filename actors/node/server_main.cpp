@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/node/runtime.hpp"
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "http/server.hpp"
@@ -18,27 +19,34 @@ void configure_logging(const std::string& level) {
   spdlog::flush_on(spdlog::level::info);
 }
 
-/// Validates the start-up pipeline. Running it comes with the single-node runtime (issue #3).
-bool load_startup_pipeline(const server_flags& flags) {
+/// `--pipeline-name/--pipeline-config/--vars`: creates or updates that pipeline, like
+/// `PUT /api/v1/pipelines/{name}` would. False (logged) when it cannot be set.
+bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
   if (flags.pipeline_config.empty()) return true;
-  auto loaded = load_pipeline_file(flags.pipeline_config, {}, flags.vars_file);
-  if (auto* err = std::get_if<file_error>(&loaded)) {
-    spdlog::error("event=pipeline.load_failed pipeline={} error=\"{}\"", flags.pipeline_name,
-                  err->message);
+  auto fail = [&](const std::string& why) {
+    spdlog::error("event=pipeline.load_failed pipeline={} error=\"{}\"", flags.pipeline_name, why);
     return false;
+  };
+  auto text = read_file_capped(flags.pipeline_config, max_pipeline_file_bytes);
+  if (auto* err = std::get_if<file_error>(&text)) return fail(err->message);
+  auto vars = nlohmann::json::object();
+  if (!flags.vars_file.empty()) {
+    auto raw = read_file_capped(flags.vars_file, max_pipeline_file_bytes);
+    if (auto* err = std::get_if<file_error>(&raw)) return fail(err->message);
+    vars = nlohmann::json::parse(std::get<std::string>(raw), nullptr, false);
+    if (!vars.is_object()) return fail(flags.vars_file + ": not a JSON object");
   }
-  const auto& result = std::get<pipeline::load_result>(loaded);
-  if (!result.config) {
-    for (const auto& d : result.diags)
+  auto r = rt.call_and_wait(
+      api::set_pipeline{flags.pipeline_name, std::get<std::string>(std::move(text)), vars});
+  if (!api::is_error(r)) return true;
+  if (r.body.contains("diagnostics")) {
+    for (const auto& d : r.body["diagnostics"])
       spdlog::error("event=pipeline.invalid pipeline={} at={}:{}:{} message=\"{}\"",
-                    flags.pipeline_name, flags.pipeline_config, d.rng.start.line,
-                    d.rng.start.column, d.message());
+                    flags.pipeline_name, flags.pipeline_config, d["line"].get<int>(),
+                    d["column"].get<int>(), d["message"].get<std::string>());
     return false;
   }
-  spdlog::info("event=pipeline.loaded pipeline={} file={} jobs={} resources={}",
-               flags.pipeline_name, flags.pipeline_config, result.config->jobs.size(),
-               result.config->resources.size());
-  return true;
+  return fail(r.body["error"]["message"].get<std::string>());
 }
 
 }  // namespace
@@ -53,12 +61,35 @@ int run_server(const server_flags& flags) {
 
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
-  if (!load_startup_pipeline(flags)) return 1;
+  auto users = std::make_shared<http::auth::user_store>(flags.admin_password);
+  if (!users->init_error().empty()) {
+    spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
+    return 1;
+  }
+  auto generated = users->generated_password();
+  if (!generated.empty())
+    spdlog::warn(
+        "event=admin.password user=admin password={} (generated; set --admin-password "
+        "to choose one)",
+        generated);
+
+  runtime_options ro;
+  ro.concurrency = flags.concurrency;
+  ro.max_in_flight = flags.max_in_flight;
+  ro.max_queue_size = flags.max_queue_size;
+  runtime rt(ro);
+  if (!set_startup_pipeline(flags, rt)) return 1;
 
   http::node_view view;
-  view.health = [db = flags.db_system, pubsub = flags.pubsub_system] {
-    return nlohmann::json{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", 0}};
+  view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
+                 workers = flags.run_worker ? 1 : 0] {
+    return nlohmann::json{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
   };
+  view.call = [&rt](api::request req, std::function<void(api::response)> reply) {
+    rt.call(std::move(req), std::move(reply));
+  };
+  view.jwt_secret = flags.jwt_secret;
+  view.users = users;
   std::unique_ptr<http::server> api;
   try {
     api = http::start_server({flags.host, flags.port}, std::move(view));
@@ -74,8 +105,10 @@ int run_server(const server_flags& flags) {
   spdlog::info("event=node.stopping signal={}", sig == SIGQUIT  ? "SIGQUIT"
                                                 : sig == SIGINT ? "SIGINT"
                                                                 : "SIGTERM");
+  // Running builds are cancelled and recorded so before the API goes away.
+  int cancelled = rt.stop_builds();
   api->stop();
-  spdlog::info("event=node.stopped");
+  spdlog::info("event=node.stopped cancelled_builds={}", cancelled);
   return 0;
 }
 

@@ -13,7 +13,7 @@ std::vector<version_record> version_store::add(const std::string& resource,
   for (const auto& v : versions) {
     // nlohmann's dump sorts object keys, so equal content dumps equally
     if (!seen.insert(v.dump()).second) continue;
-    version_record rec{next_id_++, resource, v, now};
+    version_record rec{ids_->next(), resource, v, now};
     by_id_.emplace(rec.id, rec);
     by_resource_[resource].push_back(rec.id);
     created.push_back(std::move(rec));

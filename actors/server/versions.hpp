@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/model/ids.hpp"
+
 namespace pikoci::server {
 
 using version_id = std::int64_t;
@@ -27,6 +29,10 @@ struct version_record {
 /// The versions of every resource of a node (or a pipeline), deduplicated by content.
 class version_store {
  public:
+  /// `ids` hands out the (node-global) ids; a private counter when null.
+  explicit version_store(model::id_source_ptr ids = nullptr)
+      : ids_(ids ? std::move(ids) : std::make_shared<model::id_source>()) {}
+
   /// Records `versions` of `resource` in order (oldest first), skipping any whose content is
   /// already recorded for that resource. Returns the ones actually created.
   std::vector<version_record> add(const std::string& resource,
@@ -39,12 +45,13 @@ class version_store {
   std::vector<version_record> list(const std::string& resource, std::size_t limit = 0) const;
   /// Forgets a resource and its versions (the resource left the pipeline).
   void remove(const std::string& resource);
-  version_id last_id() const { return next_id_ - 1; }
+  /// The highest id handed out so far (by this store or another one sharing its id source).
+  version_id last_id() const { return ids_->last(); }
   /// Continues numbering after `id` (restore).
-  void resume_after(version_id id) { next_id_ = std::max(next_id_, id + 1); }
+  void resume_after(version_id id) { ids_->observe(id); }
 
  private:
-  version_id next_id_ = 1;
+  model::id_source_ptr ids_;
   std::map<version_id, version_record> by_id_;
   std::map<std::string, std::vector<version_id>> by_resource_;  // ascending ids
   std::map<std::string, std::set<std::string>> content_;        // resource → dumped versions

@@ -1,0 +1,101 @@
+#include "actors/node/runtime.hpp"
+
+#include <filesystem>
+#include <future>
+
+#include <unistd.h>
+#include <caf/all.hpp>
+
+#include "actors/protocols/registry.hpp"
+#include "actors/server/execution_queue.hpp"
+#include "actors/server/registry.hpp"
+#include "actors/worker/embedded_worker.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::node::runtime::reply_fn)
+
+namespace pikoci::node {
+namespace {
+
+/// HTTP threads are not actors: the bridge asks the registry on their behalf and runs the
+/// reply callback when the answer comes.
+caf::behavior bridge(caf::event_based_actor* self, proto::registry_actor registry) {
+  return {
+      [self, registry](proto::api_atom, api::request& req, runtime::reply_fn& reply) {
+        self->request(registry, caf::infinite, proto::api_atom::value, std::move(req))
+            .then([reply](api::response& r) { reply(std::move(r)); },
+                  [reply](caf::error& e) {
+                    reply(api::fail(http::errc::internal, caf::to_string(e)));
+                  });
+      },
+  };
+}
+
+caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+  // Two cores: more scheduler threads than cores only add wake-ups (STACK.md).
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  return cfg;
+}
+
+}  // namespace
+
+struct runtime::impl {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  proto::embedded_worker_actor worker;
+  proto::execution_queue_actor queue;
+  proto::registry_actor registry;
+  caf::actor bridge;
+  std::chrono::milliseconds grace;
+
+  explicit impl(const runtime_options& opts) : sys(configure(cfg)), grace(opts.grace) {
+    // Pipelines, jobs and checkers live as long as the node; stop_builds() has already ended
+    // every build when the system goes down, so nothing is left to wait for.
+    sys.await_actors_before_shutdown(false);
+    worker::worker_options w;
+    w.concurrency = opts.concurrency;
+    w.exec.work_root =
+        std::filesystem::temp_directory_path() / ("pikoci-node-" + std::to_string(::getpid()));
+    w.exec.worker_env = worker::process_environment();
+    w.exec.grace = opts.grace;
+    worker = worker::spawn_embedded_worker(sys, w);
+    queue = server::spawn_execution_queue(
+        sys, {opts.max_in_flight, opts.max_queue_size, opts.concurrency},
+        caf::actor_cast<proto::dispatcher_actor>(worker));
+    server::context ctx;
+    ctx.queue = queue;
+    ctx.dispatcher = caf::actor_cast<proto::dispatcher_actor>(worker);
+    registry = server::spawn_registry(sys, ctx);
+    bridge = sys.spawn(node::bridge, registry);
+  }
+};
+
+runtime::runtime(const runtime_options& opts) : impl_(std::make_unique<impl>(opts)) {}
+
+runtime::~runtime() {
+  for (const caf::actor_addr& a : {impl_->bridge.address(), impl_->registry.address(),
+                                   impl_->queue.address(), impl_->worker.address()})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+void runtime::call(api::request req, reply_fn reply) {
+  caf::anon_send(impl_->bridge, proto::api_atom::value, std::move(req), std::move(reply));
+}
+
+api::response runtime::call_and_wait(api::request req) {
+  auto done = std::make_shared<std::promise<api::response>>();
+  auto answer = done->get_future();
+  call(std::move(req), [done](api::response r) { done->set_value(std::move(r)); });
+  return answer.get();
+}
+
+int runtime::stop_builds() {
+  caf::scoped_actor self{impl_->sys};
+  int cancelled = 0;
+  self->request(impl_->registry, impl_->grace + std::chrono::seconds(5),
+                proto::shutdown_atom::value)
+      .receive([&](int n) { cancelled = n; }, [&](caf::error&) { cancelled = -1; });
+  return cancelled;
+}
+
+}  // namespace pikoci::node

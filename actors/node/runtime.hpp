@@ -1,0 +1,41 @@
+#pragma once
+// The single-node runtime: the actor system with the execution queue, the embedded worker and
+// the registry, and the one way in for the HTTP edge (`call`). Owned by the server role.
+
+#include <functional>
+#include <memory>
+
+#include "actors/protocols/api.hpp"
+
+namespace pikoci::node {
+
+struct runtime_options {
+  int concurrency = 2;
+  int max_in_flight = 10;
+  int max_queue_size = 100;
+  std::chrono::milliseconds grace{10000};  // SIGTERM → SIGKILL for build processes
+};
+
+class runtime {
+ public:
+  explicit runtime(const runtime_options& opts);
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  using reply_fn = std::function<void(api::response)>;
+  /// Hands `req` to the registry; `reply` runs later on a CAF thread. Never blocks.
+  void call(api::request req, reply_fn reply);
+  /// `call` for the start-up path: waits for the answer.
+  api::response call_and_wait(api::request req);
+
+  /// SIGTERM/SIGINT: cancels every running build and waits until each has recorded it (bounded
+  /// by the grace period and a margin). Returns how many builds were cancelled.
+  int stop_builds();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pikoci::node

@@ -1,0 +1,131 @@
+#pragma once
+// The user-facing operations of the node (SPEC §3.1) as typed requests, and the one reply shape.
+// The HTTP edge turns a route into one of these (after auth and body checks), the registry routes
+// it to the actor that owns the state, and the reply goes back as an HTTP status and JSON body.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/model/build.hpp"
+#include "http/errors.hpp"
+
+namespace pikoci::api {
+
+// ---- pipelines
+struct list_pipelines {};
+struct set_pipeline {
+  std::string pipeline;
+  std::string config;                              // HCL text
+  nlohmann::json vars = nlohmann::json::object();  // typed values of `variable` blocks
+};
+struct get_pipeline {
+  std::string pipeline;
+};
+struct delete_pipeline {
+  std::string pipeline;
+};
+struct pause_pipeline {
+  std::string pipeline;
+  bool paused = true;
+};
+
+// ---- jobs
+struct list_jobs {
+  std::string pipeline;
+};
+struct get_job {
+  std::string pipeline, job;
+};
+struct trigger_job {
+  std::string pipeline, job;
+  std::map<std::string, std::string> inputs;
+  std::vector<std::string> args;
+};
+struct pause_job {
+  std::string pipeline, job;
+  bool paused = true;
+};
+
+// ---- builds
+/// A job's builds (pipeline and job set) or builds across pipelines (both empty).
+struct list_builds {
+  std::string pipeline, job;
+  std::set<model::build_status> statuses;  // empty: all
+  std::size_t limit = 50;                  // 0: all
+};
+/// By pipeline/job/number, or by global id when `pipeline` is empty.
+struct get_build {
+  std::string pipeline, job, number;
+  std::int64_t id = 0;
+};
+struct cancel_build {
+  std::string pipeline, job, number;
+  std::string by;  // the user, for the reason
+};
+struct retry_build {
+  std::string pipeline, job, number;
+};
+
+// ---- resources
+struct list_resources {
+  std::string pipeline;
+};
+struct check_resource {
+  std::string pipeline, resource;  // canonical or unique bare name
+};
+struct list_versions {
+  std::string pipeline, resource;
+  std::size_t limit = 50;
+};
+struct trigger_version {
+  std::string pipeline, resource;
+  std::int64_t version_id = 0;
+};
+/// Pin to `version_id`, or unpin when it is empty.
+struct pin_resource {
+  std::string pipeline, resource;
+  std::optional<std::int64_t> version_id;
+};
+struct webhook {
+  std::string token;
+};
+
+// ---- node
+struct get_queue {};
+struct list_workers {};
+
+using request =
+    std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline, pause_pipeline,
+                 list_jobs, get_job, trigger_job, pause_job, list_builds, get_build, cancel_build,
+                 retry_build, list_resources, check_resource, list_versions, trigger_version,
+                 pin_resource, webhook, get_queue, list_workers>;
+
+/// The pipeline a request is about ("" for node-wide ones).
+const std::string& pipeline_of(const request& r);
+
+/// An HTTP status, a JSON body (null: no body) and extra headers.
+struct response {
+  int status = 200;
+  nlohmann::json body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+inline response ok(nlohmann::json body, int status = 200) {
+  return {status, std::move(body), {}};
+}
+inline response fail(http::errc e, const std::string& message) {
+  return {http::status_of(e), http::error_body(e, message), {}};
+}
+inline bool is_error(const response& r) {
+  return r.status >= 400;
+}
+
+}  // namespace pikoci::api

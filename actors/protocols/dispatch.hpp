@@ -1,0 +1,64 @@
+#pragma once
+// The worker boundary (ARCHITECTURE "self-contained work, events back"). The server reaches the
+// worker side only through `dispatcher_actor`; workers answer only with events to the actor that
+// owns the work. The embedded worker implements the dispatcher in-process; the Kafka connector
+// (issue #7) implements the same protocol over topics.
+
+#include <string>
+
+#include "actors/protocols/type_ids.hpp"
+
+namespace pikoci::proto {
+
+/// Events of one build dispatch, sent to the build's owner (its job actor). Events of a stale
+/// attempt are ignored by the owner (fencing).
+using build_events_actor = caf::typed_actor<
+    // a worker took the build: it is `started` now
+    caf::reacts_to<accepted_atom, build_key, std::string /*worker*/>,
+    caf::reacts_to<step_start_atom, build_key, worker::step_ref>,
+    caf::reacts_to<step_log_atom, build_key, worker::step_ref, std::string /*chunk*/>,
+    caf::reacts_to<step_done_atom, build_key, worker::step_ref, worker::step_result>,
+    // the final status is known; job hooks still run and report as steps
+    caf::reacts_to<decided_atom, build_key, worker::build_result>,
+    // nothing of the build runs any more
+    caf::reacts_to<build_done_atom, build_key, worker::build_result>>;
+
+/// The answer to one resource check, sent to the resource's checker.
+using check_events_actor = caf::typed_actor<
+    caf::reacts_to<check_done_atom, std::int64_t /*check sequence*/, worker::check_result>>;
+
+/// Who hands out build slots (the execution queue): told when a dispatched build has ended.
+using slot_owner_actor = caf::typed_actor<caf::reacts_to<release_atom, std::int64_t /*build id*/>>;
+
+/// Everything a worker needs to run one build: the plan is self-contained.
+struct build_work {
+  build_key key;
+  plan_ptr plan;
+  build_events_actor owner;
+  slot_owner_actor slots;
+};
+
+/// One resource check: the resolved command and where the result goes.
+struct check_work {
+  std::string resource;  // canonical, for logs
+  std::int64_t sequence = 0;
+  work::command_spec command;
+  std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  check_events_actor owner;
+};
+
+/// The server's view of the worker side.
+using dispatcher_actor = caf::typed_actor<
+    caf::reacts_to<run_build_atom, build_work>, caf::reacts_to<run_check_atom, check_work>,
+    // cancel a dispatched build; its processes get SIGTERM then SIGKILL after the grace period
+    caf::reacts_to<cancel_atom, build_key, std::string /*reason*/>,
+    // GET /workers: {"workers": [...]}
+    caf::replies_to<workers_atom>::with<nlohmann::json>,
+    // SIGTERM: cancel everything running; replies with how many builds were cancelled once all
+    // of them have reported build_done
+    caf::replies_to<shutdown_atom>::with<int>>;
+
+}  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_work)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::check_work)

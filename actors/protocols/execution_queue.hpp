@@ -1,0 +1,41 @@
+#pragma once
+// The execution queue (SPEC §6): admission (`--max-queue-size`), the global cap on started builds
+// (`--max-in-flight`, and never more than the worker slots; a worker releases the slot when a
+// build ends), FIFO dispatch by a monotonic
+// sequence, and why each pending build waits. Pending builds are compact records, not actors.
+// The full rule set (concurrency modes, groups, job limits, drain) is issue #5.
+
+#include "actors/protocols/dispatch.hpp"
+
+namespace pikoci::proto {
+
+/// A build waiting for a slot.
+struct queued_build {
+  build_key key;
+  std::string pipeline, job, number;
+  model::time_point created_at;
+  plan_ptr plan;
+  build_events_actor owner;
+};
+
+/// Admission of one build: accepted, or the error response (503 queue_full).
+struct admission {
+  bool accepted = false;
+  api::response rejection;
+};
+
+using execution_queue_actor = caf::typed_actor<
+    caf::replies_to<enqueue_atom, queued_build>::with<admission>,
+    // a pending build was cancelled: drop it (no-op when already dispatched)
+    caf::reacts_to<withdraw_atom, std::int64_t /*build id*/>,
+    // pending builds of a paused job (or pipeline when job is "") stay pending
+    caf::reacts_to<pause_atom, std::string /*pipeline*/, std::string /*job*/, bool>,
+    // the pipeline went away: drop its pending builds and cancel its started ones
+    caf::reacts_to<withdraw_atom, std::string /*pipeline*/>,
+    // GET /queue (SPEC §6.5)
+    caf::replies_to<queue_atom>::with<nlohmann::json>>::extend_with<slot_owner_actor>;
+
+}  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::queued_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::admission)

@@ -1,0 +1,47 @@
+#pragma once
+// A job (one per job of a pipeline): creates and numbers its builds, makes their plans, hands
+// them to the execution queue, applies the worker's events to its build records, cancels and
+// retries. It tells its observer (the pipeline) about every build's status and versions, which
+// is what `passed` decisions are made of.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "actors/protocols/execution_queue.hpp"
+
+namespace pikoci::proto {
+
+/// A build the pipeline decided to create (its versions already resolved).
+struct build_spec {
+  std::int64_t id = 0;
+  nlohmann::json trigger = nlohmann::json::object();
+  std::vector<model::build_input> inputs;     // one per get step, by step name
+  std::map<std::string, std::string> values;  // INPUT_<name> of a manual trigger
+  std::vector<std::string> args;
+};
+
+/// What the job tells its pipeline.
+using build_observer_actor = caf::typed_actor<
+    // a build was created or changed status; `gets` maps get step names to version ids
+    caf::reacts_to<state_atom, std::string /*job*/, std::int64_t /*build id*/, model::build_status,
+                   std::map<std::string, std::int64_t> /*gets*/>,
+    // a put step printed versions of `resource` (canonical) in build `build id`
+    caf::reacts_to<found_atom, std::string /*resource*/, std::vector<nlohmann::json>,
+                   std::int64_t /*build id*/>>;
+
+using job_actor = caf::typed_actor<
+    // get_job, list_builds, get_build, cancel_build, retry_build of this job
+    caf::replies_to<api_atom, api::request>::with<api::response>,
+    // 201 {"build": ...}, or the queue's rejection (nothing created)
+    caf::replies_to<create_atom, build_spec>::with<api::response>,
+    // the job summary of GET /pipelines/{p}/jobs
+    caf::replies_to<summary_atom>::with<nlohmann::json>,
+    // the pipeline was re-set (the job kept its name) or the job was paused/unpaused
+    caf::reacts_to<config_atom, config_ptr, bool /*paused*/>,
+    // the job leaves: pending builds are withdrawn, started ones cancelled, then it quits
+    caf::reacts_to<shutdown_atom>>::extend_with<build_events_actor>;
+
+}  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_spec)

@@ -1,0 +1,21 @@
+#pragma once
+// What every server-side actor of a node shares: the execution queue, the worker side and the
+// global id sources. Handed down by the registry to pipelines, jobs and checkers.
+
+#include <functional>
+
+#include "actors/model/ids.hpp"
+#include "actors/protocols/execution_queue.hpp"
+
+namespace pikoci::server {
+
+struct context {
+  proto::execution_queue_actor queue;
+  proto::dispatcher_actor dispatcher;
+  model::id_source_ptr build_ids = std::make_shared<model::id_source>();
+  model::id_source_ptr version_ids = std::make_shared<model::id_source>();
+  /// The clock of build and version timestamps (tests pin it).
+  std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };
+};
+
+}  // namespace pikoci::server

@@ -1,0 +1,18 @@
+#pragma once
+// Spawns the execution queue (protocol: actors/protocols/execution_queue.hpp).
+
+#include "actors/protocols/execution_queue.hpp"
+
+namespace pikoci::server {
+
+struct queue_limits {
+  int max_in_flight = 10;
+  int max_queue_size = 100;
+  /// Build slots of the workers: started builds never exceed min(max_in_flight, worker_slots).
+  int worker_slots = 2;
+};
+
+proto::execution_queue_actor spawn_execution_queue(caf::actor_system& sys, queue_limits limits,
+                                                   proto::dispatcher_actor dispatcher);
+
+}  // namespace pikoci::server

@@ -1,0 +1,334 @@
+#include "actors/server/job.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/server/plan_builder.hpp"
+
+namespace pikoci::server {
+namespace {
+
+using model::build_record;
+using model::build_status;
+
+struct job_state {
+  job_setup setup;
+  const pipeline::job* def = nullptr;  // inside setup.cfg
+  model::build_numbering numbering;
+  std::map<std::int64_t, build_record> builds;  // by id; ids grow, so newest last
+  std::map<std::string, std::int64_t> by_number;
+};
+
+using self_ptr = proto::job_actor::stateful_pointer<job_state>;
+
+std::map<std::string, std::int64_t> gets_of(const build_record& b) {
+  std::map<std::string, std::int64_t> gets;
+  for (const auto& in : b.inputs) gets[in.name] = in.version_id;
+  return gets;
+}
+
+void tell_observer(self_ptr self, const build_record& b) {
+  self->send(self->state.setup.observer, proto::state_atom::value, self->state.setup.name, b.id,
+             b.status, gets_of(b));
+}
+
+build_record* find_number(self_ptr self, const std::string& number) {
+  auto it = self->state.by_number.find(number);
+  if (it == self->state.by_number.end()) return nullptr;
+  return &self->state.builds.at(it->second);
+}
+
+build_record* find_key(self_ptr self, const proto::build_key& key) {
+  auto it = self->state.builds.find(key.id);
+  if (it == self->state.builds.end() || it->second.attempt != key.attempt) return nullptr;
+  return &it->second;
+}
+
+api::response not_found_build(self_ptr self, const std::string& number) {
+  return api::fail(http::errc::not_found,
+                   "build " + number + " of job \"" + self->state.setup.name + "\" not found");
+}
+
+/// The final status of a build the worker decided, `allow_failure` applied.
+build_status final_status(const pipeline::job* def, worker::status st) {
+  switch (st) {
+    case worker::status::succeeded:
+      return build_status::succeeded;
+    case worker::status::failed:
+      return def && def->allow_failure ? build_status::warning : build_status::failed;
+    case worker::status::errored:
+      return build_status::errored;
+    case worker::status::cancelled:
+      return build_status::cancelled;
+  }
+  return build_status::errored;
+}
+
+/// Creates the record, its plan and its queue entry. The mailbox waits for the queue's answer
+/// so a rejected build leaves no trace (its number is reused).
+caf::result<api::response> create(self_ptr self, proto::build_spec spec,
+                                  std::optional<std::string> retry_of) {
+  auto& st = self->state;
+  build_record b;
+  b.id = spec.id;
+  b.pipeline = st.setup.pipeline;
+  b.job = st.setup.name;
+  b.number = retry_of ? st.numbering.next_retry(*retry_of) : st.numbering.next();
+  b.trigger = std::move(spec.trigger);
+  b.created_at = st.setup.ctx.now();
+  b.inputs = std::move(spec.inputs);
+
+  build_request req;
+  req.build_id = b.id;
+  req.pipeline = b.pipeline;
+  req.number = b.number;
+  req.inputs = std::move(spec.values);
+  for (const auto& in : b.inputs) req.versions[in.name] = in.version;
+  auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
+  if (auto* reason = std::get_if<std::string>(&planned)) {
+    b.status = build_status::errored;
+    b.reason = *reason;
+    b.finished_at = b.created_at;
+    auto body = nlohmann::json{{"build", b.to_json(false)}};
+    st.by_number[b.number] = b.id;
+    auto& stored = st.builds[b.id] = std::move(b);
+    tell_observer(self, stored);
+    return api::ok(std::move(body), 201);
+  }
+  auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
+  plan->env["BUILD_ID"] = std::to_string(b.id);
+  proto::queued_build q{{b.id, 1},
+                        b.pipeline,
+                        b.job,
+                        b.number,
+                        b.created_at,
+                        plan,
+                        caf::actor_cast<proto::build_events_actor>(self)};
+  auto rp = self->make_response_promise<api::response>();
+  auto number = b.number;
+  st.by_number[number] = b.id;
+  st.builds[b.id] = std::move(b);
+  self->request(st.setup.ctx.queue, caf::infinite, proto::enqueue_atom::value, std::move(q))
+      .await(
+          [self, rp, id = spec.id, number](proto::admission& a) mutable {
+            auto& st = self->state;
+            if (!a.accepted) {
+              st.builds.erase(id);
+              st.by_number.erase(number);
+              st.numbering.forget(number);
+              rp.deliver(std::move(a.rejection));
+              return;
+            }
+            auto& b = st.builds.at(id);
+            tell_observer(self, b);
+            rp.deliver(api::ok({{"build", b.to_json(false)}}, 201));
+          },
+          [self, rp, id = spec.id, number](caf::error& e) mutable {
+            auto& st = self->state;
+            st.builds.erase(id);
+            st.by_number.erase(number);
+            st.numbering.forget(number);
+            rp.deliver(api::fail(http::errc::internal, "execution queue: " + caf::to_string(e)));
+          });
+  return rp;
+}
+
+api::response cancel(self_ptr self, const api::cancel_build& req) {
+  auto* b = find_number(self, req.number);
+  if (b == nullptr) return not_found_build(self, req.number);
+  if (model::is_terminal(b->status))
+    return api::fail(http::errc::conflict, "build " + req.number + " of job \"" + b->job +
+                                               "\" already finished (" +
+                                               model::to_string(b->status) + ")");
+  auto& ctx = self->state.setup.ctx;
+  bool was_pending = b->status == build_status::pending;
+  b->status = build_status::cancelled;
+  b->reason = req.by.empty() ? "cancelled" : "cancelled by " + req.by;
+  if (was_pending) {
+    // Withdrawn before it started. If the queue dispatched it meanwhile, `accepted` arrives for a
+    // cancelled build and cancels the run.
+    self->send(ctx.queue, proto::withdraw_atom::value, b->id);
+    b->finished_at = ctx.now();
+  } else {
+    self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{b->id, b->attempt},
+               b->reason);
+  }
+  spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={}", b->pipeline,
+               b->job, b->id, b->number, was_pending ? "pending" : "started");
+  tell_observer(self, *b);
+  return api::ok({{"build", b->to_json(false)}});
+}
+
+caf::result<api::response> retry(self_ptr self, const api::retry_build& req) {
+  auto& st = self->state;
+  auto* parent = find_number(self, req.number);
+  if (parent == nullptr) return not_found_build(self, req.number);
+  if (!model::is_terminal(parent->status))
+    return api::fail(http::errc::conflict, "build " + req.number + " of job \"" + parent->job +
+                                               "\" is still " + model::to_string(parent->status));
+  if (st.def->disable_retry)
+    return api::fail(http::errc::conflict, "job \"" + parent->job + "\" has disable_retry");
+  proto::build_spec spec;
+  spec.id = st.setup.ctx.build_ids->next();
+  spec.trigger = {{"type", "retry"}, {"build", parent->number}, {"build_id", parent->id}};
+  spec.inputs = parent->inputs;  // the exact versions of the parent (reference §5.2)
+  return create(self, std::move(spec), parent->number);
+}
+
+api::response list(self_ptr self, const api::list_builds& req) {
+  auto out = nlohmann::json::array();
+  const auto& builds = self->state.builds;
+  for (auto it = builds.rbegin(); it != builds.rend(); ++it) {
+    if (!req.statuses.empty() && req.statuses.count(it->second.status) == 0) continue;
+    out.push_back(it->second.to_json(false));
+    if (req.limit != 0 && out.size() >= req.limit) break;
+  }
+  return api::ok({{"builds", std::move(out)}});
+}
+
+nlohmann::json job_json(self_ptr self) {
+  const auto& def = *self->state.def;
+  return {{"name", def.name},
+          {"paused", self->state.setup.paused},
+          {"plan", plan_outline(def.plan)},
+          {"concurrency", def.concurrency > 0 ? nlohmann::json(def.concurrency) : nullptr},
+          {"serial_groups", def.serial_groups}};
+}
+
+nlohmann::json summary(self_ptr self) {
+  const auto& builds = self->state.builds;
+  return {{"name", self->state.setup.name},
+          {"paused", self->state.setup.paused},
+          {"latest_build",
+           builds.empty() ? nlohmann::json(nullptr) : builds.rbegin()->second.to_json(false)}};
+}
+
+caf::result<api::response> handle(self_ptr self, const api::request& r) {
+  if (std::holds_alternative<api::get_job>(r)) return api::ok({{"job", job_json(self)}});
+  if (auto* l = std::get_if<api::list_builds>(&r)) return list(self, *l);
+  if (auto* g = std::get_if<api::get_build>(&r)) {
+    const build_record* b = nullptr;
+    if (!g->number.empty()) {
+      b = find_number(self, g->number);
+    } else if (auto it = self->state.builds.find(g->id); it != self->state.builds.end()) {
+      b = &it->second;
+    }
+    if (b == nullptr) return not_found_build(self, g->number);
+    return api::ok({{"build", b->to_json(true)}});
+  }
+  if (auto* c = std::get_if<api::cancel_build>(&r)) return cancel(self, *c);
+  if (auto* rt = std::get_if<api::retry_build>(&r)) return retry(self, *rt);
+  if (std::holds_alternative<api::pause_job>(r)) return api::ok({{"job", summary(self)}});
+  return api::fail(http::errc::internal, "request not handled by a job");
+}
+
+/// The job leaves (re-set without it, pipeline deleted): nothing of it keeps running.
+void shut_down(self_ptr self) {
+  auto& ctx = self->state.setup.ctx;
+  for (auto& [id, b] : self->state.builds) {
+    if (b.status == build_status::pending) {
+      self->send(ctx.queue, proto::withdraw_atom::value, id);
+    } else if (b.status == build_status::started) {
+      self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{id, b.attempt},
+                 std::string("job removed"));
+    }
+  }
+  self->quit();
+}
+
+proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
+  self->state.setup = std::move(setup);
+  self->state.def = self->state.setup.cfg->find_job(self->state.setup.name);
+  return {
+      [self](proto::api_atom, const api::request& r) { return handle(self, r); },
+      [self](proto::create_atom, proto::build_spec& spec) -> caf::result<api::response> {
+        return create(self, std::move(spec), std::nullopt);
+      },
+      [self](proto::summary_atom) { return summary(self); },
+      [self](proto::config_atom, proto::config_ptr cfg, bool paused) {
+        auto& st = self->state;
+        if (const auto* def = cfg->find_job(st.setup.name)) {
+          st.setup.cfg = std::move(cfg);
+          st.def = def;
+        }
+        st.setup.paused = paused;
+      },
+      [self](proto::shutdown_atom) { shut_down(self); },
+      // ---- worker events (fenced by build id and attempt)
+      [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
+        auto* b = find_key(self, key);
+        if (b == nullptr) return;
+        if (b->status == build_status::cancelled) {
+          // cancelled while the dispatch was on its way
+          self->send(self->state.setup.ctx.dispatcher, proto::cancel_atom::value, key, b->reason);
+          b->worker = worker_name;
+          b->started_at = self->state.setup.ctx.now();
+          return;
+        }
+        if (b->status != build_status::pending) return;
+        b->status = build_status::started;
+        b->worker = worker_name;
+        b->started_at = self->state.setup.ctx.now();
+        tell_observer(self, *b);
+      },
+      [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
+        if (auto* b = find_key(self, key)) b->step_started(ref, self->state.setup.ctx.now());
+      },
+      [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
+             const std::string& chunk) {
+        if (auto* b = find_key(self, key)) b->step_log(ref, chunk);
+      },
+      [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
+             const worker::step_result& result) {
+        auto* b = find_key(self, key);
+        if (b == nullptr) return;
+        b->step_finished(ref, result.st, self->state.setup.ctx.now());
+        if (ref.type == "put" && result.st == worker::status::succeeded &&
+            !result.versions.empty()) {
+          // the put's resource: its step name is the resource name
+          std::string canonical;
+          for (const auto& r : self->state.setup.cfg->resources)
+            if (r.name == ref.name) canonical = r.canonical;
+          if (!canonical.empty())
+            self->send(self->state.setup.observer, proto::found_atom::value, canonical,
+                       result.versions, b->id);
+        }
+      },
+      [self](proto::decided_atom, proto::build_key key, const worker::build_result& result) {
+        auto* b = find_key(self, key);
+        if (b == nullptr || model::is_terminal(b->status)) return;
+        b->status = final_status(self->state.def, result.st);
+        b->reason = result.reason;
+        tell_observer(self, *b);
+      },
+      [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
+        auto* b = find_key(self, key);
+        if (b == nullptr) return;
+        b->finished_at = self->state.setup.ctx.now();
+        if (!model::is_terminal(b->status)) {
+          b->status = final_status(self->state.def, result.st);
+          b->reason = result.reason;
+        }
+        spdlog::info("event=build.finished pipeline={} job={} build={} number={} status={}",
+                     b->pipeline, b->job, b->id, b->number, model::to_string(b->status));
+        tell_observer(self, *b);
+      },
+  };
+}
+
+}  // namespace
+
+nlohmann::json plan_outline(const std::vector<pipeline::step>& steps) {
+  auto out = nlohmann::json::array();
+  for (const auto& s : steps) {
+    nlohmann::json j{{"type", pipeline::to_string(s.kind)}, {"name", s.name}};
+    if (s.kind == pipeline::step_kind::in_parallel) j["steps"] = plan_outline(s.steps);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+proto::job_actor spawn_job(caf::actor_system& sys, job_setup setup) {
+  return sys.spawn(job_behavior, std::move(setup));
+}
+
+}  // namespace pikoci::server

@@ -1,0 +1,23 @@
+#pragma once
+// Spawns a job actor (protocol: actors/protocols/job.hpp).
+
+#include "actors/protocols/job.hpp"
+#include "actors/server/context.hpp"
+
+namespace pikoci::server {
+
+struct job_setup {
+  std::string pipeline;
+  std::string name;
+  proto::config_ptr cfg;
+  bool paused = false;
+  proto::build_observer_actor observer;
+  context ctx;
+};
+
+proto::job_actor spawn_job(caf::actor_system& sys, job_setup setup);
+
+/// The plan outline of GET /pipelines/{p}/jobs/{j}: [{"type","name"[,"steps"]}].
+nlohmann::json plan_outline(const std::vector<pipeline::step>& steps);
+
+}  // namespace pikoci::server

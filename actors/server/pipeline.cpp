@@ -1,0 +1,655 @@
+#include "actors/server/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "actors/server/gather.hpp"
+#include "actors/server/job.hpp"
+#include "actors/server/plan_builder.hpp"
+#include "actors/server/resolve.hpp"
+#include "actors/server/resource_checker.hpp"
+#include "http/auth.hpp"
+
+namespace pikoci::server {
+namespace {
+
+using model::build_status;
+using nlohmann::json;
+
+struct job_entry {
+  proto::job_actor actor;
+  bool paused = false;
+  version_id baseline = 0;  // versions up to here never trigger this job automatically
+};
+
+struct resource_entry {
+  proto::resource_checker_actor checker;
+  std::optional<version_id> pinned;
+  std::string webhook_token;
+};
+
+/// What the pipeline remembers of every build: enough for `passed` decisions.
+struct usage_entry {
+  std::string job;
+  build_status status = build_status::pending;
+  std::map<std::string, version_id> gets;
+};
+
+struct pipeline_state {
+  std::string name;
+  context ctx;
+  std::string text;
+  json vars = json::object();
+  proto::config_ptr cfg;
+  model::time_point created_at{}, updated_at{};
+  bool paused = false;
+  std::map<std::string, job_entry> jobs;
+  std::map<std::string, resource_entry> resources;  // by canonical
+  version_store versions;
+  std::map<std::int64_t, usage_entry> usage;  // by build id
+};
+
+using self_ptr = proto::pipeline_actor::stateful_pointer<pipeline_state>;
+using reply_fn = std::function<void(api::response)>;
+
+api::response no_job(const std::string& job) {
+  return api::fail(http::errc::not_found, "job \"" + job + "\" not found");
+}
+
+/// The canonical name of `rc` (a canonical or a unique bare name), or nullopt.
+std::optional<std::string> find_resource(self_ptr self, const std::string& rc) {
+  const auto& cfg = *self->state.cfg;
+  if (cfg.find_resource(rc) != nullptr) return rc;
+  std::optional<std::string> found;
+  for (const auto& r : cfg.resources) {
+    if (r.name != rc) continue;
+    if (found) return std::nullopt;  // ambiguous: the canonical is needed
+    found = r.canonical;
+  }
+  return found;
+}
+
+api::response no_resource(const std::string& rc) {
+  return api::fail(http::errc::not_found, "resource \"" + rc + "\" not found");
+}
+
+std::vector<build_usage> history(self_ptr self) {
+  std::vector<build_usage> out;
+  out.reserve(self->state.usage.size());
+  for (const auto& [id, u] : self->state.usage)
+    out.push_back(
+        {u.job, u.status == build_status::succeeded || u.status == build_status::warning, u.gets});
+  return out;
+}
+
+resolve_context resolution(self_ptr self) {
+  resolve_context rc;
+  rc.versions = &self->state.versions;
+  for (const auto& [canonical, r] : self->state.resources)
+    if (r.pinned) rc.pins[canonical] = *r.pinned;
+  rc.history = history(self);
+  return rc;
+}
+
+bool job_paused(self_ptr self, const std::string& job) {
+  auto it = self->state.jobs.find(job);
+  return self->state.paused || (it != self->state.jobs.end() && it->second.paused);
+}
+
+/// Creates a build of `job` with resolved `inputs`; `done` gets the job's reply.
+void create_build(self_ptr self, const std::string& job, json trigger,
+                  std::vector<model::build_input> inputs, std::map<std::string, std::string> values,
+                  std::vector<std::string> args, reply_fn done) {
+  auto& st = self->state;
+  proto::build_spec spec;
+  spec.id = st.ctx.build_ids->next();
+  spec.trigger = std::move(trigger);
+  spec.inputs = std::move(inputs);
+  spec.values = std::move(values);
+  spec.args = std::move(args);
+  usage_entry u{job, build_status::pending, {}};
+  for (const auto& in : spec.inputs) u.gets[in.name] = in.version_id;
+  auto id = spec.id;
+  st.usage[id] = std::move(u);  // before the job answers, so no second decision takes it too
+  self->request(st.jobs.at(job).actor, caf::infinite, proto::create_atom::value, std::move(spec))
+      .then(
+          [self, id, done](api::response& r) {
+            if (api::is_error(r)) self->state.usage.erase(id);
+            done(std::move(r));
+          },
+          [self, id, done](caf::error& e) {
+            self->state.usage.erase(id);
+            done(api::fail(http::errc::internal, "job: " + caf::to_string(e)));
+          });
+}
+
+/// Logs what an automatic trigger could not do (nobody waits for its reply).
+reply_fn log_outcome(self_ptr self, std::string job, std::string why) {
+  return [name = self->state.name, job = std::move(job), why = std::move(why)](api::response r) {
+    if (api::is_error(r))
+      spdlog::warn("event=trigger.skipped pipeline={} job={} trigger={} status={} error=\"{}\"",
+                   name, job, why, r.status, r.body["error"]["message"].get<std::string>());
+  };
+}
+
+/// New versions of `canonical`: builds for jobs that get it with `trigger = true` and no
+/// `passed` (reference §5.3.1).
+void on_new_versions(self_ptr self, const std::string& canonical,
+                     const std::vector<version_record>& created) {
+  auto& st = self->state;
+  for (const auto& v : created) {
+    spdlog::info("event=resource.version pipeline={} resource={} version_id={}", st.name, canonical,
+                 v.id);
+    auto pin = st.resources.count(canonical) ? st.resources.at(canonical).pinned : std::nullopt;
+    if (pin && *pin != v.id) continue;
+    for (const auto& job : st.cfg->jobs) {
+      bool triggers = false;
+      for (const auto* g : get_steps(job))
+        if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) triggers = true;
+      if (!triggers || job_paused(self, job.name) || v.id <= st.jobs.at(job.name).baseline)
+        continue;
+      auto rc = resolution(self);
+      rc.trigger = {canonical, v.id};
+      auto inputs = resolve_inputs(job, rc);
+      if (auto* why = std::get_if<std::string>(&inputs)) {
+        spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
+                     *why);
+        continue;
+      }
+      create_build(self, job.name,
+                   {{"type", "resource"}, {"resource", canonical}, {"version_id", v.id}},
+                   std::get<0>(std::move(inputs)), {}, {}, log_outcome(self, job.name, "resource"));
+    }
+  }
+}
+
+/// A build of `upstream` passed: jobs whose `passed` lists it may be ready (reference §5.3.2).
+void evaluate_downstream(self_ptr self, const std::string& upstream) {
+  auto& st = self->state;
+  for (const auto& job : st.cfg->jobs) {
+    std::vector<const pipeline::step*> auto_gets;
+    bool involved = false;
+    for (const auto* g : get_steps(job)) {
+      if (g->passed_jobs.empty() || !g->trigger) continue;
+      auto_gets.push_back(g);
+      for (const auto& p : g->passed_jobs) involved = involved || p == upstream;
+    }
+    if (!involved || job_paused(self, job.name)) continue;
+    bool waiting = false;
+    std::vector<build_usage> downstream;
+    for (const auto& [id, u] : st.usage) {
+      if (u.job != job.name) continue;
+      waiting = waiting || u.status == build_status::pending;
+      downstream.push_back({u.job, false, u.gets});
+    }
+    if (waiting) continue;  // one pending build at a time; it takes the newest when it runs
+    auto rc = resolution(self);
+    json trigger;
+    bool ready = true;
+    for (const auto* g : auto_gets) {
+      auto pin =
+          st.resources.count(g->canonical) ? st.resources.at(g->canonical).pinned : std::nullopt;
+      passed_query q{g->name, g->canonical, g->passed_jobs, st.jobs.at(job.name).baseline, pin};
+      auto id = ready_version(q, rc.history, downstream, st.versions);
+      if (!id) {
+        ready = false;
+        break;
+      }
+      rc.chosen[g->name] = *id;
+      if (trigger.is_null())
+        trigger = {{"type", "passed"}, {"resource", g->canonical}, {"version_id", *id}};
+    }
+    if (!ready) continue;
+    auto inputs = resolve_inputs(job, rc);
+    if (auto* why = std::get_if<std::string>(&inputs)) {
+      spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
+                   *why);
+      continue;
+    }
+    create_build(self, job.name, std::move(trigger), std::get<0>(std::move(inputs)), {}, {},
+                 log_outcome(self, job.name, "passed"));
+  }
+}
+
+json resource_json(self_ptr self, const pipeline::resource& r, const std::optional<json>& state) {
+  const auto& e = self->state.resources.at(r.canonical);
+  json j{{"canonical", r.canonical},
+         {"type", r.type},
+         {"name", r.name},
+         {"check_interval", r.check_interval},
+         {"last_check_at", nullptr},
+         {"next_check_at", nullptr},
+         {"check_error", nullptr},
+         {"pinned_version_id", e.pinned ? json(*e.pinned) : json(nullptr)},
+         {"webhook_token", e.webhook_token}};
+  if (state)
+    for (const auto& [k, v] : state->items()) j[k] = v;
+  return j;
+}
+
+/// Resource objects of `canonicals` with their checkers' state.
+void resources_json(self_ptr self, std::vector<std::string> canonicals,
+                    std::function<void(json)> done) {
+  std::vector<proto::resource_checker_actor> checkers;
+  for (const auto& c : canonicals) checkers.push_back(self->state.resources.at(c).checker);
+  gather<json>(
+      self, checkers,
+      [self, canonicals, done](std::vector<std::optional<json>> states) {
+        auto out = json::array();
+        for (std::size_t i = 0; i < canonicals.size(); ++i) {
+          // the resource may have gone while its checker answered
+          const auto* r = self->state.cfg->find_resource(canonicals[i]);
+          if (r != nullptr && self->state.resources.count(canonicals[i]) != 0)
+            out.push_back(resource_json(self, *r, states[i]));
+        }
+        done(std::move(out));
+      },
+      proto::state_atom::value);
+}
+
+std::vector<proto::job_actor> job_actors(self_ptr self) {
+  std::vector<proto::job_actor> out;
+  for (const auto& j : self->state.cfg->jobs) out.push_back(self->state.jobs.at(j.name).actor);
+  return out;
+}
+
+void jobs_json(self_ptr self, std::function<void(json)> done) {
+  gather<json>(
+      self, job_actors(self),
+      [done](std::vector<std::optional<json>> summaries) {
+        auto out = json::array();
+        for (auto& s : summaries)
+          if (s) out.push_back(std::move(*s));
+        done(std::move(out));
+      },
+      proto::summary_atom::value);
+}
+
+json summary(self_ptr self) {
+  auto& st = self->state;
+  auto jobs = json::array();
+  for (const auto& j : st.cfg->jobs) jobs.push_back(j.name);
+  return {{"name", st.name},
+          {"paused", st.paused},
+          {"jobs", std::move(jobs)},
+          {"created_at", model::format_time(st.created_at)},
+          {"updated_at", model::format_time(st.updated_at)}};
+}
+
+/// The full pipeline object (jobs with their latest builds, resources with their check state).
+void full_json(self_ptr self, std::function<void(json)> done) {
+  jobs_json(self, [self, done](json jobs) {
+    std::vector<std::string> canonicals;
+    for (const auto& r : self->state.cfg->resources) canonicals.push_back(r.canonical);
+    resources_json(self, canonicals, [self, done, jobs](json resources) {
+      auto& st = self->state;
+      json p = summary(self);
+      p["config"] = st.text;
+      p["vars"] = st.vars;
+      p["concurrency"] = nullptr;
+      p["jobs"] = jobs;
+      p["resources"] = std::move(resources);
+      done(std::move(p));
+    });
+  });
+}
+
+void reply_pipeline(self_ptr self, caf::typed_response_promise<api::response> rp, int status) {
+  full_json(self, [rp, status](json p) mutable { rp.deliver(api::ok({{"pipeline", p}}, status)); });
+}
+
+/// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
+/// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
+void reconcile(self_ptr self, proto::config_ptr cfg) {
+  auto& st = self->state;
+  auto& sys = self->system();
+  auto observer = caf::actor_cast<proto::build_observer_actor>(self);
+  auto host = caf::actor_cast<proto::checker_host_actor>(self);
+  st.cfg = std::move(cfg);
+  // resources first: a new resource's first check asks for its command right away
+  std::set<std::string> keep;
+  for (const auto& r : st.cfg->resources) {
+    keep.insert(r.canonical);
+    auto it = st.resources.find(r.canonical);
+    if (it != st.resources.end()) {
+      self->send(it->second.checker, proto::config_atom::value, r.check_interval);
+      continue;
+    }
+    resource_entry e;
+    e.webhook_token = http::auth::random_token(24).value_or("");
+    e.checker = spawn_resource_checker(sys, {st.name, r.canonical, r.check_interval, host, st.ctx});
+    self->link_to(e.checker);
+    st.resources.emplace(r.canonical, std::move(e));
+  }
+  for (auto it = st.resources.begin(); it != st.resources.end();) {
+    if (keep.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    self->unlink_from(it->second.checker);
+    self->send_exit(it->second.checker, caf::exit_reason::user_shutdown);
+    st.versions.remove(it->first);
+    it = st.resources.erase(it);
+  }
+  keep.clear();
+  for (const auto& j : st.cfg->jobs) {
+    keep.insert(j.name);
+    auto it = st.jobs.find(j.name);
+    if (it != st.jobs.end()) {
+      self->send(it->second.actor, proto::config_atom::value, st.cfg, it->second.paused);
+      continue;
+    }
+    job_entry e;
+    e.paused = st.paused;
+    e.baseline = st.ctx.version_ids->last();
+    e.actor = spawn_job(sys, {st.name, j.name, st.cfg, e.paused, observer, st.ctx});
+    self->link_to(e.actor);
+    st.jobs.emplace(j.name, std::move(e));
+  }
+  for (auto it = st.jobs.begin(); it != st.jobs.end();) {
+    if (keep.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    self->unlink_from(it->second.actor);
+    self->send(it->second.actor, proto::shutdown_atom::value);
+    for (auto u = st.usage.begin(); u != st.usage.end();)
+      u = u->second.job == it->first ? st.usage.erase(u) : std::next(u);
+    it = st.jobs.erase(it);
+  }
+}
+
+void set_job_paused(self_ptr self, const std::string& job, bool paused) {
+  auto& e = self->state.jobs.at(job);
+  e.paused = paused;
+  self->send(e.actor, proto::config_atom::value, self->state.cfg, paused);
+  self->send(self->state.ctx.queue, proto::pause_atom::value, self->state.name, job, paused);
+}
+
+caf::result<api::response> trigger(self_ptr self, const api::trigger_job& req) {
+  auto& st = self->state;
+  const auto* job = st.cfg->find_job(req.job);
+  if (job == nullptr) return no_job(req.job);
+  if (job_paused(self, req.job))
+    return api::fail(http::errc::conflict, st.paused ? "pipeline \"" + st.name + "\" is paused"
+                                                     : "job \"" + req.job + "\" is paused");
+  for (const auto& [k, v] : req.inputs) {
+    bool declared = false;
+    for (const auto& in : job->inputs) declared = declared || in.name == k;
+    if (!declared)
+      return api::fail(http::errc::bad_request,
+                       "job \"" + req.job + "\" has no input \"" + k + "\"");
+  }
+  for (const auto& in : job->inputs)
+    if (!in.default_value && req.inputs.count(in.name) == 0)
+      return api::fail(http::errc::bad_request, "input \"" + in.name + "\" is required");
+  auto inputs = resolve_inputs(*job, resolution(self));
+  if (auto* why = std::get_if<std::string>(&inputs)) return api::fail(http::errc::conflict, *why);
+  auto rp = self->make_response_promise<api::response>();
+  create_build(self, req.job, {{"type", "manual"}}, std::get<0>(std::move(inputs)), req.inputs,
+               req.args, [rp](api::response r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+caf::result<api::response> trigger_version(self_ptr self, const api::trigger_version& req) {
+  auto& st = self->state;
+  auto canonical = find_resource(self, req.resource);
+  if (!canonical) return no_resource(req.resource);
+  const auto* v = st.versions.find(req.version_id);
+  if (v == nullptr || v->resource != *canonical)
+    return api::fail(http::errc::not_found, "version " + std::to_string(req.version_id) + " of \"" +
+                                                *canonical + "\" not found");
+  std::vector<const pipeline::job*> consumers;
+  for (const auto& job : st.cfg->jobs)
+    for (const auto* g : get_steps(job))
+      if (g->canonical == *canonical && g->passed_jobs.empty()) {
+        consumers.push_back(&job);
+        break;
+      }
+  struct collected {
+    json builds = json::array();
+    std::size_t left = 0;
+    std::optional<api::response> error;
+  };
+  auto acc = std::make_shared<collected>();
+  auto rp = self->make_response_promise<api::response>();
+  auto finish = [acc, rp]() mutable {
+    if (acc->builds.empty() && acc->error) {
+      rp.deliver(std::move(*acc->error));
+    } else {
+      rp.deliver(api::ok({{"builds", acc->builds}}, 201));
+    }
+  };
+  std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> plans;
+  for (const auto* job : consumers) {
+    auto rc = resolution(self);
+    rc.trigger = {*canonical, v->id};
+    auto inputs = resolve_inputs(*job, rc);
+    if (auto* why = std::get_if<std::string>(&inputs)) {
+      acc->error = api::fail(http::errc::conflict, *why);
+      continue;
+    }
+    plans.emplace_back(job, std::get<0>(std::move(inputs)));
+  }
+  acc->left = plans.size();
+  if (plans.empty()) {
+    finish();
+    return rp;
+  }
+  for (auto& [job, inputs] : plans) {
+    create_build(self, job->name,
+                 {{"type", "version"}, {"resource", *canonical}, {"version_id", v->id}},
+                 std::move(inputs), {}, {}, [acc, finish](api::response r) mutable {
+                   if (api::is_error(r)) {
+                     acc->error = std::move(r);
+                   } else {
+                     acc->builds.push_back(r.body["build"]);
+                   }
+                   if (--acc->left == 0) finish();
+                 });
+  }
+  return rp;
+}
+
+caf::result<api::response> handle(self_ptr self, const api::request& r) {
+  auto& st = self->state;
+  auto rp_json = [self](auto make) -> caf::result<api::response> {
+    auto rp = self->make_response_promise<api::response>();
+    make([rp](api::response r) mutable { rp.deliver(std::move(r)); });
+    return rp;
+  };
+  // job-scoped requests go to the job actor
+  auto forward = [self](const std::string& job,
+                        const api::request& req) -> caf::result<api::response> {
+    auto it = self->state.jobs.find(job);
+    if (it == self->state.jobs.end()) return no_job(job);
+    return self->delegate(it->second.actor, proto::api_atom::value, req);
+  };
+  if (std::holds_alternative<api::get_pipeline>(r)) {
+    auto rp = self->make_response_promise<api::response>();
+    reply_pipeline(self, rp, 200);
+    return rp;
+  }
+  if (auto* p = std::get_if<api::pause_pipeline>(&r)) {
+    st.paused = p->paused;
+    for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p->paused);
+    spdlog::info("event=pipeline.{} pipeline={}", p->paused ? "paused" : "unpaused", st.name);
+    auto rp = self->make_response_promise<api::response>();
+    reply_pipeline(self, rp, 200);
+    return rp;
+  }
+  if (std::holds_alternative<api::list_jobs>(r))
+    return rp_json([self](reply_fn done) {
+      jobs_json(self, [done](json jobs) { done(api::ok({{"jobs", jobs}})); });
+    });
+  if (auto* g = std::get_if<api::get_job>(&r)) return forward(g->job, r);
+  if (auto* t = std::get_if<api::trigger_job>(&r)) return trigger(self, *t);
+  if (auto* p = std::get_if<api::pause_job>(&r)) {
+    if (st.jobs.count(p->job) == 0) return no_job(p->job);
+    set_job_paused(self, p->job, p->paused);
+    spdlog::info("event=job.{} pipeline={} job={}", p->paused ? "paused" : "unpaused", st.name,
+                 p->job);
+    return forward(p->job, r);
+  }
+  if (auto* l = std::get_if<api::list_builds>(&r)) {
+    if (!l->job.empty()) return forward(l->job, r);
+    // every job's builds (GET /builds across pipelines)
+    return rp_json([self, l = *l](reply_fn done) {
+      gather<api::response>(
+          self, job_actors(self),
+          [done](std::vector<std::optional<api::response>> replies) {
+            auto builds = json::array();
+            for (auto& rep : replies)
+              if (rep && !api::is_error(*rep))
+                for (auto& b : rep->body["builds"]) builds.push_back(b);
+            done(api::ok({{"builds", builds}}));
+          },
+          proto::api_atom::value, api::request{l});
+    });
+  }
+  if (auto* g = std::get_if<api::get_build>(&r)) {
+    if (!g->job.empty()) return forward(g->job, r);
+    auto it = st.usage.find(g->id);
+    if (it == st.usage.end())
+      return api::fail(http::errc::not_found, "build " + std::to_string(g->id) + " not found");
+    return forward(it->second.job, r);
+  }
+  if (auto* c = std::get_if<api::cancel_build>(&r)) return forward(c->job, r);
+  if (auto* rt = std::get_if<api::retry_build>(&r)) return forward(rt->job, r);
+  if (std::holds_alternative<api::list_resources>(r))
+    return rp_json([self](reply_fn done) {
+      std::vector<std::string> all;
+      for (const auto& res : self->state.cfg->resources) all.push_back(res.canonical);
+      resources_json(self, all, [done](json rs) { done(api::ok({{"resources", rs}})); });
+    });
+  if (auto* c = std::get_if<api::check_resource>(&r)) {
+    auto canonical = find_resource(self, c->resource);
+    if (!canonical) return no_resource(c->resource);
+    self->send(st.resources.at(*canonical).checker, proto::check_atom::value);
+    return rp_json([self, canonical = *canonical](reply_fn done) {
+      resources_json(self, {canonical}, [done](json rs) {
+        done(api::ok({{"resource", rs.at(0)}}, 202));
+      });
+    });
+  }
+  if (auto* v = std::get_if<api::list_versions>(&r)) {
+    auto canonical = find_resource(self, v->resource);
+    if (!canonical) return no_resource(v->resource);
+    auto out = json::array();
+    for (const auto& rec : st.versions.list(*canonical, v->limit))
+      out.push_back({{"id", rec.id},
+                     {"version", rec.version},
+                     {"created_at", model::format_time(rec.created_at)}});
+    return api::ok({{"versions", std::move(out)}});
+  }
+  if (auto* t = std::get_if<api::trigger_version>(&r)) return trigger_version(self, *t);
+  if (auto* p = std::get_if<api::pin_resource>(&r)) {
+    auto canonical = find_resource(self, p->resource);
+    if (!canonical) return no_resource(p->resource);
+    if (p->version_id) {
+      const auto* v = st.versions.find(*p->version_id);
+      if (v == nullptr || v->resource != *canonical)
+        return api::fail(http::errc::not_found, "version " + std::to_string(*p->version_id) +
+                                                    " of \"" + *canonical + "\" not found");
+    }
+    st.resources.at(*canonical).pinned = p->version_id;
+    spdlog::info("event=resource.{} pipeline={} resource={}", p->version_id ? "pinned" : "unpinned",
+                 st.name, *canonical);
+    return rp_json([self, canonical = *canonical](reply_fn done) {
+      resources_json(self, {canonical}, [done](json rs) {
+        done(api::ok({{"resource", rs.at(0)}}));
+      });
+    });
+  }
+  if (auto* w = std::get_if<api::webhook>(&r)) {
+    for (const auto& [canonical, e] : st.resources) {
+      if (e.webhook_token.empty() || e.webhook_token != w->token) continue;
+      self->send(e.checker, proto::check_atom::value);
+      return api::ok({{"resource", canonical}}, 202);
+    }
+    return api::fail(http::errc::not_found, "unknown webhook token");
+  }
+  return api::fail(http::errc::internal, "request not handled by a pipeline");
+}
+
+proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::string name,
+                                                       context ctx) {
+  self->state.name = std::move(name);
+  self->state.versions = version_store(ctx.version_ids);
+  self->state.ctx = std::move(ctx);
+  return {
+      [self](proto::api_atom, const api::request& r) { return handle(self, r); },
+      [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
+             json& vars) -> caf::result<api::response> {
+        auto& st = self->state;
+        bool created = st.cfg == nullptr;
+        auto now = st.ctx.now();
+        if (created) st.created_at = now;
+        st.updated_at = now;
+        st.text = std::move(text);
+        st.vars = std::move(vars);
+        reconcile(self, std::move(cfg));
+        spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
+                     created ? "created" : "updated", st.name, st.cfg->jobs.size(),
+                     st.cfg->resources.size());
+        auto rp = self->make_response_promise<api::response>();
+        reply_pipeline(self, rp, created ? 201 : 200);
+        return rp;
+      },
+      [self](proto::summary_atom) { return summary(self); },
+      [self](proto::shutdown_atom) {
+        auto& st = self->state;
+        for (auto& [name, e] : st.jobs) {
+          self->unlink_from(e.actor);
+          self->send(e.actor, proto::shutdown_atom::value);
+        }
+        self->send(st.ctx.queue, proto::withdraw_atom::value, st.name);
+        self->quit();  // linked checkers go with it
+      },
+      // ---- from jobs
+      [self](proto::state_atom, const std::string& job, std::int64_t id, build_status status,
+             std::map<std::string, std::int64_t>& gets) {
+        auto& st = self->state;
+        if (st.jobs.count(job) == 0) return;
+        auto& u = st.usage[id];
+        u.job = job;
+        u.status = status;
+        u.gets = std::move(gets);
+        if (status == build_status::succeeded || status == build_status::warning)
+          evaluate_downstream(self, job);
+      },
+      [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions,
+             std::int64_t build_id) {
+        auto& st = self->state;
+        if (st.resources.count(canonical) == 0) return;
+        auto created = st.versions.add(canonical, versions, st.ctx.now());
+        // implicit get-after-put: the build counts as having used what it put
+        const auto* res = st.cfg->find_resource(canonical);
+        auto u = st.usage.find(build_id);
+        if (!created.empty() && res != nullptr && u != st.usage.end())
+          u->second.gets[res->name] = created.back().id;
+        on_new_versions(self, canonical, created);
+      },
+      // ---- from checkers
+      [self](proto::command_atom, const std::string& canonical) {
+        auto& st = self->state;
+        const auto* res = st.cfg->find_resource(canonical);
+        if (res == nullptr) return proto::check_command{std::nullopt, "resource gone"};
+        const auto* latest = st.versions.latest(canonical);
+        return proto::check_command{
+            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {}};
+      },
+      [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
+        auto& st = self->state;
+        if (st.resources.count(canonical) == 0) return;
+        on_new_versions(self, canonical, st.versions.add(canonical, versions, st.ctx.now()));
+      },
+  };
+}
+
+}  // namespace
+
+proto::pipeline_actor spawn_pipeline(caf::actor_system& sys, std::string name, context ctx) {
+  return sys.spawn(pipeline_behavior, std::move(name), std::move(ctx));
+}
+
+}  // namespace pikoci::server

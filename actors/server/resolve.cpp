@@ -1,0 +1,58 @@
+#include "actors/server/resolve.hpp"
+
+#include <set>
+
+namespace pikoci::server {
+namespace {
+
+void collect(const std::vector<pipeline::step>& steps, std::set<std::string>& seen,
+             std::vector<const pipeline::step*>& out) {
+  for (const auto& s : steps) {
+    if (s.kind == pipeline::step_kind::get && seen.insert(s.name).second) out.push_back(&s);
+    collect(s.steps, seen, out);
+    for (const auto& b : s.branches) collect(b.steps, seen, out);
+    for (const auto& h : s.hooks) collect(h.steps, seen, out);
+  }
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::vector<const pipeline::step*> get_steps(const pipeline::job& job) {
+  std::set<std::string> seen;
+  std::vector<const pipeline::step*> out;
+  collect(job.plan, seen, out);
+  for (const auto& h : job.hooks) collect(h.steps, seen, out);
+  return out;
+}
+
+std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
+    const pipeline::job& job, const resolve_context& ctx) {
+  std::vector<model::build_input> inputs;
+  for (const auto* get : get_steps(job)) {
+    std::optional<version_id> id;
+    if (auto c = ctx.chosen.find(get->name); c != ctx.chosen.end()) {
+      id = c->second;
+    } else if (!get->passed_jobs.empty()) {
+      id = highest_common_version(get->name, get->passed_jobs, ctx.history);
+      if (!id) return "no version of \"" + get->canonical + "\" passed " + join(get->passed_jobs);
+    } else if (ctx.trigger && ctx.trigger->first == get->canonical) {
+      id = ctx.trigger->second;
+    } else if (auto p = ctx.pins.find(get->canonical); p != ctx.pins.end()) {
+      id = p->second;
+    } else if (const auto* latest = ctx.versions->latest(get->canonical)) {
+      id = latest->id;
+    }
+    const version_record* rec = id ? ctx.versions->find(*id) : nullptr;
+    if (rec == nullptr) return "no version found for resource \"" + get->canonical + "\"";
+    inputs.push_back({get->name, get->canonical, rec->id, rec->version});
+  }
+  return inputs;
+}
+
+}  // namespace pikoci::server

@@ -1,0 +1,37 @@
+#pragma once
+// Which version each get step of a new build uses (reference §2.2 "Version selection" and §5.3):
+// an explicit choice (a `passed` get that became ready, trigger-with-version), else for a get
+// with `passed` the highest version every upstream job passed with, else the version that
+// triggered the build when the get reads that resource, else the resource's pin, else the latest.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "actors/model/build.hpp"
+#include "actors/server/versions.hpp"
+#include "config/pipeline/model.hpp"
+
+namespace pikoci::server {
+
+struct resolve_context {
+  const version_store* versions = nullptr;
+  std::map<std::string, version_id> pins;                     // by canonical
+  std::vector<build_usage> history;                           // every build of the pipeline
+  std::map<std::string, version_id> chosen;                   // by get step name
+  std::optional<std::pair<std::string, version_id>> trigger;  // canonical, version
+};
+
+/// The inputs of a build of `job`, or why it cannot be created (a get with no version: the
+/// build is not created, reference §5.2).
+std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
+    const pipeline::job& job, const resolve_context& ctx);
+
+/// Every get step of a plan (nested in in_parallel groups, if branches and step hooks too), the
+/// first of each name.
+std::vector<const pipeline::step*> get_steps(const pipeline::job& job);
+
+}  // namespace pikoci::server

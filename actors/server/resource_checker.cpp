@@ -1,0 +1,128 @@
+#include "actors/server/resource_checker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "config/pipeline/schedule.hpp"
+
+namespace pikoci::server {
+namespace {
+
+struct checker_state {
+  checker_setup setup;
+  std::optional<pipeline::schedule> sched;
+  std::int64_t generation = 0;  // of the armed timer; older timers are ignored
+  std::int64_t sequence = 0;    // of the check in flight; older results are ignored
+  bool in_flight = false;
+  bool again = false;  // a check was requested while one was in flight
+  std::optional<model::time_point> last_check_at, next_check_at;
+  std::optional<std::string> check_error;
+};
+
+using self_ptr = proto::resource_checker_actor::stateful_pointer<checker_state>;
+
+void configure(self_ptr self, const std::string& interval) {
+  std::string error;
+  self->state.sched = pipeline::schedule::parse(interval, error);
+  if (!self->state.sched) {  // validation rejects these; keep the default then
+    spdlog::warn("event=resource.bad_interval resource={} error=\"{}\"",
+                 self->state.setup.canonical, error);
+    self->state.sched = pipeline::schedule::parse("@every 1m", error);
+  }
+}
+
+void arm(self_ptr self, model::time_point now) {
+  auto& st = self->state;
+  st.next_check_at = st.sched->next(now);
+  auto gen = ++st.generation;
+  self->delayed_send(self, *st.next_check_at - now, proto::due_atom::value, gen);
+}
+
+void check_now(self_ptr self) {
+  auto& st = self->state;
+  if (st.in_flight) {
+    st.again = true;
+    return;
+  }
+  st.in_flight = true;
+  auto now = st.setup.ctx.now();
+  st.last_check_at = now;
+  arm(self, now);
+  auto seq = ++st.sequence;
+  self->request(st.setup.host, caf::infinite, proto::command_atom::value, st.setup.canonical)
+      .then(
+          [self, seq](proto::check_command& cmd) {
+            auto& st = self->state;
+            if (!cmd.command) {
+              // no check command: nothing to find, not an error
+              st.in_flight = false;
+              return;
+            }
+            proto::check_work work;
+            work.resource = st.setup.canonical;
+            work.sequence = seq;
+            work.command = std::move(*cmd.command);
+            work.owner = caf::actor_cast<proto::check_events_actor>(self);
+            self->send(st.setup.ctx.dispatcher, proto::run_check_atom::value, std::move(work));
+          },
+          [self](caf::error&) { self->state.in_flight = false; });
+}
+
+proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, checker_setup setup) {
+  self->state.setup = std::move(setup);
+  configure(self, self->state.setup.check_interval);
+  check_now(self);  // due once at creation
+  return {
+      [self](proto::config_atom, const std::string& interval) {
+        if (interval == self->state.setup.check_interval) return;
+        self->state.setup.check_interval = interval;
+        configure(self, interval);
+        arm(self, self->state.setup.ctx.now());
+      },
+      [self](proto::check_atom) { check_now(self); },
+      [self](proto::due_atom, std::int64_t gen) {
+        if (gen == self->state.generation) check_now(self);
+      },
+      [self](proto::state_atom) {
+        auto& st = self->state;
+        auto t = [](const std::optional<model::time_point>& tp) {
+          return tp ? nlohmann::json(model::format_time(*tp)) : nlohmann::json(nullptr);
+        };
+        return nlohmann::json{
+            {"last_check_at", t(st.last_check_at)},
+            {"next_check_at", t(st.next_check_at)},
+            {"check_error", st.check_error ? nlohmann::json(*st.check_error) : nullptr}};
+      },
+      [self](proto::check_done_atom, std::int64_t seq, worker::check_result& result) {
+        auto& st = self->state;
+        if (seq != st.sequence) return;
+        st.in_flight = false;
+        if (result.error) {
+          std::string text = result.log;
+          if (text.find(*result.error) == std::string::npos) {
+            if (!text.empty() && text.back() != '\n') text += '\n';
+            text += *result.error;
+          }
+          st.check_error = text;
+          spdlog::info("event=resource.check_failed pipeline={} resource={} error=\"{}\"",
+                       st.setup.pipeline, st.setup.canonical, *result.error);
+        } else {
+          st.check_error.reset();
+          if (!result.versions.empty())
+            self->send(st.setup.host, proto::found_atom::value, st.setup.canonical,
+                       std::move(result.versions));
+        }
+        if (st.again) {
+          st.again = false;
+          check_now(self);
+        }
+      },
+  };
+}
+
+}  // namespace
+
+proto::resource_checker_actor spawn_resource_checker(caf::actor_system& sys, checker_setup setup) {
+  return sys.spawn(checker_behavior, std::move(setup));
+}
+
+}  // namespace pikoci::server

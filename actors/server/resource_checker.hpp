@@ -1,0 +1,19 @@
+#pragma once
+// Spawns a resource checker (protocol: actors/protocols/resource_checker.hpp).
+
+#include "actors/protocols/resource_checker.hpp"
+#include "actors/server/context.hpp"
+
+namespace pikoci::server {
+
+struct checker_setup {
+  std::string pipeline;
+  std::string canonical;
+  std::string check_interval;
+  proto::checker_host_actor host;
+  context ctx;
+};
+
+proto::resource_checker_actor spawn_resource_checker(caf::actor_system& sys, checker_setup setup);
+
+}  // namespace pikoci::server

@@ -1,0 +1,206 @@
+#include "actors/worker/embedded_worker.hpp"
+
+#include <deque>
+#include <mutex>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace pikoci::worker {
+namespace {
+
+/// One running build as the worker sees it; shared with its runner thread.
+struct run_control {
+  build_cancel cancel;
+  std::mutex mu;
+  std::string reason;  // why it was cancelled, when it was
+
+  void request_cancel(const std::string& why) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (reason.empty()) reason = why;
+    }
+    cancel.cancel();
+  }
+  std::string cancel_reason() {
+    std::lock_guard<std::mutex> lock(mu);
+    return reason;
+  }
+};
+
+/// Forwards executor events to the build's owner as messages (thread-safe: called from the
+/// runner thread and from in_parallel children).
+class event_sink final : public build_sink {
+ public:
+  event_sink(proto::build_events_actor owner, proto::build_key key)
+      : owner_(std::move(owner)), key_(key) {}
+  void step_started(const step_ref& s) override {
+    caf::anon_send(owner_, proto::step_start_atom::value, key_, s);
+  }
+  void log(const step_ref& s, std::string_view chunk) override {
+    caf::anon_send(owner_, proto::step_log_atom::value, key_, s, std::string(chunk));
+  }
+  void step_finished(const step_ref& s, const step_result& r) override {
+    caf::anon_send(owner_, proto::step_done_atom::value, key_, s, r);
+  }
+  void build_decided(const build_result& r) override {
+    decided_ = r;
+    caf::anon_send(owner_, proto::decided_atom::value, key_, r);
+  }
+  const std::optional<build_result>& decided() const { return decided_; }
+
+ private:
+  proto::build_events_actor owner_;
+  proto::build_key key_;
+  std::optional<build_result> decided_;
+};
+
+/// The build runner: runs one build to its end on its own thread.
+void build_runner(caf::blocking_actor* self, proto::build_work work,
+                  std::shared_ptr<run_control> control, executor_options opts,
+                  std::string worker_name, proto::embedded_worker_actor worker) {
+  self->send(work.owner, proto::accepted_atom::value, work.key, worker_name);
+  event_sink sink(work.owner, work.key);
+  build_result result;
+  try {
+    result = execute_build(*work.plan, opts, sink, control->cancel);
+  } catch (const std::exception& e) {
+    result = {status::errored, std::string("worker error: ") + e.what()};
+  }
+  if (result.st == status::cancelled) {
+    auto why = control->cancel_reason();
+    if (!why.empty()) result.reason = why;
+  }
+  self->send(work.owner, proto::build_done_atom::value, work.key, result);
+  self->send(work.slots, proto::release_atom::value, work.key.id);
+  self->send(worker, proto::build_done_atom::value, work.key);
+}
+
+void check_runner(caf::blocking_actor* self, proto::check_work work, executor_options opts,
+                  proto::embedded_worker_actor worker) {
+  check_result result;
+  try {
+    result = execute_check(work.command, opts, work.timeout);
+  } catch (const std::exception& e) {
+    result.error = std::string("worker error: ") + e.what();
+  }
+  self->send(work.owner, proto::check_done_atom::value, work.sequence, std::move(result));
+  self->send(worker, proto::check_done_atom::value);
+}
+
+struct worker_state {
+  worker_options opts;
+  std::map<std::int64_t, std::shared_ptr<run_control>> running;
+  int checks_running = 0;
+  std::deque<proto::check_work> checks_waiting;
+  bool stopping = false;
+  int cancelled_on_stop = 0;
+  std::optional<caf::typed_response_promise<int>> stopped;
+};
+
+using self_ptr = proto::embedded_worker_actor::stateful_pointer<worker_state>;
+
+void start_checks(self_ptr self) {
+  auto& st = self->state;
+  while (!st.stopping && st.checks_running < st.opts.check_slots && !st.checks_waiting.empty()) {
+    auto work = std::move(st.checks_waiting.front());
+    st.checks_waiting.pop_front();
+    ++st.checks_running;
+    self->spawn(check_runner, std::move(work), st.opts.exec, self);
+  }
+}
+
+void maybe_stopped(self_ptr self) {
+  auto& st = self->state;
+  if (st.stopped && st.running.empty()) {
+    st.stopped->deliver(st.cancelled_on_stop);
+    st.stopped.reset();
+  }
+}
+
+proto::embedded_worker_actor::behavior_type worker_behavior(self_ptr self, worker_options opts) {
+  self->state.opts = std::move(opts);
+  return {
+      [self](proto::run_build_atom, proto::build_work& work) {
+        auto& st = self->state;
+        if (st.stopping) {
+          // Never started: tell the owner so the build does not stay pending forever.
+          self->send(work.owner, proto::build_done_atom::value, work.key,
+                     build_result{status::errored, "worker stopping"});
+          self->send(work.slots, proto::release_atom::value, work.key.id);
+          return;
+        }
+        auto control = std::make_shared<run_control>();
+        st.running[work.key.id] = control;
+        spdlog::debug("event=build.dispatched build={} attempt={} worker={}", work.key.id,
+                      work.key.attempt, st.opts.name);
+        self->spawn(build_runner, std::move(work), control, st.opts.exec, st.opts.name, self);
+      },
+      [self](proto::run_check_atom, proto::check_work& work) {
+        self->state.checks_waiting.push_back(std::move(work));
+        start_checks(self);
+      },
+      [self](proto::cancel_atom, proto::build_key key, const std::string& reason) {
+        auto it = self->state.running.find(key.id);
+        if (it != self->state.running.end()) it->second->request_cancel(reason);
+      },
+      [self](proto::workers_atom) {
+        auto& st = self->state;
+        nlohmann::json w{
+            {"name", st.opts.name},
+            {"kind", "embedded"},
+            {"tags", nlohmann::json::array()},
+            {"queues", {"jobs", "checks"}},
+            {"concurrency", st.opts.concurrency},
+            {"running", st.running.size()},
+            {"status", st.stopping ? "draining" : "healthy"},
+            {"last_heartbeat_at", model::format_time(std::chrono::system_clock::now())}};
+        return nlohmann::json{{"workers", {std::move(w)}}};
+      },
+      [self](proto::shutdown_atom) -> caf::result<int> {
+        auto& st = self->state;
+        st.stopping = true;
+        st.checks_waiting.clear();
+        for (auto& [id, control] : st.running) {
+          control->request_cancel("cancelled: server stopping");
+          ++st.cancelled_on_stop;
+        }
+        auto rp = self->make_response_promise<int>();
+        st.stopped = rp;
+        maybe_stopped(self);
+        return rp;
+      },
+      [self](proto::build_done_atom, proto::build_key key) {
+        self->state.running.erase(key.id);
+        maybe_stopped(self);
+      },
+      [self](proto::check_done_atom) {
+        --self->state.checks_running;
+        start_checks(self);
+      },
+  };
+}
+
+}  // namespace
+
+work::env_map process_environment() {
+  // The node's own secrets never reach build processes (SPEC §10).
+  static const std::set<std::string_view> secret = {"JWT_SECRET", "ADMIN_PASSWORD", "WORKER_TOKEN",
+                                                    "PIKOCI_TOKEN"};
+  work::env_map env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos || secret.count(kv.substr(0, eq)) != 0) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+proto::embedded_worker_actor spawn_embedded_worker(caf::actor_system& sys, worker_options opts) {
+  return sys.spawn(worker_behavior, std::move(opts));
+}
+
+}  // namespace pikoci::worker
