@@ -68,7 +68,8 @@ struct get_build {
 };
 struct cancel_build {
   std::string pipeline, job, number;
-  std::string by;  // the user, for the reason
+  std::string by;       // the user, for the reason
+  std::int64_t id = 0;  // instead of `number` (the pipeline cancelling on its own)
 };
 struct retry_build {
   std::string pipeline, job, number;

@@ -134,6 +134,8 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
 
 api::response cancel(self_ptr self, const api::cancel_build& req) {
   auto* b = find_number(self, req.number);
+  if (req.number.empty())
+    if (auto it = self->state.builds.find(req.id); it != self->state.builds.end()) b = &it->second;
   if (b == nullptr) return not_found_build(self, req.number);
   if (model::is_terminal(b->status))
     return api::fail(http::errc::conflict, "build " + req.number + " of job \"" + b->job +
@@ -142,7 +144,7 @@ api::response cancel(self_ptr self, const api::cancel_build& req) {
   auto& ctx = self->state.setup.ctx;
   bool was_pending = b->status == build_status::pending;
   b->status = build_status::cancelled;
-  b->reason = req.by.empty() ? "cancelled" : "cancelled by " + req.by;
+  b->reason = req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
   if (was_pending) {
     // Withdrawn before it started. If the queue dispatched it meanwhile, `accepted` arrives for a
     // cancelled build and cancels the run.

@@ -365,6 +365,27 @@ void set_job_paused(self_ptr self, const std::string& job, bool paused) {
   self->send(self->state.ctx.queue, proto::pause_atom::value, self->state.name, job, paused);
 }
 
+/// Pinning cancels pending builds that would use another version of the resource (§5.3.5).
+void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin) {
+  auto& st = self->state;
+  for (const auto& [id, u] : st.usage) {
+    if (u.status != build_status::pending) continue;
+    const auto* job = st.cfg->find_job(u.job);
+    if (job == nullptr) continue;
+    bool other = false;
+    for (const auto* g : get_steps(*job)) {
+      auto used = u.gets.find(g->name);
+      other = other || (g->canonical == canonical && used != u.gets.end() && used->second != pin);
+    }
+    if (!other) continue;
+    api::cancel_build c{st.name, u.job, "",
+                        "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
+                        id};
+    self->request(st.jobs.at(u.job).actor, caf::infinite, proto::api_atom::value, api::request{c})
+        .then([](api::response&) {}, [](caf::error&) {});
+  }
+}
+
 caf::result<api::response> trigger(self_ptr self, const api::trigger_job& req) {
   auto& st = self->state;
   const auto* job = st.cfg->find_job(req.job);
@@ -552,6 +573,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
                                                     " of \"" + *canonical + "\" not found");
     }
     st.resources.at(*canonical).pinned = p->version_id;
+    if (p->version_id) cancel_unpinned(self, *canonical, *p->version_id);
     spdlog::info("event=resource.{} pipeline={} resource={}", p->version_id ? "pinned" : "unpinned",
                  st.name, *canonical);
     return rp_json([self, canonical = *canonical](reply_fn done) {

@@ -1,0 +1,383 @@
+// The server actors on CAF's deterministic scheduler: registry, pipelines, jobs, checkers and the
+// execution queue with a scripted worker in place of the embedded one. Messages run only when the
+// test says so (`run()`), timers fire only on `fire_timers()`, and the worker's events are sent
+// by the test, so every interleaving below is exact.
+#include <doctest/doctest.h>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+
+#include "actors/protocols/registry.hpp"
+#include "actors/server/execution_queue.hpp"
+#include "actors/server/registry.hpp"
+
+using namespace pikoci;
+using nlohmann::json;
+
+namespace {
+
+/// What the scripted worker was asked to do.
+struct worker_log {
+  std::vector<proto::build_work> builds;
+  std::vector<proto::check_work> checks;
+  std::vector<proto::build_key> cancels;
+};
+
+proto::dispatcher_actor::behavior_type scripted_worker(proto::dispatcher_actor::pointer,
+                                                       std::shared_ptr<worker_log> log) {
+  return {
+      [log](proto::run_build_atom, proto::build_work& w) { log->builds.push_back(std::move(w)); },
+      [log](proto::run_check_atom, proto::check_work& w) { log->checks.push_back(std::move(w)); },
+      [log](proto::cancel_atom, proto::build_key k, const std::string&) {
+        log->cancels.push_back(k);
+      },
+      [](proto::workers_atom) {
+        return json{{"workers", json::array()}};
+      },
+      [](proto::shutdown_atom) { return 0; },
+  };
+}
+
+struct node_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
+  std::shared_ptr<worker_log> worker = std::make_shared<worker_log>();
+  proto::registry_actor registry;
+  proto::execution_queue_actor queue;
+
+  explicit node_fixture(int max_in_flight = 10, int max_queue_size = 100) {
+    spdlog::set_level(spdlog::level::warn);
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sys->await_actors_before_shutdown(false);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+    auto dispatcher = sys->spawn(scripted_worker, worker);
+    queue = server::spawn_execution_queue(*sys, {max_in_flight, max_queue_size, max_in_flight},
+                                          dispatcher);
+    server::context ctx;
+    ctx.queue = queue;
+    ctx.dispatcher = dispatcher;
+    registry = server::spawn_registry(*sys, ctx);
+    run();
+  }
+
+  void run() { sched->run(); }
+  void fire_timers() {
+    sched->trigger_timeouts();
+    run();
+  }
+
+  /// Asks the registry through a probe actor (scheduled like every other actor, so the whole
+  /// exchange happens inside `run()`).
+  api::response call(api::request r) {
+    auto out = std::make_shared<std::optional<api::response>>();
+    sys->spawn([out, r, reg = registry](caf::event_based_actor* self) {
+      self->request(reg, caf::infinite, proto::api_atom::value, r)
+          .then(
+              [out](api::response& resp) { *out = std::move(resp); },
+              [out](caf::error& e) { *out = api::fail(http::errc::internal, caf::to_string(e)); });
+    });
+    run();
+    REQUIRE_MESSAGE(out->has_value(), "no reply");
+    return **out;
+  }
+
+  json ok(api::request r, int status = 200) {
+    auto resp = call(std::move(r));
+    REQUIRE_MESSAGE(resp.status == status, resp.body.dump());
+    return resp.body;
+  }
+
+  void set(const std::string& name, const std::string& hcl, int status = 201) {
+    ok(api::set_pipeline{name, hcl, json::object()}, status);
+  }
+
+  /// The pending check of `canonical` (the oldest one not yet answered).
+  proto::check_work take_check(const std::string& canonical) {
+    for (auto it = worker->checks.begin(); it != worker->checks.end(); ++it) {
+      if (it->resource != canonical) continue;
+      auto w = std::move(*it);
+      worker->checks.erase(it);
+      return w;
+    }
+    FAIL("no check of " << canonical << " was dispatched");
+    return {};
+  }
+
+  /// Answers the pending check of `canonical` with `versions`.
+  void check_finds(const std::string& canonical, std::vector<json> versions) {
+    auto w = take_check(canonical);
+    worker::check_result r;
+    r.versions = std::move(versions);
+    caf::anon_send(w.owner, proto::check_done_atom::value, w.sequence, r);
+    run();
+  }
+
+  /// The dispatched build of `job` (the oldest one not yet finished).
+  proto::build_work take_build(const std::string& job) {
+    for (auto it = worker->builds.begin(); it != worker->builds.end(); ++it) {
+      if (it->plan->job != job) continue;
+      auto w = std::move(*it);
+      worker->builds.erase(it);
+      return w;
+    }
+    FAIL("no build of " << job << " was dispatched");
+    return {};
+  }
+
+  bool dispatched(const std::string& job) const {
+    for (const auto& w : worker->builds)
+      if (w.plan->job == job) return true;
+    return false;
+  }
+
+  void start(const proto::build_work& w) {
+    caf::anon_send(w.owner, proto::accepted_atom::value, w.key, std::string("scripted"));
+    run();
+  }
+
+  /// Runs the dispatched build of `job` to `st` the way a worker reports it.
+  proto::build_work finish(const std::string& job, worker::status st = worker::status::succeeded) {
+    auto w = take_build(job);
+    start(w);
+    worker::build_result r{st, st == worker::status::succeeded ? "" : "step \"x\" failed"};
+    caf::anon_send(w.owner, proto::decided_atom::value, w.key, r);
+    caf::anon_send(w.owner, proto::build_done_atom::value, w.key, r);
+    caf::anon_send(w.slots, proto::release_atom::value, w.key.id);
+    run();
+    return w;
+  }
+
+  json builds(const std::string& pipeline, const std::string& job) {
+    return ok(api::list_builds{pipeline, job, {}, 0})["builds"];
+  }
+};
+
+/// A resource type whose check the scripted worker answers; gets read `GET_SRC_REF`.
+const std::string source_type = R"hcl(
+resource_type "src" {
+  check "exec" {
+    path = "/bin/true"
+  }
+}
+resource "src" "code" {
+  check_interval = "@every 1h"
+}
+)hcl";
+
+std::string job_on_code(const std::string& name, const std::string& extra = "") {
+  return "job \"" + name + "\" {\n  get \"src\" \"code\" {\n    trigger = true\n" + extra +
+         "  }\n  task \"t\" {\n    run \"exec\" { path = \"/bin/true\" }\n  }\n}\n";
+}
+
+std::int64_t input_version(const json& build) {
+  return build["inputs"].at(0)["version_id"].get<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_SUITE("server actors") {
+  TEST_CASE("a new version triggers each job that gets it, once; a duplicate triggers nothing") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a") + job_on_code("b"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    CHECK(n.dispatched("a"));
+    CHECK(n.dispatched("b"));
+    n.finish("a");
+    n.finish("b");
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    CHECK(n.builds("p", "a").size() == 1);
+    CHECK(n.builds("p", "b").size() == 1);
+    auto versions = n.ok(api::list_versions{"p", "code", 0})["versions"];
+    CHECK(versions.size() == 1);
+  }
+
+  TEST_CASE("passed: fan-in runs on versions both upstream jobs passed, once per version") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("unit") + job_on_code("lint") +
+                   job_on_code("deploy", "    passed = [\"unit\", \"lint\"]\n"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("unit");
+    CHECK_FALSE(n.dispatched("deploy"));  // lint has not passed v1 yet
+    n.finish("lint");
+    auto deploy = n.builds("p", "deploy");
+    REQUIRE(deploy.size() == 1);
+    auto v1 = input_version(deploy[0]);
+    CHECK(deploy[0]["trigger"]["type"] == "passed");
+    n.finish("deploy");
+
+    // v2: lint fails, so deploy never sees v2
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    n.finish("unit");
+    n.finish("lint", worker::status::failed);
+    CHECK(n.builds("p", "deploy").size() == 1);
+
+    // a manual trigger takes the highest version that passed both: v1, not the latest v2
+    auto manual = n.ok(api::trigger_job{"p", "deploy", {}, {}}, 201)["build"];
+    CHECK(input_version(manual) == v1);
+    CHECK(manual["number"] == "2");
+  }
+
+  TEST_CASE("a job added by a re-set does not replay older versions (baseline)") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("unit"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("unit");
+    n.set("p",
+          source_type + job_on_code("unit") + job_on_code("deploy", "    passed = [\"unit\"]\n"),
+          200);
+    // unit passes v1 again (a manual run): deploy's baseline is after v1, so nothing runs
+    n.ok(api::trigger_job{"p", "unit", {}, {}}, 201);
+    n.finish("unit");
+    CHECK_FALSE(n.dispatched("deploy"));
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    n.finish("unit");
+    CHECK(n.dispatched("deploy"));
+  }
+
+  TEST_CASE("numbering and retries: n.k under the parent, with the parent's versions") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("a", worker::status::failed);
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    n.finish("a");
+    auto r1 = n.ok(api::retry_build{"p", "a", "1"}, 201)["build"];
+    CHECK(r1["number"] == "1.1");
+    CHECK(r1["trigger"]["type"] == "retry");
+    CHECK(input_version(r1) == input_version(n.builds("p", "a").back()));  // build 1's version
+    // a pending or started build cannot be retried
+    CHECK(n.call(api::retry_build{"p", "a", "1.1"}).status == 409);
+    n.finish("a");
+    CHECK(n.ok(api::retry_build{"p", "a", "1.1"}, 201)["build"]["number"] == "1.2");
+    n.finish("a");
+    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "3");
+    CHECK(n.call(api::retry_build{"p", "a", "9"}).status == 404);
+  }
+
+  TEST_CASE("cancel: a pending build never starts, a started one is cancelled on the worker") {
+    node_fixture n(/*max_in_flight*/ 1);
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    auto second = n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"];
+    CHECK(second["status"] == "pending");
+    auto cancelled = n.ok(api::cancel_build{"p", "a", "2", "alice"})["build"];
+    CHECK(cancelled["status"] == "cancelled");
+    CHECK(cancelled["reason"] == "cancelled by alice");
+    n.finish("a");  // build 1 frees the only slot
+    CHECK_FALSE(n.dispatched("a"));
+    CHECK(n.call(api::cancel_build{"p", "a", "2", "alice"}).status == 409);
+
+    n.ok(api::trigger_job{"p", "a", {}, {}}, 201);
+    auto w = n.take_build("a");
+    n.start(w);
+    CHECK(n.ok(api::cancel_build{"p", "a", "3", "bob"})["build"]["status"] == "cancelled");
+    REQUIRE(n.worker->cancels.size() == 1);
+    CHECK(n.worker->cancels[0].id == w.key.id);
+  }
+
+  TEST_CASE("pause: triggers of a paused job are refused; versions found while paused skip it") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("a");
+    n.ok(api::pause_job{"p", "a", true});
+    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    CHECK_FALSE(n.dispatched("a"));
+    n.ok(api::pause_job{"p", "a", false});
+    n.ok(api::pause_pipeline{"p", true});
+    auto jobs = n.ok(api::list_jobs{"p"})["jobs"];
+    CHECK(jobs[0]["paused"] == true);
+    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);
+    n.ok(api::pause_pipeline{"p", false});
+    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
+  }
+
+  TEST_CASE("re-set reconciles: kept jobs keep their builds, removed ones go") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("a");
+    n.set("p", source_type + job_on_code("a") + job_on_code("b"), 200);
+    CHECK(n.builds("p", "a").size() == 1);
+    CHECK(n.ok(api::get_job{"p", "b"})["job"]["name"] == "b");
+    // versions survive too: b can be triggered with v1 at once
+    CHECK(n.ok(api::trigger_job{"p", "b", {}, {}}, 201)["build"]["number"] == "1");
+    n.set("p", source_type + job_on_code("b"), 200);
+    CHECK(n.call(api::list_builds{"p", "a", {}, 0}).status == 404);
+    CHECK(n.ok(api::get_pipeline{"p"})["pipeline"]["jobs"].size() == 1);
+  }
+
+  TEST_CASE("the check schedule: due at creation, then at every interval; one at a time") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a"));
+    auto first = n.take_check("src.code");  // due once at creation
+    // while a check is in flight, the timer and a manual request do not start a second one
+    n.fire_timers();
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    CHECK(n.worker->checks.empty());
+    caf::anon_send(first.owner, proto::check_done_atom::value, first.sequence,
+                   worker::check_result{});
+    n.run();
+    // ... the manual request runs right after it
+    n.check_finds("src.code", {});
+    CHECK(n.worker->checks.empty());
+    // and the next interval starts the next one
+    n.fire_timers();
+    CHECK(n.worker->checks.size() == 1);
+    auto state = n.ok(api::list_resources{"p"})["resources"][0];
+    CHECK(state["last_check_at"].is_string());
+    CHECK(state["next_check_at"].is_string());
+  }
+
+  TEST_CASE("pin: triggers and manual builds use the pinned version; unpin goes back to latest") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("a");
+    auto v1 = input_version(n.builds("p", "a")[0]);
+    auto pinned = n.ok(api::pin_resource{"p", "src.code", v1})["resource"];
+    CHECK(pinned["pinned_version_id"] == v1);
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    CHECK_FALSE(n.dispatched("a"));  // v2 is not the pin
+    CHECK(input_version(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]) == v1);
+    n.finish("a");
+    CHECK(n.ok(api::pin_resource{"p", "src.code", std::nullopt})["resource"]["pinned_version_id"]
+              .is_null());
+    CHECK(input_version(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]) > v1);
+    CHECK(n.call(api::pin_resource{"p", "src.code", 999}).status == 404);
+  }
+
+  TEST_CASE("the queue: FIFO within the global cap; a full queue rejects and creates nothing") {
+    node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 1);
+    n.set("p", source_type + job_on_code("a") + job_on_code("b"));
+    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);  // no version yet
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    // a runs, b waits
+    CHECK(n.dispatched("a"));
+    CHECK_FALSE(n.dispatched("b"));
+    auto queue = n.ok(api::get_queue{});
+    CHECK(queue["in_flight"] == 1);
+    REQUIRE(queue["pending"].size() == 1);
+    CHECK(queue["pending"][0]["blocked_by"] == "max_in_flight");
+    auto full = n.call(api::trigger_job{"p", "a", {}, {}});
+    CHECK(full.status == 503);
+    CHECK(full.body["error"]["code"] == "queue_full");
+    CHECK(full.headers.size() == 1);
+    CHECK(n.builds("p", "a").size() == 1);  // nothing created
+    n.finish("a");
+    CHECK(n.dispatched("b"));
+    // the number the rejected trigger would have used is still free
+    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
+  }
+}
