@@ -22,11 +22,10 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Server in memory with the sample pipeline. JWT_SECRET / ADMIN_PASSWORD may be set by the caller.
+# Server in memory with the sample pipeline; prints the URL, the login and client commands.
+# JWT_SECRET / ADMIN_PASSWORD may be set by the caller.
 run: build
-	@JWT_SECRET="$${JWT_SECRET:-$$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}" \
-	  exec $(BUILD_DIR)/pikoci-node --role server --db-system mem --pubsub-system mem \
-	  --port $(PORT) --pipeline-name hello --pipeline-config samples/hello.hcl
+	@scripts/run-server.sh $(BUILD_DIR) $(PORT)
 
 # The whole suite: unit, integration, differential (against hashicorp/hcl) and fuzz.
 test: build

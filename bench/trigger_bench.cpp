@@ -1,0 +1,99 @@
+// Benchmark: trigger → job process start with the embedded worker (SPEC §11: p50 ≤ 2 ms,
+// p99 ≤ 10 ms). Starts the built pikoci-node on 127.0.0.1, sets a one-task pipeline whose task
+// is `/bin/date +%s%N` (so the process itself writes when it started), then triggers it
+// sequentially over HTTP. Latency = the date the process printed − the wall clock just before
+// the trigger request was sent; it includes the HTTP request, admission, dispatch, the build
+// runner thread, posix_spawn and the exec of /bin/date. Prints one JSON line in bench/run's
+// format.
+//
+//   bench-trigger [--runs N]
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+
+using namespace pikoci::test;
+
+namespace {
+
+const char* pipeline = R"hcl(
+job "stamp" {
+  task "date" {
+    run "exec" {
+      path = "/bin/date"
+      args = ["+%s%N"]
+    }
+  }
+}
+)hcl";
+
+std::int64_t now_ns() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string token() {
+  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
+  return r.output.substr(0, r.output.find('\n'));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 200;
+  for (int i = 1; i + 1 < argc; i += 2)
+    if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+
+  node_server node({"--concurrency", "2"});
+  std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
+                                          {"Content-Type", "application/json"}};
+  auto base = node.url() + "/api/v1";
+  auto set = http_request("PUT", base + "/pipelines/bench",
+                          nlohmann::json{{"config", pipeline}}.dump(), auth);
+  if (set.status != 201) {
+    std::fprintf(stderr, "cannot set the pipeline: %ld %s\n", set.status, set.body.c_str());
+    return 1;
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < runs + 5; ++i) {  // 5 warm-up runs
+    auto t0 = now_ns();
+    auto r = http_request("POST", base + "/pipelines/bench/jobs/stamp/trigger", "", auth);
+    if (r.status != 201) {
+      std::fprintf(stderr, "trigger failed: %ld %s\n", r.status, r.body.c_str());
+      return 1;
+    }
+    auto id = r.json()["build"]["id"].get<std::int64_t>();
+    nlohmann::json build;
+    for (int tries = 0; tries < 2000; ++tries) {
+      build = http_request("GET", base + "/builds/" + std::to_string(id), "", auth).json();
+      auto status = build["build"]["status"];
+      if (status == "succeeded") break;
+      if (status != "pending" && status != "started") {
+        std::fprintf(stderr, "build %lld ended %s\n", static_cast<long long>(id),
+                     build.dump().c_str());
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    auto log = build["build"]["steps"][0]["logs"].get<std::string>();
+    auto started = std::stoll(log);
+    if (i >= 5) ms.push_back(static_cast<double>(started - t0) / 1e6);
+  }
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, std::size_t(q * ms.size()))]; };
+  std::printf(
+      "{\"scenario\": \"trigger_to_process_start_embedded\", \"metric\": \"latency\", \"unit\": "
+      "\"ms\", \"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, "
+      "\"target\": 2}\n",
+      runs, ms.front(), at(0.5), at(0.99), ms.back());
+  node.process().stop(SIGTERM);
+  return 0;
+}
