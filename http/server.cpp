@@ -389,11 +389,13 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     methods[path].push_back(m);
   };
 
-  router->http_get("/api/v1/health", [shared](const request_t& req, params_t) {
+  router->http_get("/api/v1/health", [=](const request_t& req, params_t) {
+    if (too_big(req)) return too_big_reply(req);
     return reply(req, api::ok(shared->health()));
   });
   allow("/api/v1/health", restinio::http_method_get());
-  router->http_get("/api/v1/version", [](const request_t& req, params_t) {
+  router->http_get("/api/v1/version", [=](const request_t& req, params_t) {
+    if (too_big(req)) return too_big_reply(req);
     return reply(req, api::ok({{"version", build_info::version}, {"commit", build_info::commit}}));
   });
   allow("/api/v1/version", restinio::http_method_get());
@@ -417,7 +419,9 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
       auto body = json_body(req);
       if (auto* b = std::get_if<api::response>(&body)) return reply(req, *b);
       try {
-        input in{params, restinio::parse_query(req->header().query()),
+        input in{params,
+                 restinio::parse_query<restinio::parse_query_traits::relaxed>(
+                     req->header().query()),
                  std::move(std::get<json>(body)), std::get<auth::claims>(who)};
         auto p = r.parse(in);
         if (auto* answer = std::get_if<api::response>(&p)) return reply(req, *answer);

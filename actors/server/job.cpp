@@ -310,8 +310,9 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
           b->status = final_status(self->state.def, result.st);
           b->reason = result.reason;
         }
-        spdlog::info("event=build.finished pipeline={} job={} build={} number={} status={}",
-                     b->pipeline, b->job, b->id, b->number, model::to_string(b->status));
+        spdlog::info(
+            "event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
+            b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
         tell_observer(self, *b);
       },
   };

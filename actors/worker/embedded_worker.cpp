@@ -34,8 +34,9 @@ struct run_control {
 /// runner thread and from in_parallel children).
 class event_sink final : public build_sink {
  public:
-  event_sink(proto::build_events_actor owner, proto::build_key key)
-      : owner_(std::move(owner)), key_(key) {}
+  event_sink(proto::build_events_actor owner, proto::build_key key,
+             std::shared_ptr<run_control> control)
+      : owner_(std::move(owner)), key_(key), control_(std::move(control)) {}
   void step_started(const step_ref& s) override {
     caf::anon_send(owner_, proto::step_start_atom::value, key_, s);
   }
@@ -46,15 +47,21 @@ class event_sink final : public build_sink {
     caf::anon_send(owner_, proto::step_done_atom::value, key_, s, r);
   }
   void build_decided(const build_result& r) override {
-    decided_ = r;
-    caf::anon_send(owner_, proto::decided_atom::value, key_, r);
+    caf::anon_send(owner_, proto::decided_atom::value, key_, with_cancel_reason(r));
   }
-  const std::optional<build_result>& decided() const { return decided_; }
+  /// A cancelled build says why it was cancelled (user, job removed, server stopping).
+  build_result with_cancel_reason(build_result r) const {
+    if (r.st == status::cancelled) {
+      auto why = control_->cancel_reason();
+      if (!why.empty()) r.reason = why;
+    }
+    return r;
+  }
 
  private:
   proto::build_events_actor owner_;
   proto::build_key key_;
-  std::optional<build_result> decided_;
+  std::shared_ptr<run_control> control_;
 };
 
 /// The build runner: runs one build to its end on its own thread.
@@ -62,18 +69,14 @@ void build_runner(caf::blocking_actor* self, proto::build_work work,
                   std::shared_ptr<run_control> control, executor_options opts,
                   std::string worker_name, proto::embedded_worker_actor worker) {
   self->send(work.owner, proto::accepted_atom::value, work.key, worker_name);
-  event_sink sink(work.owner, work.key);
+  event_sink sink(work.owner, work.key, control);
   build_result result;
   try {
     result = execute_build(*work.plan, opts, sink, control->cancel);
   } catch (const std::exception& e) {
     result = {status::errored, std::string("worker error: ") + e.what()};
   }
-  if (result.st == status::cancelled) {
-    auto why = control->cancel_reason();
-    if (!why.empty()) result.reason = why;
-  }
-  self->send(work.owner, proto::build_done_atom::value, work.key, result);
+  self->send(work.owner, proto::build_done_atom::value, work.key, sink.with_cancel_reason(result));
   self->send(work.slots, proto::release_atom::value, work.key.id);
   self->send(worker, proto::build_done_atom::value, work.key);
 }

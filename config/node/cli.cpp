@@ -64,6 +64,131 @@ std::string check_ttl(const std::string& s) {
   return {};
 }
 
+/// Checks a `k=v` value of a repeatable flag (--var, --input).
+std::string check_key_value(const std::string& s) {
+  auto eq = s.find('=');
+  return eq == std::string::npos || eq == 0 ? "expected k=v, got " + s : std::string{};
+}
+
+/// `client`: one subcommand per group and per verb, each with its own positionals, so `--help`
+/// works at every level and a missing or unknown word is a one-line usage error. `--url`,
+/// `--token` and `--json` may also come after the verb (fallthrough to `client`).
+CLI::App* add_client(CLI::App& app, client_flags& f) {
+  auto* c = app.add_subcommand("client", "drive a running node over its REST API");
+  c->add_option("--url", f.url, "node URL")->envname("PIKOCI_URL")->capture_default_str();
+  // No capture_default_str: --help must never show a token.
+  c->add_option("--token", f.token, "API token (see user-token)")->envname("PIKOCI_TOKEN");
+  c->add_flag("--json", f.json, "print the API's JSON reply instead of text");
+
+  // At most one group and one verb; a missing one is reported by client_usage_error.
+  c->require_subcommand(0, 1);
+  auto group = [&](const std::string& name, const std::string& help) {
+    return c->add_subcommand(name, help)->fallthrough()->require_subcommand(0, 1);
+  };
+  auto verb = [](CLI::App* g, const std::string& name, const std::string& help) {
+    return g->add_subcommand(name, help)->fallthrough();
+  };
+  auto arg = [](CLI::App* v, const std::string& name, auto& target, const std::string& help) {
+    return v->add_option(name, target, help)->required();
+  };
+  auto pipeline_arg = [&](CLI::App* v) { arg(v, "PIPELINE", f.pipeline, "pipeline name"); };
+  auto job_args = [&](CLI::App* v) {
+    pipeline_arg(v);
+    arg(v, "JOB", f.job, "job name");
+  };
+  auto build_args = [&](CLI::App* v) {
+    job_args(v);
+    arg(v, "NUMBER", f.number, "build number (3, or 3.1 for a retry)");
+  };
+  auto resource_args = [&](CLI::App* v) {
+    pipeline_arg(v);
+    arg(v, "RESOURCE", f.resource, "resource: type.name, or the bare name when unique");
+  };
+  auto limit = [&](CLI::App* v) {
+    v->add_option("--limit", f.limit, "at most this many, newest first (0: all; default 50)")
+        ->check(CLI::Range(0, 1000000000));
+  };
+
+  auto* pipelines = group("pipelines", "set, list, get, delete, pause and unpause pipelines");
+  auto* set = verb(pipelines, "set", "create or update a pipeline from an HCL file");
+  arg(set, "NAME", f.pipeline, "pipeline name");
+  arg(set, "FILE", f.file, "the pipeline HCL file")->check(CLI::ExistingFile);
+  set->add_option("--var", f.vars, "set a variable (repeatable), k=v")->check(check_key_value);
+  set->add_option("--vars,-v", f.vars_file, "JSON file with variable values")
+      ->check(CLI::ExistingFile);
+  verb(pipelines, "list", "list pipelines");
+  for (auto [name, help] : {std::pair{"get", "show a pipeline, its jobs and resources"},
+                            {"delete", "delete a pipeline with its builds and versions"},
+                            {"pause", "pause a pipeline"},
+                            {"unpause", "unpause a pipeline"}})
+    pipeline_arg(verb(pipelines, name, help));
+
+  auto* jobs = group("jobs", "trigger, pause and unpause jobs");
+  auto* trigger = verb(jobs, "trigger", "start a build of a job");
+  job_args(trigger);
+  trigger->add_option("--input", f.inputs, "a trigger input (repeatable), k=v")
+      ->check(check_key_value);
+  trigger->add_option("--arg", f.args, "a trigger argument (repeatable)");
+  job_args(verb(jobs, "pause", "pause a job"));
+  job_args(verb(jobs, "unpause", "unpause a job"));
+
+  auto* builds = group("builds", "list, show, cancel and retry builds; print their logs");
+  auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
+  list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
+  list->add_option("JOB", f.job, "only this job's builds");
+  // The statuses of SPEC §3.2.
+  list->add_option("--status", f.statuses, "only builds in these statuses, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"pending", "started", "succeeded", "failed", "errored", "cancelled",
+                             "skipped", "warning"}));
+  limit(list);
+  build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
+  build_args(verb(builds, "logs", "print a build's step and hook logs"));
+  build_args(verb(builds, "cancel", "cancel a pending or started build"));
+  build_args(verb(builds, "retry", "run a finished build again with the same versions"));
+
+  auto* resources = group("resources", "check resources, list, pin and unpin their versions");
+  resource_args(verb(resources, "check", "check a resource for new versions now"));
+  auto* versions = verb(resources, "versions", "list a resource's versions, newest first");
+  resource_args(versions);
+  limit(versions);
+  auto* pin = verb(resources, "pin", "pin a resource to one of its versions");
+  resource_args(pin);
+  arg(pin, "VERSION_ID", f.version_id, "version id (see resources versions)")
+      ->check([](const std::string& s) {
+        bool positive = !s.empty() && s.size() < 19 &&
+                        s.find_first_not_of("0123456789") == std::string::npos && std::stoll(s) > 0;
+        return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
+      });
+  resource_args(verb(resources, "unpin", "unpin a resource"));
+
+  group("queue", "show the execution queue");
+  group("workers", "list workers");
+  return c;
+}
+
+/// After parsing `client`: fills the group and verb names, or says which word is missing.
+std::string client_usage_error(const CLI::App& c, client_flags& f) {
+  auto names = [](const CLI::App& app) {
+    std::string out;
+    auto subs = app.get_subcommands({});
+    for (std::size_t i = 0; i < subs.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == subs.size() ? " or " : ", ") + subs[i]->get_name();
+    return out;
+  };
+  auto groups = c.get_subcommands();
+  if (groups.empty()) return "client needs a command: " + names(c);
+  const CLI::App& g = *groups.front();
+  f.group = g.get_name();
+  auto verbs = g.get_subcommands();
+  if (verbs.empty()) {
+    if (g.get_subcommands({}).empty()) return {};
+    return "client " + f.group + " needs one of " + names(g);
+  }
+  f.verb = verbs.front()->get_name();
+  return {};
+}
+
 }  // namespace
 
 command parse_command_line(int argc, char** argv) {
@@ -104,6 +229,9 @@ command parse_command_line(int argc, char** argv) {
       ->check(check_ttl)
       ->capture_default_str();
 
+  client_flags client;
+  auto* cl = add_client(app, client);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -116,6 +244,13 @@ command parse_command_line(int argc, char** argv) {
     return exit_now{2};
   }
   if (v->parsed()) return validate_command{validate};
+  if (cl->parsed()) {
+    if (std::string error = client_usage_error(*cl, client); !error.empty()) {
+      std::cerr << "pikoci-node: " << error << " (see client --help)\n";
+      return exit_now{2};
+    }
+    return client_command{client};
+  }
   // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
   auto secret_given = [&](std::string& secret) {
     if (secret.empty()) secret = server.jwt_secret;

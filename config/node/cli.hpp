@@ -1,6 +1,6 @@
 #pragma once
 // Command-line surface of the one binary: roles (`--role server|worker`) and tools (`validate`,
-// `worker-token`, `user-token`).
+// `worker-token`, `user-token`, `client`).
 // Every flag also reads an environment variable (flag name upper-cased, '-' → '_') and `--config`.
 
 #include <cstdint>
@@ -55,6 +55,24 @@ struct user_token_flags {
   std::int64_t ttl_seconds = 86400;  // parsed from `ttl`; 0 = never expires
 };
 
+/// `pikoci-node client [--url URL] [--token T] [--json] GROUP VERB ...` (SPEC §2.4). Which of
+/// the positional fields are set depends on the verb; see `client --help`.
+struct client_flags {
+  std::string url = "http://localhost:8080";
+  std::string token;
+  bool json = false;
+  std::string group;  // pipelines, jobs, builds, resources, queue, workers
+  std::string verb;   // set, list, ...; empty for queue and workers
+  std::string pipeline, job, number, resource, file;
+  std::int64_t version_id = 0;
+  std::vector<std::string> vars;      // pipelines set --var k=v
+  std::string vars_file;              // pipelines set --vars FILE.json
+  std::vector<std::string> inputs;    // jobs trigger --input k=v
+  std::vector<std::string> args;      // jobs trigger --arg A
+  std::vector<std::string> statuses;  // builds list --status a,b
+  int limit = -1;                     // builds list, resources versions; -1: the server's default
+};
+
 struct server_command {
   server_flags flags;
 };
@@ -67,13 +85,16 @@ struct worker_token_command {
 struct user_token_command {
   user_token_flags flags;
 };
+struct client_command {
+  client_flags flags;
+};
 /// Parsing ended without a command to run (help printed, or a usage error): exit with this.
 struct exit_now {
   int code = 0;
 };
 
 using command = std::variant<server_command, validate_command, worker_token_command,
-                             user_token_command, exit_now>;
+                             user_token_command, client_command, exit_now>;
 
 /// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one
 /// line naming the flag and yield exit 2.

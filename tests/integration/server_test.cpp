@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -30,8 +31,9 @@ TEST_SUITE("integration.server") {
     CHECK(version.json()["version"].is_string());
     CHECK(version.json()["commit"].is_string());
 
-    CHECK(node.process().output().find("event=pipeline.loaded pipeline=hello") !=
+    CHECK(node.process().output().find("event=pipeline.created pipeline=hello") !=
           std::string::npos);
+    CHECK(h["workers"] == 1);  // the embedded worker
     auto start = std::chrono::steady_clock::now();
     CHECK(node.process().stop(SIGTERM) == 0);
     CHECK(std::chrono::steady_clock::now() - start < 5s);
@@ -71,7 +73,39 @@ TEST_SUITE("integration.server") {
     CHECK(p.stop(SIGTERM) == 0);
   }
 
-  TEST_CASE("SIGQUIT drains (nothing running yet) and exits 0") {
+  TEST_CASE("SIGTERM cancels running builds, records them cancelled and exits promptly") {
+    std::string path = "/tmp/pikoci-sleep-" + std::to_string(getpid()) + ".hcl";
+    std::ofstream(path) << "job \"slow\" {\n  task \"sleep\" {\n    run \"exec\" {\n"
+                           "      path = \"/bin/sleep\"\n      args = [\"60\"]\n    }\n  }\n}\n";
+    node_server node({"--pipeline-name", "p", "--pipeline-config", path});
+    std::remove(path.c_str());
+    auto token = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"}).output;
+    token = token.substr(0, token.find('\n'));
+    auto trigger = http_request("POST", node.url() + "/api/v1/pipelines/p/jobs/slow/trigger", "",
+                                {{"Authorization", "Bearer " + token}});
+    REQUIRE_MESSAGE(trigger.status == 201, trigger.body);
+    // wait until the sleep runs
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::string status;
+    while (std::chrono::steady_clock::now() < deadline && status != "started") {
+      auto b = http_request("GET", node.url() + "/api/v1/builds/1", "",
+                            {{"Authorization", "Bearer " + token}});
+      status = b.json()["build"]["status"].get<std::string>();
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(status == "started");
+    auto start = std::chrono::steady_clock::now();
+    CHECK(node.process().stop(SIGTERM) == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 5s);
+    auto out = node.process().output();
+    CHECK_MESSAGE(out.find("event=build.finished pipeline=p job=slow build=1 number=1 "
+                           "status=cancelled reason=\"cancelled: server stopping\"") !=
+                      std::string::npos,
+                  node.process().tail());
+    CHECK(out.find("cancelled_builds=1") != std::string::npos);
+  }
+
+  TEST_CASE("SIGQUIT stops the node and exits 0") {
     node_server node;
     CHECK(node.process().stop(SIGQUIT) == 0);
     CHECK(node.process().output().find("signal=SIGQUIT") != std::string::npos);

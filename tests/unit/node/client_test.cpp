@@ -1,0 +1,290 @@
+// `pikoci-node client` without a node: argument parsing, text renderings, the vars of
+// `pipelines set`, failures that never reach the API, and its HTTP client against a one-shot
+// local server (time limit, size cap, headers).
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "actors/node/client_main.hpp"
+#include "config/node/cli.hpp"
+#include "connectors/http_client/http_client.hpp"
+
+using namespace pikoci::node;
+using nlohmann::json;
+
+namespace {
+
+command parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "pikoci-node");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+client_flags parse_client(std::vector<std::string> args) {
+  auto cmd = parse(std::move(args));
+  auto* c = std::get_if<client_command>(&cmd);
+  REQUIRE(c != nullptr);
+  return c->flags;
+}
+
+/// The exit code of a parse that ends without a command; its one-line message is checked.
+int usage_code(std::vector<std::string> args) {
+  std::ostringstream captured;
+  auto* old = std::cerr.rdbuf(captured.rdbuf());
+  auto cmd = parse(std::move(args));
+  std::cerr.rdbuf(old);
+  const std::string message = captured.str();
+  CHECK_MESSAGE(std::count(message.begin(), message.end(), '\n') == 1, message);
+  auto* e = std::get_if<exit_now>(&cmd);
+  return e != nullptr ? e->code : -1;
+}
+
+const std::string sample = std::string(PIKOCI_SOURCE_DIR) + "/samples/hello.hcl";
+
+/// Accepts one connection on 127.0.0.1, reads the request head (and records it), waits `delay`,
+/// writes `reply` and closes.
+class one_shot_server {
+ public:
+  explicit one_shot_server(std::string reply, std::chrono::milliseconds delay = {}) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd_, 1) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this, reply = std::move(reply), delay] {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      while (request_.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        request_.append(buf, static_cast<std::size_t>(n));
+      }
+      std::this_thread::sleep_for(delay);
+      for (std::size_t off = 0; off < reply.size();) {
+        ssize_t n = write(c, reply.data() + off, reply.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+      close(c);
+    });
+  }
+  ~one_shot_server() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/x"; }
+  /// The request head; read it after the request returned.
+  const std::string& request() const { return request_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::string request_;
+};
+
+std::string http_reply(const std::string& body, const std::string& extra_headers = {}) {
+  return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nX-Thing: a b \r\n" + extra_headers + "Connection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_SUITE("node.client") {
+  TEST_CASE("flags, group, verb and positionals are parsed; global flags may follow the verb") {
+    auto f = parse_client({"client", "--url", "http://ci:9000", "--token", "t", "pipelines", "set",
+                           "hello", sample, "--var", "a=1", "--var", "b=x=y", "--json"});
+    CHECK(f.url == "http://ci:9000");
+    CHECK(f.token == "t");
+    CHECK(f.json);
+    CHECK(f.group == "pipelines");
+    CHECK(f.verb == "set");
+    CHECK(f.pipeline == "hello");
+    CHECK(f.file == sample);
+    CHECK(f.vars == std::vector<std::string>{"a=1", "b=x=y"});
+
+    auto b = parse_client(
+        {"client", "builds", "list", "p", "--status", "failed,errored", "--limit", "5"});
+    CHECK(b.url == "http://localhost:8080");
+    CHECK_FALSE(b.json);
+    CHECK(b.pipeline == "p");
+    CHECK(b.job.empty());
+    CHECK(b.statuses == std::vector<std::string>{"failed", "errored"});
+    CHECK(b.limit == 5);
+
+    auto pin = parse_client({"client", "resources", "pin", "p", "cron.timer", "42"});
+    CHECK(pin.resource == "cron.timer");
+    CHECK(pin.version_id == 42);
+
+    auto t = parse_client({"client", "jobs", "trigger", "p", "j", "--input", "env=prod", "--arg",
+                           "-x", "--arg", "y"});
+    CHECK(t.inputs == std::vector<std::string>{"env=prod"});
+    CHECK(t.args == std::vector<std::string>{"-x", "y"});
+
+    auto q = parse_client({"client", "queue"});
+    CHECK(q.group == "queue");
+    CHECK(q.verb.empty());
+  }
+
+  TEST_CASE("missing or unknown words and bad values are usage errors") {
+    CHECK(usage_code({"client"}) == 2);
+    CHECK(usage_code({"client", "pipelines"}) == 2);
+    CHECK(usage_code({"client", "pipelines", "frob"}) == 2);
+    CHECK(usage_code({"client", "pipelines", "get"}) == 2);
+    CHECK(usage_code({"client", "pipelines", "list", "extra"}) == 2);
+    CHECK(usage_code({"client", "builds", "get", "p", "j"}) == 2);
+    CHECK(usage_code({"client", "builds", "list", "--status", "done"}) == 2);
+    CHECK(usage_code({"client", "resources", "pin", "p", "r", "0"}) == 2);
+    CHECK(usage_code({"client", "resources", "pin", "p", "r", "v1"}) == 2);
+    CHECK(usage_code({"client", "jobs", "trigger", "p", "j", "--input", "x"}) == 2);
+    CHECK(usage_code({"client", "pipelines", "set", "p", "/nonexistent.hcl"}) == 2);
+  }
+
+  TEST_CASE("a build line: job, number, status, duration and the reason's first line") {
+    json b{{"pipeline", "p"},       {"job", "hello"},    {"number", "3"},
+           {"status", "succeeded"}, {"reason", nullptr}, {"duration_ms", 1520}};
+    CHECK(client_text::build_line(b, false) == "hello #3 succeeded 1520ms");
+    CHECK(client_text::build_line(b, true) == "p/hello #3 succeeded 1520ms");
+    b["status"] = "failed";
+    b["reason"] = "step \"t\" failed: exit status 1\ndetails";
+    CHECK(client_text::build_line(b, false) ==
+          "hello #3 failed 1520ms (step \"t\" failed: exit status 1)");
+    json pending{
+        {"job", "hello"}, {"number", "4.1"}, {"status", "pending"}, {"duration_ms", nullptr}};
+    CHECK(client_text::build_line(pending, false) == "hello #4.1 pending");
+    CHECK_NOTHROW(client_text::build_line(json("not an object"), true));
+  }
+
+  TEST_CASE("build logs: a header per step, in_parallel children after their group, then hooks") {
+    json build{
+        {"steps",
+         {{{"type", "get"}, {"name", "src"}, {"status", "succeeded"}, {"logs", "pulled v2\n"}},
+          {{"type", "in_parallel"},
+           {"name", ""},
+           {"status", "failed"},
+           {"logs", ""},
+           {"steps",
+            {{{"type", "task"}, {"name", "a"}, {"status", "succeeded"}, {"logs", "a out"}},
+             {{"type", "task"}, {"name", "b"}, {"status", "failed"}, {"logs", "b out\n"}}}}}}},
+        {"hooks", {{{"type", "hook"}, {"name", "ensure"}, {"status", "succeeded"}, {"logs", ""}}}}};
+    CHECK(client_text::build_logs(build) ==
+          "==> get src [succeeded]\n"
+          "pulled v2\n"
+          "==> in_parallel [failed]\n"
+          "==> in_parallel > task a [succeeded]\n"
+          "a out\n"
+          "==> in_parallel > task b [failed]\n"
+          "b out\n"
+          "==> hook ensure [succeeded]\n");
+    CHECK(client_text::build_logs(json::object()).empty());
+  }
+
+  TEST_CASE("tables align columns two spaces apart without trailing blanks") {
+    CHECK(client_text::table({{"hello", "active", "jobs: a"}, {"longer-name", "paused", ""}}) ==
+          "hello        active  jobs: a\n"
+          "longer-name  paused\n");
+    CHECK(client_text::table({}).empty());
+  }
+
+  TEST_CASE("--var values take the type the file declares; --var wins over --vars") {
+    std::string hcl =
+        "variable \"n\" {\n  type = number\n}\n"
+        "variable \"b\" {\n  type = \"bool\"\n}\n"
+        "variable \"s\" {\n  type = string\n}\n";
+    json file{{"n", 1}, {"x", "from-file"}};
+    auto vars = pipeline_vars(hcl, file, {"n=3", "b=true", "s=4", "u=5"});
+    CHECK(vars == json{{"n", 3}, {"b", true}, {"s", "4"}, {"u", "5"}, {"x", "from-file"}});
+    CHECK(pipeline_vars(hcl, file, {"n=1.5"})["n"] == 1.5);
+    // Text that does not convert stays text: the server reports the type error with its position.
+    CHECK(pipeline_vars(hcl, json::object(), {"n=many", "b=yes"}) ==
+          json{{"n", "many"}, {"b", "yes"}});
+    CHECK(pipeline_vars("variable {{{", json::object(), {"n=3"}) == json{{"n", "3"}});
+    CHECK(pipeline_vars(hcl, file, {}) == file);
+  }
+
+  TEST_CASE("path segments are percent-encoded") {
+    CHECK(url_segment("cron.timer") == "cron.timer");
+    CHECK(url_segment("a b/c?d") == "a%20b%2Fc%3Fd");
+    CHECK(url_segment("3.1") == "3.1");
+  }
+
+  TEST_CASE(
+      "an unreachable node is exit 1; an unreadable file is exit 2; neither shows the token") {
+    client_flags f;
+    f.url = "http://127.0.0.1:1/";
+    f.token = "secret-token-value";
+    f.group = "pipelines";
+    f.verb = "list";
+    std::ostringstream out, err;
+    CHECK(run_client(f, out, err) == 1);
+    CHECK(out.str().empty());
+    CHECK(err.str().rfind("pikoci-node: cannot reach http://127.0.0.1:1: ", 0) == 0);
+    CHECK(err.str().find("secret-token-value") == std::string::npos);
+
+    f.verb = "set";
+    f.pipeline = "p";
+    f.file = "/nonexistent/p.hcl";
+    std::ostringstream out2, err2;
+    CHECK(run_client(f, out2, err2) == 2);
+    CHECK(err2.str().find("/nonexistent/p.hcl") != std::string::npos);
+  }
+}
+
+TEST_SUITE("connectors.http_client") {
+  using namespace pikoci;
+
+  TEST_CASE("a reply gives its status, body and lower-cased headers; request headers are sent") {
+    one_shot_server server(http_reply("{\"ok\":true}"));
+    auto r = http_client::request("POST", server.url(), "{}", {{"Authorization", "Bearer t"}});
+    CHECK(r.ok());
+    CHECK(r.error.empty());
+    CHECK(r.status == 200);
+    CHECK(r.body == "{\"ok\":true}");
+    CHECK(r.headers["x-thing"] == "a b");
+    CHECK(server.request().rfind("POST /x HTTP/1.1\r\n", 0) == 0);
+    CHECK(server.request().find("Authorization: Bearer t\r\n") != std::string::npos);
+  }
+
+  TEST_CASE("a body above the cap fails the request") {
+    one_shot_server server(http_reply(std::string(10000, 'x')));
+    auto r = http_client::request("GET", server.url(), {}, {}, std::chrono::seconds(5), 1000);
+    CHECK_FALSE(r.ok());
+    CHECK(r.status == 0);
+    CHECK(r.body.empty());
+    CHECK(r.error == "response larger than 1000 bytes");
+  }
+
+  TEST_CASE("a slow server hits the time limit") {
+    one_shot_server server(http_reply("late"), std::chrono::milliseconds(1000));
+    auto start = std::chrono::steady_clock::now();
+    auto r = http_client::request("GET", server.url(), {}, {}, std::chrono::milliseconds(200));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(800));
+    CHECK_FALSE(r.ok());
+    CHECK(r.error.find("timed out") != std::string::npos);
+  }
+
+  TEST_CASE("refused connections and other schemes are errors, not exceptions") {
+    auto refused = http_client::request("GET", "http://127.0.0.1:1/");
+    CHECK_FALSE(refused.ok());
+    CHECK_FALSE(refused.error.empty());
+    auto file = http_client::request("GET", "file:///etc/passwd");
+    CHECK_FALSE(file.ok());
+    CHECK(file.body.empty());
+  }
+}
