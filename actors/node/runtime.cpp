@@ -33,6 +33,7 @@ caf::behavior bridge(caf::event_based_actor* self, proto::registry_actor registr
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   // Two cores: more scheduler threads than cores only add wake-ups (STACK.md).
   cfg.set("scheduler.max-threads", 2);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("logger.verbosity", caf::atom("quiet"));
   return cfg;
 }
