@@ -142,6 +142,11 @@ TEST_SUITE("integration.server") {
 
     auto no_worker = run_command({node_binary(), "--jwt-secret", "s", "--run-worker=false"});
     CHECK(no_worker.exit_code == 2);
+
+    // not silently in memory: refused until the backends exist
+    auto rocks = run_command({node_binary(), "--jwt-secret", "s", "--db-system", "rocksdb"});
+    CHECK(rocks.exit_code == 2);
+    CHECK(rocks.output.find("not available yet") != std::string::npos);
   }
 
   TEST_CASE("--help lists flags with their defaults and exits 0") {
