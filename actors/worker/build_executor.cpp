@@ -210,7 +210,11 @@ class build_run {
                        const env_map& exports, const process::cancel_source* cancel,
                        step_result& result) {
     step_outcome o;
-    if (!step.command) return o;  // no pull/push defined: a no-op success
+    if (!step.command) {
+      // no pull/push defined: a no-op success; a get still exports its version
+      if (step.kind == work::step_kind::get) result.exports = get_exports(step.name, step.version);
+      return o;
+    }
     env_map extra;
     fs::path output_file = workdir_ / ".pikoci" / (ref.id + "-" + std::to_string(n) + ".out");
     if (step.kind == work::step_kind::task) extra["PIKOCI_OUTPUT"] = output_file.string();

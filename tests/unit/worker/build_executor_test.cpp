@@ -107,6 +107,19 @@ TEST_SUITE("worker.build_executor") {
     CHECK(f.rec.results["compute"].exports.at("TASK_COMPUTE_ANSWER") == "42");
   }
 
+  TEST_CASE("a get without pull is a no-op success that still exports its version") {
+    fixture f;
+    work::build_plan plan;
+    work::step_plan get;
+    get.kind = work::step_kind::get;
+    get.name = "src";
+    get.version = {{"ref", "abc123"}};
+    plan.steps.push_back(get);
+    plan.steps.push_back(task("show", "echo ref=$GET_SRC_REF"));
+    CHECK(f.run(plan).st == status::succeeded);
+    CHECK(f.rec.logs["show"] == "ref=abc123\n");
+  }
+
   TEST_CASE("the first failing step stops the plan with Go's exit text in log and reason") {
     fixture f;
     work::build_plan plan;
