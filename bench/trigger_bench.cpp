@@ -1,12 +1,12 @@
 // Benchmark: trigger → job process start with the embedded worker (SPEC §11: p50 ≤ 2 ms,
 // p99 ≤ 10 ms). Starts the built pikoci-node on 127.0.0.1, sets a one-task pipeline whose task
-// is `/bin/date +%s%N` (so the process itself writes when it started), then triggers it
-// sequentially over HTTP. Latency = the date the process printed − the wall clock just before
-// the trigger request was sent; it includes the HTTP request, admission, dispatch, the build
-// runner thread, posix_spawn and the exec of /bin/date. Prints one JSON line in bench/run's
-// format.
+// prints the wall clock the moment it runs, then triggers it sequentially over HTTP.
+// Latency = the time the process printed − the wall clock just before the trigger request was
+// sent: the HTTP request, admission, dispatch, the build runner, posix_spawn and the exec.
+// The task is `bench-stamp` (static, so no dynamic loading) or, with `--probe date`,
+// `/bin/date +%s%N` (adds ~0.3 ms of loader time). Prints one JSON line in bench/run's format.
 //
-//   bench-trigger [--runs N]
+//   bench-trigger [--runs N] [--probe stamp|date]
 
 #include <algorithm>
 #include <chrono>
@@ -24,16 +24,10 @@ using namespace pikoci::test;
 
 namespace {
 
-const char* pipeline = R"hcl(
-job "stamp" {
-  task "date" {
-    run "exec" {
-      path = "/bin/date"
-      args = ["+%s%N"]
-    }
-  }
+std::string pipeline(const std::string& path) {
+  return "job \"stamp\" {\n  task \"date\" {\n    run \"exec\" {\n      path = \"" + path +
+         "\"\n      args = [\"+%s%N\"]\n    }\n  }\n}\n";
 }
-)hcl";
 
 std::int64_t now_ns() {
   using namespace std::chrono;
@@ -49,15 +43,19 @@ std::string token() {
 
 int main(int argc, char** argv) {
   int runs = 200;
-  for (int i = 1; i + 1 < argc; i += 2)
+  std::string probe = "stamp";
+  for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--probe")) probe = argv[i + 1];
+  }
+  std::string path = probe == "date" ? "/bin/date" : PIKOCI_STAMP_BINARY;
 
   node_server node({"--concurrency", "2"});
   std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
                                           {"Content-Type", "application/json"}};
   auto base = node.url() + "/api/v1";
   auto set = http_request("PUT", base + "/pipelines/bench",
-                          nlohmann::json{{"config", pipeline}}.dump(), auth);
+                          nlohmann::json{{"config", pipeline(path)}}.dump(), auth);
   if (set.status != 201) {
     std::fprintf(stderr, "cannot set the pipeline: %ld %s\n", set.status, set.body.c_str());
     return 1;
@@ -90,10 +88,11 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) { return ms[std::min(ms.size() - 1, std::size_t(q * ms.size()))]; };
   std::printf(
-      "{\"scenario\": \"trigger_to_process_start_embedded\", \"metric\": \"latency\", \"unit\": "
+      "{\"scenario\": \"trigger_to_process_start_%s\", \"metric\": \"latency\", \"unit\": "
       "\"ms\", \"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, "
       "\"target\": 2}\n",
-      runs, ms.front(), at(0.5), at(0.99), ms.back());
+      probe == "date" ? "embedded_date" : "embedded", runs, ms.front(), at(0.5), at(0.99),
+      ms.back());
   node.process().stop(SIGTERM);
   return 0;
 }
