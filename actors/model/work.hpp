@@ -60,6 +60,17 @@ struct step_plan {
   bool fail_fast = false;            // in_parallel
 };
 
+/// A service of the build (seed 002): started before the steps, stopped after them whatever
+/// happened. Record names: `<name>:start`, `<name>:ready`, `<name>:stop`.
+struct service_plan {
+  std::string name;
+  command_spec start;
+  std::optional<command_spec> ready;  // polled every `interval` until exit 0 or `timeout`
+  millis interval{1000};
+  millis timeout{60000};
+  std::optional<command_spec> stop;
+};
+
 /// A whole build.
 struct build_plan {
   std::int64_t build_id = 0;
@@ -67,6 +78,7 @@ struct build_plan {
   std::string pipeline;
   std::string job;
   std::string number;
+  std::vector<service_plan> services;  // in plan order
   std::vector<step_plan> steps;
   std::vector<hook_plan> job_hooks;  // in file order; the runner picks by kind
   std::optional<millis> timeout;     // whole plan

@@ -132,13 +132,40 @@ struct builder {
         p.fail_fast = s.fail_fast;
         for (const auto& child : s.steps) p.children.push_back(step(child));
         break;
-      case pipeline::step_kind::service:
+      case pipeline::step_kind::service:  // collected by `service`, never a plan step
       case pipeline::step_kind::notify:
       case pipeline::step_kind::if_chain:
         throw plan_error{std::string(pipeline::to_string(s.kind)) +
                          " steps are not supported by this node yet"};
     }
     p.hooks = hooks(s.hooks, s.name);
+    return p;
+  }
+
+  /// A job's `service "<type>" { k = v }`: the type's commands with `param_<k>` from the job.
+  work::service_plan service(const pipeline::step& s) const {
+    const auto* type = cfg.find_service_type(s.name);
+    if (type == nullptr) throw plan_error{"service \"" + s.name + "\" not found in pipeline"};
+    if (!type->start)
+      throw plan_error{
+          "service \"" + s.name + "\" has no start command" +
+          (type->source ? " (its source \"" + *type->source + "\" was not resolved)" : "")};
+    auto with_params = [&](const pipeline::runner_command& c) {
+      auto spec = resolve(cfg, c, type->runner);
+      for (const auto& [k, v] : s.params) spec.params["param_" + k] = v;
+      return spec;
+    };
+    work::service_plan p;
+    p.name = s.name;
+    p.start = with_params(*type->start);
+    if (type->ready_check) {
+      p.ready = with_params(*type->ready_check);
+      if (type->ready_check->interval)
+        p.interval = std::chrono::duration_cast<work::millis>(*type->ready_check->interval);
+      if (type->ready_check->timeout)
+        p.timeout = std::chrono::duration_cast<work::millis>(*type->ready_check->timeout);
+    }
+    if (type->stop) p.stop = with_params(*type->stop);
     return p;
   }
 };
@@ -167,7 +194,13 @@ plan_result make_build_plan(const pipeline_config& cfg, const pipeline::job& job
   for (const auto& [k, v] : req.inputs) plan.env["INPUT_" + k] = v;
   try {
     builder b{cfg, req};
-    for (const auto& s : job.plan) plan.steps.push_back(b.step(s));
+    for (const auto& s : job.plan) {
+      if (s.kind == pipeline::step_kind::service) {
+        plan.services.push_back(b.service(s));
+      } else {
+        plan.steps.push_back(b.step(s));
+      }
+    }
     plan.job_hooks = b.hooks(job.hooks, "");
   } catch (const plan_error& e) {
     return e.reason;

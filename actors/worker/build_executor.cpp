@@ -144,7 +144,9 @@ class build_run {
     if (plan_.timeout) job_deadline_ = clock::now() + *plan_.timeout;
 
     env_map exports;
-    for (std::size_t i = 0; i < plan_.steps.size(); ++i) {
+    std::vector<std::size_t> started;  // services whose start succeeded
+    bool services_up = start_services(started, result);
+    for (std::size_t i = 0; services_up && i < plan_.steps.size(); ++i) {
       const auto& step = plan_.steps[i];
       if (cancel_.cancelled()) {
         result.st = status::cancelled;
@@ -157,6 +159,7 @@ class build_run {
       result.reason = o.failure;
       break;
     }
+    stop_services(started);
     // The job timeout wins over what the killed step reported (reference: "failed" with reason).
     bool timed_out = job_timed_out_ || job_timed_out();
     if (timed_out) {
@@ -186,6 +189,105 @@ class build_run {
     if (timeout) d = clock::now() + *timeout;
     if (job_deadline_ && (!d || *job_deadline_ < *d)) d = job_deadline_;
     return d;
+  }
+
+  /// Starts the services in plan order, then waits for their ready checks concurrently (seed
+  /// 002). False, with the build's failure in `result`, when one did not come up; `started`
+  /// lists the services whose start succeeded either way.
+  bool start_services(std::vector<std::size_t>& started, build_result& result) {
+    const auto& services = plan_.services;
+    for (std::size_t i = 0; i < services.size(); ++i) {
+      if (cancel_.cancelled() || job_timed_out()) {
+        result.st = cancel_.cancelled() ? status::cancelled : status::failed;
+        return false;
+      }
+      const auto& svc = services[i];
+      step_ref ref{"s" + std::to_string(i) + ":start", "service", svc.name + ":start", "", false};
+      sink_.step_started(ref);
+      auto po = run_command(svc.start, {}, {}, ref, deadline_for(std::nullopt), &cancel_.source(),
+                            nullptr);
+      step_result r;
+      if (!po.succeeded()) {
+        r.st = po.cancelled ? status::cancelled : po.started ? status::failed : status::errored;
+        if (!po.cancelled) sink_.log(ref, "\n" + po.failure_text());
+        sink_.step_finished(ref, r);
+        result.st = r.st;
+        result.reason = "service \"" + svc.name + "\" failed to start: " + po.failure_text();
+        return false;
+      }
+      sink_.step_finished(ref, r);
+      started.push_back(i);
+    }
+    std::vector<std::string> failures(services.size());
+    std::vector<std::thread> checks;
+    for (std::size_t i = 0; i < services.size(); ++i)
+      if (services[i].ready) checks.emplace_back([&, i] { failures[i] = wait_ready(i); });
+    for (auto& t : checks) t.join();
+    for (const auto& f : failures) {
+      if (f.empty()) continue;
+      result.st = cancel_.cancelled() ? status::cancelled : status::failed;
+      result.reason = f;
+      return false;
+    }
+    return true;
+  }
+
+  /// Polls service `i`'s ready check every `interval` until it exits 0 (""), the timeout passes
+  /// or the build is cancelled (the reason).
+  std::string wait_ready(std::size_t i) {
+    const auto& svc = plan_.services[i];
+    step_ref ref{"s" + std::to_string(i) + ":ready", "service", svc.name + ":ready", "", false};
+    sink_.step_started(ref);
+    auto give_up = clock::now() + svc.timeout;
+    step_result r;
+    std::string failure;
+    for (;;) {
+      auto deadline = deadline_for(std::nullopt);
+      if (!deadline || give_up < *deadline) deadline = give_up;
+      auto po = run_command(*svc.ready, {}, {}, ref, deadline, &cancel_.source(), nullptr);
+      if (po.succeeded()) break;
+      if (po.cancelled || cancel_.cancelled()) {
+        r.st = status::cancelled;
+        failure = "build cancelled";
+        break;
+      }
+      if (job_timed_out()) {
+        r.st = status::failed;
+        failure = "job timed out";
+        break;
+      }
+      if (clock::now() + svc.interval >= give_up) {
+        r.st = status::failed;
+        failure = "service \"" + svc.name + "\" not ready after " + go_duration(svc.timeout);
+        sink_.log(ref, "\n" + failure);
+        break;
+      }
+      // the interval, cut short by a cancel
+      pollfd p{cancel_.source().wait_fd(), POLLIN, 0};
+      (void)poll(&p, 1, static_cast<int>(svc.interval.count()));
+    }
+    sink_.step_finished(ref, r);
+    return failure;
+  }
+
+  /// Stops every started service whatever happened: not cancellable, 30 s each; a failing stop
+  /// is recorded on its step and never changes the build's status.
+  void stop_services(const std::vector<std::size_t>& started) {
+    for (std::size_t i : started) {
+      const auto& svc = plan_.services[i];
+      if (!svc.stop) continue;
+      step_ref ref{"s" + std::to_string(i) + ":stop", "service", svc.name + ":stop", "", false};
+      sink_.step_started(ref);
+      auto po = run_command(*svc.stop, {}, {}, ref, clock::now() + std::chrono::seconds(30),
+                            nullptr, nullptr);
+      step_result r;
+      if (!po.succeeded()) {
+        r.st = po.started ? status::failed : status::errored;
+        sink_.log(ref, "\n" + (po.timed_out ? std::string("stop timed out after 30s")
+                                            : po.failure_text()));
+      }
+      sink_.step_finished(ref, r);
+    }
   }
 
   /// Runs one command, streaming its output to `ref`'s log. `out_log` collects the output too.

@@ -158,23 +158,47 @@ TEST_SUITE("server.plan_builder") {
     CHECK(later->params.at("version_n") == "6");
   }
 
-  TEST_CASE("steps this node cannot run yet make the build error with a reason") {
+  TEST_CASE("a job's services become service plans with its param overrides") {
     auto cfg = load(R"hcl(
 service_type "db" {
-  start "exec" {
-    path = "true"
+  params = ["version"]
+  start "shell" {
+    cmd = "echo start $param_version"
+  }
+  ready_check "exec" {
+    path     = "true"
+    interval = "250ms"
+    timeout  = "5s"
   }
   stop "exec" {
     path = "true"
   }
 }
 job "uses-db" {
-  service "db" {}
+  service "db" {
+    version = "16"
+  }
+  task "t" {
+    run "exec" {
+      path = "true"
+    }
+  }
 }
 )hcl");
     auto plan = server::make_build_plan(cfg, *cfg.find_job("uses-db"), {});
-    REQUIRE(std::holds_alternative<std::string>(plan));
-    CHECK(std::get<std::string>(plan) == "service steps are not supported by this node yet");
+    REQUIRE(std::holds_alternative<work::build_plan>(plan));
+    const auto& p = std::get<work::build_plan>(plan);
+    REQUIRE(p.services.size() == 1);
+    CHECK(p.steps.size() == 1);  // the service is not a plan step
+    const auto& svc = p.services[0];
+    CHECK(svc.name == "db");
+    CHECK(svc.start.params.at("param_version") == "16");
+    REQUIRE(svc.ready);
+    CHECK(svc.ready->params.at("param_version") == "16");
+    CHECK(svc.interval == std::chrono::milliseconds(250));
+    CHECK(svc.timeout == std::chrono::seconds(5));
+    REQUIRE(svc.stop);
+    CHECK(svc.stop->params.at("param_version") == "16");
   }
 
   TEST_CASE("the built-in cron type's check finds a new version each time") {
