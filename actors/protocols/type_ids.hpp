@@ -10,6 +10,7 @@
 #include "actors/model/work.hpp"
 #include "actors/protocols/api.hpp"
 #include "actors/worker/build_executor.hpp"
+#include "config/pipeline/load.hpp"
 #include "config/pipeline/model.hpp"
 
 namespace pikoci::proto {
@@ -45,6 +46,7 @@ using due_atom = caf::atom_constant<caf::atom("due")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using found_atom = caf::atom_constant<caf::atom("found")>;
 using summary_atom = caf::atom_constant<caf::atom("summary")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;
@@ -69,4 +71,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::build_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::check_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::model::build_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::pipeline::load_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nlohmann::json>)

@@ -7,6 +7,7 @@
 #include "actors/server/gather.hpp"
 #include "actors/server/pipeline.hpp"
 #include "config/pipeline/load.hpp"
+#include "connectors/http_client/http_client.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -27,14 +28,28 @@ std::vector<proto::pipeline_actor> all(self_ptr self) {
   return out;
 }
 
-caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
-  pipeline::load_options opts;
-  opts.vars = req.vars;
-  auto loaded = pipeline::load(req.pipeline + ".hcl", req.config, opts);
+/// Service sources are fetched once, when the pipeline is set (SPEC §7): 10 s, 1 MiB at most.
+pipeline::fetched fetch_source(const std::string& url) {
+  auto r = http_client::request("GET", url, {}, {}, std::chrono::seconds(10), 1024 * 1024);
+  if (!r.error.empty()) return {std::nullopt, r.error};
+  if (r.status != 200) return {std::nullopt, "HTTP status " + std::to_string(r.status)};
+  return {std::move(r.body), {}};
+}
+
+bool needs_fetch(const pipeline::pipeline_config& cfg) {
+  for (const auto& t : cfg.service_types)
+    if (t.source && !t.start && t.source->rfind("http", 0) == 0) return true;
+  return false;
+}
+
+/// Hands a loaded pipeline to its actor (spawned on first set), or answers 422.
+void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& loaded,
+           caf::typed_response_promise<api::response> rp) {
   if (!loaded.config) {
     spdlog::info("event=pipeline.rejected pipeline={} errors={}", req.pipeline,
                  loaded.diags.size());
-    return invalid_pipeline(req.pipeline, loaded.diags);
+    rp.deliver(invalid_pipeline(req.pipeline, loaded.diags));
+    return;
   }
   auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
   auto& pipelines = self->state.pipelines;
@@ -43,8 +58,40 @@ caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
     it = pipelines
              .emplace(req.pipeline, spawn_pipeline(self->system(), req.pipeline, self->state.ctx))
              .first;
-  return self->delegate(it->second, proto::config_atom::value, std::move(cfg),
-                        std::move(req.config), std::move(req.vars));
+  self->request(it->second, caf::infinite, proto::config_atom::value, std::move(cfg), req.config,
+                req.vars)
+      .then([rp](api::response& r) mutable { rp.deliver(std::move(r)); },
+            [rp](caf::error& e) mutable {
+              rp.deliver(api::fail(http::errc::internal, "pipeline: " + caf::to_string(e)));
+            });
+}
+
+/// Parses and validates on the registry (CPU only); a pipeline whose service types name http(s)
+/// sources is loaded again on a thread of its own, where fetching may block.
+caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
+  pipeline::load_options opts;
+  opts.vars = req.vars;
+  auto name = req.pipeline + ".hcl";
+  auto loaded = pipeline::load(name, req.config, opts);
+  auto rp = self->make_response_promise<api::response>();
+  if (!loaded.config || !needs_fetch(*loaded.config)) {
+    apply(self, req, loaded, rp);
+    return rp;
+  }
+  opts.fetch = fetch_source;
+  auto loader = self->spawn<caf::detached>([name, text = req.config, opts] {
+    return caf::behavior{[=](proto::load_atom) { return pipeline::load(name, text, opts); }};
+  });
+  self->request(loader, caf::infinite, proto::load_atom::value)
+      .then(
+          [self, req, rp, loader](pipeline::load_result& r) mutable {
+            caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+            apply(self, req, r, rp);
+          },
+          [rp](caf::error& e) mutable {
+            rp.deliver(api::fail(http::errc::internal, "loading: " + caf::to_string(e)));
+          });
+  return rp;
 }
 
 /// Asks every pipeline and merges the builds: newest first, then the limit.

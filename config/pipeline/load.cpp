@@ -46,6 +46,7 @@ load_result load(const std::string& file_name, std::string source, const load_op
 
   detail::decode_definitions(others, cfg, diags);
   detail::merge_builtins(cfg, diags);
+  detail::resolve_service_sources(cfg, opts.fetch, diags);
   detail::validate(cfg, diags);
 
   res.diags = unique(diags);

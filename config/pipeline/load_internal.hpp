@@ -109,6 +109,10 @@ job decode_job(const hcl::block& block, const job_instance& inst, const hcl::eva
 /// Adds the built-in types the pipeline does not override and resolves `pikoci://` sources.
 void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags);
 
+/// Fills service types whose `source` is an http(s) URL from the definition `fetch` returns
+/// (a `service_type` block, or just its body). No-op without `fetch`.
+void resolve_service_sources(pipeline_config& cfg, const fetch_fn& fetch, hcl::diagnostics& diags);
+
 /// Cross-references and whole-pipeline rules (duplicates, collisions, references, runners).
 void validate(pipeline_config& cfg, hcl::diagnostics& diags);
 
