@@ -11,84 +11,26 @@
 #include <sstream>
 #include <thread>
 
-#include "actors/worker/build_executor.hpp"
+#include "tests/unit/worker/executor_fixture.hpp"
 
 using namespace pikoci;
 using namespace pikoci::worker;
+using namespace pikoci::worker::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct events : build_sink {
-  std::mutex mu;
-  std::vector<std::string> seen;  // "start:<name>", "finish:<name>:<status>"
-  std::map<std::string, std::string> logs;
-  void step_started(const step_ref& s) override {
-    std::lock_guard<std::mutex> l(mu);
-    CHECK(s.type == (s.name.find(':') != std::string::npos ? "service" : "task"));
-    seen.push_back("start:" + s.name);
-  }
-  void log(const step_ref& s, std::string_view chunk) override {
-    std::lock_guard<std::mutex> l(mu);
-    logs[s.name].append(chunk);
-  }
-  void step_finished(const step_ref& s, const step_result& r) override {
-    std::lock_guard<std::mutex> l(mu);
-    seen.push_back("finish:" + s.name + ":" + to_string(r.st));
-  }
-  bool saw(const std::string& e) {
-    std::lock_guard<std::mutex> l(mu);
-    return std::find(seen.begin(), seen.end(), e) != seen.end();
-  }
-  std::size_t index(const std::string& e) {
-    std::lock_guard<std::mutex> l(mu);
-    return static_cast<std::size_t>(std::find(seen.begin(), seen.end(), e) - seen.begin());
-  }
-};
-
-work::command_spec sh(const std::string& script) {
-  return {{"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", script}}, {}};
-}
 
 work::service_plan service(const std::string& name, const std::string& start,
                            std::optional<std::string> ready, const std::string& stop) {
   work::service_plan s;
   s.name = name;
-  s.start = sh(start);
-  if (ready) s.ready = sh(*ready);
-  s.stop = sh(stop);
+  s.start = shell(start);
+  if (ready) s.ready = shell(*ready);
+  s.stop = shell(stop);
   s.interval = 50ms;
   s.timeout = 5s;
   return s;
 }
-
-work::step_plan task(const std::string& name, const std::string& script) {
-  work::step_plan s;
-  s.kind = work::step_kind::task;
-  s.name = name;
-  s.command = sh(script);
-  return s;
-}
-
-struct fixture {
-  std::filesystem::path root =
-      std::filesystem::temp_directory_path() / ("pikoci-services-test-" + std::to_string(getpid()));
-  executor_options opts;
-  events ev;
-  build_cancel cancel;
-  fixture() {
-    std::filesystem::create_directories(root);
-    opts.work_root = root;
-    opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-    opts.grace = 500ms;
-  }
-  ~fixture() { std::filesystem::remove_all(root); }
-  build_result run(work::build_plan plan) {
-    plan.build_id = 3;
-    plan.env = {{"BUILD_NUMBER", "4"}, {"BUILD_JOB_NAME", "test"}, {"BUILD_PIPELINE_NAME", "p"}};
-    return execute_build(plan, opts, ev, cancel);
-  }
-};
 
 }  // namespace
 
@@ -96,6 +38,7 @@ TEST_SUITE("worker.services") {
   TEST_CASE("starts in order, ready checks, then the steps, then stop; the task sees the service") {
     fixture f;
     work::build_plan plan;
+    plan.env = {{"BUILD_NUMBER", "4"}, {"BUILD_PIPELINE_NAME", "p"}};
     auto db = service("db",
                       "echo started $BUILD_PIPELINE_NAME/$BUILD_JOB_NAME/$BUILD_NUMBER "
                       "v=$param_version; echo up > $WORKDIR/db.pid",
@@ -106,15 +49,15 @@ TEST_SUITE("worker.services") {
     plan.steps.push_back(task("use", "cat $WORKDIR/db.pid"));
     auto r = f.run(plan);
     CHECK(r.st == status::succeeded);
-    CHECK(f.ev.logs["db:start"] == "started p/test/4 v=15\n");
-    CHECK(f.ev.logs["use"] == "up\n");
-    CHECK(f.ev.logs["db:stop"] == "stopping\n");
-    CHECK(f.ev.index("start:db:start") < f.ev.index("start:cache:start"));
-    CHECK(f.ev.index("finish:cache:start:succeeded") < f.ev.index("start:db:ready"));
-    CHECK(f.ev.index("finish:db:ready:succeeded") < f.ev.index("start:use"));
-    CHECK(f.ev.index("finish:use:succeeded") < f.ev.index("start:db:stop"));
-    CHECK(f.ev.index("start:db:stop") < f.ev.index("start:cache:stop"));
-    CHECK_FALSE(f.ev.saw("start:cache:ready"));  // no ready_check, no step
+    CHECK(f.rec.logs["db:start"] == "started p/unit/4 v=15\n");
+    CHECK(f.rec.logs["use"] == "up\n");
+    CHECK(f.rec.logs["db:stop"] == "stopping\n");
+    CHECK(f.rec.index("start:db:start") < f.rec.index("start:cache:start"));
+    CHECK(f.rec.index("finish:cache:start:succeeded") < f.rec.index("start:db:ready"));
+    CHECK(f.rec.index("finish:db:ready:succeeded") < f.rec.index("start:use"));
+    CHECK(f.rec.index("finish:use:succeeded") < f.rec.index("start:db:stop"));
+    CHECK(f.rec.index("start:db:stop") < f.rec.index("start:cache:stop"));
+    CHECK_FALSE(f.rec.saw("start:cache:ready"));  // no ready_check, no step
   }
 
   TEST_CASE("a failed start fails the build at once and stops only the ones already started") {
@@ -127,12 +70,12 @@ TEST_SUITE("worker.services") {
     auto r = f.run(plan);
     CHECK(r.st == status::failed);
     CHECK(r.reason == "service \"b\" failed to start: exit status 3");
-    CHECK(f.ev.saw("finish:b:start:failed"));
-    CHECK(f.ev.logs["b:start"] == "b\n\nexit status 3");
-    CHECK_FALSE(f.ev.saw("start:c:start"));
-    CHECK_FALSE(f.ev.saw("start:never"));
-    CHECK(f.ev.saw("finish:a:stop:succeeded"));
-    CHECK_FALSE(f.ev.saw("start:b:stop"));
+    CHECK(f.rec.saw("finish:b:start:failed"));
+    CHECK(f.rec.logs["b:start"] == "b\n\nexit status 3");
+    CHECK_FALSE(f.rec.saw("start:c:start"));
+    CHECK_FALSE(f.rec.saw("start:never"));
+    CHECK(f.rec.saw("finish:a:stop:succeeded"));
+    CHECK_FALSE(f.rec.saw("start:b:stop"));
   }
 
   TEST_CASE("a ready check that never passes fails the build; no task runs; stop still runs") {
@@ -148,11 +91,11 @@ TEST_SUITE("worker.services") {
     CHECK(std::chrono::steady_clock::now() - t0 < 3s);
     CHECK(r.st == status::failed);
     CHECK(r.reason == "service \"svc\" not ready after 500ms");
-    CHECK(f.ev.saw("finish:svc:ready:failed"));
-    CHECK_FALSE(f.ev.saw("start:never"));
-    CHECK(f.ev.saw("finish:svc:stop:succeeded"));
-    CHECK(f.ev.logs["svc:ready"].find("not yet\n") == 0);  // polled more than once
-    CHECK(f.ev.logs["svc:ready"].find("not yet\nnot yet\n") != std::string::npos);
+    CHECK(f.rec.saw("finish:svc:ready:failed"));
+    CHECK_FALSE(f.rec.saw("start:never"));
+    CHECK(f.rec.saw("finish:svc:stop:succeeded"));
+    CHECK(f.rec.logs["svc:ready"].find("not yet\n") == 0);  // polled more than once
+    CHECK(f.rec.logs["svc:ready"].find("not yet\nnot yet\n") != std::string::npos);
   }
 
   TEST_CASE("ready checks of all services poll at the same time") {
@@ -170,7 +113,7 @@ TEST_SUITE("worker.services") {
     auto t0 = std::chrono::steady_clock::now();
     CHECK(f.run(plan).st == status::succeeded);
     CHECK(std::chrono::steady_clock::now() - t0 < 1500ms);
-    std::istringstream in(f.ev.logs["spans"]);
+    std::istringstream in(f.rec.logs["spans"]);
     long long a0, a1, b0, b1;
     in >> a0 >> a1 >> b0 >> b1;
     CHECK(a0 < b1);  // the intervals overlap
@@ -194,9 +137,9 @@ TEST_SUITE("worker.services") {
     canceller.join();
     CHECK(std::chrono::steady_clock::now() - t0 < 3s);
     CHECK(r.st == status::cancelled);
-    CHECK(f.ev.saw("finish:svc:ready:cancelled"));
-    CHECK_FALSE(f.ev.saw("start:never"));
-    CHECK(f.ev.logs["svc:stop"] == "stopped\n");
+    CHECK(f.rec.saw("finish:svc:ready:cancelled"));
+    CHECK_FALSE(f.rec.saw("start:never"));
+    CHECK(f.rec.logs["svc:stop"] == "stopped\n");
   }
 
   TEST_CASE("a failing stop is recorded and never changes the build's status") {
@@ -206,8 +149,8 @@ TEST_SUITE("worker.services") {
     plan.steps.push_back(task("t", "true"));
     auto r = f.run(plan);
     CHECK(r.st == status::succeeded);
-    CHECK(f.ev.saw("finish:svc:stop:failed"));
-    CHECK(f.ev.logs["svc:stop"] == "oops\n\nexit status 2");
+    CHECK(f.rec.saw("finish:svc:stop:failed"));
+    CHECK(f.rec.logs["svc:stop"] == "oops\n\nexit status 2");
   }
 
   TEST_CASE("a failing task still stops the services") {
@@ -216,6 +159,6 @@ TEST_SUITE("worker.services") {
     plan.services.push_back(service("svc", "true", std::nullopt, "echo stopped"));
     plan.steps.push_back(task("t", "exit 1"));
     CHECK(f.run(plan).st == status::failed);
-    CHECK(f.ev.logs["svc:stop"] == "stopped\n");
+    CHECK(f.rec.logs["svc:stop"] == "stopped\n");
   }
 }
