@@ -40,6 +40,15 @@ std::string pipeline(const temp_dir& dir, const std::string& jobs) {
   return replace_all(std::string(file_type) + jobs, "@DIR@", dir.path());
 }
 
+/// A job that gets `src` with `trigger = true` (and `extra`, e.g. a `passed` line) and runs one
+/// shell task.
+std::string filever_job(const std::string& job, const std::string& task, const std::string& cmd,
+                        const std::string& extra = "") {
+  return "job \"" + job + "\" {\n  get \"filever\" \"src\" {\n    trigger = true\n" +
+         (extra.empty() ? "" : "    " + extra + "\n") + "  }\n  task \"" + task +
+         "\" {\n    run \"shell\" {\n      cmd = \"" + cmd + "\"\n    }\n  }\n}\n";
+}
+
 /// The check prints exactly these versions next time.
 void next_check_prints(const temp_dir& dir, const std::string& json_array) {
   dir.write("check", json_array + "\n");
@@ -74,17 +83,7 @@ TEST_SUITE("integration.runtime.trigger") {
     temp_dir dir;
     next_check_prints(dir, R"([{"ref":"abc123"}])");
     auto created = node.set_pipeline("p", pipeline(dir, R"(
-job "build" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "show" {
-    run "shell" {
-      cmd = "echo ref=$GET_SRC_REF"
-    }
-  }
-}
-)"));
+)" + filever_job("build", "show", R"(echo ref=$GET_SRC_REF)")));
     CHECK(created.status == 201);
 
     auto res = node.resource("p", "filever.src");
@@ -159,7 +158,10 @@ job "build" {
     runtime_node node;
     temp_dir dir;
     // the check also records the latest version it was given ($${...} is a literal ${...})
-    node.set_pipeline("multi", replace_all(R"(
+    node.set_pipeline(
+        "multi",
+        replace_all(
+            R"(
 resource_type "filever" {
   check "shell" {
     cmd = <<-EOT
@@ -176,18 +178,10 @@ resource "filever" "src" {
   check_interval = "@every 1h"
 }
 
-job "build" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "show" {
-    run "shell" {
-      cmd = "echo ref=$GET_SRC_REF branch=$GET_SRC_META_BRANCH n=$GET_SRC_N tag=$GET_SRC_TAGS_1"
-    }
-  }
-}
-)",
-                                           "@DIR@", dir.path()));
+)" + filever_job(
+                "build", "show",
+                R"(echo ref=$GET_SRC_REF branch=$GET_SRC_META_BRANCH n=$GET_SRC_N tag=$GET_SRC_TAGS_1)"),
+            "@DIR@", dir.path()));
     next_check_prints(dir, R"([{"ref":"a1"},{"ref":"b2"}])");
     check_now(node, dir, "multi");
     auto versions = node.wait_versions("multi", "src", 2);
@@ -357,41 +351,15 @@ job "build" {
   TEST_CASE("runtime: passed fan-in runs deploy once per version that went through both jobs") {
     runtime_node node;
     temp_dir dir;
-    node.set_pipeline("fan", pipeline(dir, R"(
-job "unit" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "unit" {
-    run "shell" {
-      cmd = "echo unit on $GET_SRC_REF"
-    }
-  }
-}
-
-job "lint" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "lint" {
-    run "shell" {
-      cmd = "echo lint on $GET_SRC_REF; test \"$GET_SRC_REF\" != bad"
-    }
-  }
-}
-
-job "deploy" {
-  get "filever" "src" {
-    trigger = true
-    passed  = ["unit", "lint"]
-  }
-  task "ship" {
-    run "shell" {
-      cmd = "echo deploying $GET_SRC_REF"
-    }
-  }
-}
-)"));
+    node.set_pipeline(
+        "fan", pipeline(dir, R"(
+)" + filever_job("unit", "unit", R"(echo unit on $GET_SRC_REF)") +
+                                 R"(
+)" + filever_job("lint", "lint", R"(echo lint on $GET_SRC_REF; test \"$GET_SRC_REF\" != bad)") +
+                                 R"(
+)" +
+                                 filever_job("deploy", "ship", R"(echo deploying $GET_SRC_REF)",
+                                             R"(passed  = ["unit", "lint"])")));
 
     // nothing passed yet: a manual trigger has no version to use
     auto early = node.post("/pipelines/fan/jobs/deploy/trigger");
@@ -489,17 +457,8 @@ job "deploy" {
     runtime_node node;
     temp_dir dir;
     node.set_pipeline("tv", pipeline(dir, R"(
-job "build" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "show" {
-    run "shell" {
-      cmd = "echo building ref=$GET_SRC_REF"
-    }
-  }
-}
-
+)" + filever_job("build", "show", R"(echo building ref=$GET_SRC_REF)") +
+                                              R"(
 job "audit" {
   get "filever" "src" {
   }
@@ -557,17 +516,7 @@ job "downstream" {
     runtime_node node;
     temp_dir dir;
     node.set_pipeline("pin", pipeline(dir, R"(
-job "build" {
-  get "filever" "src" {
-    trigger = true
-  }
-  task "show" {
-    run "shell" {
-      cmd = "echo building ref=$GET_SRC_REF"
-    }
-  }
-}
-)"));
+)" + filever_job("build", "show", R"(echo building ref=$GET_SRC_REF)")));
     next_check_prints(dir, R"([{"ref":"v1"}])");
     check_now(node, dir, "pin");
     node.wait_builds("pin", "build", 1);
