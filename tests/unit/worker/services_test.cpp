@@ -153,6 +153,20 @@ TEST_SUITE("worker.services") {
     CHECK(f.rec.logs["svc:stop"] == "oops\n\nexit status 2");
   }
 
+  TEST_CASE("a job timeout still stops the services") {
+    fixture f;
+    work::build_plan plan;
+    plan.timeout = 300ms;
+    plan.services.push_back(service("svc", "true", std::nullopt, "echo stopped"));
+    plan.steps.push_back(task("slow", "sleep 30"));
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = f.run(plan);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    CHECK(r.st == status::failed);
+    CHECK(r.reason == "job timed out after 300ms");
+    CHECK(f.rec.logs["svc:stop"] == "stopped\n");
+  }
+
   TEST_CASE("a failing task still stops the services") {
     fixture f;
     work::build_plan plan;
