@@ -1,5 +1,6 @@
 // Seeded random and mutation fuzzing of the pipeline language: lexer, parser, evaluator and the
-// whole load (variables, decode, validation). Built with AddressSanitizer and UBSan, so a crash,
+// whole load (variables, decode, validation), and the concurrency group template (parse and
+// render). Built with AddressSanitizer and UBSan, so a crash,
 // an out-of-bounds access or undefined behaviour fails the run; CTest's timeout catches hangs.
 //
 //   hcl-fuzz [--iterations N] [--seed S] [--max-bytes B]
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "config/pipeline/eval.hpp"
+#include "config/pipeline/group_template.hpp"
 #include "config/pipeline/load.hpp"
 #include "config/pipeline/parser.hpp"
 
@@ -28,6 +30,16 @@ namespace {
 
 /// Fragments that steer random inputs towards interesting syntax.
 const std::vector<std::string> dictionary = {
+    "{{",
+    "}}",
+    "{{- ",
+    " -}}",
+    "{{if .Job}}",
+    "{{else}}",
+    "{{else if .Args}}",
+    "{{end}}",
+    "index .Inputs \"k\"",
+    ".Webhook.Branch",
     "job",
     "task",
     "get",
@@ -151,6 +163,9 @@ std::vector<std::string> load_seeds() {
 class generator {
  public:
   generator(std::uint64_t seed, std::size_t max_bytes) : rng_(seed), max_bytes_(max_bytes) {}
+
+  /// A mutation of `s` (the group template inputs).
+  std::string mutated(const std::string& s) { return mutate(s); }
 
   std::string next(const std::vector<std::string>& seeds) {
     switch (pick(8)) {
@@ -277,6 +292,18 @@ int main(int argc, char** argv) {
       {{"x", hcl::value::string("X")},
        {"n", hcl::value::number(3)},
        {"l", hcl::value::tuple({hcl::value::string("a"), hcl::value::string("b")})}});
+  // group templates (SPEC §6.1): mutated from these, rendered against a trigger
+  const std::vector<std::string> template_seeds = {
+      "deploy-{{.Pipeline}}-{{index .Inputs \"env\"}}",
+      "{{if .Webhook.Branch}}{{.Webhook.Branch}}{{else if .Args}}{{index .Args 0}}{{else}}x{{end}}",
+      "{{- .Job -}}/{{index .Webhook.Headers \"X-Event\"}}"};
+  const nlohmann::json trigger = {
+      {"Pipeline", "p"},
+      {"Job", "j"},
+      {"Args", {"a", "b"}},
+      {"Inputs", {{"env", "prod"}}},
+      {"Webhook", {{"Branch", "main"}, {"Headers", {{"X-Event", "push"}}}}}};
+  std::size_t templates = 0;
   std::size_t rejected = 0, values = 0, loaded = 0;
   auto start = std::chrono::steady_clock::now();
   double slowest = 0;
@@ -292,15 +319,22 @@ int main(int argc, char** argv) {
       auto r = pipeline::load("fuzz.hcl", input, {});
       if (r.config) ++loaded;
     }
+    auto tpl =
+        pipeline::group_template::parse(gen.mutated(template_seeds[i % template_seeds.size()]));
+    if (auto* t = std::get_if<pipeline::group_template>(&tpl)) {
+      (void)t->render(trigger);
+      ++templates;
+    }
     double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (ms > slowest) slowest = ms;
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf(
-      "hcl-fuzz: seed=%llu inputs=%zu rejected=%zu values=%zu loaded=%zu seconds=%.1f "
-      "slowest_ms=%.1f\n",
-      static_cast<unsigned long long>(seed), iterations, rejected, values, loaded, secs, slowest);
+      "hcl-fuzz: seed=%llu inputs=%zu rejected=%zu values=%zu loaded=%zu templates_parsed=%zu "
+      "seconds=%.1f slowest_ms=%.1f\n",
+      static_cast<unsigned long long>(seed), iterations, rejected, values, loaded, templates, secs,
+      slowest);
   std::printf("%zu passed, 0 failed\n", iterations);
   return 0;
 }
