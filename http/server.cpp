@@ -163,6 +163,18 @@ parsed set_pipeline(const input& in) {
   return api::set_pipeline{in.param("p"), in.body["config"].get<std::string>(), std::move(vars)};
 }
 
+parsed set_concurrency(const input& in) {
+  const auto& b = in.body;
+  auto text = [&](const char* k) { return !b.contains(k) || b[k].is_string(); };
+  if (!text("mode") || !text("group_template"))
+    return bad("mode and group_template must be strings");
+  if (b.contains("cancel_running") && !b["cancel_running"].is_boolean())
+    return bad("cancel_running must be a boolean");
+  return api::set_concurrency{in.param("p"), b.value("mode", std::string()),
+                              b.value("group_template", std::string()),
+                              b.value("cancel_running", false)};
+}
+
 parsed pin(const input& in) {
   const auto& v = in.body.contains("version_id") ? in.body["version_id"] : json();
   if (!v.is_number_integer()) return bad("version_id must be an integer");
@@ -299,6 +311,7 @@ std::vector<route> user_routes() {
        }},
       {get, at(21), role::read, [](const input&) -> parsed { return api::get_queue{}; }},
       {get, at(22), role::read, [](const input&) -> parsed { return api::list_workers{}; }},
+      {put, at(23), role::admin, set_concurrency},
   };
 }
 
@@ -419,10 +432,10 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
       auto body = json_body(req);
       if (auto* b = std::get_if<api::response>(&body)) return reply(req, *b);
       try {
-        input in{params,
-                 restinio::parse_query<restinio::parse_query_traits::relaxed>(
-                     req->header().query()),
-                 std::move(std::get<json>(body)), std::get<auth::claims>(who)};
+        input in{
+            params,
+            restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query()),
+            std::move(std::get<json>(body)), std::get<auth::claims>(who)};
         auto p = r.parse(in);
         if (auto* answer = std::get_if<api::response>(&p)) return reply(req, *answer);
         return forward(req, *shared, std::move(std::get<api::request>(p)));

@@ -37,6 +37,14 @@ struct pause_pipeline {
   bool paused = true;
 };
 
+/// PUT /pipelines/{p}/concurrency (SPEC §6.1).
+struct set_concurrency {
+  std::string pipeline;
+  std::string mode;  // "", "serial", "group", "skip-if-running"
+  std::string group_template;
+  bool cancel_running = false;
+};
+
 // ---- jobs
 struct list_jobs {
   std::string pipeline;
@@ -105,9 +113,9 @@ struct list_workers {};
 
 using request =
     std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline, pause_pipeline,
-                 list_jobs, get_job, trigger_job, pause_job, list_builds, get_build, cancel_build,
-                 retry_build, list_resources, check_resource, list_versions, trigger_version,
-                 pin_resource, webhook, get_queue, list_workers>;
+                 set_concurrency, list_jobs, get_job, trigger_job, pause_job, list_builds,
+                 get_build, cancel_build, retry_build, list_resources, check_resource,
+                 list_versions, trigger_version, pin_resource, webhook, get_queue, list_workers>;
 
 /// The pipeline a request is about ("" for node-wide ones).
 const std::string& pipeline_of(const request& r);

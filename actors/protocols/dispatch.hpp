@@ -21,7 +21,10 @@ using build_events_actor = caf::typed_actor<
     // the final status is known; job hooks still run and report as steps
     caf::reacts_to<decided_atom, build_key, worker::build_result>,
     // nothing of the build runs any more
-    caf::reacts_to<build_done_atom, build_key, worker::build_result>>;
+    caf::reacts_to<build_done_atom, build_key, worker::build_result>,
+    // the execution queue superseded it (cancel_running): a pending build is `skipped`, a
+    // started one `cancelled`, both with `reason`
+    caf::reacts_to<supersede_atom, build_key, std::string /*reason*/>>;
 
 /// The answer to one resource check, sent to the resource's checker.
 using check_events_actor = caf::typed_actor<

@@ -9,6 +9,15 @@
 
 namespace pikoci::proto {
 
+/// The concurrency rules a build is admitted and dispatched under.
+struct build_rules {
+  std::string mode;                        // "", "serial", "group", "skip-if-running"
+  std::string group;                       // mode group: the rendered key
+  bool cancel_running = false;             // mode group: supersede running and queued peers
+  int job_concurrency = 0;                 // 0: unlimited
+  std::vector<std::string> serial_groups;  // of the job
+};
+
 /// A build waiting for a slot.
 struct queued_build {
   build_key key;
@@ -16,11 +25,14 @@ struct queued_build {
   model::time_point created_at;
   plan_ptr plan;
   build_events_actor owner;
+  build_rules rules;
 };
 
-/// Admission of one build: accepted, or the error response (503 queue_full).
+/// Admission of one build: accepted, skipped (recorded as a `skipped` build with `reason`), or
+/// rejected with the error response (503 queue_full / draining; nothing is created).
 struct admission {
-  bool accepted = false;
+  enum class outcome { accepted, skipped, rejected } result = outcome::accepted;
+  std::string reason;
   api::response rejection;
 };
 

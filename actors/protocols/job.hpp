@@ -19,6 +19,9 @@ struct build_spec {
   std::vector<model::build_input> inputs;     // one per get step, by step name
   std::map<std::string, std::string> values;  // INPUT_<name> of a manual trigger
   std::vector<std::string> args;
+  build_rules rules;    // the pipeline's concurrency mode, its group key rendered
+  std::string failure;  // non-empty: the build is recorded `failed` with this reason (a group
+                        // template that did not render) and never queued
 };
 
 /// What the job tells its pipeline.

@@ -11,6 +11,8 @@ struct started_build {
   proto::build_key key;
   std::string pipeline, job, number;
   model::time_point created_at;
+  proto::build_rules rules;
+  proto::build_events_actor owner;
 };
 
 struct queue_state {
@@ -30,20 +32,65 @@ struct queue_state {
 
 using self_ptr = proto::execution_queue_actor::stateful_pointer<queue_state>;
 
-/// Starts pending builds in sequence order while slots are free; a paused build never blocks
-/// the ones behind it.
+/// The exclusive keys a build takes while it runs, each with the `blocked_by` it causes.
+std::vector<std::pair<std::string, std::string>> keys_of(const std::string& pipeline,
+                                                         const std::string& job,
+                                                         const proto::build_rules& r) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  if (r.mode == "serial") keys.emplace_back("serial\x1f" + pipeline, "serial");
+  if (r.mode == "group")
+    keys.emplace_back("group\x1f" + pipeline + "\x1f" + r.group, "group:" + r.group);
+  for (const auto& g : r.serial_groups)
+    keys.emplace_back("serial_group\x1f" + pipeline + "\x1f" + g, "serial_group:" + g);
+  return keys;
+}
+
+/// Why `b` cannot start now ("" when it can). `held` are keys of earlier pending builds that
+/// wait themselves: a later build sharing one waits behind them (FIFO within every group).
+std::string blocked_by(const queue_state& st, const proto::queued_build& b,
+                       const std::set<std::string>& held) {
+  if (st.is_paused(b)) return "paused";
+  auto keys = keys_of(b.pipeline, b.job, b.rules);
+  for (const auto& [key, why] : keys) {
+    if (held.count(key) != 0) return why;
+    for (const auto& [id, s] : st.started)
+      if (s.pipeline == b.pipeline)
+        for (const auto& [other, unused] : keys_of(s.pipeline, s.job, s.rules))
+          if (other == key) return why;
+  }
+  if (b.rules.job_concurrency > 0) {
+    if (held.count("job\x1f" + b.pipeline + "\x1f" + b.job) != 0) return "job_concurrency";
+    int running = 0;
+    for (const auto& [id, s] : st.started) running += s.pipeline == b.pipeline && s.job == b.job;
+    if (running >= b.rules.job_concurrency) return "job_concurrency";
+  }
+  if (static_cast<int>(st.started.size()) >= st.capacity()) return "max_in_flight";
+  return {};
+}
+
+/// Marks the keys of a waiting build as held for the builds behind it.
+void hold(std::set<std::string>& held, const proto::queued_build& b) {
+  for (const auto& [key, why] : keys_of(b.pipeline, b.job, b.rules)) held.insert(key);
+  if (b.rules.job_concurrency > 0) held.insert("job\x1f" + b.pipeline + "\x1f" + b.job);
+}
+
+/// Starts every pending build that may start, in sequence order; one that must wait never
+/// blocks later builds of other groups (no head-of-line blocking).
 void dispatch(self_ptr self) {
   auto& st = self->state;
-  for (auto it = st.pending.begin();
-       it != st.pending.end() && static_cast<int>(st.started.size()) < st.capacity();) {
-    if (st.is_paused(it->second)) {
+  std::set<std::string> held;
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    auto why = blocked_by(st, it->second, held);
+    if (!why.empty()) {
+      if (why == "max_in_flight") break;  // nothing behind it can start either
+      if (why != "paused") hold(held, it->second);
       ++it;
       continue;
     }
     auto b = std::move(it->second);
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
-    st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at};
+    st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at, b.rules, b.owner};
     self->send(st.dispatcher, proto::run_build_atom::value,
                proto::build_work{b.key, std::move(b.plan), std::move(b.owner),
                                  caf::actor_cast<proto::slot_owner_actor>(self)});
@@ -65,8 +112,13 @@ nlohmann::json view(self_ptr self) {
     started.push_back(summary(id, b.pipeline, b.job, b.number, b.created_at, "started"));
   auto pending = nlohmann::json::array();
   int position = 0;
+  std::set<std::string> held;
+  bool capped = false;
   for (const auto& [seq, b] : st.pending) {
-    std::string why = st.is_paused(b) ? "paused" : "max_in_flight";
+    auto why = capped ? std::string("max_in_flight") : blocked_by(st, b, held);
+    if (why == "max_in_flight") capped = true;
+    if (why.empty()) why = "max_in_flight";  // about to start: waiting for its dispatch
+    if (why != "paused") hold(held, b);
     pending.push_back(
         {{"position", ++position},
          {"build", summary(b.key.id, b.pipeline, b.job, b.number, b.created_at, "pending")},
@@ -80,6 +132,40 @@ nlohmann::json view(self_ptr self) {
           {"pending", std::move(pending)}};
 }
 
+/// `cancel_running`: running peers (same pipeline and group) are cancelled, queued ones skipped.
+void supersede(self_ptr self, const proto::queued_build& b) {
+  auto& st = self->state;
+  std::string reason = "superseded by build " + std::to_string(b.key.id);
+  auto peer = [&](const std::string& pipeline, const proto::build_rules& r) {
+    return pipeline == b.pipeline && r.mode == "group" && r.group == b.rules.group;
+  };
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (!peer(it->second.pipeline, it->second.rules)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("event=concurrency.supersede pipeline={} group={} build={} by={} was=pending",
+                 b.pipeline, b.rules.group, it->second.key.id, b.key.id);
+    self->send(it->second.owner, proto::supersede_atom::value, it->second.key, reason);
+    st.pending_seq.erase(it->second.key.id);
+    it = st.pending.erase(it);
+  }
+  for (const auto& [id, s] : st.started) {
+    if (!peer(s.pipeline, s.rules)) continue;
+    spdlog::info("event=concurrency.supersede pipeline={} group={} build={} by={} was=started",
+                 b.pipeline, b.rules.group, id, b.key.id);
+    self->send(s.owner, proto::supersede_atom::value, s.key, reason);
+  }
+}
+
+bool pipeline_busy(const queue_state& st, const std::string& pipeline) {
+  for (const auto& [seq, b] : st.pending)
+    if (b.pipeline == pipeline) return true;
+  for (const auto& [id, s] : st.started)
+    if (s.pipeline == pipeline) return true;
+  return false;
+}
+
 proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_limits limits,
                                                            proto::dispatcher_actor dispatcher) {
   self->state.limits = limits;
@@ -87,16 +173,23 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
   return {
       [self](proto::enqueue_atom, proto::queued_build& b) -> proto::admission {
         auto& st = self->state;
+        using outcome = proto::admission::outcome;
+        if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
+          spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
+                       b.key.id);
+          return {outcome::skipped, "skipped: pipeline already running", {}};
+        }
+        if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
         auto id = b.key.id;
         auto seq = st.next_seq++;
         st.pending_seq[id] = seq;
         st.pending.emplace(seq, std::move(b));
         dispatch(self);
-        if (st.pending_seq.count(id) != 0 &&
-            st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
-          const auto& rejected = st.pending.at(seq);
+        if (st.pending_seq.count(id) == 0) return {outcome::accepted, {}, {}};
+        const auto& waiting = st.pending.at(seq);
+        if (st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
           spdlog::warn("event=queue.rejected.full pipeline={} job={} queued={} max_queue_size={}",
-                       rejected.pipeline, rejected.job, st.pending.size() - 1,
+                       waiting.pipeline, waiting.job, st.pending.size() - 1,
                        st.limits.max_queue_size);
           st.pending.erase(seq);
           st.pending_seq.erase(id);
@@ -104,9 +197,12 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
                                                          std::to_string(st.limits.max_queue_size) +
                                                          " pending builds)");
           r.headers.emplace_back("Retry-After", "5");
-          return {false, std::move(r)};
+          return {outcome::rejected, {}, std::move(r)};
         }
-        return {true, {}};
+        if (waiting.rules.mode == "group")
+          spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",
+                       waiting.pipeline, waiting.rules.group, id);
+        return {outcome::accepted, {}, {}};
       },
       [self](proto::withdraw_atom, std::int64_t id) {
         auto& st = self->state;

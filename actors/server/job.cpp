@@ -83,9 +83,11 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
   req.number = b.number;
   req.inputs = std::move(spec.values);
   for (const auto& in : b.inputs) req.versions[in.name] = in.version;
+  if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
   auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
+  if (!spec.failure.empty()) planned = spec.failure;
   if (auto* reason = std::get_if<std::string>(&planned)) {
-    b.status = build_status::errored;
+    b.status = spec.failure.empty() ? build_status::errored : build_status::failed;
     b.reason = *reason;
     b.finished_at = b.created_at;
     auto body = nlohmann::json{{"build", b.to_json(false)}};
@@ -102,7 +104,10 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
                         b.number,
                         b.created_at,
                         plan,
-                        caf::actor_cast<proto::build_events_actor>(self)};
+                        caf::actor_cast<proto::build_events_actor>(self),
+                        std::move(spec.rules)};
+  q.rules.job_concurrency = st.def->concurrency;
+  q.rules.serial_groups = st.def->serial_groups;
   auto rp = self->make_response_promise<api::response>();
   auto number = b.number;
   st.by_number[number] = b.id;
@@ -111,7 +116,8 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
       .await(
           [self, rp, id = spec.id, number](proto::admission& a) mutable {
             auto& st = self->state;
-            if (!a.accepted) {
+            using outcome = proto::admission::outcome;
+            if (a.result == outcome::rejected) {
               st.builds.erase(id);
               st.by_number.erase(number);
               st.numbering.forget(number);
@@ -119,6 +125,11 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
               return;
             }
             auto& b = st.builds.at(id);
+            if (a.result == outcome::skipped) {
+              b.status = build_status::skipped;
+              b.reason = a.reason;
+              b.finished_at = st.setup.ctx.now();
+            }
             tell_observer(self, b);
             rp.deliver(api::ok({{"build", b.to_json(false)}}, 201));
           },
@@ -300,6 +311,20 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         if (b == nullptr || model::is_terminal(b->status)) return;
         b->status = final_status(self->state.def, result.st);
         b->reason = result.reason;
+        tell_observer(self, *b);
+      },
+      [self](proto::supersede_atom, proto::build_key key, const std::string& reason) {
+        auto* b = find_key(self, key);
+        if (b == nullptr || model::is_terminal(b->status)) return;
+        auto& ctx = self->state.setup.ctx;
+        b->reason = reason;
+        if (b->status == build_status::pending) {
+          b->status = build_status::skipped;
+          b->finished_at = ctx.now();
+        } else {
+          b->status = build_status::cancelled;
+          self->send(ctx.dispatcher, proto::cancel_atom::value, key, reason);
+        }
         tell_observer(self, *b);
       },
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {

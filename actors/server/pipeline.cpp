@@ -7,6 +7,7 @@
 #include "actors/server/plan_builder.hpp"
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
+#include "config/pipeline/group_template.hpp"
 #include "http/auth.hpp"
 
 namespace pikoci::server {
@@ -34,8 +35,22 @@ struct usage_entry {
   std::map<std::string, version_id> gets;
 };
 
+/// The pipeline's concurrency rule (SPEC §6.1).
+struct concurrency_rule {
+  std::string mode;
+  std::optional<pipeline::group_template> tmpl;
+  bool cancel_running = false;
+
+  nlohmann::json to_json() const {
+    return {{"mode", mode},
+            {"group_template", tmpl ? tmpl->source() : ""},
+            {"cancel_running", cancel_running}};
+  }
+};
+
 struct pipeline_state {
   std::string name;
+  concurrency_rule rule;
   context ctx;
   std::string text;
   json vars = json::object();
@@ -102,6 +117,22 @@ void create_build(self_ptr self, const std::string& job, json trigger,
   auto& st = self->state;
   proto::build_spec spec;
   spec.id = st.ctx.build_ids->next();
+  spec.rules.mode = st.rule.mode;
+  spec.rules.cancel_running = st.rule.cancel_running;
+  if (st.rule.mode == "group") {
+    json data{{"Pipeline", st.name},
+              {"Job", job},
+              {"Args", args},
+              {"Inputs", values},
+              {"Webhook", json::object()}};
+    auto key = st.rule.tmpl->render(data);
+    if (!key.error.empty()) {
+      spec.failure = "concurrency group: " + key.error;
+    } else if (key.text.empty()) {
+      spec.failure = "concurrency group: the template rendered an empty key";
+    }
+    spec.rules.group = key.text;
+  }
   spec.trigger = std::move(trigger);
   spec.inputs = std::move(inputs);
   spec.values = std::move(values);
@@ -285,7 +316,7 @@ void full_json(self_ptr self, std::function<void(json)> done) {
       json p = summary(self);
       p["config"] = st.text;
       p["vars"] = st.vars;
-      p["concurrency"] = nullptr;
+      p["concurrency"] = st.rule.to_json();
       p["jobs"] = jobs;
       p["resources"] = std::move(resources);
       done(std::move(p));
@@ -384,6 +415,30 @@ void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin
     self->request(st.jobs.at(u.job).actor, caf::infinite, proto::api_atom::value, api::request{c})
         .then([](api::response&) {}, [](caf::error&) {});
   }
+}
+
+/// PUT /pipelines/{p}/concurrency: checked as a whole, then it applies to builds created after.
+api::response set_rule(self_ptr self, const api::set_concurrency& req) {
+  auto bad = [](const std::string& m) { return api::fail(http::errc::bad_request, m); };
+  static const std::set<std::string> modes = {"", "serial", "group", "skip-if-running"};
+  if (modes.count(req.mode) == 0)
+    return bad("mode must be one of \"\", serial, group, skip-if-running");
+  if (req.mode == "group" && req.group_template.empty())
+    return bad("mode group needs a group_template");
+  if (req.mode != "group" && !req.group_template.empty())
+    return bad("group_template is only used with mode group");
+  if (req.mode != "group" && req.cancel_running)
+    return bad("cancel_running is only used with mode group");
+  concurrency_rule rule{req.mode, std::nullopt, req.cancel_running};
+  if (!req.group_template.empty()) {
+    auto parsed = pipeline::group_template::parse(req.group_template);
+    if (auto* error = std::get_if<std::string>(&parsed)) return bad(*error);
+    rule.tmpl = std::get<pipeline::group_template>(std::move(parsed));
+  }
+  self->state.rule = std::move(rule);
+  spdlog::info("event=pipeline.concurrency pipeline={} mode={} cancel_running={}", self->state.name,
+               req.mode.empty() ? "none" : req.mode, req.cancel_running);
+  return api::ok({{"concurrency", self->state.rule.to_json()}});
 }
 
 caf::result<api::response> trigger(self_ptr self, const api::trigger_job& req) {
@@ -498,6 +553,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     reply_pipeline(self, rp, 200);
     return rp;
   }
+  if (auto* c = std::get_if<api::set_concurrency>(&r)) return set_rule(self, *c);
   if (std::holds_alternative<api::list_jobs>(r))
     return rp_json([self](reply_fn done) {
       jobs_json(self, [done](json jobs) { done(api::ok({{"jobs", jobs}})); });

@@ -5,8 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <spdlog/spdlog.h>
+
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <random>
 
 #include "actors/protocols/registry.hpp"
 #include "actors/server/execution_queue.hpp"
@@ -379,5 +381,214 @@ TEST_SUITE("server actors") {
     CHECK(n.dispatched("b"));
     // the number the rejected trigger would have used is still free
     CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
+  }
+}
+
+namespace {
+
+/// Jobs with an `env` input and no gets, so triggers need no versions.
+std::string input_job(const std::string& name, const std::string& extra = "") {
+  return "job \"" + name + "\" {\n" + extra +
+         "  input \"env\" {\n    type = string\n    default = \"dev\"\n  }\n  task \"t\" {\n"
+         "    run \"exec\" { path = \"/bin/true\" }\n  }\n}\n";
+}
+
+json trigger(node_fixture& n, const std::string& job, const std::string& env = "dev") {
+  return n.ok(api::trigger_job{"p", job, {{"env", env}}, {}}, 201)["build"];
+}
+
+/// The blocked_by of every pending build, in queue order, joined with ",".
+std::string blocked(node_fixture& n) {
+  std::string out;
+  auto queue = n.ok(api::get_queue{});
+  for (const auto& p : queue["pending"])
+    out += (out.empty() ? "" : ",") + p["blocked_by"].get<std::string>();
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("server actors: concurrency rules") {
+  TEST_CASE("invalid rules are refused with 400 and change nothing") {
+    node_fixture n;
+    n.set("p", input_job("a"));
+    CHECK(n.call(api::set_concurrency{"p", "parallel", "", false}).status == 400);
+    CHECK(n.call(api::set_concurrency{"p", "group", "", false}).status == 400);
+    CHECK(n.call(api::set_concurrency{"p", "serial", "{{.Job}}", false}).status == 400);
+    CHECK(n.call(api::set_concurrency{"p", "serial", "", true}).status == 400);
+    auto bad = n.call(api::set_concurrency{"p", "group", "{{if .Job}}", false});
+    CHECK(bad.status == 400);
+    CHECK(bad.body["error"]["message"] ==
+          "template: group:1: unexpected EOF: missing {{end}} for {{if}}");
+    CHECK(n.ok(api::get_pipeline{"p"})["pipeline"]["concurrency"]["mode"] == "");
+    n.ok(api::set_concurrency{"p", "group", "{{.Job}}", true});
+    auto c = n.ok(api::get_pipeline{"p"})["pipeline"]["concurrency"];
+    CHECK(c == json{{"mode", "group"}, {"group_template", "{{.Job}}"}, {"cancel_running", true}});
+  }
+
+  TEST_CASE("serial: one build of the pipeline at a time, the rest wait in order") {
+    node_fixture n;
+    n.set("p", input_job("a") + input_job("b"));
+    n.ok(api::set_concurrency{"p", "serial", "", false});
+    trigger(n, "a");
+    trigger(n, "b");
+    trigger(n, "a");
+    CHECK(n.worker->builds.size() == 1);
+    CHECK(blocked(n) == "serial,serial");
+    n.finish("a");
+    CHECK(n.dispatched("b"));
+    CHECK_FALSE(n.dispatched("a"));
+    n.finish("b");
+    CHECK(n.dispatched("a"));
+  }
+
+  TEST_CASE("group: same key serializes, other keys run; no head-of-line blocking") {
+    node_fixture n;
+    n.set("p", input_job("deploy"));
+    n.ok(api::set_concurrency{"p", "group", "deploy-{{index .Inputs \"env\"}}", false});
+    auto first = trigger(n, "deploy", "prod");
+    CHECK(first["concurrency_group"] == "deploy-prod");
+    trigger(n, "deploy", "prod");
+    trigger(n, "deploy", "staging");  // behind a waiting build, still starts
+    CHECK(n.worker->builds.size() == 2);
+    CHECK(blocked(n) == "group:deploy-prod");
+    // the build of the busy group states why it waits
+    auto pending = n.ok(api::get_build{"p", "deploy", "2", 0})["build"];
+    CHECK(pending["status"] == "pending");
+    n.finish("deploy");  // build 1 (prod) ends: build 2 takes the group
+    CHECK(n.worker->builds.size() == 2);
+    CHECK(n.worker->builds[1].plan->number == "2");
+  }
+
+  TEST_CASE("a template that renders empty records a failed build") {
+    node_fixture n;
+    n.set("p", input_job("deploy"));
+    n.ok(api::set_concurrency{"p", "group", "{{.Webhook.Branch}}", false});
+    auto b = trigger(n, "deploy");
+    CHECK(b["status"] == "failed");
+    CHECK(b["reason"] == "concurrency group: the template rendered an empty key");
+    CHECK(n.worker->builds.empty());
+  }
+
+  TEST_CASE("cancel_running: running peers are cancelled, queued peers skipped") {
+    node_fixture n;
+    n.set("p", input_job("deploy"));
+    n.ok(api::set_concurrency{"p", "group", "{{.Job}}", true});
+    trigger(n, "deploy");
+    auto running = n.take_build("deploy");
+    n.start(running);
+    auto newer = trigger(n, "deploy");  // supersedes build 1
+    auto id = newer["id"].get<std::int64_t>();
+    auto one = n.ok(api::get_build{"p", "deploy", "1", 0})["build"];
+    CHECK(one["status"] == "cancelled");
+    CHECK(one["reason"] == "superseded by build " + std::to_string(id));
+    REQUIRE(n.worker->cancels.size() == 1);
+    CHECK(n.worker->cancels[0].id == running.key.id);
+    // build 2 waits for build 1's processes to end; a third supersedes it while it is queued
+    auto third = trigger(n, "deploy");
+    auto two = n.ok(api::get_build{"p", "deploy", "2", 0})["build"];
+    CHECK(two["status"] == "skipped");
+    CHECK(two["reason"] == "superseded by build " + std::to_string(third["id"].get<int>()));
+  }
+
+  TEST_CASE("skip-if-running: a trigger while the pipeline runs is recorded as skipped") {
+    node_fixture n;
+    n.set("p", input_job("a") + input_job("b"));
+    n.ok(api::set_concurrency{"p", "skip-if-running", "", false});
+    CHECK(trigger(n, "a")["status"] == "pending");
+    auto skipped = trigger(n, "b");
+    CHECK(skipped["status"] == "skipped");
+    CHECK(skipped["reason"] == "skipped: pipeline already running");
+    n.finish("a");
+    CHECK(trigger(n, "b")["status"] == "pending");
+  }
+
+  TEST_CASE("job concurrency and serial groups") {
+    node_fixture n;
+    n.set("p", input_job("a", "  concurrency = 2\n") +
+                   input_job("b", "  serial_groups = [\"db\"]\n") +
+                   input_job("c", "  serial_groups = [\"db\"]\n"));
+    for (int i = 0; i < 3; ++i) trigger(n, "a");
+    trigger(n, "b");
+    trigger(n, "c");
+    CHECK(blocked(n) == "job_concurrency,serial_group:db");
+    n.finish("a");
+    CHECK(blocked(n) == "serial_group:db");
+    n.finish("b");
+    CHECK(blocked(n) == "");
+    CHECK(n.dispatched("c"));
+  }
+
+  TEST_CASE("randomized: caps, groups, job limits and FIFO hold under random traffic") {
+    node_fixture n(/*max_in_flight*/ 4, /*max_queue_size*/ 100000);
+    std::string hcl;
+    for (int j = 0; j < 6; ++j)
+      hcl += input_job("j" + std::to_string(j),
+                       (j % 2 == 0 ? "  concurrency = 1\n" : "") +
+                           std::string(j >= 4 ? "  serial_groups = [\"sg\"]\n" : ""));
+    n.set("p", hcl);
+    n.ok(api::set_concurrency{"p", "group", "{{index .Inputs \"env\"}}", false});
+    std::mt19937 rng(7);
+    auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
+    struct started_info {
+      std::string job, group;
+    };
+    std::map<std::int64_t, started_info> running;      // by build id
+    std::map<std::string, std::int64_t> last_started;  // group → highest id started
+    std::map<std::int64_t, std::string> group_of;
+    int triggered = 0, violations = 0;
+    auto observe = [&] {
+      // every build the worker got since the last look is running now
+      for (auto& w : n.worker->builds) {
+        if (running.count(w.key.id) != 0) continue;
+        const auto& g = group_of.at(w.key.id);
+        if (last_started.count(g) != 0 && last_started[g] > w.key.id) ++violations;  // FIFO
+        last_started[g] = std::max(last_started[g], w.key.id);
+        running[w.key.id] = {w.plan->job, g};
+      }
+      std::map<std::string, int> per_group, per_job;
+      int sg = 0;
+      for (const auto& [id, r] : running) {
+        violations += ++per_group[r.group] > 1;
+        int limit = (r.job == "j0" || r.job == "j2" || r.job == "j4") ? 1 : 1000;
+        violations += ++per_job[r.job] > limit;
+        sg += r.job == "j4" || r.job == "j5";
+      }
+      violations += running.size() > 4;
+      violations += sg > 1;
+    };
+    while (triggered < 1000 || !running.empty()) {
+      int action = pick(10);
+      if (triggered < 1000 && action < 5) {
+        auto job = "j" + std::to_string(pick(6));
+        auto env = "g" + std::to_string(pick(10));
+        auto b = trigger(n, job, env);
+        group_of[b["id"].get<std::int64_t>()] = env;
+        ++triggered;
+      } else if (!running.empty() && action < 9) {
+        auto it = std::next(running.begin(), pick(static_cast<int>(running.size())));
+        auto id = it->first;
+        running.erase(it);
+        auto w = std::find_if(n.worker->builds.begin(), n.worker->builds.end(),
+                              [&](const proto::build_work& x) { return x.key.id == id; });
+        auto key = w->key;
+        auto owner = w->owner;
+        auto slots = w->slots;
+        n.worker->builds.erase(w);
+        caf::anon_send(owner, proto::accepted_atom::value, key, std::string("scripted"));
+        caf::anon_send(owner, proto::build_done_atom::value, key, worker::build_result{});
+        caf::anon_send(slots, proto::release_atom::value, key.id);
+        n.run();
+      } else if (triggered > 0) {
+        // cancel a random build (pending ones leave the queue; started ones keep their slot
+        // until the worker reports them done, like a real one)
+        auto id = std::next(group_of.begin(), pick(static_cast<int>(group_of.size())))->first;
+        (void)n.call(api::cancel_build{"p", "", "", "test", id});
+      }
+      observe();
+    }
+    CHECK(triggered == 1000);
+    CHECK(violations == 0);
+    CHECK(n.ok(api::get_queue{})["queued"] == 0);
   }
 }
