@@ -232,8 +232,9 @@ std::vector<route> user_routes() {
                                                  "/api/v1/builds",
                                                  "/api/v1/builds/:id",
                                                  "/api/v1/queue",
-                                                 "/api/v1/workers"};
-  auto at = [](std::size_t i) { return paths[i].c_str(); };
+                                                 "/api/v1/workers",
+                                                 P + "/concurrency"};
+  auto at = [](std::size_t i) { return paths.at(i).c_str(); };
   return {
       {get, at(0), role::read, [](const input&) -> parsed { return api::list_pipelines{}; }},
       {put, at(1), role::admin, set_pipeline},

@@ -447,6 +447,15 @@ std::variant<call, usage_error> plan(const client_flags& f, const client& c) {
     if (v == "delete") return call{"DELETE", p, std::nullopt, said(quoted_p + " deleted")};
     if (v == "pause" || v == "unpause")
       return call{"POST", p + "/" + v, std::nullopt, said(quoted_p + " " + v + "d")};
+    if (v == "concurrency") {
+      json body{{"mode", f.mode == "none" ? "" : f.mode},
+                {"group_template", f.group_template},
+                {"cancel_running", f.cancel_running}};
+      return call{"PUT", p + "/concurrency", body,
+                  said(quoted_p + " concurrency: " + f.mode +
+                       (f.group_template.empty() ? "" : " " + f.group_template) +
+                       (f.cancel_running ? " (cancel running)" : ""))};
+    }
   }
   if (g == "jobs") {
     if (v == "trigger") {

@@ -90,6 +90,14 @@ api::response runtime::call_and_wait(api::request req) {
   return answer.get();
 }
 
+bool runtime::drain(std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{impl_->sys};
+  bool drained = false;
+  self->request(impl_->queue, timeout, proto::drain_atom::value)
+      .receive([&](bool) { drained = true; }, [&](caf::error&) { drained = false; });
+  return drained;
+}
+
 int runtime::stop_builds() {
   caf::scoped_actor self{impl_->sys};
   int cancelled = 0;

@@ -29,6 +29,10 @@ class runtime {
   /// `call` for the start-up path: waits for the answer.
   api::response call_and_wait(api::request req);
 
+  /// SIGQUIT: refuses new builds (503 draining), lets queued and running ones finish; true when
+  /// everything finished within `timeout`.
+  bool drain(std::chrono::milliseconds timeout);
+
   /// SIGTERM/SIGINT: cancels every running build and waits until each has recorded it (bounded
   /// by the grace period and a margin). Returns how many builds were cancelled.
   int stop_builds();

@@ -8,6 +8,7 @@
 #include "actors/node/runtime.hpp"
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
+#include "config/pipeline/duration.hpp"
 #include "http/server.hpp"
 
 namespace pikoci::node {
@@ -105,6 +106,14 @@ int run_server(const server_flags& flags) {
   spdlog::info("event=node.stopping signal={}", sig == SIGQUIT  ? "SIGQUIT"
                                                 : sig == SIGINT ? "SIGINT"
                                                                 : "SIGTERM");
+  if (sig == SIGQUIT) {
+    // Drain: queued and running builds finish (new triggers get 503), up to --drain-timeout.
+    auto limit = pipeline::parse_duration(flags.drain_timeout).value_or(std::chrono::minutes(10));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+    spdlog::info("event=node.draining timeout_ms={}", ms.count());
+    bool drained = rt.drain(ms);
+    spdlog::info("event=node.drained complete={}", drained);
+  }
   // Running builds are cancelled and recorded so before the API goes away.
   int cancelled = rt.stop_builds();
   api->stop();

@@ -45,7 +45,10 @@ using execution_queue_actor = caf::typed_actor<
     // the pipeline went away: drop its pending builds and cancel its started ones
     caf::reacts_to<withdraw_atom, std::string /*pipeline*/>,
     // GET /queue (SPEC §6.5)
-    caf::replies_to<queue_atom>::with<nlohmann::json>>::extend_with<slot_owner_actor>;
+    caf::replies_to<queue_atom>::with<nlohmann::json>,
+    // SIGQUIT (SPEC §6.3): new builds are refused with 503 `draining`, queued ones still
+    // dispatch; replies once nothing is pending or started
+    caf::replies_to<drain_atom>::with<bool>>::extend_with<slot_owner_actor>;
 
 }  // namespace pikoci::proto
 

@@ -48,6 +48,7 @@ using found_atom = caf::atom_constant<caf::atom("found")>;
 using summary_atom = caf::atom_constant<caf::atom("summary")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;

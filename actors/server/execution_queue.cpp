@@ -23,6 +23,8 @@ struct queue_state {
   std::map<std::int64_t, std::uint64_t> pending_seq;     // build id → sequence
   std::map<std::int64_t, started_build> started;
   std::set<std::pair<std::string, std::string>> paused;  // (pipeline, job); job "" = all
+  bool draining = false;
+  std::vector<caf::typed_response_promise<bool>> drained;  // answered once idle
 
   int capacity() const { return std::min(limits.max_in_flight, limits.worker_slots); }
   bool is_paused(const proto::queued_build& b) const {
@@ -132,6 +134,14 @@ nlohmann::json view(self_ptr self) {
           {"pending", std::move(pending)}};
 }
 
+/// Answers the drain requests once nothing is pending or started.
+void check_drained(self_ptr self) {
+  auto& st = self->state;
+  if (!st.draining || !st.pending.empty() || !st.started.empty()) return;
+  for (auto& rp : st.drained) rp.deliver(true);
+  st.drained.clear();
+}
+
 /// `cancel_running`: running peers (same pipeline and group) are cancelled, queued ones skipped.
 void supersede(self_ptr self, const proto::queued_build& b) {
   auto& st = self->state;
@@ -174,6 +184,11 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
       [self](proto::enqueue_atom, proto::queued_build& b) -> proto::admission {
         auto& st = self->state;
         using outcome = proto::admission::outcome;
+        if (st.draining) {
+          auto r = api::fail(http::errc::draining, "the node is draining (SIGQUIT): no new builds");
+          r.headers.emplace_back("Retry-After", "30");
+          return {outcome::rejected, {}, std::move(r)};
+        }
         if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
           spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
                        b.key.id);
@@ -210,9 +225,11 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         if (it == st.pending_seq.end()) return;
         st.pending.erase(it->second);
         st.pending_seq.erase(it);
+        check_drained(self);
       },
       [self](proto::release_atom, std::int64_t id) {
         if (self->state.started.erase(id) != 0) dispatch(self);
+        check_drained(self);
       },
       [self](proto::pause_atom, const std::string& pipeline, const std::string& job, bool on) {
         auto& st = self->state;
@@ -239,8 +256,19 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
                        std::string("pipeline deleted"));
         for (auto it = st.paused.begin(); it != st.paused.end();)
           it = it->first == pipeline ? st.paused.erase(it) : std::next(it);
+        check_drained(self);
       },
       [self](proto::queue_atom) { return view(self); },
+      [self](proto::drain_atom) -> caf::result<bool> {
+        auto& st = self->state;
+        st.draining = true;
+        spdlog::info("event=queue.draining pending={} started={}", st.pending.size(),
+                     st.started.size());
+        auto rp = self->make_response_promise<bool>();
+        st.drained.push_back(rp);
+        check_drained(self);
+        return rp;
+      },
   };
 }
 

@@ -109,7 +109,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
         ->check(CLI::Range(0, 1000000000));
   };
 
-  auto* pipelines = group("pipelines", "set, list, get, delete, pause and unpause pipelines");
+  auto* pipelines =
+      group("pipelines", "set, list, get, delete, pause, unpause pipelines; concurrency rules");
   auto* set = verb(pipelines, "set", "create or update a pipeline from an HCL file");
   arg(set, "NAME", f.pipeline, "pipeline name");
   arg(set, "FILE", f.file, "the pipeline HCL file")->check(CLI::ExistingFile);
@@ -122,6 +123,15 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
                             {"pause", "pause a pipeline"},
                             {"unpause", "unpause a pipeline"}})
     pipeline_arg(verb(pipelines, name, help));
+  auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule (SPEC §6.1)");
+  pipeline_arg(conc);
+  conc->add_option("MODE", f.mode, "none, serial, group or skip-if-running")
+      ->required()
+      ->check(CLI::IsMember({"none", "serial", "group", "skip-if-running"}));
+  conc->add_option("--group-template", f.group_template,
+                   "with group: the key template, e.g. 'deploy-{{index .Inputs \"env\"}}'");
+  conc->add_flag("--cancel-running", f.cancel_running,
+                 "with group: cancel running peers and skip queued ones");
 
   auto* jobs = group("jobs", "trigger, pause and unpause jobs");
   auto* trigger = verb(jobs, "trigger", "start a build of a job");

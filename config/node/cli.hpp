@@ -71,6 +71,9 @@ struct client_flags {
   std::vector<std::string> args;      // jobs trigger --arg A
   std::vector<std::string> statuses;  // builds list --status a,b
   int limit = -1;                     // builds list, resources versions; -1: the server's default
+  std::string mode;                   // pipelines concurrency MODE
+  std::string group_template;         // pipelines concurrency --group-template
+  bool cancel_running = false;        // pipelines concurrency --cancel-running
 };
 
 struct server_command {
