@@ -1,0 +1,207 @@
+// Benchmarks of the execution queue actor alone (SPEC §11, issue #5), in-process:
+//   - admissions per second: N builds enqueued (pipelined requests) into a queue with 1 slot;
+//   - memory per queued build: resident memory growth over N pending builds, each with its own
+//     plan of one task (what a queued build really holds), and with one shared plan (the
+//     queue's own record alone);
+//   - slot freed → next build dispatched: release of the running build until the dispatcher
+//     receives the next one, over M rounds.
+// Prints JSON lines in bench/run's format.
+//
+//   bench-queue [--builds N] [--rounds M]
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/server/execution_queue.hpp"
+
+using namespace pikoci;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct dispatched_log {
+  std::mutex mu;
+  std::vector<std::pair<std::int64_t, clock_type::time_point>> builds;
+  std::size_t size() {
+    std::lock_guard<std::mutex> l(mu);
+    return builds.size();
+  }
+};
+
+proto::dispatcher_actor::behavior_type recording_worker(proto::dispatcher_actor::pointer,
+                                                        std::shared_ptr<dispatched_log> log) {
+  return {
+      [log](proto::run_build_atom, proto::build_work& w) {
+        auto now = clock_type::now();
+        std::lock_guard<std::mutex> l(log->mu);
+        log->builds.emplace_back(w.key.id, now);
+      },
+      [](proto::run_check_atom, proto::check_work&) {},
+      [](proto::cancel_atom, proto::build_key, const std::string&) {},
+      [](proto::workers_atom) { return nlohmann::json::object(); },
+      [](proto::shutdown_atom) { return 0; },
+  };
+}
+
+proto::build_events_actor::behavior_type silent_owner() {
+  return {
+      [](proto::accepted_atom, proto::build_key, const std::string&) {},
+      [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
+      [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
+      [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
+         const worker::step_result&) {},
+      [](proto::decided_atom, proto::build_key, const worker::build_result&) {},
+      [](proto::build_done_atom, proto::build_key, const worker::build_result&) {},
+      [](proto::supersede_atom, proto::build_key, const std::string&) {},
+  };
+}
+
+long rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+proto::plan_ptr one_task_plan(std::int64_t id) {
+  auto p = std::make_shared<work::build_plan>();
+  p->build_id = id;
+  p->pipeline = "bench";
+  p->job = "job";
+  p->number = std::to_string(id);
+  p->env = {
+      {"BUILD_NUMBER", p->number}, {"BUILD_JOB_NAME", "job"}, {"BUILD_PIPELINE_NAME", "bench"}};
+  work::step_plan t;
+  t.kind = work::step_kind::task;
+  t.name = "test";
+  t.command = work::command_spec{
+      {"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", "make test"}}, {}};
+  p->steps.push_back(std::move(t));
+  return p;
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<dispatched_log> log = std::make_shared<dispatched_log>();
+  proto::execution_queue_actor queue;
+  proto::build_events_actor owner;
+  fixture() {
+    cfg.set("scheduler.max-threads", 2);
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    sys = std::make_unique<caf::actor_system>(cfg);
+    sys->await_actors_before_shutdown(false);
+    auto worker = sys->spawn(recording_worker, log);
+    queue = server::spawn_execution_queue(*sys, {1, 10000000, 1}, worker);
+    owner = sys->spawn(silent_owner);
+  }
+  /// Enqueues ids [from, to) as pipelined requests from one actor; returns when all are
+  /// answered, with how many were accepted.
+  std::size_t enqueue(std::int64_t from, std::int64_t to, bool own_plans) {
+    auto done = std::make_shared<std::promise<std::size_t>>();
+    auto answer = done->get_future();
+    sys->spawn([=, q = queue, o = owner](caf::event_based_actor* self) {
+      auto shared = one_task_plan(0);
+      auto left = std::make_shared<std::int64_t>(to - from);
+      auto accepted = std::make_shared<std::size_t>(0);
+      for (auto id = from; id < to; ++id) {
+        proto::queued_build b{{id, 1},
+                              "bench",
+                              "job",
+                              std::to_string(id),
+                              std::chrono::system_clock::now(),
+                              own_plans ? one_task_plan(id) : shared,
+                              o,
+                              {}};
+        self->request(q, caf::infinite, proto::enqueue_atom::value, std::move(b))
+            .then([=](proto::admission& a) {
+              *accepted += a.result == proto::admission::outcome::accepted;
+              if (--*left == 0) done->set_value(*accepted);
+            });
+      }
+    });
+    return answer.get();
+  }
+};
+
+void print(const char* scenario, const char* unit, int runs, std::vector<double> v, double target) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * v.size()))]; };
+  std::printf(
+      "{\"scenario\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"runs\": %d, \"min\": %.3f, "
+      "\"median\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"target\": %g}\n",
+      scenario, scenario, unit, runs, v.front(), at(0.5), at(0.99), v.back(), target);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::int64_t builds = 100000;
+  int rounds = 10000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--builds")) builds = std::atoll(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+  }
+  // admissions and memory: each build with its own plan
+  {
+    fixture f;
+    auto before = rss_bytes();
+    auto t0 = clock_type::now();
+    auto accepted = f.enqueue(1, builds + 1, true);
+    double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+    auto after = rss_bytes();
+    if (accepted != static_cast<std::size_t>(builds)) {
+      std::fprintf(stderr, "only %zu of %lld admitted\n", accepted, static_cast<long long>(builds));
+      return 1;
+    }
+    print("queue_admissions_per_second", "1/s", 1, {builds / secs}, 5000);
+    print("memory_per_queued_build_with_plan", "bytes", 1,
+          {static_cast<double>(after - before) / builds}, 1024);
+  }
+  {
+    fixture f;
+    auto before = rss_bytes();
+    f.enqueue(1, builds + 1, false);
+    auto after = rss_bytes();
+    print("memory_per_queued_build_record", "bytes", 1,
+          {static_cast<double>(after - before) / builds}, 1024);
+  }
+  // slot freed → next dispatched
+  {
+    fixture f;
+    f.enqueue(1, rounds + 2, false);
+    std::vector<double> us;
+    for (int r = 0; r < rounds; ++r) {
+      auto seen = f.log->size();
+      std::int64_t running;
+      {
+        std::lock_guard<std::mutex> l(f.log->mu);
+        running = f.log->builds.back().first;
+      }
+      auto t0 = clock_type::now();
+      caf::anon_send(f.queue, proto::release_atom::value, running);
+      while (f.log->size() == seen) std::this_thread::yield();
+      clock_type::time_point t1;
+      {
+        std::lock_guard<std::mutex> l(f.log->mu);
+        t1 = f.log->builds.back().second;
+      }
+      us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() / 1000.0);
+    }
+    print("slot_freed_to_next_dispatch", "ms", rounds, us, 1);
+  }
+  return 0;
+}
