@@ -460,6 +460,17 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(n.worker->builds[1].plan->number == "2");
   }
 
+  TEST_CASE("--max-queue-size 0 disables queuing: a build starts at once or is refused") {
+    node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 0);
+    n.set("p", input_job("a"));
+    CHECK(trigger(n, "a")["number"] == "1");
+    auto refused = n.call(api::trigger_job{"p", "a", {}, {}});
+    CHECK(refused.status == 503);
+    CHECK(refused.body["error"]["code"] == "queue_full");
+    n.finish("a");
+    CHECK(trigger(n, "a")["number"] == "2");
+  }
+
   TEST_CASE("a template that renders empty records a failed build") {
     node_fixture n;
     n.set("p", input_job("deploy"));
