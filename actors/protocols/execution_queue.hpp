@@ -48,7 +48,11 @@ using execution_queue_actor = caf::typed_actor<
     caf::replies_to<queue_atom>::with<nlohmann::json>,
     // SIGQUIT (SPEC §6.3): new builds are refused with 503 `draining`, queued ones still
     // dispatch; replies once nothing is pending or started
-    caf::replies_to<drain_atom>::with<bool>>::extend_with<slot_owner_actor>;
+    caf::replies_to<drain_atom>::with<bool>,
+    // SPEC §6.4 in Prometheus text format: pikoci_builds_skipped_total{reason},
+    // pikoci_queue_rejected_total, pikoci_queue_depth, pikoci_builds_in_flight and the
+    // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it with issue #8)
+    caf::replies_to<metrics_atom>::with<std::string>>::extend_with<slot_owner_actor>;
 
 }  // namespace pikoci::proto
 

@@ -49,6 +49,7 @@ using summary_atom = caf::atom_constant<caf::atom("summary")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;

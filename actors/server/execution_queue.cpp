@@ -1,6 +1,7 @@
 #include "actors/server/execution_queue.hpp"
 
 #include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,9 @@ struct started_build {
   proto::build_events_actor owner;
 };
 
+/// Upper bounds (seconds) of the trigger → start histogram.
+const std::vector<double> start_bounds = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300};
+
 struct queue_state {
   queue_limits limits;
   proto::dispatcher_actor dispatcher;
@@ -24,6 +28,12 @@ struct queue_state {
   std::map<std::int64_t, started_build> started;
   std::set<std::pair<std::string, std::string>> paused;  // (pipeline, job); job "" = all
   bool draining = false;
+  // SPEC §6.4 counters
+  std::map<std::string, std::uint64_t> skipped;  // by reason
+  std::uint64_t rejected = 0;
+  std::vector<std::uint64_t> start_buckets = std::vector<std::uint64_t>(start_bounds.size(), 0);
+  double start_sum = 0;
+  std::uint64_t start_count = 0;
   std::vector<caf::typed_response_promise<bool>> drained;  // answered once idle
 
   int capacity() const { return std::min(limits.max_in_flight, limits.worker_slots); }
@@ -90,6 +100,12 @@ void dispatch(self_ptr self) {
       continue;
     }
     auto b = std::move(it->second);
+    double waited =
+        std::chrono::duration<double>(std::chrono::system_clock::now() - b.created_at).count();
+    for (std::size_t i = 0; i < start_bounds.size(); ++i)
+      if (waited <= start_bounds[i]) ++st.start_buckets[i];
+    st.start_sum += waited;
+    ++st.start_count;
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
     st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at, b.rules, b.owner};
@@ -134,6 +150,42 @@ nlohmann::json view(self_ptr self) {
           {"pending", std::move(pending)}};
 }
 
+/// The counters and gauges of SPEC §6.4 in Prometheus text exposition format.
+std::string metrics(const queue_state& st) {
+  std::string out;
+  out += "# HELP pikoci_builds_skipped_total Builds recorded as skipped, by reason.\n";
+  out += "# TYPE pikoci_builds_skipped_total counter\n";
+  for (const char* reason : {"skip_if_running", "superseded"}) {
+    auto it = st.skipped.find(reason);
+    out += "pikoci_builds_skipped_total{reason=\"" + std::string(reason) + "\"} " +
+           std::to_string(it == st.skipped.end() ? 0 : it->second) + "\n";
+  }
+  out += "# HELP pikoci_queue_rejected_total Triggers refused with 503 (queue full or draining).\n";
+  out += "# TYPE pikoci_queue_rejected_total counter\n";
+  out += "pikoci_queue_rejected_total " + std::to_string(st.rejected) + "\n";
+  out += "# HELP pikoci_queue_depth Builds pending in the execution queue.\n";
+  out += "# TYPE pikoci_queue_depth gauge\n";
+  out += "pikoci_queue_depth " + std::to_string(st.pending.size()) + "\n";
+  out += "# HELP pikoci_builds_in_flight Builds started and not yet finished.\n";
+  out += "# TYPE pikoci_builds_in_flight gauge\n";
+  out += "pikoci_builds_in_flight " + std::to_string(st.started.size()) + "\n";
+  out += "# HELP pikoci_trigger_to_start_seconds From a build's creation to its dispatch.\n";
+  out += "# TYPE pikoci_trigger_to_start_seconds histogram\n";
+  for (std::size_t i = 0; i < start_bounds.size(); ++i) {
+    std::ostringstream le;
+    le << start_bounds[i];
+    out += "pikoci_trigger_to_start_seconds_bucket{le=\"" + le.str() + "\"} " +
+           std::to_string(st.start_buckets[i]) + "\n";
+  }
+  out += "pikoci_trigger_to_start_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.start_count) +
+         "\n";
+  std::ostringstream sum;
+  sum << st.start_sum;
+  out += "pikoci_trigger_to_start_seconds_sum " + sum.str() + "\n";
+  out += "pikoci_trigger_to_start_seconds_count " + std::to_string(st.start_count) + "\n";
+  return out;
+}
+
 /// Answers the drain requests once nothing is pending or started.
 void check_drained(self_ptr self) {
   auto& st = self->state;
@@ -157,6 +209,7 @@ void supersede(self_ptr self, const proto::queued_build& b) {
     spdlog::info("event=concurrency.supersede pipeline={} group={} build={} by={} was=pending",
                  b.pipeline, b.rules.group, it->second.key.id, b.key.id);
     self->send(it->second.owner, proto::supersede_atom::value, it->second.key, reason);
+    ++st.skipped["superseded"];
     st.pending_seq.erase(it->second.key.id);
     it = st.pending.erase(it);
   }
@@ -185,6 +238,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         auto& st = self->state;
         using outcome = proto::admission::outcome;
         if (st.draining) {
+          ++st.rejected;
           auto r = api::fail(http::errc::draining, "the node is draining (SIGQUIT): no new builds");
           r.headers.emplace_back("Retry-After", "30");
           return {outcome::rejected, {}, std::move(r)};
@@ -192,6 +246,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
           spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
                        b.key.id);
+          ++st.skipped["skip_if_running"];
           return {outcome::skipped, "skipped: pipeline already running", {}};
         }
         if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
@@ -208,6 +263,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
                        st.limits.max_queue_size);
           st.pending.erase(seq);
           st.pending_seq.erase(id);
+          ++st.rejected;
           auto r = api::fail(http::errc::queue_full, "the execution queue is full (" +
                                                          std::to_string(st.limits.max_queue_size) +
                                                          " pending builds)");
@@ -259,6 +315,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         check_drained(self);
       },
       [self](proto::queue_atom) { return view(self); },
+      [self](proto::metrics_atom) { return metrics(self->state); },
       [self](proto::drain_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.draining = true;

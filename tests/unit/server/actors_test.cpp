@@ -87,6 +87,18 @@ struct node_fixture {
     return **out;
   }
 
+  /// The queue's SPEC §6.4 metrics text.
+  std::string metrics() {
+    auto out = std::make_shared<std::string>();
+    sys->spawn([out, q = queue](caf::event_based_actor* self) {
+      self->request(q, caf::infinite, proto::metrics_atom::value).then([out](std::string& text) {
+        *out = std::move(text);
+      });
+    });
+    run();
+    return *out;
+  }
+
   json ok(api::request r, int status = 200) {
     auto resp = call(std::move(r));
     REQUIRE_MESSAGE(resp.status == status, resp.body.dump());
@@ -467,6 +479,7 @@ TEST_SUITE("server actors: concurrency rules") {
     auto refused = n.call(api::trigger_job{"p", "a", {}, {}});
     CHECK(refused.status == 503);
     CHECK(refused.body["error"]["code"] == "queue_full");
+    CHECK(n.metrics().find("pikoci_queue_rejected_total 1\n") != std::string::npos);
     n.finish("a");
     CHECK(trigger(n, "a")["number"] == "2");
   }
@@ -512,6 +525,12 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(skipped["reason"] == "skipped: pipeline already running");
     n.finish("a");
     CHECK(trigger(n, "b")["status"] == "pending");
+    auto m = n.metrics();
+    CHECK(m.find("pikoci_builds_skipped_total{reason=\"skip_if_running\"} 1\n") !=
+          std::string::npos);
+    CHECK(m.find("pikoci_builds_in_flight 1\n") != std::string::npos);
+    CHECK(m.find("pikoci_trigger_to_start_seconds_count 2\n") != std::string::npos);
+    CHECK(m.find("pikoci_trigger_to_start_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
   }
 
   TEST_CASE("job concurrency and serial groups") {
