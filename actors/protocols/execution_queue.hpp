@@ -46,6 +46,8 @@ using execution_queue_actor = caf::typed_actor<
     caf::reacts_to<withdraw_atom, std::string /*pipeline*/>,
     // GET /queue (SPEC §6.5)
     caf::replies_to<queue_atom>::with<nlohmann::json>,
+    // why one pending build waits ("" when it is not pending)
+    caf::replies_to<queue_atom, std::int64_t /*build id*/>::with<std::string>,
     // SIGQUIT (SPEC §6.3): new builds are refused with 503 `draining`, queued ones still
     // dispatch; replies once nothing is pending or started
     caf::replies_to<drain_atom>::with<bool>,

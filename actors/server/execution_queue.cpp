@@ -123,13 +123,9 @@ nlohmann::json summary(std::int64_t id, const std::string& pipeline, const std::
           {"status", status}, {"created_at", model::format_time(created_at)}};
 }
 
-nlohmann::json view(self_ptr self) {
-  auto& st = self->state;
-  auto started = nlohmann::json::array();
-  for (const auto& [id, b] : st.started)
-    started.push_back(summary(id, b.pipeline, b.job, b.number, b.created_at, "started"));
-  auto pending = nlohmann::json::array();
-  int position = 0;
+/// `blocked_by` of every pending build, in queue order.
+std::vector<std::string> reasons(const queue_state& st) {
+  std::vector<std::string> out;
   std::set<std::string> held;
   bool capped = false;
   for (const auto& [seq, b] : st.pending) {
@@ -137,10 +133,25 @@ nlohmann::json view(self_ptr self) {
     if (why == "max_in_flight") capped = true;
     if (why.empty()) why = "max_in_flight";  // about to start: waiting for its dispatch
     if (why != "paused") hold(held, b);
+    out.push_back(std::move(why));
+  }
+  return out;
+}
+
+nlohmann::json view(self_ptr self) {
+  auto& st = self->state;
+  auto started = nlohmann::json::array();
+  for (const auto& [id, b] : st.started)
+    started.push_back(summary(id, b.pipeline, b.job, b.number, b.created_at, "started"));
+  auto pending = nlohmann::json::array();
+  auto why = reasons(st);
+  std::size_t position = 0;
+  for (const auto& [seq, b] : st.pending) {
     pending.push_back(
-        {{"position", ++position},
+        {{"position", position + 1},
          {"build", summary(b.key.id, b.pipeline, b.job, b.number, b.created_at, "pending")},
-         {"blocked_by", why}});
+         {"blocked_by", why[position]}});
+    ++position;
   }
   return {{"max_in_flight", st.limits.max_in_flight},
           {"in_flight", st.started.size()},
@@ -315,6 +326,13 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         check_drained(self);
       },
       [self](proto::queue_atom) { return view(self); },
+      [self](proto::queue_atom, std::int64_t id) -> std::string {
+        auto& st = self->state;
+        auto it = st.pending_seq.find(id);
+        if (it == st.pending_seq.end()) return {};
+        return reasons(st)[static_cast<std::size_t>(
+            std::distance(st.pending.begin(), st.pending.find(it->second)))];
+      },
       [self](proto::metrics_atom) { return metrics(self->state); },
       [self](proto::drain_atom) -> caf::result<bool> {
         auto& st = self->state;

@@ -226,7 +226,19 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
       b = &it->second;
     }
     if (b == nullptr) return not_found_build(self, g->number);
-    return api::ok({{"build", b->to_json(true)}});
+    if (b->status != build_status::pending) return api::ok({{"build", b->to_json(true)}});
+    // a pending build says why it waits (SPEC §6.5), as the queue sees it now
+    auto rp = self->make_response_promise<api::response>();
+    self->request(self->state.setup.ctx.queue, caf::infinite, proto::queue_atom::value, b->id)
+        .then(
+            [rp, j = b->to_json(true)](std::string& why) mutable {
+              if (!why.empty()) j["blocked_by"] = why;
+              rp.deliver(api::ok({{"build", std::move(j)}}));
+            },
+            [rp, j = b->to_json(true)](caf::error&) mutable {
+              rp.deliver(api::ok({{"build", std::move(j)}}));
+            });
+    return rp;
   }
   if (auto* c = std::get_if<api::cancel_build>(&r)) return cancel(self, *c);
   if (auto* rt = std::get_if<api::retry_build>(&r)) return retry(self, *rt);

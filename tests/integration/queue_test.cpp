@@ -95,6 +95,9 @@ TEST_SUITE("integration.queue") {
     REQUIRE(queue["pending"].size() == 1);
     CHECK(queue["pending"][0]["blocked_by"] == "group:deploy-prod");
     CHECK(queue["pending"][0]["build"]["number"] == "2");
+    auto waiting = node.get("/pipelines/g/jobs/deploy/builds/2").json()["build"];
+    CHECK(waiting["status"] == "pending");
+    CHECK(waiting["blocked_by"] == "group:deploy-prod");
     auto get = node.get("/pipelines/g").json()["pipeline"]["concurrency"];
     CHECK(get["mode"] == "group");
   }

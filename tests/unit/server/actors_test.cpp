@@ -467,6 +467,8 @@ TEST_SUITE("server actors: concurrency rules") {
     // the build of the busy group states why it waits
     auto pending = n.ok(api::get_build{"p", "deploy", "2", 0})["build"];
     CHECK(pending["status"] == "pending");
+    CHECK(pending["blocked_by"] == "group:deploy-prod");
+    CHECK_FALSE(n.ok(api::get_build{"p", "deploy", "1", 0})["build"].contains("blocked_by"));
     n.finish("deploy");  // build 1 (prod) ends: build 2 takes the group
     CHECK(n.worker->builds.size() == 2);
     CHECK(n.worker->builds[1].plan->number == "2");
