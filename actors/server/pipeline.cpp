@@ -172,15 +172,16 @@ void on_new_versions(self_ptr self, const std::string& canonical,
                  v.id);
     auto pin = st.resources.count(canonical) ? st.resources.at(canonical).pinned : std::nullopt;
     if (pin && *pin != v.id) continue;
+    // one snapshot for every job: builds created below are pending and pass nothing
+    auto base = resolution(self);
+    base.trigger = {canonical, v.id};
     for (const auto& job : st.cfg->jobs) {
       bool triggers = false;
       for (const auto* g : get_steps(job))
         if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) triggers = true;
       if (!triggers || job_paused(self, job.name) || v.id <= st.jobs.at(job.name).baseline)
         continue;
-      auto rc = resolution(self);
-      rc.trigger = {canonical, v.id};
-      auto inputs = resolve_inputs(job, rc);
+      auto inputs = resolve_inputs(job, base);
       if (auto* why = std::get_if<std::string>(&inputs)) {
         spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
                      *why);
@@ -196,6 +197,7 @@ void on_new_versions(self_ptr self, const std::string& canonical,
 /// A build of `upstream` passed: jobs whose `passed` lists it may be ready (reference §5.3.2).
 void evaluate_downstream(self_ptr self, const std::string& upstream) {
   auto& st = self->state;
+  std::optional<resolve_context> base;  // built once, for the first job that is involved
   for (const auto& job : st.cfg->jobs) {
     std::vector<const pipeline::step*> auto_gets;
     bool involved = false;
@@ -213,7 +215,8 @@ void evaluate_downstream(self_ptr self, const std::string& upstream) {
       downstream.push_back({u.job, false, u.gets});
     }
     if (waiting) continue;  // one pending build at a time; it takes the newest when it runs
-    auto rc = resolution(self);
+    if (!base) base = resolution(self);
+    auto rc = *base;
     json trigger;
     bool ready = true;
     for (const auto* g : auto_gets) {
@@ -496,9 +499,9 @@ caf::result<api::response> trigger_version(self_ptr self, const api::trigger_ver
     }
   };
   std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> plans;
+  auto rc = resolution(self);
+  rc.trigger = {*canonical, v->id};
   for (const auto* job : consumers) {
-    auto rc = resolution(self);
-    rc.trigger = {*canonical, v->id};
     auto inputs = resolve_inputs(*job, rc);
     if (auto* why = std::get_if<std::string>(&inputs)) {
       acc->error = api::fail(http::errc::conflict, *why);
