@@ -1,10 +1,12 @@
-// Benchmarks of the execution queue actor alone (SPEC §11, issue #5), in-process:
+// Benchmarks of the execution queue (SPEC §11, issue #5), in-process:
 //   - admissions per second: N builds enqueued (pipelined requests) into a queue with 1 slot;
-//   - memory per queued build: resident memory growth over N pending builds, each with its own
-//     plan of one task (what a queued build really holds), and with one shared plan (the
-//     queue's own record alone);
+//   - memory per queued build, the queue's record alone: resident memory growth over N pending
+//     builds in the queue actor;
+//   - memory per queued build, whole node: resident memory growth over N pending builds created
+//     by manual triggers through the runtime (registry → pipeline → job → queue): the build
+//     record, the pipeline's usage entry and the queue's record (plans are made at dispatch);
 //   - slot freed → next build dispatched: release of the running build until the dispatcher
-//     receives the next one, over M rounds.
+//     receives the next one (the owner makes its plan on the grant, as a job does), M rounds.
 // Prints JSON lines in bench/run's format.
 //
 //   bench-queue [--builds N] [--rounds M]
@@ -25,6 +27,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/node/runtime.hpp"
 #include "actors/server/execution_queue.hpp"
 
 using namespace pikoci;
@@ -56,19 +59,6 @@ proto::dispatcher_actor::behavior_type recording_worker(proto::dispatcher_actor:
   };
 }
 
-proto::build_events_actor::behavior_type silent_owner() {
-  return {
-      [](proto::accepted_atom, proto::build_key, const std::string&) {},
-      [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
-      [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
-      [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
-         const worker::step_result&) {},
-      [](proto::decided_atom, proto::build_key, const worker::build_result&) {},
-      [](proto::build_done_atom, proto::build_key, const worker::build_result&) {},
-      [](proto::supersede_atom, proto::build_key, const std::string&) {},
-  };
-}
-
 long rss_bytes() {
   std::ifstream statm("/proc/self/statm");
   long pages = 0, resident = 0;
@@ -93,12 +83,33 @@ proto::plan_ptr one_task_plan(std::int64_t id) {
   return p;
 }
 
+/// Stands in for a job: on the grant it makes a one-task plan and hands it to the worker.
+proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor::pointer self,
+                                                       proto::dispatcher_actor worker) {
+  return {
+      [=](proto::grant_atom, proto::build_key key, proto::slot_owner_actor& slots) {
+        self->send(
+            worker, proto::run_build_atom::value,
+            proto::build_work{key, one_task_plan(key.id),
+                              caf::actor_cast<proto::build_events_actor>(self), std::move(slots)});
+      },
+      [](proto::accepted_atom, proto::build_key, const std::string&) {},
+      [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
+      [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
+      [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
+         const worker::step_result&) {},
+      [](proto::decided_atom, proto::build_key, const worker::build_result&) {},
+      [](proto::build_done_atom, proto::build_key, const worker::build_result&) {},
+      [](proto::supersede_atom, proto::build_key, const std::string&) {},
+  };
+}
+
 struct fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<dispatched_log> log = std::make_shared<dispatched_log>();
   proto::execution_queue_actor queue;
-  proto::build_events_actor owner;
+  proto::build_owner_actor owner;
   fixture() {
     cfg.set("scheduler.max-threads", 2);
     cfg.set("scheduler.policy", caf::atom("sharing"));
@@ -107,33 +118,26 @@ struct fixture {
     sys->await_actors_before_shutdown(false);
     auto worker = sys->spawn(recording_worker, log);
     queue = server::spawn_execution_queue(*sys, {1, 10000000, 1}, worker);
-    owner = sys->spawn(silent_owner);
+    owner = sys->spawn(planning_owner, worker);
   }
   /// Enqueues ids [from, to) from one actor with at most 256 requests in flight (like many jobs
   /// with a few each: CAF 0.17 looks responses up linearly among an actor's open requests, so one
   /// actor with 100k open requests measures CAF, not the queue). Returns how many were accepted.
-  std::size_t enqueue(std::int64_t from, std::int64_t to, bool own_plans) {
+  std::size_t enqueue(std::int64_t from, std::int64_t to) {
     auto done = std::make_shared<std::promise<std::size_t>>();
     auto answer = done->get_future();
     sys->spawn([=, q = queue, o = owner](caf::event_based_actor* self) {
       struct progress {
         std::int64_t next, left;
         std::size_t accepted = 0;
-        proto::plan_ptr shared;
       };
-      auto st = std::make_shared<progress>(progress{from, to - from, 0, one_task_plan(0)});
+      auto st = std::make_shared<progress>(progress{from, to - from, 0});
       auto send_next = std::make_shared<std::function<void()>>();
       *send_next = [=] {
         if (st->next >= to) return;
         auto id = st->next++;
-        proto::queued_build b{{id, 1},
-                              "bench",
-                              "job",
-                              std::to_string(id),
-                              std::chrono::system_clock::now(),
-                              own_plans ? one_task_plan(id) : st->shared,
-                              o,
-                              {}};
+        proto::queued_build b{
+            {id, 1}, "bench", "job", std::to_string(id), std::chrono::system_clock::now(), o, {}};
         self->request(q, caf::infinite, proto::enqueue_atom::value, std::move(b))
             .then([=](proto::admission& a) {
               st->accepted += a.result == proto::admission::outcome::accepted;
@@ -169,35 +173,63 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--builds")) builds = std::atoll(argv[i + 1]);
     if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
   }
-  // the queue's record alone first (on a fresh heap), then with a plan per build
-  {
-    fixture f;
-    auto before = rss_bytes();
-    f.enqueue(1, builds + 1, false);
-    auto after = rss_bytes();
-    print("memory_per_queued_build_record", "bytes", 1,
-          {static_cast<double>(after - before) / builds}, 1024);
-  }
-  // admissions and memory: each build with its own plan
+  // the queue's record alone (on a fresh heap), and admissions per second
   {
     fixture f;
     auto before = rss_bytes();
     auto t0 = clock_type::now();
-    auto accepted = f.enqueue(1, builds + 1, true);
+    auto accepted = f.enqueue(1, builds + 1);
     double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
     auto after = rss_bytes();
+    // one is dispatched at once, the rest wait
     if (accepted != static_cast<std::size_t>(builds)) {
       std::fprintf(stderr, "only %zu of %lld admitted\n", accepted, static_cast<long long>(builds));
       return 1;
     }
     print("queue_admissions_per_second", "1/s", 1, {builds / secs}, 5000);
-    print("memory_per_queued_build_with_plan", "bytes", 1,
+    print("memory_per_queued_build_record", "bytes", 1,
           {static_cast<double>(after - before) / builds}, 1024);
+  }
+  // the whole node: N manual triggers wait behind one running build
+  {
+    node::runtime_options o;
+    o.concurrency = 1;
+    o.max_in_flight = 1;
+    o.max_queue_size = static_cast<int>(builds) + 1;
+    o.grace = std::chrono::milliseconds(100);
+    node::runtime rt(o);
+    auto set = rt.call_and_wait(api::set_pipeline{
+        "bench",
+        "job \"job\" {\n  input \"env\" {\n    type = string\n    default = \"dev\"\n  }\n"
+        "  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sleep\"\n      args = [\"600\"]\n"
+        "    }\n  }\n}\n",
+        nlohmann::json::object()});
+    if (api::is_error(set)) {
+      std::fprintf(stderr, "set pipeline: %s\n", set.body.dump().c_str());
+      return 1;
+    }
+    auto trigger = [&] {
+      return rt.call_and_wait(api::trigger_job{"bench", "job", {{"env", "prod"}}, {}});
+    };
+    trigger();  // the running one
+    auto before = rss_bytes();
+    for (std::int64_t i = 0; i < builds; ++i) {
+      auto r = trigger();
+      if (r.status != 201) {
+        std::fprintf(stderr, "trigger %lld: %s\n", static_cast<long long>(i),
+                     r.body.dump().c_str());
+        return 1;
+      }
+    }
+    auto after = rss_bytes();
+    print("memory_per_queued_build_node", "bytes", 1,
+          {static_cast<double>(after - before) / builds}, 1024);
+    rt.stop_builds();
   }
   // slot freed → next dispatched
   {
     fixture f;
-    f.enqueue(1, rounds + 2, false);
+    f.enqueue(1, rounds + 2);
     std::vector<double> us;
     for (int r = 0; r < rounds; ++r) {
       auto seen = f.log->size();

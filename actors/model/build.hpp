@@ -63,6 +63,7 @@ struct build_record {
   time_point created_at{};
   std::optional<time_point> started_at, finished_at;
   std::vector<build_input> inputs;
+  std::map<std::string, std::string> input_values;  // INPUT_<name> of a manual trigger
   std::vector<step_record> steps;
   std::vector<step_record> hooks;  // job-level hooks
 

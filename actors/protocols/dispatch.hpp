@@ -33,6 +33,12 @@ using check_events_actor = caf::typed_actor<
 /// Who hands out build slots (the execution queue): told when a dispatched build has ended.
 using slot_owner_actor = caf::typed_actor<caf::reacts_to<release_atom, std::int64_t /*build id*/>>;
 
+/// The actor that owns a build (its job): the worker side's events go to it, and the execution
+/// queue grants it the slot, upon which it makes the plan and hands it to the worker side. A
+/// queued build therefore holds no plan (SPEC §6: compact records).
+using build_owner_actor =
+    build_events_actor::extend<caf::reacts_to<grant_atom, build_key, slot_owner_actor>>;
+
 /// Everything a worker needs to run one build: the plan is self-contained.
 struct build_work {
   build_key key;

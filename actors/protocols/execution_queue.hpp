@@ -23,8 +23,7 @@ struct queued_build {
   build_key key;
   std::string pipeline, job, number;
   model::time_point created_at;
-  plan_ptr plan;
-  build_events_actor owner;
+  build_owner_actor owner;  // granted the slot when the build may start
   build_rules rules;
 };
 

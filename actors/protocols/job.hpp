@@ -43,7 +43,7 @@ using job_actor = caf::typed_actor<
     // the pipeline was re-set (the job kept its name) or the job was paused/unpaused
     caf::reacts_to<config_atom, config_ptr, bool /*paused*/>,
     // the job leaves: pending builds are withdrawn, started ones cancelled, then it quits
-    caf::reacts_to<shutdown_atom>>::extend_with<build_events_actor>;
+    caf::reacts_to<shutdown_atom>>::extend_with<build_owner_actor>;
 
 }  // namespace pikoci::proto
 

@@ -21,7 +21,8 @@ struct check_command {
 /// What the checker needs from its pipeline.
 using checker_host_actor = caf::typed_actor<
     caf::replies_to<command_atom, std::string /*resource*/>::with<check_command>,
-    // a check found these versions (oldest first); the pipeline records them and triggers jobs
+    // a check succeeded and found these versions (oldest first, maybe none); the pipeline
+    // records them and triggers jobs
     caf::reacts_to<found_atom, std::string /*resource*/, std::vector<nlohmann::json>>>;
 
 using resource_checker_actor = caf::typed_actor<

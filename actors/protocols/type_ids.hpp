@@ -37,6 +37,7 @@ using withdraw_atom = caf::atom_constant<caf::atom("withdraw")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
+using grant_atom = caf::atom_constant<caf::atom("grant")>;
 // pipeline / job / resource checker
 using config_atom = caf::atom_constant<caf::atom("config")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;

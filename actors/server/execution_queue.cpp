@@ -13,7 +13,7 @@ struct started_build {
   std::string pipeline, job, number;
   model::time_point created_at;
   proto::build_rules rules;
-  proto::build_events_actor owner;
+  proto::build_owner_actor owner;
 };
 
 /// Upper bounds (seconds) of the trigger → start histogram.
@@ -46,7 +46,6 @@ using self_ptr = proto::execution_queue_actor::stateful_pointer<queue_state>;
 
 /// The exclusive keys a build takes while it runs, each with the `blocked_by` it causes.
 std::vector<std::pair<std::string, std::string>> keys_of(const std::string& pipeline,
-                                                         const std::string& job,
                                                          const proto::build_rules& r) {
   std::vector<std::pair<std::string, std::string>> keys;
   if (r.mode == "serial") keys.emplace_back("serial\x1f" + pipeline, "serial");
@@ -62,12 +61,12 @@ std::vector<std::pair<std::string, std::string>> keys_of(const std::string& pipe
 std::string blocked_by(const queue_state& st, const proto::queued_build& b,
                        const std::set<std::string>& held) {
   if (st.is_paused(b)) return "paused";
-  auto keys = keys_of(b.pipeline, b.job, b.rules);
+  auto keys = keys_of(b.pipeline, b.rules);
   for (const auto& [key, why] : keys) {
     if (held.count(key) != 0) return why;
     for (const auto& [id, s] : st.started)
       if (s.pipeline == b.pipeline)
-        for (const auto& [other, unused] : keys_of(s.pipeline, s.job, s.rules))
+        for (const auto& [other, unused] : keys_of(s.pipeline, s.rules))
           if (other == key) return why;
   }
   if (b.rules.job_concurrency > 0) {
@@ -82,7 +81,7 @@ std::string blocked_by(const queue_state& st, const proto::queued_build& b,
 
 /// Marks the keys of a waiting build as held for the builds behind it.
 void hold(std::set<std::string>& held, const proto::queued_build& b) {
-  for (const auto& [key, why] : keys_of(b.pipeline, b.job, b.rules)) held.insert(key);
+  for (const auto& [key, why] : keys_of(b.pipeline, b.rules)) held.insert(key);
   if (b.rules.job_concurrency > 0) held.insert("job\x1f" + b.pipeline + "\x1f" + b.job);
 }
 
@@ -109,9 +108,8 @@ void dispatch(self_ptr self) {
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
     st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at, b.rules, b.owner};
-    self->send(st.dispatcher, proto::run_build_atom::value,
-               proto::build_work{b.key, std::move(b.plan), std::move(b.owner),
-                                 caf::actor_cast<proto::slot_owner_actor>(self)});
+    self->send(b.owner, proto::grant_atom::value, b.key,
+               caf::actor_cast<proto::slot_owner_actor>(self));
   }
 }
 

@@ -63,8 +63,9 @@ build_status final_status(const pipeline::job* def, worker::status st) {
   return build_status::errored;
 }
 
-/// Creates the record, its plan and its queue entry. The mailbox waits for the queue's answer
-/// so a rejected build leaves no trace (its number is reused).
+/// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
+/// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
+/// answer so a rejected build leaves no trace (its number is reused).
 caf::result<api::response> create(self_ptr self, proto::build_spec spec,
                                   std::optional<std::string> retry_of) {
   auto& st = self->state;
@@ -76,19 +77,11 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
   b.trigger = std::move(spec.trigger);
   b.created_at = st.setup.ctx.now();
   b.inputs = std::move(spec.inputs);
-
-  build_request req;
-  req.build_id = b.id;
-  req.pipeline = b.pipeline;
-  req.number = b.number;
-  req.inputs = std::move(spec.values);
-  for (const auto& in : b.inputs) req.versions[in.name] = in.version;
+  b.input_values = std::move(spec.values);
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
-  auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
-  if (!spec.failure.empty()) planned = spec.failure;
-  if (auto* reason = std::get_if<std::string>(&planned)) {
-    b.status = spec.failure.empty() ? build_status::errored : build_status::failed;
-    b.reason = *reason;
+  if (!spec.failure.empty()) {
+    b.status = build_status::failed;
+    b.reason = std::move(spec.failure);
     b.finished_at = b.created_at;
     auto body = nlohmann::json{{"build", b.to_json(false)}};
     st.by_number[b.number] = b.id;
@@ -96,15 +89,12 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
     tell_observer(self, stored);
     return api::ok(std::move(body), 201);
   }
-  auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
-  plan->env["BUILD_ID"] = std::to_string(b.id);
   proto::queued_build q{{b.id, 1},
                         b.pipeline,
                         b.job,
                         b.number,
                         b.created_at,
-                        plan,
-                        caf::actor_cast<proto::build_events_actor>(self),
+                        caf::actor_cast<proto::build_owner_actor>(self),
                         std::move(spec.rules)};
   q.rules.job_concurrency = st.def->concurrency;
   q.rules.serial_groups = st.def->serial_groups;
@@ -246,6 +236,43 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
   return api::fail(http::errc::internal, "request not handled by a job");
 }
 
+/// The queue granted `key` its slot: the plan is made from the job's current definition and the
+/// build's versions and inputs, then handed to the worker side. A build that ended meanwhile
+/// (cancelled, superseded) gives the slot back; one whose plan cannot be made is `errored`.
+void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots) {
+  auto& st = self->state;
+  auto* b = find_key(self, key);
+  if (b == nullptr || b->status != build_status::pending) {
+    self->send(slots, proto::release_atom::value, key.id);
+    return;
+  }
+  build_request req;
+  req.build_id = b->id;
+  req.attempt = key.attempt;
+  req.pipeline = b->pipeline;
+  req.number = b->number;
+  req.inputs = b->input_values;
+  for (const auto& in : b->inputs) req.versions[in.name] = in.version;
+  auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
+  if (auto* reason = std::get_if<std::string>(&planned)) {
+    b->status = build_status::errored;
+    b->reason = *reason;
+    b->finished_at = st.setup.ctx.now();
+    spdlog::info(
+        "event=build.finished pipeline={} job={} build={} number={} status=errored "
+        "reason=\"{}\"",
+        b->pipeline, b->job, b->id, b->number, b->reason);
+    tell_observer(self, *b);
+    self->send(slots, proto::release_atom::value, key.id);
+    return;
+  }
+  auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
+  plan->env["BUILD_ID"] = std::to_string(b->id);
+  self->send(st.setup.ctx.dispatcher, proto::run_build_atom::value,
+             proto::build_work{key, std::move(plan),
+                               caf::actor_cast<proto::build_events_actor>(self), slots});
+}
+
 /// The job leaves (re-set without it, pipeline deleted): nothing of it keeps running.
 void shut_down(self_ptr self) {
   auto& ctx = self->state.setup.ctx;
@@ -278,12 +305,15 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         st.setup.paused = paused;
       },
       [self](proto::shutdown_atom) { shut_down(self); },
+      [self](proto::grant_atom, proto::build_key key, const proto::slot_owner_actor& slots) {
+        grant(self, key, slots);
+      },
       // ---- worker events (fenced by build id and attempt)
       [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
-        if (b->status == build_status::cancelled) {
-          // cancelled while the dispatch was on its way
+        if (model::is_terminal(b->status)) {
+          // cancelled or superseded while the dispatch was on its way
           self->send(self->state.setup.ctx.dispatcher, proto::cancel_atom::value, key, b->reason);
           b->worker = worker_name;
           b->started_at = self->state.setup.ctx.now();

@@ -20,19 +20,15 @@ struct job_entry {
   proto::job_actor actor;
   bool paused = false;
   version_id baseline = 0;  // versions up to here never trigger this job automatically
+  // automatic triggers the full queue refused, retried at the next chance (SPEC §6)
+  std::set<std::string> retry_resources;  // canonicals: at their next check
+  bool retry_passed = false;              // at the pipeline's next build that leaves the queue
 };
 
 struct resource_entry {
   proto::resource_checker_actor checker;
   std::optional<version_id> pinned;
   std::string webhook_token;
-};
-
-/// What the pipeline remembers of every build: enough for `passed` decisions.
-struct usage_entry {
-  std::string job;
-  build_status status = build_status::pending;
-  std::map<std::string, version_id> gets;
 };
 
 /// The pipeline's concurrency rule (SPEC §6.1).
@@ -60,7 +56,7 @@ struct pipeline_state {
   std::map<std::string, job_entry> jobs;
   std::map<std::string, resource_entry> resources;  // by canonical
   version_store versions;
-  std::map<std::int64_t, usage_entry> usage;  // by build id
+  usage_index usage;  // every build by what it used: `passed` decisions
 };
 
 using self_ptr = proto::pipeline_actor::stateful_pointer<pipeline_state>;
@@ -87,21 +83,12 @@ api::response no_resource(const std::string& rc) {
   return api::fail(http::errc::not_found, "resource \"" + rc + "\" not found");
 }
 
-std::vector<build_usage> history(self_ptr self) {
-  std::vector<build_usage> out;
-  out.reserve(self->state.usage.size());
-  for (const auto& [id, u] : self->state.usage)
-    out.push_back(
-        {u.job, u.status == build_status::succeeded || u.status == build_status::warning, u.gets});
-  return out;
-}
-
 resolve_context resolution(self_ptr self) {
   resolve_context rc;
   rc.versions = &self->state.versions;
   for (const auto& [canonical, r] : self->state.resources)
     if (r.pinned) rc.pins[canonical] = *r.pinned;
-  rc.history = history(self);
+  rc.usage = &self->state.usage;
   return rc;
 }
 
@@ -137,10 +124,10 @@ void create_build(self_ptr self, const std::string& job, json trigger,
   spec.inputs = std::move(inputs);
   spec.values = std::move(values);
   spec.args = std::move(args);
-  usage_entry u{job, build_status::pending, {}};
+  build_usage u{job, true, false, {}};
   for (const auto& in : spec.inputs) u.gets[in.name] = in.version_id;
   auto id = spec.id;
-  st.usage[id] = std::move(u);  // before the job answers, so no second decision takes it too
+  st.usage.record(id, std::move(u));  // before the job answers, so no second decision takes it
   self->request(st.jobs.at(job).actor, caf::infinite, proto::create_atom::value, std::move(spec))
       .then(
           [self, id, done](api::response& r) {
@@ -153,94 +140,132 @@ void create_build(self_ptr self, const std::string& job, json trigger,
           });
 }
 
-/// Logs what an automatic trigger could not do (nobody waits for its reply).
-reply_fn log_outcome(self_ptr self, std::string job, std::string why) {
-  return [name = self->state.name, job = std::move(job), why = std::move(why)](api::response r) {
-    if (api::is_error(r))
-      spdlog::warn("event=trigger.skipped pipeline={} job={} trigger={} status={} error=\"{}\"",
-                   name, job, why, r.status, r.body["error"]["message"].get<std::string>());
+/// The pinned version of `canonical`, if any.
+std::optional<version_id> pin_of(self_ptr self, const std::string& canonical) {
+  auto it = self->state.resources.find(canonical);
+  if (it == self->state.resources.end()) return std::nullopt;
+  return it->second.pinned;
+}
+
+enum class automatic { resource, passed };
+
+/// The reply to an automatic trigger (nobody waits for it): a refusal is logged, and one by a
+/// full queue is retried (SPEC §6: at the resource's next check, or at the pipeline's next build
+/// that leaves the queue for `passed`).
+reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::string canonical) {
+  return [self, job = std::move(job), kind, canonical = std::move(canonical)](api::response r) {
+    if (!api::is_error(r)) return;
+    auto& st = self->state;
+    const auto& err = r.body["error"];
+    bool retry = err.value("code", "") == "queue_full";
+    spdlog::warn(
+        "event=trigger.skipped pipeline={} job={} trigger={} status={} retry={} error=\"{}\"",
+        st.name, job, kind == automatic::resource ? "resource" : "passed", r.status, retry,
+        err.value("message", ""));
+    auto it = st.jobs.find(job);
+    if (!retry || it == st.jobs.end()) return;
+    if (kind == automatic::resource)
+      it->second.retry_resources.insert(canonical);
+    else
+      it->second.retry_passed = true;
   };
 }
 
-/// New versions of `canonical`: builds for jobs that get it with `trigger = true` and no
-/// `passed` (reference §5.3.1).
-void on_new_versions(self_ptr self, const std::string& canonical,
-                     const std::vector<version_record>& created) {
+/// A build of `job` triggered by version `v` of `canonical` (reference §5.3.1).
+void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
+                        version_id v) {
   auto& st = self->state;
+  st.jobs.at(job.name).retry_resources.erase(canonical);
+  auto rc = resolution(self);
+  rc.trigger = {canonical, v};
+  auto inputs = resolve_inputs(job, rc);
+  if (auto* why = std::get_if<std::string>(&inputs)) {
+    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
+                 *why);
+    return;
+  }
+  create_build(self, job.name, {{"type", "resource"}, {"resource", canonical}, {"version_id", v}},
+               std::get<0>(std::move(inputs)), {}, {},
+               automatic_outcome(self, job.name, automatic::resource, canonical));
+}
+
+/// Whether a get of `job` reads `canonical` with `trigger = true` and no `passed`.
+bool triggered_by(const pipeline::job& job, const std::string& canonical) {
+  for (const auto* g : get_steps(job))
+    if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) return true;
+  return false;
+}
+
+/// New versions of `canonical` (oldest first; from a check or a put): builds for jobs that get
+/// it with `trigger = true` and no `passed`, one per version.
+void on_versions(self_ptr self, const std::string& canonical,
+                 const std::vector<version_record>& created) {
+  auto& st = self->state;
+  auto pin = pin_of(self, canonical);
   for (const auto& v : created) {
     spdlog::info("event=resource.version pipeline={} resource={} version_id={}", st.name, canonical,
                  v.id);
-    auto pin = st.resources.count(canonical) ? st.resources.at(canonical).pinned : std::nullopt;
-    if (pin && *pin != v.id) continue;
-    // one snapshot for every job: builds created below are pending and pass nothing
-    auto base = resolution(self);
-    base.trigger = {canonical, v.id};
-    for (const auto& job : st.cfg->jobs) {
-      bool triggers = false;
-      for (const auto* g : get_steps(job))
-        if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) triggers = true;
-      if (!triggers || job_paused(self, job.name) || v.id <= st.jobs.at(job.name).baseline)
-        continue;
-      auto inputs = resolve_inputs(job, base);
-      if (auto* why = std::get_if<std::string>(&inputs)) {
-        spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                     *why);
-        continue;
-      }
-      create_build(self, job.name,
-                   {{"type", "resource"}, {"resource", canonical}, {"version_id", v.id}},
-                   std::get<0>(std::move(inputs)), {}, {}, log_outcome(self, job.name, "resource"));
-    }
+    if (pin.value_or(v.id) != v.id) continue;
+    for (const auto& job : st.cfg->jobs)
+      if (triggered_by(job, canonical) && !job_paused(self, job.name) &&
+          v.id > st.jobs.at(job.name).baseline)
+        trigger_on_version(self, job, canonical, v.id);
   }
 }
 
-/// A build of `upstream` passed: jobs whose `passed` lists it may be ready (reference §5.3.2).
-void evaluate_downstream(self_ptr self, const std::string& upstream) {
+/// A check of `canonical` ended: a job whose trigger by it the full queue refused gets a build on
+/// the latest (or pinned) version now.
+void retry_refused(self_ptr self, const std::string& canonical) {
   auto& st = self->state;
-  std::optional<resolve_context> base;  // built once, for the first job that is involved
+  auto pin = pin_of(self, canonical);
+  const auto* latest = st.versions.latest(canonical);
   for (const auto& job : st.cfg->jobs) {
-    std::vector<const pipeline::step*> auto_gets;
+    auto& e = st.jobs.at(job.name);
+    if (e.retry_resources.count(canonical) == 0 || job_paused(self, job.name)) continue;
+    auto v = pin.value_or(latest ? latest->id : 0);
+    if (v > e.baseline && triggered_by(job, canonical)) trigger_on_version(self, job, canonical, v);
+  }
+}
+
+/// `job` may be ready to run on versions that passed its upstream jobs (reference §5.3.2).
+void evaluate_passed(self_ptr self, const pipeline::job& job) {
+  auto& st = self->state;
+  auto& entry = st.jobs.at(job.name);
+  if (job_paused(self, job.name)) return;
+  // one pending build at a time; it takes the newest when it runs
+  if (st.usage.has_pending(job.name)) return;
+  entry.retry_passed = false;
+  auto rc = resolution(self);
+  json trigger;
+  for (const auto* g : get_steps(job)) {
+    if (g->passed_jobs.empty() || !g->trigger) continue;
+    auto pin = pin_of(self, g->canonical);
+    passed_query q{g->name, g->canonical, g->passed_jobs, entry.baseline, pin};
+    auto id = ready_version(q, job.name, st.usage, st.versions);
+    if (!id) return;
+    rc.chosen[g->name] = *id;
+    if (trigger.is_null())
+      trigger = {{"type", "passed"}, {"resource", g->canonical}, {"version_id", *id}};
+  }
+  if (trigger.is_null()) return;
+  auto inputs = resolve_inputs(job, rc);
+  if (auto* why = std::get_if<std::string>(&inputs)) {
+    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
+                 *why);
+    return;
+  }
+  create_build(self, job.name, std::move(trigger), std::get<0>(std::move(inputs)), {}, {},
+               automatic_outcome(self, job.name, automatic::passed, ""));
+}
+
+/// A build of `upstream` passed: jobs whose `passed` lists it may be ready.
+void evaluate_downstream(self_ptr self, const std::string& upstream) {
+  for (const auto& job : self->state.cfg->jobs) {
     bool involved = false;
-    for (const auto* g : get_steps(job)) {
-      if (g->passed_jobs.empty() || !g->trigger) continue;
-      auto_gets.push_back(g);
-      for (const auto& p : g->passed_jobs) involved = involved || p == upstream;
-    }
-    if (!involved || job_paused(self, job.name)) continue;
-    bool waiting = false;
-    std::vector<build_usage> downstream;
-    for (const auto& [id, u] : st.usage) {
-      if (u.job != job.name) continue;
-      waiting = waiting || u.status == build_status::pending;
-      downstream.push_back({u.job, false, u.gets});
-    }
-    if (waiting) continue;  // one pending build at a time; it takes the newest when it runs
-    if (!base) base = resolution(self);
-    auto rc = *base;
-    json trigger;
-    bool ready = true;
-    for (const auto* g : auto_gets) {
-      auto pin =
-          st.resources.count(g->canonical) ? st.resources.at(g->canonical).pinned : std::nullopt;
-      passed_query q{g->name, g->canonical, g->passed_jobs, st.jobs.at(job.name).baseline, pin};
-      auto id = ready_version(q, rc.history, downstream, st.versions);
-      if (!id) {
-        ready = false;
-        break;
-      }
-      rc.chosen[g->name] = *id;
-      if (trigger.is_null())
-        trigger = {{"type", "passed"}, {"resource", g->canonical}, {"version_id", *id}};
-    }
-    if (!ready) continue;
-    auto inputs = resolve_inputs(job, rc);
-    if (auto* why = std::get_if<std::string>(&inputs)) {
-      spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                   *why);
-      continue;
-    }
-    create_build(self, job.name, std::move(trigger), std::get<0>(std::move(inputs)), {}, {},
-                 log_outcome(self, job.name, "passed"));
+    for (const auto* g : get_steps(job))
+      if (g->trigger)
+        for (const auto& p : g->passed_jobs) involved = involved || p == upstream;
+    if (involved) evaluate_passed(self, job);
   }
 }
 
@@ -386,8 +411,7 @@ void reconcile(self_ptr self, proto::config_ptr cfg) {
     }
     self->unlink_from(it->second.actor);
     self->send(it->second.actor, proto::shutdown_atom::value);
-    for (auto u = st.usage.begin(); u != st.usage.end();)
-      u = u->second.job == it->first ? st.usage.erase(u) : std::next(u);
+    st.usage.erase_job(it->first);
     it = st.jobs.erase(it);
   }
 }
@@ -402,8 +426,8 @@ void set_job_paused(self_ptr self, const std::string& job, bool paused) {
 /// Pinning cancels pending builds that would use another version of the resource (§5.3.5).
 void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin) {
   auto& st = self->state;
-  for (const auto& [id, u] : st.usage) {
-    if (u.status != build_status::pending) continue;
+  for (const auto& [id, u] : st.usage.builds()) {
+    if (!u.pending) continue;
     const auto* job = st.cfg->find_job(u.job);
     if (job == nullptr) continue;
     bool other = false;
@@ -588,10 +612,10 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
   }
   if (auto* g = std::get_if<api::get_build>(&r)) {
     if (!g->job.empty()) return forward(g->job, r);
-    auto it = st.usage.find(g->id);
-    if (it == st.usage.end())
+    const auto* u = st.usage.find(g->id);
+    if (u == nullptr)
       return api::fail(http::errc::not_found, "build " + std::to_string(g->id) + " not found");
-    return forward(it->second.job, r);
+    return forward(u->job, r);
   }
   if (auto* c = std::get_if<api::cancel_build>(&r)) return forward(c->job, r);
   if (auto* rt = std::get_if<api::retry_build>(&r)) return forward(rt->job, r);
@@ -691,12 +715,14 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
              std::map<std::string, std::int64_t>& gets) {
         auto& st = self->state;
         if (st.jobs.count(job) == 0) return;
-        auto& u = st.usage[id];
-        u.job = job;
-        u.status = status;
-        u.gets = std::move(gets);
-        if (status == build_status::succeeded || status == build_status::warning)
-          evaluate_downstream(self, job);
+        bool passed = status == build_status::succeeded || status == build_status::warning;
+        st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
+        if (passed) evaluate_downstream(self, job);
+        if (status == build_status::pending) return;
+        // a build left the queue: `passed` triggers the full queue refused try again
+        for (const auto& j : st.cfg->jobs)
+          if (st.jobs.count(j.name) != 0 && st.jobs.at(j.name).retry_passed)
+            evaluate_passed(self, j);
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions,
              std::int64_t build_id) {
@@ -705,10 +731,12 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         auto created = st.versions.add(canonical, versions, st.ctx.now());
         // implicit get-after-put: the build counts as having used what it put
         const auto* res = st.cfg->find_resource(canonical);
-        auto u = st.usage.find(build_id);
-        if (!created.empty() && res != nullptr && u != st.usage.end())
-          u->second.gets[res->name] = created.back().id;
-        on_new_versions(self, canonical, created);
+        if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
+          auto used = *u;
+          used.gets[res->name] = created.back().id;
+          st.usage.record(build_id, std::move(used));
+        }
+        on_versions(self, canonical, created);
       },
       // ---- from checkers
       [self](proto::command_atom, const std::string& canonical) {
@@ -722,7 +750,8 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
         auto& st = self->state;
         if (st.resources.count(canonical) == 0) return;
-        on_new_versions(self, canonical, st.versions.add(canonical, versions, st.ctx.now()));
+        on_versions(self, canonical, st.versions.add(canonical, versions, st.ctx.now()));
+        retry_refused(self, canonical);
       },
   };
 }

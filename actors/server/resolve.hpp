@@ -20,7 +20,7 @@ namespace pikoci::server {
 struct resolve_context {
   const version_store* versions = nullptr;
   std::map<std::string, version_id> pins;                     // by canonical
-  std::vector<build_usage> history;                           // every build of the pipeline
+  const usage_index* usage = nullptr;                         // the builds of the pipeline
   std::map<std::string, version_id> chosen;                   // by get step name
   std::optional<std::pair<std::string, version_id>> trigger;  // canonical, version
 };

@@ -107,9 +107,9 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
                        st.setup.pipeline, st.setup.canonical, *result.error);
         } else {
           st.check_error.reset();
-          if (!result.versions.empty())
-            self->send(st.setup.host, proto::found_atom::value, st.setup.canonical,
-                       std::move(result.versions));
+          // also when nothing is new: the pipeline retries triggers a full queue refused
+          self->send(st.setup.host, proto::found_atom::value, st.setup.canonical,
+                     std::move(result.versions));
         }
         if (st.again) {
           st.again = false;

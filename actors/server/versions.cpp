@@ -52,35 +52,95 @@ void version_store::remove(const std::string& resource) {
   content_.erase(resource);
 }
 
-namespace {
-
-/// Version ids of `step` that passing builds of `job` used.
-std::set<version_id> passed_with(const std::string& job, const std::string& step,
-                                 const std::vector<build_usage>& history) {
-  std::set<version_id> ids;
-  for (const auto& b : history) {
-    if (b.job != job || !b.passed) continue;
-    auto it = b.gets.find(step);
-    if (it != b.gets.end()) ids.insert(it->second);
+void usage_index::count(const build_usage& u, int delta) {
+  if (u.pending) pending_[u.job] += delta;
+  for (const auto& [step, v] : u.gets) {
+    used_[{u.job, step}][v] += delta;
+    if (u.passed) passed_[{u.job, step}][v] += delta;
   }
-  return ids;
+  // drop what reached zero, so the maps hold only what counts
+  auto prune = [](auto& outer, const key& k, version_id v) {
+    auto it = outer.find(k);
+    if (it == outer.end()) return;
+    if (auto c = it->second.find(v); c != it->second.end() && c->second == 0) it->second.erase(c);
+    if (it->second.empty()) outer.erase(it);
+  };
+  if (delta < 0) {
+    if (u.pending && pending_[u.job] == 0) pending_.erase(u.job);
+    for (const auto& [step, v] : u.gets) {
+      prune(used_, {u.job, step}, v);
+      prune(passed_, {u.job, step}, v);
+    }
+  }
 }
 
-/// The versions every job in `passed` passed with (the intersection).
-std::set<version_id> common(const std::string& step, const std::vector<std::string>& passed,
-                            const std::vector<build_usage>& history) {
-  std::set<version_id> out;
+void usage_index::record(std::int64_t id, build_usage u) {
+  auto it = builds_.find(id);
+  if (it != builds_.end()) {
+    count(it->second, -1);
+    it->second = std::move(u);
+  } else {
+    it = builds_.emplace(id, std::move(u)).first;
+  }
+  count(it->second, +1);
+}
+
+void usage_index::erase(std::int64_t id) {
+  auto it = builds_.find(id);
+  if (it == builds_.end()) return;
+  count(it->second, -1);
+  builds_.erase(it);
+}
+
+void usage_index::erase_job(const std::string& job) {
+  for (auto it = builds_.begin(); it != builds_.end();) {
+    if (it->second.job != job) {
+      ++it;
+      continue;
+    }
+    count(it->second, -1);
+    it = builds_.erase(it);
+  }
+}
+
+const build_usage* usage_index::find(std::int64_t id) const {
+  auto it = builds_.find(id);
+  return it == builds_.end() ? nullptr : &it->second;
+}
+
+const std::map<version_id, int>& usage_index::passed_with(const std::string& job,
+                                                          const std::string& step) const {
+  static const std::map<version_id, int> none;
+  auto it = passed_.find({job, step});
+  return it == passed_.end() ? none : it->second;
+}
+
+bool usage_index::used(const std::string& job, const std::string& step, version_id v) const {
+  auto it = used_.find({job, step});
+  return it != used_.end() && it->second.count(v) != 0;
+}
+
+bool usage_index::has_pending(const std::string& job) const {
+  return pending_.count(job) != 0;
+}
+
+namespace {
+
+/// The versions every job in `passed` passed with (the intersection), ascending.
+std::vector<version_id> common(const std::string& step, const std::vector<std::string>& passed,
+                               const usage_index& usage) {
+  std::vector<version_id> out;
   bool first = true;
   for (const auto& job : passed) {
-    auto ids = passed_with(job, step, history);
+    const auto& ids = usage.passed_with(job, step);
     if (first) {
-      out = std::move(ids);
+      for (const auto& [v, n] : ids) out.push_back(v);
       first = false;
       continue;
     }
-    std::set<version_id> both;
-    std::set_intersection(out.begin(), out.end(), ids.begin(), ids.end(),
-                          std::inserter(both, both.begin()));
+    std::vector<version_id> both;
+    for (auto v : out)
+      if (ids.count(v) != 0) both.push_back(v);
     out = std::move(both);
   }
   return out;
@@ -88,21 +148,14 @@ std::set<version_id> common(const std::string& step, const std::vector<std::stri
 
 }  // namespace
 
-std::optional<version_id> ready_version(const passed_query& q,
-                                        const std::vector<build_usage>& upstream_history,
-                                        const std::vector<build_usage>& downstream,
-                                        const version_store& versions) {
+std::optional<version_id> ready_version(const passed_query& q, const std::string& job,
+                                        const usage_index& usage, const version_store& versions) {
   if (q.passed.empty()) return std::nullopt;
-  std::set<version_id> used;
-  for (const auto& b : downstream) {
-    auto it = b.gets.find(q.step);
-    if (it != b.gets.end()) used.insert(it->second);
-  }
-  auto candidates = common(q.step, q.passed, upstream_history);
+  auto candidates = common(q.step, q.passed, usage);
   for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
     version_id id = *it;
-    if (id <= q.baseline) break;  // ascending set: everything further is older still
-    if (used.count(id) != 0) continue;
+    if (id <= q.baseline) break;  // ascending: everything further is older still
+    if (usage.used(job, q.step, id)) continue;
     if (q.pinned && *q.pinned != id) continue;
     const auto* rec = versions.find(id);
     if (rec == nullptr || rec->resource != q.resource) continue;
@@ -113,10 +166,10 @@ std::optional<version_id> ready_version(const passed_query& q,
 
 std::optional<version_id> highest_common_version(const std::string& step,
                                                  const std::vector<std::string>& passed,
-                                                 const std::vector<build_usage>& upstream_history) {
-  auto ids = common(step, passed, upstream_history);
+                                                 const usage_index& usage) {
+  auto ids = common(step, passed, usage);
   if (ids.empty()) return std::nullopt;
-  return *ids.rbegin();
+  return ids.back();
 }
 
 }  // namespace pikoci::server

@@ -57,12 +57,42 @@ class version_store {
   std::map<std::string, std::set<std::string>> content_;        // resource → dumped versions
 };
 
-/// What a finished or running build used, for `passed` decisions: its job, whether it counts as
-/// passing (succeeded or warning), and the version id each get step (by name) used.
+/// What a build used, for `passed` decisions: its job, whether it is pending, whether it counts
+/// as passing (succeeded or warning), and the version id each get step (by name) used.
 struct build_usage {
   std::string job;
+  bool pending = true;
   bool passed = false;
   std::map<std::string, version_id> gets;
+};
+
+/// Every build of a pipeline by what it used, indexed so that a `passed` decision costs the
+/// number of versions involved, never a scan of the build history.
+class usage_index {
+ public:
+  /// A build was created or changed: replaces what was recorded for `id`.
+  void record(std::int64_t id, build_usage u);
+  void erase(std::int64_t id);
+  /// The job left the pipeline: its builds no longer count.
+  void erase_job(const std::string& job);
+
+  const build_usage* find(std::int64_t id) const;
+  const std::map<std::int64_t, build_usage>& builds() const { return builds_; }
+  /// Versions of get `step` that passing builds of `job` used (keys of the map, ascending).
+  const std::map<version_id, int>& passed_with(const std::string& job,
+                                               const std::string& step) const;
+  /// Whether any build of `job` used version `v` in get `step`.
+  bool used(const std::string& job, const std::string& step, version_id v) const;
+  /// Whether `job` has a pending build.
+  bool has_pending(const std::string& job) const;
+
+ private:
+  using key = std::pair<std::string, std::string>;  // job, step
+  void count(const build_usage& u, int delta);
+
+  std::map<std::int64_t, build_usage> builds_;
+  std::map<key, std::map<version_id, int>> passed_, used_;  // version → builds
+  std::map<std::string, int> pending_;                      // job → pending builds
 };
 
 /// The automatic trigger of one `get` with `passed` and `trigger = true` (reference §5.3.2).
@@ -74,18 +104,16 @@ struct passed_query {
   std::optional<version_id> pinned;  // the resource's pin
 };
 
-/// The version a `passed` get is ready with: the highest id that went through every upstream
-/// job (a passing build whose same-named get used it), above the baseline, not yet used by any
-/// build of the downstream job (`downstream`), and equal to the pin when pinned.
-std::optional<version_id> ready_version(const passed_query& q,
-                                        const std::vector<build_usage>& upstream_history,
-                                        const std::vector<build_usage>& downstream,
-                                        const version_store& versions);
+/// The version a `passed` get of `job` is ready with: the highest id that went through every
+/// upstream job (a passing build whose same-named get used it), above the baseline, not yet used
+/// by any build of `job`, and equal to the pin when pinned.
+std::optional<version_id> ready_version(const passed_query& q, const std::string& job,
+                                        const usage_index& usage, const version_store& versions);
 
 /// For a build that runs a `passed` get without an automatic choice (manual trigger): the
 /// highest version every upstream job passed with (reference §5.3.3), if any.
 std::optional<version_id> highest_common_version(const std::string& step,
                                                  const std::vector<std::string>& passed,
-                                                 const std::vector<build_usage>& upstream_history);
+                                                 const usage_index& usage);
 
 }  // namespace pikoci::server

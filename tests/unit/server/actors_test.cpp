@@ -551,6 +551,43 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(n.dispatched("c"));
   }
 
+  TEST_CASE("a resource trigger the full queue refused is retried at the next check") {
+    node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 1);
+    n.set("p", source_type + job_on_code("a") + job_on_code("b") + job_on_code("c"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    // a runs, b waits, c was refused
+    CHECK(n.builds("p", "c").empty());
+    n.finish("a");
+    CHECK(n.builds("p", "c").empty());  // a finished build is no check
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {});  // nothing new, but the refused trigger runs now
+    auto c = n.builds("p", "c");
+    REQUIRE(c.size() == 1);
+    CHECK(c[0]["trigger"]["type"] == "resource");
+    CHECK(input_version(c[0]) == 1);
+    // once only
+    n.finish("b");
+    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {});
+    CHECK(n.builds("p", "c").size() == 1);
+  }
+
+  TEST_CASE("a passed trigger the full queue refused is retried when a build leaves the queue") {
+    node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 1);
+    n.set("p", source_type + job_on_code("a") + job_on_code("b") +
+                   job_on_code("d", "    passed = [\"a\"]\n"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    // a passes while b fills the queue: d is refused, then created once b starts
+    n.finish("a");
+    auto d = n.builds("p", "d");
+    REQUIRE(d.size() == 1);
+    CHECK(d[0]["trigger"]["type"] == "passed");
+    CHECK(d[0]["status"] == "pending");
+    n.finish("b");
+    n.finish("d");
+    CHECK(n.builds("p", "d").size() == 1);
+  }
+
   TEST_CASE("randomized: caps, groups, job limits and FIFO hold under random traffic") {
     node_fixture n(/*max_in_flight*/ 4, /*max_queue_size*/ 100000);
     std::string hcl;

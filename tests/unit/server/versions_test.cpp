@@ -9,9 +9,15 @@ using nlohmann::json;
 namespace {
 const auto now = std::chrono::system_clock::now();
 
-build_usage build(const std::string& job, bool passed, version_id v) {
-  return {job, passed, {{"src", v}}};
-}
+/// An index of finished builds, each using version `v` of get "src".
+struct history {
+  usage_index index;
+  std::int64_t next = 1;
+  history& add(const std::string& job, bool passed, version_id v) {
+    index.record(next++, {job, false, passed, {{"src", v}}});
+    return *this;
+  }
+};
 }  // namespace
 
 TEST_SUITE("server.versions") {
@@ -49,46 +55,79 @@ TEST_SUITE("server.versions") {
     version_store s;
     s.add("git.src", {{{"n", 1}}, {{"n", 2}}, {{"n", 3}}}, now);
     passed_query q{"src", "git.src", {"unit", "lint"}, 0, std::nullopt};
-    std::vector<build_usage> up{build("unit", true, 1), build("unit", true, 2),
-                                build("lint", true, 1), build("unit", false, 3),
-                                build("lint", true, 3)};
+    history h;
+    h.add("unit", true, 1)
+        .add("unit", true, 2)
+        .add("lint", true, 1)
+        .add("unit", false, 3)
+        .add("lint", true, 3);
     // v2 passed unit only, v3 failed unit: v1 is the one both passed
-    CHECK(ready_version(q, up, {}, s) == 1);
-    up.push_back(build("lint", true, 2));
-    CHECK(ready_version(q, up, {}, s) == 2);
+    CHECK(ready_version(q, "deploy", h.index, s) == 1);
+    h.add("lint", true, 2);
+    CHECK(ready_version(q, "deploy", h.index, s) == 2);
     // each version flows through a job at most once; an older unused one still qualifies
-    CHECK(ready_version(q, up, {build("deploy", true, 2)}, s) == 1);
-    CHECK_FALSE(ready_version(q, up, {build("deploy", true, 2), build("deploy", false, 1)}, s));
+    h.add("deploy", true, 2);
+    CHECK(ready_version(q, "deploy", h.index, s) == 1);
+    h.add("deploy", false, 1);
+    CHECK_FALSE(ready_version(q, "deploy", h.index, s));
+  }
+
+  TEST_CASE("the index forgets what a build no longer uses") {
+    version_store s;
+    s.add("git.src", {{{"n", 1}}, {{"n", 2}}}, now);
+    passed_query q{"src", "git.src", {"unit"}, 0, std::nullopt};
+    usage_index u;
+    u.record(1, {"unit", true, false, {{"src", 1}}});
+    CHECK(u.has_pending("unit"));
+    CHECK_FALSE(ready_version(q, "deploy", u, s));
+    u.record(1, {"unit", false, true, {{"src", 1}}});  // it passed
+    CHECK_FALSE(u.has_pending("unit"));
+    CHECK(ready_version(q, "deploy", u, s) == 1);
+    u.record(2, {"deploy", true, false, {{"src", 1}}});
+    CHECK(u.used("deploy", "src", 1));
+    CHECK_FALSE(ready_version(q, "deploy", u, s));
+    u.erase(2);  // refused by a full queue: the version is free again
+    CHECK_FALSE(u.used("deploy", "src", 1));
+    CHECK(ready_version(q, "deploy", u, s) == 1);
+    u.erase_job("unit");
+    CHECK_FALSE(ready_version(q, "deploy", u, s));
+    CHECK(u.passed_with("unit", "src").empty());
   }
 
   TEST_CASE("the baseline and the pin limit what a passed get may take") {
     version_store s;
     s.add("git.src", {{{"n", 1}}, {{"n", 2}}}, now);
-    std::vector<build_usage> up{build("unit", true, 1), build("unit", true, 2)};
+    history h;
+    h.add("unit", true, 1).add("unit", true, 2);
     passed_query q{"src", "git.src", {"unit"}, 2, std::nullopt};
-    CHECK_FALSE(ready_version(q, up, {}, s));
+    CHECK_FALSE(ready_version(q, "deploy", h.index, s));
     q.baseline = 1;
-    CHECK(ready_version(q, up, {}, s) == 2);
+    CHECK(ready_version(q, "deploy", h.index, s) == 2);
     q.baseline = 0;
     q.pinned = 1;
-    CHECK(ready_version(q, up, {}, s) == 1);
+    CHECK(ready_version(q, "deploy", h.index, s) == 1);
     q.pinned = 7;
-    CHECK_FALSE(ready_version(q, up, {}, s));
+    CHECK_FALSE(ready_version(q, "deploy", h.index, s));
   }
 
   TEST_CASE("only the same-named get of upstream builds counts") {
     version_store s;
     s.add("git.src", {{{"n", 1}}}, now);
-    build_usage other{"unit", true, {{"other", 1}}};
+    usage_index u;
+    u.record(1, {"unit", false, true, {{"other", 1}}});
     passed_query q{"src", "git.src", {"unit"}, 0, std::nullopt};
-    CHECK_FALSE(ready_version(q, {other}, {}, s));
+    CHECK_FALSE(ready_version(q, "deploy", u, s));
   }
 
   TEST_CASE("a manual trigger takes the highest version all upstream jobs passed with") {
-    std::vector<build_usage> up{build("unit", true, 1), build("unit", true, 3),
-                                build("lint", true, 1), build("lint", true, 3),
-                                build("lint", true, 4), build("unit", false, 4)};
-    CHECK(highest_common_version("src", {"unit", "lint"}, up) == 3);
-    CHECK_FALSE(highest_common_version("src", {"unit", "never-ran"}, up));
+    history h;
+    h.add("unit", true, 1)
+        .add("unit", true, 3)
+        .add("lint", true, 1)
+        .add("lint", true, 3)
+        .add("lint", true, 4)
+        .add("unit", false, 4);
+    CHECK(highest_common_version("src", {"unit", "lint"}, h.index) == 3);
+    CHECK_FALSE(highest_common_version("src", {"unit", "never-ran"}, h.index));
   }
 }
