@@ -1,6 +1,8 @@
 #include "actors/model/build.hpp"
 
+#include <cstdio>
 #include <ctime>
+#include <stdexcept>
 
 namespace pikoci::model {
 
@@ -51,6 +53,38 @@ nlohmann::json step_json(const step_record& s) {
   return j;
 }
 
+nlohmann::json step_record_json(const step_record& s) {
+  auto j = step_json(s);
+  j["id"] = s.id;
+  j["steps"] = nlohmann::json::array();
+  for (const auto& c : s.steps) j["steps"].push_back(step_record_json(c));
+  return j;
+}
+
+std::optional<time_point> time_from(const nlohmann::json& j) {
+  if (j.is_null()) return std::nullopt;
+  return parse_time(j.get<std::string>());
+}
+
+build_status status_from(const nlohmann::json& j) {
+  auto st = parse_build_status(j.get<std::string>());
+  if (!st) throw std::invalid_argument("unknown build status " + j.dump());
+  return *st;
+}
+
+step_record step_from(const nlohmann::json& j) {
+  step_record s;
+  s.id = j.at("id").get<std::string>();
+  s.type = j.at("type").get<std::string>();
+  s.name = j.at("name").get<std::string>();
+  s.status = status_from(j.at("status"));
+  s.started_at = time_from(j.at("started_at"));
+  s.finished_at = time_from(j.at("finished_at"));
+  s.logs.append(j.at("logs").get<std::string>());
+  for (const auto& c : j.at("steps")) s.steps.push_back(step_from(c));
+  return s;
+}
+
 }  // namespace
 
 const char* to_string(build_status s) {
@@ -79,6 +113,20 @@ std::string format_time(time_point t) {
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
   return out;
+}
+
+time_point parse_time(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
+      z != 'Z')
+    throw std::invalid_argument("not an RFC 3339 UTC time: \"" + text + "\"");
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  auto secs = timegm(&tm);
+  return time_point(std::chrono::seconds(secs)) + std::chrono::milliseconds(ms);
 }
 
 step_record* build_record::find(const worker::step_ref& ref) {
@@ -150,6 +198,45 @@ nlohmann::json build_record::to_json(bool full) const {
     for (const auto& h : hooks) j["hooks"].push_back(step_json(h));
   }
   return j;
+}
+
+nlohmann::json build_record::to_record() const {
+  auto j = to_json(false);
+  j["steps"] = nlohmann::json::array();
+  for (const auto& st : steps) j["steps"].push_back(step_record_json(st));
+  j["hooks"] = nlohmann::json::array();
+  for (const auto& h : hooks) j["hooks"].push_back(step_record_json(h));
+  j["input_values"] = input_values;
+  j["queue_seq"] = queue_seq;
+  j["dispatched"] = dispatched;
+  return j;
+}
+
+build_record build_record::from_record(const nlohmann::json& j) {
+  build_record b;
+  b.id = j.at("id").get<std::int64_t>();
+  b.pipeline = j.at("pipeline").get<std::string>();
+  b.job = j.at("job").get<std::string>();
+  b.number = j.at("number").get<std::string>();
+  b.status = status_from(j.at("status"));
+  if (!j.at("reason").is_null()) b.reason = j.at("reason").get<std::string>();
+  b.trigger = j.at("trigger");
+  b.attempt = j.at("attempt").get<int>();
+  if (!j.at("worker").is_null()) b.worker = j.at("worker").get<std::string>();
+  if (!j.at("concurrency_group").is_null())
+    b.concurrency_group = j.at("concurrency_group").get<std::string>();
+  b.created_at = parse_time(j.at("created_at").get<std::string>());
+  b.started_at = time_from(j.at("started_at"));
+  b.finished_at = time_from(j.at("finished_at"));
+  for (const auto& in : j.at("inputs"))
+    b.inputs.push_back({in.at("name").get<std::string>(), in.at("resource").get<std::string>(),
+                        in.at("version_id").get<std::int64_t>(), in.at("version")});
+  for (const auto& st : j.at("steps")) b.steps.push_back(step_from(st));
+  for (const auto& h : j.at("hooks")) b.hooks.push_back(step_from(h));
+  b.input_values = j.at("input_values").get<std::map<std::string, std::string>>();
+  b.queue_seq = j.at("queue_seq").get<std::uint64_t>();
+  b.dispatched = j.value("dispatched", false);
+  return b;
 }
 
 std::string build_numbering::next() {

@@ -64,6 +64,8 @@ struct build_record {
   std::optional<time_point> started_at, finished_at;
   std::vector<build_input> inputs;
   std::map<std::string, std::string> input_values;  // INPUT_<name> of a manual trigger
+  std::uint64_t queue_seq = 0;  // its place in the execution queue (restored in this order)
+  bool dispatched = false;      // handed to the worker side (a restart never runs it again)
   std::vector<step_record> steps;
   std::vector<step_record> hooks;  // job-level hooks
 
@@ -74,6 +76,10 @@ struct build_record {
 
   /// Summary (lists) or full (with steps and logs) JSON, SPEC §3.2.
   nlohmann::json to_json(bool full) const;
+  /// The stored form (persistence/keys.hpp): the full JSON plus what only the node needs (step
+  /// ids, input values, queue place). `from_record` throws std::exception on a malformed one.
+  nlohmann::json to_record() const;
+  static build_record from_record(const nlohmann::json& j);
 
  private:
   step_record* find(const worker::step_ref& ref);
@@ -81,6 +87,8 @@ struct build_record {
 
 /// RFC 3339 UTC with milliseconds: 2026-11-22T10:00:00.123Z
 std::string format_time(time_point t);
+/// The inverse of format_time; throws std::invalid_argument on another shape.
+time_point parse_time(const std::string& text);
 
 /// Numbers of a job's builds: "1", "2", ... and retries "3.1", "3.2" (reference §5.2).
 class build_numbering {

@@ -3,13 +3,16 @@
 #include <filesystem>
 #include <future>
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <caf/all.hpp>
 
 #include "actors/protocols/registry.hpp"
 #include "actors/server/execution_queue.hpp"
 #include "actors/server/registry.hpp"
+#include "actors/server/store_writer.hpp"
 #include "actors/worker/embedded_worker.hpp"
+#include "persistence/snapshot.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::node::runtime::reply_fn)
 
@@ -46,6 +49,7 @@ struct runtime::impl {
   proto::embedded_worker_actor worker;
   proto::execution_queue_actor queue;
   proto::registry_actor registry;
+  proto::store_writer_actor store;
   caf::actor bridge;
   std::chrono::milliseconds grace;
 
@@ -60,22 +64,50 @@ struct runtime::impl {
     w.exec.worker_env = worker::process_environment();
     w.exec.grace = opts.grace;
     worker = worker::spawn_embedded_worker(sys, w);
+    auto db = opts.store ? opts.store : persistence::open_memory_store();
+    auto stored = persistence::load_pipelines(*db);
     queue = server::spawn_execution_queue(
-        sys, {opts.max_in_flight, opts.max_queue_size, opts.concurrency},
+        sys, {opts.max_in_flight, opts.max_queue_size, opts.concurrency, !stored.empty()},
         caf::actor_cast<proto::dispatcher_actor>(worker));
+    store = server::spawn_store_writer(sys, db);
     server::context ctx;
     ctx.queue = queue;
     ctx.dispatcher = caf::actor_cast<proto::dispatcher_actor>(worker);
+    ctx.store = store;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(node::bridge, registry);
+    if (!stored.empty()) restore(std::move(stored));
+  }
+
+  /// Start-up from the store: pipelines, jobs and builds back, then the queue dispatches again.
+  void restore(std::vector<persistence::stored_pipeline> stored) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto n = stored.size();
+    caf::scoped_actor self{sys};
+    int restored = 0;
+    self->request(registry, caf::infinite, proto::restore_atom::value, std::move(stored))
+        .receive([&](int count) { restored = count; }, [&](caf::error&) {});
+    caf::anon_send(queue, proto::restore_atom::value);
+    spdlog::info(
+        "event=store.restored pipelines={} of={} ms={}", restored, n,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
   }
 };
 
 runtime::runtime(const runtime_options& opts) : impl_(std::make_unique<impl>(opts)) {}
 
 runtime::~runtime() {
-  for (const caf::actor_addr& a : {impl_->bridge.address(), impl_->registry.address(),
-                                   impl_->queue.address(), impl_->worker.address()})
+  {
+    // what was handed to the store writer so far is written before it goes
+    caf::scoped_actor self{impl_->sys};
+    self->request(impl_->store, std::chrono::seconds(10), proto::write_atom::value,
+                  persistence::batch{})
+        .receive([](bool) {}, [](caf::error&) {});
+  }
+  for (const caf::actor_addr& a :
+       {impl_->bridge.address(), impl_->registry.address(), impl_->queue.address(),
+        impl_->worker.address(), impl_->store.address()})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 

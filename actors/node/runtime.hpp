@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "actors/protocols/api.hpp"
+#include "persistence/store.hpp"
 
 namespace pikoci::node {
 
@@ -14,6 +15,9 @@ struct runtime_options {
   int max_in_flight = 10;
   int max_queue_size = 100;
   std::chrono::milliseconds grace{10000};  // SIGTERM → SIGKILL for build processes
+  /// Where state is written through (memory when none). What it holds is restored before the
+  /// constructor returns; it throws persistence::store_error when the store cannot be read.
+  std::shared_ptr<persistence::store> store;
 };
 
 class runtime {

@@ -78,7 +78,18 @@ int run_server(const server_flags& flags) {
   ro.concurrency = flags.concurrency;
   ro.max_in_flight = flags.max_in_flight;
   ro.max_queue_size = flags.max_queue_size;
-  runtime rt(ro);
+  std::unique_ptr<runtime> started;
+  try {
+    if (flags.db_system == "rocksdb") {
+      ro.store = persistence::open_rocksdb_store(flags.db_path);
+      spdlog::info("event=store.opened db=rocksdb path={}", flags.db_path);
+    }
+    started = std::make_unique<runtime>(ro);
+  } catch (const persistence::store_error& e) {
+    spdlog::error("event=store.open_failed error=\"{}\"", e.what());
+    return 1;
+  }
+  runtime& rt = *started;
   if (!set_startup_pipeline(flags, rt)) return 1;
 
   http::node_view view;

@@ -25,6 +25,7 @@ struct queued_build {
   model::time_point created_at;
   build_owner_actor owner;  // granted the slot when the build may start
   build_rules rules;
+  std::uint64_t seq = 0;  // a restored build: its place from before the restart (no admission)
 };
 
 /// Admission of one build: accepted, skipped (recorded as a `skipped` build with `reason`), or
@@ -33,6 +34,7 @@ struct admission {
   enum class outcome { accepted, skipped, rejected } result = outcome::accepted;
   std::string reason;
   api::response rejection;
+  std::uint64_t seq = 0;  // accepted: its place in the queue (stored with the build)
 };
 
 using execution_queue_actor = caf::typed_actor<
@@ -50,6 +52,8 @@ using execution_queue_actor = caf::typed_actor<
     // SIGQUIT (SPEC §6.3): new builds are refused with 503 `draining`, queued ones still
     // dispatch; replies once nothing is pending or started
     caf::replies_to<drain_atom>::with<bool>,
+    // restart: the stored pending builds are back in their order; dispatching may begin
+    caf::reacts_to<restore_atom>,
     // SPEC §6.4 in Prometheus text format: pikoci_builds_skipped_total{reason},
     // pikoci_queue_rejected_total, pikoci_queue_depth, pikoci_builds_in_flight and the
     // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it with issue #8)

@@ -43,7 +43,11 @@ using job_actor = caf::typed_actor<
     // the pipeline was re-set (the job kept its name) or the job was paused/unpaused
     caf::reacts_to<config_atom, config_ptr, bool /*paused*/>,
     // the job leaves: pending builds are withdrawn, started ones cancelled, then it quits
-    caf::reacts_to<shutdown_atom>>::extend_with<build_owner_actor>;
+    caf::reacts_to<shutdown_atom>,
+    // restart: its restored pending builds go back to the queue in their stored order, under
+    // the pipeline's mode; replies once the queue has them all
+    caf::replies_to<restore_atom, std::string /*mode*/,
+                    bool /*cancel_running*/>::with<bool>>::extend_with<build_owner_actor>;
 
 }  // namespace pikoci::proto
 

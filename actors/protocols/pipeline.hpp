@@ -6,6 +6,7 @@
 
 #include "actors/protocols/job.hpp"
 #include "actors/protocols/resource_checker.hpp"
+#include "persistence/snapshot.hpp"
 
 namespace pikoci::proto {
 
@@ -15,6 +16,8 @@ using pipeline_actor = caf::typed_actor<
     // set or re-set: the loaded config, its text and vars; 201 first time, 200 after
     caf::replies_to<config_atom, config_ptr, std::string /*text*/,
                     nlohmann::json /*vars*/>::with<api::response>,
+    // restart: its stored state back, its pending builds in the queue again; replies when done
+    caf::replies_to<restore_atom, config_ptr, persistence::stored_pipeline>::with<bool>,
     // the pipeline summary of GET /pipelines
     caf::replies_to<summary_atom>::with<nlohmann::json>,
     // delete: jobs and checkers stop, pending builds are withdrawn, running ones cancelled
@@ -22,3 +25,6 @@ using pipeline_actor = caf::typed_actor<
     extend_with<checker_host_actor>;
 
 }  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::persistence::stored_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::persistence::stored_pipeline>)

@@ -7,10 +7,13 @@
 
 namespace pikoci::proto {
 
-using registry_actor =
-    caf::typed_actor<caf::replies_to<api_atom, api::request>::with<api::response>,
-                     // the server is stopping (SIGTERM): cancel running builds; replies how many
-                     // were cancelled
-                     caf::replies_to<shutdown_atom>::with<int>>;
+using registry_actor = caf::typed_actor<
+    caf::replies_to<api_atom, api::request>::with<api::response>,
+    // the server is stopping (SIGTERM): cancel running builds; replies how many
+    // were cancelled
+    caf::replies_to<shutdown_atom>::with<int>,
+    // start-up from a store: every stored pipeline back (its text loaded again);
+    // replies how many pipelines were restored
+    caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>>;
 
 }  // namespace pikoci::proto

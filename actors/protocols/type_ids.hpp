@@ -51,6 +51,11 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+// store
+using write_atom = caf::atom_constant<caf::atom("write")>;
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;

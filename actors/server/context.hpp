@@ -6,12 +6,14 @@
 
 #include "actors/model/ids.hpp"
 #include "actors/protocols/execution_queue.hpp"
+#include "actors/protocols/store.hpp"
 
 namespace pikoci::server {
 
 struct context {
   proto::execution_queue_actor queue;
   proto::dispatcher_actor dispatcher;
+  proto::store_writer_actor store;  // none: nothing is written (unit tests)
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

@@ -1,5 +1,6 @@
 #include "actors/server/execution_queue.hpp"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -89,6 +90,7 @@ void hold(std::set<std::string>& held, const proto::queued_build& b) {
 /// blocks later builds of other groups (no head-of-line blocking).
 void dispatch(self_ptr self) {
   auto& st = self->state;
+  if (st.limits.hold) return;
   std::set<std::string> held;
   for (auto it = st.pending.begin(); it != st.pending.end();) {
     auto why = blocked_by(st, it->second, held);
@@ -246,6 +248,15 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
       [self](proto::enqueue_atom, proto::queued_build& b) -> proto::admission {
         auto& st = self->state;
         using outcome = proto::admission::outcome;
+        if (b.seq != 0) {  // restored: admitted before the restart
+          auto id = b.key.id;
+          auto seq = b.seq;
+          st.next_seq = std::max(st.next_seq, seq + 1);
+          st.pending_seq[id] = seq;
+          st.pending.emplace(seq, std::move(b));
+          dispatch(self);
+          return {outcome::accepted, {}, {}, seq};
+        }
         if (st.draining) {
           ++st.rejected;
           auto r = api::fail(http::errc::draining, "the node is draining (SIGQUIT): no new builds");
@@ -264,7 +275,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         st.pending_seq[id] = seq;
         st.pending.emplace(seq, std::move(b));
         dispatch(self);
-        if (st.pending_seq.count(id) == 0) return {outcome::accepted, {}, {}};
+        if (st.pending_seq.count(id) == 0) return {outcome::accepted, {}, {}, seq};
         const auto& waiting = st.pending.at(seq);
         if (st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
           spdlog::warn("event=queue.rejected.full pipeline={} job={} queued={} max_queue_size={}",
@@ -282,7 +293,11 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         if (waiting.rules.mode == "group")
           spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",
                        waiting.pipeline, waiting.rules.group, id);
-        return {outcome::accepted, {}, {}};
+        return {outcome::accepted, {}, {}, seq};
+      },
+      [self](proto::restore_atom) {
+        self->state.limits.hold = false;
+        dispatch(self);
       },
       [self](proto::withdraw_atom, std::int64_t id) {
         auto& st = self->state;

@@ -10,6 +10,8 @@ struct queue_limits {
   int max_queue_size = 100;
   /// Build slots of the workers: started builds never exceed min(max_in_flight, worker_slots).
   int worker_slots = 2;
+  /// Restoring from a store: nothing is dispatched until `restore_atom`.
+  bool hold = false;
 };
 
 proto::execution_queue_actor spawn_execution_queue(caf::actor_system& sys, queue_limits limits,

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -16,6 +18,10 @@ struct job_state {
   model::build_numbering numbering;
   std::map<std::int64_t, build_record> builds;  // by id; ids grow, so newest last
   std::map<std::string, std::int64_t> by_number;
+  // builds whose creation is not durable yet: a grant for one waits until it is (a build never
+  // runs unrecorded)
+  std::set<std::int64_t> unsaved;
+  std::map<std::int64_t, std::pair<proto::build_key, proto::slot_owner_actor>> deferred;
 };
 
 using self_ptr = proto::job_actor::stateful_pointer<job_state>;
@@ -24,6 +30,15 @@ std::map<std::string, std::int64_t> gets_of(const build_record& b) {
   std::map<std::string, std::int64_t> gets;
   for (const auto& in : b.inputs) gets[in.name] = in.version_id;
   return gets;
+}
+
+/// The build's stored record, written with the next group commit.
+persistence::write_op record_op(const build_record& b) {
+  return set_json(persistence::keys::build(b.pipeline, b.job, b.id), b.to_record());
+}
+
+void save(self_ptr self, const build_record& b) {
+  put(self, self->state.setup.ctx, {record_op(b)});
 }
 
 void tell_observer(self_ptr self, const build_record& b) {
@@ -63,6 +78,30 @@ build_status final_status(const pipeline::job* def, worker::status st) {
   return build_status::errored;
 }
 
+void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots);
+
+/// Answers 201 once the new build's record is durable; a grant that came meanwhile runs now.
+void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api::response> rp) {
+  auto& st = self->state;
+  st.unsaved.insert(id);
+  write_then(self, st.setup.ctx, {record_op(st.builds.at(id))}, [self, id, rp](bool ok) mutable {
+    auto& st = self->state;
+    st.unsaved.erase(id);
+    if (auto d = st.deferred.find(id); d != st.deferred.end()) {
+      auto [key, slots] = d->second;
+      st.deferred.erase(d);
+      grant(self, key, slots);
+    }
+    auto it = st.builds.find(id);
+    if (!ok || it == st.builds.end()) {
+      rp.deliver(api::fail(http::errc::internal,
+                           "the store could not record build " + std::to_string(id)));
+      return;
+    }
+    rp.deliver(api::ok({{"build", it->second.to_json(false)}}, 201));
+  });
+}
+
 /// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
 /// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
 /// answer so a rejected build leaves no trace (its number is reused).
@@ -79,15 +118,16 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
   b.inputs = std::move(spec.inputs);
   b.input_values = std::move(spec.values);
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
+  auto rp = self->make_response_promise<api::response>();
   if (!spec.failure.empty()) {
     b.status = build_status::failed;
     b.reason = std::move(spec.failure);
     b.finished_at = b.created_at;
-    auto body = nlohmann::json{{"build", b.to_json(false)}};
     st.by_number[b.number] = b.id;
     auto& stored = st.builds[b.id] = std::move(b);
     tell_observer(self, stored);
-    return api::ok(std::move(body), 201);
+    acknowledge(self, stored.id, rp);
+    return rp;
   }
   proto::queued_build q{{b.id, 1},
                         b.pipeline,
@@ -98,7 +138,6 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
                         std::move(spec.rules)};
   q.rules.job_concurrency = st.def->concurrency;
   q.rules.serial_groups = st.def->serial_groups;
-  auto rp = self->make_response_promise<api::response>();
   auto number = b.number;
   st.by_number[number] = b.id;
   st.builds[b.id] = std::move(b);
@@ -115,13 +154,14 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
               return;
             }
             auto& b = st.builds.at(id);
+            b.queue_seq = a.seq;
             if (a.result == outcome::skipped) {
               b.status = build_status::skipped;
               b.reason = a.reason;
               b.finished_at = st.setup.ctx.now();
             }
             tell_observer(self, b);
-            rp.deliver(api::ok({{"build", b.to_json(false)}}, 201));
+            acknowledge(self, id, rp);
           },
           [self, rp, id = spec.id, number](caf::error& e) mutable {
             auto& st = self->state;
@@ -133,7 +173,7 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
   return rp;
 }
 
-api::response cancel(self_ptr self, const api::cancel_build& req) {
+caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
   auto* b = find_number(self, req.number);
   if (req.number.empty())
     if (auto it = self->state.builds.find(req.id); it != self->state.builds.end()) b = &it->second;
@@ -158,7 +198,13 @@ api::response cancel(self_ptr self, const api::cancel_build& req) {
   spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={}", b->pipeline,
                b->job, b->id, b->number, was_pending ? "pending" : "started");
   tell_observer(self, *b);
-  return api::ok({{"build", b->to_json(false)}});
+  // acknowledged once durable
+  auto rp = self->make_response_promise<api::response>();
+  write_then(self, ctx, {record_op(*b)}, [rp, j = b->to_json(false)](bool ok) mutable {
+    rp.deliver(ok ? api::ok({{"build", std::move(j)}})
+                  : api::fail(http::errc::internal, "the store could not record the cancel"));
+  });
+  return rp;
 }
 
 caf::result<api::response> retry(self_ptr self, const api::retry_build& req) {
@@ -241,6 +287,10 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
 /// (cancelled, superseded) gives the slot back; one whose plan cannot be made is `errored`.
 void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots) {
   auto& st = self->state;
+  if (st.unsaved.count(key.id) != 0) {
+    st.deferred[key.id] = {key, slots};
+    return;
+  }
   auto* b = find_key(self, key);
   if (b == nullptr || b->status != build_status::pending) {
     self->send(slots, proto::release_atom::value, key.id);
@@ -263,14 +313,27 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
         "reason=\"{}\"",
         b->pipeline, b->job, b->id, b->number, b->reason);
     tell_observer(self, *b);
+    save(self, *b);
     self->send(slots, proto::release_atom::value, key.id);
     return;
   }
   auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
   plan->env["BUILD_ID"] = std::to_string(b->id);
-  self->send(st.setup.ctx.dispatcher, proto::run_build_atom::value,
-             proto::build_work{key, std::move(plan),
-                               caf::actor_cast<proto::build_events_actor>(self), slots});
+  // recorded as dispatched before any process can start: after a crash such a build is
+  // orphaned, never run a second time
+  b->dispatched = true;
+  write_then(self, st.setup.ctx, {record_op(*b)},
+             [self, key, slots, plan = proto::plan_ptr(std::move(plan))](bool) {
+               auto* b = find_key(self, key);
+               if (b == nullptr || b->status != build_status::pending) {
+                 self->send(slots, proto::release_atom::value, key.id);
+                 return;
+               }
+               self->send(self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
+                          proto::build_work{key, plan,
+                                            caf::actor_cast<proto::build_events_actor>(self),
+                                            slots});
+             });
 }
 
 /// The job leaves (re-set without it, pipeline deleted): nothing of it keeps running.
@@ -287,10 +350,68 @@ void shut_down(self_ptr self) {
   self->quit();
 }
 
+/// Restart: the stored builds are the job's again. One that was started ran on a worker that
+/// went with the node (the embedded one) and is `errored`.
+void adopt_restored(self_ptr self) {
+  auto& st = self->state;
+  for (auto& b : st.setup.restored) {
+    st.numbering.observe(b.number);
+    st.by_number[b.number] = b.id;
+    auto& rec = st.builds[b.id] = std::move(b);
+    bool ran = rec.status == build_status::started ||
+               (rec.status == build_status::pending && rec.dispatched);
+    if (!ran) continue;
+    rec.status = build_status::errored;
+    rec.reason = "orphaned: server stopped during build";
+    rec.finished_at = st.setup.ctx.now();
+    spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={}", rec.pipeline,
+                 rec.job, rec.id, rec.number);
+    tell_observer(self, rec);
+    save(self, rec);
+  }
+  st.setup.restored.clear();
+}
+
+/// Restart: pending builds go back to the queue with their stored places.
+caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_running) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<bool>();
+  auto left = std::make_shared<std::size_t>(1);
+  auto one_done = [rp, left]() mutable {
+    if (--*left == 0) rp.deliver(true);
+  };
+  for (const auto& [id, b] : st.builds) {
+    if (b.status != build_status::pending) continue;
+    proto::queued_build q{{b.id, b.attempt},
+                          b.pipeline,
+                          b.job,
+                          b.number,
+                          b.created_at,
+                          caf::actor_cast<proto::build_owner_actor>(self),
+                          {}};
+    q.rules.mode = mode;
+    q.rules.cancel_running = cancel_running;
+    q.rules.group = b.concurrency_group.value_or("");
+    q.rules.job_concurrency = st.def->concurrency;
+    q.rules.serial_groups = st.def->serial_groups;
+    q.seq = b.queue_seq != 0 ? b.queue_seq : static_cast<std::uint64_t>(b.id);
+    ++*left;
+    self->request(st.setup.ctx.queue, caf::infinite, proto::enqueue_atom::value, std::move(q))
+        .then([one_done](proto::admission&) mutable { one_done(); },
+              [one_done](caf::error&) mutable { one_done(); });
+  }
+  one_done();
+  return rp;
+}
+
 proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
   self->state.setup = std::move(setup);
   self->state.def = self->state.setup.cfg->find_job(self->state.setup.name);
+  adopt_restored(self);
   return {
+      [self](proto::restore_atom, const std::string& mode, bool cancel_running) {
+        return requeue(self, mode, cancel_running);
+      },
       [self](proto::api_atom, const api::request& r) { return handle(self, r); },
       [self](proto::create_atom, proto::build_spec& spec) -> caf::result<api::response> {
         return create(self, std::move(spec), std::nullopt);
@@ -324,6 +445,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         b->worker = worker_name;
         b->started_at = self->state.setup.ctx.now();
         tell_observer(self, *b);
+        save(self, *b);
       },
       [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
         if (auto* b = find_key(self, key)) b->step_started(ref, self->state.setup.ctx.now());
@@ -337,6 +459,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
         b->step_finished(ref, result.st, self->state.setup.ctx.now());
+        save(self, *b);
         if (ref.type == "put" && result.st == worker::status::succeeded &&
             !result.versions.empty()) {
           // the put's resource: its step name is the resource name
@@ -354,6 +477,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         b->status = final_status(self->state.def, result.st);
         b->reason = result.reason;
         tell_observer(self, *b);
+        save(self, *b);
       },
       [self](proto::supersede_atom, proto::build_key key, const std::string& reason) {
         auto* b = find_key(self, key);
@@ -368,6 +492,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
           self->send(ctx.dispatcher, proto::cancel_atom::value, key, reason);
         }
         tell_observer(self, *b);
+        save(self, *b);
       },
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
         auto* b = find_key(self, key);
@@ -381,6 +506,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
             "event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
             b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
         tell_observer(self, *b);
+        save(self, *b);
       },
   };
 }

@@ -13,6 +13,9 @@ struct job_setup {
   bool paused = false;
   proto::build_observer_actor observer;
   context ctx;
+  /// Restored from the store: builds that were started become `errored` (orphaned), pending
+  /// ones go back to the queue on `restore_atom`.
+  std::vector<model::build_record> restored;
 };
 
 proto::job_actor spawn_job(caf::actor_system& sys, job_setup setup);

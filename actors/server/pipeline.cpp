@@ -4,11 +4,13 @@
 
 #include "actors/server/gather.hpp"
 #include "actors/server/job.hpp"
+#include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
 #include "config/pipeline/group_template.hpp"
 #include "http/auth.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -97,6 +99,68 @@ bool job_paused(self_ptr self, const std::string& job) {
   return self->state.paused || (it != self->state.jobs.end() && it->second.paused);
 }
 
+// ---- write-through (persistence/keys.hpp)
+
+void save_usage(self_ptr self, std::int64_t id) {
+  const auto* u = self->state.usage.find(id);
+  if (u == nullptr) return;
+  put(self, self->state.ctx,
+      {set_json(
+          persistence::keys::usage(self->state.name, id),
+          {{"job", u->job}, {"pending", u->pending}, {"passed", u->passed}, {"gets", u->gets}})});
+}
+
+void forget_usage(self_ptr self, std::int64_t id) {
+  self->state.usage.erase(id);
+  put(self, self->state.ctx, {erase_key(persistence::keys::usage(self->state.name, id))});
+}
+
+void save_versions(self_ptr self, const std::vector<version_record>& created) {
+  persistence::batch ops;
+  for (const auto& v : created)
+    ops.push_back(set_json(persistence::keys::version(self->state.name, v.id),
+                           {{"id", v.id},
+                            {"resource", v.resource},
+                            {"version", v.version},
+                            {"created_at", model::format_time(v.created_at)}}));
+  if (!ops.empty()) put(self, self->state.ctx, std::move(ops));
+}
+
+/// The pipeline's own record: its text and everything set on it through the API.
+persistence::write_op doc_op(self_ptr self) {
+  auto& st = self->state;
+  json jobs = json::object(), resources = json::object();
+  for (const auto& [name, e] : st.jobs)
+    jobs[name] = {{"paused", e.paused}, {"baseline", e.baseline}};
+  for (const auto& [canonical, e] : st.resources)
+    resources[canonical] = {{"pinned", e.pinned ? json(*e.pinned) : json(nullptr)},
+                            {"webhook_token", e.webhook_token}};
+  return set_json(persistence::keys::pipeline(st.name),
+                  {{"name", st.name},
+                   {"text", st.text},
+                   {"vars", st.vars},
+                   {"created_at", model::format_time(st.created_at)},
+                   {"updated_at", model::format_time(st.updated_at)},
+                   {"paused", st.paused},
+                   {"concurrency", st.rule.to_json()},
+                   {"jobs", std::move(jobs)},
+                   {"resources", std::move(resources)}});
+}
+
+/// A change made through the API is durable before it is answered: the pipeline's record is
+/// written (synced), then `make` produces the answer.
+caf::result<api::response> after_save(self_ptr self, std::function<void(reply_fn)> make) {
+  auto rp = self->make_response_promise<api::response>();
+  write_then(self, self->state.ctx, {doc_op(self)}, [rp, make](bool ok) mutable {
+    if (!ok) {
+      rp.deliver(api::fail(http::errc::internal, "the store could not record the change"));
+      return;
+    }
+    make([rp](api::response r) mutable { rp.deliver(std::move(r)); });
+  });
+  return rp;
+}
+
 /// Creates a build of `job` with resolved `inputs`; `done` gets the job's reply.
 void create_build(self_ptr self, const std::string& job, json trigger,
                   std::vector<model::build_input> inputs, std::map<std::string, std::string> values,
@@ -128,14 +192,15 @@ void create_build(self_ptr self, const std::string& job, json trigger,
   for (const auto& in : spec.inputs) u.gets[in.name] = in.version_id;
   auto id = spec.id;
   st.usage.record(id, std::move(u));  // before the job answers, so no second decision takes it
+  save_usage(self, id);
   self->request(st.jobs.at(job).actor, caf::infinite, proto::create_atom::value, std::move(spec))
       .then(
           [self, id, done](api::response& r) {
-            if (api::is_error(r)) self->state.usage.erase(id);
+            if (api::is_error(r)) forget_usage(self, id);
             done(std::move(r));
           },
           [self, id, done](caf::error& e) {
-            self->state.usage.erase(id);
+            forget_usage(self, id);
             done(api::fail(http::errc::internal, "job: " + caf::to_string(e)));
           });
 }
@@ -356,9 +421,38 @@ void reply_pipeline(self_ptr self, caf::typed_response_promise<api::response> rp
   full_json(self, [rp, status](json p) mutable { rp.deliver(api::ok({{"pipeline", p}}, status)); });
 }
 
+/// The stored builds of `job`, parsed; usage is rebuilt from them (the stored usage keeps the
+/// gets of put steps and of builds no longer kept).
+std::vector<model::build_record> restored_builds(self_ptr self, const std::string& job,
+                                                 const std::vector<json>& records) {
+  auto& st = self->state;
+  std::vector<model::build_record> out;
+  out.reserve(records.size());
+  for (const auto& r : records) {
+    try {
+      out.push_back(model::build_record::from_record(r));
+    } catch (const std::exception& e) {
+      spdlog::error("event=store.bad_record pipeline={} job={} error=\"{}\" (skipped)", st.name,
+                    job, e.what());
+      continue;
+    }
+    const auto& b = out.back();
+    st.ctx.build_ids->observe(b.id);
+    build_usage u;
+    if (const auto* known = st.usage.find(b.id)) u = *known;
+    u.job = job;
+    u.pending = b.status == build_status::pending;
+    u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
+    for (const auto& in : b.inputs) u.gets[in.name] = in.version_id;
+    st.usage.record(b.id, std::move(u));
+  }
+  return out;
+}
+
 /// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
 /// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
-void reconcile(self_ptr self, proto::config_ptr cfg) {
+void reconcile(self_ptr self, proto::config_ptr cfg,
+               persistence::stored_pipeline* stored = nullptr) {
   auto& st = self->state;
   auto& sys = self->system();
   auto observer = caf::actor_cast<proto::build_observer_actor>(self);
@@ -375,7 +469,16 @@ void reconcile(self_ptr self, proto::config_ptr cfg) {
     }
     resource_entry e;
     e.webhook_token = http::auth::random_token(24).value_or("");
-    e.checker = spawn_resource_checker(sys, {st.name, r.canonical, r.check_interval, host, st.ctx});
+    checker_setup cs{st.name, r.canonical, r.check_interval, host, st.ctx, nullptr};
+    if (stored != nullptr) {
+      const auto& saved = stored->doc["resources"].value(r.canonical, json::object());
+      if (saved.value("pinned", json(nullptr)).is_number())
+        e.pinned = saved["pinned"].get<version_id>();
+      e.webhook_token = saved.value("webhook_token", e.webhook_token);
+      if (auto c = stored->checks.find(r.canonical); c != stored->checks.end())
+        cs.stored = c->second;
+    }
+    e.checker = spawn_resource_checker(sys, std::move(cs));
     self->link_to(e.checker);
     st.resources.emplace(r.canonical, std::move(e));
   }
@@ -386,6 +489,10 @@ void reconcile(self_ptr self, proto::config_ptr cfg) {
     }
     self->unlink_from(it->second.checker);
     self->send_exit(it->second.checker, caf::exit_reason::user_shutdown);
+    persistence::batch gone{erase_key(persistence::keys::check(st.name, it->first))};
+    for (const auto& v : st.versions.list(it->first))
+      gone.push_back(erase_key(persistence::keys::version(st.name, v.id)));
+    put(self, st.ctx, std::move(gone));
     st.versions.remove(it->first);
     it = st.resources.erase(it);
   }
@@ -400,7 +507,15 @@ void reconcile(self_ptr self, proto::config_ptr cfg) {
     job_entry e;
     e.paused = st.paused;
     e.baseline = st.ctx.version_ids->last();
-    e.actor = spawn_job(sys, {st.name, j.name, st.cfg, e.paused, observer, st.ctx});
+    std::vector<model::build_record> builds;
+    if (stored != nullptr) {
+      const auto& saved = stored->doc["jobs"].value(j.name, json::object());
+      e.paused = saved.value("paused", e.paused);
+      e.baseline = saved.value("baseline", version_id{0});
+      builds = restored_builds(self, j.name, stored->builds[j.name]);
+    }
+    e.actor =
+        spawn_job(sys, {st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)});
     self->link_to(e.actor);
     st.jobs.emplace(j.name, std::move(e));
   }
@@ -411,7 +526,10 @@ void reconcile(self_ptr self, proto::config_ptr cfg) {
     }
     self->unlink_from(it->second.actor);
     self->send(it->second.actor, proto::shutdown_atom::value);
-    st.usage.erase_job(it->first);
+    persistence::batch gone{erase_prefix(persistence::keys::prefix({"build", st.name, it->first}))};
+    for (auto id : st.usage.erase_job(it->first))
+      gone.push_back(erase_key(persistence::keys::usage(st.name, id)));
+    put(self, st.ctx, std::move(gone));
     it = st.jobs.erase(it);
   }
 }
@@ -576,11 +694,15 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     st.paused = p->paused;
     for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p->paused);
     spdlog::info("event=pipeline.{} pipeline={}", p->paused ? "paused" : "unpaused", st.name);
-    auto rp = self->make_response_promise<api::response>();
-    reply_pipeline(self, rp, 200);
-    return rp;
+    return after_save(self, [self](reply_fn done) {
+      full_json(self, [done](json p) { done(api::ok({{"pipeline", p}})); });
+    });
   }
-  if (auto* c = std::get_if<api::set_concurrency>(&r)) return set_rule(self, *c);
+  if (auto* c = std::get_if<api::set_concurrency>(&r)) {
+    auto resp = set_rule(self, *c);
+    if (api::is_error(resp)) return resp;
+    return after_save(self, [resp](reply_fn done) { done(resp); });
+  }
   if (std::holds_alternative<api::list_jobs>(r))
     return rp_json([self](reply_fn done) {
       jobs_json(self, [done](json jobs) { done(api::ok({{"jobs", jobs}})); });
@@ -592,7 +714,13 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     set_job_paused(self, p->job, p->paused);
     spdlog::info("event=job.{} pipeline={} job={}", p->paused ? "paused" : "unpaused", st.name,
                  p->job);
-    return forward(p->job, r);
+    return after_save(self, [self, r, job = st.jobs.at(p->job).actor](reply_fn done) {
+      self->request(job, caf::infinite, proto::api_atom::value, r)
+          .then([done](api::response& resp) { done(std::move(resp)); },
+                [done](caf::error& e) {
+                  done(api::fail(http::errc::internal, "job: " + caf::to_string(e)));
+                });
+    });
   }
   if (auto* l = std::get_if<api::list_builds>(&r)) {
     if (!l->job.empty()) return forward(l->job, r);
@@ -659,7 +787,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     if (p->version_id) cancel_unpinned(self, *canonical, *p->version_id);
     spdlog::info("event=resource.{} pipeline={} resource={}", p->version_id ? "pinned" : "unpinned",
                  st.name, *canonical);
-    return rp_json([self, canonical = *canonical](reply_fn done) {
+    return after_save(self, [self, canonical = *canonical](reply_fn done) {
       resources_json(self, {canonical}, [done](json rs) {
         done(api::ok({{"resource", rs.at(0)}}));
       });
@@ -674,6 +802,61 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     return api::fail(http::errc::not_found, "unknown webhook token");
   }
   return api::fail(http::errc::internal, "request not handled by a pipeline");
+}
+
+/// Restart: the pipeline's stored record, versions and usage, then its jobs (with their builds)
+/// and checkers (with their schedules) through the same reconcile as a set.
+void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline& stored) {
+  auto& st = self->state;
+  const auto& d = stored.doc;
+  auto time_of = [&](const char* key) {
+    try {
+      return model::parse_time(d.value(key, ""));
+    } catch (const std::exception&) {
+      return st.ctx.now();
+    }
+  };
+  st.text = d.value("text", "");
+  st.vars = d.value("vars", json::object());
+  st.created_at = time_of("created_at");
+  st.updated_at = time_of("updated_at");
+  st.paused = d.value("paused", false);
+  auto c = d.value("concurrency", json::object());
+  concurrency_rule rule{c.value("mode", ""), std::nullopt, c.value("cancel_running", false)};
+  auto tmpl = c.value("group_template", "");
+  if (!tmpl.empty()) {
+    auto parsed = pipeline::group_template::parse(tmpl);
+    if (auto* t = std::get_if<pipeline::group_template>(&parsed)) rule.tmpl = std::move(*t);
+  }
+  st.rule = std::move(rule);
+  for (const auto& v : stored.versions) {
+    try {
+      st.versions.restore({v.at("id").get<version_id>(), v.at("resource").get<std::string>(),
+                           v.at("version"),
+                           model::parse_time(v.at("created_at").get<std::string>())});
+    } catch (const std::exception& e) {
+      spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (version skipped)", st.name,
+                    e.what());
+    }
+  }
+  for (const auto& [id, u] : stored.usage) {
+    try {
+      st.usage.record(
+          id, {u.at("job").get<std::string>(), u.at("pending").get<bool>(),
+               u.at("passed").get<bool>(), u.at("gets").get<std::map<std::string, version_id>>()});
+    } catch (const std::exception& e) {
+      spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (usage skipped)", st.name,
+                    e.what());
+    }
+  }
+  reconcile(self, std::move(cfg), &stored);
+  for (const auto& [name, e] : st.jobs)
+    if (e.paused) self->send(st.ctx.queue, proto::pause_atom::value, st.name, name, true);
+  std::size_t builds = 0;
+  for (const auto& [job, list] : stored.builds) builds += list.size();
+  spdlog::info("event=pipeline.restored pipeline={} jobs={} resources={} versions={} builds={}",
+               st.name, st.cfg->jobs.size(), st.cfg->resources.size(), stored.versions.size(),
+               builds);
 }
 
 proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::string name,
@@ -696,8 +879,21 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
                      created ? "created" : "updated", st.name, st.cfg->jobs.size(),
                      st.cfg->resources.size());
-        auto rp = self->make_response_promise<api::response>();
-        reply_pipeline(self, rp, created ? 201 : 200);
+        return after_save(self, [self, created](reply_fn done) {
+          full_json(self, [done, created](json p) {
+            done(api::ok({{"pipeline", p}}, created ? 201 : 200));
+          });
+        });
+      },
+      [self](proto::restore_atom, proto::config_ptr cfg,
+             persistence::stored_pipeline& stored) -> caf::result<bool> {
+        restore(self, std::move(cfg), stored);
+        auto rp = self->make_response_promise<bool>();
+        auto& st = self->state;
+        gather<bool>(
+            self, job_actors(self),
+            [rp](std::vector<std::optional<bool>>) mutable { rp.deliver(true); },
+            proto::restore_atom::value, st.rule.mode, st.rule.cancel_running);
         return rp;
       },
       [self](proto::summary_atom) { return summary(self); },
@@ -717,6 +913,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         if (st.jobs.count(job) == 0) return;
         bool passed = status == build_status::succeeded || status == build_status::warning;
         st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
+        save_usage(self, id);
         if (passed) evaluate_downstream(self, job);
         if (status == build_status::pending) return;
         // a build left the queue: `passed` triggers the full queue refused try again
@@ -735,7 +932,9 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
           auto used = *u;
           used.gets[res->name] = created.back().id;
           st.usage.record(build_id, std::move(used));
+          save_usage(self, build_id);
         }
+        save_versions(self, created);
         on_versions(self, canonical, created);
       },
       // ---- from checkers
@@ -750,7 +949,9 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
         auto& st = self->state;
         if (st.resources.count(canonical) == 0) return;
-        on_versions(self, canonical, st.versions.add(canonical, versions, st.ctx.now()));
+        auto created = st.versions.add(canonical, versions, st.ctx.now());
+        save_versions(self, created);
+        on_versions(self, canonical, created);
         retry_refused(self, canonical);
       },
   };

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/server/gather.hpp"
+#include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/http_client/http_client.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -183,9 +185,55 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     self->send(it->second, proto::shutdown_atom::value);
     st.pipelines.erase(it);
     spdlog::info("event=pipeline.deleted pipeline={}", name);
-    return api::response{204, nullptr, {}};
+    namespace keys = persistence::keys;
+    persistence::batch gone{erase_key(keys::pipeline(name))};
+    for (const char* tag : {"version", "usage", "check", "build"})
+      gone.push_back(erase_prefix(keys::prefix({tag, name})));
+    auto rp = self->make_response_promise<api::response>();
+    write_then(self, st.ctx, std::move(gone), [rp](bool ok) mutable {
+      rp.deliver(ok ? api::response{204, nullptr, {}}
+                    : api::fail(http::errc::internal, "the store could not record the delete"));
+    });
+    return rp;
   }
   return self->delegate(it->second, proto::api_atom::value, std::move(r));
+}
+
+/// Start-up from a store. The text of each pipeline is loaded again (its http(s) service sources
+/// fetched again, on this thread: nothing else runs yet). A pipeline whose text no longer loads
+/// is left in the store untouched and reported.
+caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline>& stored) {
+  auto rp = self->make_response_promise<int>();
+  auto left = std::make_shared<std::size_t>(1);
+  auto count = std::make_shared<int>(0);
+  auto one_done = [rp, left, count]() mutable {
+    if (--*left == 0) rp.deliver(*count);
+  };
+  for (auto& p : stored) {
+    pipeline::load_options opts;
+    opts.vars = p.doc.value("vars", json::object());
+    opts.fetch = fetch_source;
+    auto loaded = pipeline::load(p.name + ".hcl", p.doc.value("text", ""), opts);
+    if (!loaded.config) {
+      spdlog::error(
+          "event=pipeline.restore_failed pipeline={} error=\"{}\" (kept in the store)", p.name,
+          invalid_pipeline(p.name, loaded.diags).body["error"]["message"].get<std::string>());
+      continue;
+    }
+    auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
+    auto actor = spawn_pipeline(self->system(), p.name, self->state.ctx);
+    self->state.pipelines.emplace(p.name, actor);
+    ++*left;
+    self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg), std::move(p))
+        .then(
+            [one_done, count](bool) mutable {
+              ++*count;
+              one_done();
+            },
+            [one_done](caf::error&) mutable { one_done(); });
+  }
+  one_done();
+  return rp;
 }
 
 proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ctx) {
@@ -194,6 +242,9 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](proto::api_atom, api::request& r) { return handle(self, r); },
       [self](proto::shutdown_atom) -> caf::result<int> {
         return self->delegate(self->state.ctx.dispatcher, proto::shutdown_atom::value);
+      },
+      [self](proto::restore_atom, std::vector<persistence::stored_pipeline>& stored) {
+        return restore(self, stored);
       },
   };
 }

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/server/persist.hpp"
 #include "config/pipeline/schedule.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -19,6 +21,7 @@ struct checker_state {
 };
 
 using self_ptr = proto::resource_checker_actor::stateful_pointer<checker_state>;
+using nlohmann::json;
 
 void configure(self_ptr self, const std::string& interval) {
   std::string error;
@@ -69,8 +72,25 @@ void check_now(self_ptr self) {
 
 proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, checker_setup setup) {
   self->state.setup = std::move(setup);
-  configure(self, self->state.setup.check_interval);
-  check_now(self);  // due once at creation
+  auto& st = self->state;
+  configure(self, st.setup.check_interval);
+  const auto& stored = st.setup.stored;
+  if (stored.is_object() && stored.value("last_check_at", json(nullptr)).is_string()) {
+    st.last_check_at = model::parse_time(stored["last_check_at"].get<std::string>());
+    if (stored.value("check_error", json(nullptr)).is_string())
+      st.check_error = stored["check_error"].get<std::string>();
+    auto now = st.setup.ctx.now();
+    auto next = st.sched->next(*st.last_check_at);
+    if (next <= now) {
+      check_now(self);
+    } else {
+      st.next_check_at = next;
+      auto gen = ++st.generation;
+      self->delayed_send(self, next - now, proto::due_atom::value, gen);
+    }
+  } else {
+    check_now(self);  // due once at creation
+  }
   return {
       [self](proto::config_atom, const std::string& interval) {
         if (interval == self->state.setup.check_interval) return;
@@ -111,6 +131,10 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
           self->send(st.setup.host, proto::found_atom::value, st.setup.canonical,
                      std::move(result.versions));
         }
+        put(self, st.setup.ctx,
+            {set_json(persistence::keys::check(st.setup.pipeline, st.setup.canonical),
+                      {{"last_check_at", model::format_time(*st.last_check_at)},
+                       {"check_error", st.check_error ? json(*st.check_error) : json(nullptr)}})});
         if (st.again) {
           st.again = false;
           check_now(self);

@@ -44,6 +44,13 @@ std::vector<version_record> version_store::list(const std::string& resource,
   return out;
 }
 
+void version_store::restore(version_record rec) {
+  ids_->observe(rec.id);
+  content_[rec.resource].insert(rec.version.dump());
+  by_resource_[rec.resource].push_back(rec.id);
+  by_id_.emplace(rec.id, std::move(rec));
+}
+
 void version_store::remove(const std::string& resource) {
   auto it = by_resource_.find(resource);
   if (it != by_resource_.end())
@@ -92,15 +99,18 @@ void usage_index::erase(std::int64_t id) {
   builds_.erase(it);
 }
 
-void usage_index::erase_job(const std::string& job) {
+std::vector<std::int64_t> usage_index::erase_job(const std::string& job) {
+  std::vector<std::int64_t> ids;
   for (auto it = builds_.begin(); it != builds_.end();) {
     if (it->second.job != job) {
       ++it;
       continue;
     }
+    ids.push_back(it->first);
     count(it->second, -1);
     it = builds_.erase(it);
   }
+  return ids;
 }
 
 const build_usage* usage_index::find(std::int64_t id) const {

@@ -43,6 +43,8 @@ class version_store {
   const version_record* find(version_id id) const;
   /// Newest first; `limit` 0 = all.
   std::vector<version_record> list(const std::string& resource, std::size_t limit = 0) const;
+  /// Puts back a stored version (restore, in ascending id order).
+  void restore(version_record rec);
   /// Forgets a resource and its versions (the resource left the pipeline).
   void remove(const std::string& resource);
   /// The highest id handed out so far (by this store or another one sharing its id source).
@@ -74,7 +76,8 @@ class usage_index {
   void record(std::int64_t id, build_usage u);
   void erase(std::int64_t id);
   /// The job left the pipeline: its builds no longer count.
-  void erase_job(const std::string& job);
+  /// Returns the ids of its builds.
+  std::vector<std::int64_t> erase_job(const std::string& job);
 
   const build_usage* find(std::int64_t id) const;
   const std::map<std::int64_t, build_usage>& builds() const { return builds_; }

@@ -299,12 +299,8 @@ command parse_command_line(int argc, char** argv) {
                  "the work)\n";
     return exit_now{2};
   }
-  // Accepted by the flag table so configurations can be written today; refused until they work
+  // Accepted by the flag table so configurations can be written today; refused until it works
   // rather than silently running in memory.
-  if (server.db_system == "rocksdb") {
-    std::cerr << "pikoci-node: --db-system rocksdb is not available yet in this build (use mem)\n";
-    return exit_now{2};
-  }
   if (server.pubsub_system == "kafka") {
     std::cerr << "pikoci-node: --pubsub-system kafka is not available yet in this build (use "
                  "mem)\n";

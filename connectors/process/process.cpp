@@ -129,6 +129,9 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  // nothing else of the server leaks into the child: not the listening socket, not the store's
+  // LOCK (a build outliving a killed server would keep the store locked)
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

@@ -98,10 +98,10 @@ TEST_SUITE("integration.server") {
     CHECK(node.process().stop(SIGTERM) == 0);
     CHECK(std::chrono::steady_clock::now() - start < 5s);
     auto out = node.process().output();
-    CHECK_MESSAGE(out.find("event=build.finished pipeline=p job=slow build=1 number=1 "
-                           "status=cancelled reason=\"cancelled: server stopping\"") !=
-                      std::string::npos,
-                  node.process().tail());
+    CHECK_MESSAGE(
+        out.find("event=build.finished pipeline=p job=slow build=1 number=1 "
+                 "status=cancelled reason=\"cancelled: server stopping\"") != std::string::npos,
+        node.process().tail());
     CHECK(out.find("cancelled_builds=1") != std::string::npos);
   }
 
@@ -143,10 +143,13 @@ TEST_SUITE("integration.server") {
     auto no_worker = run_command({node_binary(), "--jwt-secret", "s", "--run-worker=false"});
     CHECK(no_worker.exit_code == 2);
 
-    // not silently in memory: refused until the backends exist
-    auto rocks = run_command({node_binary(), "--jwt-secret", "s", "--db-system", "rocksdb"});
-    CHECK(rocks.exit_code == 2);
-    CHECK(rocks.output.find("not available yet") != std::string::npos);
+    // not silently in memory: refused until the backend exists
+    auto kafka = run_command({node_binary(), "--jwt-secret", "s", "--pubsub-system", "kafka"});
+    CHECK(kafka.exit_code == 2);
+    CHECK(kafka.output.find("kafka") != std::string::npos);
+    auto db = run_command({node_binary(), "--jwt-secret", "s", "--db-system", "sqlite"});
+    CHECK(db.exit_code == 2);
+    CHECK(db.output.find("--db-system") != std::string::npos);
   }
 
   TEST_CASE("--help lists flags with their defaults and exits 0") {

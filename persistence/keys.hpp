@@ -1,0 +1,47 @@
+#pragma once
+// The key layout (format 1). Components are joined with NUL bytes, so names may contain any
+// printable character; ids are zero-padded to 20 digits so key order is id order.
+//
+//   meta/format                          "1"
+//   pipeline/<p>                         the pipeline: text, vars, pauses, pins, rule, baselines
+//   version/<p>/<id>                     one resource version
+//   usage/<p>/<build id>                 what a build used, for `passed` (outlives retention)
+//   check/<p>/<canonical>                last check time and error of a resource
+//   build/<p>/<job>/<build id>           the build record with its steps and logs
+//
+// ("/" stands for the NUL separator.)
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+namespace pikoci::persistence::keys {
+
+std::string join(std::initializer_list<std::string_view> parts);
+std::string id(std::int64_t n);
+/// The prefix of every key below `parts` (ends with the separator).
+std::string prefix(std::initializer_list<std::string_view> parts);
+/// The last component of a key.
+std::string_view last(std::string_view key);
+
+inline std::string format() {
+  return join({"meta", "format"});
+}
+inline std::string pipeline(std::string_view p) {
+  return join({"pipeline", p});
+}
+inline std::string version(std::string_view p, std::int64_t v) {
+  return join({"version", p, id(v)});
+}
+inline std::string usage(std::string_view p, std::int64_t b) {
+  return join({"usage", p, id(b)});
+}
+inline std::string check(std::string_view p, std::string_view canonical) {
+  return join({"check", p, canonical});
+}
+inline std::string build(std::string_view p, std::string_view job, std::int64_t b) {
+  return join({"build", p, job, id(b)});
+}
+
+}  // namespace pikoci::persistence::keys

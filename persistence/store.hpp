@@ -1,0 +1,60 @@
+#pragma once
+// The store (SPEC §8): an ordered key-value map that the server's actors write through and that
+// a restarting node reads back. Two implementations behind one interface: memory (`--db-system
+// mem`, lost at exit) and RocksDB (`--db-system rocksdb`, every write synced). Keys and record
+// formats are in keys.hpp; only the store writer actor writes, so writes are ordered.
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pikoci::persistence {
+
+/// The record format this build writes (key `meta` `format`). A store written by a newer format
+/// is refused; an older one is migrated on open (see `migrations` in store.cpp).
+constexpr int format_version = 1;
+
+/// One change: `value` set, or the key deleted when there is none; with `whole_prefix`, every
+/// key starting with `key` deleted.
+struct write_op {
+  std::string key;
+  std::optional<std::string> value;
+  bool whole_prefix = false;
+};
+using batch = std::vector<write_op>;
+
+/// Why a store cannot be opened or written; the message names the path and the cause.
+struct store_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+  /// "mem" or "rocksdb".
+  virtual const char* kind() const = 0;
+  /// Applies `ops` atomically, synced to disk when the store is durable. Throws store_error.
+  virtual void write(const batch& ops) = 0;
+  /// Calls `fn` for every key starting with `prefix`, in key order.
+  virtual void scan(
+      std::string_view prefix,
+      const std::function<void(std::string_view key, std::string_view value)>& fn) const = 0;
+  virtual std::optional<std::string> get(std::string_view key) const = 0;
+  /// Writes a consistent copy of everything as a RocksDB directory `dir` (it must not exist)
+  /// that `--db-system rocksdb --db-path dir` starts from. Throws store_error.
+  virtual void export_to(const std::filesystem::path& dir) const = 0;
+};
+
+std::unique_ptr<store> open_memory_store();
+
+/// Opens the RocksDB store at `dir`, creating it when `dir` does not exist or is empty. Refuses
+/// (store_error, nothing written) a path that is a file, a non-empty directory that is not a
+/// store, a store locked by another process, a corrupt one, or one of a newer format.
+std::unique_ptr<store> open_rocksdb_store(const std::filesystem::path& dir);
+
+}  // namespace pikoci::persistence

@@ -1,0 +1,193 @@
+// Durability with RocksDB (SPEC §8) through the real binary: a node killed with SIGKILL and
+// started again on the same directory has everything it acknowledged, and stores it cannot use
+// are refused without being touched.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "tests/support/pipeline_fixture.hpp"
+
+using namespace pikoci::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> rocksdb_args(const temp_dir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--db-system", "rocksdb", "--db-path", dir.file("db")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+/// A job whose task appends its build id to `log` (so a test can count runs), then sleeps.
+std::string recording_job(const std::string& name, const std::string& log,
+                          const std::string& seconds) {
+  return "job \"" + name +
+         "\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
+         "      args = [\"-c\", \"echo $BUILD_ID >> " +
+         log + "; sleep " + seconds + "\"]\n    }\n  }\n}\n";
+}
+
+/// Starts a node and expects it to refuse: exit code and output.
+command_result refused(const std::vector<std::string>& args) {
+  std::vector<std::string> cmd{node_binary(), "--role",       "server",     "--port",
+                               "0",           "--jwt-secret", "test-secret"};
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return run_command(cmd, 20s);
+}
+
+}  // namespace
+
+TEST_SUITE("integration.durability") {
+  TEST_CASE("restart: pipelines, builds, numbering, pauses, rules and the queue come back") {
+    temp_dir dir;
+    auto args = rocksdb_args(dir, {"--concurrency", "1", "--max-in-flight", "1"});
+    auto runs = dir.file("runs");
+    {
+      runtime_node node(args);
+      node.set_pipeline("p", recording_job("slow", runs, "30") + recording_job("fast", runs, "0") +
+                                 recording_job("idle", runs, "0"));
+      CHECK(node.put("/pipelines/p/concurrency", R"({"mode":"serial"})").status == 200);
+      CHECK(node.post("/pipelines/p/jobs/idle/pause").status == 200);
+      node.trigger("p", "slow");
+      node.wait_started("p", "slow", "1");
+      for (int i = 0; i < 3; ++i) node.trigger("p", "fast");
+      CHECK(node.get("/queue").json()["queued"] == 3);
+      node.server().process().stop(SIGKILL);
+    }
+    runtime_node node(args);
+    // the running build went with the node; the queued ones run now, in their order
+    auto slow = node.wait_build("p", "slow", "1");
+    CHECK(slow["status"] == "errored");
+    CHECK(slow["reason"] == "orphaned: server stopped during build");
+    auto fast = node.wait_builds("p", "fast", 3);
+    CHECK(numbers_of(fast) == "3,2,1");
+    for (const auto& b : fast) CHECK(b["status"] == "succeeded");
+    CHECK(fast[2]["started_at"] < fast[1]["started_at"]);
+    CHECK(fast[1]["started_at"] < fast[0]["started_at"]);
+    // numbering continues; pause and rule are kept
+    CHECK(node.trigger("p", "fast")["number"] == "4");
+    CHECK(node.job("p", "idle")["paused"] == true);
+    CHECK(node.get("/pipelines/p").json()["pipeline"]["concurrency"]["mode"] == "serial");
+    // each build ran once
+    auto lines = dir.lines("runs");
+    CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == lines.size());
+  }
+
+  TEST_CASE("restart: a deleted pipeline stays deleted") {
+    temp_dir dir;
+    auto args = rocksdb_args(dir);
+    {
+      runtime_node node(args);
+      node.set_pipeline("gone", recording_job("a", dir.file("runs"), "0"));
+      node.set_pipeline("kept", recording_job("a", dir.file("runs"), "0"));
+      CHECK(node.del("/pipelines/gone").status == 204);
+      node.server().process().stop(SIGKILL);
+    }
+    runtime_node node(args);
+    auto list = node.get("/pipelines").json()["pipelines"];
+    REQUIRE(list.size() == 1);
+    CHECK(list[0]["name"] == "kept");
+  }
+
+  TEST_CASE("kill -9 loop: no acknowledged build is lost, none runs twice") {
+    temp_dir dir;
+    auto args = rocksdb_args(
+        dir, {"--concurrency", "2", "--max-in-flight", "2", "--max-queue-size", "10000"});
+    auto runs = dir.file("runs");
+    std::mt19937 rng(20261122);
+    std::set<std::int64_t> acknowledged;
+    std::map<std::string, std::set<std::string>> numbers;  // job → numbers seen acknowledged
+    const int cycles = 20;
+    for (int cycle = 0; cycle < cycles; ++cycle) {
+      runtime_node node(args);
+      if (cycle == 0)
+        node.set_pipeline("k", recording_job("a", runs, "0.01") + recording_job("b", runs, "0"));
+      std::atomic<bool> stop{false};
+      std::mutex mu;
+      std::vector<std::thread> clients;
+      for (int c = 0; c < 2; ++c)
+        clients.emplace_back([&, c] {
+          while (!stop) {
+            auto r = node.post(std::string("/pipelines/k/jobs/") + (c ? "b" : "a") + "/trigger");
+            std::this_thread::sleep_for(10ms);  // bounded load: the queue drains in seconds
+            if (r.status != 201) continue;      // the node is going away
+            auto b = r.json()["build"];
+            std::lock_guard<std::mutex> l(mu);
+            acknowledged.insert(b["id"].get<std::int64_t>());
+            CHECK_MESSAGE(numbers[b["job"]].insert(b["number"]).second,
+                          "number reused: ", b.dump());
+          }
+        });
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 400));
+      kill(node.server().process().pid(), SIGKILL);
+      stop = true;
+      for (auto& t : clients) t.join();
+      node.server().process().stop(SIGKILL);
+    }
+    runtime_node node(args);
+    // every acknowledged build is there; everything settles
+    for (auto id : acknowledged) {
+      auto r = node.get("/builds/" + std::to_string(id));
+      CHECK_MESSAGE(r.status == 200, "build ", id, " lost");
+    }
+    REQUIRE(eventually(
+        [&] {
+          auto q = node.get("/queue").json();
+          return q["queued"] == 0 && q["in_flight"] == 0;
+        },
+        60s));
+    auto lines = dir.lines("runs");
+    std::map<std::string, int> ran;
+    for (const auto& l : lines) ++ran[l];
+    for (const auto& [id, n] : ran) CHECK_MESSAGE(n == 1, "build ", id, " ran ", n, " times");
+    MESSAGE("acknowledged builds: " << acknowledged.size() << ", runs: " << lines.size());
+    CHECK(acknowledged.size() > 0);
+  }
+
+  TEST_CASE("stores that cannot be used are refused and left untouched") {
+    temp_dir dir;
+    // a file
+    dir.write("file", "not a store");
+    auto r = refused({"--db-system", "rocksdb", "--db-path", dir.file("file")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("is not a directory") != std::string::npos);
+    CHECK(dir.read("file") == "not a store");
+    // a directory with something else in it
+    std::filesystem::create_directories(dir.file("other"));
+    std::ofstream(dir.file("other/notes.txt")) << "mine";
+    r = refused({"--db-system", "rocksdb", "--db-path", dir.file("other")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("without a RocksDB store") != std::string::npos);
+    CHECK(dir.read("other/notes.txt") == "mine");
+    // locked by a running node
+    {
+      runtime_node node(rocksdb_args(dir));
+      r = refused(rocksdb_args(dir));
+      CHECK(r.exit_code == 1);
+      CHECK(r.output.find("in use by another process") != std::string::npos);
+      CHECK(node.healthy());
+    }
+    // corrupt
+    temp_dir broken;
+    {
+      runtime_node node(rocksdb_args(broken));
+      node.set_pipeline("p", recording_job("a", broken.file("runs"), "0"));
+    }
+    for (const auto& e : std::filesystem::directory_iterator(broken.file("db")))
+      if (e.path().filename().string().rfind("MANIFEST", 0) == 0) {
+        std::ofstream f(e.path(), std::ios::binary | std::ios::trunc);
+        f << "garbage";
+      }
+    r = refused(rocksdb_args(broken));
+    CHECK(r.exit_code == 1);
+    CHECK(r.output.find("store.open_failed") != std::string::npos);
+  }
+}

@@ -1,0 +1,99 @@
+// The stores behind persistence/store.hpp: the same behaviour from memory and RocksDB, the
+// format version, refusals, and export.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <stdlib.h>
+
+#include "persistence/keys.hpp"
+#include "persistence/store.hpp"
+
+using namespace pikoci;
+using namespace pikoci::persistence;
+
+namespace {
+
+/// A fresh directory, removed at the end.
+struct scratch {
+  std::filesystem::path path;
+  scratch() {
+    char tmpl[] = "/tmp/pikoci-store-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~scratch() { std::filesystem::remove_all(path); }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::map<std::string, std::string> all(const store& s, const std::string& prefix = "") {
+  std::map<std::string, std::string> out;
+  s.scan(prefix, [&](std::string_view k, std::string_view v) { out[std::string(k)] = v; });
+  return out;
+}
+
+void exercise(store& s) {
+  s.write({{keys::build("p", "a", 2), "two"},
+           {keys::build("p", "a", 10), "ten"},
+           {keys::build("p", "b", 1), "b1"},
+           {keys::build("q", "a", 1), "q1"}});
+  auto a = all(s, keys::prefix({"build", "p", "a"}));
+  REQUIRE(a.size() == 2);
+  CHECK(a.begin()->second == "two");  // zero-padded ids: key order is id order
+  CHECK(all(s, keys::prefix({"build", "p"})).size() == 3);
+  s.write({{keys::build("p", "a", 2), std::nullopt}});
+  CHECK_FALSE(s.get(keys::build("p", "a", 2)));
+  s.write({{keys::prefix({"build", "p"}), std::nullopt, true}});
+  CHECK(all(s, keys::prefix({"build", "p"})).empty());
+  CHECK(s.get(keys::build("q", "a", 1)) == "q1");
+}
+
+}  // namespace
+
+TEST_SUITE("persistence.store") {
+  TEST_CASE("memory and RocksDB stores behave alike") {
+    auto mem = open_memory_store();
+    exercise(*mem);
+    scratch dir;
+    auto db = open_rocksdb_store(dir.file("db"));
+    exercise(*db);
+    CHECK(db->get(keys::format()) == std::to_string(format_version));
+  }
+
+  TEST_CASE("a RocksDB store keeps what was written across a reopen") {
+    scratch dir;
+    open_rocksdb_store(dir.file("db"))->write({{keys::pipeline("p"), "{}"}});
+    CHECK(open_rocksdb_store(dir.file("db"))->get(keys::pipeline("p")) == "{}");
+  }
+
+  TEST_CASE("a newer format, a foreign database and a second opener are refused") {
+    scratch dir;
+    open_rocksdb_store(dir.file("db"))->write({{keys::format(), "9"}});
+    CHECK_THROWS_WITH_AS(open_rocksdb_store(dir.file("db")),
+                         doctest::Contains("by a newer pikoci-node"), store_error);
+    CHECK(open_memory_store()->get(keys::format()) == std::to_string(format_version));
+    // a RocksDB database of someone else: data without our format key
+    {
+      auto s = open_rocksdb_store(dir.file("other"));
+      s->write({{keys::format(), std::nullopt}, {"theirs", "x"}});
+    }
+    CHECK_THROWS_WITH_AS(open_rocksdb_store(dir.file("other")),
+                         doctest::Contains("not a pikoci-node store"), store_error);
+    auto held = open_rocksdb_store(dir.file("held"));
+    CHECK_THROWS_WITH_AS(open_rocksdb_store(dir.file("held")),
+                         doctest::Contains("in use by another process"), store_error);
+  }
+
+  TEST_CASE("export: a consistent RocksDB copy that opens as a store, from either kind") {
+    scratch dir;
+    auto mem = open_memory_store();
+    mem->write({{keys::pipeline("p"), "{\"name\":\"p\"}"}, {keys::build("p", "a", 1), "b"}});
+    mem->export_to(dir.file("from-mem"));
+    auto copy = open_rocksdb_store(dir.file("from-mem"));
+    CHECK(all(*copy) == all(*mem));
+    copy->export_to(dir.file("from-rocks"));
+    CHECK(all(*open_rocksdb_store(dir.file("from-rocks"))) == all(*mem));
+    CHECK_THROWS_AS(mem->export_to(dir.file("from-mem")), store_error);  // exists: untouched
+  }
+}
