@@ -25,7 +25,9 @@ void write(const request_t& req, const api::response& r) {
   auto resp = req->create_response(restinio::http_status_line_t{
       restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ""});
   for (const auto& [k, v] : r.headers) resp.append_header(k, v);
-  if (!r.body.is_null()) {
+  if (!r.raw.empty()) {
+    resp.set_body(r.raw);
+  } else if (!r.body.is_null()) {
     resp.append_header(restinio::http_field::content_type, "application/json");
     resp.set_body(r.body.dump() + "\n");
   }
@@ -233,7 +235,8 @@ std::vector<route> user_routes() {
                                                  "/api/v1/builds/:id",
                                                  "/api/v1/queue",
                                                  "/api/v1/workers",
-                                                 P + "/concurrency"};
+                                                 P + "/concurrency",
+                                                 "/api/v1/admin/export"};
   auto at = [](std::size_t i) { return paths.at(i).c_str(); };
   return {
       {get, at(0), role::read, [](const input&) -> parsed { return api::list_pipelines{}; }},
@@ -313,6 +316,7 @@ std::vector<route> user_routes() {
       {get, at(21), role::read, [](const input&) -> parsed { return api::get_queue{}; }},
       {get, at(22), role::read, [](const input&) -> parsed { return api::list_workers{}; }},
       {put, at(23), role::admin, set_concurrency},
+      {get, at(24), role::admin, [](const input&) -> parsed { return api::export_store{}; }},
   };
 }
 

@@ -53,6 +53,10 @@ nlohmann::json step_json(const step_record& s) {
   return j;
 }
 
+std::int64_t ms_of(time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 nlohmann::json step_record_json(const step_record& s) {
   auto j = step_json(s);
   j["id"] = s.id;
@@ -173,8 +177,8 @@ nlohmann::json build_record::to_json(bool full) const {
                            {"version", in.version}});
   nlohmann::json duration = nullptr;
   if (started_at && finished_at)
-    duration =
-        std::chrono::duration_cast<std::chrono::milliseconds>(*finished_at - *started_at).count();
+    // from the millisecond timestamps shown (and stored), so it reads the same after a restore
+    duration = ms_of(*finished_at) - ms_of(*started_at);
   nlohmann::json j{{"id", id},
                    {"pipeline", pipeline},
                    {"job", job},

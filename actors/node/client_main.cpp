@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -14,6 +15,8 @@
 #include "config/pipeline/eval.hpp"
 #include "config/pipeline/parser.hpp"
 #include "connectors/http_client/http_client.hpp"
+#include "persistence/archive.hpp"
+#include "persistence/store.hpp"
 
 namespace pikoci::node {
 
@@ -315,6 +318,34 @@ class client {
     return 0;
   }
 
+  /// `export --output DIR`: the server's snapshot, unpacked into DIR (a RocksDB directory that
+  /// `--db-system rocksdb --db-path DIR` starts from).
+  int export_store() {
+    std::error_code ec;
+    if (std::filesystem::exists(f_.output, ec)) {
+      err_ << "pikoci-node: " << f_.output << " already exists\n";
+      return 2;
+    }
+    std::map<std::string, std::string> headers;
+    if (!f_.token.empty()) headers["Authorization"] = "Bearer " + f_.token;
+    // a store can be large: 10 minutes and 4 GiB at most
+    auto r = http_client::request("GET", base_ + "/api/v1/admin/export", {}, headers,
+                                  std::chrono::minutes(10), std::size_t{4} << 30);
+    if (!r.ok() || r.status != 200) return report(r);
+    try {
+      persistence::unpack_directory(r.body, f_.output);
+    } catch (const persistence::store_error& e) {
+      err_ << "pikoci-node: export: " << e.what() << "\n";
+      return 1;
+    }
+    if (f_.json)
+      out_ << json{{"output", f_.output}, {"bytes", r.body.size()}}.dump(2) << "\n";
+    else
+      out_ << "exported to " << f_.output << " (" << r.body.size()
+           << " bytes); start from it with --db-system rocksdb --db-path " << f_.output << "\n";
+    return 0;
+  }
+
   /// `?limit=N&status=a,b` from the flags; `limit` overrides --limit when not negative.
   std::string query(int limit = -1) const {
     std::string q;
@@ -576,6 +607,7 @@ int run_client(const client_flags& flags, std::ostream& out, std::ostream& err) 
     if (flags.group == "builds" && flags.verb == "list" && !flags.pipeline.empty() &&
         flags.job.empty())
       return c.builds_of_pipeline();
+    if (flags.group == "export") return c.export_store();
     auto planned = plan(flags, c);
     if (auto* e = std::get_if<usage_error>(&planned)) {
       err << "pikoci-node: " << e->message << "\n";

@@ -74,6 +74,7 @@ struct runtime::impl {
     ctx.queue = queue;
     ctx.dispatcher = caf::actor_cast<proto::dispatcher_actor>(worker);
     ctx.store = store;
+    ctx.db = db;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(node::bridge, registry);
     if (!stored.empty()) restore(std::move(stored));

@@ -110,12 +110,15 @@ struct webhook {
 // ---- node
 struct get_queue {};
 struct list_workers {};
+/// GET /admin/export: the store as a RocksDB directory in a ustar archive (SPEC §8).
+struct export_store {};
 
 using request =
     std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline, pause_pipeline,
                  set_concurrency, list_jobs, get_job, trigger_job, pause_job, list_builds,
                  get_build, cancel_build, retry_build, list_resources, check_resource,
-                 list_versions, trigger_version, pin_resource, webhook, get_queue, list_workers>;
+                 list_versions, trigger_version, pin_resource, webhook, get_queue, list_workers,
+                 export_store>;
 
 /// The pipeline a request is about ("" for node-wide ones).
 const std::string& pipeline_of(const request& r);
@@ -125,13 +128,14 @@ struct response {
   int status = 200;
   nlohmann::json body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string raw;  // a body that is not JSON (its Content-Type is among `headers`)
 };
 
 inline response ok(nlohmann::json body, int status = 200) {
-  return {status, std::move(body), {}};
+  return {status, std::move(body), {}, {}};
 }
 inline response fail(http::errc e, const std::string& message) {
-  return {http::status_of(e), http::error_body(e, message), {}};
+  return {http::status_of(e), http::error_body(e, message), {}, {}};
 }
 inline bool is_error(const response& r) {
   return r.status >= 400;

@@ -14,6 +14,7 @@ struct context {
   proto::execution_queue_actor queue;
   proto::dispatcher_actor dispatcher;
   proto::store_writer_actor store;  // none: nothing is written (unit tests)
+  std::shared_ptr<persistence::store> db;  // what the writer writes to (read for exports)
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

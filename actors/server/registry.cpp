@@ -1,6 +1,9 @@
 #include "actors/server/registry.hpp"
 
 #include <algorithm>
+#include <filesystem>
+
+#include <stdlib.h>
 
 #include <spdlog/spdlog.h>
 
@@ -9,6 +12,7 @@
 #include "actors/server/pipeline.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/http_client/http_client.hpp"
+#include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::server {
@@ -126,6 +130,46 @@ void first_found(self_ptr self, const api::request& req, api::response not_found
       proto::api_atom::value, req);
 }
 
+/// GET /admin/export: a RocksDB checkpoint (or a RocksDB copy of the memory store) packed into
+/// a ustar archive, made on a thread of its own. Everything acknowledged before is in it.
+caf::result<api::response> export_store(self_ptr self) {
+  auto db = self->state.ctx.db;
+  if (!db) return api::fail(http::errc::internal, "this node has no store");
+  auto exporter = self->spawn<caf::detached>([db] {
+    return caf::behavior{[db](proto::load_atom) {
+      namespace fs = std::filesystem;
+      char tmpl[] = "/tmp/pikoci-export-XXXXXX";
+      if (mkdtemp(tmpl) == nullptr)
+        return api::fail(http::errc::internal, "export: cannot create a temporary directory");
+      fs::path dir = fs::path(tmpl) / "db";
+      api::response r;
+      try {
+        db->export_to(dir);
+        r.raw = persistence::pack_directory(dir);
+        r.headers = {{"Content-Type", "application/x-tar"},
+                     {"Content-Disposition", "attachment; filename=\"pikoci-export.tar\""}};
+        spdlog::info("event=store.exported db={} bytes={}", db->kind(), r.raw.size());
+      } catch (const persistence::store_error& e) {
+        r = api::fail(http::errc::internal, std::string("export: ") + e.what());
+      }
+      std::error_code ec;
+      fs::remove_all(tmpl, ec);
+      return r;
+    }};
+  });
+  auto rp = self->make_response_promise<api::response>();
+  self->request(exporter, caf::infinite, proto::load_atom::value)
+      .then(
+          [rp, exporter](api::response& r) mutable {
+            caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
+            rp.deliver(std::move(r));
+          },
+          [rp](caf::error& e) mutable {
+            rp.deliver(api::fail(http::errc::internal, "export: " + caf::to_string(e)));
+          });
+  return rp;
+}
+
 caf::result<api::response> handle(self_ptr self, api::request& r) {
   auto& st = self->state;
   auto later = [self](auto start) -> caf::result<api::response> {
@@ -176,6 +220,7 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
                   done(api::fail(http::errc::internal, "workers: " + caf::to_string(e)));
                 });
     });
+  if (std::holds_alternative<api::export_store>(r)) return export_store(self);
   // everything else is about one pipeline
   const auto& name = api::pipeline_of(r);
   auto it = st.pipelines.find(name);
@@ -191,7 +236,7 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
       gone.push_back(erase_prefix(keys::prefix({tag, name})));
     auto rp = self->make_response_promise<api::response>();
     write_then(self, st.ctx, std::move(gone), [rp](bool ok) mutable {
-      rp.deliver(ok ? api::response{204, nullptr, {}}
+      rp.deliver(ok ? api::response{204, nullptr, {}, {}}
                     : api::fail(http::errc::internal, "the store could not record the delete"));
     });
     return rp;

@@ -174,6 +174,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
 
   group("queue", "show the execution queue");
   group("workers", "list workers");
+  auto* exp = group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
+  exp->add_option("--output", f.output, "the directory to create (must not exist)")->required();
   return c;
 }
 

@@ -74,6 +74,7 @@ struct client_flags {
   std::string mode;                   // pipelines concurrency MODE
   std::string group_template;         // pipelines concurrency --group-template
   bool cancel_running = false;        // pipelines concurrency --cancel-running
+  std::string output;                 // export --output DIR
 };
 
 struct server_command {

@@ -152,6 +152,39 @@ TEST_SUITE("integration.durability") {
     CHECK(acknowledged.size() > 0);
   }
 
+  TEST_CASE("export from a memory node; a RocksDB node starts from it with the same data") {
+    temp_dir dir;
+    auto runs = dir.file("runs");
+    json before_builds, before_pipeline;
+    {
+      runtime_node mem({"--concurrency", "1"});
+      mem.set_pipeline("e", recording_job("a", runs, "0") + recording_job("b", runs, "0"));
+      CHECK(mem.post("/pipelines/e/jobs/b/pause").status == 200);
+      mem.trigger("e", "a");
+      mem.trigger("e", "a");
+      mem.wait_builds("e", "a", 2);
+      before_builds = mem.builds("e", "a");
+      before_pipeline = mem.get("/pipelines/e").json()["pipeline"];
+      // only admins may export
+      CHECK(mem.call("GET", "/admin/export", "", user_token("write")).status == 403);
+      auto r = run_command({node_binary(), "client", "--url", mem.server().url(), "--token",
+                            mem.token(), "export", "--output", dir.file("snapshot")});
+      REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+      CHECK(r.output.find("exported to") != std::string::npos);
+      // the target exists now: refused, untouched
+      r = run_command({node_binary(), "client", "--url", mem.server().url(), "--token",
+                       mem.token(), "export", "--output", dir.file("snapshot")});
+      CHECK(r.exit_code == 2);
+    }
+    runtime_node rocks({"--db-system", "rocksdb", "--db-path", dir.file("snapshot")});
+    CHECK(rocks.builds("e", "a") == before_builds);
+    auto after = rocks.get("/pipelines/e").json()["pipeline"];
+    CHECK(after["config"] == before_pipeline["config"]);
+    CHECK(after["created_at"] == before_pipeline["created_at"]);
+    CHECK(rocks.job("e", "b")["paused"] == true);
+    CHECK(rocks.trigger("e", "a")["number"] == "3");
+  }
+
   TEST_CASE("stores that cannot be used are refused and left untouched") {
     temp_dir dir;
     // a file

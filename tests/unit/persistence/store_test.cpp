@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 
+#include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
 #include "persistence/store.hpp"
 
@@ -95,5 +96,35 @@ TEST_SUITE("persistence.store") {
     copy->export_to(dir.file("from-rocks"));
     CHECK(all(*open_rocksdb_store(dir.file("from-rocks"))) == all(*mem));
     CHECK_THROWS_AS(mem->export_to(dir.file("from-mem")), store_error);  // exists: untouched
+  }
+}
+
+TEST_SUITE("persistence.archive") {
+  TEST_CASE("a directory packs and unpacks to the same files; bad archives write nothing") {
+    scratch dir;
+    std::filesystem::create_directories(dir.file("src"));
+    std::ofstream(dir.file("src/a")) << "alpha";
+    std::ofstream(dir.file("src/empty")) << "";
+    std::string big(70000, 'x');
+    std::ofstream(dir.file("src/big")) << big;
+    auto tar = pack_directory(dir.file("src"));
+    CHECK(tar.size() % 512 == 0);
+    unpack_directory(tar, dir.file("dst"));
+    auto read = [](const std::string& p) {
+      std::ifstream in(p);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    CHECK(read(dir.file("dst/a")) == "alpha");
+    CHECK(read(dir.file("dst/empty")).empty());
+    CHECK(read(dir.file("dst/big")) == big);
+    CHECK_THROWS_AS(unpack_directory(tar, dir.file("dst")), store_error);  // exists
+    // truncated, corrupted header, a path in a name: refused before anything is written
+    CHECK_THROWS_AS(unpack_directory(tar.substr(0, 700), dir.file("t1")), store_error);
+    auto bad = tar;
+    bad[10] ^= 1;
+    CHECK_THROWS_AS(unpack_directory(bad, dir.file("t2")), store_error);
+    CHECK_THROWS_AS(unpack_directory("", dir.file("t3")), store_error);
+    CHECK_FALSE(std::filesystem::exists(dir.file("t1")));
+    CHECK_FALSE(std::filesystem::exists(dir.file("t2")));
   }
 }
