@@ -75,6 +75,7 @@ struct runtime::impl {
     ctx.dispatcher = caf::actor_cast<proto::dispatcher_actor>(worker);
     ctx.store = store;
     ctx.db = db;
+    ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(node::bridge, registry);
     if (!stored.empty()) restore(std::move(stored));

@@ -14,6 +14,7 @@ struct runtime_options {
   int concurrency = 2;
   int max_in_flight = 10;
   int max_queue_size = 100;
+  int max_builds_per_job = 1000;  // finished builds kept per job, oldest dropped first
   std::chrono::milliseconds grace{10000};  // SIGTERM → SIGKILL for build processes
   /// Where state is written through (memory when none). What it holds is restored before the
   /// constructor returns; it throws persistence::store_error when the store cannot be read.

@@ -78,6 +78,7 @@ int run_server(const server_flags& flags) {
   ro.concurrency = flags.concurrency;
   ro.max_in_flight = flags.max_in_flight;
   ro.max_queue_size = flags.max_queue_size;
+  ro.max_builds_per_job = flags.max_builds_per_job;
   std::unique_ptr<runtime> started;
   try {
     if (flags.db_system == "rocksdb") {

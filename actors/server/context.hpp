@@ -15,6 +15,8 @@ struct context {
   proto::dispatcher_actor dispatcher;
   proto::store_writer_actor store;  // none: nothing is written (unit tests)
   std::shared_ptr<persistence::store> db;  // what the writer writes to (read for exports)
+  /// Retention: finished builds kept per job (with their logs); older ones are dropped.
+  std::size_t max_builds_per_job = 1000;
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

@@ -4,6 +4,7 @@
 
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
+#include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::server {
@@ -39,6 +40,31 @@ persistence::write_op record_op(const build_record& b) {
 
 void save(self_ptr self, const build_record& b) {
   put(self, self->state.setup.ctx, {record_op(b)});
+}
+
+/// Retention: beyond `max_builds_per_job` finished builds, the oldest finished ones go (from
+/// memory and the store). What they used stays with the pipeline, so `passed` is unchanged.
+void prune(self_ptr self) {
+  auto& st = self->state;
+  auto cap = st.setup.ctx.max_builds_per_job;
+  if (st.builds.size() <= cap) return;
+  std::size_t finished = 0;
+  for (const auto& [id, b] : st.builds) finished += model::is_terminal(b.status);
+  persistence::batch gone;
+  for (auto it = st.builds.begin(); finished > cap && it != st.builds.end();) {
+    // only builds that are over (a cancelled one may still be stopping on the worker)
+    if (!model::is_terminal(it->second.status) || !it->second.finished_at ||
+        st.unsaved.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    gone.push_back(erase_key(persistence::keys::build(it->second.pipeline, it->second.job,
+                                                      it->first)));
+    st.by_number.erase(it->second.number);
+    it = st.builds.erase(it);
+    --finished;
+  }
+  if (!gone.empty()) put(self, st.setup.ctx, std::move(gone));
 }
 
 void tell_observer(self_ptr self, const build_record& b) {
@@ -98,7 +124,9 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api
                            "the store could not record build " + std::to_string(id)));
       return;
     }
+    persistence::crash_point("before_ack");
     rp.deliver(api::ok({{"build", it->second.to_json(false)}}, 201));
+    prune(self);  // a build recorded finished at once (skipped, failed) counts too
   });
 }
 
@@ -497,6 +525,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
+        persistence::crash_point("before_status");
         b->finished_at = self->state.setup.ctx.now();
         if (!model::is_terminal(b->status)) {
           b->status = final_status(self->state.def, result.st);
@@ -507,6 +536,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
             b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
         tell_observer(self, *b);
         save(self, *b);
+        prune(self);
       },
   };
 }

@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "persistence/crash_point.hpp"
+
 namespace pikoci::server {
 namespace {
 
@@ -44,7 +46,10 @@ class io_thread {
       }
       bool ok = true;
       try {
-        if (!ops.empty()) store_->write(ops);
+        if (!ops.empty()) {
+          store_->write(ops);
+          persistence::crash_point("after_batch_write");
+        }
       } catch (const persistence::store_error& e) {
         ok = false;
         spdlog::error("event=store.write_failed ops={} error=\"{}\"", ops.size(), e.what());

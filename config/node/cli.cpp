@@ -41,6 +41,9 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       ->check(CLI::Range(1, 100000));
   flag(app, "max-queue-size", f.max_queue_size, "pending builds beyond the cap (0: no queue)")
       ->check(CLI::Range(0, 10000000));
+  flag(app, "max-builds-per-job", f.max_builds_per_job,
+       "retention: finished builds kept per job, logs included (oldest dropped first)")
+      ->check(CLI::Range(1, 100000000));
   flag(app, "pipeline-name", f.pipeline_name, "create or update this pipeline at start-up");
   flag(app, "pipeline-config", f.pipeline_config, "HCL file of --pipeline-name")
       ->check(CLI::ExistingFile);

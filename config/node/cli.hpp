@@ -26,6 +26,7 @@ struct server_flags {
   int concurrency = 2;
   int max_in_flight = 10;
   int max_queue_size = 100;
+  int max_builds_per_job = 1000;  // retention: finished builds kept per job (logs included)
   std::string pipeline_name;
   std::string pipeline_config;
   std::string vars_file;

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "persistence/crash_point.hpp"
+
 namespace pikoci::process {
 namespace {
 
@@ -161,6 +163,7 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
   }
   out.started = true;
   out.pid = pid;
+  persistence::crash_point("after_spawn");
   int rd = fds[0];
   fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK);
 

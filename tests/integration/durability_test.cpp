@@ -81,6 +81,58 @@ TEST_SUITE("integration.durability") {
     CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == lines.size());
   }
 
+  TEST_CASE("retention: only the newest finished builds per job are kept, across restarts") {
+    temp_dir dir;
+    auto args = rocksdb_args(dir, {"--max-builds-per-job", "2", "--concurrency", "1"});
+    {
+      runtime_node node(args);
+      node.set_pipeline("r", recording_job("a", dir.file("runs"), "0"));
+      for (int i = 1; i <= 4; ++i) {
+        node.trigger("r", "a");
+        node.wait_build("r", "a", std::to_string(i));
+      }
+      REQUIRE(eventually([&] { return numbers_of(node.builds("r", "a")) == "4,3"; }));
+      CHECK(node.get("/pipelines/r/jobs/a/builds/1").status == 404);
+      node.server().process().stop(SIGKILL);
+    }
+    runtime_node node(args);
+    CHECK(numbers_of(node.builds("r", "a")) == "4,3");
+    CHECK(node.trigger("r", "a")["number"] == "5");
+  }
+
+  TEST_CASE("crash points: the node dies at each named point; after a restart nothing is lost") {
+    for (const char* point : {"after_batch_write", "before_ack", "after_spawn", "before_status"}) {
+      CAPTURE(point);
+      temp_dir dir;
+      auto args = rocksdb_args(dir, {"--concurrency", "1"});
+      auto runs = dir.file("runs");
+      {
+        runtime_node node(args);
+        node.set_pipeline("c", recording_job("a", runs, "0"));
+      }
+      std::optional<json> acknowledged;
+      {
+        runtime_node node(args, {{"PIKOCI_CRASH_AT", point}});
+        auto r = node.post("/pipelines/c/jobs/a/trigger");
+        if (r.status == 201) acknowledged = r.json()["build"];
+        // it dies at the point, one way or another
+        CHECK(node.server().process().wait_exit(20s).has_value());
+      }
+      runtime_node node(args);
+      auto builds = node.builds("c", "a");
+      if (acknowledged) {
+        auto b = node.get("/builds/" + std::to_string((*acknowledged)["id"].get<std::int64_t>()));
+        CHECK_MESSAGE(b.status == 200, "acknowledged build lost at ", point);
+      }
+      // whatever was recorded is over or runs now; nothing runs twice; numbering continues
+      for (const auto& b : builds) node.wait_build("c", "a", b["number"].get<std::string>());
+      auto lines = dir.lines("runs");
+      CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == lines.size());
+      auto next = node.trigger("c", "a")["number"].get<std::string>();
+      CHECK(std::stoi(next) == static_cast<int>(builds.size()) + 1);
+    }
+  }
+
   TEST_CASE("restart: a deleted pipeline stays deleted") {
     temp_dir dir;
     auto args = rocksdb_args(dir);

@@ -132,8 +132,9 @@ json array_or_empty(const http_response& r, const char* key) {
 
 }  // namespace
 
-runtime_node::runtime_node(std::vector<std::string> extra_args)
-    : server_(with_defaults(std::move(extra_args))), token_(user_token("admin")) {}
+runtime_node::runtime_node(std::vector<std::string> extra_args,
+                           const std::map<std::string, std::string>& env)
+    : server_(with_defaults(std::move(extra_args)), env), token_(user_token("admin")) {}
 
 http_response runtime_node::call(const std::string& method, const std::string& path,
                                  const std::string& body, const std::string& token) {

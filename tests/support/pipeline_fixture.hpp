@@ -54,7 +54,8 @@ bool eventually(const std::function<bool()>& pred,
 /// A started pikoci-node (--concurrency 4 unless `extra_args` say otherwise) and an admin token.
 class runtime_node {
  public:
-  explicit runtime_node(std::vector<std::string> extra_args = {});
+  explicit runtime_node(std::vector<std::string> extra_args = {},
+                        const std::map<std::string, std::string>& env = {});
 
   node_server& server() { return server_; }
   const std::string& token() const { return token_; }
