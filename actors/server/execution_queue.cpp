@@ -138,6 +138,19 @@ std::vector<std::string> reasons(const queue_state& st) {
   return out;
 }
 
+/// `blocked_by` of the pending build at `target`: the same answer as reasons(), found by walking
+/// only up to it (at once, when the slots are all taken).
+std::string reason_of(const queue_state& st, std::uint64_t target) {
+  std::set<std::string> held;
+  for (const auto& [seq, b] : st.pending) {
+    auto why = blocked_by(st, b, held);
+    if (why == "max_in_flight") return why;  // everything behind it waits for a slot too
+    if (seq == target) return why.empty() ? "max_in_flight" : why;
+    if (why != "paused") hold(held, b);
+  }
+  return {};
+}
+
 nlohmann::json view(self_ptr self) {
   auto& st = self->state;
   auto started = nlohmann::json::array();
@@ -343,8 +356,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         auto& st = self->state;
         auto it = st.pending_seq.find(id);
         if (it == st.pending_seq.end()) return {};
-        return reasons(st)[static_cast<std::size_t>(
-            std::distance(st.pending.begin(), st.pending.find(it->second)))];
+        return reason_of(st, it->second);
       },
       [self](proto::metrics_atom) { return metrics(self->state); },
       [self](proto::drain_atom) -> caf::result<bool> {
