@@ -22,6 +22,7 @@ struct job_state {
   // builds whose creation is not durable yet: a grant for one waits until it is (a build never
   // runs unrecorded)
   std::set<std::int64_t> unsaved;
+  std::set<std::int64_t> finished;  // ids of builds that are over, oldest first (retention)
   std::map<std::int64_t, std::pair<proto::build_key, proto::slot_owner_actor>> deferred;
 };
 
@@ -47,27 +48,23 @@ void save(self_ptr self, const build_record& b) {
 void prune(self_ptr self) {
   auto& st = self->state;
   auto cap = st.setup.ctx.max_builds_per_job;
-  if (st.builds.size() <= cap) return;
-  std::size_t finished = 0;
-  for (const auto& [id, b] : st.builds) finished += model::is_terminal(b.status);
   persistence::batch gone;
-  for (auto it = st.builds.begin(); finished > cap && it != st.builds.end();) {
-    // only builds that are over (a cancelled one may still be stopping on the worker)
-    if (!model::is_terminal(it->second.status) || !it->second.finished_at ||
-        st.unsaved.count(it->first) != 0) {
-      ++it;
-      continue;
-    }
-    gone.push_back(erase_key(persistence::keys::build(it->second.pipeline, it->second.job,
-                                                      it->first)));
+  while (st.finished.size() > cap) {
+    auto id = *st.finished.begin();
+    if (st.unsaved.count(id) != 0) break;  // its record is still being written
+    st.finished.erase(st.finished.begin());
+    auto it = st.builds.find(id);
+    if (it == st.builds.end()) continue;
+    gone.push_back(erase_key(persistence::keys::build(it->second.pipeline, it->second.job, id)));
     st.by_number.erase(it->second.number);
-    it = st.builds.erase(it);
-    --finished;
+    st.builds.erase(it);
   }
   if (!gone.empty()) put(self, st.setup.ctx, std::move(gone));
 }
 
 void tell_observer(self_ptr self, const build_record& b) {
+  // a build is over once it has its finished_at (every status change comes through here)
+  if (b.finished_at) self->state.finished.insert(b.id);
   self->send(self->state.setup.observer, proto::state_atom::value, self->state.setup.name, b.id,
              b.status, gets_of(b));
 }
@@ -358,9 +355,8 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
                  return;
                }
                self->send(self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
-                          proto::build_work{key, plan,
-                                            caf::actor_cast<proto::build_events_actor>(self),
-                                            slots});
+                          proto::build_work{
+                              key, plan, caf::actor_cast<proto::build_events_actor>(self), slots});
              });
 }
 
@@ -386,6 +382,7 @@ void adopt_restored(self_ptr self) {
     st.numbering.observe(b.number);
     st.by_number[b.number] = b.id;
     auto& rec = st.builds[b.id] = std::move(b);
+    if (rec.finished_at) st.finished.insert(rec.id);
     bool ran = rec.status == build_status::started ||
                (rec.status == build_status::pending && rec.dispatched);
     if (!ran) continue;
@@ -398,6 +395,7 @@ void adopt_restored(self_ptr self) {
     save(self, rec);
   }
   st.setup.restored.clear();
+  prune(self);  // the cap may be lower than when they were kept
 }
 
 /// Restart: pending builds go back to the queue with their stored places.
