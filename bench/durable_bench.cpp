@@ -168,9 +168,11 @@ int restart(int stored) {
 
 int kill_loop(int cycles) {
   scratch dir;
-  std::vector<std::string> args{"--db-system",      "rocksdb", "--db-path",       dir.file("db"),
-                                "--concurrency",    "2",       "--max-in-flight", "2",
-                                "--max-queue-size", "100000"};
+  std::vector<std::string> args{"--db-system", "rocksdb", "--db-path", dir.file("db"),
+                                "--concurrency", "2", "--max-in-flight", "2", "--max-queue-size",
+                                "100000",
+                                // no retention: every acknowledged build must stay findable
+                                "--max-builds-per-job", "100000000"};
   auto runs = dir.file("runs");
   std::mt19937 rng(7);
   std::set<std::int64_t> acknowledged;

@@ -70,7 +70,7 @@ std::vector<stored_pipeline> load_pipelines(const store& s) {
     auto parts = split(k);
     auto* p = parts.size() == 4 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
-    if (auto j = parse(k, v)) p->builds[parts[2]].push_back(std::move(*j));
+    p->builds[parts[2]].emplace_back(v);
   });
   std::vector<stored_pipeline> out;
   for (auto& [name, p] : by_name) out.push_back(std::move(p));

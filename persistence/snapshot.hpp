@@ -15,11 +15,12 @@ namespace pikoci::persistence {
 
 struct stored_pipeline {
   std::string name;
-  nlohmann::json doc;                                         // keys::pipeline
-  std::vector<nlohmann::json> versions;                       // ascending id
-  std::map<std::int64_t, nlohmann::json> usage;               // by build id
-  std::map<std::string, nlohmann::json> checks;               // by canonical
-  std::map<std::string, std::vector<nlohmann::json>> builds;  // by job, ascending id
+  nlohmann::json doc;                            // keys::pipeline
+  std::vector<nlohmann::json> versions;          // ascending id
+  std::map<std::int64_t, nlohmann::json> usage;  // by build id
+  std::map<std::string, nlohmann::json> checks;  // by canonical
+  // by job, ascending id; left as text so each job parses its own (in parallel)
+  std::map<std::string, std::vector<std::string>> builds;
 };
 
 /// Every stored pipeline. A record that does not parse is skipped with an error in the log

@@ -24,8 +24,17 @@ struct build_spec {
                         // template that did not render) and never queued
 };
 
+/// One restored build as its pipeline needs it for `passed`.
+struct build_state {
+  std::int64_t id = 0;
+  model::build_status status = model::build_status::pending;
+  std::map<std::string, std::int64_t> gets;
+};
+
 /// What the job tells its pipeline.
 using build_observer_actor = caf::typed_actor<
+    // restart: the status and versions of every build the job got back from the store
+    caf::reacts_to<state_atom, std::string /*job*/, std::vector<build_state>>,
     // a build was created or changed status; `gets` maps get step names to version ids
     caf::reacts_to<state_atom, std::string /*job*/, std::int64_t /*build id*/, model::build_status,
                    std::map<std::string, std::int64_t> /*gets*/>,
@@ -52,3 +61,4 @@ using job_actor = caf::typed_actor<
 }  // namespace pikoci::proto
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::proto::build_state>)

@@ -378,23 +378,37 @@ void shut_down(self_ptr self) {
 /// went with the node (the embedded one) and is `errored`.
 void adopt_restored(self_ptr self) {
   auto& st = self->state;
-  for (auto& b : st.setup.restored) {
+  std::vector<proto::build_state> states;
+  states.reserve(st.setup.restored.size());
+  for (const auto& text : st.setup.restored) {
+    build_record b;
+    try {
+      b = build_record::from_record(nlohmann::json::parse(text));
+    } catch (const std::exception& e) {
+      spdlog::error("event=store.bad_record pipeline={} job={} error=\"{}\" (skipped)",
+                    st.setup.pipeline, st.setup.name, e.what());
+      continue;
+    }
+    st.setup.ctx.build_ids->observe(b.id);
     st.numbering.observe(b.number);
     st.by_number[b.number] = b.id;
     auto& rec = st.builds[b.id] = std::move(b);
-    if (rec.finished_at) st.finished.insert(rec.id);
     bool ran = rec.status == build_status::started ||
                (rec.status == build_status::pending && rec.dispatched);
-    if (!ran) continue;
-    rec.status = build_status::errored;
-    rec.reason = "orphaned: server stopped during build";
-    rec.finished_at = st.setup.ctx.now();
-    spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={}", rec.pipeline,
-                 rec.job, rec.id, rec.number);
-    tell_observer(self, rec);
-    save(self, rec);
+    if (ran) {
+      rec.status = build_status::errored;
+      rec.reason = "orphaned: server stopped during build";
+      rec.finished_at = st.setup.ctx.now();
+      spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={}", rec.pipeline,
+                   rec.job, rec.id, rec.number);
+      save(self, rec);
+    }
+    if (rec.finished_at) st.finished.insert(rec.id);
+    states.push_back({rec.id, rec.status, gets_of(rec)});
   }
   st.setup.restored.clear();
+  st.setup.restored.shrink_to_fit();
+  self->send(st.setup.observer, proto::state_atom::value, st.setup.name, std::move(states));
   prune(self);  // the cap may be lower than when they were kept
 }
 

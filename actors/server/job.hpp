@@ -15,7 +15,7 @@ struct job_setup {
   context ctx;
   /// Restored from the store: builds that were started become `errored` (orphaned), pending
   /// ones go back to the queue on `restore_atom`.
-  std::vector<model::build_record> restored;
+  std::vector<std::string> restored;  // stored records (JSON text), parsed by the job
 };
 
 proto::job_actor spawn_job(caf::actor_system& sys, job_setup setup);

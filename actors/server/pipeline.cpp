@@ -421,34 +421,6 @@ void reply_pipeline(self_ptr self, caf::typed_response_promise<api::response> rp
   full_json(self, [rp, status](json p) mutable { rp.deliver(api::ok({{"pipeline", p}}, status)); });
 }
 
-/// The stored builds of `job`, parsed; usage is rebuilt from them (the stored usage keeps the
-/// gets of put steps and of builds no longer kept).
-std::vector<model::build_record> restored_builds(self_ptr self, const std::string& job,
-                                                 const std::vector<json>& records) {
-  auto& st = self->state;
-  std::vector<model::build_record> out;
-  out.reserve(records.size());
-  for (const auto& r : records) {
-    try {
-      out.push_back(model::build_record::from_record(r));
-    } catch (const std::exception& e) {
-      spdlog::error("event=store.bad_record pipeline={} job={} error=\"{}\" (skipped)", st.name,
-                    job, e.what());
-      continue;
-    }
-    const auto& b = out.back();
-    st.ctx.build_ids->observe(b.id);
-    build_usage u;
-    if (const auto* known = st.usage.find(b.id)) u = *known;
-    u.job = job;
-    u.pending = b.status == build_status::pending;
-    u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
-    for (const auto& in : b.inputs) u.gets[in.name] = in.version_id;
-    st.usage.record(b.id, std::move(u));
-  }
-  return out;
-}
-
 /// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
 /// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
 void reconcile(self_ptr self, proto::config_ptr cfg,
@@ -507,12 +479,12 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     job_entry e;
     e.paused = st.paused;
     e.baseline = st.ctx.version_ids->last();
-    std::vector<model::build_record> builds;
+    std::vector<std::string> builds;
     if (stored != nullptr) {
       const auto& saved = stored->doc["jobs"].value(j.name, json::object());
       e.paused = saved.value("paused", e.paused);
       e.baseline = saved.value("baseline", version_id{0});
-      builds = restored_builds(self, j.name, stored->builds[j.name]);
+      builds = std::move(stored->builds[j.name]);  // the job parses them
     }
     e.actor =
         spawn_job(sys, {st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)});
@@ -907,6 +879,21 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         self->quit();  // linked checkers go with it
       },
       // ---- from jobs
+      [self](proto::state_atom, const std::string& job, std::vector<proto::build_state>& builds) {
+        // restart: the records are authoritative for status and inputs; the stored usage adds
+        // the versions put steps produced
+        auto& st = self->state;
+        if (st.jobs.count(job) == 0) return;
+        for (auto& b : builds) {
+          build_usage u;
+          if (const auto* known = st.usage.find(b.id)) u = *known;
+          u.job = job;
+          u.pending = b.status == build_status::pending;
+          u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
+          for (const auto& [step, v] : b.gets) u.gets[step] = v;
+          st.usage.record(b.id, std::move(u));
+        }
+      },
       [self](proto::state_atom, const std::string& job, std::int64_t id, build_status status,
              std::map<std::string, std::int64_t>& gets) {
         auto& st = self->state;
