@@ -31,6 +31,8 @@ rocksdb::Options db_options() {
   rocksdb::Options o;
   o.IncreaseParallelism(2);
   o.paranoid_checks = true;
+  // bounds what a restart after a crash replays from the write-ahead log (default 64 MiB)
+  o.write_buffer_size = 8 << 20;
   return o;
 }
 

@@ -120,17 +120,31 @@ std::string format_time(time_point t) {
 }
 
 time_point parse_time(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  char z = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon,
-                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
-      z != 'Z')
-    throw std::invalid_argument("not an RFC 3339 UTC time: \"" + text + "\"");
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  auto secs = timegm(&tm);
-  return time_point(std::chrono::seconds(secs)) + std::chrono::milliseconds(ms);
+  // exactly the shape format_time writes: YYYY-MM-DDTHH:MM:SS.mmmZ (hot at restart: no sscanf)
+  auto bad = [&] { return std::invalid_argument("not an RFC 3339 UTC time: \"" + text + "\""); };
+  if (text.size() != 24 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[23] != 'Z')
+    throw bad();
+  auto num = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') throw bad();
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  int y = num(0, 4), m = num(5, 2), d = num(8, 2);
+  if (m < 1 || m > 12 || d < 1 || d > 31) throw bad();
+  // days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil)
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy =
+      (153 * static_cast<unsigned>(m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  std::int64_t secs = days * 86400 + num(11, 2) * 3600 + num(14, 2) * 60 + num(17, 2);
+  return time_point(std::chrono::seconds(secs)) + std::chrono::milliseconds(num(20, 3));
 }
 
 step_record* build_record::find(const worker::step_ref& ref) {

@@ -70,6 +70,50 @@ TEST_SUITE("model.build") {
   TEST_CASE("times are RFC 3339 UTC with milliseconds") {
     time_point t{std::chrono::milliseconds(1795860000123)};
     CHECK(format_time(t) == "2026-11-28T10:00:00.123Z");
+    // and back, exactly, across leap years and month ends
+    CHECK(parse_time("2026-11-28T10:00:00.123Z") == t);
+    for (std::int64_t ms : {0LL, 951782400000LL, 1709164800999LL, 4102444799999LL}) {
+      time_point x{std::chrono::milliseconds(ms)};
+      CHECK(parse_time(format_time(x)) == x);
+    }
+    for (const char* bad : {"", "2026-11-28T10:00:00Z", "2026-13-01T00:00:00.000Z",
+                            "2026-11-28 10:00:00.123Z", "2026-11-28T10:00:00.12xZ"})
+      CHECK_THROWS_AS(parse_time(bad), std::invalid_argument);
+  }
+
+  TEST_CASE("a build record survives its stored form") {
+    build_record b;
+    b.id = 9;
+    b.pipeline = "p";
+    b.job = "j";
+    b.number = "2.1";
+    b.status = build_status::failed;
+    b.reason = "step \"t\" failed";
+    b.trigger = {{"type", "retry"}, {"build", "2"}};
+    b.concurrency_group = "deploy-prod";
+    b.created_at = time_point{std::chrono::milliseconds(1795860000123)};
+    b.started_at = b.created_at + std::chrono::milliseconds(5);
+    b.finished_at = b.created_at + std::chrono::milliseconds(900);
+    b.inputs.push_back({"src", "git.src", 4, {{"ref", "abc"}}});
+    b.input_values = {{"env", "prod"}};
+    b.queue_seq = 77;
+    b.dispatched = true;
+    step_record par;
+    par.id = "s1";
+    par.type = "in_parallel";
+    par.name = "in_parallel";
+    step_record child;
+    child.id = "s2";
+    child.type = "task";
+    child.name = "t";
+    child.logs.append("line 1\n");
+    par.steps.push_back(child);
+    b.steps.push_back(par);
+    auto back = build_record::from_record(nlohmann::json::parse(b.to_record().dump()));
+    CHECK(back.to_record() == b.to_record());
+    CHECK(back.to_json(true) == b.to_json(true));
+    CHECK(back.steps.at(0).steps.at(0).id == "s2");
+    CHECK_THROWS(build_record::from_record(nlohmann::json::parse(R"({"id": 1})")));
   }
 
   TEST_CASE("executor events fill steps, nested in_parallel children and job hooks") {
