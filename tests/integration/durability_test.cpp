@@ -81,6 +81,48 @@ TEST_SUITE("integration.durability") {
     CHECK(std::set<std::string>(lines.begin(), lines.end()).size() == lines.size());
   }
 
+  TEST_CASE("restart: versions, pins and the check schedule come back; no check is due early") {
+    temp_dir dir;
+    dir.write("check", R"([{"ref":"v1"},{"ref":"v2"}])");
+    auto hcl = replace_all(R"hcl(
+resource_type "filever" {
+  check "shell" {
+    cmd = "echo check >> @DIR@/checks; cat @DIR@/check"
+  }
+}
+resource "filever" "src" {
+  check_interval = "@every 1h"
+}
+)hcl",
+                           "@DIR@", dir.path());
+    auto args = rocksdb_args(dir);
+    json before;
+    {
+      runtime_node node(args);
+      node.set_pipeline("v", hcl);
+      auto versions = node.wait_versions("v", "filever.src", 2);
+      auto v1 = versions[1]["id"].get<std::int64_t>();
+      CHECK(node.post("/pipelines/v/resources/filever.src/pin", json{{"version_id", v1}}.dump())
+                .status == 200);
+      REQUIRE(eventually(
+          [&] { return !node.resource("v", "filever.src")["last_check_at"].is_null(); }));
+      before = node.resource("v", "filever.src");
+      std::this_thread::sleep_for(300ms);  // the check state goes with the next group commit
+      node.server().process().stop(SIGKILL);
+    }
+    runtime_node node(args);
+    auto after = node.resource("v", "filever.src");
+    CHECK(after["pinned_version_id"] == before["pinned_version_id"]);
+    CHECK(after["last_check_at"] == before["last_check_at"]);
+    CHECK(after["next_check_at"] == before["next_check_at"]);
+    CHECK(after["webhook_token"] == before["webhook_token"]);
+    auto versions = node.versions("v", "filever.src");
+    REQUIRE(versions.size() == 2);
+    CHECK(versions[0]["version"]["ref"] == "v2");
+    std::this_thread::sleep_for(500ms);
+    CHECK(dir.lines("checks").size() == 1);  // due in an hour, not at start-up
+  }
+
   TEST_CASE("retention: only the newest finished builds per job are kept, across restarts") {
     temp_dir dir;
     auto args = rocksdb_args(dir, {"--max-builds-per-job", "2", "--concurrency", "1"});
