@@ -93,8 +93,9 @@ int admissions(int burst, int clients) {
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&] {
+      http_session client;  // keep-alive, as a CI client or webhook proxy would
       while (next.fetch_add(1) < burst)
-        if (http_request("POST", base + "/pipelines/bench/jobs/queued/trigger", "", auth())
+        if (client.request("POST", base + "/pipelines/bench/jobs/queued/trigger", "", auth())
                 .status == 201)
           ++accepted;
     });
@@ -143,7 +144,7 @@ int restart(int stored) {
       st.started_at = st.finished_at = now;
       st.logs.append("ok\n");
       b.steps.push_back(std::move(st));
-      ops.push_back({persistence::keys::build("bench", b.job, b.id), b.to_record().dump()});
+      ops.push_back({persistence::keys::build("bench", b.job, b.id), b.to_record()});
       if (ops.size() >= 10000) {
         s->write(ops);
         ops.clear();
@@ -229,7 +230,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--stored")) stored = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--cycles")) cycles = std::atoi(argv[i + 1]);
   }
-  if (int rc = admissions(burst, clients)) return rc;
-  if (int rc = restart(stored)) return rc;
-  return kill_loop(cycles);
+  // a count of 0 skips that scenario
+  if (burst > 0)
+    if (int rc = admissions(burst, clients)) return rc;
+  if (stored > 0)
+    if (int rc = restart(stored)) return rc;
+  return cycles > 0 ? kill_loop(cycles) : 0;
 }

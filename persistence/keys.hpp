@@ -1,13 +1,14 @@
 #pragma once
-// The key layout (format 1). Components are joined with NUL bytes, so names may contain any
+// The key layout (format 2). Components are joined with NUL bytes, so names may contain any
 // printable character; ids are zero-padded to 20 digits so key order is id order.
 //
-//   meta/format                          "1"
+//   meta/format                          "2"
 //   pipeline/<p>                         the pipeline: text, vars, pauses, pins, rule, baselines
 //   version/<p>/<id>                     one resource version
 //   usage/<p>/<build id>                 what a build used, for `passed` (outlives retention)
 //   check/<p>/<canonical>                last check time and error of a resource
-//   build/<p>/<job>/<build id>           the build record with its steps and logs
+//   build/<p>/<job>/<build id>           the build record: a summary line, then a line of
+//                                        steps and logs (format 1: one JSON object)
 //
 // ("/" stands for the NUL separator.)
 

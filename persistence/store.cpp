@@ -7,6 +7,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <nlohmann/json.hpp>
 
 #include "persistence/keys.hpp"
 
@@ -15,9 +16,27 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// Format 1 → 2: a build record was one JSON object with its steps inside; format 2 stores it as
+/// two lines, the summary (everything but steps and hooks) and {"steps": ..., "hooks": ...}, so
+/// a restart parses summaries only (actors/model/build.hpp).
+batch split_build_records(const store& s) {
+  batch ops;
+  s.scan(keys::prefix({"build"}), [&](std::string_view key, std::string_view value) {
+    if (value.find('\n') != std::string_view::npos) return;  // already two lines
+    auto j = nlohmann::json::parse(value, nullptr, false);
+    if (!j.is_object()) return;  // unreadable: left as it is, the job reports and skips it
+    nlohmann::json steps{{"steps", j.value("steps", nlohmann::json::array())},
+                         {"hooks", j.value("hooks", nlohmann::json::array())}};
+    j.erase("steps");
+    j.erase("hooks");
+    ops.push_back({std::string(key), j.dump() + "\n" + steps.dump()});
+  });
+  return ops;
+}
+
 /// Migrations of older formats: entry k turns a format-k store into format k+1 (the returned
 /// batch is written together with the new format number). Format 1 is the first one.
-const std::map<int, std::function<batch(const store&)>> migrations = {};
+const std::map<int, std::function<batch(const store&)>> migrations = {{1, split_build_records}};
 
 /// The first key after every key starting with `prefix` (keys::prefix ends with a NUL byte, so
 /// incrementing the last byte never overflows).

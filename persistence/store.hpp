@@ -17,7 +17,7 @@ namespace pikoci::persistence {
 
 /// The record format this build writes (key `meta` `format`). A store written by a newer format
 /// is refused; an older one is migrated on open (see `migrations` in store.cpp).
-constexpr int format_version = 1;
+constexpr int format_version = 2;
 
 /// One change: `value` set, or the key deleted when there is none; with `whole_prefix`, every
 /// key starting with `key` deleted.

@@ -76,13 +76,19 @@ struct build_record {
 
   /// Summary (lists) or full (with steps and logs) JSON, SPEC §3.2.
   nlohmann::json to_json(bool full) const;
-  /// The stored form (persistence/keys.hpp): the full JSON plus what only the node needs (step
-  /// ids, input values, queue place). `from_record` throws std::exception on a malformed one.
-  nlohmann::json to_record() const;
-  static build_record from_record(const nlohmann::json& j);
+  /// The stored form (persistence/keys.hpp, format 2): two lines. The first is the summary JSON
+  /// plus what only the node needs (input values, queue place, dispatched); the second holds the
+  /// steps and job hooks with their ids and logs. `from_record` parses the first line only and
+  /// keeps the second as text until the steps are shown or changed, so a restart does not parse
+  /// the logs of every kept build. It throws std::exception on a malformed summary.
+  std::string to_record() const;
+  static build_record from_record(std::string_view text);
 
  private:
   step_record* find(const worker::step_ref& ref);
+  /// Parses the stored steps line into `steps` and `hooks` (a restored build about to change).
+  void load_steps();
+  std::string stored_steps_;  // the steps line of a restored build, not parsed yet
 };
 
 /// RFC 3339 UTC with milliseconds: 2026-11-22T10:00:00.123Z

@@ -36,7 +36,7 @@ std::map<std::string, std::int64_t> gets_of(const build_record& b) {
 
 /// The build's stored record, written with the next group commit.
 persistence::write_op record_op(const build_record& b) {
-  return set_json(persistence::keys::build(b.pipeline, b.job, b.id), b.to_record());
+  return {persistence::keys::build(b.pipeline, b.job, b.id), b.to_record(), false};
 }
 
 void save(self_ptr self, const build_record& b) {
@@ -383,7 +383,7 @@ void adopt_restored(self_ptr self) {
   for (const auto& text : st.setup.restored) {
     build_record b;
     try {
-      b = build_record::from_record(nlohmann::json::parse(text));
+      b = build_record::from_record(text);
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} job={} error=\"{}\" (skipped)",
                     st.setup.pipeline, st.setup.name, e.what());

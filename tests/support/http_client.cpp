@@ -30,17 +30,21 @@ std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
 
 }  // namespace
 
-http_response http_request(const std::string& method, const std::string& url,
-                           const std::string& body,
-                           const std::map<std::string, std::string>& headers, long timeout_ms) {
+namespace {
+void init_curl() {
   static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   (void)initialized;
+}
+
+http_response perform(CURL* curl, const std::string& method, const std::string& url,
+                      const std::string& body, const std::map<std::string, std::string>& headers,
+                      long timeout_ms) {
   http_response r;
-  CURL* curl = curl_easy_init();
   if (curl == nullptr) {
     r.error = "curl_easy_init failed";
     return r;
   }
+  curl_easy_reset(curl);  // a reused handle keeps its connection, not its options
   curl_slist* list = nullptr;
   for (const auto& [k, v] : headers) list = curl_slist_append(list, (k + ": " + v).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
@@ -64,8 +68,34 @@ http_response http_request(const std::string& method, const std::string& url,
     r.error = curl_easy_strerror(rc);
   }
   curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
   return r;
+}
+}  // namespace
+
+http_response http_request(const std::string& method, const std::string& url,
+                           const std::string& body,
+                           const std::map<std::string, std::string>& headers, long timeout_ms) {
+  init_curl();
+  CURL* curl = curl_easy_init();
+  auto r = perform(curl, method, url, body, headers, timeout_ms);
+  if (curl != nullptr) curl_easy_cleanup(curl);
+  return r;
+}
+
+http_session::http_session() {
+  init_curl();
+  curl_ = curl_easy_init();
+}
+
+http_session::~http_session() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+http_response http_session::request(const std::string& method, const std::string& url,
+                                    const std::string& body,
+                                    const std::map<std::string, std::string>& headers,
+                                    long timeout_ms) {
+  return perform(static_cast<CURL*>(curl_), method, url, body, headers, timeout_ms);
 }
 
 }  // namespace pikoci::test

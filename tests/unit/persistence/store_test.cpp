@@ -1,6 +1,7 @@
 // The stores behind persistence/store.hpp: the same behaviour from memory and RocksDB, the
 // format version, refusals, and export.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -84,6 +85,31 @@ TEST_SUITE("persistence.store") {
     auto held = open_rocksdb_store(dir.file("held"));
     CHECK_THROWS_WITH_AS(open_rocksdb_store(dir.file("held")),
                          doctest::Contains("in use by another process"), store_error);
+  }
+
+  TEST_CASE("a format-1 store is migrated on open: build records split into two lines") {
+    scratch dir;
+    const std::string old_record =
+        R"({"id":1,"status":"succeeded","steps":[{"id":"s1","logs":"ok\n"}],"hooks":[]})";
+    {
+      auto s = open_rocksdb_store(dir.file("db"));
+      s->write({{keys::format(), "1"},
+                {keys::build("p", "a", 1), old_record},
+                {keys::pipeline("p"), R"({"name":"p","steps":[]})"}});
+    }
+    auto s = open_rocksdb_store(dir.file("db"));
+    CHECK(s->get(keys::format()) == std::to_string(format_version));
+    auto rec = s->get(keys::build("p", "a", 1));
+    REQUIRE(rec);
+    auto nl = rec->find('\n');
+    REQUIRE(nl != std::string::npos);
+    auto summary = nlohmann::json::parse(rec->substr(0, nl));
+    auto steps = nlohmann::json::parse(rec->substr(nl + 1));
+    CHECK(summary == nlohmann::json::parse(R"({"id":1,"status":"succeeded"})"));
+    CHECK(steps.at("steps").at(0).at("logs") == "ok\n");
+    CHECK(steps.at("hooks").empty());
+    // other keys are not build records and stay as they were
+    CHECK(s->get(keys::pipeline("p")) == R"({"name":"p","steps":[]})");
   }
 
   TEST_CASE("export: a consistent RocksDB copy that opens as a store, from either kind") {
