@@ -6,13 +6,17 @@
 // The task is `bench-stamp` (static, so no dynamic loading) or, with `--probe date`,
 // `/bin/date +%s%N` (adds ~0.3 ms of loader time). Prints one JSON line in bench/run's format.
 //
-//   bench-trigger [--runs N] [--probe stamp|date]
+// With `--db rocksdb` the node keeps its state in a RocksDB store in a scratch directory: the
+// 201 then waits for the synced build record, and dispatch for the synced "dispatched" mark.
+//
+//   bench-trigger [--runs N] [--probe stamp|date] [--db memory|rocksdb]
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,14 +47,22 @@ std::string token() {
 
 int main(int argc, char** argv) {
   int runs = 200;
-  std::string probe = "stamp";
+  std::string probe = "stamp", db = "memory";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--probe")) probe = argv[i + 1];
+    if (!std::strcmp(argv[i], "--db")) db = argv[i + 1];
   }
   std::string path = probe == "date" ? "/bin/date" : PIKOCI_STAMP_BINARY;
 
-  node_server node({"--concurrency", "2"});
+  std::vector<std::string> args{"--concurrency", "2"};
+  std::string scratch;
+  if (db == "rocksdb") {
+    char tmpl[] = "/tmp/pikoci-bench-XXXXXX";
+    scratch = mkdtemp(tmpl);
+    args.insert(args.end(), {"--db-system", "rocksdb", "--db-path", scratch + "/db"});
+  }
+  node_server node(args);
   std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
                                           {"Content-Type", "application/json"}};
   auto base = node.url() + "/api/v1";
@@ -91,8 +103,11 @@ int main(int argc, char** argv) {
       "{\"scenario\": \"trigger_to_process_start_%s\", \"metric\": \"latency\", \"unit\": "
       "\"ms\", \"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, "
       "\"target\": 2}\n",
-      probe == "date" ? "embedded_date" : "embedded", runs, ms.front(), at(0.5), at(0.99),
-      ms.back());
+      (std::string(probe == "date" ? "embedded_date" : "embedded") +
+       (db == "rocksdb" ? "_rocksdb" : ""))
+          .c_str(),
+      runs, ms.front(), at(0.5), at(0.99), ms.back());
   node.process().stop(SIGTERM);
+  if (!scratch.empty()) std::filesystem::remove_all(scratch);
   return 0;
 }
