@@ -427,6 +427,25 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     return forward(req, *shared, api::webhook{std::string(params["token"])});
   });
   allow("/api/v1/webhooks/:token", restinio::http_method_post());
+  // the one worker route: a worker token only (user tokens get 403)
+  router->http_post("/api/v1/workers/register", [=](const request_t& req, params_t) {
+    if (too_big(req)) return too_big_reply(req);
+    const auto& h = req->header();
+    if (!h.has_field(restinio::http_field::authorization))
+      return reply_error(req, errc::unauthenticated, "missing Authorization: Bearer <token>");
+    auto bearer = auth::parse_bearer(h.get_field(restinio::http_field::authorization));
+    if (!bearer) return reply_error(req, errc::unauthenticated, bearer.error);
+    auto verified = auth::verify(shared->jwt_secret, *bearer.token, unix_now());
+    if (!verified) return reply_error(req, errc::unauthenticated, verified.error);
+    if (!verified.ok->worker)
+      return reply_error(req, errc::forbidden, "this route needs a worker token");
+    auto hello = shared->worker_hello ? shared->worker_hello() : json(nullptr);
+    if (hello.is_null())
+      return reply_error(req, errc::conflict,
+                         "this server has no remote workers (--pubsub-system mem)");
+    return reply(req, api::ok(std::move(hello)));
+  });
+  allow("/api/v1/workers/register", restinio::http_method_post());
 
   for (auto& r : user_routes()) {
     allow(r.path, r.method);

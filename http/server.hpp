@@ -19,6 +19,9 @@ namespace pikoci::http {
 /// What the API needs from the rest of the node. Filled by the composition root.
 struct node_view {
   std::function<nlohmann::json()> health;  // body of GET /api/v1/health
+  /// Body of POST /api/v1/workers/register (a worker starting checks its token and learns the
+  /// Kafka settings); null when the node has no remote workers (pubsub mem).
+  std::function<nlohmann::json()> worker_hello;
   /// Runs a request; the callback may run on any thread, once.
   std::function<void(api::request, std::function<void(api::response)>)> call;
   std::string jwt_secret;

@@ -74,6 +74,13 @@ struct build_record {
   void step_log(const worker::step_ref& ref, std::string_view chunk);
   void step_finished(const worker::step_ref& ref, worker::status st, time_point now);
 
+  /// A new attempt of the build (its worker was lost) runs every step again.
+  void restart_steps() {
+    steps.clear();
+    hooks.clear();
+    stored_steps_.clear();
+  }
+
   /// Summary (lists) or full (with steps and logs) JSON, SPEC §3.2.
   nlohmann::json to_json(bool full) const;
   /// The stored form (persistence/keys.hpp, format 2): two lines. The first is the summary JSON

@@ -5,6 +5,7 @@
 
 #include "actors/node/client_main.hpp"
 #include "actors/node/server_main.hpp"
+#include "actors/node/worker_main.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/validate_command.hpp"
 #include "http/auth.hpp"
@@ -52,5 +53,6 @@ int main(int argc, char** argv) {
   if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);
   if (auto* u = std::get_if<user_token_command>(&cmd)) return run_user_token(u->flags);
   if (auto* c = std::get_if<client_command>(&cmd)) return run_client(c->flags);
+  if (auto* w = std::get_if<worker_command>(&cmd)) return run_worker(w->flags);
   return run_server(std::get<server_command>(cmd).flags);
 }

@@ -43,10 +43,19 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg) {
 
 }  // namespace
 
+worker::executor_options worker_exec(const runtime_options& opts) {
+  worker::executor_options e;
+  e.work_root =
+      std::filesystem::temp_directory_path() / ("pikoci-node-" + std::to_string(::getpid()));
+  e.worker_env = worker::process_environment();
+  e.grace = opts.grace;
+  return e;
+}
+
 struct runtime::impl {
   caf::actor_system_config cfg;
   caf::actor_system sys;
-  proto::embedded_worker_actor worker;
+  caf::actor worker;  // the embedded worker or the Kafka dispatcher
   proto::execution_queue_actor queue;
   proto::registry_actor registry;
   proto::store_writer_actor store;
@@ -57,22 +66,32 @@ struct runtime::impl {
     // Pipelines, jobs and checkers live as long as the node; stop_builds() has already ended
     // every build when the system goes down, so nothing is left to wait for.
     sys.await_actors_before_shutdown(false);
-    worker::worker_options w;
-    w.concurrency = opts.concurrency;
-    w.exec.work_root =
-        std::filesystem::temp_directory_path() / ("pikoci-node-" + std::to_string(::getpid()));
-    w.exec.worker_env = worker::process_environment();
-    w.exec.grace = opts.grace;
-    worker = worker::spawn_embedded_worker(sys, w);
+    proto::dispatcher_actor dispatcher;
+    int slots = opts.concurrency;
+    if (opts.kafka) {
+      auto remote = kafka::spawn_kafka_dispatcher(sys, *opts.kafka);
+      dispatcher = caf::actor_cast<proto::dispatcher_actor>(remote);
+      worker = caf::actor_cast<caf::actor>(remote);
+      slots = 0;  // until workers announce themselves
+    } else {
+      worker::worker_options w;
+      w.concurrency = opts.concurrency;
+      w.exec = worker_exec(opts);
+      auto embedded = worker::spawn_embedded_worker(sys, w);
+      dispatcher = caf::actor_cast<proto::dispatcher_actor>(embedded);
+      worker = caf::actor_cast<caf::actor>(embedded);
+    }
     auto db = opts.store ? opts.store : persistence::open_memory_store();
     auto stored = persistence::load_pipelines(*db);
     queue = server::spawn_execution_queue(
-        sys, {opts.max_in_flight, opts.max_queue_size, opts.concurrency, !stored.empty()},
-        caf::actor_cast<proto::dispatcher_actor>(worker));
+        sys, {opts.max_in_flight, opts.max_queue_size, slots, !stored.empty()}, dispatcher);
+    if (opts.kafka)
+      caf::anon_send(caf::actor_cast<kafka::kafka_dispatcher_actor>(worker),
+                     proto::slots_atom::value, caf::actor_cast<proto::slot_listener_actor>(queue));
     store = server::spawn_store_writer(sys, db);
     server::context ctx;
     ctx.queue = queue;
-    ctx.dispatcher = caf::actor_cast<proto::dispatcher_actor>(worker);
+    ctx.dispatcher = dispatcher;
     ctx.store = store;
     ctx.db = db;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
@@ -111,6 +130,10 @@ runtime::~runtime() {
        {impl_->bridge.address(), impl_->registry.address(), impl_->queue.address(),
         impl_->worker.address(), impl_->store.address()})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+caf::actor_system& runtime::system() {
+  return impl_->sys;
 }
 
 void runtime::call(api::request req, reply_fn reply) {

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "actors/protocols/api.hpp"
+#include "actors/worker/build_executor.hpp"
+#include "connectors/kafka/dispatcher.hpp"
 #include "persistence/store.hpp"
 
 namespace pikoci::node {
@@ -14,12 +16,19 @@ struct runtime_options {
   int concurrency = 2;
   int max_in_flight = 10;
   int max_queue_size = 100;
-  int max_builds_per_job = 1000;  // finished builds kept per job, oldest dropped first
+  int max_builds_per_job = 1000;           // finished builds kept per job, oldest dropped first
   std::chrono::milliseconds grace{10000};  // SIGTERM → SIGKILL for build processes
   /// Where state is written through (memory when none). What it holds is restored before the
   /// constructor returns; it throws persistence::store_error when the store cannot be read.
   std::shared_ptr<persistence::store> store;
+  /// Remote workers over Kafka (`--pubsub-system kafka`): builds and checks go through the Kafka
+  /// dispatcher instead of the embedded worker, and the worker slots are the remote workers'.
+  /// The constructor throws std::runtime_error when the brokers cannot be used.
+  std::optional<kafka::dispatcher_options> kafka;
 };
+
+/// Where build processes of this node run, with which environment and grace period.
+worker::executor_options worker_exec(const runtime_options& opts);
 
 class runtime {
  public:
@@ -41,6 +50,9 @@ class runtime {
   /// SIGTERM/SIGINT: cancels every running build and waits until each has recorded it (bounded
   /// by the grace period and a margin). Returns how many builds were cancelled.
   int stop_builds();
+
+  /// The actor system (a server with `--run-worker` and Kafka runs its worker in it).
+  caf::actor_system& system();
 
  private:
   struct impl;

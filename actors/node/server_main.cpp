@@ -9,16 +9,18 @@
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
+#include "connectors/kafka/remote_worker.hpp"
 #include "http/server.hpp"
 
 namespace pikoci::node {
-namespace {
 
 void configure_logging(const std::string& level) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::flush_on(spdlog::level::info);
 }
+
+namespace {
 
 /// `--pipeline-name/--pipeline-config/--vars`: creates or updates that pipeline, like
 /// `PUT /api/v1/pipelines/{name}` would. False (logged) when it cannot be set.
@@ -79,6 +81,15 @@ int run_server(const server_flags& flags) {
   ro.max_in_flight = flags.max_in_flight;
   ro.max_queue_size = flags.max_queue_size;
   ro.max_builds_per_job = flags.max_builds_per_job;
+  auto grace_of = [&] { return ro.grace; };
+  if (flags.pubsub_system == "kafka") {
+    kafka::dispatcher_options k;
+    k.brokers = flags.kafka_brokers;
+    k.names.prefix = flags.kafka_topic_prefix;
+    k.jwt_secret = flags.jwt_secret;
+    k.grace = grace_of();
+    ro.kafka = k;
+  }
   std::unique_ptr<runtime> started;
   try {
     if (flags.db_system == "rocksdb") {
@@ -89,9 +100,40 @@ int run_server(const server_flags& flags) {
   } catch (const persistence::store_error& e) {
     spdlog::error("event=store.open_failed error=\"{}\"", e.what());
     return 1;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
+    return 1;
   }
   runtime& rt = *started;
   if (!set_startup_pipeline(flags, rt)) return 1;
+
+  std::unique_ptr<kafka::remote_worker> local_worker;
+  if (ro.kafka) {
+    using namespace http::auth;
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    auto token = sign(flags.jwt_secret, claims{"worker", role::worker, true, now, 0});
+    if (!flags.run_worker) {
+      // the seed's line, for copying into worker configurations
+      spdlog::info("Worker token for standalone workers token={}", token);
+    } else {
+      // --run-worker with Kafka: this process is also one of the workers, through the topics
+      kafka::remote_worker_options w;
+      w.brokers = flags.kafka_brokers;
+      w.names = ro.kafka->names;
+      w.name = "embedded-1";
+      w.token = token;
+      w.concurrency = flags.concurrency;
+      w.exec = worker_exec(ro);
+      try {
+        local_worker = std::make_unique<kafka::remote_worker>(rt.system(), w);
+      } catch (const std::runtime_error& e) {
+        spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
+        return 1;
+      }
+    }
+  }
 
   http::node_view view;
   view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
@@ -100,6 +142,11 @@ int run_server(const server_flags& flags) {
   };
   view.call = [&rt](api::request req, std::function<void(api::response)> reply) {
     rt.call(std::move(req), std::move(reply));
+  };
+  view.worker_hello = [k = ro.kafka]() -> nlohmann::json {
+    if (!k) return nullptr;
+    return {{"pubsub", "kafka"},
+            {"kafka", {{"topic_prefix", k->names.prefix}, {"lease_ms", k->lease.count()}}}};
   };
   view.jwt_secret = flags.jwt_secret;
   view.users = users;
@@ -128,6 +175,8 @@ int run_server(const server_flags& flags) {
   }
   // Running builds are cancelled and recorded so before the API goes away.
   int cancelled = rt.stop_builds();
+  if (local_worker) local_worker->stop(ro.grace);
+  local_worker.reset();
   api->stop();
   spdlog::info("event=node.stopped cancelled_builds={}", cancelled);
   return 0;

@@ -9,4 +9,7 @@ namespace pikoci::node {
 /// Runs until SIGTERM/SIGINT (exit 0) or SIGQUIT (drain, exit 0). Start-up failures: exit 1.
 int run_server(const server_flags& flags);
 
+/// key=value lines in UTC, at `level` (debug, info, warn, error); shared by every role.
+void configure_logging(const std::string& level);
+
 }  // namespace pikoci::node

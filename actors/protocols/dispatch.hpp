@@ -33,6 +33,9 @@ using check_events_actor = caf::typed_actor<
 /// Who hands out build slots (the execution queue): told when a dispatched build has ended.
 using slot_owner_actor = caf::typed_actor<caf::reacts_to<release_atom, std::int64_t /*build id*/>>;
 
+/// Told how many build slots the workers have now (remote workers come and go).
+using slot_listener_actor = caf::typed_actor<caf::reacts_to<slots_atom, int /*worker slots*/>>;
+
 /// The actor that owns a build (its job): the worker side's events go to it, and the execution
 /// queue grants it the slot, upon which it makes the plan and hands it to the worker side. A
 /// queued build therefore holds no plan (SPEC §6: compact records).
@@ -43,6 +46,7 @@ using build_owner_actor =
 struct build_work {
   build_key key;
   plan_ptr plan;
+  std::vector<std::string> tags;  // the job's: only workers holding all of them run it
   build_events_actor owner;
   slot_owner_actor slots;
 };
@@ -53,6 +57,7 @@ struct check_work {
   std::int64_t sequence = 0;
   work::command_spec command;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  std::vector<std::string> tags;  // the resource's: only workers holding all of them check it
   check_events_actor owner;
 };
 

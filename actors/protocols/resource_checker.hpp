@@ -16,6 +16,7 @@ namespace pikoci::proto {
 struct check_command {
   std::optional<work::command_spec> command;  // none: the type has no check
   std::string error;                          // non-empty: the resource is gone
+  std::vector<std::string> tags;              // the resource's: which workers may check it
 };
 
 /// What the checker needs from its pipeline.

@@ -51,6 +51,10 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using slots_atom = caf::atom_constant<caf::atom("slots")>;
+// remote workers (Kafka)
+using wire_atom = caf::atom_constant<caf::atom("wire")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 // store
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;

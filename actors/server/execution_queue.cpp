@@ -312,6 +312,10 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         self->state.limits.hold = false;
         dispatch(self);
       },
+      [self](proto::slots_atom, int slots) {
+        self->state.limits.worker_slots = slots;
+        dispatch(self);
+      },
       [self](proto::withdraw_atom, std::int64_t id) {
         auto& st = self->state;
         auto it = st.pending_seq.find(id);

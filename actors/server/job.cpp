@@ -347,17 +347,18 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
   // recorded as dispatched before any process can start: after a crash such a build is
   // orphaned, never run a second time
   b->dispatched = true;
-  write_then(self, st.setup.ctx, {record_op(*b)},
-             [self, key, slots, plan = proto::plan_ptr(std::move(plan))](bool) {
-               auto* b = find_key(self, key);
-               if (b == nullptr || b->status != build_status::pending) {
-                 self->send(slots, proto::release_atom::value, key.id);
-                 return;
-               }
-               self->send(self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
-                          proto::build_work{
-                              key, plan, caf::actor_cast<proto::build_events_actor>(self), slots});
-             });
+  write_then(
+      self, st.setup.ctx, {record_op(*b)},
+      [self, key, slots, plan = proto::plan_ptr(std::move(plan)), tags = st.def->tags](bool) {
+        auto* b = find_key(self, key);
+        if (b == nullptr || b->status != build_status::pending) {
+          self->send(slots, proto::release_atom::value, key.id);
+          return;
+        }
+        self->send(self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
+                   proto::build_work{key, plan, tags,
+                                     caf::actor_cast<proto::build_events_actor>(self), slots});
+      });
 }
 
 /// The job leaves (re-set without it, pipeline deleted): nothing of it keeps running.
@@ -471,6 +472,21 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       },
       // ---- worker events (fenced by build id and attempt)
       [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
+        auto it = self->state.builds.find(key.id);
+        if (it != self->state.builds.end() && it->second.status == build_status::started &&
+            key.attempt > it->second.attempt) {
+          // its worker was lost and the dispatcher sent it out again: the new attempt starts
+          // over, on another worker; events of the old attempt are ignored from now on
+          auto& rec = it->second;
+          rec.attempt = key.attempt;
+          rec.worker = worker_name;
+          rec.restart_steps();
+          spdlog::info("event=build.attempt pipeline={} job={} build={} attempt={} worker={}",
+                       rec.pipeline, rec.job, rec.id, rec.attempt, worker_name);
+          tell_observer(self, rec);
+          save(self, rec);
+          return;
+        }
         auto* b = find_key(self, key);
         if (b == nullptr) return;
         if (model::is_terminal(b->status)) {

@@ -931,7 +931,8 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         if (res == nullptr) return proto::check_command{std::nullopt, "resource gone"};
         const auto* latest = st.versions.latest(canonical);
         return proto::check_command{
-            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {}};
+            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {},
+            res->tags};
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
         auto& st = self->state;

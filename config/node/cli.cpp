@@ -206,7 +206,75 @@ std::string client_usage_error(const CLI::App& c, client_flags& f) {
 
 }  // namespace
 
+/// The role asked for on the command line (`--role X`, `--role=X`) or by ROLE; "server" else.
+std::string role_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--role" && i + 1 < argc) return argv[i + 1];
+    if (a.rfind("--role=", 0) == 0) return a.substr(7);
+  }
+  const char* env = std::getenv("ROLE");
+  return env != nullptr ? env : "server";
+}
+
+/// `pikoci-node --role worker`: its own flag table (the defaults differ from the server's).
+command parse_worker(int argc, char** argv) {
+  CLI::App app{"pikoci-node --role worker: runs builds and checks for a server, through Kafka",
+               "pikoci-node --role worker"};
+  app.set_config("--config,-c", "", "read flags from this TOML/INI file");
+  app.get_formatter()->column_width(36);
+  std::string role;
+  app.add_option("--role", role, "long-running role")->envname("ROLE");
+  worker_flags f;
+  flag(app, "pikoci-url", f.pikoci_url, "server URL (registration, token check)", "-u");
+  flag(app, "pubsub-system", f.pubsub_system, "work queue; must be kafka for a worker")
+      ->check(CLI::IsMember({"mem", "kafka"}));
+  flag(app, "kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers");
+  flag(app, "queues", f.queues, "which queues to consume: jobs, checks or both")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"jobs", "checks"}));
+  flag(app, "concurrency", f.concurrency, "parallel builds")->check(CLI::Range(1, 1024));
+  flag(app, "tags", f.tags, "tags this worker holds (tagged work needs all of them)")
+      ->delimiter(',');
+  flag(app, "name", f.name, "worker name shown in the API (default: hostname-pid)");
+  flag(app, "drain-timeout", f.drain_timeout, "SIGQUIT drain limit")
+      ->check([](const std::string& s) {
+        return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
+      });
+  flag(app, "worker-token", f.worker_token,
+       "from `pikoci-node worker-token` or the server log (required)");
+  flag(app, "log-level", f.log_level, "log level")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return exit_now{app.exit(e)};
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "pikoci-node: " << e.what() << " (see --role worker --help)\n";
+    return exit_now{2};
+  }
+  if (f.pubsub_system == "mem") {
+    std::cerr << "pikoci-node: a worker needs --pubsub-system kafka (mem only works inside one "
+                 "process: use the server's embedded worker)\n";
+    return exit_now{2};
+  }
+  if (f.kafka_brokers.empty()) {
+    std::cerr << "pikoci-node: --kafka-brokers is required for a worker\n";
+    return exit_now{2};
+  }
+  if (f.worker_token.empty()) {
+    std::cerr << "pikoci-node: --worker-token is required (or WORKER_TOKEN)\n";
+    return exit_now{2};
+  }
+  if (f.queues.empty()) {
+    std::cerr << "pikoci-node: --queues needs jobs, checks or both\n";
+    return exit_now{2};
+  }
+  return worker_command{f};
+}
+
 command parse_command_line(int argc, char** argv) {
+  if (role_of(argc, argv) == "worker") return parse_worker(argc, argv);
   CLI::App app{"pikoci-node: a self-hosted CI/CD orchestrator (PikoCI pipelines)", "pikoci-node"};
   app.set_config("--config,-c", "", "read flags from this TOML/INI file");
   app.get_formatter()->column_width(36);
@@ -287,10 +355,6 @@ command parse_command_line(int argc, char** argv) {
     user_token.ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
     return user_token_command{user_token};
   }
-  if (role == "worker") {
-    std::cerr << "pikoci-node: --role worker is not available yet in this build\n";
-    return exit_now{2};
-  }
   if (server.jwt_secret.empty()) {
     std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
     return exit_now{2};
@@ -302,13 +366,6 @@ command parse_command_line(int argc, char** argv) {
   if (server.pubsub_system == "mem" && !server.run_worker) {
     std::cerr << "pikoci-node: --run-worker=false needs --pubsub-system kafka (nobody could run "
                  "the work)\n";
-    return exit_now{2};
-  }
-  // Accepted by the flag table so configurations can be written today; refused until it works
-  // rather than silently running in memory.
-  if (server.pubsub_system == "kafka") {
-    std::cerr << "pikoci-node: --pubsub-system kafka is not available yet in this build (use "
-                 "mem)\n";
     return exit_now{2};
   }
   if (server.pipeline_config.empty() != server.pipeline_name.empty()) {

@@ -34,6 +34,20 @@ struct server_flags {
   std::string log_level = "info";
 };
 
+/// Flags of `pikoci-node --role worker` (SPEC §2.2).
+struct worker_flags {
+  std::string pikoci_url = "http://localhost:8080";
+  std::string pubsub_system = "mem";  // only kafka works: mem is refused with a message
+  std::string kafka_brokers;
+  std::vector<std::string> queues{"jobs", "checks"};
+  int concurrency = 1;
+  std::vector<std::string> tags;
+  std::string name;  // default: <hostname>-<pid>
+  std::string drain_timeout = "10m";
+  std::string worker_token;
+  std::string log_level = "info";
+};
+
 /// `pikoci-node validate FILE [--var k=v]... [--vars FILE.json]`
 struct validate_flags {
   std::string file;
@@ -84,6 +98,9 @@ struct server_command {
 struct validate_command {
   validate_flags flags;
 };
+struct worker_command {
+  worker_flags flags;
+};
 struct worker_token_command {
   worker_token_flags flags;
 };
@@ -98,7 +115,7 @@ struct exit_now {
   int code = 0;
 };
 
-using command = std::variant<server_command, validate_command, worker_token_command,
+using command = std::variant<server_command, worker_command, validate_command, worker_token_command,
                              user_token_command, client_command, exit_now>;
 
 /// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one

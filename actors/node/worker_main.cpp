@@ -1,0 +1,132 @@
+#include "actors/node/worker_main.hpp"
+
+#include <pthread.h>
+#include <unistd.h>
+#include <csignal>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/node/server_main.hpp"
+#include "actors/worker/embedded_worker.hpp"
+#include "build_info.hpp"
+#include "config/pipeline/duration.hpp"
+#include "connectors/http_client/http_client.hpp"
+#include "connectors/kafka/remote_worker.hpp"
+
+namespace pikoci::node {
+namespace {
+
+std::string default_name() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, 8, "worker");
+  return std::string(host) + "-" + std::to_string(::getpid());
+}
+
+/// What the server said to the worker's token: the Kafka settings, or why it cannot start.
+struct hello {
+  std::string topic_prefix;
+  std::string error;
+};
+
+hello register_with(const worker_flags& f, const std::string& name) {
+  nlohmann::json body{
+      {"name", name}, {"tags", f.tags}, {"queues", f.queues}, {"concurrency", f.concurrency}};
+  auto url = f.pikoci_url;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  auto r = http_client::request(
+      "POST", url + "/api/v1/workers/register", body.dump(),
+      {{"Authorization", "Bearer " + f.worker_token}, {"Content-Type", "application/json"}},
+      std::chrono::seconds(10), 1 << 20);
+  auto message = [&] {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_object() &&
+        j["error"].value("message", nlohmann::json()).is_string())
+      return j["error"]["message"].get<std::string>();
+    return std::string("HTTP ") + std::to_string(r.status);
+  };
+  if (!r.ok()) return {"", "cannot reach the server at " + f.pikoci_url + ": " + r.error};
+  if (r.status == 401 || r.status == 403)
+    return {"",
+            "the server refused the worker token (" + std::to_string(r.status) + "): " + message()};
+  if (r.status != 200) return {"", "the server refused the worker: " + message()};
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_object() || !j.contains("kafka") || !j["kafka"].is_object() ||
+      !j["kafka"].value("topic_prefix", nlohmann::json()).is_string())
+    return {"", "the server at " + f.pikoci_url + " did not answer as a pikoci-node server"};
+  return {j["kafka"]["topic_prefix"].get<std::string>(), ""};
+}
+
+}  // namespace
+
+int run_worker(const worker_flags& flags) {
+  configure_logging(flags.log_level);
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto name = flags.name.empty() ? default_name() : flags.name;
+  auto tags = kafka::normalize_tags(flags.tags);
+  if (auto err = kafka::check_tags(tags); !err.empty()) {
+    spdlog::error("event=worker.bad_tags error=\"{}\"", err);
+    return 2;
+  }
+  spdlog::info("event=node.starting role=worker version={} commit={} worker={} server={}",
+               build_info::version, build_info::commit, name, flags.pikoci_url);
+  auto h = register_with(flags, name);
+  if (!h.error.empty()) {
+    spdlog::error("event=worker.register_failed error=\"{}\"", h.error);
+    return 1;
+  }
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  sys.await_actors_before_shutdown(false);
+
+  kafka::remote_worker_options o;
+  o.brokers = flags.kafka_brokers;
+  o.names.prefix = h.topic_prefix;
+  o.name = name;
+  o.token = flags.worker_token;
+  o.tags = tags;
+  o.jobs = std::find(flags.queues.begin(), flags.queues.end(), "jobs") != flags.queues.end();
+  o.checks = std::find(flags.queues.begin(), flags.queues.end(), "checks") != flags.queues.end();
+  o.concurrency = flags.concurrency;
+  o.exec.work_root =
+      std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
+  o.exec.worker_env = worker::process_environment();
+  std::unique_ptr<kafka::remote_worker> w;
+  try {
+    w = std::make_unique<kafka::remote_worker>(sys, o);
+  } catch (const std::runtime_error& e) {
+    spdlog::error("event=worker.kafka_failed error=\"{}\"", e.what());
+    return 1;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("event=node.stopping role=worker signal={}", sig == SIGQUIT  ? "SIGQUIT"
+                                                            : sig == SIGINT ? "SIGINT"
+                                                                            : "SIGTERM");
+  if (sig == SIGQUIT) {
+    auto limit = pipeline::parse_duration(flags.drain_timeout).value_or(std::chrono::minutes(10));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+    spdlog::info("event=worker.draining timeout_ms={}", ms.count());
+    bool drained = w->drain(ms);
+    spdlog::info("event=worker.drained complete={}", drained);
+  }
+  int cancelled = w->stop(o.exec.grace);
+  w.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(o.exec.work_root, ec);
+  spdlog::info("event=node.stopped role=worker cancelled_builds={}", cancelled);
+  return 0;
+}
+
+}  // namespace pikoci::node

@@ -1,0 +1,111 @@
+#pragma once
+// Thin, blocking-free wrappers over librdkafka's C++ API for the node's topics (SPEC §9):
+// an idempotent producer (acks=all) and a group consumer with manual offset commits. Neither
+// throws after construction; errors are logged as `event=kafka.*` and returned as values.
+// Threads: `producer::produce` may be called from any thread; a `consumer` belongs to the one
+// thread that polls it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace RdKafka {
+class Producer;
+class KafkaConsumer;
+class Message;
+}  // namespace RdKafka
+
+namespace pikoci::kafka {
+
+/// The node's topics under `--kafka-topic-prefix`.
+struct topics {
+  std::string prefix = "pikoci";
+  std::string jobs() const { return prefix + ".jobs"; }
+  std::string checks() const { return prefix + ".checks"; }
+  std::string events() const { return prefix + ".events"; }
+  std::string control() const { return prefix + ".control"; }
+  /// Work on `base` (jobs() or checks()) that needs `tags`: `<base>.tags.<a>+<b>` (sorted);
+  /// untagged work goes to `base` itself. A worker holding tags W consumes the topic of every
+  /// subset of W, so a message reaches only workers holding all its tags (docs/workers.md).
+  static std::string tagged(const std::string& base, const std::vector<std::string>& tags);
+  /// Every topic below `base` a worker holding `tags` consumes: `base` and one per non-empty
+  /// subset of `tags`.
+  static std::vector<std::string> consumed(const std::string& base,
+                                           const std::vector<std::string>& tags);
+};
+
+/// Tags a worker may hold or work may need: [A-Za-z0-9_-]{1,64}, at most `max_tags` of them
+/// (reference §1: ≤ 10 per job or resource; topic names are built from them). Returns an error
+/// message, or "" when fine.
+constexpr std::size_t max_tags = 10;
+std::string check_tags(const std::vector<std::string>& tags);
+
+/// Sorted and unique.
+std::vector<std::string> normalize_tags(std::vector<std::string> tags);
+
+/// Creates the topics that do not exist yet (with `partitions` partitions each) and waits until
+/// the broker confirms; "" on success, else why not. Bounded by `timeout`.
+std::string ensure_topics(const std::string& brokers, const std::vector<std::string>& names,
+                          int partitions, std::chrono::milliseconds timeout);
+
+/// Asks the brokers for their metadata: "" when they answer within `timeout`, else why not.
+std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout);
+
+class producer {
+ public:
+  /// Throws std::runtime_error when librdkafka refuses the configuration.
+  explicit producer(const std::string& brokers);
+  ~producer();  // flushes for up to 5 s
+  producer(const producer&) = delete;
+  producer& operator=(const producer&) = delete;
+
+  /// Queues one message; delivery (or its failure, logged) happens in the background.
+  /// False when the local queue refused it (full, or the message too large).
+  bool produce(const std::string& topic, const std::string& key, const std::string& payload);
+  /// Waits until everything queued was delivered or `timeout` passed; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  /// Messages whose delivery failed for good since start.
+  std::int64_t failed() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// One consumed message.
+struct message {
+  std::string topic;
+  std::string key;
+  std::string payload;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+class consumer {
+ public:
+  /// `group`: the consumer group; `from_start`: where a new group starts (earliest or latest).
+  /// Offsets are committed only by commit(). Throws std::runtime_error on a bad configuration.
+  consumer(const std::string& brokers, const std::string& group, bool from_start);
+  ~consumer();  // leaves the group
+  consumer(const consumer&) = delete;
+  consumer& operator=(const consumer&) = delete;
+
+  /// Subscribes to exactly these topics; "" or the error.
+  std::string subscribe(const std::vector<std::string>& names);
+  /// The next message, or nothing within `timeout` (errors are logged, never returned).
+  std::optional<message> poll(std::chrono::milliseconds timeout);
+  /// Commits `m` as consumed (its offset + 1), synchronously or in the background; false on a
+  /// failure (logged).
+  bool commit(const message& m, bool sync = true);
+  /// Stops or restarts fetching from every assigned partition (a worker with no free slot).
+  void pause(bool paused);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pikoci::kafka

@@ -1,0 +1,400 @@
+#include "connectors/kafka/dispatcher.hpp"
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/model/build.hpp"
+#include "http/auth.hpp"
+
+namespace pikoci::kafka {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+std::int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// A worker as its heartbeats describe it.
+struct remote_worker {
+  wire::heartbeat last;
+  clock_type::time_point seen;
+  model::time_point seen_wall;
+  bool stale = false;
+  bool takes_jobs() const {
+    for (const auto& q : last.queues)
+      if (q == "jobs") return true;
+    return false;
+  }
+};
+
+/// A build handed to Kafka and not finished yet.
+struct in_flight {
+  proto::build_work work;
+  std::string worker;  // who accepted the current attempt ("" until then)
+  int redispatched = 0;
+  std::uint64_t last_log_seq = 0;  // log chunks are idempotent and ordered by it
+  bool any_log = false;
+};
+
+struct pending_check {
+  proto::check_events_actor owner;
+  std::int64_t sequence = 0;  // the checker's own
+};
+
+/// The events consumer's thread: polls, decodes, hands over; stops with `stop`.
+struct events_thread {
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  ~events_thread() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+  }
+};
+
+struct dispatcher_state {
+  dispatcher_options opts;
+  std::shared_ptr<producer> out;
+  std::shared_ptr<events_thread> events;
+  std::set<std::string> topics_made;  // tagged topics created so far
+  std::map<std::int64_t, in_flight> builds;
+  std::map<std::int64_t, pending_check> checks;  // by our check id
+  std::int64_t next_check = 1;
+  std::map<std::string, remote_worker> workers;
+  std::optional<proto::slot_listener_actor> queue;
+  int slots_told = -1;
+  std::set<std::string> good_tokens;  // verified already (a handful of workers)
+  std::int64_t dropped = 0;           // bad token, bad message, unknown or stale build
+  // SIGTERM
+  std::optional<caf::typed_response_promise<int>> stopped;
+  int cancelled_on_stop = 0;
+  clock_type::time_point stop_deadline;
+};
+
+using self_ptr = kafka_dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+void send_wire(self_ptr self, const std::string& topic, wire::message body,
+               const std::string& to_worker = {}) {
+  wire::envelope e;
+  e.worker = to_worker;  // a targeted control message names its worker
+  e.sent_at_ms = unix_ms();
+  e.body = std::move(body);
+  auto key = wire::key_of(e.body);
+  self->state.out->produce(topic, key, wire::encode(e));
+}
+
+/// The topic of work on `base` that needs `tags`, created the first time it is used.
+std::string topic_for(self_ptr self, const std::string& base,
+                      const std::vector<std::string>& tags) {
+  auto& st = self->state;
+  auto topic = topics::tagged(base, tags);
+  if (topic != base && st.topics_made.insert(topic).second) {
+    // blocking, but once per tag set for the node's life
+    auto err =
+        ensure_topics(st.opts.brokers, {topic}, st.opts.partitions, std::chrono::seconds(10));
+    if (!err.empty()) {
+      spdlog::error("event=kafka.topic_failed topic={} error=\"{}\"", topic, err);
+      st.topics_made.erase(topic);
+    }
+  }
+  return topic;
+}
+
+void tell_slots(self_ptr self) {
+  auto& st = self->state;
+  int slots = 0;
+  for (const auto& [name, w] : st.workers)
+    if (!w.stale && w.last.status == "healthy" && w.takes_jobs()) slots += w.last.concurrency;
+  if (slots == st.slots_told || !st.queue) return;
+  st.slots_told = slots;
+  self->send(*st.queue, proto::slots_atom::value, slots);
+}
+
+void publish_build(self_ptr self, const in_flight& b) {
+  wire::run_build m;
+  m.build_id = b.work.key.id;
+  m.attempt = b.work.key.attempt;
+  m.tags = b.work.tags;
+  m.plan = *b.work.plan;
+  m.plan.attempt = b.work.key.attempt;
+  send_wire(self, topic_for(self, self->state.opts.names.jobs(), b.work.tags), std::move(m));
+}
+
+/// The build ends here: its owner hears the result and the slot goes back.
+void finish(self_ptr self, std::int64_t id, const worker::build_result& result) {
+  auto& st = self->state;
+  auto it = st.builds.find(id);
+  if (it == st.builds.end()) return;
+  self->send(it->second.work.owner, proto::build_done_atom::value, it->second.work.key, result);
+  self->send(it->second.work.slots, proto::release_atom::value, id);
+  st.builds.erase(it);
+  if (st.stopped && st.builds.empty()) {
+    st.stopped->deliver(st.cancelled_on_stop);
+    st.stopped.reset();
+  }
+}
+
+/// `name` went silent: its started builds go out again with attempt + 1, or end `errored`.
+void worker_lost(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  std::vector<std::int64_t> lost;
+  for (const auto& [id, b] : st.builds)
+    if (b.worker == name) lost.push_back(id);
+  for (auto id : lost) {
+    auto& b = st.builds.at(id);
+    if (b.redispatched < st.opts.redispatches) {
+      ++b.redispatched;
+      ++b.work.key.attempt;
+      b.worker.clear();
+      b.last_log_seq = 0;
+      b.any_log = false;
+      spdlog::warn("event=build.redispatched build={} attempt={} lost_worker={}", id,
+                   b.work.key.attempt, name);
+      publish_build(self, b);
+    } else {
+      spdlog::warn("event=build.worker_lost build={} attempt={} worker={}", id, b.work.key.attempt,
+                   name);
+      finish(self, id,
+             {worker::status::errored, "worker lost: " + name + " stopped sending heartbeats"});
+    }
+  }
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  for (auto& [name, w] : st.workers) {
+    if (!w.stale && now - w.seen > st.opts.lease) {
+      w.stale = true;
+      spdlog::warn("event=worker.stale worker={} silent_ms={}", name,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(now - w.seen).count());
+      worker_lost(self, name);
+    }
+  }
+  tell_slots(self);
+  if (st.stopped && now >= st.stop_deadline) {
+    st.stopped->deliver(st.cancelled_on_stop);
+    st.stopped.reset();
+  }
+}
+
+bool token_ok(self_ptr self, const std::string& token) {
+  auto& st = self->state;
+  if (st.good_tokens.count(token) != 0) return true;
+  auto v = http::auth::verify(st.opts.jwt_secret, token, unix_ms() / 1000);
+  if (!v || !v.ok->worker) return false;
+  if (st.good_tokens.size() < 64) st.good_tokens.insert(token);
+  return true;
+}
+
+void drop(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  ++st.dropped;
+  // one line per dropped message would let a flood fill the log: the first ones and then every
+  // thousandth
+  if (st.dropped <= 10 || st.dropped % 1000 == 0)
+    spdlog::warn("event=kafka.message_dropped reason=\"{}\" dropped_total={}", why, st.dropped);
+}
+
+/// The build an event is about, when it is the current attempt (fencing).
+in_flight* current(self_ptr self, std::int64_t id, int attempt, const char* what) {
+  auto it = self->state.builds.find(id);
+  if (it == self->state.builds.end() || it->second.work.key.attempt != attempt) {
+    drop(self, std::string("stale or unknown build in ") + what + ": build " + std::to_string(id) +
+                   " attempt " + std::to_string(attempt));
+    return nullptr;
+  }
+  return &it->second;
+}
+
+void on_event(self_ptr self, wire::envelope& e) {
+  auto& st = self->state;
+  if (!token_ok(self, e.token)) {
+    drop(self, "bad worker token from \"" + e.worker + "\"");
+    return;
+  }
+  std::visit(
+      [&](auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, wire::heartbeat>) {
+          auto& w = st.workers[e.worker];
+          if (w.stale) spdlog::info("event=worker.back worker={}", e.worker);
+          if (w.seen == clock_type::time_point{})
+            spdlog::info("event=worker.joined worker={} concurrency={} queues={} tags={}", e.worker,
+                         m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
+          w.last = m;
+          w.seen = clock_type::now();
+          w.seen_wall = std::chrono::system_clock::now();
+          w.stale = false;
+          tell_slots(self);
+        } else if constexpr (std::is_same_v<T, wire::accepted>) {
+          auto* b = current(self, m.build_id, m.attempt, "accepted");
+          if (b == nullptr) return;
+          if (!b->worker.empty() && b->worker != e.worker) {
+            // delivered twice (a worker died before committing): only the first one runs it
+            send_wire(self, st.opts.names.control(),
+                      wire::cancel_build{m.build_id, m.attempt, "taken by " + b->worker}, e.worker);
+            return;
+          }
+          b->worker = e.worker;
+          self->send(b->work.owner, proto::accepted_atom::value, b->work.key, e.worker);
+        } else if constexpr (std::is_same_v<T, wire::step_started>) {
+          if (auto* b = current(self, m.build_id, m.attempt, "step_started"))
+            self->send(b->work.owner, proto::step_start_atom::value, b->work.key, m.step);
+        } else if constexpr (std::is_same_v<T, wire::log_chunk>) {
+          auto* b = current(self, m.build_id, m.attempt, "log_chunk");
+          if (b == nullptr || (b->any_log && m.seq <= b->last_log_seq)) return;  // seen
+          b->any_log = true;
+          b->last_log_seq = m.seq;
+          self->send(b->work.owner, proto::step_log_atom::value, b->work.key, m.step,
+                     std::move(m.chunk));
+        } else if constexpr (std::is_same_v<T, wire::step_finished>) {
+          if (auto* b = current(self, m.build_id, m.attempt, "step_finished"))
+            self->send(b->work.owner, proto::step_done_atom::value, b->work.key, m.step, m.result);
+        } else if constexpr (std::is_same_v<T, wire::build_decided>) {
+          if (auto* b = current(self, m.build_id, m.attempt, "build_decided"))
+            self->send(b->work.owner, proto::decided_atom::value, b->work.key, m.result);
+        } else if constexpr (std::is_same_v<T, wire::build_finished>) {
+          if (current(self, m.build_id, m.attempt, "build_finished") != nullptr)
+            finish(self, m.build_id, m.result);
+        } else if constexpr (std::is_same_v<T, wire::check_finished>) {
+          auto it = st.checks.find(m.sequence);
+          if (it == st.checks.end()) {
+            drop(self, "unknown check " + std::to_string(m.sequence));
+            return;
+          }
+          self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
+                     std::move(m.result));
+          st.checks.erase(it);
+        } else {
+          drop(self, std::string("a ") + wire::type_name(e.body) + " on the events topic");
+        }
+      },
+      e.body);
+}
+
+nlohmann::json workers_json(self_ptr self) {
+  auto& st = self->state;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, w] : st.workers)
+    list.push_back({{"name", name},
+                    {"kind", "remote"},
+                    {"tags", w.last.tags},
+                    {"queues", w.last.queues},
+                    {"concurrency", w.last.concurrency},
+                    {"running", w.last.running.size()},
+                    {"status", w.stale ? "stale" : w.last.status},
+                    {"last_heartbeat_at", model::format_time(w.seen_wall)}});
+  return {{"workers", std::move(list)}, {"dropped_messages", st.dropped}};
+}
+
+kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
+                                                          std::shared_ptr<producer> out,
+                                                          dispatcher_options opts) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.out = std::move(out);
+  self->delayed_send(self, std::chrono::seconds(1), proto::tick_atom::value);
+  return {
+      [self](proto::run_build_atom, proto::build_work& work) {
+        auto id = work.key.id;
+        auto& b = self->state.builds[id];
+        b = in_flight{std::move(work)};
+        publish_build(self, b);
+      },
+      [self](proto::run_check_atom, proto::check_work& work) {
+        auto& st = self->state;
+        auto id = st.next_check++;
+        st.checks[id] = {work.owner, work.sequence};
+        wire::run_check m;
+        m.sequence = id;
+        m.resource = work.resource;
+        m.tags = work.tags;
+        m.command = std::move(work.command);
+        m.timeout = work.timeout;
+        send_wire(self, topic_for(self, st.opts.names.checks(), work.tags), std::move(m));
+      },
+      [self](proto::cancel_atom, proto::build_key key, const std::string& reason) {
+        auto& st = self->state;
+        auto it = st.builds.find(key.id);
+        if (it == st.builds.end()) return;
+        send_wire(self, st.opts.names.control(),
+                  wire::cancel_build{key.id, it->second.work.key.attempt, reason});
+        if (it->second.worker.empty()) {
+          // not taken by any worker yet: it ends now; a worker that takes it later is told
+          // to cancel when its `accepted` finds the build gone
+          finish(self, key.id, {worker::status::cancelled, reason});
+        }
+      },
+      [self](proto::workers_atom) { return workers_json(self); },
+      [self](proto::shutdown_atom) -> caf::result<int> {
+        auto& st = self->state;
+        for (auto& [id, b] : st.builds) {
+          send_wire(self, st.opts.names.control(),
+                    wire::cancel_build{id, b.work.key.attempt, "cancelled: server stopping"});
+          ++st.cancelled_on_stop;
+        }
+        auto rp = self->make_response_promise<int>();
+        if (st.builds.empty()) {
+          rp.deliver(st.cancelled_on_stop);
+          return rp;
+        }
+        st.stopped = rp;
+        st.stop_deadline = clock_type::now() + st.opts.grace + std::chrono::seconds(2);
+        return rp;
+      },
+      [self](proto::slots_atom, proto::slot_listener_actor& queue) {
+        self->state.queue = std::move(queue);
+        self->state.slots_told = -1;
+        tell_slots(self);
+      },
+      [self](proto::wire_atom, wire::envelope& e) { on_event(self, e); },
+      [self](proto::wire_atom, const std::string& why) { drop(self, why); },
+      [self](proto::tick_atom) {
+        tick(self);
+        self->delayed_send(self, std::chrono::seconds(1), proto::tick_atom::value);
+      },
+  };
+}
+
+}  // namespace
+
+kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher_options opts) {
+  auto names = opts.names;
+  std::vector<std::string> made{names.jobs(), names.checks(), names.events(), names.control()};
+  if (auto err = check_brokers(opts.brokers, std::chrono::seconds(10)); !err.empty())
+    throw std::runtime_error("Kafka brokers " + opts.brokers + " unreachable: " + err);
+  if (auto err = ensure_topics(opts.brokers, made, opts.partitions, std::chrono::seconds(15));
+      !err.empty())
+    throw std::runtime_error("cannot create the Kafka topics: " + err);
+  auto out = std::make_shared<producer>(opts.brokers);
+  auto self = sys.spawn(dispatcher_behavior, std::move(out), opts);
+  // the events consumer: a group of the servers of this prefix, so a restarted server goes on
+  // where the last one stopped
+  auto events = std::make_shared<events_thread>();
+  auto in = std::make_shared<consumer>(opts.brokers, names.prefix + ".server", true);
+  if (auto err = in->subscribe({names.events()}); !err.empty())
+    throw std::runtime_error("cannot subscribe to " + names.events() + ": " + err);
+  events->thread = std::thread([events_raw = events.get(), in, self] {
+    while (!events_raw->stop) {
+      auto m = in->poll(std::chrono::milliseconds(100));
+      if (!m) continue;
+      try {
+        caf::anon_send(self, proto::wire_atom::value, wire::decode(m->payload));
+      } catch (const wire::decode_error& e) {
+        caf::anon_send(self, proto::wire_atom::value, std::string("undecodable: ") + e.what());
+      }
+      in->commit(*m, false);  // handed to the actor; a lost commit only replays fenced events
+    }
+  });
+  // the thread stops when the actor goes
+  self->attach_functor([events] { events->stop = true; });
+  return self;
+}
+
+}  // namespace pikoci::kafka

@@ -1,0 +1,60 @@
+#pragma once
+// A worker fed by Kafka (`pikoci-node --role worker`, SPEC §2.2 and §9). The builds run in the
+// same embedded worker actor and build runners the server uses in phase 1; only the edges
+// differ: work arrives from the jobs/checks topics (only the topics of the worker's tags) and
+// the runners' events go out on `<prefix>.events`, signed with the worker token.
+//
+// Flow control: a worker takes a build only when it has a free slot (it pauses the jobs
+// consumer while full), and commits the message's offset only after the build was accepted, so
+// a worker that dies before accepting leaves the build to another one. A (build, attempt) is run
+// at most once by a worker (fencing), and cancels and drains arrive on `<prefix>.control`.
+//
+// Threads: three consumer threads (jobs, checks, control) poll and hand messages to the link
+// actor; the build runners run on their own threads as in the embedded worker.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/worker/build_executor.hpp"
+#include "connectors/kafka/client.hpp"
+
+namespace pikoci::kafka {
+
+struct remote_worker_options {
+  std::string brokers;
+  topics names;
+  std::string name;
+  std::string token;  // the worker token, carried by every message
+  std::vector<std::string> tags;
+  bool jobs = true, checks = true;  // --queues
+  int concurrency = 1;
+  worker::executor_options exec;
+  std::chrono::milliseconds heartbeat{2000};
+};
+
+class remote_worker {
+ public:
+  /// Joins the consumer groups and starts taking work. Throws std::runtime_error when the
+  /// brokers cannot be reached or the topics cannot be made.
+  remote_worker(caf::actor_system& sys, remote_worker_options opts);
+  ~remote_worker();  // stops consuming and leaves the groups (running builds are not waited for)
+  remote_worker(const remote_worker&) = delete;
+  remote_worker& operator=(const remote_worker&) = delete;
+
+  /// SIGQUIT: takes nothing new and waits until the running builds finished or `timeout`
+  /// passed; then the rest is cancelled. True when everything finished in time.
+  bool drain(std::chrono::milliseconds timeout);
+  /// SIGTERM: cancels the running builds and waits (bounded by the grace period) until each
+  /// reported its end. Returns how many were cancelled.
+  int stop(std::chrono::milliseconds grace);
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace pikoci::kafka
