@@ -88,10 +88,12 @@ proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor:
                                                        proto::dispatcher_actor worker) {
   return {
       [=](proto::grant_atom, proto::build_key key, proto::slot_owner_actor& slots) {
-        self->send(
-            worker, proto::run_build_atom::value,
-            proto::build_work{key, one_task_plan(key.id),
-                              caf::actor_cast<proto::build_events_actor>(self), std::move(slots)});
+        self->send(worker, proto::run_build_atom::value,
+                   proto::build_work{key,
+                                     one_task_plan(key.id),
+                                     {},
+                                     caf::actor_cast<proto::build_events_actor>(self),
+                                     std::move(slots)});
       },
       [](proto::accepted_atom, proto::build_key, const std::string&) {},
       [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},

@@ -13,6 +13,10 @@ packages=(
 )
 # Go builds the reference HCL tool of the differential tests (tests/differential/hcl2json).
 command -v go > /dev/null 2>&1 || packages+=(golang-go)
+# Java 17+ runs the real Kafka broker of the Kafka tests (scripts/kafka-broker.sh); Maven fetches
+# its jars from Maven Central once.
+command -v java > /dev/null 2>&1 || packages+=(default-jre-headless)
+command -v mvn > /dev/null 2>&1 || packages+=(maven)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -81,9 +82,17 @@ std::string check_tags(const std::vector<std::string>& tags) {
 std::string topics::tagged(const std::string& base, const std::vector<std::string>& tags) {
   auto sorted = normalize_tags(tags);
   if (sorted.empty()) return base;
-  std::string name = base + ".tags.";
-  for (std::size_t i = 0; i < sorted.size(); ++i) name += (i ? "+" : "") + sorted[i];
-  return name;
+  // topic names allow [A-Za-z0-9._-] and tags cannot contain '.', so '.' joins them; a name
+  // past Kafka's 249 characters becomes a hash of the tag set
+  std::string joined;
+  for (std::size_t i = 0; i < sorted.size(); ++i) joined += (i ? "." : "") + sorted[i];
+  std::string name = base + ".tags." + joined;
+  if (name.size() <= 200) return name;
+  std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : joined) h = (h ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return base + ".tags.h" + hex;
 }
 
 std::vector<std::string> topics::consumed(const std::string& base,

@@ -27,7 +27,8 @@ struct topics {
   std::string checks() const { return prefix + ".checks"; }
   std::string events() const { return prefix + ".events"; }
   std::string control() const { return prefix + ".control"; }
-  /// Work on `base` (jobs() or checks()) that needs `tags`: `<base>.tags.<a>+<b>` (sorted);
+  /// Work on `base` (jobs() or checks()) that needs `tags`: `<base>.tags.<a>.<b>` (sorted; a
+  /// hash of the tags when that is too long for a topic name);
   /// untagged work goes to `base` itself. A worker holding tags W consumes the topic of every
   /// subset of W, so a message reaches only workers holding all its tags (docs/workers.md).
   static std::string tagged(const std::string& base, const std::vector<std::string>& tags);
