@@ -54,6 +54,8 @@ proto::dispatcher_actor::behavior_type recording_worker(proto::dispatcher_actor:
       },
       [](proto::run_check_atom, proto::check_work&) {},
       [](proto::cancel_atom, proto::build_key, const std::string&) {},
+      [](proto::adopt_atom, proto::build_work&, const std::string&) {},
+      [](proto::recorded_atom, proto::build_key) {},
       [](proto::workers_atom) { return nlohmann::json::object(); },
       [](proto::shutdown_atom) { return 0; },
   };

@@ -92,6 +92,7 @@ struct runtime::impl {
     server::context ctx;
     ctx.queue = queue;
     ctx.dispatcher = dispatcher;
+    ctx.remote_workers = opts.kafka.has_value();
     ctx.store = store;
     ctx.db = db;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);

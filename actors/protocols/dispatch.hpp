@@ -66,6 +66,11 @@ using dispatcher_actor = caf::typed_actor<
     caf::reacts_to<run_build_atom, build_work>, caf::reacts_to<run_check_atom, check_work>,
     // cancel a dispatched build; its processes get SIGTERM then SIGKILL after the grace period
     caf::reacts_to<cancel_atom, build_key, std::string /*reason*/>,
+    // restart with remote workers: a build a worker may still be running (`worker` when known)
+    // is the dispatcher's again, without being sent out; a silent worker loses it as usual
+    caf::reacts_to<adopt_atom, build_work, std::string /*worker*/>,
+    // the build's final status is stored (synced): a remote worker stops re-sending it
+    caf::reacts_to<recorded_atom, build_key>,
     // GET /workers: {"workers": [...]}
     caf::replies_to<workers_atom>::with<nlohmann::json>,
     // SIGTERM: cancel everything running; replies with how many builds were cancelled once all

@@ -54,6 +54,8 @@ using execution_queue_actor = caf::typed_actor<
     caf::replies_to<drain_atom>::with<bool>,
     // restart: the stored pending builds are back in their order; dispatching may begin
     caf::reacts_to<restore_atom>,
+    // restart with remote workers: a build that was started before counts as started (no grant)
+    caf::reacts_to<adopt_atom, queued_build>,
     // SPEC §6.4 in Prometheus text format: pikoci_builds_skipped_total{reason},
     // pikoci_queue_rejected_total, pikoci_queue_depth, pikoci_builds_in_flight and the
     // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it with issue #8)

@@ -55,6 +55,8 @@ using slots_atom = caf::atom_constant<caf::atom("slots")>;
 // remote workers (Kafka)
 using wire_atom = caf::atom_constant<caf::atom("wire")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using recorded_atom = caf::atom_constant<caf::atom("recorded")>;
 // store
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;

@@ -13,10 +13,13 @@ namespace pikoci::server {
 struct context {
   proto::execution_queue_actor queue;
   proto::dispatcher_actor dispatcher;
-  proto::store_writer_actor store;  // none: nothing is written (unit tests)
+  proto::store_writer_actor store;         // none: nothing is written (unit tests)
   std::shared_ptr<persistence::store> db;  // what the writer writes to (read for exports)
   /// Retention: finished builds kept per job (with their logs); older ones are dropped.
   std::size_t max_builds_per_job = 1000;
+  /// Builds run on remote workers (Kafka): a restart adopts started builds instead of orphaning
+  /// them, and final statuses are synced before the worker is told they are recorded.
+  bool remote_workers = false;
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

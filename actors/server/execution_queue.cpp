@@ -312,6 +312,10 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         self->state.limits.hold = false;
         dispatch(self);
       },
+      [self](proto::adopt_atom, proto::queued_build& b) {
+        self->state.started[b.key.id] = {b.key,        b.pipeline, b.job,  b.number,
+                                         b.created_at, b.rules,    b.owner};
+      },
       [self](proto::slots_atom, int slots) {
         self->state.limits.worker_slots = slots;
         dispatch(self);

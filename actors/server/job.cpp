@@ -307,6 +307,25 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
   return api::fail(http::errc::internal, "request not handled by a job");
 }
 
+/// The plan of `b` from the job's current definition and the build's versions and inputs; the
+/// reason when it cannot be made.
+std::variant<proto::plan_ptr, std::string> plan_of(self_ptr self, const build_record& b,
+                                                   int attempt) {
+  auto& st = self->state;
+  build_request req;
+  req.build_id = b.id;
+  req.attempt = attempt;
+  req.pipeline = b.pipeline;
+  req.number = b.number;
+  req.inputs = b.input_values;
+  for (const auto& in : b.inputs) req.versions[in.name] = in.version;
+  auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
+  if (auto* reason = std::get_if<std::string>(&planned)) return std::move(*reason);
+  auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
+  plan->env["BUILD_ID"] = std::to_string(b.id);
+  return proto::plan_ptr(std::move(plan));
+}
+
 /// The queue granted `key` its slot: the plan is made from the job's current definition and the
 /// build's versions and inputs, then handed to the worker side. A build that ended meanwhile
 /// (cancelled, superseded) gives the slot back; one whose plan cannot be made is `errored`.
@@ -321,14 +340,7 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
     self->send(slots, proto::release_atom::value, key.id);
     return;
   }
-  build_request req;
-  req.build_id = b->id;
-  req.attempt = key.attempt;
-  req.pipeline = b->pipeline;
-  req.number = b->number;
-  req.inputs = b->input_values;
-  for (const auto& in : b->inputs) req.versions[in.name] = in.version;
-  auto planned = make_build_plan(*st.setup.cfg, *st.def, req);
+  auto planned = plan_of(self, *b, key.attempt);
   if (auto* reason = std::get_if<std::string>(&planned)) {
     b->status = build_status::errored;
     b->reason = *reason;
@@ -342,23 +354,22 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
     self->send(slots, proto::release_atom::value, key.id);
     return;
   }
-  auto plan = std::make_shared<work::build_plan>(std::get<work::build_plan>(std::move(planned)));
-  plan->env["BUILD_ID"] = std::to_string(b->id);
+  auto plan = std::get<proto::plan_ptr>(std::move(planned));
   // recorded as dispatched before any process can start: after a crash such a build is
   // orphaned, never run a second time
   b->dispatched = true;
-  write_then(
-      self, st.setup.ctx, {record_op(*b)},
-      [self, key, slots, plan = proto::plan_ptr(std::move(plan)), tags = st.def->tags](bool) {
-        auto* b = find_key(self, key);
-        if (b == nullptr || b->status != build_status::pending) {
-          self->send(slots, proto::release_atom::value, key.id);
-          return;
-        }
-        self->send(self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
+  write_then(self, st.setup.ctx, {record_op(*b)},
+             [self, key, slots, plan = std::move(plan), tags = st.def->tags](bool) {
+               auto* b = find_key(self, key);
+               if (b == nullptr || b->status != build_status::pending) {
+                 self->send(slots, proto::release_atom::value, key.id);
+                 return;
+               }
+               self->send(
+                   self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
                    proto::build_work{key, plan, tags,
                                      caf::actor_cast<proto::build_events_actor>(self), slots});
-      });
+             });
 }
 
 /// The job leaves (re-set without it, pipeline deleted): nothing of it keeps running.
@@ -396,7 +407,7 @@ void adopt_restored(self_ptr self) {
     auto& rec = st.builds[b.id] = std::move(b);
     bool ran = rec.status == build_status::started ||
                (rec.status == build_status::pending && rec.dispatched);
-    if (ran) {
+    if (ran && !st.setup.ctx.remote_workers) {
       rec.status = build_status::errored;
       rec.reason = "orphaned: server stopped during build";
       rec.finished_at = st.setup.ctx.now();
@@ -413,7 +424,31 @@ void adopt_restored(self_ptr self) {
   prune(self);  // the cap may be lower than when they were kept
 }
 
-/// Restart: pending builds go back to the queue with their stored places.
+/// Restart with remote workers: a build that was handed to the worker side may still run on a
+/// worker. It counts as started in the queue and its events reach this job again; when its
+/// worker is gone, the dispatcher sends it out again or ends it.
+void adopt_running(self_ptr self, const build_record& b, proto::queued_build q) {
+  auto& ctx = self->state.setup.ctx;
+  auto planned = plan_of(self, b, b.attempt);
+  if (auto* reason = std::get_if<std::string>(&planned)) {
+    // without a plan it could not be sent again; it still counts until its worker reports
+    spdlog::warn("event=build.adopted_without_plan build={} reason=\"{}\"", b.id, *reason);
+  }
+  auto* plan = std::get_if<proto::plan_ptr>(&planned);
+  spdlog::info("event=build.adopted pipeline={} job={} build={} attempt={} worker={}", b.pipeline,
+               b.job, b.id, b.attempt, b.worker);
+  self->send(ctx.queue, proto::adopt_atom::value, std::move(q));
+  self->send(ctx.dispatcher, proto::adopt_atom::value,
+             proto::build_work{{b.id, b.attempt},
+                               plan ? *plan : nullptr,
+                               self->state.def->tags,
+                               caf::actor_cast<proto::build_events_actor>(self),
+                               caf::actor_cast<proto::slot_owner_actor>(ctx.queue)},
+             b.worker);
+}
+
+/// Restart: pending builds go back to the queue with their stored places; with remote workers,
+/// builds already handed out are adopted (adopt_running).
 caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_running) {
   auto& st = self->state;
   auto rp = self->make_response_promise<bool>();
@@ -422,7 +457,8 @@ caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_ru
     if (--*left == 0) rp.deliver(true);
   };
   for (const auto& [id, b] : st.builds) {
-    if (b.status != build_status::pending) continue;
+    bool handed_out = b.status == build_status::started || b.dispatched;
+    if (model::is_terminal(b.status)) continue;
     proto::queued_build q{{b.id, b.attempt},
                           b.pipeline,
                           b.job,
@@ -436,6 +472,10 @@ caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_ru
     q.rules.job_concurrency = st.def->concurrency;
     q.rules.serial_groups = st.def->serial_groups;
     q.seq = b.queue_seq != 0 ? b.queue_seq : static_cast<std::uint64_t>(b.id);
+    if (handed_out) {  // only with remote workers: adopt_restored orphaned them otherwise
+      adopt_running(self, b, std::move(q));
+      continue;
+    }
     ++*left;
     self->request(st.setup.ctx.queue, caf::infinite, proto::enqueue_atom::value, std::move(q))
         .then([one_done](proto::admission&) mutable { one_done(); },
@@ -563,7 +603,14 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
             "event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
             b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
         tell_observer(self, *b);
-        save(self, *b);
+        if (self->state.setup.ctx.remote_workers) {
+          // the worker re-sends the result until it hears that it is stored
+          write_then(self, self->state.setup.ctx, {record_op(*b)}, [self, key](bool ok) {
+            if (ok) self->send(self->state.setup.ctx.dispatcher, proto::recorded_atom::value, key);
+          });
+        } else {
+          save(self, *b);
+        }
         prune(self);
       },
   };

@@ -149,6 +149,13 @@ proto::embedded_worker_actor::behavior_type worker_behavior(self_ptr self, worke
         auto it = self->state.running.find(key.id);
         if (it != self->state.running.end()) it->second->request_cancel(reason);
       },
+      [self](proto::adopt_atom, proto::build_work& work, const std::string&) {
+        // the embedded worker's builds go with the process: nothing to adopt after a restart
+        self->send(work.owner, proto::build_done_atom::value, work.key,
+                   build_result{status::errored, "orphaned: server stopped during build"});
+        self->send(work.slots, proto::release_atom::value, work.key.id);
+      },
+      [](proto::recorded_atom, proto::build_key) {},
       [self](proto::workers_atom) {
         auto& st = self->state;
         nlohmann::json w{

@@ -36,10 +36,11 @@ struct remote_worker {
 /// A build handed to Kafka and not finished yet.
 struct in_flight {
   proto::build_work work;
-  std::string worker;  // who accepted the current attempt ("" until then)
-  int redispatched = 0;
+  std::string worker;              // who accepted the current attempt ("" until then)
   std::uint64_t last_log_seq = 0;  // log chunks are idempotent and ordered by it
   bool any_log = false;
+  // adopted after a restart and not heard of since: lost when nobody claims it within the lease
+  std::optional<clock_type::time_point> adopted_at;
 };
 
 struct pending_check {
@@ -139,16 +140,14 @@ void finish(self_ptr self, std::int64_t id, const worker::build_result& result) 
   }
 }
 
-/// `name` went silent: its started builds go out again with attempt + 1, or end `errored`.
-void worker_lost(self_ptr self, const std::string& name) {
+/// The worker of build `id` is gone: it goes out again with attempt + 1, or ends `errored`.
+void build_lost(self_ptr self, std::int64_t id, const std::string& name) {
   auto& st = self->state;
-  std::vector<std::int64_t> lost;
-  for (const auto& [id, b] : st.builds)
-    if (b.worker == name) lost.push_back(id);
-  for (auto id : lost) {
-    auto& b = st.builds.at(id);
-    if (b.redispatched < st.opts.redispatches) {
-      ++b.redispatched;
+  auto& b = st.builds.at(id);
+  b.adopted_at.reset();
+  {
+    // the attempt number counts the dispatches, across restarts of the server too
+    if (b.work.key.attempt <= st.opts.redispatches && b.work.plan) {
       ++b.work.key.attempt;
       b.worker.clear();
       b.last_log_seq = 0;
@@ -165,6 +164,14 @@ void worker_lost(self_ptr self, const std::string& name) {
   }
 }
 
+/// `name` went silent: its started builds are lost.
+void worker_lost(self_ptr self, const std::string& name) {
+  std::vector<std::int64_t> lost;
+  for (const auto& [id, b] : self->state.builds)
+    if (b.worker == name) lost.push_back(id);
+  for (auto id : lost) build_lost(self, id, name);
+}
+
 void tick(self_ptr self) {
   auto& st = self->state;
   auto now = clock_type::now();
@@ -176,6 +183,18 @@ void tick(self_ptr self) {
       worker_lost(self, name);
     }
   }
+  // adopted after a restart: its worker must show up within the lease (twice the lease when it
+  // is not known which worker took it: it may still wait in a topic)
+  std::vector<std::pair<std::int64_t, std::string>> unclaimed;
+  for (const auto& [id, b] : st.builds) {
+    if (!b.adopted_at) continue;
+    auto w = st.workers.find(b.worker);
+    bool known = !b.worker.empty() && w != st.workers.end() && !w->second.stale;
+    auto limit = b.worker.empty() ? 2 * st.opts.lease : st.opts.lease;
+    if (!known && now - *b.adopted_at > limit)
+      unclaimed.emplace_back(id, b.worker.empty() ? std::string("unknown") : b.worker);
+  }
+  for (const auto& [id, name] : unclaimed) build_lost(self, id, name);
   tell_slots(self);
   if (st.stopped && now >= st.stop_deadline) {
     st.stopped->deliver(st.cancelled_on_stop);
@@ -227,6 +246,12 @@ void on_event(self_ptr self, wire::envelope& e) {
           if (w.seen == clock_type::time_point{})
             spdlog::info("event=worker.joined worker={} concurrency={} queues={} tags={}", e.worker,
                          m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
+          for (const auto& [id, attempt] : m.running) {
+            auto b = st.builds.find(id);
+            if (b == st.builds.end() || b->second.work.key.attempt != attempt) continue;
+            if (b->second.worker.empty()) b->second.worker = e.worker;
+            if (b->second.worker == e.worker) b->second.adopted_at.reset();  // claimed
+          }
           w.last = m;
           w.seen = clock_type::now();
           w.seen_wall = std::chrono::system_clock::now();
@@ -234,7 +259,13 @@ void on_event(self_ptr self, wire::envelope& e) {
           tell_slots(self);
         } else if constexpr (std::is_same_v<T, wire::accepted>) {
           auto* b = current(self, m.build_id, m.attempt, "accepted");
-          if (b == nullptr) return;
+          if (b == nullptr) {
+            // an attempt that is over (sent again, cancelled, finished): it must not run
+            send_wire(self, st.opts.names.control(),
+                      wire::cancel_build{m.build_id, m.attempt, "stale attempt"}, e.worker);
+            return;
+          }
+          b->adopted_at.reset();
           if (!b->worker.empty() && b->worker != e.worker) {
             // delivered twice (a worker died before committing): only the first one runs it
             send_wire(self, st.opts.names.control(),
@@ -260,8 +291,15 @@ void on_event(self_ptr self, wire::envelope& e) {
           if (auto* b = current(self, m.build_id, m.attempt, "build_decided"))
             self->send(b->work.owner, proto::decided_atom::value, b->work.key, m.result);
         } else if constexpr (std::is_same_v<T, wire::build_finished>) {
-          if (current(self, m.build_id, m.attempt, "build_finished") != nullptr)
-            finish(self, m.build_id, m.result);
+          auto it = st.builds.find(m.build_id);
+          if (it == st.builds.end() || it->second.work.key.attempt != m.attempt) {
+            // recorded before (a result sent again) or an attempt that is over: the worker can
+            // stop sending it
+            send_wire(self, st.opts.names.control(), wire::recorded{m.build_id, m.attempt},
+                      e.worker);
+            return;
+          }
+          finish(self, m.build_id, m.result);
         } else if constexpr (std::is_same_v<T, wire::check_finished>) {
           auto it = st.checks.find(m.sequence);
           if (it == st.checks.end()) {
@@ -330,6 +368,16 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
           // to cancel when its `accepted` finds the build gone
           finish(self, key.id, {worker::status::cancelled, reason});
         }
+      },
+      [self](proto::adopt_atom, proto::build_work& work, const std::string& worker) {
+        auto id = work.key.id;
+        auto& b = self->state.builds[id];
+        b = in_flight{std::move(work)};
+        b.worker = worker;
+        b.adopted_at = clock_type::now();
+      },
+      [self](proto::recorded_atom, proto::build_key key) {
+        send_wire(self, self->state.opts.names.control(), wire::recorded{key.id, key.attempt});
       },
       [self](proto::workers_atom) { return workers_json(self); },
       [self](proto::shutdown_atom) -> caf::result<int> {

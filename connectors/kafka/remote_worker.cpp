@@ -41,7 +41,16 @@ using link_actor = proto::build_events_actor::extend_with<proto::slot_owner_acto
         caf::reacts_to<proto::cancel_atom, wire::cancel_build>, caf::reacts_to<proto::drain_atom>,
         caf::reacts_to<proto::tick_atom>,
         // a barrier: everything sent to the link before it has been handled
-        caf::replies_to<proto::flush_atom>::with<bool>>;
+        caf::replies_to<proto::flush_atom>::with<bool>,
+        // the server stored the build's final status
+        caf::reacts_to<proto::recorded_atom, proto::build_key>>;
+
+/// A final status the server has not confirmed yet: sent again until it does.
+struct unconfirmed {
+  int attempt = 1;
+  worker::build_result result;
+  std::chrono::steady_clock::time_point sent;
+};
 
 struct link_state {
   remote_worker_options opts;
@@ -52,8 +61,12 @@ struct link_state {
   std::map<std::int64_t, std::uint64_t> log_seq;  // build id → last log chunk's number
   std::set<std::pair<std::int64_t, int>> seen;    // (build, attempt) taken: never twice
   std::deque<std::pair<std::int64_t, int>> seen_order;
-  std::map<std::int64_t, std::string> checks;  // sequence → resource
+  std::map<std::int64_t, std::string> checks;   // sequence → resource
+  std::map<std::int64_t, unconfirmed> results;  // build id → its final status, until recorded
 };
+
+/// Results are sent again this long after the last try (the server may be restarting).
+constexpr auto resend_after = std::chrono::seconds(5);
 
 using link_ptr = link_actor::stateful_pointer<link_state>;
 
@@ -146,7 +159,18 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         heartbeat(self);
       },
       [](proto::flush_atom) { return true; },
+      [self](proto::recorded_atom, proto::build_key key) {
+        auto& results = self->state.results;
+        auto it = results.find(key.id);
+        if (it != results.end() && it->second.attempt == key.attempt) results.erase(it);
+      },
       [self](proto::tick_atom) {
+        auto now = std::chrono::steady_clock::now();
+        for (auto& [id, u] : self->state.results) {
+          if (now - u.sent < resend_after) continue;
+          u.sent = now;
+          emit(self, wire::build_finished{id, u.attempt, u.result});
+        }
         heartbeat(self);
         self->delayed_send(self, self->state.opts.heartbeat, proto::tick_atom::value);
       },
@@ -172,6 +196,8 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& r) {
         auto& st = self->state;
         emit(self, wire::build_finished{key.id, key.attempt, r});
+        if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
+          st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now()};
         if (st.running.erase(key.id) != 0) --st.flags->running;
         st.log_seq.erase(key.id);
         heartbeat(self);  // the server learns the free slot at once
@@ -319,6 +345,9 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
         if (!e || (!e->worker.empty() && e->worker != name)) continue;  // for another worker
         if (auto* cancel = std::get_if<wire::cancel_build>(&e->body)) {
           caf::anon_send(link, proto::cancel_atom::value, *cancel);
+        } else if (auto* rec = std::get_if<wire::recorded>(&e->body)) {
+          caf::anon_send(link, proto::recorded_atom::value,
+                         proto::build_key{rec->build_id, rec->attempt});
         } else if (auto* d = std::get_if<wire::drain>(&e->body)) {
           if (d->worker.empty() || d->worker == name)
             caf::anon_send(link, proto::drain_atom::value);

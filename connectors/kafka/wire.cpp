@@ -15,10 +15,10 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 using millis = std::chrono::milliseconds;
 
-constexpr const char* type_names[] = {"run_build",      "run_check",      "cancel_build",
-                                      "drain",          "accepted",       "step_started",
-                                      "log_chunk",      "step_finished",  "build_decided",
-                                      "build_finished", "check_finished", "heartbeat"};
+constexpr const char* type_names[] = {
+    "run_build",      "run_check", "cancel_build",  "drain",         "accepted",
+    "step_started",   "log_chunk", "step_finished", "build_decided", "build_finished",
+    "check_finished", "heartbeat", "recorded"};
 static_assert(std::size(type_names) == std::variant_size_v<message>);
 
 // Durations beyond ~31 years are refused: a deadline computed from them would overflow
@@ -277,6 +277,10 @@ ojson enc_body(const check_finished& m) {
   o["resource"] = m.resource;
   o["result"] = enc(m.result);
   return o;
+}
+
+ojson enc_body(const recorded& m) {
+  return build_head(m.build_id, m.attempt);
 }
 
 ojson enc_body(const heartbeat& m) {
@@ -608,6 +612,11 @@ message dec_body(std::size_t type, const in& j) {
       m.sequence = dec_sequence(j);
       m.resource = j["resource"].str();
       m.result = dec_check_result(j["result"]);
+      return m;
+    }
+    case 12: {
+      recorded m;
+      dec_build_head(j, m);
       return m;
     }
     default: {

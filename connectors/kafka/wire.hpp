@@ -106,6 +106,13 @@ struct check_finished {
   worker::check_result result;
 };
 
+/// server → worker (control): the final status of (build, attempt) is stored; the worker stops
+/// sending its build_finished again.
+struct recorded {
+  std::int64_t build_id = 0;
+  int attempt = 1;
+};
+
 struct heartbeat {
   std::vector<std::string> tags;
   std::vector<std::string> queues;
@@ -116,7 +123,7 @@ struct heartbeat {
 
 using message =
     std::variant<run_build, run_check, cancel_build, drain, accepted, step_started, log_chunk,
-                 step_finished, build_decided, build_finished, check_finished, heartbeat>;
+                 step_finished, build_decided, build_finished, check_finished, heartbeat, recorded>;
 
 struct envelope {
   std::string worker;           // sender worker name ("" when the server sends)

@@ -28,12 +28,19 @@ std::string fresh_prefix() {
 struct kafka_server {
   std::string brokers;
   std::string prefix = fresh_prefix();
+  std::vector<std::string> args;
   std::unique_ptr<runtime_node> node;
 
   explicit kafka_server(const std::string& b, std::vector<std::string> extra = {}) : brokers(b) {
-    std::vector<std::string> args{"--pubsub-system",      "kafka", "--kafka-brokers",   brokers,
-                                  "--kafka-topic-prefix", prefix,  "--run-worker=false"};
+    args = {"--pubsub-system",      "kafka", "--kafka-brokers",   brokers,
+            "--kafka-topic-prefix", prefix,  "--run-worker=false"};
     args.insert(args.end(), extra.begin(), extra.end());
+    node = std::make_unique<runtime_node>(args);
+  }
+  /// kill -9 and start again with the same flags (a new port).
+  void restart() {
+    node->server().process().stop(SIGKILL);
+    node.reset();
     node = std::make_unique<runtime_node>(args);
   }
   runtime_node& operator*() { return *node; }
@@ -270,6 +277,31 @@ resource "counter" "c" {
     CHECK(std::chrono::steady_clock::now() - t0 < 15s);
     auto cancelled = server->wait_build("p", "j", "3", 20s);
     CHECK(cancelled["status"] == "cancelled");
+  }
+
+  TEST_CASE("a server killed and restarted (RocksDB) while remote builds run: results recorded") {
+    auto& broker = kafka_broker::shared();
+    temp_dir dir;
+    kafka_server server(broker.bootstrap(),
+                        {"--db-system", "rocksdb", "--db-path", dir.file("db")});
+    auto hcl =
+        "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
+        "      args = [\"-c\", \"echo $BUILD_ID >> " +
+        dir.file("runs") + "; sleep 4; echo done\"]\n    }\n  }\n}\n";
+    server->set_pipeline("p", hcl);
+    worker_proc w(server, "w");
+    server->trigger("p", "j");
+    server->trigger("p", "j");  // waits for the one slot
+    server->wait_started("p", "j", "1", 30s);
+    server.restart();
+    auto first = server->wait_build("p", "j", "1", 60s);
+    CHECK(first["status"] == "succeeded");
+    CHECK(first["attempt"] == 1);
+    CHECK(first["worker"] == "w");
+    auto second = server->wait_build("p", "j", "2", 60s);
+    CHECK(second["status"] == "succeeded");
+    auto runs = dir.lines("runs");
+    CHECK(runs.size() == 2);  // each ran once
   }
 
   TEST_CASE("the broker restarted mid-run: running and queued builds complete after it returns") {

@@ -129,6 +129,7 @@ std::vector<wire::envelope> samples() {
   add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s});
   add(wire::cancel_build{4242, 3, "cancelled by alice"});
   add(wire::drain{"w1"});
+  add(wire::recorded{4242, 3});
   add(wire::drain{""});
   add(wire::accepted{4242, 3}, "w1", "s3cret");
   add(wire::step_started{4242, 3, worker::step_ref{"job:h1", "hook", "ensure", "", true}}, "w1",

@@ -34,6 +34,8 @@ proto::dispatcher_actor::behavior_type scripted_worker(proto::dispatcher_actor::
       [log](proto::cancel_atom, proto::build_key k, const std::string&) {
         log->cancels.push_back(k);
       },
+      [](proto::adopt_atom, proto::build_work&, const std::string&) {},
+      [](proto::recorded_atom, proto::build_key) {},
       [](proto::workers_atom) {
         return json{{"workers", json::array()}};
       },
