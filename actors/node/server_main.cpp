@@ -88,6 +88,8 @@ int run_server(const server_flags& flags) {
     k.names.prefix = flags.kafka_topic_prefix;
     k.jwt_secret = flags.jwt_secret;
     k.grace = grace_of();
+    k.lease = std::chrono::duration_cast<std::chrono::milliseconds>(
+        pipeline::parse_duration(flags.worker_lease).value_or(std::chrono::seconds(10)));
     ro.kafka = k;
   }
   std::unique_ptr<runtime> started;

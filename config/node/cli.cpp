@@ -35,6 +35,13 @@ void add_server_flags(CLI::App& app, server_flags& f) {
   app.add_flag("--run-worker,!--no-run-worker", f.run_worker, "run an embedded worker")
       ->envname("RUN_WORKER")
       ->capture_default_str();
+  flag(app, "worker-lease", f.worker_lease,
+       "a remote worker silent this long is stale; its builds are dispatched again")
+      ->check([](const std::string& s) {
+        auto d = pipeline::parse_duration(s);
+        return d && *d >= std::chrono::seconds(1) ? std::string{}
+                                                  : "not a duration of at least 1s: " + s;
+      });
   flag(app, "concurrency", f.concurrency, "build slots of the embedded worker")
       ->check(CLI::Range(1, 1024));
   flag(app, "max-in-flight", f.max_in_flight, "global cap on started builds")

@@ -23,6 +23,7 @@ struct server_flags {
   std::string kafka_brokers;
   std::string kafka_topic_prefix = "pikoci";
   bool run_worker = true;
+  std::string worker_lease = "10s";  // a remote worker silent this long is stale
   int concurrency = 2;
   int max_in_flight = 10;
   int max_queue_size = 100;

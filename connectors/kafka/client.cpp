@@ -239,23 +239,7 @@ std::int64_t producer::failed() const {
 
 // ---- consumer
 
-/// Keeps a paused consumer paused across rebalances (new partitions arrive unpaused).
-class rebalancer final : public RdKafka::RebalanceCb {
- public:
-  std::atomic<bool> paused{false};
-  void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
-                    std::vector<RdKafka::TopicPartition*>& parts) override {
-    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
-      c->assign(parts);
-      if (paused) c->pause(parts);
-    } else {
-      c->unassign();
-    }
-  }
-};
-
 struct consumer::impl {
-  rebalancer rebalance;
   std::unique_ptr<RdKafka::KafkaConsumer> c;
 };
 
@@ -273,8 +257,7 @@ consumer::consumer(const std::string& brokers, const std::string& group, bool fr
   set(*conf, "fetch.wait.max.ms", "10");                     // latency: dispatch → worker
   set(*conf, "topic.metadata.refresh.interval.ms", "2000");  // topics created after subscribe
   std::string err;
-  if (conf->set("event_cb", &logger(), err) != RdKafka::Conf::CONF_OK ||
-      conf->set("rebalance_cb", &impl_->rebalance, err) != RdKafka::Conf::CONF_OK)
+  if (conf->set("event_cb", &logger(), err) != RdKafka::Conf::CONF_OK)
     throw std::runtime_error("kafka consumer: " + err);
   impl_->c.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!impl_->c) throw std::runtime_error("kafka consumer: " + err);
@@ -320,17 +303,6 @@ bool consumer::commit(const message& m, bool sync) {
   spdlog::warn("event=kafka.commit_failed topic={} partition={} offset={} error=\"{}\"", m.topic,
                m.partition, m.offset, RdKafka::err2str(rc));
   return false;
-}
-
-void consumer::pause(bool paused) {
-  if (impl_->rebalance.paused.exchange(paused) == paused) return;
-  std::vector<RdKafka::TopicPartition*> parts;
-  if (impl_->c->assignment(parts) != RdKafka::ERR_NO_ERROR) return;
-  if (paused)
-    impl_->c->pause(parts);
-  else
-    impl_->c->resume(parts);
-  RdKafka::TopicPartition::destroy(parts);
 }
 
 }  // namespace pikoci::kafka

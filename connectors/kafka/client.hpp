@@ -101,8 +101,6 @@ class consumer {
   /// Commits `m` as consumed (its offset + 1), synchronously or in the background; false on a
   /// failure (logged).
   bool commit(const message& m, bool sync = true);
-  /// Stops or restarts fetching from every assigned partition (a worker with no free slot).
-  void pause(bool paused);
 
  private:
   struct impl;

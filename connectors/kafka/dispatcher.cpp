@@ -15,6 +15,9 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// How often leases are looked at: a silent worker is noticed at most this late.
+constexpr auto tick_every = std::chrono::milliseconds(250);
+
 std::int64_t unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -337,7 +340,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.out = std::move(out);
-  self->delayed_send(self, std::chrono::seconds(1), proto::tick_atom::value);
+  self->delayed_send(self, tick_every, proto::tick_atom::value);
   return {
       [self](proto::run_build_atom, proto::build_work& work) {
         auto id = work.key.id;
@@ -405,7 +408,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       [self](proto::wire_atom, const std::string& why) { drop(self, why); },
       [self](proto::tick_atom) {
         tick(self);
-        self->delayed_send(self, std::chrono::seconds(1), proto::tick_atom::value);
+        self->delayed_send(self, tick_every, proto::tick_atom::value);
       },
   };
 }

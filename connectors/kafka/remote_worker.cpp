@@ -218,22 +218,27 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
   };
 }
 
-/// Polls one consumer until `flags->stop`: decodes, hands to `take`, commits when taken.
-/// `gate` says whether the worker may take more now (false: the consumer pauses and what was
-/// already fetched waits here, uncommitted).
+/// Polls one consumer until `flags->stop`: hands messages to `take` in order and commits each
+/// once taken. `gate` says whether the worker may take more now; when it may not, what was
+/// fetched waits here, uncommitted (a worker that goes away leaves it to the others). Pausing
+/// the consumer instead would not move the partitions to an idle worker either, and resuming
+/// costs a fetch round trip per build.
 template <class Take, class Gate>
 void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, Gate gate) {
   std::deque<message> held;
   while (!flags->stop) {
-    bool open = gate();
-    c.pause(!open);
-    if (open && !held.empty()) {
+    if (!held.empty() && gate()) {
       auto m = std::move(held.front());
       held.pop_front();
-      if (take(m)) c.commit(m);
+      if (take(m)) {
+        c.commit(m);
+      } else {
+        held.push_front(std::move(m));  // refused for now (draining): never committed here
+      }
       continue;
     }
-    auto m = c.poll(std::chrono::milliseconds(50));
+    // waiting for a slot: look again soon; idle: block in the poll
+    auto m = c.poll(std::chrono::milliseconds(held.empty() ? 100 : 5));
     if (m) held.push_back(std::move(*m));
   }
 }

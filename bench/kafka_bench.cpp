@@ -1,0 +1,207 @@
+// Benchmarks through a real Apache Kafka broker (SPEC §11; started by scripts/kafka-broker.sh):
+//   - trigger → process start on a remote worker: one worker, triggers one after the other over
+//     HTTP; the task is bench-stamp (static) printing its wall clock; latency = that clock − the
+//     clock just before the trigger request (target p99 ≤ 50 ms, stretch 15 ms);
+//   - no-op builds completed per second with two workers (4 slots each): `--builds` triggers,
+//     from the first trigger until every build is finished;
+//   - dead worker → re-dispatched: a worker running a long build is killed with SIGKILL; the
+//     time until the build is `started` again on the other worker (attempt 2), with the default
+//     10 s lease (target ≤ 10 s, stretch 3 s).
+// Prints one JSON line per figure in bench/run's format.
+//
+//   bench-kafka [--runs N] [--builds N] [--slots N per worker] [--kills N]
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/http_client.hpp"
+#include "tests/support/kafka_broker.hpp"
+#include "tests/support/process.hpp"
+
+using namespace pikoci::test;
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::int64_t now_ns() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string command_output(const std::vector<std::string>& args) {
+  auto r = run_command(args);
+  return r.output.substr(0, r.output.find('\n'));
+}
+
+struct setup {
+  kafka_broker& broker;
+  std::string prefix;
+  std::unique_ptr<node_server> server;
+  std::vector<std::unique_ptr<child_process>> workers;
+  std::map<std::string, std::string> auth;
+  std::string base;
+
+  setup(kafka_broker& b, const std::string& p, int workers_n, int concurrency)
+      : broker(b), prefix(p) {
+    server = std::make_unique<node_server>(std::vector<std::string>{
+        "--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(), "--kafka-topic-prefix",
+        prefix, "--run-worker=false", "--max-in-flight", "1000", "--max-queue-size", "100000"});
+    auth = {{"Authorization", "Bearer " + command_output({node_binary(), "user-token",
+                                                          "--jwt-secret", "test-secret"})},
+            {"Content-Type", "application/json"}};
+    base = server->url() + "/api/v1";
+    for (int i = 0; i < workers_n; ++i) add_worker("w" + std::to_string(i), concurrency);
+  }
+
+  child_process& add_worker(const std::string& name, int concurrency) {
+    auto token = command_output({node_binary(), "worker-token", "--jwt-secret", "test-secret"});
+    workers.push_back(std::make_unique<child_process>(std::vector<std::string>{
+        node_binary(), "--role", "worker", "--pikoci-url", server->url(), "--pubsub-system",
+        "kafka", "--kafka-brokers", broker.bootstrap(), "--worker-token", token, "--name", name,
+        "--concurrency", std::to_string(concurrency), "--queues", "jobs"}));
+    if (!workers.back()->wait_for_line("event=worker.ready", std::chrono::seconds(30)))
+      throw std::runtime_error("worker did not start:\n" + workers.back()->tail());
+    // until the server has seen its heartbeat
+    for (int i = 0; i < 200; ++i) {
+      auto w = http_request("GET", base + "/workers", "", auth).json();
+      for (const auto& x : w["workers"])
+        if (x["name"] == name && x["status"] == "healthy") return *workers.back();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("the server never saw worker " + name);
+  }
+
+  void set(const std::string& hcl) {
+    auto r = http_request("PUT", base + "/pipelines/bench", json{{"config", hcl}}.dump(), auth);
+    if (r.status != 201 && r.status != 200)
+      throw std::runtime_error("set pipeline: " + std::to_string(r.status) + " " + r.body);
+  }
+  std::int64_t trigger(const std::string& job) {
+    auto r = http_request("POST", base + "/pipelines/bench/jobs/" + job + "/trigger", "", auth);
+    if (r.status != 201) throw std::runtime_error("trigger: " + r.body);
+    return r.json()["build"]["id"].get<std::int64_t>();
+  }
+  json build(std::int64_t id) {
+    return http_request("GET", base + "/builds/" + std::to_string(id), "", auth).json()["build"];
+  }
+};
+
+std::string job(const std::string& name, const std::string& path,
+                const std::vector<std::string>& args) {
+  std::string a;
+  for (const auto& x : args) a += (a.empty() ? "\"" : ", \"") + x + "\"";
+  return "job \"" + name + "\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"" + path +
+         "\"\n      args = [" + a + "]\n    }\n  }\n}\n";
+}
+
+void print(const char* scenario, const char* metric, const char* unit, std::vector<double> v,
+           double target) {
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * v.size()))]; };
+  std::printf(
+      "{\"scenario\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"runs\": %zu, \"min\": %.2f, "
+      "\"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, \"target\": %g}\n",
+      scenario, metric, unit, v.size(), v.front(), at(0.5), at(0.99), v.back(), target);
+  std::fflush(stdout);
+}
+
+void trigger_to_start(kafka_broker& broker, int runs) {
+  setup s(broker, "bench-start-" + std::to_string(::getpid()), 1, 2);
+  s.set(job("stamp", PIKOCI_STAMP_BINARY, {}));
+  std::vector<double> ms;
+  for (int i = 0; i < runs + 5; ++i) {  // 5 warm-up runs
+    auto t0 = now_ns();
+    auto id = s.trigger("stamp");
+    json b;
+    for (int tries = 0; tries < 5000; ++tries) {
+      b = s.build(id);
+      if (b["status"] == "succeeded") break;
+      if (b["status"] != "pending" && b["status"] != "started")
+        throw std::runtime_error("build ended " + b.dump());
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    auto full =
+        http_request(
+            "GET", s.base + "/pipelines/bench/jobs/stamp/builds/" + b["number"].get<std::string>(),
+            "", s.auth)
+            .json()["build"];
+    auto started = std::stoll(full["steps"][0]["logs"].get<std::string>());
+    if (i >= 5) ms.push_back(static_cast<double>(started - t0) / 1e6);
+  }
+  print("trigger_to_process_start_kafka", "latency", "ms", ms, 50);
+}
+
+void throughput(kafka_broker& broker, int builds, int slots) {
+  setup s(broker, "bench-rate-" + std::to_string(::getpid()), 2, slots);
+  s.set(job("noop", "/bin/true", {}));
+  auto t0 = clock_type::now();
+  std::int64_t last = 0;
+  for (int i = 0; i < builds; ++i) last = s.trigger("noop");
+  std::fprintf(stderr, "triggered %d builds in %.2f s\n", builds,
+               std::chrono::duration<double>(clock_type::now() - t0).count());
+  // builds finish roughly in order; the last one done means (nearly) all are
+  for (;;) {
+    auto list = http_request("GET", s.base + "/builds?status=pending,started&limit=0", "", s.auth)
+                    .json()["builds"];
+    if (list.empty() && s.build(last)["status"] == "succeeded") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+  print("noop_builds_per_second_kafka_2_workers", "throughput", "1/s", {builds / secs}, 0);
+}
+
+void redispatch(kafka_broker& broker, int kills) {
+  std::vector<double> secs;
+  for (int k = 0; k < kills; ++k) {
+    setup s(broker, "bench-dead-" + std::to_string(::getpid()) + "-" + std::to_string(k), 0, 1);
+    s.set(job("long", "/bin/sleep", {"30"}));
+    auto& victim = s.add_worker("victim", 1);
+    auto id = s.trigger("long");
+    while (s.build(id)["status"] != "started")
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s.add_worker("survivor", 1);
+    auto t0 = clock_type::now();
+    victim.stop(SIGKILL);
+    for (;;) {
+      auto b = s.build(id);
+      if (b["attempt"] == 2 && b["status"] == "started") break;
+      if (clock_type::now() - t0 > std::chrono::seconds(60))
+        throw std::runtime_error("never re-dispatched: " + b.dump());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    secs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
+  }
+  print("dead_worker_to_redispatched", "latency", "s", secs, 10);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 200, builds = 500, kills = 3, slots = 4;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--builds")) builds = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--kills")) kills = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--slots")) slots = std::atoi(argv[i + 1]);
+  }
+  try {
+    kafka_broker broker;
+    if (runs > 0) trigger_to_start(broker, runs);
+    if (builds > 0) throughput(broker, builds, slots);
+    if (kills > 0) redispatch(broker, kills);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench-kafka: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
