@@ -49,6 +49,8 @@ struct in_flight {
 struct pending_check {
   proto::check_events_actor owner;
   std::int64_t sequence = 0;  // the checker's own
+  // no answer by then (its worker died, nobody takes checks): the check failed
+  clock_type::time_point deadline;
 };
 
 /// The events consumer's thread: polls, decodes, hands over; stops with `stop`.
@@ -198,6 +200,17 @@ void tick(self_ptr self) {
       unclaimed.emplace_back(id, b.worker.empty() ? std::string("unknown") : b.worker);
   }
   for (const auto& [id, name] : unclaimed) build_lost(self, id, name);
+  for (auto it = st.checks.begin(); it != st.checks.end();) {
+    if (now < it->second.deadline) {
+      ++it;
+      continue;
+    }
+    worker::check_result lost;
+    lost.error = "no worker answered the check in time (its timeout plus the worker lease)";
+    self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
+               std::move(lost));
+    it = st.checks.erase(it);
+  }
   tell_slots(self);
   if (st.stopped && now >= st.stop_deadline) {
     st.stopped->deliver(st.cancelled_on_stop);
@@ -351,7 +364,8 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       [self](proto::run_check_atom, proto::check_work& work) {
         auto& st = self->state;
         auto id = st.next_check++;
-        st.checks[id] = {work.owner, work.sequence};
+        st.checks[id] = {work.owner, work.sequence,
+                         clock_type::now() + work.timeout + st.opts.lease};
         wire::run_check m;
         m.sequence = id;
         m.resource = work.resource;
