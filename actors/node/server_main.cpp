@@ -21,6 +21,36 @@ void configure_logging(const std::string& level) {
 }
 
 namespace {
+sigset_t stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&signals, s);
+  return signals;
+}
+}  // namespace
+
+void block_stop_signals() {
+  auto signals = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int wait_stop_signal(const char* role) {
+  auto signals = stop_signals();
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("event=node.stopping role={} signal={}", role,
+               sig == SIGQUIT  ? "SIGQUIT"
+               : sig == SIGINT ? "SIGINT"
+                               : "SIGTERM");
+  return sig;
+}
+
+std::chrono::milliseconds drain_limit(const std::string& text) {
+  auto limit = pipeline::parse_duration(text).value_or(std::chrono::minutes(10));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+}
+
+namespace {
 
 /// `--pipeline-name/--pipeline-config/--vars`: creates or updates that pipeline, like
 /// `PUT /api/v1/pipelines/{name}` would. False (logged) when it cannot be set.
@@ -57,10 +87,7 @@ bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
 int run_server(const server_flags& flags) {
   configure_logging(flags.log_level);
   // Signals are taken synchronously by this thread; every thread started later inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  block_stop_signals();
 
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
@@ -162,15 +189,10 @@ int run_server(const server_flags& flags) {
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("event=node.stopping signal={}", sig == SIGQUIT  ? "SIGQUIT"
-                                                : sig == SIGINT ? "SIGINT"
-                                                                : "SIGTERM");
+  int sig = wait_stop_signal("server");
   if (sig == SIGQUIT) {
     // Drain: queued and running builds finish (new triggers get 503), up to --drain-timeout.
-    auto limit = pipeline::parse_duration(flags.drain_timeout).value_or(std::chrono::minutes(10));
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+    auto ms = drain_limit(flags.drain_timeout);
     spdlog::info("event=node.draining timeout_ms={}", ms.count());
     bool drained = rt.drain(ms);
     spdlog::info("event=node.drained complete={}", drained);

@@ -2,6 +2,8 @@
 // The server role's composition root: wires configuration, the HTTP edge and (from issue #3 on)
 // the actor system, then waits for a signal.
 
+#include <chrono>
+
 #include "config/node/cli.hpp"
 
 namespace pikoci::node {
@@ -11,5 +13,14 @@ int run_server(const server_flags& flags);
 
 /// key=value lines in UTC, at `level` (debug, info, warn, error); shared by every role.
 void configure_logging(const std::string& level);
+
+/// Blocks SIGTERM, SIGINT and SIGQUIT in this thread (and every thread started later) and waits
+/// for one of them; returns it. Call the first part, `block_stop_signals`, before any thread
+/// starts.
+void block_stop_signals();
+int wait_stop_signal(const char* role);
+
+/// `--drain-timeout` as milliseconds (10 minutes when it does not parse; the CLI checked it).
+std::chrono::milliseconds drain_limit(const std::string& text);
 
 }  // namespace pikoci::node

@@ -1,6 +1,5 @@
 #include "actors/node/worker_main.hpp"
 
-#include <pthread.h>
 #include <unistd.h>
 #include <csignal>
 #include <filesystem>
@@ -12,7 +11,6 @@
 #include "actors/node/server_main.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
-#include "config/pipeline/duration.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "connectors/kafka/remote_worker.hpp"
 
@@ -63,10 +61,7 @@ hello register_with(const worker_flags& f, const std::string& name) {
 
 int run_worker(const worker_flags& flags) {
   configure_logging(flags.log_level);
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&signals, s);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  block_stop_signals();
 
   auto name = flags.name.empty() ? default_name() : flags.name;
   auto tags = kafka::normalize_tags(flags.tags);
@@ -109,14 +104,9 @@ int run_worker(const worker_flags& flags) {
     return 1;
   }
 
-  int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("event=node.stopping role=worker signal={}", sig == SIGQUIT  ? "SIGQUIT"
-                                                            : sig == SIGINT ? "SIGINT"
-                                                                            : "SIGTERM");
+  int sig = wait_stop_signal("worker");
   if (sig == SIGQUIT) {
-    auto limit = pipeline::parse_duration(flags.drain_timeout).value_or(std::chrono::minutes(10));
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(limit);
+    auto ms = drain_limit(flags.drain_timeout);
     spdlog::info("event=worker.draining timeout_ms={}", ms.count());
     bool drained = w->drain(ms);
     spdlog::info("event=worker.drained complete={}", drained);

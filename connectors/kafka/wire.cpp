@@ -732,6 +732,21 @@ envelope decode(std::string_view text) {
   }
 }
 
+std::string take_incomplete_utf8_tail(std::string& chunk) {
+  // look back over at most 3 continuation bytes for the lead byte of the last sequence
+  std::size_t n = chunk.size();
+  for (std::size_t back = 1; back <= 4 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(chunk[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte
+    std::size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+    if (need <= back) return {};  // complete (or ASCII, or not UTF-8)
+    std::string tail = chunk.substr(n - back);
+    chunk.resize(n - back);
+    return tail;
+  }
+  return {};
+}
+
 const char* type_name(const message& m) {
   return type_names[m.index()];
 }

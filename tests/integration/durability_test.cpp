@@ -26,15 +26,6 @@ std::vector<std::string> rocksdb_args(const temp_dir& dir, std::vector<std::stri
   return args;
 }
 
-/// A job whose task appends its build id to `log` (so a test can count runs), then sleeps.
-std::string recording_job(const std::string& name, const std::string& log,
-                          const std::string& seconds) {
-  return "job \"" + name +
-         "\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
-         "      args = [\"-c\", \"echo $BUILD_ID >> " +
-         log + "; sleep " + seconds + "\"]\n    }\n  }\n}\n";
-}
-
 /// Starts a node and expects it to refuse: exit code and output.
 command_result refused(const std::vector<std::string>& args) {
   std::vector<std::string> cmd{node_binary(), "--role",       "server",     "--port",

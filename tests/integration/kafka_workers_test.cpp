@@ -165,13 +165,9 @@ resource "counter" "c" {
   TEST_CASE("a worker killed mid-build: the build runs again elsewhere, one completion recorded") {
     auto& broker = kafka_broker::shared();
     // a short lease keeps the test short; the default is 10 s
-    kafka_server server(broker.bootstrap());
+    kafka_server server(broker.bootstrap(), {"--worker-lease", "3s"});
     temp_dir dir;
-    auto hcl =
-        "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
-        "      args = [\"-c\", \"echo $BUILD_ID >> " +
-        dir.file("runs") + "; sleep 3\"]\n    }\n  }\n}\n";
-    server->set_pipeline("p", hcl);
+    server->set_pipeline("p", recording_job("j", dir.file("runs"), "3"));
     worker_proc first(server, "first");
     server->trigger("p", "j");
     auto started = server->wait_started("p", "j", "1", 30s);
@@ -284,11 +280,7 @@ resource "counter" "c" {
     temp_dir dir;
     kafka_server server(broker.bootstrap(),
                         {"--db-system", "rocksdb", "--db-path", dir.file("db")});
-    auto hcl =
-        "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
-        "      args = [\"-c\", \"echo $BUILD_ID >> " +
-        dir.file("runs") + "; sleep 4; echo done\"]\n    }\n  }\n}\n";
-    server->set_pipeline("p", hcl);
+    server->set_pipeline("p", recording_job("j", dir.file("runs"), "4"));
     worker_proc w(server, "w");
     server->trigger("p", "j");
     server->trigger("p", "j");  // waits for the one slot

@@ -96,6 +96,14 @@ std::string worker_token() {
   return cached;
 }
 
+std::string recording_job(const std::string& name, const std::string& log,
+                          const std::string& seconds) {
+  return "job \"" + name +
+         "\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n"
+         "      args = [\"-c\", \"echo $BUILD_ID >> " +
+         log + "; sleep " + seconds + "; echo done\"]\n    }\n  }\n}\n";
+}
+
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
     s.replace(pos, from.size(), to);

@@ -44,6 +44,11 @@ std::string user_token(const std::string& role);
 /// A worker token (`pikoci-node worker-token`).
 std::string worker_token();
 
+/// A job whose task appends its build id to the file `log` (so a test can count runs), then
+/// sleeps `seconds` and prints "done".
+std::string recording_job(const std::string& name, const std::string& log,
+                          const std::string& seconds);
+
 /// `s` with every `from` replaced by `to`.
 std::string replace_all(std::string s, const std::string& from, const std::string& to);
 

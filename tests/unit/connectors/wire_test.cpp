@@ -630,4 +630,22 @@ TEST_SUITE("wire") {
     CHECK(decoded > 0);
     CHECK(refused > 0);
   }
+
+  TEST_CASE("a UTF-8 character split between log chunks travels whole") {
+    std::string euro = "\xE2\x82\xAC";  // €
+    std::string a = "price: " + euro.substr(0, 2);
+    CHECK(wire::take_incomplete_utf8_tail(a) == euro.substr(0, 2));
+    CHECK(a == "price: ");
+    std::string whole = "x" + euro;
+    CHECK(wire::take_incomplete_utf8_tail(whole).empty());
+    CHECK(whole == "x" + euro);
+    std::string ascii = "plain\n";
+    CHECK(wire::take_incomplete_utf8_tail(ascii).empty());
+    std::string binary = "\xFF\xFE";  // not UTF-8: left alone
+    CHECK(wire::take_incomplete_utf8_tail(binary).empty());
+    CHECK(binary.size() == 2);
+    std::string emoji = "\xF0\x9F\x98";  // 3 of the 4 bytes of 😀
+    CHECK(wire::take_incomplete_utf8_tail(emoji) == "\xF0\x9F\x98");
+    CHECK(emoji.empty());
+  }
 }
