@@ -4,12 +4,12 @@
 //     clock just before the trigger request (target p99 ≤ 50 ms, stretch 15 ms);
 //   - no-op builds completed per second with two workers (4 slots each): `--builds` triggers,
 //     from the first trigger until every build is finished;
-//   - dead worker → re-dispatched: a worker running a long build is killed with SIGKILL; the
-//     time until the build is `started` again on the other worker (attempt 2), with the default
-//     10 s lease (target ≤ 10 s, stretch 3 s).
+//   - dead worker → re-dispatched: of two settled workers, the one running a long build is
+//     killed with SIGKILL; the time until the build is `started` again on the other one
+//     (attempt 2), with the default 10 s lease or `--lease` (target ≤ 10 s, stretch 3 s).
 // Prints one JSON line per figure in bench/run's format.
 //
-//   bench-kafka [--runs N] [--builds N] [--slots N per worker] [--kills N]
+//   bench-kafka [--runs N] [--builds N] [--slots N per worker] [--kills N] [--lease 10s]
 
 #include <algorithm>
 #include <chrono>
@@ -51,11 +51,13 @@ struct setup {
   std::map<std::string, std::string> auth;
   std::string base;
 
-  setup(kafka_broker& b, const std::string& p, int workers_n, int concurrency)
+  setup(kafka_broker& b, const std::string& p, int workers_n, int concurrency,
+        const std::string& lease = "10s")
       : broker(b), prefix(p) {
     server = std::make_unique<node_server>(std::vector<std::string>{
         "--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(), "--kafka-topic-prefix",
-        prefix, "--run-worker=false", "--max-in-flight", "1000", "--max-queue-size", "100000"});
+        prefix, "--run-worker=false", "--max-in-flight", "1000", "--max-queue-size", "100000",
+        "--worker-lease", lease});
     auth = {{"Authorization", "Bearer " + command_output({node_binary(), "user-token",
                                                           "--jwt-secret", "test-secret"})},
             {"Content-Type", "application/json"}};
@@ -160,16 +162,20 @@ void throughput(kafka_broker& broker, int builds, int slots) {
   print("noop_builds_per_second_kafka_2_workers", "throughput", "1/s", {builds / secs}, 0);
 }
 
-void redispatch(kafka_broker& broker, int kills) {
+void redispatch(kafka_broker& broker, int kills, const std::string& lease) {
   std::vector<double> secs;
   for (int k = 0; k < kills; ++k) {
-    setup s(broker, "bench-dead-" + std::to_string(::getpid()) + "-" + std::to_string(k), 0, 1);
+    setup s(broker, "bench-dead-" + std::to_string(::getpid()) + "-" + std::to_string(k), 0, 1,
+            lease);
     s.set(job("long", "/bin/sleep", {"30"}));
-    auto& victim = s.add_worker("victim", 1);
+    // two workers that have settled in their group (as in production), one slot each
+    auto& a = s.add_worker("a", 1);
+    auto& b = s.add_worker("b", 1);
+    std::this_thread::sleep_for(std::chrono::seconds(5));
     auto id = s.trigger("long");
     while (s.build(id)["status"] != "started")
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    s.add_worker("survivor", 1);
+    auto& victim = s.build(id)["worker"] == "a" ? a : b;
     auto t0 = clock_type::now();
     victim.stop(SIGKILL);
     for (;;) {
@@ -181,24 +187,26 @@ void redispatch(kafka_broker& broker, int kills) {
     }
     secs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
   }
-  print("dead_worker_to_redispatched", "latency", "s", secs, 10);
+  print(("dead_worker_to_redispatched_lease_" + lease).c_str(), "latency", "s", secs, 10);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   int runs = 200, builds = 500, kills = 3, slots = 4;
+  std::string lease = "10s";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--builds")) builds = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--kills")) kills = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--slots")) slots = std::atoi(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--lease")) lease = argv[i + 1];
   }
   try {
     kafka_broker broker;
     if (runs > 0) trigger_to_start(broker, runs);
     if (builds > 0) throughput(broker, builds, slots);
-    if (kills > 0) redispatch(broker, kills);
+    if (kills > 0) redispatch(broker, kills, lease);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench-kafka: %s\n", e.what());
     return 1;

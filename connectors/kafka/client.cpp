@@ -219,11 +219,12 @@ producer::~producer() {
   impl_->poller.join();
 }
 
-bool producer::produce(const std::string& topic, const std::string& key,
-                       const std::string& payload) {
-  auto rc = impl_->p->produce(topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-                              const_cast<char*>(payload.data()), payload.size(),
-                              key.empty() ? nullptr : key.data(), key.size(), 0, nullptr);
+bool producer::produce(const std::string& topic, const std::string& key, const std::string& payload,
+                       int partition) {
+  auto rc =
+      impl_->p->produce(topic, partition < 0 ? RdKafka::Topic::PARTITION_UA : partition,
+                        RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(payload.data()),
+                        payload.size(), key.empty() ? nullptr : key.data(), key.size(), 0, nullptr);
   if (rc == RdKafka::ERR_NO_ERROR) return true;
   spdlog::error("event=kafka.produce_failed topic={} error=\"{}\"", topic, RdKafka::err2str(rc));
   return false;
@@ -292,6 +293,15 @@ std::optional<message> consumer::poll(std::chrono::milliseconds timeout) {
       spdlog::warn("event=kafka.consume_error error=\"{}\"", m->errstr());
       return std::nullopt;
   }
+}
+
+std::vector<std::pair<std::string, int>> consumer::assignment() {
+  std::vector<RdKafka::TopicPartition*> parts;
+  std::vector<std::pair<std::string, int>> out;
+  if (impl_->c->assignment(parts) != RdKafka::ERR_NO_ERROR) return out;
+  for (auto* p : parts) out.emplace_back(p->topic(), p->partition());
+  RdKafka::TopicPartition::destroy(parts);
+  return out;
 }
 
 bool consumer::commit(const message& m, bool sync) {

@@ -63,9 +63,11 @@ class producer {
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  /// Queues one message; delivery (or its failure, logged) happens in the background.
-  /// False when the local queue refused it (full, or the message too large).
-  bool produce(const std::string& topic, const std::string& key, const std::string& payload);
+  /// Queues one message, to `partition` or (-1) the one its key hashes to; delivery (or its
+  /// failure, logged) happens in the background. False when the local queue refused it (full,
+  /// or the message too large).
+  bool produce(const std::string& topic, const std::string& key, const std::string& payload,
+               int partition = -1);
   /// Waits until everything queued was delivered or `timeout` passed; false on timeout.
   bool flush(std::chrono::milliseconds timeout);
   /// Messages whose delivery failed for good since start.
@@ -98,6 +100,8 @@ class consumer {
   std::string subscribe(const std::vector<std::string>& names);
   /// The next message, or nothing within `timeout` (errors are logged, never returned).
   std::optional<message> poll(std::chrono::milliseconds timeout);
+  /// The partitions assigned to this consumer now (topic, partition).
+  std::vector<std::pair<std::string, int>> assignment();
   /// Commits `m` as consumed (its offset + 1), synchronously or in the background; false on a
   /// failure (logged).
   bool commit(const message& m, bool sync = true);

@@ -26,6 +26,7 @@ std::int64_t unix_ms() {
 /// A worker as its heartbeats describe it.
 struct remote_worker {
   wire::heartbeat last;
+  int placed = 0;  // builds written to its partitions since its last heartbeat
   clock_type::time_point seen;
   model::time_point seen_wall;
   bool stale = false;
@@ -85,13 +86,13 @@ struct dispatcher_state {
 using self_ptr = kafka_dispatcher_actor::stateful_pointer<dispatcher_state>;
 
 void send_wire(self_ptr self, const std::string& topic, wire::message body,
-               const std::string& to_worker = {}) {
+               const std::string& to_worker = {}, int partition = -1) {
   wire::envelope e;
   e.worker = to_worker;  // a targeted control message names its worker
   e.sent_at_ms = unix_ms();
   e.body = std::move(body);
   auto key = wire::key_of(e.body);
-  self->state.out->produce(topic, key, wire::encode(e));
+  self->state.out->produce(topic, key, wire::encode(e), partition);
 }
 
 /// The topic of work on `base` that needs `tags`, created the first time it is used.
@@ -121,6 +122,30 @@ void tell_slots(self_ptr self) {
   self->send(*st.queue, proto::slots_atom::value, slots);
 }
 
+/// The partition of `topic` to write a build to: one consumed by the healthy worker with the
+/// most free slots (so a busy or dead worker's partitions are avoided); -1 (by key) when no
+/// worker has announced partitions of that topic yet.
+int place(self_ptr self, const std::string& topic) {
+  remote_worker* best = nullptr;
+  std::vector<int> parts;
+  int best_free = 0;
+  for (auto& [name, w] : self->state.workers) {
+    if (w.stale || w.last.status != "healthy") continue;
+    std::vector<int> mine;
+    for (const auto& [t, p] : w.last.partitions)
+      if (t == topic) mine.push_back(p);
+    if (mine.empty()) continue;
+    int free = w.last.concurrency - static_cast<int>(w.last.running.size()) - w.placed;
+    if (best == nullptr || free > best_free) {
+      best = &w;
+      best_free = free;
+      parts = std::move(mine);
+    }
+  }
+  if (best == nullptr) return -1;
+  return parts[static_cast<std::size_t>(best->placed++) % parts.size()];
+}
+
 void publish_build(self_ptr self, const in_flight& b) {
   wire::run_build m;
   m.build_id = b.work.key.id;
@@ -128,7 +153,8 @@ void publish_build(self_ptr self, const in_flight& b) {
   m.tags = b.work.tags;
   m.plan = *b.work.plan;
   m.plan.attempt = b.work.key.attempt;
-  send_wire(self, topic_for(self, self->state.opts.names.jobs(), b.work.tags), std::move(m));
+  auto topic = topic_for(self, self->state.opts.names.jobs(), b.work.tags);
+  send_wire(self, topic, std::move(m), {}, place(self, topic));
 }
 
 /// The build ends here: its owner hears the result and the slot goes back.
@@ -269,6 +295,7 @@ void on_event(self_ptr self, wire::envelope& e) {
             if (b->second.worker == e.worker) b->second.adopted_at.reset();  // claimed
           }
           w.last = m;
+          w.placed = 0;
           w.seen = clock_type::now();
           w.seen_wall = std::chrono::system_clock::now();
           w.stale = false;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -29,6 +30,8 @@ struct shared_flags {
   std::atomic<int> running{0};  // builds taken and not finished
   std::atomic<bool> draining{false};
   std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> partitions;  // the jobs consumer's, for heartbeats
 };
 
 /// The worker's end of the wire: owner of every build and check the embedded worker runs here
@@ -92,6 +95,10 @@ void heartbeat(link_ptr self) {
   hb.concurrency = st.opts.concurrency;
   for (const auto& [id, attempt] : st.running) hb.running.emplace_back(id, attempt);
   hb.status = st.flags->draining ? "draining" : "healthy";
+  {
+    std::lock_guard<std::mutex> lock(st.flags->mu);
+    hb.partitions = st.flags->partitions;
+  }
   emit(self, std::move(hb));
 }
 
@@ -239,10 +246,16 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
 /// fetched waits here, uncommitted (a worker that goes away leaves it to the others). Pausing
 /// the consumer instead would not move the partitions to an idle worker either, and resuming
 /// costs a fetch round trip per build.
-template <class Take, class Gate>
-void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, Gate gate) {
+template <class Take, class Gate, class Every>
+void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, Gate gate,
+                  Every every_second) {
   std::deque<message> held;
+  auto next = std::chrono::steady_clock::now();
   while (!flags->stop) {
+    if (auto now = std::chrono::steady_clock::now(); now >= next) {
+      every_second();
+      next = now + std::chrono::seconds(1);
+    }
     if (!held.empty() && gate()) {
       auto m = std::move(held.front());
       held.pop_front();
@@ -327,7 +340,12 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
                 .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
             return taken;
           },
-          [&] { return !flags->draining && flags->running < slots; });
+          [&] { return !flags->draining && flags->running < slots; },
+          [&] {  // where the server should write work meant for this worker
+            auto parts = c->assignment();
+            std::lock_guard<std::mutex> lock(flags->mu);
+            flags->partitions = std::move(parts);
+          });
     });
   }
   if (opts.checks) {
@@ -348,7 +366,7 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
                 .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
             return taken;
           },
-          [&] { return !flags->draining; });
+          [&] { return !flags->draining; }, [] {});
     });
   }
   // control: every worker sees every message (a group of its own), from now on

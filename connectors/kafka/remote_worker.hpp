@@ -33,7 +33,7 @@ struct remote_worker_options {
   bool jobs = true, checks = true;  // --queues
   int concurrency = 1;
   worker::executor_options exec;
-  std::chrono::milliseconds heartbeat{2000};
+  std::chrono::milliseconds heartbeat{1000};
 };
 
 class remote_worker {

@@ -292,6 +292,14 @@ ojson enc_body(const heartbeat& m) {
   for (const auto& [id, attempt] : m.running) running.push_back(build_head(id, attempt));
   o["running"] = std::move(running);
   o["status"] = m.status;
+  ojson parts = ojson::array();
+  for (const auto& [topic, partition] : m.partitions) {
+    ojson p = ojson::object();
+    p["topic"] = topic;
+    p["partition"] = partition;
+    parts.push_back(std::move(p));
+  }
+  o["partitions"] = std::move(parts);
   return o;
 }
 
@@ -633,6 +641,10 @@ message dec_body(std::size_t type, const in& j) {
       bool known = false;
       for (const char* s : heartbeat_statuses) known = known || m.status == s;
       if (!known) st.fail("unknown value " + quote(m.status));
+      if (auto parts = j.optional("partitions"))
+        parts->each([&](const in& p) {
+          m.partitions.emplace_back(p["topic"].str(), p["partition"].int32(0));
+        });
       return m;
     }
   }

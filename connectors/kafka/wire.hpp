@@ -119,6 +119,9 @@ struct heartbeat {
   int concurrency = 1;
   std::vector<std::pair<std::int64_t, int>> running;  // (build id, attempt)
   std::string status = "healthy";                     // healthy | draining
+  // the jobs partitions this worker consumes (the server places work on a worker with free slots
+  // by writing to one of them); optional on the wire
+  std::vector<std::pair<std::string, int>> partitions;  // (topic, partition)
 };
 
 using message =

@@ -183,6 +183,29 @@ resource "counter" "c" {
     CHECK(server->builds("p", "j").size() == 1);
   }
 
+  TEST_CASE("a build whose worker is lost twice ends errored: it is dispatched again only once") {
+    auto& broker = kafka_broker::shared();
+    kafka_server server(broker.bootstrap(), {"--worker-lease", "2s"});
+    temp_dir dir;
+    server->set_pipeline("p", recording_job("j", dir.file("runs"), "30"));
+    auto first = std::make_unique<worker_proc>(server, "first");
+    server->trigger("p", "j");
+    REQUIRE(server->wait_started("p", "j", "1", 30s)["worker"] == "first");
+    auto second = std::make_unique<worker_proc>(server, "second");
+    first->proc->stop(SIGKILL);
+    REQUIRE(eventually(
+        [&] {
+          auto b = server->build("p", "j", "1");
+          return b["attempt"] == 2 && b["status"] == "started";
+        },
+        30s));
+    second->proc->stop(SIGKILL);
+    auto done = server->wait_build("p", "j", "1", 30s);
+    CHECK(done["status"] == "errored");
+    CHECK(done["attempt"] == 2);
+    CHECK(done["reason"] == "worker lost: second stopped sending heartbeats");
+  }
+
   TEST_CASE("forged events change nothing; a worker with a bad token exits non-zero") {
     auto& broker = kafka_broker::shared();
     kafka_server server(broker.bootstrap());

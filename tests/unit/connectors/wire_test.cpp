@@ -323,12 +323,19 @@ TEST_SUITE("wire") {
     CHECK(wire::encode(cancel) ==
           R"({"v":1,"type":"cancel_build","worker":"","token":"","sent_at_ms":1700000000000,)"
           R"("body":{"build_id":42,"attempt":2,"reason":"user"}})");
-    wire::envelope hb{"w1", "tok", 5,
-                      wire::heartbeat{{"linux"}, {"default"}, 2, {{42, 1}}, "healthy"}};
+    wire::envelope hb{
+        "w1", "tok", 5,
+        wire::heartbeat{{"linux"}, {"default"}, 2, {{42, 1}}, "healthy", {{"pikoci.jobs", 3}}}};
     CHECK(wire::encode(hb) ==
           R"({"v":1,"type":"heartbeat","worker":"w1","token":"tok","sent_at_ms":5,"body":)"
           R"({"tags":["linux"],"queues":["default"],"concurrency":2,)"
-          R"("running":[{"build_id":42,"attempt":1}],"status":"healthy"}})");
+          R"("running":[{"build_id":42,"attempt":1}],"status":"healthy",)"
+          R"("partitions":[{"topic":"pikoci.jobs","partition":3}]}})");
+    // a heartbeat without partitions (they are optional) decodes
+    auto old = wire::decode(
+        R"({"v":1,"type":"heartbeat","worker":"w1","token":"t","sent_at_ms":5,"body":)"
+        R"({"tags":[],"queues":["jobs"],"concurrency":1,"running":[],"status":"healthy"}})");
+    CHECK(std::get<wire::heartbeat>(old.body).partitions.empty());
     wire::envelope done{
         "w1", "tok", 5,
         wire::step_finished{
