@@ -405,14 +405,17 @@ void adopt_restored(self_ptr self) {
     st.numbering.observe(b.number);
     st.by_number[b.number] = b.id;
     auto& rec = st.builds[b.id] = std::move(b);
-    bool ran = rec.status == build_status::started ||
-               (rec.status == build_status::pending && rec.dispatched);
+    // handed to the worker side and not over: it was running when the node stopped (its status
+    // may already be final: decided or cancelled, with job hooks still to run)
+    bool ran = !rec.finished_at && (rec.status != build_status::pending || rec.dispatched);
     if (ran && !st.setup.ctx.remote_workers) {
-      rec.status = build_status::errored;
-      rec.reason = "orphaned: server stopped during build";
+      if (!model::is_terminal(rec.status)) {
+        rec.status = build_status::errored;
+        rec.reason = "orphaned: server stopped during build";
+      }
       rec.finished_at = st.setup.ctx.now();
-      spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={}", rec.pipeline,
-                   rec.job, rec.id, rec.number);
+      spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={} status={}",
+                   rec.pipeline, rec.job, rec.id, rec.number, model::to_string(rec.status));
       save(self, rec);
     }
     if (rec.finished_at) st.finished.insert(rec.id);
@@ -457,8 +460,8 @@ caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_ru
     if (--*left == 0) rp.deliver(true);
   };
   for (const auto& [id, b] : st.builds) {
-    bool handed_out = b.status == build_status::started || b.dispatched;
-    if (model::is_terminal(b.status)) continue;
+    if (b.finished_at) continue;
+    bool handed_out = b.status != build_status::pending || b.dispatched;
     proto::queued_build q{{b.id, b.attempt},
                           b.pipeline,
                           b.job,
