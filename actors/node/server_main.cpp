@@ -165,8 +165,12 @@ int run_server(const server_flags& flags) {
   }
 
   http::node_view view;
+  // workers: the embedded one, or the remote workers that are not stale
+  std::shared_ptr<std::atomic<int>> live;
+  if (ro.kafka) live = ro.kafka->live_workers;
   view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
-                 workers = flags.run_worker ? 1 : 0] {
+                 embedded = flags.run_worker ? 1 : 0, live] {
+    int workers = live ? live->load() : embedded;
     return nlohmann::json{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
   };
   view.call = [&rt](api::request req, std::function<void(api::response)> reply) {

@@ -114,9 +114,12 @@ std::string topic_for(self_ptr self, const std::string& base,
 
 void tell_slots(self_ptr self) {
   auto& st = self->state;
-  int slots = 0;
-  for (const auto& [name, w] : st.workers)
+  int slots = 0, live = 0;
+  for (const auto& [name, w] : st.workers) {
+    if (!w.stale) ++live;
     if (!w.stale && w.last.status == "healthy" && w.takes_jobs()) slots += w.last.concurrency;
+  }
+  *st.opts.live_workers = live;
   if (slots == st.slots_told || !st.queue) return;
   st.slots_told = slots;
   self->send(*st.queue, proto::slots_atom::value, slots);
@@ -263,11 +266,20 @@ void drop(self_ptr self, const std::string& why) {
 }
 
 /// The build an event is about, when it is the current attempt (fencing).
-in_flight* current(self_ptr self, std::int64_t id, int attempt, const char* what) {
+/// The build an event is about, when it is the current attempt (fencing) and `sender` is the
+/// worker running it ("" for `accepted`, which decides that).
+in_flight* current(self_ptr self, std::int64_t id, int attempt, const std::string& sender,
+                   const char* what) {
   auto it = self->state.builds.find(id);
   if (it == self->state.builds.end() || it->second.work.key.attempt != attempt) {
     drop(self, std::string("stale or unknown build in ") + what + ": build " + std::to_string(id) +
                    " attempt " + std::to_string(attempt));
+    return nullptr;
+  }
+  if (!sender.empty() && !it->second.worker.empty() && it->second.worker != sender) {
+    // a second copy of the work (delivered twice around a rebalance), told to cancel
+    drop(self, std::string(what) + " of build " + std::to_string(id) + " from " + sender +
+                   ", which does not run it");
     return nullptr;
   }
   return &it->second;
@@ -301,7 +313,7 @@ void on_event(self_ptr self, wire::envelope& e) {
           w.stale = false;
           tell_slots(self);
         } else if constexpr (std::is_same_v<T, wire::accepted>) {
-          auto* b = current(self, m.build_id, m.attempt, "accepted");
+          auto* b = current(self, m.build_id, m.attempt, "", "accepted");
           if (b == nullptr) {
             // an attempt that is over (sent again, cancelled, finished): it must not run
             send_wire(self, st.opts.names.control(),
@@ -318,26 +330,27 @@ void on_event(self_ptr self, wire::envelope& e) {
           b->worker = e.worker;
           self->send(b->work.owner, proto::accepted_atom::value, b->work.key, e.worker);
         } else if constexpr (std::is_same_v<T, wire::step_started>) {
-          if (auto* b = current(self, m.build_id, m.attempt, "step_started"))
+          if (auto* b = current(self, m.build_id, m.attempt, e.worker, "step_started"))
             self->send(b->work.owner, proto::step_start_atom::value, b->work.key, m.step);
         } else if constexpr (std::is_same_v<T, wire::log_chunk>) {
-          auto* b = current(self, m.build_id, m.attempt, "log_chunk");
+          auto* b = current(self, m.build_id, m.attempt, e.worker, "log_chunk");
           if (b == nullptr || (b->any_log && m.seq <= b->last_log_seq)) return;  // seen
           b->any_log = true;
           b->last_log_seq = m.seq;
           self->send(b->work.owner, proto::step_log_atom::value, b->work.key, m.step,
                      std::move(m.chunk));
         } else if constexpr (std::is_same_v<T, wire::step_finished>) {
-          if (auto* b = current(self, m.build_id, m.attempt, "step_finished"))
+          if (auto* b = current(self, m.build_id, m.attempt, e.worker, "step_finished"))
             self->send(b->work.owner, proto::step_done_atom::value, b->work.key, m.step, m.result);
         } else if constexpr (std::is_same_v<T, wire::build_decided>) {
-          if (auto* b = current(self, m.build_id, m.attempt, "build_decided"))
+          if (auto* b = current(self, m.build_id, m.attempt, e.worker, "build_decided"))
             self->send(b->work.owner, proto::decided_atom::value, b->work.key, m.result);
         } else if constexpr (std::is_same_v<T, wire::build_finished>) {
           auto it = st.builds.find(m.build_id);
-          if (it == st.builds.end() || it->second.work.key.attempt != m.attempt) {
-            // recorded before (a result sent again) or an attempt that is over: the worker can
-            // stop sending it
+          if (it == st.builds.end() || it->second.work.key.attempt != m.attempt ||
+              (!it->second.worker.empty() && it->second.worker != e.worker)) {
+            // recorded before (a result sent again), an attempt that is over, or a second copy
+            // that was told to cancel: the worker can stop sending it
             send_wire(self, st.opts.names.control(), wire::recorded{m.build_id, m.attempt},
                       e.worker);
             return;

@@ -10,7 +10,9 @@
 // Threads: the actor runs on the CAF scheduler; one companion thread polls the events topic and
 // hands decoded envelopes to the actor. Producing never blocks (librdkafka queues).
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "actors/protocols/dispatch.hpp"
@@ -29,6 +31,8 @@ struct dispatcher_options {
   int redispatches = 1;  // dispatches again of a build whose worker went silent
   int partitions = 8;    // of the work topics: how many workers of one group can share them
   std::chrono::milliseconds grace{10000};  // SIGTERM: how long cancelled builds may take to end
+  /// Kept up to date with the number of workers that are not stale (GET /health reads it).
+  std::shared_ptr<std::atomic<int>> live_workers = std::make_shared<std::atomic<int>>(0);
 };
 
 using kafka_dispatcher_actor = proto::dispatcher_actor::extend<

@@ -246,6 +246,14 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
 /// fetched waits here, uncommitted (a worker that goes away leaves it to the others). Pausing
 /// the consumer instead would not move the partitions to an idle worker either, and resuming
 /// costs a fetch round trip per build.
+/// Whether `m`'s partition is still this consumer's (a rebalance hands it, and the messages
+/// this consumer fetched from it but did not commit, to another one).
+bool assigned(consumer& c, const message& m) {
+  for (const auto& [topic, partition] : c.assignment())
+    if (topic == m.topic && partition == m.partition) return true;
+  return false;
+}
+
 template <class Take, class Gate, class Every>
 void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, Gate gate,
                   Every every_second) {
@@ -259,6 +267,7 @@ void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, G
     if (!held.empty() && gate()) {
       auto m = std::move(held.front());
       held.pop_front();
+      if (!assigned(c, m)) continue;  // its partition moved to another worker, who gets it now
       if (take(m)) {
         c.commit(m);
       } else {

@@ -110,10 +110,11 @@ TEST_SUITE("kafka.workers") {
   TEST_CASE("a server and two workers share the builds; logs and results look like embedded ones") {
     auto& broker = kafka_broker::shared();
     kafka_server server(broker.bootstrap());
-    server->set_pipeline("p", sleeping_job("j", "1"));
+    temp_dir dir;
+    server->set_pipeline("p", recording_job("j", dir.file("runs"), "1"));
     worker_proc a(server, "wa"), b(server, "wb");
-    for (int i = 0; i < 4; ++i) server->trigger("p", "j");
-    auto builds = server->wait_builds("p", "j", 4, 60s);
+    for (int i = 0; i < 6; ++i) server->trigger("p", "j");
+    auto builds = server->wait_builds("p", "j", 6, 60s);
     std::set<std::string> workers;
     for (const auto& build : builds) {
       CHECK(build["status"] == "succeeded");
@@ -122,11 +123,16 @@ TEST_SUITE("kafka.workers") {
     }
     CHECK(workers == std::set<std::string>{"wa", "wb"});  // one slot each: both took builds
     auto full = server->build("p", "j", "1");
-    REQUIRE(full["steps"].size() == 1);
+    REQUIRE_MESSAGE(full["steps"].size() == 1, full.dump());
     CHECK(full["steps"][0]["status"] == "succeeded");
-    CHECK(full["steps"][0]["logs"] == "start " + std::to_string(full["id"].get<int>()) + "\nend\n");
+    CHECK(full["steps"][0]["logs"] == "done\n");
+    // each build's process ran once, on one worker
+    auto runs = dir.lines("runs");
+    CHECK(runs.size() == 6);
+    CHECK(std::set<std::string>(runs.begin(), runs.end()).size() == 6);
     auto listed = server->get("/workers").json()["workers"];
     CHECK(listed.size() == 2);
+    CHECK(server->get("/health").json()["workers"] == 2);
     CHECK(listed[0]["kind"] == "remote");
   }
 
