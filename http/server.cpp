@@ -2,8 +2,11 @@
 
 #include <atomic>
 #include <future>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include <restinio/all.hpp>
 
@@ -21,7 +24,42 @@ using params_t = restinio::router::route_params_t;
 using handling_t = restinio::request_handling_status_t;
 using nlohmann::json;
 
+/// The route pattern a path belongs to ("/api/v1/pipelines/:p/jobs/:j"), so request counters
+/// have few labels; "other" for paths no route has.
+std::string route_of(std::string_view path);
+
+/// HTTP requests answered, by method, route and status (GET /metrics).
+class request_counter {
+ public:
+  void count(std::string method, std::string route, int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_[{std::move(method), std::move(route), status}];
+  }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out =
+        "# HELP pikoci_http_requests_total HTTP requests answered, by method, route and code.\n"
+        "# TYPE pikoci_http_requests_total counter\n";
+    for (const auto& [k, n] : counts_)
+      out += "pikoci_http_requests_total{method=\"" + std::get<0>(k) + "\",route=\"" +
+             std::get<1>(k) + "\",code=\"" + std::to_string(std::get<2>(k)) + "\"} " +
+             std::to_string(n) + "\n";
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> counts_;
+};
+
+request_counter& requests() {
+  static request_counter c;
+  return c;
+}
+
 void write(const request_t& req, const api::response& r) {
+  requests().count(std::string(req->header().method().c_str()), route_of(req->header().path()),
+                   r.status);
   auto resp = req->create_response(restinio::http_status_line_t{
       restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ""});
   for (const auto& [k, v] : r.headers) resp.append_header(k, v);
@@ -205,13 +243,8 @@ const std::string J = P + "/jobs/:j";
 const std::string B = J + "/builds/:n";
 const std::string R = P + "/resources/:rc";
 
-/// The routes that need a user token (SPEC §3.1), with the role each needs.
-std::vector<route> user_routes() {
-  using auth::role;
-  auto get = restinio::http_method_get();
-  auto post = restinio::http_method_post();
-  auto put = restinio::http_method_put();
-  auto del = restinio::http_method_delete();
+/// The paths of the routes that need a user token, in the order user_routes() uses them.
+const std::vector<std::string>& user_paths() {
   static const std::vector<std::string> paths = {"/api/v1/pipelines",
                                                  P,
                                                  P + "/pause",
@@ -237,7 +270,46 @@ std::vector<route> user_routes() {
                                                  "/api/v1/workers",
                                                  P + "/concurrency",
                                                  "/api/v1/admin/export"};
-  auto at = [](std::size_t i) { return paths.at(i).c_str(); };
+  return paths;
+}
+
+std::string route_of(std::string_view path) {
+  static const std::vector<std::string> patterns = [] {
+    std::vector<std::string> all = user_paths();
+    for (const char* p : {"/api/v1/health", "/api/v1/version", "/api/v1/login",
+                          "/api/v1/webhooks/:token", "/api/v1/workers/register", "/metrics"})
+      all.push_back(p);
+    return all;
+  }();
+  auto split = [](std::string_view s) {
+    std::vector<std::string_view> parts;
+    while (!s.empty()) {
+      auto slash = s.find('/', 1);
+      parts.push_back(s.substr(0, slash));
+      s = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+    }
+    return parts;
+  };
+  auto parts = split(path);
+  for (const auto& pattern : patterns) {
+    auto want = split(pattern);
+    if (want.size() != parts.size()) continue;
+    bool match = true;
+    for (std::size_t i = 0; match && i < want.size(); ++i)
+      match = want[i].substr(0, 2) == "/:" || want[i] == parts[i];
+    if (match) return pattern;
+  }
+  return "other";
+}
+
+/// The routes that need a user token (SPEC §3.1), with the role each needs.
+std::vector<route> user_routes() {
+  using auth::role;
+  auto get = restinio::http_method_get();
+  auto post = restinio::http_method_post();
+  auto put = restinio::http_method_put();
+  auto del = restinio::http_method_delete();
+  auto at = [](std::size_t i) { return user_paths().at(i).c_str(); };
   return {
       {get, at(0), role::read, [](const input&) -> parsed { return api::list_pipelines{}; }},
       {put, at(1), role::admin, set_pipeline},
@@ -427,6 +499,16 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     return forward(req, *shared, api::webhook{std::string(params["token"])});
   });
   allow("/api/v1/webhooks/:token", restinio::http_method_post());
+  // Prometheus: no token (SPEC §3); the node's figures plus this edge's request counters
+  router->http_get("/metrics", [=](const request_t& req, params_t) {
+    if (too_big(req)) return too_big_reply(req);
+    shared->call(api::get_metrics{}, [req](api::response r) {
+      if (r.status == 200) r.raw += requests().text();
+      write(req, r);
+    });
+    return restinio::request_accepted();
+  });
+  allow("/metrics", restinio::http_method_get());
   // the one worker route: a worker token only (user tokens get 403)
   router->http_post("/api/v1/workers/register", [=](const request_t& req, params_t) {
     if (too_big(req)) return too_big_reply(req);

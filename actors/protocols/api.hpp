@@ -112,12 +112,15 @@ struct get_queue {};
 struct list_workers {};
 /// GET /admin/export: the store as a RocksDB directory in a ustar archive (SPEC §8).
 struct export_store {};
+/// GET /metrics: the node's figures in Prometheus text format (the HTTP edge adds its own).
+struct get_metrics {};
 
-using request = std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline,
-                             pause_pipeline, set_concurrency, list_jobs, get_job, trigger_job,
-                             pause_job, list_builds, get_build, cancel_build, retry_build,
-                             list_resources, check_resource, list_versions, trigger_version,
-                             pin_resource, webhook, get_queue, list_workers, export_store>;
+using request =
+    std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline, pause_pipeline,
+                 set_concurrency, list_jobs, get_job, trigger_job, pause_job, list_builds,
+                 get_build, cancel_build, retry_build, list_resources, check_resource,
+                 list_versions, trigger_version, pin_resource, webhook, get_queue, list_workers,
+                 export_store, get_metrics>;
 
 /// The pipeline a request is about ("" for node-wide ones).
 const std::string& pipeline_of(const request& r);

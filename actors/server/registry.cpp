@@ -1,7 +1,10 @@
 #include "actors/server/registry.hpp"
 
+#include <unistd.h>
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include <stdlib.h>
 
@@ -170,6 +173,81 @@ caf::result<api::response> export_store(self_ptr self) {
   return rp;
 }
 
+/// The process's resident memory and CPU time (Linux /proc), Prometheus' standard names.
+std::string process_metrics() {
+  std::string out;
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  out += "# HELP process_resident_memory_bytes Resident memory of the node process.\n";
+  out += "# TYPE process_resident_memory_bytes gauge\n";
+  out += "process_resident_memory_bytes " + std::to_string(resident * sysconf(_SC_PAGESIZE)) + "\n";
+  std::string stat;
+  if (std::FILE* f = std::fopen("/proc/self/stat", "r")) {
+    char buf[1024];
+    auto n = std::fread(buf, 1, sizeof buf - 1, f);
+    stat.assign(buf, n);
+    std::fclose(f);
+  }
+  // fields after the command name (which may contain spaces): utime is the 14th, stime the 15th
+  double cpu = 0;
+  auto close = stat.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    std::vector<std::string> fields;
+    while (rest >> field && fields.size() < 13) fields.push_back(field);
+    if (fields.size() == 13)
+      cpu = (std::stod(fields[11]) + std::stod(fields[12])) /
+            static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::ostringstream c;
+  c << cpu;
+  out += "# HELP process_cpu_seconds_total CPU time of the node process (user and system).\n";
+  out += "# TYPE process_cpu_seconds_total counter\n";
+  out += "process_cpu_seconds_total " + c.str() + "\n";
+  return out;
+}
+
+/// GET /metrics: the queue's figures (SPEC §6.4), workers by status and the process's memory and
+/// CPU, in Prometheus text format.
+caf::result<api::response> metrics(self_ptr self) {
+  auto rp = self->make_response_promise<api::response>();
+  auto& ctx = self->state.ctx;
+  self->request(ctx.queue, caf::infinite, proto::metrics_atom::value)
+      .then(
+          [self, rp](std::string& queue) mutable {
+            self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
+                .then(
+                    [rp, queue](json& w) mutable {
+                      std::map<std::string, int> by_status{
+                          {"healthy", 0}, {"draining", 0}, {"stale", 0}};
+                      for (const auto& x : w.value("workers", json::array()))
+                        ++by_status[x.value("status", "healthy")];
+                      std::string out = queue;
+                      out += "# HELP pikoci_workers Workers by status.\n";
+                      out += "# TYPE pikoci_workers gauge\n";
+                      for (const auto& [status, n] : by_status)
+                        out +=
+                            "pikoci_workers{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+                      out += process_metrics();
+                      api::response r;
+                      r.raw = std::move(out);
+                      r.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
+                      rp.deliver(std::move(r));
+                    },
+                    [rp](caf::error& e) mutable {
+                      rp.deliver(api::fail(http::errc::internal, "workers: " + caf::to_string(e)));
+                    });
+          },
+          [rp](caf::error& e) mutable {
+            rp.deliver(api::fail(http::errc::internal, "queue: " + caf::to_string(e)));
+          });
+  return rp;
+}
+
 caf::result<api::response> handle(self_ptr self, api::request& r) {
   auto& st = self->state;
   auto later = [self](auto start) -> caf::result<api::response> {
@@ -221,6 +299,7 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
                 });
     });
   if (std::holds_alternative<api::export_store>(r)) return export_store(self);
+  if (std::holds_alternative<api::get_metrics>(r)) return metrics(self);
   // everything else is about one pipeline
   const auto& name = api::pipeline_of(r);
   auto it = st.pipelines.find(name);
