@@ -928,10 +928,11 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](proto::command_atom, const std::string& canonical) {
         auto& st = self->state;
         const auto* res = st.cfg->find_resource(canonical);
-        if (res == nullptr) return proto::check_command{std::nullopt, "resource gone"};
+        if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
         const auto* latest = st.versions.latest(canonical);
         return proto::check_command{
-            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {},
+            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)),
+            {},
             res->tags};
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {

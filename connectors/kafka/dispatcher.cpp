@@ -398,7 +398,8 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       [self](proto::run_build_atom, proto::build_work& work) {
         auto id = work.key.id;
         auto& b = self->state.builds[id];
-        b = in_flight{std::move(work)};
+        b = in_flight{};
+        b.work = std::move(work);
         publish_build(self, b);
       },
       [self](proto::run_check_atom, proto::check_work& work) {
@@ -429,7 +430,8 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       [self](proto::adopt_atom, proto::build_work& work, const std::string& worker) {
         auto id = work.key.id;
         auto& b = self->state.builds[id];
-        b = in_flight{std::move(work)};
+        b = in_flight{};
+        b.work = std::move(work);
         b.worker = worker;
         b.adopted_at = clock_type::now();
       },

@@ -108,7 +108,8 @@ TEST_SUITE("integration.queue") {
     for (int i = 0; i < 3; ++i) node.trigger("d", "job");
     node.wait_started("d", "job", "1");
     kill(node.server().process().pid(), SIGQUIT);
-    REQUIRE(node.server().process().wait_for_line("event=node.draining", 5s));
+    // the queue itself says when it refuses new builds (the node logs its intent a moment earlier)
+    REQUIRE(node.server().process().wait_for_line("event=queue.draining", 5s));
     auto refused = node.post("/pipelines/d/jobs/job/trigger");
     CHECK(refused.status == 503);
     CHECK(refused.json()["error"]["code"] == "draining");
