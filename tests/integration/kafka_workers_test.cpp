@@ -136,6 +136,26 @@ TEST_SUITE("kafka.workers") {
     CHECK(listed[0]["kind"] == "remote");
   }
 
+  TEST_CASE("with --run-worker the server is one of the workers, through the topics") {
+    auto& broker = kafka_broker::shared();
+    runtime_node node({"--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(),
+                       "--kafka-topic-prefix", fresh_prefix(), "--concurrency", "2"});
+    temp_dir dir;
+    node.set_pipeline("p", recording_job("j", dir.file("runs"), "0"));
+    REQUIRE(eventually([&] { return node.get("/health").json()["workers"] == 1; }, 20s));
+    auto workers = node.get("/workers").json()["workers"];
+    REQUIRE(workers.size() == 1);
+    CHECK(workers[0]["name"] == "embedded-1");
+    CHECK(workers[0]["concurrency"] == 2);
+    node.trigger("p", "j");
+    auto done = node.wait_build("p", "j", "1", 30s);
+    CHECK(done["status"] == "succeeded");
+    CHECK(done["worker"] == "embedded-1");
+    // no token is logged: nobody else needs one
+    CHECK(node.server().process().output().find("Worker token for standalone workers") ==
+          std::string::npos);
+  }
+
   TEST_CASE("a checks worker keeps checking while the jobs worker is busy with a long build") {
     auto& broker = kafka_broker::shared();
     kafka_server server(broker.bootstrap());
