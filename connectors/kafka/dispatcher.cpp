@@ -18,11 +18,6 @@ using clock_type = std::chrono::steady_clock;
 /// How often leases are looked at: a silent worker is noticed at most this late.
 constexpr auto tick_every = std::chrono::milliseconds(250);
 
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /// A worker as its heartbeats describe it.
 struct remote_worker {
   wire::heartbeat last;
@@ -87,12 +82,9 @@ using self_ptr = kafka_dispatcher_actor::stateful_pointer<dispatcher_state>;
 
 void send_wire(self_ptr self, const std::string& topic, wire::message body,
                const std::string& to_worker = {}, int partition = -1) {
-  wire::envelope e;
-  e.worker = to_worker;  // a targeted control message names its worker
-  e.sent_at_ms = unix_ms();
-  e.body = std::move(body);
-  auto key = wire::key_of(e.body);
-  self->state.out->produce(topic, key, wire::encode(e), partition);
+  // a targeted control message names its worker
+  auto e = wire::stamped(to_worker, "", std::move(body));
+  self->state.out->produce(topic, wire::key_of(e.body), wire::encode(e), partition);
 }
 
 /// The topic of work on `base` that needs `tags`, created the first time it is used.
@@ -250,7 +242,7 @@ void tick(self_ptr self) {
 bool token_ok(self_ptr self, const std::string& token) {
   auto& st = self->state;
   if (st.good_tokens.count(token) != 0) return true;
-  auto v = http::auth::verify(st.opts.jwt_secret, token, unix_ms() / 1000);
+  auto v = http::auth::verify(st.opts.jwt_secret, token, wire::now_ms() / 1000);
   if (!v || !v.ok->worker) return false;
   if (st.good_tokens.size() < 64) st.good_tokens.insert(token);
   return true;

@@ -20,11 +20,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::wire::cancel_build)
 namespace pikoci::kafka {
 namespace {
 
-std::int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 /// What the consumer threads and the link share.
 struct shared_flags {
   std::atomic<int> running{0};  // builds taken and not finished
@@ -77,13 +72,8 @@ using link_ptr = link_actor::stateful_pointer<link_state>;
 
 void emit(link_ptr self, wire::message body) {
   auto& st = self->state;
-  wire::envelope e;
-  e.worker = st.opts.name;
-  e.token = st.opts.token;
-  e.sent_at_ms = unix_ms();
-  e.body = std::move(body);
-  auto key = wire::key_of(e.body);
-  st.out->produce(st.opts.names.events(), key, wire::encode(e));
+  auto e = wire::stamped(st.opts.name, st.opts.token, std::move(body));
+  st.out->produce(st.opts.names.events(), wire::key_of(e.body), wire::encode(e));
 }
 
 void heartbeat(link_ptr self) {
@@ -290,6 +280,19 @@ std::optional<wire::envelope> decode_or_log(const message& m) {
   }
 }
 
+/// A consumed message of type `Work` goes to the link, which takes it or not (draining). A
+/// message of another type, or one that does not decode, is not ours to run: consumed.
+template <class Work, class Atom>
+bool hand_to_link(caf::scoped_actor& self, const link_actor& link, Atom atom, const message& m) {
+  auto e = decode_or_log(m);
+  auto* work = e ? std::get_if<Work>(&e->body) : nullptr;
+  if (work == nullptr) return true;
+  bool taken = false;
+  self->request(link, std::chrono::seconds(10), atom, std::move(*work))
+      .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
+  return taken;
+}
+
 }  // namespace
 
 struct remote_worker::impl {
@@ -340,14 +343,7 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
       consume_loop(
           *c, flags,
           [&](const message& m) {
-            auto e = decode_or_log(m);
-            auto* run = e ? std::get_if<wire::run_build>(&e->body) : nullptr;
-            if (run == nullptr) return true;  // not ours to run: skipped
-            bool taken = false;
-            self->request(link, std::chrono::seconds(10), proto::run_build_atom::value,
-                          std::move(*run))
-                .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
-            return taken;
+            return hand_to_link<wire::run_build>(self, link, proto::run_build_atom::value, m);
           },
           [&] { return !flags->draining && flags->running < slots; },
           [&] {  // where the server should write work meant for this worker
@@ -366,21 +362,14 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
       consume_loop(
           *c, flags,
           [&](const message& m) {
-            auto e = decode_or_log(m);
-            auto* run = e ? std::get_if<wire::run_check>(&e->body) : nullptr;
-            if (run == nullptr) return true;
-            bool taken = false;
-            self->request(link, std::chrono::seconds(10), proto::run_check_atom::value,
-                          std::move(*run))
-                .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
-            return taken;
+            return hand_to_link<wire::run_check>(self, link, proto::run_check_atom::value, m);
           },
           [&] { return !flags->draining; }, [] {});
     });
   }
   // control: every worker sees every message (a group of its own), from now on
   {
-    auto group = prefix + ".control." + opts.name + "." + std::to_string(unix_ms());
+    auto group = prefix + ".control." + opts.name + "." + std::to_string(wire::now_ms());
     auto c = std::make_shared<consumer>(opts.brokers, group, false);
     if (auto err = c->subscribe({opts.names.control()}); !err.empty())
       throw std::runtime_error("cannot subscribe to " + opts.names.control() + ": " + err);

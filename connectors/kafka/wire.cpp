@@ -759,6 +759,15 @@ std::string take_incomplete_utf8_tail(std::string& chunk) {
   return {};
 }
 
+std::int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+envelope stamped(std::string worker, std::string token, message body) {
+  return envelope{std::move(worker), std::move(token), now_ms(), std::move(body)};
+}
+
 const char* type_name(const message& m) {
   return type_names[m.index()];
 }

@@ -156,6 +156,12 @@ envelope decode(std::string_view text);
 /// two U+FFFD. Bytes that are not UTF-8 at all stay where they are.
 std::string take_incomplete_utf8_tail(std::string& chunk);
 
+/// Now, in Unix milliseconds (`sent_at_ms`).
+std::int64_t now_ms();
+
+/// An envelope sent now by `worker` ("" for the server) with `token` ("" from the server).
+envelope stamped(std::string worker, std::string token, message body);
+
 /// "run_build", "run_check", ... as on the wire.
 const char* type_name(const message& m);
 

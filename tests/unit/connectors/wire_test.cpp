@@ -151,8 +151,13 @@ std::vector<wire::envelope> samples() {
       "w1", "s3cret");
   add(wire::check_finished{18, "repo", worker::check_result{{}, "exit status 1", "fatal: no"}},
       "w1", "s3cret");
-  add(wire::heartbeat{{"linux"}, {"default", "gpu"}, 4, {{4242, 3}, {9, 1}}, "draining"}, "w1",
-      "s3cret");
+  add(wire::heartbeat{{"linux"},
+                      {"default", "gpu"},
+                      4,
+                      {{4242, 3}, {9, 1}},
+                      "draining",
+                      {{"p.jobs", 0}, {"p.jobs.tags.gpu", 5}}},
+      "w1", "s3cret");
   add(wire::heartbeat{});
   return out;
 }
