@@ -360,3 +360,18 @@ resource "counter" "c" {
     CHECK(server->wait_build("p", "j", "2", 60s)["status"] == "succeeded");
   }
 }
+
+TEST_SUITE("integration.worker_route") {
+  TEST_CASE("POST /workers/register: worker tokens only; a node without Kafka says so") {
+    runtime_node node;  // --pubsub-system mem
+    CHECK(node.call("POST", "/workers/register", "{}", "").status == 401);
+    CHECK(node.call("POST", "/workers/register", "{}", "not-a-token").status == 401);
+    CHECK(node.call("POST", "/workers/register", "{}", user_token("admin")).status == 403);
+    auto mem = node.call("POST", "/workers/register", "{}", worker_token());
+    CHECK(mem.status == 409);
+    CHECK(mem.json()["error"]["message"] ==
+          "this server has no remote workers (--pubsub-system mem)");
+    // and a worker token is no good on user routes
+    CHECK(node.call("GET", "/pipelines", "", worker_token()).status == 403);
+  }
+}
