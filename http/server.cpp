@@ -1,6 +1,9 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
@@ -8,8 +11,10 @@
 #include <thread>
 #include <tuple>
 
+#include <spdlog/spdlog.h>
 #include <restinio/all.hpp>
 
+#include "actors/model/notification.hpp"
 #include "build_info.hpp"
 #include "http/errors.hpp"
 
@@ -72,6 +77,121 @@ void write(const request_t& req, const api::response& r) {
   resp.done();
 }
 
+/// One Server-Sent Events subscriber: a chunked response on its connection. Events go out as
+/// they are pushed, from any thread, without waiting for the socket; the bytes handed to the
+/// connection and not yet written are counted, and a subscriber more than `max_pending` behind
+/// is cut off (its response ends; it may reconnect: the build's events are replayed).
+class sse_stream final : public api::event_sink {
+ public:
+  static constexpr std::size_t max_pending = 8 * 1024 * 1024;
+
+  explicit sse_stream(request_t req) : req_(std::move(req)) {}
+  ~sse_stream() override { close(); }
+
+  bool push(const std::string& type, const std::string& data) override {
+    return send("event: " + type + "\ndata: " + data + "\n\n");
+  }
+  void close() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    end();
+  }
+  /// The node accepted the subscription: headers go out now if no event did.
+  void opened() {
+    requests().count("GET", route_of(req_->header().path()), 200);
+    send(": stream open\n\n");
+  }
+  /// A comment line: keeps an idle stream (and any proxy) from timing out and finds subscribers
+  /// that are gone. False once the stream is over.
+  bool ping() { return send(": ping\n\n"); }
+
+ private:
+  struct flow {
+    std::atomic<std::size_t> pending{0};
+    std::atomic<bool> broken{false};
+  };
+  using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
+
+  bool send(std::string text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return false;
+    if (flow_->broken) {
+      end();
+      return false;
+    }
+    if (flow_->pending + text.size() > max_pending) {
+      spdlog::warn("event=sse.cut_off path={} pending_bytes={}", req_->header().path(),
+                   flow_->pending.load());
+      start().append_chunk(": cut off: the subscriber fell too far behind\n\n");
+      end();
+      return false;
+    }
+    auto size = text.size();
+    flow_->pending += size;
+    start().append_chunk(std::move(text));
+    resp_->flush([f = flow_, size](const asio::error_code& ec) {
+      f->pending -= size;
+      if (ec) f->broken = true;
+    });
+    return true;
+  }
+  builder_t& start() {
+    if (!resp_) {
+      resp_.emplace(req_->create_response<restinio::chunked_output_t>());
+      resp_->append_header(restinio::http_field::content_type, "text/event-stream");
+      resp_->append_header(restinio::http_field::cache_control, "no-cache");
+      resp_->append_header("X-Accel-Buffering", "no");
+    }
+    return *resp_;
+  }
+  void end() {
+    if (done_) return;
+    done_ = true;
+    if (resp_) resp_->done();
+  }
+
+  request_t req_;
+  std::mutex mu_;
+  std::optional<builder_t> resp_;
+  bool done_ = false;
+  std::shared_ptr<flow> flow_ = std::make_shared<flow>();
+};
+
+/// The open streams, pinged every `interval` by the server's pinger thread.
+class sse_streams {
+ public:
+  static constexpr std::chrono::seconds interval{10};
+
+  std::shared_ptr<sse_stream> open(request_t req) {
+    auto s = std::make_shared<sse_stream>(std::move(req));
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.push_back(s);
+    return s;
+  }
+  void ping_all() {
+    std::vector<std::shared_ptr<sse_stream>> live;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& w : streams_)
+        if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+    std::vector<const sse_stream*> over;
+    for (const auto& s : live)
+      if (!s->ping()) over.push_back(s.get());
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                  [&](const std::weak_ptr<sse_stream>& w) {
+                                    auto s = w.lock();
+                                    return !s || std::find(over.begin(), over.end(), s.get()) !=
+                                                     over.end();
+                                  }),
+                   streams_.end());
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::weak_ptr<sse_stream>> streams_;
+};
+
 handling_t reply(const request_t& req, const api::response& r) {
   write(req, r);
   return restinio::request_accepted();
@@ -93,6 +213,7 @@ struct input {
   restinio::query_string_params_t query;
   json body;
   auth::claims who;
+  std::function<api::event_sink_ptr()> open_stream;  // for the SSE routes
   std::string param(const char* name) const { return std::string(params[name]); }
 };
 
@@ -221,6 +342,15 @@ parsed pin(const input& in) {
   return api::pin_resource{in.param("p"), in.param("rc"), v.get<std::int64_t>()};
 }
 
+/// PUT /pipelines/{p}/webhooks/git {"secret"}: 1 to 256 bytes.
+parsed set_git_webhook(const input& in) {
+  const auto& s = in.body.contains("secret") ? in.body["secret"] : json();
+  if (!s.is_string() || s.get_ref<const std::string&>().empty() ||
+      s.get_ref<const std::string&>().size() > 256)
+    return bad("secret must be a non-empty string of at most 256 bytes");
+  return api::set_git_webhook{in.param("p"), s.get<std::string>()};
+}
+
 std::optional<std::int64_t> integer(const std::string& text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
   std::int64_t n = 0;
@@ -229,6 +359,29 @@ std::optional<std::int64_t> integer(const std::string& text) {
     n = n * 10 + (c - '0');
   }
   return n;
+}
+
+/// GET /notifications?status=pending,failed&limit=50
+parsed list_notifications(const input& in) {
+  std::string error;
+  auto limit = limit_of(in, error);
+  if (!limit) return bad(error);
+  api::list_notifications req;
+  req.limit = *limit;
+  if (in.query.has("status")) {
+    std::string text(in.query["status"]);
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      auto comma = text.find(',', start);
+      auto word = text.substr(start, comma == std::string::npos ? comma : comma - start);
+      if (!word.empty() && !model::parse_delivery_status(word))
+        return bad("unknown notification status \"" + word + "\" (pending, delivered or failed)");
+      if (!word.empty()) req.statuses.insert(word);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return req;
 }
 
 struct route {
@@ -269,7 +422,14 @@ const std::vector<std::string>& user_paths() {
                                                  "/api/v1/queue",
                                                  "/api/v1/workers",
                                                  P + "/concurrency",
-                                                 "/api/v1/admin/export"};
+                                                 "/api/v1/admin/export",
+                                                 B + "/events",
+                                                 "/api/v1/events",
+                                                 "/api/v1/stats",
+                                                 R + "/webhook-token",
+                                                 P + "/webhooks/git",
+                                                 "/api/v1/notifications",
+                                                 "/api/v1/notifications/:id/retry"};
   return paths;
 }
 
@@ -310,6 +470,13 @@ std::vector<route> user_routes() {
   auto put = restinio::http_method_put();
   auto del = restinio::http_method_delete();
   auto at = [](std::size_t i) { return user_paths().at(i).c_str(); };
+  // by path rather than index, so routes added at the same time do not collide
+  auto named = [](const std::string& path) {
+    const auto& all = user_paths();
+    auto it = std::find(all.begin(), all.end(), path);
+    if (it == all.end()) throw std::logic_error(path + " is missing from user_paths()");
+    return it->c_str();
+  };
   return {
       {get, at(0), role::read, [](const input&) -> parsed { return api::list_pipelines{}; }},
       {put, at(1), role::admin, set_pipeline},
@@ -389,6 +556,27 @@ std::vector<route> user_routes() {
       {get, at(22), role::read, [](const input&) -> parsed { return api::list_workers{}; }},
       {put, at(23), role::admin, set_concurrency},
       {get, at(24), role::admin, [](const input&) -> parsed { return api::export_store{}; }},
+      {get, at(25), role::read,
+       [](const input& in) -> parsed {
+         return api::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};
+       }},
+      {get, at(26), role::read,
+       [](const input& in) -> parsed { return api::watch_events{in.open_stream()}; }},
+      {get, named("/api/v1/stats"), role::read,
+       [](const input&) -> parsed { return api::get_stats{}; }},
+      {post, named(R + "/webhook-token"), role::write,
+       [](const input& in) -> parsed {
+         return api::regenerate_webhook_token{in.param("p"), in.param("rc")};
+       }},
+      // its POST needs no token: the pipeline checks the delivery's signature (make_router)
+      {put, named(P + "/webhooks/git"), role::admin, set_git_webhook},
+      {del, named(P + "/webhooks/git"), role::admin,
+       [](const input& in) -> parsed {
+         return api::set_git_webhook{in.param("p"), std::nullopt};
+       }},
+      {get, named("/api/v1/notifications"), role::read, list_notifications},
+      {post, named("/api/v1/notifications/:id/retry"), role::write,
+       [](const input& in) -> parsed { return api::retry_notification{in.param("id")}; }},
   };
 }
 
@@ -422,9 +610,25 @@ std::variant<json, api::response> json_body(const request_t& req) {
   return j;
 }
 
-/// Hands a parsed request to the node; the answer is written when it comes.
+/// The stream of a watch request (null for the others).
+std::shared_ptr<sse_stream> stream_of(const api::request& r) {
+  api::event_sink_ptr sink;
+  if (auto* w = std::get_if<api::watch_build>(&r)) sink = w->sink;
+  if (auto* w = std::get_if<api::watch_events>(&r)) sink = w->sink;
+  return std::static_pointer_cast<sse_stream>(sink);
+}
+
+/// Hands a parsed request to the node; the answer is written when it comes (a watch request's
+/// stream is already open unless the answer is an error).
 handling_t forward(const request_t& req, const node_view& node, api::request r) {
-  node.call(std::move(r), [req](api::response resp) { write(req, resp); });
+  auto stream = stream_of(r);
+  node.call(std::move(r), [req, stream](api::response resp) {
+    if (stream && !api::is_error(resp)) {
+      stream->opened();
+    } else {
+      write(req, resp);
+    }
+  });
   return restinio::request_accepted();
 }
 
@@ -464,7 +668,8 @@ handling_t method_not_allowed(const request_t& req, params_t) {
 }
 
 /// The one route table (SPEC §3.1). Known paths answer 405 for other methods.
-std::unique_ptr<router_t> make_router(node_view node, const server_options& opts) {
+std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
+                                      std::shared_ptr<sse_streams> streams) {
   auto router = std::make_unique<router_t>();
   auto shared = std::make_shared<node_view>(std::move(node));
   auto max_body = opts.max_body_bytes;
@@ -499,6 +704,29 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     return forward(req, *shared, api::webhook{std::string(params["token"])});
   });
   allow("/api/v1/webhooks/:token", restinio::http_method_post());
+  // git push webhooks: no token; the pipeline, which holds the secret, checks the signature over
+  // the raw body (docs/webhooks.md)
+  router->http_post(P + "/webhooks/git", [=](const request_t& req, params_t params) {
+    if (too_big(req)) return too_big_reply(req);
+    api::git_webhook hook;
+    hook.pipeline = std::string(params["p"]);
+    hook.body = req->body();
+    req->header().for_each_field([&hook](const auto& f) {
+      std::string name(f.name());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto& v = hook.headers[name];
+      v = v.empty() ? std::string(f.value()) : v + ", " + std::string(f.value());
+    });
+    try {
+      auto query =
+          restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
+      for (const auto& [k, v] : query) hook.query[std::string(k)] = std::string(v);
+    } catch (const std::exception& e) {
+      return reply_error(req, errc::bad_request, std::string("bad query: ") + e.what());
+    }
+    return forward(req, *shared, std::move(hook));
+  });
+  allow(P + "/webhooks/git", restinio::http_method_post());
   // Prometheus: no token (SPEC §3); the node's figures plus this edge's request counters
   router->http_get("/metrics", [=](const request_t& req, params_t) {
     if (too_big(req)) return too_big_reply(req);
@@ -541,7 +769,8 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
         input in{
             params,
             restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query()),
-            std::move(std::get<json>(body)), std::get<auth::claims>(who)};
+            std::move(std::get<json>(body)), std::get<auth::claims>(who),
+            [streams, req] { return streams->open(req); }};
         auto p = r.parse(in);
         if (auto* answer = std::get_if<api::response>(&p)) return reply(req, *answer);
         return forward(req, *shared, std::move(std::get<api::request>(p)));
@@ -570,7 +799,7 @@ class restinio_server final : public server {
         restinio::server_settings_t<traits_t>{}
             .address(opts.host)
             .port(opts.port)
-            .request_handler(make_router(std::move(node), opts))
+            .request_handler(make_router(std::move(node), opts, streams_))
             .read_next_http_message_timelimit(std::chrono::seconds(30))
             .handle_request_timeout(std::chrono::seconds(30))
             .max_pipelined_requests(16)
@@ -584,19 +813,33 @@ class restinio_server final : public server {
                                ": " + e.what());
     }
     port_ = bound_future.get();
+    pinger_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(stop_mu_);
+      while (!stop_cv_.wait_for(lock, sse_streams::interval, [this] { return stopped_.load(); }))
+        streams_->ping_all();
+    });
   }
   ~restinio_server() override { stop(); }
 
   std::uint16_t port() const override { return port_; }
 
   void stop() override {
-    if (stopped_.exchange(true)) return;
+    {
+      std::lock_guard<std::mutex> lock(stop_mu_);
+      if (stopped_.exchange(true)) return;
+    }
+    stop_cv_.notify_all();
+    if (pinger_.joinable()) pinger_.join();
     running_->stop();
     running_->wait();
   }
 
  private:
+  std::shared_ptr<sse_streams> streams_ = std::make_shared<sse_streams>();
   restinio::running_server_handle_t<traits_t> running_;
+  std::thread pinger_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
   std::uint16_t port_ = 0;
   std::atomic<bool> stopped_{false};
 };

@@ -9,6 +9,8 @@
 //   check/<p>/<canonical>                last check time and error of a resource
 //   build/<p>/<job>/<build id>           the build record: a summary line, then a line of
 //                                        steps and logs (format 1: one JSON object)
+//   outbox/<message id>                  a notification message not delivered yet (pending or
+//                                        failed), JSON with "type":"notification","v":1
 //
 // ("/" stands for the NUL separator.)
 
@@ -43,6 +45,9 @@ inline std::string check(std::string_view p, std::string_view canonical) {
 }
 inline std::string build(std::string_view p, std::string_view job, std::int64_t b) {
   return join({"build", p, job, id(b)});
+}
+inline std::string outbox(std::string_view message_id) {
+  return join({"outbox", message_id});
 }
 
 }  // namespace pikoci::persistence::keys

@@ -204,11 +204,50 @@ void build_record::step_log(const worker::step_ref& ref, std::string_view chunk)
   if (auto* s = find(ref)) s->logs.append(chunk);
 }
 
-void build_record::step_finished(const worker::step_ref& ref, worker::status st, time_point now) {
-  if (auto* s = find(ref)) {
+const step_record* build_record::step_finished(const worker::step_ref& ref, worker::status st,
+                                               time_point now) {
+  auto* s = find(ref);
+  if (s != nullptr) {
     s->status = from_worker(st);
     s->finished_at = now;
   }
+  return s;
+}
+
+namespace {
+/// A step's `step` event (SPEC §3.1 events): its state without the logs.
+nlohmann::json step_event_of(const step_record& s, const std::string& parent, bool job_hook) {
+  return {{"id", s.id},
+          {"parent", parent},
+          {"type", s.type},
+          {"name", s.name},
+          {"job_hook", job_hook},
+          {"status", to_string(s.status)},
+          {"started_at", time_or_null(s.started_at)},
+          {"finished_at", time_or_null(s.finished_at)}};
+}
+
+void replay_steps(const std::vector<step_record>& steps, const std::string& parent, bool job_hook,
+                  const build_record::event_fn& visit) {
+  for (const auto& s : steps) {
+    visit("step", step_event_of(s, parent, job_hook));
+    auto text = s.logs.str();
+    if (!text.empty()) visit("log", {{"step", s.id}, {"chunk", std::move(text)}});
+    replay_steps(s.steps, s.id, job_hook, visit);
+  }
+}
+}  // namespace
+
+nlohmann::json build_record::step_event(const worker::step_ref& ref) {
+  auto* s = find(ref);
+  if (s == nullptr) return nullptr;
+  return step_event_of(*s, ref.parent, ref.job_hook);
+}
+
+void build_record::replay(const event_fn& visit) {
+  load_steps();
+  replay_steps(steps, "", false, visit);
+  replay_steps(hooks, "", true, visit);
 }
 
 nlohmann::json build_record::to_json(bool full) const {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -72,7 +73,16 @@ struct build_record {
   /// Applies a worker event (steps appear in the order they start).
   void step_started(const worker::step_ref& ref, time_point now);
   void step_log(const worker::step_ref& ref, std::string_view chunk);
-  void step_finished(const worker::step_ref& ref, worker::status st, time_point now);
+  /// The finished step (null when the record has no such step).
+  const step_record* step_finished(const worker::step_ref& ref, worker::status st, time_point now);
+
+  /// Live events (GET .../builds/{n}/events): `step` {"id","parent","type","name","job_hook",
+  /// "status","started_at","finished_at"} and `log` {"step": id, "chunk"}.
+  using event_fn = std::function<void(const char* type, nlohmann::json data)>;
+  /// The `step` event of a step the record has (null if it has not).
+  nlohmann::json step_event(const worker::step_ref& ref);
+  /// Every step and job hook as `step` then `log` (its output so far), in the record's order.
+  void replay(const event_fn& visit);
 
   /// A new attempt of the build (its worker was lost) runs every step again.
   void restart_steps() {

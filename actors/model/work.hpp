@@ -41,14 +41,16 @@ struct hook_plan {
   std::vector<step_plan> steps;
 };
 
-enum class step_kind { get, task, put, in_parallel };
+enum class step_kind { get, task, put, notify, in_parallel };
 const char* to_string(step_kind k);
 
 /// One plan step. Which fields matter depends on `kind`.
 struct step_plan {
   step_kind kind = step_kind::task;
   std::string name;                     // record name: resource name for get/put, task label
-  std::optional<command_spec> command;  // get: pull, task: run, put: push; absent = no-op
+  // get: pull, task: run, put: push, notify: the type's notify command; absent = no-op (a notify
+  // of a built-in type is sent by the server's outbox when the step is recorded)
+  std::optional<command_spec> command;
   std::optional<millis> timeout;        // per attempt
   int attempts = 1;
   std::vector<std::string> inputs;   // task: must exist before

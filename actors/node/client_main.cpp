@@ -346,6 +346,48 @@ class client {
     return 0;
   }
 
+  /// `builds logs --follow`: the build's events (SSE) as text until it ends: a `==> step` line
+  /// when a step or hook starts, its output as it comes, then the build's line. Exit 0 once the
+  /// build ended (whatever its status), 1 when the stream broke off before.
+  int follow_logs() {
+    std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
+    if (!f_.token.empty()) headers["Authorization"] = "Bearer " + f_.token;
+    std::map<std::string, std::string> labels;  // step id → label shown
+    json end;
+    http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
+      auto j = json::parse(data, nullptr, false);
+      if (j.is_discarded()) return;
+      if (f_.json) {
+        out_ << json{{"event", type}, {"data", j}}.dump() << "\n";
+      } else if (type == "step" && labels.count(text(j, "id")) == 0) {
+        auto parent = labels.find(text(j, "parent"));
+        auto label = (parent == labels.end() ? "" : parent->second + " > ") + step_label(j);
+        labels[text(j, "id")] = label;
+        out_ << "==> " << label << "\n";
+      } else if (type == "log") {
+        out_ << text(j, "chunk");
+      }
+      out_.flush();
+      if (type == "end") end = j;
+    });
+    const std::string path = "/pipelines/" + url_segment(f_.pipeline) + "/jobs/" +
+                             url_segment(f_.job) + "/builds/" + url_segment(f_.number) + "/events";
+    auto r = http_client::stream(
+        base_ + "/api/v1" + path, headers,
+        [&](std::string_view bytes) {
+          parser.feed(bytes);
+          return end.is_null();
+        },
+        std::chrono::milliseconds(0));
+    if (!end.is_null()) {
+      if (!f_.json) out_ << build_line(end, false) << "\n";
+      return 0;
+    }
+    if (!r.ok() || r.status < 200 || r.status >= 300) return report(r);
+    err_ << "pikoci-node: the event stream ended before the build did\n";
+    return 1;
+  }
+
   /// `?limit=N&status=a,b` from the flags; `limit` overrides --limit when not negative.
   std::string query(int limit = -1) const {
     std::string q;
@@ -534,6 +576,13 @@ std::variant<call, usage_error> plan(const client_flags& f, const client& c) {
       return call{"POST", rc + "/pin", json{{"version_id", f.version_id}},
                   said_resource(" pinned to version " + std::to_string(f.version_id))};
     if (v == "unpin") return call{"POST", rc + "/unpin", std::nullopt, said_resource(" unpinned")};
+    if (v == "webhook-token")  // asked for, so printed (a resource listing hides it)
+      return call{"POST", rc + "/webhook-token", std::nullopt,
+                  [](reply_t r, long, std::ostream& out, std::ostream&) {
+                    const auto& res = at(r, "resource");
+                    out << text(res, "canonical") << " webhook token: "
+                        << text(res, "webhook_token") << "\n";
+                  }};
   }
   if (g == "queue")
     return call{"GET", "/queue", std::nullopt,
@@ -608,6 +657,7 @@ int run_client(const client_flags& flags, std::ostream& out, std::ostream& err) 
         flags.job.empty())
       return c.builds_of_pipeline();
     if (flags.group == "export") return c.export_store();
+    if (flags.group == "builds" && flags.verb == "logs" && flags.follow) return c.follow_logs();
     auto planned = plan(flags, c);
     if (auto* e = std::get_if<usage_error>(&planned)) {
       err << "pikoci-node: " << e->message << "\n";

@@ -9,6 +9,7 @@
 
 #include "actors/protocols/registry.hpp"
 #include "actors/server/execution_queue.hpp"
+#include "actors/server/outbox.hpp"
 #include "actors/server/registry.hpp"
 #include "actors/server/store_writer.hpp"
 #include "actors/worker/embedded_worker.hpp"
@@ -59,6 +60,7 @@ struct runtime::impl {
   proto::execution_queue_actor queue;
   proto::registry_actor registry;
   proto::store_writer_actor store;
+  proto::outbox_actor outbox;
   caf::actor bridge;
   std::chrono::milliseconds grace;
 
@@ -96,6 +98,10 @@ struct runtime::impl {
     ctx.store = store;
     ctx.db = db;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
+    ctx.outbox_figures = std::make_shared<proto::outbox_figures>();
+    outbox = server::spawn_outbox(sys, opts.notify, store, server::load_outbox(*db),
+                                  ctx.outbox_figures);
+    ctx.outbox = outbox;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(node::bridge, registry);
     if (!stored.empty()) restore(std::move(stored));
@@ -129,7 +135,7 @@ runtime::~runtime() {
   }
   for (const caf::actor_addr& a :
        {impl_->bridge.address(), impl_->registry.address(), impl_->queue.address(),
-        impl_->worker.address(), impl_->store.address()})
+        impl_->worker.address(), impl_->outbox.address(), impl_->store.address()})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "actors/protocols/api.hpp"
+#include "actors/protocols/outbox.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "connectors/kafka/dispatcher.hpp"
 #include "persistence/store.hpp"
@@ -25,6 +26,9 @@ struct runtime_options {
   /// dispatcher instead of the embedded worker, and the worker slots are the remote workers'.
   /// The constructor throws std::runtime_error when the brokers cannot be used.
   std::optional<kafka::dispatcher_options> kafka;
+  /// The notification outbox: retry limit, backoff (`--notify-max-attempts`,
+  /// `--notify-backoff-base`).
+  proto::outbox_options notify;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

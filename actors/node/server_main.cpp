@@ -108,6 +108,13 @@ int run_server(const server_flags& flags) {
   ro.max_in_flight = flags.max_in_flight;
   ro.max_queue_size = flags.max_queue_size;
   ro.max_builds_per_job = flags.max_builds_per_job;
+  ro.notify.max_attempts = flags.notify_max_attempts;
+  auto millis_of = [](const std::string& text, std::chrono::milliseconds fallback) {
+    auto d = pipeline::parse_duration(text);
+    return d ? std::chrono::duration_cast<std::chrono::milliseconds>(*d) : fallback;
+  };
+  ro.notify.backoff.base = millis_of(flags.notify_backoff_base, std::chrono::seconds(1));
+  ro.notify.backoff.cap = millis_of(flags.notify_backoff_cap, std::chrono::minutes(5));
   auto grace_of = [&] { return ro.grace; };
   if (flags.pubsub_system == "kafka") {
     kafka::dispatcher_options k;

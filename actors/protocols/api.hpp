@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/model/build.hpp"
+#include "actors/protocols/events.hpp"
 #include "http/errors.hpp"
 
 namespace pikoci::api {
@@ -82,6 +83,12 @@ struct cancel_build {
 struct retry_build {
   std::string pipeline, job, number;
 };
+/// GET .../builds/{n}/events: the build's events so far, then live until it ends, pushed to
+/// `sink`; the reply is an error (404) or 200 once the stream started (its body is unused).
+struct watch_build {
+  std::string pipeline, job, number;
+  event_sink_ptr sink;
+};
 
 // ---- resources
 struct list_resources {
@@ -106,6 +113,23 @@ struct pin_resource {
 struct webhook {
   std::string token;
 };
+/// POST .../resources/{rc}/webhook-token: a new token; the old one answers 404 from then on.
+struct regenerate_webhook_token {
+  std::string pipeline, resource;
+};
+/// PUT .../webhooks/git sets the pipeline's git webhook secret; DELETE (no secret) removes it.
+struct set_git_webhook {
+  std::string pipeline;
+  std::optional<std::string> secret;
+};
+/// POST .../webhooks/git: a delivery from GitHub or GitLab. The pipeline holds the secret, so it
+/// verifies the signature over the raw body (http/webhook_sig.hpp).
+struct git_webhook {
+  std::string pipeline;
+  std::string body;                            // raw bytes, as signed
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> query;
+};
 
 // ---- node
 struct get_queue {};
@@ -114,13 +138,31 @@ struct list_workers {};
 struct export_store {};
 /// GET /metrics: the node's figures in Prometheus text format (the HTTP edge adds its own).
 struct get_metrics {};
+/// GET /api/v1/stats: dashboard figures (queue, workers, latency, throughput, contention).
+struct get_stats {};
+/// GET /api/v1/events: every build's status changes from now on, pushed to `sink`.
+struct watch_events {
+  event_sink_ptr sink;
+};
+
+// ---- notifications (the outbox, docs/notifications.md)
+/// GET /notifications?status=pending,failed&limit=50: newest first.
+struct list_notifications {
+  std::set<std::string> statuses;  // pending, delivered, failed; empty: all
+  std::size_t limit = 50;          // 0: all
+};
+/// POST /notifications/{id}/retry: a failed message is pending again, its attempts from zero.
+struct retry_notification {
+  std::string id;
+};
 
 using request =
     std::variant<list_pipelines, set_pipeline, get_pipeline, delete_pipeline, pause_pipeline,
                  set_concurrency, list_jobs, get_job, trigger_job, pause_job, list_builds,
                  get_build, cancel_build, retry_build, list_resources, check_resource,
-                 list_versions, trigger_version, pin_resource, webhook, get_queue, list_workers,
-                 export_store, get_metrics>;
+                 list_versions, trigger_version, pin_resource, webhook, regenerate_webhook_token,
+                 set_git_webhook, git_webhook, get_queue, list_workers, export_store, get_metrics,
+                 watch_build, watch_events, get_stats, list_notifications, retry_notification>;
 
 /// The pipeline a request is about ("" for node-wide ones).
 const std::string& pipeline_of(const request& r);

@@ -59,7 +59,10 @@ using execution_queue_actor = caf::typed_actor<
     // SPEC §6.4 in Prometheus text format: pikoci_builds_skipped_total{reason},
     // pikoci_queue_rejected_total, pikoci_queue_depth, pikoci_builds_in_flight and the
     // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it with issue #8)
-    caf::replies_to<metrics_atom>::with<std::string>>::extend_with<slot_owner_actor>::
+    caf::replies_to<metrics_atom>::with<std::string>,
+    // its part of GET /api/v1/stats: depth, in flight, blocked_by counts, trigger → start
+    // percentiles of the last 1,000 builds, group contention
+    caf::replies_to<stats_atom>::with<nlohmann::json>>::extend_with<slot_owner_actor>::
     extend_with<slot_listener_actor>;
 
 }  // namespace pikoci::proto

@@ -51,6 +51,7 @@ using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using metrics_atom = caf::atom_constant<caf::atom("metrics")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using slots_atom = caf::atom_constant<caf::atom("slots")>;
 // remote workers (Kafka)
 using wire_atom = caf::atom_constant<caf::atom("wire")>;

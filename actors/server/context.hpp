@@ -5,21 +5,30 @@
 #include <functional>
 
 #include "actors/model/ids.hpp"
+#include "actors/protocols/events.hpp"
 #include "actors/protocols/execution_queue.hpp"
+#include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
+#include "actors/server/stats.hpp"
 
 namespace pikoci::server {
 
 struct context {
   proto::execution_queue_actor queue;
   proto::dispatcher_actor dispatcher;
-  proto::store_writer_actor store;         // none: nothing is written (unit tests)
-  std::shared_ptr<persistence::store> db;  // what the writer writes to (read for exports)
+  proto::store_writer_actor store;           // none: nothing is written (unit tests)
+  std::shared_ptr<persistence::store> db;    // what the writer writes to (read for exports)
+  proto::outbox_actor outbox;                // notifications; none: nothing is sent (unit tests)
+  proto::outbox_figures_ptr outbox_figures;  // its figures for GET /metrics
   /// Retention: finished builds kept per job (with their logs); older ones are dropped.
   std::size_t max_builds_per_job = 1000;
   /// Builds run on remote workers (Kafka): a restart adopts started builds instead of orphaning
   /// them, and final statuses are synced before the worker is told they are recorded.
   bool remote_workers = false;
+  /// Figures of finished builds, steps and checks (GET /metrics, GET /api/v1/stats).
+  std::shared_ptr<node_stats> stats = std::make_shared<node_stats>();
+  /// Subscribers of every build's status changes (GET /api/v1/events).
+  api::event_hub_ptr events = std::make_shared<api::event_hub>();
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

@@ -1,6 +1,9 @@
 #include "actors/server/execution_queue.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -35,6 +38,10 @@ struct queue_state {
   std::vector<std::uint64_t> start_buckets = std::vector<std::uint64_t>(start_bounds.size(), 0);
   double start_sum = 0;
   std::uint64_t start_count = 0;
+  std::deque<double> recent_starts;  // trigger → start of the last builds, ms (GET /stats)
+  // group contention (GET /stats): group-mode builds admitted, and those that had to wait for
+  // a build of their group
+  std::uint64_t group_builds = 0, group_waited = 0;
   std::vector<caf::typed_response_promise<bool>> drained;  // answered once idle
 
   int capacity() const { return std::min(limits.max_in_flight, limits.worker_slots); }
@@ -107,6 +114,8 @@ void dispatch(self_ptr self) {
       if (waited <= start_bounds[i]) ++st.start_buckets[i];
     st.start_sum += waited;
     ++st.start_count;
+    st.recent_starts.push_back(waited * 1000.0);
+    if (st.recent_starts.size() > 1000) st.recent_starts.pop_front();
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
     st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at, b.rules, b.owner};
@@ -210,6 +219,36 @@ std::string metrics(const queue_state& st) {
   return out;
 }
 
+/// The queue's part of GET /api/v1/stats.
+nlohmann::json stats(const queue_state& st) {
+  std::vector<double> waits(st.recent_starts.begin(), st.recent_starts.end());
+  std::sort(waits.begin(), waits.end());
+  auto pct = [&](double p) -> nlohmann::json {
+    if (waits.empty()) return nullptr;
+    auto rank = static_cast<std::size_t>(p * static_cast<double>(waits.size() - 1) + 0.5);
+    return std::round(waits[rank] * 1000.0) / 1000.0;
+  };
+  std::map<std::string, std::size_t> blocked;
+  std::size_t waiting_for_group = 0;
+  for (const auto& why : reasons(st)) {
+    ++blocked[why];
+    waiting_for_group += why.rfind("group:", 0) == 0;
+  }
+  return {{"queue_depth", st.pending.size()},
+          {"in_flight", st.started.size()},
+          {"max_in_flight", st.limits.max_in_flight},
+          {"blocked_by", blocked},
+          {"trigger_to_start_ms",
+           {{"p50", pct(0.5)}, {"p95", pct(0.95)}, {"p99", pct(0.99)}, {"samples", waits.size()}}},
+          {"group_contention",
+           {{"group_builds", st.group_builds},
+            {"waited", st.group_waited},
+            {"rate", st.group_builds == 0 ? nlohmann::json(nullptr)
+                                          : nlohmann::json(static_cast<double>(st.group_waited) /
+                                                           static_cast<double>(st.group_builds))},
+            {"waiting_now", waiting_for_group}}}};
+}
+
 /// Answers the drain requests once nothing is pending or started.
 void check_drained(self_ptr self) {
   auto& st = self->state;
@@ -285,6 +324,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
         auto id = b.key.id;
         auto seq = st.next_seq++;
+        st.group_builds += b.rules.mode == "group";
         st.pending_seq[id] = seq;
         st.pending.emplace(seq, std::move(b));
         dispatch(self);
@@ -303,9 +343,11 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
           r.headers.emplace_back("Retry-After", "5");
           return {outcome::rejected, {}, std::move(r)};
         }
-        if (waiting.rules.mode == "group")
+        if (waiting.rules.mode == "group") {
           spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",
                        waiting.pipeline, waiting.rules.group, id);
+          if (reason_of(st, seq).rfind("group:", 0) == 0) ++st.group_waited;
+        }
         return {outcome::accepted, {}, {}, seq};
       },
       [self](proto::restore_atom) {
@@ -367,6 +409,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         return reason_of(st, it->second);
       },
       [self](proto::metrics_atom) { return metrics(self->state); },
+      [self](proto::stats_atom) { return stats(self->state); },
       [self](proto::drain_atom) -> caf::result<bool> {
         auto& st = self->state;
         st.draining = true;

@@ -1,7 +1,10 @@
 #include "actors/server/job.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
+#include "actors/model/notification.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
 #include "persistence/crash_point.hpp"
@@ -24,6 +27,8 @@ struct job_state {
   std::set<std::int64_t> unsaved;
   std::set<std::int64_t> finished;  // ids of builds that are over, oldest first (retention)
   std::map<std::int64_t, std::pair<proto::build_key, proto::slot_owner_actor>> deferred;
+  // live event subscribers of builds that are not over (GET .../builds/{n}/events)
+  std::map<std::int64_t, std::vector<api::event_sink_ptr>> watchers;
 };
 
 using self_ptr = proto::job_actor::stateful_pointer<job_state>;
@@ -41,6 +46,43 @@ persistence::write_op record_op(const build_record& b) {
 
 void save(self_ptr self, const build_record& b) {
   put(self, self->state.setup.ctx, {record_op(b)});
+}
+
+/// The build just ended: the pipeline's notifications that fire for it (docs/notifications.md)
+/// are recorded in the same batch as its final status (`ops`) and handed to the outbox.
+void notify_end(self_ptr self, const build_record& b, persistence::batch& ops) {
+  auto& ctx = self->state.setup.ctx;
+  if (!ctx.outbox) return;
+  auto messages = model::automatic_notifications(*self->state.setup.cfg, b, ctx.now());
+  if (messages.empty()) return;
+  for (const auto& m : messages)
+    ops.push_back({persistence::keys::outbox(m.id), m.to_record(), false});
+  self->send(ctx.outbox, proto::enqueue_atom::value, std::move(messages));
+}
+
+/// A notify step of a built-in kind, or a hook holding some, was recorded: the outbox sends them
+/// (ids from the build and the step record: a step run again is the same message).
+void notify_step(self_ptr self, const build_record& b, const worker::step_ref& ref) {
+  auto& st = self->state;
+  auto& ctx = st.setup.ctx;
+  if (!ctx.outbox || st.def == nullptr) return;
+  const auto& cfg = *st.setup.cfg;
+  auto steps = outbox_notify_steps(cfg, *st.def, ref.type, ref.name, ref.job_hook);
+  std::vector<model::notification_message> messages;
+  persistence::batch ops;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto* n = cfg.find_notification(steps[i]->canonical);
+    auto id = "n-" + std::to_string(b.id) + "-" + ref.id;
+    if (ref.type == "hook") id += "-" + std::to_string(i);
+    auto m = model::render(*n, model::delivery_kind(cfg, n->type), b, model::event_of(b.status),
+                           steps[i]->message ? steps[i]->message : n->message, ctx.now(), id,
+                           steps[i]->params);
+    ops.push_back({persistence::keys::outbox(m.id), m.to_record(), false});
+    messages.push_back(std::move(m));
+  }
+  if (messages.empty()) return;
+  put(self, ctx, std::move(ops));
+  self->send(ctx.outbox, proto::enqueue_atom::value, std::move(messages));
 }
 
 /// Retention: beyond `max_builds_per_job` finished builds, the oldest finished ones go (from
@@ -62,11 +104,47 @@ void prune(self_ptr self) {
   if (!gone.empty()) put(self, st.setup.ctx, std::move(gone));
 }
 
+/// One event's data as a line of JSON (log chunks are valid UTF-8 already; anything else is
+/// replaced rather than thrown on).
+std::string event_text(const nlohmann::json& data) {
+  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// Pushes one event to the subscribers of build `id`; the ones that refuse are dropped.
+void stream(self_ptr self, std::int64_t id, const char* type, const nlohmann::json& data) {
+  auto& watchers = self->state.watchers;
+  auto it = watchers.find(id);
+  if (it == watchers.end()) return;
+  auto text = event_text(data);
+  auto& sinks = it->second;
+  sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
+                             [&](const api::event_sink_ptr& s) { return !s->push(type, text); }),
+              sinks.end());
+  if (sinks.empty()) watchers.erase(it);
+}
+
+/// Every status change comes through here: the pipeline (for `passed`), the build's
+/// subscribers (`build`, then `end` and the end of their streams once it is over: it is over
+/// once it has its finished_at) and the node's status stream.
 void tell_observer(self_ptr self, const build_record& b) {
-  // a build is over once it has its finished_at (every status change comes through here)
-  if (b.finished_at) self->state.finished.insert(b.id);
-  self->send(self->state.setup.observer, proto::state_atom::value, self->state.setup.name, b.id,
-             b.status, gets_of(b));
+  auto& st = self->state;
+  if (b.finished_at && st.finished.insert(b.id).second)
+    st.setup.ctx.stats->build_finished(b.status, *b.finished_at);
+  self->send(st.setup.observer, proto::state_atom::value, st.setup.name, b.id, b.status,
+             gets_of(b));
+  auto watched = st.watchers.find(b.id);
+  if (watched == st.watchers.end() && !st.setup.ctx.events->wanted()) return;
+  auto text = event_text(b.to_json(false));
+  if (st.setup.ctx.events->wanted()) st.setup.ctx.events->publish("build", text);
+  if (watched == st.watchers.end()) return;
+  for (const auto& sink : watched->second) {
+    sink->push("build", text);
+    if (b.finished_at) {
+      sink->push("end", text);
+      sink->close();
+    }
+  }
+  if (b.finished_at) st.watchers.erase(watched);
 }
 
 build_record* find_number(self_ptr self, const std::string& number) {
@@ -225,7 +303,9 @@ caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
   tell_observer(self, *b);
   // acknowledged once durable
   auto rp = self->make_response_promise<api::response>();
-  write_then(self, ctx, {record_op(*b)}, [rp, j = b->to_json(false)](bool ok) mutable {
+  persistence::batch ops{record_op(*b)};
+  if (was_pending) notify_end(self, *b, ops);  // ended without running
+  write_then(self, ctx, std::move(ops), [rp, j = b->to_json(false)](bool ok) mutable {
     rp.deliver(ok ? api::ok({{"build", std::move(j)}})
                   : api::fail(http::errc::internal, "the store could not record the cancel"));
   });
@@ -276,6 +356,23 @@ nlohmann::json summary(self_ptr self) {
            builds.empty() ? nlohmann::json(nullptr) : builds.rbegin()->second.to_json(false)}};
 }
 
+/// GET .../builds/{n}/events: the build so far (`build`, then every step with its output), then
+/// live events until it ends (`end`).
+api::response watch(self_ptr self, const api::watch_build& w) {
+  auto* b = find_number(self, w.number);
+  if (b == nullptr) return not_found_build(self, w.number);
+  auto summary = event_text(b->to_json(false));
+  w.sink->push("build", summary);
+  b->replay([&](const char* type, nlohmann::json data) { w.sink->push(type, event_text(data)); });
+  if (b->finished_at) {
+    w.sink->push("end", summary);
+    w.sink->close();
+  } else {
+    self->state.watchers[b->id].push_back(w.sink);
+  }
+  return api::ok(nullptr);
+}
+
 caf::result<api::response> handle(self_ptr self, const api::request& r) {
   if (std::holds_alternative<api::get_job>(r)) return api::ok({{"job", job_json(self)}});
   if (auto* l = std::get_if<api::list_builds>(&r)) return list(self, *l);
@@ -303,6 +400,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
   }
   if (auto* c = std::get_if<api::cancel_build>(&r)) return cancel(self, *c);
   if (auto* rt = std::get_if<api::retry_build>(&r)) return retry(self, *rt);
+  if (auto* w = std::get_if<api::watch_build>(&r)) return watch(self, *w);
   if (std::holds_alternative<api::pause_job>(r)) return api::ok({{"job", summary(self)}});
   return api::fail(http::errc::internal, "request not handled by a job");
 }
@@ -350,7 +448,9 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
         "reason=\"{}\"",
         b->pipeline, b->job, b->id, b->number, b->reason);
     tell_observer(self, *b);
-    save(self, *b);
+    persistence::batch ops{record_op(*b)};
+    notify_end(self, *b, ops);
+    put(self, st.setup.ctx, std::move(ops));
     self->send(slots, proto::release_atom::value, key.id);
     return;
   }
@@ -383,6 +483,8 @@ void shut_down(self_ptr self) {
                  std::string("job removed"));
     }
   }
+  for (auto& [id, sinks] : self->state.watchers)
+    for (const auto& sink : sinks) sink->close();
   self->quit();
 }
 
@@ -416,7 +518,9 @@ void adopt_restored(self_ptr self) {
       rec.finished_at = st.setup.ctx.now();
       spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={} status={}",
                    rec.pipeline, rec.job, rec.id, rec.number, model::to_string(rec.status));
-      save(self, rec);
+      persistence::batch ops{record_op(rec)};
+      notify_end(self, rec, ops);  // it never reached build_done
+      put(self, st.setup.ctx, std::move(ops));
     }
     if (rec.finished_at) st.finished.insert(rec.id);
     states.push_back({rec.id, rec.status, gets_of(rec)});
@@ -547,18 +651,33 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         save(self, *b);
       },
       [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
-        if (auto* b = find_key(self, key)) b->step_started(ref, self->state.setup.ctx.now());
+        auto* b = find_key(self, key);
+        if (b == nullptr) return;
+        b->step_started(ref, self->state.setup.ctx.now());
+        if (self->state.watchers.count(key.id) != 0)
+          stream(self, key.id, "step", b->step_event(ref));
       },
       [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
              const std::string& chunk) {
-        if (auto* b = find_key(self, key)) b->step_log(ref, chunk);
+        auto* b = find_key(self, key);
+        if (b == nullptr) return;
+        b->step_log(ref, chunk);
+        if (self->state.watchers.count(key.id) != 0)
+          stream(self, key.id, "log", {{"step", ref.id}, {"chunk", chunk}});
       },
       [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
              const worker::step_result& result) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
-        b->step_finished(ref, result.st, self->state.setup.ctx.now());
+        const auto* step = b->step_finished(ref, result.st, self->state.setup.ctx.now());
+        if (step != nullptr && step->started_at)
+          self->state.setup.ctx.stats->step_finished(
+              step->type, std::chrono::duration_cast<std::chrono::milliseconds>(*step->finished_at -
+                                                                                *step->started_at));
         save(self, *b);
+        if (ref.type == "notify" || ref.type == "hook") notify_step(self, *b, ref);
+        if (self->state.watchers.count(key.id) != 0)
+          stream(self, key.id, "step", b->step_event(ref));
         if (ref.type == "put" && result.st == worker::status::succeeded &&
             !result.versions.empty()) {
           // the put's resource: its step name is the resource name
@@ -597,6 +716,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
         persistence::crash_point("before_status");
+        bool first = !b->finished_at;  // remote workers send the result until it is recorded
         b->finished_at = self->state.setup.ctx.now();
         if (!model::is_terminal(b->status)) {
           b->status = final_status(self->state.def, result.st);
@@ -606,13 +726,15 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
             "event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
             b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
         tell_observer(self, *b);
+        persistence::batch ops{record_op(*b)};
+        if (first) notify_end(self, *b, ops);
         if (self->state.setup.ctx.remote_workers) {
           // the worker re-sends the result until it hears that it is stored
-          write_then(self, self->state.setup.ctx, {record_op(*b)}, [self, key](bool ok) {
+          write_then(self, self->state.setup.ctx, std::move(ops), [self, key](bool ok) {
             if (ok) self->send(self->state.setup.ctx.dispatcher, proto::recorded_atom::value, key);
           });
         } else {
-          save(self, *b);
+          put(self, self->state.setup.ctx, std::move(ops));
         }
         prune(self);
       },

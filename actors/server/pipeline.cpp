@@ -1,5 +1,7 @@
 #include "actors/server/pipeline.hpp"
 
+#include <deque>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/server/gather.hpp"
@@ -10,6 +12,7 @@
 #include "actors/server/resource_checker.hpp"
 #include "config/pipeline/group_template.hpp"
 #include "http/auth.hpp"
+#include "http/webhook_sig.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::server {
@@ -59,6 +62,12 @@ struct pipeline_state {
   std::map<std::string, resource_entry> resources;  // by canonical
   version_store versions;
   usage_index usage;  // every build by what it used: `passed` decisions
+  // git push webhooks (docs/webhooks.md)
+  std::string git_secret;                     // "": deliveries are refused
+  std::deque<std::string> deliveries;         // recent delivery ids, oldest first, for replays
+  std::set<std::string> delivery_set;         // the same ids, for lookups
+  std::map<std::string, json> hook_wanted;    // canonical -> .Webhook for its next check
+  std::map<std::string, json> hook_checking;  // canonical -> .Webhook of its check in flight
 };
 
 using self_ptr = proto::pipeline_actor::stateful_pointer<pipeline_state>;
@@ -144,7 +153,8 @@ persistence::write_op doc_op(self_ptr self) {
                    {"paused", st.paused},
                    {"concurrency", st.rule.to_json()},
                    {"jobs", std::move(jobs)},
-                   {"resources", std::move(resources)}});
+                   {"resources", std::move(resources)},
+                   {"git_webhook", {{"secret", st.git_secret}, {"deliveries", st.deliveries}}}});
 }
 
 /// A change made through the API is durable before it is answered: the pipeline's record is
@@ -161,10 +171,12 @@ caf::result<api::response> after_save(self_ptr self, std::function<void(reply_fn
   return rp;
 }
 
-/// Creates a build of `job` with resolved `inputs`; `done` gets the job's reply.
+/// Creates a build of `job` with resolved `inputs`; `done` gets the job's reply. `webhook` is
+/// `.Webhook` of the group template (a git delivery's, or `{}`).
 void create_build(self_ptr self, const std::string& job, json trigger,
                   std::vector<model::build_input> inputs, std::map<std::string, std::string> values,
-                  std::vector<std::string> args, reply_fn done) {
+                  std::vector<std::string> args, reply_fn done,
+                  const json& webhook = json::object()) {
   auto& st = self->state;
   proto::build_spec spec;
   spec.id = st.ctx.build_ids->next();
@@ -175,7 +187,7 @@ void create_build(self_ptr self, const std::string& job, json trigger,
               {"Job", job},
               {"Args", args},
               {"Inputs", values},
-              {"Webhook", json::object()}};
+              {"Webhook", webhook}};
     auto key = st.rule.tmpl->render(data);
     if (!key.error.empty()) {
       spec.failure = "concurrency group: " + key.error;
@@ -236,9 +248,10 @@ reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::
   };
 }
 
-/// A build of `job` triggered by version `v` of `canonical` (reference §5.3.1).
+/// A build of `job` triggered by version `v` of `canonical` (reference §5.3.1); `webhook` as in
+/// create_build.
 void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                        version_id v) {
+                        version_id v, const json& webhook = json::object()) {
   auto& st = self->state;
   st.jobs.at(job.name).retry_resources.erase(canonical);
   auto rc = resolution(self);
@@ -251,7 +264,7 @@ void trigger_on_version(self_ptr self, const pipeline::job& job, const std::stri
   }
   create_build(self, job.name, {{"type", "resource"}, {"resource", canonical}, {"version_id", v}},
                std::get<0>(std::move(inputs)), {}, {},
-               automatic_outcome(self, job.name, automatic::resource, canonical));
+               automatic_outcome(self, job.name, automatic::resource, canonical), webhook);
 }
 
 /// Whether a get of `job` reads `canonical` with `trigger = true` and no `passed`.
@@ -262,9 +275,11 @@ bool triggered_by(const pipeline::job& job, const std::string& canonical) {
 }
 
 /// New versions of `canonical` (oldest first; from a check or a put): builds for jobs that get
-/// it with `trigger = true` and no `passed`, one per version.
+/// it with `trigger = true` and no `passed`, one per version. `webhook`: the git delivery that
+/// asked for the check (`.Webhook` of their group template), or `{}`.
 void on_versions(self_ptr self, const std::string& canonical,
-                 const std::vector<version_record>& created) {
+                 const std::vector<version_record>& created,
+                 const json& webhook = json::object()) {
   auto& st = self->state;
   auto pin = pin_of(self, canonical);
   for (const auto& v : created) {
@@ -274,7 +289,7 @@ void on_versions(self_ptr self, const std::string& canonical,
     for (const auto& job : st.cfg->jobs)
       if (triggered_by(job, canonical) && !job_paused(self, job.name) &&
           v.id > st.jobs.at(job.name).baseline)
-        trigger_on_version(self, job, canonical, v.id);
+        trigger_on_version(self, job, canonical, v.id, webhook);
   }
 }
 
@@ -410,6 +425,7 @@ void full_json(self_ptr self, std::function<void(json)> done) {
       p["config"] = st.text;
       p["vars"] = st.vars;
       p["concurrency"] = st.rule.to_json();
+      p["git_webhook"] = {{"secret_set", !st.git_secret.empty()}};
       p["jobs"] = jobs;
       p["resources"] = std::move(resources);
       done(std::move(p));
@@ -643,6 +659,70 @@ caf::result<api::response> trigger_version(self_ptr self, const api::trigger_ver
   return rp;
 }
 
+/// Recent delivery ids a git webhook remembers per pipeline (stored with it): older replays are
+/// checked again.
+constexpr std::size_t max_deliveries = 1000;
+
+void remember_delivery(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  if (!st.delivery_set.insert(id).second) return;
+  st.deliveries.push_back(id);
+  while (st.deliveries.size() > max_deliveries) {
+    st.delivery_set.erase(st.deliveries.front());
+    st.deliveries.pop_front();
+  }
+}
+
+/// POST /pipelines/{p}/webhooks/git (docs/webhooks.md): verified against the pipeline's secret,
+/// replays ignored by delivery id; then every resource is checked now, and builds created from
+/// the versions those checks find get the delivery as `.Webhook` in their group template.
+caf::result<api::response> git_delivery(self_ptr self, const api::git_webhook& req) {
+  namespace gw = http::git_webhook;
+  auto& st = self->state;
+  auto who = gw::verify(st.git_secret, req.headers, req.body);
+  if (!who) {
+    spdlog::warn("event=webhook.git_refused pipeline={} error=\"{}\"", st.name, who.error);
+    return api::fail(http::errc::unauthenticated, who.error);
+  }
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return api::fail(http::errc::bad_request, "the webhook body must be a JSON object");
+  auto provider = *who.ok;
+  auto delivery = gw::delivery_of(provider, req.headers);
+  if (delivery.size() > 256)
+    return api::fail(http::errc::bad_request, "the delivery id is longer than 256 bytes");
+  if (!delivery.empty() && st.delivery_set.count(delivery) != 0) {
+    spdlog::info("event=webhook.git_duplicate pipeline={} delivery={}", st.name, delivery);
+    return api::ok({{"duplicate", true}, {"delivery", delivery}});
+  }
+  if (!delivery.empty()) remember_delivery(self, delivery);
+  auto ref = gw::ref_of(body);
+  json hook{{"Provider", std::string(gw::to_string(provider))},
+            {"EventType", gw::event_of(provider, req.headers)},
+            {"Branch", ref.branch},
+            {"Ref", ref.ref},
+            {"Headers", gw::template_headers(req.headers)},
+            {"Query", req.query}};
+  std::vector<std::string> checked;
+  for (const auto& [canonical, e] : st.resources) checked.push_back(canonical);
+  spdlog::info("event=webhook.git pipeline={} provider={} event=\"{}\" ref=\"{}\" delivery={} "
+               "resources={}",
+               st.name, gw::to_string(provider), hook["EventType"].get<std::string>(), ref.ref,
+               delivery, checked.size());
+  // checks start once the delivery id is stored, so a replay after a crash is still ignored
+  return after_save(self, [self, hook, checked, delivery](reply_fn done) {
+    for (const auto& c : checked) {
+      auto it = self->state.resources.find(c);
+      if (it == self->state.resources.end()) continue;
+      self->state.hook_wanted[c] = hook;
+      self->send(it->second.checker, proto::check_atom::value);
+    }
+    done(api::ok({{"checked", checked},
+                  {"delivery", delivery.empty() ? json(nullptr) : json(delivery)}},
+                 202));
+  });
+}
+
 caf::result<api::response> handle(self_ptr self, const api::request& r) {
   auto& st = self->state;
   auto rp_json = [self](auto make) -> caf::result<api::response> {
@@ -719,6 +799,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
   }
   if (auto* c = std::get_if<api::cancel_build>(&r)) return forward(c->job, r);
   if (auto* rt = std::get_if<api::retry_build>(&r)) return forward(rt->job, r);
+  if (auto* w = std::get_if<api::watch_build>(&r)) return forward(w->job, r);
   if (std::holds_alternative<api::list_resources>(r))
     return rp_json([self](reply_fn done) {
       std::vector<std::string> all;
@@ -773,6 +854,29 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     }
     return api::fail(http::errc::not_found, "unknown webhook token");
   }
+  if (auto* g = std::get_if<api::regenerate_webhook_token>(&r)) {
+    auto canonical = find_resource(self, g->resource);
+    if (!canonical) return no_resource(g->resource);
+    auto token = http::auth::random_token(24);
+    if (!token) return api::fail(http::errc::internal, "cannot generate a webhook token");
+    st.resources.at(*canonical).webhook_token = std::move(*token);
+    spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);
+    return after_save(self, [self, canonical = *canonical](reply_fn done) {
+      resources_json(self, {canonical}, [done](json rs) {
+        done(api::ok({{"resource", rs.at(0)}}));
+      });
+    });
+  }
+  if (auto* s = std::get_if<api::set_git_webhook>(&r)) {
+    bool set = s->secret.has_value();
+    st.git_secret = s->secret.value_or("");
+    spdlog::info("event=webhook.git_secret pipeline={} secret_set={}", st.name, set);
+    return after_save(self, [set](reply_fn done) {
+      done(set ? api::ok({{"webhook", {{"secret_set", true}}}})
+               : api::response{204, nullptr, {}, {}});
+    });
+  }
+  if (auto* g = std::get_if<api::git_webhook>(&r)) return git_delivery(self, *g);
   return api::fail(http::errc::internal, "request not handled by a pipeline");
 }
 
@@ -801,6 +905,11 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
     if (auto* t = std::get_if<pipeline::group_template>(&parsed)) rule.tmpl = std::move(*t);
   }
   st.rule = std::move(rule);
+  if (auto git = d.value("git_webhook", json::object()); git.is_object()) {
+    st.git_secret = git.value("secret", "");
+    for (const auto& id : git.value("deliveries", json::array()))
+      if (id.is_string()) remember_delivery(self, id.get<std::string>());
+  }
   for (const auto& v : stored.versions) {
     try {
       st.versions.restore({v.at("id").get<version_id>(), v.at("resource").get<std::string>(),
@@ -929,6 +1038,13 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         auto& st = self->state;
         const auto* res = st.cfg->find_resource(canonical);
         if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
+        // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
+        if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
+          st.hook_checking[canonical] = std::move(w->second);
+          st.hook_wanted.erase(w);
+        } else {
+          st.hook_checking.erase(canonical);
+        }
         const auto* latest = st.versions.latest(canonical);
         return proto::check_command{
             make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)),
@@ -940,7 +1056,12 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         if (st.resources.count(canonical) == 0) return;
         auto created = st.versions.add(canonical, versions, st.ctx.now());
         save_versions(self, created);
-        on_versions(self, canonical, created);
+        json hook = json::object();
+        if (auto w = st.hook_checking.find(canonical); w != st.hook_checking.end()) {
+          hook = std::move(w->second);
+          st.hook_checking.erase(w);
+        }
+        on_versions(self, canonical, created, hook);
         retry_refused(self, canonical);
       },
   };

@@ -1,5 +1,8 @@
 #include "actors/server/plan_builder.hpp"
 
+#include <algorithm>
+
+#include "actors/model/notification.hpp"
 #include "actors/worker/step_protocol.hpp"
 
 namespace pikoci::server {
@@ -132,14 +135,73 @@ struct builder {
         p.fail_fast = s.fail_fast;
         for (const auto& child : s.steps) p.children.push_back(step(child));
         break;
-      case pipeline::step_kind::service:  // collected by `service`, never a plan step
       case pipeline::step_kind::notify:
+        p.kind = work::step_kind::notify;
+        p.command = notify_command(s);
+        break;
+      case pipeline::step_kind::service:  // collected by `service`, never a plan step
       case pipeline::step_kind::if_chain:
         throw plan_error{std::string(pipeline::to_string(s.kind)) +
                          " steps are not supported by this node yet"};
     }
     p.hooks = hooks(s.hooks, s.name);
     return p;
+  }
+
+  /// A notify step of a type with a `notify` command: `param_<k>` (the notification's params),
+  /// `notify_<k>` (the step's attributes) and `NOTIFY_MESSAGE` (the step's message, else the
+  /// notification's, `\n` turned into a newline; the worker expands its $VARs). None for the
+  /// built-in kinds: the server's outbox sends those when the step is recorded.
+  std::optional<work::command_spec> notify_command(const pipeline::step& s) const {
+    const auto* n = cfg.find_notification(s.canonical);
+    if (n == nullptr) throw plan_error{"notification \"" + s.canonical + "\" not found"};
+    if (!model::delivery_kind(cfg, n->type).empty()) return std::nullopt;
+    const auto* type = cfg.find_notification_type(n->type);
+    if (type == nullptr || !type->notify)
+      throw plan_error{"notification type \"" + n->type + "\" has no notify command" +
+                       (type && type->source ? " (its source \"" + *type->source +
+                                                   "\" is not available on this node)"
+                                             : "")};
+    auto spec = resolve(cfg, *type->notify, type->runner);
+    for (const auto& [k, v] : n->params) spec.params["param_" + k] = v;
+    for (const auto& [k, v] : s.params) spec.params["notify_" + k] = v;
+    auto message = s.message ? s.message : n->message;
+    spec.params["NOTIFY_MESSAGE"] = model::literal_newlines(message.value_or(""));
+    return spec;
+  }
+
+  /// Automatic dispatch (`on`) of notifications whose type has a `notify` command: job hooks
+  /// named `notification:<canonical>` after the job's own (built-in kinds go through the server's
+  /// outbox instead). One hook per event, of the hook kind that runs on it; `all` is an `ensure`.
+  /// `notify_build_status` is expanded on the worker, like the message.
+  void automatic_notifications(const pipeline::job& job, std::vector<work::hook_plan>& out) const {
+    for (const auto& n : cfg.notifications) {
+      if (n.on.empty() || !model::delivery_kind(cfg, n.type).empty()) continue;
+      pipeline::step s;
+      s.kind = pipeline::step_kind::notify;
+      s.name = n.name;
+      s.canonical = n.canonical;
+      for (const auto& [event, kind] :
+           {std::pair{"success", pipeline::hook_kind::on_success},
+            {"failure", pipeline::hook_kind::on_failure}, {"cancel", pipeline::hook_kind::on_cancel},
+            {"all", pipeline::hook_kind::ensure}}) {
+        bool listed = std::find(n.on.begin(), n.on.end(), event) != n.on.end();
+        if (!listed || !model::fires(n, job.name, event == std::string("all") ? "success" : event))
+          continue;
+        work::hook_plan h;
+        h.kind = kind;
+        h.name = "notification:" + n.canonical;
+        auto cmd = notify_command(s);
+        if (!cmd) continue;
+        cmd->params["notify_build_status"] = "$BUILD_STATUS";
+        work::step_plan p;
+        p.kind = work::step_kind::notify;
+        p.name = n.name;
+        p.command = std::move(cmd);
+        h.steps.push_back(std::move(p));
+        out.push_back(std::move(h));
+      }
+    }
   }
 
   /// A job's `service "<type>" { k = v }`: the type's commands with `param_<k>` from the job.
@@ -202,10 +264,62 @@ plan_result make_build_plan(const pipeline_config& cfg, const pipeline::job& job
       }
     }
     plan.job_hooks = b.hooks(job.hooks, "");
+    b.automatic_notifications(job, plan.job_hooks);
   } catch (const plan_error& e) {
     return e.reason;
   }
   return plan;
+}
+
+namespace {
+
+bool outbox_notify(const pipeline_config& cfg, const pipeline::step& s) {
+  if (s.kind != pipeline::step_kind::notify) return false;
+  const auto* n = cfg.find_notification(s.canonical);
+  return n != nullptr && !model::delivery_kind(cfg, n->type).empty();
+}
+
+/// The hooks of `hs` as plan_builder names them, with the outbox's notify steps of each.
+void hook_notifies(const pipeline_config& cfg, const std::vector<pipeline::hook>& hs,
+                   const std::string& prefix, const std::string& record_name,
+                   std::vector<const pipeline::step*>& out) {
+  std::map<pipeline::hook_kind, int> count, seen;
+  for (const auto& h : hs) ++count[h.kind];
+  for (const auto& h : hs) {
+    std::string name = pipeline::to_string(h.kind);
+    if (count[h.kind] > 1) name = std::to_string(seen[h.kind]++) + ":" + name;
+    if (!prefix.empty()) name = prefix + ":" + name;
+    if (name != record_name) continue;
+    for (const auto& s : h.steps)
+      if (outbox_notify(cfg, s)) out.push_back(&s);
+  }
+}
+
+void step_notifies(const pipeline_config& cfg, const std::vector<pipeline::step>& steps,
+                   const std::string& record_type, const std::string& record_name,
+                   std::vector<const pipeline::step*>& out) {
+  for (const auto& s : steps) {
+    if (record_type == "notify" && s.name == record_name && outbox_notify(cfg, s) && out.empty())
+      out.push_back(&s);
+    if (record_type == "hook") hook_notifies(cfg, s.hooks, s.name, record_name, out);
+    step_notifies(cfg, s.steps, record_type, record_name, out);
+  }
+}
+
+}  // namespace
+
+std::vector<const pipeline::step*> outbox_notify_steps(const pipeline_config& cfg,
+                                                       const pipeline::job& job,
+                                                       const std::string& record_type,
+                                                       const std::string& record_name,
+                                                       bool job_hook) {
+  std::vector<const pipeline::step*> out;
+  if (record_type == "hook" && job_hook) {
+    hook_notifies(cfg, job.hooks, "", record_name, out);
+  } else if (record_type == "notify" || record_type == "hook") {
+    step_notifies(cfg, job.plan, record_type, record_name, out);
+  }
+  return out;
 }
 
 std::optional<work::command_spec> make_check_command(const pipeline_config& cfg,

@@ -34,6 +34,17 @@ using plan_result = std::variant<work::build_plan, std::string>;
 plan_result make_build_plan(const pipeline::pipeline_config& cfg, const pipeline::job& job,
                             const build_request& req);
 
+/// The notify steps of built-in kinds (http, slack, discord) that a step record of a build stands
+/// for, which the server's outbox sends when the record is done: the notify step named
+/// `record_name` (`record_type` "notify"; the first one when several share the name), or the
+/// notify steps inside the hook `record_name` (`record_type` "hook"; `job_hook` for job-level
+/// ones). Hook names as make_build_plan gives them ("on_failure", "0:ensure", "t:on_success").
+std::vector<const pipeline::step*> outbox_notify_steps(const pipeline::pipeline_config& cfg,
+                                                       const pipeline::job& job,
+                                                       const std::string& record_type,
+                                                       const std::string& record_name,
+                                                       bool job_hook);
+
 /// The check command of `res` (nullopt when its type has no check), with `param_*` and the
 /// `version_*` of `latest` (null on the first check).
 std::optional<work::command_spec> make_check_command(const pipeline::pipeline_config& cfg,

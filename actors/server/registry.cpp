@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/server/gather.hpp"
+#include "actors/server/outbox.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
 #include "config/pipeline/load.hpp"
@@ -221,7 +222,8 @@ caf::result<api::response> metrics(self_ptr self) {
           [self, rp](std::string& queue) mutable {
             self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
                 .then(
-                    [rp, queue](json& w) mutable {
+                    [rp, queue, figures = self->state.ctx.outbox_figures,
+                     stats = self->state.ctx.stats](json& w) mutable {
                       std::map<std::string, int> by_status{
                           {"healthy", 0}, {"draining", 0}, {"stale", 0}};
                       for (const auto& x : w.value("workers", json::array()))
@@ -233,6 +235,8 @@ caf::result<api::response> metrics(self_ptr self) {
                         out +=
                             "pikoci_workers{status=\"" + status + "\"} " + std::to_string(n) + "\n";
                       out += process_metrics();
+                      out += stats->metrics();
+                      if (figures) out += outbox_metrics(*figures);
                       api::response r;
                       r.raw = std::move(out);
                       r.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
@@ -245,6 +249,45 @@ caf::result<api::response> metrics(self_ptr self) {
           [rp](caf::error& e) mutable {
             rp.deliver(api::fail(http::errc::internal, "queue: " + caf::to_string(e)));
           });
+  return rp;
+}
+
+/// GET /api/v1/stats: the queue's figures, worker utilization (running builds over the slots of
+/// the workers that take builds) and the finished builds' throughput and success rate.
+caf::result<api::response> stats(self_ptr self) {
+  auto rp = self->make_response_promise<api::response>();
+  auto fail = [rp](caf::error& e) mutable {
+    rp.deliver(api::fail(http::errc::internal, "stats: " + caf::to_string(e)));
+  };
+  self->request(self->state.ctx.queue, caf::infinite, proto::stats_atom::value)
+      .then(
+          [self, rp, fail](json& queue) mutable {
+            self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
+                .then(
+                    [self, rp, queue](json& w) mutable {
+                      std::int64_t slots = 0, running = 0, healthy = 0;
+                      const auto workers = w.value("workers", json::array());
+                      for (const auto& x : workers) {
+                        if (x.value("status", "") != "healthy") continue;
+                        ++healthy;
+                        slots += x.value("concurrency", 0);
+                        running += x.value("running", 0);
+                      }
+                      auto out = queue;
+                      out["workers"] = {
+                          {"total", workers.size()},
+                          {"healthy", healthy},
+                          {"slots", slots},
+                          {"running", running},
+                          {"utilization", slots == 0 ? json(nullptr)
+                                                     : json(static_cast<double>(running) /
+                                                            static_cast<double>(slots))}};
+                      out.update(self->state.ctx.stats->summary(self->state.ctx.now()));
+                      rp.deliver(api::ok(std::move(out)));
+                    },
+                    fail);
+          },
+          fail);
   return rp;
 }
 
@@ -300,6 +343,16 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     });
   if (std::holds_alternative<api::export_store>(r)) return export_store(self);
   if (std::holds_alternative<api::get_metrics>(r)) return metrics(self);
+  if (std::holds_alternative<api::get_stats>(r)) return stats(self);
+  if (auto* w = std::get_if<api::watch_events>(&r)) {
+    st.ctx.events->subscribe(w->sink);
+    return api::ok(nullptr);
+  }
+  if (std::holds_alternative<api::list_notifications>(r) ||
+      std::holds_alternative<api::retry_notification>(r)) {
+    if (!st.ctx.outbox) return api::fail(http::errc::not_found, "this node has no outbox");
+    return self->delegate(st.ctx.outbox, proto::api_atom::value, std::move(r));
+  }
   // everything else is about one pipeline
   const auto& name = api::pipeline_of(r);
   auto it = st.pipelines.find(name);

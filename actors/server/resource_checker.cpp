@@ -117,6 +117,9 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
         auto& st = self->state;
         if (seq != st.sequence) return;
         st.in_flight = false;
+        st.setup.ctx.stats->check_finished(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               st.setup.ctx.now() - *st.last_check_at),
+                                           result.error.has_value());
         if (result.error) {
           std::string text = result.log;
           if (text.find(*result.error) == std::string::npos) {

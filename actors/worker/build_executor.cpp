@@ -20,6 +20,8 @@ const char* to_string(step_kind k) {
       return "task";
     case step_kind::put:
       return "put";
+    case step_kind::notify:
+      return "notify";
     case step_kind::in_parallel:
       return "in_parallel";
   }
@@ -90,8 +92,13 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
                                   const process::output_fn& on_output) {
+  // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
+  // exports and BUILD_STATUS are known
+  std::optional<std::string> message, build_status;
   // runner template lookup: the command's params, then the layers (last wins), then the worker
   auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+    if (message && name == "NOTIFY_MESSAGE") return message;
+    if (build_status && name == "notify_build_status") return build_status;
     if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
     for (auto l = std::rbegin(layers); l != std::rend(layers); ++l)
       if (auto it = (*l)->find(name); it != (*l)->end()) return it->second;
@@ -99,6 +106,14 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
     if (auto it = opts.worker_env.find(name); it != opts.worker_env.end()) return it->second;
     return std::nullopt;
   };
+  if (auto it = cmd.params.find("NOTIFY_MESSAGE"); it != cmd.params.end()) {
+    // automatic notifications: the build's final status, known only here
+    if (auto st = cmd.params.find("notify_build_status"); st != cmd.params.end())
+      build_status = expand(st->second, lookup);
+    message = expand(it->second, [&](const std::string& name) -> std::optional<std::string> {
+      return name == "NOTIFY_MESSAGE" ? std::nullopt : lookup(name);
+    });
+  }
   expanded_command argv = expand_template(cmd.tmpl, lookup, cmd.args);
   if (argv.skip) {
     process::outcome ok;
@@ -111,6 +126,8 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   for (const auto* layer : layers)
     for (const auto& [k, v] : *layer) env[k] = v;
   for (const auto& [k, v] : cmd.params) env[k] = v;
+  if (message) env["NOTIFY_MESSAGE"] = *message;
+  if (build_status) env["notify_build_status"] = *build_status;
   env["WORKDIR"] = workdir.string();
   std::vector<std::string> envp;
   envp.reserve(env.size());
@@ -357,6 +374,7 @@ class build_run {
       case work::step_kind::put:
         result.versions = parse_put_versions(log);
         break;
+      case work::step_kind::notify:
       case work::step_kind::in_parallel:
         break;
     }

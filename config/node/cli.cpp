@@ -51,6 +51,19 @@ void add_server_flags(CLI::App& app, server_flags& f) {
   flag(app, "max-builds-per-job", f.max_builds_per_job,
        "retention: finished builds kept per job, logs included (oldest dropped first)")
       ->check(CLI::Range(1, 100000000));
+  flag(app, "notify-max-attempts", f.notify_max_attempts,
+       "notification delivery attempts before a message is marked failed")
+      ->check(CLI::Range(1, 1000));
+  auto positive_duration = [](const std::string& s) {
+    auto d = pipeline::parse_duration(s);
+    return d && d->count() > 0 ? std::string{} : "not a positive duration: " + s;
+  };
+  flag(app, "notify-backoff-base", f.notify_backoff_base,
+       "notification retries: the first waits up to this, doubling each time (full jitter)")
+      ->check(positive_duration);
+  flag(app, "notify-backoff-cap", f.notify_backoff_cap,
+       "notification retries: the longest wait between two attempts")
+      ->check(positive_duration);
   flag(app, "pipeline-name", f.pipeline_name, "create or update this pipeline at start-up");
   flag(app, "pipeline-config", f.pipeline_config, "HCL file of --pipeline-name")
       ->check(CLI::ExistingFile);
@@ -163,7 +176,10 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
                              "skipped", "warning"}));
   limit(list);
   build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
-  build_args(verb(builds, "logs", "print a build's step and hook logs"));
+  auto* logs = verb(builds, "logs", "print a build's step and hook logs");
+  build_args(logs);
+  logs->add_flag("--follow,-f", f.follow,
+                 "print the logs so far, then new output as it comes until the build ends");
   build_args(verb(builds, "cancel", "cancel a pending or started build"));
   build_args(verb(builds, "retry", "run a finished build again with the same versions"));
 
@@ -181,6 +197,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
         return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
       });
   resource_args(verb(resources, "unpin", "unpin a resource"));
+  resource_args(verb(resources, "webhook-token",
+                     "give a resource a new webhook token; the old one stops working"));
 
   group("queue", "show the execution queue");
   group("workers", "list workers");

@@ -28,6 +28,9 @@ struct server_flags {
   int max_in_flight = 10;
   int max_queue_size = 100;
   int max_builds_per_job = 1000;  // retention: finished builds kept per job (logs included)
+  int notify_max_attempts = 10;   // notification attempts before a message is `failed`
+  std::string notify_backoff_base = "1s";  // first retry waits up to this (doubling, full jitter)
+  std::string notify_backoff_cap = "5m";   // no retry waits longer
   std::string pipeline_name;
   std::string pipeline_config;
   std::string vars_file;
@@ -91,6 +94,7 @@ struct client_flags {
   std::string group_template;         // pipelines concurrency --group-template
   bool cancel_running = false;        // pipelines concurrency --cancel-running
   std::string output;                 // export --output DIR
+  bool follow = false;                // builds logs --follow
 };
 
 struct server_command {

@@ -99,6 +99,17 @@ secret_type "file" {
 
 # The node's own secret store.
 secret_type "pikoci" {}
+
+# Delivered by the node itself (its notification outbox, docs/notifications.md).
+notification_type "http" {
+  params = ["url", "base_url"]
+}
+notification_type "slack" {
+  params = ["webhook_url", "base_url"]
+}
+notification_type "discord" {
+  params = ["webhook_url", "base_url"]
+}
 )hcl";
 
 struct builtin_set {
@@ -124,6 +135,8 @@ const builtin_set& builtins() {
     mark(b.cfg.runner_types);
     mark(b.cfg.secret_types);
     for (auto& t : b.cfg.secret_types) t.internal = !t.get.has_value();
+    mark(b.cfg.notification_types);
+    for (auto& t : b.cfg.notification_types) t.delivery = t.name;
     return b;
   }();
   return set;
@@ -174,12 +187,6 @@ void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults,
   }
 }
 
-template <class T>
-void check_sources(std::vector<T>& declared, hcl::diagnostics& diags) {
-  for (auto& t : declared)
-    if (t.source) builtin_name(*t.source, t.source_rng, diags);
-}
-
 }  // namespace
 
 void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
@@ -201,7 +208,11 @@ void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
                     t.internal = from.internal;
                     if (t.params.empty()) t.params = from.params;
                   });
-  check_sources(cfg.notification_types, diags);
+  resolve_sources(cfg.notification_types, b.cfg.notification_types, diags,
+                  [](notification_type& t, const notification_type& from) {
+                    if (!t.notify) t.delivery = from.delivery;
+                    if (t.params.empty()) t.params = from.params;
+                  });
   // SPEC §7: pikoci:// is reserved for services while no built-in service ships.
   for (auto& t : cfg.service_types) {
     if (!t.source || !builtin_name(*t.source, t.source_rng, diags)) continue;
@@ -213,6 +224,7 @@ void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
   add_missing(cfg.resource_types, b.cfg.resource_types);
   add_missing(cfg.runner_types, b.cfg.runner_types);
   add_missing(cfg.secret_types, b.cfg.secret_types);
+  add_missing(cfg.notification_types, b.cfg.notification_types);
 }
 
 }  // namespace pikoci::pipeline::detail

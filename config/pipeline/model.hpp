@@ -143,9 +143,14 @@ struct service_type {
 struct notification_type {
   std::string name;
   std::optional<std::string> source;
+  bool source_resolved = false;  // true once `delivery` came from `source`
   std::vector<std::string> params;
   std::optional<runner_command> notify;
   std::optional<runner_override> runner;
+  bool builtin = false;  // embedded definition, not declared by the pipeline
+  /// Sent by the node itself through its outbox: "http", "slack" or "discord" (built-in types and
+  /// types whose `source` names one); empty when a `notify` command sends it.
+  std::string delivery;
   hcl::range rng;
   hcl::range name_rng;
   hcl::range source_rng;

@@ -16,13 +16,30 @@ namespace {
 struct sink {
   response* r;
   std::size_t max_bytes;
+  const std::function<bool(std::string_view)>* on_data = nullptr;  // streamed 2xx bodies
+  CURL* curl = nullptr;
   bool too_large = false;
   bool out_of_memory = false;
+  bool stopped = false;  // on_data asked to stop
 };
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
   auto* s = static_cast<sink*>(user);
   std::size_t len = size * n;
+  if (s->on_data != nullptr) {
+    long status = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+      try {
+        if ((*s->on_data)(std::string_view(data, len))) return len;
+      } catch (...) {
+        s->out_of_memory = true;
+        return 0;
+      }
+      s->stopped = true;
+      return 0;
+    }
+  }
   if (s->r->body.size() + len > s->max_bytes) {
     s->too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
@@ -78,7 +95,8 @@ struct slist_deleter {
 
 response perform(const std::string& method, const std::string& url, const std::string& body,
                  const std::map<std::string, std::string>& headers,
-                 std::chrono::milliseconds timeout, std::size_t max_response_bytes) {
+                 std::chrono::milliseconds timeout, std::size_t max_response_bytes,
+                 const std::function<bool(std::string_view)>* on_data = nullptr) {
   response r;
   if (!global_init()) {
     r.error = "cannot initialize libcurl";
@@ -104,9 +122,9 @@ response perform(const std::string& method, const std::string& url, const std::s
   });
   if (!has_expect) add_header("Expect:");
 
-  sink s{&r, max_response_bytes};
-  char errbuf[CURL_ERROR_SIZE] = {};
   CURL* c = curl.get();
+  sink s{&r, max_response_bytes, on_data, c};
+  char errbuf[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
@@ -126,9 +144,13 @@ response perform(const std::string& method, const std::string& url, const std::s
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+  if (on_data != nullptr) {  // a stream: give up when nothing (not even a ping) came for a minute
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+  }
 
   CURLcode rc = curl_easy_perform(c);
-  if (rc == CURLE_OK) {
+  if (rc == CURLE_OK || s.stopped) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
     if (r.status == 0) r.error = "no HTTP status in the reply";
     return r;
@@ -157,6 +179,48 @@ response request(const std::string& method, const std::string& url, const std::s
     r.error = e.what();
     return r;
   }
+}
+
+response stream(const std::string& url, const std::map<std::string, std::string>& headers,
+                const std::function<bool(std::string_view)>& on_data,
+                std::chrono::milliseconds timeout) {
+  try {
+    return perform("GET", url, {}, headers, timeout, default_max_response_bytes, &on_data);
+  } catch (const std::exception& e) {
+    response r;
+    r.error = e.what();
+    return r;
+  }
+}
+
+void sse_parser::feed(std::string_view bytes) {
+  pending_.append(bytes.data(), bytes.size());
+  std::size_t start = 0;
+  for (;;) {
+    auto nl = pending_.find('\n', start);
+    if (nl == std::string::npos) break;
+    std::string_view line(pending_.data() + start, nl - start);
+    start = nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    auto value = [&](std::size_t name_size) {
+      auto v = line.substr(name_size);
+      if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      return std::string(v);
+    };
+    if (line.empty()) {  // the end of one event
+      if (has_data_) on_event_(type_.empty() ? "message" : type_, data_);
+      type_.clear();
+      data_.clear();
+      has_data_ = false;
+    } else if (line.rfind("event:", 0) == 0) {
+      type_ = value(6);
+    } else if (line.rfind("data:", 0) == 0) {
+      if (has_data_) data_ += '\n';
+      data_ += value(5);
+      has_data_ = true;
+    }
+  }
+  pending_.erase(0, start);
 }
 
 }  // namespace pikoci::http_client

@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace pikoci::http_client {
 
@@ -29,5 +31,28 @@ response request(const std::string& method, const std::string& url, const std::s
                  const std::map<std::string, std::string>& headers = {},
                  std::chrono::milliseconds timeout = default_timeout,
                  std::size_t max_response_bytes = default_max_response_bytes);
+
+/// A GET whose 2xx body is handed to `on_data` piece by piece as it arrives (a Server-Sent
+/// Events stream) instead of being kept; `on_data` returns false to stop reading, which is not an
+/// error. A reply that is not 2xx is kept in `body` as `request` keeps it. `timeout` 0: no
+/// overall limit (a stream that stays silent for a minute is given up).
+response stream(const std::string& url, const std::map<std::string, std::string>& headers,
+                const std::function<bool(std::string_view)>& on_data,
+                std::chrono::milliseconds timeout);
+
+/// Splits a Server-Sent Events stream into events: `feed` takes bytes as they arrive and calls
+/// `on_event(type, data)` for each complete event (type "message" when it has no `event:` field;
+/// several `data:` lines joined with newlines; comments and other fields skipped).
+class sse_parser {
+ public:
+  using event_fn = std::function<void(const std::string& type, const std::string& data)>;
+  explicit sse_parser(event_fn on_event) : on_event_(std::move(on_event)) {}
+  void feed(std::string_view bytes);
+
+ private:
+  event_fn on_event_;
+  std::string pending_, type_, data_;
+  bool has_data_ = false;
+};
 
 }  // namespace pikoci::http_client

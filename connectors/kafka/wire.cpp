@@ -35,6 +35,7 @@ constexpr std::pair<work::step_kind, const char*> step_kind_names[] = {
     {work::step_kind::get, "get"},
     {work::step_kind::task, "task"},
     {work::step_kind::put, "put"},
+    {work::step_kind::notify, "notify"},
     {work::step_kind::in_parallel, "in_parallel"}};
 
 constexpr std::pair<work::hook_kind, const char*> hook_kind_names[] = {

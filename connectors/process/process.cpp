@@ -193,6 +193,7 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
         // cancel or timeout stops the whole group.
       }
     }
+    if (exited && !pipe_open) break;  // both seen in this round: nothing left to wait for
     if (exited && pipe_open && now - std::max(exited_at, last_output) >= opts.drain_after_exit)
       break;
     if (!term_sent && opts.deadline && now >= *opts.deadline) stop(true);

@@ -334,6 +334,21 @@ TEST_SUITE("integration.client") {
                           "right-out\n", "> task left [succeeded]\nleft-out\n", "ensured-out\n"})
       CHECK_MESSAGE(has(logs.output, w), w, "\n", logs.output);
 
+    // --follow: the same output from the build's event stream, then the build's line; on a
+    // build still running it waits for the end
+    auto followed = f.client({"builds", "logs", "p", "hello", "1", "--follow"});
+    CHECK(followed.exit_code == 0);
+    for (const char* w : {"==> task say\nhello-from-client-1 to ", "> task left\n", "left-out\n",
+                          "ensured-out\n", "hello #1 succeeded"})
+      CHECK_MESSAGE(has(followed.output, w), w, "\n", followed.output);
+    REQUIRE(f.client({"jobs", "trigger", "p", "hello"}).exit_code == 0);
+    auto live = f.client({"builds", "logs", "p", "hello", "2", "-f"});
+    CHECK(live.exit_code == 0);
+    CHECK_MESSAGE(has(live.output, "hello #2 succeeded"), live.output);
+    auto no_build = f.client({"builds", "logs", "p", "hello", "99", "--follow"});
+    CHECK(no_build.exit_code == 1);
+    CHECK(has(no_build.output, "not_found"));
+
     auto missing = f.client({"builds", "get", "p", "hello", "99"});
     CHECK(missing.exit_code == 1);
     CHECK(has(missing.output, "not_found"));

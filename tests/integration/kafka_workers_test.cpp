@@ -13,6 +13,7 @@
 
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/pipeline_fixture.hpp"
+#include "tests/support/sse_client.hpp"
 
 using namespace pikoci::test;
 using namespace std::chrono_literals;
@@ -114,7 +115,23 @@ TEST_SUITE("kafka.workers") {
     server->set_pipeline("p", recording_job("j", dir.file("runs"), "1"));
     worker_proc a(server, "wa"), b(server, "wb");
     for (int i = 0; i < 6; ++i) server->trigger("p", "j");
+    // the last build's events, live from a remote worker (it waits for a slot first)
+    sse_client live(server->server().url() + "/api/v1/pipelines/p/jobs/j/builds/6/events",
+                    server->token());
     auto builds = server->wait_builds("p", "j", 6, 60s);
+    REQUIRE(live.wait_closed(20s));
+    auto events = live.events();
+    REQUIRE(!events.empty());
+    CHECK(events.back().type == "end");
+    CHECK(events.back().data["status"] == "succeeded");
+    bool streamed_log = false, saw_start = false;
+    for (const auto& e : events) {
+      streamed_log |= e.type == "log" && e.data["chunk"] == "done\n";
+      saw_start |= e.type == "build" && e.data["status"] == "started" &&
+                   (e.data["worker"] == "wa" || e.data["worker"] == "wb");
+    }
+    CHECK(streamed_log);
+    CHECK(saw_start);
     std::set<std::string> workers;
     for (const auto& build : builds) {
       CHECK(build["status"] == "succeeded");

@@ -87,9 +87,106 @@ TEST_SUITE("integration.metrics") {
         R"(pikoci_http_requests_total{method="POST",route="/api/v1/pipelines/:p/jobs/:j/trigger",code="201"})";
     CHECK(after.at(triggered) == 3);
     CHECK(after.at("process_cpu_seconds_total") >= before.at("process_cpu_seconds_total"));
+    CHECK(after.at(R"(pikoci_builds_finished_total{status="succeeded"})") == 3);
+    CHECK(after.at(R"(pikoci_builds_finished_total{status="failed"})") == 0);
+    CHECK(after.at(R"(pikoci_step_duration_seconds_count{type="task"})") == 3);
+    CHECK(after.at(R"(pikoci_step_duration_seconds_bucket{type="task",le="+Inf"})") == 3);
+    CHECK(after.at("pikoci_check_errors_total") == 0);
     // an unknown path is counted under one label, not one per path
     http_get(node.server().url() + "/nope/1");
     http_get(node.server().url() + "/nope/2");
     CHECK(scrape().at(R"(pikoci_http_requests_total{method="GET",route="other",code="404"})") == 2);
+  }
+
+  TEST_CASE("check durations and errors") {
+    runtime_node node;
+    temp_dir dir;
+    node.set_pipeline("p", replace_all(R"(
+resource_type "flaky" {
+  check "shell" {
+    cmd = "if [ -e @DIR@/ok ]; then echo '[]'; else exit 3; fi"
+  }
+}
+resource "flaky" "r" {
+  check_interval = "@every 1h"
+}
+job "j" {
+  get "flaky" "r" {
+    trigger = true
+  }
+}
+)",
+                                       "@DIR@", dir.path()));
+    auto scrape = [&] { return parse_prometheus(http_get(node.server().url() + "/metrics").body); };
+    node.check("p", "flaky.r");
+    REQUIRE(eventually([&] { return scrape().at("pikoci_check_errors_total") >= 1; }));
+    dir.write("ok", "");
+    auto before = scrape().at("pikoci_check_duration_seconds_count");
+    node.check("p", "flaky.r");
+    REQUIRE(
+        eventually([&] { return scrape().at("pikoci_check_duration_seconds_count") > before; }));
+    CHECK(scrape().at("pikoci_check_errors_total") == doctest::Approx(before));
+  }
+
+  TEST_CASE("GET /api/v1/stats: queue, workers, latency, throughput, success rate, contention") {
+    runtime_node node;
+    node.set_pipeline("p", R"(
+job "ok" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-c", "sleep 0.5"]
+    }
+  }
+}
+job "bad" {
+  task "t" {
+    run "exec" {
+      path = "/bin/false"
+    }
+  }
+}
+)");
+    auto stats = [&] {
+      auto r = node.get("/stats");
+      REQUIRE(r.status == 200);
+      return r.json();
+    };
+    auto idle = stats();
+    CHECK(idle["queue_depth"] == 0);
+    CHECK(idle["in_flight"] == 0);
+    CHECK(idle["workers"]["slots"] == 4);
+    CHECK(idle["workers"]["utilization"] == 0.0);
+    CHECK(idle["success_rate"].is_null());
+    CHECK(idle["trigger_to_start_ms"]["p50"].is_null());
+    // one group for every build: the second and third wait for the first
+    REQUIRE(node.put("/pipelines/p/concurrency", R"({"mode":"group","group_template":"deploy"})")
+                .status == 200);
+    node.trigger("p", "ok");
+    node.trigger("p", "ok");
+    node.trigger("p", "ok");
+    auto busy = stats();
+    CHECK(busy["in_flight"] == 1);
+    CHECK(busy["queue_depth"] == 2);
+    CHECK(busy["blocked_by"]["group:deploy"] == 2);
+    CHECK(busy["workers"]["running"] == 1);
+    CHECK(busy["workers"]["utilization"] == 0.25);
+    CHECK(busy["group_contention"]["waiting_now"] == 2);
+    node.wait_builds("p", "ok", 3);
+    node.trigger("p", "bad");
+    node.wait_builds("p", "bad", 1);
+    auto after = stats();
+    CHECK(after["trigger_to_start_ms"]["samples"] == 4);
+    CHECK(after["trigger_to_start_ms"]["p99"].get<double>() >= 500);  // the third waited ~1 s
+    CHECK(after["trigger_to_start_ms"]["p50"].get<double>() <=
+          after["trigger_to_start_ms"]["p99"].get<double>());
+    CHECK(after["builds_per_minute"] == doctest::Approx(4 / 5.0));
+    CHECK(after["success_rate"] == doctest::Approx(0.75));
+    CHECK(after["finished"]["succeeded"] == 3);
+    CHECK(after["finished"]["failed"] == 1);
+    CHECK(after["group_contention"]["group_builds"] == 4);
+    CHECK(after["group_contention"]["waited"] == 2);
+    CHECK(after["group_contention"]["rate"] == doctest::Approx(0.5));
+    CHECK(after["group_contention"]["waiting_now"] == 0);
   }
 }

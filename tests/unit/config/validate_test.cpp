@@ -230,7 +230,8 @@ job "build" {}
               "resource_type \"gti\", which is not defined. Did you mean \"git\"?"));
     CHECK(has(all,
               "p.hcl:9:14: Unknown notification_type: notification \"slak.n\" refers to "
-              "the notification_type \"slak\", which is not defined."));
+              "the notification_type \"slak\", which is not defined. Did you mean "
+              "\"slack\"?"));
     CHECK(has(all,
               "p.hcl:11:10: Unknown runner: notification_type \"log\" refers to the "
               "runner \"shel\", which is not defined. Did you mean \"shell\"?"));

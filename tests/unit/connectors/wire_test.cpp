@@ -440,8 +440,8 @@ TEST_SUITE("wire") {
           "body.plan.steps[2].kind: missing");
     CHECK(error_of(edited(e, [](json& j) { j["body"]["plan"]["steps"][2]["kind"] = 5; })) ==
           "body.plan.steps[2].kind: expected string");
-    CHECK(error_of(edited(e, [](json& j) { j["body"]["plan"]["steps"][2]["kind"] = "notify"; })) ==
-          "body.plan.steps[2].kind: unknown value \"notify\"");
+    CHECK(error_of(edited(e, [](json& j) { j["body"]["plan"]["steps"][2]["kind"] = "approve"; })) ==
+          "body.plan.steps[2].kind: unknown value \"approve\"");
     CHECK(error_of(edited(e, [](json& j) {
             j["body"]["plan"]["steps"][1]["children"][1]["children"][0]["fail_fast"] = 1;
           })) == "body.plan.steps[1].children[1].children[0].fail_fast: expected boolean");

@@ -176,3 +176,41 @@ TEST_SUITE("model.build") {
     CHECK(summary["duration_ms"].is_null());
   }
 }
+
+TEST_CASE("build record: live events replay steps, nested steps and job hooks in order") {
+  build_record b;
+  auto t0 = std::chrono::system_clock::time_point{} + 1000h;
+  worker::step_ref group{"s1", "in_parallel", "in_parallel", "", false};
+  worker::step_ref child{"s2", "task", "unit", "s1", false};
+  worker::step_ref hook{"h1", "hook", "ensure", "", true};
+  b.step_started(group, t0);
+  b.step_started(child, t0);
+  b.step_log(child, "one\n");
+  b.step_log(child, "two\n");
+  CHECK(b.step_finished(child, worker::status::succeeded, t0 + 5ms) != nullptr);
+  b.step_finished(group, worker::status::succeeded, t0 + 6ms);
+  b.step_started(hook, t0 + 7ms);
+  CHECK(b.step_finished({"nope", "task", "x", "", false}, worker::status::failed, t0) == nullptr);
+
+  auto e = b.step_event(child);
+  CHECK(e["id"] == "s2");
+  CHECK(e["parent"] == "s1");
+  CHECK(e["status"] == "succeeded");
+  CHECK(e["finished_at"] == format_time(t0 + 5ms));
+  CHECK_FALSE(e.contains("logs"));
+  CHECK(b.step_event({"nope", "task", "x", "", false}).is_null());
+
+  std::vector<std::string> seen;
+  b.replay([&](const char* type, nlohmann::json data) {
+    seen.push_back(std::string(type) + ":" + data.value("id", data.value("step", "")) + ":" +
+                   data.value("chunk", data.value("parent", "")));
+  });
+  CHECK(seen ==
+        std::vector<std::string>{"step:s1:", "step:s2:s1", "log:s2:one\ntwo\n", "step:h1:"});
+
+  // a restored record replays from its stored steps line without being changed first
+  auto restored = build_record::from_record(b.to_record());
+  std::size_t n = 0;
+  restored.replay([&](const char*, nlohmann::json) { ++n; });
+  CHECK(n == seen.size());
+}

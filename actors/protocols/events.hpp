@@ -1,0 +1,45 @@
+#pragma once
+// Live event streams (Server-Sent Events, SPEC §3.1): `event_sink` is one subscriber, implemented
+// by the HTTP edge; a job pushes a build's events to the sinks watching it, and every job
+// publishes status changes to the node's `event_hub` (GET /api/v1/events). Pushing never blocks
+// and never waits for the subscriber: a sink buffers a bounded number of bytes and cuts off a
+// subscriber that falls further behind, so a slow or dead reader cannot slow a build or the node.
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pikoci::api {
+
+class event_sink {
+ public:
+  virtual ~event_sink() = default;
+  /// Queues one event (`data` is one line of JSON text); false once the subscriber is gone or
+  /// was cut off, and then for good: drop the sink.
+  virtual bool push(const std::string& type, const std::string& data) = 0;
+  /// The stream is over: what is queued is sent, then the response ends.
+  virtual void close() = 0;
+};
+using event_sink_ptr = std::shared_ptr<event_sink>;
+
+/// Subscribers of every build's status changes. Thread-safe; publishing with no subscriber costs
+/// one atomic load, so jobs can call `wanted()` before they make an event.
+class event_hub {
+ public:
+  void subscribe(event_sink_ptr sink);
+  bool wanted() const { return count_.load(std::memory_order_relaxed) != 0; }
+  /// Pushes to every subscriber; the ones that refuse are dropped.
+  void publish(const std::string& type, const std::string& data);
+  std::size_t subscribers() const { return count_.load(); }
+
+ private:
+  std::mutex mu_;
+  std::vector<event_sink_ptr> sinks_;
+  std::atomic<std::size_t> count_{0};
+};
+using event_hub_ptr = std::shared_ptr<event_hub>;
+
+}  // namespace pikoci::api

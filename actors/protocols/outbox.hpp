@@ -1,0 +1,61 @@
+#pragma once
+// The notification outbox (one per node, docs/notifications.md): every notification message
+// (actors/model/notification.hpp) from the moment it is recorded until it is delivered or gives
+// up. Messages are stored (persistence/keys.hpp `outbox/<id>`) before they count, sent by a few
+// detached senders (libcurl, 10 s limit each) as HTTP POSTs carrying their stable id, retried
+// with exponential backoff and full jitter up to a limit, and loaded again after a restart.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/model/notification.hpp"
+#include "actors/protocols/type_ids.hpp"
+
+namespace pikoci::proto {
+
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+
+/// What one attempt of a sender gave: a 2xx (`ok`), another status, or a transport error.
+struct delivery_attempt {
+  std::string id;
+  bool ok = false;
+  long status = 0;
+  std::string error;
+};
+
+using outbox_actor = caf::typed_actor<
+    // messages already stored (written in the same batch as the build's final status): they
+    // are sent from now on; ids the outbox already has are ignored
+    caf::reacts_to<enqueue_atom, std::vector<model::notification_message>>,
+    // new messages: stored (synced), then true; false when the store failed
+    caf::replies_to<write_atom, std::vector<model::notification_message>>::with<bool>,
+    // GET /notifications, POST /notifications/{id}/retry
+    caf::replies_to<api_atom, api::request>::with<api::response>,
+    // internal: the earliest pending message may be due
+    caf::reacts_to<tick_atom>>;
+
+/// The outbox's figures for GET /metrics, updated by the outbox and read by the registry
+/// (`server::outbox_metrics` renders them).
+struct outbox_figures {
+  std::atomic<std::uint64_t> delivered{0}, failed{0}, retried{0}, attempts{0};
+  std::atomic<std::uint64_t> pending_now{0}, failed_now{0};
+};
+using outbox_figures_ptr = std::shared_ptr<outbox_figures>;
+
+/// Settings of the outbox (server flags `--notify-max-attempts`, `--notify-backoff-base`).
+struct outbox_options {
+  int max_attempts = 10;
+  model::backoff_policy backoff;
+  std::chrono::milliseconds timeout{10000};  // per attempt, connection included
+  int senders = 4;                           // attempts in flight at once
+  std::size_t keep_delivered = 1000;         // delivered messages the API still lists
+};
+
+}  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::model::notification_message)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::model::notification_message>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delivery_attempt)

@@ -1,0 +1,57 @@
+#pragma once
+// A tiny HTTP receiver for integration tests (notifications): a blocking socket server on
+// 127.0.0.1 in a thread of its own that records every request and answers an error status to the
+// first `fail_first` of them, then 200. It can be stopped (the port refuses connections) and
+// started again on the same port.
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace pikoci::test {
+
+struct received_request {
+  std::string method, path, body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  int answered = 0;                            // the status it got
+};
+
+class http_receiver {
+ public:
+  /// Listens on `port` (0: a free one) at once.
+  explicit http_receiver(int port = 0);
+  ~http_receiver();
+  http_receiver(const http_receiver&) = delete;
+  http_receiver& operator=(const http_receiver&) = delete;
+
+  int port() const { return port_; }
+  std::string url(const std::string& path = "/") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  /// Answers `status` (500 unless said) to the next `n` requests, then 200.
+  void fail_next(int n, int status = 500);
+  /// Closes the listening socket: connections are refused until start().
+  void stop();
+  /// Listens again on the same port.
+  void start();
+  std::vector<received_request> requests() const;
+
+ private:
+  void listen_on(int port);
+  void serve();
+  void handle(int fd);
+
+  int port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<received_request> requests_;
+  int failures_left_ = 0;
+  int failure_status_ = 500;
+};
+
+}  // namespace pikoci::test
