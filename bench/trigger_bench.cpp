@@ -9,9 +9,15 @@
 // With `--db rocksdb` the node keeps its state in a RocksDB store in a scratch directory: the
 // 201 then waits for the synced build record, and dispatch for the synced "dispatched" mark.
 //
-//   bench-trigger [--runs N] [--probe stamp|date] [--db memory|rocksdb]
+// With `--rate R` the load is open-loop instead: triggers are sent at R per second for `--runs`
+// triggers whatever the answers do (8 keep-alive clients, each trigger at its scheduled time),
+// and latency counts from the scheduled time, so a node that falls behind shows it (no
+// coordinated omission).
+//
+//   bench-trigger [--runs N] [--probe stamp|date] [--db memory|rocksdb] [--rate R]
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -38,6 +44,24 @@ std::int64_t now_ns() {
   return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+/// The time the build's process printed, once it finished; -1 if it did not succeed in time.
+std::int64_t started_ns(const std::string& base, const std::map<std::string, std::string>& auth,
+                        std::int64_t id) {
+  for (int tries = 0; tries < 5000; ++tries) {
+    auto build = http_request("GET", base + "/builds/" + std::to_string(id), "", auth).json();
+    auto status = build["build"]["status"];
+    if (status == "succeeded")
+      return std::stoll(build["build"]["steps"][0]["logs"].get<std::string>());
+    if (status != "pending" && status != "started") {
+      std::fprintf(stderr, "build %lld ended %s\n", static_cast<long long>(id),
+                   build.dump().c_str());
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return -1;
+}
+
 std::string token() {
   auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
   return r.output.substr(0, r.output.find('\n'));
@@ -46,12 +70,13 @@ std::string token() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 200;
+  int runs = 200, rate = 0;
   std::string probe = "stamp", db = "memory";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs")) runs = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--probe")) probe = argv[i + 1];
     if (!std::strcmp(argv[i], "--db")) db = argv[i + 1];
+    if (!std::strcmp(argv[i], "--rate")) rate = std::atoi(argv[i + 1]);
   }
   std::string path = probe == "date" ? "/bin/date" : PIKOCI_STAMP_BINARY;
 
@@ -73,28 +98,44 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<double> ms;
-  for (int i = 0; i < runs + 5; ++i) {  // 5 warm-up runs
+  std::string mode;
+  if (rate > 0) {  // open loop: every trigger at its scheduled time
+    mode = "_open_loop_" + std::to_string(rate) + "_per_s";
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(runs), 0);
+    auto t0 = now_ns() + 100000000;
+    auto scheduled = [&](int i) { return t0 + static_cast<std::int64_t>(i) * 1000000000 / rate; };
+    std::atomic<int> next{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c)
+      clients.emplace_back([&] {
+        http_session client;
+        for (int i; (i = next.fetch_add(1)) < runs;) {
+          auto wait = scheduled(i) - now_ns();
+          if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+          auto r = client.request("POST", base + "/pipelines/bench/jobs/stamp/trigger", "", auth);
+          if (r.status == 201) ids[static_cast<std::size_t>(i)] = r.json()["build"]["id"];
+        }
+      });
+    for (auto& c : clients) c.join();
+    for (int i = 0; i < runs; ++i) {
+      auto id = ids[static_cast<std::size_t>(i)];
+      auto started = id == 0 ? -1 : started_ns(base, auth, id);
+      if (started < 0) {
+        std::fprintf(stderr, "trigger %d did not run\n", i);
+        return 1;
+      }
+      ms.push_back(static_cast<double>(started - scheduled(i)) / 1e6);
+    }
+  }
+  for (int i = 0; rate == 0 && i < runs + 5; ++i) {  // 5 warm-up runs
     auto t0 = now_ns();
     auto r = http_request("POST", base + "/pipelines/bench/jobs/stamp/trigger", "", auth);
     if (r.status != 201) {
       std::fprintf(stderr, "trigger failed: %ld %s\n", r.status, r.body.c_str());
       return 1;
     }
-    auto id = r.json()["build"]["id"].get<std::int64_t>();
-    nlohmann::json build;
-    for (int tries = 0; tries < 2000; ++tries) {
-      build = http_request("GET", base + "/builds/" + std::to_string(id), "", auth).json();
-      auto status = build["build"]["status"];
-      if (status == "succeeded") break;
-      if (status != "pending" && status != "started") {
-        std::fprintf(stderr, "build %lld ended %s\n", static_cast<long long>(id),
-                     build.dump().c_str());
-        return 1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    auto log = build["build"]["steps"][0]["logs"].get<std::string>();
-    auto started = std::stoll(log);
+    auto started = started_ns(base, auth, r.json()["build"]["id"].get<std::int64_t>());
+    if (started < 0) return 1;
     if (i >= 5) ms.push_back(static_cast<double>(started - t0) / 1e6);
   }
   std::sort(ms.begin(), ms.end());
@@ -104,7 +145,7 @@ int main(int argc, char** argv) {
       "\"ms\", \"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, "
       "\"target\": 2}\n",
       (std::string(probe == "date" ? "embedded_date" : "embedded") +
-       (db == "rocksdb" ? "_rocksdb" : ""))
+       (db == "rocksdb" ? "_rocksdb" : "") + mode)
           .c_str(),
       runs, ms.front(), at(0.5), at(0.99), ms.back());
   node.process().stop(SIGTERM);

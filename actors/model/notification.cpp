@@ -249,14 +249,20 @@ notification_message render(const pipeline::notification& n, const std::string& 
     if (!step_params.empty()) body["params"] = step_params;
   }
   m.body = body.dump();
-  if (m.url.empty()) {
+  auto give_up = [&](std::string why) {
     m.status = delivery_status::failed;
     m.next_attempt_at.reset();
-    m.last_error = "notification \"" + n.canonical + "\" has no " + url_param + " param";
+    m.last_error = std::move(why);
     return m;
-  }
+  };
+  if (m.url.empty())
+    return give_up("notification \"" + n.canonical + "\" has no " + url_param + " param");
   auto base = param("base_url");
   if (!base.empty()) m.url = rebase(m.url, base);
+  // secrets are resolved on workers; the server never sends a placeholder
+  if (m.url.find("__pikoci_secret:") != std::string::npos)
+    return give_up("notification \"" + n.canonical +
+                   "\": secret-backed URLs are not supported for built-in types yet");
   return m;
 }
 

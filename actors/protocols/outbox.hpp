@@ -27,11 +27,10 @@ struct delivery_attempt {
 };
 
 using outbox_actor = caf::typed_actor<
-    // messages already stored (written in the same batch as the build's final status): they
-    // are sent from now on; ids the outbox already has are ignored
+    // messages their sender already handed to the store writer (a job: in the same batch as the
+    // build's final status, or with a notify step's record): they are sent from now on; ids the
+    // outbox already has are ignored
     caf::reacts_to<enqueue_atom, std::vector<model::notification_message>>,
-    // new messages: stored (synced), then true; false when the store failed
-    caf::replies_to<write_atom, std::vector<model::notification_message>>::with<bool>,
     // GET /notifications, POST /notifications/{id}/retry
     caf::replies_to<api_atom, api::request>::with<api::response>,
     // internal: the earliest pending message may be due

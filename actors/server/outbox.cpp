@@ -238,21 +238,6 @@ proto::outbox_actor::behavior_type outbox_behavior(self_ptr self, proto::outbox_
         }
         pump(self);
       },
-      [self](proto::write_atom, std::vector<notification_message>& ms) -> caf::result<bool> {
-        auto rp = self->make_response_promise<bool>();
-        auto accept = [self, rp, ms](bool ok) mutable {
-          if (ok) self->send(self, proto::enqueue_atom::value, std::move(ms));
-          rp.deliver(ok);
-        };
-        if (!self->state.store) {
-          accept(true);
-          return rp;
-        }
-        self->request(self->state.store, caf::infinite, proto::write_atom::value, record_ops(ms))
-            .then([accept](bool ok) mutable { accept(ok); },
-                  [accept](caf::error&) mutable { accept(false); });
-        return rp;
-      },
       [self](proto::api_atom, const api::request& r) -> caf::result<api::response> {
         if (auto* l = std::get_if<api::list_notifications>(&r)) return list(self, *l);
         if (auto* rt = std::get_if<api::retry_notification>(&r)) return retry(self, *rt);

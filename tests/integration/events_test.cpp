@@ -128,8 +128,7 @@ TEST_SUITE("integration.events") {
     node.set_pipeline("p", spaced_job("a", 1, "0") + spaced_job("b", 1, "0"));
     sse_client all(node.server().url() + "/api/v1/events", node.token());
     // the stream is open (headers and a comment) before any build exists
-    REQUIRE(eventually([&] { return node.healthy(); }));
-    std::this_thread::sleep_for(300ms);
+    REQUIRE(all.wait_open());
     auto a = node.trigger("p", "a");
     auto b = node.trigger("p", "b");
     auto done = [](const std::string& job) {
@@ -152,13 +151,13 @@ TEST_SUITE("integration.events") {
 
   TEST_CASE("a subscriber that stops reading is cut off; the build and other subscribers go on") {
     runtime_node node;
-    // 24 MB of output in 3 s: far more than a subscriber may fall behind (8 MiB), at a pace a
+    // 24 MB of output in 6 s: far more than a subscriber may fall behind (8 MiB), at a pace a
     // reading subscriber keeps up with
     node.set_pipeline(
         "p",
         "job \"j\" {\n  task \"flood\" {\n    run \"exec\" {\n"
-        "      path = \"/bin/sh\"\n      args = [\"-c\", \"sleep 0.5; for i in $(seq 30); do "
-        "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 800000; sleep 0.1; "
+        "      path = \"/bin/sh\"\n      args = [\"-c\", \"sleep 0.5; for i in $(seq 60); do "
+        "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 400000; sleep 0.1; "
         "done; echo finished\"]\n"
         "    }\n  }\n}\n");
     auto b = node.trigger("p", "j");

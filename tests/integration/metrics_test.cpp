@@ -165,7 +165,12 @@ job "bad" {
     node.trigger("p", "ok");
     node.trigger("p", "ok");
     node.trigger("p", "ok");
-    auto busy = stats();
+    // the worker has the first build a moment after its trigger answered
+    json busy;
+    REQUIRE(eventually([&] {
+      busy = stats();
+      return busy["workers"]["running"] == 1;
+    }));
     CHECK(busy["in_flight"] == 1);
     CHECK(busy["queue_depth"] == 2);
     CHECK(busy["blocked_by"]["group:deploy"] == 2);

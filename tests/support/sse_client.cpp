@@ -67,6 +67,8 @@ void sse_client::feed(const char* data, std::size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
   raw_.append(data, std::min<std::size_t>(n, 4096 - std::min<std::size_t>(raw_.size(), 4096)));
   arrived_ = now;
+  opened_ = true;
+  cv_.notify_all();
   wall_ = std::chrono::system_clock::now();
   parser_.feed(std::string_view(data, n));
 }
@@ -76,6 +78,11 @@ bool sse_client::wait(const std::function<bool(const std::vector<sse_event>&)>& 
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait_for(lock, timeout, [&] { return pred(events_) || closed_; });
   return pred(events_);
+}
+
+bool sse_client::wait_open(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return opened_ || closed_; }) && opened_;
 }
 
 bool sse_client::wait_closed(std::chrono::milliseconds timeout) {

@@ -38,6 +38,9 @@ class sse_client {
   /// returns whether it held.
   bool wait(const std::function<bool(const std::vector<sse_event>&)>& pred,
             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  /// Waits until the first bytes of the body came (the node sends a comment line as soon as the
+  /// subscription is in place); returns whether they did.
+  bool wait_open(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   /// Waits until the server ended the stream; returns whether it did within `timeout`.
   bool wait_closed(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::vector<sse_event> events();
@@ -62,6 +65,7 @@ class sse_client {
   }};
   long status_ = 0;
   bool closed_ = false;
+  bool opened_ = false;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 

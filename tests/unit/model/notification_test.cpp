@@ -203,6 +203,13 @@ notification "discord" "nourl" { on = ["all"] }
     CHECK(ms[1].url == "https://hooks.slack.com/services/T/B/X");
     CHECK(ms[2].status == model::delivery_status::failed);
     CHECK(ms[2].last_error == "notification \"discord.nourl\" has no webhook_url param");
+    pipeline::notification secret;
+    secret.canonical = "slack.s";
+    secret.params["webhook_url"] = "__pikoci_secret:vault:kv/ci:slack__";
+    auto s = model::render(secret, "slack", b, "failure", std::nullopt, {});
+    CHECK(s.status == model::delivery_status::failed);
+    CHECK(s.last_error ==
+          "notification \"slack.s\": secret-backed URLs are not supported for built-in types yet");
   }
 
   TEST_CASE("the stored record reads back the same message") {
