@@ -209,7 +209,9 @@ TEST_SUITE("worker.build_executor") {
     group.kind = work::step_kind::in_parallel;
     group.name = "in_parallel";
     group.fail_fast = true;
-    group.children.push_back(task("quick-fail", "exit 4"));
+    // fails once "slow" surely runs (a child not started yet when the group is cancelled is
+    // never started nor recorded)
+    group.children.push_back(task("quick-fail", "sleep 0.3; exit 4"));
     group.children.push_back(task("slow", "sleep 30"));
     plan.steps.push_back(group);
     auto start = std::chrono::steady_clock::now();
