@@ -11,31 +11,14 @@
 #include "actors/server/plan_builder.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
+#include "tests/unit/server/plan_fixture.hpp"
 
 using namespace pikoci;
+using pikoci::test::execute;
+using pikoci::test::load;
+using pikoci::test::recorder;
 
 namespace {
-
-pipeline::pipeline_config load(const std::string& hcl) {
-  auto r = pipeline::load("p.hcl", hcl, {});
-  REQUIRE_MESSAGE(r.config.has_value(), r.diags.format("p.hcl"));
-  return *r.config;
-}
-
-struct recorder : worker::build_sink {
-  std::mutex mu;
-  std::vector<std::string> started;  // type:name
-  std::map<std::string, std::string> logs;
-  void step_started(const worker::step_ref& s) override {
-    std::lock_guard<std::mutex> l(mu);
-    started.push_back(s.type + ":" + s.name);
-  }
-  void log(const worker::step_ref& s, std::string_view c) override {
-    std::lock_guard<std::mutex> l(mu);
-    logs[s.name].append(c);
-  }
-  void step_finished(const worker::step_ref&, const worker::step_result&) override {}
-};
 
 work::build_plan plan_of(const pipeline::pipeline_config& cfg, const std::string& job) {
   server::build_request req;
@@ -45,18 +28,6 @@ work::build_plan plan_of(const pipeline::pipeline_config& cfg, const std::string
   auto planned = server::make_build_plan(cfg, *cfg.find_job(job), req);
   if (auto* reason = std::get_if<std::string>(&planned)) FAIL(*reason);
   return std::get<work::build_plan>(std::move(planned));
-}
-
-worker::build_result execute(const work::build_plan& plan, recorder& rec) {
-  auto root =
-      std::filesystem::temp_directory_path() / ("pikoci-notify-" + std::to_string(getpid()));
-  worker::executor_options opts;
-  opts.work_root = root;
-  opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-  worker::build_cancel cancel;
-  auto result = worker::execute_build(plan, opts, rec, cancel);
-  std::filesystem::remove_all(root);
-  return result;
 }
 
 const char* command_type = R"hcl(

@@ -9,32 +9,14 @@
 #include "actors/server/plan_builder.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
+#include "tests/unit/server/plan_fixture.hpp"
 
 using namespace pikoci;
+using pikoci::test::load;
+using pikoci::test::recorder;
 using namespace std::chrono_literals;
 
 namespace {
-
-pipeline::pipeline_config load(const std::string& hcl) {
-  auto r = pipeline::load("p.hcl", hcl, {});
-  REQUIRE_MESSAGE(r.config.has_value(), r.diags.format("p.hcl"));
-  return *r.config;
-}
-
-struct recorder : worker::build_sink {
-  std::mutex mu;
-  std::vector<std::string> order;
-  std::map<std::string, std::string> logs;
-  void step_started(const worker::step_ref& s) override {
-    std::lock_guard<std::mutex> l(mu);
-    order.push_back(s.name);
-  }
-  void log(const worker::step_ref& s, std::string_view c) override {
-    std::lock_guard<std::mutex> l(mu);
-    logs[s.name].append(c);
-  }
-  void step_finished(const worker::step_ref&, const worker::step_result&) override {}
-};
 
 struct run_result {
   worker::build_result result;
@@ -42,13 +24,7 @@ struct run_result {
 };
 
 void execute(const work::build_plan& plan, run_result& out) {
-  auto root = std::filesystem::temp_directory_path() / ("pikoci-plan-" + std::to_string(getpid()));
-  worker::executor_options opts;
-  opts.work_root = root;
-  opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-  worker::build_cancel cancel;
-  out.result = worker::execute_build(plan, opts, out.rec, cancel);
-  std::filesystem::remove_all(root);
+  out.result = test::execute(plan, out.rec);
 }
 
 const char* pipeline_text = R"hcl(
