@@ -73,14 +73,19 @@ struct setup {
         "--concurrency", std::to_string(concurrency), "--queues", "jobs"}));
     if (!workers.back()->wait_for_line("event=worker.ready", std::chrono::seconds(30)))
       throw std::runtime_error("worker did not start:\n" + workers.back()->tail());
-    // until the server has seen its heartbeat
-    for (int i = 0; i < 200; ++i) {
-      auto w = http_request("GET", base + "/workers", "", auth).json();
-      for (const auto& x : w["workers"])
-        if (x["name"] == name && x["status"] == "healthy") return *workers.back();
+    // until the server has seen its heartbeat, and every worker holds partitions again (a worker
+    // joining makes the consumer group move them): work is placed by the partitions announced
+    for (int i = 0; i < 400; ++i) {
+      auto w = http_request("GET", base + "/workers", "", auth).json()["workers"];
+      bool seen = false, assigned = true;
+      for (const auto& x : w) {
+        seen |= x["name"] == name && x["status"] == "healthy";
+        assigned &= x.value("partitions", 0) > 0;
+      }
+      if (seen && assigned) return *workers.back();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    throw std::runtime_error("the server never saw worker " + name);
+    throw std::runtime_error("the server never saw worker " + name + " holding partitions");
   }
 
   void set(const std::string& hcl) {

@@ -374,6 +374,8 @@ nlohmann::json workers_json(self_ptr self) {
                     {"queues", w.last.queues},
                     {"concurrency", w.last.concurrency},
                     {"running", w.last.running.size()},
+                    // work topic partitions its consumers hold (0 until the group assigns some)
+                    {"partitions", w.last.partitions.size()},
                     {"status", w.stale ? "stale" : w.last.status},
                     {"last_heartbeat_at", model::format_time(w.seen_wall)}});
   return {{"workers", std::move(list)}, {"dropped_messages", st.dropped}};
