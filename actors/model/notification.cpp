@@ -61,6 +61,41 @@ std::string rebase(const std::string& url, const std::string& base) {
   return b + url.substr(authority_end(url));
 }
 
+/// Fills in where `m` goes and what it says, by its kind: `http` POSTs `http` to param `url`;
+/// `slack` {"text"} and `discord` {"content"} to param `webhook_url`; a `base_url` param replaces
+/// the scheme, host and port. A message without a usable URL becomes `failed` with the reason.
+void address(notification_message& m, const pipeline::notification& n, const std::string& text,
+             json http) {
+  auto param = [&](const char* k) {
+    auto it = n.params.find(k);
+    return it == n.params.end() ? std::string() : it->second;
+  };
+  std::string url_param = m.kind == "http" ? "url" : "webhook_url";
+  m.url = param(url_param.c_str());
+  json body;
+  if (m.kind == "slack") {
+    body = {{"text", text}};
+  } else if (m.kind == "discord") {
+    body = {{"content", text}};
+  } else {
+    body = std::move(http);
+  }
+  m.body = body.dump();
+  auto give_up = [&](std::string why) {
+    m.status = delivery_status::failed;
+    m.next_attempt_at.reset();
+    m.last_error = std::move(why);
+  };
+  if (m.url.empty())
+    return give_up("notification \"" + n.canonical + "\" has no " + url_param + " param");
+  auto base = param("base_url");
+  if (!base.empty()) m.url = rebase(m.url, base);
+  // secrets are resolved on workers; the server never sends a placeholder
+  if (m.url.find("__pikoci_secret:") != std::string::npos)
+    give_up("notification \"" + n.canonical +
+            "\": secret-backed URLs are not supported for built-in types yet");
+}
+
 }  // namespace
 
 json notification_message::to_json() const {
@@ -222,47 +257,60 @@ notification_message render(const pipeline::notification& n, const std::string& 
   m.next_attempt_at = now;
   auto env = message_env(b);
   auto text = message ? expand_message(*message, env) : default_message(b);
-  auto param = [&](const char* k) {
-    auto it = n.params.find(k);
-    return it == n.params.end() ? std::string() : it->second;
-  };
-  std::string url_param = kind == "http" ? "url" : "webhook_url";
-  m.url = param(url_param.c_str());
-  json body;
-  if (kind == "slack") {
-    body = {{"text", text}};
-  } else if (kind == "discord") {
-    body = {{"content", text}};
-  } else {
-    body = {{"id", m.id},
-            {"pipeline", b.pipeline},
-            {"job", b.job},
-            {"build",
-             {{"id", b.id},
-              {"number", b.number},
-              {"status", to_string(b.status)},
-              {"reason", b.reason}}},
+  json http{
+      {"id", m.id},
+      {"pipeline", b.pipeline},
+      {"job", b.job},
+      {"build",
+       {{"id", b.id}, {"number", b.number}, {"status", to_string(b.status)}, {"reason", b.reason}}},
+      {"notification", n.canonical},
+      {"event", event},
+      {"status", to_string(b.status)},
+      {"message", text}};
+  if (!step_params.empty()) http["params"] = step_params;
+  address(m, n, text, std::move(http));
+  return m;
+}
+
+std::map<std::string, std::string> trigger_env(
+    const trigger_event& t, const std::map<std::string, std::string>& step_params) {
+  std::map<std::string, std::string> env{{"BUILD_NUMBER", ""},
+                                         {"BUILD_JOB_NAME", t.job},
+                                         {"BUILD_PIPELINE_NAME", t.pipeline},
+                                         {"BUILD_TEAM_NAME", "main"}};
+  for (auto& [k, v] : worker::version_env(t.version)) env[k] = v;
+  for (const auto& [k, v] : step_params) env["notify_" + k] = v;
+  return env;
+}
+
+notification_message render_trigger(const pipeline::notification& n, const std::string& kind,
+                                    const trigger_event& t, const pipeline::step& step,
+                                    std::size_t index, time_point now) {
+  notification_message m;
+  m.id = "t-" + t.resource + "-" + std::to_string(t.version_id) + "-" + t.job + "-" +
+         std::to_string(index);
+  m.pipeline = t.pipeline;
+  m.job = t.job;
+  m.notification = n.canonical;
+  m.kind = kind;
+  m.created_at = now;
+  m.next_attempt_at = now;
+  auto message = step.message ? step.message : n.message;
+  auto text = message ? expand_message(*message, trigger_env(t, step.params))
+                      : "Version " + std::to_string(t.version_id) + " of " + t.resource +
+                            " triggers " + t.pipeline + "/" + t.job;
+  json http{{"id", m.id},
+            {"pipeline", t.pipeline},
+            {"job", t.job},
+            {"build", nullptr},
             {"notification", n.canonical},
-            {"event", event},
-            {"status", to_string(b.status)},
-            {"message", text}};
-    if (!step_params.empty()) body["params"] = step_params;
-  }
-  m.body = body.dump();
-  auto give_up = [&](std::string why) {
-    m.status = delivery_status::failed;
-    m.next_attempt_at.reset();
-    m.last_error = std::move(why);
-    return m;
-  };
-  if (m.url.empty())
-    return give_up("notification \"" + n.canonical + "\" has no " + url_param + " param");
-  auto base = param("base_url");
-  if (!base.empty()) m.url = rebase(m.url, base);
-  // secrets are resolved on workers; the server never sends a placeholder
-  if (m.url.find("__pikoci_secret:") != std::string::npos)
-    return give_up("notification \"" + n.canonical +
-                   "\": secret-backed URLs are not supported for built-in types yet");
+            {"event", "trigger"},
+            {"status", ""},
+            {"message", text},
+            {"params", step.params},
+            {"trigger",
+             {{"resource", t.resource}, {"version_id", t.version_id}, {"version", t.version}}}};
+  address(m, n, text, std::move(http));
   return m;
 }
 

@@ -93,6 +93,30 @@ notification_message render(const pipeline::notification& n, const std::string& 
 std::vector<notification_message> automatic_notifications(const pipeline::pipeline_config& cfg,
                                                           const build_record& b, time_point now);
 
+/// What an `on_trigger` notify hook knows (reference §1.9): the version about to trigger builds
+/// and the job reached from it; no build exists yet.
+struct trigger_event {
+  std::string pipeline, job;
+  std::string resource;  // canonical
+  std::int64_t version_id = 0;
+  nlohmann::json version;
+};
+
+/// The variables of an `on_trigger` hook's message: `version_<k>` of the version (flattened),
+/// `BUILD_JOB_NAME`, `BUILD_PIPELINE_NAME`, `BUILD_TEAM_NAME`, `BUILD_NUMBER` (empty: no build
+/// yet) and `notify_<k>` from the step's attributes.
+std::map<std::string, std::string> trigger_env(
+    const trigger_event& t, const std::map<std::string, std::string>& step_params);
+
+/// The message of the `index`th `on_trigger` notify step `step` of `t.job` (notification `n`, of
+/// built-in `kind`): id `t-<resource>-<version id>-<job>-<index>`, so the same version never
+/// sends it twice. `http` POSTs {"id","pipeline","job","build":null,"notification",
+/// "event":"trigger","status":"","message","params","trigger":{"resource","version_id",
+/// "version"}}; slack and discord as for builds. Unsendable ones come back `failed`, as render.
+notification_message render_trigger(const pipeline::notification& n, const std::string& kind,
+                                    const trigger_event& t, const pipeline::step& step,
+                                    std::size_t index, time_point now);
+
 /// The built-in kind a notification type delivers ("" when a `notify` command sends it).
 std::string delivery_kind(const pipeline::pipeline_config& cfg, const std::string& type);
 

@@ -55,8 +55,7 @@ void notify_end(self_ptr self, const build_record& b, persistence::batch& ops) {
   if (!ctx.outbox) return;
   auto messages = model::automatic_notifications(*self->state.setup.cfg, b, ctx.now());
   if (messages.empty()) return;
-  for (const auto& m : messages)
-    ops.push_back({persistence::keys::outbox(m.id), m.to_record(), false});
+  for (const auto& m : messages) ops.push_back(outbox_op(m));
   self->send(ctx.outbox, proto::enqueue_atom::value, std::move(messages));
 }
 
@@ -69,20 +68,15 @@ void notify_step(self_ptr self, const build_record& b, const worker::step_ref& r
   const auto& cfg = *st.setup.cfg;
   auto steps = outbox_notify_steps(cfg, *st.def, ref.type, ref.name, ref.job_hook);
   std::vector<model::notification_message> messages;
-  persistence::batch ops;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     const auto* n = cfg.find_notification(steps[i]->canonical);
     auto id = "n-" + std::to_string(b.id) + "-" + ref.id;
     if (ref.type == "hook") id += "-" + std::to_string(i);
-    auto m = model::render(*n, model::delivery_kind(cfg, n->type), b, model::event_of(b.status),
-                           steps[i]->message ? steps[i]->message : n->message, ctx.now(), id,
-                           steps[i]->params);
-    ops.push_back({persistence::keys::outbox(m.id), m.to_record(), false});
-    messages.push_back(std::move(m));
+    messages.push_back(model::render(
+        *n, model::delivery_kind(cfg, n->type), b, model::event_of(b.status),
+        steps[i]->message ? steps[i]->message : n->message, ctx.now(), id, steps[i]->params));
   }
-  if (messages.empty()) return;
-  put(self, ctx, std::move(ops));
-  self->send(ctx.outbox, proto::enqueue_atom::value, std::move(messages));
+  enqueue_notifications(self, ctx, std::move(messages));
 }
 
 /// Retention: beyond `max_builds_per_job` finished builds, the oldest finished ones go (from

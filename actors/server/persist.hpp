@@ -6,6 +6,7 @@
 
 #include "actors/protocols/store.hpp"
 #include "actors/server/context.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 
@@ -34,6 +35,24 @@ void write_then(Self* self, const context& ctx, persistence::batch ops, Done don
   }
   self->request(ctx.store, caf::infinite, proto::write_atom::value, std::move(ops))
       .then([done](bool ok) mutable { done(ok); }, [done](caf::error&) mutable { done(false); });
+}
+
+/// The stored record of a notification message (`outbox/<id>`).
+inline persistence::write_op outbox_op(const model::notification_message& m) {
+  return {persistence::keys::outbox(m.id), m.to_record(), false};
+}
+
+/// Messages that count from now on (docs/notifications.md): handed to the store writer first,
+/// then to the outbox, so whatever this actor writes after them is stored no earlier than them.
+/// Without an outbox (unit tests) nothing happens.
+template <class Self>
+void enqueue_notifications(Self* self, const context& ctx,
+                           std::vector<model::notification_message> messages) {
+  if (!ctx.outbox || messages.empty()) return;
+  persistence::batch ops;
+  for (const auto& m : messages) ops.push_back(outbox_op(m));
+  put(self, ctx, std::move(ops));
+  self->send(ctx.outbox, proto::enqueue_atom::value, std::move(messages));
 }
 
 }  // namespace pikoci::server

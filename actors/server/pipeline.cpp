@@ -1,9 +1,11 @@
 #include "actors/server/pipeline.hpp"
 
 #include <deque>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "actors/model/notification.hpp"
 #include "actors/server/gather.hpp"
 #include "actors/server/job.hpp"
 #include "actors/server/persist.hpp"
@@ -248,10 +250,12 @@ reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::
   };
 }
 
-/// A build of `job` triggered by version `v` of `canonical` (reference §5.3.1); `webhook` as in
-/// create_build.
-void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                        version_id v, const json& webhook = json::object()) {
+/// The inputs of a build of `job` triggered by version `v` of `canonical` (reference §5.3.1), or
+/// nullopt when a get has no version (logged: no build).
+std::optional<std::vector<model::build_input>> trigger_inputs(self_ptr self,
+                                                              const pipeline::job& job,
+                                                              const std::string& canonical,
+                                                              version_id v) {
   auto& st = self->state;
   st.jobs.at(job.name).retry_resources.erase(canonical);
   auto rc = resolution(self);
@@ -260,11 +264,63 @@ void trigger_on_version(self_ptr self, const pipeline::job& job, const std::stri
   if (auto* why = std::get_if<std::string>(&inputs)) {
     spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
                  *why);
-    return;
+    return std::nullopt;
   }
+  return std::get<0>(std::move(inputs));
+}
+
+/// A build of `job` triggered by version `v` of `canonical` on `inputs`; `webhook` as in
+/// create_build.
+void create_triggered(self_ptr self, const pipeline::job& job, const std::string& canonical,
+                      version_id v, std::vector<model::build_input> inputs,
+                      const json& webhook = json::object()) {
   create_build(self, job.name, {{"type", "resource"}, {"resource", canonical}, {"version_id", v}},
-               std::get<0>(std::move(inputs)), {}, {},
+               std::move(inputs), {}, {},
                automatic_outcome(self, job.name, automatic::resource, canonical), webhook);
+}
+
+void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
+                        version_id v, const json& webhook = json::object()) {
+  if (auto inputs = trigger_inputs(self, job, canonical, v))
+    create_triggered(self, job, canonical, v, std::move(*inputs), webhook);
+}
+
+/// Version `v` of `canonical` is about to trigger builds of `direct`: the `on_trigger` notify
+/// hooks of every job it reaches (reachable_jobs) fire once, before any of those builds is
+/// created (docs/notifications.md). Built-in kinds go to the store writer, then the outbox; the
+/// caller sends its create requests after this returns, so the store writer (which applies writes
+/// in arrival order) has each message before the build record: after a crash, a build that
+/// exists implies its on_trigger messages do. Types with a `notify` command are not run yet.
+void fire_on_trigger(self_ptr self, const std::string& canonical, const version_record& v,
+                     const std::set<std::string>& direct) {
+  auto& st = self->state;
+  if (direct.empty()) return;
+  const auto& cfg = *st.cfg;
+  std::vector<model::notification_message> messages;
+  for (const auto* job : reachable_jobs(cfg, direct)) {
+    for (std::size_t i = 0; i < job->on_trigger.size(); ++i) {
+      const auto& s = job->on_trigger[i];
+      const auto* n = cfg.find_notification(s.canonical);
+      if (s.kind != pipeline::step_kind::notify || n == nullptr) continue;  // validation refuses
+      auto kind = model::delivery_kind(cfg, n->type);
+      if (kind.empty()) {
+        // a notify command would have to run on a worker and finish before the builds exist;
+        // the worker side runs only builds and checks so far
+        spdlog::warn(
+            "event=notify.on_trigger_unsupported pipeline={} job={} notification={} "
+            "resource={} version_id={} reason=\"types with a notify command are not run "
+            "for on_trigger hooks yet\"",
+            st.name, job->name, n->canonical, canonical, v.id);
+        continue;
+      }
+      messages.push_back(model::render_trigger(
+          *n, kind, {st.name, job->name, canonical, v.id, v.version}, s, i, st.ctx.now()));
+    }
+  }
+  if (messages.empty()) return;
+  spdlog::info("event=notify.on_trigger pipeline={} resource={} version_id={} messages={}", st.name,
+               canonical, v.id, messages.size());
+  enqueue_notifications(self, st.ctx, std::move(messages));
 }
 
 /// Whether a get of `job` reads `canonical` with `trigger = true` and no `passed`.
@@ -275,21 +331,31 @@ bool triggered_by(const pipeline::job& job, const std::string& canonical) {
 }
 
 /// New versions of `canonical` (oldest first; from a check or a put): builds for jobs that get
-/// it with `trigger = true` and no `passed`, one per version. `webhook`: the git delivery that
-/// asked for the check (`.Webhook` of their group template), or `{}`.
+/// it with `trigger = true` and no `passed`, one per version, after the version's `on_trigger`
+/// hooks. `webhook`: the git delivery that asked for the check (`.Webhook` of their group
+/// template), or `{}`.
 void on_versions(self_ptr self, const std::string& canonical,
-                 const std::vector<version_record>& created,
-                 const json& webhook = json::object()) {
+                 const std::vector<version_record>& created, const json& webhook = json::object()) {
   auto& st = self->state;
   auto pin = pin_of(self, canonical);
   for (const auto& v : created) {
     spdlog::info("event=resource.version pipeline={} resource={} version_id={}", st.name, canonical,
                  v.id);
     if (pin.value_or(v.id) != v.id) continue;
-    for (const auto& job : st.cfg->jobs)
-      if (triggered_by(job, canonical) && !job_paused(self, job.name) &&
-          v.id > st.jobs.at(job.name).baseline)
-        trigger_on_version(self, job, canonical, v.id, webhook);
+    std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> builds;
+    std::set<std::string> direct;
+    for (const auto& job : st.cfg->jobs) {
+      if (!triggered_by(job, canonical) || job_paused(self, job.name) ||
+          v.id <= st.jobs.at(job.name).baseline)
+        continue;
+      auto inputs = trigger_inputs(self, job, canonical, v.id);
+      if (!inputs) continue;
+      direct.insert(job.name);
+      builds.emplace_back(&job, std::move(*inputs));
+    }
+    fire_on_trigger(self, canonical, v, direct);
+    for (auto& [job, inputs] : builds)
+      create_triggered(self, *job, canonical, v.id, std::move(inputs), webhook);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "actors/server/resolve.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace pikoci::server {
@@ -53,6 +54,32 @@ std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
     inputs.push_back({get->name, get->canonical, rec->id, rec->version});
   }
   return inputs;
+}
+
+std::vector<const pipeline::job*> reachable_jobs(const pipeline::pipeline_config& cfg,
+                                                 const std::set<std::string>& direct) {
+  std::set<std::string> reached;
+  for (const auto& j : cfg.jobs)
+    if (direct.count(j.name) != 0) reached.insert(j.name);
+  // a fixed point: passed chains are short, and a cycle (refused by validation) still ends
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (const auto& j : cfg.jobs) {
+      if (reached.count(j.name) != 0) continue;
+      for (const auto* g : get_steps(j)) {
+        bool from_reached = std::any_of(g->passed_jobs.begin(), g->passed_jobs.end(),
+                                        [&](const std::string& p) { return reached.count(p); });
+        if (!from_reached) continue;
+        reached.insert(j.name);
+        grew = true;
+        break;
+      }
+    }
+  }
+  std::vector<const pipeline::job*> out;
+  for (const auto& j : cfg.jobs)
+    if (reached.count(j.name) != 0) out.push_back(&j);
+  return out;
 }
 
 }  // namespace pikoci::server

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <variant>
@@ -33,5 +34,12 @@ std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
 /// Every get step of a plan (nested in in_parallel groups, if branches and step hooks too), the
 /// first of each name.
 std::vector<const pipeline::step*> get_steps(const pipeline::job& job);
+
+/// The jobs a version reaches when it triggers `direct` (reference §1.9 `on_trigger`): those,
+/// then, transitively, every job with a get whose `passed` names a job already reached (with or
+/// without `trigger`: the set is about where the version may go, not when). In the pipeline's
+/// job order; names `cfg` does not know are dropped.
+std::vector<const pipeline::job*> reachable_jobs(const pipeline::pipeline_config& cfg,
+                                                 const std::set<std::string>& direct);
 
 }  // namespace pikoci::server

@@ -1,7 +1,7 @@
 // Notifications through the outbox (docs/notifications.md), with the real binary and a local
 // HTTP receiver: retried with the same id until the receiver accepts, given up after the retry
-// limit (visible through the API, retried on request), and kept across a kill -9 with RocksDB
-// while the receiver is down.
+// limit (visible through the API, retried on request), kept across a kill -9 with RocksDB
+// while the receiver is down, and sent by `on_trigger` hooks before the triggered builds exist.
 #include <doctest/doctest.h>
 
 #include <csignal>
@@ -266,5 +266,105 @@ notification "http" "hook" {
     CHECK(body["build"]["status"] == "errored");
     CHECK(body["build"]["reason"] == "orphaned: server stopped during build");
     CHECK(body["event"] == "failure");
+  }
+
+  TEST_CASE("on_trigger hooks of reached jobs are sent before the version's builds are created") {
+    temp_dir dir;
+    dir.write("check", R"([{"ref":"abc123"}])"
+                       "\n");
+    http_receiver receiver;
+    runtime_node node;
+    node.set_pipeline("p", replace_all(replace_all(R"hcl(
+resource_type "filever" {
+  check "shell" {
+    cmd = "cat @DIR@/check"
+  }
+  pull "shell" {
+    cmd = "echo pulled $version_ref"
+  }
+}
+resource "filever" "src" {
+  check_interval = "@every 1h"
+}
+job "a" {
+  get "filever" "src" { trigger = true }
+  task "t" {
+    run "shell" { cmd = "echo a" }
+  }
+  on_trigger {
+    notify "http" "hook" { status = "queued" }
+    notify "log" "team" { status = "queued" }
+  }
+}
+job "b" {
+  get "filever" "src" {
+    trigger = true
+    passed  = ["a"]
+  }
+  task "t" {
+    run "shell" { cmd = "echo b" }
+  }
+  on_trigger {
+    notify "http" "hook" {
+      status  = "queued"
+      message = "b too: $version_ref"
+    }
+  }
+}
+notification "http" "hook" {
+  params { url = "@URL@" }
+  message = "$BUILD_PIPELINE_NAME/$BUILD_JOB_NAME #[$BUILD_NUMBER] $notify_status ref=$version_ref"
+}
+notification_type "log" {
+  notify "shell" { cmd = "echo $NOTIFY_MESSAGE" }
+}
+notification "log" "team" {}
+)hcl",
+                                                   "@URL@", receiver.url("/n")),
+                                       "@DIR@", dir.path()));
+    auto versions = node.wait_versions("p", "filever.src", 1);
+    auto vid = std::to_string(versions[0]["id"].get<std::int64_t>());
+    REQUIRE_MESSAGE(eventually([&] { return receiver.requests().size() == 2; }), node.tail());
+    std::map<std::string, json> by_job;
+    for (const auto& r : receiver.requests()) {
+      auto body = json::parse(r.body);
+      CHECK(r.headers.at("x-pikoci-delivery") == body["id"]);
+      by_job[body["job"].get<std::string>()] = body;
+    }
+    REQUIRE(by_job.size() == 2);
+    CHECK(by_job["a"]["id"] == "t-filever.src-" + vid + "-a-0");
+    CHECK(by_job["a"]["message"] == "p/a #[] queued ref=abc123");
+    CHECK(by_job["a"]["event"] == "trigger");
+    CHECK(by_job["a"]["build"].is_null());
+    CHECK(by_job["a"]["params"]["status"] == "queued");
+    CHECK(by_job["a"]["trigger"]["version"]["ref"] == "abc123");
+    // b is reached through `passed`: told when the version triggers a, not when b's build comes
+    CHECK(by_job["b"]["id"] == "t-filever.src-" + vid + "-b-0");
+    CHECK(by_job["b"]["message"] == "b too: abc123");
+
+    auto a = node.wait_build("p", "a", "1");
+    CHECK(a["status"] == "succeeded");
+    auto b = node.wait_builds("p", "b", 1);
+    CHECK(b[0]["status"] == "succeeded");
+    // enqueued (their created_at) no later than the build the version triggered
+    json sent;
+    REQUIRE_MESSAGE(eventually([&] {
+                      sent = notifications(node, "?status=delivered");
+                      return sent.size() == 2;
+                    }),
+                    node.tail());
+    for (const auto& n : sent) {
+      CHECK(n["build_id"] == 0);
+      CHECK(n["build_number"] == "");
+      CHECK(n["created_at"].get<std::string>() <= a["created_at"].get<std::string>());
+    }
+    // a type with a notify command is not run for on_trigger yet: said in the log
+    CHECK(node.server().process().tail(2000).find("event=notify.on_trigger_unsupported") !=
+          std::string::npos);
+    // the same version checked again triggers nothing and notifies nothing
+    node.check("p", "filever.src");
+    std::this_thread::sleep_for(500ms);
+    CHECK(receiver.requests().size() == 2);
+    CHECK(node.builds("p", "a").size() == 1);
   }
 }
