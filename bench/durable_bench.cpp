@@ -162,7 +162,8 @@ int restart(int stored) {
   }
   std::fprintf(stderr, "%s\n", restored->c_str());  // ms= is the actors' part
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  print("restart_seconds_100k_builds", "s", 1, secs, 1);
+  auto name = "restart_seconds_" + std::to_string(stored / 1000) + "k_builds";
+  print(name.c_str(), "s", 1, secs, 1);
   node.stop(SIGKILL);
   return 0;
 }

@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   }
   std::string path = probe == "date" ? "/bin/date" : PIKOCI_STAMP_BINARY;
 
-  std::vector<std::string> args{"--concurrency", "2"};
+  // every build is read back at the end: none may be dropped by retention first
+  std::vector<std::string> args{"--concurrency", "2", "--max-builds-per-job", "1000000"};
   std::string scratch;
   if (db == "rocksdb") {
     char tmpl[] = "/tmp/pikoci-bench-XXXXXX";
