@@ -240,21 +240,32 @@ std::string default_message(const build_record& b) {
   return text;
 }
 
+namespace {
+/// A message due now, not yet tied to a build.
+notification_message new_message(std::string id, const std::string& pipeline,
+                                 const std::string& job, const std::string& canonical,
+                                 const std::string& kind, time_point now) {
+  notification_message m;
+  m.id = std::move(id);
+  m.pipeline = pipeline;
+  m.job = job;
+  m.notification = canonical;
+  m.kind = kind;
+  m.created_at = now;
+  m.next_attempt_at = now;
+  return m;
+}
+}  // namespace
+
 notification_message render(const pipeline::notification& n, const std::string& kind,
                             const build_record& b, const std::string& event,
                             const std::optional<std::string>& message, time_point now,
                             const std::string& id,
                             const std::map<std::string, std::string>& step_params) {
-  notification_message m;
-  m.id = !id.empty() ? id : "n-" + std::to_string(b.id) + "-" + n.canonical;
-  m.pipeline = b.pipeline;
-  m.job = b.job;
+  auto m = new_message(!id.empty() ? id : "n-" + std::to_string(b.id) + "-" + n.canonical,
+                       b.pipeline, b.job, n.canonical, kind, now);
   m.build_id = b.id;
   m.build_number = b.number;
-  m.notification = n.canonical;
-  m.kind = kind;
-  m.created_at = now;
-  m.next_attempt_at = now;
   auto env = message_env(b);
   auto text = message ? expand_message(*message, env) : default_message(b);
   json http{
@@ -286,15 +297,9 @@ std::map<std::string, std::string> trigger_env(
 notification_message render_trigger(const pipeline::notification& n, const std::string& kind,
                                     const trigger_event& t, const pipeline::step& step,
                                     std::size_t index, time_point now) {
-  notification_message m;
-  m.id = "t-" + t.resource + "-" + std::to_string(t.version_id) + "-" + t.job + "-" +
-         std::to_string(index);
-  m.pipeline = t.pipeline;
-  m.job = t.job;
-  m.notification = n.canonical;
-  m.kind = kind;
-  m.created_at = now;
-  m.next_attempt_at = now;
+  auto m = new_message("t-" + t.resource + "-" + std::to_string(t.version_id) + "-" + t.job + "-" +
+                           std::to_string(index),
+                       t.pipeline, t.job, n.canonical, kind, now);
   auto message = step.message ? step.message : n.message;
   auto text = message ? expand_message(*message, trigger_env(t, step.params))
                       : "Version " + std::to_string(t.version_id) + " of " + t.resource +
