@@ -27,6 +27,7 @@
 #include <stdlib.h>
 
 #include "actors/model/build.hpp"
+#include "bench/report.hpp"
 #include "persistence/keys.hpp"
 #include "persistence/store.hpp"
 #include "tests/support/http_client.hpp"
@@ -49,13 +50,8 @@ struct scratch {
   std::string file(const std::string& n) const { return (path / n).string(); }
 };
 
-std::string token() {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
-  return r.output.substr(0, r.output.find('\n'));
-}
-
 std::map<std::string, std::string> auth() {
-  static const std::string t = token();
+  static const std::string t = user_token("admin");
   return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
 }
 
@@ -73,12 +69,10 @@ bool set_pipeline(const std::string& base, const std::string& hcl) {
   return false;
 }
 
-void print(const char* scenario, const char* unit, int runs, double v, double target) {
-  std::printf(
-      "{\"scenario\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"runs\": %d, \"min\": %.3f, "
-      "\"median\": %.3f, \"max\": %.3f, \"target\": %g}\n",
-      scenario, scenario, unit, runs, v, v, v, target);
-  std::fflush(stdout);
+/// One measured figure (the scenario is its own metric).
+void print(const std::string& scenario, const char* unit, int runs, double v, double target) {
+  pikoci::bench::report({scenario, scenario, unit, target}, {v}, false,
+                        static_cast<std::size_t>(runs));
 }
 
 int admissions(int burst, int clients) {
@@ -163,7 +157,7 @@ int restart(int stored) {
   std::fprintf(stderr, "%s\n", restored->c_str());  // ms= is the actors' part
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
   auto name = "restart_seconds_" + std::to_string(stored / 1000) + "k_builds";
-  print(name.c_str(), "s", 1, secs, 1);
+  print(name, "s", 1, secs, 1);
   node.stop(SIGKILL);
   return 0;
 }

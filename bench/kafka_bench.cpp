@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/report.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/process.hpp"
@@ -36,11 +37,6 @@ namespace {
 std::int64_t now_ns() {
   using namespace std::chrono;
   return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string command_output(const std::vector<std::string>& args) {
-  auto r = run_command(args);
-  return r.output.substr(0, r.output.find('\n'));
 }
 
 struct setup {
@@ -58,15 +54,14 @@ struct setup {
         "--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(), "--kafka-topic-prefix",
         prefix, "--run-worker=false", "--max-in-flight", "1000", "--max-queue-size", "100000",
         "--worker-lease", lease});
-    auth = {{"Authorization", "Bearer " + command_output({node_binary(), "user-token",
-                                                          "--jwt-secret", "test-secret"})},
+    auth = {{"Authorization", "Bearer " + user_token("admin")},
             {"Content-Type", "application/json"}};
     base = server->url() + "/api/v1";
     for (int i = 0; i < workers_n; ++i) add_worker("w" + std::to_string(i), concurrency);
   }
 
   child_process& add_worker(const std::string& name, int concurrency) {
-    auto token = command_output({node_binary(), "worker-token", "--jwt-secret", "test-secret"});
+    auto token = worker_token();
     workers.push_back(std::make_unique<child_process>(std::vector<std::string>{
         node_binary(), "--role", "worker", "--pikoci-url", server->url(), "--pubsub-system",
         "kafka", "--kafka-brokers", broker.bootstrap(), "--worker-token", token, "--name", name,
@@ -111,15 +106,9 @@ std::string job(const std::string& name, const std::string& path,
          "\"\n      args = [" + a + "]\n    }\n  }\n}\n";
 }
 
-void print(const char* scenario, const char* metric, const char* unit, std::vector<double> v,
+void print(const std::string& scenario, const char* metric, const char* unit, std::vector<double> v,
            double target) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * v.size()))]; };
-  std::printf(
-      "{\"scenario\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"runs\": %zu, \"min\": %.2f, "
-      "\"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, \"target\": %g}\n",
-      scenario, metric, unit, v.size(), v.front(), at(0.5), at(0.99), v.back(), target);
-  std::fflush(stdout);
+  pikoci::bench::report({scenario, metric, unit, target}, std::move(v), true);
 }
 
 void trigger_to_start(kafka_broker& broker, int runs) {
@@ -192,7 +181,7 @@ void redispatch(kafka_broker& broker, int kills, const std::string& lease) {
     }
     secs.push_back(std::chrono::duration<double>(clock_type::now() - t0).count());
   }
-  print(("dead_worker_to_redispatched_lease_" + lease).c_str(), "latency", "s", secs, 10);
+  print("dead_worker_to_redispatched_lease_" + lease, "latency", "s", secs, 10);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/report.hpp"
 #include "config/pipeline/load.hpp"
 
 namespace {
@@ -76,11 +77,7 @@ int main(int argc, char** argv) {
     }
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  std::printf(
-      "{\"scenario\": \"parse_validate_%d_jobs\", \"metric\": \"latency\", \"unit\": \"ms\", "
-      "\"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"max\": %.2f, \"target\": 100, "
-      "\"bytes\": %zu}\n",
-      jobs, runs, ms.front(), ms[ms.size() / 2], ms.back(), source.size());
+  pikoci::bench::report({"parse_validate_" + std::to_string(jobs) + "_jobs", "latency", "ms", 100},
+                        ms, false, 0, {{"bytes", source.size()}});
   return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "actors/node/runtime.hpp"
 #include "actors/server/execution_queue.hpp"
+#include "bench/report.hpp"
 
 using namespace pikoci;
 using clock_type = std::chrono::steady_clock;
@@ -160,12 +161,8 @@ struct fixture {
 };
 
 void print(const char* scenario, const char* unit, int runs, std::vector<double> v, double target) {
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, std::size_t(q * v.size()))]; };
-  std::printf(
-      "{\"scenario\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", \"runs\": %d, \"min\": %.3f, "
-      "\"median\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"target\": %g}\n",
-      scenario, scenario, unit, runs, v.front(), at(0.5), at(0.99), v.back(), target);
+  pikoci::bench::report({scenario, scenario, unit, target}, std::move(v), true,
+                        static_cast<std::size_t>(runs));
 }
 
 }  // namespace

@@ -24,17 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include "bench/report.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 
 using namespace pikoci::test;
 
 namespace {
-
-std::string token() {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
-  return r.output.substr(0, r.output.find('\n'));
-}
 
 /// Job j<i>: j0 and j1 have `concurrency = 1`, j2 and j3 share serial group "sg", j4 and j5 have
 /// no limit of their own. Each task logs "start|end <build id> <ns>".
@@ -77,7 +73,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir);
     auto log_path = (dir / "runs.log").string();
     node_server node({"--concurrency", "8", "--max-in-flight", "4", "--max-queue-size", "100000"});
-    std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
+    std::map<std::string, std::string> auth{{"Authorization", "Bearer " + user_token("admin")},
                                             {"Content-Type", "application/json"}};
     auto base = node.url() + "/api/v1";
     auto set = http_request("PUT", base + "/pipelines/q",
@@ -160,14 +156,9 @@ int main(int argc, char** argv) {
     rates.push_back(static_cast<double>(ran.size()) / secs);
     std::filesystem::remove_all(dir);
   }
-  auto print = [&](const char* metric, const char* unit, std::vector<double> v, double target) {
-    std::sort(v.begin(), v.end());
-    std::printf(
-        "{\"scenario\": \"queue_rules_under_random_load\", \"metric\": \"%s\", \"unit\": \"%s\", "
-        "\"runs\": %zu, \"min\": %.1f, \"median\": %.1f, \"max\": %.1f, \"target\": %g}\n",
-        metric, unit, v.size(), v.front(), v[v.size() / 2], v.back(), target);
-  };
-  print("violations", "count", violations_per_run, 0);
-  print("builds_run_per_second", "1/s", rates, 0);
+  pikoci::bench::report({"queue_rules_under_random_load", "violations", "count", 0},
+                        violations_per_run);
+  pikoci::bench::report({"queue_rules_under_random_load", "builds_run_per_second", "1/s", 0},
+                        rates);
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/report.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/sse_client.hpp"
@@ -26,22 +27,9 @@ using namespace pikoci::test;
 
 namespace {
 
-std::string token() {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
-  return r.output.substr(0, r.output.find('\n'));
-}
-
 double quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
-}
-
-void print(const char* metric, const std::vector<double>& per_run, double target) {
-  std::printf(
-      "{\"scenario\": \"log_line_to_sse_subscriber\", \"metric\": \"%s\", \"unit\": \"ms\", "
-      "\"runs\": %zu, \"min\": %.2f, \"median\": %.2f, \"max\": %.2f, \"target\": %g}\n",
-      metric, per_run.size(), *std::min_element(per_run.begin(), per_run.end()),
-      quantile(per_run, 0.5), *std::max_element(per_run.begin(), per_run.end()), target);
 }
 
 }  // namespace
@@ -55,7 +43,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--interval-ms")) interval_ms = std::atoi(argv[i + 1]);
   }
   node_server node({"--concurrency", "2"});
-  auto tok = token();
+  auto tok = user_token("admin");
   std::map<std::string, std::string> auth{{"Authorization", "Bearer " + tok},
                                           {"Content-Type", "application/json"}};
   auto base = node.url() + "/api/v1";
@@ -114,7 +102,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run %d: %zu lines, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", run,
                  ms.size(), p50s.back(), p99s.back(), *std::max_element(ms.begin(), ms.end()));
   }
-  print("p50", p50s, 10);
-  print("p99", p99s, 50);
+  pikoci::bench::report({"log_line_to_sse_subscriber", "p50", "ms", 10}, p50s);
+  pikoci::bench::report({"log_line_to_sse_subscriber", "p99", "ms", 50}, p99s);
   return 0;
 }

@@ -17,20 +17,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench/report.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 
 using namespace pikoci::test;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-std::string token() {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
-  return r.output.substr(0, r.output.find('\n'));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
   int runs = 5, builds = 2000, clients = 4, concurrency = 8;
@@ -42,7 +36,7 @@ int main(int argc, char** argv) {
   }
   node_server node({"--concurrency", std::to_string(concurrency), "--max-queue-size",
                     std::to_string(builds + 100), "--max-builds-per-job", "100"});
-  std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
+  std::map<std::string, std::string> auth{{"Authorization", "Bearer " + user_token("admin")},
                                           {"Content-Type", "application/json"}};
   auto base = node.url() + "/api/v1";
   std::string hcl = "job \"noop\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"" +
@@ -94,11 +88,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "run %d: %d builds in %.3f s (all admitted after %.3f s): %.0f/s\n", run,
                  builds, secs, std::chrono::duration<double>(admitted - t0).count(), rates.back());
   }
-  std::sort(rates.begin(), rates.end());
-  std::printf(
-      "{\"scenario\": \"noop_builds_per_second_embedded\", \"metric\": \"throughput\", "
-      "\"unit\": \"1/s\", \"runs\": %zu, \"min\": %.1f, \"median\": %.1f, \"max\": %.1f, "
-      "\"target\": 1000}\n",
-      rates.size(), rates.front(), rates[rates.size() / 2], rates.back());
+  pikoci::bench::report({"noop_builds_per_second_embedded", "throughput", "1/s", 1000}, rates);
   return 0;
 }

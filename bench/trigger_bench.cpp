@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/report.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 
@@ -62,11 +63,6 @@ std::int64_t started_ns(const std::string& base, const std::map<std::string, std
   return -1;
 }
 
-std::string token() {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret"});
-  return r.output.substr(0, r.output.find('\n'));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +85,7 @@ int main(int argc, char** argv) {
     args.insert(args.end(), {"--db-system", "rocksdb", "--db-path", scratch + "/db"});
   }
   node_server node(args);
-  std::map<std::string, std::string> auth{{"Authorization", "Bearer " + token()},
+  std::map<std::string, std::string> auth{{"Authorization", "Bearer " + user_token("admin")},
                                           {"Content-Type", "application/json"}};
   auto base = node.url() + "/api/v1";
   auto set = http_request("PUT", base + "/pipelines/bench",
@@ -139,16 +135,11 @@ int main(int argc, char** argv) {
     if (started < 0) return 1;
     if (i >= 5) ms.push_back(static_cast<double>(started - t0) / 1e6);
   }
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[std::min(ms.size() - 1, std::size_t(q * ms.size()))]; };
-  std::printf(
-      "{\"scenario\": \"trigger_to_process_start_%s\", \"metric\": \"latency\", \"unit\": "
-      "\"ms\", \"runs\": %d, \"min\": %.2f, \"median\": %.2f, \"p99\": %.2f, \"max\": %.2f, "
-      "\"target\": 2}\n",
-      (std::string(probe == "date" ? "embedded_date" : "embedded") +
-       (db == "rocksdb" ? "_rocksdb" : "") + mode)
-          .c_str(),
-      runs, ms.front(), at(0.5), at(0.99), ms.back());
+  pikoci::bench::report(
+      {"trigger_to_process_start_" + std::string(probe == "date" ? "embedded_date" : "embedded") +
+           (db == "rocksdb" ? "_rocksdb" : "") + mode,
+       "latency", "ms", 2},
+      ms, true);
   node.process().stop(SIGTERM);
   if (!scratch.empty()) std::filesystem::remove_all(scratch);
   return 0;

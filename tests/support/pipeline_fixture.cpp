@@ -63,39 +63,6 @@ void temp_dir::remove(const std::string& name) const {
   fs::remove(file(name), ec);
 }
 
-// --- tokens ----------------------------------------------------------------------------------
-
-namespace {
-
-std::string first_line_token(const command_result& r) {
-  if (r.exit_code != 0) throw std::runtime_error("token command failed: " + r.output);
-  std::string t = r.output.substr(0, r.output.find('\n'));
-  if (t.empty()) throw std::runtime_error("token command printed nothing");
-  return t;
-}
-
-}  // namespace
-
-std::string user_token(const std::string& role) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(role);
-  if (it != cache.end()) return it->second;
-  auto t = first_line_token(
-      run_command({node_binary(), "user-token", "--jwt-secret", "test-secret", "--role", role}));
-  cache[role] = t;
-  return t;
-}
-
-std::string worker_token() {
-  static std::string cached;
-  if (cached.empty())
-    cached = first_line_token(
-        run_command({node_binary(), "worker-token", "--jwt-secret", "test-secret"}));
-  return cached;
-}
-
 std::string recording_job(const std::string& name, const std::string& log,
                           const std::string& seconds) {
   return "job \"" + name +

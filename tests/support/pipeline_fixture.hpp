@@ -39,11 +39,6 @@ class temp_dir {
   std::string path_;
 };
 
-/// A user token signed with the test secret (`pikoci-node user-token`), cached per role.
-std::string user_token(const std::string& role);
-/// A worker token (`pikoci-node worker-token`).
-std::string worker_token();
-
 /// A job whose task appends its build id to the file `log` (so a test can count runs), then
 /// sleeps `seconds` and prints "done".
 std::string recording_job(const std::string& name, const std::string& log,

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <stdexcept>
 
@@ -186,6 +188,39 @@ node_server::node_server(std::vector<std::string> extra_args,
   if (!std::regex_search(*line, m, port_re))
     throw std::runtime_error("no port in ready line: " + *line);
   port_ = std::stoi(m[1]);
+}
+
+// --- tokens ----------------------------------------------------------------------------------
+
+namespace {
+
+std::string first_line_token(const command_result& r) {
+  if (r.exit_code != 0) throw std::runtime_error("token command failed: " + r.output);
+  std::string t = r.output.substr(0, r.output.find('\n'));
+  if (t.empty()) throw std::runtime_error("token command printed nothing");
+  return t;
+}
+
+}  // namespace
+
+std::string user_token(const std::string& role) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(role);
+  if (it != cache.end()) return it->second;
+  auto t = first_line_token(
+      run_command({node_binary(), "user-token", "--jwt-secret", "test-secret", "--role", role}));
+  cache[role] = t;
+  return t;
+}
+
+std::string worker_token() {
+  static std::string cached;
+  if (cached.empty())
+    cached = first_line_token(
+        run_command({node_binary(), "worker-token", "--jwt-secret", "test-secret"}));
+  return cached;
 }
 
 }  // namespace pikoci::test

@@ -72,6 +72,12 @@ class node_server {
 
 /// Path of the built binary under test.
 std::string node_binary();
+
+/// A user token signed with the test secret of node_server (`pikoci-node user-token`), cached per
+/// role; throws when the command fails.
+std::string user_token(const std::string& role);
+/// A worker token (`pikoci-node worker-token`), cached.
+std::string worker_token();
 /// Path inside the source tree.
 std::string source_path(const std::string& relative);
 
