@@ -151,6 +151,12 @@ TEST_SUITE("kafka.workers") {
     CHECK(listed.size() == 2);
     CHECK(server->get("/health").json()["workers"] == 2);
     CHECK(listed[0]["kind"] == "remote");
+    // both took builds, so the consumer group gave each some of the work partitions
+    CHECK(eventually([&] {
+      for (const auto& w : server->get("/workers").json()["workers"])
+        if (w.value("partitions", 0) == 0) return false;
+      return true;
+    }));
   }
 
   TEST_CASE("with --run-worker the server is one of the workers, through the topics") {
