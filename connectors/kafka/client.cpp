@@ -28,6 +28,10 @@ conf_ptr base_conf(const std::string& brokers) {
   set(*conf, "message.max.bytes", std::to_string(16 << 20));
   // no IPv6 surprises on a 127.0.0.1 broker; errors are reported through the event callback
   set(*conf, "broker.address.family", "v4");
+  // back within a second of the broker's return (librdkafka's default backs off up to 10 s):
+  // the server and its workers must hear each other again at about the same time, or a worker's
+  // lease runs out while only it is still reconnecting
+  set(*conf, "reconnect.backoff.max.ms", "1000");
   return conf;
 }
 
@@ -178,11 +182,21 @@ std::string check_brokers(const std::string& brokers, std::chrono::milliseconds 
 
 // ---- producer
 
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 class delivery_counter final : public RdKafka::DeliveryReportCb {
  public:
   std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> delivered_at{steady_ns()};  // steady clock, ns
   void dr_cb(RdKafka::Message& m) override {
-    if (m.err() == RdKafka::ERR_NO_ERROR) return;
+    if (m.err() == RdKafka::ERR_NO_ERROR) {
+      delivered_at = steady_ns();
+      return;
+    }
     ++failed;
     spdlog::error("event=kafka.delivery_failed topic={} error=\"{}\"", m.topic_name(), m.errstr());
   }
@@ -236,6 +250,12 @@ bool producer::flush(std::chrono::milliseconds timeout) {
 
 std::int64_t producer::failed() const {
   return impl_->reports.failed;
+}
+
+std::chrono::steady_clock::time_point producer::last_delivered() const {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+          std::chrono::nanoseconds(impl_->reports.delivered_at.load())));
 }
 
 // ---- consumer

@@ -72,6 +72,9 @@ class producer {
   bool flush(std::chrono::milliseconds timeout);
   /// Messages whose delivery failed for good since start.
   std::int64_t failed() const;
+  /// When the brokers last acknowledged a message of this producer (its construction before the
+  /// first): how long ago this producer last reached them.
+  std::chrono::steady_clock::time_point last_delivered() const;
 
  private:
   struct impl;

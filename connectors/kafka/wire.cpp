@@ -18,7 +18,7 @@ using millis = std::chrono::milliseconds;
 constexpr const char* type_names[] = {
     "run_build",      "run_check", "cancel_build",  "drain",         "accepted",
     "step_started",   "log_chunk", "step_finished", "build_decided", "build_finished",
-    "check_finished", "heartbeat", "recorded"};
+    "check_finished", "heartbeat", "recorded",      "probe"};
 static_assert(std::size(type_names) == std::variant_size_v<message>);
 
 // Durations beyond ~31 years are refused: a deadline computed from them would overflow
@@ -282,6 +282,13 @@ ojson enc_body(const check_finished& m) {
 
 ojson enc_body(const recorded& m) {
   return build_head(m.build_id, m.attempt);
+}
+
+ojson enc_body(const probe& m) {
+  ojson o = ojson::object();
+  o["server"] = m.server;
+  o["seq"] = m.seq;
+  return o;
 }
 
 ojson enc_body(const heartbeat& m) {
@@ -628,6 +635,8 @@ message dec_body(std::size_t type, const in& j) {
       dec_build_head(j, m);
       return m;
     }
+    case 13:
+      return probe{j["server"].str(), j["seq"].uinteger()};
     default: {
       heartbeat m;
       m.tags = j["tags"].strings();
@@ -779,7 +788,8 @@ std::string key_of(const message& m) {
         using T = std::decay_t<decltype(b)>;
         if constexpr (std::is_same_v<T, run_check> || std::is_same_v<T, check_finished>)
           return "check:" + std::to_string(b.sequence);
-        else if constexpr (std::is_same_v<T, drain> || std::is_same_v<T, heartbeat>)
+        else if constexpr (std::is_same_v<T, drain> || std::is_same_v<T, heartbeat> ||
+                           std::is_same_v<T, probe>)
           return "";
         else
           return std::to_string(b.build_id);

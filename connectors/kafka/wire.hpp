@@ -124,9 +124,17 @@ struct heartbeat {
   std::vector<std::pair<std::string, int>> partitions;  // (topic, partition)
 };
 
-using message =
-    std::variant<run_build, run_check, cancel_build, drain, accepted, step_started, log_chunk,
-                 step_finished, build_decided, build_finished, check_finished, heartbeat, recorded>;
+/// server → itself (events): the server writes one to the events topic every few hundred
+/// milliseconds and reads it back, so it knows whether it can hear the broker (a worker's lease
+/// counts only while it can). `server` tells one server start from another.
+struct probe {
+  std::string server;
+  std::uint64_t seq = 0;
+};
+
+using message = std::variant<run_build, run_check, cancel_build, drain, accepted, step_started,
+                             log_chunk, step_finished, build_decided, build_finished,
+                             check_finished, heartbeat, recorded, probe>;
 
 struct envelope {
   std::string worker;           // sender worker name ("" when the server sends)
@@ -166,7 +174,7 @@ envelope stamped(std::string worker, std::string token, message body);
 const char* type_name(const message& m);
 
 /// The Kafka key: the build id in decimal for build messages, "check:<sequence>" for checks, ""
-/// otherwise (heartbeat, drain).
+/// otherwise (heartbeat, drain, probe).
 std::string key_of(const message& m);
 
 }  // namespace pikoci::wire

@@ -159,6 +159,7 @@ std::vector<wire::envelope> samples() {
                       {{"p.jobs", 0}, {"p.jobs.tags.gpu", 5}}},
       "w1", "s3cret");
   add(wire::heartbeat{});
+  add(wire::probe{"server-1234", 18446744073709551615u});
   return out;
 }
 
@@ -408,6 +409,7 @@ TEST_SUITE("wire") {
     CHECK(wire::key_of(wire::run_check{17, "r", {}, {}, 1s}) == "check:17");
     CHECK(wire::key_of(wire::check_finished{18, "r", {}}) == "check:18");
     CHECK(wire::key_of(wire::heartbeat{}).empty());
+    CHECK(wire::key_of(wire::probe{"s", 1}).empty());
     CHECK(wire::key_of(wire::drain{"w"}).empty());
   }
 
