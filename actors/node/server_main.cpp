@@ -162,6 +162,10 @@ int run_server(const server_flags& flags) {
       w.token = token;
       w.concurrency = flags.concurrency;
       w.exec = worker_exec(ro);
+      w.lease = ro.kafka->lease;
+      w.server_hears = [broker = ro.kafka->broker]() -> std::optional<std::chrono::milliseconds> {
+        return broker->heard_for();
+      };
       try {
         local_worker = std::make_unique<kafka::remote_worker>(rt.system(), w);
       } catch (const std::runtime_error& e) {
@@ -185,8 +189,14 @@ int run_server(const server_flags& flags) {
   };
   view.worker_hello = [k = ro.kafka]() -> nlohmann::json {
     if (!k) return nullptr;
+    // a worker that lost the brokers asks whether the server still hears them (its lease)
+    nlohmann::json broker{{"reachable", k->broker->broker_reachable()},
+                          {"heard_for_ms", k->broker->heard_for().count()}};
     return {{"pubsub", "kafka"},
-            {"kafka", {{"topic_prefix", k->names.prefix}, {"lease_ms", k->lease.count()}}}};
+            {"kafka",
+             {{"topic_prefix", k->names.prefix},
+              {"lease_ms", k->lease.count()},
+              {"broker", std::move(broker)}}}};
   };
   view.jwt_secret = flags.jwt_secret;
   view.users = users;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -27,9 +28,13 @@ std::string default_name() {
 struct hello {
   std::string topic_prefix;
   std::string error;
+  std::chrono::milliseconds lease{0};  // the server's --worker-lease (0: not said)
+  // how long the server has heard the brokers without a break (nothing: not said)
+  std::optional<std::chrono::milliseconds> heard_for;
 };
 
-hello register_with(const worker_flags& f, const std::string& name) {
+hello register_with(const worker_flags& f, const std::string& name,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   nlohmann::json body{
       {"name", name}, {"tags", f.tags}, {"queues", f.queues}, {"concurrency", f.concurrency}};
   auto url = f.pikoci_url;
@@ -37,7 +42,7 @@ hello register_with(const worker_flags& f, const std::string& name) {
   auto r = http_client::request(
       "POST", url + "/api/v1/workers/register", body.dump(),
       {{"Authorization", "Bearer " + f.worker_token}, {"Content-Type", "application/json"}},
-      std::chrono::seconds(10), 1 << 20);
+      timeout, 1 << 20);
   auto message = [&] {
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (j.is_object() && j.contains("error") && j["error"].is_object() &&
@@ -45,16 +50,29 @@ hello register_with(const worker_flags& f, const std::string& name) {
       return j["error"]["message"].get<std::string>();
     return std::string("HTTP ") + std::to_string(r.status);
   };
-  if (!r.ok()) return {"", "cannot reach the server at " + f.pikoci_url + ": " + r.error};
+  auto failed = [](std::string why) {
+    hello h;
+    h.error = std::move(why);
+    return h;
+  };
+  if (!r.ok()) return failed("cannot reach the server at " + f.pikoci_url + ": " + r.error);
   if (r.status == 401 || r.status == 403)
-    return {"",
-            "the server refused the worker token (" + std::to_string(r.status) + "): " + message()};
-  if (r.status != 200) return {"", "the server refused the worker: " + message()};
+    return failed("the server refused the worker token (" + std::to_string(r.status) +
+                  "): " + message());
+  if (r.status != 200) return failed("the server refused the worker: " + message());
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (!j.is_object() || !j.contains("kafka") || !j["kafka"].is_object() ||
       !j["kafka"].value("topic_prefix", nlohmann::json()).is_string())
-    return {"", "the server at " + f.pikoci_url + " did not answer as a pikoci-node server"};
-  return {j["kafka"]["topic_prefix"].get<std::string>(), ""};
+    return failed("the server at " + f.pikoci_url + " did not answer as a pikoci-node server");
+  hello h;
+  h.topic_prefix = j["kafka"]["topic_prefix"].get<std::string>();
+  const auto& k = j["kafka"];
+  if (k.value("lease_ms", nlohmann::json()).is_number_unsigned())
+    h.lease = std::chrono::milliseconds(k["lease_ms"].get<std::int64_t>());
+  if (k.contains("broker") && k["broker"].is_object() &&
+      k["broker"].value("heard_for_ms", nlohmann::json()).is_number_unsigned())
+    h.heard_for = std::chrono::milliseconds(k["broker"]["heard_for_ms"].get<std::int64_t>());
+  return h;
 }
 
 }  // namespace
@@ -96,6 +114,14 @@ int run_worker(const worker_flags& flags) {
   o.exec.work_root =
       std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
   o.exec.worker_env = worker::process_environment();
+  o.lease = h.lease;
+  // asked only when this worker has lost the brokers for longer than the lease: can the server
+  // still hear them? (the same route it registered with)
+  o.server_hears = [&flags, name]() -> std::optional<std::chrono::milliseconds> {
+    auto again = register_with(flags, name, std::chrono::seconds(3));
+    if (!again.error.empty()) return std::nullopt;
+    return again.heard_for;
+  };
   std::unique_ptr<kafka::remote_worker> w;
   try {
     w = std::make_unique<kafka::remote_worker>(sys, o);

@@ -234,6 +234,25 @@ caf::result<api::response> metrics(self_ptr self) {
                       for (const auto& [status, n] : by_status)
                         out +=
                             "pikoci_workers{status=\"" + status + "\"} " + std::to_string(n) + "\n";
+                      if (w.contains("broker") && w["broker"].is_object()) {
+                        // remote workers: whether the server hears the Kafka brokers
+                        const auto& b = w["broker"];
+                        out +=
+                            "# HELP pikoci_kafka_broker_reachable 1 when the server hears the "
+                            "Kafka brokers (its probes through the events topic come back).\n";
+                        out += "# TYPE pikoci_kafka_broker_reachable gauge\n";
+                        out += "pikoci_kafka_broker_reachable " +
+                               std::string(b.value("reachable", false) ? "1" : "0") + "\n";
+                        if (b.contains("last_event_ms_ago")) {
+                          out +=
+                              "# HELP pikoci_kafka_last_event_age_seconds Since the server "
+                              "last read anything from the events topic.\n";
+                          out += "# TYPE pikoci_kafka_last_event_age_seconds gauge\n";
+                          std::ostringstream age;
+                          age << b.value("last_event_ms_ago", 0) / 1000.0;
+                          out += "pikoci_kafka_last_event_age_seconds " + age.str() + "\n";
+                        }
+                      }
                       out += process_metrics();
                       out += stats->metrics();
                       if (figures) out += outbox_metrics(*figures);

@@ -1,9 +1,13 @@
 #include "connectors/kafka/dispatcher.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -17,6 +21,27 @@ using clock_type = std::chrono::steady_clock;
 
 /// How often leases are looked at: a silent worker is noticed at most this late.
 constexpr auto tick_every = std::chrono::milliseconds(250);
+
+/// Attempts taken away from a worker (dispatched again or ended) that are remembered, so a
+/// worker still reporting one in its heartbeats is told to cancel it.
+constexpr std::size_t max_revoked = 10000;
+
+/// What the server hears of the broker: its own probes through the events topic.
+struct hearing {
+  std::string id;  // this start's probes
+  std::uint64_t sent = 0;
+  clock_type::time_point probed;  // last probe sent
+  clock_type::time_point started = clock_type::now();
+  bool caught_up = false;  // the first own probe came back
+  bool deaf = true;
+  clock_type::time_point heard = clock_type::now();  // the last message read
+  clock_type::time_point since;                      // hearing without a break since
+};
+
+std::string probe_id() {
+  std::random_device rd;
+  return std::to_string(::getpid()) + "-" + std::to_string(rd());
+}
 
 /// A worker as its heartbeats describe it.
 struct remote_worker {
@@ -39,7 +64,14 @@ struct in_flight {
   std::uint64_t last_log_seq = 0;  // log chunks are idempotent and ordered by it
   bool any_log = false;
   // adopted after a restart and not heard of since: lost when nobody claims it within the lease
+  // (counted from when the server hears the broker)
   std::optional<clock_type::time_point> adopted_at;
+};
+
+/// An attempt taken away from its worker.
+struct revoked_attempt {
+  int attempt = 1;
+  std::string reason;
 };
 
 struct pending_check {
@@ -68,6 +100,8 @@ struct dispatcher_state {
   std::map<std::int64_t, pending_check> checks;  // by our check id
   std::int64_t next_check = 1;
   std::map<std::string, remote_worker> workers;
+  hearing ears;
+  std::map<std::int64_t, revoked_attempt> revoked;  // by build id
   std::optional<proto::slot_listener_actor> queue;
   int slots_told = -1;
   std::set<std::string> good_tokens;  // verified already (a handful of workers)
@@ -172,6 +206,16 @@ void build_lost(self_ptr self, std::int64_t id, const std::string& name) {
   auto& b = st.builds.at(id);
   b.adopted_at.reset();
   {
+    // the lost worker may still be running it (cut from the broker, paused): it is told to stop
+    // now, and again whenever its heartbeats still report this attempt
+    bool again = b.work.key.attempt <= st.opts.redispatches && b.work.plan;
+    revoked_attempt r{b.work.key.attempt,
+                      again ? "lease expired: dispatched again as attempt " +
+                                  std::to_string(b.work.key.attempt + 1)
+                            : std::string("lease expired: the build ended errored")};
+    send_wire(self, st.opts.names.control(), wire::cancel_build{id, r.attempt, r.reason}, b.worker);
+    st.revoked[id] = std::move(r);
+    if (st.revoked.size() > max_revoked) st.revoked.erase(st.revoked.begin());
     // the attempt number counts the dispatches, across restarts of the server too
     if (b.work.key.attempt <= st.opts.redispatches && b.work.plan) {
       ++b.work.key.attempt;
@@ -198,11 +242,51 @@ void worker_lost(self_ptr self, const std::string& name) {
   for (auto id : lost) build_lost(self, id, name);
 }
 
-void tick(self_ptr self) {
+void publish_hearing(self_ptr self) {
+  auto& h = self->state.ears;
+  // nothing read yet until the server caught up
+  self->state.opts.broker->update(!h.deaf, h.caught_up ? h.heard : clock_type::time_point{},
+                                  h.since);
+}
+
+/// Something was read from the events topic. After a deaf spell (or the start) every lease
+/// starts again now, and checks get the deaf time added to their deadline.
+void heard(self_ptr self) {
   auto& st = self->state;
+  auto& h = st.ears;
+  if (!h.caught_up) return;  // the backlog of an earlier start: the server is not caught up yet
   auto now = clock_type::now();
+  if (h.deaf || now - h.heard > deaf_after(st.opts.lease)) {
+    auto deaf_for = now - h.heard;
+    spdlog::info("event=kafka.broker_heard deaf_ms={}",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(deaf_for).count());
+    for (auto& [id, c] : st.checks) c.deadline += deaf_for;
+    h.deaf = false;
+    h.since = now;
+  }
+  h.heard = now;
+  publish_hearing(self);
+}
+
+void send_probe(self_ptr self) {
+  auto& st = self->state;
+  auto& h = st.ears;
+  h.probed = clock_type::now();
+  send_wire(self, st.opts.names.events(), wire::probe{h.id, ++h.sent});
+}
+
+/// When the lease of something last heard of at `seen` started: never before the server could
+/// hear the broker again.
+clock_type::time_point lease_start(self_ptr self, clock_type::time_point seen) {
+  return std::max(seen, self->state.ears.since);
+}
+
+/// Workers silent past their lease, adopted builds nobody claimed and checks nobody answered.
+/// Only while the server hears the broker.
+void expire(self_ptr self, clock_type::time_point now) {
+  auto& st = self->state;
   for (auto& [name, w] : st.workers) {
-    if (!w.stale && now - w.seen > st.opts.lease) {
+    if (!w.stale && now - lease_start(self, w.seen) > st.opts.lease) {
       w.stale = true;
       spdlog::warn("event=worker.stale worker={} silent_ms={}", name,
                    std::chrono::duration_cast<std::chrono::milliseconds>(now - w.seen).count());
@@ -216,8 +300,8 @@ void tick(self_ptr self) {
     if (!b.adopted_at) continue;
     auto w = st.workers.find(b.worker);
     bool known = !b.worker.empty() && w != st.workers.end() && !w->second.stale;
-    auto limit = b.worker.empty() ? 2 * st.opts.lease : st.opts.lease;
-    if (!known && now - *b.adopted_at > limit)
+    auto lease = b.worker.empty() ? 2 * st.opts.lease : st.opts.lease;
+    if (!known && now - lease_start(self, *b.adopted_at) > lease)
       unclaimed.emplace_back(id, b.worker.empty() ? std::string("unknown") : b.worker);
   }
   for (const auto& [id, name] : unclaimed) build_lost(self, id, name);
@@ -232,6 +316,22 @@ void tick(self_ptr self) {
                std::move(lost));
     it = st.checks.erase(it);
   }
+}
+
+void tick(self_ptr self) {
+  auto& st = self->state;
+  auto now = clock_type::now();
+  auto& h = st.ears;
+  auto limit = deaf_after(st.opts.lease);
+  if (now - h.probed >= limit / 4) send_probe(self);
+  if (h.caught_up && !h.deaf && now - h.heard > limit) {
+    h.deaf = true;
+    spdlog::warn("event=kafka.broker_unheard silent_ms={} (no lease runs out until it is back)",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - h.heard).count());
+  }
+  publish_hearing(self);
+  // deaf, the server cannot tell a silent worker from its own lost connection: nothing expires
+  if (!h.deaf) expire(self, now);
   tell_slots(self);
   if (st.stopped && now >= st.stop_deadline) {
     st.stopped->deliver(st.cancelled_on_stop);
@@ -279,6 +379,19 @@ in_flight* current(self_ptr self, std::int64_t id, int attempt, const std::strin
 
 void on_event(self_ptr self, wire::envelope& e) {
   auto& st = self->state;
+  if (auto* p = std::get_if<wire::probe>(&e.body)) {
+    // the server's own (an earlier start's are read while catching up)
+    if (p->server == st.ears.id && !st.ears.caught_up) {
+      st.ears.caught_up = true;
+      spdlog::info(
+          "event=kafka.caught_up ms={}",
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - st.ears.started)
+              .count());
+    }
+    heard(self);
+    return;
+  }
+  heard(self);
   if (!token_ok(self, e.token)) {
     drop(self, "bad worker token from \"" + e.worker + "\"");
     return;
@@ -294,6 +407,18 @@ void on_event(self_ptr self, wire::envelope& e) {
                          m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
           for (const auto& [id, attempt] : m.running) {
             auto b = st.builds.find(id);
+            auto r = st.revoked.find(id);
+            bool taken_away = (b != st.builds.end() && b->second.work.key.attempt > attempt) ||
+                              (r != st.revoked.end() && r->second.attempt == attempt);
+            if (taken_away) {
+              // its lease ran out while it was cut off or paused: another attempt has it now
+              auto reason = r != st.revoked.end() && r->second.attempt == attempt
+                                ? r->second.reason
+                                : std::string("stale attempt");
+              send_wire(self, st.opts.names.control(), wire::cancel_build{id, attempt, reason},
+                        e.worker);
+              continue;
+            }
             if (b == st.builds.end() || b->second.work.key.attempt != attempt) continue;
             if (b->second.worker.empty()) b->second.worker = e.worker;
             if (b->second.worker == e.worker) b->second.adopted_at.reset();  // claimed
@@ -378,7 +503,9 @@ nlohmann::json workers_json(self_ptr self) {
                     {"partitions", w.last.partitions.size()},
                     {"status", w.stale ? "stale" : w.last.status},
                     {"last_heartbeat_at", model::format_time(w.seen_wall)}});
-  return {{"workers", std::move(list)}, {"dropped_messages", st.dropped}};
+  nlohmann::json broker{{"reachable", !st.ears.deaf}};
+  if (auto ago = st.opts.broker->since_last_event()) broker["last_event_ms_ago"] = ago->count();
+  return {{"workers", std::move(list)}, {"dropped_messages", st.dropped}, {"broker", broker}};
 }
 
 kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
@@ -387,6 +514,9 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.out = std::move(out);
+  st.ears.id = probe_id();
+  send_probe(self);
+  publish_hearing(self);
   self->delayed_send(self, tick_every, proto::tick_atom::value);
   return {
       [self](proto::run_build_atom, proto::build_work& work) {
@@ -455,7 +585,10 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         tell_slots(self);
       },
       [self](proto::wire_atom, wire::envelope& e) { on_event(self, e); },
-      [self](proto::wire_atom, const std::string& why) { drop(self, why); },
+      [self](proto::wire_atom, const std::string& why) {
+        heard(self);
+        drop(self, why);
+      },
       [self](proto::tick_atom) {
         tick(self);
         self->delayed_send(self, tick_every, proto::tick_atom::value);
@@ -464,6 +597,37 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
 }
 
 }  // namespace
+
+namespace {
+std::int64_t ns_of(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+std::chrono::milliseconds deaf_after(std::chrono::milliseconds lease) {
+  return std::clamp<std::chrono::milliseconds>(lease / 3, std::chrono::seconds(1),
+                                               std::chrono::seconds(5));
+}
+
+void broker_view::update(bool reachable, clock_type::time_point heard,
+                         clock_type::time_point since) {
+  heard_ns_ = ns_of(heard);
+  since_ns_ = ns_of(since);
+  reachable_ = reachable;
+}
+
+std::optional<std::chrono::milliseconds> broker_view::since_last_event() const {
+  auto heard = heard_ns_.load();
+  if (heard == 0) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds(ns_of(clock_type::now()) - heard));
+}
+
+std::chrono::milliseconds broker_view::heard_for() const {
+  if (!reachable_) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds(ns_of(clock_type::now()) - since_ns_.load()));
+}
 
 kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher_options opts) {
   auto names = opts.names;

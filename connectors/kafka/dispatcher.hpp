@@ -7,12 +7,20 @@
 // execution queue dispatches against; a worker silent past its lease is `stale` and its started
 // builds are dispatched again with attempt + 1 (`redispatches` times), then `errored`.
 //
+// A lease counts only while the server itself hears the broker: it writes a probe to the events
+// topic every few hundred milliseconds and reads it back. When nothing has been read for a while
+// (`deaf_after`) the server is deaf: no lease runs out, and when it hears again every worker and
+// every adopted build gets a full lease from that moment. A server that just started is deaf until
+// its first probe comes back (its consumer is assigned and has read the backlog). A worker that
+// reports an attempt the server has taken away is told to cancel it (docs/operations.md).
+//
 // Threads: the actor runs on the CAF scheduler; one companion thread polls the events topic and
 // hands decoded envelopes to the actor. Producing never blocks (librdkafka queues).
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/protocols/dispatch.hpp"
@@ -22,6 +30,34 @@
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::wire::envelope)
 
 namespace pikoci::kafka {
+
+/// The server's own view of the broker, kept up to date by the dispatcher and read from any
+/// thread (GET /health, GET /metrics, the worker route).
+class broker_view {
+ public:
+  /// Whether the server hears the broker: its own probes (or any worker event) come back.
+  bool broker_reachable() const { return reachable_; }
+  /// Since the server last read anything from the events topic (its probes included); nothing
+  /// before the first read.
+  std::optional<std::chrono::milliseconds> since_last_event() const;
+  /// How long the server has heard the broker without a break; 0 while it does not.
+  std::chrono::milliseconds heard_for() const;
+
+  /// The dispatcher's side: `heard` is when the last message was read, `since` when hearing
+  /// began (both ignored when `reachable` is false, except `heard`).
+  void update(bool reachable, std::chrono::steady_clock::time_point heard,
+              std::chrono::steady_clock::time_point since);
+
+ private:
+  std::atomic<bool> reachable_{false};
+  std::atomic<std::int64_t> heard_ns_{0};  // steady clock; 0: never
+  std::atomic<std::int64_t> since_ns_{0};
+};
+
+/// How long the server may read nothing from the events topic before it counts itself deaf:
+/// a third of the lease, between 1 s and 5 s. A worker's lease can run for at most this long
+/// (plus a heartbeat interval) after the broker went away: keep the lease at 3 s or more.
+std::chrono::milliseconds deaf_after(std::chrono::milliseconds lease);
 
 struct dispatcher_options {
   std::string brokers;
@@ -33,6 +69,8 @@ struct dispatcher_options {
   std::chrono::milliseconds grace{10000};  // SIGTERM: how long cancelled builds may take to end
   /// Kept up to date with the number of workers that are not stale (GET /health reads it).
   std::shared_ptr<std::atomic<int>> live_workers = std::make_shared<std::atomic<int>>(0);
+  /// Whether the server hears the broker (GET /health, the worker route read it).
+  std::shared_ptr<broker_view> broker = std::make_shared<broker_view>();
 };
 
 using kafka_dispatcher_actor = proto::dispatcher_actor::extend<

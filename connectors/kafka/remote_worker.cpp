@@ -6,6 +6,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -36,7 +37,9 @@ using link_actor = proto::build_events_actor::extend_with<proto::slot_owner_acto
     extend_with<proto::check_events_actor>::extend<
         caf::replies_to<proto::run_build_atom, wire::run_build>::with<bool>,
         caf::replies_to<proto::run_check_atom, wire::run_check>::with<bool>,
-        caf::reacts_to<proto::cancel_atom, wire::cancel_build>, caf::reacts_to<proto::drain_atom>,
+        caf::reacts_to<proto::cancel_atom, wire::cancel_build>,
+        // the lease is lost: every running build is cancelled with this reason
+        caf::reacts_to<proto::cancel_atom, std::string>, caf::reacts_to<proto::drain_atom>,
         caf::reacts_to<proto::tick_atom>,
         // a barrier: everything sent to the link before it has been handled
         caf::replies_to<proto::flush_atom>::with<bool>,
@@ -63,6 +66,7 @@ struct link_state {
   std::deque<std::pair<std::int64_t, int>> seen_order;
   std::map<std::int64_t, std::string> checks;   // sequence → resource
   std::map<std::int64_t, unconfirmed> results;  // build id → its final status, until recorded
+  std::set<std::int64_t> lease_lost;            // builds cancelled because the lease ran out
 };
 
 /// Results are sent again this long after the last try (the server may be restarting).
@@ -153,6 +157,15 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         self->send(st.worker, proto::cancel_atom::value, proto::build_key{m.build_id, m.attempt},
                    m.reason);
       },
+      [self](proto::cancel_atom, const std::string& reason) {
+        auto& st = self->state;
+        for (const auto& [id, attempt] : st.running) {
+          if (!st.lease_lost.insert(id).second) continue;  // cancelled already
+          spdlog::warn("event=build.lease_lost build={} attempt={} reason=\"{}\"", id, attempt,
+                       reason);
+          self->send(st.worker, proto::cancel_atom::value, proto::build_key{id, attempt}, reason);
+        }
+      },
       [self](proto::drain_atom) {
         self->state.flags->draining = true;
         heartbeat(self);
@@ -210,6 +223,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
           st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now()};
         if (st.running.erase(key.id) != 0) --st.flags->running;
+        st.lease_lost.erase(key.id);
         st.log_seq.erase(key.id);
         st.log_tail.erase(st.log_tail.lower_bound({key.id, std::string()}),
                           st.log_tail.lower_bound({key.id + 1, std::string()}));
@@ -304,6 +318,10 @@ struct remote_worker::impl {
   link_actor link;
   std::vector<std::thread> threads;
 
+  /// The lease thread's loop: cancels the running builds once this worker has not reached the
+  /// brokers for longer than the lease while the server could hear them.
+  void watch_lease();
+
   explicit impl(caf::actor_system& s) : sys(s) {}
 };
 
@@ -392,8 +410,40 @@ remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
       }
     });
   }
+  if (opts.lease.count() > 0) i.threads.emplace_back([&i] { i.watch_lease(); });
   spdlog::info("event=worker.ready worker={} concurrency={} jobs={} checks={} tags={}", opts.name,
                opts.concurrency, opts.jobs, opts.checks, fmt::join(opts.tags, ","));
+}
+
+void remote_worker::impl::watch_lease() {
+  using namespace std::chrono;
+  auto asked = steady_clock::time_point{};
+  bool told = false;  // "builds go on" logged for this spell
+  while (!flags->stop) {
+    std::this_thread::sleep_for(milliseconds(250));
+    auto now = steady_clock::now();
+    auto cut = duration_cast<milliseconds>(now - out->last_delivered());
+    if (cut <= opts.lease) told = false;
+    if (flags->running == 0 || cut <= opts.lease || now - asked < seconds(1)) continue;
+    asked = now;
+    // the server's lease of this worker runs from its last heartbeat the server read (about
+    // when the brokers acknowledged it), counted only while the server hears the brokers: it
+    // has run out when the server has heard them for a whole lease too
+    auto hears = opts.server_hears ? opts.server_hears() : std::nullopt;
+    if (hears && *hears < opts.lease) {
+      if (!std::exchange(told, true))
+        spdlog::warn(
+            "event=worker.brokers_unreachable cut_ms={} (the server cannot hear them "
+            "either: builds go on)",
+            cut.count());
+      continue;
+    }
+    auto why = hears ? "the server heard them for " + std::to_string(hears->count()) + " ms"
+                     : std::string("the server cannot be asked either");
+    caf::anon_send(link, proto::cancel_atom::value,
+                   "worker lost its lease: no contact with the Kafka brokers for " +
+                       std::to_string(cut.count()) + " ms and " + why);
+  }
 }
 
 remote_worker::~remote_worker() {

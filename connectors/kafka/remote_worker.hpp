@@ -9,11 +9,20 @@
 // a worker that dies before accepting leaves the build to another one. A (build, attempt) is run
 // at most once by a worker (fencing), and cancels and drains arrive on `<prefix>.control`.
 //
+// Leases: a worker whose messages have not reached the brokers for longer than the server's lease
+// asks the server (`server_hears`) whether it could hear the brokers all that time; when it
+// could (or cannot be asked), the server has given the worker's builds to another attempt, and
+// the worker cancels them itself. A cancel for an attempt the server took away (on the control
+// topic, repeated while heartbeats still report it) cancels it too (docs/operations.md).
+//
 // Threads: three consumer threads (jobs, checks, control) poll and hand messages to the link
-// actor; the build runners run on their own threads as in the embedded worker.
+// actor, and one watches the lease; the build runners run on their own threads as in the
+// embedded worker.
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +43,12 @@ struct remote_worker_options {
   int concurrency = 1;
   worker::executor_options exec;
   std::chrono::milliseconds heartbeat{1000};
+  /// The server's `--worker-lease` (0: not known, the worker never cancels on its own).
+  std::chrono::milliseconds lease{0};
+  /// How long the server has heard the brokers without a break (0 while it does not), or
+  /// nothing when it cannot be asked. Called from the lease thread only, when this worker has
+  /// not reached the brokers for longer than `lease`; it may block for a few seconds.
+  std::function<std::optional<std::chrono::milliseconds>()> server_hears;
 };
 
 class remote_worker {
