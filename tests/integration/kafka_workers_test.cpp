@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "tests/support/kafka_broker.hpp"
+#include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 #include "tests/support/sse_client.hpp"
 
@@ -19,70 +20,6 @@ using namespace pikoci::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string fresh_prefix() {
-  static std::atomic<int> n{0};
-  return "t" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-}
-
-/// A server whose work goes through Kafka, with no worker of its own.
-struct kafka_server {
-  std::string brokers;
-  std::string prefix = fresh_prefix();
-  std::vector<std::string> args;
-  std::unique_ptr<runtime_node> node;
-
-  explicit kafka_server(const std::string& b, std::vector<std::string> extra = {}) : brokers(b) {
-    args = {"--pubsub-system",      "kafka", "--kafka-brokers",   brokers,
-            "--kafka-topic-prefix", prefix,  "--run-worker=false"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    node = std::make_unique<runtime_node>(args);
-  }
-  /// kill -9 and start again with the same flags (a new port).
-  void restart() {
-    node->server().process().stop(SIGKILL);
-    node.reset();
-    node = std::make_unique<runtime_node>(args);
-  }
-  runtime_node& operator*() { return *node; }
-  runtime_node* operator->() { return node.get(); }
-
-  json worker(const std::string& name) {
-    auto all = node->get("/workers").json();
-    for (const auto& w : all["workers"])
-      if (w["name"] == name) return w;
-    return nullptr;
-  }
-};
-
-/// `pikoci-node --role worker` for `server`, ready (and seen by the server) when constructed.
-struct worker_proc {
-  std::unique_ptr<child_process> proc;
-  std::string name;
-
-  worker_proc(kafka_server& server, const std::string& n, std::vector<std::string> extra = {},
-              const std::string& token = worker_token())
-      : name(n) {
-    std::vector<std::string> args{node_binary(),
-                                  "--role",
-                                  "worker",
-                                  "--pikoci-url",
-                                  server->server().url(),
-                                  "--pubsub-system",
-                                  "kafka",
-                                  "--kafka-brokers",
-                                  server.brokers,
-                                  "--worker-token",
-                                  token,
-                                  "--name",
-                                  name};
-    args.insert(args.end(), extra.begin(), extra.end());
-    proc = std::make_unique<child_process>(args);
-    REQUIRE_MESSAGE(proc->wait_for_line("event=worker.ready", 30s), proc->tail());
-    REQUIRE_MESSAGE(eventually([&] { return server.worker(name)["status"] == "healthy"; }, 20s),
-                    server->tail());
-  }
-};
 
 std::string sleeping_job(const std::string& name, const std::string& seconds,
                          const std::string& extra = "") {
