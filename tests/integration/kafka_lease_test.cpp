@@ -88,6 +88,11 @@ TEST_SUITE("kafka_lease") {
     auto log = server->server().process().output();
     CHECK(log.find("event=kafka.broker_unheard") != std::string::npos);
     CHECK(log.find("event=build.redispatched") == std::string::npos);
+    // the worker lost the broker for longer than its lease too, but the server could not hear
+    // it either: its builds went on
+    auto worker_log = w.proc->output();
+    CHECK(worker_log.find("event=worker.brokers_unreachable") != std::string::npos);
+    CHECK(worker_log.find("event=build.lease_lost") == std::string::npos);
   }
 
   TEST_CASE("a server killed and restarted with a 3 s lease: a build on a live worker runs once") {
