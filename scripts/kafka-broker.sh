@@ -30,7 +30,8 @@ A single-node Apache Kafka $kafka_version (KRaft, broker+controller) on 127.0.0.
                   the controller port is stored in DIR too, so start after stop restarts the
                   same broker with its data. Writes DIR/pid, DIR/port, DIR/controller-port,
                   DIR/bootstrap; the broker logs to DIR/broker.log. Already running: prints
-                  the address again.
+                  the address again. DIR/extra.properties, when it exists, is appended to the
+                  configuration (its keys win).
   stop DIR        SIGTERM the broker, SIGKILL after ${stop_timeout}s; nothing to do when not running
 
 Environment:
@@ -207,6 +208,8 @@ num.io.threads=2
 background.threads=2
 num.recovery.threads.per.data.dir=1
 EOF
+  # a test's own settings (another listener, ...): later keys win
+  if [ -f "$dir/extra.properties" ]; then cat "$dir/extra.properties" >> "$dir/server.properties"; fi
   cat > "$dir/log4j2.properties" <<EOF
 status = warn
 appender.file.type = File

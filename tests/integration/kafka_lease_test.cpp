@@ -13,6 +13,7 @@
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 using namespace pikoci::test;
 using namespace std::chrono_literals;
@@ -35,6 +36,30 @@ std::string metric(runtime_node& node, const std::string& name) {
   if (at == std::string::npos) return "";
   auto end = body.find('\n', at + 1);
   return body.substr(at + 1, end - at - 1);
+}
+
+/// Each attempt records its shell's pid in `dir`/started when it starts and in `dir`/ended when
+/// it ends, 20 s later.
+std::string pid_job(const std::string& dir) {
+  return replace_all(R"hcl(
+job "j" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-c", "echo $$ >> @DIR@/started; sleep 20; echo $$ >> @DIR@/ended"]
+    }
+  }
+}
+)hcl",
+                     "@DIR@", dir);
+}
+
+/// The first line of `path`.
+std::string first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  return s;
 }
 
 /// Resumes a stopped process when the test ends, however it ends.
@@ -119,18 +144,7 @@ TEST_SUITE("kafka_lease") {
     auto& broker = kafka_broker::shared();
     kafka_server server(broker.bootstrap(), {"--worker-lease", "3s"});
     temp_dir dir;
-    // each attempt records its shell's pid when it starts and when it ends
-    server->set_pipeline("p", replace_all(R"hcl(
-job "j" {
-  task "t" {
-    run "exec" {
-      path = "/bin/sh"
-      args = ["-c", "echo $$ >> @DIR@/started; sleep 20; echo $$ >> @DIR@/ended"]
-    }
-  }
-}
-)hcl",
-                                          "@DIR@", dir.path()));
+    server->set_pipeline("p", pid_job(dir.path()));
     worker_proc first(server, "first");
     server->trigger("p", "j");
     REQUIRE(server->wait_started("p", "j", "1", 30s)["worker"] == "first");
@@ -157,6 +171,49 @@ job "j" {
     CHECK(done["worker"] == "second");
     // only the second attempt ran to its end (a copy of it delivered twice around the group's
     // rebalance may have started and been cancelled at once)
+    auto started = dir.lines("started");
+    REQUIRE(started.size() >= 2);
+    auto ended = dir.lines("ended");
+    REQUIRE(ended.size() == 1);
+    CHECK(ended[0] != started[0]);
+  }
+
+  TEST_CASE("a worker cut off from the broker alone stops its build while it is cut off") {
+    kafka_broker broker;  // its own: it gets a listener that one worker reaches through a proxy
+    tcp_proxy proxy(free_port());
+    // a second listener behind the proxy, which tells its clients to come back through the proxy
+    auto port = std::to_string(broker.port());
+    auto controller = first_line(broker.dir() + "/controller-port");
+    broker.set_extra_properties(
+        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controller +
+        ",CUT://127.0.0.1:" + std::to_string(proxy.target()) +
+        "\nadvertised.listeners=PLAINTEXT://127.0.0.1:" + port +
+        ",CUT://127.0.0.1:" + std::to_string(proxy.port()) +
+        "\nlistener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+        "CUT:PLAINTEXT\n");
+    broker.stop();
+    broker.start();
+    kafka_server server(broker.bootstrap(), {"--worker-lease", "3s"});
+    temp_dir dir;
+    server->set_pipeline("p", pid_job(dir.path()));
+    worker_proc cut(server, "cut", {}, worker_token(), "127.0.0.1:" + std::to_string(proxy.port()));
+    server->trigger("p", "j");
+    REQUIRE(server->wait_started("p", "j", "1", 30s)["worker"] == "cut");
+    REQUIRE(eventually([&] { return dir.lines("started").size() == 1; }, 10s));
+    int pid1 = std::stoi(dir.lines("started")[0]);
+    worker_proc other(server, "other");
+    proxy.cut();
+    auto t0 = std::chrono::steady_clock::now();
+    // still cut off, the worker sees its lease is gone (the server heard the broker all along)
+    // and stops its attempt; the server gives the build to the other worker
+    CHECK_MESSAGE(eventually([&] { return !alive(pid1); }, 20s), cut.proc->tail());
+    CHECK(std::chrono::steady_clock::now() - t0 < 12s);
+    CHECK(cut.proc->output().find("event=build.lease_lost build=1 attempt=1") != std::string::npos);
+    proxy.restore();
+    auto done = server->wait_build("p", "j", "1", 60s);
+    CHECK(done["status"] == "succeeded");
+    CHECK(done["attempt"] == 2);
+    CHECK(done["worker"] == "other");
     auto started = dir.lines("started");
     REQUIRE(started.size() >= 2);
     auto ended = dir.lines("ended");

@@ -91,6 +91,10 @@ void kafka_broker::stop() {
   running_ = false;
 }
 
+void kafka_broker::set_extra_properties(const std::string& text) {
+  std::ofstream(dir_ + "/extra.properties") << text;
+}
+
 std::string kafka_broker::log_tail(std::size_t lines) const {
   std::ifstream in(dir_ + "/broker.log");
   std::deque<std::string> last;

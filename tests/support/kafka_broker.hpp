@@ -30,6 +30,9 @@ class kafka_broker {
   /// Starts it again on the same directory and port: same cluster, same data. Nothing when
   /// running; throws std::runtime_error when it cannot start.
   void start();
+  /// Configuration lines added to the broker's own at the next start() (its keys win), e.g.
+  /// another listener.
+  void set_extra_properties(const std::string& text);
   /// The last `lines` lines of the broker's log, for failure messages.
   std::string log_tail(std::size_t lines = 40) const;
 

@@ -37,7 +37,7 @@ json kafka_server::worker(const std::string& name) {
 }
 
 worker_proc::worker_proc(kafka_server& server, const std::string& n, std::vector<std::string> extra,
-                         const std::string& token)
+                         const std::string& token, const std::string& brokers)
     : name(n) {
   std::vector<std::string> args{node_binary(),
                                 "--role",
@@ -47,7 +47,7 @@ worker_proc::worker_proc(kafka_server& server, const std::string& n, std::vector
                                 "--pubsub-system",
                                 "kafka",
                                 "--kafka-brokers",
-                                server.brokers,
+                                brokers.empty() ? server.brokers : brokers,
                                 "--worker-token",
                                 token,
                                 "--name",

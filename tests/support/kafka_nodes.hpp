@@ -32,12 +32,13 @@ struct kafka_server {
 };
 
 /// `pikoci-node --role worker` for `server`, ready (and seen by the server) when constructed.
+/// It reaches the brokers at `brokers` ("": the server's).
 struct worker_proc {
   std::unique_ptr<child_process> proc;
   std::string name;
 
   worker_proc(kafka_server& server, const std::string& n, std::vector<std::string> extra = {},
-              const std::string& token = worker_token());
+              const std::string& token = worker_token(), const std::string& brokers = "");
 };
 
 }  // namespace pikoci::test
