@@ -1,6 +1,7 @@
 // Worker leases against a real Apache Kafka broker: a lease runs only while the server hears the
 // broker (an outage is not a dead worker), a restarted server gives live workers their lease
-// before dispatching anything again, and a worker that lost its lease stops its builds
+// before dispatching anything again, and a worker that lost its lease stops its builds, whether
+// it was paused or cut off from the broker alone (a second listener reached through a proxy)
 // (docs/operations.md "Remote workers: leases and broker outages"). Each build records its own
 // runs in files, so "ran once" is counted from the task's side.
 #include <doctest/doctest.h>
