@@ -2,23 +2,23 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
 
 #include <fcntl.h>
-#include <unistd.h>
 #include <rocksdb/db.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "persistence/keys.hpp"
 
@@ -100,9 +100,10 @@ struct health {
   void down(const std::string& why) {
     std::lock_guard<std::mutex> l(mu);
     if (now.available)
-      spdlog::error("event=store.unavailable reason=\"{}\" (writes are refused until they succeed "
-                    "again)",
-                    why);
+      spdlog::error(
+          "event=store.unavailable reason=\"{}\" (writes are refused until they succeed "
+          "again)",
+          why);
     now = {false, why};
   }
   void up() {
@@ -577,8 +578,7 @@ std::unique_ptr<store> open_rocksdb_store(const fs::path& dir, const open_option
     auto problem = check_wal_marker(dir);
     if (problem.empty()) problem = verify_read_only(dir);
     if (!problem.empty() && !opts.recover)
-      throw store_error("store " + dir.string() +
-                        " is damaged and was left unchanged: " + problem +
+      throw store_error("store " + dir.string() + " is damaged and was left unchanged: " + problem +
                         ". Acknowledged data may be lost; start once with --recover-store to keep "
                         "what can be read (it reports what was dropped), or restore a backup");
     db = problem.empty() ? open_db(dir, false, db_options(nullptr, h)) : salvage(dir, problem, h);

@@ -318,16 +318,17 @@ caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
   auto rp = self->make_response_promise<api::response>();
   persistence::batch ops{record_op(*b)};
   if (was_pending) notify_end(self, *b, ops);  // ended without running
-  write_then(self, ctx, std::move(ops), [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
-    if (ok) {
-      rp.deliver(api::ok({{"build", std::move(j)}}));
-      return;
-    }
-    // the cancel took effect here: it is written once the store takes writes again
-    if (auto it = self->state.builds.find(id); it != self->state.builds.end())
-      put(self, self->state.setup.ctx, {record_op(it->second)});
-    rp.deliver(api::store_unavailable("the store could not record the cancel"));
-  });
+  write_then(self, ctx, std::move(ops),
+             [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
+               if (ok) {
+                 rp.deliver(api::ok({{"build", std::move(j)}}));
+                 return;
+               }
+               // the cancel took effect here: it is written once the store takes writes again
+               if (auto it = self->state.builds.find(id); it != self->state.builds.end())
+                 put(self, self->state.setup.ctx, {record_op(it->second)});
+               rp.deliver(api::store_unavailable("the store could not record the cancel"));
+             });
   return rp;
 }
 

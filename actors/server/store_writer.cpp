@@ -176,8 +176,9 @@ proto::store_writer_actor::behavior_type writer(self_ptr self,
         st.busy = false;
         if (!ok) {
           keep_unwaited(self, std::move(failed));
-          if (!st.down) spdlog::warn("event=store.retrying every_ms={}",
-                                     std::chrono::milliseconds(retry_interval).count());
+          if (!st.down)
+            spdlog::warn("event=store.retrying every_ms={}",
+                         std::chrono::milliseconds(retry_interval).count());
           st.down = true;
           self->delayed_send(self, retry_interval, proto::tick_atom::value);
         } else {

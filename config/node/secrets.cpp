@@ -13,8 +13,7 @@ constexpr const char* secret_flags[] = {"--jwt-secret", "--admin-password", "--w
                                         "--token"};
 constexpr const char* secret_vars[] = {"JWT_SECRET", "ADMIN_PASSWORD", "WORKER_TOKEN",
                                        "PIKOCI_TOKEN"};
-constexpr const char* file_vars[] = {"JWT_SECRET_FILE", "ADMIN_PASSWORD_FILE",
-                                     "WORKER_TOKEN_FILE"};
+constexpr const char* file_vars[] = {"JWT_SECRET_FILE", "ADMIN_PASSWORD_FILE", "WORKER_TOKEN_FILE"};
 
 /// Overwrites a C string's bytes: the kernel shows argv and the initial environment from the
 /// process's own memory, so only overwriting (not unsetenv alone) hides them.

@@ -32,9 +32,10 @@ struct secret_node {
   std::unique_ptr<child_process> proc;
   std::string url, token;
 
-  secret_node(const std::vector<std::string>& extra, const std::map<std::string, std::string>& env) {
-    std::vector<std::string> args{node_binary(), "--role", "server", "--host", "127.0.0.1",
-                                  "--port",      "0"};
+  secret_node(const std::vector<std::string>& extra,
+              const std::map<std::string, std::string>& env) {
+    std::vector<std::string> args{node_binary(), "--role", "server", "--host",
+                                  "127.0.0.1",   "--port", "0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<child_process>(args, env);
     auto line = proc->wait_for_line("event=node.ready", 20s);
@@ -107,16 +108,16 @@ TEST_SUITE("secrets") {
     dir.write("jwt", jwt_secret + "\n");
     dir.write("admin", admin_password);
     SUBCASE("flags") {
-      secret_node node({"--jwt-secret-file", dir.file("jwt"), "--admin-password-file",
-                        dir.file("admin")},
-                       {{"PIKOCI_SNOOP_MARK", "visible"}});
+      secret_node node(
+          {"--jwt-secret-file", dir.file("jwt"), "--admin-password-file", dir.file("admin")},
+          {{"PIKOCI_SNOOP_MARK", "visible"}});
       check_no_secret(node.snoop());
       // the file's secret is the one in use: a token signed with it is accepted
       auto token = run_command({node_binary(), "--jwt-secret-file", dir.file("jwt"), "user-token"});
       REQUIRE(token.exit_code == 0);
-      auto r = http_request("GET", node.url + "/pipelines", "",
-                            {{"Authorization", "Bearer " + token.output.substr(
-                                                             0, token.output.find('\n'))}});
+      auto r = http_request(
+          "GET", node.url + "/pipelines", "",
+          {{"Authorization", "Bearer " + token.output.substr(0, token.output.find('\n'))}});
       CHECK(r.status == 200);
     }
     SUBCASE("environment variables") {
@@ -136,13 +137,13 @@ TEST_SUITE("secrets") {
     auto empty = run_command({node_binary(), "--jwt-secret-file", dir.file("empty")});
     CHECK(empty.exit_code == 2);
     CHECK_MESSAGE(empty.output.find("empty") != std::string::npos, empty.output);
-    auto both = run_command(
-        {node_binary(), "--jwt-secret", "x", "--jwt-secret-file", dir.file("empty")});
+    auto both =
+        run_command({node_binary(), "--jwt-secret", "x", "--jwt-secret-file", dir.file("empty")});
     CHECK(both.exit_code == 2);
     CHECK_MESSAGE(both.output.find("not both") != std::string::npos, both.output);
-    auto worker = run_command({node_binary(), "--role", "worker", "--pubsub-system", "kafka",
-                               "--kafka-brokers", "127.0.0.1:1", "--worker-token-file",
-                               dir.file("nope")});
+    auto worker =
+        run_command({node_binary(), "--role", "worker", "--pubsub-system", "kafka",
+                     "--kafka-brokers", "127.0.0.1:1", "--worker-token-file", dir.file("nope")});
     CHECK(worker.exit_code == 2);
     CHECK_MESSAGE(worker.output.find(dir.file("nope")) != std::string::npos, worker.output);
   }

@@ -6,10 +6,10 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <cstring>
 #include <regex>
 #include <set>
 
@@ -46,6 +46,42 @@ class tmpfs_mount {
       while (::write(fd, chunk.data(), size) == static_cast<ssize_t>(size)) {
       }
     ::close(fd);
+  }
+
+ private:
+  temp_dir dir_;
+  std::string path_;
+};
+
+/// A small ext4 file system in an image file, loop-mounted with errors=remount-ro, so that an
+/// error makes the kernel turn it read-only under the open store (a remount cannot: it is refused
+/// while files are open for writing). Unmounted (lazily) at the end.
+class ext4_mount {
+ public:
+  ext4_mount() {
+    auto image = dir_.file("disk.img");
+    fs::create_directories(dir_.file("mnt"));
+    path_ = dir_.file("mnt");
+    std::ofstream(image).close();
+    fs::resize_file(image, 64 << 20);
+    auto mk = run_command({"mkfs.ext4", "-q", "-F", image});
+    if (mk.exit_code != 0) throw std::runtime_error("mkfs.ext4: " + mk.output);
+    auto m = run_command({"mount", "-o", "loop,errors=remount-ro", image, path_});
+    if (m.exit_code != 0) throw std::runtime_error("mount: " + m.output);
+  }
+  ~ext4_mount() { ::umount2(path_.c_str(), MNT_DETACH); }
+  const std::string& path() const { return path_; }
+  /// Makes ext4 report an error: the kernel remounts the file system read-only for good.
+  void fail() const {
+    std::ifstream mounts("/proc/mounts");
+    std::string dev, point, rest;
+    while (mounts >> dev >> point && std::getline(mounts, rest))
+      if (point == path_) {
+        std::ofstream("/sys/fs/ext4/" + fs::path(dev).filename().string() + "/trigger_fs_error")
+            << "1";
+        return;
+      }
+    throw std::runtime_error(path_ + " is not mounted");
   }
 
  private:
@@ -224,6 +260,23 @@ TEST_SUITE("store_faults") {
       node.server().process().stop(SIGTERM);
     }
     check_all_kept(db, acked);
+  }
+
+  TEST_CASE("a file system turned read-only: new work gets 503 store_unavailable, reads go on") {
+    ext4_mount disk;
+    auto db = disk.path() + "/db";
+    std::set<std::string> acked;
+    runtime_node node(rocksdb_args(db));
+    node.set_pipeline("p", quick_job);
+    for (int i = 0; i < 2; ++i) acked.insert(node.trigger("p", "j")["number"].get<std::string>());
+    node.wait_builds("p", "j", 2);
+    disk.fail();
+    auto refused = trigger_until_refused(node, acked);
+    check_unavailable(node, refused);
+    CHECK(node.server().process().output().find("Read-only file system") != std::string::npos);
+    // ext4 keeps it read-only until it is unmounted: the node stays up and keeps serving reads
+    for (const auto& n : acked) CHECK(node.get("/pipelines/p/jobs/j/builds/" + n).status == 200);
+    CHECK(node.server().process().stop(SIGTERM) == 0);
   }
 
   TEST_CASE("flipped bytes in the write-ahead log: refused, the file named, the store unchanged") {
