@@ -69,7 +69,12 @@ class rocksdb_log final : public rocksdb::Logger {
     if (level < rocksdb::InfoLogLevel::WARN_LEVEL) return;
     char line[2048];
     std::vsnprintf(line, sizeof line, format, ap);
-    spdlog::warn("event=store.rocksdb message=\"{}\"", line);
+    // RocksDB warns about harmless things too (a new store's missing directory): errors only
+    // are warnings here
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL)
+      spdlog::warn("event=store.rocksdb message=\"{}\"", line);
+    else
+      spdlog::info("event=store.rocksdb message=\"{}\"", line);
     std::lock_guard<std::mutex> l(mu_);
     if (capture_) lines_.emplace_back(line);
   }
