@@ -19,6 +19,7 @@ enum class errc {
   invalid_pipeline,
   queue_full,
   draining,
+  store_unavailable,  // the store takes no writes (full or read-only disk); reads still work
   internal,
 };
 

@@ -33,6 +33,13 @@ struct store_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Whether the store takes writes. A full or read-only disk makes writes fail; the store then
+/// reports `available = false` with the cause until a write succeeds again (see `recover`).
+struct store_status {
+  bool available = true;
+  std::string reason;  // the last write error while unavailable; "" when available
+};
+
 class store {
  public:
   virtual ~store() = default;
@@ -48,13 +55,27 @@ class store {
   /// Writes a consistent copy of everything as a RocksDB directory `dir` (it must not exist)
   /// that `--db-system rocksdb --db-path dir` starts from. Throws store_error.
   virtual void export_to(const std::filesystem::path& dir) const = 0;
+  /// Takes writes now, or why not. Safe from any thread.
+  virtual store_status status() const { return {}; }
+  /// After a failed write: tries to take writes again (RocksDB: `DB::Resume()`, then a synced
+  /// probe write). True when the store is available again. Called by the store writer only.
+  virtual bool recover() { return true; }
 };
 
 std::unique_ptr<store> open_memory_store();
 
+struct open_options {
+  /// `--recover-store`: a damaged store is opened anyway, keeping every record that can still be
+  /// read; what was there before, what is kept and what RocksDB dropped are logged
+  /// (`event=store.recovered`).
+  bool recover = false;
+};
+
 /// Opens the RocksDB store at `dir`, creating it when `dir` does not exist or is empty. Refuses
 /// (store_error, nothing written) a path that is a file, a non-empty directory that is not a
-/// store, a store locked by another process, a corrupt one, or one of a newer format.
-std::unique_ptr<store> open_rocksdb_store(const std::filesystem::path& dir);
+/// store, a store locked by another process, a damaged one (a write-ahead log or table file
+/// that fails its checks, named in the message; unless `opts.recover`), or one of a newer format.
+std::unique_ptr<store> open_rocksdb_store(const std::filesystem::path& dir,
+                                          const open_options& opts = {});
 
 }  // namespace pikoci::persistence

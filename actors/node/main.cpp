@@ -7,6 +7,7 @@
 #include "actors/node/server_main.hpp"
 #include "actors/node/worker_main.hpp"
 #include "config/node/cli.hpp"
+#include "config/node/secrets.hpp"
 #include "config/node/validate_command.hpp"
 #include "http/auth.hpp"
 
@@ -48,6 +49,8 @@ int run_user_token(const pikoci::node::user_token_flags& f) {
 int main(int argc, char** argv) {
   using namespace pikoci::node;
   command cmd = parse_command_line(argc, argv);
+  // The parser holds copies: nothing started from here on can read them from /proc.
+  scrub_secrets(argc, argv);
   if (auto* e = std::get_if<exit_now>(&cmd)) return e->code;
   if (auto* v = std::get_if<validate_command>(&cmd)) return run_validate(v->flags);
   if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);

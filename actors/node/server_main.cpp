@@ -129,7 +129,7 @@ int run_server(const server_flags& flags) {
   std::unique_ptr<runtime> started;
   try {
     if (flags.db_system == "rocksdb") {
-      ro.store = persistence::open_rocksdb_store(flags.db_path);
+      ro.store = persistence::open_rocksdb_store(flags.db_path, {flags.recover_store});
       spdlog::info("event=store.opened db=rocksdb path={}", flags.db_path);
     }
     started = std::make_unique<runtime>(ro);
@@ -180,9 +180,15 @@ int run_server(const server_flags& flags) {
   std::shared_ptr<std::atomic<int>> live;
   if (ro.kafka) live = ro.kafka->live_workers;
   view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
-                 embedded = flags.run_worker ? 1 : 0, live] {
+                 embedded = flags.run_worker ? 1 : 0, live, store = ro.store] {
     int workers = live ? live->load() : embedded;
-    return nlohmann::json{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
+    nlohmann::json out{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
+    // the store: "unavailable" (full or read-only disk) makes the node degraded
+    auto s = store ? store->status() : persistence::store_status{};
+    out["store"] = {{"status", s.available ? "ok" : "unavailable"},
+                    {"reason", s.available ? nlohmann::json(nullptr) : nlohmann::json(s.reason)}};
+    if (!s.available) out["status"] = "degraded";
+    return out;
   };
   view.call = [&rt](api::request req, std::function<void(api::response)> reply) {
     rt.call(std::move(req), std::move(reply));

@@ -23,4 +23,20 @@ const std::string& pipeline_of(const request& r) {
       r);
 }
 
+bool writes_store(const request& r) {
+  return std::visit(
+      [](const auto& op) {
+        using T = std::decay_t<decltype(op)>;
+        return std::is_same_v<T, set_pipeline> || std::is_same_v<T, delete_pipeline> ||
+               std::is_same_v<T, pause_pipeline> || std::is_same_v<T, set_concurrency> ||
+               std::is_same_v<T, trigger_job> || std::is_same_v<T, pause_job> ||
+               std::is_same_v<T, cancel_build> || std::is_same_v<T, retry_build> ||
+               std::is_same_v<T, check_resource> || std::is_same_v<T, trigger_version> ||
+               std::is_same_v<T, pin_resource> || std::is_same_v<T, webhook> ||
+               std::is_same_v<T, regenerate_webhook_token> || std::is_same_v<T, set_git_webhook> ||
+               std::is_same_v<T, git_webhook> || std::is_same_v<T, retry_notification>;
+      },
+      r);
+}
+
 }  // namespace pikoci::api

@@ -181,6 +181,22 @@ inline response ok(nlohmann::json body, int status = 200) {
 inline response fail(http::errc e, const std::string& message) {
   return {http::status_of(e), http::error_body(e, message), {}, {}};
 }
+/// Seconds a client is asked to wait (Retry-After) when the store takes no writes.
+constexpr int store_retry_after_seconds = 5;
+
+/// 503 store_unavailable with Retry-After: the change was not made because the store cannot
+/// take writes now (a full or read-only disk); it recovers by itself once writes succeed again.
+inline response store_unavailable(const std::string& message) {
+  auto r = fail(http::errc::store_unavailable, message);
+  r.headers.emplace_back("Retry-After", std::to_string(store_retry_after_seconds));
+  return r;
+}
+
+/// Whether the request changes state that is written to the store (a trigger, a pipeline change,
+/// a cancel, a webhook, a check...). These are refused while the store takes no writes; the
+/// others (reads, watches, metrics, export) are served.
+bool writes_store(const request& r);
+
 inline bool is_error(const response& r) {
   return r.status >= 400;
 }

@@ -174,6 +174,8 @@ build_status final_status(const pipeline::job* def, worker::status st) {
 }
 
 void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots);
+void record_dispatch(self_ptr self, proto::build_key key, proto::slot_owner_actor slots,
+                     proto::plan_ptr plan, std::vector<std::string> tags);
 
 /// Answers 201 once the new build's record is durable; a grant that came meanwhile runs now.
 void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api::response> rp) {
@@ -182,12 +184,29 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api
   write_then(self, st.setup.ctx, {record_op(st.builds.at(id))}, [self, id, rp](bool ok) mutable {
     auto& st = self->state;
     st.unsaved.erase(id);
+    auto it = st.builds.find(id);
+    if (!ok && it != st.builds.end()) {
+      // Not recorded, so not acknowledged: the build is withdrawn and never runs (its number is
+      // not given again in this run).
+      auto& ctx = st.setup.ctx;
+      if (auto d = st.deferred.find(id); d != st.deferred.end()) {
+        self->send(d->second.second, proto::release_atom::value, id);
+        st.deferred.erase(d);
+      }
+      self->send(ctx.queue, proto::withdraw_atom::value, id);
+      spdlog::warn("event=build.not_recorded pipeline={} job={} build={} number={}",
+                   it->second.pipeline, it->second.job, id, it->second.number);
+      st.by_number.erase(it->second.number);
+      st.builds.erase(it);
+      rp.deliver(api::store_unavailable("the store could not record build " + std::to_string(id) +
+                                        "; it was not created"));
+      return;
+    }
     if (auto d = st.deferred.find(id); d != st.deferred.end()) {
       auto [key, slots] = d->second;
       st.deferred.erase(d);
       grant(self, key, slots);
     }
-    auto it = st.builds.find(id);
     if (!ok || it == st.builds.end()) {
       rp.deliver(api::fail(http::errc::internal,
                            "the store could not record build " + std::to_string(id)));
@@ -299,10 +318,17 @@ caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
   auto rp = self->make_response_promise<api::response>();
   persistence::batch ops{record_op(*b)};
   if (was_pending) notify_end(self, *b, ops);  // ended without running
-  write_then(self, ctx, std::move(ops), [rp, j = b->to_json(false)](bool ok) mutable {
-    rp.deliver(ok ? api::ok({{"build", std::move(j)}})
-                  : api::fail(http::errc::internal, "the store could not record the cancel"));
-  });
+  write_then(self, ctx, std::move(ops),
+             [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
+               if (ok) {
+                 rp.deliver(api::ok({{"build", std::move(j)}}));
+                 return;
+               }
+               // the cancel took effect here: it is written once the store takes writes again
+               if (auto it = self->state.builds.find(id); it != self->state.builds.end())
+                 put(self, self->state.setup.ctx, {record_op(it->second)});
+               rp.deliver(api::store_unavailable("the store could not record the cancel"));
+             });
   return rp;
 }
 
@@ -452,16 +478,32 @@ void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& s
   // recorded as dispatched before any process can start: after a crash such a build is
   // orphaned, never run a second time
   b->dispatched = true;
-  write_then(self, st.setup.ctx, {record_op(*b)},
-             [self, key, slots, plan = std::move(plan), tags = st.def->tags](bool) {
+  record_dispatch(self, key, slots, std::move(plan), st.def->tags);
+}
+
+/// Runs the build once "dispatched" is durable. While the store takes no writes the build keeps
+/// its slot and stays pending; the store writer retries every second, and so does this.
+void record_dispatch(self_ptr self, proto::build_key key, proto::slot_owner_actor slots,
+                     proto::plan_ptr plan, std::vector<std::string> tags) {
+  auto* b = find_key(self, key);
+  if (b == nullptr) {
+    self->send(slots, proto::release_atom::value, key.id);
+    return;
+  }
+  write_then(self, self->state.setup.ctx, {record_op(*b)},
+             [self, key, slots, plan = std::move(plan), tags = std::move(tags)](bool ok) mutable {
                auto* b = find_key(self, key);
                if (b == nullptr || b->status != build_status::pending) {
                  self->send(slots, proto::release_atom::value, key.id);
                  return;
                }
+               if (!ok) {
+                 record_dispatch(self, key, slots, std::move(plan), std::move(tags));
+                 return;
+               }
                self->send(
                    self->state.setup.ctx.dispatcher, proto::run_build_atom::value,
-                   proto::build_work{key, plan, tags,
+                   proto::build_work{key, plan, std::move(tags),
                                      caf::actor_cast<proto::build_events_actor>(self), slots});
              });
 }

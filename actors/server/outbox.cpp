@@ -184,7 +184,9 @@ caf::result<api::response> retry(self_ptr self, const api::retry_notification& r
   auto done = [self, rp, id = m.id](bool ok) mutable {
     auto it = self->state.messages.find(id);
     if (!ok || it == self->state.messages.end()) {
-      rp.deliver(api::fail(http::errc::internal, "the store could not record the retry"));
+      if (it != self->state.messages.end())
+        it->second.status = delivery_status::failed;  // as stored
+      rp.deliver(api::store_unavailable("the store could not record the retry"));
       return;
     }
     self->state.due.emplace(*it->second.next_attempt_at, id);

@@ -163,9 +163,11 @@ persistence::write_op doc_op(self_ptr self) {
 /// written (synced), then `make` produces the answer.
 caf::result<api::response> after_save(self_ptr self, std::function<void(reply_fn)> make) {
   auto rp = self->make_response_promise<api::response>();
-  write_then(self, self->state.ctx, {doc_op(self)}, [rp, make](bool ok) mutable {
+  write_then(self, self->state.ctx, {doc_op(self)}, [self, rp, make](bool ok) mutable {
     if (!ok) {
-      rp.deliver(api::fail(http::errc::internal, "the store could not record the change"));
+      // in effect here already: written once the store takes writes again
+      put(self, self->state.ctx, {doc_op(self)});
+      rp.deliver(api::store_unavailable("the store could not record the change"));
       return;
     }
     make([rp](api::response r) mutable { rp.deliver(std::move(r)); });

@@ -212,6 +212,15 @@ std::string process_metrics() {
   return out;
 }
 
+/// Whether the store takes writes (0 on a full or read-only disk: new work is refused).
+std::string store_metrics(const persistence::store& db) {
+  return "# HELP pikoci_store_available 1 when the store takes writes, 0 when it refuses them "
+         "(full or read-only disk).\n"
+         "# TYPE pikoci_store_available gauge\n"
+         "pikoci_store_available " +
+         std::string(db.status().available ? "1" : "0") + "\n";
+}
+
 /// GET /metrics: the queue's figures (SPEC §6.4), workers by status and the process's memory and
 /// CPU, in Prometheus text format.
 caf::result<api::response> metrics(self_ptr self) {
@@ -223,7 +232,7 @@ caf::result<api::response> metrics(self_ptr self) {
             self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
                 .then(
                     [rp, queue, figures = self->state.ctx.outbox_figures,
-                     stats = self->state.ctx.stats](json& w) mutable {
+                     stats = self->state.ctx.stats, db = self->state.ctx.db](json& w) mutable {
                       std::map<std::string, int> by_status{
                           {"healthy", 0}, {"draining", 0}, {"stale", 0}};
                       for (const auto& x : w.value("workers", json::array()))
@@ -256,6 +265,7 @@ caf::result<api::response> metrics(self_ptr self) {
                       out += process_metrics();
                       out += stats->metrics();
                       if (figures) out += outbox_metrics(*figures);
+                      if (db) out += store_metrics(*db);
                       api::response r;
                       r.raw = std::move(out);
                       r.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
@@ -312,6 +322,11 @@ caf::result<api::response> stats(self_ptr self) {
 
 caf::result<api::response> handle(self_ptr self, api::request& r) {
   auto& st = self->state;
+  // A full or read-only disk: no new work and no changes, reads go on (docs/operations.md).
+  if (st.ctx.db && api::writes_store(r))
+    if (auto s = st.ctx.db->status(); !s.available)
+      return api::store_unavailable("the store takes no writes now (" + s.reason +
+                                    "); reads still work. Try again later");
   auto later = [self](auto start) -> caf::result<api::response> {
     auto rp = self->make_response_promise<api::response>();
     start([rp](api::response resp) mutable { rp.deliver(std::move(resp)); });
@@ -386,9 +401,10 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     for (const char* tag : {"version", "usage", "check", "build"})
       gone.push_back(erase_prefix(keys::prefix({tag, name})));
     auto rp = self->make_response_promise<api::response>();
-    write_then(self, st.ctx, std::move(gone), [rp](bool ok) mutable {
+    write_then(self, st.ctx, gone, [self, rp, gone](bool ok) mutable {
+      if (!ok) put(self, self->state.ctx, std::move(gone));  // the pipeline is gone here already
       rp.deliver(ok ? api::response{204, nullptr, {}, {}}
-                    : api::fail(http::errc::internal, "the store could not record the delete"));
+                    : api::store_unavailable("the store could not record the delete"));
     });
     return rp;
   }

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -10,6 +11,9 @@
 
 namespace pikoci::server {
 namespace {
+
+/// How often a store that failed a write is tried again (RocksDB's `Resume` and a probe write).
+constexpr std::chrono::seconds retry_interval{1};
 
 /// The thread that writes one batch at a time and reports back to the writer actor.
 class io_thread {
@@ -24,10 +28,12 @@ class io_thread {
     cv_.notify_one();
     thread_.join();
   }
-  void write(persistence::batch ops) {
+  /// Writes `ops`; with `recover_first`, only once the store takes writes again.
+  void write(persistence::batch ops, bool recover_first) {
     {
       std::lock_guard<std::mutex> l(mu_);
       next_ = std::move(ops);
+      recover_ = recover_first;
       ready_ = true;
     }
     cv_.notify_one();
@@ -37,16 +43,20 @@ class io_thread {
   void loop() {
     for (;;) {
       persistence::batch ops;
+      bool recover = false;
       {
         std::unique_lock<std::mutex> l(mu_);
         cv_.wait(l, [this] { return ready_ || stop_; });
         if (!ready_) return;
         ops = std::move(next_);
+        recover = recover_;
         ready_ = false;
       }
       bool ok = true;
       try {
-        if (!ops.empty()) {
+        if (recover && !store_->recover()) {
+          ok = false;
+        } else if (!ops.empty()) {
           store_->write(ops);
           persistence::crash_point("after_batch_write");
         }
@@ -54,8 +64,10 @@ class io_thread {
         ok = false;
         spdlog::error("event=store.write_failed ops={} error=\"{}\"", ops.size(), e.what());
       }
+      if (ok) ops.clear();  // a failed batch goes back: what nobody waited for is written later
       if (auto w = caf::actor_cast<caf::actor>(writer_))
-        caf::anon_send(caf::actor_cast<proto::store_writer_actor>(w), proto::flush_atom::value, ok);
+        caf::anon_send(caf::actor_cast<proto::store_writer_actor>(w), proto::flush_atom::value, ok,
+                       std::move(ops));
     }
   }
 
@@ -64,28 +76,81 @@ class io_thread {
   std::mutex mu_;
   std::condition_variable cv_;
   persistence::batch next_;
-  bool ready_ = false, stop_ = false;
+  bool ready_ = false, recover_ = false, stop_ = false;
   std::thread thread_;
 };
 
 struct writer_state {
   std::unique_ptr<io_thread> io;
   persistence::batch pending;
+  std::vector<bool> pending_waited;  // per op of `pending`: someone waits for it (write_atom)
+  std::vector<bool> in_flight_waited;
   std::vector<caf::typed_response_promise<bool>> waiting, in_flight;
   bool busy = false;
+  /// The last batch failed: nothing is written until the next retry tick, which first makes the
+  /// store take writes again.
+  bool down = false;
+  bool recover_next = false;
 };
 
 using self_ptr = proto::store_writer_actor::stateful_pointer<writer_state>;
 
-/// Hands everything gathered so far to the I/O thread, unless a batch is on its way already.
+/// Hands everything gathered so far to the I/O thread, unless a batch is on its way already or
+/// the store is down (the retry tick starts the next one).
 void start_write(self_ptr self) {
   auto& st = self->state;
-  if (st.busy || (st.pending.empty() && st.waiting.empty())) return;
+  if (st.busy || st.down) return;
+  if (st.pending.empty() && st.waiting.empty() && !st.recover_next) return;
   st.busy = true;
   st.in_flight = std::move(st.waiting);
   st.waiting.clear();
-  st.io->write(std::move(st.pending));
+  st.in_flight_waited = std::move(st.pending_waited);
+  st.pending_waited.clear();
+  st.io->write(std::move(st.pending), st.recover_next);
   st.pending.clear();
+  st.recover_next = false;
+}
+
+void add(self_ptr self, persistence::batch& ops, bool waited) {
+  auto& st = self->state;
+  for (auto& op : ops) {
+    st.pending.push_back(std::move(op));
+    st.pending_waited.push_back(waited);
+  }
+}
+
+/// After a failed batch: the ops nobody waited for (progress, versions, notifications) go back
+/// in front of what came since, so the store still gets them, in order, once it takes writes
+/// again. Ops a writer waited for are dropped: that writer was told (false) and acts on it.
+/// Of several plain writes of one key only the last is kept (a long outage must not pile up
+/// every version of a build record).
+void keep_unwaited(self_ptr self, persistence::batch failed) {
+  auto& st = self->state;
+  persistence::batch kept;
+  std::vector<bool> kept_waited;
+  for (std::size_t i = 0; i < failed.size(); ++i)
+    if (i >= st.in_flight_waited.size() || !st.in_flight_waited[i])
+      kept.push_back(std::move(failed[i]));
+  kept_waited.assign(kept.size(), false);
+  kept.insert(kept.end(), std::make_move_iterator(st.pending.begin()),
+              std::make_move_iterator(st.pending.end()));
+  kept_waited.insert(kept_waited.end(), st.pending_waited.begin(), st.pending_waited.end());
+  // coalescing, newest first, up to the first prefix delete (it orders what comes before it);
+  // only behind a later op nobody waits for, which cannot be dropped in turn
+  std::set<std::string> later;
+  std::vector<bool> drop(kept.size(), false);
+  for (std::size_t i = kept.size(); i-- > 0;) {
+    if (kept[i].whole_prefix) break;
+    if (!kept_waited[i] && !later.insert(kept[i].key).second) drop[i] = true;
+  }
+  st.pending.clear();
+  st.pending_waited.clear();
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    if (drop[i]) continue;
+    st.pending.push_back(std::move(kept[i]));
+    st.pending_waited.push_back(kept_waited[i]);
+  }
+  st.in_flight_waited.clear();
 }
 
 proto::store_writer_actor::behavior_type writer(self_ptr self,
@@ -94,22 +159,40 @@ proto::store_writer_actor::behavior_type writer(self_ptr self,
   return {
       [self](proto::write_atom, persistence::batch& ops) -> caf::result<bool> {
         auto& st = self->state;
-        for (auto& op : ops) st.pending.push_back(std::move(op));
+        add(self, ops, true);
         auto rp = self->make_response_promise<bool>();
         st.waiting.push_back(rp);
         start_write(self);
         return rp;
       },
       [self](proto::put_atom, persistence::batch& ops) {
-        for (auto& op : ops) self->state.pending.push_back(std::move(op));
+        add(self, ops, false);
         start_write(self);
       },
-      [self](proto::flush_atom, bool ok) {
+      [self](proto::flush_atom, bool ok, persistence::batch& failed) {
         auto& st = self->state;
         auto done = std::move(st.in_flight);
         st.in_flight.clear();
         st.busy = false;
+        if (!ok) {
+          keep_unwaited(self, std::move(failed));
+          if (!st.down)
+            spdlog::warn("event=store.retrying every_ms={}",
+                         std::chrono::milliseconds(retry_interval).count());
+          st.down = true;
+          self->delayed_send(self, retry_interval, proto::tick_atom::value);
+        } else {
+          st.in_flight_waited.clear();
+          st.down = false;
+        }
         for (auto& rp : done) rp.deliver(ok);
+        start_write(self);
+      },
+      [self](proto::tick_atom) {
+        // the store failed: try it again (what waits meanwhile is written if it recovers)
+        auto& st = self->state;
+        st.down = false;
+        st.recover_next = true;
         start_write(self);
       },
   };

@@ -197,8 +197,9 @@ proto::embedded_worker_actor::behavior_type worker_behavior(self_ptr self, worke
 
 work::env_map process_environment() {
   // The node's own secrets never reach build processes (SPEC §10).
-  static const std::set<std::string_view> secret = {"JWT_SECRET", "ADMIN_PASSWORD", "WORKER_TOKEN",
-                                                    "PIKOCI_TOKEN"};
+  static const std::set<std::string_view> secret = {
+      "JWT_SECRET",      "ADMIN_PASSWORD",      "WORKER_TOKEN",     "PIKOCI_TOKEN",
+      "JWT_SECRET_FILE", "ADMIN_PASSWORD_FILE", "WORKER_TOKEN_FILE"};
   work::env_map env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);

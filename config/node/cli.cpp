@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "config/node/secrets.hpp"
 #include "config/pipeline/duration.hpp"
 
 namespace pikoci::node {
@@ -25,10 +26,19 @@ void add_server_flags(CLI::App& app, server_flags& f) {
   flag(app, "host", f.host, "HTTP listen address");
   flag(app, "port", f.port, "HTTP port (0 picks a free port and logs it)");
   flag(app, "jwt-secret", f.jwt_secret, "HS256 key for user and worker tokens (required)");
+  flag(app, "jwt-secret-file", f.jwt_secret_file,
+       "read --jwt-secret from this file instead (builds never see it)");
   flag(app, "admin-password", f.admin_password,
        "password of the built-in admin user (random and logged once when empty)");
+  flag(app, "admin-password-file", f.admin_password_file,
+       "read --admin-password from this file instead (builds never see it)");
   flag(app, "db-system", f.db_system, "state store")->check(CLI::IsMember({"mem", "rocksdb"}));
   flag(app, "db-path", f.db_path, "RocksDB directory", "--db-name");
+  app.add_flag("--recover-store", f.recover_store,
+               "start from a damaged RocksDB store, keeping what can be read and logging what "
+               "was dropped (event=store.recovered)")
+      ->envname("RECOVER_STORE")
+      ->capture_default_str();
   flag(app, "pubsub-system", f.pubsub_system, "work queue")->check(CLI::IsMember({"mem", "kafka"}));
   flag(app, "kafka-brokers", f.kafka_brokers, "Kafka bootstrap servers");
   flag(app, "kafka-topic-prefix", f.kafka_topic_prefix, "prefix of every Kafka topic");
@@ -75,6 +85,21 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       });
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
+/// `--X-file F`: reads the secret `--X` from F. Both given is a usage error (printed); so is a file
+/// that cannot be read or is empty.
+bool take_secret_file(std::string& value, const std::string& file, const std::string& name) {
+  if (file.empty()) return true;
+  if (!value.empty()) {
+    std::cerr << "pikoci-node: give --" << name << " or --" << name << "-file, not both\n";
+    return false;
+  }
+  if (auto error = read_secret_file(file, value); !error.empty()) {
+    std::cerr << "pikoci-node: --" << name << "-file: " << error << "\n";
+    return false;
+  }
+  return true;
 }
 
 /// Checks a `--ttl` value: a non-negative duration, "0" (never) or at least one second, so that a
@@ -268,6 +293,8 @@ command parse_worker(int argc, char** argv) {
       });
   flag(app, "worker-token", f.worker_token,
        "from `pikoci-node worker-token` or the server log (required)");
+  flag(app, "worker-token-file", f.worker_token_file,
+       "read --worker-token from this file instead (builds never see it)");
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   try {
@@ -287,8 +314,10 @@ command parse_worker(int argc, char** argv) {
     std::cerr << "pikoci-node: --kafka-brokers is required for a worker\n";
     return exit_now{2};
   }
+  if (!take_secret_file(f.worker_token, f.worker_token_file, "worker-token")) return exit_now{2};
   if (f.worker_token.empty()) {
-    std::cerr << "pikoci-node: --worker-token is required (or WORKER_TOKEN)\n";
+    std::cerr << "pikoci-node: --worker-token is required (or WORKER_TOKEN, or "
+                 "--worker-token-file)\n";
     return exit_now{2};
   }
   if (f.queues.empty()) {
@@ -359,10 +388,14 @@ command parse_command_line(int argc, char** argv) {
     }
     return client_command{client};
   }
+  if (!take_secret_file(server.jwt_secret, server.jwt_secret_file, "jwt-secret") ||
+      !take_secret_file(server.admin_password, server.admin_password_file, "admin-password"))
+    return exit_now{2};
   // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
   auto secret_given = [&](std::string& secret) {
     if (secret.empty()) secret = server.jwt_secret;
-    if (secret.empty()) std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
+    if (secret.empty())
+      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
     return !secret.empty();
   };
   if (wt->parsed()) {
@@ -381,7 +414,7 @@ command parse_command_line(int argc, char** argv) {
     return user_token_command{user_token};
   }
   if (server.jwt_secret.empty()) {
-    std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET)\n";
+    std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
     return exit_now{2};
   }
   if (server.pubsub_system == "kafka" && server.kafka_brokers.empty()) {

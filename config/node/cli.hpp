@@ -16,9 +16,12 @@ struct server_flags {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
   std::string jwt_secret;
+  std::string jwt_secret_file;  // read into jwt_secret by the parser
   std::string admin_password;
+  std::string admin_password_file;  // read into admin_password by the parser
   std::string db_system = "mem";
   std::string db_path = "./pikoci-data";
+  bool recover_store = false;  // open a damaged RocksDB store anyway, reporting what was dropped
   std::string pubsub_system = "mem";
   std::string kafka_brokers;
   std::string kafka_topic_prefix = "pikoci";
@@ -49,6 +52,7 @@ struct worker_flags {
   std::string name;  // default: <hostname>-<pid>
   std::string drain_timeout = "10m";
   std::string worker_token;
+  std::string worker_token_file;  // read into worker_token by the parser
   std::string log_level = "info";
 };
 
@@ -124,7 +128,8 @@ using command = std::variant<server_command, worker_command, validate_command, w
                              user_token_command, client_command, exit_now>;
 
 /// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one
-/// line naming the flag and yield exit 2.
+/// line naming the flag and yield exit 2. `--*-file` secrets are read here. The caller wipes the
+/// secrets from argv and the environment afterwards (secrets.hpp).
 command parse_command_line(int argc, char** argv);
 
 }  // namespace pikoci::node
