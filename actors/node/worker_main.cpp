@@ -11,6 +11,7 @@
 #include "actors/node/server_main.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "connectors/kafka/remote_worker.hpp"
 
@@ -39,7 +40,7 @@ hello register_with(const worker_flags& f, const std::string& name) {
       {{"Authorization", "Bearer " + f.worker_token}, {"Content-Type", "application/json"}},
       std::chrono::seconds(10), 1 << 20);
   auto message = [&] {
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    auto j = pipeline::decode_json(r.body).value;
     if (j.is_object() && j.contains("error") && j["error"].is_object() &&
         j["error"].value("message", nlohmann::json()).is_string())
       return j["error"]["message"].get<std::string>();
@@ -50,7 +51,7 @@ hello register_with(const worker_flags& f, const std::string& name) {
     return {"",
             "the server refused the worker token (" + std::to_string(r.status) + "): " + message()};
   if (r.status != 200) return {"", "the server refused the worker: " + message()};
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  auto j = pipeline::decode_json(r.body).value;
   if (!j.is_object() || !j.contains("kafka") || !j["kafka"].is_object() ||
       !j["kafka"].value("topic_prefix", nlohmann::json()).is_string())
     return {"", "the server at " + f.pikoci_url + " did not answer as a pikoci-node server"};
