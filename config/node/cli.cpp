@@ -75,6 +75,10 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       });
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  flag(app, "max-connections", f.max_connections,
+       "parallel HTTP connections; more wait until one closes (0: half the open-file limit, at "
+       "most 4096)")
+      ->check(CLI::Range(0, 1000000));
 }
 
 /// Checks a `--ttl` value: a non-negative duration, "0" (never) or at least one second, so that a
