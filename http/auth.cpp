@@ -1,5 +1,6 @@
 #include "http/auth.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <climits>
 #include <limits>
@@ -191,6 +192,7 @@ std::string sign(const std::string& secret, const claims& c) {
                   {"kind", c.worker ? "worker" : "user"},
                   {"iat", c.issued_at}};
   if (c.expires_at != 0) payload["exp"] = c.expires_at;
+  if (c.not_before != 0) payload["nbf"] = c.not_before;
   std::string signing_input =
       header + "." + base64url_encode(payload.dump(-1, ' ', false, json::error_handler_t::replace));
   auto mac = hmac_sha256(secret, signing_input);
@@ -274,6 +276,13 @@ verify_result verify(const std::string& secret, std::string_view token, std::int
     if (!v) return fail("token has a bad exp");
     if (*v <= now) return fail("token expired");
     c.expires_at = *v;
+  }
+  auto nbf = payload->find("nbf");
+  if (nbf != payload->end()) {
+    auto v = int_claim(*nbf);
+    if (!v) return fail("token has a bad nbf");
+    if (*v > now) return fail("token not valid yet");
+    c.not_before = *v;
   }
   return {std::move(c), {}};
 }
@@ -374,6 +383,55 @@ std::optional<claims> user_store::login(std::string_view username, std::string_v
                        : now + ttl_seconds;
   }
   return c;
+}
+
+std::chrono::milliseconds login_throttle::wait_of(const table& t, const std::string& key,
+                                                  clock::time_point now) const {
+  auto it = t.find(key);
+  if (it == t.end() || it->second.failures <= o_.free_failures) return {};
+  int over = std::min(it->second.failures - o_.free_failures - 1, 30);
+  auto delay = std::min<std::chrono::milliseconds>(o_.cap, o_.base * (std::int64_t{1} << over));
+  auto until = it->second.last + delay;
+  if (until <= now) return {};
+  return std::chrono::ceil<std::chrono::milliseconds>(until - now);
+}
+
+void login_throttle::fail(table& t, const std::string& key, clock::time_point now) {
+  auto it = t.find(key);
+  if (it != t.end() && now - it->second.last > std::max(o_.forget_after, o_.cap))
+    it->second.failures = 0;  // a long time ago: start over
+  if (it == t.end()) {
+    if (t.size() >= o_.max_entries) {
+      for (auto i = t.begin(); i != t.end();)  // forget what is old, then the oldest
+        i = now - i->second.last > o_.forget_after ? t.erase(i) : std::next(i);
+      if (t.size() >= o_.max_entries)
+        t.erase(std::min_element(t.begin(), t.end(), [](const auto& a, const auto& b) {
+          return a.second.last < b.second.last;
+        }));
+    }
+    it = t.emplace(key, entry{}).first;
+  }
+  ++it->second.failures;
+  it->second.last = now;
+}
+
+std::chrono::milliseconds login_throttle::wait(const std::string& address, const std::string& user,
+                                               clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::max(wait_of(addresses_, address, now), wait_of(users_, user, now));
+}
+
+void login_throttle::failed(const std::string& address, const std::string& user,
+                            clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail(addresses_, address, now);
+  fail(users_, user, now);
+}
+
+void login_throttle::succeeded(const std::string& address, const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  addresses_.erase(address);
+  users_.erase(user);
 }
 
 }  // namespace pikoci::http::auth

@@ -6,7 +6,10 @@
 // password, so callers may log them (SPEC §10).
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +35,7 @@ struct claims {
   bool worker = false;
   std::int64_t issued_at = 0;   // Unix seconds
   std::int64_t expires_at = 0;  // Unix seconds; 0 = never
+  std::int64_t not_before = 0;  // Unix seconds (`nbf`); 0 = none
 };
 
 /// Longest token `verify` looks at; real ones are ~200 bytes.
@@ -47,7 +51,7 @@ struct verify_result {
 };
 
 /// Checks shape, algorithm (exactly HS256), signature (constant time), expiry (`exp <= now` is
-/// expired) and claims. `now` is Unix seconds.
+/// expired), `nbf` (`nbf > now` is not valid yet) and claims. `now` is Unix seconds.
 verify_result verify(const std::string& secret, std::string_view token, std::int64_t now);
 
 struct bearer_result {
@@ -106,6 +110,46 @@ class user_store {
   std::vector<user> users_;
   std::string generated_;
   std::string init_error_;
+};
+
+/// Exponential backoff of password logins, per client address and per user name: the first
+/// `free_failures` failures in a row cost nothing; after that each failure doubles the wait before
+/// the next attempt of that address or user (`base`, 2×`base`, ... up to `cap`). A success clears
+/// both. Entries are forgotten `forget_after` after their last failure, and at most `max_entries`
+/// are kept (the oldest go first), so the table cannot grow without bound. Thread-safe.
+class login_throttle {
+ public:
+  using clock = std::chrono::steady_clock;
+  struct options {
+    int free_failures = 5;
+    std::chrono::milliseconds base{1000};
+    std::chrono::milliseconds cap{std::chrono::minutes(5)};
+    std::chrono::milliseconds forget_after{std::chrono::minutes(15)};
+    std::size_t max_entries = 10000;
+  };
+
+  login_throttle() : login_throttle(options{}) {}
+  explicit login_throttle(options o) : o_(o) {}
+
+  /// How long `address` and `user` must still wait before trying; zero when they may try now.
+  std::chrono::milliseconds wait(const std::string& address, const std::string& user,
+                                 clock::time_point now);
+  void failed(const std::string& address, const std::string& user, clock::time_point now);
+  void succeeded(const std::string& address, const std::string& user);
+
+ private:
+  struct entry {
+    int failures = 0;
+    clock::time_point last;
+  };
+  using table = std::map<std::string, entry>;
+  std::chrono::milliseconds wait_of(const table& t, const std::string& key,
+                                    clock::time_point now) const;
+  void fail(table& t, const std::string& key, clock::time_point now);
+
+  options o_;
+  std::mutex mu_;
+  table addresses_, users_;
 };
 
 }  // namespace pikoci::http::auth

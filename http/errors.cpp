@@ -24,6 +24,12 @@ entry lookup(errc e) {
       return {"conflict", 409};
     case errc::payload_too_large:
       return {"payload_too_large", 413};
+    case errc::uri_too_long:
+      return {"uri_too_long", 414};
+    case errc::header_too_large:
+      return {"header_too_large", 431};
+    case errc::too_many_requests:
+      return {"too_many_requests", 429};
     case errc::invalid_pipeline:
       return {"invalid_pipeline", 422};
     case errc::queue_full:

@@ -1,5 +1,10 @@
 #include "http/server.hpp"
 
+#include <dirent.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -16,18 +21,366 @@
 
 #include "actors/model/notification.hpp"
 #include "build_info.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "http/errors.hpp"
+#include "http/request_gate.hpp"
 
 namespace pikoci::http {
 namespace {
 
 using router_t = restinio::router::express_router_t<>;
-using traits_t =
-    restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t, router_t>;
 using request_t = restinio::request_handle_t;
 using params_t = restinio::router::route_params_t;
 using handling_t = restinio::request_handling_status_t;
 using nlohmann::json;
+using acceptor_iface = restinio::connection_count_limits::impl::acceptor_callback_iface_t;
+
+/// Open file descriptors of this process (for log lines about running out of them); -1 when
+/// they cannot be counted (no descriptor left to open the directory with).
+long open_fds() {
+  long n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  if (d == nullptr) return -1;
+  while (readdir(d) != nullptr) ++n;
+  closedir(d);
+  return n > 3 ? n - 3 : 0;  // ".", ".." and the directory itself
+}
+
+/// RESTinio's connection count limiter (at most `max` connections; further ones wait in the
+/// listen backlog until one closes), plus what RESTinio's acceptor lacks: when accept() fails
+/// (EMFILE, ENFILE, ENOBUFS) the acceptor drops the error and never accepts again. This limiter
+/// knows when an accept is outstanding, so the server's watchdog can see connections waiting in
+/// the backlog while no accept makes progress, and start another (`rearm`).
+class accept_limiter {
+ public:
+  struct snapshot {
+    bool accepting = false;      // an accept is outstanding (not parked at the cap)
+    std::uint64_t accepted = 0;  // connections made so far
+  };
+
+  accept_limiter(restinio::not_null_pointer_t<acceptor_iface> acceptor,
+                 restinio::connection_count_limits::max_parallel_connections_t max,
+                 restinio::connection_count_limits::max_active_accepts_t)
+      : acceptor_(acceptor), max_(std::max<std::size_t>(1, max.value())) {
+    std::lock_guard<std::mutex> lock(registry_mu());
+    registry() = this;
+  }
+  ~accept_limiter() {
+    std::lock_guard<std::mutex> lock(registry_mu());
+    if (registry() == this) registry() = nullptr;
+  }
+  accept_limiter(const accept_limiter&) = delete;
+  accept_limiter& operator=(const accept_limiter&) = delete;
+
+  /// The live limiter (one HTTP server per process) and the mutex guarding its lifetime.
+  static accept_limiter*& registry() {
+    static accept_limiter* live = nullptr;
+    return live;
+  }
+  static std::mutex& registry_mu() {
+    static std::mutex mu;
+    return mu;
+  }
+
+  // ---- RESTinio's limiter interface (connection_count_limits::impl::actual_limiter_t)
+
+  /// An accept made a connection.
+  void increment_parallel_connections() noexcept {
+    std::lock_guard<std::mutex> lock(mu_);
+    accepting_.reset();
+    ++connections_;
+    ++accepted_;
+  }
+  /// A connection ended (any thread): a parked accept may go on.
+  void decrement_parallel_connections() noexcept {
+    std::optional<std::size_t> resume;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (connections_ > 0) --connections_;
+      if (!waiting_.empty() && has_room()) {
+        resume = waiting_.back();
+        waiting_.pop_back();
+      }
+    }
+    if (resume) acceptor_->schedule_next_accept_attempt(*resume);
+  }
+  /// The acceptor wants to accept on socket slot `index` (its I/O thread).
+  void accept_next(std::size_t index) noexcept {
+    bool now = false, log_cap = false;
+    std::size_t connections = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      // An accept that ends without a connection (the peer reset before we looked) comes back
+      // here without increment_parallel_connections.
+      if (accepting_ == index) accepting_.reset();
+      if (has_room()) {
+        accepting_ = index;
+        now = true;
+      } else {
+        waiting_.push_back(index);
+        auto t = std::chrono::steady_clock::now();
+        if (t - last_cap_log_ > std::chrono::seconds(10)) {
+          last_cap_log_ = t;
+          log_cap = true;
+          connections = connections_;
+        }
+      }
+    }
+    if (now) {
+      acceptor_->call_accept_now(index);
+    } else if (log_cap) {
+      spdlog::warn(
+          "event=http.connection_limit_reached max_connections={} connections={} (new "
+          "connections wait in the listen backlog until one closes)",
+          max_, connections);
+    }
+  }
+
+  // ---- the watchdog's side
+
+  snapshot state() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return {accepting_.has_value(), accepted_};
+  }
+  /// The outstanding accept failed silently: start another on the same slot (posted to the
+  /// acceptor's I/O thread).
+  void rearm() {
+    std::optional<std::size_t> slot;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      slot = accepting_;
+      accepting_.reset();
+    }
+    if (slot) acceptor_->schedule_next_accept_attempt(*slot);
+  }
+
+ private:
+  bool has_room() const { return connections_ + (accepting_ ? 1 : 0) < max_; }
+
+  acceptor_iface* acceptor_;
+  const std::size_t max_;
+  std::mutex mu_;
+  std::size_t connections_ = 0;
+  std::optional<std::size_t> accepting_;  // the slot of the outstanding accept
+  std::vector<std::size_t> waiting_;      // slots parked at the cap
+  std::uint64_t accepted_ = 0;
+  std::chrono::steady_clock::time_point last_cap_log_{};
+};
+
+/// What every connection's gate is made of; set once by start_server (one server per process).
+struct gate_setup {
+  gate_limits limits;
+  head_policy policy;
+};
+std::mutex gate_setup_mu;
+std::shared_ptr<const gate_setup> current_gate_setup;
+
+std::shared_ptr<const gate_setup> gate_setup_now() {
+  std::lock_guard<std::mutex> lock(gate_setup_mu);
+  return current_gate_setup;
+}
+
+/// Sockets kept open after a refusal, reading what the client still sends so that closing does
+/// not reset the connection before the client has read the answer: at most this many at once,
+/// each for at most `linger_time` and `linger_bytes`.
+constexpr int max_lingering = 64;
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t linger_bytes = 16 * 1024 * 1024;
+std::atomic<int> lingering{0};
+
+/// The stream socket of every connection (RESTinio's Traits::stream_socket_t): a TCP socket
+/// whose input goes through a request_gate before RESTinio parses it.
+class gated_socket {
+ public:
+  using socket_type = asio::ip::tcp::socket;
+  using executor_type = socket_type::executor_type;
+
+  explicit gated_socket(asio::io_context& io) : s_(io) {}
+  gated_socket(gated_socket&&) = default;
+  gated_socket& operator=(gated_socket&&) = default;
+
+  socket_type& lowest_layer() { return s_; }
+  const socket_type& lowest_layer() const { return s_; }
+  executor_type get_executor() { return s_.get_executor(); }
+  auto remote_endpoint() const { return s_.remote_endpoint(); }
+  bool is_open() const { return s_.is_open(); }
+
+  template <class... Args>
+  void cancel(Args&&... args) {
+    s_.cancel(std::forward<Args>(args)...);
+  }
+  template <class... Args>
+  void shutdown(socket_type::shutdown_type how, Args&&... args) {
+    // After a refusal the client may still be sending the body we refused: stop sending only,
+    // and let close() read the rest, or the connection is reset before the answer is read.
+    if (refused()) how = socket_type::shutdown_send;
+    s_.shutdown(how, std::forward<Args>(args)...);
+  }
+  void close() {
+    if (refused()) linger();
+    s_.close();
+  }
+
+  template <class Handler>
+  void async_read_some(asio::mutable_buffer buffer, Handler handler) {
+    auto& in = input();
+    if (in.at < in.out.size()) {
+      auto n = take(buffer);
+      auto ex = asio::get_associated_executor(handler, s_.get_executor());
+      asio::post(ex, [h = std::move(handler), n]() mutable { h(asio::error_code{}, n); });
+      return;
+    }
+    if (in.gate->broken()) {
+      auto ex = asio::get_associated_executor(handler, s_.get_executor());
+      asio::post(ex, [h = std::move(handler)]() mutable { h(asio::error::connection_reset, 0); });
+      return;
+    }
+    s_.async_read_some(
+        asio::buffer(in.scratch),
+        [this, buffer, h = std::move(handler)](const asio::error_code& ec, std::size_t n) mutable {
+          on_read(buffer, std::move(h), ec, n);
+        });
+  }
+  template <class Buffers, class Handler>
+  decltype(auto) async_write_some(const Buffers& buffers, Handler&& handler) {
+    return s_.async_write_some(buffers, std::forward<Handler>(handler));
+  }
+
+ private:
+  struct input_state {
+    std::unique_ptr<request_gate> gate;
+    std::vector<char> scratch = std::vector<char>(16 * 1024);
+    std::string out;     // gated bytes RESTinio has not taken yet
+    std::size_t at = 0;  // how much of `out` it took
+  };
+
+  input_state& input() {
+    if (!in_) {
+      in_ = std::make_unique<input_state>();
+      auto setup = gate_setup_now();
+      in_->gate = setup ? std::make_unique<request_gate>(setup->limits, setup->policy)
+                        : std::make_unique<request_gate>(gate_limits{}, [](const request_head&) {
+                            return verdict{std::nullopt, gate_limits{}.max_body_bytes};
+                          });
+    }
+    return *in_;
+  }
+  bool refused() const { return in_ && in_->gate->refused(); }
+
+  std::size_t take(asio::mutable_buffer buffer) {
+    auto& in = *in_;
+    auto n = std::min(buffer.size(), in.out.size() - in.at);
+    std::memcpy(buffer.data(), in.out.data() + in.at, n);
+    in.at += n;
+    if (in.at == in.out.size()) {
+      in.out.clear();
+      in.at = 0;
+      if (in.out.capacity() > 256 * 1024) in.out.shrink_to_fit();
+    }
+    return n;
+  }
+
+  template <class Handler>
+  void on_read(asio::mutable_buffer buffer, Handler h, const asio::error_code& ec, std::size_t n) {
+    auto finish = [this](Handler h, asio::error_code e, std::size_t k) {
+      auto ex = asio::get_associated_executor(h, s_.get_executor());
+      asio::dispatch(ex, [h = std::move(h), e, k]() mutable { h(e, k); });
+    };
+    if (ec) return finish(std::move(h), ec, 0);
+    auto& in = *in_;
+    bool was_refused = in.gate->refused();
+    in.gate->feed(in.scratch.data(), n, in.out);
+    if (!was_refused && (in.gate->refused() || in.gate->broken()))
+      spdlog::debug("event=http.request_refused reason=\"{}\"", in.gate->reason());
+    if (in.at < in.out.size()) return finish(std::move(h), {}, take(buffer));
+    if (in.gate->broken()) return finish(std::move(h), asio::error::connection_reset, 0);
+    // A head still incomplete, or input after a refusal (dropped): read on.
+    async_read_some(buffer, std::move(h));
+  }
+
+  /// Keeps the connection open a little after a refusal (see max_lingering).
+  void linger() {
+    if (!s_.is_open() || lingering.fetch_add(1) >= max_lingering) {
+      --lingering;
+      return;
+    }
+    int fd = ::dup(s_.native_handle());
+    asio::error_code ec;
+    auto protocol = s_.local_endpoint(ec).protocol();
+    if (fd < 0 || ec) {
+      if (fd >= 0) ::close(fd);
+      --lingering;
+      return;
+    }
+    struct draining {
+      socket_type s;
+      asio::steady_timer timer;
+      std::array<char, 16 * 1024> buf{};
+      std::size_t left = linger_bytes;
+      explicit draining(const executor_type& ex) : s(ex), timer(ex) {}
+      ~draining() { --lingering; }
+    };
+    auto d = std::make_shared<draining>(s_.get_executor());
+    d->s.assign(protocol, fd, ec);
+    if (ec) {
+      ::close(fd);
+      return;
+    }
+    d->timer.expires_after(linger_time);
+    d->timer.async_wait([d](const asio::error_code&) {
+      asio::error_code ignored;
+      d->s.close(ignored);
+    });
+    struct reader {
+      std::shared_ptr<draining> d;
+      void operator()(const asio::error_code& e, std::size_t n) const {
+        if (e || n >= d->left) {
+          d->timer.cancel();
+          return;
+        }
+        d->left -= n;
+        d->s.async_read_some(asio::buffer(d->buf), *this);
+      }
+    };
+    d->s.async_read_some(asio::buffer(d->buf), reader{d});
+  }
+
+  socket_type s_;
+  std::unique_ptr<input_state> in_;
+};
+
+/// RESTinio's connection start for a gated socket: nothing to prepare (no TLS handshake).
+template <class Connection, class Start, class Failed>
+void prepare_connection_and_start_read(gated_socket&, Connection&, Start start, Failed) {
+  start();
+}
+/// Not a TLS socket (RESTinio's connection state listener asks).
+restinio::tls_socket_t* make_tls_socket_pointer_for_state_listener(gated_socket&) noexcept {
+  return nullptr;
+}
+
+/// The server's traits: gated sockets and the accept limiter above.
+struct edge_traits : restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                                        router_t, restinio::default_strand_t, gated_socket> {
+  static constexpr bool use_connection_count_limiter = true;
+};
+
+}  // namespace
+}  // namespace pikoci::http
+
+namespace restinio {
+/// RESTinio picks its limiter through this trait; ours re-arms accepts that failed.
+template <>
+struct connection_count_limit_types<pikoci::http::edge_traits> {
+  using limiter_t = pikoci::http::accept_limiter;
+  using lifetime_monitor_t = connection_count_limits::connection_lifetime_monitor_t<limiter_t>;
+};
+}  // namespace restinio
+
+namespace pikoci::http {
+namespace {
+
+using traits_t = edge_traits;
 
 /// The route pattern a path belongs to ("/api/v1/pipelines/:p/jobs/:j"), so request counters
 /// have few labels; "other" for paths no route has.
@@ -81,9 +434,15 @@ void write(const request_t& req, const api::response& r) {
 /// they are pushed, from any thread, without waiting for the socket; the bytes handed to the
 /// connection and not yet written are counted, and a subscriber more than `max_pending` behind
 /// is cut off (its response ends; it may reconnect: the build's events are replayed).
+/// What is pushed before the node accepted the subscription (`opened`) is the replay of what
+/// happened so far: it is counted apart, against `max_replay` per subscriber and
+/// `max_replay_total` across all of them, so a long build's replay is not mistaken for a reader
+/// falling behind, and memory stays bounded.
 class sse_stream final : public api::event_sink {
  public:
   static constexpr std::size_t max_pending = 8 * 1024 * 1024;
+  static constexpr std::size_t max_replay = 64 * 1024 * 1024;
+  static constexpr std::size_t max_replay_total = 256 * 1024 * 1024;
 
   explicit sse_stream(request_t req) : req_(std::move(req)) {}
   ~sse_stream() override { close(); }
@@ -98,6 +457,10 @@ class sse_stream final : public api::event_sink {
   /// The node accepted the subscription: headers go out now if no event did.
   void opened() {
     requests().count("GET", route_of(req_->header().path()), 200);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      replaying_ = false;
+    }
     send(": stream open\n\n");
   }
   /// A comment line: keeps an idle stream (and any proxy) from timing out and finds subscribers
@@ -106,10 +469,17 @@ class sse_stream final : public api::event_sink {
 
  private:
   struct flow {
-    std::atomic<std::size_t> pending{0};
+    std::atomic<std::size_t> pending{0};  // live bytes not written yet
+    std::atomic<std::size_t> replay{0};   // replay bytes not written yet
     std::atomic<bool> broken{false};
   };
   using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
+
+  /// Replay bytes of every subscriber not written yet.
+  static std::atomic<std::size_t>& replay_total() {
+    static std::atomic<std::size_t> total{0};
+    return total;
+  }
 
   bool send(std::string text) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -118,18 +488,27 @@ class sse_stream final : public api::event_sink {
       end();
       return false;
     }
-    if (flow_->pending + text.size() > max_pending) {
-      spdlog::warn("event=sse.cut_off path={} pending_bytes={}", req_->header().path(),
-                   flow_->pending.load());
-      start().append_chunk(": cut off: the subscriber fell too far behind\n\n");
+    auto size = text.size();
+    bool replay = replaying_;
+    if (replay ? flow_->replay + size > max_replay || replay_total() + size > max_replay_total
+               : flow_->pending + size > max_pending) {
+      spdlog::warn("event=sse.cut_off path={} pending_bytes={} replay_bytes={}",
+                   req_->header().path(), flow_->pending.load(), flow_->replay.load());
+      start().append_chunk(replay ? ": cut off: the replay is larger than the server buffers\n\n"
+                                  : ": cut off: the subscriber fell too far behind\n\n");
       end();
       return false;
     }
-    auto size = text.size();
-    flow_->pending += size;
+    (replay ? flow_->replay : flow_->pending) += size;
+    if (replay) replay_total() += size;
     start().append_chunk(std::move(text));
-    resp_->flush([f = flow_, size](const asio::error_code& ec) {
-      f->pending -= size;
+    resp_->flush([f = flow_, size, replay](const asio::error_code& ec) {
+      if (replay) {
+        f->replay -= size;
+        replay_total() -= size;
+      } else {
+        f->pending -= size;
+      }
       if (ec) f->broken = true;
     });
     return true;
@@ -153,6 +532,7 @@ class sse_stream final : public api::event_sink {
   std::mutex mu_;
   std::optional<builder_t> resp_;
   bool done_ = false;
+  bool replaying_ = true;  // until opened()
   std::shared_ptr<flow> flow_ = std::make_shared<flow>();
 };
 
@@ -275,6 +655,11 @@ parsed list_builds(const input& in, std::string pipeline, std::string job) {
   return api::list_builds{std::move(pipeline), std::move(job), std::move(*statuses), *limit};
 }
 
+/// Limits of a trigger's `inputs` and `args`: builds keep them (store, lists, templates).
+constexpr std::size_t max_trigger_items = 64;         // inputs, and args: 400 beyond
+constexpr std::size_t max_trigger_bytes = 64 * 1024;  // names and values together: 413
+constexpr std::size_t max_trigger_name_bytes = 128;   // an input's name: 400 beyond
+
 /// A map of strings from a JSON object field (`inputs`), or the reason it is not one.
 std::optional<std::map<std::string, std::string>> string_map(const json& body, const char* field,
                                                              std::string& error) {
@@ -310,6 +695,20 @@ parsed trigger_job(const input& in) {
       args.push_back(a.get<std::string>());
     }
   }
+  if (inputs->size() > max_trigger_items || args.size() > max_trigger_items)
+    return bad("at most " + std::to_string(max_trigger_items) + " inputs and " +
+               std::to_string(max_trigger_items) + " args");
+  std::size_t bytes = 0;
+  for (const auto& [k, v] : *inputs) {
+    if (k.size() > max_trigger_name_bytes)
+      return bad("input names are at most " + std::to_string(max_trigger_name_bytes) + " bytes");
+    bytes += k.size() + v.size();
+  }
+  for (const auto& a : args) bytes += a.size();
+  if (bytes > max_trigger_bytes)
+    return api::fail(
+        errc::payload_too_large,
+        "inputs and args are larger than " + std::to_string(max_trigger_bytes) + " bytes together");
   return api::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
 }
 
@@ -580,17 +979,30 @@ std::vector<route> user_routes() {
   };
 }
 
+/// The claims of a verified token from an Authorization header value (nullopt: no header), or
+/// the 401 answer. The gate asks before a body is read; routes ask again with the role.
+std::variant<auth::claims, api::response> token_claims(
+    const std::optional<std::string_view>& header, const std::string& secret) {
+  if (!header) return api::fail(errc::unauthenticated, "missing Authorization: Bearer <token>");
+  auto bearer = auth::parse_bearer(*header);
+  if (!bearer) return api::fail(errc::unauthenticated, bearer.error);
+  auto verified = auth::verify(secret, *bearer.token, unix_now());
+  if (!verified) return api::fail(errc::unauthenticated, verified.error);
+  return *verified.ok;
+}
+
+std::optional<std::string_view> authorization_of(const request_t& req) {
+  const auto& h = req->header();
+  if (!h.has_field(restinio::http_field::authorization)) return std::nullopt;
+  return h.get_field(restinio::http_field::authorization);
+}
+
 /// Who is calling: the verified claims, or the 401/403 answer.
 std::variant<auth::claims, api::response> authenticate(const request_t& req, const node_view& node,
                                                        auth::role need) {
-  const auto& h = req->header();
-  if (!h.has_field(restinio::http_field::authorization))
-    return api::fail(errc::unauthenticated, "missing Authorization: Bearer <token>");
-  auto bearer = auth::parse_bearer(h.get_field(restinio::http_field::authorization));
-  if (!bearer) return api::fail(errc::unauthenticated, bearer.error);
-  auto verified = auth::verify(node.jwt_secret, *bearer.token, unix_now());
-  if (!verified) return api::fail(errc::unauthenticated, verified.error);
-  const auto& c = *verified.ok;
+  auto who = token_claims(authorization_of(req), node.jwt_secret);
+  if (std::holds_alternative<api::response>(who)) return who;
+  const auto& c = std::get<auth::claims>(who);
   if (c.worker)
     return api::fail(errc::forbidden, "worker tokens are accepted only on worker routes");
   if (!auth::allows(c.r, need))
@@ -600,13 +1012,31 @@ std::variant<auth::claims, api::response> authenticate(const request_t& req, con
   return c;
 }
 
-/// The body as a JSON object (`{}` when empty), or the 400 answer.
-std::variant<json, api::response> json_body(const request_t& req) {
+/// A JSON body decoded with the node's limits (pipeline::decode_json), or the 400/413 answer.
+std::variant<json, api::response> decode_body(const std::string& text, std::size_t max_bytes) {
+  auto d = pipeline::decode_json(text, {max_bytes, pipeline::max_json_depth});
+  switch (d.failure) {
+    case pipeline::json_failure::none:
+      return std::move(d.value);
+    case pipeline::json_failure::too_large:
+      return api::fail(errc::payload_too_large,
+                       "request body larger than " + std::to_string(max_bytes) + " bytes");
+    case pipeline::json_failure::too_deep:
+      return bad("request body nests deeper than " + std::to_string(pipeline::max_json_depth) +
+                 " levels");
+    case pipeline::json_failure::malformed:
+      break;
+  }
+  return bad("request body is not valid JSON");
+}
+
+/// The body as a JSON object (`{}` when empty), or the 400/413 answer.
+std::variant<json, api::response> json_body(const request_t& req, std::size_t max_bytes) {
   const auto& text = req->body();
   if (text.empty()) return json::object();
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return bad("request body is not valid JSON");
-  if (!j.is_object()) return bad("request body must be a JSON object");
+  auto j = decode_body(text, max_bytes);
+  if (auto* j_ok = std::get_if<json>(&j); j_ok && !j_ok->is_object())
+    return bad("request body must be a JSON object");
   return j;
 }
 
@@ -632,28 +1062,48 @@ handling_t forward(const request_t& req, const node_view& node, api::request r) 
   return restinio::request_accepted();
 }
 
+/// The client's address as text ("127.0.0.1"), for the login throttle.
+std::string address_of(const request_t& req) {
+  return req->remote_endpoint().address().to_string();
+}
+
 /// POST /login: PBKDF2 costs tens of milliseconds, so it runs off the I/O thread; a handful at
-/// once at most.
-handling_t login(const request_t& req, const node_view& node, std::int64_t ttl) {
+/// once at most. Failed attempts back off per address and per user name (auth::login_throttle),
+/// checked before any PBKDF2 work.
+handling_t login(const request_t& req, const node_view& node, const server_options& opts,
+                 std::shared_ptr<auth::login_throttle> throttle) {
   static std::atomic<int> in_progress{0};
-  auto body = json_body(req);
+  auto body = json_body(req, opts.max_login_body_bytes);
   if (auto* r = std::get_if<api::response>(&body)) return reply(req, *r);
   auto& j = std::get<json>(body);
   if (!j.contains("username") || !j["username"].is_string() || !j.contains("password") ||
       !j["password"].is_string())
     return reply(req, bad("username and password must be strings"));
+  auto user = j["username"].get<std::string>();
+  if (user.size() > 256) return reply(req, bad("username longer than 256 bytes"));
+  auto address = address_of(req);
+  if (auto wait = throttle->wait(address, user, auth::login_throttle::clock::now());
+      wait.count() > 0) {
+    auto seconds = (wait.count() + 999) / 1000;
+    auto r = api::fail(errc::too_many_requests,
+                       "too many failed logins: retry in " + std::to_string(seconds) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return reply(req, r);
+  }
   if (in_progress.fetch_add(1) >= 8) {
     --in_progress;
     auto r = api::fail(errc::queue_full, "too many logins in progress");
     r.headers.emplace_back("Retry-After", "1");
     return reply(req, r);
   }
-  std::thread([req, users = node.users, secret = node.jwt_secret, ttl,
-               user = j["username"].get<std::string>(), pass = j["password"].get<std::string>()] {
+  std::thread([req, users = node.users, secret = node.jwt_secret, ttl = opts.login_ttl_seconds,
+               throttle, address, user, pass = j["password"].get<std::string>()] {
     auto c = users->login(user, pass, unix_now(), ttl);
     if (!c) {
+      throttle->failed(address, user, auth::login_throttle::clock::now());
       write(req, api::fail(errc::unauthenticated, "wrong username or password"));
     } else {
+      throttle->succeeded(address, user);
       write(req, api::ok({{"token", auth::sign(secret, *c)},
                           {"role", std::string(auth::to_string(c->r))}}));
     }
@@ -667,11 +1117,51 @@ handling_t method_not_allowed(const request_t& req, params_t) {
                      "method not allowed on " + std::string(req->header().path()));
 }
 
+/// The answer to a request the gate refused (its synthetic stand-in, see request_gate.hpp).
+handling_t reply_refusal(const request_t& req) {
+  const auto& h = req->header();
+  auto code = h.get_field_or(std::string(refusal_code_header), "bad_request");
+  auto message = percent_decode_message(h.get_field_or(std::string(refusal_message_header), ""));
+  errc e = errc::bad_request;
+  for (errc c : {errc::bad_request, errc::unauthenticated, errc::not_found, errc::payload_too_large,
+                 errc::uri_too_long, errc::header_too_large})
+    if (code == code_name(c)) e = c;
+  return reply_error(req, e, message);
+}
+
+/// The gate's decision on a complete head, before any of the body is read: login and webhooks
+/// take bodies from anyone (login's are small), routes that want none take small ones, every other
+/// route only with a valid token (the role is checked later, by the route); a path no route has
+/// gets its 404 at once.
+verdict head_verdict(const request_head& h, const std::string& secret, const server_options& opts) {
+  verdict v{std::nullopt, opts.max_body_bytes};
+  if (!h.has_body()) return v;
+  auto route = route_of(h.path());
+  if (route == "other") {
+    v.refuse = refusal{errc::not_found, "no route for " + std::string(h.path())};
+  } else if (route == "/api/v1/login" || route == "/api/v1/health" || route == "/api/v1/version" ||
+             route == "/metrics") {
+    v.max_body_bytes = opts.max_login_body_bytes;
+  } else if (route == "/api/v1/webhooks/:token" ||
+             (route == P + "/webhooks/git" && h.method == "POST")) {
+    // the node checks the webhook token or signature, which needs the body
+  } else {
+    std::optional<std::string_view> header;
+    if (h.authorization) header = *h.authorization;
+    auto who = token_claims(header, secret);
+    if (auto* denied = std::get_if<api::response>(&who))
+      v.refuse =
+          refusal{errc::unauthenticated, denied->body["error"]["message"].get<std::string>()};
+  }
+  return v;
+}
+
 /// The one route table (SPEC §3.1). Known paths answer 405 for other methods.
 std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
                                       std::shared_ptr<sse_streams> streams) {
   auto router = std::make_unique<router_t>();
   auto shared = std::make_shared<node_view>(std::move(node));
+  auto throttle = std::make_shared<auth::login_throttle>();
   auto max_body = opts.max_body_bytes;
   auto too_big = [max_body](const request_t& req) { return req->body().size() > max_body; };
   auto too_big_reply = [max_body](const request_t& req) {
@@ -696,7 +1186,7 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
   allow("/api/v1/version", restinio::http_method_get());
   router->http_post("/api/v1/login", [=](const request_t& req, params_t) {
     if (too_big(req)) return too_big_reply(req);
-    return login(req, *shared, opts.login_ttl_seconds);
+    return login(req, *shared, opts, throttle);
   });
   allow("/api/v1/login", restinio::http_method_post());
   router->http_post("/api/v1/webhooks/:token", [=](const request_t& req, params_t params) {
@@ -740,14 +1230,9 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
   // the one worker route: a worker token only (user tokens get 403)
   router->http_post("/api/v1/workers/register", [=](const request_t& req, params_t) {
     if (too_big(req)) return too_big_reply(req);
-    const auto& h = req->header();
-    if (!h.has_field(restinio::http_field::authorization))
-      return reply_error(req, errc::unauthenticated, "missing Authorization: Bearer <token>");
-    auto bearer = auth::parse_bearer(h.get_field(restinio::http_field::authorization));
-    if (!bearer) return reply_error(req, errc::unauthenticated, bearer.error);
-    auto verified = auth::verify(shared->jwt_secret, *bearer.token, unix_now());
-    if (!verified) return reply_error(req, errc::unauthenticated, verified.error);
-    if (!verified.ok->worker)
+    auto who = token_claims(authorization_of(req), shared->jwt_secret);
+    if (auto* denied = std::get_if<api::response>(&who)) return reply(req, *denied);
+    if (!std::get<auth::claims>(who).worker)
       return reply_error(req, errc::forbidden, "this route needs a worker token");
     auto hello = shared->worker_hello ? shared->worker_hello() : json(nullptr);
     if (hello.is_null())
@@ -763,7 +1248,7 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
       if (too_big(req)) return too_big_reply(req);
       auto who = authenticate(req, *shared, r.need);
       if (auto* denied = std::get_if<api::response>(&who)) return reply(req, *denied);
-      auto body = json_body(req);
+      auto body = json_body(req, max_body);
       if (auto* b = std::get_if<api::response>(&body)) return reply(req, *b);
       try {
         input in{
@@ -785,15 +1270,69 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     router->add_handler(std::move(others), path, method_not_allowed);
   }
   router->non_matched_request_handler([](const request_t& req) {
+    if (req->header().path() == refusal_path) return reply_refusal(req);
     return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
   });
   return router;
 }
 
+/// Watches the acceptor once a second (accept_limiter): connections waiting in the listen
+/// backlog, an accept outstanding, none made since the last look, while the I/O thread is alive
+/// (a posted heartbeat ran): the accept failed silently. Two such looks in a row re-arm it.
+class accept_watchdog {
+ public:
+  accept_watchdog(int listen_fd, asio::any_io_executor io) : fd_(listen_fd), io_(std::move(io)) {}
+
+  void look() {
+    std::lock_guard<std::mutex> lock(accept_limiter::registry_mu());
+    auto* limiter = accept_limiter::registry();
+    if (limiter == nullptr || fd_ < 0) return;
+    auto st = limiter->state();
+    pollfd p{fd_, POLLIN, 0};
+    bool waiting = ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+    bool alive = beat_->exchange(false);
+    stalls_ = st.accepting && waiting && alive && st.accepted == last_accepted_ ? stalls_ + 1 : 0;
+    last_accepted_ = st.accepted;
+    asio::post(io_, [beat = beat_] { *beat = true; });
+    if (stalls_ < 2) return;
+    stalls_ = 0;
+    rlimit fds{};
+    getrlimit(RLIMIT_NOFILE, &fds);
+    spdlog::warn(
+        "event=http.accept_stalled open_fds={} fd_limit={} (accepting a connection failed, most "
+        "likely out of file descriptors; accepting again)",
+        open_fds(), static_cast<unsigned long long>(fds.rlim_cur));
+    limiter->rearm();
+  }
+
+ private:
+  int fd_;
+  asio::any_io_executor io_;
+  std::shared_ptr<std::atomic<bool>> beat_ = std::make_shared<std::atomic<bool>>(true);
+  int stalls_ = 0;
+  std::uint64_t last_accepted_ = 0;
+};
+
 class restinio_server final : public server {
  public:
   restinio_server(const server_options& opts, node_view node) {
-    std::promise<std::uint16_t> bound;
+    gate_limits limits;
+    limits.max_url_bytes = opts.max_url_bytes;
+    limits.max_head_bytes = opts.max_head_bytes;
+    limits.max_body_bytes = opts.max_body_bytes;
+    {
+      std::lock_guard<std::mutex> lock(gate_setup_mu);
+      current_gate_setup = std::make_shared<gate_setup>(
+          gate_setup{limits, [secret = node.jwt_secret, opts](const request_head& h) {
+                       return head_verdict(h, secret, opts);
+                     }});
+    }
+    struct bound_acceptor {
+      int fd = -1;
+      std::optional<asio::any_io_executor> io;
+      std::uint16_t port = 0;
+    };
+    std::promise<bound_acceptor> bound;
     auto bound_future = bound.get_future();
     auto settings =
         restinio::server_settings_t<traits_t>{}
@@ -803,21 +1342,38 @@ class restinio_server final : public server {
             .read_next_http_message_timelimit(std::chrono::seconds(30))
             .handle_request_timeout(std::chrono::seconds(30))
             .max_pipelined_requests(16)
-            .acceptor_post_bind_hook(
-                [p = std::make_shared<std::promise<std::uint16_t>>(std::move(bound))](
-                    asio::ip::tcp::acceptor& a) { p->set_value(a.local_endpoint().port()); });
+            .max_parallel_connections(opts.max_connections)
+            .concurrent_accepts_count(1)
+            // RESTinio's own limits only back the gate up (it closes without an answer)
+            .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}
+                                          .max_url_size(limits.max_url_bytes)
+                                          .max_field_name_size(limits.max_head_bytes)
+                                          .max_field_value_size(limits.max_head_bytes)
+                                          .max_body_size(limits.max_body_bytes))
+            .acceptor_post_bind_hook([p = std::make_shared<std::promise<bound_acceptor>>(
+                                          std::move(bound))](asio::ip::tcp::acceptor& a) {
+              p->set_value({a.native_handle(), a.get_executor(), a.local_endpoint().port()});
+            });
     try {
       running_ = restinio::run_async<traits_t>(restinio::own_io_context(), std::move(settings), 1);
     } catch (const std::exception& e) {
       throw std::runtime_error("cannot listen on " + opts.host + ":" + std::to_string(opts.port) +
                                ": " + e.what());
     }
-    port_ = bound_future.get();
-    pinger_ = std::thread([this] {
-      std::unique_lock<std::mutex> lock(stop_mu_);
-      while (!stop_cv_.wait_for(lock, sse_streams::interval, [this] { return stopped_.load(); }))
-        streams_->ping_all();
-    });
+    auto acceptor = bound_future.get();
+    port_ = acceptor.port;
+    spdlog::info("event=http.limits max_connections={} max_body_bytes={} max_url_bytes={}",
+                 opts.max_connections, opts.max_body_bytes, opts.max_url_bytes);
+    background_ =
+        std::thread([this, watchdog = accept_watchdog(acceptor.fd, *acceptor.io)]() mutable {
+          std::unique_lock<std::mutex> lock(stop_mu_);
+          for (int tick = 1; !stop_cv_.wait_for(lock, std::chrono::seconds(1),
+                                                [this] { return stopped_.load(); });
+               ++tick) {
+            watchdog.look();
+            if (tick % sse_streams::interval.count() == 0) streams_->ping_all();
+          }
+        });
   }
   ~restinio_server() override { stop(); }
 
@@ -829,7 +1385,7 @@ class restinio_server final : public server {
       if (stopped_.exchange(true)) return;
     }
     stop_cv_.notify_all();
-    if (pinger_.joinable()) pinger_.join();
+    if (background_.joinable()) background_.join();
     running_->stop();
     running_->wait();
   }
@@ -837,7 +1393,7 @@ class restinio_server final : public server {
  private:
   std::shared_ptr<sse_streams> streams_ = std::make_shared<sse_streams>();
   restinio::running_server_handle_t<traits_t> running_;
-  std::thread pinger_;
+  std::thread background_;  // the accept watchdog every second, SSE pings every 10 s
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   std::uint16_t port_ = 0;

@@ -28,10 +28,15 @@ struct node_view {
   std::shared_ptr<const auth::user_store> users;
 };
 
+/// Limits of the edge (docs/operations.md, "Limits").
 struct server_options {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = 4 * 1024 * 1024;  // 413 beyond, checked before the body is read
+  std::size_t max_login_body_bytes = 16 * 1024;  // POST /login and routes that take no body
+  std::size_t max_url_bytes = 8 * 1024;          // 414 beyond
+  std::size_t max_head_bytes = 64 * 1024;        // request line and header fields: 431 beyond
+  std::size_t max_connections = 1024;            // more wait in the listen backlog
   std::int64_t login_ttl_seconds = 24 * 3600;
 };
 

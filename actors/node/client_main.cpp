@@ -13,6 +13,7 @@
 
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/eval.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/parser.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/archive.hpp"
@@ -25,6 +26,15 @@ using nlohmann::json;
 namespace {
 
 // Replies are read defensively: a field of an unexpected type reads as missing, never throws.
+
+/// A reply (or event) body decoded with the node's JSON limits (pipeline::decode_json); replies
+/// wrap what requests sent in a few levels, hence twice the request depth. Discarded when it
+/// does not decode.
+json decode_reply(const std::string& text) {
+  return pipeline::decode_json(text, {http_client::default_max_response_bytes,
+                                      2 * pipeline::max_json_depth})
+      .value;
+}
 
 /// j[key], or null when `j` is not an object or has no such key.
 const json& at(const json& j, const char* key) {
@@ -355,7 +365,7 @@ class client {
     std::map<std::string, std::string> labels;  // step id → label shown
     json end;
     http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
-      auto j = json::parse(data, nullptr, false);
+      auto j = decode_reply(data);
       if (j.is_discarded()) return;
       if (f_.json) {
         out_ << json{{"event", type}, {"data", j}}.dump() << "\n";
@@ -419,7 +429,7 @@ class client {
   /// A 2xx reply whose body is JSON (parsed into `reply`) or empty (null, as 204's is).
   static bool succeeded(const http_client::response& r, json& reply) {
     if (!r.ok() || r.status < 200 || r.status >= 300) return false;
-    reply = r.body.empty() ? json() : json::parse(r.body, nullptr, false);
+    reply = r.body.empty() ? json() : decode_reply(r.body);
     return !reply.is_discarded();
   }
 
@@ -429,7 +439,7 @@ class client {
       err_ << "pikoci-node: cannot reach " << base_ << ": " << r.error << "\n";
       return 1;
     }
-    json reply = json::parse(r.body, nullptr, false);
+    json reply = decode_reply(r.body);
     if (reply.is_discarded() || !reply.is_object() || !reply.contains("error")) {
       if (r.status >= 200 && r.status < 300)
         err_ << "pikoci-node: unexpected reply from " << base_ << " (not JSON)\n";
@@ -464,7 +474,11 @@ std::variant<json, usage_error> set_body(const client_flags& f) {
   if (!f.vars_file.empty()) {
     auto vars_text = read_file_capped(f.vars_file, max_pipeline_file_bytes);
     if (auto* e = std::get_if<file_error>(&vars_text)) return usage_error{e->message};
-    vars_file = json::parse(std::get<std::string>(vars_text), nullptr, false);
+    auto decoded = pipeline::decode_json(std::get<std::string>(vars_text),
+                                         {max_pipeline_file_bytes, pipeline::max_json_depth});
+    if (decoded.failure == pipeline::json_failure::too_deep)
+      return usage_error{f.vars_file + ": " + decoded.error};
+    vars_file = std::move(decoded.value);
     if (vars_file.is_discarded() || !vars_file.is_object())
       return usage_error{f.vars_file + ": expected a JSON object of variable values"};
   }

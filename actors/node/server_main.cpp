@@ -1,6 +1,8 @@
 #include "actors/node/server_main.hpp"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <algorithm>
 #include <csignal>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +11,7 @@
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "connectors/kafka/remote_worker.hpp"
 #include "http/server.hpp"
 
@@ -52,6 +55,40 @@ std::chrono::milliseconds drain_limit(const std::string& text) {
 
 namespace {
 
+/// Raises the soft open-file limit to the hard one (connections, build pipes and the store all
+/// need descriptors) and returns the limit now in force.
+rlim_t raise_fd_limit() {
+  rlimit fds{};
+  if (getrlimit(RLIMIT_NOFILE, &fds) != 0) return 1024;
+  if (fds.rlim_cur < fds.rlim_max) {
+    auto before = fds.rlim_cur;
+    fds.rlim_cur = fds.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &fds) == 0) {
+      spdlog::info("event=node.fd_limit raised_from={} to={}",
+                   static_cast<unsigned long long>(before),
+                   static_cast<unsigned long long>(fds.rlim_cur));
+    } else {
+      getrlimit(RLIMIT_NOFILE, &fds);
+    }
+  }
+  return fds.rlim_cur;
+}
+
+/// `--max-connections`, or half the open-file limit (the other half stays for builds and the
+/// store), between 16 and 4096.
+std::size_t max_connections(const server_flags& flags, rlim_t fd_limit) {
+  if (flags.max_connections > 0) {
+    if (static_cast<rlim_t>(flags.max_connections) + 64 > fd_limit)
+      spdlog::warn(
+          "event=node.max_connections_high max_connections={} fd_limit={} (connections may use "
+          "up every file descriptor)",
+          flags.max_connections, static_cast<unsigned long long>(fd_limit));
+    return static_cast<std::size_t>(flags.max_connections);
+  }
+  auto half = fd_limit == RLIM_INFINITY ? rlim_t{4096} : fd_limit / 2;
+  return static_cast<std::size_t>(std::clamp<rlim_t>(half, 16, 4096));
+}
+
 /// `--pipeline-name/--pipeline-config/--vars`: creates or updates that pipeline, like
 /// `PUT /api/v1/pipelines/{name}` would. False (logged) when it cannot be set.
 bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
@@ -66,7 +103,9 @@ bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
   if (!flags.vars_file.empty()) {
     auto raw = read_file_capped(flags.vars_file, max_pipeline_file_bytes);
     if (auto* err = std::get_if<file_error>(&raw)) return fail(err->message);
-    vars = nlohmann::json::parse(std::get<std::string>(raw), nullptr, false);
+    auto decoded = pipeline::decode_json(std::get<std::string>(raw), {max_pipeline_file_bytes});
+    if (!decoded) return fail(flags.vars_file + ": " + decoded.error);
+    vars = std::move(decoded.value);
     if (!vars.is_object()) return fail(flags.vars_file + ": not a JSON object");
   }
   auto r = rt.call_and_wait(
@@ -91,6 +130,7 @@ int run_server(const server_flags& flags) {
 
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
+  auto fd_limit = raise_fd_limit();
   auto users = std::make_shared<http::auth::user_store>(flags.admin_password);
   if (!users->init_error().empty()) {
     spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
@@ -208,7 +248,11 @@ int run_server(const server_flags& flags) {
   view.users = users;
   std::unique_ptr<http::server> api;
   try {
-    api = http::start_server({flags.host, flags.port}, std::move(view));
+    http::server_options http_opts;
+    http_opts.host = flags.host;
+    http_opts.port = flags.port;
+    http_opts.max_connections = max_connections(flags, fd_limit);
+    api = http::start_server(http_opts, std::move(view));
   } catch (const std::exception& e) {
     spdlog::error("event=http.listen_failed error=\"{}\"", e.what());
     return 1;

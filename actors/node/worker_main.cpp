@@ -12,6 +12,7 @@
 #include "actors/node/server_main.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "connectors/kafka/remote_worker.hpp"
 
@@ -44,7 +45,7 @@ hello register_with(const worker_flags& f, const std::string& name,
       {{"Authorization", "Bearer " + f.worker_token}, {"Content-Type", "application/json"}},
       timeout, 1 << 20);
   auto message = [&] {
-    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    auto j = pipeline::decode_json(r.body).value;
     if (j.is_object() && j.contains("error") && j["error"].is_object() &&
         j["error"].value("message", nlohmann::json()).is_string())
       return j["error"]["message"].get<std::string>();
@@ -60,7 +61,7 @@ hello register_with(const worker_flags& f, const std::string& name,
     return failed("the server refused the worker token (" + std::to_string(r.status) +
                   "): " + message());
   if (r.status != 200) return failed("the server refused the worker: " + message());
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  auto j = pipeline::decode_json(r.body).value;
   if (!j.is_object() || !j.contains("kafka") || !j["kafka"].is_object() ||
       !j["kafka"].value("topic_prefix", nlohmann::json()).is_string())
     return failed("the server at " + f.pikoci_url + " did not answer as a pikoci-node server");

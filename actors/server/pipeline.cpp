@@ -13,6 +13,7 @@
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
 #include "config/pipeline/group_template.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "http/auth.hpp"
 #include "http/webhook_sig.hpp"
 #include "persistence/keys.hpp"
@@ -752,7 +753,11 @@ caf::result<api::response> git_delivery(self_ptr self, const api::git_webhook& r
     spdlog::warn("event=webhook.git_refused pipeline={} error=\"{}\"", st.name, who.error);
     return api::fail(http::errc::unauthenticated, who.error);
   }
-  auto body = json::parse(req.body, nullptr, false);
+  auto decoded = pikoci::pipeline::decode_json(req.body);
+  if (decoded.failure == pikoci::pipeline::json_failure::too_deep ||
+      decoded.failure == pikoci::pipeline::json_failure::too_large)
+    return api::fail(http::errc::bad_request, "the webhook body: " + decoded.error);
+  auto body = std::move(decoded.value);
   if (body.is_discarded() || !body.is_object())
     return api::fail(http::errc::bad_request, "the webhook body must be a JSON object");
   auto provider = *who.ok;
@@ -785,9 +790,9 @@ caf::result<api::response> git_delivery(self_ptr self, const api::git_webhook& r
       self->state.hook_wanted[c] = hook;
       self->send(it->second.checker, proto::check_atom::value);
     }
-    done(api::ok({{"checked", checked},
-                  {"delivery", delivery.empty() ? json(nullptr) : json(delivery)}},
-                 202));
+    done(api::ok(
+        {{"checked", checked}, {"delivery", delivery.empty() ? json(nullptr) : json(delivery)}},
+        202));
   });
 }
 

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdio>
 
+#include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/names.hpp"
 
 namespace pikoci::worker {
@@ -88,7 +89,7 @@ std::string cap_line(std::string_view line) {
 
 // Parses `line` as a JSON array of objects; nullopt when it is anything else.
 std::optional<std::vector<nlohmann::json>> parse_versions_line(std::string_view line) {
-  auto parsed = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+  auto parsed = pikoci::pipeline::decode_json(line).value;  // the node's JSON limits (depth, size)
   if (parsed.is_discarded() || !parsed.is_array()) return std::nullopt;
   std::vector<nlohmann::json> versions;
   versions.reserve(parsed.size());

@@ -85,6 +85,10 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       });
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  flag(app, "max-connections", f.max_connections,
+       "parallel HTTP connections; more wait until one closes (0: half the open-file limit, at "
+       "most 4096)")
+      ->check(CLI::Range(0, 1000000));
 }
 
 /// `--X-file F`: reads the secret `--X` from F. Both given is a usage error (printed); so is a file

@@ -39,6 +39,7 @@ struct server_flags {
   std::string vars_file;
   std::string drain_timeout = "10m";
   std::string log_level = "info";
+  int max_connections = 0;  // parallel HTTP connections; 0: half the open-file limit, at most 4096
 };
 
 /// Flags of `pikoci-node --role worker` (SPEC §2.2).

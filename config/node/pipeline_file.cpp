@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/pipeline/json_decode.hpp"
+
 namespace pikoci::node {
 
 std::variant<std::string, file_error> read_file_capped(const std::string& path,
@@ -33,10 +35,12 @@ std::variant<pipeline::load_result, file_error> load_pipeline_file(
   if (!vars_file.empty()) {
     auto text = read_file_capped(vars_file, max_pipeline_file_bytes);
     if (auto* err = std::get_if<file_error>(&text)) return *err;
-    auto j = nlohmann::json::parse(std::get<std::string>(text), nullptr, false);
-    if (j.is_discarded() || !j.is_object())
+    auto j = pipeline::decode_json(std::get<std::string>(text), {max_pipeline_file_bytes});
+    if (j.failure == pipeline::json_failure::too_deep)
+      return file_error{vars_file + ": " + j.error};
+    if (!j || !j.value.is_object())
       return file_error{vars_file + ": expected a JSON object of variable values"};
-    opts.vars = std::move(j);
+    opts.vars = std::move(j.value);
   }
   auto source = read_file_capped(path, max_pipeline_file_bytes);
   if (auto* err = std::get_if<file_error>(&source)) return *err;

@@ -27,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
 
 namespace pikoci::hcl {
@@ -1268,29 +1269,6 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return records;
 }
 
-/// How deeply arrays/objects nest in a JSON text (strings skipped), to refuse documents that
-/// would exhaust the stack when converted to values.
-std::size_t json_depth(const std::string& s) {
-  std::size_t depth = 0, max_depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return max_depth;
-}
-
 // ---- string functions
 
 value fn_chomp(const call& c) {
@@ -1836,7 +1814,7 @@ value fn_csvdecode(const call& c) {
 
 value fn_jsondecode(const call& c) {
   std::string s = c.str(0);
-  if (json_depth(s) > max_json_depth) c.fail_arg(0, "JSON is nested too deeply");
+  if (pipeline::json_depth(s) > max_json_depth) c.fail_arg(0, "JSON is nested too deeply");
   try {
     return from_json(nlohmann::json::parse(s));
   } catch (const nlohmann::json::exception& e) {

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -285,7 +287,17 @@ nlohmann::json to_json(const value& v) {
   return nullptr;
 }
 
-value from_json(const nlohmann::json& j) {
+namespace {
+/// Deepest JSON from_json converts: values are built and destroyed recursively, so deeper
+/// documents throw std::length_error instead of running out of stack (jsondecode() refuses
+/// them before; documents from outside are limited to far less by pipeline::decode_json).
+constexpr std::size_t max_from_json_depth = 512;
+
+value from_json_at(const nlohmann::json& j, std::size_t depth) {
+  // Values are built and destroyed recursively: refuse before the stack could run out.
+  if ((j.is_array() || j.is_object()) && depth >= max_from_json_depth)
+    throw std::length_error("JSON nests deeper than " + std::to_string(max_from_json_depth) +
+                            " levels");
   switch (j.type()) {
     case nlohmann::json::value_t::boolean:
       return value::boolean(j.get<bool>());
@@ -300,17 +312,22 @@ value from_json(const nlohmann::json& j) {
     case nlohmann::json::value_t::array: {
       value::sequence_t items;
       items.reserve(j.size());
-      for (const auto& item : j) items.push_back(from_json(item));
+      for (const auto& item : j) items.push_back(from_json_at(item, depth + 1));
       return value::tuple(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       value::collection_t attrs;
-      for (const auto& [key, item] : j.items()) attrs.emplace(key, from_json(item));
+      for (const auto& [key, item] : j.items()) attrs.emplace(key, from_json_at(item, depth + 1));
       return value::object(std::move(attrs));
     }
     default:  // null, binary, discarded
       return value::null();
   }
+}
+}  // namespace
+
+value from_json(const nlohmann::json& j) {
+  return from_json_at(j, 0);
 }
 
 }  // namespace pikoci::hcl
