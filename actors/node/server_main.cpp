@@ -219,15 +219,29 @@ int run_server(const server_flags& flags) {
   // workers: the embedded one, or the remote workers that are not stale
   std::shared_ptr<std::atomic<int>> live;
   if (ro.kafka) live = ro.kafka->live_workers;
+  // GET /health: "ok", or "degraded" with every reason: the store cannot write (full or
+  // read-only disk), the server cannot hear the Kafka brokers, or no worker can take builds.
   view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
-                 embedded = flags.run_worker ? 1 : 0, live, store = ro.store] {
+                 embedded = flags.run_worker ? 1 : 0, live, store = ro.store, kafka = ro.kafka] {
     int workers = live ? live->load() : embedded;
     nlohmann::json out{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
-    // the store: "unavailable" (full or read-only disk) makes the node degraded
+    auto reasons = nlohmann::json::array();
     auto s = store ? store->status() : persistence::store_status{};
     out["store"] = {{"status", s.available ? "ok" : "unavailable"},
                     {"reason", s.available ? nlohmann::json(nullptr) : nlohmann::json(s.reason)}};
-    if (!s.available) out["status"] = "degraded";
+    if (!s.available) reasons.push_back("store unavailable: " + s.reason);
+    if (kafka) {
+      bool reachable = kafka->broker->broker_reachable();
+      auto age = kafka->broker->since_last_event();
+      out["kafka"] = {{"status", reachable ? "ok" : "unreachable"},
+                      {"last_event_age_ms", age ? nlohmann::json(age->count()) : nullptr}};
+      if (!reachable) reasons.push_back("kafka brokers unreachable");
+    }
+    if (workers == 0) reasons.push_back("no live worker");
+    if (!reasons.empty()) {
+      out["status"] = "degraded";
+      out["reasons"] = std::move(reasons);
+    }
     return out;
   };
   view.call = [&rt](api::request req, std::function<void(api::response)> reply) {

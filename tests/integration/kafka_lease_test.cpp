@@ -92,6 +92,12 @@ TEST_SUITE("kafka_lease") {
         },
         10s));
     CHECK(server->get("/workers").json()["broker"]["reachable"] == false);
+    // /health says why the node is degraded (and still answers 200)
+    auto health = server->get("/health");
+    CHECK(health.status == 200);
+    CHECK(health.json()["status"] == "degraded");
+    CHECK(health.json()["kafka"]["status"] == "unreachable");
+    CHECK(health.json()["reasons"].dump().find("kafka brokers unreachable") != std::string::npos);
     std::this_thread::sleep_for(12s);  // 15 s or more away in all
     CHECK(server.worker("w")["status"] == "healthy");
     broker.start();
@@ -107,6 +113,7 @@ TEST_SUITE("kafka_lease") {
                  "pikoci_kafka_broker_reachable 1";
         },
         10s));
+    CHECK(eventually([&] { return server->get("/health").json()["status"] == "ok"; }, 10s));
     // each build's task ran once
     auto runs = dir.lines("runs");
     std::sort(runs.begin(), runs.end());

@@ -50,7 +50,12 @@ TEST_SUITE("kafka.workers") {
     kafka_server server(broker.bootstrap());
     temp_dir dir;
     server->set_pipeline("p", recording_job("j", dir.file("runs"), "1"));
+    // no worker yet: /health says the node is degraded, and why
+    auto alone = server->get("/health").json();
+    CHECK(alone["status"] == "degraded");
+    CHECK(alone["reasons"].dump().find("no live worker") != std::string::npos);
     worker_proc a(server, "wa"), b(server, "wb");
+    CHECK(eventually([&] { return server->get("/health").json()["status"] == "ok"; }, 20s));
     for (int i = 0; i < 6; ++i) server->trigger("p", "j");
     // the last build's events, live from a remote worker (it waits for a slot first)
     sse_client live(server->server().url() + "/api/v1/pipelines/p/jobs/j/builds/6/events",
