@@ -8,6 +8,7 @@
 #include "actors/node/worker_main.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/validate_command.hpp"
+#include "connectors/process/containment.hpp"
 #include "http/auth.hpp"
 
 namespace {
@@ -47,6 +48,8 @@ int run_user_token(const pikoci::node::user_token_flags& f) {
 
 int main(int argc, char** argv) {
   using namespace pikoci::node;
+  // the step shim and the process guard: this binary re-executed by a running node
+  if (int rc = pikoci::process::internal_main(argc, argv); rc >= 0) return rc;
   command cmd = parse_command_line(argc, argv);
   if (auto* e = std::get_if<exit_now>(&cmd)) return e->code;
   if (auto* v = std::get_if<validate_command>(&cmd)) return run_validate(v->flags);

@@ -71,6 +71,8 @@ int run_worker(const worker_flags& flags) {
   }
   spdlog::info("event=node.starting role=worker version={} commit={} worker={} server={}",
                build_info::version, build_info::commit, name, flags.pikoci_url);
+  // the same executor runs builds here: nothing of them outlives this worker, even a kill -9
+  start_process_cleanup(flags.build_cgroup);
   auto h = register_with(flags, name);
   if (!h.error.empty()) {
     spdlog::error("event=worker.register_failed error=\"{}\"", h.error);

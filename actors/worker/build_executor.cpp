@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "config/pipeline/duration.hpp"
+#include "connectors/process/containment.hpp"
 
 namespace pikoci::work {
 
@@ -91,7 +92,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
                                   std::initializer_list<const work::env_map*> layers,
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
-                                  const process::output_fn& on_output) {
+                                  const process::output_fn& on_output, process::scope* scope) {
   // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
   // exports and BUILD_STATUS are known
   std::optional<std::string> message, build_status;
@@ -135,6 +136,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   process::options po;
   po.deadline = deadline;
   po.grace = opts.grace;
+  po.in_scope = scope;
   return process::run({argv.path, argv.args, std::move(envp), workdir.string()}, po, on_output,
                       cancel);
 }
@@ -149,6 +151,9 @@ class build_run {
 
   build_result run() {
     build_result result;
+    // everything the build starts, killed when it ends (docs/operations.md "Process cleanup")
+    scope_ = std::make_unique<process::scope>("build-" + std::to_string(plan_.build_id) + "-" +
+                                              std::to_string(plan_.attempt));
     workdir_ = opts_.work_root / ("build-" + std::to_string(plan_.build_id) + "-" +
                                   std::to_string(plan_.attempt) + "-" + random_suffix());
     std::error_code ec;
@@ -177,6 +182,9 @@ class build_run {
       break;
     }
     stop_services(started);
+    // The build is over: what its steps left running (`cmd &`, `setsid`, a service without a
+    // stop, or one its stop did not end) goes now, before its status is reported.
+    scope_->kill_all();
     // The job timeout wins over what the killed step reported (reference: "failed" with reason).
     bool timed_out = job_timed_out_ || job_timed_out();
     if (timed_out) {
@@ -193,6 +201,7 @@ class build_run {
     hook_env["BUILD_STATUS"] = to_string(result.st);
     status hook_trigger = timed_out ? status::cancelled : result.st;
     run_hooks(plan_.job_hooks, hook_trigger, "job", hook_env, true);
+    scope_.reset();  // the job hooks' leftovers too
     fs::remove_all(workdir_, ec);
     return result;
   }
@@ -312,11 +321,13 @@ class build_run {
                                const env_map& extra, const step_ref& ref,
                                std::optional<clock::time_point> deadline,
                                const process::cancel_source* cancel, std::string* out_log) {
-    return run_command_spec(cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
-                            [&](std::string_view chunk) {
-                              if (out_log != nullptr) out_log->append(chunk);
-                              sink_.log(ref, chunk);
-                            });
+    return run_command_spec(
+        cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
+        [&](std::string_view chunk) {
+          if (out_log != nullptr) out_log->append(chunk);
+          sink_.log(ref, chunk);
+        },
+        scope_.get());
   }
 
   bool exists_in_workdir(const std::string& rel) const {
@@ -519,6 +530,7 @@ class build_run {
   build_sink& sink_;
   const build_cancel& cancel_;
   fs::path workdir_;
+  std::unique_ptr<process::scope> scope_;
   std::optional<clock::time_point> job_deadline_;
   std::atomic<bool> job_timed_out_{false};
 };
@@ -541,9 +553,13 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
     result.error = "cannot create work directory " + workdir.string() + ": " + ec.message();
     return result;
   }
-  process::outcome po =
-      run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
-                       [&](std::string_view chunk) { result.log.append(chunk); });
+  process::outcome po;
+  {
+    process::scope scope(workdir.filename().string());  // "check-<random>"
+    po = run_command_spec(
+        cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
+        [&](std::string_view chunk) { result.log.append(chunk); }, &scope);
+  }  // nothing the check started outlives it
   fs::remove_all(workdir, ec);
   if (!po.succeeded()) {
     result.error =

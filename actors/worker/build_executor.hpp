@@ -40,6 +40,9 @@ struct step_result {
 struct build_result {
   status st = status::succeeded;
   std::string reason;  // "step \"x\" failed: exit status 1", "job timed out after 30s"
+  /// The worker did not take the build (it is stopping): nothing of it ran, and it stays
+  /// pending. Never sent over the wire: a remote worker refuses work before it stops.
+  bool declined = false;
 };
 
 /// Receives a build's events, possibly from several threads at once (in_parallel children).
@@ -76,13 +79,15 @@ class build_cancel {
 
 /// Runs one resolved command in `workdir`. The runner template looks names up in the command's
 /// params, then `layers` (later ones first), then the worker's environment; the process gets the
-/// worker's environment overlaid with `layers` in order, the params, and WORKDIR.
+/// worker's environment overlaid with `layers` in order, the params, and WORKDIR. Everything it
+/// starts belongs to `scope` (the build's or check's) when one is given.
 process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
                                   const std::filesystem::path& workdir,
                                   std::initializer_list<const work::env_map*> layers,
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
-                                  const process::output_fn& on_output);
+                                  const process::output_fn& on_output,
+                                  process::scope* scope = nullptr);
 
 /// What a resource check found (reference §2.1).
 struct check_result {

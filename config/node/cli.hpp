@@ -35,6 +35,7 @@ struct server_flags {
   std::string pipeline_config;
   std::string vars_file;
   std::string drain_timeout = "10m";
+  std::string build_cgroup = "auto";  // process cleanup: auto, off, or a cgroup v2 directory
   std::string log_level = "info";
 };
 
@@ -48,6 +49,7 @@ struct worker_flags {
   std::vector<std::string> tags;
   std::string name;  // default: <hostname>-<pid>
   std::string drain_timeout = "10m";
+  std::string build_cgroup = "auto";
   std::string worker_token;
   std::string log_level = "info";
 };
