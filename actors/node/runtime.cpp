@@ -170,11 +170,10 @@ int runtime::stop_builds() {
   // first the queue, so that no build is handed to the worker side while it stops (such a
   // build would end `errored` without having run)
   self->request(impl_->queue, std::chrono::seconds(5), proto::shutdown_atom::value)
-      .receive(
-          [&](int pending) { spdlog::info("event=queue.stopped pending={}", pending); },
-          [&](caf::error& e) {
-            spdlog::warn("event=queue.stop_failed error=\"{}\"", caf::to_string(e));
-          });
+      .receive([](int) {},  // the queue logs event=queue.stopping
+               [&](caf::error& e) {
+                 spdlog::warn("event=queue.stop_failed error=\"{}\"", caf::to_string(e));
+               });
   int cancelled = 0;
   self->request(impl_->registry, impl_->grace + std::chrono::seconds(5),
                 proto::shutdown_atom::value)

@@ -36,8 +36,8 @@ constexpr const char* scope_var = "PIKOCI_SCOPE=";
 struct node_state {
   cleanup_mode mode = cleanup_mode::none;
   std::string helper = "/proc/self/exe";  // pikoci-shim next to this binary when it is there
-  std::string node_dir;  // cgroup mode: <base>/pikoci-<pid>
-  std::string tag_prefix;  // subreaper mode: "<pid>/"
+  std::string node_dir;                   // cgroup mode: <base>/pikoci-<pid>
+  std::string tag_prefix;                 // subreaper mode: "<pid>/"
 };
 
 node_state& node() {
@@ -226,7 +226,8 @@ int kill_dead_node_cgroups(const std::string& base) {
     if (name.rfind("pikoci-", 0) != 0) continue;
     char* end = nullptr;
     long pid = std::strtol(name.c_str() + 7, &end, 10);
-    if (end == name.c_str() + 7 || *end != '\0' || pid == getpid() || pid_alive(static_cast<int>(pid)))
+    if (end == name.c_str() + 7 || *end != '\0' || pid == getpid() ||
+        pid_alive(static_cast<int>(pid)))
       continue;
     int n = kill_cgroup(base + "/" + name);
     remove_cgroup(base + "/" + name);
@@ -277,7 +278,8 @@ void reap_orphans(const std::vector<int>& zombies) {
 
 /// SIGKILLs, round after round until none is left (bounded), every live process that is in one
 /// of `groups` or whose PIKOCI_SCOPE satisfies `match`; the number of processes killed.
-int kill_tagged(const std::vector<int>& groups, const std::function<bool(const std::string&)>& match) {
+int kill_tagged(const std::vector<int>& groups,
+                const std::function<bool(const std::string&)>& match) {
   std::set<int> killed;
   int self = getpid();
   auto until = clock::now() + kill_wait;
@@ -324,8 +326,8 @@ int kill_dead_node_processes() {
 
 // ---------------------------------------------------------------- guard and shim
 
-/// Starts the guard: the helper (pikoci-shim) in its guard mode, reading a pipe only this process holds
-/// the write end of. When the node dies, however it dies, the pipe closes and the guard kills
+/// Starts the guard: the helper (pikoci-shim) in its guard mode, reading a pipe only this process
+/// holds the write end of. When the node dies, however it dies, the pipe closes and the guard kills
 /// what the node's scopes still hold.
 bool start_guard(const std::string& mode_arg, const std::string& target) {
   int fds[2];
@@ -346,9 +348,9 @@ bool start_guard(const std::string& mode_arg, const std::string& target) {
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   std::string pid = std::to_string(getpid());
-  std::vector<char*> argv{const_cast<char*>("pikoci-guard"), const_cast<char*>(guard_arg),
+  std::vector<char*> argv{const_cast<char*>("pikoci-guard"),   const_cast<char*>(guard_arg),
                           const_cast<char*>(mode_arg.c_str()), const_cast<char*>(target.c_str()),
-                          const_cast<char*>(pid.c_str()), nullptr};
+                          const_cast<char*>(pid.c_str()),      nullptr};
   pid_t child = -1;
   int rc;
   {
@@ -441,7 +443,8 @@ cleanup_status init_cleanup(const std::string& cgroup_root) {
   }
   std::string pid = std::to_string(getpid());
   if (cgroup_root != "off") {
-    std::string base = cgroup_root == "auto" || cgroup_root.empty() ? own_cgroup_dir() : cgroup_root;
+    std::string base =
+        cgroup_root == "auto" || cgroup_root.empty() ? own_cgroup_dir() : cgroup_root;
     while (base.size() > 1 && base.back() == '/') base.pop_back();
     if (base.empty()) {
       out.fallback = "no cgroup v2 hierarchy";

@@ -181,8 +181,8 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
     // subreaper mode: the orphan reaper must never take this child's exit status
     std::optional<child_guard> spawning;
     if (sc != nullptr && sc->mode() == cleanup_mode::subreaper) spawning.emplace();
-    rc = posix_spawn(&pid, sc != nullptr ? helper_executable().c_str() : exe.c_str(), &fa,
-                     &attr, argv.data(), envp.data());
+    rc = posix_spawn(&pid, sc != nullptr ? helper_executable().c_str() : exe.c_str(), &fa, &attr,
+                     argv.data(), envp.data());
     if (rc == 0 && spawning) track_child(pid, true);
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -200,8 +200,10 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
     std::string failed;
     char b[512];
     for (ssize_t got; (got = read(shim_status[0], b, sizeof b)) != 0;) {
-      if (got > 0) failed.append(b, static_cast<std::size_t>(got));
-      else if (errno != EINTR) break;
+      if (got > 0)
+        failed.append(b, static_cast<std::size_t>(got));
+      else if (errno != EINTR)
+        break;
     }
     close(shim_status[0]);
     if (!failed.empty()) {

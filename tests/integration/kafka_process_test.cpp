@@ -43,9 +43,10 @@ TEST_SUITE("kafka_process") {
         "setsid sh -c 'echo $$ > @DIR@/sid; exec sleep 300' & "
         "echo $$ > @DIR@/main; sleep 300",
         "@DIR@", dir.path());
-    server.set_pipeline("p", "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = "
-                             "\"/bin/sh\"\n      args = [\"-c\", " +
-                                 json(script).dump() + "]\n    }\n  }\n}\n");
+    server.set_pipeline("p",
+                        "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = "
+                        "\"/bin/sh\"\n      args = [\"-c\", " +
+                            json(script).dump() + "]\n    }\n  }\n}\n");
     child_process worker({node_binary(), "--role", "worker", "--pikoci-url", server.server().url(),
                           "--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(),
                           "--worker-token", worker_token(), "--name", "doomed"});

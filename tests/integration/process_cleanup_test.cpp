@@ -122,8 +122,8 @@ TEST_SUITE("process_cleanup") {
       temp_dir dir;
       recorded_pids pids(dir);
       runtime_node node(mode_args(mode));
-      node.set_pipeline("p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) +
-                                                   "sleep 300"));
+      node.set_pipeline(
+          "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
       node.trigger("p", "slow");
       node.wait_started("p", "slow", "1");
       int bg = pids.get("bg"), sid = pids.get("sid"), main = pids.get("main");
@@ -195,8 +195,8 @@ job "svc" {
       args.push_back(dir.file("db"));
       {
         runtime_node node(args);
-        node.set_pipeline("p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) +
-                                                     "sleep 300"));
+        node.set_pipeline(
+            "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
         node.trigger("p", "slow");
         node.wait_started("p", "slow", "1");
         int bg = pids.get("bg"), sid = pids.get("sid"), main = pids.get("main");
@@ -226,8 +226,8 @@ job "svc" {
       args.push_back(dir.file("db"));
       {
         runtime_node node(args);
-        node.set_pipeline("p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) +
-                                                     "sleep 300"));
+        node.set_pipeline(
+            "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
         node.trigger("p", "slow");
         node.wait_started("p", "slow", "1");
         int bg = pids.get("bg"), sid = pids.get("sid");
@@ -275,9 +275,9 @@ job "svc" {
       MESSAGE("no writable cgroup v2 on this machine; the subreaper fallback was used");
       return;
     }
-    CHECK_MESSAGE(step_logs(b, "t").find("/pikoci-" +
-                                         std::to_string(node.server().process().pid()) +
-                                         "/build-" + b["id"].dump() + "-1") != std::string::npos,
-                  step_logs(b, "t"));
+    CHECK_MESSAGE(
+        step_logs(b, "t").find("/pikoci-" + std::to_string(node.server().process().pid()) +
+                               "/build-" + b["id"].dump() + "-1") != std::string::npos,
+        step_logs(b, "t"));
   }
 }

@@ -15,8 +15,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::vector<std::string> store_args(const temp_dir& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--db-system", "rocksdb", "--db-path", dir.file("db"),
-                                "--concurrency", "1"};
+  std::vector<std::string> args{"--db-system",  "rocksdb",       "--db-path",
+                                dir.file("db"), "--concurrency", "1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -59,7 +59,7 @@ TEST_SUITE("stop_paths") {
       runtime_node node(args);
       one_running_two_pending(node, dir);
       CHECK(node.server().process().stop(SIGTERM, 30s) == 0);
-      CHECK(node.server().process().output().find("event=queue.stopped pending=2") !=
+      CHECK(node.server().process().output().find("event=queue.stopping pending=2") !=
             std::string::npos);
     }
     check_after_restart(args, dir);
