@@ -73,4 +73,30 @@ TEST_SUITE("kafka_process") {
     for (int pid : pids)
       if (alive(pid)) kill(pid, SIGKILL);  // nothing left behind by a failing run
   }
+
+  TEST_CASE("SIGTERM during a worker's SIGQUIT drain cancels its build and exits at once") {
+    auto& broker = kafka_broker::shared();
+    std::string prefix = "tq" + std::to_string(::getpid());
+    runtime_node server({"--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(),
+                         "--kafka-topic-prefix", prefix, "--run-worker=false"});
+    server.set_pipeline("p", "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = "
+                             "\"/bin/sh\"\n      args = [\"-c\", \"sleep 300\"]\n    }\n  }\n}\n");
+    child_process worker({node_binary(), "--role", "worker", "--pikoci-url", server.server().url(),
+                          "--pubsub-system", "kafka", "--kafka-brokers", broker.bootstrap(),
+                          "--worker-token", worker_token(), "--name", "drainer",
+                          "--drain-timeout", "10m"});
+    REQUIRE_MESSAGE(worker.wait_for_line("event=worker.ready", 60s), worker.tail());
+    server.trigger("p", "j");
+    server.wait_started("p", "j", "1", 60s);
+    kill(worker.pid(), SIGQUIT);
+    REQUIRE(worker.wait_for_line("event=worker.draining", 20s));
+    auto t0 = std::chrono::steady_clock::now();
+    kill(worker.pid(), SIGTERM);
+    auto code = worker.wait_exit(30s);
+    REQUIRE_MESSAGE(code.has_value(), "SIGTERM during the drain was ignored\n" << worker.tail());
+    CHECK(*code == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < 20s);
+    auto b = server.wait_build("p", "j", "1", 30s);
+    CHECK(b["status"] == "cancelled");
+  }
 }
