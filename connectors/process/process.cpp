@@ -170,9 +170,12 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
   argv.push_back(const_cast<char*>(cmd.path.c_str()));
   for (const auto& a : cmd.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const auto& e : cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
   std::string tag = sc != nullptr && !sc->tag().empty() ? "PIKOCI_SCOPE=" + sc->tag() : "";
+  std::vector<char*> envp;
+  // a node started by another node's build inherited that build's PIKOCI_SCOPE: ours replaces it
+  for (const auto& e : cmd.env)
+    if (tag.empty() || e.rfind("PIKOCI_SCOPE=", 0) != 0)
+      envp.push_back(const_cast<char*>(e.c_str()));
   if (!tag.empty()) envp.push_back(const_cast<char*>(tag.c_str()));
   envp.push_back(nullptr);
   pid_t pid = -1;
