@@ -92,7 +92,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
                                   std::initializer_list<const work::env_map*> layers,
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
-                                  const process::output_fn& on_output, process::scope* scope) {
+                                  const process::output_fn& on_output) {
   // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
   // exports and BUILD_STATUS are known
   std::optional<std::string> message, build_status;
@@ -136,7 +136,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   process::options po;
   po.deadline = deadline;
   po.grace = opts.grace;
-  po.in_scope = scope;
+  po.in_scope = opts.scope;
   return process::run({argv.path, argv.args, std::move(envp), workdir.string()}, po, on_output,
                       cancel);
 }
@@ -154,6 +154,7 @@ class build_run {
     // everything the build starts, killed when it ends (docs/operations.md "Process cleanup")
     scope_ = std::make_unique<process::scope>("build-" + std::to_string(plan_.build_id) + "-" +
                                               std::to_string(plan_.attempt));
+    opts_.scope = scope_.get();
     workdir_ = opts_.work_root / ("build-" + std::to_string(plan_.build_id) + "-" +
                                   std::to_string(plan_.attempt) + "-" + random_suffix());
     std::error_code ec;
@@ -201,6 +202,7 @@ class build_run {
     hook_env["BUILD_STATUS"] = to_string(result.st);
     status hook_trigger = timed_out ? status::cancelled : result.st;
     run_hooks(plan_.job_hooks, hook_trigger, "job", hook_env, true);
+    opts_.scope = nullptr;
     scope_.reset();  // the job hooks' leftovers too
     fs::remove_all(workdir_, ec);
     return result;
@@ -321,13 +323,11 @@ class build_run {
                                const env_map& extra, const step_ref& ref,
                                std::optional<clock::time_point> deadline,
                                const process::cancel_source* cancel, std::string* out_log) {
-    return run_command_spec(
-        cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
-        [&](std::string_view chunk) {
-          if (out_log != nullptr) out_log->append(chunk);
-          sink_.log(ref, chunk);
-        },
-        scope_.get());
+    return run_command_spec(cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
+                            [&](std::string_view chunk) {
+                              if (out_log != nullptr) out_log->append(chunk);
+                              sink_.log(ref, chunk);
+                            });
   }
 
   bool exists_in_workdir(const std::string& rel) const {
@@ -526,7 +526,7 @@ class build_run {
   }
 
   const work::build_plan& plan_;
-  const executor_options& opts_;
+  executor_options opts_;  // a copy: its scope is this build's
   build_sink& sink_;
   const build_cancel& cancel_;
   fs::path workdir_;
@@ -542,9 +542,10 @@ build_result execute_build(const work::build_plan& plan, const executor_options&
   return build_run(plan, opts, sink, cancel).run();
 }
 
-check_result execute_check(const work::command_spec& cmd, const executor_options& opts,
+check_result execute_check(const work::command_spec& cmd, const executor_options& base_opts,
                            std::chrono::milliseconds timeout,
                            const process::cancel_source* cancel) {
+  executor_options opts = base_opts;  // with the check's own scope
   check_result result;
   fs::path workdir = opts.work_root / ("check-" + random_suffix());
   std::error_code ec;
@@ -553,13 +554,12 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
     result.error = "cannot create work directory " + workdir.string() + ": " + ec.message();
     return result;
   }
-  process::outcome po;
-  {
-    process::scope scope(workdir.filename().string());  // "check-<random>"
-    po = run_command_spec(
-        cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
-        [&](std::string_view chunk) { result.log.append(chunk); }, &scope);
-  }  // nothing the check started outlives it
+  auto scope = std::make_unique<process::scope>(workdir.filename().string());  // "check-..."
+  opts.scope = scope.get();
+  process::outcome po =
+      run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
+                       [&](std::string_view chunk) { result.log.append(chunk); });
+  scope.reset();  // nothing the check started outlives it
   fs::remove_all(workdir, ec);
   if (!po.succeeded()) {
     result.error =

@@ -60,6 +60,9 @@ struct executor_options {
   std::filesystem::path work_root;  // builds get a fresh directory below it
   work::env_map worker_env;         // the worker's own environment (lowest precedence)
   std::chrono::milliseconds grace{10000};
+  /// What the commands' processes belong to (connectors/process/containment.hpp); set by the
+  /// executor for each build and check, killed when it ends.
+  process::scope* scope = nullptr;
 };
 
 /// Cancels a running build from any thread.
@@ -80,14 +83,13 @@ class build_cancel {
 /// Runs one resolved command in `workdir`. The runner template looks names up in the command's
 /// params, then `layers` (later ones first), then the worker's environment; the process gets the
 /// worker's environment overlaid with `layers` in order, the params, and WORKDIR. Everything it
-/// starts belongs to `scope` (the build's or check's) when one is given.
+/// starts belongs to `opts.scope` when one is set.
 process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
                                   const std::filesystem::path& workdir,
                                   std::initializer_list<const work::env_map*> layers,
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
-                                  const process::output_fn& on_output,
-                                  process::scope* scope = nullptr);
+                                  const process::output_fn& on_output);
 
 /// What a resource check found (reference §2.1).
 struct check_result {
