@@ -9,6 +9,7 @@
 #include "config/node/cli.hpp"
 #include "config/node/secrets.hpp"
 #include "config/node/validate_command.hpp"
+#include "connectors/process/containment.hpp"
 #include "http/auth.hpp"
 
 namespace {
@@ -48,6 +49,8 @@ int run_user_token(const pikoci::node::user_token_flags& f) {
 
 int main(int argc, char** argv) {
   using namespace pikoci::node;
+  // the step shim and the process guard: this binary re-executed by a running node
+  if (int rc = pikoci::process::internal_main(argc, argv); rc >= 0) return rc;
   command cmd = parse_command_line(argc, argv);
   // The parser holds copies: nothing started from here on can read them from /proc.
   scrub_secrets(argc, argv);

@@ -154,16 +154,26 @@ api::response runtime::call_and_wait(api::request req) {
   return answer.get();
 }
 
-bool runtime::drain(std::chrono::milliseconds timeout) {
-  caf::scoped_actor self{impl_->sys};
-  bool drained = false;
-  self->request(impl_->queue, timeout, proto::drain_atom::value)
-      .receive([&](bool) { drained = true; }, [&](caf::error&) { drained = false; });
-  return drained;
+std::future<bool> runtime::start_drain(std::chrono::milliseconds timeout) {
+  auto done = std::make_shared<std::promise<bool>>();
+  auto answer = done->get_future();
+  impl_->sys.spawn([queue = impl_->queue, timeout, done](caf::event_based_actor* self) {
+    self->request(queue, timeout, proto::drain_atom::value)
+        .then([done](bool) { done->set_value(true); },
+              [done](caf::error&) { done->set_value(false); });
+  });
+  return answer;
 }
 
 int runtime::stop_builds() {
   caf::scoped_actor self{impl_->sys};
+  // first the queue, so that no build is handed to the worker side while it stops (such a
+  // build would end `errored` without having run)
+  self->request(impl_->queue, std::chrono::seconds(5), proto::shutdown_atom::value)
+      .receive([](int) {},  // the queue logs event=queue.stopping
+               [&](caf::error& e) {
+                 spdlog::warn("event=queue.stop_failed error=\"{}\"", caf::to_string(e));
+               });
   int cancelled = 0;
   self->request(impl_->registry, impl_->grace + std::chrono::seconds(5),
                 proto::shutdown_atom::value)

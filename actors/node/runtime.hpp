@@ -3,6 +3,7 @@
 // the registry, and the one way in for the HTTP edge (`call`). Owned by the server role.
 
 #include <functional>
+#include <future>
 #include <memory>
 
 #include "actors/protocols/api.hpp"
@@ -47,12 +48,15 @@ class runtime {
   /// `call` for the start-up path: waits for the answer.
   api::response call_and_wait(api::request req);
 
-  /// SIGQUIT: refuses new builds (503 draining), lets queued and running ones finish; true when
-  /// everything finished within `timeout`.
-  bool drain(std::chrono::milliseconds timeout);
+  /// SIGQUIT: refuses new builds (503 draining), lets queued and running ones finish. The
+  /// answer is true once everything finished, false when `timeout` passed first. Never blocks:
+  /// a SIGTERM during the drain stops the node without waiting for it.
+  std::future<bool> start_drain(std::chrono::milliseconds timeout);
 
-  /// SIGTERM/SIGINT: cancels every running build and waits until each has recorded it (bounded
-  /// by the grace period and a margin). Returns how many builds were cancelled.
+  /// SIGTERM/SIGINT, or the end of a drain: nothing more is dispatched (pending builds stay
+  /// pending: with a store they run after the restart), then every running build is cancelled
+  /// and the call waits until each has recorded it (bounded by the grace period and a margin).
+  /// Returns how many builds were cancelled.
   int stop_builds();
 
   /// The actor system (a server with `--run-worker` and Kafka runs its worker in it).

@@ -3,7 +3,10 @@
 #include <pthread.h>
 #include <sys/resource.h>
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
+#include <ctime>
+#include <future>
 
 #include <spdlog/spdlog.h>
 
@@ -13,6 +16,7 @@
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "connectors/kafka/remote_worker.hpp"
+#include "connectors/process/containment.hpp"
 #include "http/server.hpp"
 
 namespace pikoci::node {
@@ -46,6 +50,36 @@ int wait_stop_signal(const char* role) {
                : sig == SIGINT ? "SIGINT"
                                : "SIGTERM");
   return sig;
+}
+
+int wait_term_signal(const char* role, std::chrono::milliseconds timeout) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&signals, s);
+  auto until = std::chrono::steady_clock::now() + timeout;
+  for (auto now = std::chrono::steady_clock::now(); now < until;
+       now = std::chrono::steady_clock::now()) {
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - now).count();
+    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    int sig = sigtimedwait(&signals, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("event=node.stopping role={} signal={} while=draining", role,
+                   sig == SIGINT ? "SIGINT" : "SIGTERM");
+      return sig;
+    }
+    if (sig < 0 && errno != EINTR) break;  // EAGAIN: the time is up
+  }
+  return 0;
+}
+
+void start_process_cleanup(const std::string& build_cgroup) {
+  auto st = process::init_cleanup(build_cgroup);
+  if (st.mode == process::cleanup_mode::cgroup)
+    spdlog::info("event=process.cleanup mode=cgroup cgroup={} leftovers_killed={}", st.where,
+                 st.leftovers);
+  else
+    spdlog::info("event=process.cleanup mode={} reason=\"{}\" leftovers_killed={}",
+                 process::to_string(st.mode), st.fallback, st.leftovers);
 }
 
 std::chrono::milliseconds drain_limit(const std::string& text) {
@@ -127,6 +161,8 @@ int run_server(const server_flags& flags) {
   configure_logging(flags.log_level);
   // Signals are taken synchronously by this thread; every thread started later inherits the mask.
   block_stop_signals();
+  // before the store is read: what dead nodes left running is killed before builds are recorded
+  start_process_cleanup(flags.build_cgroup);
 
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
@@ -276,13 +312,19 @@ int run_server(const server_flags& flags) {
 
   int sig = wait_stop_signal("server");
   if (sig == SIGQUIT) {
-    // Drain: queued and running builds finish (new triggers get 503), up to --drain-timeout.
+    // Drain: queued and running builds finish (new triggers get 503), up to --drain-timeout; a
+    // SIGTERM or SIGINT meanwhile stops the node at once, as it does otherwise.
     auto ms = drain_limit(flags.drain_timeout);
     spdlog::info("event=node.draining timeout_ms={}", ms.count());
-    bool drained = rt.drain(ms);
-    spdlog::info("event=node.drained complete={}", drained);
+    auto drained = rt.start_drain(ms);
+    int interrupted = 0;
+    while (interrupted == 0 &&
+           drained.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      interrupted = wait_term_signal("server", std::chrono::milliseconds(100));
+    if (interrupted == 0) spdlog::info("event=node.drained complete={}", drained.get());
   }
-  // Running builds are cancelled and recorded so before the API goes away.
+  // Pending builds stay pending (with a store they run after the restart); running builds are
+  // cancelled and recorded so before the API goes away.
   int cancelled = rt.stop_builds();
   if (local_worker) local_worker->stop(ro.grace);
   local_worker.reset();

@@ -19,6 +19,13 @@ void configure_logging(const std::string& level);
 /// starts.
 void block_stop_signals();
 int wait_stop_signal(const char* role);
+/// Waits up to `timeout` for SIGTERM or SIGINT (a SIGQUIT meanwhile is ignored); returns it, or
+/// 0 when none came.
+int wait_term_signal(const char* role, std::chrono::milliseconds timeout);
+
+/// `--build-cgroup`: sets up process cleanup for the builds this process runs (docs/operations.md
+/// "Process cleanup") and logs how; before any build is dispatched or restored.
+void start_process_cleanup(const std::string& build_cgroup);
 
 /// `--drain-timeout` as milliseconds (10 minutes when it does not parse; the CLI checked it).
 std::chrono::milliseconds drain_limit(const std::string& text);

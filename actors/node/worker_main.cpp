@@ -1,9 +1,11 @@
 #include "actors/node/worker_main.hpp"
 
 #include <unistd.h>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
@@ -90,6 +92,8 @@ int run_worker(const worker_flags& flags) {
   }
   spdlog::info("event=node.starting role=worker version={} commit={} worker={} server={}",
                build_info::version, build_info::commit, name, flags.pikoci_url);
+  // the same executor runs builds here: nothing of them outlives this worker, even a kill -9
+  start_process_cleanup(flags.build_cgroup);
   auto h = register_with(flags, name);
   if (!h.error.empty()) {
     spdlog::error("event=worker.register_failed error=\"{}\"", h.error);
@@ -132,13 +136,23 @@ int run_worker(const worker_flags& flags) {
   }
 
   int sig = wait_stop_signal("worker");
+  std::thread draining;
+  std::atomic<bool> done{false};
   if (sig == SIGQUIT) {
+    // the drain waits on its own thread: a SIGTERM or SIGINT meanwhile stops the worker at once
     auto ms = drain_limit(flags.drain_timeout);
     spdlog::info("event=worker.draining timeout_ms={}", ms.count());
-    bool drained = w->drain(ms);
-    spdlog::info("event=worker.drained complete={}", drained);
+    draining = std::thread([&w, &done, ms] {
+      bool drained = w->drain(ms);
+      done = true;
+      spdlog::info("event=worker.drained complete={}", drained);
+    });
+    while (!done && wait_term_signal("worker", std::chrono::milliseconds(100)) == 0) {
+    }
   }
   int cancelled = w->stop(o.exec.grace);
+  // the drain returns once the cancelled builds are gone
+  if (draining.joinable()) draining.join();
   w.reset();
   std::error_code ec;
   std::filesystem::remove_all(o.exec.work_root, ec);

@@ -52,6 +52,10 @@ using execution_queue_actor = caf::typed_actor<
     // SIGQUIT (SPEC §6.3): new builds are refused with 503 `draining`, queued ones still
     // dispatch; replies once nothing is pending or started
     caf::replies_to<drain_atom>::with<bool>,
+    // SIGTERM, or the end of a drain: nothing is dispatched any more and new builds are refused
+    // (503); pending builds stay pending (stored so, they run after a restart). Replies with how
+    // many are pending.
+    caf::replies_to<shutdown_atom>::with<int>,
     // restart: the stored pending builds are back in their order; dispatching may begin
     caf::reacts_to<restore_atom>,
     // restart with remote workers: a build that was started before counts as started (no grant)

@@ -32,6 +32,7 @@ struct queue_state {
   std::map<std::int64_t, started_build> started;
   std::set<std::pair<std::string, std::string>> paused;  // (pipeline, job); job "" = all
   bool draining = false;
+  bool stopping = false;  // the node stops: nothing is dispatched any more
   // SPEC §6.4 counters
   std::map<std::string, std::uint64_t> skipped;  // by reason
   std::uint64_t rejected = 0;
@@ -97,7 +98,7 @@ void hold(std::set<std::string>& held, const proto::queued_build& b) {
 /// blocks later builds of other groups (no head-of-line blocking).
 void dispatch(self_ptr self) {
   auto& st = self->state;
-  if (st.limits.hold) return;
+  if (st.limits.hold || st.stopping) return;
   std::set<std::string> held;
   for (auto it = st.pending.begin(); it != st.pending.end();) {
     auto why = blocked_by(st, it->second, held);
@@ -309,9 +310,11 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
           dispatch(self);
           return {outcome::accepted, {}, {}, seq};
         }
-        if (st.draining) {
+        if (st.draining || st.stopping) {
           ++st.rejected;
-          auto r = api::fail(http::errc::draining, "the node is draining (SIGQUIT): no new builds");
+          auto r = api::fail(http::errc::draining,
+                             st.stopping ? "the node is stopping: no new builds"
+                                         : "the node is draining (SIGQUIT): no new builds");
           r.headers.emplace_back("Retry-After", "30");
           return {outcome::rejected, {}, std::move(r)};
         }
@@ -419,6 +422,13 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         st.drained.push_back(rp);
         check_drained(self);
         return rp;
+      },
+      [self](proto::shutdown_atom) {
+        auto& st = self->state;
+        st.stopping = true;
+        spdlog::info("event=queue.stopping pending={} started={}", st.pending.size(),
+                     st.started.size());
+        return static_cast<int>(st.pending.size());
       },
   };
 }

@@ -751,6 +751,15 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
+        if (result.declined && b->status == build_status::pending) {
+          // the node is stopping and the worker did not take it: nothing ran, so it is not
+          // dispatched after all; the queue dispatches nothing more, and a restart runs it
+          spdlog::info("event=build.declined pipeline={} job={} build={} number={}", b->pipeline,
+                       b->job, b->id, b->number);
+          b->dispatched = false;
+          save(self, *b);
+          return;
+        }
         persistence::crash_point("before_status");
         bool first = !b->finished_at;  // remote workers send the result until it is recorded
         b->finished_at = self->state.setup.ctx.now();

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "config/pipeline/duration.hpp"
+#include "connectors/process/containment.hpp"
 
 namespace pikoci::work {
 
@@ -135,6 +136,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   process::options po;
   po.deadline = deadline;
   po.grace = opts.grace;
+  po.in_scope = opts.scope;
   return process::run({argv.path, argv.args, std::move(envp), workdir.string()}, po, on_output,
                       cancel);
 }
@@ -149,6 +151,10 @@ class build_run {
 
   build_result run() {
     build_result result;
+    // everything the build starts, killed when it ends (docs/operations.md "Process cleanup")
+    scope_ = std::make_unique<process::scope>("build-" + std::to_string(plan_.build_id) + "-" +
+                                              std::to_string(plan_.attempt));
+    opts_.scope = scope_.get();
     workdir_ = opts_.work_root / ("build-" + std::to_string(plan_.build_id) + "-" +
                                   std::to_string(plan_.attempt) + "-" + random_suffix());
     std::error_code ec;
@@ -177,6 +183,9 @@ class build_run {
       break;
     }
     stop_services(started);
+    // The build is over: what its steps left running (`cmd &`, `setsid`, a service without a
+    // stop, or one its stop did not end) goes now, before its status is reported.
+    scope_->kill_all();
     // The job timeout wins over what the killed step reported (reference: "failed" with reason).
     bool timed_out = job_timed_out_ || job_timed_out();
     if (timed_out) {
@@ -193,6 +202,8 @@ class build_run {
     hook_env["BUILD_STATUS"] = to_string(result.st);
     status hook_trigger = timed_out ? status::cancelled : result.st;
     run_hooks(plan_.job_hooks, hook_trigger, "job", hook_env, true);
+    opts_.scope = nullptr;
+    scope_.reset();  // the job hooks' leftovers too
     fs::remove_all(workdir_, ec);
     return result;
   }
@@ -515,10 +526,11 @@ class build_run {
   }
 
   const work::build_plan& plan_;
-  const executor_options& opts_;
+  executor_options opts_;  // a copy: its scope is this build's
   build_sink& sink_;
   const build_cancel& cancel_;
   fs::path workdir_;
+  std::unique_ptr<process::scope> scope_;
   std::optional<clock::time_point> job_deadline_;
   std::atomic<bool> job_timed_out_{false};
 };
@@ -530,9 +542,10 @@ build_result execute_build(const work::build_plan& plan, const executor_options&
   return build_run(plan, opts, sink, cancel).run();
 }
 
-check_result execute_check(const work::command_spec& cmd, const executor_options& opts,
+check_result execute_check(const work::command_spec& cmd, const executor_options& base_opts,
                            std::chrono::milliseconds timeout,
                            const process::cancel_source* cancel) {
+  executor_options opts = base_opts;  // with the check's own scope
   check_result result;
   fs::path workdir = opts.work_root / ("check-" + random_suffix());
   std::error_code ec;
@@ -541,9 +554,12 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
     result.error = "cannot create work directory " + workdir.string() + ": " + ec.message();
     return result;
   }
+  auto scope = std::make_unique<process::scope>(workdir.filename().string());  // "check-..."
+  opts.scope = scope.get();
   process::outcome po =
       run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
                        [&](std::string_view chunk) { result.log.append(chunk); });
+  scope.reset();  // nothing the check started outlives it
   fs::remove_all(workdir, ec);
   if (!po.succeeded()) {
     result.error =

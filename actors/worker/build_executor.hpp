@@ -40,6 +40,9 @@ struct step_result {
 struct build_result {
   status st = status::succeeded;
   std::string reason;  // "step \"x\" failed: exit status 1", "job timed out after 30s"
+  /// The worker did not take the build (it is stopping): nothing of it ran, and it stays
+  /// pending. Never sent over the wire: a remote worker refuses work before it stops.
+  bool declined = false;
 };
 
 /// Receives a build's events, possibly from several threads at once (in_parallel children).
@@ -57,6 +60,9 @@ struct executor_options {
   std::filesystem::path work_root;  // builds get a fresh directory below it
   work::env_map worker_env;         // the worker's own environment (lowest precedence)
   std::chrono::milliseconds grace{10000};
+  /// What the commands' processes belong to (connectors/process/containment.hpp); set by the
+  /// executor for each build and check, killed when it ends.
+  process::scope* scope = nullptr;
 };
 
 /// Cancels a running build from any thread.
@@ -76,7 +82,8 @@ class build_cancel {
 
 /// Runs one resolved command in `workdir`. The runner template looks names up in the command's
 /// params, then `layers` (later ones first), then the worker's environment; the process gets the
-/// worker's environment overlaid with `layers` in order, the params, and WORKDIR.
+/// worker's environment overlaid with `layers` in order, the params, and WORKDIR. Everything it
+/// starts belongs to `opts.scope` when one is set.
 process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
                                   const std::filesystem::path& workdir,
                                   std::initializer_list<const work::env_map*> layers,

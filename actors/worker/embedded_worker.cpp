@@ -129,9 +129,11 @@ proto::embedded_worker_actor::behavior_type worker_behavior(self_ptr self, worke
       [self](proto::run_build_atom, proto::build_work& work) {
         auto& st = self->state;
         if (st.stopping) {
-          // Never started: tell the owner so the build does not stay pending forever.
-          self->send(work.owner, proto::build_done_atom::value, work.key,
-                     build_result{status::errored, "worker stopping"});
+          // Never started: it goes back to pending (and runs after a restart with a store),
+          // never `errored` for a run that did not happen.
+          build_result declined{status::errored, "worker stopping"};
+          declined.declined = true;
+          self->send(work.owner, proto::build_done_atom::value, work.key, declined);
           self->send(work.slots, proto::release_atom::value, work.key.id);
           return;
         }

@@ -83,6 +83,9 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       ->check([](const std::string& s) {
         return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
       });
+  flag(app, "build-cgroup", f.build_cgroup,
+       "where build processes are contained: auto (a cgroup v2 below the node's own), off "
+       "(child subreaper), or a cgroup v2 directory");
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   flag(app, "max-connections", f.max_connections,
@@ -295,6 +298,9 @@ command parse_worker(int argc, char** argv) {
       ->check([](const std::string& s) {
         return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
       });
+  flag(app, "build-cgroup", f.build_cgroup,
+       "where build processes are contained: auto (a cgroup v2 below the node's own), off "
+       "(child subreaper), or a cgroup v2 directory");
   flag(app, "worker-token", f.worker_token,
        "from `pikoci-node worker-token` or the server log (required)");
   flag(app, "worker-token-file", f.worker_token_file,

@@ -38,6 +38,7 @@ struct server_flags {
   std::string pipeline_config;
   std::string vars_file;
   std::string drain_timeout = "10m";
+  std::string build_cgroup = "auto";  // process cleanup: auto, off, or a cgroup v2 directory
   std::string log_level = "info";
   int max_connections = 0;  // parallel HTTP connections; 0: half the open-file limit, at most 4096
 };
@@ -52,6 +53,7 @@ struct worker_flags {
   std::vector<std::string> tags;
   std::string name;  // default: <hostname>-<pid>
   std::string drain_timeout = "10m";
+  std::string build_cgroup = "auto";
   std::string worker_token;
   std::string worker_token_file;  // read into worker_token by the parser
   std::string log_level = "info";

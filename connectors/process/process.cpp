@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
+#include "connectors/process/containment.hpp"
 #include "persistence/crash_point.hpp"
 
 namespace pikoci::process {
@@ -127,14 +129,26 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
     out.error = std::string("pipe: ") + std::strerror(errno);
     return out;
   }
+  // In a scope a shim runs first (containment.hpp): it enters the scope's
+  // cgroup and arms PR_SET_PDEATHSIG, then becomes the command; until then it holds `shim_status`,
+  // where it writes why it could not. So no process of the step ever runs outside its cgroup.
+  scope* sc = opts.in_scope != nullptr && opts.in_scope->active() ? opts.in_scope : nullptr;
+  int shim_status[2] = {-1, -1};
+  if (sc != nullptr && pipe2(shim_status, O_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    out.error = std::string("pipe: ") + std::strerror(errno);
+    return out;
+  }
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
   posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  if (sc != nullptr) posix_spawn_file_actions_adddup2(&fa, shim_status[1], 3);
   // nothing else of the server leaks into the child: not the listening socket, not the store's
   // LOCK (a build outliving a killed server would keep the store locked)
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  posix_spawn_file_actions_addclosefrom_np(&fa, sc != nullptr ? 4 : 3);
   if (!cmd.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cmd.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -146,21 +160,63 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
   posix_spawnattr_setpgroup(&attr, 0);         // its own process group, killed as a whole
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-  std::vector<char*> argv{const_cast<char*>(cmd.path.c_str())};
+  std::string parent = std::to_string(getpid());
+  std::string procs = sc != nullptr && !sc->cgroup_procs().empty() ? sc->cgroup_procs() : "-";
+  std::vector<char*> argv;
+  if (sc != nullptr)
+    argv = {const_cast<char*>("pikoci-step"), const_cast<char*>(step_shim_arg),
+            const_cast<char*>(parent.c_str()), const_cast<char*>(procs.c_str()),
+            const_cast<char*>(exe.c_str())};
+  argv.push_back(const_cast<char*>(cmd.path.c_str()));
   for (const auto& a : cmd.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  std::string tag = sc != nullptr && !sc->tag().empty() ? "PIKOCI_SCOPE=" + sc->tag() : "";
   std::vector<char*> envp;
-  for (const auto& e : cmd.env) envp.push_back(const_cast<char*>(e.c_str()));
+  // a node started by another node's build inherited that build's PIKOCI_SCOPE: ours replaces it
+  for (const auto& e : cmd.env)
+    if (tag.empty() || e.rfind("PIKOCI_SCOPE=", 0) != 0)
+      envp.push_back(const_cast<char*>(e.c_str()));
+  if (!tag.empty()) envp.push_back(const_cast<char*>(tag.c_str()));
   envp.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &fa, &attr, argv.data(), envp.data());
+  int rc;
+  {
+    // subreaper mode: the orphan reaper must never take this child's exit status
+    std::optional<child_guard> spawning;
+    if (sc != nullptr && sc->mode() == cleanup_mode::subreaper) spawning.emplace();
+    rc = posix_spawn(&pid, sc != nullptr ? helper_executable().c_str() : exe.c_str(), &fa, &attr,
+                     argv.data(), envp.data());
+    if (rc == 0 && spawning) track_child(pid, true);
+  }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(fds[1]);
+  if (sc != nullptr) close(shim_status[1]);
   if (rc != 0) {
     close(fds[0]);
+    if (sc != nullptr) close(shim_status[0]);
     out.error = "fork/exec " + exe + ": " + std::strerror(rc);
     return out;
+  }
+  if (sc != nullptr) {
+    // the shim closes `shim_status` by executing the command, or writes why it could not
+    std::string failed;
+    char b[512];
+    for (ssize_t got; (got = read(shim_status[0], b, sizeof b)) != 0;) {
+      if (got > 0)
+        failed.append(b, static_cast<std::size_t>(got));
+      else if (errno != EINTR)
+        break;
+    }
+    close(shim_status[0]);
+    if (!failed.empty()) {
+      close(fds[0]);
+      int ignored = 0;
+      waitpid(pid, &ignored, 0);
+      track_child(pid, false);
+      out.error = failed;
+      return out;
+    }
   }
   out.started = true;
   out.pid = pid;
@@ -229,6 +285,11 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
     int status = 0;
     waitpid(pid, &status, 0);
     decode(status, out);
+  }
+  if (sc != nullptr && sc->mode() == cleanup_mode::subreaper) {
+    track_child(pid, false);
+    // processes of its group outlived it (`cmd &`): the group is killed with the scope
+    if (kill(-pid, 0) == 0) sc->add_group(pid);
   }
   return out;
 }

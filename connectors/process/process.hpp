@@ -14,6 +14,8 @@
 
 namespace pikoci::process {
 
+class scope;
+
 /// What to start. `path` without a '/' is looked up in PATH (of `env` when it sets one).
 struct command {
   std::string path;
@@ -28,6 +30,9 @@ struct options {
   /// After the command's own process exits, output of descendants that keep the pipe open is
   /// read until it stays quiet this long (daemons started by a step must not hang it).
   std::chrono::milliseconds drain_after_exit{200};
+  /// The build or check the command belongs to (containment.hpp): everything it starts is
+  /// killed with the scope. None: only its process group is known.
+  scope* in_scope = nullptr;
 };
 
 /// How a run ended.

@@ -299,6 +299,34 @@ TEST_SUITE("server actors") {
     CHECK(n.worker->cancels[0].id == w.key.id);
   }
 
+  TEST_CASE("stopping: nothing more is dispatched; a build the worker declined is pending again") {
+    node_fixture n(/*max_in_flight*/ 1);
+    n.set("p", source_type + job_on_code("a"));
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["status"] == "pending");
+    // SIGTERM: the queue stops first
+    auto pending = std::make_shared<int>(-1);
+    n.sys->spawn([pending, q = n.queue](caf::event_based_actor* self) {
+      self->request(q, caf::infinite, proto::shutdown_atom::value).then([pending](int k) {
+        *pending = k;
+      });
+    });
+    n.run();
+    CHECK(*pending == 1);
+    // build 1 was handed out just before; the stopping worker declines it: nothing ran
+    auto w = n.take_build("a");
+    worker::build_result declined{worker::status::errored, "worker stopping"};
+    declined.declined = true;
+    caf::anon_send(w.owner, proto::build_done_atom::value, w.key, declined);
+    caf::anon_send(w.slots, proto::release_atom::value, w.key.id);
+    n.run();
+    auto builds = n.builds("p", "a");
+    REQUIRE(builds.size() == 2);
+    for (const auto& b : builds) CHECK_MESSAGE(b["status"] == "pending", b.dump());
+    CHECK_FALSE(n.dispatched("a"));  // the freed slot is not used
+    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 503);
+  }
+
   TEST_CASE("pause: triggers of a paused job are refused; versions found while paused skip it") {
     node_fixture n;
     n.set("p", source_type + job_on_code("a"));
