@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev librdkafka-dev nlohmann-json3-dev doctest-dev
   libcli11-dev libspdlog-dev libcurl4-openssl-dev libssl-dev libjwt-dev
   python3 curl ca-certificates
+  e2fsprogs mount  # the store fault tests: an ext4 image on a loop device, tmpfs mounts
   postgresql postgresql-client
 )
 # Go builds the reference HCL tool of the differential tests (tests/differential/hcl2json).

@@ -174,6 +174,14 @@ void check_all_kept(const std::string& db, const std::set<std::string>& acked) {
   for (const auto& n : acked) CHECK_MESSAGE(std::stoi(next) > std::stoi(n), next, " reuses ", n);
 }
 
+/// ... and the slow build that ended while the disk was full is recorded as it ended.
+void check_slow_recorded(const std::string& db) {
+  runtime_node node(rocksdb_args(db));
+  auto slow = node.build("p", "slow", "1");
+  CHECK_MESSAGE(slow["status"] == "succeeded", slow.dump());
+  CHECK(step_logs(slow, "t").find("slept") != std::string::npos);
+}
+
 // ---- store damage
 
 /// A store with `count` finished builds of p/j whose records are still in the write-ahead log
@@ -244,14 +252,20 @@ TEST_SUITE("store_faults") {
     std::set<std::string> acked;
     {
       runtime_node node(rocksdb_args(db));
-      node.set_pipeline("p", quick_job);
+      node.set_pipeline(
+          "p", std::string(quick_job) + replace_all(replace_all(quick_job, "\"j\"", "\"slow\""),
+                                                    "echo built", "sleep 2; echo slept"));
       for (int i = 0; i < 3; ++i) acked.insert(node.trigger("p", "j")["number"].get<std::string>());
       node.wait_builds("p", "j", 3);
+      node.trigger("p", "slow");
+      node.wait_started("p", "slow", "1");
 
       disk.fill("filler");
       auto refused = trigger_until_refused(node, acked);
       check_unavailable(node, refused);
       CHECK(node.server().process().output().find("event=store.unavailable") != std::string::npos);
+      // a build that was running finishes meanwhile; its end is written after the recovery
+      CHECK(node.wait_build("p", "slow", "1")["status"] == "succeeded");
 
       fs::remove(disk.path() + "/filler");
       check_recovers(node, acked);
@@ -260,6 +274,7 @@ TEST_SUITE("store_faults") {
       node.server().process().stop(SIGTERM);
     }
     check_all_kept(db, acked);
+    check_slow_recorded(db);
   }
 
   TEST_CASE("a file system turned read-only: new work gets 503 store_unavailable, reads go on") {
