@@ -30,6 +30,8 @@ entry lookup(errc e) {
       return {"queue_full", 503};
     case errc::draining:
       return {"draining", 503};
+    case errc::pipeline_restarting:
+      return {"pipeline_restarting", 503};
     case errc::internal:
       return {"internal", 500};
   }

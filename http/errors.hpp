@@ -19,6 +19,7 @@ enum class errc {
   invalid_pipeline,
   queue_full,
   draining,
+  pipeline_restarting,  // 503: the pipeline's actors failed and it is being restored
   internal,
 };
 
