@@ -5,7 +5,8 @@
 // `memory.limit_in_bytes` when the v1 memory hierarchy is writable, else `prlimit` RLIMIT_AS on
 // the node (which bounds address space, not memory; the line says which was used). Reports crashes
 // (the node dying, e.g. killed by the OOM killer: must be 0), the node's RSS at the start, middle
-// and end (flat), and builds triggered vs ended (all end). Exits non-zero when the node crashed or a
+// and end (flat), and builds triggered vs ended (all end). Each job keeps its 2 newest builds
+// (`--max-builds-per-job 2`): kept builds hold their logs in memory. Exits non-zero when the node crashed or a
 // build did not end. Prints JSON lines in bench/run's format.
 //
 //   bench-soak [--minutes M (20; fractions allowed)] [--outstanding N (4)] [--seed S]
@@ -129,7 +130,10 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--outstanding")) outstanding = std::atoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--seed")) seed = static_cast<unsigned>(std::atol(argv[i + 1]));
   }
-  node_server node({"--concurrency", std::to_string(outstanding), "--max-builds-per-job", "20"});
+  // Finished builds are kept with their logs (up to 4 MiB per step), in the job and in the
+  // memory store: retention, not output, is what sets the node's size beyond the running builds.
+  // Two per job keeps 7 jobs' worth well inside the limit.
+  node_server node({"--concurrency", std::to_string(outstanding), "--max-builds-per-job", "2"});
   int pid = node.process().pid();
   auto [how, cgroup] = limit_memory(pid);
   std::fprintf(stderr, "soak: %.2f min, seed %u, memory limit 256 MiB by %s\n", minutes, seed,
@@ -171,7 +175,8 @@ resource "latin" "src" {
     auto r = http_request("GET", base + "/stats", "", auth, 30000);
     if (r.status != 200) return -1;
     long n = 0;
-    for (const auto& [status, count] : r.json()["finished"].items()) n += count.get<long>();
+    auto stats = r.json();
+    for (const auto& [status, count] : stats["finished"].items()) n += count.get<long>();
     return n;
   };
   std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -221,7 +226,9 @@ resource "latin" "src" {
     crashes = 1;
   double rss_end = status_mib(pid, "VmRSS:"), peak = status_mib(pid, "VmHWM:");
   if (rss_mid < 0) rss_mid = rss_end;
-  if (crashes != 0) std::fprintf(stderr, "the node died:\n%s\n", node.process().tail(40).c_str());
+  if (crashes != 0 || ended < triggered)
+    std::fprintf(stderr, "%s; the node's log:\n%s\n",
+                 crashes != 0 ? "the node died" : "builds did not end", node.process().tail(40).c_str());
   nlohmann::ordered_json extra{{"memory_limit", how}, {"minutes", minutes}, {"seed", seed}};
   pikoci::bench::report({"soak_random_output", "crashes", "count", 0}, {double(crashes)}, false, 1,
                         extra);
