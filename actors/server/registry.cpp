@@ -495,15 +495,21 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
   const auto& name = api::pipeline_of(r);
   if (st.restarting.count(name) != 0) return restarting(name);
   auto it = st.pipelines.find(name);
+  bool deleting = std::holds_alternative<api::delete_pipeline>(r);
   if (it == st.pipelines.end()) {
-    if (auto f = st.failed.find(name); f != st.failed.end())
+    auto f = st.failed.find(name);
+    if (f == st.failed.end())
+      return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
+    if (!deleting)  // a failed pipeline can still be set again (set) or deleted
       return api::fail(http::errc::internal, "pipeline \"" + name + "\" failed and was not "
                                              "restarted (" + f->second + "); set it again");
-    return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
+    st.failed.erase(f);
   }
-  if (std::holds_alternative<api::delete_pipeline>(r)) {
-    self->send(it->second, proto::shutdown_atom::value);
-    st.pipelines.erase(it);
+  if (deleting) {
+    if (it != st.pipelines.end()) {
+      self->send(it->second, proto::shutdown_atom::value);
+      st.pipelines.erase(it);
+    }
     spdlog::info("event=pipeline.deleted pipeline={}", name);
     namespace keys = persistence::keys;
     persistence::batch gone{erase_key(keys::pipeline(name))};
