@@ -101,6 +101,7 @@ proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor:
       [](proto::accepted_atom, proto::build_key, const std::string&) {},
       [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
       [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
+      [](proto::flush_atom, proto::build_key) { return true; },
       [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
          const worker::step_result&) {},
       [](proto::decided_atom, proto::build_key, const worker::build_result&) {},

@@ -38,6 +38,8 @@ entry lookup(errc e) {
       return {"draining", 503};
     case errc::store_unavailable:
       return {"store_unavailable", 503};
+    case errc::pipeline_restarting:
+      return {"pipeline_restarting", 503};
     case errc::internal:
       return {"internal", 500};
   }

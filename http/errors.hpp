@@ -23,6 +23,7 @@ enum class errc {
   queue_full,
   draining,
   store_unavailable,  // the store takes no writes (full or read-only disk); reads still work
+  pipeline_restarting,  // 503: the pipeline's actors failed and it is being restored
   internal,
 };
 

@@ -22,6 +22,7 @@
 #include "actors/model/notification.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
+#include "config/pipeline/utf8.hpp"
 #include "http/errors.hpp"
 #include "http/request_gate.hpp"
 
@@ -425,7 +426,7 @@ void write(const request_t& req, const api::response& r) {
     resp.set_body(r.raw);
   } else if (!r.body.is_null()) {
     resp.append_header(restinio::http_field::content_type, "application/json");
-    resp.set_body(r.body.dump() + "\n");
+    resp.set_body(hcl::to_json_text(r.body) + "\n");
   }
   resp.done();
 }
@@ -1204,13 +1205,16 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
     req->header().for_each_field([&hook](const auto& f) {
       std::string name(f.name());
       for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto& v = hook.headers[name];
-      v = v.empty() ? std::string(f.value()) : v + ", " + std::string(f.value());
+      // header and query values reach `.Webhook`, logs and the store as text: bytes that are
+      // not UTF-8 become U+FFFD here (the signature covers the raw body, which stays as sent)
+      auto& v = hook.headers[hcl::to_valid_utf8(name)];
+      auto value = hcl::to_valid_utf8(f.value());
+      v = v.empty() ? value : v + ", " + value;
     });
     try {
       auto query =
           restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
-      for (const auto& [k, v] : query) hook.query[std::string(k)] = std::string(v);
+      for (const auto& [k, v] : query) hook.query[hcl::to_valid_utf8(k)] = hcl::to_valid_utf8(v);
     } catch (const std::exception& e) {
       return reply_error(req, errc::bad_request, std::string("bad query: ") + e.what());
     }

@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include <unistd.h>
@@ -15,6 +16,15 @@ void crash_point(std::string_view name) {
   }();
   if (armed.empty() || armed != name) return;
   ::kill(::getpid(), SIGKILL);
+}
+
+void fault_point(std::string_view name) {
+  static const std::string armed = [] {
+    const char* v = std::getenv("PIKOCI_FAULT_AT");
+    return std::string(v ? v : "");
+  }();
+  if (armed.empty() || armed != name) return;
+  throw std::runtime_error("fault point " + std::string(name));
 }
 
 }  // namespace pikoci::persistence

@@ -8,11 +8,19 @@
 //   before_status       a build ended, before its final status is written
 //
 // Unset (always, outside tests), a point costs one branch on a cached flag.
+//
+// Fault points for supervision tests: with PIKOCI_FAULT_AT=<name> the node throws
+// std::runtime_error every time it reaches that point:
+//
+//   job.step_log        inside a job's handler of a log chunk (that message fails, nothing else)
+//   pipeline.paused     after a job's pause is stored, outside any handler (the pipeline dies
+//                       and is restarted from the store)
 
 #include <string_view>
 
 namespace pikoci::persistence {
 
 void crash_point(std::string_view name);
+void fault_point(std::string_view name);
 
 }  // namespace pikoci::persistence

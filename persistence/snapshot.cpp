@@ -33,48 +33,72 @@ std::optional<nlohmann::json> parse(std::string_view key, std::string_view value
 
 }  // namespace
 
-std::vector<stored_pipeline> load_pipelines(const store& s) {
+namespace {
+
+/// Every stored pipeline, or the one named `only` ("" = all).
+std::map<std::string, stored_pipeline> load(const store& s, const std::string& only) {
+  auto prefix = [&](const char* tag) {
+    return only.empty() ? keys::prefix({tag}) : keys::prefix({tag, only});
+  };
   std::map<std::string, stored_pipeline> by_name;
-  s.scan(keys::prefix({"pipeline"}), [&](std::string_view k, std::string_view v) {
+  auto doc = [&](std::string_view k, std::string_view v) {
     auto parts = split(k);
     if (auto j = parse(k, v); j && parts.size() == 2) {
       auto& p = by_name[parts[1]];
       p.name = parts[1];
       p.doc = std::move(*j);
     }
-  });
+  };
+  if (only.empty()) {
+    s.scan(keys::prefix({"pipeline"}), doc);
+  } else if (auto v = s.get(keys::pipeline(only))) {
+    doc(keys::pipeline(only), *v);
+  }
   // records of a pipeline that has no document (a partial delete) are ignored
   auto owner = [&](const std::string& name) -> stored_pipeline* {
     auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : &it->second;
   };
-  s.scan(keys::prefix({"version"}), [&](std::string_view k, std::string_view v) {
+  s.scan(prefix("version"), [&](std::string_view k, std::string_view v) {
     auto parts = split(k);
     auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
     if (auto j = parse(k, v)) p->versions.push_back(std::move(*j));
   });
-  s.scan(keys::prefix({"usage"}), [&](std::string_view k, std::string_view v) {
+  s.scan(prefix("usage"), [&](std::string_view k, std::string_view v) {
     auto parts = split(k);
     auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
     if (auto j = parse(k, v)) p->usage[std::stoll(parts[2])] = std::move(*j);
   });
-  s.scan(keys::prefix({"check"}), [&](std::string_view k, std::string_view v) {
+  s.scan(prefix("check"), [&](std::string_view k, std::string_view v) {
     auto parts = split(k);
     auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
     if (auto j = parse(k, v)) p->checks[parts[2]] = std::move(*j);
   });
-  s.scan(keys::prefix({"build"}), [&](std::string_view k, std::string_view v) {
+  s.scan(prefix("build"), [&](std::string_view k, std::string_view v) {
     auto parts = split(k);
     auto* p = parts.size() == 4 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
     p->builds[parts[2]].emplace_back(v);
   });
+  return by_name;
+}
+
+}  // namespace
+
+std::vector<stored_pipeline> load_pipelines(const store& s) {
   std::vector<stored_pipeline> out;
-  for (auto& [name, p] : by_name) out.push_back(std::move(p));
+  for (auto& [name, p] : load(s, "")) out.push_back(std::move(p));
   return out;
+}
+
+std::optional<stored_pipeline> load_pipeline(const store& s, const std::string& name) {
+  auto found = load(s, name);
+  auto it = found.find(name);
+  if (it == found.end()) return std::nullopt;
+  return std::move(it->second);
 }
 
 }  // namespace pikoci::persistence

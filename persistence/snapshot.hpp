@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,17 @@ struct stored_pipeline {
   std::map<std::string, nlohmann::json> checks;  // by canonical
   // by job, ascending id; left as text so each job parses its own (in parallel)
   std::map<std::string, std::vector<std::string>> builds;
+  /// Not stored: why builds that were running are over once restored ("" = the node stopped;
+  /// set when a pipeline is restarted after its actors failed).
+  std::string orphan_reason;
 };
 
 /// Every stored pipeline. A record that does not parse is skipped with an error in the log
 /// (the rest of the pipeline still loads); throws store_error when the store cannot be read.
 std::vector<stored_pipeline> load_pipelines(const store& s);
+
+/// One stored pipeline (a pipeline restarted after its actors failed); nullopt when the store has
+/// no document for it.
+std::optional<stored_pipeline> load_pipeline(const store& s, const std::string& name);
 
 }  // namespace pikoci::persistence

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "config/pipeline/utf8.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::persistence {
@@ -40,7 +41,7 @@ batch split_build_records(const store& s) {
                          {"hooks", j.value("hooks", nlohmann::json::array())}};
     j.erase("steps");
     j.erase("hooks");
-    ops.push_back({std::string(key), j.dump() + "\n" + steps.dump()});
+    ops.push_back({std::string(key), hcl::to_json_text(j) + "\n" + hcl::to_json_text(steps)});
   });
   return ops;
 }

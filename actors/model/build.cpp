@@ -4,6 +4,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::model {
 
 namespace {
@@ -295,13 +297,13 @@ std::string build_record::to_record() const {
   j["input_values"] = input_values;
   j["queue_seq"] = queue_seq;
   j["dispatched"] = dispatched;
-  std::string out = j.dump();
+  std::string out = hcl::to_json_text(j);
   out += '\n';  // dump() escapes newlines inside strings: the line break is unambiguous
   if (!stored_steps_.empty()) return out + stored_steps_;
   nlohmann::json d{{"steps", nlohmann::json::array()}, {"hooks", nlohmann::json::array()}};
   for (const auto& st : steps) d["steps"].push_back(step_record_json(st));
   for (const auto& h : hooks) d["hooks"].push_back(step_record_json(h));
-  return out + d.dump();
+  return out + hcl::to_json_text(d);
 }
 
 build_record build_record::from_record(std::string_view text) {

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "actors/worker/step_protocol.hpp"
+#include "config/pipeline/utf8.hpp"
 
 namespace pikoci::model {
 
@@ -80,7 +81,7 @@ void address(notification_message& m, const pipeline::notification& n, const std
   } else {
     body = std::move(http);
   }
-  m.body = body.dump();
+  m.body = hcl::to_json_text(body);
   auto give_up = [&](std::string why) {
     m.status = delivery_status::failed;
     m.next_attempt_at.reset();
@@ -123,7 +124,7 @@ std::string notification_message::to_record() const {
   j["body"] = body;
   j["last_error"] = last_error;
   j["next_attempt_at"] = time_or_null(next_attempt_at);
-  return j.dump();
+  return hcl::to_json_text(j);
 }
 
 notification_message notification_message::from_record(std::string_view text) {

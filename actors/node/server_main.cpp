@@ -1,5 +1,6 @@
 #include "actors/node/server_main.hpp"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <algorithm>
@@ -163,6 +164,11 @@ int run_server(const server_flags& flags) {
   block_stop_signals();
   // before the store is read: what dead nodes left running is killed before builds are recorded
   start_process_cleanup(flags.build_cgroup);
+  // Buffers of 256 KiB and more (log chunks in flight, capped step logs, build records) are
+  // mapped and go back to the system when freed. glibc raises this threshold after the first
+  // such free and then keeps them in its heaps: a node whose builds printed a lot stayed at twice
+  // the memory it needs (measured with the soak benchmark: 210 MiB → 100 MiB).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);

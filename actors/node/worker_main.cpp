@@ -15,6 +15,7 @@
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
+#include "config/pipeline/utf8.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "connectors/kafka/remote_worker.hpp"
 
@@ -43,7 +44,7 @@ hello register_with(const worker_flags& f, const std::string& name,
   auto url = f.pikoci_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   auto r = http_client::request(
-      "POST", url + "/api/v1/workers/register", body.dump(),
+      "POST", url + "/api/v1/workers/register", hcl::to_json_text(body),
       {{"Authorization", "Bearer " + f.worker_token}, {"Content-Type", "application/json"}},
       timeout, 1 << 20);
   auto message = [&] {

@@ -17,6 +17,10 @@ using build_events_actor = caf::typed_actor<
     caf::reacts_to<accepted_atom, build_key, std::string /*worker*/>,
     caf::reacts_to<step_start_atom, build_key, worker::step_ref>,
     caf::reacts_to<step_log_atom, build_key, worker::step_ref, std::string /*chunk*/>,
+    // back-pressure: a build runner asks this after every `flush_every` bytes of log and waits
+    // for the answer, which comes once everything sent before it has been handled, so a task
+    // printing fast never piles chunks up in the owner's mailbox (its pipe fills; it waits)
+    caf::replies_to<flush_atom, build_key>::with<bool>,
     caf::reacts_to<step_done_atom, build_key, worker::step_ref, worker::step_result>,
     // the final status is known; job hooks still run and report as steps
     caf::reacts_to<decided_atom, build_key, worker::build_result>,

@@ -45,6 +45,10 @@ using execution_queue_actor = caf::typed_actor<
     caf::reacts_to<pause_atom, std::string /*pipeline*/, std::string /*job*/, bool>,
     // the pipeline went away: drop its pending builds and cancel its started ones
     caf::reacts_to<withdraw_atom, std::string /*pipeline*/>,
+    // the pipeline's actors died (restarted from the store): the same, and its started builds'
+    // slots are free at once (a grant may have gone to the dead job and never be released);
+    // dispatched ones are cancelled with `reason`
+    caf::reacts_to<withdraw_atom, std::string /*pipeline*/, std::string /*reason*/>,
     // GET /queue (SPEC §6.5)
     caf::replies_to<queue_atom>::with<nlohmann::json>,
     // why one pending build waits ("" when it is not pending)

@@ -293,6 +293,33 @@ bool pipeline_busy(const queue_state& st, const std::string& pipeline) {
   return false;
 }
 
+/// The pipeline went away (deleted, or its actors died): its pending builds are dropped and its
+/// started ones cancelled; with `release`, their slots are free at once.
+void withdraw_pipeline(self_ptr self, const std::string& pipeline, const std::string& reason,
+                       bool release) {
+  auto& st = self->state;
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (it->second.pipeline == pipeline) {
+      st.pending_seq.erase(it->second.key.id);
+      it = st.pending.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = st.started.begin(); it != st.started.end();) {
+    if (it->second.pipeline != pipeline) {
+      ++it;
+      continue;
+    }
+    self->send(st.dispatcher, proto::cancel_atom::value, it->second.key, reason);
+    it = release ? st.started.erase(it) : std::next(it);
+  }
+  for (auto it = st.paused.begin(); it != st.paused.end();)
+    it = it->first == pipeline ? st.paused.erase(it) : std::next(it);
+  if (release) dispatch(self);
+  check_drained(self);
+}
+
 proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_limits limits,
                                                            proto::dispatcher_actor dispatcher) {
   self->state.limits = limits;
@@ -387,22 +414,10 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         }
       },
       [self](proto::withdraw_atom, const std::string& pipeline) {
-        auto& st = self->state;
-        for (auto it = st.pending.begin(); it != st.pending.end();) {
-          if (it->second.pipeline == pipeline) {
-            st.pending_seq.erase(it->second.key.id);
-            it = st.pending.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        for (const auto& [id, b] : st.started)
-          if (b.pipeline == pipeline)
-            self->send(st.dispatcher, proto::cancel_atom::value, b.key,
-                       std::string("pipeline deleted"));
-        for (auto it = st.paused.begin(); it != st.paused.end();)
-          it = it->first == pipeline ? st.paused.erase(it) : std::next(it);
-        check_drained(self);
+        withdraw_pipeline(self, pipeline, "pipeline deleted", false);
+      },
+      [self](proto::withdraw_atom, const std::string& pipeline, const std::string& reason) {
+        withdraw_pipeline(self, pipeline, reason, true);
       },
       [self](proto::queue_atom) { return view(self); },
       [self](proto::queue_atom, std::int64_t id) -> std::string {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/model/notification.hpp"
+#include "actors/server/guard.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
 #include "persistence/crash_point.hpp"
@@ -101,7 +102,7 @@ void prune(self_ptr self) {
 /// One event's data as a line of JSON (log chunks are valid UTF-8 already; anything else is
 /// replaced rather than thrown on).
 std::string event_text(const nlohmann::json& data) {
-  return data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return hcl::to_json_text(data);
 }
 
 /// Pushes one event to the subscribers of build `id`; the ones that refuse are dropped.
@@ -549,7 +550,7 @@ void adopt_restored(self_ptr self) {
     if (ran && !st.setup.ctx.remote_workers) {
       if (!model::is_terminal(rec.status)) {
         rec.status = build_status::errored;
-        rec.reason = "orphaned: server stopped during build";
+        rec.reason = st.setup.orphan_reason;
       }
       rec.finished_at = st.setup.ctx.now();
       spdlog::warn("event=build.orphaned pipeline={} job={} build={} number={} status={}",
@@ -632,7 +633,8 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
   self->state.setup = std::move(setup);
   self->state.def = self->state.setup.cfg->find_job(self->state.setup.name);
   adopt_restored(self);
-  return {
+  return guarded_behavior<proto::job_actor::behavior_type>(
+      self, [self] { return "pipeline=" + self->state.setup.pipeline + " job=" + self->state.setup.name; },
       [self](proto::restore_atom, const std::string& mode, bool cancel_running) {
         return requeue(self, mode, cancel_running);
       },
@@ -695,12 +697,14 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       },
       [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
              const std::string& chunk) {
+        persistence::fault_point("job.step_log");
         auto* b = find_key(self, key);
         if (b == nullptr) return;
         b->step_log(ref, chunk);
         if (self->state.watchers.count(key.id) != 0)
           stream(self, key.id, "log", {{"step", ref.id}, {"chunk", chunk}});
       },
+      [](proto::flush_atom, proto::build_key) { return true; },
       [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
              const worker::step_result& result) {
         auto* b = find_key(self, key);
@@ -782,8 +786,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
           put(self, self->state.setup.ctx, std::move(ops));
         }
         prune(self);
-      },
-  };
+      });
 }
 
 }  // namespace

@@ -16,6 +16,9 @@ struct job_setup {
   /// Restored from the store: builds that were started become `errored` (orphaned), pending
   /// ones go back to the queue on `restore_atom`.
   std::vector<std::string> restored;  // stored records (JSON text), parsed by the job
+  /// The reason a restored build that was running gets (the pipeline may be restarting after
+  /// its actors failed rather than the node after a stop).
+  std::string orphan_reason = "orphaned: server stopped during build";
 };
 
 proto::job_actor spawn_job(caf::actor_system& sys, job_setup setup);

@@ -6,12 +6,13 @@
 
 #include "actors/protocols/store.hpp"
 #include "actors/server/context.hpp"
+#include "config/pipeline/utf8.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::server {
 
 inline persistence::write_op set_json(std::string key, const nlohmann::json& value) {
-  return {std::move(key), value.dump(), false};
+  return {std::move(key), hcl::to_json_text(value), false};
 }
 inline persistence::write_op erase_key(std::string key) {
   return {std::move(key), std::nullopt, false};

@@ -7,6 +7,7 @@
 
 #include "actors/model/notification.hpp"
 #include "actors/server/gather.hpp"
+#include "actors/server/guard.hpp"
 #include "actors/server/job.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
@@ -16,6 +17,7 @@
 #include "config/pipeline/json_decode.hpp"
 #include "http/auth.hpp"
 #include "http/webhook_sig.hpp"
+#include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::server {
@@ -571,8 +573,9 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
       e.baseline = saved.value("baseline", version_id{0});
       builds = std::move(stored->builds[j.name]);  // the job parses them
     }
-    e.actor =
-        spawn_job(sys, {st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)});
+    job_setup js{st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)};
+    if (stored != nullptr && !stored->orphan_reason.empty()) js.orphan_reason = stored->orphan_reason;
+    e.actor = spawn_job(sys, std::move(js));
     self->link_to(e.actor);
     st.jobs.emplace(j.name, std::move(e));
   }
@@ -840,6 +843,7 @@ caf::result<api::response> handle(self_ptr self, const api::request& r) {
     spdlog::info("event=job.{} pipeline={} job={}", p->paused ? "paused" : "unpaused", st.name,
                  p->job);
     return after_save(self, [self, r, job = st.jobs.at(p->job).actor](reply_fn done) {
+      persistence::fault_point("pipeline.paused");
       self->request(job, caf::infinite, proto::api_atom::value, r)
           .then([done](api::response& resp) { done(std::move(resp)); },
                 [done](caf::error& e) {
@@ -1018,7 +1022,8 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
   self->state.name = std::move(name);
   self->state.versions = version_store(ctx.version_ids);
   self->state.ctx = std::move(ctx);
-  return {
+  return guarded_behavior<proto::pipeline_actor::behavior_type>(
+      self, [self] { return "pipeline=" + self->state.name; },
       [self](proto::api_atom, const api::request& r) { return handle(self, r); },
       [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
              json& vars) -> caf::result<api::response> {
@@ -1136,8 +1141,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         }
         on_versions(self, canonical, created, hook);
         retry_refused(self, canonical);
-      },
-  };
+      });
 }
 
 }  // namespace

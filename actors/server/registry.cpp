@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <deque>
+#include <set>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/server/gather.hpp"
+#include "actors/server/guard.hpp"
 #include "actors/server/outbox.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
@@ -18,6 +21,7 @@
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/snapshot.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -27,6 +31,14 @@ using nlohmann::json;
 struct registry_state {
   context ctx;
   std::map<std::string, proto::pipeline_actor> pipelines;
+  // supervision: a pipeline whose actors died is restored from the store (restart_pipeline)
+  std::set<std::string> restarting;            // answered 503 `pipeline_restarting` meanwhile
+  std::map<std::string, std::string> failed;   // restarted too often: why (a set replaces it)
+  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restarts;
+  // requests a pipeline is handling, answered with a 500 if it dies before it does
+  std::map<std::string, std::map<std::uint64_t, caf::typed_response_promise<api::response>>>
+      in_flight;
+  std::uint64_t next_request = 0;
 };
 
 using self_ptr = proto::registry_actor::stateful_pointer<registry_state>;
@@ -52,6 +64,133 @@ bool needs_fetch(const pipeline::pipeline_config& cfg) {
   return false;
 }
 
+/// Sends `msg` to the pipeline `name` and answers `rp` with its reply, or with a 500 when the
+/// pipeline dies first (its promise would otherwise never be kept).
+template <class... Ts>
+void ask_pipeline(self_ptr self, const std::string& name, const proto::pipeline_actor& actor,
+                  caf::typed_response_promise<api::response> rp, Ts&&... msg) {
+  auto id = ++self->state.next_request;
+  self->state.in_flight[name].emplace(id, rp);
+  auto take = [self, name, id]() -> std::optional<caf::typed_response_promise<api::response>> {
+    auto& all = self->state.in_flight;
+    auto p = all.find(name);
+    if (p == all.end()) return std::nullopt;
+    auto it = p->second.find(id);
+    if (it == p->second.end()) return std::nullopt;
+    auto found = it->second;
+    p->second.erase(it);
+    if (p->second.empty()) all.erase(p);
+    return found;
+  };
+  self->request(actor, caf::infinite, std::forward<Ts>(msg)...)
+      .then(
+          [take](api::response& r) mutable {
+            if (auto p = take()) p->deliver(std::move(r));
+          },
+          [take](caf::error& e) mutable {
+            if (auto p = take())
+              p->deliver(api::fail(http::errc::internal, "pipeline: " + caf::to_string(e)));
+          });
+}
+
+/// The answer for a pipeline that is being restored after its actors failed.
+api::response restarting(const std::string& name) {
+  auto r = api::fail(http::errc::pipeline_restarting,
+                     "pipeline \"" + name + "\" is being restarted after an internal error");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+/// A pipeline restarted this often within a minute is left stopped (a crash loop serves nobody).
+constexpr std::size_t max_restarts_per_minute = 5;
+
+/// Supervision: the pipeline `name` died (an exception outside a handler, in it or in one of its
+/// linked jobs and checkers). Its builds in the queue are withdrawn and their slots freed, then,
+/// once everything it wrote is in the store, it is restored from there like at a start: pending
+/// builds queue again, builds that were running end `errored` with the reason.
+void restart_pipeline(self_ptr self, const std::string& name, const std::string& why) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  auto& times = st.restarts[name];
+  while (!times.empty() && now - times.front() > std::chrono::minutes(1)) times.pop_front();
+  auto reason = "errored: pipeline restarted after an internal error (" + why + ")";
+  self->send(st.ctx.queue, proto::withdraw_atom::value, name, reason);
+  if (times.size() >= max_restarts_per_minute || !st.ctx.db) {
+    spdlog::error("event=pipeline.failed pipeline={} error=\"{}\" restarts={} (not restarted)",
+                  name, why, times.size());
+    st.failed[name] = why;
+    return;
+  }
+  times.push_back(now);
+  st.restarting.insert(name);
+  spdlog::error("event=pipeline.restarting pipeline={} error=\"{}\"", name, why);
+  auto give_up = [self, name](const std::string& what) {
+    spdlog::error("event=pipeline.failed pipeline={} error=\"{}\" (not restarted)", name, what);
+    self->state.restarting.erase(name);
+    self->state.failed[name] = what;
+  };
+  // an empty synced write: the store writer answers once everything sent before is written;
+  // then the pipeline is read back and its text loaded on a thread of its own (a read of the
+  // store and service sources fetched again may block)
+  write_then(self, st.ctx, {}, [self, name, reason, give_up](bool) {
+    auto db = self->state.ctx.db;
+    auto loader = self->spawn<caf::detached>([db, name] {
+      return caf::behavior{[db, name](proto::load_atom) {
+        std::vector<persistence::stored_pipeline> found;
+        pipeline::load_result loaded;
+        try {
+          if (auto p = persistence::load_pipeline(*db, name)) found.push_back(std::move(*p));
+        } catch (const std::exception& e) {
+          spdlog::error("event=pipeline.restart_read_failed pipeline={} error=\"{}\"", name,
+                        e.what());
+        }
+        if (!found.empty()) {
+          pipeline::load_options opts;
+          opts.vars = found[0].doc.value("vars", json::object());
+          opts.fetch = fetch_source;
+          loaded = pipeline::load(name + ".hcl", found[0].doc.value("text", ""), opts);
+        }
+        return std::make_tuple(std::move(found), std::move(loaded));
+      }};
+    });
+    self->request(loader, caf::infinite, proto::load_atom::value)
+        .then(
+            [self, name, reason, give_up, loader](std::vector<persistence::stored_pipeline>& found,
+                                                  pipeline::load_result& loaded) {
+              caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+              auto& st = self->state;
+              if (found.empty()) return give_up("it is not in the store");
+              if (!loaded.config)
+                return give_up(invalid_pipeline(name, loaded.diags)
+                                   .body["error"]["message"]
+                                   .get<std::string>());
+              auto cfg =
+                  std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
+              auto& stored = found[0];
+              stored.orphan_reason = reason;
+              auto actor = spawn_pipeline(self->system(), name, st.ctx);
+              self->monitor(actor);
+              st.pipelines[name] = actor;
+              self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg),
+                            std::move(stored))
+                  .then(
+                      [self, name](bool) {
+                        self->state.restarting.erase(name);
+                        spdlog::warn("event=pipeline.restarted pipeline={}", name);
+                      },
+                      [self, name](caf::error& e) {
+                        self->state.restarting.erase(name);
+                        spdlog::error("event=pipeline.restart_failed pipeline={} error=\"{}\"",
+                                      name, caf::to_string(e));
+                      });
+            },
+            [give_up, loader](caf::error& e) {
+              caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+              give_up("reading it back: " + caf::to_string(e));
+            });
+  });
+}
+
 /// Hands a loaded pipeline to its actor (spawned on first set), or answers 422.
 void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& loaded,
            caf::typed_response_promise<api::response> rp) {
@@ -64,21 +203,20 @@ void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& l
   auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
   auto& pipelines = self->state.pipelines;
   auto it = pipelines.find(req.pipeline);
-  if (it == pipelines.end())
-    it = pipelines
-             .emplace(req.pipeline, spawn_pipeline(self->system(), req.pipeline, self->state.ctx))
-             .first;
-  self->request(it->second, caf::infinite, proto::config_atom::value, std::move(cfg), req.config,
-                req.vars)
-      .then([rp](api::response& r) mutable { rp.deliver(std::move(r)); },
-            [rp](caf::error& e) mutable {
-              rp.deliver(api::fail(http::errc::internal, "pipeline: " + caf::to_string(e)));
-            });
+  if (it == pipelines.end()) {
+    auto actor = spawn_pipeline(self->system(), req.pipeline, self->state.ctx);
+    self->monitor(actor);
+    it = pipelines.emplace(req.pipeline, actor).first;
+    self->state.failed.erase(req.pipeline);
+  }
+  ask_pipeline(self, req.pipeline, it->second, rp, proto::config_atom::value, std::move(cfg),
+               req.config, req.vars);
 }
 
 /// Parses and validates on the registry (CPU only); a pipeline whose service types name http(s)
 /// sources is loaded again on a thread of its own, where fetching may block.
 caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
+  if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
   pipeline::load_options opts;
   opts.vars = req.vars;
   auto name = req.pipeline + ".hcl";
@@ -389,12 +527,23 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
   }
   // everything else is about one pipeline
   const auto& name = api::pipeline_of(r);
+  if (st.restarting.count(name) != 0) return restarting(name);
   auto it = st.pipelines.find(name);
-  if (it == st.pipelines.end())
-    return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
-  if (std::holds_alternative<api::delete_pipeline>(r)) {
-    self->send(it->second, proto::shutdown_atom::value);
-    st.pipelines.erase(it);
+  bool deleting = std::holds_alternative<api::delete_pipeline>(r);
+  if (it == st.pipelines.end()) {
+    auto f = st.failed.find(name);
+    if (f == st.failed.end())
+      return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
+    if (!deleting)  // a failed pipeline can still be set again (set) or deleted
+      return api::fail(http::errc::internal, "pipeline \"" + name + "\" failed and was not "
+                                             "restarted (" + f->second + "); set it again");
+    st.failed.erase(f);
+  }
+  if (deleting) {
+    if (it != st.pipelines.end()) {
+      self->send(it->second, proto::shutdown_atom::value);
+      st.pipelines.erase(it);
+    }
     spdlog::info("event=pipeline.deleted pipeline={}", name);
     namespace keys = persistence::keys;
     persistence::batch gone{erase_key(keys::pipeline(name))};
@@ -408,7 +557,9 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     });
     return rp;
   }
-  return self->delegate(it->second, proto::api_atom::value, std::move(r));
+  auto rp = self->make_response_promise<api::response>();
+  ask_pipeline(self, name, it->second, rp, proto::api_atom::value, std::move(r));
+  return rp;
 }
 
 /// Start-up from a store. The text of each pipeline is loaded again (its http(s) service sources
@@ -434,6 +585,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
     }
     auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
     auto actor = spawn_pipeline(self->system(), p.name, self->state.ctx);
+    self->monitor(actor);
     self->state.pipelines.emplace(p.name, actor);
     ++*left;
     self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg), std::move(p))
@@ -450,15 +602,33 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
 
 proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ctx) {
   self->state.ctx = std::move(ctx);
-  return {
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto it = std::find_if(st.pipelines.begin(), st.pipelines.end(),
+                           [&](const auto& p) { return p.second.address() == dm.source; });
+    if (it == st.pipelines.end()) return;  // deleted, or replaced already
+    auto name = it->first;
+    st.pipelines.erase(it);
+    if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
+      for (auto& [id, rp] : f->second)
+        rp.deliver(api::fail(http::errc::internal,
+                             "pipeline \"" + name + "\" failed while handling this request (" +
+                                 caf::to_string(dm.reason) + ")"));
+      st.in_flight.erase(f);
+    }
+    if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown)
+      return;
+    restart_pipeline(self, name, caf::to_string(dm.reason));
+  });
+  return guarded_behavior<proto::registry_actor::behavior_type>(
+      self, [] { return std::string("registry"); },
       [self](proto::api_atom, api::request& r) { return handle(self, r); },
       [self](proto::shutdown_atom) -> caf::result<int> {
         return self->delegate(self->state.ctx.dispatcher, proto::shutdown_atom::value);
       },
       [self](proto::restore_atom, std::vector<persistence::stored_pipeline>& stored) {
         return restore(self, stored);
-      },
-  };
+      });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/server/persist.hpp"
+#include "actors/server/guard.hpp"
 #include "config/pipeline/schedule.hpp"
 #include "persistence/keys.hpp"
 
@@ -92,7 +93,8 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
   } else {
     check_now(self);  // due once at creation
   }
-  return {
+  return guarded_behavior<proto::resource_checker_actor::behavior_type>(
+      self, [self] { return "pipeline=" + self->state.setup.pipeline + " resource=" + self->state.setup.canonical; },
       [self](proto::config_atom, const std::string& interval) {
         if (interval == self->state.setup.check_interval) return;
         self->state.setup.check_interval = interval;
@@ -143,8 +145,7 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
           st.again = false;
           check_now(self);
         }
-      },
-  };
+      });
 }
 
 }  // namespace

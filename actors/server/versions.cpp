@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::server {
 
 std::vector<version_record> version_store::add(const std::string& resource,
@@ -12,7 +14,7 @@ std::vector<version_record> version_store::add(const std::string& resource,
   auto& seen = content_[resource];
   for (const auto& v : versions) {
     // nlohmann's dump sorts object keys, so equal content dumps equally
-    if (!seen.insert(v.dump()).second) continue;
+    if (!seen.insert(hcl::to_json_text(v)).second) continue;
     version_record rec{ids_->next(), resource, v, now};
     by_id_.emplace(rec.id, rec);
     by_resource_[resource].push_back(rec.id);
@@ -46,7 +48,7 @@ std::vector<version_record> version_store::list(const std::string& resource,
 
 void version_store::restore(version_record rec) {
   ids_->observe(rec.id);
-  content_[rec.resource].insert(rec.version.dump());
+  content_[rec.resource].insert(hcl::to_json_text(rec.version));
   by_resource_[rec.resource].push_back(rec.id);
   by_id_.emplace(rec.id, std::move(rec));
 }

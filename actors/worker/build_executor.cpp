@@ -10,6 +10,7 @@
 
 #include "config/pipeline/duration.hpp"
 #include "connectors/process/containment.hpp"
+#include "config/pipeline/utf8.hpp"
 
 namespace pikoci::work {
 
@@ -137,8 +138,19 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   po.deadline = deadline;
   po.grace = opts.grace;
   po.in_scope = opts.scope;
-  return process::run({argv.path, argv.args, std::move(envp), workdir.string()}, po, on_output,
-                      cancel);
+  // Output is bytes; everything downstream (logs, events, versions, the store, Kafka) is JSON
+  // text. Invalid UTF-8 becomes U+FFFD here, where it enters, and a character split between two
+  // reads is passed on whole.
+  hcl::utf8_stream text;
+  auto out = process::run(
+      {argv.path, argv.args, std::move(envp), workdir.string()}, po,
+      [&](std::string_view chunk) {
+        auto valid = text.feed(chunk);
+        if (!valid.empty() && on_output) on_output(valid);
+      },
+      cancel);
+  if (auto rest = text.finish(); !rest.empty() && on_output) on_output(rest);
+  return out;
 }
 
 namespace {
@@ -318,11 +330,12 @@ class build_run {
     }
   }
 
-  /// Runs one command, streaming its output to `ref`'s log. `out_log` collects the output too.
+  /// Runs one command, streaming its output to `ref`'s log. `out_log` keeps its tail too.
   process::outcome run_command(const work::command_spec& cmd, const env_map& exports,
                                const env_map& extra, const step_ref& ref,
                                std::optional<clock::time_point> deadline,
-                               const process::cancel_source* cancel, std::string* out_log) {
+                               const process::cancel_source* cancel,
+                               process::capped_log* out_log) {
     return run_command_spec(cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
                             [&](std::string_view chunk) {
                               if (out_log != nullptr) out_log->append(chunk);
@@ -348,9 +361,12 @@ class build_run {
     env_map extra;
     fs::path output_file = workdir_ / ".pikoci" / (ref.id + "-" + std::to_string(n) + ".out");
     if (step.kind == work::step_kind::task) extra["PIKOCI_OUTPUT"] = output_file.string();
-    std::string log;
+    // a put's versions are its output's last line: only the (capped) tail is kept, and only there
+    process::capped_log log;
     auto deadline = deadline_for(step.timeout);
-    process::outcome po = run_command(*step.command, exports, extra, ref, deadline, cancel, &log);
+    process::outcome po =
+        run_command(*step.command, exports, extra, ref, deadline, cancel,
+                    step.kind == work::step_kind::put ? &log : nullptr);
     if (!po.succeeded()) {
       o.st = po.cancelled ? status::cancelled : status::failed;
       if (po.timed_out && job_timed_out()) {
@@ -377,13 +393,16 @@ class build_run {
         result.exports = get_exports(step.name, step.version);
         break;
       case work::step_kind::task: {
+        // task_exports reads the first MiB; a huge file is not loaded beyond it
         std::ifstream in(output_file, std::ios::binary);
-        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string content(std::size_t{1} << 20, '\0');
+        in.read(content.data(), static_cast<std::streamsize>(content.size()));
+        content.resize(static_cast<std::size_t>(in.gcount()));
         result.exports = task_exports(step.name, content);
         break;
       }
       case work::step_kind::put:
-        result.versions = parse_put_versions(log);
+        result.versions = parse_put_versions(log.str());
         break;
       case work::step_kind::notify:
       case work::step_kind::in_parallel:
@@ -556,10 +575,12 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
   }
   auto scope = std::make_unique<process::scope>(workdir.filename().string());  // "check-..."
   opts.scope = scope.get();
+  process::capped_log log;  // its last line is what counts; a huge output keeps its tail
   process::outcome po =
       run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
-                       [&](std::string_view chunk) { result.log.append(chunk); });
+                       [&](std::string_view chunk) { log.append(chunk); });
   scope.reset();  // nothing the check started outlives it
+  result.log = log.str();
   fs::remove_all(workdir, ec);
   if (!po.succeeded()) {
     result.error =

@@ -1,5 +1,6 @@
 #include "actors/worker/embedded_worker.hpp"
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -37,11 +38,25 @@ class event_sink final : public build_sink {
   event_sink(proto::build_events_actor owner, proto::build_key key,
              std::shared_ptr<run_control> control)
       : owner_(std::move(owner)), key_(key), control_(std::move(control)) {}
+  /// Log bytes a build may have on their way to its owner before its output is read again.
+  static constexpr std::size_t flush_every = 1 << 20;
   void step_started(const step_ref& s) override {
     caf::anon_send(owner_, proto::step_start_atom::value, key_, s);
   }
   void log(const step_ref& s, std::string_view chunk) override {
     caf::anon_send(owner_, proto::step_log_atom::value, key_, s, std::string(chunk));
+    // Back-pressure: after every `flush_every` bytes, this reading thread waits until the owner
+    // has handled what was sent (its mailbox is FIFO). Meanwhile nobody reads the step's pipe,
+    // so a task printing faster than the node can take blocks in write(2) instead of the node
+    // holding its output in memory. Bounded wait: a stuck owner costs time, never memory growth
+    // beyond one more round.
+    if (unflushed_.fetch_add(chunk.size()) + chunk.size() < flush_every) return;
+    unflushed_ = 0;
+    if (auto* sys = system()) {
+      caf::scoped_actor self{*sys};
+      self->request(owner_, std::chrono::seconds(60), proto::flush_atom::value, key_)
+          .receive([](bool) {}, [](caf::error&) {});
+    }
   }
   void step_finished(const step_ref& s, const step_result& r) override {
     caf::anon_send(owner_, proto::step_done_atom::value, key_, s, r);
@@ -59,9 +74,15 @@ class event_sink final : public build_sink {
   }
 
  private:
+  caf::actor_system* system() const {
+    auto* a = caf::actor_cast<caf::abstract_actor*>(owner_);
+    return a != nullptr ? &a->home_system() : nullptr;
+  }
+
   proto::build_events_actor owner_;
   proto::build_key key_;
   std::shared_ptr<run_control> control_;
+  std::atomic<std::size_t> unflushed_{0};
 };
 
 /// The build runner: runs one build to its end on its own thread.

@@ -58,7 +58,7 @@ struct call_error {
 }
 
 std::string json_quote(const std::string& s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return to_json_text(nlohmann::json(s));
 }
 
 /// The arguments of one call with typed accessors. The accessors apply cty's safe conversions
@@ -233,15 +233,6 @@ std::vector<utf8_char> utf8_chars(std::string_view s) {
     out.push_back({at, i - at, cp});
   }
   return out;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t n = utf8_sequence_length(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
 }
 
 // Case mapping without ICU: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic, which covers
@@ -640,7 +631,7 @@ std::string go_quote(const std::string& s) {
 }
 
 std::string json_text(const value& v) {
-  std::string out = to_json(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out = to_json_text(to_json(v));
   // Go's encoding/json (and so jsonencode) escapes these so the output can sit in HTML.
   static const std::pair<const char*, const char*> escapes[] = {{"<", "\\u003c"},
                                                                 {">", "\\u003e"},
@@ -1793,7 +1784,7 @@ value fn_base64encode(const call& c) {
 value fn_base64decode(const call& c) {
   std::string s = c.str(0), out;
   if (!base64_decode(s, out)) c.fail_arg(0, "failed to decode base64 data " + json_quote(s));
-  if (!valid_utf8(out)) {
+  if (!is_valid_utf8(out)) {
     c.fail_arg(0, "the result of decoding the provided string is not valid UTF-8");
   }
   return str_value(out);

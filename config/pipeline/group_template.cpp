@@ -3,6 +3,8 @@
 #include <cctype>
 #include <optional>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::pipeline {
 
 /// An argument: a field chain (`.A.B`, `.` alone is the data) or a literal.
@@ -334,7 +336,7 @@ struct evaluator {
       }
       out += ']';
     } else {
-      out += v.dump();
+      out += hcl::to_json_text(v);
     }
   }
 

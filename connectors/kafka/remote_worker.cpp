@@ -60,8 +60,6 @@ struct link_state {
   proto::embedded_worker_actor worker;
   std::map<std::int64_t, int> running;            // build id → attempt
   std::map<std::int64_t, std::uint64_t> log_seq;  // build id → last log chunk's number
-  // (build id, step id) → the start of a UTF-8 character the last chunk ended in
-  std::map<std::pair<std::int64_t, std::string>, std::string> log_tail;
   std::set<std::pair<std::int64_t, int>> seen;  // (build, attempt) taken: never twice
   std::deque<std::pair<std::int64_t, int>> seen_order;
   std::map<std::int64_t, std::string> checks;   // sequence → resource
@@ -195,23 +193,13 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       },
       [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
              std::string& chunk) {
-        auto& tail = self->state.log_tail[{key.id, ref.id}];
-        chunk.insert(0, tail);
-        tail = wire::take_incomplete_utf8_tail(chunk);
-        if (chunk.empty()) return;
+        // chunks are whole UTF-8 characters already (the executor's utf8_stream)
         auto seq = ++self->state.log_seq[key.id];
         emit(self, wire::log_chunk{key.id, key.attempt, ref, seq, std::move(chunk)});
       },
+      [](proto::flush_atom, proto::build_key) { return true; },  // chunks are with the producer
       [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
              const worker::step_result& r) {
-        auto& st = self->state;
-        auto tail = st.log_tail.find({key.id, ref.id});
-        if (tail != st.log_tail.end()) {  // the step's output ended inside a character
-          if (!tail->second.empty())
-            emit(self, wire::log_chunk{key.id, key.attempt, ref, ++st.log_seq[key.id],
-                                       std::move(tail->second)});
-          st.log_tail.erase(tail);
-        }
         emit(self, wire::step_finished{key.id, key.attempt, ref, r});
       },
       [self](proto::decided_atom, proto::build_key key, const worker::build_result& r) {
@@ -225,8 +213,6 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         if (st.running.erase(key.id) != 0) --st.flags->running;
         st.lease_lost.erase(key.id);
         st.log_seq.erase(key.id);
-        st.log_tail.erase(st.log_tail.lower_bound({key.id, std::string()}),
-                          st.log_tail.lower_bound({key.id + 1, std::string()}));
         heartbeat(self);  // the server learns the free slot at once
       },
       [](proto::supersede_atom, proto::build_key, const std::string&) {

@@ -6,6 +6,8 @@
 #include <optional>
 #include <type_traits>
 
+#include "config/pipeline/utf8.hpp"
+
 namespace pikoci::wire {
 
 namespace {
@@ -54,7 +56,7 @@ const char* name_of(const std::pair<E, const char*> (&table)[N], E v) {
 }
 
 std::string dump(const ojson& j) {
-  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
+  return hcl::to_json_text(j);
 }
 
 // ---- encoding
@@ -752,21 +754,6 @@ envelope decode(std::string_view text) {
     // Defensive: nothing below should throw anything else, but callers rely on the contract.
     throw decode_error(std::string("invalid message: ") + e.what());
   }
-}
-
-std::string take_incomplete_utf8_tail(std::string& chunk) {
-  // look back over at most 3 continuation bytes for the lead byte of the last sequence
-  std::size_t n = chunk.size();
-  for (std::size_t back = 1; back <= 4 && back <= n; ++back) {
-    auto c = static_cast<unsigned char>(chunk[n - back]);
-    if ((c & 0xC0) == 0x80) continue;  // continuation byte
-    std::size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-    if (need <= back) return {};  // complete (or ASCII, or not UTF-8)
-    std::string tail = chunk.substr(n - back);
-    chunk.resize(n - back);
-    return tail;
-  }
-  return {};
 }
 
 std::int64_t now_ms() {

@@ -159,11 +159,6 @@ std::string encode(const envelope& e);
 /// input larger than max_message_bytes or nested deeper than max_depth.
 envelope decode(std::string_view text);
 
-/// Cuts an incomplete UTF-8 sequence off the end of `chunk` and returns it (at most 3 bytes), so
-/// a character split between two log chunks travels whole in the next one instead of becoming
-/// two U+FFFD. Bytes that are not UTF-8 at all stay where they are.
-std::string take_incomplete_utf8_tail(std::string& chunk);
-
 /// Now, in Unix milliseconds (`sent_at_ms`).
 std::int64_t now_ms();
 

@@ -148,4 +148,17 @@ TEST_SUITE("connectors.process") {
     CHECK(log.str().find("line three\n") != std::string::npos);
     CHECK(log.str().find("line one") == std::string::npos);
   }
+
+  TEST_CASE("a capped log cuts at a character, never inside one, and keeps the last cap bytes") {
+    capped_log log(10);
+    std::string euro = "\xE2\x82\xAC";
+    for (int i = 0; i < 1000; ++i) log.append(euro);  // no newline to cut at
+    auto text = log.str();
+    auto kept = text.substr(text.find('\n') + 1);
+    CHECK(kept.size() <= 10);
+    CHECK(kept.size() % 3 == 0);
+    CHECK(kept.rfind(euro, 0) == 0);
+    CHECK(log.dropped() + kept.size() == 3000);
+    CHECK(text.rfind("[... " + std::to_string(log.dropped()) + " bytes", 0) == 0);
+  }
 }

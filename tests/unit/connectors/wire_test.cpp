@@ -645,21 +645,19 @@ TEST_SUITE("wire") {
     CHECK(refused > 0);
   }
 
-  TEST_CASE("a UTF-8 character split between log chunks travels whole") {
-    std::string euro = "\xE2\x82\xAC";  // €
-    std::string a = "price: " + euro.substr(0, 2);
-    CHECK(wire::take_incomplete_utf8_tail(a) == euro.substr(0, 2));
-    CHECK(a == "price: ");
-    std::string whole = "x" + euro;
-    CHECK(wire::take_incomplete_utf8_tail(whole).empty());
-    CHECK(whole == "x" + euro);
-    std::string ascii = "plain\n";
-    CHECK(wire::take_incomplete_utf8_tail(ascii).empty());
-    std::string binary = "\xFF\xFE";  // not UTF-8: left alone
-    CHECK(wire::take_incomplete_utf8_tail(binary).empty());
-    CHECK(binary.size() == 2);
-    std::string emoji = "\xF0\x9F\x98";  // 3 of the 4 bytes of 😀
-    CHECK(wire::take_incomplete_utf8_tail(emoji) == "\xF0\x9F\x98");
-    CHECK(emoji.empty());
+  TEST_CASE("bytes that are not UTF-8 are replaced when encoded and refused when decoded") {
+    wire::envelope e{"w", "t", 1, wire::log_chunk{1, 1, {}, 1, "caf\xE9 \xFF\xFE"}};
+    auto d = wire::decode(wire::encode(e));
+    CHECK(std::get<wire::log_chunk>(d.body).chunk == "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD");
+    // a peer that sends raw bytes (or a lone surrogate escape) gets its message refused, never
+    // turned into a string the server cannot serialize again
+    auto with_chunk = [](const std::string& text) {
+      auto encoded = wire::encode({"w", "t", 1, wire::log_chunk{1, 1, {}, 1, "@@"}});
+      return encoded.replace(encoded.find("@@"), 2, text);
+    };
+    CHECK_NOTHROW(wire::decode(with_chunk("ok")));
+    CHECK_THROWS_AS(wire::decode(with_chunk("\xE9")), wire::decode_error);
+    std::string escaped = with_chunk("\\udc80");
+    CHECK_THROWS_AS(wire::decode(escaped), wire::decode_error);
   }
 }
