@@ -46,12 +46,6 @@ pipeline::fetched fetch_source(const std::string& url) {
   return {std::move(r.body), {}};
 }
 
-bool needs_fetch(const pipeline::pipeline_config& cfg) {
-  for (const auto& t : cfg.service_types)
-    if (t.source && !t.start && t.source->rfind("http", 0) == 0) return true;
-  return false;
-}
-
 /// Hands a loaded pipeline to its actor (spawned on first set), or answers 422.
 void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& loaded,
            caf::typed_response_promise<api::response> rp) {
@@ -76,19 +70,16 @@ void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& l
             });
 }
 
-/// Parses and validates on the registry (CPU only); a pipeline whose service types name http(s)
-/// sources is loaded again on a thread of its own, where fetching may block.
+/// Loads (parses, evaluates, validates, fetches http(s) service sources) on a thread of its
+/// own: evaluation is bounded by the load's budget (up to seconds of CPU) and fetching may
+/// block, and neither may stall the registry, which routes every other pipeline's requests.
 caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
   pipeline::load_options opts;
   opts.vars = req.vars;
-  auto name = req.pipeline + ".hcl";
-  auto loaded = pipeline::load(name, req.config, opts);
-  auto rp = self->make_response_promise<api::response>();
-  if (!loaded.config || !needs_fetch(*loaded.config)) {
-    apply(self, req, loaded, rp);
-    return rp;
-  }
   opts.fetch = fetch_source;
+  opts.limits = self->state.ctx.load_limits;
+  auto name = req.pipeline + ".hcl";
+  auto rp = self->make_response_promise<api::response>();
   auto loader = self->spawn<caf::detached>([name, text = req.config, opts] {
     return caf::behavior{[=](proto::load_atom) { return pipeline::load(name, text, opts); }};
   });
@@ -390,6 +381,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
     pipeline::load_options opts;
     opts.vars = p.doc.value("vars", json::object());
     opts.fetch = fetch_source;
+    opts.limits = self->state.ctx.load_limits;
     auto loaded = pipeline::load(p.name + ".hcl", p.doc.value("text", ""), opts);
     if (!loaded.config) {
       spdlog::error(

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/pipeline/duration.hpp"
+#include "config/pipeline/names.hpp"
 
 namespace pikoci::node {
 namespace {
@@ -75,6 +76,15 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       });
   flag(app, "log-level", f.log_level, "log level")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  flag(app, "pipeline-eval-timeout", f.pipeline_eval_timeout,
+       "wall time that loading (evaluating and validating) one pipeline may take")
+      ->check(positive_duration);
+  flag(app, "pipeline-eval-memory", f.pipeline_eval_memory,
+       "MiB of values that loading one pipeline may produce")
+      ->check(CLI::Range(1, 65536));
+  flag(app, "pipeline-max-jobs", f.pipeline_max_jobs,
+       "jobs one pipeline may have, for_each and matrix instances included")
+      ->check(CLI::Range(1, 1000000));
 }
 
 /// Checks a `--ttl` value: a non-negative duration, "0" (never) or at least one second, so that a
@@ -395,6 +405,10 @@ command parse_command_line(int argc, char** argv) {
   }
   if (server.pipeline_config.empty() != server.pipeline_name.empty()) {
     std::cerr << "pikoci-node: --pipeline-name and --pipeline-config go together\n";
+    return exit_now{2};
+  }
+  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name)) {
+    std::cerr << "pikoci-node: invalid --pipeline-name: " << pipeline::name_rule << "\n";
     return exit_now{2};
   }
   return server_command{server};

@@ -36,6 +36,9 @@ struct server_flags {
   std::string vars_file;
   std::string drain_timeout = "10m";
   std::string log_level = "info";
+  std::string pipeline_eval_timeout = "10s";  // wall time of loading one pipeline
+  int pipeline_eval_memory = 256;             // MiB of values loading one pipeline may produce
+  int pipeline_max_jobs = 1000;               // jobs of one pipeline, for_each instances included
 };
 
 /// Flags of `pikoci-node --role worker` (SPEC §2.2).
