@@ -23,6 +23,7 @@
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
+#include "config/pipeline/names.hpp"
 #include "http/errors.hpp"
 #include "http/request_gate.hpp"
 
@@ -714,6 +715,8 @@ parsed trigger_job(const input& in) {
 }
 
 parsed set_pipeline(const input& in) {
+  if (!pipeline::is_valid_name(in.param("p")))
+    return bad(std::string("invalid pipeline name: ") + pipeline::name_rule);
   if (!in.body.contains("config") || !in.body["config"].is_string())
     return bad("config must be a string holding the pipeline's HCL");
   json vars = json::object();

@@ -98,6 +98,7 @@ struct runtime::impl {
     ctx.store = store;
     ctx.db = db;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
+    ctx.load_limits = opts.pipeline_limits;
     ctx.outbox_figures = std::make_shared<proto::outbox_figures>();
     outbox = server::spawn_outbox(sys, opts.notify, store, server::load_outbox(*db),
                                   ctx.outbox_figures);

@@ -9,6 +9,7 @@
 #include "actors/protocols/api.hpp"
 #include "actors/protocols/outbox.hpp"
 #include "actors/worker/build_executor.hpp"
+#include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
 #include "persistence/store.hpp"
 
@@ -30,6 +31,9 @@ struct runtime_options {
   /// The notification outbox: retry limit, backoff (`--notify-max-attempts`,
   /// `--notify-backoff-base`).
   proto::outbox_options notify;
+  /// What loading one pipeline may cost (`--pipeline-eval-timeout`, `--pipeline-eval-memory`,
+  /// `--pipeline-max-jobs`).
+  pipeline::load_limits pipeline_limits;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

@@ -197,6 +197,11 @@ int run_server(const server_flags& flags) {
   };
   ro.notify.backoff.base = millis_of(flags.notify_backoff_base, std::chrono::seconds(1));
   ro.notify.backoff.cap = millis_of(flags.notify_backoff_cap, std::chrono::minutes(5));
+  ro.pipeline_limits.eval.max_time =
+      millis_of(flags.pipeline_eval_timeout, std::chrono::seconds(10));
+  ro.pipeline_limits.eval.max_value_bytes =
+      static_cast<std::size_t>(flags.pipeline_eval_memory) * 1024 * 1024;
+  ro.pipeline_limits.max_jobs = static_cast<std::size_t>(flags.pipeline_max_jobs);
   auto grace_of = [&] { return ro.grace; };
   if (flags.pubsub_system == "kafka") {
     kafka::dispatcher_options k;

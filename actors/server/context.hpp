@@ -10,6 +10,7 @@
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
 #include "actors/server/stats.hpp"
+#include "config/pipeline/load.hpp"
 
 namespace pikoci::server {
 
@@ -22,6 +23,8 @@ struct context {
   proto::outbox_figures_ptr outbox_figures;  // its figures for GET /metrics
   /// Retention: finished builds kept per job (with their logs); older ones are dropped.
   std::size_t max_builds_per_job = 1000;
+  /// What loading one pipeline may cost (`--pipeline-eval-*`, `--pipeline-max-jobs`).
+  pipeline::load_limits load_limits;
   /// Builds run on remote workers (Kafka): a restart adopts started builds instead of orphaning
   /// them, and final statuses are synced before the worker is told they are recorded.
   bool remote_workers = false;

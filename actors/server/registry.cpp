@@ -39,6 +39,15 @@ struct registry_state {
   std::map<std::string, std::map<std::uint64_t, caf::typed_response_promise<api::response>>>
       in_flight;
   std::uint64_t next_request = 0;
+  // PUTs are loaded on threads of their own and may finish in any order; they are applied in the
+  // order they arrived. A DELETE voids the loads still running for its pipeline (409).
+  std::uint64_t next_load = 0;
+  struct loads {
+    std::set<std::uint64_t> waiting;                       // arrival order of unfinished loads
+    std::map<std::uint64_t, std::function<void()>> done;  // finished, waiting for their turn
+  };
+  std::map<std::string, loads> loading;
+  std::set<std::uint64_t> voided;
 };
 
 using self_ptr = proto::registry_actor::stateful_pointer<registry_state>;
@@ -56,12 +65,6 @@ pipeline::fetched fetch_source(const std::string& url) {
   if (!r.error.empty()) return {std::nullopt, r.error};
   if (r.status != 200) return {std::nullopt, "HTTP status " + std::to_string(r.status)};
   return {std::move(r.body), {}};
-}
-
-bool needs_fetch(const pipeline::pipeline_config& cfg) {
-  for (const auto& t : cfg.service_types)
-    if (t.source && !t.start && t.source->rfind("http", 0) == 0) return true;
-  return false;
 }
 
 /// Sends `msg` to the pipeline `name` and answers `rp` with its reply, or with a 500 when the
@@ -134,8 +137,9 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
   // store and service sources fetched again may block)
   write_then(self, st.ctx, {}, [self, name, reason, give_up](bool) {
     auto db = self->state.ctx.db;
-    auto loader = self->spawn<caf::detached>([db, name] {
-      return caf::behavior{[db, name](proto::load_atom) {
+    auto limits = self->state.ctx.load_limits;
+    auto loader = self->spawn<caf::detached>([db, name, limits] {
+      return caf::behavior{[db, name, limits](proto::load_atom) {
         std::vector<persistence::stored_pipeline> found;
         pipeline::load_result loaded;
         try {
@@ -148,6 +152,7 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
           pipeline::load_options opts;
           opts.vars = found[0].doc.value("vars", json::object());
           opts.fetch = fetch_source;
+          opts.limits = limits;
           loaded = pipeline::load(name + ".hcl", found[0].doc.value("text", ""), opts);
         }
         return std::make_tuple(std::move(found), std::move(loaded));
@@ -213,31 +218,52 @@ void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& l
                req.config, req.vars);
 }
 
-/// Parses and validates on the registry (CPU only); a pipeline whose service types name http(s)
-/// sources is loaded again on a thread of its own, where fetching may block.
+/// Loads (parses, evaluates, validates, fetches http(s) service sources) on a thread of its
+/// own: evaluation is bounded by the load's budget (up to seconds of CPU) and fetching may
+/// block, and neither may stall the registry, which routes every other pipeline's requests.
 caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
   if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
   pipeline::load_options opts;
   opts.vars = req.vars;
-  auto name = req.pipeline + ".hcl";
-  auto loaded = pipeline::load(name, req.config, opts);
-  auto rp = self->make_response_promise<api::response>();
-  if (!loaded.config || !needs_fetch(*loaded.config)) {
-    apply(self, req, loaded, rp);
-    return rp;
-  }
   opts.fetch = fetch_source;
+  opts.limits = self->state.ctx.load_limits;
+  auto name = req.pipeline + ".hcl";
+  auto rp = self->make_response_promise<api::response>();
   auto loader = self->spawn<caf::detached>([name, text = req.config, opts] {
     return caf::behavior{[=](proto::load_atom) { return pipeline::load(name, text, opts); }};
   });
+  auto seq = ++self->state.next_load;
+  self->state.loading[req.pipeline].waiting.insert(seq);
+  // runs `finish` once every PUT of this pipeline that arrived earlier has been applied
+  auto in_turn = [self, name = req.pipeline, seq, rp](std::function<void()> finish) mutable {
+    auto& st = self->state;
+    if (st.voided.erase(seq) != 0) {
+      rp.deliver(api::fail(http::errc::conflict,
+                           "pipeline \"" + name + "\" was deleted while this PUT was loading"));
+      return;
+    }
+    auto& l = st.loading[name];
+    l.done.emplace(seq, std::move(finish));
+    while (!l.waiting.empty() && l.done.count(*l.waiting.begin()) != 0) {
+      auto next = l.done.find(*l.waiting.begin());
+      auto run = std::move(next->second);
+      l.done.erase(next);
+      l.waiting.erase(l.waiting.begin());
+      run();
+    }
+    if (l.waiting.empty()) st.loading.erase(name);
+  };
   self->request(loader, caf::infinite, proto::load_atom::value)
       .then(
-          [self, req, rp, loader](pipeline::load_result& r) mutable {
+          [self, req, rp, loader, in_turn](pipeline::load_result& r) mutable {
             caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-            apply(self, req, r, rp);
+            in_turn([self, req, rp, loaded = std::make_shared<pipeline::load_result>(
+                                        std::move(r))]() mutable { apply(self, req, *loaded, rp); });
           },
-          [rp](caf::error& e) mutable {
-            rp.deliver(api::fail(http::errc::internal, "loading: " + caf::to_string(e)));
+          [rp, in_turn](caf::error& e) mutable {
+            in_turn([rp, e]() mutable {
+              rp.deliver(api::fail(http::errc::internal, "loading: " + caf::to_string(e)));
+            });
           });
   return rp;
 }
@@ -540,6 +566,11 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     st.failed.erase(f);
   }
   if (deleting) {
+    // PUTs of this name still loading arrived before the DELETE: they are void
+    if (auto l = st.loading.find(name); l != st.loading.end()) {
+      st.voided.insert(l->second.waiting.begin(), l->second.waiting.end());
+      st.loading.erase(l);
+    }
     if (it != st.pipelines.end()) {
       self->send(it->second, proto::shutdown_atom::value);
       st.pipelines.erase(it);
@@ -576,6 +607,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
     pipeline::load_options opts;
     opts.vars = p.doc.value("vars", json::object());
     opts.fetch = fetch_source;
+    opts.limits = self->state.ctx.load_limits;
     auto loaded = pipeline::load(p.name + ".hcl", p.doc.value("text", ""), opts);
     if (!loaded.config) {
       spdlog::error(

@@ -7,6 +7,7 @@
 
 #include "config/node/secrets.hpp"
 #include "config/pipeline/duration.hpp"
+#include "config/pipeline/names.hpp"
 
 namespace pikoci::node {
 namespace {
@@ -92,6 +93,15 @@ void add_server_flags(CLI::App& app, server_flags& f) {
        "parallel HTTP connections; more wait until one closes (0: half the open-file limit, at "
        "most 4096)")
       ->check(CLI::Range(0, 1000000));
+  flag(app, "pipeline-eval-timeout", f.pipeline_eval_timeout,
+       "wall time that loading (evaluating and validating) one pipeline may take")
+      ->check(positive_duration);
+  flag(app, "pipeline-eval-memory", f.pipeline_eval_memory,
+       "MiB of values that loading one pipeline may produce")
+      ->check(CLI::Range(1, 65536));
+  flag(app, "pipeline-max-jobs", f.pipeline_max_jobs,
+       "jobs one pipeline may have, for_each and matrix instances included")
+      ->check(CLI::Range(1, 1000000));
 }
 
 /// `--X-file F`: reads the secret `--X` from F. Both given is a usage error (printed); so is a file
@@ -438,6 +448,10 @@ command parse_command_line(int argc, char** argv) {
   }
   if (server.pipeline_config.empty() != server.pipeline_name.empty()) {
     std::cerr << "pikoci-node: --pipeline-name and --pipeline-config go together\n";
+    return exit_now{2};
+  }
+  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name)) {
+    std::cerr << "pikoci-node: invalid --pipeline-name: " << pipeline::name_rule << "\n";
     return exit_now{2};
   }
   return server_command{server};

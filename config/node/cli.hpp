@@ -41,6 +41,9 @@ struct server_flags {
   std::string build_cgroup = "auto";  // process cleanup: auto, off, or a cgroup v2 directory
   std::string log_level = "info";
   int max_connections = 0;  // parallel HTTP connections; 0: half the open-file limit, at most 4096
+  std::string pipeline_eval_timeout = "10s";  // wall time of loading one pipeline
+  int pipeline_eval_memory = 256;             // MiB of values loading one pipeline may produce
+  int pipeline_max_jobs = 1000;               // jobs of one pipeline, for_each instances included
 };
 
 /// Flags of `pikoci-node --role worker` (SPEC §2.2).

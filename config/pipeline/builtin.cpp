@@ -120,10 +120,14 @@ struct builtin_set {
 const builtin_set& builtins() {
   static const builtin_set set = [] {
     builtin_set b;
+    // Decoded once, whichever load comes first: never under (and never failing with) that
+    // load's budget.
+    hcl::budget own;
+    hcl::budget_scope scope(own);
     hcl::file f = hcl::parse_file("<builtin>", std::string(builtin_hcl), b.errors);
     auto blocks = check_body(f.root, root_schema(), f.root.rng, b.errors);
     b.cfg.vars = hcl::value::object({});
-    decode_definitions(blocks, b.cfg, b.errors);
+    decode_definitions(blocks, b.cfg, load_limits{}, b.errors);
     auto mark = [](auto& items) {
       for (auto& t : items) {
         t.builtin = true;

@@ -263,6 +263,8 @@ namespace {
 using node_ptr = std::shared_ptr<const condition::node>;
 using node = condition::node;
 
+constexpr int max_paren_depth = 64;
+
 // Recursive descent over: or := and ('||' and)*; and := primary ('&&' primary)*;
 // primary := '(' or ')' | value [comparison value].
 class parser {
@@ -324,7 +326,14 @@ class parser {
       if (peek() && peek()->kind == token_kind::close_paren) {
         return fail("empty parentheses" + at_column(t->column));
       }
+      // Each level recurses here (and in evaluation): hostile nesting must not use up the stack.
+      if (depth_ >= max_paren_depth) {
+        return fail("parentheses nested deeper than " + std::to_string(max_paren_depth) +
+                    at_column(t->column));
+      }
+      ++depth_;
       node_ptr inner = parse_or();
+      --depth_;
       if (!inner) return nullptr;
       const token* close = peek();
       if (!close) {
@@ -363,6 +372,7 @@ class parser {
 
   std::vector<token> tokens_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
   std::string& error_;
 };
 

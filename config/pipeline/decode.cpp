@@ -249,6 +249,11 @@ class decoder {
   resource_type decode_resource_type(const hcl::block& b) {
     resource_type t;
     common_type(b, t);
+    // Resource types name the first half of resource canonicals (`<type>.<name>`).
+    if (!is_valid_block_name(t.name)) {
+      r_.error(b.label_rngs[0], "Invalid resource type name",
+               quote(t.name) + " is not a valid resource type name: " + block_name_rule + ".");
+    }
     const auto& body = *b.content;
     auto blocks = check_body(body, resource_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
@@ -278,10 +283,10 @@ class decoder {
     res.type_rng = b.label_rngs[0];
     res.name_rng = b.label_rngs[1];
     for (std::size_t i = 0; i < 2; ++i) {
-      if (is_slug(b.labels[i])) continue;
+      if (is_valid_block_name(b.labels[i])) continue;
       r_.error(b.label_rngs[i], "Invalid resource name",
                quote(b.labels[i]) + " is not a valid slug: both halves of the canonical " +
-                   quote(res.canonical) + " must use only a-z, 0-9, '-' and '_'.");
+                   quote(res.canonical) + " must " + block_name_rule + ".");
     }
     const auto& body = *b.content;
     for (const auto* p : check_body(body, resource_schema, b.type_rng, r_.diags())) {
@@ -678,14 +683,46 @@ job decode_job(const hcl::block& block, const job_instance& inst, const hcl::eva
   return d.decode_job(block, inst);
 }
 
+/// Step blocks anywhere in a job body (plans, branches, in_parallel, hooks), counted before
+/// decoding so that a job with a million steps costs nothing to refuse.
+std::size_t count_steps(const hcl::body& body) {
+  static const std::set<std::string> kinds{"get",     "task",        "put", "notify", "service",
+                                           "in_parallel", "if", "else_if", "else"};
+  std::size_t n = 0;
+  for (const auto& b : body.blocks) n += (kinds.count(b.type) ? 1 : 0) + count_steps(*b.content);
+  return n;
+}
+
+/// "Too many <what>: a pipeline may have at most N <what>."
+void too_many(reader& r, const hcl::range& where, const std::string& what, std::size_t max,
+              const std::string& extra = {}) {
+  r.error(where, "Too many " + what,
+          "A pipeline may have at most " + std::to_string(max) + " " + what + extra + ".");
+}
+
 void decode_definitions(const std::vector<const hcl::block*>& blocks, pipeline_config& cfg,
-                        hcl::diagnostics& diags) {
+                        const load_limits& limits, hcl::diagnostics& diags) {
   hcl::eval_context ctx;
   ctx.variables["var"] = cfg.vars;
   decoder d(ctx, diags);
   reader r(ctx, diags);
+  hcl::budget* budget = hcl::budget::current();
+  bool jobs_full = false;
+  std::size_t resource_types = 0, resources = 0;
   for (const auto* b : blocks) {
+    if (budget != nullptr && !budget->check_time(b->type_rng)) return;
     const auto& t = b->type;
+    // Blocks past a count limit are reported once and not decoded.
+    if (t == "resource_type" && ++resource_types > limits.max_resource_types) {
+      if (resource_types == limits.max_resource_types + 1)
+        too_many(r, b->type_rng, "resource types", limits.max_resource_types);
+      continue;
+    }
+    if (t == "resource" && ++resources > limits.max_resources) {
+      if (resources == limits.max_resources + 1)
+        too_many(r, b->type_rng, "resources", limits.max_resources);
+      continue;
+    }
     if (t == "resource_type")
       cfg.resource_types.push_back(d.decode_resource_type(*b));
     else if (t == "resource")
@@ -700,13 +737,12 @@ void decode_definitions(const std::vector<const hcl::block*>& blocks, pipeline_c
       cfg.notification_types.push_back(d.decode_notification_type(*b));
     else if (t == "notification")
       cfg.notifications.push_back(d.decode_notification(*b));
-    if (t != "job") continue;
+    if (t != "job" || jobs_full) continue;
     // Job names are API route parameters (reference §1.1).
-    if (!is_slug(b->labels[0])) {
+    if (!is_valid_block_name(b->labels[0])) {
       r.error(b->label_rngs[0], "Invalid job name",
-              quote(b->labels[0]) +
-                  " is not a valid slug: job names may use only a-z, 0-9, "
-                  "'-' and '_', not starting or ending with '-' or '_'.");
+              quote(b->labels[0]) + " is not a valid slug: job names must " + block_name_rule +
+                  ".");
     }
     // A group exists even when it expands to nothing, so `passed` may still name it.
     if (b->content->find_attribute("for_each") || [&] {
@@ -715,7 +751,21 @@ void decode_definitions(const std::vector<const hcl::block*>& blocks, pipeline_c
           return false;
         }())
       cfg.job_groups[b->labels[0]];
-    for (const auto& inst : expand_job(*b, r)) {
+    if (std::size_t steps = count_steps(*b->content); steps > limits.max_steps_per_job) {
+      r.error(b->label_rngs[0], "Too many steps",
+              "A job may have at most " + std::to_string(limits.max_steps_per_job) +
+                  " steps (nested ones included); this one has " + std::to_string(steps) + ".");
+      continue;
+    }
+    auto instances = expand_job(*b, r, limits.max_for_each);
+    if (cfg.jobs.size() + instances.size() > limits.max_jobs) {
+      too_many(r, b->label_rngs[0], "jobs", limits.max_jobs,
+               " (for_each and matrix instances included)");
+      jobs_full = true;
+      continue;
+    }
+    for (const auto& inst : instances) {
+      if (budget != nullptr && !budget->check_time(b->label_rngs[0])) return;
       if (!inst.expanded) {
         cfg.jobs.push_back(decode_job(*b, inst, ctx, diags));
         continue;

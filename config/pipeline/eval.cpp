@@ -1,6 +1,9 @@
 #include "config/pipeline/eval.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "config/pipeline/budget.hpp"
 
 namespace pikoci::hcl {
 
@@ -30,11 +33,22 @@ std::string quote(const std::string& s) {
 /// values (templates over for expressions) is bounded the same way.
 constexpr int max_eval_depth = 512;
 
+/// A value constructor's own cost: its node (elements were charged when they were made).
+constexpr std::size_t node_bytes = sizeof(value);
+/// What a key costs in an object besides its value (map node and key text).
+std::size_t key_bytes(const std::string& key) {
+  return 48 + key.size();
+}
+
+/// Evaluates under a budget (budget.hpp): every value made or copied is charged, the clock is
+/// checked as it goes, and once the budget is exhausted everything fails without further
+/// diagnostics (the budget keeps the one that says why).
 class evaluator {
  public:
-  evaluator(diagnostics& diags) : diags_(diags) {}
+  evaluator(diagnostics& diags, budget& b) : diags_(diags), budget_(b) {}
 
   result eval(const expr& e, const eval_context& ctx) {
+    if (!budget_.tick(e.rng)) return std::nullopt;
     if (++depth_ > max_eval_depth) {
       --depth_;
       error(e.rng, "Expression too complex", "This expression nests too deeply to evaluate.");
@@ -42,6 +56,8 @@ class evaluator {
     }
     result r = eval_inner(e, ctx);
     --depth_;
+    if (budget_.exhausted()) return std::nullopt;
+    if (r && !r->is_sequence() && !r->is_collection()) result_depth_ = 0;
     return r;
   }
 
@@ -53,24 +69,24 @@ class evaluator {
   result eval_inner(const expr& e, const eval_context& ctx) {
     switch (e.kind) {
       case expr_kind::literal:
-        return e.lit;
+        return copy(&e.lit, e.rng);
       case expr_kind::scope_traversal: {
         const value* root = ctx.lookup(e.name);
         if (root == nullptr) {
           error(e.rng, "Unknown variable", "There is no variable named " + quote(e.name) + ".");
           return std::nullopt;
         }
-        return traverse(*root, e.trav);
+        return copy(traverse(*root, e.trav), e.rng);
       }
       case expr_kind::splat_item: {
         const value* item = ctx.lookup(e.name);
         if (item == nullptr) return value{};
-        return *item;
+        return copy(item, e.rng);
       }
       case expr_kind::relative: {
         auto base = eval(*e.a, ctx);
         if (!base) return std::nullopt;
-        return traverse(*base, e.trav);
+        return copy(traverse(*base, e.trav), e.rng);
       }
       case expr_kind::index: {
         auto base = eval(*e.a, ctx);
@@ -80,7 +96,7 @@ class evaluator {
         step.k = traverser::kind::index;
         step.key = *key;
         step.rng = e.b->rng;
-        return apply_step(*base, step);
+        return copy(apply_step(*base, step), e.rng);
       }
       case expr_kind::parens:
         return eval(*e.a, ctx);
@@ -94,6 +110,7 @@ class evaluator {
         return unary(e, ctx);
       case expr_kind::tuple: {
         value::sequence_t items;
+        std::size_t deepest = 0;
         bool ok = true;
         for (const auto& item : e.items) {
           auto v = eval(*item, ctx);
@@ -101,10 +118,11 @@ class evaluator {
             ok = false;
             continue;
           }
+          deepest = std::max(deepest, result_depth_);
           items.push_back(std::move(*v));
         }
         if (!ok) return std::nullopt;
-        return value::tuple(std::move(items));
+        return made(value::tuple(std::move(items)), node_bytes, deepest + 1, e.rng);
       }
       case expr_kind::object:
         return object(e, ctx);
@@ -131,31 +149,47 @@ class evaluator {
     return std::nullopt;
   }
 
-  // ---- traversal --------------------------------------------------------------------------
+  // ---- budget -----------------------------------------------------------------------------
 
-  result traverse(value v, const std::vector<traverser>& steps) {
+  /// A copy of an existing value (a reference, a literal) costs all of it.
+  result copy(const value* v, const range& rng) {
+    if (v == nullptr || !budget_.charge_value(*v, rng, result_depth_)) return std::nullopt;
+    return *v;
+  }
+
+  /// A value built here from elements already paid for costs `own` bytes; its nesting
+  /// (`depth`, from the elements' result_depth_) is checked.
+  result made(value v, std::size_t own, std::size_t depth, const range& rng) {
+    if (!budget_.check_depth(depth, rng) || !budget_.charge(own, rng)) return std::nullopt;
+    result_depth_ = depth;
+    return v;
+  }
+
+  // ---- traversal (pointers into existing values: nothing is copied until the end) ------------
+
+  const value* traverse(const value& root, const std::vector<traverser>& steps) {
+    const value* v = &root;
     for (const auto& step : steps) {
-      auto next = apply_step(v, step);
-      if (!next) return std::nullopt;
-      v = std::move(*next);
+      v = apply_step(*v, step);
+      if (v == nullptr) return nullptr;
     }
     return v;
   }
 
-  result apply_step(const value& v, const traverser& step) {
+  const value* apply_step(const value& v, const traverser& step) {
     if (step.k == traverser::kind::attr) return get_attr(v, step.name, step.rng);
     return index(v, step.key, step.rng);
   }
 
-  result get_attr(const value& v, const std::string& name, range rng) {
+  const value* get_attr(const value& v, const std::string& name, range rng) {
     if (v.is_null()) {
       error(rng, "Attempt to get attribute from null value",
             "This value is null, so it does not have any attributes.");
-      return std::nullopt;
+      return nullptr;
     }
     if (v.is_collection()) {
       auto it = v.attrs().find(name);
-      if (it != v.attrs().end()) return it->second;
+      if (it != v.attrs().end()) return &it->second;
       if (v.flav() == value::flavor::map) {
         error(rng, "Missing map element",
               "This map does not have an element with the key " + quote(name) + ".");
@@ -163,35 +197,35 @@ class evaluator {
         error(rng, "Unsupported attribute",
               "This object does not have an attribute named " + quote(name) + ".");
       }
-      return std::nullopt;
+      return nullptr;
     }
     if (v.is_sequence()) {
       error(rng, "Unsupported attribute",
             "Can't access attributes on a list of objects. Did you mean to access an attribute "
             "for a specific element of the list, or across all elements of the list?");
-      return std::nullopt;
+      return nullptr;
     }
     error(rng, "Unsupported attribute",
           "Can't access attributes on a primitive-typed value (" + v.type_name() + ").");
-    return std::nullopt;
+    return nullptr;
   }
 
-  result index(const value& v, const value& key, range rng) {
+  const value* index(const value& v, const value& key, range rng) {
     if (v.is_null()) {
       error(rng, "Attempt to index null value",
             "This value is null, so it does not have any indices.");
-      return std::nullopt;
+      return nullptr;
     }
     if (key.is_null()) {
       error(rng, "Invalid index", "Can't use a null value as an indexing key.");
-      return std::nullopt;
+      return nullptr;
     }
     if (v.is_set()) {
       error(rng, "Invalid index",
             "Elements of a set are identified only by their value and don't have any separate "
             "index or key to select with, so it's only possible to perform operations across all "
             "elements of the set.");
-      return std::nullopt;
+      return nullptr;
     }
     if (v.is_sequence()) {
       double n;
@@ -199,13 +233,13 @@ class evaluator {
         error(rng, "Invalid index",
               "The given key does not identify an element in this collection value: number "
               "required.");
-        return std::nullopt;
+        return nullptr;
       }
       if (n != std::floor(n)) {
         error(rng, "Invalid index",
               "The given key does not identify an element in this collection value: a whole "
               "number is required.");
-        return std::nullopt;
+        return nullptr;
       }
       if (n < 0 || n >= static_cast<double>(v.items().size())) {
         error(rng, "Invalid index",
@@ -213,9 +247,9 @@ class evaluator {
                       "negative number is not a valid index for a sequence."
                     : "The given key does not identify an element in this collection value: the "
                       "given index is greater than or equal to the length of the collection.");
-        return std::nullopt;
+        return nullptr;
       }
-      return v.items()[static_cast<std::size_t>(n)];
+      return &v.items()[static_cast<std::size_t>(n)];
     }
     if (v.is_collection()) {
       std::string k;
@@ -223,18 +257,18 @@ class evaluator {
         error(rng, "Invalid index",
               "The given key does not identify an element in this collection value: string "
               "required.");
-        return std::nullopt;
+        return nullptr;
       }
       auto it = v.attrs().find(k);
       if (it == v.attrs().end()) {
         error(rng, "Invalid index",
               "The given key does not identify an element in this collection value.");
-        return std::nullopt;
+        return nullptr;
       }
-      return it->second;
+      return &it->second;
     }
     error(rng, "Invalid index", "This value does not have any indices.");
-    return std::nullopt;
+    return nullptr;
   }
 
   // ---- calls ------------------------------------------------------------------------------
@@ -294,7 +328,10 @@ class evaluator {
       return std::nullopt;
     }
     function_result r = fn.impl(args);
-    if (r.ok()) return std::move(r.v);
+    if (r.ok()) {
+      if (!budget_.charge_value(r.v, e.rng, result_depth_)) return std::nullopt;
+      return std::move(r.v);
+    }
     if (r.arg >= 0 && static_cast<std::size_t>(r.arg) < args.size()) {
       std::size_t pi = std::min(static_cast<std::size_t>(r.arg), fn.params.size() - 1);
       error(arg_rngs[static_cast<std::size_t>(r.arg)], "Invalid function argument",
@@ -353,7 +390,7 @@ class evaluator {
     if (!chosen) return std::nullopt;
     // The other branch only matters for its type; its errors are not reported (as in hcl).
     diagnostics ignored;
-    evaluator side(ignored);
+    evaluator side(ignored, budget_);
     side.depth_ = depth_;
     auto other = side.eval(other_expr, ctx);
     if (other && !unify(*chosen, *other)) {
@@ -368,6 +405,7 @@ class evaluator {
   }
 
   result binary(const expr& e, const eval_context& ctx) {
+    if (!budget_.charge(node_bytes, e.rng)) return std::nullopt;
     const std::string& op = e.name;
     auto lhs = eval(*e.a, ctx);
     if (lhs && (op == "&&" || op == "||")) {
@@ -430,6 +468,7 @@ class evaluator {
   }
 
   result unary(const expr& e, const eval_context& ctx) {
+    if (!budget_.charge(node_bytes, e.rng)) return std::nullopt;
     auto v = eval(*e.a, ctx);
     if (!v) return std::nullopt;
     if (e.name == "-") {
@@ -476,6 +515,7 @@ class evaluator {
 
   result object(const expr& e, const eval_context& ctx) {
     value::collection_t attrs;
+    std::size_t own = node_bytes, deepest = 0;
     bool ok = true;
     for (const auto& [k, v] : e.pairs) {
       auto key = object_key(*k, ctx);
@@ -484,10 +524,12 @@ class evaluator {
         ok = false;
         continue;
       }
+      deepest = std::max(deepest, result_depth_);
+      own += key_bytes(key->as_string());
       attrs[key->as_string()] = std::move(*val);
     }
     if (!ok) return std::nullopt;
-    return value::object(std::move(attrs));
+    return made(value::object(std::move(attrs)), own, deepest + 1, e.rng);
   }
 
   /// Calls `body(key, value)` for each element of an iterable collection; false on a non-
@@ -535,6 +577,7 @@ class evaluator {
     value::sequence_t items;
     value::collection_t attrs;
     std::map<std::string, value::sequence_t> groups;
+    std::size_t own = node_bytes, deepest = 0;
     bool ok = iterate(*coll, e.a->rng, "'for' expression", [&](const value& k, const value& v) {
       eval_context child = iteration_scope(e, ctx, k, v);
       if (e.c) {
@@ -555,6 +598,7 @@ class evaluator {
       if (tuple) {
         auto val = eval(*e.b, child);
         if (!val) return false;
+        deepest = std::max(deepest, result_depth_);
         items.push_back(std::move(*val));
         return true;
       }
@@ -573,8 +617,11 @@ class evaluator {
       }
       auto val = eval(*e.b, child);
       if (!val) return false;
+      deepest = std::max(deepest, result_depth_ + (e.grouped ? 1 : 0));
       if (e.grouped) {
-        groups[ks].push_back(std::move(*val));
+        auto [group, fresh] = groups.try_emplace(ks);
+        if (fresh) own += key_bytes(ks) + node_bytes;
+        group->second.push_back(std::move(*val));
         return true;
       }
       if (attrs.count(ks) != 0) {
@@ -584,27 +631,27 @@ class evaluator {
                   "after the value expression to enable grouping by key.");
         return false;
       }
+      own += key_bytes(ks);
       attrs.emplace(ks, std::move(*val));
       return true;
     });
     if (!ok) return std::nullopt;
-    if (tuple) return value::tuple(std::move(items));
+    if (tuple) return made(value::tuple(std::move(items)), own, deepest + 1, e.rng);
     if (e.grouped)
       for (auto& [k, vs] : groups) attrs.emplace(k, value::tuple(std::move(vs)));
-    return value::object(std::move(attrs));
+    return made(value::object(std::move(attrs)), own, deepest + 1, e.rng);
   }
 
   result splat(const expr& e, const eval_context& ctx) {
     auto source = eval(*e.a, ctx);
     if (!source) return std::nullopt;
     if (source->is_null()) return value::tuple({});
-    value::sequence_t elems;
-    if (source->is_sequence()) {
-      elems = source->items();
-    } else {
-      elems.push_back(*source);  // a single value is treated as a one-element tuple
-    }
+    // a single value is treated as a one-element tuple
+    value::sequence_t single;
+    if (!source->is_sequence()) single.push_back(*source);
+    const value::sequence_t& elems = source->is_sequence() ? source->items() : single;
     value::sequence_t out;
+    std::size_t deepest = 0;
     for (const auto& elem : elems) {
       eval_context child;
       child.functions = nullptr;
@@ -612,10 +659,12 @@ class evaluator {
       child.variables[e.name] = elem;
       auto v = eval(*e.b, child);
       if (!v) return std::nullopt;
+      deepest = std::max(deepest, result_depth_);
       out.push_back(std::move(*v));
     }
-    if (source->flav() == value::flavor::list) return value::list(std::move(out));
-    return value::tuple(std::move(out));
+    if (source->flav() == value::flavor::list)
+      return made(value::list(std::move(out)), node_bytes, deepest + 1, e.rng);
+    return made(value::tuple(std::move(out)), node_bytes, deepest + 1, e.rng);
   }
 
   // ---- templates --------------------------------------------------------------------------
@@ -624,7 +673,7 @@ class evaluator {
     if (e.unwrap && e.items.size() == 1) return eval(*e.items[0], ctx);
     auto s = render(e, ctx);
     if (!s) return std::nullopt;
-    return value::string(std::move(*s));
+    return made(value::string(std::move(*s)), node_bytes, 0, e.rng);
   }
 
   std::optional<std::string> render(const expr& tmpl, const eval_context& ctx) {
@@ -632,6 +681,7 @@ class evaluator {
     bool ok = true;
     for (const auto& part : tmpl.items) {
       if (part->kind == expr_kind::literal && part->lit.is_string()) {
+        if (!budget_.charge(part->lit.as_string().size(), part->rng)) return std::nullopt;
         out += part->lit.as_string();
         continue;
       }
@@ -655,6 +705,7 @@ class evaluator {
         ok = false;
         continue;
       }
+      if (!budget_.charge(s.size(), part->rng)) return std::nullopt;
       out += s;
     }
     if (!ok) return std::nullopt;
@@ -676,7 +727,7 @@ class evaluator {
     bool ok = iterate(*coll, e.a->rng, "'for' directive", [&](const value& k, const value& v) {
       eval_context child = iteration_scope(e, ctx, k, v);
       auto s = render(*e.b, child);
-      if (!s) return false;
+      if (!s || !budget_.charge(s->size(), e.rng)) return false;
       out += *s;
       return true;
     });
@@ -685,13 +736,23 @@ class evaluator {
   }
 
   diagnostics& diags_;
+  budget& budget_;
   int depth_ = 0;
+  /// Nesting of the value the last eval() returned (0 for primitives), so constructors know
+  /// their own without walking their elements again.
+  std::size_t result_depth_ = 0;
 };
 
 }  // namespace
 
 std::optional<value> evaluate(const expr& e, const eval_context& ctx, diagnostics& diags) {
-  return evaluator(diags).eval(e, ctx);
+  if (budget* b = budget::current()) return evaluator(diags, *b).eval(e, ctx);
+  // A standalone evaluation gets a budget of its own, with the default limits.
+  budget own;
+  budget_scope scope(own);
+  auto v = evaluator(diags, own).eval(e, ctx);
+  if (const auto& f = own.failure()) diags.add(f->rng, f->summary, f->detail);
+  return v;
 }
 
 std::optional<std::string> evaluate_string(const expr& e, const eval_context& ctx,

@@ -13,9 +13,21 @@ namespace {
 
 const body_schema matrix_schema{{}, {}, true};
 
-std::vector<job_instance> for_each_instances(const hcl::attribute& fe, reader& r) {
+/// "A job's for_each/matrix may give at most N instances; this one gives M."
+void too_many(reader& r, const hcl::range& where, std::size_t max, const std::string& count) {
+  r.error(where, "Too many job instances",
+          "A job's for_each or matrix may give at most " + std::to_string(max) +
+              " instances; this one gives " + count + ".");
+}
+
+std::vector<job_instance> for_each_instances(const hcl::attribute& fe, reader& r,
+                                             std::size_t max) {
   auto v = hcl::evaluate(*fe.value, r.context(), r.diags());
   if (!v) return {};
+  if (v->size() > max) {
+    too_many(r, fe.value->rng, max, std::to_string(v->size()));
+    return {};
+  }
   std::vector<job_instance> out;
   if (v->is_set()) {
     for (const auto& item : v->items()) {
@@ -41,7 +53,7 @@ std::vector<job_instance> for_each_instances(const hcl::attribute& fe, reader& r
   return {};
 }
 
-std::vector<job_instance> matrix_instances(const hcl::block& m, reader& r) {
+std::vector<job_instance> matrix_instances(const hcl::block& m, reader& r, std::size_t max) {
   check_body(*m.content, matrix_schema, m.type_rng, r.diags());
   // Axes sorted by name: attributes keep source order, a map sorts them.
   std::map<std::string, std::vector<hcl::value>> axes;
@@ -64,6 +76,13 @@ std::vector<job_instance> matrix_instances(const hcl::block& m, reader& r) {
     r.error(m.type_rng, "Empty matrix", "A matrix block needs at least one axis.");
     return {};
   }
+  std::size_t product = 1;  // counted before anything is built: axes multiply
+  for (const auto& [axis, values] : axes) {
+    if (values.size() > max || (product *= values.size()) > max) {
+      too_many(r, m.type_rng, max, "more than " + std::to_string(max));
+      return {};
+    }
+  }
   // Cartesian product in axis order; the last axis varies fastest.
   std::vector<job_instance> out{{{}, true, {}, hcl::value::object({})}};
   for (const auto& [axis, values] : axes) {
@@ -84,7 +103,8 @@ std::vector<job_instance> matrix_instances(const hcl::block& m, reader& r) {
 
 }  // namespace
 
-std::vector<job_instance> expand_job(const hcl::block& job, reader& r) {
+std::vector<job_instance> expand_job(const hcl::block& job, reader& r,
+                                     std::size_t max_instances) {
   const auto& body = *job.content;
   const std::string& base = job.labels[0];
   const auto* fe = body.find_attribute("for_each");
@@ -98,7 +118,8 @@ std::vector<job_instance> expand_job(const hcl::block& job, reader& r) {
     return {};
   }
   const hcl::range where = fe ? fe->value->rng : matrix->type_rng;
-  auto out = fe ? for_each_instances(*fe, r) : matrix_instances(*matrix, r);
+  auto out = fe ? for_each_instances(*fe, r, max_instances)
+                : matrix_instances(*matrix, r, max_instances);
   std::stable_sort(out.begin(), out.end(),
                    [](const job_instance& a, const job_instance& b) { return a.key < b.key; });
   std::map<std::string, std::string> seen;  // name → key that produced it
@@ -111,6 +132,12 @@ std::vector<job_instance> expand_job(const hcl::block& job, reader& r) {
       continue;
     }
     inst.name = base + "--" + slug;
+    if (inst.name.size() > max_name_length) {
+      r.error(where, "Invalid job name",
+              "The key " + quote(inst.key) + " gives the job name " + quote(inst.name) +
+                  ", longer than " + std::to_string(max_name_length) + " characters.");
+      continue;
+    }
     auto [it, fresh] = seen.emplace(inst.name, inst.key);
     if (!fresh) {
       r.error(where, "Duplicate job name",

@@ -4,7 +4,7 @@
 //
 // Every implementation is a plain `value f(const call&)`. Argument problems are reported by
 // throwing `call_error` from the small accessors of `call`; the single wrapper in `make_def`
-// turns that (and any library exception such as std::regex_error) into a function_result, so no
+// turns that (and any library exception such as std::bad_alloc) into a function_result, so no
 // exception ever leaves `function_def::impl`. Error texts are cty's details only: the evaluator
 // adds "Invalid value for "<param>" parameter: " and the final period.
 
@@ -21,13 +21,14 @@
 #include <iterator>
 #include <limits>
 #include <new>
-#include <regex>
 #include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 
 #include "config/pipeline/json_decode.hpp"
+#include "config/pipeline/budget.hpp"
 #include "config/pipeline/utf8.hpp"
 
 namespace pikoci::hcl {
@@ -40,9 +41,6 @@ using args_t = std::vector<value>;
 constexpr std::size_t max_range_elements = 1024;  // Terraform's own limit for range()
 constexpr long long max_pad_width = 10000;        // format() widths/precisions, indent()
 constexpr std::size_t max_product_size = 100000;  // setproduct() result elements
-// std::regex backtracks recursively: long subjects overflow the stack (about 500 bytes per
-// subject character for `(a|b)*`), so subjects are capped where RE2 would not need to.
-constexpr std::size_t max_regex_subject = 8192;
 constexpr std::size_t max_json_depth = 512;  // from_json and value destructors recurse
 
 // ---- errors and argument access
@@ -55,6 +53,16 @@ struct call_error {
 
 [[noreturn]] void fail(std::string message) {
   throw call_error{std::move(message), -1};
+}
+
+/// Stops a call whose result would grow past what the evaluation budget has left (replace(),
+/// format() and friends can turn a small input into gigabytes).
+void check_size(std::size_t bytes) {
+  const budget* b = budget::current();
+  if (b != nullptr && bytes > b->remaining()) {
+    fail("the result would exceed the evaluation memory budget of " +
+         format_bytes(b->limits().max_value_bytes));
+  }
 }
 
 std::string json_quote(const std::string& s) {
@@ -332,6 +340,7 @@ std::string replace_all(const std::string& s, const std::string& from, const std
     for (const auto& c : utf8_chars(s)) {
       out.append(s, c.pos, c.len);
       out += to;
+      check_size(out.size());
     }
     return out;
   }
@@ -339,52 +348,36 @@ std::string replace_all(const std::string& s, const std::string& from, const std
   for (std::size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
     out.append(s, pos, hit - pos);
     out += to;
+    check_size(out.size());
   }
   out.append(s, pos, std::string::npos);
   return out;
 }
 
-// ---- regular expressions (RE2 syntax approximated on std::regex ECMAScript)
+// ---- regular expressions (RE2, the engine behind Go's regexp: same syntax, linear time)
 
 struct compiled_regex {
-  std::regex re;
+  std::shared_ptr<const re2::RE2> re;
   std::vector<std::string> group_names;  // one per capture group, "" when unnamed
 };
 
-/// Rewrites the RE2 constructs that ECMAScript lacks: named groups `(?P<n>…)`/`(?<n>…)` become
-/// plain groups whose names are remembered, leading flags `(?i)`/`(?s)`/`(?m)` become options,
-/// and `\A`/`\z` become anchors. Everything else passes through unchanged.
-compiled_regex compile_regex(const std::string& pattern) {
-  compiled_regex out;
-  auto options = std::regex::ECMAScript;
-  bool dot_all = false;
-  std::string translated;
-  std::size_t i = 0;
+/// Go (since 1.22) also spells named groups `(?<name>...)`; this RE2 only knows `(?P<name>...)`,
+/// so the short form is rewritten outside character classes and `\Q...\E` quotes.
+std::string go_named_groups(const std::string& pattern) {
+  std::string out;
   const std::size_t n = pattern.size();
-  if (starts_with(pattern, "(?")) {
-    std::size_t close = pattern.find(')');
-    std::string flags = close == std::string::npos ? "" : pattern.substr(2, close - 2);
-    if (!flags.empty() && flags.find_first_not_of("ism") == std::string::npos) {
-      if (flags.find('i') != std::string::npos) options |= std::regex::icase;
-      if (flags.find('m') != std::string::npos) options |= std::regex::multiline;
-      dot_all = flags.find('s') != std::string::npos;
-      i = close + 1;
-    }
-  }
   bool in_class = false;
-  while (i < n) {
+  for (std::size_t i = 0; i < n;) {
     char c = pattern[i];
     if (c == '\\' && i + 1 < n) {
-      char e = pattern[i + 1];
-      if (e == 'A' && !in_class) {
-        translated += '^';
-      } else if (e == 'z' && !in_class) {
-        translated += '$';
-      } else if (e == 'p' || e == 'P' || e == 'Q') {
-        fail(std::string("invalid regular expression: \\") + e + " is not supported");
-      } else {
-        translated.append(pattern, i, 2);
+      if (pattern[i + 1] == 'Q') {  // literal text up to \E (or the end)
+        std::size_t stop = pattern.find("\\E", i + 2);
+        stop = stop == std::string::npos ? n : stop + 2;
+        out.append(pattern, i, stop - i);
+        i = stop;
+        continue;
       }
+      out.append(pattern, i, 2);
       i += 2;
       continue;
     }
@@ -392,104 +385,94 @@ compiled_regex compile_regex(const std::string& pattern) {
       if (c == '[' && i + 1 < n && pattern[i + 1] == ':') {  // [:alpha:] inside a class
         std::size_t end = pattern.find(":]", i + 2);
         std::size_t stop = end == std::string::npos ? n : end + 2;
-        translated.append(pattern, i, stop - i);
+        out.append(pattern, i, stop - i);
         i = stop;
         continue;
       }
       if (c == ']') in_class = false;
-      translated += c;
+      out += c;
       ++i;
       continue;
     }
     if (c == '[') {
       in_class = true;
-      translated += c;
+      out += c;
       ++i;
-      // A ']' right after '[' or '[^' is a literal member in RE2 but ends an empty class in
-      // ECMAScript, so it is escaped.
-      if (i < n && pattern[i] == '^') translated += pattern[i++];
-      if (i < n && pattern[i] == ']') {
-        translated += "\\]";
-        ++i;
-      }
+      // A ']' right after '[' or '[^' is a literal member, not the end of the class.
+      if (i < n && pattern[i] == '^') out += pattern[i++];
+      if (i < n && pattern[i] == ']') out += pattern[i++];
       continue;
     }
-    if (c == '.' && dot_all) {
-      translated += "[\\s\\S]";
-      ++i;
+    std::string_view rest(pattern.data() + i, n - i);
+    if (starts_with(rest, "(?<") && !starts_with(rest, "(?<=") && !starts_with(rest, "(?<!")) {
+      out += "(?P<";
+      i += 3;
       continue;
     }
-    if (c == '(') {
-      std::string_view rest(pattern.data() + i, n - i);
-      bool named =
-          starts_with(rest, "(?P<") ||
-          (starts_with(rest, "(?<") && !starts_with(rest, "(?<=") && !starts_with(rest, "(?<!"));
-      if (named) {
-        std::size_t name_start = i + (pattern[i + 2] == 'P' ? 4 : 3);
-        std::size_t close = pattern.find('>', name_start);
-        if (close == std::string::npos || close == name_start) {
-          fail("invalid regular expression: invalid named capture group");
-        }
-        out.group_names.push_back(pattern.substr(name_start, close - name_start));
-        translated += '(';
-        i = close + 1;
-        continue;
-      }
-      if (!starts_with(rest, "(?")) {
-        out.group_names.emplace_back();
-      } else if (!starts_with(rest, "(?:")) {
-        fail("invalid regular expression: only (?:...) and named groups are supported");
-      }
-    }
-    translated += c;
+    out += c;
     ++i;
   }
+  return out;
+}
+
+/// Compiles a pattern in Go's (RE2) syntax, leftmost-first like Go's regexp.
+compiled_regex compile_regex(const std::string& pattern) {
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  auto re = std::make_shared<const re2::RE2>(go_named_groups(pattern), options);
+  if (!re->ok()) fail("invalid regular expression: " + re->error());
+  compiled_regex out;
+  out.group_names.assign(static_cast<std::size_t>(re->NumberOfCapturingGroups()), std::string());
+  for (const auto& [index, name] : re->CapturingGroupNames())
+    out.group_names[static_cast<std::size_t>(index - 1)] = name;
   bool has_named = false, has_unnamed = false;
   for (const auto& name : out.group_names) (name.empty() ? has_unnamed : has_named) = true;
   if (has_named && has_unnamed) {
     fail("invalid regular expression: can't mix both named and unnamed capture groups");
   }
-  out.re = std::regex(translated, options);  // std::regex_error is mapped by make_def
+  out.re = std::move(re);
   return out;
 }
 
 /// Compiles `pattern`, blaming argument `i` for any problem with it.
-compiled_regex compile_pattern(const call& c, std::size_t i, const std::string& pattern) {
+compiled_regex compile_pattern(std::size_t i, const std::string& pattern) {
   try {
     return compile_regex(pattern);
-  } catch (const std::regex_error& e) {
-    c.fail_arg(i, std::string("invalid regular expression: ") + e.what());
   } catch (call_error& e) {
     e.arg = static_cast<int>(i);
     throw;
   }
 }
 
-std::string regex_subject(const call& c, std::size_t i) {
-  std::string s = c.str(i);
-  if (s.size() > max_regex_subject) {
-    c.fail_arg(i, "string is too long for a regular expression (limit " +
-                      std::to_string(max_regex_subject) + " bytes)");
-  }
-  return s;
+/// One match: the whole match and every capture group; a group that took no part has a null
+/// data pointer.
+using match_groups = std::vector<re2::StringPiece>;
+
+/// The first match of `cr` in `s` at or after byte `from`, with `^` and `\b` still seeing the
+/// text before `from` (as Go's regexp does when it continues a search).
+bool find_match(const compiled_regex& cr, const std::string& s, std::size_t from,
+                match_groups& m) {
+  m.assign(cr.group_names.size() + 1, re2::StringPiece());
+  return cr.re->Match(s, from, s.size(), re2::RE2::UNANCHORED, m.data(),
+                      static_cast<int>(m.size()));
 }
 
-/// Calls `on_match` for each match of `re` in `s`, left to right, with Go's regexp rule for
+std::size_t match_start(const std::string& s, const re2::StringPiece& g) {
+  return static_cast<std::size_t>(g.data() - s.data());
+}
+
+/// Calls `on_match` for each match of `cr` in `s`, left to right, with Go's regexp rule for
 /// empty matches: one right after a previous match is skipped, so "a*" on "baaac" matches
 /// "", "aaa", "" and not an extra "" before the "c".
 template <typename OnMatch>
-void for_each_match(const std::regex& re, const std::string& s, OnMatch on_match) {
+void for_each_match(const compiled_regex& cr, const std::string& s, OnMatch on_match) {
   std::size_t pos = 0;
   std::size_t prev_end = std::string::npos;
+  match_groups m;
   while (pos <= s.size()) {
-    std::smatch m;
-    auto flags =
-        pos > 0 ? std::regex_constants::match_prev_avail : std::regex_constants::match_default;
-    if (!std::regex_search(s.cbegin() + static_cast<std::ptrdiff_t>(pos), s.cend(), m, re, flags)) {
-      break;
-    }
-    auto start = static_cast<std::size_t>(m[0].first - s.cbegin());
-    auto end = static_cast<std::size_t>(m[0].second - s.cbegin());
+    if (!find_match(cr, s, pos, m)) break;
+    auto start = match_start(s, m[0]);
+    auto end = start + m[0].size();
     bool accept = true;
     if (end == pos) {
       accept = start != prev_end;
@@ -506,10 +489,10 @@ void for_each_match(const std::regex& re, const std::string& s, OnMatch on_match
 
 /// One match as Terraform's regex() returns it: the match itself without capture groups, an
 /// object with named groups, a list with unnamed ones (null for groups that did not take part).
-value match_value(const compiled_regex& cr, const std::smatch& m) {
-  if (cr.group_names.empty()) return value::string(m.str(0));
+value match_value(const compiled_regex& cr, const match_groups& m) {
+  if (cr.group_names.empty()) return value::string(std::string(m[0]));
   auto group = [&](std::size_t g) {
-    return m[g].matched ? value::string(m.str(g)) : value::null();
+    return m[g].data() != nullptr ? value::string(std::string(m[g])) : value::null();
   };
   if (!cr.group_names.front().empty()) {
     value::collection_t attrs;
@@ -530,7 +513,7 @@ bool is_name_char(char c) {
 /// Go's Regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; a `$` not followed by a valid
 /// reference is literal; references to unknown groups expand to nothing.
 void expand_template(std::string& out, const std::string& tmpl, const compiled_regex& cr,
-                     const std::smatch& m) {
+                     const match_groups& m) {
   for (std::size_t i = 0; i < tmpl.size(); ++i) {
     if (tmpl[i] != '$' || i + 1 >= tmpl.size()) {
       out += tmpl[i];
@@ -558,7 +541,7 @@ void expand_template(std::string& out, const std::string& tmpl, const compiled_r
       if (it != cr.group_names.end())
         group = static_cast<std::size_t>(it - cr.group_names.begin()) + 1;
     }
-    if (group < m.size() && m[group].matched) out += m.str(group);
+    if (group < m.size() && m[group].data() != nullptr) out.append(m[group].data(), m[group].size());
   }
 }
 
@@ -566,11 +549,12 @@ std::string regex_replace_all(const std::string& s, const compiled_regex& cr,
                               const std::string& tmpl) {
   std::string out;
   std::size_t last = 0;
-  for_each_match(cr.re, s, [&](const std::smatch& m) {
-    auto start = static_cast<std::size_t>(m[0].first - s.cbegin());
+  for_each_match(cr, s, [&](const match_groups& m) {
+    auto start = match_start(s, m[0]);
     out.append(s, last, start - last);
     expand_template(out, tmpl, cr, m);
-    last = static_cast<std::size_t>(m[0].second - s.cbegin());
+    check_size(out.size());
+    last = start + m[0].size();
   });
   out.append(s, last, std::string::npos);
   return out;
@@ -843,6 +827,7 @@ std::string format_string(const std::string& fmt, const args_t& args) {
            " but have " + std::to_string(args.size()) + " total");
     }
     out += format_one(spec, args[next_arg], where);
+    check_size(out.size());
     max_used = std::max(max_used, ++next_arg);
   }
   if (max_used < args.size()) {
@@ -1300,12 +1285,14 @@ value fn_formatlist(const call& c) {
   }
   if (length == std::string::npos) length = 1;
   std::vector<std::string> out;
+  std::size_t total = 0;
   for (std::size_t k = 0; k < length; ++k) {
     args_t row;
     for (std::size_t i = 1; i < c.count(); ++i) {
       row.push_back(c.at(i).is_sequence() ? c.at(i).items()[k] : c.at(i));
     }
     out.push_back(format_string(fmt, row));
+    check_size(total += out.back().size());
   }
   return string_list(out);
 }
@@ -1329,6 +1316,7 @@ value fn_join(const call& c) {
       if (!first) out += sep;
       out += s;
       first = false;
+      check_size(out.size());
     }
   }
   return str_value(out);
@@ -1345,8 +1333,7 @@ value fn_upper(const call& c) {
 value fn_replace(const call& c) {
   std::string s = c.str(0), substr = c.str(1), repl = c.str(2);
   if (substr.size() > 1 && substr.front() == '/' && substr.back() == '/') {
-    compiled_regex cr = compile_pattern(c, 1, substr.substr(1, substr.size() - 2));
-    if (s.size() > max_regex_subject) c.fail_arg(0, "string is too long for a regular expression");
+    compiled_regex cr = compile_pattern(1, substr.substr(1, substr.size() - 2));
     return str_value(regex_replace_all(s, cr, repl));
   }
   return str_value(replace_all(s, substr, repl));
@@ -1856,24 +1843,24 @@ value fn_timestamp(const call&) {
 // ---- regex functions
 
 value fn_regex(const call& c) {
-  compiled_regex cr = compile_pattern(c, 0, c.str(0));
-  std::string s = regex_subject(c, 1);
-  std::smatch m;
-  if (!std::regex_search(s, m, cr.re)) fail("pattern did not match any part of the given string");
+  compiled_regex cr = compile_pattern(0, c.str(0));
+  std::string s = c.str(1);
+  match_groups m;
+  if (!find_match(cr, s, 0, m)) fail("pattern did not match any part of the given string");
   return match_value(cr, m);
 }
 
 value fn_regexall(const call& c) {
-  compiled_regex cr = compile_pattern(c, 0, c.str(0));
-  std::string s = regex_subject(c, 1);
+  compiled_regex cr = compile_pattern(0, c.str(0));
+  std::string s = c.str(1);
   value::sequence_t out;
-  for_each_match(cr.re, s, [&](const std::smatch& m) { out.push_back(match_value(cr, m)); });
+  for_each_match(cr, s, [&](const match_groups& m) { out.push_back(match_value(cr, m)); });
   return value::list(std::move(out));
 }
 
 value fn_regexreplace(const call& c) {
-  std::string s = regex_subject(c, 0);
-  compiled_regex cr = compile_pattern(c, 1, c.str(1));
+  std::string s = c.str(0);
+  compiled_regex cr = compile_pattern(1, c.str(1));
   return str_value(regex_replace_all(s, cr, c.str(2)));
 }
 
@@ -2050,8 +2037,6 @@ function_def make_def(std::vector<std::string> params, bool variadic, impl_fn fn
       return function_result::success(fn(call(args)));
     } catch (const call_error& e) {
       return function_result::failure(e.message, e.arg);
-    } catch (const std::regex_error& e) {
-      return function_result::failure(std::string("invalid regular expression: ") + e.what());
     } catch (const std::bad_alloc&) {
       return function_result::failure("the result is too large");
     } catch (const std::exception& e) {

@@ -1,6 +1,7 @@
 // The load pipeline: parse → variables → decode (+ for_each/matrix expansion) → built-ins →
 // validate. Every phase runs even after errors so that one save reports everything.
 
+#include <chrono>
 #include <set>
 #include <tuple>
 
@@ -22,9 +23,20 @@ hcl::diagnostics unique(const hcl::diagnostics& in) {
   return out;
 }
 
+/// A load that ran out of budget reports only that: what failed after it is its consequence.
+load_result over_budget(const hcl::budget& b) {
+  load_result res;
+  const auto& f = *b.failure();
+  res.diags.add(f.rng, f.summary, f.detail);
+  return res;
+}
+
 }  // namespace
 
 load_result load(const std::string& file_name, std::string source, const load_options& opts) {
+  // Everything evaluated while loading, built-ins included, shares one budget.
+  hcl::budget budget(opts.limits.eval);
+  hcl::budget_scope scope(budget);
   load_result res;
   hcl::diagnostics diags;
   hcl::file f = hcl::parse_file(file_name, std::move(source), diags);
@@ -40,14 +52,26 @@ load_result load(const std::string& file_name, std::string source, const load_op
 
   pipeline_config cfg;
   cfg.variables = detail::resolve_variables(variable_blocks, opts, diags);
+  if (budget.exhausted()) return over_budget(budget);
   hcl::value::collection_t vars;
   for (const auto& v : cfg.variables) vars[v.name] = v.value;
   cfg.vars = hcl::value::object(std::move(vars));
 
-  detail::decode_definitions(others, cfg, diags);
+  detail::decode_definitions(others, cfg, opts.limits, diags);
+  if (budget.exhausted()) return over_budget(budget);
   detail::merge_builtins(cfg, diags);
-  detail::resolve_service_sources(cfg, opts.fetch, diags);
+  fetch_fn fetch;
+  if (opts.fetch)
+    fetch = [&budget, &opts](const std::string& url) {
+      const auto start = std::chrono::steady_clock::now();
+      fetched got = opts.fetch(url);
+      budget.extend(std::chrono::steady_clock::now() - start);
+      return got;
+    };
+  detail::resolve_service_sources(cfg, fetch, diags);
+  if (budget.exhausted()) return over_budget(budget);
   detail::validate(cfg, diags);
+  if (!budget.check_time(f.root.rng)) return over_budget(budget);
 
   res.diags = unique(diags);
   res.diags.sort();

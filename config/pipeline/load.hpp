@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/pipeline/budget.hpp"
 #include "config/pipeline/diagnostics.hpp"
 #include "config/pipeline/model.hpp"
 
@@ -23,12 +24,24 @@ struct fetched {
 };
 using fetch_fn = std::function<fetched(const std::string& url)>;
 
+/// What one load may declare and compute. A file over any limit gets a diagnostic at the place
+/// that exceeded it; the defaults are far above real pipelines (docs/operations.md).
+struct load_limits {
+  hcl::eval_limits eval;                  // values, nesting and wall time of the whole load
+  std::size_t max_jobs = 1000;            // after for_each/matrix expansion
+  std::size_t max_for_each = 1000;        // instances of one for_each/matrix job
+  std::size_t max_resources = 1000;       // `resource` blocks
+  std::size_t max_resource_types = 200;   // `resource_type` blocks (built-ins not counted)
+  std::size_t max_steps_per_job = 500;    // step blocks of one job, nested ones included
+};
+
 struct load_options {
   std::map<std::string, std::string> var_strings;  // --var k=v (always strings)
   nlohmann::json vars = nlohmann::json::object();  // --vars FILE.json or the API's "vars" (typed)
   /// Fetches http(s) sources of service types (SPEC §7) while loading; unset (offline
   /// validation), such sources stay unresolved.
   fetch_fn fetch;
+  load_limits limits;
 };
 
 /// The model when the file is valid, else nullopt; `diags` lists every error, sorted by position.

@@ -83,9 +83,10 @@ std::optional<std::string> param_string(const hcl::value& v);
 std::vector<variable> resolve_variables(const std::vector<const hcl::block*>& blocks,
                                         const load_options& opts, hcl::diagnostics& diags);
 
-/// Decodes every top-level block but `variable` into `cfg` with `var` = cfg.vars.
+/// Decodes every top-level block but `variable` into `cfg` with `var` = cfg.vars, within the
+/// count limits of `limits` (blocks past a limit are reported once and not decoded).
 void decode_definitions(const std::vector<const hcl::block*>& blocks, pipeline_config& cfg,
-                        hcl::diagnostics& diags);
+                        const load_limits& limits, hcl::diagnostics& diags);
 
 /// The top-level schema (also used for built-in definitions).
 const body_schema& root_schema();
@@ -99,8 +100,10 @@ struct job_instance {
 };
 
 /// Instances of a `job` block per reference §1.9 (sorted by key, slug-named, duplicates and
-/// for_each+matrix reported). A plain job yields itself.
-std::vector<job_instance> expand_job(const hcl::block& job, reader& r);
+/// for_each+matrix reported). A plain job yields itself. More than `max_instances` instances
+/// are an error (reported at the for_each value or the matrix block) and yield none.
+std::vector<job_instance> expand_job(const hcl::block& job, reader& r,
+                                     std::size_t max_instances);
 
 /// Decodes one job instance (the block's body evaluated with `each` when expanded).
 job decode_job(const hcl::block& block, const job_instance& inst, const hcl::eval_context& ctx,

@@ -91,6 +91,22 @@ bool is_slug(std::string_view text) {
                      [&](char c) { return is_lower_alnum(c) || is_edge(c); });
 }
 
+const char* const name_rule =
+    "a name is 1 to 100 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'";
+const char* const block_name_rule =
+    "use 1 to 100 characters of a-z, 0-9, '-' and '_', not starting or ending with '-' or '_'";
+
+bool is_valid_name(std::string_view name) {
+  if (name.empty() || name.size() > max_name_length || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-';
+  });
+}
+
+bool is_valid_block_name(std::string_view name) {
+  return name.size() <= max_name_length && is_slug(name);
+}
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   // One row of the classic dynamic-programming table suffices.
   std::vector<std::size_t> row(b.size() + 1);

@@ -17,6 +17,22 @@ std::string make_slug(std::string_view text);
 /// slug.IsSlug: only [a-z0-9_-], not starting or ending with '-' or '_', 1..255 characters.
 bool is_slug(std::string_view text);
 
+/// Names become route segments, store keys and parts of paths, so they follow one rule: 1 to
+/// `max_name_length` characters. Pipeline names may use letters, digits, '_', '.' and '-' and
+/// must not start with '.' (so never "." or ".."); job, resource and resource type names must
+/// also be slugs (is_slug), as the API's routes require.
+constexpr std::size_t max_name_length = 100;
+
+/// A valid pipeline name (see max_name_length).
+bool is_valid_name(std::string_view name);
+/// The pipeline name rule in words, for messages.
+extern const char* const name_rule;
+
+/// A valid job, resource or resource type name: a slug of at most max_name_length characters.
+bool is_valid_block_name(std::string_view name);
+/// The block name rule in words, for messages.
+extern const char* const block_name_rule;
+
 /// Levenshtein distance (bytes).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <initializer_list>
 #include <regex>
 #include <string>
@@ -719,14 +720,35 @@ TEST_SUITE("config.functions") {
     CHECK(ok("regex", {s("(?m)^b$"), s("a\nb\nc")}) == s("b"));
   }
 
-  TEST_CASE("regex reports no match, bad patterns and oversized input") {
+  TEST_CASE("regex reports no match and patterns outside Go's RE2 syntax") {
     CHECK(contains(err("regex", {s("[a-z]+"), s("123")}), "did not match"));
     CHECK(err_arg("regex", {s("(unclosed"), s("x")}) == 0);
     CHECK(contains(err("regex", {s("(?P<a>x)(y)"), s("xy")}), "can't mix"));
-    CHECK(err_arg("regex", {s("(?=x)"), s("x")}) == 0);
-    CHECK(err_arg("regex", {s("\\pL"), s("x")}) == 0);
-    std::string huge(100000, 'a');
-    CHECK(contains(err("regex", {s(".*"), s(huge.c_str())}), "too long"));
+    CHECK(err_arg("regex", {s("(?=x)"), s("x")}) == 0);      // no lookahead in RE2
+    CHECK(err_arg("regex", {s("(a)\\1"), s("aa")}) == 0);   // nor backreferences
+    CHECK(contains(err("regex", {s("a{1001}"), s("a")}), "invalid regular expression"));
+  }
+
+  TEST_CASE("regex speaks Go's RE2 syntax: Unicode classes, quoting, flags, anchors") {
+    CHECK(ok("regex", {s("\\pL+"), s("1h\xC3\xA9llo2")}) == s("h\xC3\xA9llo"));
+    CHECK(ok("regex", {s("\\p{Greek}+"), s("abc\xCE\xB1\xCE\xB2")}) == s("\xCE\xB1\xCE\xB2"));
+    CHECK(ok("regex", {s("\\Q(?<a>.)\\E"), s("x(?<a>.)y")}) == s("(?<a>.)"));
+    CHECK(ok("regex", {s("[(?<]+"), s("ab(?<")}) == s("(?<"));
+    CHECK(ok("regex", {s("(?U)a+"), s("aaa")}) == s("a"));
+    CHECK(ok("regex", {s("\\Aab\\z"), s("ab")}) == s("ab"));
+    CHECK(contains(err("regex", {s("a$"), s("a\n")}), "did not match"));  // $ is end of text
+    CHECK(ok("regex", {s("(?P<y>\\d+)-(?<m>\\d+)"), s("2024-05")}) ==
+          obj({{"y", s("2024")}, {"m", s("05")}}));
+  }
+
+  TEST_CASE("regex runs in linear time: no catastrophic backtracking, no subject limit") {
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(contains(err("regex", {s("(a+)+$"), s("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!")}),
+                   "did not match"));
+    CHECK(ok("regexall", {s("(x+x+)+y"), s(std::string(5000, 'x').c_str())}) == lst({}));
+    std::string huge(1000000, 'a');
+    CHECK(ok("regex", {s("a+$"), s(huge.c_str())}) == s(huge.c_str()));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
   }
 
   TEST_CASE("regexall returns every match in order") {
@@ -736,6 +758,8 @@ TEST_SUITE("config.functions") {
           lst({strs({"a", "1"}), strs({"b", "2"})}));
     CHECK(ok("regexall", {s("x*"), s("ab")}).size() == 3);
     CHECK(ok("regexall", {s("^a"), s("aaa")}) == strs({"a"}));
+    // a search that goes on still sees the text before it: no word boundary inside "foofoo"
+    CHECK(ok("regexall", {s("\\bfoo"), s("foofoo foo")}) == strs({"foo", "foo"}));
     CHECK(err_arg("regexall", {s("["), s("x")}) == 0);
   }
 

@@ -352,11 +352,13 @@ resource "cron" "t" {
 
   TEST_CASE("job names and both halves of a resource canonical must be slugs") {
     CHECK_ERROR("\njob \"Build It\" {}\n",
-                "p.hcl:2:5: Invalid job name: \"Build It\" is not a valid slug: job names may use "
-                "only a-z, 0-9, '-' and '_', not starting or ending with '-' or '_'.");
+                "p.hcl:2:5: Invalid job name: \"Build It\" is not a valid slug: job names must "
+                "use 1 to 100 characters of a-z, 0-9, '-' and '_', not starting or ending with "
+                "'-' or '_'.");
     CHECK_ERROR("\nresource \"cron\" \"My Timer\" {}\n",
                 "p.hcl:2:17: Invalid resource name: \"My Timer\" is not a valid slug: both halves "
-                "of the canonical \"cron.My Timer\" must use only a-z, 0-9, '-' and '_'.");
+                "of the canonical \"cron.My Timer\" must use 1 to 100 characters of a-z, 0-9, "
+                "'-' and '_', not starting or ending with '-' or '_'.");
   }
 
   TEST_CASE("duplicate names are reported at the second definition") {

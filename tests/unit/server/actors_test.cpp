@@ -8,7 +8,9 @@
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "actors/protocols/registry.hpp"
 #include "actors/server/execution_queue.hpp"
@@ -85,6 +87,12 @@ struct node_fixture {
               [out](caf::error& e) { *out = api::fail(http::errc::internal, caf::to_string(e)); });
     });
     run();
+    // Pipeline text is loaded on a detached thread of its own (outside the test scheduler):
+    // its answer may come a little later.
+    for (int i = 0; i < 10000 && !out->has_value(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      run();
+    }
     REQUIRE_MESSAGE(out->has_value(), "no reply");
     return **out;
   }
