@@ -89,15 +89,11 @@ std::pair<std::string, fs::path> limit_memory(int pid) {
 
 /// VmRSS or VmHWM of `pid` in MiB; -1 once it is gone.
 double status_mib(int pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field, 0) == 0) return std::stod(line.substr(std::strlen(field))) / 1024.0;
-  return -1;
+  return pikoci::test::proc_status_kb(pid, field) / 1024.0;
 }
 
 bool alive(int pid) {
-  return kill(pid, 0) == 0 && status_mib(pid, "VmRSS:") >= 0;
+  return kill(pid, 0) == 0 && pikoci::test::proc_status_kb(pid, "VmRSS") >= 0;
 }
 
 /// The jobs: what their tasks print. Weighted so most builds are small and a few are huge.
@@ -180,7 +176,7 @@ resource "latin" "src" {
     return n;
   };
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  double rss_start = status_mib(pid, "VmRSS:"), rss_mid = -1;
+  double rss_start = status_mib(pid, "VmRSS"), rss_mid = -1;
   auto t0 = clock_type::now();
   auto duration = std::chrono::duration<double>(minutes * 60);
   long triggered = 0, ended = 0, refused = 0;
@@ -191,7 +187,7 @@ resource "latin" "src" {
       crashes = 1;
       break;
     }
-    if (rss_mid < 0 && clock_type::now() - t0 >= duration / 2) rss_mid = status_mib(pid, "VmRSS:");
+    if (rss_mid < 0 && clock_type::now() - t0 >= duration / 2) rss_mid = status_mib(pid, "VmRSS");
     long done = finished();
     if (done >= 0) ended = done;
     if (triggered - ended >= outstanding) {
@@ -224,7 +220,7 @@ resource "latin" "src" {
   }
   if (crashes == 0 && http_request("GET", base + "/health", "", {}, 30000).status != 200)
     crashes = 1;
-  double rss_end = status_mib(pid, "VmRSS:"), peak = status_mib(pid, "VmHWM:");
+  double rss_end = status_mib(pid, "VmRSS"), peak = status_mib(pid, "VmHWM");
   if (rss_mid < 0) rss_mid = rss_end;
   if (crashes != 0 || ended < triggered)
     std::fprintf(stderr, "%s; the node's log:\n%s\n",

@@ -9,9 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "tests/support/hmac.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 using namespace pikoci::test;
@@ -36,29 +34,6 @@ void serves(runtime_node& node, const std::string& job, const std::string& expec
   auto done = node.wait_build("p", job, b["number"].get<std::string>(), 30s);
   CHECK(done["status"] == expect_status);
   CHECK(eventually([&] { return node.get("/queue").json()["in_flight"] == 0; }, 10s));
-}
-
-std::string hmac_hex(const std::string& key, const std::string& data) {
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  static const char* const digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += digits[mac[i] >> 4];
-    out += digits[mac[i] & 15];
-  }
-  return out;
-}
-
-/// The node's peak resident memory (VmHWM) in bytes.
-std::size_t peak_rss(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  return 0;
 }
 
 const char* task_pipeline = R"(
@@ -289,7 +264,7 @@ job "loud" {
   }
 }
 )");
-    auto before = peak_rss(node.server().process().pid());
+    auto before = std::size_t(proc_status_kb(node.server().process().pid(), "VmHWM")) * 1024;
     auto b = node.trigger("p", "loud");
     auto done = node.wait_build("p", "loud", b["number"].get<std::string>(), 55s);
     CHECK(done["status"] == "succeeded");
@@ -298,7 +273,7 @@ job "loud" {
     CHECK(log.find(" bytes of earlier output dropped ...]") != std::string::npos);
     CHECK(log.size() < 4 * 1024 * 1024 + 200);
     CHECK(log.find("THE-END") != std::string::npos);
-    auto peak = peak_rss(node.server().process().pid());
+    auto peak = std::size_t(proc_status_kb(node.server().process().pid(), "VmHWM")) * 1024;
     MESSAGE("VmHWM before " << before / 1048576 << " MiB, after " << peak / 1048576 << " MiB");
     CHECK(peak < 200u * 1024 * 1024);
     CHECK(node.healthy());

@@ -71,15 +71,6 @@ int status_of(const std::string& raw) {
   return std::atoi(raw.c_str() + 9);
 }
 
-/// A field of /proc/PID/status in kB (VmRSS, VmHWM).
-long proc_kb(int pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-  return -1;
-}
-
 /// A node started through `wrapper` (e.g. prlimit), on 127.0.0.1 and a free port.
 struct wrapped_node {
   std::unique_ptr<child_process> proc;
@@ -159,7 +150,7 @@ std::string write_temp(temp_dir& dir, const std::string& name, const std::string
 TEST_SUITE("edge") {
   TEST_CASE("the soft file limit is raised to the hard one and caps connections by default") {
     wrapped_node node({"prlimit", "--nofile=200:1024", "--"});
-    CHECK(proc_kb(node.proc->pid(), "VmRSS") > 0);
+    CHECK(proc_status_kb(node.proc->pid(), "VmRSS") > 0);
     auto out = node.proc->output();
     CHECK_MESSAGE(out.find("event=node.fd_limit raised_from=200 to=1024") != std::string::npos,
                   out);
@@ -204,7 +195,7 @@ TEST_SUITE("edge") {
     runtime_node node;
     REQUIRE(node.healthy());
     int pid = node.server().process().pid();
-    long before = proc_kb(pid, "VmHWM");
+    long before = proc_status_kb(pid, "VmHWM");
     REQUIRE(before > 0);
     const std::size_t body = 100u * 1024 * 1024;
     std::atomic<int> refused{0};
@@ -231,7 +222,7 @@ TEST_SUITE("edge") {
         ::close(fd);
       });
     for (auto& t : clients) t.join();
-    long after = proc_kb(pid, "VmHWM");
+    long after = proc_status_kb(pid, "VmHWM");
     MESSAGE("VmHWM before ", before, " kB, after ", after, " kB");
     CHECK(refused == 4);
     CHECK_MESSAGE(after - before < 8 * 1024, "peak memory grew by ", after - before, " kB");

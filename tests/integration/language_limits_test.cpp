@@ -204,6 +204,22 @@ resource "cron" "a/b" {}
   }
 }
 
+namespace {
+
+/// PUT /pipelines/{name} on a thread of its own: the reply, when it comes.
+std::future<http_response> put_async(runtime_node& node, const std::string& name,
+                                     const std::string& hcl) {
+  return std::async(std::launch::async, [&node, name, hcl] {
+    return http_request("PUT", node.server().url() + "/api/v1/pipelines/" + name,
+                        config_body(hcl),
+                        {{"Authorization", "Bearer " + node.token()},
+                         {"Content-Type", "application/json"}},
+                        60000);
+  });
+}
+
+}  // namespace
+
 TEST_SUITE("language_limits.order") {
   // A valid pipeline whose load takes a while: two million values evaluated.
   const std::string slow_but_valid = task_printing(
@@ -211,13 +227,7 @@ TEST_SUITE("language_limits.order") {
 
   TEST_CASE("PUTs of one pipeline apply in the order they arrived, however long each loads") {
     runtime_node node({"--pipeline-eval-memory", "65536"});
-    auto slow = std::async(std::launch::async, [&] {
-      return http_request("PUT", node.server().url() + "/api/v1/pipelines/p",
-                          config_body(slow_but_valid),
-                          {{"Authorization", "Bearer " + node.token()},
-                           {"Content-Type", "application/json"}},
-                          60000);
-    });
+    auto slow = put_async(node, "p", slow_but_valid);
     std::this_thread::sleep_for(100ms);  // the slow load is under way
     auto start = clock_type::now();
     auto quick = node.call("PUT", "/pipelines/p", config_body(task_printing("\"last\"")),
@@ -234,13 +244,7 @@ TEST_SUITE("language_limits.order") {
   TEST_CASE("a DELETE voids a PUT of the same pipeline still loading: 409, and it stays deleted") {
     runtime_node node({"--pipeline-eval-memory", "65536"});
     node.set_pipeline("p", task_printing("\"first\""));
-    auto slow = std::async(std::launch::async, [&] {
-      return http_request("PUT", node.server().url() + "/api/v1/pipelines/p",
-                          config_body(slow_but_valid),
-                          {{"Authorization", "Bearer " + node.token()},
-                           {"Content-Type", "application/json"}},
-                          60000);
-    });
+    auto slow = put_async(node, "p", slow_but_valid);
     std::this_thread::sleep_for(100ms);
     CHECK(node.call("DELETE", "/pipelines/p", "", node.token()).status == 204);
     auto put = slow.get();

@@ -8,9 +8,7 @@
 #include <csignal>
 #include <thread>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "tests/support/hmac.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 using namespace pikoci::test;
@@ -51,20 +49,6 @@ job "build" {
 }
 )",
                      "@DIR@", dir.path());
-}
-
-std::string hmac_hex(const std::string& key, const std::string& data) {
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  static const char* const digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += digits[mac[i] >> 4];
-    out += digits[mac[i] & 15];
-  }
-  return out;
 }
 
 const std::string secret = "s3cret-for-tests";

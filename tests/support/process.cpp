@@ -1,5 +1,7 @@
 #include "tests/support/process.hpp"
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -221,6 +223,14 @@ std::string worker_token() {
     cached = first_line_token(
         run_command({node_binary(), "worker-token", "--jwt-secret", "test-secret"}));
   return cached;
+}
+
+long proc_status_kb(int pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  return -1;
 }
 
 }  // namespace pikoci::test

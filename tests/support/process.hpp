@@ -70,6 +70,10 @@ class node_server {
   int port_ = 0;
 };
 
+/// A `kB` field of /proc/PID/status (`VmRSS`, `VmHWM`, ...) in kB; -1 when the process or the
+/// field is not there.
+long proc_status_kb(int pid, const std::string& field);
+
 /// Path of the built binary under test.
 std::string node_binary();
 
