@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 #include <algorithm>
-#include <deque>
-#include <set>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include <stdlib.h>
@@ -32,8 +32,8 @@ struct registry_state {
   context ctx;
   std::map<std::string, proto::pipeline_actor> pipelines;
   // supervision: a pipeline whose actors died is restored from the store (restart_pipeline)
-  std::set<std::string> restarting;            // answered 503 `pipeline_restarting` meanwhile
-  std::map<std::string, std::string> failed;   // restarted too often: why (a set replaces it)
+  std::set<std::string> restarting;           // answered 503 `pipeline_restarting` meanwhile
+  std::map<std::string, std::string> failed;  // restarted too often: why (a set replaces it)
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restarts;
   // requests a pipeline is handling, answered with a 500 if it dies before it does
   std::map<std::string, std::map<std::uint64_t, caf::typed_response_promise<api::response>>>
@@ -43,7 +43,7 @@ struct registry_state {
   // order they arrived. A DELETE voids the loads still running for its pipeline (409).
   std::uint64_t next_load = 0;
   struct loads {
-    std::set<std::uint64_t> waiting;                       // arrival order of unfinished loads
+    std::set<std::uint64_t> waiting;                      // arrival order of unfinished loads
     std::map<std::uint64_t, std::function<void()>> done;  // finished, waiting for their turn
   };
   std::map<std::string, loads> loading;
@@ -257,8 +257,10 @@ caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
       .then(
           [self, req, rp, loader, in_turn](pipeline::load_result& r) mutable {
             caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-            in_turn([self, req, rp, loaded = std::make_shared<pipeline::load_result>(
-                                        std::move(r))]() mutable { apply(self, req, *loaded, rp); });
+            in_turn([self, req, rp,
+                     loaded = std::make_shared<pipeline::load_result>(std::move(r))]() mutable {
+              apply(self, req, *loaded, rp);
+            });
           },
           [rp, in_turn](caf::error& e) mutable {
             in_turn([rp, e]() mutable {
@@ -561,8 +563,10 @@ caf::result<api::response> handle(self_ptr self, api::request& r) {
     if (f == st.failed.end())
       return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
     if (!deleting)  // a failed pipeline can still be set again (set) or deleted
-      return api::fail(http::errc::internal, "pipeline \"" + name + "\" failed and was not "
-                                             "restarted (" + f->second + "); set it again");
+      return api::fail(http::errc::internal, "pipeline \"" + name +
+                                                 "\" failed and was not "
+                                                 "restarted (" +
+                                                 f->second + "); set it again");
     st.failed.erase(f);
   }
   if (deleting) {
@@ -643,9 +647,9 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
     st.pipelines.erase(it);
     if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
       for (auto& [id, rp] : f->second)
-        rp.deliver(api::fail(http::errc::internal,
-                             "pipeline \"" + name + "\" failed while handling this request (" +
-                                 caf::to_string(dm.reason) + ")"));
+        rp.deliver(api::fail(http::errc::internal, "pipeline \"" + name +
+                                                       "\" failed while handling this request (" +
+                                                       caf::to_string(dm.reason) + ")"));
       st.in_flight.erase(f);
     }
     if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown)

@@ -27,6 +27,8 @@ void one_running_two_pending(runtime_node& node, const temp_dir& dir) {
                              recording_job("fast", dir.file("runs"), "0"));
   node.trigger("p", "slow");
   node.wait_started("p", "slow", "1");
+  // its task has recorded its run (a build is `started` a moment before its process writes)
+  REQUIRE(eventually([&] { return dir.lines("runs").size() == 1; }, 20s));
   node.trigger("p", "fast");
   node.trigger("p", "fast");
   REQUIRE(node.get("/queue").json()["queued"] == 2);
