@@ -93,6 +93,22 @@ const std::string leaving_script =
     "setsid sh -c 'echo $$ > @DIR@/sid; exec sleep 300' & "
     "echo $$ > @DIR@/main; echo started; ";
 
+/// The arguments of a node in `mode` with a RocksDB store in `dir` (it is restarted).
+std::vector<std::string> durable_args(const std::string& mode, const temp_dir& dir) {
+  auto args = mode_args(mode);
+  for (const char* a : {"--db-system", "rocksdb", "--db-path"}) args.push_back(a);
+  args.push_back(dir.file("db"));
+  return args;
+}
+
+/// Build 1 of job "slow": it leaves background and setsid children behind and sleeps.
+void start_leaving_build(runtime_node& node, const temp_dir& dir) {
+  node.set_pipeline(
+      "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
+  node.trigger("p", "slow");
+  node.wait_started("p", "slow", "1");
+}
+
 }  // namespace
 
 TEST_SUITE("process_cleanup") {
@@ -190,15 +206,10 @@ job "svc" {
       CAPTURE(mode);
       temp_dir dir;
       recorded_pids pids(dir);
-      auto args = mode_args(mode);
-      for (const char* a : {"--db-system", "rocksdb", "--db-path"}) args.push_back(a);
-      args.push_back(dir.file("db"));
+      auto args = durable_args(mode, dir);
       {
         runtime_node node(args);
-        node.set_pipeline(
-            "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
-        node.trigger("p", "slow");
-        node.wait_started("p", "slow", "1");
+        start_leaving_build(node, dir);
         int bg = pids.get("bg"), sid = pids.get("sid"), main = pids.get("main");
         REQUIRE(bg > 0);
         REQUIRE(sid > 0);
@@ -221,15 +232,10 @@ job "svc" {
       CAPTURE(mode);
       temp_dir dir;
       recorded_pids pids(dir);
-      auto args = mode_args(mode);
-      for (const char* a : {"--db-system", "rocksdb", "--db-path"}) args.push_back(a);
-      args.push_back(dir.file("db"));
+      auto args = durable_args(mode, dir);
       {
         runtime_node node(args);
-        node.set_pipeline(
-            "p", shell_job("slow", replace_all(leaving_script, "@DIR@", dir.path()) + "sleep 300"));
-        node.trigger("p", "slow");
-        node.wait_started("p", "slow", "1");
+        start_leaving_build(node, dir);
         int bg = pids.get("bg"), sid = pids.get("sid");
         REQUIRE(bg > 0);
         REQUIRE(sid > 0);
