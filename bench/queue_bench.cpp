@@ -200,26 +200,26 @@ int main(int argc, char** argv) {
     o.max_queue_size = static_cast<int>(builds) + 1;
     o.grace = std::chrono::milliseconds(100);
     node::runtime rt(o);
-    auto set = rt.call_and_wait(api::set_pipeline{
+    auto set = rt.gateway().call_and_wait(proto::set_pipeline{
         "bench",
         "job \"job\" {\n  input \"env\" {\n    type = string\n    default = \"dev\"\n  }\n"
         "  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sleep\"\n      args = [\"600\"]\n"
         "    }\n  }\n}\n",
         nlohmann::json::object()});
-    if (api::is_error(set)) {
-      std::fprintf(stderr, "set pipeline: %s\n", set.body.dump().c_str());
+    if (set.failed()) {
+      std::fprintf(stderr, "set pipeline: %s\n", set.failure->message.c_str());
       return 1;
     }
     auto trigger = [&] {
-      return rt.call_and_wait(api::trigger_job{"bench", "job", {{"env", "prod"}}, {}});
+      return rt.gateway().call_and_wait(proto::trigger_job{"bench", "job", {{"env", "prod"}}, {}});
     };
     trigger();  // the running one
     auto before = rss_bytes();
     for (std::int64_t i = 0; i < builds; ++i) {
       auto r = trigger();
-      if (r.status != 201) {
+      if (r.failed() || r.what != domain::reply::outcome::created) {
         std::fprintf(stderr, "trigger %lld: %s\n", static_cast<long long>(i),
-                     r.body.dump().c_str());
+                     r.failed() ? r.failure->message.c_str() : r.value.dump().c_str());
         return 1;
       }
     }

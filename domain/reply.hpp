@@ -26,6 +26,7 @@ struct reply {
   /// A view that is not JSON (Prometheus text, a store archive) and its media type.
   std::string bytes;
   std::string media_type;
+  std::string file_name;  // a view meant to be saved as a file (an export): its name
   std::optional<domain::error> failure;
 
   bool failed() const { return failure.has_value(); }
@@ -34,28 +35,29 @@ struct reply {
 };
 
 inline reply done(nlohmann::json value) {
-  return {reply::outcome::done, std::move(value), {}, {}, std::nullopt};
+  return {reply::outcome::done, std::move(value), {}, {}, {}, std::nullopt};
 }
 inline reply created(nlohmann::json value) {
-  return {reply::outcome::created, std::move(value), {}, {}, std::nullopt};
+  return {reply::outcome::created, std::move(value), {}, {}, {}, std::nullopt};
 }
 inline reply accepted(nlohmann::json value) {
-  return {reply::outcome::accepted, std::move(value), {}, {}, std::nullopt};
+  return {reply::outcome::accepted, std::move(value), {}, {}, {}, std::nullopt};
 }
 inline reply nothing() {
-  return {reply::outcome::nothing, nullptr, {}, {}, std::nullopt};
+  return {reply::outcome::nothing, nullptr, {}, {}, {}, std::nullopt};
 }
-/// A view that is not JSON.
-inline reply bytes(std::string body, std::string media_type) {
-  return {reply::outcome::done, nullptr, std::move(body), std::move(media_type), std::nullopt};
+/// A view that is not JSON; with a `file_name`, one meant to be saved.
+inline reply bytes(std::string body, std::string media_type, std::string file_name = {}) {
+  return {reply::outcome::done, nullptr,           std::move(body), std::move(media_type),
+          std::move(file_name),  std::nullopt};
 }
 inline reply fail(errc code, std::string message,
                   nlohmann::json details = nlohmann::json::object()) {
-  return {reply::outcome::done, nullptr, {}, {},
+  return {reply::outcome::done, nullptr, {}, {}, {},
           domain::error{code, std::move(message), std::move(details)}};
 }
 inline reply fail(domain::error e) {
-  return {reply::outcome::done, nullptr, {}, {}, std::move(e)};
+  return {reply::outcome::done, nullptr, {}, {}, {}, std::move(e)};
 }
 
 }  // namespace pikoci::domain

@@ -3,59 +3,96 @@
 namespace pikoci::http {
 
 namespace {
+
+/// How an error code is answered: its status, and the seconds a client is asked to wait before
+/// trying again (0: no Retry-After).
 struct entry {
-  const char* code;
   int status;
+  int retry_after;
 };
 
-entry lookup(errc e) {
+entry lookup(domain::errc e) {
+  using domain::errc;
   switch (e) {
     case errc::bad_request:
-      return {"bad_request", 400};
+      return {400, 0};
     case errc::unauthenticated:
-      return {"unauthenticated", 401};
+      return {401, 0};
     case errc::forbidden:
-      return {"forbidden", 403};
+      return {403, 0};
     case errc::not_found:
-      return {"not_found", 404};
+      return {404, 0};
     case errc::method_not_allowed:
-      return {"method_not_allowed", 405};
+      return {405, 0};
     case errc::conflict:
-      return {"conflict", 409};
+      return {409, 0};
     case errc::payload_too_large:
-      return {"payload_too_large", 413};
+      return {413, 0};
     case errc::uri_too_long:
-      return {"uri_too_long", 414};
+      return {414, 0};
     case errc::header_too_large:
-      return {"header_too_large", 431};
+      return {431, 0};
     case errc::too_many_requests:
-      return {"too_many_requests", 429};
+      return {429, 0};
     case errc::invalid_pipeline:
-      return {"invalid_pipeline", 422};
+      return {422, 0};
     case errc::queue_full:
-      return {"queue_full", 503};
+      return {503, 5};
     case errc::draining:
-      return {"draining", 503};
-    case errc::store_unavailable:
-      return {"store_unavailable", 503};
+      return {503, 30};
+    case errc::store_unavailable:  // recovers by itself once writes succeed again
+      return {503, 5};
     case errc::pipeline_restarting:
-      return {"pipeline_restarting", 503};
+      return {503, 1};
     case errc::internal:
-      return {"internal", 500};
+      return {500, 0};
   }
-  return {"internal", 500};
+  return {500, 0};
 }
+
+int status_of(domain::reply::outcome o) {
+  switch (o) {
+    case domain::reply::outcome::done:
+      return 200;
+    case domain::reply::outcome::created:
+      return 201;
+    case domain::reply::outcome::accepted:
+      return 202;
+    case domain::reply::outcome::nothing:
+      return 204;
+  }
+  return 200;
+}
+
 }  // namespace
 
-const char* code_name(errc e) {
-  return lookup(e).code;
-}
-int status_of(errc e) {
+int status_of(domain::errc e) {
   return lookup(e).status;
 }
 
-nlohmann::json error_body(errc e, const std::string& message) {
-  return {{"error", {{"code", code_name(e)}, {"message", message}}}};
+nlohmann::json error_body(domain::errc e, const std::string& message) {
+  return {{"error", {{"code", domain::to_string(e)}, {"message", message}}}};
+}
+
+response response_of(const domain::error& e) {
+  auto how = lookup(e.code);
+  response r{how.status, error_body(e.code, e.message), {}, {}};
+  if (e.details.is_object())
+    for (const auto& [k, v] : e.details.items()) r.body[k] = v;
+  if (how.retry_after > 0) r.headers.emplace_back("Retry-After", std::to_string(how.retry_after));
+  return r;
+}
+
+response response_of(const domain::reply& r) {
+  if (r.failure) return response_of(*r.failure);
+  if (!r.media_type.empty()) {
+    response out{200, nullptr, {{"Content-Type", r.media_type}}, r.bytes};
+    if (!r.file_name.empty())
+      out.headers.emplace_back("Content-Disposition",
+                               "attachment; filename=\"" + r.file_name + "\"");
+    return out;
+  }
+  return {status_of(r.what), r.value, {}, {}};
 }
 
 }  // namespace pikoci::http

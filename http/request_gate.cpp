@@ -90,7 +90,7 @@ bool valid_path(std::string_view path) {
 
 std::string refusal_request(const refusal& r) {
   return "GET " + std::string(refusal_path) + " HTTP/1.1\r\nHost: pikoci\r\n" +
-         std::string(refusal_code_header) + ": " + code_name(r.code) + "\r\n" +
+         std::string(refusal_code_header) + ": " + domain::to_string(r.code) + "\r\n" +
          std::string(refusal_message_header) + ": " + percent_encode_message(r.message) +
          "\r\nConnection: close\r\n\r\n";
 }
@@ -242,7 +242,7 @@ request_gate::~request_gate() = default;
 void request_gate::refuse(refusal r, std::string& out) {
   held_.clear();
   held_.shrink_to_fit();
-  reason_ = std::string(code_name(r.code)) + ": " + r.message;
+  reason_ = std::string(domain::to_string(r.code)) + ": " + r.message;
   out += refusal_request(r);
   refused_ = true;
 }

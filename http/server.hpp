@@ -1,8 +1,8 @@
 #pragma once
-// The REST API edge (RESTinio): the one route table of SPEC §3.1, authentication and roles, body
-// and query checks. A route becomes a typed request (actors/protocols/api.hpp) handed to the
-// node without blocking; the reply is written when the node answers. This TU is the only one
-// that includes RESTinio (it is expensive to compile).
+// The REST API edge (RESTinio): the one route table (http/routes.cpp), authentication and roles,
+// body and query checks. A route becomes a typed operation (actors/protocols/*.hpp) handed to
+// the node through its gateway without blocking; the reply is written when the node answers.
+// Only server.cpp and routes.cpp include RESTinio (it is expensive to compile).
 
 #include <cstdint>
 #include <functional>
@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/protocols/api.hpp"
+#include "actors/protocols/gateway.hpp"
 #include "http/auth.hpp"
 
 namespace pikoci::http {
@@ -22,8 +22,8 @@ struct node_view {
   /// Body of POST /api/v1/workers/register (a worker starting checks its token and learns the
   /// Kafka settings); null when the node has no remote workers (pubsub mem).
   std::function<nlohmann::json()> worker_hello;
-  /// Runs a request; the callback may run on any thread, once.
-  std::function<void(api::request, std::function<void(api::response)>)> call;
+  /// Where operations go; their replies come back on a CAF thread.
+  proto::gateway node;
   std::string jwt_secret;
   std::shared_ptr<const auth::user_store> users;
 };

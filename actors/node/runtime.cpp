@@ -15,24 +15,9 @@
 #include "actors/worker/embedded_worker.hpp"
 #include "persistence/snapshot.hpp"
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::node::runtime::reply_fn)
 
 namespace pikoci::node {
 namespace {
-
-/// HTTP threads are not actors: the bridge asks the registry on their behalf and runs the
-/// reply callback when the answer comes.
-caf::behavior bridge(caf::event_based_actor* self, proto::registry_actor registry) {
-  return {
-      [self, registry](proto::api_atom, api::request& req, runtime::reply_fn& reply) {
-        self->request(registry, caf::infinite, proto::api_atom::value, std::move(req))
-            .then([reply](api::response& r) { reply(std::move(r)); },
-                  [reply](caf::error& e) {
-                    reply(api::fail(http::errc::internal, caf::to_string(e)));
-                  });
-      },
-  };
-}
 
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   // Two cores: more scheduler threads than cores only add wake-ups (STACK.md).
@@ -62,6 +47,7 @@ struct runtime::impl {
   proto::store_writer_actor store;
   proto::outbox_actor outbox;
   caf::actor bridge;
+  proto::gateway gate;
   std::chrono::milliseconds grace;
 
   explicit impl(const runtime_options& opts) : sys(configure(cfg)), grace(opts.grace) {
@@ -104,7 +90,8 @@ struct runtime::impl {
                                   ctx.outbox_figures);
     ctx.outbox = outbox;
     registry = server::spawn_registry(sys, ctx);
-    bridge = sys.spawn(node::bridge, registry);
+    bridge = sys.spawn(proto::bridge);
+    gate = proto::gateway(bridge, registry);
     if (!stored.empty()) restore(std::move(stored));
   }
 
@@ -144,15 +131,8 @@ caf::actor_system& runtime::system() {
   return impl_->sys;
 }
 
-void runtime::call(api::request req, reply_fn reply) {
-  caf::anon_send(impl_->bridge, proto::api_atom::value, std::move(req), std::move(reply));
-}
-
-api::response runtime::call_and_wait(api::request req) {
-  auto done = std::make_shared<std::promise<api::response>>();
-  auto answer = done->get_future();
-  call(std::move(req), [done](api::response r) { done->set_value(std::move(r)); });
-  return answer.get();
+const proto::gateway& runtime::gateway() const {
+  return impl_->gate;
 }
 
 std::future<bool> runtime::start_drain(std::chrono::milliseconds timeout) {

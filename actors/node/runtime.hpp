@@ -6,7 +6,7 @@
 #include <future>
 #include <memory>
 
-#include "actors/protocols/api.hpp"
+#include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
@@ -46,11 +46,8 @@ class runtime {
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
-  using reply_fn = std::function<void(api::response)>;
-  /// Hands `req` to the registry; `reply` runs later on a CAF thread. Never blocks.
-  void call(api::request req, reply_fn reply);
-  /// `call` for the start-up path: waits for the answer.
-  api::response call_and_wait(api::request req);
+  /// The one way in for operations (the HTTP edge, the start-up pipeline).
+  const proto::gateway& gateway() const;
 
   /// SIGQUIT: refuses new builds (503 draining), lets queued and running ones finish. The
   /// answer is true once everything finished, false when `timeout` passed first. Never blocks:

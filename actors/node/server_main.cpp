@@ -143,17 +143,17 @@ bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
     vars = std::move(decoded.value);
     if (!vars.is_object()) return fail(flags.vars_file + ": not a JSON object");
   }
-  auto r = rt.call_and_wait(
-      api::set_pipeline{flags.pipeline_name, std::get<std::string>(std::move(text)), vars});
-  if (!api::is_error(r)) return true;
-  if (r.body.contains("diagnostics")) {
-    for (const auto& d : r.body["diagnostics"])
+  auto r = rt.gateway().call_and_wait(
+      proto::set_pipeline{flags.pipeline_name, std::get<std::string>(std::move(text)), vars});
+  if (!r.failed()) return true;
+  if (r.failure->details.contains("diagnostics")) {
+    for (const auto& d : r.failure->details["diagnostics"])
       spdlog::error("event=pipeline.invalid pipeline={} at={}:{}:{} message=\"{}\"",
                     flags.pipeline_name, flags.pipeline_config, d["line"].get<int>(),
                     d["column"].get<int>(), d["message"].get<std::string>());
     return false;
   }
-  return fail(r.body["error"]["message"].get<std::string>());
+  return fail(r.failure->message);
 }
 
 }  // namespace
@@ -291,9 +291,7 @@ int run_server(const server_flags& flags) {
     }
     return out;
   };
-  view.call = [&rt](api::request req, std::function<void(api::response)> reply) {
-    rt.call(std::move(req), std::move(reply));
-  };
+  view.node = rt.gateway();
   view.worker_hello = [k = ro.kafka]() -> nlohmann::json {
     if (!k) return nullptr;
     // a worker that lost the brokers asks whether the server still hears them (its lease)

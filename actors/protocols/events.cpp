@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace pikoci::api {
+namespace pikoci::proto {
 
 void event_hub::subscribe(event_sink_ptr sink) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -18,4 +18,4 @@ void event_hub::publish(const std::string& type, const std::string& data) {
   count_ = sinks_.size();
 }
 
-}  // namespace pikoci::api
+}  // namespace pikoci::proto

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace pikoci::api {
+namespace pikoci::proto {
 
 class event_sink {
  public:
@@ -42,4 +42,4 @@ class event_hub {
 };
 using event_hub_ptr = std::shared_ptr<event_hub>;
 
-}  // namespace pikoci::api
+}  // namespace pikoci::proto

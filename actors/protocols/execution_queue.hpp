@@ -6,6 +6,7 @@
 // The full rule set (concurrency modes, groups, job limits, drain) is issue #5.
 
 #include "actors/protocols/dispatch.hpp"
+#include "domain/error.hpp"
 
 namespace pikoci::proto {
 
@@ -29,11 +30,11 @@ struct queued_build {
 };
 
 /// Admission of one build: accepted, skipped (recorded as a `skipped` build with `reason`), or
-/// rejected with the error response (503 queue_full / draining; nothing is created).
+/// rejected with the error (queue_full / draining; nothing is created).
 struct admission {
   enum class outcome { accepted, skipped, rejected } result = outcome::accepted;
   std::string reason;
-  api::response rejection;
+  domain::error rejection;
   std::uint64_t seq = 0;  // accepted: its place in the queue (stored with the build)
 };
 

@@ -5,12 +5,72 @@
 // is what `passed` decisions are made of.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "actors/protocols/events.hpp"
 #include "actors/protocols/execution_queue.hpp"
+#include "actors/protocols/operation.hpp"
 
 namespace pikoci::proto {
+
+// ---- operations on one job's builds (the pipeline hands them to the job they name)
+
+/// GET /pipelines/{p}/jobs/{j}
+struct get_job {
+  static constexpr const char* name = "get_job";
+  static constexpr bool writes = false;
+  std::string pipeline, job;
+};
+/// GET .../jobs/{j}/builds, or GET /builds across pipelines (pipeline and job empty).
+struct list_builds {
+  static constexpr const char* name = "list_builds";
+  static constexpr bool writes = false;
+  std::string pipeline, job;
+  std::set<model::build_status> statuses;  // empty: all
+  std::size_t limit = 50;                  // 0: all
+};
+/// By pipeline/job/number, or by global id when `pipeline` is empty.
+struct get_build {
+  static constexpr const char* name = "get_build";
+  static constexpr bool writes = false;
+  std::string pipeline, job, number;
+  std::int64_t id = 0;
+};
+/// POST .../builds/{n}/cancel
+struct cancel_build {
+  static constexpr const char* name = "cancel_build";
+  static constexpr bool writes = true;
+  std::string pipeline, job, number;
+  std::string by;       // the user, for the reason
+  std::int64_t id = 0;  // instead of `number` (the pipeline cancelling on its own)
+};
+/// POST .../builds/{n}/retry
+struct retry_build {
+  static constexpr const char* name = "retry_build";
+  static constexpr bool writes = true;
+  std::string pipeline, job, number;
+};
+/// GET .../builds/{n}/events: the build's events so far, then live until it ends, pushed to
+/// `sink`; the reply is an error or `nothing` once the stream started.
+struct watch_build {
+  static constexpr const char* name = "watch_build";
+  static constexpr bool writes = false;
+  std::string pipeline, job, number;
+  event_sink_ptr sink;
+};
+/// POST .../jobs/{j}/pause and /unpause: the pipeline records the flag, the job answers with its
+/// summary.
+struct pause_job {
+  static constexpr const char* name = "pause_job";
+  static constexpr bool writes = true;
+  std::string pipeline, job;
+  bool paused = true;
+};
+
+using job_operations =
+    answers<get_job, list_builds, get_build, cancel_build, retry_build, watch_build, pause_job>;
 
 /// A build the pipeline decided to create (its versions already resolved).
 struct build_spec {
@@ -43,10 +103,8 @@ using build_observer_actor = caf::typed_actor<
                    std::int64_t /*build id*/>>;
 
 using job_actor = caf::typed_actor<
-    // get_job, list_builds, get_build, cancel_build, retry_build of this job
-    caf::replies_to<api_atom, api::request>::with<api::response>,
-    // 201 {"build": ...}, or the queue's rejection (nothing created)
-    caf::replies_to<create_atom, build_spec>::with<api::response>,
+    // created {"build": ...}, or the queue's rejection (nothing created)
+    caf::replies_to<create_atom, build_spec>::with<domain::reply>,
     // the job summary of GET /pipelines/{p}/jobs
     caf::replies_to<summary_atom>::with<nlohmann::json>,
     // the pipeline was re-set (the job kept its name) or the job was paused/unpaused
@@ -56,9 +114,17 @@ using job_actor = caf::typed_actor<
     // restart: its restored pending builds go back to the queue in their stored order, under
     // the pipeline's mode; replies once the queue has them all
     caf::replies_to<restore_atom, std::string /*mode*/,
-                    bool /*cancel_running*/>::with<bool>>::extend_with<build_owner_actor>;
+                    bool /*cancel_running*/>::with<bool>>::extend_with<build_owner_actor>::
+    extend_with<job_operations>;
 
 }  // namespace pikoci::proto
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_builds)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::cancel_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::retry_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pause_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::proto::build_state>)

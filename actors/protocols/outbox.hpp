@@ -8,10 +8,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "actors/model/notification.hpp"
+#include "actors/protocols/operation.hpp"
 #include "actors/protocols/type_ids.hpp"
 
 namespace pikoci::proto {
@@ -26,15 +28,29 @@ struct delivery_attempt {
   std::string error;
 };
 
+/// GET /notifications?status=pending,failed&limit=50: newest first.
+struct list_notifications {
+  static constexpr const char* name = "list_notifications";
+  static constexpr bool writes = false;
+  std::set<std::string> statuses;  // pending, delivered, failed; empty: all
+  std::size_t limit = 50;          // 0: all
+};
+/// POST /notifications/{id}/retry: a failed message is pending again, its attempts from zero.
+struct retry_notification {
+  static constexpr const char* name = "retry_notification";
+  static constexpr bool writes = true;
+  std::string id;
+};
+
+using outbox_operations = answers<list_notifications, retry_notification>;
+
 using outbox_actor = caf::typed_actor<
     // messages their sender already handed to the store writer (a job: in the same batch as the
     // build's final status, or with a notify step's record): they are sent from now on; ids the
     // outbox already has are ignored
     caf::reacts_to<enqueue_atom, std::vector<model::notification_message>>,
-    // GET /notifications, POST /notifications/{id}/retry
-    caf::replies_to<api_atom, api::request>::with<api::response>,
     // internal: the earliest pending message may be due
-    caf::reacts_to<tick_atom>>;
+    caf::reacts_to<tick_atom>>::extend_with<outbox_operations>;
 
 /// The outbox's figures for GET /metrics, updated by the outbox and read by the registry
 /// (`server::outbox_metrics` renders them).
@@ -58,3 +74,5 @@ struct outbox_options {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::model::notification_message)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::model::notification_message>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delivery_attempt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_notifications)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::retry_notification)

@@ -10,21 +10,141 @@
 
 namespace pikoci::proto {
 
+// ---- operations on one pipeline (the registry hands them to the pipeline they name)
+
+/// GET /pipelines/{p}
+struct get_pipeline {
+  static constexpr const char* name = "get_pipeline";
+  static constexpr bool writes = false;
+  std::string pipeline;
+};
+/// POST /pipelines/{p}/pause and /unpause
+struct pause_pipeline {
+  static constexpr const char* name = "pause_pipeline";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  bool paused = true;
+};
+/// PUT /pipelines/{p}/concurrency
+struct set_concurrency {
+  static constexpr const char* name = "set_concurrency";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  std::string mode;  // "", "serial", "group", "skip-if-running"
+  std::string group_template;
+  bool cancel_running = false;
+};
+/// GET /pipelines/{p}/jobs
+struct list_jobs {
+  static constexpr const char* name = "list_jobs";
+  static constexpr bool writes = false;
+  std::string pipeline;
+};
+/// POST .../jobs/{j}/trigger: a manual build on the versions the job's gets resolve to now.
+struct trigger_job {
+  static constexpr const char* name = "trigger_job";
+  static constexpr bool writes = true;
+  std::string pipeline, job;
+  std::map<std::string, std::string> inputs;
+  std::vector<std::string> args;
+};
+/// GET /pipelines/{p}/resources
+struct list_resources {
+  static constexpr const char* name = "list_resources";
+  static constexpr bool writes = false;
+  std::string pipeline;
+};
+/// POST .../resources/{rc}/check (canonical or unique bare name)
+struct check_resource {
+  static constexpr const char* name = "check_resource";
+  static constexpr bool writes = true;
+  std::string pipeline, resource;
+};
+/// GET .../resources/{rc}/versions
+struct list_versions {
+  static constexpr const char* name = "list_versions";
+  static constexpr bool writes = false;
+  std::string pipeline, resource;
+  std::size_t limit = 50;
+};
+/// POST .../resources/{rc}/versions/{id}/trigger
+struct trigger_version {
+  static constexpr const char* name = "trigger_version";
+  static constexpr bool writes = true;
+  std::string pipeline, resource;
+  std::int64_t version_id = 0;
+};
+/// POST .../resources/{rc}/pin (to `version_id`) and /unpin (empty).
+struct pin_resource {
+  static constexpr const char* name = "pin_resource";
+  static constexpr bool writes = true;
+  std::string pipeline, resource;
+  std::optional<std::int64_t> version_id;
+};
+/// POST /webhooks/{token}: the registry asks every pipeline; the one holding the token checks
+/// that resource now.
+struct webhook {
+  static constexpr const char* name = "webhook";
+  static constexpr bool writes = true;
+  std::string token;
+};
+/// POST .../resources/{rc}/webhook-token: a new token; the old one is unknown from then on.
+struct regenerate_webhook_token {
+  static constexpr const char* name = "regenerate_webhook_token";
+  static constexpr bool writes = true;
+  std::string pipeline, resource;
+};
+/// PUT .../webhooks/git sets the pipeline's git webhook secret; DELETE (no secret) removes it.
+struct set_git_webhook {
+  static constexpr const char* name = "set_git_webhook";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  std::optional<std::string> secret;
+};
+/// POST .../webhooks/git: a delivery from GitHub or GitLab. The pipeline holds the secret, so it
+/// verifies the signature over the raw body.
+struct git_webhook {
+  static constexpr const char* name = "git_webhook";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  std::string body;                            // raw bytes, as signed
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::map<std::string, std::string> query;
+};
+
+using pipeline_operations =
+    answers<get_pipeline, pause_pipeline, set_concurrency, list_jobs, trigger_job, list_resources,
+            check_resource, list_versions, trigger_version, pin_resource, webhook,
+            regenerate_webhook_token, set_git_webhook, git_webhook>;
+
 using pipeline_actor = caf::typed_actor<
-    // requests about this pipeline (everything but list_pipelines and node-wide ones)
-    caf::replies_to<api_atom, api::request>::with<api::response>,
-    // set or re-set: the loaded config, its text and vars; 201 first time, 200 after
+    // set or re-set: the loaded config, its text and vars; created the first time, done after
     caf::replies_to<config_atom, config_ptr, std::string /*text*/,
-                    nlohmann::json /*vars*/>::with<api::response>,
+                    nlohmann::json /*vars*/>::with<domain::reply>,
     // restart: its stored state back, its pending builds in the queue again; replies when done
     caf::replies_to<restore_atom, config_ptr, persistence::stored_pipeline>::with<bool>,
     // the pipeline summary of GET /pipelines
     caf::replies_to<summary_atom>::with<nlohmann::json>,
     // delete: jobs and checkers stop, pending builds are withdrawn, running ones cancelled
     caf::reacts_to<shutdown_atom>>::extend_with<build_observer_actor>::
-    extend_with<checker_host_actor>;
+    extend_with<checker_host_actor>::extend_with<pipeline_operations>::
+    extend_with<job_operations>;
 
 }  // namespace pikoci::proto
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::persistence::stored_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::persistence::stored_pipeline>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pause_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_concurrency)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_jobs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::trigger_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_resources)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::check_resource)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_versions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::trigger_version)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pin_resource)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::webhook)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::regenerate_webhook_token)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_git_webhook)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::git_webhook)

@@ -1,19 +1,88 @@
 #pragma once
-// The registry (one per node): pipelines by name, and the entry point of every user request.
-// It loads pipeline text (parse + validate), spawns pipeline actors, routes pipeline-scoped
-// requests to them and answers node-wide ones (lists across pipelines, queue, workers).
+// The registry (one per node): pipelines by name, and the entry point of every user operation.
+// It loads pipeline text (parse + validate), spawns pipeline actors, hands each pipeline-scoped
+// operation to its pipeline (refusing changes while the store takes no writes, and while the
+// pipeline restarts) and answers node-wide ones (lists across pipelines, queue, workers).
 
+#include "actors/protocols/outbox.hpp"
 #include "actors/protocols/pipeline.hpp"
 
 namespace pikoci::proto {
 
+// ---- node-wide operations
+
+/// GET /pipelines
+struct list_pipelines {
+  static constexpr const char* name = "list_pipelines";
+  static constexpr bool writes = false;
+};
+/// PUT /pipelines/{p}: created the first time, done after.
+struct set_pipeline {
+  static constexpr const char* name = "set_pipeline";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  std::string config;                              // HCL text
+  nlohmann::json vars = nlohmann::json::object();  // typed values of `variable` blocks
+};
+/// DELETE /pipelines/{p}: its jobs and checkers stop, its stored state goes.
+struct delete_pipeline {
+  static constexpr const char* name = "delete_pipeline";
+  static constexpr bool writes = true;
+  std::string pipeline;
+};
+/// GET /queue
+struct get_queue {
+  static constexpr const char* name = "get_queue";
+  static constexpr bool writes = false;
+};
+/// GET /workers
+struct list_workers {
+  static constexpr const char* name = "list_workers";
+  static constexpr bool writes = false;
+};
+/// GET /admin/export: the store as a RocksDB directory in a ustar archive.
+struct export_store {
+  static constexpr const char* name = "export_store";
+  static constexpr bool writes = false;
+};
+/// GET /metrics: the node's figures in Prometheus text format (the HTTP edge adds its own).
+struct get_metrics {
+  static constexpr const char* name = "get_metrics";
+  static constexpr bool writes = false;
+};
+/// GET /stats: dashboard figures (queue, workers, latency, throughput, contention).
+struct get_stats {
+  static constexpr const char* name = "get_stats";
+  static constexpr bool writes = false;
+};
+/// GET /events: every build's status changes from now on, pushed to `sink`.
+struct watch_events {
+  static constexpr const char* name = "watch_events";
+  static constexpr bool writes = false;
+  event_sink_ptr sink;
+};
+
+using node_operations = answers<list_pipelines, set_pipeline, delete_pipeline, get_queue,
+                                list_workers, export_store, get_metrics, get_stats, watch_events>;
+
 using registry_actor = caf::typed_actor<
-    caf::replies_to<api_atom, api::request>::with<api::response>,
     // the server is stopping (SIGTERM): cancel running builds; replies how many
     // were cancelled
     caf::replies_to<shutdown_atom>::with<int>,
     // start-up from a store: every stored pipeline back (its text loaded again);
     // replies how many pipelines were restored
-    caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>>;
+    caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>>::
+    extend_with<node_operations>::extend_with<pipeline_operations>::extend_with<job_operations>::
+    extend_with<outbox_operations>;
 
 }  // namespace pikoci::proto
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_pipelines)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_queue)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_workers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::export_store)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_metrics)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_events)

@@ -7,16 +7,15 @@
 
 #include <caf/all.hpp>
 
+#include "actors/model/build.hpp"
 #include "actors/model/work.hpp"
-#include "actors/protocols/api.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
 #include "config/pipeline/model.hpp"
 
 namespace pikoci::proto {
 
-// user-facing operations and node control
-using api_atom = caf::atom_constant<caf::atom("api")>;
+// node control
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 // dispatch (server → worker)
 using run_build_atom = caf::atom_constant<caf::atom("run_build")>;
@@ -75,8 +74,6 @@ struct build_key {
 
 }  // namespace pikoci::proto
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::api::request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::api::response)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::config_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::plan_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_key)

@@ -31,7 +31,7 @@ struct context {
   /// Figures of finished builds, steps and checks (GET /metrics, GET /api/v1/stats).
   std::shared_ptr<node_stats> stats = std::make_shared<node_stats>();
   /// Subscribers of every build's status changes (GET /api/v1/events).
-  api::event_hub_ptr events = std::make_shared<api::event_hub>();
+  proto::event_hub_ptr events = std::make_shared<proto::event_hub>();
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

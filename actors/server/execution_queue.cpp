@@ -339,11 +339,10 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         }
         if (st.draining || st.stopping) {
           ++st.rejected;
-          auto r = api::fail(http::errc::draining,
-                             st.stopping ? "the node is stopping: no new builds"
-                                         : "the node is draining (SIGQUIT): no new builds");
-          r.headers.emplace_back("Retry-After", "30");
-          return {outcome::rejected, {}, std::move(r)};
+          domain::error e{domain::errc::draining,
+                          st.stopping ? "the node is stopping: no new builds"
+                                      : "the node is draining (SIGQUIT): no new builds"};
+          return {outcome::rejected, {}, std::move(e)};
         }
         if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
           spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
@@ -367,11 +366,10 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
           st.pending.erase(seq);
           st.pending_seq.erase(id);
           ++st.rejected;
-          auto r = api::fail(http::errc::queue_full, "the execution queue is full (" +
-                                                         std::to_string(st.limits.max_queue_size) +
-                                                         " pending builds)");
-          r.headers.emplace_back("Retry-After", "5");
-          return {outcome::rejected, {}, std::move(r)};
+          domain::error e{domain::errc::queue_full,
+                          "the execution queue is full (" +
+                              std::to_string(st.limits.max_queue_size) + " pending builds)"};
+          return {outcome::rejected, {}, std::move(e)};
         }
         if (waiting.rules.mode == "group") {
           spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",

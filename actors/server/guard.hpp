@@ -4,7 +4,7 @@
 // (bytes that are not UTF-8, a malformed record) would otherwise take the whole pipeline down and
 // leave every later request answered 500. `guarded_behavior` wraps each handler of a behavior:
 // the exception is logged with the actor's name and the message's atom, a request gets an error
-// reply (a 500 `internal` api::response, or a CAF error), and the actor keeps serving. What still
+// reply (an `internal` domain error, or a CAF error), and the actor keeps serving. What still
 // ends an actor (a throw in a continuation) is logged the same way; the registry notices the
 // pipeline's death and restarts it from the store (actors/server/registry.cpp).
 
@@ -16,7 +16,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "actors/protocols/api.hpp"
+#include "actors/protocols/operation.hpp"
 
 namespace pikoci::server {
 namespace guard_detail {
@@ -33,8 +33,11 @@ inline std::string what_of(std::exception_ptr e) {
 
 template <class T>
 std::string message_name(const T& x) {
-  if constexpr (std::is_convertible_v<T, caf::atom_value>)
+  using U = std::decay_t<T>;
+  if constexpr (std::is_convertible_v<U, caf::atom_value>)
     return caf::to_string(static_cast<caf::atom_value>(x));
+  else if constexpr (proto::is_operation<U>::value)
+    return U::name;
   else
     return "message";
 }
@@ -59,16 +62,16 @@ struct reply<caf::result<Ts...>> {
   static type failed(const std::string& what) { return internal_error(what); }
 };
 template <>
-struct reply<caf::result<api::response>> {
-  using type = caf::result<api::response>;
+struct reply<caf::result<domain::reply>> {
+  using type = caf::result<domain::reply>;
   static type ok(type&& v) { return std::move(v); }
-  static type failed(const std::string& what) { return api::fail(http::errc::internal, what); }
+  static type failed(const std::string& what) { return domain::fail(domain::errc::internal, what); }
 };
 template <>
-struct reply<api::response> {
-  using type = api::response;
+struct reply<domain::reply> {
+  using type = domain::reply;
   static type ok(type&& v) { return std::move(v); }
-  static type failed(const std::string& what) { return api::fail(http::errc::internal, what); }
+  static type failed(const std::string& what) { return domain::fail(domain::errc::internal, what); }
 };
 
 template <class R>
@@ -102,7 +105,7 @@ struct wrap<Who, F, R (C::*)(First, Ts...) const> {
 
 }  // namespace guard_detail
 
-/// Wraps one handler (a lambda with typed parameters, an atom first). `who()` names the actor in
+/// Wraps one handler (a lambda with typed parameters, an atom or an operation first). `who()` names the actor in
 /// the log: "pipeline=p job=j".
 template <class Who, class F>
 auto guarded(Who who, F f) {

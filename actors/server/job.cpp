@@ -29,7 +29,7 @@ struct job_state {
   std::set<std::int64_t> finished;  // ids of builds that are over, oldest first (retention)
   std::map<std::int64_t, std::pair<proto::build_key, proto::slot_owner_actor>> deferred;
   // live event subscribers of builds that are not over (GET .../builds/{n}/events)
-  std::map<std::int64_t, std::vector<api::event_sink_ptr>> watchers;
+  std::map<std::int64_t, std::vector<proto::event_sink_ptr>> watchers;
 };
 
 using self_ptr = proto::job_actor::stateful_pointer<job_state>;
@@ -113,7 +113,7 @@ void stream(self_ptr self, std::int64_t id, const char* type, const nlohmann::js
   auto text = event_text(data);
   auto& sinks = it->second;
   sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
-                             [&](const api::event_sink_ptr& s) { return !s->push(type, text); }),
+                             [&](const proto::event_sink_ptr& s) { return !s->push(type, text); }),
               sinks.end());
   if (sinks.empty()) watchers.erase(it);
 }
@@ -154,8 +154,8 @@ build_record* find_key(self_ptr self, const proto::build_key& key) {
   return &it->second;
 }
 
-api::response not_found_build(self_ptr self, const std::string& number) {
-  return api::fail(http::errc::not_found,
+domain::reply not_found_build(self_ptr self, const std::string& number) {
+  return domain::fail(domain::errc::not_found,
                    "build " + number + " of job \"" + self->state.setup.name + "\" not found");
 }
 
@@ -179,7 +179,7 @@ void record_dispatch(self_ptr self, proto::build_key key, proto::slot_owner_acto
                      proto::plan_ptr plan, std::vector<std::string> tags);
 
 /// Answers 201 once the new build's record is durable; a grant that came meanwhile runs now.
-void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api::response> rp) {
+void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<domain::reply> rp) {
   auto& st = self->state;
   st.unsaved.insert(id);
   write_then(self, st.setup.ctx, {record_op(st.builds.at(id))}, [self, id, rp](bool ok) mutable {
@@ -199,7 +199,7 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api
                    it->second.pipeline, it->second.job, id, it->second.number);
       st.by_number.erase(it->second.number);
       st.builds.erase(it);
-      rp.deliver(api::store_unavailable("the store could not record build " + std::to_string(id) +
+      rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record build " + std::to_string(id) +
                                         "; it was not created"));
       return;
     }
@@ -209,12 +209,12 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api
       grant(self, key, slots);
     }
     if (!ok || it == st.builds.end()) {
-      rp.deliver(api::fail(http::errc::internal,
+      rp.deliver(domain::fail(domain::errc::internal,
                            "the store could not record build " + std::to_string(id)));
       return;
     }
     persistence::crash_point("before_ack");
-    rp.deliver(api::ok({{"build", it->second.to_json(false)}}, 201));
+    rp.deliver(domain::created({{"build", it->second.to_json(false)}}));
     prune(self);  // a build recorded finished at once (skipped, failed) counts too
   });
 }
@@ -222,7 +222,7 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<api
 /// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
 /// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
 /// answer so a rejected build leaves no trace (its number is reused).
-caf::result<api::response> create(self_ptr self, proto::build_spec spec,
+caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
                                   std::optional<std::string> retry_of) {
   auto& st = self->state;
   build_record b;
@@ -235,7 +235,7 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
   b.inputs = std::move(spec.inputs);
   b.input_values = std::move(spec.values);
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   if (!spec.failure.empty()) {
     b.status = build_status::failed;
     b.reason = std::move(spec.failure);
@@ -267,7 +267,7 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
               st.builds.erase(id);
               st.by_number.erase(number);
               st.numbering.forget(number);
-              rp.deliver(std::move(a.rejection));
+              rp.deliver(domain::fail(std::move(a.rejection)));
               return;
             }
             auto& b = st.builds.at(id);
@@ -285,18 +285,18 @@ caf::result<api::response> create(self_ptr self, proto::build_spec spec,
             st.builds.erase(id);
             st.by_number.erase(number);
             st.numbering.forget(number);
-            rp.deliver(api::fail(http::errc::internal, "execution queue: " + caf::to_string(e)));
+            rp.deliver(domain::fail(domain::errc::internal, "execution queue: " + caf::to_string(e)));
           });
   return rp;
 }
 
-caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
+caf::result<domain::reply> cancel(self_ptr self, const proto::cancel_build& req) {
   auto* b = find_number(self, req.number);
   if (req.number.empty())
     if (auto it = self->state.builds.find(req.id); it != self->state.builds.end()) b = &it->second;
   if (b == nullptr) return not_found_build(self, req.number);
   if (model::is_terminal(b->status))
-    return api::fail(http::errc::conflict, "build " + req.number + " of job \"" + b->job +
+    return domain::fail(domain::errc::conflict, "build " + req.number + " of job \"" + b->job +
                                                "\" already finished (" +
                                                model::to_string(b->status) + ")");
   auto& ctx = self->state.setup.ctx;
@@ -316,32 +316,32 @@ caf::result<api::response> cancel(self_ptr self, const api::cancel_build& req) {
                b->job, b->id, b->number, was_pending ? "pending" : "started");
   tell_observer(self, *b);
   // acknowledged once durable
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   persistence::batch ops{record_op(*b)};
   if (was_pending) notify_end(self, *b, ops);  // ended without running
   write_then(self, ctx, std::move(ops),
              [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
                if (ok) {
-                 rp.deliver(api::ok({{"build", std::move(j)}}));
+                 rp.deliver(domain::done({{"build", std::move(j)}}));
                  return;
                }
                // the cancel took effect here: it is written once the store takes writes again
                if (auto it = self->state.builds.find(id); it != self->state.builds.end())
                  put(self, self->state.setup.ctx, {record_op(it->second)});
-               rp.deliver(api::store_unavailable("the store could not record the cancel"));
+               rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record the cancel"));
              });
   return rp;
 }
 
-caf::result<api::response> retry(self_ptr self, const api::retry_build& req) {
+caf::result<domain::reply> retry(self_ptr self, const proto::retry_build& req) {
   auto& st = self->state;
   auto* parent = find_number(self, req.number);
   if (parent == nullptr) return not_found_build(self, req.number);
   if (!model::is_terminal(parent->status))
-    return api::fail(http::errc::conflict, "build " + req.number + " of job \"" + parent->job +
+    return domain::fail(domain::errc::conflict, "build " + req.number + " of job \"" + parent->job +
                                                "\" is still " + model::to_string(parent->status));
   if (st.def->disable_retry)
-    return api::fail(http::errc::conflict, "job \"" + parent->job + "\" has disable_retry");
+    return domain::fail(domain::errc::conflict, "job \"" + parent->job + "\" has disable_retry");
   proto::build_spec spec;
   spec.id = st.setup.ctx.build_ids->next();
   spec.trigger = {{"type", "retry"}, {"build", parent->number}, {"build_id", parent->id}};
@@ -349,7 +349,7 @@ caf::result<api::response> retry(self_ptr self, const api::retry_build& req) {
   return create(self, std::move(spec), parent->number);
 }
 
-api::response list(self_ptr self, const api::list_builds& req) {
+domain::reply list(self_ptr self, const proto::list_builds& req) {
   auto out = nlohmann::json::array();
   const auto& builds = self->state.builds;
   for (auto it = builds.rbegin(); it != builds.rend(); ++it) {
@@ -357,7 +357,7 @@ api::response list(self_ptr self, const api::list_builds& req) {
     out.push_back(it->second.to_json(false));
     if (req.limit != 0 && out.size() >= req.limit) break;
   }
-  return api::ok({{"builds", std::move(out)}});
+  return domain::done({{"builds", std::move(out)}});
 }
 
 nlohmann::json job_json(self_ptr self) {
@@ -379,7 +379,7 @@ nlohmann::json summary(self_ptr self) {
 
 /// GET .../builds/{n}/events: the build so far (`build`, then every step with its output), then
 /// live events until it ends (`end`).
-api::response watch(self_ptr self, const api::watch_build& w) {
+domain::reply watch(self_ptr self, const proto::watch_build& w) {
   auto* b = find_number(self, w.number);
   if (b == nullptr) return not_found_build(self, w.number);
   auto summary = event_text(b->to_json(false));
@@ -391,39 +391,30 @@ api::response watch(self_ptr self, const api::watch_build& w) {
   } else {
     self->state.watchers[b->id].push_back(w.sink);
   }
-  return api::ok(nullptr);
+  return domain::done(nullptr);
 }
 
-caf::result<api::response> handle(self_ptr self, const api::request& r) {
-  if (std::holds_alternative<api::get_job>(r)) return api::ok({{"job", job_json(self)}});
-  if (auto* l = std::get_if<api::list_builds>(&r)) return list(self, *l);
-  if (auto* g = std::get_if<api::get_build>(&r)) {
-    const build_record* b = nullptr;
-    if (!g->number.empty()) {
-      b = find_number(self, g->number);
-    } else if (auto it = self->state.builds.find(g->id); it != self->state.builds.end()) {
-      b = &it->second;
-    }
-    if (b == nullptr) return not_found_build(self, g->number);
-    if (b->status != build_status::pending) return api::ok({{"build", b->to_json(true)}});
-    // a pending build says why it waits (SPEC §6.5), as the queue sees it now
-    auto rp = self->make_response_promise<api::response>();
-    self->request(self->state.setup.ctx.queue, caf::infinite, proto::queue_atom::value, b->id)
-        .then(
-            [rp, j = b->to_json(true)](std::string& why) mutable {
-              if (!why.empty()) j["blocked_by"] = why;
-              rp.deliver(api::ok({{"build", std::move(j)}}));
-            },
-            [rp, j = b->to_json(true)](caf::error&) mutable {
-              rp.deliver(api::ok({{"build", std::move(j)}}));
-            });
-    return rp;
+/// GET .../builds/{n}: a pending build says why it waits, as the queue sees it now.
+caf::result<domain::reply> get(self_ptr self, const proto::get_build& g) {
+  const build_record* b = nullptr;
+  if (!g.number.empty()) {
+    b = find_number(self, g.number);
+  } else if (auto it = self->state.builds.find(g.id); it != self->state.builds.end()) {
+    b = &it->second;
   }
-  if (auto* c = std::get_if<api::cancel_build>(&r)) return cancel(self, *c);
-  if (auto* rt = std::get_if<api::retry_build>(&r)) return retry(self, *rt);
-  if (auto* w = std::get_if<api::watch_build>(&r)) return watch(self, *w);
-  if (std::holds_alternative<api::pause_job>(r)) return api::ok({{"job", summary(self)}});
-  return api::fail(http::errc::internal, "request not handled by a job");
+  if (b == nullptr) return not_found_build(self, g.number);
+  if (b->status != build_status::pending) return domain::done({{"build", b->to_json(true)}});
+  auto rp = self->make_response_promise<domain::reply>();
+  self->request(self->state.setup.ctx.queue, caf::infinite, proto::queue_atom::value, b->id)
+      .then(
+          [rp, j = b->to_json(true)](std::string& why) mutable {
+            if (!why.empty()) j["blocked_by"] = why;
+            rp.deliver(domain::done({{"build", std::move(j)}}));
+          },
+          [rp, j = b->to_json(true)](caf::error&) mutable {
+            rp.deliver(domain::done({{"build", std::move(j)}}));
+          });
+  return rp;
 }
 
 /// The plan of `b` from the job's current definition and the build's versions and inputs; the
@@ -638,8 +629,15 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](proto::restore_atom, const std::string& mode, bool cancel_running) {
         return requeue(self, mode, cancel_running);
       },
-      [self](proto::api_atom, const api::request& r) { return handle(self, r); },
-      [self](proto::create_atom, proto::build_spec& spec) -> caf::result<api::response> {
+      // ---- operations (protocols/job.hpp)
+      [self](const proto::get_job&) { return domain::done({{"job", job_json(self)}}); },
+      [self](const proto::list_builds& l) { return list(self, l); },
+      [self](const proto::get_build& g) { return get(self, g); },
+      [self](const proto::cancel_build& c) { return cancel(self, c); },
+      [self](const proto::retry_build& r) { return retry(self, r); },
+      [self](const proto::watch_build& w) { return watch(self, w); },
+      [self](const proto::pause_job&) { return domain::done({{"job", summary(self)}}); },
+      [self](proto::create_atom, proto::build_spec& spec) -> caf::result<domain::reply> {
         return create(self, std::move(spec), std::nullopt);
       },
       [self](proto::summary_atom) { return summary(self); },

@@ -150,7 +150,7 @@ void pump(self_ptr self) {
   schedule(self);
 }
 
-api::response list(self_ptr self, const api::list_notifications& req) {
+domain::reply list(self_ptr self, const proto::list_notifications& req) {
   std::vector<const notification_message*> found;
   for (const auto& [id, m] : self->state.messages)
     if (req.statuses.empty() || req.statuses.count(model::to_string(m.status)) != 0)
@@ -163,34 +163,34 @@ api::response list(self_ptr self, const api::list_notifications& req) {
     if (req.limit != 0 && out.size() >= req.limit) break;
     out.push_back(m->to_json());
   }
-  return api::ok({{"notifications", std::move(out)}});
+  return domain::done({{"notifications", std::move(out)}});
 }
 
-caf::result<api::response> retry(self_ptr self, const api::retry_notification& req) {
+caf::result<domain::reply> retry(self_ptr self, const proto::retry_notification& req) {
   auto& st = self->state;
   auto it = st.messages.find(req.id);
   if (it == st.messages.end())
-    return api::fail(http::errc::not_found, "notification \"" + req.id + "\" not found");
+    return domain::fail(domain::errc::not_found, "notification \"" + req.id + "\" not found");
   auto& m = it->second;
   if (m.status != delivery_status::failed)
-    return api::fail(http::errc::conflict, "notification \"" + req.id + "\" is " +
+    return domain::fail(domain::errc::conflict, "notification \"" + req.id + "\" is " +
                                                model::to_string(m.status) +
                                                "; only failed ones are retried");
   m.status = delivery_status::pending;
   m.attempts = 0;
   m.next_attempt_at = clock_type::now();
   spdlog::info("event=notification.requeued id={} notification={}", m.id, m.notification);
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   auto done = [self, rp, id = m.id](bool ok) mutable {
     auto it = self->state.messages.find(id);
     if (!ok || it == self->state.messages.end()) {
       if (it != self->state.messages.end())
         it->second.status = delivery_status::failed;  // as stored
-      rp.deliver(api::store_unavailable("the store could not record the retry"));
+      rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record the retry"));
       return;
     }
     self->state.due.emplace(*it->second.next_attempt_at, id);
-    rp.deliver(api::ok({{"notification", it->second.to_json()}}));
+    rp.deliver(domain::done({{"notification", it->second.to_json()}}));
     pump(self);
   };
   if (!st.store) {
@@ -240,11 +240,8 @@ proto::outbox_actor::behavior_type outbox_behavior(self_ptr self, proto::outbox_
         }
         pump(self);
       },
-      [self](proto::api_atom, const api::request& r) -> caf::result<api::response> {
-        if (auto* l = std::get_if<api::list_notifications>(&r)) return list(self, *l);
-        if (auto* rt = std::get_if<api::retry_notification>(&r)) return retry(self, *rt);
-        return api::fail(http::errc::internal, "request not handled by the outbox");
-      },
+      [self](const proto::list_notifications& l) { return list(self, l); },
+      [self](const proto::retry_notification& r) { return retry(self, r); },
       [self](proto::tick_atom) {
         self->state.tick_at.reset();
         pump(self);

@@ -76,10 +76,10 @@ struct pipeline_state {
 };
 
 using self_ptr = proto::pipeline_actor::stateful_pointer<pipeline_state>;
-using reply_fn = std::function<void(api::response)>;
+using reply_fn = std::function<void(domain::reply)>;
 
-api::response no_job(const std::string& job) {
-  return api::fail(http::errc::not_found, "job \"" + job + "\" not found");
+domain::reply no_job(const std::string& job) {
+  return domain::fail(domain::errc::not_found, "job \"" + job + "\" not found");
 }
 
 /// The canonical name of `rc` (a canonical or a unique bare name), or nullopt.
@@ -95,8 +95,8 @@ std::optional<std::string> find_resource(self_ptr self, const std::string& rc) {
   return found;
 }
 
-api::response no_resource(const std::string& rc) {
-  return api::fail(http::errc::not_found, "resource \"" + rc + "\" not found");
+domain::reply no_resource(const std::string& rc) {
+  return domain::fail(domain::errc::not_found, "resource \"" + rc + "\" not found");
 }
 
 resolve_context resolution(self_ptr self) {
@@ -164,16 +164,16 @@ persistence::write_op doc_op(self_ptr self) {
 
 /// A change made through the API is durable before it is answered: the pipeline's record is
 /// written (synced), then `make` produces the answer.
-caf::result<api::response> after_save(self_ptr self, std::function<void(reply_fn)> make) {
-  auto rp = self->make_response_promise<api::response>();
+caf::result<domain::reply> after_save(self_ptr self, std::function<void(reply_fn)> make) {
+  auto rp = self->make_response_promise<domain::reply>();
   write_then(self, self->state.ctx, {doc_op(self)}, [self, rp, make](bool ok) mutable {
     if (!ok) {
       // in effect here already: written once the store takes writes again
       put(self, self->state.ctx, {doc_op(self)});
-      rp.deliver(api::store_unavailable("the store could not record the change"));
+      rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record the change"));
       return;
     }
-    make([rp](api::response r) mutable { rp.deliver(std::move(r)); });
+    make([rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
   });
   return rp;
 }
@@ -214,13 +214,13 @@ void create_build(self_ptr self, const std::string& job, json trigger,
   save_usage(self, id);
   self->request(st.jobs.at(job).actor, caf::infinite, proto::create_atom::value, std::move(spec))
       .then(
-          [self, id, done](api::response& r) {
-            if (api::is_error(r)) forget_usage(self, id);
+          [self, id, done](domain::reply& r) {
+            if (r.failed()) forget_usage(self, id);
             done(std::move(r));
           },
           [self, id, done](caf::error& e) {
             forget_usage(self, id);
-            done(api::fail(http::errc::internal, "job: " + caf::to_string(e)));
+            done(domain::fail(domain::errc::internal, "job: " + caf::to_string(e)));
           });
 }
 
@@ -237,15 +237,14 @@ enum class automatic { resource, passed };
 /// full queue is retried (SPEC §6: at the resource's next check, or at the pipeline's next build
 /// that leaves the queue for `passed`).
 reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::string canonical) {
-  return [self, job = std::move(job), kind, canonical = std::move(canonical)](api::response r) {
-    if (!api::is_error(r)) return;
+  return [self, job = std::move(job), kind, canonical = std::move(canonical)](domain::reply r) {
+    if (!r.failed()) return;
     auto& st = self->state;
-    const auto& err = r.body["error"];
-    bool retry = err.value("code", "") == "queue_full";
+    bool retry = r.code() == domain::errc::queue_full;
     spdlog::warn(
-        "event=trigger.skipped pipeline={} job={} trigger={} status={} retry={} error=\"{}\"",
-        st.name, job, kind == automatic::resource ? "resource" : "passed", r.status, retry,
-        err.value("message", ""));
+        "event=trigger.skipped pipeline={} job={} trigger={} code={} retry={} error=\"{}\"",
+        st.name, job, kind == automatic::resource ? "resource" : "passed",
+        domain::to_string(r.code()), retry, r.failure->message);
     auto it = st.jobs.find(job);
     if (!retry || it == st.jobs.end()) return;
     if (kind == automatic::resource)
@@ -504,10 +503,6 @@ void full_json(self_ptr self, std::function<void(json)> done) {
   });
 }
 
-void reply_pipeline(self_ptr self, caf::typed_response_promise<api::response> rp, int status) {
-  full_json(self, [rp, status](json p) mutable { rp.deliver(api::ok({{"pipeline", p}}, status)); });
-}
-
 /// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
 /// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
 void reconcile(self_ptr self, proto::config_ptr cfg,
@@ -614,17 +609,17 @@ void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin
       other = other || (g->canonical == canonical && used != u.gets.end() && used->second != pin);
     }
     if (!other) continue;
-    api::cancel_build c{st.name, u.job, "",
+    proto::cancel_build c{st.name, u.job, "",
                         "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
                         id};
-    self->request(st.jobs.at(u.job).actor, caf::infinite, proto::api_atom::value, api::request{c})
-        .then([](api::response&) {}, [](caf::error&) {});
+    self->request(st.jobs.at(u.job).actor, caf::infinite, std::move(c))
+        .then([](domain::reply&) {}, [](caf::error&) {});
   }
 }
 
 /// PUT /pipelines/{p}/concurrency: checked as a whole, then it applies to builds created after.
-api::response set_rule(self_ptr self, const api::set_concurrency& req) {
-  auto bad = [](const std::string& m) { return api::fail(http::errc::bad_request, m); };
+domain::reply set_rule(self_ptr self, const proto::set_concurrency& req) {
+  auto bad = [](const std::string& m) { return domain::fail(domain::errc::bad_request, m); };
   static const std::set<std::string> modes = {"", "serial", "group", "skip-if-running"};
   if (modes.count(req.mode) == 0)
     return bad("mode must be one of \"\", serial, group, skip-if-running");
@@ -643,41 +638,41 @@ api::response set_rule(self_ptr self, const api::set_concurrency& req) {
   self->state.rule = std::move(rule);
   spdlog::info("event=pipeline.concurrency pipeline={} mode={} cancel_running={}", self->state.name,
                req.mode.empty() ? "none" : req.mode, req.cancel_running);
-  return api::ok({{"concurrency", self->state.rule.to_json()}});
+  return domain::done({{"concurrency", self->state.rule.to_json()}});
 }
 
-caf::result<api::response> trigger(self_ptr self, const api::trigger_job& req) {
+caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req) {
   auto& st = self->state;
   const auto* job = st.cfg->find_job(req.job);
   if (job == nullptr) return no_job(req.job);
   if (job_paused(self, req.job))
-    return api::fail(http::errc::conflict, st.paused ? "pipeline \"" + st.name + "\" is paused"
+    return domain::fail(domain::errc::conflict, st.paused ? "pipeline \"" + st.name + "\" is paused"
                                                      : "job \"" + req.job + "\" is paused");
   for (const auto& [k, v] : req.inputs) {
     bool declared = false;
     for (const auto& in : job->inputs) declared = declared || in.name == k;
     if (!declared)
-      return api::fail(http::errc::bad_request,
+      return domain::fail(domain::errc::bad_request,
                        "job \"" + req.job + "\" has no input \"" + k + "\"");
   }
   for (const auto& in : job->inputs)
     if (!in.default_value && req.inputs.count(in.name) == 0)
-      return api::fail(http::errc::bad_request, "input \"" + in.name + "\" is required");
+      return domain::fail(domain::errc::bad_request, "input \"" + in.name + "\" is required");
   auto inputs = resolve_inputs(*job, resolution(self));
-  if (auto* why = std::get_if<std::string>(&inputs)) return api::fail(http::errc::conflict, *why);
-  auto rp = self->make_response_promise<api::response>();
+  if (auto* why = std::get_if<std::string>(&inputs)) return domain::fail(domain::errc::conflict, *why);
+  auto rp = self->make_response_promise<domain::reply>();
   create_build(self, req.job, {{"type", "manual"}}, std::get<0>(std::move(inputs)), req.inputs,
-               req.args, [rp](api::response r) mutable { rp.deliver(std::move(r)); });
+               req.args, [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
   return rp;
 }
 
-caf::result<api::response> trigger_version(self_ptr self, const api::trigger_version& req) {
+caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_version& req) {
   auto& st = self->state;
   auto canonical = find_resource(self, req.resource);
   if (!canonical) return no_resource(req.resource);
   const auto* v = st.versions.find(req.version_id);
   if (v == nullptr || v->resource != *canonical)
-    return api::fail(http::errc::not_found, "version " + std::to_string(req.version_id) + " of \"" +
+    return domain::fail(domain::errc::not_found, "version " + std::to_string(req.version_id) + " of \"" +
                                                 *canonical + "\" not found");
   std::vector<const pipeline::job*> consumers;
   for (const auto& job : st.cfg->jobs)
@@ -689,15 +684,15 @@ caf::result<api::response> trigger_version(self_ptr self, const api::trigger_ver
   struct collected {
     json builds = json::array();
     std::size_t left = 0;
-    std::optional<api::response> error;
+    std::optional<domain::reply> error;
   };
   auto acc = std::make_shared<collected>();
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   auto finish = [acc, rp]() mutable {
     if (acc->builds.empty() && acc->error) {
       rp.deliver(std::move(*acc->error));
     } else {
-      rp.deliver(api::ok({{"builds", acc->builds}}, 201));
+      rp.deliver(domain::created({{"builds", acc->builds}}));
     }
   };
   std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> plans;
@@ -706,7 +701,7 @@ caf::result<api::response> trigger_version(self_ptr self, const api::trigger_ver
   for (const auto* job : consumers) {
     auto inputs = resolve_inputs(*job, rc);
     if (auto* why = std::get_if<std::string>(&inputs)) {
-      acc->error = api::fail(http::errc::conflict, *why);
+      acc->error = domain::fail(domain::errc::conflict, *why);
       continue;
     }
     plans.emplace_back(job, std::get<0>(std::move(inputs)));
@@ -719,11 +714,11 @@ caf::result<api::response> trigger_version(self_ptr self, const api::trigger_ver
   for (auto& [job, inputs] : plans) {
     create_build(self, job->name,
                  {{"type", "version"}, {"resource", *canonical}, {"version_id", v->id}},
-                 std::move(inputs), {}, {}, [acc, finish](api::response r) mutable {
-                   if (api::is_error(r)) {
+                 std::move(inputs), {}, {}, [acc, finish](domain::reply r) mutable {
+                   if (r.failed()) {
                      acc->error = std::move(r);
                    } else {
-                     acc->builds.push_back(r.body["build"]);
+                     acc->builds.push_back(r.value["build"]);
                    }
                    if (--acc->left == 0) finish();
                  });
@@ -748,28 +743,28 @@ void remember_delivery(self_ptr self, const std::string& id) {
 /// POST /pipelines/{p}/webhooks/git (docs/webhooks.md): verified against the pipeline's secret,
 /// replays ignored by delivery id; then every resource is checked now, and builds created from
 /// the versions those checks find get the delivery as `.Webhook` in their group template.
-caf::result<api::response> git_delivery(self_ptr self, const api::git_webhook& req) {
+caf::result<domain::reply> git_delivery(self_ptr self, const proto::git_webhook& req) {
   namespace gw = http::git_webhook;
   auto& st = self->state;
   auto who = gw::verify(st.git_secret, req.headers, req.body);
   if (!who) {
     spdlog::warn("event=webhook.git_refused pipeline={} error=\"{}\"", st.name, who.error);
-    return api::fail(http::errc::unauthenticated, who.error);
+    return domain::fail(domain::errc::unauthenticated, who.error);
   }
   auto decoded = pikoci::pipeline::decode_json(req.body);
   if (decoded.failure == pikoci::pipeline::json_failure::too_deep ||
       decoded.failure == pikoci::pipeline::json_failure::too_large)
-    return api::fail(http::errc::bad_request, "the webhook body: " + decoded.error);
+    return domain::fail(domain::errc::bad_request, "the webhook body: " + decoded.error);
   auto body = std::move(decoded.value);
   if (body.is_discarded() || !body.is_object())
-    return api::fail(http::errc::bad_request, "the webhook body must be a JSON object");
+    return domain::fail(domain::errc::bad_request, "the webhook body must be a JSON object");
   auto provider = *who.ok;
   auto delivery = gw::delivery_of(provider, req.headers);
   if (delivery.size() > 256)
-    return api::fail(http::errc::bad_request, "the delivery id is longer than 256 bytes");
+    return domain::fail(domain::errc::bad_request, "the delivery id is longer than 256 bytes");
   if (!delivery.empty() && st.delivery_set.count(delivery) != 0) {
     spdlog::info("event=webhook.git_duplicate pipeline={} delivery={}", st.name, delivery);
-    return api::ok({{"duplicate", true}, {"delivery", delivery}});
+    return domain::done({{"duplicate", true}, {"delivery", delivery}});
   }
   if (!delivery.empty()) remember_delivery(self, delivery);
   auto ref = gw::ref_of(body);
@@ -793,168 +788,152 @@ caf::result<api::response> git_delivery(self_ptr self, const api::git_webhook& r
       self->state.hook_wanted[c] = hook;
       self->send(it->second.checker, proto::check_atom::value);
     }
-    done(api::ok(
-        {{"checked", checked}, {"delivery", delivery.empty() ? json(nullptr) : json(delivery)}},
-        202));
+    done(domain::accepted(
+        {{"checked", checked}, {"delivery", delivery.empty() ? json(nullptr) : json(delivery)}}));
   });
 }
 
-caf::result<api::response> handle(self_ptr self, const api::request& r) {
+/// A promise answered by `make` when it calls back.
+caf::result<domain::reply> later(self_ptr self, std::function<void(reply_fn)> make) {
+  auto rp = self->make_response_promise<domain::reply>();
+  make([rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
+/// An operation on one job's builds goes to that job's actor.
+template <class Op>
+caf::result<domain::reply> to_job(self_ptr self, const std::string& job, Op op) {
+  auto it = self->state.jobs.find(job);
+  if (it == self->state.jobs.end()) return no_job(job);
+  return self->delegate(it->second.actor, std::move(op));
+}
+
+/// The resource `rc` names, answered with its view (after `change` was saved, when given).
+caf::result<domain::reply> resource_reply(self_ptr self, const std::string& canonical,
+                                          bool saved) {
+  auto view = [self, canonical](reply_fn done) {
+    resources_json(self, {canonical},
+                   [done](json rs) { done(domain::done({{"resource", rs.at(0)}})); });
+  };
+  return saved ? after_save(self, view) : later(self, view);
+}
+
+caf::result<domain::reply> pause(self_ptr self, const proto::pause_pipeline& p) {
   auto& st = self->state;
-  auto rp_json = [self](auto make) -> caf::result<api::response> {
-    auto rp = self->make_response_promise<api::response>();
-    make([rp](api::response r) mutable { rp.deliver(std::move(r)); });
-    return rp;
-  };
-  // job-scoped requests go to the job actor
-  auto forward = [self](const std::string& job,
-                        const api::request& req) -> caf::result<api::response> {
-    auto it = self->state.jobs.find(job);
-    if (it == self->state.jobs.end()) return no_job(job);
-    return self->delegate(it->second.actor, proto::api_atom::value, req);
-  };
-  if (std::holds_alternative<api::get_pipeline>(r)) {
-    auto rp = self->make_response_promise<api::response>();
-    reply_pipeline(self, rp, 200);
-    return rp;
+  st.paused = p.paused;
+  for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p.paused);
+  spdlog::info("event=pipeline.{} pipeline={}", p.paused ? "paused" : "unpaused", st.name);
+  return after_save(self, [self](reply_fn done) {
+    full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
+  });
+}
+
+caf::result<domain::reply> pause_job(self_ptr self, const proto::pause_job& p) {
+  auto& st = self->state;
+  if (st.jobs.count(p.job) == 0) return no_job(p.job);
+  set_job_paused(self, p.job, p.paused);
+  spdlog::info("event=job.{} pipeline={} job={}", p.paused ? "paused" : "unpaused", st.name, p.job);
+  return after_save(self, [self, p, job = st.jobs.at(p.job).actor](reply_fn done) {
+    persistence::fault_point("pipeline.paused");
+    self->request(job, caf::infinite, p)
+        .then([done](domain::reply& resp) { done(std::move(resp)); },
+              [done](caf::error& e) {
+                done(domain::fail(domain::errc::internal, "job: " + caf::to_string(e)));
+              });
+  });
+}
+
+/// GET /builds across pipelines: every job's builds; by id: the job that has it.
+caf::result<domain::reply> list_builds(self_ptr self, const proto::list_builds& l) {
+  if (!l.job.empty()) return to_job(self, l.job, l);
+  return later(self, [self, l](reply_fn done) {
+    gather<domain::reply>(
+        self, job_actors(self),
+        [done](std::vector<std::optional<domain::reply>> replies) {
+          auto builds = json::array();
+          for (auto& rep : replies)
+            if (rep && !rep->failed())
+              for (auto& b : rep->value["builds"]) builds.push_back(b);
+          done(domain::done({{"builds", builds}}));
+        },
+        l);
+  });
+}
+
+caf::result<domain::reply> get_build(self_ptr self, const proto::get_build& g) {
+  if (!g.job.empty()) return to_job(self, g.job, g);
+  const auto* u = self->state.usage.find(g.id);
+  if (u == nullptr)
+    return domain::fail(domain::errc::not_found, "build " + std::to_string(g.id) + " not found");
+  return to_job(self, u->job, g);
+}
+
+caf::result<domain::reply> check(self_ptr self, const proto::check_resource& c) {
+  auto canonical = find_resource(self, c.resource);
+  if (!canonical) return no_resource(c.resource);
+  self->send(self->state.resources.at(*canonical).checker, proto::check_atom::value);
+  return later(self, [self, canonical = *canonical](reply_fn done) {
+    resources_json(self, {canonical},
+                   [done](json rs) { done(domain::accepted({{"resource", rs.at(0)}})); });
+  });
+}
+
+domain::reply versions(self_ptr self, const proto::list_versions& v) {
+  auto canonical = find_resource(self, v.resource);
+  if (!canonical) return no_resource(v.resource);
+  auto out = json::array();
+  for (const auto& rec : self->state.versions.list(*canonical, v.limit))
+    out.push_back({{"id", rec.id},
+                   {"version", rec.version},
+                   {"created_at", model::format_time(rec.created_at)}});
+  return domain::done({{"versions", std::move(out)}});
+}
+
+caf::result<domain::reply> pin(self_ptr self, const proto::pin_resource& p) {
+  auto& st = self->state;
+  auto canonical = find_resource(self, p.resource);
+  if (!canonical) return no_resource(p.resource);
+  if (p.version_id) {
+    const auto* v = st.versions.find(*p.version_id);
+    if (v == nullptr || v->resource != *canonical)
+      return domain::fail(domain::errc::not_found, "version " + std::to_string(*p.version_id) +
+                                                       " of \"" + *canonical + "\" not found");
   }
-  if (auto* p = std::get_if<api::pause_pipeline>(&r)) {
-    st.paused = p->paused;
-    for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p->paused);
-    spdlog::info("event=pipeline.{} pipeline={}", p->paused ? "paused" : "unpaused", st.name);
-    return after_save(self, [self](reply_fn done) {
-      full_json(self, [done](json p) { done(api::ok({{"pipeline", p}})); });
-    });
+  st.resources.at(*canonical).pinned = p.version_id;
+  if (p.version_id) cancel_unpinned(self, *canonical, *p.version_id);
+  spdlog::info("event=resource.{} pipeline={} resource={}", p.version_id ? "pinned" : "unpinned",
+               st.name, *canonical);
+  return resource_reply(self, *canonical, true);
+}
+
+domain::reply token_webhook(self_ptr self, const proto::webhook& w) {
+  for (const auto& [canonical, e] : self->state.resources) {
+    if (e.webhook_token.empty() || e.webhook_token != w.token) continue;
+    self->send(e.checker, proto::check_atom::value);
+    return domain::accepted({{"resource", canonical}});
   }
-  if (auto* c = std::get_if<api::set_concurrency>(&r)) {
-    auto resp = set_rule(self, *c);
-    if (api::is_error(resp)) return resp;
-    return after_save(self, [resp](reply_fn done) { done(resp); });
-  }
-  if (std::holds_alternative<api::list_jobs>(r))
-    return rp_json([self](reply_fn done) {
-      jobs_json(self, [done](json jobs) { done(api::ok({{"jobs", jobs}})); });
-    });
-  if (auto* g = std::get_if<api::get_job>(&r)) return forward(g->job, r);
-  if (auto* t = std::get_if<api::trigger_job>(&r)) return trigger(self, *t);
-  if (auto* p = std::get_if<api::pause_job>(&r)) {
-    if (st.jobs.count(p->job) == 0) return no_job(p->job);
-    set_job_paused(self, p->job, p->paused);
-    spdlog::info("event=job.{} pipeline={} job={}", p->paused ? "paused" : "unpaused", st.name,
-                 p->job);
-    return after_save(self, [self, r, job = st.jobs.at(p->job).actor](reply_fn done) {
-      persistence::fault_point("pipeline.paused");
-      self->request(job, caf::infinite, proto::api_atom::value, r)
-          .then([done](api::response& resp) { done(std::move(resp)); },
-                [done](caf::error& e) {
-                  done(api::fail(http::errc::internal, "job: " + caf::to_string(e)));
-                });
-    });
-  }
-  if (auto* l = std::get_if<api::list_builds>(&r)) {
-    if (!l->job.empty()) return forward(l->job, r);
-    // every job's builds (GET /builds across pipelines)
-    return rp_json([self, l = *l](reply_fn done) {
-      gather<api::response>(
-          self, job_actors(self),
-          [done](std::vector<std::optional<api::response>> replies) {
-            auto builds = json::array();
-            for (auto& rep : replies)
-              if (rep && !api::is_error(*rep))
-                for (auto& b : rep->body["builds"]) builds.push_back(b);
-            done(api::ok({{"builds", builds}}));
-          },
-          proto::api_atom::value, api::request{l});
-    });
-  }
-  if (auto* g = std::get_if<api::get_build>(&r)) {
-    if (!g->job.empty()) return forward(g->job, r);
-    const auto* u = st.usage.find(g->id);
-    if (u == nullptr)
-      return api::fail(http::errc::not_found, "build " + std::to_string(g->id) + " not found");
-    return forward(u->job, r);
-  }
-  if (auto* c = std::get_if<api::cancel_build>(&r)) return forward(c->job, r);
-  if (auto* rt = std::get_if<api::retry_build>(&r)) return forward(rt->job, r);
-  if (auto* w = std::get_if<api::watch_build>(&r)) return forward(w->job, r);
-  if (std::holds_alternative<api::list_resources>(r))
-    return rp_json([self](reply_fn done) {
-      std::vector<std::string> all;
-      for (const auto& res : self->state.cfg->resources) all.push_back(res.canonical);
-      resources_json(self, all, [done](json rs) { done(api::ok({{"resources", rs}})); });
-    });
-  if (auto* c = std::get_if<api::check_resource>(&r)) {
-    auto canonical = find_resource(self, c->resource);
-    if (!canonical) return no_resource(c->resource);
-    self->send(st.resources.at(*canonical).checker, proto::check_atom::value);
-    return rp_json([self, canonical = *canonical](reply_fn done) {
-      resources_json(self, {canonical}, [done](json rs) {
-        done(api::ok({{"resource", rs.at(0)}}, 202));
-      });
-    });
-  }
-  if (auto* v = std::get_if<api::list_versions>(&r)) {
-    auto canonical = find_resource(self, v->resource);
-    if (!canonical) return no_resource(v->resource);
-    auto out = json::array();
-    for (const auto& rec : st.versions.list(*canonical, v->limit))
-      out.push_back({{"id", rec.id},
-                     {"version", rec.version},
-                     {"created_at", model::format_time(rec.created_at)}});
-    return api::ok({{"versions", std::move(out)}});
-  }
-  if (auto* t = std::get_if<api::trigger_version>(&r)) return trigger_version(self, *t);
-  if (auto* p = std::get_if<api::pin_resource>(&r)) {
-    auto canonical = find_resource(self, p->resource);
-    if (!canonical) return no_resource(p->resource);
-    if (p->version_id) {
-      const auto* v = st.versions.find(*p->version_id);
-      if (v == nullptr || v->resource != *canonical)
-        return api::fail(http::errc::not_found, "version " + std::to_string(*p->version_id) +
-                                                    " of \"" + *canonical + "\" not found");
-    }
-    st.resources.at(*canonical).pinned = p->version_id;
-    if (p->version_id) cancel_unpinned(self, *canonical, *p->version_id);
-    spdlog::info("event=resource.{} pipeline={} resource={}", p->version_id ? "pinned" : "unpinned",
-                 st.name, *canonical);
-    return after_save(self, [self, canonical = *canonical](reply_fn done) {
-      resources_json(self, {canonical}, [done](json rs) {
-        done(api::ok({{"resource", rs.at(0)}}));
-      });
-    });
-  }
-  if (auto* w = std::get_if<api::webhook>(&r)) {
-    for (const auto& [canonical, e] : st.resources) {
-      if (e.webhook_token.empty() || e.webhook_token != w->token) continue;
-      self->send(e.checker, proto::check_atom::value);
-      return api::ok({{"resource", canonical}}, 202);
-    }
-    return api::fail(http::errc::not_found, "unknown webhook token");
-  }
-  if (auto* g = std::get_if<api::regenerate_webhook_token>(&r)) {
-    auto canonical = find_resource(self, g->resource);
-    if (!canonical) return no_resource(g->resource);
-    auto token = http::auth::random_token(24);
-    if (!token) return api::fail(http::errc::internal, "cannot generate a webhook token");
-    st.resources.at(*canonical).webhook_token = std::move(*token);
-    spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);
-    return after_save(self, [self, canonical = *canonical](reply_fn done) {
-      resources_json(self, {canonical}, [done](json rs) {
-        done(api::ok({{"resource", rs.at(0)}}));
-      });
-    });
-  }
-  if (auto* s = std::get_if<api::set_git_webhook>(&r)) {
-    bool set = s->secret.has_value();
-    st.git_secret = s->secret.value_or("");
-    spdlog::info("event=webhook.git_secret pipeline={} secret_set={}", st.name, set);
-    return after_save(self, [set](reply_fn done) {
-      done(set ? api::ok({{"webhook", {{"secret_set", true}}}})
-               : api::response{204, nullptr, {}, {}});
-    });
-  }
-  if (auto* g = std::get_if<api::git_webhook>(&r)) return git_delivery(self, *g);
-  return api::fail(http::errc::internal, "request not handled by a pipeline");
+  return domain::fail(domain::errc::not_found, "unknown webhook token");
+}
+
+caf::result<domain::reply> new_webhook_token(self_ptr self,
+                                             const proto::regenerate_webhook_token& g) {
+  auto& st = self->state;
+  auto canonical = find_resource(self, g.resource);
+  if (!canonical) return no_resource(g.resource);
+  auto token = http::auth::random_token(24);
+  if (!token) return domain::fail(domain::errc::internal, "cannot generate a webhook token");
+  st.resources.at(*canonical).webhook_token = std::move(*token);
+  spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);
+  return resource_reply(self, *canonical, true);
+}
+
+caf::result<domain::reply> set_git_secret(self_ptr self, const proto::set_git_webhook& s) {
+  bool set = s.secret.has_value();
+  self->state.git_secret = s.secret.value_or("");
+  spdlog::info("event=webhook.git_secret pipeline={} secret_set={}", self->state.name, set);
+  return after_save(self, [set](reply_fn done) {
+    done(set ? domain::done({{"webhook", {{"secret_set", true}}}}) : domain::nothing());
+  });
 }
 
 /// Restart: the pipeline's stored record, versions and usage, then its jobs (with their builds)
@@ -1024,9 +1003,48 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
   self->state.ctx = std::move(ctx);
   return guarded_behavior<proto::pipeline_actor::behavior_type>(
       self, [self] { return "pipeline=" + self->state.name; },
-      [self](proto::api_atom, const api::request& r) { return handle(self, r); },
+      // ---- operations (protocols/pipeline.hpp, protocols/job.hpp)
+      [self](const proto::get_pipeline&) {
+        return later(self, [self](reply_fn done) {
+          full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
+        });
+      },
+      [self](const proto::pause_pipeline& p) { return pause(self, p); },
+      [self](const proto::set_concurrency& c) -> caf::result<domain::reply> {
+        auto r = set_rule(self, c);
+        if (r.failed()) return r;
+        return after_save(self, [r](reply_fn done) { done(r); });
+      },
+      [self](const proto::list_jobs&) {
+        return later(self, [self](reply_fn done) {
+          jobs_json(self, [done](json jobs) { done(domain::done({{"jobs", jobs}})); });
+        });
+      },
+      [self](const proto::trigger_job& t) { return trigger(self, t); },
+      [self](const proto::list_resources&) {
+        return later(self, [self](reply_fn done) {
+          std::vector<std::string> all;
+          for (const auto& res : self->state.cfg->resources) all.push_back(res.canonical);
+          resources_json(self, all, [done](json rs) { done(domain::done({{"resources", rs}})); });
+        });
+      },
+      [self](const proto::check_resource& c) { return check(self, c); },
+      [self](const proto::list_versions& v) { return versions(self, v); },
+      [self](const proto::trigger_version& t) { return trigger_version(self, t); },
+      [self](const proto::pin_resource& p) { return pin(self, p); },
+      [self](const proto::webhook& w) { return token_webhook(self, w); },
+      [self](const proto::regenerate_webhook_token& g) { return new_webhook_token(self, g); },
+      [self](const proto::set_git_webhook& g) { return set_git_secret(self, g); },
+      [self](const proto::git_webhook& g) { return git_delivery(self, g); },
+      [self](const proto::get_job& g) { return to_job(self, g.job, g); },
+      [self](const proto::list_builds& l) { return list_builds(self, l); },
+      [self](const proto::get_build& g) { return get_build(self, g); },
+      [self](const proto::cancel_build& c) { return to_job(self, c.job, c); },
+      [self](const proto::retry_build& r) { return to_job(self, r.job, r); },
+      [self](const proto::watch_build& w) { return to_job(self, w.job, w); },
+      [self](const proto::pause_job& p) { return pause_job(self, p); },
       [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
-             json& vars) -> caf::result<api::response> {
+             json& vars) -> caf::result<domain::reply> {
         auto& st = self->state;
         bool created = st.cfg == nullptr;
         auto now = st.ctx.now();
@@ -1040,7 +1058,8 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
                      st.cfg->resources.size());
         return after_save(self, [self, created](reply_fn done) {
           full_json(self, [done, created](json p) {
-            done(api::ok({{"pipeline", p}}, created ? 201 : 200));
+            json view{{"pipeline", std::move(p)}};
+            done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
           });
         });
       },

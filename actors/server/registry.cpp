@@ -36,7 +36,7 @@ struct registry_state {
   std::map<std::string, std::string> failed;  // restarted too often: why (a set replaces it)
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> restarts;
   // requests a pipeline is handling, answered with a 500 if it dies before it does
-  std::map<std::string, std::map<std::uint64_t, caf::typed_response_promise<api::response>>>
+  std::map<std::string, std::map<std::uint64_t, caf::typed_response_promise<domain::reply>>>
       in_flight;
   std::uint64_t next_request = 0;
   // PUTs are loaded on threads of their own and may finish in any order; they are applied in the
@@ -51,7 +51,7 @@ struct registry_state {
 };
 
 using self_ptr = proto::registry_actor::stateful_pointer<registry_state>;
-using reply_fn = std::function<void(api::response)>;
+using reply_fn = std::function<void(domain::reply)>;
 
 std::vector<proto::pipeline_actor> all(self_ptr self) {
   std::vector<proto::pipeline_actor> out;
@@ -71,10 +71,10 @@ pipeline::fetched fetch_source(const std::string& url) {
 /// pipeline dies first (its promise would otherwise never be kept).
 template <class... Ts>
 void ask_pipeline(self_ptr self, const std::string& name, const proto::pipeline_actor& actor,
-                  caf::typed_response_promise<api::response> rp, Ts&&... msg) {
+                  caf::typed_response_promise<domain::reply> rp, Ts&&... msg) {
   auto id = ++self->state.next_request;
   self->state.in_flight[name].emplace(id, rp);
-  auto take = [self, name, id]() -> std::optional<caf::typed_response_promise<api::response>> {
+  auto take = [self, name, id]() -> std::optional<caf::typed_response_promise<domain::reply>> {
     auto& all = self->state.in_flight;
     auto p = all.find(name);
     if (p == all.end()) return std::nullopt;
@@ -87,21 +87,19 @@ void ask_pipeline(self_ptr self, const std::string& name, const proto::pipeline_
   };
   self->request(actor, caf::infinite, std::forward<Ts>(msg)...)
       .then(
-          [take](api::response& r) mutable {
+          [take](domain::reply& r) mutable {
             if (auto p = take()) p->deliver(std::move(r));
           },
           [take](caf::error& e) mutable {
             if (auto p = take())
-              p->deliver(api::fail(http::errc::internal, "pipeline: " + caf::to_string(e)));
+              p->deliver(domain::fail(domain::errc::internal, "pipeline: " + caf::to_string(e)));
           });
 }
 
 /// The answer for a pipeline that is being restored after its actors failed.
-api::response restarting(const std::string& name) {
-  auto r = api::fail(http::errc::pipeline_restarting,
-                     "pipeline \"" + name + "\" is being restarted after an internal error");
-  r.headers.emplace_back("Retry-After", "1");
-  return r;
+domain::reply restarting(const std::string& name) {
+  return domain::fail(domain::errc::pipeline_restarting,
+                      "pipeline \"" + name + "\" is being restarted after an internal error");
 }
 
 /// A pipeline restarted this often within a minute is left stopped (a crash loop serves nobody).
@@ -166,9 +164,7 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
               auto& st = self->state;
               if (found.empty()) return give_up("it is not in the store");
               if (!loaded.config)
-                return give_up(invalid_pipeline(name, loaded.diags)
-                                   .body["error"]["message"]
-                                   .get<std::string>());
+                return give_up(invalid_pipeline(name, loaded.diags).failure->message);
               auto cfg =
                   std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
               auto& stored = found[0];
@@ -197,8 +193,8 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
 }
 
 /// Hands a loaded pipeline to its actor (spawned on first set), or answers 422.
-void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& loaded,
-           caf::typed_response_promise<api::response> rp) {
+void apply(self_ptr self, const proto::set_pipeline& req, pipeline::load_result& loaded,
+           caf::typed_response_promise<domain::reply> rp) {
   if (!loaded.config) {
     spdlog::info("event=pipeline.rejected pipeline={} errors={}", req.pipeline,
                  loaded.diags.size());
@@ -221,14 +217,14 @@ void apply(self_ptr self, const api::set_pipeline& req, pipeline::load_result& l
 /// Loads (parses, evaluates, validates, fetches http(s) service sources) on a thread of its
 /// own: evaluation is bounded by the load's budget (up to seconds of CPU) and fetching may
 /// block, and neither may stall the registry, which routes every other pipeline's requests.
-caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
+caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
   if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
   pipeline::load_options opts;
   opts.vars = req.vars;
   opts.fetch = fetch_source;
   opts.limits = self->state.ctx.load_limits;
   auto name = req.pipeline + ".hcl";
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   auto loader = self->spawn<caf::detached>([name, text = req.config, opts] {
     return caf::behavior{[=](proto::load_atom) { return pipeline::load(name, text, opts); }};
   });
@@ -238,7 +234,7 @@ caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
   auto in_turn = [self, name = req.pipeline, seq, rp](std::function<void()> finish) mutable {
     auto& st = self->state;
     if (st.voided.erase(seq) != 0) {
-      rp.deliver(api::fail(http::errc::conflict,
+      rp.deliver(domain::fail(domain::errc::conflict,
                            "pipeline \"" + name + "\" was deleted while this PUT was loading"));
       return;
     }
@@ -264,78 +260,80 @@ caf::result<api::response> set(self_ptr self, api::set_pipeline& req) {
           },
           [rp, in_turn](caf::error& e) mutable {
             in_turn([rp, e]() mutable {
-              rp.deliver(api::fail(http::errc::internal, "loading: " + caf::to_string(e)));
+              rp.deliver(domain::fail(domain::errc::internal, "loading: " + caf::to_string(e)));
             });
           });
   return rp;
 }
 
 /// Asks every pipeline and merges the builds: newest first, then the limit.
-void all_builds(self_ptr self, const api::list_builds& req, reply_fn done) {
-  gather<api::response>(
+void all_builds(self_ptr self, const proto::list_builds& req, reply_fn done) {
+  gather<domain::reply>(
       self, all(self),
-      [req, done](std::vector<std::optional<api::response>> replies) {
+      [req, done](std::vector<std::optional<domain::reply>> replies) {
         std::vector<json> builds;
         for (auto& r : replies)
-          if (r && !api::is_error(*r))
-            for (auto& b : r->body["builds"]) builds.push_back(std::move(b));
+          if (r && !r->failed())
+            for (auto& b : r->value["builds"]) builds.push_back(std::move(b));
         std::sort(builds.begin(), builds.end(), [](const json& a, const json& b) {
           return a["id"].get<std::int64_t>() > b["id"].get<std::int64_t>();
         });
         if (req.limit != 0 && builds.size() > req.limit) builds.resize(req.limit);
-        done(api::ok({{"builds", builds}}));
+        done(domain::done({{"builds", builds}}));
       },
-      proto::api_atom::value, api::request{req});
+      req);
 }
 
-/// Asks every pipeline; the first answer that is not a 404 wins (lookups by global id or token).
-void first_found(self_ptr self, const api::request& req, api::response not_found, reply_fn done) {
-  gather<api::response>(
+/// Asks every pipeline; the first answer that is not `not_found` wins (lookups by global id or
+/// token).
+template <class Op>
+void first_found(self_ptr self, const Op& req, domain::reply not_found, reply_fn done) {
+  gather<domain::reply>(
       self, all(self),
-      [not_found, done](std::vector<std::optional<api::response>> replies) {
+      [not_found, done](std::vector<std::optional<domain::reply>> replies) {
         for (auto& r : replies)
-          if (r && r->status != 404) return done(std::move(*r));
+          if (r && !(r->failed() && r->code() == domain::errc::not_found))
+            return done(std::move(*r));
         done(not_found);
       },
-      proto::api_atom::value, req);
+      req);
 }
 
 /// GET /admin/export: a RocksDB checkpoint (or a RocksDB copy of the memory store) packed into
 /// a ustar archive, made on a thread of its own. Everything acknowledged before is in it.
-caf::result<api::response> export_store(self_ptr self) {
+caf::result<domain::reply> export_store(self_ptr self) {
   auto db = self->state.ctx.db;
-  if (!db) return api::fail(http::errc::internal, "this node has no store");
+  if (!db) return domain::fail(domain::errc::internal, "this node has no store");
   auto exporter = self->spawn<caf::detached>([db] {
     return caf::behavior{[db](proto::load_atom) {
       namespace fs = std::filesystem;
       char tmpl[] = "/tmp/pikoci-export-XXXXXX";
       if (mkdtemp(tmpl) == nullptr)
-        return api::fail(http::errc::internal, "export: cannot create a temporary directory");
+        return domain::fail(domain::errc::internal, "export: cannot create a temporary directory");
       fs::path dir = fs::path(tmpl) / "db";
-      api::response r;
+      domain::reply r;
       try {
         db->export_to(dir);
-        r.raw = persistence::pack_directory(dir);
-        r.headers = {{"Content-Type", "application/x-tar"},
-                     {"Content-Disposition", "attachment; filename=\"pikoci-export.tar\""}};
-        spdlog::info("event=store.exported db={} bytes={}", db->kind(), r.raw.size());
+        r = domain::bytes(persistence::pack_directory(dir), "application/x-tar",
+                          "pikoci-export.tar");
+        spdlog::info("event=store.exported db={} bytes={}", db->kind(), r.bytes.size());
       } catch (const persistence::store_error& e) {
-        r = api::fail(http::errc::internal, std::string("export: ") + e.what());
+        r = domain::fail(domain::errc::internal, std::string("export: ") + e.what());
       }
       std::error_code ec;
       fs::remove_all(tmpl, ec);
       return r;
     }};
   });
-  auto rp = self->make_response_promise<api::response>();
+  auto rp = self->make_response_promise<domain::reply>();
   self->request(exporter, caf::infinite, proto::load_atom::value)
       .then(
-          [rp, exporter](api::response& r) mutable {
+          [rp, exporter](domain::reply& r) mutable {
             caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
             rp.deliver(std::move(r));
           },
           [rp](caf::error& e) mutable {
-            rp.deliver(api::fail(http::errc::internal, "export: " + caf::to_string(e)));
+            rp.deliver(domain::fail(domain::errc::internal, "export: " + caf::to_string(e)));
           });
   return rp;
 }
@@ -389,8 +387,8 @@ std::string store_metrics(const persistence::store& db) {
 
 /// GET /metrics: the queue's figures (SPEC §6.4), workers by status and the process's memory and
 /// CPU, in Prometheus text format.
-caf::result<api::response> metrics(self_ptr self) {
-  auto rp = self->make_response_promise<api::response>();
+caf::result<domain::reply> metrics(self_ptr self) {
+  auto rp = self->make_response_promise<domain::reply>();
   auto& ctx = self->state.ctx;
   self->request(ctx.queue, caf::infinite, proto::metrics_atom::value)
       .then(
@@ -432,27 +430,24 @@ caf::result<api::response> metrics(self_ptr self) {
                       out += stats->metrics();
                       if (figures) out += outbox_metrics(*figures);
                       if (db) out += store_metrics(*db);
-                      api::response r;
-                      r.raw = std::move(out);
-                      r.headers = {{"Content-Type", "text/plain; version=0.0.4"}};
-                      rp.deliver(std::move(r));
+                      rp.deliver(domain::bytes(std::move(out), "text/plain; version=0.0.4"));
                     },
                     [rp](caf::error& e) mutable {
-                      rp.deliver(api::fail(http::errc::internal, "workers: " + caf::to_string(e)));
+                      rp.deliver(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
                     });
           },
           [rp](caf::error& e) mutable {
-            rp.deliver(api::fail(http::errc::internal, "queue: " + caf::to_string(e)));
+            rp.deliver(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
           });
   return rp;
 }
 
 /// GET /api/v1/stats: the queue's figures, worker utilization (running builds over the slots of
 /// the workers that take builds) and the finished builds' throughput and success rate.
-caf::result<api::response> stats(self_ptr self) {
-  auto rp = self->make_response_promise<api::response>();
+caf::result<domain::reply> stats(self_ptr self) {
+  auto rp = self->make_response_promise<domain::reply>();
   auto fail = [rp](caf::error& e) mutable {
-    rp.deliver(api::fail(http::errc::internal, "stats: " + caf::to_string(e)));
+    rp.deliver(domain::fail(domain::errc::internal, "stats: " + caf::to_string(e)));
   };
   self->request(self->state.ctx.queue, caf::infinite, proto::stats_atom::value)
       .then(
@@ -478,7 +473,7 @@ caf::result<api::response> stats(self_ptr self) {
                                                      : json(static_cast<double>(running) /
                                                             static_cast<double>(slots))}};
                       out.update(self->state.ctx.stats->summary(self->state.ctx.now()));
-                      rp.deliver(api::ok(std::move(out)));
+                      rp.deliver(domain::done(std::move(out)));
                     },
                     fail);
           },
@@ -486,115 +481,130 @@ caf::result<api::response> stats(self_ptr self) {
   return rp;
 }
 
-caf::result<api::response> handle(self_ptr self, api::request& r) {
-  auto& st = self->state;
-  // A full or read-only disk: no new work and no changes, reads go on (docs/operations.md).
-  if (st.ctx.db && api::writes_store(r))
-    if (auto s = st.ctx.db->status(); !s.available)
-      return api::store_unavailable("the store takes no writes now (" + s.reason +
-                                    "); reads still work. Try again later");
-  auto later = [self](auto start) -> caf::result<api::response> {
-    auto rp = self->make_response_promise<api::response>();
-    start([rp](api::response resp) mutable { rp.deliver(std::move(resp)); });
-    return rp;
-  };
-  if (std::holds_alternative<api::list_pipelines>(r))
-    return later([self](reply_fn done) {
-      gather<json>(
-          self, all(self),
-          [done](std::vector<std::optional<json>> summaries) {
-            auto out = json::array();
-            for (auto& s : summaries)
-              if (s) out.push_back(std::move(*s));
-            done(api::ok({{"pipelines", out}}));
-          },
-          proto::summary_atom::value);
-    });
-  if (auto* s = std::get_if<api::set_pipeline>(&r)) return set(self, *s);
-  if (auto* l = std::get_if<api::list_builds>(&r); l && l->pipeline.empty())
-    return later([self, l = *l](reply_fn done) { all_builds(self, l, done); });
-  if (auto* g = std::get_if<api::get_build>(&r); g && g->pipeline.empty())
-    return later([self, r](reply_fn done) {
-      first_found(
-          self, r,
-          api::fail(http::errc::not_found,
-                    "build " + std::to_string(std::get<api::get_build>(r).id) + " not found"),
-          done);
-    });
-  if (std::holds_alternative<api::webhook>(r))
-    return later([self, r](reply_fn done) {
-      first_found(self, r, api::fail(http::errc::not_found, "unknown webhook token"), done);
-    });
-  if (std::holds_alternative<api::get_queue>(r))
-    return later([self](reply_fn done) {
-      self->request(self->state.ctx.queue, caf::infinite, proto::queue_atom::value)
-          .then([done](json& q) { done(api::ok(std::move(q))); },
-                [done](caf::error& e) {
-                  done(api::fail(http::errc::internal, "queue: " + caf::to_string(e)));
-                });
-    });
-  if (std::holds_alternative<api::list_workers>(r))
-    return later([self](reply_fn done) {
-      self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
-          .then([done](json& w) { done(api::ok(std::move(w))); },
-                [done](caf::error& e) {
-                  done(api::fail(http::errc::internal, "workers: " + caf::to_string(e)));
-                });
-    });
-  if (std::holds_alternative<api::export_store>(r)) return export_store(self);
-  if (std::holds_alternative<api::get_metrics>(r)) return metrics(self);
-  if (std::holds_alternative<api::get_stats>(r)) return stats(self);
-  if (auto* w = std::get_if<api::watch_events>(&r)) {
-    st.ctx.events->subscribe(w->sink);
-    return api::ok(nullptr);
-  }
-  if (std::holds_alternative<api::list_notifications>(r) ||
-      std::holds_alternative<api::retry_notification>(r)) {
-    if (!st.ctx.outbox) return api::fail(http::errc::not_found, "this node has no outbox");
-    return self->delegate(st.ctx.outbox, proto::api_atom::value, std::move(r));
-  }
-  // everything else is about one pipeline
-  const auto& name = api::pipeline_of(r);
-  if (st.restarting.count(name) != 0) return restarting(name);
-  auto it = st.pipelines.find(name);
-  bool deleting = std::holds_alternative<api::delete_pipeline>(r);
-  if (it == st.pipelines.end()) {
-    auto f = st.failed.find(name);
-    if (f == st.failed.end())
-      return api::fail(http::errc::not_found, "pipeline \"" + name + "\" not found");
-    if (!deleting)  // a failed pipeline can still be set again (set) or deleted
-      return api::fail(http::errc::internal, "pipeline \"" + name +
-                                                 "\" failed and was not "
-                                                 "restarted (" +
-                                                 f->second + "); set it again");
-    st.failed.erase(f);
-  }
-  if (deleting) {
-    // PUTs of this name still loading arrived before the DELETE: they are void
-    if (auto l = st.loading.find(name); l != st.loading.end()) {
-      st.voided.insert(l->second.waiting.begin(), l->second.waiting.end());
-      st.loading.erase(l);
-    }
-    if (it != st.pipelines.end()) {
-      self->send(it->second, proto::shutdown_atom::value);
-      st.pipelines.erase(it);
-    }
-    spdlog::info("event=pipeline.deleted pipeline={}", name);
-    namespace keys = persistence::keys;
-    persistence::batch gone{erase_key(keys::pipeline(name))};
-    for (const char* tag : {"version", "usage", "check", "build"})
-      gone.push_back(erase_prefix(keys::prefix({tag, name})));
-    auto rp = self->make_response_promise<api::response>();
-    write_then(self, st.ctx, gone, [self, rp, gone](bool ok) mutable {
-      if (!ok) put(self, self->state.ctx, std::move(gone));  // the pipeline is gone here already
-      rp.deliver(ok ? api::response{204, nullptr, {}, {}}
-                    : api::store_unavailable("the store could not record the delete"));
-    });
-    return rp;
-  }
-  auto rp = self->make_response_promise<api::response>();
-  ask_pipeline(self, name, it->second, rp, proto::api_atom::value, std::move(r));
+/// A promise answered by `start` when it calls back.
+caf::result<domain::reply> later(self_ptr self, std::function<void(reply_fn)> start) {
+  auto rp = self->make_response_promise<domain::reply>();
+  start([rp](domain::reply resp) mutable { rp.deliver(std::move(resp)); });
   return rp;
+}
+
+/// A full or read-only disk: no new work and no changes, reads go on (docs/operations.md).
+template <class Op>
+std::optional<domain::reply> refused_by_store(self_ptr self) {
+  const auto& db = self->state.ctx.db;
+  if (!Op::writes || !db) return std::nullopt;
+  auto s = db->status();
+  if (s.available) return std::nullopt;
+  return domain::fail(domain::errc::store_unavailable,
+                      "the store takes no writes now (" + s.reason +
+                          "); reads still work. Try again later");
+}
+
+/// The registry's answer for an operation on the pipeline `name` when it cannot hand it on: it
+/// restarts, it is unknown, or it failed and was not restarted (only a set or a delete helps).
+std::optional<domain::reply> unavailable(self_ptr self, const std::string& name, bool deleting) {
+  auto& st = self->state;
+  if (st.restarting.count(name) != 0) return restarting(name);
+  if (st.pipelines.count(name) != 0) return std::nullopt;
+  auto f = st.failed.find(name);
+  if (f == st.failed.end())
+    return domain::fail(domain::errc::not_found, "pipeline \"" + name + "\" not found");
+  if (!deleting)
+    return domain::fail(domain::errc::internal, "pipeline \"" + name +
+                                                    "\" failed and was not restarted (" +
+                                                    f->second + "); set it again");
+  st.failed.erase(f);
+  return std::nullopt;
+}
+
+/// An operation on one pipeline: handed to its actor, answered with an error when the pipeline
+/// dies before it answers.
+template <class Op>
+caf::result<domain::reply> to_pipeline(self_ptr self, Op op) {
+  if (auto refused = refused_by_store<Op>(self)) return std::move(*refused);
+  if (auto no = unavailable(self, op.pipeline, false)) return std::move(*no);
+  auto name = op.pipeline;
+  auto rp = self->make_response_promise<domain::reply>();
+  ask_pipeline(self, name, self->state.pipelines.at(name), rp, std::move(op));
+  return rp;
+}
+
+/// A node-wide operation: `run` answers it unless the store refuses it.
+template <class Op, class F>
+caf::result<domain::reply> node_wide(self_ptr self, F run) {
+  if (auto refused = refused_by_store<Op>(self)) return std::move(*refused);
+  return run();
+}
+
+caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pipeline& d) {
+  auto& st = self->state;
+  const auto& name = d.pipeline;
+  if (auto no = unavailable(self, name, true)) return std::move(*no);
+  // PUTs of this name still loading arrived before the DELETE: they are void
+  if (auto l = st.loading.find(name); l != st.loading.end()) {
+    st.voided.insert(l->second.waiting.begin(), l->second.waiting.end());
+    st.loading.erase(l);
+  }
+  if (auto it = st.pipelines.find(name); it != st.pipelines.end()) {
+    self->send(it->second, proto::shutdown_atom::value);
+    st.pipelines.erase(it);
+  }
+  spdlog::info("event=pipeline.deleted pipeline={}", name);
+  namespace keys = persistence::keys;
+  persistence::batch gone{erase_key(keys::pipeline(name))};
+  for (const char* tag : {"version", "usage", "check", "build"})
+    gone.push_back(erase_prefix(keys::prefix({tag, name})));
+  auto rp = self->make_response_promise<domain::reply>();
+  write_then(self, st.ctx, gone, [self, rp, gone](bool ok) mutable {
+    if (!ok) put(self, self->state.ctx, std::move(gone));  // the pipeline is gone here already
+    rp.deliver(ok ? domain::nothing()
+                  : domain::fail(domain::errc::store_unavailable,
+                                 "the store could not record the delete"));
+  });
+  return rp;
+}
+
+caf::result<domain::reply> list_pipelines(self_ptr self) {
+  return later(self, [self](reply_fn done) {
+    gather<json>(
+        self, all(self),
+        [done](std::vector<std::optional<json>> summaries) {
+          auto out = json::array();
+          for (auto& s : summaries)
+            if (s) out.push_back(std::move(*s));
+          done(domain::done({{"pipelines", out}}));
+        },
+        proto::summary_atom::value);
+  });
+}
+
+caf::result<domain::reply> queue_view(self_ptr self) {
+  return later(self, [self](reply_fn done) {
+    self->request(self->state.ctx.queue, caf::infinite, proto::queue_atom::value)
+        .then([done](json& q) { done(domain::done(std::move(q))); },
+              [done](caf::error& e) {
+                done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+              });
+  });
+}
+
+caf::result<domain::reply> workers_view(self_ptr self) {
+  return later(self, [self](reply_fn done) {
+    self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
+        .then([done](json& w) { done(domain::done(std::move(w))); },
+              [done](caf::error& e) {
+                done(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
+              });
+  });
+}
+
+/// GET /notifications, POST /notifications/{id}/retry: the outbox's.
+template <class Op>
+caf::result<domain::reply> to_outbox(self_ptr self, Op op) {
+  if (auto refused = refused_by_store<Op>(self)) return std::move(*refused);
+  if (!self->state.ctx.outbox)
+    return domain::fail(domain::errc::not_found, "this node has no outbox");
+  return self->delegate(self->state.ctx.outbox, std::move(op));
 }
 
 /// Start-up from a store. The text of each pipeline is loaded again (its http(s) service sources
@@ -616,7 +626,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
     if (!loaded.config) {
       spdlog::error(
           "event=pipeline.restore_failed pipeline={} error=\"{}\" (kept in the store)", p.name,
-          invalid_pipeline(p.name, loaded.diags).body["error"]["message"].get<std::string>());
+          invalid_pipeline(p.name, loaded.diags).failure->message);
       continue;
     }
     auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
@@ -647,7 +657,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
     st.pipelines.erase(it);
     if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
       for (auto& [id, rp] : f->second)
-        rp.deliver(api::fail(http::errc::internal, "pipeline \"" + name +
+        rp.deliver(domain::fail(domain::errc::internal, "pipeline \"" + name +
                                                        "\" failed while handling this request (" +
                                                        caf::to_string(dm.reason) + ")"));
       st.in_flight.erase(f);
@@ -658,7 +668,66 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
   });
   return guarded_behavior<proto::registry_actor::behavior_type>(
       self, [] { return std::string("registry"); },
-      [self](proto::api_atom, api::request& r) { return handle(self, r); },
+      // ---- node-wide operations (protocols/registry.hpp)
+      [self](const proto::list_pipelines&) { return list_pipelines(self); },
+      [self](proto::set_pipeline& s) {
+        return node_wide<proto::set_pipeline>(self, [&] { return set(self, s); });
+      },
+      [self](const proto::delete_pipeline& d) {
+        return node_wide<proto::delete_pipeline>(self, [&] { return delete_pipeline(self, d); });
+      },
+      [self](const proto::get_queue&) { return queue_view(self); },
+      [self](const proto::list_workers&) { return workers_view(self); },
+      [self](const proto::export_store&) { return export_store(self); },
+      [self](const proto::get_metrics&) { return metrics(self); },
+      [self](const proto::get_stats&) { return stats(self); },
+      [self](const proto::watch_events& w) -> caf::result<domain::reply> {
+        self->state.ctx.events->subscribe(w.sink);
+        return domain::nothing();
+      },
+      [self](const proto::webhook& w) {
+        return node_wide<proto::webhook>(self, [&] {
+          return later(self, [self, w](reply_fn done) {
+            first_found(self, w, domain::fail(domain::errc::not_found, "unknown webhook token"),
+                        done);
+          });
+        });
+      },
+      [self](const proto::list_builds& l) -> caf::result<domain::reply> {
+        if (!l.pipeline.empty()) return to_pipeline(self, l);
+        return later(self, [self, l](reply_fn done) { all_builds(self, l, done); });
+      },
+      [self](const proto::get_build& g) -> caf::result<domain::reply> {
+        if (!g.pipeline.empty()) return to_pipeline(self, g);
+        return later(self, [self, g](reply_fn done) {
+          first_found(self, g,
+                      domain::fail(domain::errc::not_found,
+                                   "build " + std::to_string(g.id) + " not found"),
+                      done);
+        });
+      },
+      // ---- handed to the pipeline they name (protocols/pipeline.hpp, protocols/job.hpp)
+      [self](proto::get_pipeline& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::pause_pipeline& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::set_concurrency& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::list_jobs& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::trigger_job& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::list_resources& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::check_resource& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::list_versions& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::trigger_version& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::pin_resource& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::regenerate_webhook_token& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::set_git_webhook& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::git_webhook& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::get_job& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::cancel_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::retry_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::watch_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::pause_job& op) { return to_pipeline(self, std::move(op)); },
+      // ---- the outbox's (protocols/outbox.hpp)
+      [self](proto::list_notifications& op) { return to_outbox(self, std::move(op)); },
+      [self](proto::retry_notification& op) { return to_outbox(self, std::move(op)); },
       [self](proto::shutdown_atom) -> caf::result<int> {
         return self->delegate(self->state.ctx.dispatcher, proto::shutdown_atom::value);
       },
@@ -669,7 +738,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
 
 }  // namespace
 
-api::response invalid_pipeline(const std::string& name, const hcl::diagnostics& diags) {
+domain::reply invalid_pipeline(const std::string& name, const hcl::diagnostics& diags) {
   auto list = json::array();
   std::string first;
   for (const auto& d : diags) {
@@ -677,12 +746,11 @@ api::response invalid_pipeline(const std::string& name, const hcl::diagnostics& 
         {{"line", d.rng.start.line}, {"column", d.rng.start.column}, {"message", d.message()}});
     if (first.empty()) first = d.message();
   }
-  auto r = api::fail(
-      http::errc::invalid_pipeline,
+  return domain::fail(
+      domain::errc::invalid_pipeline,
       "pipeline \"" + name + "\" is invalid: " + first +
-          (diags.size() > 1 ? " (and " + std::to_string(diags.size() - 1) + " more)" : ""));
-  r.body["diagnostics"] = std::move(list);
-  return r;
+          (diags.size() > 1 ? " (and " + std::to_string(diags.size() - 1) + " more)" : ""),
+      {{"diagnostics", std::move(list)}});
 }
 
 proto::registry_actor spawn_registry(caf::actor_system& sys, context ctx) {

@@ -24,7 +24,7 @@ TEST_CASE("sse parser: events split anywhere, multi-line data, comments, CRLF") 
 }
 
 namespace {
-struct fake_sink : api::event_sink {
+struct fake_sink : proto::event_sink {
   bool accept = true;
   std::vector<std::string> got;
   bool push(const std::string& type, const std::string& data) override {
@@ -37,7 +37,7 @@ struct fake_sink : api::event_sink {
 }  // namespace
 
 TEST_CASE("event hub: publishes to every subscriber and drops the ones that refuse") {
-  api::event_hub hub;
+  proto::event_hub hub;
   CHECK_FALSE(hub.wanted());
   hub.publish("build", "{}");  // nobody: nothing happens
   auto a = std::make_shared<fake_sink>(), b = std::make_shared<fake_sink>();

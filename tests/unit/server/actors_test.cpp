@@ -15,6 +15,7 @@
 #include "actors/protocols/registry.hpp"
 #include "actors/server/execution_queue.hpp"
 #include "actors/server/registry.hpp"
+#include "http/errors.hpp"
 
 using namespace pikoci;
 using nlohmann::json;
@@ -77,14 +78,15 @@ struct node_fixture {
   }
 
   /// Asks the registry through a probe actor (scheduled like every other actor, so the whole
-  /// exchange happens inside `run()`).
-  api::response call(api::request r) {
-    auto out = std::make_shared<std::optional<api::response>>();
+  /// exchange happens inside `run()`); the reply as the HTTP edge would answer it.
+  template <class Op>
+  http::response call(Op r) {
+    auto out = std::make_shared<std::optional<domain::reply>>();
     sys->spawn([out, r, reg = registry](caf::event_based_actor* self) {
-      self->request(reg, caf::infinite, proto::api_atom::value, r)
+      self->request(reg, caf::infinite, r)
           .then(
-              [out](api::response& resp) { *out = std::move(resp); },
-              [out](caf::error& e) { *out = api::fail(http::errc::internal, caf::to_string(e)); });
+              [out](domain::reply& resp) { *out = std::move(resp); },
+              [out](caf::error& e) { *out = domain::fail(domain::errc::internal, caf::to_string(e)); });
     });
     run();
     // Pipeline text is loaded on a detached thread of its own (outside the test scheduler):
@@ -94,7 +96,7 @@ struct node_fixture {
       run();
     }
     REQUIRE_MESSAGE(out->has_value(), "no reply");
-    return **out;
+    return http::response_of(**out);
   }
 
   /// The queue's SPEC §6.4 metrics text.
@@ -109,14 +111,15 @@ struct node_fixture {
     return *out;
   }
 
-  json ok(api::request r, int status = 200) {
+  template <class Op>
+  json ok(Op r, int status = 200) {
     auto resp = call(std::move(r));
     REQUIRE_MESSAGE(resp.status == status, resp.body.dump());
     return resp.body;
   }
 
   void set(const std::string& name, const std::string& hcl, int status = 201) {
-    ok(api::set_pipeline{name, hcl, json::object()}, status);
+    ok(proto::set_pipeline{name, hcl, json::object()}, status);
   }
 
   /// The pending check of `canonical` (the oldest one not yet answered).
@@ -176,7 +179,7 @@ struct node_fixture {
   }
 
   json builds(const std::string& pipeline, const std::string& job) {
-    return ok(api::list_builds{pipeline, job, {}, 0})["builds"];
+    return ok(proto::list_builds{pipeline, job, {}, 0})["builds"];
   }
 };
 
@@ -212,11 +215,11 @@ TEST_SUITE("server actors") {
     CHECK(n.dispatched("b"));
     n.finish("a");
     n.finish("b");
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v1"}}});
     CHECK(n.builds("p", "a").size() == 1);
     CHECK(n.builds("p", "b").size() == 1);
-    auto versions = n.ok(api::list_versions{"p", "code", 0})["versions"];
+    auto versions = n.ok(proto::list_versions{"p", "code", 0})["versions"];
     CHECK(versions.size() == 1);
   }
 
@@ -235,14 +238,14 @@ TEST_SUITE("server actors") {
     n.finish("deploy");
 
     // v2: lint fails, so deploy never sees v2
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     n.finish("unit");
     n.finish("lint", worker::status::failed);
     CHECK(n.builds("p", "deploy").size() == 1);
 
     // a manual trigger takes the highest version that passed both: v1, not the latest v2
-    auto manual = n.ok(api::trigger_job{"p", "deploy", {}, {}}, 201)["build"];
+    auto manual = n.ok(proto::trigger_job{"p", "deploy", {}, {}}, 201)["build"];
     CHECK(input_version(manual) == v1);
     CHECK(manual["number"] == "2");
   }
@@ -256,10 +259,10 @@ TEST_SUITE("server actors") {
           source_type + job_on_code("unit") + job_on_code("deploy", "    passed = [\"unit\"]\n"),
           200);
     // unit passes v1 again (a manual run): deploy's baseline is after v1, so nothing runs
-    n.ok(api::trigger_job{"p", "unit", {}, {}}, 201);
+    n.ok(proto::trigger_job{"p", "unit", {}, {}}, 201);
     n.finish("unit");
     CHECK_FALSE(n.dispatched("deploy"));
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     n.finish("unit");
     CHECK(n.dispatched("deploy"));
@@ -270,39 +273,39 @@ TEST_SUITE("server actors") {
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
     n.finish("a", worker::status::failed);
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     n.finish("a");
-    auto r1 = n.ok(api::retry_build{"p", "a", "1"}, 201)["build"];
+    auto r1 = n.ok(proto::retry_build{"p", "a", "1"}, 201)["build"];
     CHECK(r1["number"] == "1.1");
     CHECK(r1["trigger"]["type"] == "retry");
     CHECK(input_version(r1) == input_version(n.builds("p", "a").back()));  // build 1's version
     // a pending or started build cannot be retried
-    CHECK(n.call(api::retry_build{"p", "a", "1.1"}).status == 409);
+    CHECK(n.call(proto::retry_build{"p", "a", "1.1"}).status == 409);
     n.finish("a");
-    CHECK(n.ok(api::retry_build{"p", "a", "1.1"}, 201)["build"]["number"] == "1.2");
+    CHECK(n.ok(proto::retry_build{"p", "a", "1.1"}, 201)["build"]["number"] == "1.2");
     n.finish("a");
-    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "3");
-    CHECK(n.call(api::retry_build{"p", "a", "9"}).status == 404);
+    CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "3");
+    CHECK(n.call(proto::retry_build{"p", "a", "9"}).status == 404);
   }
 
   TEST_CASE("cancel: a pending build never starts, a started one is cancelled on the worker") {
     node_fixture n(/*max_in_flight*/ 1);
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
-    auto second = n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"];
+    auto second = n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"];
     CHECK(second["status"] == "pending");
-    auto cancelled = n.ok(api::cancel_build{"p", "a", "2", "alice"})["build"];
+    auto cancelled = n.ok(proto::cancel_build{"p", "a", "2", "alice"})["build"];
     CHECK(cancelled["status"] == "cancelled");
     CHECK(cancelled["reason"] == "cancelled by alice");
     n.finish("a");  // build 1 frees the only slot
     CHECK_FALSE(n.dispatched("a"));
-    CHECK(n.call(api::cancel_build{"p", "a", "2", "alice"}).status == 409);
+    CHECK(n.call(proto::cancel_build{"p", "a", "2", "alice"}).status == 409);
 
-    n.ok(api::trigger_job{"p", "a", {}, {}}, 201);
+    n.ok(proto::trigger_job{"p", "a", {}, {}}, 201);
     auto w = n.take_build("a");
     n.start(w);
-    CHECK(n.ok(api::cancel_build{"p", "a", "3", "bob"})["build"]["status"] == "cancelled");
+    CHECK(n.ok(proto::cancel_build{"p", "a", "3", "bob"})["build"]["status"] == "cancelled");
     REQUIRE(n.worker->cancels.size() == 1);
     CHECK(n.worker->cancels[0].id == w.key.id);
   }
@@ -311,7 +314,7 @@ TEST_SUITE("server actors") {
     node_fixture n(/*max_in_flight*/ 1);
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
-    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["status"] == "pending");
+    CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["status"] == "pending");
     // SIGTERM: the queue stops first
     auto pending = std::make_shared<int>(-1);
     n.sys->spawn([pending, q = n.queue](caf::event_based_actor* self) {
@@ -332,7 +335,7 @@ TEST_SUITE("server actors") {
     REQUIRE(builds.size() == 2);
     for (const auto& b : builds) CHECK_MESSAGE(b["status"] == "pending", b.dump());
     CHECK_FALSE(n.dispatched("a"));  // the freed slot is not used
-    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 503);
+    CHECK(n.call(proto::trigger_job{"p", "a", {}, {}}).status == 503);
   }
 
   TEST_CASE("pause: triggers of a paused job are refused; versions found while paused skip it") {
@@ -340,18 +343,18 @@ TEST_SUITE("server actors") {
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
     n.finish("a");
-    n.ok(api::pause_job{"p", "a", true});
-    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::pause_job{"p", "a", true});
+    CHECK(n.call(proto::trigger_job{"p", "a", {}, {}}).status == 409);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     CHECK_FALSE(n.dispatched("a"));
-    n.ok(api::pause_job{"p", "a", false});
-    n.ok(api::pause_pipeline{"p", true});
-    auto jobs = n.ok(api::list_jobs{"p"})["jobs"];
+    n.ok(proto::pause_job{"p", "a", false});
+    n.ok(proto::pause_pipeline{"p", true});
+    auto jobs = n.ok(proto::list_jobs{"p"})["jobs"];
     CHECK(jobs[0]["paused"] == true);
-    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);
-    n.ok(api::pause_pipeline{"p", false});
-    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
+    CHECK(n.call(proto::trigger_job{"p", "a", {}, {}}).status == 409);
+    n.ok(proto::pause_pipeline{"p", false});
+    CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
   }
 
   TEST_CASE("re-set reconciles: kept jobs keep their builds, removed ones go") {
@@ -361,12 +364,12 @@ TEST_SUITE("server actors") {
     n.finish("a");
     n.set("p", source_type + job_on_code("a") + job_on_code("b"), 200);
     CHECK(n.builds("p", "a").size() == 1);
-    CHECK(n.ok(api::get_job{"p", "b"})["job"]["name"] == "b");
+    CHECK(n.ok(proto::get_job{"p", "b"})["job"]["name"] == "b");
     // versions survive too: b can be triggered with v1 at once
-    CHECK(n.ok(api::trigger_job{"p", "b", {}, {}}, 201)["build"]["number"] == "1");
+    CHECK(n.ok(proto::trigger_job{"p", "b", {}, {}}, 201)["build"]["number"] == "1");
     n.set("p", source_type + job_on_code("b"), 200);
-    CHECK(n.call(api::list_builds{"p", "a", {}, 0}).status == 404);
-    CHECK(n.ok(api::get_pipeline{"p"})["pipeline"]["jobs"].size() == 1);
+    CHECK(n.call(proto::list_builds{"p", "a", {}, 0}).status == 404);
+    CHECK(n.ok(proto::get_pipeline{"p"})["pipeline"]["jobs"].size() == 1);
   }
 
   TEST_CASE("the check schedule: due at creation, then at every interval; one at a time") {
@@ -375,7 +378,7 @@ TEST_SUITE("server actors") {
     auto first = n.take_check("src.code");  // due once at creation
     // while a check is in flight, the timer and a manual request do not start a second one
     n.fire_timers();
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     CHECK(n.worker->checks.empty());
     caf::anon_send(first.owner, proto::check_done_atom::value, first.sequence,
                    worker::check_result{});
@@ -386,7 +389,7 @@ TEST_SUITE("server actors") {
     // and the next interval starts the next one
     n.fire_timers();
     CHECK(n.worker->checks.size() == 1);
-    auto state = n.ok(api::list_resources{"p"})["resources"][0];
+    auto state = n.ok(proto::list_resources{"p"})["resources"][0];
     CHECK(state["last_check_at"].is_string());
     CHECK(state["next_check_at"].is_string());
   }
@@ -397,32 +400,32 @@ TEST_SUITE("server actors") {
     n.check_finds("src.code", {{{"ref", "v1"}}});
     n.finish("a");
     auto v1 = input_version(n.builds("p", "a")[0]);
-    auto pinned = n.ok(api::pin_resource{"p", "src.code", v1})["resource"];
+    auto pinned = n.ok(proto::pin_resource{"p", "src.code", v1})["resource"];
     CHECK(pinned["pinned_version_id"] == v1);
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     CHECK_FALSE(n.dispatched("a"));  // v2 is not the pin
-    CHECK(input_version(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]) == v1);
+    CHECK(input_version(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]) == v1);
     n.finish("a");
-    CHECK(n.ok(api::pin_resource{"p", "src.code", std::nullopt})["resource"]["pinned_version_id"]
+    CHECK(n.ok(proto::pin_resource{"p", "src.code", std::nullopt})["resource"]["pinned_version_id"]
               .is_null());
-    CHECK(input_version(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]) > v1);
-    CHECK(n.call(api::pin_resource{"p", "src.code", 999}).status == 404);
+    CHECK(input_version(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]) > v1);
+    CHECK(n.call(proto::pin_resource{"p", "src.code", 999}).status == 404);
   }
 
   TEST_CASE("the queue: FIFO within the global cap; a full queue rejects and creates nothing") {
     node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 1);
     n.set("p", source_type + job_on_code("a") + job_on_code("b"));
-    CHECK(n.call(api::trigger_job{"p", "a", {}, {}}).status == 409);  // no version yet
+    CHECK(n.call(proto::trigger_job{"p", "a", {}, {}}).status == 409);  // no version yet
     n.check_finds("src.code", {{{"ref", "v1"}}});
     // a runs, b waits
     CHECK(n.dispatched("a"));
     CHECK_FALSE(n.dispatched("b"));
-    auto queue = n.ok(api::get_queue{});
+    auto queue = n.ok(proto::get_queue{});
     CHECK(queue["in_flight"] == 1);
     REQUIRE(queue["pending"].size() == 1);
     CHECK(queue["pending"][0]["blocked_by"] == "max_in_flight");
-    auto full = n.call(api::trigger_job{"p", "a", {}, {}});
+    auto full = n.call(proto::trigger_job{"p", "a", {}, {}});
     CHECK(full.status == 503);
     CHECK(full.body["error"]["code"] == "queue_full");
     CHECK(full.headers.size() == 1);
@@ -430,7 +433,7 @@ TEST_SUITE("server actors") {
     n.finish("a");
     CHECK(n.dispatched("b"));
     // the number the rejected trigger would have used is still free
-    CHECK(n.ok(api::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
+    CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["number"] == "2");
   }
 }
 
@@ -444,13 +447,13 @@ std::string input_job(const std::string& name, const std::string& extra = "") {
 }
 
 json trigger(node_fixture& n, const std::string& job, const std::string& env = "dev") {
-  return n.ok(api::trigger_job{"p", job, {{"env", env}}, {}}, 201)["build"];
+  return n.ok(proto::trigger_job{"p", job, {{"env", env}}, {}}, 201)["build"];
 }
 
 /// The blocked_by of every pending build, in queue order, joined with ",".
 std::string blocked(node_fixture& n) {
   std::string out;
-  auto queue = n.ok(api::get_queue{});
+  auto queue = n.ok(proto::get_queue{});
   for (const auto& p : queue["pending"])
     out += (out.empty() ? "" : ",") + p["blocked_by"].get<std::string>();
   return out;
@@ -462,24 +465,24 @@ TEST_SUITE("server actors: concurrency rules") {
   TEST_CASE("invalid rules are refused with 400 and change nothing") {
     node_fixture n;
     n.set("p", input_job("a"));
-    CHECK(n.call(api::set_concurrency{"p", "parallel", "", false}).status == 400);
-    CHECK(n.call(api::set_concurrency{"p", "group", "", false}).status == 400);
-    CHECK(n.call(api::set_concurrency{"p", "serial", "{{.Job}}", false}).status == 400);
-    CHECK(n.call(api::set_concurrency{"p", "serial", "", true}).status == 400);
-    auto bad = n.call(api::set_concurrency{"p", "group", "{{if .Job}}", false});
+    CHECK(n.call(proto::set_concurrency{"p", "parallel", "", false}).status == 400);
+    CHECK(n.call(proto::set_concurrency{"p", "group", "", false}).status == 400);
+    CHECK(n.call(proto::set_concurrency{"p", "serial", "{{.Job}}", false}).status == 400);
+    CHECK(n.call(proto::set_concurrency{"p", "serial", "", true}).status == 400);
+    auto bad = n.call(proto::set_concurrency{"p", "group", "{{if .Job}}", false});
     CHECK(bad.status == 400);
     CHECK(bad.body["error"]["message"] ==
           "template: group:1: unexpected EOF: missing {{end}} for {{if}}");
-    CHECK(n.ok(api::get_pipeline{"p"})["pipeline"]["concurrency"]["mode"] == "");
-    n.ok(api::set_concurrency{"p", "group", "{{.Job}}", true});
-    auto c = n.ok(api::get_pipeline{"p"})["pipeline"]["concurrency"];
+    CHECK(n.ok(proto::get_pipeline{"p"})["pipeline"]["concurrency"]["mode"] == "");
+    n.ok(proto::set_concurrency{"p", "group", "{{.Job}}", true});
+    auto c = n.ok(proto::get_pipeline{"p"})["pipeline"]["concurrency"];
     CHECK(c == json{{"mode", "group"}, {"group_template", "{{.Job}}"}, {"cancel_running", true}});
   }
 
   TEST_CASE("serial: one build of the pipeline at a time, the rest wait in order") {
     node_fixture n;
     n.set("p", input_job("a") + input_job("b"));
-    n.ok(api::set_concurrency{"p", "serial", "", false});
+    n.ok(proto::set_concurrency{"p", "serial", "", false});
     trigger(n, "a");
     trigger(n, "b");
     trigger(n, "a");
@@ -495,7 +498,7 @@ TEST_SUITE("server actors: concurrency rules") {
   TEST_CASE("group: same key serializes, other keys run; no head-of-line blocking") {
     node_fixture n;
     n.set("p", input_job("deploy"));
-    n.ok(api::set_concurrency{"p", "group", "deploy-{{index .Inputs \"env\"}}", false});
+    n.ok(proto::set_concurrency{"p", "group", "deploy-{{index .Inputs \"env\"}}", false});
     auto first = trigger(n, "deploy", "prod");
     CHECK(first["concurrency_group"] == "deploy-prod");
     trigger(n, "deploy", "prod");
@@ -503,10 +506,10 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(n.worker->builds.size() == 2);
     CHECK(blocked(n) == "group:deploy-prod");
     // the build of the busy group states why it waits
-    auto pending = n.ok(api::get_build{"p", "deploy", "2", 0})["build"];
+    auto pending = n.ok(proto::get_build{"p", "deploy", "2", 0})["build"];
     CHECK(pending["status"] == "pending");
     CHECK(pending["blocked_by"] == "group:deploy-prod");
-    CHECK_FALSE(n.ok(api::get_build{"p", "deploy", "1", 0})["build"].contains("blocked_by"));
+    CHECK_FALSE(n.ok(proto::get_build{"p", "deploy", "1", 0})["build"].contains("blocked_by"));
     n.finish("deploy");  // build 1 (prod) ends: build 2 takes the group
     CHECK(n.worker->builds.size() == 2);
     CHECK(n.worker->builds[1].plan->number == "2");
@@ -516,7 +519,7 @@ TEST_SUITE("server actors: concurrency rules") {
     node_fixture n(/*max_in_flight*/ 1, /*max_queue_size*/ 0);
     n.set("p", input_job("a"));
     CHECK(trigger(n, "a")["number"] == "1");
-    auto refused = n.call(api::trigger_job{"p", "a", {}, {}});
+    auto refused = n.call(proto::trigger_job{"p", "a", {}, {}});
     CHECK(refused.status == 503);
     CHECK(refused.body["error"]["code"] == "queue_full");
     CHECK(n.metrics().find("pikoci_queue_rejected_total 1\n") != std::string::npos);
@@ -527,7 +530,7 @@ TEST_SUITE("server actors: concurrency rules") {
   TEST_CASE("a template that renders empty records a failed build") {
     node_fixture n;
     n.set("p", input_job("deploy"));
-    n.ok(api::set_concurrency{"p", "group", "{{.Webhook.Branch}}", false});
+    n.ok(proto::set_concurrency{"p", "group", "{{.Webhook.Branch}}", false});
     auto b = trigger(n, "deploy");
     CHECK(b["status"] == "failed");
     CHECK(b["reason"] == "concurrency group: the template rendered an empty key");
@@ -537,20 +540,20 @@ TEST_SUITE("server actors: concurrency rules") {
   TEST_CASE("cancel_running: running peers are cancelled, queued peers skipped") {
     node_fixture n;
     n.set("p", input_job("deploy"));
-    n.ok(api::set_concurrency{"p", "group", "{{.Job}}", true});
+    n.ok(proto::set_concurrency{"p", "group", "{{.Job}}", true});
     trigger(n, "deploy");
     auto running = n.take_build("deploy");
     n.start(running);
     auto newer = trigger(n, "deploy");  // supersedes build 1
     auto id = newer["id"].get<std::int64_t>();
-    auto one = n.ok(api::get_build{"p", "deploy", "1", 0})["build"];
+    auto one = n.ok(proto::get_build{"p", "deploy", "1", 0})["build"];
     CHECK(one["status"] == "cancelled");
     CHECK(one["reason"] == "superseded by build " + std::to_string(id));
     REQUIRE(n.worker->cancels.size() == 1);
     CHECK(n.worker->cancels[0].id == running.key.id);
     // build 2 waits for build 1's processes to end; a third supersedes it while it is queued
     auto third = trigger(n, "deploy");
-    auto two = n.ok(api::get_build{"p", "deploy", "2", 0})["build"];
+    auto two = n.ok(proto::get_build{"p", "deploy", "2", 0})["build"];
     CHECK(two["status"] == "skipped");
     CHECK(two["reason"] == "superseded by build " + std::to_string(third["id"].get<int>()));
   }
@@ -558,7 +561,7 @@ TEST_SUITE("server actors: concurrency rules") {
   TEST_CASE("skip-if-running: a trigger while the pipeline runs is recorded as skipped") {
     node_fixture n;
     n.set("p", input_job("a") + input_job("b"));
-    n.ok(api::set_concurrency{"p", "skip-if-running", "", false});
+    n.ok(proto::set_concurrency{"p", "skip-if-running", "", false});
     CHECK(trigger(n, "a")["status"] == "pending");
     auto skipped = trigger(n, "b");
     CHECK(skipped["status"] == "skipped");
@@ -597,7 +600,7 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(n.builds("p", "c").empty());
     n.finish("a");
     CHECK(n.builds("p", "c").empty());  // a finished build is no check
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {});  // nothing new, but the refused trigger runs now
     auto c = n.builds("p", "c");
     REQUIRE(c.size() == 1);
@@ -605,7 +608,7 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(input_version(c[0]) == 1);
     // once only
     n.finish("b");
-    n.ok(api::check_resource{"p", "src.code"}, 202);
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {});
     CHECK(n.builds("p", "c").size() == 1);
   }
@@ -634,7 +637,7 @@ TEST_SUITE("server actors: concurrency rules") {
                        (j % 2 == 0 ? "  concurrency = 1\n" : "") +
                            std::string(j >= 4 ? "  serial_groups = [\"sg\"]\n" : ""));
     n.set("p", hcl);
-    n.ok(api::set_concurrency{"p", "group", "{{index .Inputs \"env\"}}", false});
+    n.ok(proto::set_concurrency{"p", "group", "{{index .Inputs \"env\"}}", false});
     std::mt19937 rng(7);
     auto pick = [&](int k) { return static_cast<int>(rng() % static_cast<unsigned>(k)); };
     struct started_info {
@@ -690,12 +693,12 @@ TEST_SUITE("server actors: concurrency rules") {
         // cancel a random build (pending ones leave the queue; started ones keep their slot
         // until the worker reports them done, like a real one)
         auto id = std::next(group_of.begin(), pick(static_cast<int>(group_of.size())))->first;
-        (void)n.call(api::cancel_build{"p", "", "", "test", id});
+        (void)n.call(proto::cancel_build{"p", "", "", "test", id});
       }
       observe();
     }
     CHECK(triggered == 1000);
     CHECK(violations == 0);
-    CHECK(n.ok(api::get_queue{})["queued"] == 0);
+    CHECK(n.ok(proto::get_queue{})["queued"] == 0);
   }
 }

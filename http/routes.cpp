@@ -1,0 +1,932 @@
+#include "http/routes.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <variant>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/model/notification.hpp"
+#include "build_info.hpp"
+#include "config/pipeline/json_decode.hpp"
+#include "config/pipeline/names.hpp"
+#include "config/pipeline/utf8.hpp"
+#include "http/errors.hpp"
+
+namespace pikoci::http {
+namespace {
+
+using router_t = restinio::router::express_router_t<>;
+using request_t = restinio::request_handle_t;
+using params_t = restinio::router::route_params_t;
+using handling_t = restinio::request_handling_status_t;
+using nlohmann::json;
+
+
+/// The route pattern a path belongs to ("/api/v1/pipelines/:p/jobs/:j"), so request counters
+/// have few labels; "other" for paths no route has.
+std::string route_of(std::string_view path);
+
+/// HTTP requests answered, by method, route and status (GET /metrics).
+class request_counter {
+ public:
+  void count(std::string method, std::string route, int status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_[{std::move(method), std::move(route), status}];
+  }
+  std::string text() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string out =
+        "# HELP pikoci_http_requests_total HTTP requests answered, by method, route and code.\n"
+        "# TYPE pikoci_http_requests_total counter\n";
+    for (const auto& [k, n] : counts_)
+      out += "pikoci_http_requests_total{method=\"" + std::get<0>(k) + "\",route=\"" +
+             std::get<1>(k) + "\",code=\"" + std::to_string(std::get<2>(k)) + "\"} " +
+             std::to_string(n) + "\n";
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, std::uint64_t> counts_;
+};
+
+request_counter& requests() {
+  static request_counter c;
+  return c;
+}
+
+void write(const request_t& req, const response& r) {
+  requests().count(std::string(req->header().method().c_str()), route_of(req->header().path()),
+                   r.status);
+  auto resp = req->create_response(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, ""});
+  for (const auto& [k, v] : r.headers) resp.append_header(k, v);
+  if (!r.raw.empty()) {
+    resp.set_body(r.raw);
+  } else if (!r.body.is_null()) {
+    resp.append_header(restinio::http_field::content_type, "application/json");
+    resp.set_body(hcl::to_json_text(r.body) + "\n");
+  }
+  resp.done();
+}
+
+/// One Server-Sent Events subscriber: a chunked response on its connection. Events go out as
+/// they are pushed, from any thread, without waiting for the socket; the bytes handed to the
+/// connection and not yet written are counted, and a subscriber more than `max_pending` behind
+/// is cut off (its response ends; it may reconnect: the build's events are replayed).
+/// What is pushed before the node accepted the subscription (`opened`) is the replay of what
+/// happened so far: it is counted apart, against `max_replay` per subscriber and
+/// `max_replay_total` across all of them, so a long build's replay is not mistaken for a reader
+/// falling behind, and memory stays bounded.
+class sse_stream final : public proto::event_sink {
+ public:
+  static constexpr std::size_t max_pending = 8 * 1024 * 1024;
+  static constexpr std::size_t max_replay = 64 * 1024 * 1024;
+  static constexpr std::size_t max_replay_total = 256 * 1024 * 1024;
+
+  explicit sse_stream(request_t req) : req_(std::move(req)) {}
+  ~sse_stream() override { close(); }
+
+  bool push(const std::string& type, const std::string& data) override {
+    return send("event: " + type + "\ndata: " + data + "\n\n");
+  }
+  void close() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    end();
+  }
+  /// The node accepted the subscription: headers go out now if no event did.
+  void opened() {
+    requests().count("GET", route_of(req_->header().path()), 200);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      replaying_ = false;
+    }
+    send(": stream open\n\n");
+  }
+  /// A comment line: keeps an idle stream (and any proxy) from timing out and finds subscribers
+  /// that are gone. False once the stream is over.
+  bool ping() { return send(": ping\n\n"); }
+
+ private:
+  struct flow {
+    std::atomic<std::size_t> pending{0};  // live bytes not written yet
+    std::atomic<std::size_t> replay{0};   // replay bytes not written yet
+    std::atomic<bool> broken{false};
+  };
+  using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
+
+  /// Replay bytes of every subscriber not written yet.
+  static std::atomic<std::size_t>& replay_total() {
+    static std::atomic<std::size_t> total{0};
+    return total;
+  }
+
+  bool send(std::string text) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return false;
+    if (flow_->broken) {
+      end();
+      return false;
+    }
+    auto size = text.size();
+    bool replay = replaying_;
+    if (replay ? flow_->replay + size > max_replay || replay_total() + size > max_replay_total
+               : flow_->pending + size > max_pending) {
+      spdlog::warn("event=sse.cut_off path={} pending_bytes={} replay_bytes={}",
+                   req_->header().path(), flow_->pending.load(), flow_->replay.load());
+      start().append_chunk(replay ? ": cut off: the replay is larger than the server buffers\n\n"
+                                  : ": cut off: the subscriber fell too far behind\n\n");
+      end();
+      return false;
+    }
+    (replay ? flow_->replay : flow_->pending) += size;
+    if (replay) replay_total() += size;
+    start().append_chunk(std::move(text));
+    resp_->flush([f = flow_, size, replay](const asio::error_code& ec) {
+      if (replay) {
+        f->replay -= size;
+        replay_total() -= size;
+      } else {
+        f->pending -= size;
+      }
+      if (ec) f->broken = true;
+    });
+    return true;
+  }
+  builder_t& start() {
+    if (!resp_) {
+      resp_.emplace(req_->create_response<restinio::chunked_output_t>());
+      resp_->append_header(restinio::http_field::content_type, "text/event-stream");
+      resp_->append_header(restinio::http_field::cache_control, "no-cache");
+      resp_->append_header("X-Accel-Buffering", "no");
+    }
+    return *resp_;
+  }
+  void end() {
+    if (done_) return;
+    done_ = true;
+    if (resp_) resp_->done();
+  }
+
+  request_t req_;
+  std::mutex mu_;
+  std::optional<builder_t> resp_;
+  bool done_ = false;
+  bool replaying_ = true;  // until opened()
+  std::shared_ptr<flow> flow_ = std::make_shared<flow>();
+};
+
+handling_t reply(const request_t& req, const response& r) {
+  write(req, r);
+  return restinio::request_accepted();
+}
+
+handling_t reply_error(const request_t& req, errc e, const std::string& message) {
+  return reply(req, failure(e, message));
+}
+
+std::int64_t unix_now() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// A route's parsed input: path parameters, the query, the JSON body (an object, `{}` when
+/// empty) and who asks.
+struct input {
+  const params_t& params;
+  restinio::query_string_params_t query;
+  json body;
+  auth::claims who;
+  std::function<proto::event_sink_ptr()> open_stream;  // for the SSE routes
+  std::string param(const char* name) const { return std::string(params[name]); }
+};
+
+/// What a route makes of its input: an operation for the node, or an answer right away (400).
+template <class Op>
+using parsed = std::variant<Op, response>;
+
+response bad(const std::string& message) {
+  return failure(errc::bad_request, message);
+}
+
+/// `limit` (default 50, 0 = all).
+std::optional<std::size_t> limit_of(const input& in, std::string& error) {
+  if (!in.query.has("limit")) return 50;
+  auto text = std::string(in.query["limit"]);
+  std::size_t n = 0;
+  if (text.empty() || text.size() > 9) {
+    error = "limit must be a non-negative integer";
+    return std::nullopt;
+  }
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      error = "limit must be a non-negative integer";
+      return std::nullopt;
+    }
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return n;
+}
+
+/// `status=a,b` of build lists.
+std::optional<std::set<model::build_status>> statuses_of(const input& in, std::string& error) {
+  std::set<model::build_status> out;
+  if (!in.query.has("status")) return out;
+  std::string text(in.query["status"]);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    auto word = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!word.empty()) {
+      auto s = model::parse_build_status(word);
+      if (!s) {
+        error = "unknown build status \"" + word + "\"";
+        return std::nullopt;
+      }
+      out.insert(*s);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+parsed<proto::list_builds> list_builds(const input& in, std::string pipeline, std::string job) {
+  std::string error;
+  auto limit = limit_of(in, error);
+  auto statuses = statuses_of(in, error);
+  if (!limit || !statuses) return bad(error);
+  return proto::list_builds{std::move(pipeline), std::move(job), std::move(*statuses), *limit};
+}
+
+/// Limits of a trigger's `inputs` and `args`: builds keep them (store, lists, templates).
+constexpr std::size_t max_trigger_items = 64;         // inputs, and args: 400 beyond
+constexpr std::size_t max_trigger_bytes = 64 * 1024;  // names and values together: 413
+constexpr std::size_t max_trigger_name_bytes = 128;   // an input's name: 400 beyond
+
+/// A map of strings from a JSON object field (`inputs`), or the reason it is not one.
+std::optional<std::map<std::string, std::string>> string_map(const json& body, const char* field,
+                                                             std::string& error) {
+  std::map<std::string, std::string> out;
+  if (!body.contains(field)) return out;
+  const auto& v = body[field];
+  if (!v.is_object()) {
+    error = std::string(field) + " must be an object";
+    return std::nullopt;
+  }
+  for (const auto& [k, x] : v.items()) {
+    if (x.is_string()) {
+      out[k] = x.get<std::string>();
+    } else if (x.is_number() || x.is_boolean()) {
+      out[k] = x.dump();
+    } else {
+      error = std::string(field) + "." + k + " must be a string, number or bool";
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+parsed<proto::trigger_job> trigger_job(const input& in) {
+  std::string error;
+  auto inputs = string_map(in.body, "inputs", error);
+  if (!inputs) return bad(error);
+  std::vector<std::string> args;
+  if (in.body.contains("args")) {
+    if (!in.body["args"].is_array()) return bad("args must be an array of strings");
+    for (const auto& a : in.body["args"]) {
+      if (!a.is_string()) return bad("args must be an array of strings");
+      args.push_back(a.get<std::string>());
+    }
+  }
+  if (inputs->size() > max_trigger_items || args.size() > max_trigger_items)
+    return bad("at most " + std::to_string(max_trigger_items) + " inputs and " +
+               std::to_string(max_trigger_items) + " args");
+  std::size_t bytes = 0;
+  for (const auto& [k, v] : *inputs) {
+    if (k.size() > max_trigger_name_bytes)
+      return bad("input names are at most " + std::to_string(max_trigger_name_bytes) + " bytes");
+    bytes += k.size() + v.size();
+  }
+  for (const auto& a : args) bytes += a.size();
+  if (bytes > max_trigger_bytes)
+    return failure(
+        errc::payload_too_large,
+        "inputs and args are larger than " + std::to_string(max_trigger_bytes) + " bytes together");
+  return proto::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
+}
+
+parsed<proto::set_pipeline> set_pipeline(const input& in) {
+  if (!pipeline::is_valid_name(in.param("p")))
+    return bad(std::string("invalid pipeline name: ") + pipeline::name_rule);
+  if (!in.body.contains("config") || !in.body["config"].is_string())
+    return bad("config must be a string holding the pipeline's HCL");
+  json vars = json::object();
+  if (in.body.contains("vars")) {
+    if (!in.body["vars"].is_object()) return bad("vars must be an object");
+    vars = in.body["vars"];
+  }
+  return proto::set_pipeline{in.param("p"), in.body["config"].get<std::string>(), std::move(vars)};
+}
+
+parsed<proto::set_concurrency> set_concurrency(const input& in) {
+  const auto& b = in.body;
+  auto text = [&](const char* k) { return !b.contains(k) || b[k].is_string(); };
+  if (!text("mode") || !text("group_template"))
+    return bad("mode and group_template must be strings");
+  if (b.contains("cancel_running") && !b["cancel_running"].is_boolean())
+    return bad("cancel_running must be a boolean");
+  return proto::set_concurrency{in.param("p"), b.value("mode", std::string()),
+                              b.value("group_template", std::string()),
+                              b.value("cancel_running", false)};
+}
+
+parsed<proto::pin_resource> pin(const input& in) {
+  const auto& v = in.body.contains("version_id") ? in.body["version_id"] : json();
+  if (!v.is_number_integer()) return bad("version_id must be an integer");
+  return proto::pin_resource{in.param("p"), in.param("rc"), v.get<std::int64_t>()};
+}
+
+/// PUT /pipelines/{p}/webhooks/git {"secret"}: 1 to 256 bytes.
+parsed<proto::set_git_webhook> set_git_webhook(const input& in) {
+  const auto& s = in.body.contains("secret") ? in.body["secret"] : json();
+  if (!s.is_string() || s.get_ref<const std::string&>().empty() ||
+      s.get_ref<const std::string&>().size() > 256)
+    return bad("secret must be a non-empty string of at most 256 bytes");
+  return proto::set_git_webhook{in.param("p"), s.get<std::string>()};
+}
+
+std::optional<std::int64_t> integer(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+/// GET /notifications?status=pending,failed&limit=50
+parsed<proto::list_notifications> list_notifications(const input& in) {
+  std::string error;
+  auto limit = limit_of(in, error);
+  if (!limit) return bad(error);
+  proto::list_notifications req;
+  req.limit = *limit;
+  if (in.query.has("status")) {
+    std::string text(in.query["status"]);
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      auto comma = text.find(',', start);
+      auto word = text.substr(start, comma == std::string::npos ? comma : comma - start);
+      if (!word.empty() && !model::parse_delivery_status(word))
+        return bad("unknown notification status \"" + word + "\" (pending, delivered or failed)");
+      if (!word.empty()) req.statuses.insert(word);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return req;
+}
+
+/// The claims of a verified token from an Authorization header value (nullopt: no header), or
+/// the 401 answer. The gate asks before a body is read; routes ask again with the role.
+std::variant<auth::claims, response> token_claims(
+    const std::optional<std::string_view>& header, const std::string& secret) {
+  if (!header) return failure(errc::unauthenticated, "missing Authorization: Bearer <token>");
+  auto bearer = auth::parse_bearer(*header);
+  if (!bearer) return failure(errc::unauthenticated, bearer.error);
+  auto verified = auth::verify(secret, *bearer.token, unix_now());
+  if (!verified) return failure(errc::unauthenticated, verified.error);
+  return *verified.ok;
+}
+
+std::optional<std::string_view> authorization_of(const request_t& req) {
+  const auto& h = req->header();
+  if (!h.has_field(restinio::http_field::authorization)) return std::nullopt;
+  return h.get_field(restinio::http_field::authorization);
+}
+
+/// Who is calling: the verified claims, or the 401/403 answer.
+std::variant<auth::claims, response> authenticate(const request_t& req, const node_view& node,
+                                                       auth::role need) {
+  auto who = token_claims(authorization_of(req), node.jwt_secret);
+  if (std::holds_alternative<response>(who)) return who;
+  const auto& c = std::get<auth::claims>(who);
+  if (c.worker)
+    return failure(errc::forbidden, "worker tokens are accepted only on worker routes");
+  if (!auth::allows(c.r, need))
+    return failure(errc::forbidden, "this needs the " + std::string(auth::to_string(need)) +
+                                          " role; the token has " +
+                                          std::string(auth::to_string(c.r)));
+  return c;
+}
+
+/// A JSON body decoded with the node's limits (pipeline::decode_json), or the 400/413 answer.
+std::variant<json, response> decode_body(const std::string& text, std::size_t max_bytes) {
+  auto d = pipeline::decode_json(text, {max_bytes, pipeline::max_json_depth});
+  switch (d.failure) {
+    case pipeline::json_failure::none:
+      return std::move(d.value);
+    case pipeline::json_failure::too_large:
+      return failure(errc::payload_too_large,
+                       "request body larger than " + std::to_string(max_bytes) + " bytes");
+    case pipeline::json_failure::too_deep:
+      return bad("request body nests deeper than " + std::to_string(pipeline::max_json_depth) +
+                 " levels");
+    case pipeline::json_failure::malformed:
+      break;
+  }
+  return bad("request body is not valid JSON");
+}
+
+/// The body as a JSON object (`{}` when empty), or the 400/413 answer.
+std::variant<json, response> json_body(const request_t& req, std::size_t max_bytes) {
+  const auto& text = req->body();
+  if (text.empty()) return json::object();
+  auto j = decode_body(text, max_bytes);
+  if (auto* j_ok = std::get_if<json>(&j); j_ok && !j_ok->is_object())
+    return bad("request body must be a JSON object");
+  return j;
+}
+
+/// The client's address as text ("127.0.0.1"), for the login throttle.
+std::string address_of(const request_t& req) {
+  return req->remote_endpoint().address().to_string();
+}
+
+/// POST /login: PBKDF2 costs tens of milliseconds, so it runs off the I/O thread; a handful at
+/// once at most. Failed attempts back off per address and per user name (auth::login_throttle),
+/// checked before any PBKDF2 work.
+handling_t login(const request_t& req, const node_view& node, const server_options& opts,
+                 std::shared_ptr<auth::login_throttle> throttle) {
+  static std::atomic<int> in_progress{0};
+  auto body = json_body(req, opts.max_login_body_bytes);
+  if (auto* r = std::get_if<response>(&body)) return reply(req, *r);
+  auto& j = std::get<json>(body);
+  if (!j.contains("username") || !j["username"].is_string() || !j.contains("password") ||
+      !j["password"].is_string())
+    return reply(req, bad("username and password must be strings"));
+  auto user = j["username"].get<std::string>();
+  if (user.size() > 256) return reply(req, bad("username longer than 256 bytes"));
+  auto address = address_of(req);
+  if (auto wait = throttle->wait(address, user, auth::login_throttle::clock::now());
+      wait.count() > 0) {
+    auto seconds = (wait.count() + 999) / 1000;
+    auto r = failure(errc::too_many_requests,
+                       "too many failed logins: retry in " + std::to_string(seconds) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(seconds));
+    return reply(req, r);
+  }
+  if (in_progress.fetch_add(1) >= 8) {
+    --in_progress;
+    auto r = failure(errc::queue_full, "too many logins in progress");
+    r.headers = {{"Retry-After", "1"}};  // logins finish within a second
+    return reply(req, r);
+  }
+  std::thread([req, users = node.users, secret = node.jwt_secret, ttl = opts.login_ttl_seconds,
+               throttle, address, user, pass = j["password"].get<std::string>()] {
+    auto c = users->login(user, pass, unix_now(), ttl);
+    if (!c) {
+      throttle->failed(address, user, auth::login_throttle::clock::now());
+      write(req, failure(errc::unauthenticated, "wrong username or password"));
+    } else {
+      throttle->succeeded(address, user);
+      write(req, ok({{"token", auth::sign(secret, *c)},
+                          {"role", std::string(auth::to_string(c->r))}}));
+    }
+    --in_progress;
+  }).detach();
+  return restinio::request_accepted();
+}
+
+handling_t method_not_allowed(const request_t& req, params_t) {
+  return reply_error(req, errc::method_not_allowed,
+                     "method not allowed on " + std::string(req->header().path()));
+}
+
+/// The answer to a request the gate refused (its synthetic stand-in, see request_gate.hpp).
+handling_t reply_refusal(const request_t& req) {
+  const auto& h = req->header();
+  auto code = h.get_field_or(std::string(refusal_code_header), "bad_request");
+  auto message = percent_decode_message(h.get_field_or(std::string(refusal_message_header), ""));
+  errc e = errc::bad_request;
+  for (errc c : {errc::bad_request, errc::unauthenticated, errc::not_found, errc::payload_too_large,
+                 errc::uri_too_long, errc::header_too_large})
+    if (code == domain::to_string(c)) e = c;
+  return reply_error(req, e, message);
+}
+
+// ---- the route table
+
+/// Who may use a route.
+enum class access {
+  anyone,   // no token (health, version, login, metrics)
+  worker,   // a worker token
+  checked,  // no token: the node checks the webhook token or signature itself
+  reader,   // a user token with the read role or more
+  writer,   // ... the write role or more
+  admin,    // ... the admin role
+};
+
+bool user_route(access a) {
+  return a == access::reader || a == access::writer || a == access::admin;
+}
+
+auth::role role_of(access a) {
+  return a == access::admin ? auth::role::admin
+                            : a == access::writer ? auth::role::write : auth::role::read;
+}
+
+/// What every handler shares: the node, the edge's limits, the login throttle, the open streams.
+struct edge {
+  node_view node;
+  server_options opts;
+  std::shared_ptr<auth::login_throttle> throttle;
+  std::shared_ptr<sse_streams> streams;
+};
+
+using handler_fn = std::function<handling_t(const request_t&, input&, const edge&)>;
+
+struct route {
+  restinio::http_method_id_t method;
+  std::string path;
+  access who;
+  handler_fn handle;
+};
+
+template <class R>
+struct operation_of {
+  using type = R;
+};
+template <class Op>
+struct operation_of<parsed<Op>> {
+  using type = Op;
+};
+
+template <class Op, class = void>
+struct watches : std::false_type {};
+template <class Op>
+struct watches<Op, std::void_t<decltype(std::declval<Op>().sink)>> : std::true_type {};
+
+/// Hands an operation to the node; the answer is written when it comes (a watch's stream is
+/// already open unless the answer is an error).
+template <class Op>
+handling_t forward(const request_t& req, const edge& e, Op op) {
+  std::shared_ptr<sse_stream> stream;
+  if constexpr (watches<Op>::value) stream = std::static_pointer_cast<sse_stream>(op.sink);
+  e.node.node.call(std::move(op), [req, stream](domain::reply r) {
+    if (stream && !r.failed()) {
+      stream->opened();
+    } else {
+      write(req, response_of(r));
+    }
+  });
+  return restinio::request_accepted();
+}
+
+/// A route that is one operation: `parse` makes it from the input, or answers at once (400).
+template <class F>
+handler_fn op(F parse) {
+  return [parse](const request_t& req, input& in, const edge& e) -> handling_t {
+    using R = std::invoke_result_t<F, const input&>;
+    using Op = typename operation_of<R>::type;
+    R p = parse(in);
+    if constexpr (std::is_same_v<R, Op>) {
+      return forward(req, e, std::move(p));
+    } else {
+      if (auto* answer = std::get_if<response>(&p)) return reply(req, *answer);
+      return forward(req, e, std::move(std::get<Op>(p)));
+    }
+  };
+}
+
+handling_t health(const request_t& req, input&, const edge& e) {
+  return reply(req, ok(e.node.health()));
+}
+
+handling_t version(const request_t& req, input&, const edge&) {
+  return reply(req, ok({{"version", build_info::version}, {"commit", build_info::commit}}));
+}
+
+/// Prometheus: the node's figures plus this edge's request counters.
+handling_t metrics(const request_t& req, input&, const edge& e) {
+  e.node.node.call(proto::get_metrics{}, [req](domain::reply r) {
+    auto out = response_of(r);
+    if (out.status == 200) out.raw += requests().text();
+    write(req, out);
+  });
+  return restinio::request_accepted();
+}
+
+/// The one worker route: a worker starting checks its token and learns the Kafka settings.
+handling_t register_worker(const request_t& req, input&, const edge& e) {
+  auto hello = e.node.worker_hello ? e.node.worker_hello() : json(nullptr);
+  if (hello.is_null())
+    return reply_error(req, errc::conflict,
+                       "this server has no remote workers (--pubsub-system mem)");
+  return reply(req, ok(std::move(hello)));
+}
+
+/// A git push webhook: the pipeline, which holds the secret, checks the signature over the raw
+/// body (docs/webhooks.md).
+handling_t git_webhook(const request_t& req, input& in, const edge& e) {
+  proto::git_webhook hook;
+  hook.pipeline = in.param("p");
+  hook.body = req->body();
+  req->header().for_each_field([&hook](const auto& f) {
+    std::string name(f.name());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // header and query values reach `.Webhook`, logs and the store as text: bytes that are
+    // not UTF-8 become U+FFFD here (the signature covers the raw body, which stays as sent)
+    auto& v = hook.headers[hcl::to_valid_utf8(name)];
+    auto value = hcl::to_valid_utf8(f.value());
+    v = v.empty() ? value : v + ", " + value;
+  });
+  try {
+    auto query =
+        restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
+    for (const auto& [k, v] : query) hook.query[hcl::to_valid_utf8(k)] = hcl::to_valid_utf8(v);
+  } catch (const std::exception& x) {
+    return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
+  }
+  return forward(req, e, std::move(hook));
+}
+
+parsed<proto::trigger_version> trigger_version(const input& in) {
+  auto id = integer(in.param("id"));
+  if (!id) return failure(errc::not_found, "version \"" + in.param("id") + "\" not found");
+  return proto::trigger_version{in.param("p"), in.param("rc"), *id};
+}
+
+parsed<proto::get_build> build_by_id(const input& in) {
+  auto id = integer(in.param("id"));
+  if (!id) return failure(errc::not_found, "build \"" + in.param("id") + "\" not found");
+  return proto::get_build{"", "", "", *id};
+}
+
+parsed<proto::list_versions> list_versions(const input& in) {
+  std::string error;
+  auto limit = limit_of(in, error);
+  if (!limit) return bad(error);
+  return proto::list_versions{in.param("p"), in.param("rc"), *limit};
+}
+
+const std::string P = "/api/v1/pipelines/:p";
+const std::string J = P + "/jobs/:j";
+const std::string B = J + "/builds/:n";
+const std::string R = P + "/resources/:rc";
+
+/// Every route of the API, one row each: method, path pattern, who may use it, what it does.
+/// The router, the gate's body and token rules, and the request counters' `route` label all
+/// read this table; known paths answer 405 for other methods.
+const std::vector<route>& routes() {
+  using a = access;
+  auto get = restinio::http_method_get();
+  auto post = restinio::http_method_post();
+  auto put = restinio::http_method_put();
+  auto del = restinio::http_method_delete();
+  static const std::vector<route> table = {
+      {get, "/api/v1/health", a::anyone, health},
+      {get, "/api/v1/version", a::anyone, version},
+      {post, "/api/v1/login", a::anyone,
+       [](const request_t& req, input&, const edge& e) {
+         return login(req, e.node, e.opts, e.throttle);
+       }},
+      {get, "/metrics", a::anyone, metrics},
+      {post, "/api/v1/workers/register", a::worker, register_worker},
+      {post, "/api/v1/webhooks/:token", a::checked,
+       op([](const input& in) { return proto::webhook{in.param("token")}; })},
+      {post, P + "/webhooks/git", a::checked, git_webhook},
+      // pipelines
+      {get, "/api/v1/pipelines", a::reader, op([](const input&) { return proto::list_pipelines{}; })},
+      {put, P, a::admin, op(set_pipeline)},
+      {get, P, a::reader, op([](const input& in) { return proto::get_pipeline{in.param("p")}; })},
+      {del, P, a::admin, op([](const input& in) { return proto::delete_pipeline{in.param("p")}; })},
+      {post, P + "/pause", a::writer,
+       op([](const input& in) { return proto::pause_pipeline{in.param("p"), true}; })},
+      {post, P + "/unpause", a::writer,
+       op([](const input& in) { return proto::pause_pipeline{in.param("p"), false}; })},
+      {put, P + "/concurrency", a::admin, op(set_concurrency)},
+      {put, P + "/webhooks/git", a::admin, op(set_git_webhook)},
+      {del, P + "/webhooks/git", a::admin,
+       op([](const input& in) { return proto::set_git_webhook{in.param("p"), std::nullopt}; })},
+      // jobs
+      {get, P + "/jobs", a::reader, op([](const input& in) { return proto::list_jobs{in.param("p")}; })},
+      {get, J, a::reader,
+       op([](const input& in) { return proto::get_job{in.param("p"), in.param("j")}; })},
+      {post, J + "/trigger", a::writer, op(trigger_job)},
+      {post, J + "/pause", a::writer,
+       op([](const input& in) { return proto::pause_job{in.param("p"), in.param("j"), true}; })},
+      {post, J + "/unpause", a::writer,
+       op([](const input& in) { return proto::pause_job{in.param("p"), in.param("j"), false}; })},
+      // builds
+      {get, J + "/builds", a::reader,
+       op([](const input& in) { return list_builds(in, in.param("p"), in.param("j")); })},
+      {get, B, a::reader,
+       op([](const input& in) {
+         return proto::get_build{in.param("p"), in.param("j"), in.param("n"), 0};
+       })},
+      {post, B + "/cancel", a::writer,
+       op([](const input& in) {
+         return proto::cancel_build{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
+       })},
+      {post, B + "/retry", a::writer,
+       op([](const input& in) {
+         return proto::retry_build{in.param("p"), in.param("j"), in.param("n")};
+       })},
+      {get, B + "/events", a::reader,
+       op([](const input& in) {
+         return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};
+       })},
+      {get, "/api/v1/builds", a::reader, op([](const input& in) { return list_builds(in, "", ""); })},
+      {get, "/api/v1/builds/:id", a::reader, op(build_by_id)},
+      // resources
+      {get, P + "/resources", a::reader,
+       op([](const input& in) { return proto::list_resources{in.param("p")}; })},
+      {post, R + "/check", a::writer,
+       op([](const input& in) { return proto::check_resource{in.param("p"), in.param("rc")}; })},
+      {get, R + "/versions", a::reader, op(list_versions)},
+      {post, R + "/versions/:id/trigger", a::writer, op(trigger_version)},
+      {post, R + "/pin", a::writer, op(pin)},
+      {post, R + "/unpin", a::writer,
+       op([](const input& in) {
+         return proto::pin_resource{in.param("p"), in.param("rc"), std::nullopt};
+       })},
+      {post, R + "/webhook-token", a::writer,
+       op([](const input& in) {
+         return proto::regenerate_webhook_token{in.param("p"), in.param("rc")};
+       })},
+      // the node
+      {get, "/api/v1/queue", a::reader, op([](const input&) { return proto::get_queue{}; })},
+      {get, "/api/v1/workers", a::reader, op([](const input&) { return proto::list_workers{}; })},
+      {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
+      {get, "/api/v1/events", a::reader,
+       op([](const input& in) { return proto::watch_events{in.open_stream()}; })},
+      {get, "/api/v1/admin/export", a::admin, op([](const input&) { return proto::export_store{}; })},
+      {get, "/api/v1/notifications", a::reader, op(list_notifications)},
+      {post, "/api/v1/notifications/:id/retry", a::writer,
+       op([](const input& in) { return proto::retry_notification{in.param("id")}; })},
+  };
+  return table;
+}
+
+/// The segments of a path ("/a", "/b").
+std::vector<std::string_view> segments(std::string_view s) {
+  std::vector<std::string_view> parts;
+  while (!s.empty()) {
+    auto slash = s.find('/', 1);
+    parts.push_back(s.substr(0, slash));
+    s = slash == std::string_view::npos ? std::string_view() : s.substr(slash);
+  }
+  return parts;
+}
+
+bool matches(const std::string& pattern, const std::vector<std::string_view>& parts) {
+  auto want = segments(pattern);
+  if (want.size() != parts.size()) return false;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    if (want[i].substr(0, 2) != "/:" && want[i] != parts[i]) return false;
+  return true;
+}
+
+/// The row for `method` on `path`; for another method on a known path, the first row of that
+/// path that needs a token (a webhook's POST is the only one that takes none). Null: no route.
+const route* route_for(std::string_view method, std::string_view path) {
+  auto parts = segments(path);
+  const route *any = nullptr, *with_token = nullptr;
+  for (const auto& r : routes()) {
+    if (!matches(r.path, parts)) continue;
+    if (r.method.c_str() == method) return &r;
+    if (any == nullptr) any = &r;
+    if (with_token == nullptr && r.who != access::checked) with_token = &r;
+  }
+  return with_token != nullptr ? with_token : any;
+}
+
+std::string route_of(std::string_view path) {
+  auto parts = segments(path);
+  for (const auto& r : routes())
+    if (matches(r.path, parts)) return r.path;
+  return "other";
+}
+
+
+/// The checks every route gets before its handler: the body's size, the token and role a route
+/// needs, and for user routes the JSON body and the query.
+handling_t serve(const route& r, const request_t& req, const params_t& params, const edge& e) {
+  auto max_body = e.opts.max_body_bytes;
+  if (req->body().size() > max_body)
+    return reply_error(req, errc::payload_too_large,
+                       "request body larger than " + std::to_string(max_body) + " bytes");
+  auto open = [streams = e.streams, req] { return streams->open(req); };
+  if (r.who == access::worker) {
+    auto who = token_claims(authorization_of(req), e.node.jwt_secret);
+    if (auto* denied = std::get_if<response>(&who)) return reply(req, *denied);
+    if (!std::get<auth::claims>(who).worker)
+      return reply_error(req, errc::forbidden, "this route needs a worker token");
+  }
+  if (!user_route(r.who)) {
+    input in{params, restinio::parse_query(""), json::object(), {}, open};
+    return r.handle(req, in, e);
+  }
+  auto who = authenticate(req, e.node, role_of(r.who));
+  if (auto* denied = std::get_if<response>(&who)) return reply(req, *denied);
+  auto body = json_body(req, max_body);
+  if (auto* b = std::get_if<response>(&body)) return reply(req, *b);
+  try {
+    input in{params,
+             restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query()),
+             std::move(std::get<json>(body)), std::get<auth::claims>(who), open};
+    return r.handle(req, in, e);
+  } catch (const std::exception& x) {  // a malformed query string
+    return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<proto::event_sink> sse_streams::open(restinio::request_handle_t req) {
+  auto s = std::make_shared<sse_stream>(std::move(req));
+  std::lock_guard<std::mutex> lock(mu_);
+  streams_.push_back(s);
+  return s;
+}
+
+void sse_streams::ping_all() {
+  std::vector<std::shared_ptr<proto::event_sink>> live;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& w : streams_)
+      if (auto s = w.lock()) live.push_back(std::move(s));
+  }
+  std::vector<const proto::event_sink*> over;
+  for (const auto& s : live)
+    if (!std::static_pointer_cast<sse_stream>(s)->ping()) over.push_back(s.get());
+  std::lock_guard<std::mutex> lock(mu_);
+  streams_.erase(std::remove_if(streams_.begin(), streams_.end(),
+                                [&](const std::weak_ptr<proto::event_sink>& w) {
+                                  auto s = w.lock();
+                                  return !s || std::find(over.begin(), over.end(), s.get()) !=
+                                                   over.end();
+                                }),
+                 streams_.end());
+}
+
+/// The gate's decision on a complete head, before any of the body is read: routes anyone may
+/// use take small bodies, webhooks take bodies from anyone (the node checks them), every other
+/// route only with a valid token (the role is checked later, by the route); a path no route has
+/// gets its 404 at once.
+verdict head_verdict(const request_head& h, const std::string& secret, const server_options& opts) {
+  verdict v{std::nullopt, opts.max_body_bytes};
+  if (!h.has_body()) return v;
+  const auto* r = route_for(h.method, h.path());
+  if (r == nullptr) {
+    v.refuse = refusal{errc::not_found, "no route for " + std::string(h.path())};
+  } else if (r->who == access::anyone) {
+    v.max_body_bytes = opts.max_login_body_bytes;
+  } else if (r->who != access::checked) {
+    std::optional<std::string_view> header;
+    if (h.authorization) header = *h.authorization;
+    auto who = token_claims(header, secret);
+    if (auto* denied = std::get_if<response>(&who))
+      v.refuse =
+          refusal{errc::unauthenticated, denied->body["error"]["message"].get<std::string>()};
+  }
+  return v;
+}
+
+std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
+                                      std::shared_ptr<sse_streams> streams) {
+  auto router = std::make_unique<router_t>();
+  auto shared = std::make_shared<const edge>(
+      edge{std::move(node), opts, std::make_shared<auth::login_throttle>(), std::move(streams)});
+  std::map<std::string, std::vector<restinio::http_method_id_t>> methods;
+  for (const auto& r : routes()) {
+    methods[r.path].push_back(r.method);
+    router->add_handler(r.method, r.path, [shared, &r](const request_t& req, params_t params) {
+      return serve(r, req, params, *shared);
+    });
+  }
+  for (const auto& [path, allowed] : methods) {
+    restinio::router::dynamic_none_of_methods_matcher_t others;
+    for (const auto& m : allowed) others.add(m);
+    router->add_handler(std::move(others), path, method_not_allowed);
+  }
+  router->non_matched_request_handler([](const request_t& req) {
+    if (req->header().path() == refusal_path) return reply_refusal(req);
+    return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
+  });
+  return router;
+}
+
+}  // namespace pikoci::http

@@ -1,0 +1,41 @@
+#pragma once
+// Inside the HTTP edge: the route table and what the server (http/server.cpp) takes from it —
+// the router, the gate's decision on a request head, and the open Server-Sent Events streams.
+// Only the edge's two RESTinio translation units include this.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <restinio/all.hpp>
+
+#include "http/request_gate.hpp"
+#include "http/server.hpp"
+
+namespace pikoci::http {
+
+/// The open Server-Sent Events streams, pinged every `interval` by the server's pinger thread.
+class sse_streams {
+ public:
+  static constexpr std::chrono::seconds interval{10};
+
+  /// A stream answering `req`: events go out as they are pushed.
+  std::shared_ptr<proto::event_sink> open(restinio::request_handle_t req);
+  /// A comment line to every open stream; the ones that are over are forgotten.
+  void ping_all();
+
+ private:
+  std::mutex mu_;
+  std::vector<std::weak_ptr<proto::event_sink>> streams_;
+};
+
+/// The router of every route (routes.cpp has the table).
+std::unique_ptr<restinio::router::express_router_t<>> make_router(
+    node_view node, const server_options& opts, std::shared_ptr<sse_streams> streams);
+
+/// The gate's decision on a complete head, before any of the body is read.
+verdict head_verdict(const request_head& h, const std::string& secret, const server_options& opts);
+
+}  // namespace pikoci::http
