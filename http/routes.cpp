@@ -19,6 +19,7 @@
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/names.hpp"
 #include "config/pipeline/utf8.hpp"
+#include "domain/metrics.hpp"
 #include "http/errors.hpp"
 
 namespace pikoci::http {
@@ -43,15 +44,15 @@ class request_counter {
     ++counts_[{std::move(method), std::move(route), status}];
   }
   std::string text() {
+    domain::metrics out;
+    auto& answered = out.add_counter("pikoci_http_requests_total",
+                                     "HTTP requests answered, by method, route and code.");
     std::lock_guard<std::mutex> lock(mu_);
-    std::string out =
-        "# HELP pikoci_http_requests_total HTTP requests answered, by method, route and code.\n"
-        "# TYPE pikoci_http_requests_total counter\n";
-    for (const auto& [k, n] : counts_)
-      out += "pikoci_http_requests_total{method=\"" + std::get<0>(k) + "\",route=\"" +
-             std::get<1>(k) + "\",code=\"" + std::to_string(std::get<2>(k)) + "\"} " +
-             std::to_string(n) + "\n";
-    return out;
+    for (const auto& [k, n] : counts_) {
+      const auto& [method, route, code] = k;
+      answered.add({{"method", method}, {"route", route}, {"code", std::to_string(code)}}, n);
+    }
+    return out.render();
   }
 
  private:

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git clang-format
   libcaf-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev
   librocksdb-dev librdkafka-dev nlohmann-json3-dev doctest-dev
-  libcli11-dev libspdlog-dev libcurl4-openssl-dev libssl-dev libjwt-dev libre2-dev
+  libcli11-dev libspdlog-dev libcurl4-openssl-dev libssl-dev libre2-dev
   python3 curl ca-certificates
   e2fsprogs mount  # the store fault tests: an ext4 image on a loop device, tmpfs mounts
   postgresql postgresql-client

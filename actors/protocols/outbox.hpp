@@ -53,7 +53,7 @@ using outbox_actor = caf::typed_actor<
     caf::reacts_to<tick_atom>>::extend_with<outbox_operations>;
 
 /// The outbox's figures for GET /metrics, updated by the outbox and read by the registry
-/// (`server::outbox_metrics` renders them).
+/// (`server::outbox_metrics` adds them to the scrape).
 struct outbox_figures {
   std::atomic<std::uint64_t> delivered{0}, failed{0}, retried{0}, attempts{0};
   std::atomic<std::uint64_t> pending_now{0}, failed_now{0};

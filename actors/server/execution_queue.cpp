@@ -5,9 +5,10 @@
 #include <deque>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <spdlog/spdlog.h>
+
+#include "domain/metrics.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -19,9 +20,6 @@ struct started_build {
   proto::build_rules rules;
   proto::build_owner_actor owner;
 };
-
-/// Upper bounds (seconds) of the trigger → start histogram.
-const std::vector<double> start_bounds = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300};
 
 struct queue_state {
   queue_limits limits;
@@ -36,9 +34,7 @@ struct queue_state {
   // SPEC §6.4 counters
   std::map<std::string, std::uint64_t> skipped;  // by reason
   std::uint64_t rejected = 0;
-  std::vector<std::uint64_t> start_buckets = std::vector<std::uint64_t>(start_bounds.size(), 0);
-  double start_sum = 0;
-  std::uint64_t start_count = 0;
+  domain::histogram trigger_to_start{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 300}};  // s
   std::deque<double> recent_starts;  // trigger → start of the last builds, ms (GET /stats)
   // group contention (GET /stats): group-mode builds admitted, and those that had to wait for
   // a build of their group
@@ -111,10 +107,7 @@ void dispatch(self_ptr self) {
     auto b = std::move(it->second);
     double waited =
         std::chrono::duration<double>(std::chrono::system_clock::now() - b.created_at).count();
-    for (std::size_t i = 0; i < start_bounds.size(); ++i)
-      if (waited <= start_bounds[i]) ++st.start_buckets[i];
-    st.start_sum += waited;
-    ++st.start_count;
+    st.trigger_to_start.observe(waited);
     st.recent_starts.push_back(waited * 1000.0);
     if (st.recent_starts.size() > 1000) st.recent_starts.pop_front();
     st.pending_seq.erase(b.key.id);
@@ -184,40 +177,25 @@ nlohmann::json view(self_ptr self) {
           {"pending", std::move(pending)}};
 }
 
-/// The counters and gauges of SPEC §6.4 in Prometheus text exposition format.
+/// The queue's counters, gauges and histogram for GET /metrics, as exposition text.
 std::string metrics(const queue_state& st) {
-  std::string out;
-  out += "# HELP pikoci_builds_skipped_total Builds recorded as skipped, by reason.\n";
-  out += "# TYPE pikoci_builds_skipped_total counter\n";
+  domain::metrics out;
+  auto& skipped =
+      out.add_counter("pikoci_builds_skipped_total", "Builds recorded as skipped, by reason.");
   for (const char* reason : {"skip_if_running", "superseded"}) {
     auto it = st.skipped.find(reason);
-    out += "pikoci_builds_skipped_total{reason=\"" + std::string(reason) + "\"} " +
-           std::to_string(it == st.skipped.end() ? 0 : it->second) + "\n";
+    skipped.add({{"reason", reason}}, it == st.skipped.end() ? 0 : it->second);
   }
-  out += "# HELP pikoci_queue_rejected_total Triggers refused with 503 (queue full or draining).\n";
-  out += "# TYPE pikoci_queue_rejected_total counter\n";
-  out += "pikoci_queue_rejected_total " + std::to_string(st.rejected) + "\n";
-  out += "# HELP pikoci_queue_depth Builds pending in the execution queue.\n";
-  out += "# TYPE pikoci_queue_depth gauge\n";
-  out += "pikoci_queue_depth " + std::to_string(st.pending.size()) + "\n";
-  out += "# HELP pikoci_builds_in_flight Builds started and not yet finished.\n";
-  out += "# TYPE pikoci_builds_in_flight gauge\n";
-  out += "pikoci_builds_in_flight " + std::to_string(st.started.size()) + "\n";
-  out += "# HELP pikoci_trigger_to_start_seconds From a build's creation to its dispatch.\n";
-  out += "# TYPE pikoci_trigger_to_start_seconds histogram\n";
-  for (std::size_t i = 0; i < start_bounds.size(); ++i) {
-    std::ostringstream le;
-    le << start_bounds[i];
-    out += "pikoci_trigger_to_start_seconds_bucket{le=\"" + le.str() + "\"} " +
-           std::to_string(st.start_buckets[i]) + "\n";
-  }
-  out += "pikoci_trigger_to_start_seconds_bucket{le=\"+Inf\"} " + std::to_string(st.start_count) +
-         "\n";
-  std::ostringstream sum;
-  sum << st.start_sum;
-  out += "pikoci_trigger_to_start_seconds_sum " + sum.str() + "\n";
-  out += "pikoci_trigger_to_start_seconds_count " + std::to_string(st.start_count) + "\n";
-  return out;
+  out.add_counter("pikoci_queue_rejected_total",
+                  "Triggers refused with 503 (queue full or draining).")
+      .add({}, st.rejected);
+  out.add_gauge("pikoci_queue_depth", "Builds pending in the execution queue.")
+      .add({}, st.pending.size());
+  out.add_gauge("pikoci_builds_in_flight", "Builds started and not yet finished.")
+      .add({}, st.started.size());
+  out.add_histogram("pikoci_trigger_to_start_seconds", "From a build's creation to its dispatch.")
+      .add({}, st.trigger_to_start);
+  return out.render();
 }
 
 /// The queue's part of GET /api/v1/stats.

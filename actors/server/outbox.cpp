@@ -288,27 +288,18 @@ proto::outbox_actor spawn_outbox(caf::actor_system& sys, proto::outbox_options o
                    std::move(figures));
 }
 
-std::string outbox_metrics(const proto::outbox_figures& f) {
-  std::string out;
-  out +=
-      "# HELP pikoci_notifications_total Notification attempts by outcome: delivered, failed "
-      "(the retry limit was reached), retried (failed, another attempt is scheduled).\n";
-  out += "# TYPE pikoci_notifications_total counter\n";
-  for (auto [status, n] : {std::pair{"delivered", f.delivered.load()},
-                           {"failed", f.failed.load()},
-                           {"retried", f.retried.load()}})
-    out += "pikoci_notifications_total{status=\"" + std::string(status) + "\"} " +
-           std::to_string(n) + "\n";
-  out += "# HELP pikoci_notification_attempts_total Notification delivery attempts made.\n";
-  out += "# TYPE pikoci_notification_attempts_total counter\n";
-  out += "pikoci_notification_attempts_total " + std::to_string(f.attempts.load()) + "\n";
-  out += "# HELP pikoci_notification_outbox Notification messages in the outbox, by status.\n";
-  out += "# TYPE pikoci_notification_outbox gauge\n";
-  out += "pikoci_notification_outbox{status=\"pending\"} " + std::to_string(f.pending_now.load()) +
-         "\n";
-  out +=
-      "pikoci_notification_outbox{status=\"failed\"} " + std::to_string(f.failed_now.load()) + "\n";
-  return out;
+void outbox_metrics(const proto::outbox_figures& f, domain::metrics& out) {
+  out.add_counter("pikoci_notifications_total",
+                  "Notification attempts by outcome: delivered, failed (the retry limit was "
+                  "reached), retried (failed, another attempt is scheduled).")
+      .add({{"status", "delivered"}}, f.delivered.load())
+      .add({{"status", "failed"}}, f.failed.load())
+      .add({{"status", "retried"}}, f.retried.load());
+  out.add_counter("pikoci_notification_attempts_total", "Notification delivery attempts made.")
+      .add({}, f.attempts.load());
+  out.add_gauge("pikoci_notification_outbox", "Notification messages in the outbox, by status.")
+      .add({{"status", "pending"}}, f.pending_now.load())
+      .add({{"status", "failed"}}, f.failed_now.load());
 }
 
 }  // namespace pikoci::server

@@ -6,6 +6,7 @@
 
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
+#include "domain/metrics.hpp"
 
 namespace pikoci::server {
 
@@ -24,8 +25,8 @@ proto::outbox_actor spawn_outbox(caf::actor_system& sys, proto::outbox_options o
                                  std::vector<model::notification_message> restored,
                                  proto::outbox_figures_ptr figures);
 
-/// The Prometheus lines of the outbox: pikoci_notifications_total{status}, attempts and the
-/// outbox depth by status.
-std::string outbox_metrics(const proto::outbox_figures& f);
+/// Adds the outbox's figures: pikoci_notifications_total{status}, the attempts and the outbox
+/// depth by status.
+void outbox_metrics(const proto::outbox_figures& f, domain::metrics& out);
 
 }  // namespace pikoci::server

@@ -339,16 +339,14 @@ caf::result<domain::reply> export_store(self_ptr self) {
 }
 
 /// The process's resident memory and CPU time (Linux /proc), Prometheus' standard names.
-std::string process_metrics() {
-  std::string out;
+void process_metrics(domain::metrics& out) {
   long pages = 0, resident = 0;
   if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
     if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
     std::fclose(f);
   }
-  out += "# HELP process_resident_memory_bytes Resident memory of the node process.\n";
-  out += "# TYPE process_resident_memory_bytes gauge\n";
-  out += "process_resident_memory_bytes " + std::to_string(resident * sysconf(_SC_PAGESIZE)) + "\n";
+  out.add_gauge("process_resident_memory_bytes", "Resident memory of the node process.")
+      .add({}, resident * sysconf(_SC_PAGESIZE));
   std::string stat;
   if (std::FILE* f = std::fopen("/proc/self/stat", "r")) {
     char buf[1024];
@@ -368,25 +366,32 @@ std::string process_metrics() {
       cpu = (std::stod(fields[11]) + std::stod(fields[12])) /
             static_cast<double>(sysconf(_SC_CLK_TCK));
   }
-  std::ostringstream c;
-  c << cpu;
-  out += "# HELP process_cpu_seconds_total CPU time of the node process (user and system).\n";
-  out += "# TYPE process_cpu_seconds_total counter\n";
-  out += "process_cpu_seconds_total " + c.str() + "\n";
-  return out;
+  out.add_counter("process_cpu_seconds_total", "CPU time of the node process (user and system).")
+      .add({}, cpu);
 }
 
-/// Whether the store takes writes (0 on a full or read-only disk: new work is refused).
-std::string store_metrics(const persistence::store& db) {
-  return "# HELP pikoci_store_available 1 when the store takes writes, 0 when it refuses them "
-         "(full or read-only disk).\n"
-         "# TYPE pikoci_store_available gauge\n"
-         "pikoci_store_available " +
-         std::string(db.status().available ? "1" : "0") + "\n";
+/// Workers by status and, with remote workers, whether the server hears the Kafka brokers (its
+/// probes through the events topic come back). `w` is the dispatcher's workers view.
+void worker_metrics(const json& w, domain::metrics& out) {
+  std::map<std::string, int> by_status{{"healthy", 0}, {"draining", 0}, {"stale", 0}};
+  for (const auto& x : w.value("workers", json::array())) ++by_status[x.value("status", "healthy")];
+  auto& workers = out.add_gauge("pikoci_workers", "Workers by status.");
+  for (const auto& [status, n] : by_status) workers.add({{"status", status}}, n);
+  if (!w.contains("broker") || !w["broker"].is_object()) return;
+  const auto& b = w["broker"];
+  out.add_gauge("pikoci_kafka_broker_reachable",
+                "1 when the server hears the Kafka brokers (its probes through the events topic "
+                "come back).")
+      .add({}, b.value("reachable", false) ? 1 : 0);
+  if (b.contains("last_event_ms_ago"))
+    out.add_gauge("pikoci_kafka_last_event_age_seconds",
+                  "Since the server last read anything from the events topic.")
+        .add({}, b.value("last_event_ms_ago", 0) / 1000.0);
 }
 
-/// GET /metrics: the queue's figures (SPEC §6.4), workers by status and the process's memory and
-/// CPU, in Prometheus text format.
+/// GET /metrics: the queue's figures, workers by status, the process's memory and CPU, the
+/// builds', steps' and checks' figures, the outbox's and whether the store takes writes (0 on a
+/// full or read-only disk: new work is refused), in Prometheus text format.
 caf::result<domain::reply> metrics(self_ptr self) {
   auto rp = self->make_response_promise<domain::reply>();
   auto& ctx = self->state.ctx;
@@ -397,40 +402,18 @@ caf::result<domain::reply> metrics(self_ptr self) {
                 .then(
                     [rp, queue, figures = self->state.ctx.outbox_figures,
                      stats = self->state.ctx.stats, db = self->state.ctx.db](json& w) mutable {
-                      std::map<std::string, int> by_status{
-                          {"healthy", 0}, {"draining", 0}, {"stale", 0}};
-                      for (const auto& x : w.value("workers", json::array()))
-                        ++by_status[x.value("status", "healthy")];
-                      std::string out = queue;
-                      out += "# HELP pikoci_workers Workers by status.\n";
-                      out += "# TYPE pikoci_workers gauge\n";
-                      for (const auto& [status, n] : by_status)
-                        out +=
-                            "pikoci_workers{status=\"" + status + "\"} " + std::to_string(n) + "\n";
-                      if (w.contains("broker") && w["broker"].is_object()) {
-                        // remote workers: whether the server hears the Kafka brokers
-                        const auto& b = w["broker"];
-                        out +=
-                            "# HELP pikoci_kafka_broker_reachable 1 when the server hears the "
-                            "Kafka brokers (its probes through the events topic come back).\n";
-                        out += "# TYPE pikoci_kafka_broker_reachable gauge\n";
-                        out += "pikoci_kafka_broker_reachable " +
-                               std::string(b.value("reachable", false) ? "1" : "0") + "\n";
-                        if (b.contains("last_event_ms_ago")) {
-                          out +=
-                              "# HELP pikoci_kafka_last_event_age_seconds Since the server "
-                              "last read anything from the events topic.\n";
-                          out += "# TYPE pikoci_kafka_last_event_age_seconds gauge\n";
-                          std::ostringstream age;
-                          age << b.value("last_event_ms_ago", 0) / 1000.0;
-                          out += "pikoci_kafka_last_event_age_seconds " + age.str() + "\n";
-                        }
-                      }
-                      out += process_metrics();
-                      out += stats->metrics();
-                      if (figures) out += outbox_metrics(*figures);
-                      if (db) out += store_metrics(*db);
-                      rp.deliver(domain::bytes(std::move(out), "text/plain; version=0.0.4"));
+                      domain::metrics out;
+                      worker_metrics(w, out);
+                      process_metrics(out);
+                      stats->metrics(out);
+                      if (figures) outbox_metrics(*figures, out);
+                      if (db)
+                        out.add_gauge("pikoci_store_available",
+                                      "1 when the store takes writes, 0 when it refuses them "
+                                      "(full or read-only disk).")
+                            .add({}, db->status().available ? 1 : 0);
+                      rp.deliver(
+                          domain::bytes(queue + out.render(), "text/plain; version=0.0.4"));
                     },
                     [rp](caf::error& e) mutable {
                       rp.deliver(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));

@@ -1,42 +1,11 @@
 #include "actors/server/stats.hpp"
 
-#include <sstream>
-
 namespace pikoci::server {
 namespace {
 
 const std::vector<double> step_bounds = {0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600, 3600};
 
-std::string number(double v) {
-  std::ostringstream o;
-  o << v;
-  return o.str();
-}
-
 }  // namespace
-
-histogram::histogram(std::vector<double> bounds)
-    : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
-
-void histogram::observe(double seconds) {
-  for (std::size_t i = 0; i < bounds_.size(); ++i)
-    if (seconds <= bounds_[i]) ++buckets_[i];
-  sum_ += seconds;
-  ++count_;
-}
-
-std::string histogram::text(const std::string& name, const std::string& labels) const {
-  std::string out;
-  auto sep = labels.empty() ? "" : ",";
-  for (std::size_t i = 0; i < bounds_.size(); ++i)
-    out += name + "_bucket{" + labels + sep + "le=\"" + number(bounds_[i]) + "\"} " +
-           std::to_string(buckets_[i]) + "\n";
-  out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
-  auto braces = labels.empty() ? std::string() : "{" + labels + "}";
-  out += name + "_sum" + braces + " " + number(sum_) + "\n";
-  out += name + "_count" + braces + " " + std::to_string(count_) + "\n";
-  return out;
-}
 
 void node_stats::build_finished(model::build_status status, model::time_point at) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -57,27 +26,21 @@ void node_stats::check_finished(std::chrono::milliseconds duration, bool failed)
   check_errors_ += failed;
 }
 
-std::string node_stats::metrics() const {
+void node_stats::metrics(domain::metrics& out) const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::string out;
-  out += "# HELP pikoci_builds_finished_total Builds that ended, by final status.\n";
-  out += "# TYPE pikoci_builds_finished_total counter\n";
+  auto& finished =
+      out.add_counter("pikoci_builds_finished_total", "Builds that ended, by final status.");
   for (const char* s : {"succeeded", "failed", "errored", "cancelled", "skipped", "warning"}) {
     auto it = finished_.find(s);
-    out += "pikoci_builds_finished_total{status=\"" + std::string(s) + "\"} " +
-           std::to_string(it == finished_.end() ? 0 : it->second) + "\n";
+    finished.add({{"status", s}}, it == finished_.end() ? 0 : it->second);
   }
-  out += "# HELP pikoci_step_duration_seconds Duration of finished steps and hooks, by type.\n";
-  out += "# TYPE pikoci_step_duration_seconds histogram\n";
-  for (const auto& [type, h] : steps_)
-    out += h.text("pikoci_step_duration_seconds", "type=\"" + type + "\"");
-  out += "# HELP pikoci_check_duration_seconds Duration of resource checks.\n";
-  out += "# TYPE pikoci_check_duration_seconds histogram\n";
-  out += checks_.text("pikoci_check_duration_seconds", "");
-  out += "# HELP pikoci_check_errors_total Resource checks that failed.\n";
-  out += "# TYPE pikoci_check_errors_total counter\n";
-  out += "pikoci_check_errors_total " + std::to_string(check_errors_) + "\n";
-  return out;
+  auto& steps = out.add_histogram("pikoci_step_duration_seconds",
+                                  "Duration of finished steps and hooks, by type.");
+  for (const auto& [type, h] : steps_) steps.add({{"type", type}}, h);
+  out.add_histogram("pikoci_check_duration_seconds", "Duration of resource checks.")
+      .add({}, checks_);
+  out.add_counter("pikoci_check_errors_total", "Resource checks that failed.")
+      .add({}, check_errors_);
 }
 
 nlohmann::json node_stats::summary(model::time_point now) const {

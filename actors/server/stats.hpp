@@ -4,33 +4,17 @@
 // increments), shared through the server context like the event hub.
 
 #include <chrono>
-#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "actors/model/build.hpp"
+#include "domain/metrics.hpp"
 
 namespace pikoci::server {
-
-/// A Prometheus histogram with fixed upper bounds (seconds).
-class histogram {
- public:
-  explicit histogram(std::vector<double> bounds);
-  void observe(double seconds);
-  /// `name_bucket{labels,le=...}`, `name_sum`, `name_count` lines (no HELP/TYPE).
-  std::string text(const std::string& name, const std::string& labels) const;
-
- private:
-  std::vector<double> bounds_;
-  std::vector<std::uint64_t> buckets_;
-  double sum_ = 0;
-  std::uint64_t count_ = 0;
-};
 
 class node_stats {
  public:
@@ -41,9 +25,9 @@ class node_stats {
   void step_finished(const std::string& type, std::chrono::milliseconds duration);
   void check_finished(std::chrono::milliseconds duration, bool failed);
 
-  /// pikoci_builds_finished_total{status}, pikoci_step_duration_seconds{type},
-  /// pikoci_check_duration_seconds, pikoci_check_errors_total.
-  std::string metrics() const;
+  /// Adds pikoci_builds_finished_total{status}, pikoci_step_duration_seconds{type},
+  /// pikoci_check_duration_seconds and pikoci_check_errors_total.
+  void metrics(domain::metrics& out) const;
   /// {"builds_per_minute" (last 5 minutes), "success_rate" (last hour; null without finished
   /// builds), "finished": {status: n since start}}.
   nlohmann::json summary(model::time_point now) const;
@@ -52,8 +36,8 @@ class node_stats {
   mutable std::mutex mu_;
   std::map<std::string, std::uint64_t> finished_;                         // by status, since start
   std::deque<std::pair<model::time_point, model::build_status>> recent_;  // the last hour
-  std::map<std::string, histogram> steps_;                                // by step type
-  histogram checks_{{0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600}};
+  std::map<std::string, domain::histogram> steps_;                        // by step type, seconds
+  domain::histogram checks_{{0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600}};  // seconds
   std::uint64_t check_errors_ = 0;
 };
 
