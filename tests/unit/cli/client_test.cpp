@@ -14,11 +14,15 @@
 #include <sstream>
 #include <thread>
 
-#include "actors/node/client_main.hpp"
+#include "cli/bodies.hpp"
+#include "cli/client.hpp"
+#include "cli/commands.hpp"
+#include "cli/text.hpp"
 #include "config/node/cli.hpp"
 #include "connectors/http_client/http_client.hpp"
 
 using namespace pikoci::node;
+using namespace pikoci::cli;
 using nlohmann::json;
 
 namespace {
@@ -106,7 +110,7 @@ std::string http_reply(const std::string& body, const std::string& extra_headers
 
 }  // namespace
 
-TEST_SUITE("node.client") {
+TEST_SUITE("cli.client") {
   TEST_CASE("flags, group, verb and positionals are parsed; global flags may follow the verb") {
     auto f = parse_client({"client", "--url", "http://ci:9000", "--token", "t", "pipelines", "set",
                            "hello", sample, "--var", "a=1", "--var", "b=x=y", "--json"});
@@ -159,16 +163,15 @@ TEST_SUITE("node.client") {
   TEST_CASE("a build line: job, number, status, duration and the reason's first line") {
     json b{{"pipeline", "p"},       {"job", "hello"},    {"number", "3"},
            {"status", "succeeded"}, {"reason", nullptr}, {"duration_ms", 1520}};
-    CHECK(client_text::build_line(b, false) == "hello #3 succeeded 1520ms");
-    CHECK(client_text::build_line(b, true) == "p/hello #3 succeeded 1520ms");
+    CHECK(build_line(b, false) == "hello #3 succeeded 1520ms");
+    CHECK(build_line(b, true) == "p/hello #3 succeeded 1520ms");
     b["status"] = "failed";
     b["reason"] = "step \"t\" failed: exit status 1\ndetails";
-    CHECK(client_text::build_line(b, false) ==
-          "hello #3 failed 1520ms (step \"t\" failed: exit status 1)");
+    CHECK(build_line(b, false) == "hello #3 failed 1520ms (step \"t\" failed: exit status 1)");
     json pending{
         {"job", "hello"}, {"number", "4.1"}, {"status", "pending"}, {"duration_ms", nullptr}};
-    CHECK(client_text::build_line(pending, false) == "hello #4.1 pending");
-    CHECK_NOTHROW(client_text::build_line(json("not an object"), true));
+    CHECK(build_line(pending, false) == "hello #4.1 pending");
+    CHECK_NOTHROW(build_line(json("not an object"), true));
   }
 
   TEST_CASE("build logs: a header per step, in_parallel children after their group, then hooks") {
@@ -183,7 +186,7 @@ TEST_SUITE("node.client") {
             {{{"type", "task"}, {"name", "a"}, {"status", "succeeded"}, {"logs", "a out"}},
              {{"type", "task"}, {"name", "b"}, {"status", "failed"}, {"logs", "b out\n"}}}}}}},
         {"hooks", {{{"type", "hook"}, {"name", "ensure"}, {"status", "succeeded"}, {"logs", ""}}}}};
-    CHECK(client_text::build_logs(build) ==
+    CHECK(build_logs(build) ==
           "==> get src [succeeded]\n"
           "pulled v2\n"
           "==> in_parallel [failed]\n"
@@ -192,14 +195,14 @@ TEST_SUITE("node.client") {
           "==> in_parallel > task b [failed]\n"
           "b out\n"
           "==> hook ensure [succeeded]\n");
-    CHECK(client_text::build_logs(json::object()).empty());
+    CHECK(build_logs(json::object()).empty());
   }
 
   TEST_CASE("tables align columns two spaces apart without trailing blanks") {
-    CHECK(client_text::table({{"hello", "active", "jobs: a"}, {"longer-name", "paused", ""}}) ==
+    CHECK(table({{"hello", "active", "jobs: a"}, {"longer-name", "paused", ""}}) ==
           "hello        active  jobs: a\n"
           "longer-name  paused\n");
-    CHECK(client_text::table({}).empty());
+    CHECK(table({}).empty());
   }
 
   TEST_CASE("--var values take the type the file declares; --var wins over --vars") {
