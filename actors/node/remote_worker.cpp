@@ -1,9 +1,8 @@
-#include "connectors/kafka/remote_worker.hpp"
+#include "actors/node/remote_worker.hpp"
 
 #include <atomic>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 #include <utility>
@@ -12,22 +11,19 @@
 
 #include "actors/protocols/worker.hpp"
 #include "actors/worker/embedded_worker.hpp"
-#include "connectors/kafka/wire.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::wire::run_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::wire::run_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::wire::cancel_build)
 
-namespace pikoci::kafka {
+namespace pikoci::node {
 namespace {
 
-/// What the consumer threads and the link share.
+/// What the feed's consumer threads, the lease thread and the link share.
 struct shared_flags {
   std::atomic<int> running{0};  // builds taken and not finished
   std::atomic<bool> draining{false};
-  std::atomic<bool> stop{false};
-  std::mutex mu;
-  std::vector<std::pair<std::string, int>> partitions;  // the jobs consumer's, for heartbeats
+  std::atomic<bool> stop{false};  // the lease thread's
 };
 
 /// The worker's end of the wire: owner of every build and check the embedded worker runs here
@@ -55,12 +51,12 @@ struct unconfirmed {
 
 struct link_state {
   remote_worker_options opts;
-  std::shared_ptr<producer> out;
+  std::shared_ptr<kafka::worker_feed> feed;
   std::shared_ptr<shared_flags> flags;
   proto::embedded_worker_actor worker;
   std::map<std::int64_t, int> running;            // build id → attempt
   std::map<std::int64_t, std::uint64_t> log_seq;  // build id → last log chunk's number
-  std::set<std::pair<std::int64_t, int>> seen;  // (build, attempt) taken: never twice
+  std::set<std::pair<std::int64_t, int>> seen;    // (build, attempt) taken: never twice
   std::deque<std::pair<std::int64_t, int>> seen_order;
   std::map<std::int64_t, std::string> checks;   // sequence → resource
   std::map<std::int64_t, unconfirmed> results;  // build id → its final status, until recorded
@@ -73,34 +69,30 @@ constexpr auto resend_after = std::chrono::seconds(5);
 using link_ptr = link_actor::stateful_pointer<link_state>;
 
 void emit(link_ptr self, wire::message body) {
-  auto& st = self->state;
-  auto e = wire::stamped(st.opts.name, st.opts.token, std::move(body));
-  st.out->produce(st.opts.names.events(), wire::key_of(e.body), wire::encode(e));
+  self->state.feed->emit(std::move(body));
 }
 
 void heartbeat(link_ptr self) {
   auto& st = self->state;
+  const auto& feed = st.feed->options();
   wire::heartbeat hb;
-  hb.tags = st.opts.tags;
-  if (st.opts.jobs) hb.queues.push_back("jobs");
-  if (st.opts.checks) hb.queues.push_back("checks");
+  hb.tags = feed.tags;
+  if (feed.jobs) hb.queues.push_back("jobs");
+  if (feed.checks) hb.queues.push_back("checks");
   hb.concurrency = st.opts.concurrency;
   for (const auto& [id, attempt] : st.running) hb.running.emplace_back(id, attempt);
   hb.status = st.flags->draining ? "draining" : "healthy";
-  {
-    std::lock_guard<std::mutex> lock(st.flags->mu);
-    hb.partitions = st.flags->partitions;
-  }
+  hb.partitions = st.feed->partitions();
   emit(self, std::move(hb));
 }
 
 link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opts,
-                                        std::shared_ptr<producer> out,
+                                        std::shared_ptr<kafka::worker_feed> feed,
                                         std::shared_ptr<shared_flags> flags,
                                         proto::embedded_worker_actor worker) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.out = std::move(out);
+  st.feed = std::move(feed);
   st.flags = std::move(flags);
   st.worker = std::move(worker);
   heartbeat(self);
@@ -231,66 +223,27 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
   };
 }
 
-/// Polls one consumer until `flags->stop`: hands messages to `take` in order and commits each
-/// once taken. `gate` says whether the worker may take more now; when it may not, what was
-/// fetched waits here, uncommitted (a worker that goes away leaves it to the others). Pausing
-/// the consumer instead would not move the partitions to an idle worker either, and resuming
-/// costs a fetch round trip per build.
-/// Whether `m`'s partition is still this consumer's (a rebalance hands it, and the messages
-/// this consumer fetched from it but did not commit, to another one).
-bool assigned(consumer& c, const message& m) {
-  for (const auto& [topic, partition] : c.assignment())
-    if (topic == m.topic && partition == m.partition) return true;
-  return false;
-}
-
-template <class Take, class Gate, class Every>
-void consume_loop(consumer& c, std::shared_ptr<shared_flags> flags, Take take, Gate gate,
-                  Every every_second) {
-  std::deque<message> held;
-  auto next = std::chrono::steady_clock::now();
-  while (!flags->stop) {
-    if (auto now = std::chrono::steady_clock::now(); now >= next) {
-      every_second();
-      next = now + std::chrono::seconds(1);
-    }
-    if (!held.empty() && gate()) {
-      auto m = std::move(held.front());
-      held.pop_front();
-      if (!assigned(c, m)) continue;  // its partition moved to another worker, who gets it now
-      if (take(m)) {
-        c.commit(m);
-      } else {
-        held.push_front(std::move(m));  // refused for now (draining): never committed here
-      }
-      continue;
-    }
-    // waiting for a slot: look again soon; idle: block in the poll
-    auto m = c.poll(std::chrono::milliseconds(held.empty() ? 100 : 5));
-    if (m) held.push_back(std::move(*m));
-  }
-}
-
-std::optional<wire::envelope> decode_or_log(const message& m) {
-  try {
-    return wire::decode(m.payload);
-  } catch (const wire::decode_error& e) {
-    spdlog::warn("event=kafka.message_dropped topic={} reason=\"{}\"", m.topic, e.what());
-    return std::nullopt;
-  }
-}
-
-/// A consumed message of type `Work` goes to the link, which takes it or not (draining). A
-/// message of another type, or one that does not decode, is not ours to run: consumed.
-template <class Work, class Atom>
-bool hand_to_link(caf::scoped_actor& self, const link_actor& link, Atom atom, const message& m) {
-  auto e = decode_or_log(m);
-  auto* work = e ? std::get_if<Work>(&e->body) : nullptr;
-  if (work == nullptr) return true;
+/// Asks the link to take `work` (a message from a consumer thread); false when it refused or
+/// did not answer in time.
+template <class Atom, class Work>
+bool hand_to_link(caf::actor_system& sys, const link_actor& link, Atom atom, Work& work) {
+  caf::scoped_actor self{sys};
   bool taken = false;
-  self->request(link, std::chrono::seconds(10), atom, std::move(*work))
+  self->request(link, std::chrono::seconds(10), atom, std::move(work))
       .receive([&](bool ok) { taken = ok; }, [&](caf::error&) { taken = false; });
   return taken;
+}
+
+/// What the control topic says to this worker, as messages to the link.
+void control(const link_actor& link, const std::string& name, wire::message& body) {
+  if (auto* cancel = std::get_if<wire::cancel_build>(&body)) {
+    caf::anon_send(link, proto::cancel_atom::value, *cancel);
+  } else if (auto* rec = std::get_if<wire::recorded>(&body)) {
+    caf::anon_send(link, proto::recorded_atom::value,
+                   proto::build_key{rec->build_id, rec->attempt});
+  } else if (auto* d = std::get_if<wire::drain>(&body)) {
+    if (d->worker.empty() || d->worker == name) caf::anon_send(link, proto::drain_atom::value);
+  }
 }
 
 }  // namespace
@@ -298,11 +251,11 @@ bool hand_to_link(caf::scoped_actor& self, const link_actor& link, Atom atom, co
 struct remote_worker::impl {
   caf::actor_system& sys;
   remote_worker_options opts;
-  std::shared_ptr<producer> out;
+  std::shared_ptr<kafka::worker_feed> feed;
   std::shared_ptr<shared_flags> flags = std::make_shared<shared_flags>();
   proto::embedded_worker_actor worker;
   link_actor link;
-  std::vector<std::thread> threads;
+  std::thread lease;
 
   /// The lease thread's loop: cancels the running builds once this worker has not reached the
   /// brokers for longer than the lease while the server could hear them.
@@ -314,91 +267,35 @@ struct remote_worker::impl {
 remote_worker::remote_worker(caf::actor_system& sys, remote_worker_options opts)
     : impl_(std::make_unique<impl>(sys)) {
   auto& i = *impl_;
-  opts.tags = normalize_tags(opts.tags);
+  i.feed = std::make_shared<kafka::worker_feed>(opts.feed);
+  opts.feed = i.feed->options();
   i.opts = opts;
-  if (auto err = check_brokers(opts.brokers, std::chrono::seconds(10)); !err.empty())
-    throw std::runtime_error("Kafka brokers " + opts.brokers + " unreachable: " + err);
-  std::vector<std::string> job_topics, check_topics;
-  if (opts.jobs) job_topics = topics::consumed(opts.names.jobs(), opts.tags);
-  if (opts.checks) check_topics = topics::consumed(opts.names.checks(), opts.tags);
-  std::vector<std::string> all{opts.names.events(), opts.names.control()};
-  all.insert(all.end(), job_topics.begin(), job_topics.end());
-  all.insert(all.end(), check_topics.begin(), check_topics.end());
-  if (auto err = ensure_topics(opts.brokers, all, 8, std::chrono::seconds(15)); !err.empty())
-    throw std::runtime_error("cannot create the Kafka topics: " + err);
-  i.out = std::make_shared<producer>(opts.brokers);
   worker::worker_options w;
-  w.name = opts.name;
+  w.name = opts.feed.name;
   w.concurrency = opts.concurrency;
   w.exec = opts.exec;
   i.worker = worker::spawn_embedded_worker(sys, w);
-  i.link = sys.spawn(link_behavior, opts, i.out, i.flags, i.worker);
-  auto link = i.link;
-  auto flags = i.flags;
-  auto prefix = opts.names.prefix;
-  // jobs: one shared group, so each build goes to one worker; taken only with a free slot
-  if (opts.jobs) {
-    auto c = std::make_shared<consumer>(opts.brokers, prefix + ".workers.jobs", true);
-    if (auto err = c->subscribe(job_topics); !err.empty())
-      throw std::runtime_error("cannot subscribe to the jobs topics: " + err);
-    int slots = opts.concurrency;
-    i.threads.emplace_back([c, flags, link, slots, &sys] {
-      caf::scoped_actor self{sys};
-      consume_loop(
-          *c, flags,
-          [&](const message& m) {
-            return hand_to_link<wire::run_build>(self, link, proto::run_build_atom::value, m);
-          },
-          [&] { return !flags->draining && flags->running < slots; },
-          [&] {  // where the server should write work meant for this worker
-            auto parts = c->assignment();
-            std::lock_guard<std::mutex> lock(flags->mu);
-            flags->partitions = std::move(parts);
-          });
-    });
-  }
-  if (opts.checks) {
-    auto c = std::make_shared<consumer>(opts.brokers, prefix + ".workers.checks", true);
-    if (auto err = c->subscribe(check_topics); !err.empty())
-      throw std::runtime_error("cannot subscribe to the checks topics: " + err);
-    i.threads.emplace_back([c, flags, link, &sys] {
-      caf::scoped_actor self{sys};
-      consume_loop(
-          *c, flags,
-          [&](const message& m) {
-            return hand_to_link<wire::run_check>(self, link, proto::run_check_atom::value, m);
-          },
-          [&] { return !flags->draining; }, [] {});
-    });
-  }
-  // control: every worker sees every message (a group of its own), from now on
-  {
-    auto group = prefix + ".control." + opts.name + "." + std::to_string(wire::now_ms());
-    auto c = std::make_shared<consumer>(opts.brokers, group, false);
-    if (auto err = c->subscribe({opts.names.control()}); !err.empty())
-      throw std::runtime_error("cannot subscribe to " + opts.names.control() + ": " + err);
-    auto name = opts.name;
-    i.threads.emplace_back([c, flags, link, name] {
-      while (!flags->stop) {
-        auto m = c->poll(std::chrono::milliseconds(100));
-        if (!m) continue;
-        auto e = decode_or_log(*m);
-        if (!e || (!e->worker.empty() && e->worker != name)) continue;  // for another worker
-        if (auto* cancel = std::get_if<wire::cancel_build>(&e->body)) {
-          caf::anon_send(link, proto::cancel_atom::value, *cancel);
-        } else if (auto* rec = std::get_if<wire::recorded>(&e->body)) {
-          caf::anon_send(link, proto::recorded_atom::value,
-                         proto::build_key{rec->build_id, rec->attempt});
-        } else if (auto* d = std::get_if<wire::drain>(&e->body)) {
-          if (d->worker.empty() || d->worker == name)
-            caf::anon_send(link, proto::drain_atom::value);
-        }
-      }
-    });
-  }
-  if (opts.lease.count() > 0) i.threads.emplace_back([&i] { i.watch_lease(); });
-  spdlog::info("event=worker.ready worker={} concurrency={} jobs={} checks={} tags={}", opts.name,
-               opts.concurrency, opts.jobs, opts.checks, fmt::join(opts.tags, ","));
+  i.link = sys.spawn(link_behavior, opts, i.feed, i.flags, i.worker);
+  kafka::worker_feed_handlers h;
+  h.build = [&sys, link = i.link](wire::run_build& m) {
+    return hand_to_link(sys, link, proto::run_build_atom::value, m);
+  };
+  h.check = [&sys, link = i.link](wire::run_check& m) {
+    return hand_to_link(sys, link, proto::run_check_atom::value, m);
+  };
+  // jobs are taken only with a free slot
+  h.builds_open = [flags = i.flags, slots = opts.concurrency] {
+    return !flags->draining && flags->running < slots;
+  };
+  h.checks_open = [flags = i.flags] { return !flags->draining; };
+  h.control = [link = i.link, name = opts.feed.name](wire::message& body) {
+    control(link, name, body);
+  };
+  i.feed->start(std::move(h));
+  if (opts.lease.count() > 0) i.lease = std::thread([&i] { i.watch_lease(); });
+  const auto& f = opts.feed;
+  spdlog::info("event=worker.ready worker={} concurrency={} jobs={} checks={} tags={}", f.name,
+               opts.concurrency, f.jobs, f.checks, fmt::join(f.tags, ","));
 }
 
 void remote_worker::impl::watch_lease() {
@@ -408,7 +305,7 @@ void remote_worker::impl::watch_lease() {
   while (!flags->stop) {
     std::this_thread::sleep_for(milliseconds(250));
     auto now = steady_clock::now();
-    auto cut = duration_cast<milliseconds>(now - out->last_delivered());
+    auto cut = duration_cast<milliseconds>(now - feed->last_delivered());
     if (cut <= opts.lease) told = false;
     if (flags->running == 0 || cut <= opts.lease || now - asked < seconds(1)) continue;
     asked = now;
@@ -435,8 +332,9 @@ void remote_worker::impl::watch_lease() {
 remote_worker::~remote_worker() {
   auto& i = *impl_;
   i.flags->stop = true;
-  for (auto& t : i.threads) t.join();
-  i.out->flush(std::chrono::seconds(5));
+  if (i.lease.joinable()) i.lease.join();
+  i.feed->stop();
+  i.feed->flush(std::chrono::seconds(5));
   caf::anon_send_exit(i.link, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(i.worker, caf::exit_reason::user_shutdown);
 }
@@ -461,8 +359,8 @@ int remote_worker::stop(std::chrono::milliseconds grace) {
   // the runners' last events pass through the link before the producer is flushed
   self->request(i.link, std::chrono::seconds(5), proto::flush_atom::value)
       .receive([](bool) {}, [](caf::error&) {});
-  i.out->flush(std::chrono::seconds(5));
+  i.feed->flush(std::chrono::seconds(5));
   return cancelled;
 }
 
-}  // namespace pikoci::kafka
+}  // namespace pikoci::node
