@@ -86,6 +86,82 @@ void heartbeat(link_ptr self) {
   emit(self, std::move(hb));
 }
 
+/// A build from the jobs topics: taken unless it ran here already (consumed then too) or the
+/// worker is draining (held).
+bool take_build(link_ptr self, wire::run_build& m) {
+  auto& st = self->state;
+  auto key = std::make_pair(m.build_id, m.attempt);
+  if (st.seen.count(key) != 0) {
+    spdlog::info("event=build.duplicate build={} attempt={} (already taken here)", m.build_id,
+                 m.attempt);
+    return true;  // consumed: it runs (or ran) here already
+  }
+  if (st.flags->draining) return false;
+  st.seen.insert(key);
+  st.seen_order.push_back(key);
+  if (st.seen_order.size() > 100000) {
+    st.seen.erase(st.seen_order.front());
+    st.seen_order.pop_front();
+  }
+  st.running[m.build_id] = m.attempt;
+  ++st.flags->running;
+  proto::build_work work;
+  work.key = {m.build_id, m.attempt};
+  work.plan = std::make_shared<work::build_plan>(std::move(m.plan));
+  work.tags = std::move(m.tags);
+  work.owner = caf::actor_cast<proto::build_events_actor>(self);
+  work.slots = caf::actor_cast<proto::slot_owner_actor>(self);
+  self->send(st.worker, proto::run_build_atom::value, std::move(work));
+  return true;
+}
+
+bool take_check(link_ptr self, wire::run_check& m) {
+  auto& st = self->state;
+  st.checks[m.sequence] = m.resource;
+  proto::check_work work;
+  work.resource = m.resource;
+  work.sequence = m.sequence;
+  work.command = std::move(m.command);
+  work.timeout = m.timeout;
+  work.tags = std::move(m.tags);
+  work.owner = caf::actor_cast<proto::check_events_actor>(self);
+  self->send(st.worker, proto::run_check_atom::value, std::move(work));
+  return true;
+}
+
+/// The lease is lost: every running build is cancelled with `reason`, once.
+void cancel_running(link_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  for (const auto& [id, attempt] : st.running) {
+    if (!st.lease_lost.insert(id).second) continue;  // cancelled already
+    spdlog::warn("event=build.lease_lost build={} attempt={} reason=\"{}\"", id, attempt, reason);
+    self->send(st.worker, proto::cancel_atom::value, proto::build_key{id, attempt}, reason);
+  }
+}
+
+void build_done(link_ptr self, proto::build_key key, const worker::build_result& r) {
+  auto& st = self->state;
+  emit(self, wire::build_finished{key.id, key.attempt, r});
+  if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
+    st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now()};
+  if (st.running.erase(key.id) != 0) --st.flags->running;
+  st.lease_lost.erase(key.id);
+  st.log_seq.erase(key.id);
+  heartbeat(self);  // the server learns the free slot at once
+}
+
+/// Every heartbeat interval: final statuses not yet recorded are sent again, then a heartbeat.
+void tick(link_ptr self) {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& [id, u] : self->state.results) {
+    if (now - u.sent < resend_after) continue;
+    u.sent = now;
+    emit(self, wire::build_finished{id, u.attempt, u.result});
+  }
+  heartbeat(self);
+  self->delayed_send(self, self->state.opts.heartbeat, proto::tick_atom::value);
+}
+
 link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opts,
                                         std::shared_ptr<kafka::worker_feed> feed,
                                         std::shared_ptr<shared_flags> flags,
@@ -99,45 +175,8 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
   self->delayed_send(self, st.opts.heartbeat, proto::tick_atom::value);
   return {
       // ---- work from the consumer threads
-      [self](proto::run_build_atom, wire::run_build& m) -> bool {
-        auto& st = self->state;
-        auto key = std::make_pair(m.build_id, m.attempt);
-        if (st.seen.count(key) != 0) {
-          spdlog::info("event=build.duplicate build={} attempt={} (already taken here)", m.build_id,
-                       m.attempt);
-          return true;  // consumed: it runs (or ran) here already
-        }
-        if (st.flags->draining) return false;
-        st.seen.insert(key);
-        st.seen_order.push_back(key);
-        if (st.seen_order.size() > 100000) {
-          st.seen.erase(st.seen_order.front());
-          st.seen_order.pop_front();
-        }
-        st.running[m.build_id] = m.attempt;
-        ++st.flags->running;
-        proto::build_work work;
-        work.key = {m.build_id, m.attempt};
-        work.plan = std::make_shared<work::build_plan>(std::move(m.plan));
-        work.tags = std::move(m.tags);
-        work.owner = caf::actor_cast<proto::build_events_actor>(self);
-        work.slots = caf::actor_cast<proto::slot_owner_actor>(self);
-        self->send(st.worker, proto::run_build_atom::value, std::move(work));
-        return true;
-      },
-      [self](proto::run_check_atom, wire::run_check& m) -> bool {
-        auto& st = self->state;
-        st.checks[m.sequence] = m.resource;
-        proto::check_work work;
-        work.resource = m.resource;
-        work.sequence = m.sequence;
-        work.command = std::move(m.command);
-        work.timeout = m.timeout;
-        work.tags = std::move(m.tags);
-        work.owner = caf::actor_cast<proto::check_events_actor>(self);
-        self->send(st.worker, proto::run_check_atom::value, std::move(work));
-        return true;
-      },
+      [self](proto::run_build_atom, wire::run_build& m) { return take_build(self, m); },
+      [self](proto::run_check_atom, wire::run_check& m) { return take_check(self, m); },
       [self](proto::cancel_atom, const wire::cancel_build& m) {
         auto& st = self->state;
         auto it = st.running.find(m.build_id);
@@ -147,15 +186,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         self->send(st.worker, proto::cancel_atom::value, proto::build_key{m.build_id, m.attempt},
                    m.reason);
       },
-      [self](proto::cancel_atom, const std::string& reason) {
-        auto& st = self->state;
-        for (const auto& [id, attempt] : st.running) {
-          if (!st.lease_lost.insert(id).second) continue;  // cancelled already
-          spdlog::warn("event=build.lease_lost build={} attempt={} reason=\"{}\"", id, attempt,
-                       reason);
-          self->send(st.worker, proto::cancel_atom::value, proto::build_key{id, attempt}, reason);
-        }
-      },
+      [self](proto::cancel_atom, const std::string& reason) { cancel_running(self, reason); },
       [self](proto::drain_atom) {
         self->state.flags->draining = true;
         heartbeat(self);
@@ -166,16 +197,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         auto it = results.find(key.id);
         if (it != results.end() && it->second.attempt == key.attempt) results.erase(it);
       },
-      [self](proto::tick_atom) {
-        auto now = std::chrono::steady_clock::now();
-        for (auto& [id, u] : self->state.results) {
-          if (now - u.sent < resend_after) continue;
-          u.sent = now;
-          emit(self, wire::build_finished{id, u.attempt, u.result});
-        }
-        heartbeat(self);
-        self->delayed_send(self, self->state.opts.heartbeat, proto::tick_atom::value);
-      },
+      [self](proto::tick_atom) { tick(self); },
       // ---- events of the builds and checks running here
       [self](proto::accepted_atom, proto::build_key key, const std::string&) {
         emit(self, wire::accepted{key.id, key.attempt});
@@ -198,14 +220,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
         emit(self, wire::build_decided{key.id, key.attempt, r});
       },
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& r) {
-        auto& st = self->state;
-        emit(self, wire::build_finished{key.id, key.attempt, r});
-        if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
-          st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now()};
-        if (st.running.erase(key.id) != 0) --st.flags->running;
-        st.lease_lost.erase(key.id);
-        st.log_seq.erase(key.id);
-        heartbeat(self);  // the server learns the free slot at once
+        build_done(self, key, r);
       },
       [](proto::supersede_atom, proto::build_key, const std::string&) {
         // only the server's queue supersedes; never sent to a worker
