@@ -247,6 +247,63 @@ TEST_SUITE("cli.client") {
     CHECK(run_client(f, out2, err2) == 2);
     CHECK(err2.str().find("/nonexistent/p.hcl") != std::string::npos);
   }
+
+  TEST_CASE("each command's row sends its request line and says what was done") {
+    struct one {
+      std::vector<std::string> args;
+      std::string reply;
+      std::string request_line;
+      std::string printed;
+    };
+    const std::vector<one> cases{
+        {{"builds", "list", "p", "j", "--limit", "5", "--status", "failed,errored"},
+         R"({"builds":[]})",
+         "GET /x/api/v1/pipelines/p/jobs/j/builds?limit=5&status=failed%2Cerrored HTTP/1.1",
+         ""},
+        {{"builds", "list"},
+         R"({"builds":[{"pipeline":"p","job":"j","number":"2"}]})",
+         "GET /x/api/v1/builds HTTP/1.1",
+         "p/j #2 \n"},
+        {{"resources", "versions", "p", "cron timer", "--limit", "0"},
+         R"({"versions":[]})",
+         "GET /x/api/v1/pipelines/p/resources/cron%20timer/versions?limit=0 HTTP/1.1",
+         ""},
+        {{"resources", "pin", "p", "timer", "42"},
+         R"({"resource":{"canonical":"cron.timer"}})",
+         "POST /x/api/v1/pipelines/p/resources/timer/pin HTTP/1.1",
+         "cron.timer pinned to version 42\n"},
+        {{"resources", "unpin", "p", "timer"},
+         "{}",
+         "POST /x/api/v1/pipelines/p/resources/timer/unpin HTTP/1.1",
+         "timer unpinned\n"},
+        {{"pipelines", "delete", "a b"},
+         "",
+         "DELETE /x/api/v1/pipelines/a%20b HTTP/1.1",
+         "pipeline \"a b\" deleted\n"},
+        {{"jobs", "unpause", "p", "j"},
+         "{}",
+         "POST /x/api/v1/pipelines/p/jobs/j/unpause HTTP/1.1",
+         "job \"j\" unpaused\n"},
+        {{"builds", "cancel", "p", "j", "3.1"},
+         R"({"build":{"job":"j","number":"3.1","status":"cancelled"}})",
+         "POST /x/api/v1/pipelines/p/jobs/j/builds/3.1/cancel HTTP/1.1",
+         "j #3.1 cancelled\n"},
+        {{"queue"},
+         R"({"in_flight":0,"max_in_flight":4,"queued":0,"max_queue_size":9})",
+         "GET /x/api/v1/queue HTTP/1.1",
+         "in flight 0/4, queued 0/9\n"},
+    };
+    for (const auto& c : cases) {
+      one_shot_server server(http_reply(c.reply));
+      std::vector<std::string> args{"client", "--url", server.url(), "--token", "t"};
+      args.insert(args.end(), c.args.begin(), c.args.end());
+      std::ostringstream out, err;
+      CHECK(run_client(parse_client(args), out, err) == 0);
+      const std::string& head = server.request();
+      CHECK(head.substr(0, head.find("\r\n")) == c.request_line);
+      CHECK(out.str() == c.printed);
+    }
+  }
 }
 
 TEST_SUITE("connectors.http_client") {
