@@ -3,9 +3,9 @@
 #include <iostream>
 #include <variant>
 
-#include "actors/node/client_main.hpp"
 #include "actors/node/server_main.hpp"
 #include "actors/node/worker_main.hpp"
+#include "cli/commands.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/secrets.hpp"
 #include "config/node/validate_command.hpp"
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   if (auto* v = std::get_if<validate_command>(&cmd)) return run_validate(v->flags);
   if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);
   if (auto* u = std::get_if<user_token_command>(&cmd)) return run_user_token(u->flags);
-  if (auto* c = std::get_if<client_command>(&cmd)) return run_client(c->flags);
+  if (auto* c = std::get_if<client_command>(&cmd)) return pikoci::cli::run_client(c->flags);
   if (auto* w = std::get_if<worker_command>(&cmd)) return run_worker(w->flags);
   return run_server(std::get<server_command>(cmd).flags);
 }

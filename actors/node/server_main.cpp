@@ -11,12 +11,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/node/remote_worker.hpp"
 #include "actors/node/runtime.hpp"
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/json_decode.hpp"
-#include "connectors/kafka/remote_worker.hpp"
 #include "connectors/process/containment.hpp"
 #include "http/server.hpp"
 
@@ -230,7 +230,7 @@ int run_server(const server_flags& flags) {
   runtime& rt = *started;
   if (!set_startup_pipeline(flags, rt)) return 1;
 
-  std::unique_ptr<kafka::remote_worker> local_worker;
+  std::unique_ptr<remote_worker> local_worker;
   if (ro.kafka) {
     using namespace http::auth;
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -242,11 +242,11 @@ int run_server(const server_flags& flags) {
       spdlog::info("Worker token for standalone workers token={}", token);
     } else {
       // --run-worker with Kafka: this process is also one of the workers, through the topics
-      kafka::remote_worker_options w;
-      w.brokers = flags.kafka_brokers;
-      w.names = ro.kafka->names;
-      w.name = "embedded-1";
-      w.token = token;
+      remote_worker_options w;
+      w.feed.brokers = flags.kafka_brokers;
+      w.feed.names = ro.kafka->names;
+      w.feed.name = "embedded-1";
+      w.feed.token = token;
       w.concurrency = flags.concurrency;
       w.exec = worker_exec(ro);
       w.lease = ro.kafka->lease;
@@ -254,7 +254,7 @@ int run_server(const server_flags& flags) {
         return broker->heard_for();
       };
       try {
-        local_worker = std::make_unique<kafka::remote_worker>(rt.system(), w);
+        local_worker = std::make_unique<remote_worker>(rt.system(), w);
       } catch (const std::runtime_error& e) {
         spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
         return 1;

@@ -11,13 +11,13 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/node/remote_worker.hpp"
 #include "actors/node/server_main.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "connectors/http_client/http_client.hpp"
-#include "connectors/kafka/remote_worker.hpp"
 
 namespace pikoci::node {
 namespace {
@@ -108,14 +108,17 @@ int run_worker(const worker_flags& flags) {
   caf::actor_system sys{cfg};
   sys.await_actors_before_shutdown(false);
 
-  kafka::remote_worker_options o;
-  o.brokers = flags.kafka_brokers;
-  o.names.prefix = h.topic_prefix;
-  o.name = name;
-  o.token = flags.worker_token;
-  o.tags = tags;
-  o.jobs = std::find(flags.queues.begin(), flags.queues.end(), "jobs") != flags.queues.end();
-  o.checks = std::find(flags.queues.begin(), flags.queues.end(), "checks") != flags.queues.end();
+  remote_worker_options o;
+  o.feed.brokers = flags.kafka_brokers;
+  o.feed.names.prefix = h.topic_prefix;
+  o.feed.name = name;
+  o.feed.token = flags.worker_token;
+  o.feed.tags = tags;
+  auto queue = [&flags](const char* q) {
+    return std::find(flags.queues.begin(), flags.queues.end(), q) != flags.queues.end();
+  };
+  o.feed.jobs = queue("jobs");
+  o.feed.checks = queue("checks");
   o.concurrency = flags.concurrency;
   o.exec.work_root =
       std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
@@ -128,9 +131,9 @@ int run_worker(const worker_flags& flags) {
     if (!again.error.empty()) return std::nullopt;
     return again.heard_for;
   };
-  std::unique_ptr<kafka::remote_worker> w;
+  std::unique_ptr<remote_worker> w;
   try {
-    w = std::make_unique<kafka::remote_worker>(sys, o);
+    w = std::make_unique<remote_worker>(sys, o);
   } catch (const std::runtime_error& e) {
     spdlog::error("event=worker.kafka_failed error=\"{}\"", e.what());
     return 1;

@@ -1,13 +1,15 @@
 #pragma once
-// A worker fed by Kafka (`pikoci-node --role worker`, SPEC §2.2 and §9). The builds run in the
-// same embedded worker actor and build runners the server uses in phase 1; only the edges
-// differ: work arrives from the jobs/checks topics (only the topics of the worker's tags) and
-// the runners' events go out on `<prefix>.events`, signed with the worker token.
+// The worker role over Kafka (`pikoci-node --role worker`, and a server's `--run-worker` with
+// Kafka): the builds run in the same embedded worker actor and build runners the server uses
+// without Kafka; only the edges differ. The topics are connectors/kafka/worker_feed's: work
+// arrives from the jobs/checks topics of the worker's tags, and the runners' events go out on
+// `<prefix>.events`, signed with the worker token.
 //
-// Flow control: a worker takes a build only when it has a free slot (it pauses the jobs
-// consumer while full), and commits the message's offset only after the build was accepted, so
-// a worker that dies before accepting leaves the build to another one. A (build, attempt) is run
-// at most once by a worker (fencing), and cancels and drains arrive on `<prefix>.control`.
+// Flow control: a worker takes a build only when it has a free slot (the feed holds the jobs
+// topics' messages while it is full), and the feed commits a message only after the build was
+// accepted, so a worker that dies before accepting leaves the build to another one. A (build,
+// attempt) is run at most once by a worker (fencing), and cancels and drains arrive on
+// `<prefix>.control`.
 //
 // Leases: a worker whose messages have not reached the brokers for longer than the server's lease
 // asks the server (`server_hears`) whether it could hear the brokers all that time; when it
@@ -15,31 +17,23 @@
 // the worker cancels them itself. A cancel for an attempt the server took away (on the control
 // topic, repeated while heartbeats still report it) cancels it too (docs/operations.md).
 //
-// Threads: three consumer threads (jobs, checks, control) poll and hand messages to the link
-// actor, and one watches the lease; the build runners run on their own threads as in the
-// embedded worker.
+// Threads: the feed's three consumer threads hand messages to the link actor, and one thread
+// watches the lease; the build runners run on their own threads as in the embedded worker.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <string>
-#include <vector>
 
 #include <caf/all.hpp>
 
 #include "actors/worker/build_executor.hpp"
-#include "connectors/kafka/client.hpp"
+#include "connectors/kafka/worker_feed.hpp"
 
-namespace pikoci::kafka {
+namespace pikoci::node {
 
 struct remote_worker_options {
-  std::string brokers;
-  topics names;
-  std::string name;
-  std::string token;  // the worker token, carried by every message
-  std::vector<std::string> tags;
-  bool jobs = true, checks = true;  // --queues
+  kafka::worker_feed_options feed;  // the brokers, topics, name, token, tags and queues
   int concurrency = 1;
   worker::executor_options exec;
   std::chrono::milliseconds heartbeat{1000};
@@ -72,4 +66,4 @@ class remote_worker {
   std::unique_ptr<impl> impl_;
 };
 
-}  // namespace pikoci::kafka
+}  // namespace pikoci::node

@@ -14,11 +14,15 @@
 #include <sstream>
 #include <thread>
 
-#include "actors/node/client_main.hpp"
+#include "cli/bodies.hpp"
+#include "cli/client.hpp"
+#include "cli/commands.hpp"
+#include "cli/text.hpp"
 #include "config/node/cli.hpp"
 #include "connectors/http_client/http_client.hpp"
 
 using namespace pikoci::node;
+using namespace pikoci::cli;
 using nlohmann::json;
 
 namespace {
@@ -106,7 +110,7 @@ std::string http_reply(const std::string& body, const std::string& extra_headers
 
 }  // namespace
 
-TEST_SUITE("node.client") {
+TEST_SUITE("cli.client") {
   TEST_CASE("flags, group, verb and positionals are parsed; global flags may follow the verb") {
     auto f = parse_client({"client", "--url", "http://ci:9000", "--token", "t", "pipelines", "set",
                            "hello", sample, "--var", "a=1", "--var", "b=x=y", "--json"});
@@ -159,16 +163,15 @@ TEST_SUITE("node.client") {
   TEST_CASE("a build line: job, number, status, duration and the reason's first line") {
     json b{{"pipeline", "p"},       {"job", "hello"},    {"number", "3"},
            {"status", "succeeded"}, {"reason", nullptr}, {"duration_ms", 1520}};
-    CHECK(client_text::build_line(b, false) == "hello #3 succeeded 1520ms");
-    CHECK(client_text::build_line(b, true) == "p/hello #3 succeeded 1520ms");
+    CHECK(build_line(b, false) == "hello #3 succeeded 1520ms");
+    CHECK(build_line(b, true) == "p/hello #3 succeeded 1520ms");
     b["status"] = "failed";
     b["reason"] = "step \"t\" failed: exit status 1\ndetails";
-    CHECK(client_text::build_line(b, false) ==
-          "hello #3 failed 1520ms (step \"t\" failed: exit status 1)");
+    CHECK(build_line(b, false) == "hello #3 failed 1520ms (step \"t\" failed: exit status 1)");
     json pending{
         {"job", "hello"}, {"number", "4.1"}, {"status", "pending"}, {"duration_ms", nullptr}};
-    CHECK(client_text::build_line(pending, false) == "hello #4.1 pending");
-    CHECK_NOTHROW(client_text::build_line(json("not an object"), true));
+    CHECK(build_line(pending, false) == "hello #4.1 pending");
+    CHECK_NOTHROW(build_line(json("not an object"), true));
   }
 
   TEST_CASE("build logs: a header per step, in_parallel children after their group, then hooks") {
@@ -183,7 +186,7 @@ TEST_SUITE("node.client") {
             {{{"type", "task"}, {"name", "a"}, {"status", "succeeded"}, {"logs", "a out"}},
              {{"type", "task"}, {"name", "b"}, {"status", "failed"}, {"logs", "b out\n"}}}}}}},
         {"hooks", {{{"type", "hook"}, {"name", "ensure"}, {"status", "succeeded"}, {"logs", ""}}}}};
-    CHECK(client_text::build_logs(build) ==
+    CHECK(build_logs(build) ==
           "==> get src [succeeded]\n"
           "pulled v2\n"
           "==> in_parallel [failed]\n"
@@ -192,14 +195,14 @@ TEST_SUITE("node.client") {
           "==> in_parallel > task b [failed]\n"
           "b out\n"
           "==> hook ensure [succeeded]\n");
-    CHECK(client_text::build_logs(json::object()).empty());
+    CHECK(build_logs(json::object()).empty());
   }
 
   TEST_CASE("tables align columns two spaces apart without trailing blanks") {
-    CHECK(client_text::table({{"hello", "active", "jobs: a"}, {"longer-name", "paused", ""}}) ==
+    CHECK(table({{"hello", "active", "jobs: a"}, {"longer-name", "paused", ""}}) ==
           "hello        active  jobs: a\n"
           "longer-name  paused\n");
-    CHECK(client_text::table({}).empty());
+    CHECK(table({}).empty());
   }
 
   TEST_CASE("--var values take the type the file declares; --var wins over --vars") {
@@ -243,6 +246,63 @@ TEST_SUITE("node.client") {
     std::ostringstream out2, err2;
     CHECK(run_client(f, out2, err2) == 2);
     CHECK(err2.str().find("/nonexistent/p.hcl") != std::string::npos);
+  }
+
+  TEST_CASE("each command's row sends its request line and says what was done") {
+    struct one {
+      std::vector<std::string> args;
+      std::string reply;
+      std::string request_line;
+      std::string printed;
+    };
+    const std::vector<one> cases{
+        {{"builds", "list", "p", "j", "--limit", "5", "--status", "failed,errored"},
+         R"({"builds":[]})",
+         "GET /x/api/v1/pipelines/p/jobs/j/builds?limit=5&status=failed%2Cerrored HTTP/1.1",
+         ""},
+        {{"builds", "list"},
+         R"({"builds":[{"pipeline":"p","job":"j","number":"2"}]})",
+         "GET /x/api/v1/builds HTTP/1.1",
+         "p/j #2 \n"},
+        {{"resources", "versions", "p", "cron timer", "--limit", "0"},
+         R"({"versions":[]})",
+         "GET /x/api/v1/pipelines/p/resources/cron%20timer/versions?limit=0 HTTP/1.1",
+         ""},
+        {{"resources", "pin", "p", "timer", "42"},
+         R"({"resource":{"canonical":"cron.timer"}})",
+         "POST /x/api/v1/pipelines/p/resources/timer/pin HTTP/1.1",
+         "cron.timer pinned to version 42\n"},
+        {{"resources", "unpin", "p", "timer"},
+         "{}",
+         "POST /x/api/v1/pipelines/p/resources/timer/unpin HTTP/1.1",
+         "timer unpinned\n"},
+        {{"pipelines", "delete", "a b"},
+         "",
+         "DELETE /x/api/v1/pipelines/a%20b HTTP/1.1",
+         "pipeline \"a b\" deleted\n"},
+        {{"jobs", "unpause", "p", "j"},
+         "{}",
+         "POST /x/api/v1/pipelines/p/jobs/j/unpause HTTP/1.1",
+         "job \"j\" unpaused\n"},
+        {{"builds", "cancel", "p", "j", "3.1"},
+         R"({"build":{"job":"j","number":"3.1","status":"cancelled"}})",
+         "POST /x/api/v1/pipelines/p/jobs/j/builds/3.1/cancel HTTP/1.1",
+         "j #3.1 cancelled\n"},
+        {{"queue"},
+         R"({"in_flight":0,"max_in_flight":4,"queued":0,"max_queue_size":9})",
+         "GET /x/api/v1/queue HTTP/1.1",
+         "in flight 0/4, queued 0/9\n"},
+    };
+    for (const auto& c : cases) {
+      one_shot_server server(http_reply(c.reply));
+      std::vector<std::string> args{"client", "--url", server.url(), "--token", "t"};
+      args.insert(args.end(), c.args.begin(), c.args.end());
+      std::ostringstream out, err;
+      CHECK(run_client(parse_client(args), out, err) == 0);
+      const std::string& head = server.request();
+      CHECK(head.substr(0, head.find("\r\n")) == c.request_line);
+      CHECK(out.str() == c.printed);
+    }
   }
 }
 

@@ -1,0 +1,266 @@
+#include "cli/commands.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "cli/bodies.hpp"
+#include "cli/client.hpp"
+#include "cli/reply.hpp"
+#include "cli/text.hpp"
+#include "persistence/archive.hpp"
+#include "persistence/store.hpp"
+
+namespace pikoci::cli {
+
+using nlohmann::json;
+
+namespace {
+
+/// A command that sends its own requests and prints their replies; `path` is its row's.
+using run_fn = int (*)(const api& a, const std::string& path);
+
+/// How a command shows a successful reply without `--json`: one line said (a `say` text), a
+/// printer, or, for the few commands that are more than one request and its reply, a runner.
+struct shows {
+  constexpr shows(const char* text) : says(text) {}
+  constexpr shows(print_fn fn) : print(fn) {}
+  constexpr shows(run_fn fn) : runs(fn) {}
+  const char* says = nullptr;
+  print_fn print = nullptr;
+  run_fn runs = nullptr;
+};
+
+/// One command: what is typed, the request it sends, what it prints, the body it makes.
+struct command {
+  const char* name;     // group and verb; PIPELINE, JOB, --follow where they change the request
+  const char* request;  // METHOD /path?query below /api/v1 (expand() fills it from the flags)
+  shows prints;
+  body_fn body = nullptr;  // none: the request has no body
+};
+
+int pipeline_builds(const api& a, const std::string& path);
+int follow_events(const api& a, const std::string& path);
+int download_export(const api& a, const std::string& path);
+
+// Every command of `pikoci-node client`. In a request, {p} {j} {n} {r} are the PIPELINE, JOB,
+// NUMBER and RESOURCE arguments (percent-encoded); after `?`, `limit` and `status` are sent when
+// --limit and --status were given, `name=value` always. In a `say` text, {p} and {j} are the
+// names given, {r} the resource's canonical name, {v} the version id given.
+// clang-format off
+const command commands[] = {
+  // name                      request                                            prints, body
+  {"pipelines set",            "PUT /pipelines/{p}",                              pipeline_set_text, pipeline_body},
+  {"pipelines list",           "GET /pipelines",                                  pipelines_text},
+  {"pipelines get",            "GET /pipelines/{p}",                              pipeline_text},
+  {"pipelines delete",         "DELETE /pipelines/{p}",                           "pipeline \"{p}\" deleted"},
+  {"pipelines pause",          "POST /pipelines/{p}/pause",                       "pipeline \"{p}\" paused"},
+  {"pipelines unpause",        "POST /pipelines/{p}/unpause",                     "pipeline \"{p}\" unpaused"},
+  {"pipelines concurrency",    "PUT /pipelines/{p}/concurrency",                  concurrency_text, concurrency_body},
+  {"jobs trigger",             "POST /pipelines/{p}/jobs/{j}/trigger",            one_build_text, trigger_body},
+  {"jobs pause",               "POST /pipelines/{p}/jobs/{j}/pause",              "job \"{j}\" paused"},
+  {"jobs unpause",             "POST /pipelines/{p}/jobs/{j}/unpause",            "job \"{j}\" unpaused"},
+  {"builds list",              "GET /builds?limit&status",                        builds_text},
+  // no route lists one pipeline's builds: GET /pipelines/{p} first, then all builds, filtered
+  {"builds list PIPELINE",     "GET /builds?limit=0&status",                      pipeline_builds},
+  {"builds list PIPELINE JOB", "GET /pipelines/{p}/jobs/{j}/builds?limit&status", builds_text},
+  {"builds get",               "GET /pipelines/{p}/jobs/{j}/builds/{n}",          build_text},
+  {"builds logs",              "GET /pipelines/{p}/jobs/{j}/builds/{n}",          logs_text},
+  {"builds logs --follow",     "GET /pipelines/{p}/jobs/{j}/builds/{n}/events",   follow_events},
+  {"builds cancel",            "POST /pipelines/{p}/jobs/{j}/builds/{n}/cancel",  one_build_text},
+  {"builds retry",             "POST /pipelines/{p}/jobs/{j}/builds/{n}/retry",   one_build_text},
+  {"resources check",          "POST /pipelines/{p}/resources/{r}/check",         "{r}: check requested"},
+  {"resources versions",       "GET /pipelines/{p}/resources/{r}/versions?limit", versions_text},
+  {"resources pin",            "POST /pipelines/{p}/resources/{r}/pin",           "{r} pinned to version {v}", pin_body},
+  {"resources unpin",          "POST /pipelines/{p}/resources/{r}/unpin",         "{r} unpinned"},
+  {"resources webhook-token",  "POST /pipelines/{p}/resources/{r}/webhook-token", webhook_token_text},
+  {"queue",                    "GET /queue",                                      queue_text},
+  {"workers",                  "GET /workers",                                    workers_text},
+  {"export",                   "GET /admin/export",                               download_export},
+};
+// clang-format on
+
+/// The row's name for what was typed.
+std::string name_of(const node::client_flags& f) {
+  std::string name = f.group;
+  if (!f.verb.empty()) name += " " + f.verb;
+  if (name == "builds list" && !f.pipeline.empty())
+    name += f.job.empty() ? " PIPELINE" : " PIPELINE JOB";
+  if (name == "builds logs" && f.follow) name += " --follow";
+  return name;
+}
+
+/// The query item `item` of a request: `limit` and `status` from the flags when given.
+std::optional<std::string> query_item(const std::string& item, const node::client_flags& f) {
+  if (item == "limit")
+    return f.limit >= 0 ? std::optional(item + "=" + std::to_string(f.limit)) : std::nullopt;
+  if (item != "status") return item;
+  if (f.statuses.empty()) return std::nullopt;
+  // The comma is sent encoded: RESTinio's strict query parser refuses a bare one.
+  std::string s;
+  for (const auto& st : f.statuses) s += (s.empty() ? "" : ",") + st;
+  return item + "=" + url_segment(s);
+}
+
+/// A row's request with the flags filled in: the method and the path with its query.
+std::pair<std::string, std::string> expand(const std::string& request,
+                                           const node::client_flags& f) {
+  const std::map<char, const std::string*> args{
+      {'p', &f.pipeline}, {'j', &f.job}, {'n', &f.number}, {'r', &f.resource}};
+  auto space = request.find(' ');
+  auto mark = request.find('?');
+  std::string path;
+  for (auto i = space + 1; i < std::min(mark, request.size()); ++i) {
+    bool arg = request[i] == '{' && i + 2 < request.size() && request[i + 2] == '}';
+    path += arg ? url_segment(*args.at(request[i + 1])) : std::string(1, request[i]);
+    if (arg) i += 2;
+  }
+  std::string query;
+  for (auto pos = mark; pos < request.size();) {
+    auto end = std::min(request.find('&', pos + 1), request.size());
+    if (auto item = query_item(request.substr(pos + 1, end - pos - 1), f))
+      query += (query.empty() ? "?" : "&") + *item;
+    pos = end;
+  }
+  return {request.substr(0, space), path + query};
+}
+
+/// Prints a usage error; exit 2.
+int usage(const api& a, const std::string& message) {
+  a.err << "pikoci-node: " << message << "\n";
+  return 2;
+}
+
+/// The one request of `c` and its reply shown.
+int one_request(const api& a, const command& c, const std::string& method,
+                const std::string& path) {
+  std::optional<json> body;
+  if (c.body != nullptr) {
+    auto made = c.body(a.flags);
+    if (auto* e = std::get_if<usage_error>(&made)) return usage(a, e->message);
+    body = std::move(std::get<json>(made));
+  }
+  auto r = a.send(method, path, body);
+  json reply;
+  if (!api::succeeded(r, reply)) return a.report(r);
+  shown s{reply, r.status, a.flags, a.out, a.err};
+  if (a.flags.json) {
+    if (!reply.is_null()) a.out << reply.dump(2) << "\n";
+  } else if (c.prints.says != nullptr) {
+    say(c.prints.says, s);
+  } else {
+    c.prints.print(s);
+  }
+  return 0;
+}
+
+int pipeline_builds(const api& a, const std::string& path) {
+  json reply;
+  auto p = a.send("GET", "/pipelines/" + url_segment(a.flags.pipeline));
+  if (!api::succeeded(p, reply)) return a.report(p);
+  auto r = a.send("GET", path);
+  if (!api::succeeded(r, reply)) return a.report(r);
+  json all = list(reply, "builds");
+  std::size_t limit = a.flags.limit < 0 ? 50 : static_cast<std::size_t>(a.flags.limit);
+  json builds = json::array();
+  for (auto& b : all) {
+    if (limit != 0 && builds.size() >= limit) break;
+    if (at(b, "pipeline") == a.flags.pipeline) builds.push_back(std::move(b));
+  }
+  reply = json{{"builds", std::move(builds)}};
+  if (a.flags.json)
+    a.out << reply.dump(2) << "\n";
+  else
+    builds_text({reply, r.status, a.flags, a.out, a.err});
+  return 0;
+}
+
+/// The build's events (SSE) as text until it ends: a `==> step` line when a step or hook
+/// starts, its output as it comes, then the build's line. Exit 0 once the build ended (whatever
+/// its status), 1 when the stream broke off before.
+int follow_events(const api& a, const std::string& path) {
+  std::map<std::string, std::string> labels;  // step id → label shown
+  json end;
+  http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
+    auto j = decode_reply(data);
+    if (j.is_discarded()) return;
+    if (a.flags.json) {
+      a.out << json{{"event", type}, {"data", j}}.dump() << "\n";
+    } else if (type == "step" && labels.count(text(j, "id")) == 0) {
+      auto parent = labels.find(text(j, "parent"));
+      auto label = (parent == labels.end() ? "" : parent->second + " > ") + step_label(j);
+      labels[text(j, "id")] = label;
+      a.out << "==> " << label << "\n";
+    } else if (type == "log") {
+      a.out << text(j, "chunk");
+    }
+    a.out.flush();
+    if (type == "end") end = j;
+  });
+  auto r = a.stream(path, [&](std::string_view bytes) {
+    parser.feed(bytes);
+    return end.is_null();
+  });
+  if (!end.is_null()) {
+    if (!a.flags.json) a.out << build_line(end, false) << "\n";
+    return 0;
+  }
+  if (!r.ok() || r.status < 200 || r.status >= 300) return a.report(r);
+  a.err << "pikoci-node: the event stream ended before the build did\n";
+  return 1;
+}
+
+/// The server's snapshot, unpacked into --output (a RocksDB directory that
+/// `--db-system rocksdb --db-path DIR` starts from).
+int download_export(const api& a, const std::string& path) {
+  const std::string& output = a.flags.output;
+  std::error_code ec;
+  if (std::filesystem::exists(output, ec)) return usage(a, output + " already exists");
+  auto r = a.download(path);
+  if (!r.ok() || r.status != 200) return a.report(r);
+  try {
+    persistence::unpack_directory(r.body, output);
+  } catch (const persistence::store_error& e) {
+    a.err << "pikoci-node: export: " << e.what() << "\n";
+    return 1;
+  }
+  if (a.flags.json)
+    a.out << json{{"output", output}, {"bytes", r.body.size()}}.dump(2) << "\n";
+  else
+    a.out << "exported to " << output << " (" << r.body.size()
+          << " bytes); start from it with --db-system rocksdb --db-path " << output << "\n";
+  return 0;
+}
+
+int run(const api& a) {
+  const std::string name = name_of(a.flags);
+  for (const auto& c : commands) {
+    if (name != c.name) continue;
+    auto [method, path] = expand(c.request, a.flags);
+    if (c.prints.runs != nullptr) return c.prints.runs(a, path);
+    return one_request(a, c, method, path);
+  }
+  return usage(a, "unknown command: client " + a.flags.group + " " + a.flags.verb);
+}
+
+}  // namespace
+
+int run_client(const node::client_flags& flags, std::ostream& out, std::ostream& err) {
+  try {
+    return run(api(flags, out, err));
+  } catch (const std::exception& e) {  // out of memory, or a reply shaped unlike any we know
+    err << "pikoci-node: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int run_client(const node::client_flags& flags) {
+  int code = run_client(flags, std::cout, std::cerr);
+  std::cout.flush();
+  return code != 0 ? code : std::cout ? 0 : 1;
+}
+
+}  // namespace pikoci::cli

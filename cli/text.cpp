@@ -1,0 +1,262 @@
+#include "cli/text.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+
+#include "cli/reply.hpp"
+
+namespace pikoci::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
+
+void append_logs(const json& steps, const std::string& prefix, std::string& out) {
+  for (const auto& step : steps) {
+    std::string label = prefix + step_label(step);
+    out += "==> " + label + " [" + text(step, "status") + "]\n";
+    std::string logs = text(step, "logs");
+    out += logs;
+    if (!logs.empty() && logs.back() != '\n') out += '\n';
+    append_logs(list(step, "steps"), label + " > ", out);
+  }
+}
+
+std::string paused_word(const json& j) {
+  return at(j, "paused") == true ? "paused" : "active";
+}
+
+std::string join(const json& items, const char* sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+/// `resource resource=git.src version_id=5`: the type, then the other fields.
+std::string trigger_text(const json& trigger) {
+  std::string out = text(trigger, "type");
+  if (!trigger.is_object()) return out;
+  for (const auto& [k, v] : trigger.items()) {
+    if (k == "type") continue;
+    out += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out;
+}
+
+std::string steps_text(const json& steps, const std::string& indent) {
+  std::string out;
+  for (const auto& s : steps) {
+    out += indent + step_label(s) + "  " + text(s, "status") + "\n";
+    out += steps_text(list(s, "steps"), indent + "  ");
+  }
+  return out;
+}
+
+std::string indent_lines(const std::string& block, const std::string& indent) {
+  std::string out;
+  std::istringstream in(block);
+  for (std::string line; std::getline(in, line);) out += indent + line + "\n";
+  return out;
+}
+
+/// The value of placeholder `name` in a `say` text.
+std::string placeholder(const std::string& name, const shown& s) {
+  if (name == "p") return s.flags.pipeline;
+  if (name == "j") return s.flags.job;
+  if (name == "v") return std::to_string(s.flags.version_id);
+  // the reply's canonical name, e.g. `cron.timer` for `timer`
+  std::string canonical = text(at(s.reply, "resource"), "canonical");
+  return canonical.empty() ? s.flags.resource : canonical;
+}
+
+}  // namespace
+
+std::string step_label(const json& step) {
+  std::string type = text(step, "type"), name = text(step, "name");
+  if (name.empty() || name == type) return type;
+  return type + " " + name;
+}
+
+std::string build_line(const json& build, bool with_pipeline) {
+  std::string line;
+  if (with_pipeline) line += text(build, "pipeline") + "/";
+  line += text(build, "job") + " #" + text(build, "number") + " " + text(build, "status");
+  if (std::string ms = text(build, "duration_ms"); !ms.empty()) line += " " + ms + "ms";
+  if (std::string reason = text(build, "reason"); !reason.empty())
+    line += " (" + first_line(reason) + ")";
+  return line;
+}
+
+std::string build_logs(const json& build) {
+  std::string out;
+  append_logs(list(build, "steps"), "", out);
+  append_logs(list(build, "hooks"), "", out);
+  return out;
+}
+
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
+  }
+  return out;
+}
+
+void say(const char* line_template, const shown& s) {
+  std::string line = line_template;
+  for (auto open = line.find('{'); open != std::string::npos; open = line.find('{', open)) {
+    auto close = line.find('}', open);
+    std::string value = placeholder(line.substr(open + 1, close - open - 1), s);
+    line.replace(open, close - open + 1, value);
+    open += value.size();
+  }
+  s.out << line << "\n";
+}
+
+void pipelines_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& p : list(s.reply, "pipelines"))
+    rows.push_back({text(p, "name"), paused_word(p), "jobs: " + join(at(p, "jobs"), ", ")});
+  if (rows.empty()) s.err << "no pipelines\n";
+  s.out << table(rows);
+}
+
+void pipeline_text(const shown& s) {
+  const json& p = at(s.reply, "pipeline");
+  std::ostream& out = s.out;
+  out << "pipeline " << text(p, "name") << "  " << paused_word(p) << "\n";
+  out << "created " << text(p, "created_at") << ", updated " << text(p, "updated_at") << "\n";
+  if (const auto& c = at(p, "concurrency"); !c.is_null() && !c.empty())
+    out << "concurrency: " << c.dump() << "\n";
+  if (const auto& v = at(p, "vars"); v.is_object() && !v.empty())
+    out << "vars: " << v.dump() << "\n";
+  std::vector<std::vector<std::string>> jobs;
+  for (const auto& j : list(p, "jobs")) {
+    const json& latest = at(j, "latest_build");
+    jobs.push_back({j.is_string() ? j.get<std::string>() : text(j, "name"),
+                    j.is_object() ? paused_word(j) : "",
+                    latest.is_object()
+                        ? "last: #" + text(latest, "number") + " " + text(latest, "status")
+                        : ""});
+  }
+  out << "jobs:\n" << indent_lines(table(jobs), "  ");
+  // webhook_token is a credential: shown by --json only.
+  std::vector<std::vector<std::string>> resources;
+  for (const auto& r : list(p, "resources")) {
+    std::string pinned = text(r, "pinned_version_id");
+    std::string error = text(r, "check_error");
+    std::string last = text(r, "last_check_at");
+    resources.push_back({text(r, "canonical"), "interval " + text(r, "check_interval"),
+                         last.empty() ? "never checked" : "checked " + last,
+                         pinned.empty() ? "" : "pinned to " + pinned,
+                         error.empty() ? "" : "check failed: " + first_line(error)});
+  }
+  out << "resources:\n" << indent_lines(table(resources), "  ");
+}
+
+void pipeline_set_text(const shown& s) {
+  s.out << "pipeline \"" << s.flags.pipeline << "\"" << (s.status == 201 ? " created" : " updated")
+        << "\n";
+}
+
+void concurrency_text(const shown& s) {
+  const auto& f = s.flags;
+  s.out << "pipeline \"" << f.pipeline << "\" concurrency: " << f.mode
+        << (f.group_template.empty() ? "" : " " + f.group_template)
+        << (f.cancel_running ? " (cancel running)" : "") << "\n";
+}
+
+void one_build_text(const shown& s) {
+  s.out << build_line(at(s.reply, "build"), false) << "\n";
+}
+
+void builds_text(const shown& s) {
+  const json& builds = list(s.reply, "builds");
+  if (builds.empty()) s.err << "no builds\n";
+  for (const auto& b : builds) s.out << build_line(b, s.flags.pipeline.empty()) << "\n";
+}
+
+void build_text(const shown& s) {
+  const json& b = at(s.reply, "build");
+  std::ostream& out = s.out;
+  out << build_line(b, false) << "\n";
+  out << "pipeline: " << text(b, "pipeline") << "  id: " << text(b, "id")
+      << "  attempt: " << text(b, "attempt");
+  if (std::string w = text(b, "worker"); !w.empty()) out << "  worker: " << w;
+  if (std::string g = text(b, "concurrency_group"); !g.empty()) out << "  group: " << g;
+  out << "\ntrigger: " << trigger_text(at(b, "trigger")) << "\n";
+  out << "created " << text(b, "created_at");
+  if (std::string st = text(b, "started_at"); !st.empty()) out << ", started " << st;
+  if (std::string f = text(b, "finished_at"); !f.empty()) out << ", finished " << f;
+  out << "\n";
+  if (std::string reason = text(b, "reason"); !reason.empty()) out << "reason: " << reason << "\n";
+  std::vector<std::vector<std::string>> inputs;
+  for (const auto& in : list(b, "inputs"))
+    inputs.push_back({text(in, "name"), text(in, "resource"), "version " + text(in, "version_id"),
+                      at(in, "version").dump()});
+  if (!inputs.empty()) out << "inputs:\n" << indent_lines(table(inputs), "  ");
+  if (std::string st = steps_text(at(b, "steps"), "  "); !st.empty()) out << "steps:\n" << st;
+  if (std::string h = steps_text(at(b, "hooks"), "  "); !h.empty()) out << "hooks:\n" << h;
+}
+
+void logs_text(const shown& s) {
+  s.out << build_logs(at(s.reply, "build"));
+}
+
+void versions_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& v : list(s.reply, "versions"))
+    rows.push_back({text(v, "id"), text(v, "created_at"), at(v, "version").dump()});
+  if (rows.empty()) s.err << "no versions\n";
+  s.out << table(rows);
+}
+
+void webhook_token_text(const shown& s) {
+  const auto& res = at(s.reply, "resource");
+  s.out << text(res, "canonical") << " webhook token: " << text(res, "webhook_token") << "\n";
+}
+
+void queue_text(const shown& s) {
+  const json& q = s.reply;
+  s.out << "in flight " << text(q, "in_flight") << "/" << text(q, "max_in_flight") << ", queued "
+        << text(q, "queued") << "/" << text(q, "max_queue_size") << "\n";
+  for (const auto& b : list(q, "started")) s.out << "  " << build_line(b, true) << "\n";
+  for (const auto& p : list(q, "pending"))
+    s.out << "  " << text(p, "position") << ". " << build_line(at(p, "build"), true)
+          << "  blocked by " << text(p, "blocked_by") << "\n";
+}
+
+void workers_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& w : list(s.reply, "workers")) {
+    std::string tags = join(at(w, "tags"), ",");
+    rows.push_back({text(w, "name"), text(w, "kind"), text(w, "status"),
+                    "running " + text(w, "running") + "/" + text(w, "concurrency"),
+                    "queues " + join(at(w, "queues"), ","),
+                    "heartbeat " + text(w, "last_heartbeat_at"),
+                    tags.empty() ? "" : "tags " + tags});
+  }
+  if (rows.empty()) s.err << "no workers\n";
+  s.out << table(rows);
+}
+
+}  // namespace pikoci::cli

@@ -1,0 +1,56 @@
+#pragma once
+// What `pikoci-node client` prints for each reply without `--json`: compact text, one build per
+// line, tables aligned in columns. The command table (commands.cpp) names one of these per
+// command.
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/node/cli.hpp"
+
+namespace pikoci::cli {
+
+/// `hello #3 succeeded 1520ms`, `p/hello #4 failed 20ms (step "t" failed: exit status 1)`.
+std::string build_line(const nlohmann::json& build, bool with_pipeline);
+/// Every step's and job hook's logs, each after a `==> type name [status]` header line; children
+/// of in_parallel steps follow their group, named `in_parallel > task a`.
+std::string build_logs(const nlohmann::json& build);
+/// Rows of cells aligned in columns two spaces apart, without trailing blanks.
+std::string table(const std::vector<std::vector<std::string>>& rows);
+/// `type name`, or just the type when the step has no name of its own.
+std::string step_label(const nlohmann::json& step);
+
+/// A successful reply to show, and what a printer may need besides it.
+struct shown {
+  const nlohmann::json& reply;
+  long status;
+  const node::client_flags& flags;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+/// How a command shows its reply.
+using print_fn = void (*)(const shown&);
+
+/// `line_template` on a line of its own, with `{p}` and `{j}` (the pipeline and job named),
+/// `{r}` (the reply's canonical resource name, else the one named) and `{v}` (the version id)
+/// filled in.
+void say(const char* line_template, const shown& s);
+
+void pipelines_text(const shown& s);     // pipelines list: name, paused, jobs
+void pipeline_text(const shown& s);      // pipelines get: jobs and resources
+void pipeline_set_text(const shown& s);  // pipeline "p" created / updated
+void concurrency_text(const shown& s);   // pipeline "p" concurrency: mode template
+void one_build_text(const shown& s);     // the reply's build as one line
+void builds_text(const shown& s);        // a build per line; `p/` before each when across pipelines
+void build_text(const shown& s);         // builds get: times, trigger, inputs, steps, hooks
+void logs_text(const shown& s);          // builds logs
+void versions_text(const shown& s);      // id, created, version
+void webhook_token_text(const shown& s);  // asked for, so printed (a resource listing hides it)
+void queue_text(const shown& s);          // in flight, queued, the started and pending builds
+void workers_text(const shown& s);        // name, kind, status, slots, queues, heartbeat, tags
+
+}  // namespace pikoci::cli

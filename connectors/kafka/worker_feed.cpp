@@ -1,0 +1,173 @@
+#include "connectors/kafka/worker_feed.hpp"
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+namespace pikoci::kafka {
+
+struct worker_feed::threads {
+  std::atomic<bool> stop{false};
+  mutable std::mutex mu;
+  std::vector<std::pair<std::string, int>> partitions;  // the jobs consumer's
+  std::vector<std::thread> running;
+};
+
+namespace {
+
+/// Whether `m`'s partition is still this consumer's (a rebalance hands it, and the messages
+/// this consumer fetched from it but did not commit, to another one).
+bool assigned(consumer& c, const message& m) {
+  for (const auto& [topic, partition] : c.assignment())
+    if (topic == m.topic && partition == m.partition) return true;
+  return false;
+}
+
+/// Polls `c` until `stop`: hands messages to `take` in order and commits each once taken.
+/// `open` says whether the owner may take more now; when it may not, what was fetched waits
+/// here, uncommitted.
+template <class Take, class Open, class Every>
+void consume_loop(consumer& c, const std::atomic<bool>& stop, Take take, Open open,
+                  Every every_second) {
+  std::deque<message> held;
+  auto next = std::chrono::steady_clock::now();
+  while (!stop) {
+    if (auto now = std::chrono::steady_clock::now(); now >= next) {
+      every_second();
+      next = now + std::chrono::seconds(1);
+    }
+    if (!held.empty() && open()) {
+      auto m = std::move(held.front());
+      held.pop_front();
+      if (!assigned(c, m)) continue;  // its partition moved to another worker, who gets it now
+      if (take(m)) {
+        c.commit(m);
+      } else {
+        held.push_front(std::move(m));  // refused for now (draining): never committed here
+      }
+      continue;
+    }
+    // waiting for a slot: look again soon; idle: block in the poll
+    auto m = c.poll(std::chrono::milliseconds(held.empty() ? 100 : 5));
+    if (m) held.push_back(std::move(*m));
+  }
+}
+
+std::optional<wire::envelope> decode_or_log(const message& m) {
+  try {
+    return wire::decode(m.payload);
+  } catch (const wire::decode_error& e) {
+    spdlog::warn("event=kafka.message_dropped topic={} reason=\"{}\"", m.topic, e.what());
+    return std::nullopt;
+  }
+}
+
+/// A consumed message of type `Work` goes to `take`, which takes it or not. A message of another
+/// type, or one that does not decode, is not ours to run: consumed.
+template <class Work>
+bool hand_over(const std::function<bool(Work&)>& take, const message& m) {
+  auto e = decode_or_log(m);
+  auto* work = e ? std::get_if<Work>(&e->body) : nullptr;
+  return work == nullptr || take(*work);
+}
+
+std::shared_ptr<consumer> subscribed(const std::string& brokers, const std::string& group,
+                                     bool from_start, const std::vector<std::string>& topics,
+                                     const std::string& what) {
+  auto c = std::make_shared<consumer>(brokers, group, from_start);
+  if (auto err = c->subscribe(topics); !err.empty())
+    throw std::runtime_error("cannot subscribe to " + what + ": " + err);
+  return c;
+}
+
+}  // namespace
+
+worker_feed::worker_feed(worker_feed_options opts)
+    : opts_(std::move(opts)), threads_(std::make_unique<threads>()) {
+  opts_.tags = normalize_tags(opts_.tags);
+  if (auto err = check_brokers(opts_.brokers, std::chrono::seconds(10)); !err.empty())
+    throw std::runtime_error("Kafka brokers " + opts_.brokers + " unreachable: " + err);
+  if (opts_.jobs) job_topics_ = topics::consumed(opts_.names.jobs(), opts_.tags);
+  if (opts_.checks) check_topics_ = topics::consumed(opts_.names.checks(), opts_.tags);
+  std::vector<std::string> all{opts_.names.events(), opts_.names.control()};
+  all.insert(all.end(), job_topics_.begin(), job_topics_.end());
+  all.insert(all.end(), check_topics_.begin(), check_topics_.end());
+  if (auto err = ensure_topics(opts_.brokers, all, 8, std::chrono::seconds(15)); !err.empty())
+    throw std::runtime_error("cannot create the Kafka topics: " + err);
+  out_ = std::make_unique<producer>(opts_.brokers);
+}
+
+worker_feed::~worker_feed() {
+  stop();
+}
+
+void worker_feed::start(worker_feed_handlers h) {
+  const auto& prefix = opts_.names.prefix;
+  std::shared_ptr<consumer> jobs, checks, control;
+  if (opts_.jobs)
+    jobs =
+        subscribed(opts_.brokers, prefix + ".workers.jobs", true, job_topics_, "the jobs topics");
+  if (opts_.checks)
+    checks = subscribed(opts_.brokers, prefix + ".workers.checks", true, check_topics_,
+                        "the checks topics");
+  control = subscribed(opts_.brokers,
+                       prefix + ".control." + opts_.name + "." + std::to_string(wire::now_ms()),
+                       false, {opts_.names.control()}, opts_.names.control());
+  auto& t = *threads_;
+  if (jobs)
+    t.running.emplace_back([c = jobs, &t, h] {
+      consume_loop(
+          *c, t.stop, [&](const message& m) { return hand_over(h.build, m); }, h.builds_open,
+          [&] {  // where the server should write work meant for this worker
+            auto parts = c->assignment();
+            std::lock_guard<std::mutex> lock(t.mu);
+            t.partitions = std::move(parts);
+          });
+    });
+  if (checks)
+    t.running.emplace_back([c = checks, &t, h] {
+      consume_loop(
+          *c, t.stop, [&](const message& m) { return hand_over(h.check, m); }, h.checks_open,
+          [] {});
+    });
+  t.running.emplace_back([c = control, &t, h, name = opts_.name] {
+    while (!t.stop) {
+      auto m = c->poll(std::chrono::milliseconds(100));
+      if (!m) continue;
+      auto e = decode_or_log(*m);
+      if (!e || (!e->worker.empty() && e->worker != name)) continue;  // for another worker
+      h.control(e->body);
+    }
+  });
+}
+
+void worker_feed::stop() {
+  threads_->stop = true;
+  for (auto& t : threads_->running) t.join();
+  threads_->running.clear();
+}
+
+void worker_feed::emit(wire::message body) {
+  auto e = wire::stamped(opts_.name, opts_.token, std::move(body));
+  out_->produce(opts_.names.events(), wire::key_of(e.body), wire::encode(e));
+}
+
+std::vector<std::pair<std::string, int>> worker_feed::partitions() const {
+  std::lock_guard<std::mutex> lock(threads_->mu);
+  return threads_->partitions;
+}
+
+std::chrono::steady_clock::time_point worker_feed::last_delivered() const {
+  return out_->last_delivered();
+}
+
+bool worker_feed::flush(std::chrono::milliseconds timeout) {
+  return out_->flush(timeout);
+}
+
+}  // namespace pikoci::kafka
