@@ -110,33 +110,6 @@ bool derive(std::string_view password, const std::array<unsigned char, 16>& salt
 
 }  // namespace
 
-std::string_view to_string(role r) {
-  switch (r) {
-    case role::read:
-      return "read";
-    case role::write:
-      return "write";
-    case role::admin:
-      return "admin";
-    case role::worker:
-      return "worker";
-  }
-  return "read";
-}
-
-std::optional<role> parse_role(std::string_view text) {
-  if (text == "read") return role::read;
-  if (text == "write") return role::write;
-  if (text == "admin") return role::admin;
-  if (text == "worker") return role::worker;
-  return std::nullopt;
-}
-
-bool allows(role have, role need) {
-  if (have == role::worker || need == role::worker) return have == need;
-  return static_cast<int>(have) >= static_cast<int>(need);
-}
-
 std::string base64url_encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() * 4 + 2) / 3);

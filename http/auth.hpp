@@ -1,9 +1,9 @@
 #pragma once
-// Authentication building blocks (SPEC §3): HS256 JWTs signed with --jwt-secret, the role ladder
-// read < write < admin (worker tokens live outside it), Bearer header parsing and the built-in
-// `admin` user. No HTTP here: the routes decide which role they need and call `allows`.
-// Nothing in this header throws; failures are values whose messages never contain the token or a
-// password, so callers may log them (SPEC §10).
+// Authentication building blocks (SPEC §3): HS256 JWTs signed with --jwt-secret carrying the
+// domain's roles (read < write < admin; worker tokens live outside the ladder), Bearer header
+// parsing and the built-in `admin` user. No HTTP here: the routes decide which role they need and
+// call `allows`. Nothing in this header throws; failures are values whose messages never contain
+// the token or a password, so callers may log them (SPEC §10).
 
 #include <array>
 #include <chrono>
@@ -15,18 +15,15 @@
 #include <string_view>
 #include <vector>
 
+#include "domain/vocabulary.hpp"
+
 namespace pikoci::http::auth {
 
-/// User roles include the ones before them; `worker` is a separate kind that only worker routes
-/// accept.
-enum class role { read, write, admin, worker };
-
-std::string_view to_string(role r);
-/// "read", "write", "admin", "worker"; nullopt for anything else (case-sensitive).
-std::optional<role> parse_role(std::string_view text);
-/// Whether a token holding `have` may use a route needing `need`: read < write < admin among user
-/// roles; `worker` allows only `worker`, and no user role allows `worker`.
-bool allows(role have, role need);
+/// The domain's roles and their ladder, named here too because tokens carry them.
+using role = domain::role;
+using domain::allows;
+using domain::parse_role;
+using domain::to_string;
 
 /// What a token says. `worker` and `r == role::worker` always agree in tokens `verify` accepts.
 struct claims {

@@ -9,26 +9,6 @@
 namespace pikoci::model {
 
 namespace {
-constexpr std::pair<build_status, const char*> status_names[] = {
-    {build_status::pending, "pending"},     {build_status::started, "started"},
-    {build_status::succeeded, "succeeded"}, {build_status::failed, "failed"},
-    {build_status::errored, "errored"},     {build_status::cancelled, "cancelled"},
-    {build_status::skipped, "skipped"},     {build_status::warning, "warning"}};
-
-build_status from_worker(worker::status s) {
-  switch (s) {
-    case worker::status::succeeded:
-      return build_status::succeeded;
-    case worker::status::failed:
-      return build_status::failed;
-    case worker::status::errored:
-      return build_status::errored;
-    case worker::status::cancelled:
-      return build_status::cancelled;
-  }
-  return build_status::errored;
-}
-
 nlohmann::json time_or_null(const std::optional<time_point>& t) {
   return t ? nlohmann::json(format_time(*t)) : nlohmann::json(nullptr);
 }
@@ -92,22 +72,6 @@ step_record step_from(const nlohmann::json& j) {
 }
 
 }  // namespace
-
-const char* to_string(build_status s) {
-  for (const auto& [v, n] : status_names)
-    if (v == s) return n;
-  return "errored";
-}
-
-std::optional<build_status> parse_build_status(const std::string& s) {
-  for (const auto& [v, n] : status_names)
-    if (s == n) return v;
-  return std::nullopt;
-}
-
-bool is_terminal(build_status s) {
-  return s != build_status::pending && s != build_status::started;
-}
 
 std::string format_time(time_point t) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -210,7 +174,7 @@ const step_record* build_record::step_finished(const worker::step_ref& ref, work
                                                time_point now) {
   auto* s = find(ref);
   if (s != nullptr) {
-    s->status = from_worker(st);
+    s->status = st;
     s->finished_at = now;
   }
   return s;

@@ -13,25 +13,17 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/worker/build_executor.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::model {
 
 using time_point = std::chrono::system_clock::time_point;
 
-enum class build_status {
-  pending,
-  started,
-  succeeded,
-  failed,
-  errored,
-  cancelled,
-  skipped,
-  warning
-};
-const char* to_string(build_status s);
-std::optional<build_status> parse_build_status(const std::string& s);
-/// All but pending and started.
-bool is_terminal(build_status s);
+/// The domain's statuses, named here too because the model's records and views speak them.
+using build_status = domain::build_status;
+using domain::is_terminal;
+using domain::parse_build_status;
+using domain::to_string;
 
 /// One input of a build: the version its get step used.
 struct build_input {

@@ -14,6 +14,7 @@
 
 #include "actors/worker/step_protocol.hpp"
 #include "config/pipeline/model.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::work {
 
@@ -41,8 +42,8 @@ struct hook_plan {
   std::vector<step_plan> steps;
 };
 
-enum class step_kind { get, task, put, notify, in_parallel };
-const char* to_string(step_kind k);
+/// The domain's step kinds; a plan holds only those `domain::is_plan_step` allows.
+using step_kind = domain::step_kind;
 
 /// One plan step. Which fields matter depends on `kind`.
 struct step_plan {

@@ -120,10 +120,13 @@ void dispatch(self_ptr self) {
 
 nlohmann::json summary(std::int64_t id, const std::string& pipeline, const std::string& job,
                        const std::string& number, model::time_point created_at,
-                       const char* status) {
-  return {{"id", id},         {"pipeline", pipeline},
-          {"job", job},       {"number", number},
-          {"status", status}, {"created_at", model::format_time(created_at)}};
+                       model::build_status status) {
+  return {{"id", id},
+          {"pipeline", pipeline},
+          {"job", job},
+          {"number", number},
+          {"status", model::to_string(status)},
+          {"created_at", model::format_time(created_at)}};
 }
 
 /// `blocked_by` of every pending build, in queue order.
@@ -158,15 +161,16 @@ nlohmann::json view(self_ptr self) {
   auto& st = self->state;
   auto started = nlohmann::json::array();
   for (const auto& [id, b] : st.started)
-    started.push_back(summary(id, b.pipeline, b.job, b.number, b.created_at, "started"));
+    started.push_back(
+        summary(id, b.pipeline, b.job, b.number, b.created_at, model::build_status::started));
   auto pending = nlohmann::json::array();
   auto why = reasons(st);
   std::size_t position = 0;
   for (const auto& [seq, b] : st.pending) {
-    pending.push_back(
-        {{"position", position + 1},
-         {"build", summary(b.key.id, b.pipeline, b.job, b.number, b.created_at, "pending")},
-         {"blocked_by", why[position]}});
+    pending.push_back({{"position", position + 1},
+                       {"build", summary(b.key.id, b.pipeline, b.job, b.number, b.created_at,
+                                         model::build_status::pending)},
+                       {"blocked_by", why[position]}});
     ++position;
   }
   return {{"max_in_flight", st.limits.max_in_flight},

@@ -161,17 +161,7 @@ domain::reply not_found_build(self_ptr self, const std::string& number) {
 
 /// The final status of a build the worker decided, `allow_failure` applied.
 build_status final_status(const pipeline::job* def, worker::status st) {
-  switch (st) {
-    case worker::status::succeeded:
-      return build_status::succeeded;
-    case worker::status::failed:
-      return def && def->allow_failure ? build_status::warning : build_status::failed;
-    case worker::status::errored:
-      return build_status::errored;
-    case worker::status::cancelled:
-      return build_status::cancelled;
-  }
-  return build_status::errored;
+  return st == build_status::failed && def && def->allow_failure ? build_status::warning : st;
 }
 
 void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots);

@@ -12,41 +12,7 @@
 #include "connectors/process/containment.hpp"
 #include "config/pipeline/utf8.hpp"
 
-namespace pikoci::work {
-
-const char* to_string(step_kind k) {
-  switch (k) {
-    case step_kind::get:
-      return "get";
-    case step_kind::task:
-      return "task";
-    case step_kind::put:
-      return "put";
-    case step_kind::notify:
-      return "notify";
-    case step_kind::in_parallel:
-      return "in_parallel";
-  }
-  return "task";
-}
-
-}  // namespace pikoci::work
-
 namespace pikoci::worker {
-
-const char* to_string(status s) {
-  switch (s) {
-    case status::succeeded:
-      return "succeeded";
-    case status::failed:
-      return "failed";
-    case status::errored:
-      return "errored";
-    case status::cancelled:
-      return "cancelled";
-  }
-  return "errored";
-}
 
 namespace {
 
@@ -406,6 +372,8 @@ class build_run {
         break;
       case work::step_kind::notify:
       case work::step_kind::in_parallel:
+      case work::step_kind::service:  // never in a plan (is_plan_step)
+      case work::step_kind::if_chain:
         break;
     }
     return o;
@@ -416,7 +384,7 @@ class build_run {
   step_outcome run_step(const work::step_plan& step, const std::string& id,
                         const std::string& parent, const env_map& exports_in, env_map& exports_out,
                         const process::cancel_source* cancel) {
-    step_ref ref{id, work::to_string(step.kind), step.name, parent, false};
+    step_ref ref{id, domain::to_string(step.kind), step.name, parent, false};
     sink_.step_started(ref);
     step_result result;
     step_outcome o;

@@ -14,12 +14,13 @@
 
 #include "actors/model/work.hpp"
 #include "connectors/process/process.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::worker {
 
-/// Final statuses of steps and builds (SPEC §3.2 vocabulary).
-enum class status { succeeded, failed, errored, cancelled };
-const char* to_string(status s);
+/// How a step or a build ran: succeeded, failed, errored or cancelled (the domain's statuses
+/// a run can end with, `domain::is_run_outcome`).
+using status = domain::build_status;
 
 /// Identifies a step record: `id` is unique within the build ("2", "2.0" for the first child of
 /// step 2, "2:h0" for its first hook, "job:h1" for the second job hook).

@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <iostream>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "config/node/secrets.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/names.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::node {
 namespace {
@@ -21,6 +23,17 @@ CLI::Option* flag(CLI::App& app, const std::string& name, T& target, const std::
   for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
   std::string names = "--" + name + (aliases.empty() ? "" : "," + aliases);
   return app.add_option(names, target, help)->envname(env)->capture_default_str();
+}
+
+/// The names in a table of the domain's vocabulary, in table order, whose values `keep` accepts
+/// (all without it): the choices of a flag.
+template <class E, std::size_t N>
+std::vector<std::string> names_of(const domain::name_table_entry<E> (&table)[N],
+                                  bool (*keep)(E) = nullptr) {
+  std::vector<std::string> out;
+  for (const auto& [value, name] : table)
+    if (keep == nullptr || keep(value)) out.emplace_back(name);
+  return out;
 }
 
 void add_server_flags(CLI::App& app, server_flags& f) {
@@ -214,8 +227,7 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   // The statuses of SPEC §3.2.
   list->add_option("--status", f.statuses, "only builds in these statuses, comma-separated")
       ->delimiter(',')
-      ->check(CLI::IsMember({"pending", "started", "succeeded", "failed", "errored", "cancelled",
-                             "skipped", "warning"}));
+      ->check(CLI::IsMember(names_of(domain::build_status_names)));
   limit(list);
   build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
   auto* logs = verb(builds, "logs", "print a build's step and hook logs");
@@ -380,7 +392,7 @@ command parse_command_line(int argc, char** argv) {
   // --role, so reading them would silently mint tokens for the wrong user or fail on "server".
   ut->add_option("--user", user_token.user, "user name the token is for")->capture_default_str();
   ut->add_option("--role", user_token.role, "role of the token")
-      ->check(CLI::IsMember({"read", "write", "admin"}))
+      ->check(CLI::IsMember(names_of(domain::role_names, domain::is_user_role)))
       ->capture_default_str();
   ut->add_option("--ttl", user_token.ttl, "lifetime of the token (0: never expires)")
       ->check(check_ttl)

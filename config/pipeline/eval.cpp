@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "config/pipeline/budget.hpp"
+#include "domain/text.hpp"
 
 namespace pikoci::hcl {
 
@@ -25,9 +26,7 @@ const function_table* find_functions(const eval_context& ctx) {
   return nullptr;
 }
 
-std::string quote(const std::string& s) {
-  return "\"" + s + "\"";
-}
+using domain::quote;
 
 /// Recursion guard: expressions nest as deep as the parser allowed; evaluation of deeply nested
 /// values (templates over for expressions) is bounded the same way.

@@ -27,9 +27,10 @@
 #include <nlohmann/json.hpp>
 #include <re2/re2.h>
 
-#include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/budget.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
+#include "domain/text.hpp"
 
 namespace pikoci::hcl {
 namespace {
@@ -568,52 +569,6 @@ struct format_spec {
   char verb = 0;
 };
 
-/// Go's %q: a double-quoted string with Go escapes.
-std::string go_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += ch;
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string json_text(const value& v) {
   std::string out = to_json_text(to_json(v));
   // Go's encoding/json (and so jsonencode) escapes these so the output can sit in HTML.
@@ -737,7 +692,7 @@ std::string format_one(const format_spec& spec, const value& arg, const std::str
         auto chars = utf8_chars(s);
         s = char_slice(s, chars, 0, static_cast<std::size_t>(spec.precision));
       }
-      return pad(spec, "", spec.verb == 'q' ? go_quote(s) : s, false);
+      return pad(spec, "", spec.verb == 'q' ? domain::quote(s) : s, false);
     }
     case 't': {
       bool b = false;

@@ -10,6 +10,7 @@
 #include "config/pipeline/eval.hpp"
 #include "config/pipeline/load.hpp"
 #include "config/pipeline/model.hpp"
+#include "domain/text.hpp"
 
 namespace pikoci::pipeline::detail {
 
@@ -120,6 +121,6 @@ void resolve_service_sources(pipeline_config& cfg, const fetch_fn& fetch, hcl::d
 void validate(pipeline_config& cfg, hcl::diagnostics& diags);
 
 /// "name" quoted like Go's %q for messages.
-std::string quote(const std::string& s);
+using domain::quote;
 
 }  // namespace pikoci::pipeline::detail

@@ -16,6 +16,11 @@ const T* find_in(const std::vector<T>& items, const std::string& name, Key key) 
 const auto by_name = [](const auto& x) -> const std::string& { return x.name; };
 const auto by_canonical = [](const auto& x) -> const std::string& { return x.canonical; };
 
+constexpr std::pair<hook_kind, const char*> hook_kinds[] = {{hook_kind::on_success, "on_success"},
+                                                            {hook_kind::on_failure, "on_failure"},
+                                                            {hook_kind::on_cancel, "on_cancel"},
+                                                            {hook_kind::ensure, "ensure"}};
+
 }  // namespace
 
 const char* to_string(value_type t) {
@@ -31,37 +36,15 @@ const char* to_string(value_type t) {
 }
 
 const char* to_string(hook_kind k) {
-  switch (k) {
-    case hook_kind::on_success:
-      return "on_success";
-    case hook_kind::on_failure:
-      return "on_failure";
-    case hook_kind::on_cancel:
-      return "on_cancel";
-    case hook_kind::ensure:
-      return "ensure";
-  }
+  for (const auto& [value, name] : hook_kinds)
+    if (value == k) return name;
   return "ensure";
 }
 
-const char* to_string(step_kind k) {
-  switch (k) {
-    case step_kind::get:
-      return "get";
-    case step_kind::task:
-      return "task";
-    case step_kind::put:
-      return "put";
-    case step_kind::notify:
-      return "notify";
-    case step_kind::service:
-      return "service";
-    case step_kind::in_parallel:
-      return "in_parallel";
-    case step_kind::if_chain:
-      return "if";
-  }
-  return "task";
+std::optional<hook_kind> parse_hook_kind(std::string_view text) {
+  for (const auto& [value, name] : hook_kinds)
+    if (text == name) return value;
+  return std::nullopt;
 }
 
 const resource_type* pipeline_config::find_resource_type(const std::string& name) const {

@@ -6,11 +6,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/pipeline/diagnostics.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/value.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::pipeline {
 
@@ -178,6 +180,7 @@ enum class hook_kind { on_success, on_failure, on_cancel, ensure };
 
 /// "on_success", "on_failure", "on_cancel" or "ensure".
 const char* to_string(hook_kind k);
+std::optional<hook_kind> parse_hook_kind(std::string_view text);
 
 struct step;
 
@@ -191,11 +194,9 @@ struct hook {
   hcl::range rng;
 };
 
-/// The kind of a plan step. `if` chains are one step whose branches hold the steps.
-enum class step_kind { get, task, put, notify, service, in_parallel, if_chain };
-
-/// "get", "task", "put", "notify", "service", "in_parallel" or "if".
-const char* to_string(step_kind k);
+/// The kind of a plan step (the domain's). `if` chains are one step whose branches hold the steps.
+using step_kind = domain::step_kind;
+using domain::to_string;
 
 /// One branch of an if chain: `if "<label>"`, `else_if "<label>"` (with a condition) or `else`.
 struct branch {

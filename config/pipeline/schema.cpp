@@ -2,7 +2,6 @@
 // reading. Messages follow hcl/gohcl's wording so users coming from PikoCI recognise them.
 
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <map>
 
@@ -49,35 +48,6 @@ bool check_labels(const hcl::block& b, const block_spec& spec, hcl::diagnostics&
 }
 
 }  // namespace
-
-std::string quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::vector<const hcl::block*> check_body(const hcl::body& body, const body_schema& schema,
                                           const hcl::range& owner, hcl::diagnostics& diags) {

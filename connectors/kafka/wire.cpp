@@ -7,6 +7,8 @@
 #include <type_traits>
 
 #include "config/pipeline/utf8.hpp"
+#include "domain/text.hpp"
+#include "domain/vocabulary.hpp"
 
 namespace pikoci::wire {
 
@@ -27,33 +29,7 @@ static_assert(std::size(type_names) == std::variant_size_v<message>);
 // steady_clock's nanoseconds.
 constexpr std::int64_t max_duration_ms = 1'000'000'000'000;
 
-constexpr std::pair<worker::status, const char*> status_names[] = {
-    {worker::status::succeeded, "succeeded"},
-    {worker::status::failed, "failed"},
-    {worker::status::errored, "errored"},
-    {worker::status::cancelled, "cancelled"}};
-
-constexpr std::pair<work::step_kind, const char*> step_kind_names[] = {
-    {work::step_kind::get, "get"},
-    {work::step_kind::task, "task"},
-    {work::step_kind::put, "put"},
-    {work::step_kind::notify, "notify"},
-    {work::step_kind::in_parallel, "in_parallel"}};
-
-constexpr std::pair<work::hook_kind, const char*> hook_kind_names[] = {
-    {work::hook_kind::on_success, "on_success"},
-    {work::hook_kind::on_failure, "on_failure"},
-    {work::hook_kind::on_cancel, "on_cancel"},
-    {work::hook_kind::ensure, "ensure"}};
-
 constexpr const char* heartbeat_statuses[] = {"healthy", "draining"};
-
-template <class E, std::size_t N>
-const char* name_of(const std::pair<E, const char*> (&table)[N], E v) {
-  for (const auto& [value, name] : table)
-    if (value == v) return name;
-  return table[0].second;
-}
 
 std::string dump(const ojson& j) {
   return hcl::to_json_text(j);
@@ -106,7 +82,7 @@ ojson enc(const work::step_plan& s);
 
 ojson enc(const work::hook_plan& h) {
   ojson o = ojson::object();
-  o["kind"] = name_of(hook_kind_names, h.kind);
+  o["kind"] = pipeline::to_string(h.kind);
   o["name"] = h.name;
   o["command"] = enc(h.command);
   ojson steps = ojson::array();
@@ -117,7 +93,7 @@ ojson enc(const work::hook_plan& h) {
 
 ojson enc(const work::step_plan& s) {
   ojson o = ojson::object();
-  o["kind"] = name_of(step_kind_names, s.kind);
+  o["kind"] = domain::to_string(s.kind);
   o["name"] = s.name;
   o["command"] = enc(s.command);
   o["timeout_ms"] = enc_ms(s.timeout);
@@ -180,7 +156,7 @@ ojson enc(const worker::step_ref& r) {
 
 ojson enc(const worker::step_result& r) {
   ojson o = ojson::object();
-  o["status"] = name_of(status_names, r.st);
+  o["status"] = domain::to_string(r.st);
   o["exports"] = enc_env(r.exports);
   o["versions"] = enc_jsons(r.versions);
   return o;
@@ -188,7 +164,7 @@ ojson enc(const worker::step_result& r) {
 
 ojson enc(const worker::build_result& r) {
   ojson o = ojson::object();
-  o["status"] = name_of(status_names, r.st);
+  o["status"] = domain::to_string(r.st);
   o["reason"] = r.reason;
   return o;
 }
@@ -315,13 +291,10 @@ ojson enc_body(const heartbeat& m) {
 
 // ---- decoding
 
-/// A short, printable rendering of untrusted text for error messages.
-std::string quote(std::string_view s) {
+/// Untrusted text for error messages: quoted, and cut after 64 bytes.
+std::string excerpt(std::string_view s) {
   constexpr std::size_t max = 64;
-  bool cut = s.size() > max;
-  std::string q = dump(ojson(std::string(s.substr(0, max))));
-  if (cut) q += "...";
-  return q;
+  return s.size() > max ? domain::quote(s.substr(0, max)) + "..." : domain::quote(s);
 }
 
 /// A value inside the message with its path ("body.plan.steps[2].kind") for error messages.
@@ -398,12 +371,13 @@ class in {
 
   millis duration() const { return millis(integer(0, max_duration_ms)); }
 
-  template <class E, std::size_t N>
-  E enumerated(const std::pair<E, const char*> (&table)[N]) const {
+  /// A word of the vocabulary `parse` reads, and one `allowed` accepts here when given.
+  template <class E>
+  E enumerated(std::optional<E> (*parse)(std::string_view), bool (*allowed)(E) = nullptr) const {
     std::string s = str();
-    for (const auto& [value, name] : table)
-      if (s == name) return value;
-    fail("unknown value " + quote(s));
+    auto v = parse(s);
+    if (!v || (allowed != nullptr && !allowed(*v))) fail("unknown value " + excerpt(s));
+    return *v;
   }
 
   std::vector<std::string> strings() const {
@@ -464,7 +438,7 @@ work::step_plan dec_step(const in& j);
 
 work::hook_plan dec_hook(const in& j) {
   work::hook_plan h;
-  h.kind = j["kind"].enumerated(hook_kind_names);
+  h.kind = j["kind"].enumerated(pipeline::parse_hook_kind);
   h.name = j["name"].str();
   h.command = dec_opt_command(j, "command");
   j["steps"].each([&](const in& s) { h.steps.push_back(dec_step(s)); });
@@ -473,7 +447,7 @@ work::hook_plan dec_hook(const in& j) {
 
 work::step_plan dec_step(const in& j) {
   work::step_plan s;
-  s.kind = j["kind"].enumerated(step_kind_names);
+  s.kind = j["kind"].enumerated(domain::parse_step_kind, domain::is_plan_step);
   s.name = j["name"].str();
   s.command = dec_opt_command(j, "command");
   s.timeout = dec_opt_ms(j, "timeout_ms");
@@ -530,7 +504,7 @@ worker::step_ref dec_step_ref(const in& j) {
 
 worker::step_result dec_step_result(const in& j) {
   worker::step_result r;
-  r.st = j["status"].enumerated(status_names);
+  r.st = j["status"].enumerated(domain::parse_build_status, domain::is_run_outcome);
   r.exports = j["exports"].env();
   r.versions = j["versions"].jsons();
   return r;
@@ -538,7 +512,7 @@ worker::step_result dec_step_result(const in& j) {
 
 worker::build_result dec_build_result(const in& j) {
   worker::build_result r;
-  r.st = j["status"].enumerated(status_names);
+  r.st = j["status"].enumerated(domain::parse_build_status, domain::is_run_outcome);
   r.reason = j["reason"].str();
   return r;
 }
@@ -652,7 +626,7 @@ message dec_body(std::size_t type, const in& j) {
       m.status = st.str();
       bool known = false;
       for (const char* s : heartbeat_statuses) known = known || m.status == s;
-      if (!known) st.fail("unknown value " + quote(m.status));
+      if (!known) st.fail("unknown value " + excerpt(m.status));
       if (auto parts = j.optional("partitions"))
         parts->each([&](const in& p) {
           m.partitions.emplace_back(p["topic"].str(), p["partition"].int32(0));
@@ -724,7 +698,7 @@ envelope decode_checked(std::string_view text) {
   std::size_t index = std::size(type_names);
   for (std::size_t i = 0; i < std::size(type_names); ++i)
     if (name == type_names[i]) index = i;
-  if (index == std::size(type_names)) type.fail("unknown message type " + quote(name));
+  if (index == std::size(type_names)) type.fail("unknown message type " + excerpt(name));
 
   envelope e{root["worker"].str(), root["token"].str(),
              root["sent_at_ms"].integer(0, std::numeric_limits<std::int64_t>::max()),

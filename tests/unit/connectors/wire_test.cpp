@@ -494,6 +494,28 @@ TEST_SUITE("wire") {
           "body.result.status: unknown value \"Succeeded\"");
   }
 
+  TEST_CASE("a plan holds only plan step kinds and a run ends only with a run's outcome") {
+    auto e = rich_run_build();
+    for (const char* kind : {"service", "if", "if_chain"})
+      CHECK(error_of(edited(e, [&](json& j) { j["body"]["plan"]["steps"][2]["kind"] = kind; })) ==
+            std::string("body.plan.steps[2].kind: unknown value \"") + kind + "\"");
+    wire::envelope fin{"w", "t", 1, wire::build_finished{1, 1, {}}};
+    for (const char* status : {"pending", "started", "skipped", "warning"})
+      CHECK(error_of(edited(fin, [&](json& j) { j["body"]["result"]["status"] = status; })) ==
+            std::string("body.result.status: unknown value \"") + status + "\"");
+  }
+
+  TEST_CASE("an unknown value is quoted, escaped and cut after 64 bytes") {
+    wire::envelope e{"", "", 1, wire::accepted{1, 1}};
+    CHECK(error_of(edited(e, [](json& j) { j["type"] = "a\"b\n"; })) ==
+          R"(type: unknown message type "a\"b\n")");
+    CHECK(error_of(edited(e, [](json& j) { j["type"] = std::string(70, 'x'); })) ==
+          "type: unknown message type \"" + std::string(64, 'x') + "\"...");
+    // cut inside a character: the message stays valid UTF-8
+    CHECK(error_of(edited(e, [](json& j) { j["type"] = std::string(63, 'x') + "\xC3\xA9z"; })) ==
+          "type: unknown message type \"" + std::string(63, 'x') + "\\xc3\"...");
+  }
+
   TEST_CASE("decode refuses deep nesting and oversize input") {
     CHECK(error_of(std::string(100000, '[')) == "JSON nested deeper than 64 levels");
     CHECK(error_of(std::string(100000, '{')) == "JSON nested deeper than 64 levels");
