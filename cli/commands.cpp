@@ -69,6 +69,7 @@ const command commands[] = {
   {"builds list PIPELINE JOB", "GET /pipelines/{p}/jobs/{j}/builds?limit&status", builds_text},
   {"builds get",               "GET /pipelines/{p}/jobs/{j}/builds/{n}",          build_text},
   {"builds logs",              "GET /pipelines/{p}/jobs/{j}/builds/{n}",          logs_text},
+  {"builds plan",              "GET /pipelines/{p}/jobs/{j}/builds/{n}/plan",     plan_text},
   {"builds logs --follow",     "GET /pipelines/{p}/jobs/{j}/builds/{n}/events",   follow_events},
   {"builds cancel",            "POST /pipelines/{p}/jobs/{j}/builds/{n}/cancel",  one_build_text},
   {"builds retry",             "POST /pipelines/{p}/jobs/{j}/builds/{n}/retry",   one_build_text},

@@ -195,6 +195,57 @@ void builds_text(const shown& s) {
   for (const auto& b : builds) s.out << build_line(b, s.flags.pipeline.empty()) << "\n";
 }
 
+namespace {
+
+/// A command of a plan as one line: the runner's path and arguments, then its parameters.
+std::string command_line(const json& c) {
+  if (!c.is_object()) return "(no command)";
+  const json& t = at(c, "tmpl");
+  std::string line = text(t, "path");
+  for (const auto& a : list(t, "args")) line += " " + (a.is_string() ? a.get<std::string>() : "");
+  for (const auto& a : list(c, "args")) line += " " + (a.is_string() ? a.get<std::string>() : "");
+  const json& params = at(c, "params");
+  if (params.is_object())
+    for (const auto& [k, v] : params.items())
+      line += "  " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  return line;
+}
+
+void plan_steps(std::ostream& out, const json& steps, const std::string& indent) {
+  for (const auto& st : steps) {
+    out << indent << text(st, "kind") << " " << text(st, "name");
+    if (std::string t = text(st, "timeout_ms"); !t.empty()) out << "  timeout " << t << " ms";
+    if (std::string n = text(st, "attempts"); !n.empty() && n != "1") out << "  attempts " << n;
+    out << "\n";
+    if (at(st, "command").is_object())
+      out << indent << "  $ " << command_line(at(st, "command")) << "\n";
+    plan_steps(out, list(st, "children"), indent + "  ");
+    for (const auto& h : list(st, "hooks")) {
+      out << indent << "  " << text(h, "name") << ":\n";
+      plan_steps(out, list(h, "steps"), indent + "    ");
+    }
+  }
+}
+
+}  // namespace
+
+void plan_text(const shown& s) {
+  const json& p = at(s.reply, "plan");
+  std::ostream& out = s.out;
+  out << text(p, "pipeline") << "/" << text(p, "job") << " #" << text(p, "number") << "\n";
+  for (const auto& sv : list(p, "services"))
+    out << "service " << text(sv, "name") << "\n  $ " << command_line(at(sv, "start")) << "\n";
+  plan_steps(out, list(p, "steps"), "");
+  for (const auto& h : list(p, "job_hooks")) {
+    out << text(h, "name") << ":\n";
+    plan_steps(out, list(h, "steps"), "  ");
+  }
+  const json& env = at(p, "env");
+  if (env.is_object())
+    for (const auto& [k, v] : env.items())
+      out << "env " << k << "=" << (v.is_string() ? v.get<std::string>() : v.dump()) << "\n";
+}
+
 void build_text(const shown& s) {
   const json& b = at(s.reply, "build");
   std::ostream& out = s.out;

@@ -47,6 +47,7 @@ void concurrency_text(const shown& s);   // pipeline "p" concurrency: mode templ
 void one_build_text(const shown& s);     // the reply's build as one line
 void builds_text(const shown& s);        // a build per line; `p/` before each when across pipelines
 void build_text(const shown& s);         // builds get: times, trigger, inputs, steps, hooks
+void plan_text(const shown& s);          // builds plan: services, steps and hooks, commands, env
 void logs_text(const shown& s);          // builds logs
 void versions_text(const shown& s);      // id, created, version
 void webhook_token_text(const shown& s);  // asked for, so printed (a resource listing hides it)

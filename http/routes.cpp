@@ -749,6 +749,10 @@ const std::vector<route>& routes() {
        op([](const input& in) {
          return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};
        })},
+      {get, B + "/plan", a::reader,
+       op([](const input& in) {
+         return proto::get_build_plan{in.param("p"), in.param("j"), in.param("n")};
+       })},
       {get, "/api/v1/builds", a::reader, op([](const input& in) { return list_builds(in, "", ""); })},
       {get, "/api/v1/builds/:id", a::reader, op(build_by_id)},
       // resources

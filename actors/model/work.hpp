@@ -88,4 +88,10 @@ struct build_plan {
   env_map env;                       // BUILD_* and other build-wide variables
 };
 
+/// A command as JSON (its template, parameters and arguments).
+nlohmann::ordered_json to_json(const command_spec& c);
+/// The whole plan as JSON, fields in a fixed order: what the Kafka wire carries to a remote
+/// worker and what `GET .../builds/{n}/plan` shows.
+nlohmann::ordered_json to_json(const build_plan& p);
+
 }  // namespace pikoci::work

@@ -60,6 +60,14 @@ struct watch_build {
   std::string pipeline, job, number;
   event_sink_ptr sink;
 };
+/// GET .../builds/{n}/plan: the build's resolved plan (services, steps with their commands,
+/// hooks, timeouts, environment), as the job makes it from its current definition and the
+/// build's versions and inputs.
+struct get_build_plan {
+  static constexpr const char* name = "get_build_plan";
+  static constexpr bool writes = false;
+  std::string pipeline, job, number;
+};
 /// POST .../jobs/{j}/pause and /unpause: the pipeline records the flag, the job answers with its
 /// summary.
 struct pause_job {
@@ -70,7 +78,8 @@ struct pause_job {
 };
 
 using job_operations =
-    answers<get_job, list_builds, get_build, cancel_build, retry_build, watch_build, pause_job>;
+    answers<get_job, list_builds, get_build, cancel_build, retry_build, watch_build, pause_job,
+            get_build_plan>;
 
 /// A build the pipeline decided to create (its versions already resolved).
 struct build_spec {
@@ -127,4 +136,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::cancel_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::retry_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pause_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_build_plan)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::proto::build_state>)

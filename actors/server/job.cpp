@@ -426,6 +426,18 @@ std::variant<proto::plan_ptr, std::string> plan_of(self_ptr self, const build_re
   return proto::plan_ptr(std::move(plan));
 }
 
+/// GET .../builds/{n}/plan: made now like the build's dispatch makes it, so the same plan the
+/// build got when it started unless the pipeline was set again since.
+domain::reply plan_view(self_ptr self, const proto::get_build_plan& req) {
+  const auto* b = find_number(self, req.number);
+  if (b == nullptr) return not_found_build(self, req.number);
+  auto planned = plan_of(self, *b, b->attempt);
+  if (auto* reason = std::get_if<std::string>(&planned))
+    return domain::fail(domain::errc::conflict,
+                        "the plan of build " + req.number + " cannot be made: " + *reason);
+  return domain::done({{"plan", work::to_json(*std::get<proto::plan_ptr>(planned))}});
+}
+
 /// The queue granted `key` its slot: the plan is made from the job's current definition and the
 /// build's versions and inputs, then handed to the worker side. A build that ended meanwhile
 /// (cancelled, superseded) gives the slot back; one whose plan cannot be made is `errored`.
@@ -627,6 +639,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](const proto::retry_build& r) { return retry(self, r); },
       [self](const proto::watch_build& w) { return watch(self, w); },
       [self](const proto::pause_job&) { return domain::done({{"job", summary(self)}}); },
+      [self](const proto::get_build_plan& p) { return plan_view(self, p); },
       [self](proto::create_atom, proto::build_spec& spec) -> caf::result<domain::reply> {
         return create(self, std::move(spec), std::nullopt);
       },

@@ -1043,6 +1043,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](const proto::retry_build& r) { return to_job(self, r.job, r); },
       [self](const proto::watch_build& w) { return to_job(self, w.job, w); },
       [self](const proto::pause_job& p) { return pause_job(self, p); },
+      [self](const proto::get_build_plan& p) { return to_job(self, p.job, p); },
       [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
              json& vars) -> caf::result<domain::reply> {
         auto& st = self->state;

@@ -708,6 +708,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](proto::retry_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::watch_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::pause_job& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::get_build_plan& op) { return to_pipeline(self, std::move(op)); },
       // ---- the outbox's (protocols/outbox.hpp)
       [self](proto::list_notifications& op) { return to_outbox(self, std::move(op)); },
       [self](proto::retry_notification& op) { return to_outbox(self, std::move(op)); },

@@ -220,7 +220,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   job_args(verb(jobs, "pause", "pause a job"));
   job_args(verb(jobs, "unpause", "unpause a job"));
 
-  auto* builds = group("builds", "list, show, cancel and retry builds; print their logs");
+  auto* builds =
+      group("builds", "list, show, cancel and retry builds; print their logs and plans");
   auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
   list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
   list->add_option("JOB", f.job, "only this job's builds");
@@ -230,6 +231,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
       ->check(CLI::IsMember(names_of(domain::build_status_names)));
   limit(list);
   build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
+  build_args(verb(builds, "plan",
+                  "show a build's resolved plan: services, steps, commands, hooks, env"));
   auto* logs = verb(builds, "logs", "print a build's step and hook logs");
   build_args(logs);
   logs->add_flag("--follow,-f", f.follow,

@@ -59,90 +59,6 @@ ojson enc_jsons(const std::vector<json>& v) {
   return a;
 }
 
-ojson enc_ms(const std::optional<millis>& d) {
-  return d ? ojson(static_cast<std::int64_t>(d->count())) : ojson(nullptr);
-}
-
-ojson enc(const work::command_spec& c) {
-  ojson t = ojson::object();
-  t["path"] = c.tmpl.path;
-  t["args"] = enc_strings(c.tmpl.args);
-  ojson o = ojson::object();
-  o["tmpl"] = std::move(t);
-  o["params"] = enc_env(c.params);
-  o["args"] = enc_strings(c.args);
-  return o;
-}
-
-ojson enc(const std::optional<work::command_spec>& c) {
-  return c ? enc(*c) : ojson(nullptr);
-}
-
-ojson enc(const work::step_plan& s);
-
-ojson enc(const work::hook_plan& h) {
-  ojson o = ojson::object();
-  o["kind"] = pipeline::to_string(h.kind);
-  o["name"] = h.name;
-  o["command"] = enc(h.command);
-  ojson steps = ojson::array();
-  for (const auto& s : h.steps) steps.push_back(enc(s));
-  o["steps"] = std::move(steps);
-  return o;
-}
-
-ojson enc(const work::step_plan& s) {
-  ojson o = ojson::object();
-  o["kind"] = domain::to_string(s.kind);
-  o["name"] = s.name;
-  o["command"] = enc(s.command);
-  o["timeout_ms"] = enc_ms(s.timeout);
-  o["attempts"] = s.attempts;
-  o["inputs"] = enc_strings(s.inputs);
-  o["outputs"] = enc_strings(s.outputs);
-  o["version"] = enc_json(s.version);
-  ojson hooks = ojson::array();
-  for (const auto& h : s.hooks) hooks.push_back(enc(h));
-  o["hooks"] = std::move(hooks);
-  ojson children = ojson::array();
-  for (const auto& c : s.children) children.push_back(enc(c));
-  o["children"] = std::move(children);
-  o["limit"] = s.limit;
-  o["fail_fast"] = s.fail_fast;
-  return o;
-}
-
-ojson enc(const work::service_plan& s) {
-  ojson o = ojson::object();
-  o["name"] = s.name;
-  o["start"] = enc(s.start);
-  o["ready"] = enc(s.ready);
-  o["interval_ms"] = static_cast<std::int64_t>(s.interval.count());
-  o["timeout_ms"] = static_cast<std::int64_t>(s.timeout.count());
-  o["stop"] = enc(s.stop);
-  return o;
-}
-
-ojson enc(const work::build_plan& p) {
-  ojson o = ojson::object();
-  o["build_id"] = p.build_id;
-  o["attempt"] = p.attempt;
-  o["pipeline"] = p.pipeline;
-  o["job"] = p.job;
-  o["number"] = p.number;
-  ojson services = ojson::array();
-  for (const auto& s : p.services) services.push_back(enc(s));
-  o["services"] = std::move(services);
-  ojson steps = ojson::array();
-  for (const auto& s : p.steps) steps.push_back(enc(s));
-  o["steps"] = std::move(steps);
-  ojson hooks = ojson::array();
-  for (const auto& h : p.job_hooks) hooks.push_back(enc(h));
-  o["job_hooks"] = std::move(hooks);
-  o["timeout_ms"] = enc_ms(p.timeout);
-  o["env"] = enc_env(p.env);
-  return o;
-}
 
 ojson enc(const worker::step_ref& r) {
   ojson o = ojson::object();
@@ -187,7 +103,7 @@ ojson build_head(std::int64_t build_id, int attempt) {
 ojson enc_body(const run_build& m) {
   ojson o = build_head(m.build_id, m.attempt);
   o["tags"] = enc_strings(m.tags);
-  o["plan"] = enc(m.plan);
+  o["plan"] = work::to_json(m.plan);
   return o;
 }
 
@@ -196,7 +112,7 @@ ojson enc_body(const run_check& m) {
   o["sequence"] = m.sequence;
   o["resource"] = m.resource;
   o["tags"] = enc_strings(m.tags);
-  o["command"] = enc(m.command);
+  o["command"] = work::to_json(m.command);
   o["timeout_ms"] = static_cast<std::int64_t>(m.timeout.count());
   return o;
 }

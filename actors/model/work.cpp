@@ -1,0 +1,97 @@
+#include "actors/model/work.hpp"
+
+namespace pikoci::work {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+ojson to_json(const std::optional<command_spec>& c) {
+  return c ? to_json(*c) : ojson(nullptr);
+}
+
+ojson to_json(const std::optional<millis>& d) {
+  return d ? ojson(static_cast<std::int64_t>(d->count())) : ojson(nullptr);
+}
+
+ojson to_json(const step_plan& s);
+
+ojson to_json(const hook_plan& h) {
+  ojson o = ojson::object();
+  o["kind"] = pipeline::to_string(h.kind);
+  o["name"] = h.name;
+  o["command"] = to_json(h.command);
+  ojson steps = ojson::array();
+  for (const auto& s : h.steps) steps.push_back(to_json(s));
+  o["steps"] = std::move(steps);
+  return o;
+}
+
+ojson to_json(const std::vector<hook_plan>& hooks) {
+  ojson a = ojson::array();
+  for (const auto& h : hooks) a.push_back(to_json(h));
+  return a;
+}
+
+ojson to_json(const step_plan& s) {
+  ojson o = ojson::object();
+  o["kind"] = domain::to_string(s.kind);
+  o["name"] = s.name;
+  o["command"] = to_json(s.command);
+  o["timeout_ms"] = to_json(s.timeout);
+  o["attempts"] = s.attempts;
+  o["inputs"] = s.inputs;
+  o["outputs"] = s.outputs;
+  o["version"] = ojson(s.version);
+  o["hooks"] = to_json(s.hooks);
+  ojson children = ojson::array();
+  for (const auto& c : s.children) children.push_back(to_json(c));
+  o["children"] = std::move(children);
+  o["limit"] = s.limit;
+  o["fail_fast"] = s.fail_fast;
+  return o;
+}
+
+ojson to_json(const service_plan& s) {
+  ojson o = ojson::object();
+  o["name"] = s.name;
+  o["start"] = to_json(s.start);
+  o["ready"] = to_json(s.ready);
+  o["interval_ms"] = static_cast<std::int64_t>(s.interval.count());
+  o["timeout_ms"] = static_cast<std::int64_t>(s.timeout.count());
+  o["stop"] = to_json(s.stop);
+  return o;
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const command_spec& c) {
+  ojson t = ojson::object();
+  t["path"] = c.tmpl.path;
+  t["args"] = c.tmpl.args;
+  ojson o = ojson::object();
+  o["tmpl"] = std::move(t);
+  o["params"] = c.params;
+  o["args"] = c.args;
+  return o;
+}
+
+nlohmann::ordered_json to_json(const build_plan& p) {
+  ojson o = ojson::object();
+  o["build_id"] = p.build_id;
+  o["attempt"] = p.attempt;
+  o["pipeline"] = p.pipeline;
+  o["job"] = p.job;
+  o["number"] = p.number;
+  ojson services = ojson::array();
+  for (const auto& s : p.services) services.push_back(to_json(s));
+  o["services"] = std::move(services);
+  ojson steps = ojson::array();
+  for (const auto& s : p.steps) steps.push_back(to_json(s));
+  o["steps"] = std::move(steps);
+  o["job_hooks"] = to_json(p.job_hooks);
+  o["timeout_ms"] = to_json(p.timeout);
+  o["env"] = p.env;
+  return o;
+}
+
+}  // namespace pikoci::work
