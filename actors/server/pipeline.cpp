@@ -13,12 +13,14 @@
 #include "actors/server/plan_builder.hpp"
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
+#include "actors/server/scheduling.hpp"
 #include "config/pipeline/group_template.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "http/auth.hpp"
 #include "http/webhook_sig.hpp"
 #include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/records.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -26,13 +28,9 @@ namespace {
 using model::build_status;
 using nlohmann::json;
 
-struct job_entry {
+/// A job of the pipeline: its actor and what scheduling remembers about it.
+struct job_entry : job_gate {
   proto::job_actor actor;
-  bool paused = false;
-  version_id baseline = 0;  // versions up to here never trigger this job automatically
-  // automatic triggers the full queue refused, retried at the next chance (SPEC §6)
-  std::set<std::string> retry_resources;  // canonicals: at their next check
-  bool retry_passed = false;              // at the pipeline's next build that leaves the queue
 };
 
 struct resource_entry {
@@ -99,18 +97,19 @@ domain::reply no_resource(const std::string& rc) {
   return domain::fail(domain::errc::not_found, "resource \"" + rc + "\" not found");
 }
 
-resolve_context resolution(self_ptr self) {
-  resolve_context rc;
-  rc.versions = &self->state.versions;
-  for (const auto& [canonical, r] : self->state.resources)
-    if (r.pinned) rc.pins[canonical] = *r.pinned;
-  rc.usage = &self->state.usage;
-  return rc;
-}
-
-bool job_paused(self_ptr self, const std::string& job) {
-  auto it = self->state.jobs.find(job);
-  return self->state.paused || (it != self->state.jobs.end() && it->second.paused);
+/// What the scheduling decisions read now (actors/server/scheduling.hpp).
+schedule_inputs inputs(self_ptr self) {
+  auto& st = self->state;
+  schedule_inputs in;
+  in.pipeline = st.name;
+  in.cfg = st.cfg.get();
+  in.versions = &st.versions;
+  in.usage = &st.usage;
+  for (const auto& [canonical, r] : st.resources)
+    if (r.pinned) in.pins[canonical] = *r.pinned;
+  in.paused = st.paused;
+  for (const auto& [name, e] : st.jobs) in.jobs[name] = e;  // the job_gate part
+  return in;
 }
 
 // ---- write-through (persistence/keys.hpp)
@@ -119,9 +118,8 @@ void save_usage(self_ptr self, std::int64_t id) {
   const auto* u = self->state.usage.find(id);
   if (u == nullptr) return;
   put(self, self->state.ctx,
-      {set_json(
-          persistence::keys::usage(self->state.name, id),
-          {{"job", u->job}, {"pending", u->pending}, {"passed", u->passed}, {"gets", u->gets}})});
+      {set_json(persistence::keys::usage(self->state.name, id),
+                persistence::to_json(persistence::usage_entry{u->job, u->pending, u->passed, u->gets}))});
 }
 
 void forget_usage(self_ptr self, std::int64_t id) {
@@ -133,33 +131,30 @@ void save_versions(self_ptr self, const std::vector<version_record>& created) {
   persistence::batch ops;
   for (const auto& v : created)
     ops.push_back(set_json(persistence::keys::version(self->state.name, v.id),
-                           {{"id", v.id},
-                            {"resource", v.resource},
-                            {"version", v.version},
-                            {"created_at", model::format_time(v.created_at)}}));
+                           persistence::to_json(persistence::version_entry{
+                               v.id, v.resource, v.version, model::format_time(v.created_at)})));
   if (!ops.empty()) put(self, self->state.ctx, std::move(ops));
 }
 
 /// The pipeline's own record: its text and everything set on it through the API.
 persistence::write_op doc_op(self_ptr self) {
   auto& st = self->state;
-  json jobs = json::object(), resources = json::object();
-  for (const auto& [name, e] : st.jobs)
-    jobs[name] = {{"paused", e.paused}, {"baseline", e.baseline}};
+  persistence::pipeline_record r;
+  r.name = st.name;
+  r.text = st.text;
+  r.vars = st.vars;
+  r.created_at = model::format_time(st.created_at);
+  r.updated_at = model::format_time(st.updated_at);
+  r.paused = st.paused;
+  r.mode = st.rule.mode;
+  r.group_template = st.rule.tmpl ? st.rule.tmpl->source() : "";
+  r.cancel_running = st.rule.cancel_running;
+  r.git_secret = st.git_secret;
+  r.deliveries.assign(st.deliveries.begin(), st.deliveries.end());
+  for (const auto& [name, e] : st.jobs) r.jobs[name] = {e.paused, e.baseline};
   for (const auto& [canonical, e] : st.resources)
-    resources[canonical] = {{"pinned", e.pinned ? json(*e.pinned) : json(nullptr)},
-                            {"webhook_token", e.webhook_token}};
-  return set_json(persistence::keys::pipeline(st.name),
-                  {{"name", st.name},
-                   {"text", st.text},
-                   {"vars", st.vars},
-                   {"created_at", model::format_time(st.created_at)},
-                   {"updated_at", model::format_time(st.updated_at)},
-                   {"paused", st.paused},
-                   {"concurrency", st.rule.to_json()},
-                   {"jobs", std::move(jobs)},
-                   {"resources", std::move(resources)},
-                   {"git_webhook", {{"secret", st.git_secret}, {"deliveries", st.deliveries}}}});
+    r.resources[canonical] = {e.pinned, e.webhook_token};
+  return set_json(persistence::keys::pipeline(st.name), persistence::to_json(r));
 }
 
 /// A change made through the API is durable before it is answered: the pipeline's record is
@@ -224,13 +219,6 @@ void create_build(self_ptr self, const std::string& job, json trigger,
           });
 }
 
-/// The pinned version of `canonical`, if any.
-std::optional<version_id> pin_of(self_ptr self, const std::string& canonical) {
-  auto it = self->state.resources.find(canonical);
-  if (it == self->state.resources.end()) return std::nullopt;
-  return it->second.pinned;
-}
-
 enum class automatic { resource, passed };
 
 /// The reply to an automatic trigger (nobody waits for it): a refusal is logged, and one by a
@@ -254,39 +242,28 @@ reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::
   };
 }
 
-/// The inputs of a build of `job` triggered by version `v` of `canonical` (reference §5.3.1), or
-/// nullopt when a get has no version (logged: no build).
-std::optional<std::vector<model::build_input>> trigger_inputs(self_ptr self,
-                                                              const pipeline::job& job,
-                                                              const std::string& canonical,
-                                                              version_id v) {
-  auto& st = self->state;
-  st.jobs.at(job.name).retry_resources.erase(canonical);
-  auto rc = resolution(self);
-  rc.trigger = {canonical, v};
-  auto inputs = resolve_inputs(job, rc);
-  if (auto* why = std::get_if<std::string>(&inputs)) {
-    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                 *why);
-    return std::nullopt;
-  }
-  return std::get<0>(std::move(inputs));
+void log_no_version(self_ptr self, const std::string& job, const std::string& reason) {
+  spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", self->state.name, job,
+               reason);
 }
 
-/// A build of `job` triggered by version `v` of `canonical` on `inputs`; `webhook` as in
-/// create_build.
-void create_triggered(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                      version_id v, std::vector<model::build_input> inputs,
+/// Jobs `t` tried to trigger: their retries of `canonical` are over; those with a get without a
+/// version are logged.
+void tried(self_ptr self, const std::string& canonical, resource_triggers& t) {
+  for (const auto& job : t.tried) self->state.jobs.at(job).retry_resources.erase(canonical);
+  for (const auto& s : t.skipped) log_no_version(self, s.job, s.reason);
+  t.tried.clear();
+  t.skipped.clear();
+}
+
+/// Applies automatic triggers by a resource: their retries of `canonical` are over, builds are
+/// created (`webhook` as in create_build).
+void create_triggered(self_ptr self, const std::string& canonical, resource_triggers t,
                       const json& webhook = json::object()) {
-  create_build(self, job.name, {{"type", "resource"}, {"resource", canonical}, {"version_id", v}},
-               std::move(inputs), {}, {},
-               automatic_outcome(self, job.name, automatic::resource, canonical), webhook);
-}
-
-void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                        version_id v, const json& webhook = json::object()) {
-  if (auto inputs = trigger_inputs(self, job, canonical, v))
-    create_triggered(self, job, canonical, v, std::move(*inputs), webhook);
+  tried(self, canonical, t);
+  for (auto& b : t.builds)
+    create_build(self, b.job->name, std::move(b.trigger), std::move(b.inputs), {}, {},
+                 automatic_outcome(self, b.job->name, automatic::resource, canonical), webhook);
 }
 
 /// Version `v` of `canonical` is about to trigger builds of `direct`: the `on_trigger` notify
@@ -327,95 +304,33 @@ void fire_on_trigger(self_ptr self, const std::string& canonical, const version_
   enqueue_notifications(self, st.ctx, std::move(messages));
 }
 
-/// Whether a get of `job` reads `canonical` with `trigger = true` and no `passed`.
-bool triggered_by(const pipeline::job& job, const std::string& canonical) {
-  for (const auto* g : get_steps(job))
-    if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) return true;
-  return false;
-}
-
 /// New versions of `canonical` (oldest first; from a check or a put): builds for jobs that get
 /// it with `trigger = true` and no `passed`, one per version, after the version's `on_trigger`
 /// hooks. `webhook`: the git delivery that asked for the check (`.Webhook` of their group
 /// template), or `{}`.
 void on_versions(self_ptr self, const std::string& canonical,
                  const std::vector<version_record>& created, const json& webhook = json::object()) {
-  auto& st = self->state;
-  auto pin = pin_of(self, canonical);
   for (const auto& v : created) {
-    spdlog::info("event=resource.version pipeline={} resource={} version_id={}", st.name, canonical,
-                 v.id);
-    if (pin.value_or(v.id) != v.id) continue;
-    std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> builds;
+    spdlog::info("event=resource.version pipeline={} resource={} version_id={}", self->state.name,
+                 canonical, v.id);
+    auto t = version_triggers(inputs(self), canonical, v.id);
     std::set<std::string> direct;
-    for (const auto& job : st.cfg->jobs) {
-      if (!triggered_by(job, canonical) || job_paused(self, job.name) ||
-          v.id <= st.jobs.at(job.name).baseline)
-        continue;
-      auto inputs = trigger_inputs(self, job, canonical, v.id);
-      if (!inputs) continue;
-      direct.insert(job.name);
-      builds.emplace_back(&job, std::move(*inputs));
-    }
+    for (const auto& b : t.builds) direct.insert(b.job->name);
+    tried(self, canonical, t);
     fire_on_trigger(self, canonical, v, direct);
-    for (auto& [job, inputs] : builds)
-      create_triggered(self, *job, canonical, v.id, std::move(inputs), webhook);
+    create_triggered(self, canonical, std::move(t), webhook);
   }
 }
 
-/// A check of `canonical` ended: a job whose trigger by it the full queue refused gets a build on
-/// the latest (or pinned) version now.
-void retry_refused(self_ptr self, const std::string& canonical) {
-  auto& st = self->state;
-  auto pin = pin_of(self, canonical);
-  const auto* latest = st.versions.latest(canonical);
-  for (const auto& job : st.cfg->jobs) {
-    auto& e = st.jobs.at(job.name);
-    if (e.retry_resources.count(canonical) == 0 || job_paused(self, job.name)) continue;
-    auto v = pin.value_or(latest ? latest->id : 0);
-    if (v > e.baseline && triggered_by(job, canonical)) trigger_on_version(self, job, canonical, v);
-  }
-}
-
-/// `job` may be ready to run on versions that passed its upstream jobs (reference §5.3.2).
-void evaluate_passed(self_ptr self, const pipeline::job& job) {
-  auto& st = self->state;
-  auto& entry = st.jobs.at(job.name);
-  if (job_paused(self, job.name)) return;
-  // one pending build at a time; it takes the newest when it runs
-  if (st.usage.has_pending(job.name)) return;
-  entry.retry_passed = false;
-  auto rc = resolution(self);
-  json trigger;
-  for (const auto* g : get_steps(job)) {
-    if (g->passed_jobs.empty() || !g->trigger) continue;
-    auto pin = pin_of(self, g->canonical);
-    passed_query q{g->name, g->canonical, g->passed_jobs, entry.baseline, pin};
-    auto id = ready_version(q, job.name, st.usage, st.versions);
-    if (!id) return;
-    rc.chosen[g->name] = *id;
-    if (trigger.is_null())
-      trigger = {{"type", "passed"}, {"resource", g->canonical}, {"version_id", *id}};
-  }
-  if (trigger.is_null()) return;
-  auto inputs = resolve_inputs(job, rc);
-  if (auto* why = std::get_if<std::string>(&inputs)) {
-    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                 *why);
-    return;
-  }
-  create_build(self, job.name, std::move(trigger), std::get<0>(std::move(inputs)), {}, {},
-               automatic_outcome(self, job.name, automatic::passed, ""));
-}
-
-/// A build of `upstream` passed: jobs whose `passed` lists it may be ready.
-void evaluate_downstream(self_ptr self, const std::string& upstream) {
-  for (const auto& job : self->state.cfg->jobs) {
-    bool involved = false;
-    for (const auto* g : get_steps(job))
-      if (g->trigger)
-        for (const auto& p : g->passed_jobs) involved = involved || p == upstream;
-    if (involved) evaluate_passed(self, job);
+/// Applies `passed` decisions: retries that are over, builds.
+void apply_passed(self_ptr self, std::vector<passed_decision> decisions) {
+  for (auto& d : decisions) {
+    if (!d.considered) continue;
+    self->state.jobs.at(d.job->name).retry_passed = false;
+    if (d.no_version) log_no_version(self, d.job->name, *d.no_version);
+    if (!d.build) continue;
+    create_build(self, d.job->name, std::move(d.build->trigger), std::move(d.build->inputs), {}, {},
+                 automatic_outcome(self, d.job->name, automatic::passed, ""));
   }
 }
 
@@ -505,8 +420,10 @@ void full_json(self_ptr self, std::function<void(json)> done) {
 
 /// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
 /// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
+/// On restore, `stored` and its decoded `record` give the stored settings and state.
 void reconcile(self_ptr self, proto::config_ptr cfg,
-               persistence::stored_pipeline* stored = nullptr) {
+               persistence::stored_pipeline* stored = nullptr,
+               const persistence::pipeline_record* record = nullptr) {
   auto& st = self->state;
   auto& sys = self->system();
   auto observer = caf::actor_cast<proto::build_observer_actor>(self);
@@ -525,10 +442,9 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     e.webhook_token = http::auth::random_token(24).value_or("");
     checker_setup cs{st.name, r.canonical, r.check_interval, host, st.ctx, nullptr};
     if (stored != nullptr) {
-      const auto& saved = stored->doc["resources"].value(r.canonical, json::object());
-      if (saved.value("pinned", json(nullptr)).is_number())
-        e.pinned = saved["pinned"].get<version_id>();
-      e.webhook_token = saved.value("webhook_token", e.webhook_token);
+      auto saved = persistence::resource_settings_of(*record, r.canonical);
+      e.pinned = saved.pinned;
+      if (saved.webhook_token) e.webhook_token = std::move(*saved.webhook_token);
       if (auto c = stored->checks.find(r.canonical); c != stored->checks.end())
         cs.stored = c->second;
     }
@@ -563,9 +479,9 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     e.baseline = st.ctx.version_ids->last();
     std::vector<std::string> builds;
     if (stored != nullptr) {
-      const auto& saved = stored->doc["jobs"].value(j.name, json::object());
-      e.paused = saved.value("paused", e.paused);
-      e.baseline = saved.value("baseline", version_id{0});
+      auto saved = persistence::job_settings_of(*record, j.name);
+      e.paused = saved.paused.value_or(e.paused);
+      e.baseline = saved.baseline;
       builds = std::move(stored->builds[j.name]);  // the job parses them
     }
     job_setup js{st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)};
@@ -599,19 +515,10 @@ void set_job_paused(self_ptr self, const std::string& job, bool paused) {
 /// Pinning cancels pending builds that would use another version of the resource (§5.3.5).
 void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin) {
   auto& st = self->state;
-  for (const auto& [id, u] : st.usage.builds()) {
-    if (!u.pending) continue;
-    const auto* job = st.cfg->find_job(u.job);
-    if (job == nullptr) continue;
-    bool other = false;
-    for (const auto* g : get_steps(*job)) {
-      auto used = u.gets.find(g->name);
-      other = other || (g->canonical == canonical && used != u.gets.end() && used->second != pin);
-    }
-    if (!other) continue;
+  for (const auto& u : server::cancel_unpinned(inputs(self), canonical, pin)) {
     proto::cancel_build c{st.name, u.job, "",
-                        "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
-                        id};
+                          "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
+                          u.id};
     self->request(st.jobs.at(u.job).actor, caf::infinite, std::move(c))
         .then([](domain::reply&) {}, [](caf::error&) {});
   }
@@ -642,27 +549,12 @@ domain::reply set_rule(self_ptr self, const proto::set_concurrency& req) {
 }
 
 caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req) {
-  auto& st = self->state;
-  const auto* job = st.cfg->find_job(req.job);
-  if (job == nullptr) return no_job(req.job);
-  if (job_paused(self, req.job))
-    return domain::fail(domain::errc::conflict, st.paused ? "pipeline \"" + st.name + "\" is paused"
-                                                     : "job \"" + req.job + "\" is paused");
-  for (const auto& [k, v] : req.inputs) {
-    bool declared = false;
-    for (const auto& in : job->inputs) declared = declared || in.name == k;
-    if (!declared)
-      return domain::fail(domain::errc::bad_request,
-                       "job \"" + req.job + "\" has no input \"" + k + "\"");
-  }
-  for (const auto& in : job->inputs)
-    if (!in.default_value && req.inputs.count(in.name) == 0)
-      return domain::fail(domain::errc::bad_request, "input \"" + in.name + "\" is required");
-  auto inputs = resolve_inputs(*job, resolution(self));
-  if (auto* why = std::get_if<std::string>(&inputs)) return domain::fail(domain::errc::conflict, *why);
+  auto decided = manual_trigger(inputs(self), req.job, req.inputs);
+  if (auto* refused = std::get_if<domain::error>(&decided)) return domain::fail(std::move(*refused));
+  auto& b = std::get<planned_build>(decided);
   auto rp = self->make_response_promise<domain::reply>();
-  create_build(self, req.job, {{"type", "manual"}}, std::get<0>(std::move(inputs)), req.inputs,
-               req.args, [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
+  create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), req.inputs, req.args,
+               [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
   return rp;
 }
 
@@ -672,21 +564,16 @@ caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_v
   if (!canonical) return no_resource(req.resource);
   const auto* v = st.versions.find(req.version_id);
   if (v == nullptr || v->resource != *canonical)
-    return domain::fail(domain::errc::not_found, "version " + std::to_string(req.version_id) + " of \"" +
-                                                *canonical + "\" not found");
-  std::vector<const pipeline::job*> consumers;
-  for (const auto& job : st.cfg->jobs)
-    for (const auto* g : get_steps(job))
-      if (g->canonical == *canonical && g->passed_jobs.empty()) {
-        consumers.push_back(&job);
-        break;
-      }
+    return domain::fail(domain::errc::not_found, "version " + std::to_string(req.version_id) +
+                                                     " of \"" + *canonical + "\" not found");
+  auto decided = server::trigger_version(inputs(self), *canonical, v->id);
   struct collected {
     json builds = json::array();
     std::size_t left = 0;
     std::optional<domain::reply> error;
   };
   auto acc = std::make_shared<collected>();
+  if (decided.refused) acc->error = domain::fail(std::move(*decided.refused));
   auto rp = self->make_response_promise<domain::reply>();
   auto finish = [acc, rp]() mutable {
     if (acc->builds.empty() && acc->error) {
@@ -695,26 +582,14 @@ caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_v
       rp.deliver(domain::created({{"builds", acc->builds}}));
     }
   };
-  std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> plans;
-  auto rc = resolution(self);
-  rc.trigger = {*canonical, v->id};
-  for (const auto* job : consumers) {
-    auto inputs = resolve_inputs(*job, rc);
-    if (auto* why = std::get_if<std::string>(&inputs)) {
-      acc->error = domain::fail(domain::errc::conflict, *why);
-      continue;
-    }
-    plans.emplace_back(job, std::get<0>(std::move(inputs)));
-  }
-  acc->left = plans.size();
-  if (plans.empty()) {
+  acc->left = decided.builds.size();
+  if (decided.builds.empty()) {
     finish();
     return rp;
   }
-  for (auto& [job, inputs] : plans) {
-    create_build(self, job->name,
-                 {{"type", "version"}, {"resource", *canonical}, {"version_id", v->id}},
-                 std::move(inputs), {}, {}, [acc, finish](domain::reply r) mutable {
+  for (auto& b : decided.builds) {
+    create_build(self, b.job->name, std::move(b.trigger), std::move(b.inputs), {}, {},
+                 [acc, finish](domain::reply r) mutable {
                    if (r.failed()) {
                      acc->error = std::move(r);
                    } else {
@@ -940,37 +815,32 @@ caf::result<domain::reply> set_git_secret(self_ptr self, const proto::set_git_we
 /// and checkers (with their schedules) through the same reconcile as a set.
 void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline& stored) {
   auto& st = self->state;
-  const auto& d = stored.doc;
-  auto time_of = [&](const char* key) {
+  auto d = persistence::pipeline_from_json(stored.doc);
+  auto time_of = [&](const std::string& text) {
     try {
-      return model::parse_time(d.value(key, ""));
+      return model::parse_time(text);
     } catch (const std::exception&) {
       return st.ctx.now();
     }
   };
-  st.text = d.value("text", "");
-  st.vars = d.value("vars", json::object());
-  st.created_at = time_of("created_at");
-  st.updated_at = time_of("updated_at");
-  st.paused = d.value("paused", false);
-  auto c = d.value("concurrency", json::object());
-  concurrency_rule rule{c.value("mode", ""), std::nullopt, c.value("cancel_running", false)};
-  auto tmpl = c.value("group_template", "");
-  if (!tmpl.empty()) {
-    auto parsed = pipeline::group_template::parse(tmpl);
+  st.text = std::move(d.text);
+  st.vars = std::move(d.vars);
+  st.created_at = time_of(d.created_at);
+  st.updated_at = time_of(d.updated_at);
+  st.paused = d.paused;
+  concurrency_rule rule{d.mode, std::nullopt, d.cancel_running};
+  if (!d.group_template.empty()) {
+    auto parsed = pipeline::group_template::parse(d.group_template);
     if (auto* t = std::get_if<pipeline::group_template>(&parsed)) rule.tmpl = std::move(*t);
   }
   st.rule = std::move(rule);
-  if (auto git = d.value("git_webhook", json::object()); git.is_object()) {
-    st.git_secret = git.value("secret", "");
-    for (const auto& id : git.value("deliveries", json::array()))
-      if (id.is_string()) remember_delivery(self, id.get<std::string>());
-  }
+  st.git_secret = d.git_secret;
+  for (const auto& id : d.deliveries) remember_delivery(self, id);
   for (const auto& v : stored.versions) {
     try {
-      st.versions.restore({v.at("id").get<version_id>(), v.at("resource").get<std::string>(),
-                           v.at("version"),
-                           model::parse_time(v.at("created_at").get<std::string>())});
+      auto e = persistence::version_from_json(v);
+      st.versions.restore({e.id, std::move(e.resource), std::move(e.version),
+                           model::parse_time(e.created_at)});
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (version skipped)", st.name,
                     e.what());
@@ -978,15 +848,14 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
   }
   for (const auto& [id, u] : stored.usage) {
     try {
-      st.usage.record(
-          id, {u.at("job").get<std::string>(), u.at("pending").get<bool>(),
-               u.at("passed").get<bool>(), u.at("gets").get<std::map<std::string, version_id>>()});
+      auto e = persistence::usage_from_json(u);
+      st.usage.record(id, {std::move(e.job), e.pending, e.passed, std::move(e.gets)});
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (usage skipped)", st.name,
                     e.what());
     }
   }
-  reconcile(self, std::move(cfg), &stored);
+  reconcile(self, std::move(cfg), &stored, &d);
   for (const auto& [name, e] : st.jobs)
     if (e.paused) self->send(st.ctx.queue, proto::pause_atom::value, st.name, name, true);
   std::size_t builds = 0;
@@ -1107,12 +976,10 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         bool passed = status == build_status::succeeded || status == build_status::warning;
         st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
         save_usage(self, id);
-        if (passed) evaluate_downstream(self, job);
+        if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
         if (status == build_status::pending) return;
         // a build left the queue: `passed` triggers the full queue refused try again
-        for (const auto& j : st.cfg->jobs)
-          if (st.jobs.count(j.name) != 0 && st.jobs.at(j.name).retry_passed)
-            evaluate_passed(self, j);
+        apply_passed(self, retry_passed(inputs(self)));
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions,
              std::int64_t build_id) {
@@ -1159,7 +1026,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
           st.hook_checking.erase(w);
         }
         on_versions(self, canonical, created, hook);
-        retry_refused(self, canonical);
+        create_triggered(self, canonical, retry_refused(inputs(self), canonical));
       });
 }
 
