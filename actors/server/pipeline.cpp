@@ -418,18 +418,12 @@ void full_json(self_ptr self, std::function<void(json)> done) {
   });
 }
 
-/// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
-/// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
-/// On restore, `stored` and its decoded `record` give the stored settings and state.
-void reconcile(self_ptr self, proto::config_ptr cfg,
-               persistence::stored_pipeline* stored = nullptr,
-               const persistence::pipeline_record* record = nullptr) {
+/// The resources of the new config: kept ones get its check interval, new ones a checker (with
+/// their stored settings and check on restore), removed ones go with their versions.
+void reconcile_resources(self_ptr self, persistence::stored_pipeline* stored,
+                         const persistence::pipeline_record* record) {
   auto& st = self->state;
-  auto& sys = self->system();
-  auto observer = caf::actor_cast<proto::build_observer_actor>(self);
   auto host = caf::actor_cast<proto::checker_host_actor>(self);
-  st.cfg = std::move(cfg);
-  // resources first: a new resource's first check asks for its command right away
   std::set<std::string> keep;
   for (const auto& r : st.cfg->resources) {
     keep.insert(r.canonical);
@@ -448,7 +442,7 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
       if (auto c = stored->checks.find(r.canonical); c != stored->checks.end())
         cs.stored = c->second;
     }
-    e.checker = spawn_resource_checker(sys, std::move(cs));
+    e.checker = spawn_resource_checker(self->system(), std::move(cs));
     self->link_to(e.checker);
     st.resources.emplace(r.canonical, std::move(e));
   }
@@ -466,7 +460,15 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     st.versions.remove(it->first);
     it = st.resources.erase(it);
   }
-  keep.clear();
+}
+
+/// The jobs of the new config: kept ones get it, new ones an actor (with their stored settings
+/// and builds on restore), removed ones go with their builds.
+void reconcile_jobs(self_ptr self, persistence::stored_pipeline* stored,
+                    const persistence::pipeline_record* record) {
+  auto& st = self->state;
+  auto observer = caf::actor_cast<proto::build_observer_actor>(self);
+  std::set<std::string> keep;
   for (const auto& j : st.cfg->jobs) {
     keep.insert(j.name);
     auto it = st.jobs.find(j.name);
@@ -486,7 +488,7 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     }
     job_setup js{st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)};
     if (stored != nullptr && !stored->orphan_reason.empty()) js.orphan_reason = stored->orphan_reason;
-    e.actor = spawn_job(sys, std::move(js));
+    e.actor = spawn_job(self->system(), std::move(js));
     self->link_to(e.actor);
     st.jobs.emplace(j.name, std::move(e));
   }
@@ -503,6 +505,18 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     put(self, st.ctx, std::move(gone));
     it = st.jobs.erase(it);
   }
+}
+
+/// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
+/// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
+/// On restore, `stored` and its decoded `record` give the stored settings and state.
+void reconcile(self_ptr self, proto::config_ptr cfg,
+               persistence::stored_pipeline* stored = nullptr,
+               const persistence::pipeline_record* record = nullptr) {
+  self->state.cfg = std::move(cfg);
+  // resources first: a new resource's first check asks for its command right away
+  reconcile_resources(self, stored, record);
+  reconcile_jobs(self, stored, record);
 }
 
 void set_job_paused(self_ptr self, const std::string& job, bool paused) {
@@ -865,6 +879,130 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
                builds);
 }
 
+caf::result<domain::reply> set_config(self_ptr self, proto::config_ptr cfg, std::string text,
+                                      json vars) {
+  auto& st = self->state;
+  bool created = st.cfg == nullptr;
+  auto now = st.ctx.now();
+  if (created) st.created_at = now;
+  st.updated_at = now;
+  st.text = std::move(text);
+  st.vars = std::move(vars);
+  reconcile(self, std::move(cfg));
+  spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
+               created ? "created" : "updated", st.name, st.cfg->jobs.size(),
+               st.cfg->resources.size());
+  return after_save(self, [self, created](reply_fn done) {
+    full_json(self, [done, created](json p) {
+      json view{{"pipeline", std::move(p)}};
+      done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
+    });
+  });
+}
+
+/// Restores, then answers once every job restored its builds.
+caf::result<bool> restore_and_answer(self_ptr self, proto::config_ptr cfg,
+                                     persistence::stored_pipeline& stored) {
+  restore(self, std::move(cfg), stored);
+  auto rp = self->make_response_promise<bool>();
+  auto& st = self->state;
+  gather<bool>(
+      self, job_actors(self), [rp](std::vector<std::optional<bool>>) mutable { rp.deliver(true); },
+      proto::restore_atom::value, st.rule.mode, st.rule.cancel_running);
+  return rp;
+}
+
+void shut_down(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [name, e] : st.jobs) {
+    self->unlink_from(e.actor);
+    self->send(e.actor, proto::shutdown_atom::value);
+  }
+  self->send(st.ctx.queue, proto::withdraw_atom::value, st.name);
+  self->quit();  // linked checkers go with it
+}
+
+/// Restart: the records are authoritative for status and inputs; the stored usage adds the
+/// versions put steps produced.
+void restored_builds(self_ptr self, const std::string& job,
+                     const std::vector<proto::build_state>& builds) {
+  auto& st = self->state;
+  if (st.jobs.count(job) == 0) return;
+  for (const auto& b : builds) {
+    build_usage u;
+    if (const auto* known = st.usage.find(b.id)) u = *known;
+    u.job = job;
+    u.pending = b.status == build_status::pending;
+    u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
+    for (const auto& [step, v] : b.gets) u.gets[step] = v;
+    st.usage.record(b.id, std::move(u));
+  }
+}
+
+/// A build of `job` was created or changed status: its usage, then the `passed` decisions.
+void build_changed(self_ptr self, const std::string& job, std::int64_t id, build_status status,
+                   std::map<std::string, std::int64_t> gets) {
+  auto& st = self->state;
+  if (st.jobs.count(job) == 0) return;
+  bool passed = status == build_status::succeeded || status == build_status::warning;
+  st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
+  save_usage(self, id);
+  if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
+  if (status == build_status::pending) return;
+  // a build left the queue: `passed` triggers the full queue refused try again
+  apply_passed(self, retry_passed(inputs(self)));
+}
+
+/// A put step of build `build_id` produced `versions` of `canonical`.
+void put_found(self_ptr self, const std::string& canonical, const std::vector<json>& versions,
+               std::int64_t build_id) {
+  auto& st = self->state;
+  if (st.resources.count(canonical) == 0) return;
+  auto created = st.versions.add(canonical, versions, st.ctx.now());
+  // implicit get-after-put: the build counts as having used what it put
+  const auto* res = st.cfg->find_resource(canonical);
+  if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
+    auto used = *u;
+    used.gets[res->name] = created.back().id;
+    st.usage.record(build_id, std::move(used));
+    save_usage(self, build_id);
+  }
+  save_versions(self, created);
+  on_versions(self, canonical, created);
+}
+
+/// The command of the check of `canonical` that starts now.
+proto::check_command check_command(self_ptr self, const std::string& canonical) {
+  auto& st = self->state;
+  const auto* res = st.cfg->find_resource(canonical);
+  if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
+  // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
+  if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
+    st.hook_checking[canonical] = std::move(w->second);
+    st.hook_wanted.erase(w);
+  } else {
+    st.hook_checking.erase(canonical);
+  }
+  const auto* latest = st.versions.latest(canonical);
+  return proto::check_command{
+      make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {}, res->tags};
+}
+
+/// A check of `canonical` ended and found `versions`.
+void check_found(self_ptr self, const std::string& canonical, const std::vector<json>& versions) {
+  auto& st = self->state;
+  if (st.resources.count(canonical) == 0) return;
+  auto created = st.versions.add(canonical, versions, st.ctx.now());
+  save_versions(self, created);
+  json hook = json::object();
+  if (auto w = st.hook_checking.find(canonical); w != st.hook_checking.end()) {
+    hook = std::move(w->second);
+    st.hook_checking.erase(w);
+  }
+  on_versions(self, canonical, created, hook);
+  create_triggered(self, canonical, retry_refused(inputs(self), canonical));
+}
+
 proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::string name,
                                                        context ctx) {
   self->state.name = std::move(name);
@@ -912,121 +1050,30 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](const proto::retry_build& r) { return to_job(self, r.job, r); },
       [self](const proto::watch_build& w) { return to_job(self, w.job, w); },
       [self](const proto::pause_job& p) { return pause_job(self, p); },
-      [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
-             json& vars) -> caf::result<domain::reply> {
-        auto& st = self->state;
-        bool created = st.cfg == nullptr;
-        auto now = st.ctx.now();
-        if (created) st.created_at = now;
-        st.updated_at = now;
-        st.text = std::move(text);
-        st.vars = std::move(vars);
-        reconcile(self, std::move(cfg));
-        spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
-                     created ? "created" : "updated", st.name, st.cfg->jobs.size(),
-                     st.cfg->resources.size());
-        return after_save(self, [self, created](reply_fn done) {
-          full_json(self, [done, created](json p) {
-            json view{{"pipeline", std::move(p)}};
-            done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
-          });
-        });
+      [self](proto::config_atom, proto::config_ptr cfg, std::string& text, json& vars) {
+        return set_config(self, std::move(cfg), std::move(text), std::move(vars));
       },
-      [self](proto::restore_atom, proto::config_ptr cfg,
-             persistence::stored_pipeline& stored) -> caf::result<bool> {
-        restore(self, std::move(cfg), stored);
-        auto rp = self->make_response_promise<bool>();
-        auto& st = self->state;
-        gather<bool>(
-            self, job_actors(self),
-            [rp](std::vector<std::optional<bool>>) mutable { rp.deliver(true); },
-            proto::restore_atom::value, st.rule.mode, st.rule.cancel_running);
-        return rp;
+      [self](proto::restore_atom, proto::config_ptr cfg, persistence::stored_pipeline& stored) {
+        return restore_and_answer(self, std::move(cfg), stored);
       },
       [self](proto::summary_atom) { return summary(self); },
-      [self](proto::shutdown_atom) {
-        auto& st = self->state;
-        for (auto& [name, e] : st.jobs) {
-          self->unlink_from(e.actor);
-          self->send(e.actor, proto::shutdown_atom::value);
-        }
-        self->send(st.ctx.queue, proto::withdraw_atom::value, st.name);
-        self->quit();  // linked checkers go with it
-      },
+      [self](proto::shutdown_atom) { shut_down(self); },
       // ---- from jobs
       [self](proto::state_atom, const std::string& job, std::vector<proto::build_state>& builds) {
-        // restart: the records are authoritative for status and inputs; the stored usage adds
-        // the versions put steps produced
-        auto& st = self->state;
-        if (st.jobs.count(job) == 0) return;
-        for (auto& b : builds) {
-          build_usage u;
-          if (const auto* known = st.usage.find(b.id)) u = *known;
-          u.job = job;
-          u.pending = b.status == build_status::pending;
-          u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
-          for (const auto& [step, v] : b.gets) u.gets[step] = v;
-          st.usage.record(b.id, std::move(u));
-        }
+        restored_builds(self, job, builds);
       },
       [self](proto::state_atom, const std::string& job, std::int64_t id, build_status status,
              std::map<std::string, std::int64_t>& gets) {
-        auto& st = self->state;
-        if (st.jobs.count(job) == 0) return;
-        bool passed = status == build_status::succeeded || status == build_status::warning;
-        st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
-        save_usage(self, id);
-        if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
-        if (status == build_status::pending) return;
-        // a build left the queue: `passed` triggers the full queue refused try again
-        apply_passed(self, retry_passed(inputs(self)));
+        build_changed(self, job, id, status, std::move(gets));
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions,
-             std::int64_t build_id) {
-        auto& st = self->state;
-        if (st.resources.count(canonical) == 0) return;
-        auto created = st.versions.add(canonical, versions, st.ctx.now());
-        // implicit get-after-put: the build counts as having used what it put
-        const auto* res = st.cfg->find_resource(canonical);
-        if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
-          auto used = *u;
-          used.gets[res->name] = created.back().id;
-          st.usage.record(build_id, std::move(used));
-          save_usage(self, build_id);
-        }
-        save_versions(self, created);
-        on_versions(self, canonical, created);
-      },
+             std::int64_t build_id) { put_found(self, canonical, versions, build_id); },
       // ---- from checkers
       [self](proto::command_atom, const std::string& canonical) {
-        auto& st = self->state;
-        const auto* res = st.cfg->find_resource(canonical);
-        if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
-        // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
-        if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
-          st.hook_checking[canonical] = std::move(w->second);
-          st.hook_wanted.erase(w);
-        } else {
-          st.hook_checking.erase(canonical);
-        }
-        const auto* latest = st.versions.latest(canonical);
-        return proto::check_command{
-            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)),
-            {},
-            res->tags};
+        return check_command(self, canonical);
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
-        auto& st = self->state;
-        if (st.resources.count(canonical) == 0) return;
-        auto created = st.versions.add(canonical, versions, st.ctx.now());
-        save_versions(self, created);
-        json hook = json::object();
-        if (auto w = st.hook_checking.find(canonical); w != st.hook_checking.end()) {
-          hook = std::move(w->second);
-          st.hook_checking.erase(w);
-        }
-        on_versions(self, canonical, created, hook);
-        create_triggered(self, canonical, retry_refused(inputs(self), canonical));
+        check_found(self, canonical, versions);
       });
 }
 
