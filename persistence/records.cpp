@@ -87,9 +87,9 @@ json to_json(const pipeline_record& r) {
 
 pipeline_record pipeline_from_json(const json& d) {
   pipeline_record r;
-  r.text = d.value("text", "");  // throws first when `d` is not an object
+  r.text = pipeline_text(d);  // throws first when `d` is not an object
   r.name = text_of(d, "name");
-  r.vars = d.value("vars", json::object());
+  r.vars = pipeline_vars(d);
   r.created_at = text_of(d, "created_at");
   r.updated_at = text_of(d, "updated_at");
   r.paused = d.value("paused", false);
@@ -107,6 +107,14 @@ pipeline_record pipeline_from_json(const json& d) {
   return r;
 }
 
+std::string pipeline_text(const json& doc) {
+  return doc.value("text", "");
+}
+
+json pipeline_vars(const json& doc) {
+  return doc.value("vars", json::object());
+}
+
 job_settings job_settings_of(const pipeline_record& r, const std::string& name) {
   return settings_of(r.jobs, r.bad_jobs, name);
 }
@@ -116,7 +124,8 @@ resource_settings resource_settings_of(const pipeline_record& r, const std::stri
 }
 
 json to_json(const version_entry& v) {
-  return {{"id", v.id}, {"resource", v.resource}, {"version", v.version}, {"created_at", v.created_at}};
+  return {
+      {"id", v.id}, {"resource", v.resource}, {"version", v.version}, {"created_at", v.created_at}};
 }
 
 version_entry version_from_json(const json& j) {

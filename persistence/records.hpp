@@ -23,7 +23,7 @@ struct job_settings {
 
 /// What a pipeline remembers about one of its resources (`pipeline/<p>`, "resources").
 struct resource_settings {
-  std::optional<std::int64_t> pinned;         // a non-number reads as not pinned
+  std::optional<std::int64_t> pinned;        // a non-number reads as not pinned
   std::optional<std::string> webhook_token;  // missing: a new one
 };
 
@@ -54,6 +54,10 @@ nlohmann::json to_json(const pipeline_record& r);
 /// Throws only for the top-level fields (see pipeline_record); a document that is not an object
 /// throws.
 pipeline_record pipeline_from_json(const nlohmann::json& doc);
+/// Only what loading the pipeline's text needs, before the whole record is restored: its text
+/// and vars (as pipeline_from_json reads them; throws when the text is not text).
+std::string pipeline_text(const nlohmann::json& doc);
+nlohmann::json pipeline_vars(const nlohmann::json& doc);
 /// The stored settings of job `name` (defaults when it has none); throws when its entry, or the
 /// whole "jobs" member, did not decode.
 job_settings job_settings_of(const pipeline_record& r, const std::string& name);

@@ -314,14 +314,13 @@ proto::admission enqueue(self_ptr self, proto::queued_build b) {
   }
   if (st.draining || st.stopping) {
     ++st.rejected;
-    domain::error e{domain::errc::draining,
-                    st.stopping ? "the node is stopping: no new builds"
-                                : "the node is draining (SIGQUIT): no new builds"};
+    domain::error e{domain::errc::draining, st.stopping
+                                                ? "the node is stopping: no new builds"
+                                                : "the node is draining (SIGQUIT): no new builds"};
     return {outcome::rejected, {}, std::move(e)};
   }
   if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
-    spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
-                 b.key.id);
+    spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job, b.key.id);
     ++st.skipped["skip_if_running"];
     return {outcome::skipped, "skipped: pipeline already running", {}};
   }
@@ -336,19 +335,18 @@ proto::admission enqueue(self_ptr self, proto::queued_build b) {
   const auto& waiting = st.pending.at(seq);
   if (st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
     spdlog::warn("event=queue.rejected.full pipeline={} job={} queued={} max_queue_size={}",
-                 waiting.pipeline, waiting.job, st.pending.size() - 1,
-                 st.limits.max_queue_size);
+                 waiting.pipeline, waiting.job, st.pending.size() - 1, st.limits.max_queue_size);
     st.pending.erase(seq);
     st.pending_seq.erase(id);
     ++st.rejected;
-    domain::error e{domain::errc::queue_full,
-                    "the execution queue is full (" +
-                        std::to_string(st.limits.max_queue_size) + " pending builds)"};
+    domain::error e{domain::errc::queue_full, "the execution queue is full (" +
+                                                  std::to_string(st.limits.max_queue_size) +
+                                                  " pending builds)"};
     return {outcome::rejected, {}, std::move(e)};
   }
   if (waiting.rules.mode == "group") {
-    spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",
-                 waiting.pipeline, waiting.rules.group, id);
+    spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}", waiting.pipeline,
+                 waiting.rules.group, id);
     if (reason_of(st, seq).rfind("group:", 0) == 0) ++st.group_waited;
   }
   return {outcome::accepted, {}, {}, seq};
@@ -358,8 +356,7 @@ proto::admission enqueue(self_ptr self, proto::queued_build b) {
 caf::result<bool> drain(self_ptr self) {
   auto& st = self->state;
   st.draining = true;
-  spdlog::info("event=queue.draining pending={} started={}", st.pending.size(),
-               st.started.size());
+  spdlog::info("event=queue.draining pending={} started={}", st.pending.size(), st.started.size());
   auto rp = self->make_response_promise<bool>();
   st.drained.push_back(rp);
   check_drained(self);

@@ -118,8 +118,9 @@ void save_usage(self_ptr self, std::int64_t id) {
   const auto* u = self->state.usage.find(id);
   if (u == nullptr) return;
   put(self, self->state.ctx,
-      {set_json(persistence::keys::usage(self->state.name, id),
-                persistence::to_json(persistence::usage_entry{u->job, u->pending, u->passed, u->gets}))});
+      {set_json(
+          persistence::keys::usage(self->state.name, id),
+          persistence::to_json(persistence::usage_entry{u->job, u->pending, u->passed, u->gets}))});
 }
 
 void forget_usage(self_ptr self, std::int64_t id) {
@@ -510,8 +511,7 @@ void reconcile_jobs(self_ptr self, persistence::stored_pipeline* stored,
 /// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
 /// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
 /// On restore, `stored` and its decoded `record` give the stored settings and state.
-void reconcile(self_ptr self, proto::config_ptr cfg,
-               persistence::stored_pipeline* stored = nullptr,
+void reconcile(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline* stored = nullptr,
                const persistence::pipeline_record* record = nullptr) {
   self->state.cfg = std::move(cfg);
   // resources first: a new resource's first check asks for its command right away
@@ -564,7 +564,8 @@ domain::reply set_rule(self_ptr self, const proto::set_concurrency& req) {
 
 caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req) {
   auto decided = manual_trigger(inputs(self), req.job, req.inputs);
-  if (auto* refused = std::get_if<domain::error>(&decided)) return domain::fail(std::move(*refused));
+  if (auto* refused = std::get_if<domain::error>(&decided))
+    return domain::fail(std::move(*refused));
   auto& b = std::get<planned_build>(decided);
   auto rp = self->make_response_promise<domain::reply>();
   create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), req.inputs, req.args,
@@ -853,8 +854,8 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
   for (const auto& v : stored.versions) {
     try {
       auto e = persistence::version_from_json(v);
-      st.versions.restore({e.id, std::move(e.resource), std::move(e.version),
-                           model::parse_time(e.created_at)});
+      st.versions.restore(
+          {e.id, std::move(e.resource), std::move(e.version), model::parse_time(e.created_at)});
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (version skipped)", st.name,
                     e.what());

@@ -21,6 +21,7 @@
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/records.hpp"
 #include "persistence/snapshot.hpp"
 
 namespace pikoci::server {
@@ -122,10 +123,10 @@ caf::actor spawn_restart_loader(self_ptr self, const std::string& name) {
       }
       if (!found.empty()) {
         pipeline::load_options opts;
-        opts.vars = found[0].doc.value("vars", json::object());
+        opts.vars = persistence::pipeline_vars(found[0].doc);
         opts.fetch = fetch_source;
         opts.limits = limits;
-        loaded = pipeline::load(name + ".hcl", found[0].doc.value("text", ""), opts);
+        loaded = pipeline::load(name + ".hcl", persistence::pipeline_text(found[0].doc), opts);
       }
       return std::make_tuple(std::move(found), std::move(loaded));
     }};
@@ -140,8 +141,7 @@ void restore_restarted(self_ptr self, const std::string& name, pipeline::pipelin
   auto actor = spawn_pipeline(self->system(), name, st.ctx);
   self->monitor(actor);
   st.pipelines[name] = actor;
-  self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg),
-                std::move(stored))
+  self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg), std::move(stored))
       .then(
           [self, name](bool) {
             self->state.restarting.erase(name);
@@ -612,10 +612,10 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   };
   for (auto& p : stored) {
     pipeline::load_options opts;
-    opts.vars = p.doc.value("vars", json::object());
+    opts.vars = persistence::pipeline_vars(p.doc);
     opts.fetch = fetch_source;
     opts.limits = self->state.ctx.load_limits;
-    auto loaded = pipeline::load(p.name + ".hcl", p.doc.value("text", ""), opts);
+    auto loaded = pipeline::load(p.name + ".hcl", persistence::pipeline_text(p.doc), opts);
     if (!loaded.config) {
       spdlog::error(
           "event=pipeline.restore_failed pipeline={} error=\"{}\" (kept in the store)", p.name,
@@ -650,13 +650,12 @@ void pipeline_down(self_ptr self, const caf::down_msg& dm) {
   st.pipelines.erase(it);
   if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
     for (auto& [id, rp] : f->second)
-      rp.deliver(domain::fail(domain::errc::internal, "pipeline \"" + name +
-                                                     "\" failed while handling this request (" +
-                                                     caf::to_string(dm.reason) + ")"));
+      rp.deliver(domain::fail(domain::errc::internal,
+                              "pipeline \"" + name + "\" failed while handling this request (" +
+                                  caf::to_string(dm.reason) + ")"));
     st.in_flight.erase(f);
   }
-  if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown)
-    return;
+  if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown) return;
   restart_pipeline(self, name, caf::to_string(dm.reason));
 }
 

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/server/persist.hpp"
 #include "actors/server/guard.hpp"
+#include "actors/server/persist.hpp"
 #include "config/pipeline/schedule.hpp"
 #include "persistence/keys.hpp"
 #include "persistence/records.hpp"

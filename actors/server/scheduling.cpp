@@ -23,8 +23,7 @@ void trigger_one(const schedule_inputs& in, const pipeline::job& job, const std:
     out.skipped.push_back({job.name, std::move(*why)});
     return;
   }
-  out.builds.push_back(
-      {&job, resource_trigger(canonical, v), std::get<0>(std::move(inputs))});
+  out.builds.push_back({&job, resource_trigger(canonical, v), std::get<0>(std::move(inputs))});
 }
 
 std::optional<version_id> pin_of(const schedule_inputs& in, const std::string& canonical) {

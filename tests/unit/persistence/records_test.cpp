@@ -82,8 +82,8 @@ TEST_SUITE("persistence.records") {
     CHECK_FALSE(res.pinned);
     CHECK_FALSE(res.webhook_token);
     // an entry without the field
-    auto partial = pipeline_from_json({{"jobs", {{"a", {{"baseline", 4}}}}},
-                                       {"resources", {{"x.y", {{"pinned", 2}}}}}});
+    auto partial = pipeline_from_json(
+        {{"jobs", {{"a", {{"baseline", 4}}}}}, {"resources", {{"x.y", {{"pinned", 2}}}}}});
     CHECK_FALSE(job_settings_of(partial, "a").paused);
     CHECK(job_settings_of(partial, "a").baseline == 4);
     CHECK(resource_settings_of(partial, "x.y").pinned == 2);
@@ -111,6 +111,12 @@ TEST_SUITE("persistence.records") {
     CHECK_THROWS_AS(pipeline_from_json({{"concurrency", {{"mode", 1}}}}), std::exception);
     CHECK_THROWS_AS(pipeline_from_json({{"git_webhook", {{"secret", 1}}}}), std::exception);
     CHECK_THROWS_AS(pipeline_from_json(json::array()), std::exception);
+    // what loading needs before the whole record: the text and vars alone
+    CHECK(pipeline_text({{"text", "job"}, {"paused", "yes"}}) == "job");
+    CHECK(pipeline_text(json::object()).empty());
+    CHECK_THROWS_AS(pipeline_text({{"text", 1}}), std::exception);
+    CHECK(pipeline_vars({{"vars", 3}}) == 3);
+    CHECK(pipeline_vars(json::object()) == json::object());
   }
 
   TEST_CASE("damaged job and resource settings fail only for the names asked for") {

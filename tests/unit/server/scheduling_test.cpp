@@ -101,7 +101,8 @@ TEST_SUITE("server.scheduling") {
     REQUIRE(t.builds[0].inputs.size() == 1);
     CHECK(t.builds[0].inputs[0].name == "src");
     CHECK(t.builds[0].inputs[0].version_id == v);
-    CHECK(t.builds[0].trigger == json{{"type", "resource"}, {"resource", "t.src"}, {"version_id", v}});
+    CHECK(t.builds[0].trigger ==
+          json{{"type", "resource"}, {"resource", "t.src"}, {"version_id", v}});
     // a resource nobody triggers on
     CHECK(version_triggers(f.in, "t.lib", f.add("t.lib", 2)).builds.empty());
   }
@@ -174,7 +175,8 @@ TEST_SUITE("server.scheduling") {
     CHECK(evaluate_downstream(f.in, "deploy").empty());
   }
 
-  TEST_CASE("a passed job waits while paused, while a build of it is pending, and above baselines") {
+  TEST_CASE(
+      "a passed job waits while paused, while a build of it is pending, and above baselines") {
     fixture f;
     f.add("t.lib", 1);
     auto v1 = f.add("t.src", 1);
@@ -272,8 +274,9 @@ TEST_SUITE("server.scheduling") {
     };
     CHECK(refused("nope", {}) ==
           std::make_pair(domain::errc::not_found, std::string("job \"nope\" not found")));
-    CHECK(refused("tool", {{"env", "x"}, {"x", "1"}}) ==
-          std::make_pair(domain::errc::bad_request, std::string("job \"tool\" has no input \"x\"")));
+    CHECK(
+        refused("tool", {{"env", "x"}, {"x", "1"}}) ==
+        std::make_pair(domain::errc::bad_request, std::string("job \"tool\" has no input \"x\"")));
     CHECK(refused("tool", {}) ==
           std::make_pair(domain::errc::bad_request, std::string("input \"env\" is required")));
     CHECK(refused("tool", {{"env", "x"}}) ==
@@ -303,7 +306,8 @@ TEST_SUITE("server.scheduling") {
     auto t = trigger_version(f.in, "t.src", v1);
     CHECK(jobs_of(t.builds) == "unit,lint,tool");
     CHECK(t.builds[2].inputs[0].version_id == v1);
-    CHECK(t.builds[0].trigger == json{{"type", "version"}, {"resource", "t.src"}, {"version_id", v1}});
+    CHECK(t.builds[0].trigger ==
+          json{{"type", "version"}, {"resource", "t.src"}, {"version_id", v1}});
     REQUIRE(t.refused);
     CHECK(t.refused->code == domain::errc::conflict);
     CHECK(t.refused->message == "no version found for resource \"t.other\"");
