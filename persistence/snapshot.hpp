@@ -1,6 +1,7 @@
 #pragma once
 // Reading a store back at start-up (SPEC §8): everything stored about each pipeline, grouped the
-// way the actors that own it need it. Records stay JSON here; their owners parse them.
+// way the actors that own it need it. Records stay JSON here; their owners decode them
+// (records.hpp).
 
 #include <cstdint>
 #include <map>

@@ -302,64 +302,77 @@ void withdraw_pipeline(self_ptr self, const std::string& pipeline, const std::st
   check_drained(self);
 }
 
+/// Admission of a new build (or one restored with its place): accepted with its place, skipped,
+/// or rejected (draining, stopping, full).
+proto::admission enqueue(self_ptr self, proto::queued_build b) {
+  auto& st = self->state;
+  using outcome = proto::admission::outcome;
+  if (b.seq != 0) {  // restored: admitted before the restart
+    auto id = b.key.id;
+    auto seq = b.seq;
+    st.next_seq = std::max(st.next_seq, seq + 1);
+    st.pending_seq[id] = seq;
+    st.pending.emplace(seq, std::move(b));
+    dispatch(self);
+    return {outcome::accepted, {}, {}, seq};
+  }
+  if (st.draining || st.stopping) {
+    ++st.rejected;
+    domain::error e{domain::errc::draining, st.stopping
+                                                ? "the node is stopping: no new builds"
+                                                : "the node is draining (SIGQUIT): no new builds"};
+    return {outcome::rejected, {}, std::move(e)};
+  }
+  if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
+    spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job, b.key.id);
+    ++st.skipped["skip_if_running"];
+    return {outcome::skipped, "skipped: pipeline already running", {}};
+  }
+  if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
+  auto id = b.key.id;
+  auto seq = st.next_seq++;
+  st.group_builds += b.rules.mode == "group";
+  st.pending_seq[id] = seq;
+  st.pending.emplace(seq, std::move(b));
+  dispatch(self);
+  if (st.pending_seq.count(id) == 0) return {outcome::accepted, {}, {}, seq};
+  const auto& waiting = st.pending.at(seq);
+  if (st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
+    spdlog::warn("event=queue.rejected.full pipeline={} job={} queued={} max_queue_size={}",
+                 waiting.pipeline, waiting.job, st.pending.size() - 1, st.limits.max_queue_size);
+    st.pending.erase(seq);
+    st.pending_seq.erase(id);
+    ++st.rejected;
+    domain::error e{domain::errc::queue_full, "the execution queue is full (" +
+                                                  std::to_string(st.limits.max_queue_size) +
+                                                  " pending builds)"};
+    return {outcome::rejected, {}, std::move(e)};
+  }
+  if (waiting.rules.mode == "group") {
+    spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}", waiting.pipeline,
+                 waiting.rules.group, id);
+    if (reason_of(st, seq).rfind("group:", 0) == 0) ++st.group_waited;
+  }
+  return {outcome::accepted, {}, {}, seq};
+}
+
+/// SIGQUIT: no new builds; answered once nothing is pending or started.
+caf::result<bool> drain(self_ptr self) {
+  auto& st = self->state;
+  st.draining = true;
+  spdlog::info("event=queue.draining pending={} started={}", st.pending.size(), st.started.size());
+  auto rp = self->make_response_promise<bool>();
+  st.drained.push_back(rp);
+  check_drained(self);
+  return rp;
+}
+
 proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_limits limits,
                                                            proto::dispatcher_actor dispatcher) {
   self->state.limits = limits;
   self->state.dispatcher = std::move(dispatcher);
   return {
-      [self](proto::enqueue_atom, proto::queued_build& b) -> proto::admission {
-        auto& st = self->state;
-        using outcome = proto::admission::outcome;
-        if (b.seq != 0) {  // restored: admitted before the restart
-          auto id = b.key.id;
-          auto seq = b.seq;
-          st.next_seq = std::max(st.next_seq, seq + 1);
-          st.pending_seq[id] = seq;
-          st.pending.emplace(seq, std::move(b));
-          dispatch(self);
-          return {outcome::accepted, {}, {}, seq};
-        }
-        if (st.draining || st.stopping) {
-          ++st.rejected;
-          domain::error e{domain::errc::draining,
-                          st.stopping ? "the node is stopping: no new builds"
-                                      : "the node is draining (SIGQUIT): no new builds"};
-          return {outcome::rejected, {}, std::move(e)};
-        }
-        if (b.rules.mode == "skip-if-running" && pipeline_busy(st, b.pipeline)) {
-          spdlog::info("event=concurrency.skip pipeline={} job={} build={}", b.pipeline, b.job,
-                       b.key.id);
-          ++st.skipped["skip_if_running"];
-          return {outcome::skipped, "skipped: pipeline already running", {}};
-        }
-        if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
-        auto id = b.key.id;
-        auto seq = st.next_seq++;
-        st.group_builds += b.rules.mode == "group";
-        st.pending_seq[id] = seq;
-        st.pending.emplace(seq, std::move(b));
-        dispatch(self);
-        if (st.pending_seq.count(id) == 0) return {outcome::accepted, {}, {}, seq};
-        const auto& waiting = st.pending.at(seq);
-        if (st.pending.size() > static_cast<std::size_t>(st.limits.max_queue_size)) {
-          spdlog::warn("event=queue.rejected.full pipeline={} job={} queued={} max_queue_size={}",
-                       waiting.pipeline, waiting.job, st.pending.size() - 1,
-                       st.limits.max_queue_size);
-          st.pending.erase(seq);
-          st.pending_seq.erase(id);
-          ++st.rejected;
-          domain::error e{domain::errc::queue_full,
-                          "the execution queue is full (" +
-                              std::to_string(st.limits.max_queue_size) + " pending builds)"};
-          return {outcome::rejected, {}, std::move(e)};
-        }
-        if (waiting.rules.mode == "group") {
-          spdlog::info("event=queue.enqueued.group_busy pipeline={} group={} build={}",
-                       waiting.pipeline, waiting.rules.group, id);
-          if (reason_of(st, seq).rfind("group:", 0) == 0) ++st.group_waited;
-        }
-        return {outcome::accepted, {}, {}, seq};
-      },
+      [self](proto::enqueue_atom, proto::queued_build& b) { return enqueue(self, std::move(b)); },
       [self](proto::restore_atom) {
         self->state.limits.hold = false;
         dispatch(self);
@@ -408,16 +421,7 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
       },
       [self](proto::metrics_atom) { return metrics(self->state); },
       [self](proto::stats_atom) { return stats(self->state); },
-      [self](proto::drain_atom) -> caf::result<bool> {
-        auto& st = self->state;
-        st.draining = true;
-        spdlog::info("event=queue.draining pending={} started={}", st.pending.size(),
-                     st.started.size());
-        auto rp = self->make_response_promise<bool>();
-        st.drained.push_back(rp);
-        check_drained(self);
-        return rp;
-      },
+      [self](proto::drain_atom) { return drain(self); },
       [self](proto::shutdown_atom) {
         auto& st = self->state;
         st.stopping = true;

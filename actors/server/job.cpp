@@ -334,7 +334,7 @@ caf::result<domain::reply> retry(self_ptr self, const proto::retry_build& req) {
     return domain::fail(domain::errc::conflict, "job \"" + parent->job + "\" has disable_retry");
   proto::build_spec spec;
   spec.id = st.setup.ctx.build_ids->next();
-  spec.trigger = {{"type", "retry"}, {"build", parent->number}, {"build_id", parent->id}};
+  spec.trigger = {{"type", domain::to_string(domain::trigger_type::retry)}, {"build", parent->number}, {"build_id", parent->id}};
   spec.inputs = parent->inputs;  // the exact versions of the parent (reference §5.2)
   return create(self, std::move(spec), parent->number);
 }
@@ -622,6 +622,127 @@ caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_ru
   return rp;
 }
 
+/// The pipeline was set again: the job keeps its definition when the new config has it.
+void configure(self_ptr self, proto::config_ptr cfg, bool paused) {
+  auto& st = self->state;
+  if (const auto* def = cfg->find_job(st.setup.name)) {
+    st.setup.cfg = std::move(cfg);
+    st.def = def;
+  }
+  st.setup.paused = paused;
+}
+
+/// A worker took the build (or a new attempt of it).
+void accepted(self_ptr self, proto::build_key key, const std::string& worker_name) {
+  auto it = self->state.builds.find(key.id);
+  if (it != self->state.builds.end() && it->second.status == build_status::started &&
+      key.attempt > it->second.attempt) {
+    // its worker was lost and the dispatcher sent it out again: the new attempt starts
+    // over, on another worker; events of the old attempt are ignored from now on
+    auto& rec = it->second;
+    rec.attempt = key.attempt;
+    rec.worker = worker_name;
+    rec.restart_steps();
+    spdlog::info("event=build.attempt pipeline={} job={} build={} attempt={} worker={}",
+                 rec.pipeline, rec.job, rec.id, rec.attempt, worker_name);
+    tell_observer(self, rec);
+    save(self, rec);
+    return;
+  }
+  auto* b = find_key(self, key);
+  if (b == nullptr) return;
+  if (model::is_terminal(b->status)) {
+    // cancelled or superseded while the dispatch was on its way
+    self->send(self->state.setup.ctx.dispatcher, proto::cancel_atom::value, key, b->reason);
+    b->worker = worker_name;
+    b->started_at = self->state.setup.ctx.now();
+    return;
+  }
+  if (b->status != build_status::pending) return;
+  b->status = build_status::started;
+  b->worker = worker_name;
+  b->started_at = self->state.setup.ctx.now();
+  tell_observer(self, *b);
+  save(self, *b);
+}
+
+/// A step ended: its record, its notifications, the versions a put produced.
+void step_done(self_ptr self, proto::build_key key, const worker::step_ref& ref,
+               const worker::step_result& result) {
+  auto* b = find_key(self, key);
+  if (b == nullptr) return;
+  const auto* step = b->step_finished(ref, result.st, self->state.setup.ctx.now());
+  if (step != nullptr && step->started_at)
+    self->state.setup.ctx.stats->step_finished(
+        step->type, std::chrono::duration_cast<std::chrono::milliseconds>(*step->finished_at -
+                                                                          *step->started_at));
+  save(self, *b);
+  if (ref.type == "notify" || ref.type == "hook") notify_step(self, *b, ref);
+  if (self->state.watchers.count(key.id) != 0) stream(self, key.id, "step", b->step_event(ref));
+  if (ref.type == "put" && result.st == worker::status::succeeded && !result.versions.empty()) {
+    // the put's resource: its step name is the resource name
+    std::string canonical;
+    for (const auto& r : self->state.setup.cfg->resources)
+      if (r.name == ref.name) canonical = r.canonical;
+    if (!canonical.empty())
+      self->send(self->state.setup.observer, proto::found_atom::value, canonical, result.versions,
+                 b->id);
+  }
+}
+
+/// The queue replaced the build by a newer one (cancel_running, skip-if-running).
+void supersede(self_ptr self, proto::build_key key, const std::string& reason) {
+  auto* b = find_key(self, key);
+  if (b == nullptr || model::is_terminal(b->status)) return;
+  auto& ctx = self->state.setup.ctx;
+  b->reason = reason;
+  if (b->status == build_status::pending) {
+    b->status = build_status::skipped;
+    b->finished_at = ctx.now();
+  } else {
+    b->status = build_status::cancelled;
+    self->send(ctx.dispatcher, proto::cancel_atom::value, key, reason);
+  }
+  tell_observer(self, *b);
+  save(self, *b);
+}
+
+/// The build is over (or the worker declined it while the node stops).
+void build_done(self_ptr self, proto::build_key key, const worker::build_result& result) {
+  auto* b = find_key(self, key);
+  if (b == nullptr) return;
+  if (result.declined && b->status == build_status::pending) {
+    // the node is stopping and the worker did not take it: nothing ran, so it is not
+    // dispatched after all; the queue dispatches nothing more, and a restart runs it
+    spdlog::info("event=build.declined pipeline={} job={} build={} number={}", b->pipeline, b->job,
+                 b->id, b->number);
+    b->dispatched = false;
+    save(self, *b);
+    return;
+  }
+  persistence::crash_point("before_status");
+  bool first = !b->finished_at;  // remote workers send the result until it is recorded
+  b->finished_at = self->state.setup.ctx.now();
+  if (!model::is_terminal(b->status)) {
+    b->status = final_status(self->state.def, result.st);
+    b->reason = result.reason;
+  }
+  spdlog::info("event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
+               b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
+  tell_observer(self, *b);
+  persistence::batch ops{record_op(*b)};
+  if (first) notify_end(self, *b, ops);
+  if (self->state.setup.ctx.remote_workers) {
+    // the worker re-sends the result until it hears that it is stored
+    write_then(self, self->state.setup.ctx, std::move(ops), [self, key](bool ok) {
+      if (ok) self->send(self->state.setup.ctx.dispatcher, proto::recorded_atom::value, key);
+    });
+  } else {
+    put(self, self->state.setup.ctx, std::move(ops));
+  }
+  prune(self);
+}
+
 proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
   self->state.setup = std::move(setup);
   self->state.def = self->state.setup.cfg->find_job(self->state.setup.name);
@@ -645,12 +766,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       },
       [self](proto::summary_atom) { return summary(self); },
       [self](proto::config_atom, proto::config_ptr cfg, bool paused) {
-        auto& st = self->state;
-        if (const auto* def = cfg->find_job(st.setup.name)) {
-          st.setup.cfg = std::move(cfg);
-          st.def = def;
-        }
-        st.setup.paused = paused;
+        configure(self, std::move(cfg), paused);
       },
       [self](proto::shutdown_atom) { shut_down(self); },
       [self](proto::grant_atom, proto::build_key key, const proto::slot_owner_actor& slots) {
@@ -658,36 +774,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       },
       // ---- worker events (fenced by build id and attempt)
       [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
-        auto it = self->state.builds.find(key.id);
-        if (it != self->state.builds.end() && it->second.status == build_status::started &&
-            key.attempt > it->second.attempt) {
-          // its worker was lost and the dispatcher sent it out again: the new attempt starts
-          // over, on another worker; events of the old attempt are ignored from now on
-          auto& rec = it->second;
-          rec.attempt = key.attempt;
-          rec.worker = worker_name;
-          rec.restart_steps();
-          spdlog::info("event=build.attempt pipeline={} job={} build={} attempt={} worker={}",
-                       rec.pipeline, rec.job, rec.id, rec.attempt, worker_name);
-          tell_observer(self, rec);
-          save(self, rec);
-          return;
-        }
-        auto* b = find_key(self, key);
-        if (b == nullptr) return;
-        if (model::is_terminal(b->status)) {
-          // cancelled or superseded while the dispatch was on its way
-          self->send(self->state.setup.ctx.dispatcher, proto::cancel_atom::value, key, b->reason);
-          b->worker = worker_name;
-          b->started_at = self->state.setup.ctx.now();
-          return;
-        }
-        if (b->status != build_status::pending) return;
-        b->status = build_status::started;
-        b->worker = worker_name;
-        b->started_at = self->state.setup.ctx.now();
-        tell_observer(self, *b);
-        save(self, *b);
+        accepted(self, key, worker_name);
       },
       [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
         auto* b = find_key(self, key);
@@ -707,29 +794,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       },
       [](proto::flush_atom, proto::build_key) { return true; },
       [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
-             const worker::step_result& result) {
-        auto* b = find_key(self, key);
-        if (b == nullptr) return;
-        const auto* step = b->step_finished(ref, result.st, self->state.setup.ctx.now());
-        if (step != nullptr && step->started_at)
-          self->state.setup.ctx.stats->step_finished(
-              step->type, std::chrono::duration_cast<std::chrono::milliseconds>(*step->finished_at -
-                                                                                *step->started_at));
-        save(self, *b);
-        if (ref.type == "notify" || ref.type == "hook") notify_step(self, *b, ref);
-        if (self->state.watchers.count(key.id) != 0)
-          stream(self, key.id, "step", b->step_event(ref));
-        if (ref.type == "put" && result.st == worker::status::succeeded &&
-            !result.versions.empty()) {
-          // the put's resource: its step name is the resource name
-          std::string canonical;
-          for (const auto& r : self->state.setup.cfg->resources)
-            if (r.name == ref.name) canonical = r.canonical;
-          if (!canonical.empty())
-            self->send(self->state.setup.observer, proto::found_atom::value, canonical,
-                       result.versions, b->id);
-        }
-      },
+             const worker::step_result& result) { step_done(self, key, ref, result); },
       [self](proto::decided_atom, proto::build_key key, const worker::build_result& result) {
         auto* b = find_key(self, key);
         if (b == nullptr || model::is_terminal(b->status)) return;
@@ -739,54 +804,10 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         save(self, *b);
       },
       [self](proto::supersede_atom, proto::build_key key, const std::string& reason) {
-        auto* b = find_key(self, key);
-        if (b == nullptr || model::is_terminal(b->status)) return;
-        auto& ctx = self->state.setup.ctx;
-        b->reason = reason;
-        if (b->status == build_status::pending) {
-          b->status = build_status::skipped;
-          b->finished_at = ctx.now();
-        } else {
-          b->status = build_status::cancelled;
-          self->send(ctx.dispatcher, proto::cancel_atom::value, key, reason);
-        }
-        tell_observer(self, *b);
-        save(self, *b);
+        supersede(self, key, reason);
       },
       [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
-        auto* b = find_key(self, key);
-        if (b == nullptr) return;
-        if (result.declined && b->status == build_status::pending) {
-          // the node is stopping and the worker did not take it: nothing ran, so it is not
-          // dispatched after all; the queue dispatches nothing more, and a restart runs it
-          spdlog::info("event=build.declined pipeline={} job={} build={} number={}", b->pipeline,
-                       b->job, b->id, b->number);
-          b->dispatched = false;
-          save(self, *b);
-          return;
-        }
-        persistence::crash_point("before_status");
-        bool first = !b->finished_at;  // remote workers send the result until it is recorded
-        b->finished_at = self->state.setup.ctx.now();
-        if (!model::is_terminal(b->status)) {
-          b->status = final_status(self->state.def, result.st);
-          b->reason = result.reason;
-        }
-        spdlog::info(
-            "event=build.finished pipeline={} job={} build={} number={} status={} reason=\"{}\"",
-            b->pipeline, b->job, b->id, b->number, model::to_string(b->status), b->reason);
-        tell_observer(self, *b);
-        persistence::batch ops{record_op(*b)};
-        if (first) notify_end(self, *b, ops);
-        if (self->state.setup.ctx.remote_workers) {
-          // the worker re-sends the result until it hears that it is stored
-          write_then(self, self->state.setup.ctx, std::move(ops), [self, key](bool ok) {
-            if (ok) self->send(self->state.setup.ctx.dispatcher, proto::recorded_atom::value, key);
-          });
-        } else {
-          put(self, self->state.setup.ctx, std::move(ops));
-        }
-        prune(self);
+        build_done(self, key, result);
       });
 }
 

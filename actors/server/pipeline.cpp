@@ -13,12 +13,14 @@
 #include "actors/server/plan_builder.hpp"
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
+#include "actors/server/scheduling.hpp"
 #include "config/pipeline/group_template.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "http/auth.hpp"
 #include "http/webhook_sig.hpp"
 #include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/records.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -26,13 +28,9 @@ namespace {
 using model::build_status;
 using nlohmann::json;
 
-struct job_entry {
+/// A job of the pipeline: its actor and what scheduling remembers about it.
+struct job_entry : job_gate {
   proto::job_actor actor;
-  bool paused = false;
-  version_id baseline = 0;  // versions up to here never trigger this job automatically
-  // automatic triggers the full queue refused, retried at the next chance (SPEC §6)
-  std::set<std::string> retry_resources;  // canonicals: at their next check
-  bool retry_passed = false;              // at the pipeline's next build that leaves the queue
 };
 
 struct resource_entry {
@@ -99,18 +97,19 @@ domain::reply no_resource(const std::string& rc) {
   return domain::fail(domain::errc::not_found, "resource \"" + rc + "\" not found");
 }
 
-resolve_context resolution(self_ptr self) {
-  resolve_context rc;
-  rc.versions = &self->state.versions;
-  for (const auto& [canonical, r] : self->state.resources)
-    if (r.pinned) rc.pins[canonical] = *r.pinned;
-  rc.usage = &self->state.usage;
-  return rc;
-}
-
-bool job_paused(self_ptr self, const std::string& job) {
-  auto it = self->state.jobs.find(job);
-  return self->state.paused || (it != self->state.jobs.end() && it->second.paused);
+/// What the scheduling decisions read now (actors/server/scheduling.hpp).
+schedule_inputs inputs(self_ptr self) {
+  auto& st = self->state;
+  schedule_inputs in;
+  in.pipeline = st.name;
+  in.cfg = st.cfg.get();
+  in.versions = &st.versions;
+  in.usage = &st.usage;
+  for (const auto& [canonical, r] : st.resources)
+    if (r.pinned) in.pins[canonical] = *r.pinned;
+  in.paused = st.paused;
+  for (const auto& [name, e] : st.jobs) in.jobs[name] = e;  // the job_gate part
+  return in;
 }
 
 // ---- write-through (persistence/keys.hpp)
@@ -121,7 +120,7 @@ void save_usage(self_ptr self, std::int64_t id) {
   put(self, self->state.ctx,
       {set_json(
           persistence::keys::usage(self->state.name, id),
-          {{"job", u->job}, {"pending", u->pending}, {"passed", u->passed}, {"gets", u->gets}})});
+          persistence::to_json(persistence::usage_entry{u->job, u->pending, u->passed, u->gets}))});
 }
 
 void forget_usage(self_ptr self, std::int64_t id) {
@@ -133,33 +132,30 @@ void save_versions(self_ptr self, const std::vector<version_record>& created) {
   persistence::batch ops;
   for (const auto& v : created)
     ops.push_back(set_json(persistence::keys::version(self->state.name, v.id),
-                           {{"id", v.id},
-                            {"resource", v.resource},
-                            {"version", v.version},
-                            {"created_at", model::format_time(v.created_at)}}));
+                           persistence::to_json(persistence::version_entry{
+                               v.id, v.resource, v.version, model::format_time(v.created_at)})));
   if (!ops.empty()) put(self, self->state.ctx, std::move(ops));
 }
 
 /// The pipeline's own record: its text and everything set on it through the API.
 persistence::write_op doc_op(self_ptr self) {
   auto& st = self->state;
-  json jobs = json::object(), resources = json::object();
-  for (const auto& [name, e] : st.jobs)
-    jobs[name] = {{"paused", e.paused}, {"baseline", e.baseline}};
+  persistence::pipeline_record r;
+  r.name = st.name;
+  r.text = st.text;
+  r.vars = st.vars;
+  r.created_at = model::format_time(st.created_at);
+  r.updated_at = model::format_time(st.updated_at);
+  r.paused = st.paused;
+  r.mode = st.rule.mode;
+  r.group_template = st.rule.tmpl ? st.rule.tmpl->source() : "";
+  r.cancel_running = st.rule.cancel_running;
+  r.git_secret = st.git_secret;
+  r.deliveries.assign(st.deliveries.begin(), st.deliveries.end());
+  for (const auto& [name, e] : st.jobs) r.jobs[name] = {e.paused, e.baseline};
   for (const auto& [canonical, e] : st.resources)
-    resources[canonical] = {{"pinned", e.pinned ? json(*e.pinned) : json(nullptr)},
-                            {"webhook_token", e.webhook_token}};
-  return set_json(persistence::keys::pipeline(st.name),
-                  {{"name", st.name},
-                   {"text", st.text},
-                   {"vars", st.vars},
-                   {"created_at", model::format_time(st.created_at)},
-                   {"updated_at", model::format_time(st.updated_at)},
-                   {"paused", st.paused},
-                   {"concurrency", st.rule.to_json()},
-                   {"jobs", std::move(jobs)},
-                   {"resources", std::move(resources)},
-                   {"git_webhook", {{"secret", st.git_secret}, {"deliveries", st.deliveries}}}});
+    r.resources[canonical] = {e.pinned, e.webhook_token};
+  return set_json(persistence::keys::pipeline(st.name), persistence::to_json(r));
 }
 
 /// A change made through the API is durable before it is answered: the pipeline's record is
@@ -224,69 +220,53 @@ void create_build(self_ptr self, const std::string& job, json trigger,
           });
 }
 
-/// The pinned version of `canonical`, if any.
-std::optional<version_id> pin_of(self_ptr self, const std::string& canonical) {
-  auto it = self->state.resources.find(canonical);
-  if (it == self->state.resources.end()) return std::nullopt;
-  return it->second.pinned;
-}
-
-enum class automatic { resource, passed };
 
 /// The reply to an automatic trigger (nobody waits for it): a refusal is logged, and one by a
 /// full queue is retried (SPEC §6: at the resource's next check, or at the pipeline's next build
 /// that leaves the queue for `passed`).
-reply_fn automatic_outcome(self_ptr self, std::string job, automatic kind, std::string canonical) {
+/// `kind` is resource or passed.
+reply_fn automatic_outcome(self_ptr self, std::string job, domain::trigger_type kind,
+                           std::string canonical) {
   return [self, job = std::move(job), kind, canonical = std::move(canonical)](domain::reply r) {
     if (!r.failed()) return;
     auto& st = self->state;
     bool retry = r.code() == domain::errc::queue_full;
     spdlog::warn(
         "event=trigger.skipped pipeline={} job={} trigger={} code={} retry={} error=\"{}\"",
-        st.name, job, kind == automatic::resource ? "resource" : "passed",
+        st.name, job, domain::to_string(kind),
         domain::to_string(r.code()), retry, r.failure->message);
     auto it = st.jobs.find(job);
     if (!retry || it == st.jobs.end()) return;
-    if (kind == automatic::resource)
+    if (kind == domain::trigger_type::resource)
       it->second.retry_resources.insert(canonical);
     else
       it->second.retry_passed = true;
   };
 }
 
-/// The inputs of a build of `job` triggered by version `v` of `canonical` (reference §5.3.1), or
-/// nullopt when a get has no version (logged: no build).
-std::optional<std::vector<model::build_input>> trigger_inputs(self_ptr self,
-                                                              const pipeline::job& job,
-                                                              const std::string& canonical,
-                                                              version_id v) {
-  auto& st = self->state;
-  st.jobs.at(job.name).retry_resources.erase(canonical);
-  auto rc = resolution(self);
-  rc.trigger = {canonical, v};
-  auto inputs = resolve_inputs(job, rc);
-  if (auto* why = std::get_if<std::string>(&inputs)) {
-    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                 *why);
-    return std::nullopt;
-  }
-  return std::get<0>(std::move(inputs));
+void log_no_version(self_ptr self, const std::string& job, const std::string& reason) {
+  spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", self->state.name, job,
+               reason);
 }
 
-/// A build of `job` triggered by version `v` of `canonical` on `inputs`; `webhook` as in
-/// create_build.
-void create_triggered(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                      version_id v, std::vector<model::build_input> inputs,
+/// Jobs `t` tried to trigger: their retries of `canonical` are over; those with a get without a
+/// version are logged.
+void tried(self_ptr self, const std::string& canonical, resource_triggers& t) {
+  for (const auto& job : t.tried) self->state.jobs.at(job).retry_resources.erase(canonical);
+  for (const auto& s : t.skipped) log_no_version(self, s.job, s.reason);
+  t.tried.clear();
+  t.skipped.clear();
+}
+
+/// Applies automatic triggers by a resource: their retries of `canonical` are over, builds are
+/// created (`webhook` as in create_build).
+void create_triggered(self_ptr self, const std::string& canonical, resource_triggers t,
                       const json& webhook = json::object()) {
-  create_build(self, job.name, {{"type", "resource"}, {"resource", canonical}, {"version_id", v}},
-               std::move(inputs), {}, {},
-               automatic_outcome(self, job.name, automatic::resource, canonical), webhook);
-}
-
-void trigger_on_version(self_ptr self, const pipeline::job& job, const std::string& canonical,
-                        version_id v, const json& webhook = json::object()) {
-  if (auto inputs = trigger_inputs(self, job, canonical, v))
-    create_triggered(self, job, canonical, v, std::move(*inputs), webhook);
+  tried(self, canonical, t);
+  for (auto& b : t.builds)
+    create_build(self, b.job->name, std::move(b.trigger), std::move(b.inputs), {}, {},
+                 automatic_outcome(self, b.job->name, domain::trigger_type::resource, canonical),
+                 webhook);
 }
 
 /// Version `v` of `canonical` is about to trigger builds of `direct`: the `on_trigger` notify
@@ -327,95 +307,33 @@ void fire_on_trigger(self_ptr self, const std::string& canonical, const version_
   enqueue_notifications(self, st.ctx, std::move(messages));
 }
 
-/// Whether a get of `job` reads `canonical` with `trigger = true` and no `passed`.
-bool triggered_by(const pipeline::job& job, const std::string& canonical) {
-  for (const auto* g : get_steps(job))
-    if (g->canonical == canonical && g->trigger && g->passed_jobs.empty()) return true;
-  return false;
-}
-
 /// New versions of `canonical` (oldest first; from a check or a put): builds for jobs that get
 /// it with `trigger = true` and no `passed`, one per version, after the version's `on_trigger`
 /// hooks. `webhook`: the git delivery that asked for the check (`.Webhook` of their group
 /// template), or `{}`.
 void on_versions(self_ptr self, const std::string& canonical,
                  const std::vector<version_record>& created, const json& webhook = json::object()) {
-  auto& st = self->state;
-  auto pin = pin_of(self, canonical);
   for (const auto& v : created) {
-    spdlog::info("event=resource.version pipeline={} resource={} version_id={}", st.name, canonical,
-                 v.id);
-    if (pin.value_or(v.id) != v.id) continue;
-    std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> builds;
+    spdlog::info("event=resource.version pipeline={} resource={} version_id={}", self->state.name,
+                 canonical, v.id);
+    auto t = version_triggers(inputs(self), canonical, v.id);
     std::set<std::string> direct;
-    for (const auto& job : st.cfg->jobs) {
-      if (!triggered_by(job, canonical) || job_paused(self, job.name) ||
-          v.id <= st.jobs.at(job.name).baseline)
-        continue;
-      auto inputs = trigger_inputs(self, job, canonical, v.id);
-      if (!inputs) continue;
-      direct.insert(job.name);
-      builds.emplace_back(&job, std::move(*inputs));
-    }
+    for (const auto& b : t.builds) direct.insert(b.job->name);
+    tried(self, canonical, t);
     fire_on_trigger(self, canonical, v, direct);
-    for (auto& [job, inputs] : builds)
-      create_triggered(self, *job, canonical, v.id, std::move(inputs), webhook);
+    create_triggered(self, canonical, std::move(t), webhook);
   }
 }
 
-/// A check of `canonical` ended: a job whose trigger by it the full queue refused gets a build on
-/// the latest (or pinned) version now.
-void retry_refused(self_ptr self, const std::string& canonical) {
-  auto& st = self->state;
-  auto pin = pin_of(self, canonical);
-  const auto* latest = st.versions.latest(canonical);
-  for (const auto& job : st.cfg->jobs) {
-    auto& e = st.jobs.at(job.name);
-    if (e.retry_resources.count(canonical) == 0 || job_paused(self, job.name)) continue;
-    auto v = pin.value_or(latest ? latest->id : 0);
-    if (v > e.baseline && triggered_by(job, canonical)) trigger_on_version(self, job, canonical, v);
-  }
-}
-
-/// `job` may be ready to run on versions that passed its upstream jobs (reference §5.3.2).
-void evaluate_passed(self_ptr self, const pipeline::job& job) {
-  auto& st = self->state;
-  auto& entry = st.jobs.at(job.name);
-  if (job_paused(self, job.name)) return;
-  // one pending build at a time; it takes the newest when it runs
-  if (st.usage.has_pending(job.name)) return;
-  entry.retry_passed = false;
-  auto rc = resolution(self);
-  json trigger;
-  for (const auto* g : get_steps(job)) {
-    if (g->passed_jobs.empty() || !g->trigger) continue;
-    auto pin = pin_of(self, g->canonical);
-    passed_query q{g->name, g->canonical, g->passed_jobs, entry.baseline, pin};
-    auto id = ready_version(q, job.name, st.usage, st.versions);
-    if (!id) return;
-    rc.chosen[g->name] = *id;
-    if (trigger.is_null())
-      trigger = {{"type", "passed"}, {"resource", g->canonical}, {"version_id", *id}};
-  }
-  if (trigger.is_null()) return;
-  auto inputs = resolve_inputs(job, rc);
-  if (auto* why = std::get_if<std::string>(&inputs)) {
-    spdlog::info("event=trigger.no_version pipeline={} job={} reason=\"{}\"", st.name, job.name,
-                 *why);
-    return;
-  }
-  create_build(self, job.name, std::move(trigger), std::get<0>(std::move(inputs)), {}, {},
-               automatic_outcome(self, job.name, automatic::passed, ""));
-}
-
-/// A build of `upstream` passed: jobs whose `passed` lists it may be ready.
-void evaluate_downstream(self_ptr self, const std::string& upstream) {
-  for (const auto& job : self->state.cfg->jobs) {
-    bool involved = false;
-    for (const auto* g : get_steps(job))
-      if (g->trigger)
-        for (const auto& p : g->passed_jobs) involved = involved || p == upstream;
-    if (involved) evaluate_passed(self, job);
+/// Applies `passed` decisions: retries that are over, builds.
+void apply_passed(self_ptr self, std::vector<passed_decision> decisions) {
+  for (auto& d : decisions) {
+    if (!d.considered) continue;
+    self->state.jobs.at(d.job->name).retry_passed = false;
+    if (d.no_version) log_no_version(self, d.job->name, *d.no_version);
+    if (!d.build) continue;
+    create_build(self, d.job->name, std::move(d.build->trigger), std::move(d.build->inputs), {}, {},
+                 automatic_outcome(self, d.job->name, domain::trigger_type::passed, ""));
   }
 }
 
@@ -503,16 +421,12 @@ void full_json(self_ptr self, std::function<void(json)> done) {
   });
 }
 
-/// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
-/// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
-void reconcile(self_ptr self, proto::config_ptr cfg,
-               persistence::stored_pipeline* stored = nullptr) {
+/// The resources of the new config: kept ones get its check interval, new ones a checker (with
+/// their stored settings and check on restore), removed ones go with their versions.
+void reconcile_resources(self_ptr self, persistence::stored_pipeline* stored,
+                         const persistence::pipeline_record* record) {
   auto& st = self->state;
-  auto& sys = self->system();
-  auto observer = caf::actor_cast<proto::build_observer_actor>(self);
   auto host = caf::actor_cast<proto::checker_host_actor>(self);
-  st.cfg = std::move(cfg);
-  // resources first: a new resource's first check asks for its command right away
   std::set<std::string> keep;
   for (const auto& r : st.cfg->resources) {
     keep.insert(r.canonical);
@@ -525,14 +439,13 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     e.webhook_token = http::auth::random_token(24).value_or("");
     checker_setup cs{st.name, r.canonical, r.check_interval, host, st.ctx, nullptr};
     if (stored != nullptr) {
-      const auto& saved = stored->doc["resources"].value(r.canonical, json::object());
-      if (saved.value("pinned", json(nullptr)).is_number())
-        e.pinned = saved["pinned"].get<version_id>();
-      e.webhook_token = saved.value("webhook_token", e.webhook_token);
+      auto saved = persistence::resource_settings_of(*record, r.canonical);
+      e.pinned = saved.pinned;
+      if (saved.webhook_token) e.webhook_token = std::move(*saved.webhook_token);
       if (auto c = stored->checks.find(r.canonical); c != stored->checks.end())
         cs.stored = c->second;
     }
-    e.checker = spawn_resource_checker(sys, std::move(cs));
+    e.checker = spawn_resource_checker(self->system(), std::move(cs));
     self->link_to(e.checker);
     st.resources.emplace(r.canonical, std::move(e));
   }
@@ -550,7 +463,15 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     st.versions.remove(it->first);
     it = st.resources.erase(it);
   }
-  keep.clear();
+}
+
+/// The jobs of the new config: kept ones get it, new ones an actor (with their stored settings
+/// and builds on restore), removed ones go with their builds.
+void reconcile_jobs(self_ptr self, persistence::stored_pipeline* stored,
+                    const persistence::pipeline_record* record) {
+  auto& st = self->state;
+  auto observer = caf::actor_cast<proto::build_observer_actor>(self);
+  std::set<std::string> keep;
   for (const auto& j : st.cfg->jobs) {
     keep.insert(j.name);
     auto it = st.jobs.find(j.name);
@@ -563,14 +484,14 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
     e.baseline = st.ctx.version_ids->last();
     std::vector<std::string> builds;
     if (stored != nullptr) {
-      const auto& saved = stored->doc["jobs"].value(j.name, json::object());
-      e.paused = saved.value("paused", e.paused);
-      e.baseline = saved.value("baseline", version_id{0});
+      auto saved = persistence::job_settings_of(*record, j.name);
+      e.paused = saved.paused.value_or(e.paused);
+      e.baseline = saved.baseline;
       builds = std::move(stored->builds[j.name]);  // the job parses them
     }
     job_setup js{st.name, j.name, st.cfg, e.paused, observer, st.ctx, std::move(builds)};
     if (stored != nullptr && !stored->orphan_reason.empty()) js.orphan_reason = stored->orphan_reason;
-    e.actor = spawn_job(sys, std::move(js));
+    e.actor = spawn_job(self->system(), std::move(js));
     self->link_to(e.actor);
     st.jobs.emplace(j.name, std::move(e));
   }
@@ -589,6 +510,17 @@ void reconcile(self_ptr self, proto::config_ptr cfg,
   }
 }
 
+/// Applies a (re-)set: jobs and resources that keep their names keep their actors, builds,
+/// versions, pins and pause flags; new ones are spawned; removed ones go with their history.
+/// On restore, `stored` and its decoded `record` give the stored settings and state.
+void reconcile(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline* stored = nullptr,
+               const persistence::pipeline_record* record = nullptr) {
+  self->state.cfg = std::move(cfg);
+  // resources first: a new resource's first check asks for its command right away
+  reconcile_resources(self, stored, record);
+  reconcile_jobs(self, stored, record);
+}
+
 void set_job_paused(self_ptr self, const std::string& job, bool paused) {
   auto& e = self->state.jobs.at(job);
   e.paused = paused;
@@ -599,19 +531,10 @@ void set_job_paused(self_ptr self, const std::string& job, bool paused) {
 /// Pinning cancels pending builds that would use another version of the resource (§5.3.5).
 void cancel_unpinned(self_ptr self, const std::string& canonical, version_id pin) {
   auto& st = self->state;
-  for (const auto& [id, u] : st.usage.builds()) {
-    if (!u.pending) continue;
-    const auto* job = st.cfg->find_job(u.job);
-    if (job == nullptr) continue;
-    bool other = false;
-    for (const auto* g : get_steps(*job)) {
-      auto used = u.gets.find(g->name);
-      other = other || (g->canonical == canonical && used != u.gets.end() && used->second != pin);
-    }
-    if (!other) continue;
+  for (const auto& u : server::cancel_unpinned(inputs(self), canonical, pin)) {
     proto::cancel_build c{st.name, u.job, "",
-                        "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
-                        id};
+                          "cancelled: " + canonical + " pinned to version " + std::to_string(pin),
+                          u.id};
     self->request(st.jobs.at(u.job).actor, caf::infinite, std::move(c))
         .then([](domain::reply&) {}, [](caf::error&) {});
   }
@@ -642,27 +565,13 @@ domain::reply set_rule(self_ptr self, const proto::set_concurrency& req) {
 }
 
 caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req) {
-  auto& st = self->state;
-  const auto* job = st.cfg->find_job(req.job);
-  if (job == nullptr) return no_job(req.job);
-  if (job_paused(self, req.job))
-    return domain::fail(domain::errc::conflict, st.paused ? "pipeline \"" + st.name + "\" is paused"
-                                                     : "job \"" + req.job + "\" is paused");
-  for (const auto& [k, v] : req.inputs) {
-    bool declared = false;
-    for (const auto& in : job->inputs) declared = declared || in.name == k;
-    if (!declared)
-      return domain::fail(domain::errc::bad_request,
-                       "job \"" + req.job + "\" has no input \"" + k + "\"");
-  }
-  for (const auto& in : job->inputs)
-    if (!in.default_value && req.inputs.count(in.name) == 0)
-      return domain::fail(domain::errc::bad_request, "input \"" + in.name + "\" is required");
-  auto inputs = resolve_inputs(*job, resolution(self));
-  if (auto* why = std::get_if<std::string>(&inputs)) return domain::fail(domain::errc::conflict, *why);
+  auto decided = manual_trigger(inputs(self), req.job, req.inputs);
+  if (auto* refused = std::get_if<domain::error>(&decided))
+    return domain::fail(std::move(*refused));
+  auto& b = std::get<planned_build>(decided);
   auto rp = self->make_response_promise<domain::reply>();
-  create_build(self, req.job, {{"type", "manual"}}, std::get<0>(std::move(inputs)), req.inputs,
-               req.args, [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
+  create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), req.inputs, req.args,
+               [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
   return rp;
 }
 
@@ -672,21 +581,16 @@ caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_v
   if (!canonical) return no_resource(req.resource);
   const auto* v = st.versions.find(req.version_id);
   if (v == nullptr || v->resource != *canonical)
-    return domain::fail(domain::errc::not_found, "version " + std::to_string(req.version_id) + " of \"" +
-                                                *canonical + "\" not found");
-  std::vector<const pipeline::job*> consumers;
-  for (const auto& job : st.cfg->jobs)
-    for (const auto* g : get_steps(job))
-      if (g->canonical == *canonical && g->passed_jobs.empty()) {
-        consumers.push_back(&job);
-        break;
-      }
+    return domain::fail(domain::errc::not_found, "version " + std::to_string(req.version_id) +
+                                                     " of \"" + *canonical + "\" not found");
+  auto decided = server::trigger_version(inputs(self), *canonical, v->id);
   struct collected {
     json builds = json::array();
     std::size_t left = 0;
     std::optional<domain::reply> error;
   };
   auto acc = std::make_shared<collected>();
+  if (decided.refused) acc->error = domain::fail(std::move(*decided.refused));
   auto rp = self->make_response_promise<domain::reply>();
   auto finish = [acc, rp]() mutable {
     if (acc->builds.empty() && acc->error) {
@@ -695,26 +599,14 @@ caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_v
       rp.deliver(domain::created({{"builds", acc->builds}}));
     }
   };
-  std::vector<std::pair<const pipeline::job*, std::vector<model::build_input>>> plans;
-  auto rc = resolution(self);
-  rc.trigger = {*canonical, v->id};
-  for (const auto* job : consumers) {
-    auto inputs = resolve_inputs(*job, rc);
-    if (auto* why = std::get_if<std::string>(&inputs)) {
-      acc->error = domain::fail(domain::errc::conflict, *why);
-      continue;
-    }
-    plans.emplace_back(job, std::get<0>(std::move(inputs)));
-  }
-  acc->left = plans.size();
-  if (plans.empty()) {
+  acc->left = decided.builds.size();
+  if (decided.builds.empty()) {
     finish();
     return rp;
   }
-  for (auto& [job, inputs] : plans) {
-    create_build(self, job->name,
-                 {{"type", "version"}, {"resource", *canonical}, {"version_id", v->id}},
-                 std::move(inputs), {}, {}, [acc, finish](domain::reply r) mutable {
+  for (auto& b : decided.builds) {
+    create_build(self, b.job->name, std::move(b.trigger), std::move(b.inputs), {}, {},
+                 [acc, finish](domain::reply r) mutable {
                    if (r.failed()) {
                      acc->error = std::move(r);
                    } else {
@@ -940,37 +832,32 @@ caf::result<domain::reply> set_git_secret(self_ptr self, const proto::set_git_we
 /// and checkers (with their schedules) through the same reconcile as a set.
 void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline& stored) {
   auto& st = self->state;
-  const auto& d = stored.doc;
-  auto time_of = [&](const char* key) {
+  auto d = persistence::pipeline_from_json(stored.doc);
+  auto time_of = [&](const std::string& text) {
     try {
-      return model::parse_time(d.value(key, ""));
+      return model::parse_time(text);
     } catch (const std::exception&) {
       return st.ctx.now();
     }
   };
-  st.text = d.value("text", "");
-  st.vars = d.value("vars", json::object());
-  st.created_at = time_of("created_at");
-  st.updated_at = time_of("updated_at");
-  st.paused = d.value("paused", false);
-  auto c = d.value("concurrency", json::object());
-  concurrency_rule rule{c.value("mode", ""), std::nullopt, c.value("cancel_running", false)};
-  auto tmpl = c.value("group_template", "");
-  if (!tmpl.empty()) {
-    auto parsed = pipeline::group_template::parse(tmpl);
+  st.text = std::move(d.text);
+  st.vars = std::move(d.vars);
+  st.created_at = time_of(d.created_at);
+  st.updated_at = time_of(d.updated_at);
+  st.paused = d.paused;
+  concurrency_rule rule{d.mode, std::nullopt, d.cancel_running};
+  if (!d.group_template.empty()) {
+    auto parsed = pipeline::group_template::parse(d.group_template);
     if (auto* t = std::get_if<pipeline::group_template>(&parsed)) rule.tmpl = std::move(*t);
   }
   st.rule = std::move(rule);
-  if (auto git = d.value("git_webhook", json::object()); git.is_object()) {
-    st.git_secret = git.value("secret", "");
-    for (const auto& id : git.value("deliveries", json::array()))
-      if (id.is_string()) remember_delivery(self, id.get<std::string>());
-  }
+  st.git_secret = d.git_secret;
+  for (const auto& id : d.deliveries) remember_delivery(self, id);
   for (const auto& v : stored.versions) {
     try {
-      st.versions.restore({v.at("id").get<version_id>(), v.at("resource").get<std::string>(),
-                           v.at("version"),
-                           model::parse_time(v.at("created_at").get<std::string>())});
+      auto e = persistence::version_from_json(v);
+      st.versions.restore(
+          {e.id, std::move(e.resource), std::move(e.version), model::parse_time(e.created_at)});
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (version skipped)", st.name,
                     e.what());
@@ -978,15 +865,14 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
   }
   for (const auto& [id, u] : stored.usage) {
     try {
-      st.usage.record(
-          id, {u.at("job").get<std::string>(), u.at("pending").get<bool>(),
-               u.at("passed").get<bool>(), u.at("gets").get<std::map<std::string, version_id>>()});
+      auto e = persistence::usage_from_json(u);
+      st.usage.record(id, {std::move(e.job), e.pending, e.passed, std::move(e.gets)});
     } catch (const std::exception& e) {
       spdlog::error("event=store.bad_record pipeline={} error=\"{}\" (usage skipped)", st.name,
                     e.what());
     }
   }
-  reconcile(self, std::move(cfg), &stored);
+  reconcile(self, std::move(cfg), &stored, &d);
   for (const auto& [name, e] : st.jobs)
     if (e.paused) self->send(st.ctx.queue, proto::pause_atom::value, st.name, name, true);
   std::size_t builds = 0;
@@ -994,6 +880,130 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
   spdlog::info("event=pipeline.restored pipeline={} jobs={} resources={} versions={} builds={}",
                st.name, st.cfg->jobs.size(), st.cfg->resources.size(), stored.versions.size(),
                builds);
+}
+
+caf::result<domain::reply> set_config(self_ptr self, proto::config_ptr cfg, std::string text,
+                                      json vars) {
+  auto& st = self->state;
+  bool created = st.cfg == nullptr;
+  auto now = st.ctx.now();
+  if (created) st.created_at = now;
+  st.updated_at = now;
+  st.text = std::move(text);
+  st.vars = std::move(vars);
+  reconcile(self, std::move(cfg));
+  spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
+               created ? "created" : "updated", st.name, st.cfg->jobs.size(),
+               st.cfg->resources.size());
+  return after_save(self, [self, created](reply_fn done) {
+    full_json(self, [done, created](json p) {
+      json view{{"pipeline", std::move(p)}};
+      done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
+    });
+  });
+}
+
+/// Restores, then answers once every job restored its builds.
+caf::result<bool> restore_and_answer(self_ptr self, proto::config_ptr cfg,
+                                     persistence::stored_pipeline& stored) {
+  restore(self, std::move(cfg), stored);
+  auto rp = self->make_response_promise<bool>();
+  auto& st = self->state;
+  gather<bool>(
+      self, job_actors(self), [rp](std::vector<std::optional<bool>>) mutable { rp.deliver(true); },
+      proto::restore_atom::value, st.rule.mode, st.rule.cancel_running);
+  return rp;
+}
+
+void shut_down(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [name, e] : st.jobs) {
+    self->unlink_from(e.actor);
+    self->send(e.actor, proto::shutdown_atom::value);
+  }
+  self->send(st.ctx.queue, proto::withdraw_atom::value, st.name);
+  self->quit();  // linked checkers go with it
+}
+
+/// Restart: the records are authoritative for status and inputs; the stored usage adds the
+/// versions put steps produced.
+void restored_builds(self_ptr self, const std::string& job,
+                     const std::vector<proto::build_state>& builds) {
+  auto& st = self->state;
+  if (st.jobs.count(job) == 0) return;
+  for (const auto& b : builds) {
+    build_usage u;
+    if (const auto* known = st.usage.find(b.id)) u = *known;
+    u.job = job;
+    u.pending = b.status == build_status::pending;
+    u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
+    for (const auto& [step, v] : b.gets) u.gets[step] = v;
+    st.usage.record(b.id, std::move(u));
+  }
+}
+
+/// A build of `job` was created or changed status: its usage, then the `passed` decisions.
+void build_changed(self_ptr self, const std::string& job, std::int64_t id, build_status status,
+                   std::map<std::string, std::int64_t> gets) {
+  auto& st = self->state;
+  if (st.jobs.count(job) == 0) return;
+  bool passed = status == build_status::succeeded || status == build_status::warning;
+  st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
+  save_usage(self, id);
+  if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
+  if (status == build_status::pending) return;
+  // a build left the queue: `passed` triggers the full queue refused try again
+  apply_passed(self, retry_passed(inputs(self)));
+}
+
+/// A put step of build `build_id` produced `versions` of `canonical`.
+void put_found(self_ptr self, const std::string& canonical, const std::vector<json>& versions,
+               std::int64_t build_id) {
+  auto& st = self->state;
+  if (st.resources.count(canonical) == 0) return;
+  auto created = st.versions.add(canonical, versions, st.ctx.now());
+  // implicit get-after-put: the build counts as having used what it put
+  const auto* res = st.cfg->find_resource(canonical);
+  if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
+    auto used = *u;
+    used.gets[res->name] = created.back().id;
+    st.usage.record(build_id, std::move(used));
+    save_usage(self, build_id);
+  }
+  save_versions(self, created);
+  on_versions(self, canonical, created);
+}
+
+/// The command of the check of `canonical` that starts now.
+proto::check_command check_command(self_ptr self, const std::string& canonical) {
+  auto& st = self->state;
+  const auto* res = st.cfg->find_resource(canonical);
+  if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
+  // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
+  if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
+    st.hook_checking[canonical] = std::move(w->second);
+    st.hook_wanted.erase(w);
+  } else {
+    st.hook_checking.erase(canonical);
+  }
+  const auto* latest = st.versions.latest(canonical);
+  return proto::check_command{
+      make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {}, res->tags};
+}
+
+/// A check of `canonical` ended and found `versions`.
+void check_found(self_ptr self, const std::string& canonical, const std::vector<json>& versions) {
+  auto& st = self->state;
+  if (st.resources.count(canonical) == 0) return;
+  auto created = st.versions.add(canonical, versions, st.ctx.now());
+  save_versions(self, created);
+  json hook = json::object();
+  if (auto w = st.hook_checking.find(canonical); w != st.hook_checking.end()) {
+    hook = std::move(w->second);
+    st.hook_checking.erase(w);
+  }
+  on_versions(self, canonical, created, hook);
+  create_triggered(self, canonical, retry_refused(inputs(self), canonical));
 }
 
 proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::string name,
@@ -1044,123 +1054,30 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](const proto::watch_build& w) { return to_job(self, w.job, w); },
       [self](const proto::pause_job& p) { return pause_job(self, p); },
       [self](const proto::get_build_plan& p) { return to_job(self, p.job, p); },
-      [self](proto::config_atom, proto::config_ptr cfg, std::string& text,
-             json& vars) -> caf::result<domain::reply> {
-        auto& st = self->state;
-        bool created = st.cfg == nullptr;
-        auto now = st.ctx.now();
-        if (created) st.created_at = now;
-        st.updated_at = now;
-        st.text = std::move(text);
-        st.vars = std::move(vars);
-        reconcile(self, std::move(cfg));
-        spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
-                     created ? "created" : "updated", st.name, st.cfg->jobs.size(),
-                     st.cfg->resources.size());
-        return after_save(self, [self, created](reply_fn done) {
-          full_json(self, [done, created](json p) {
-            json view{{"pipeline", std::move(p)}};
-            done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
-          });
-        });
+      [self](proto::config_atom, proto::config_ptr cfg, std::string& text, json& vars) {
+        return set_config(self, std::move(cfg), std::move(text), std::move(vars));
       },
-      [self](proto::restore_atom, proto::config_ptr cfg,
-             persistence::stored_pipeline& stored) -> caf::result<bool> {
-        restore(self, std::move(cfg), stored);
-        auto rp = self->make_response_promise<bool>();
-        auto& st = self->state;
-        gather<bool>(
-            self, job_actors(self),
-            [rp](std::vector<std::optional<bool>>) mutable { rp.deliver(true); },
-            proto::restore_atom::value, st.rule.mode, st.rule.cancel_running);
-        return rp;
+      [self](proto::restore_atom, proto::config_ptr cfg, persistence::stored_pipeline& stored) {
+        return restore_and_answer(self, std::move(cfg), stored);
       },
       [self](proto::summary_atom) { return summary(self); },
-      [self](proto::shutdown_atom) {
-        auto& st = self->state;
-        for (auto& [name, e] : st.jobs) {
-          self->unlink_from(e.actor);
-          self->send(e.actor, proto::shutdown_atom::value);
-        }
-        self->send(st.ctx.queue, proto::withdraw_atom::value, st.name);
-        self->quit();  // linked checkers go with it
-      },
+      [self](proto::shutdown_atom) { shut_down(self); },
       // ---- from jobs
       [self](proto::state_atom, const std::string& job, std::vector<proto::build_state>& builds) {
-        // restart: the records are authoritative for status and inputs; the stored usage adds
-        // the versions put steps produced
-        auto& st = self->state;
-        if (st.jobs.count(job) == 0) return;
-        for (auto& b : builds) {
-          build_usage u;
-          if (const auto* known = st.usage.find(b.id)) u = *known;
-          u.job = job;
-          u.pending = b.status == build_status::pending;
-          u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
-          for (const auto& [step, v] : b.gets) u.gets[step] = v;
-          st.usage.record(b.id, std::move(u));
-        }
+        restored_builds(self, job, builds);
       },
       [self](proto::state_atom, const std::string& job, std::int64_t id, build_status status,
              std::map<std::string, std::int64_t>& gets) {
-        auto& st = self->state;
-        if (st.jobs.count(job) == 0) return;
-        bool passed = status == build_status::succeeded || status == build_status::warning;
-        st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
-        save_usage(self, id);
-        if (passed) evaluate_downstream(self, job);
-        if (status == build_status::pending) return;
-        // a build left the queue: `passed` triggers the full queue refused try again
-        for (const auto& j : st.cfg->jobs)
-          if (st.jobs.count(j.name) != 0 && st.jobs.at(j.name).retry_passed)
-            evaluate_passed(self, j);
+        build_changed(self, job, id, status, std::move(gets));
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions,
-             std::int64_t build_id) {
-        auto& st = self->state;
-        if (st.resources.count(canonical) == 0) return;
-        auto created = st.versions.add(canonical, versions, st.ctx.now());
-        // implicit get-after-put: the build counts as having used what it put
-        const auto* res = st.cfg->find_resource(canonical);
-        if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
-          auto used = *u;
-          used.gets[res->name] = created.back().id;
-          st.usage.record(build_id, std::move(used));
-          save_usage(self, build_id);
-        }
-        save_versions(self, created);
-        on_versions(self, canonical, created);
-      },
+             std::int64_t build_id) { put_found(self, canonical, versions, build_id); },
       // ---- from checkers
       [self](proto::command_atom, const std::string& canonical) {
-        auto& st = self->state;
-        const auto* res = st.cfg->find_resource(canonical);
-        if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
-        // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
-        if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
-          st.hook_checking[canonical] = std::move(w->second);
-          st.hook_wanted.erase(w);
-        } else {
-          st.hook_checking.erase(canonical);
-        }
-        const auto* latest = st.versions.latest(canonical);
-        return proto::check_command{
-            make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)),
-            {},
-            res->tags};
+        return check_command(self, canonical);
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
-        auto& st = self->state;
-        if (st.resources.count(canonical) == 0) return;
-        auto created = st.versions.add(canonical, versions, st.ctx.now());
-        save_versions(self, created);
-        json hook = json::object();
-        if (auto w = st.hook_checking.find(canonical); w != st.hook_checking.end()) {
-          hook = std::move(w->second);
-          st.hook_checking.erase(w);
-        }
-        on_versions(self, canonical, created, hook);
-        retry_refused(self, canonical);
+        check_found(self, canonical, versions);
       });
 }
 

@@ -21,6 +21,7 @@
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/records.hpp"
 #include "persistence/snapshot.hpp"
 
 namespace pikoci::server {
@@ -105,6 +106,54 @@ domain::reply restarting(const std::string& name) {
 /// A pipeline restarted this often within a minute is left stopped (a crash loop serves nobody).
 constexpr std::size_t max_restarts_per_minute = 5;
 
+/// A detached actor that answers `load_atom` with the pipeline `name` read back from the store
+/// (none when it is not there) and its text loaded (service sources fetched again: it may block).
+caf::actor spawn_restart_loader(self_ptr self, const std::string& name) {
+  auto db = self->state.ctx.db;
+  auto limits = self->state.ctx.load_limits;
+  return self->spawn<caf::detached>([db, name, limits] {
+    return caf::behavior{[db, name, limits](proto::load_atom) {
+      std::vector<persistence::stored_pipeline> found;
+      pipeline::load_result loaded;
+      try {
+        if (auto p = persistence::load_pipeline(*db, name)) found.push_back(std::move(*p));
+      } catch (const std::exception& e) {
+        spdlog::error("event=pipeline.restart_read_failed pipeline={} error=\"{}\"", name,
+                      e.what());
+      }
+      if (!found.empty()) {
+        pipeline::load_options opts;
+        opts.vars = persistence::pipeline_vars(found[0].doc);
+        opts.fetch = fetch_source;
+        opts.limits = limits;
+        loaded = pipeline::load(name + ".hcl", persistence::pipeline_text(found[0].doc), opts);
+      }
+      return std::make_tuple(std::move(found), std::move(loaded));
+    }};
+  });
+}
+
+/// A new actor for the restarted pipeline `name`, restored from `stored`.
+void restore_restarted(self_ptr self, const std::string& name, pipeline::pipeline_config config,
+                       persistence::stored_pipeline stored) {
+  auto& st = self->state;
+  auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(config));
+  auto actor = spawn_pipeline(self->system(), name, st.ctx);
+  self->monitor(actor);
+  st.pipelines[name] = actor;
+  self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg), std::move(stored))
+      .then(
+          [self, name](bool) {
+            self->state.restarting.erase(name);
+            spdlog::warn("event=pipeline.restarted pipeline={}", name);
+          },
+          [self, name](caf::error& e) {
+            self->state.restarting.erase(name);
+            spdlog::error("event=pipeline.restart_failed pipeline={} error=\"{}\"", name,
+                          caf::to_string(e));
+          });
+}
+
 /// Supervision: the pipeline `name` died (an exception outside a handler, in it or in one of its
 /// linked jobs and checkers). Its builds in the queue are withdrawn and their slots freed, then,
 /// once everything it wrote is in the store, it is restored from there like at a start: pending
@@ -134,56 +183,17 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
   // then the pipeline is read back and its text loaded on a thread of its own (a read of the
   // store and service sources fetched again may block)
   write_then(self, st.ctx, {}, [self, name, reason, give_up](bool) {
-    auto db = self->state.ctx.db;
-    auto limits = self->state.ctx.load_limits;
-    auto loader = self->spawn<caf::detached>([db, name, limits] {
-      return caf::behavior{[db, name, limits](proto::load_atom) {
-        std::vector<persistence::stored_pipeline> found;
-        pipeline::load_result loaded;
-        try {
-          if (auto p = persistence::load_pipeline(*db, name)) found.push_back(std::move(*p));
-        } catch (const std::exception& e) {
-          spdlog::error("event=pipeline.restart_read_failed pipeline={} error=\"{}\"", name,
-                        e.what());
-        }
-        if (!found.empty()) {
-          pipeline::load_options opts;
-          opts.vars = found[0].doc.value("vars", json::object());
-          opts.fetch = fetch_source;
-          opts.limits = limits;
-          loaded = pipeline::load(name + ".hcl", found[0].doc.value("text", ""), opts);
-        }
-        return std::make_tuple(std::move(found), std::move(loaded));
-      }};
-    });
+    auto loader = spawn_restart_loader(self, name);
     self->request(loader, caf::infinite, proto::load_atom::value)
         .then(
             [self, name, reason, give_up, loader](std::vector<persistence::stored_pipeline>& found,
                                                   pipeline::load_result& loaded) {
               caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-              auto& st = self->state;
               if (found.empty()) return give_up("it is not in the store");
               if (!loaded.config)
                 return give_up(invalid_pipeline(name, loaded.diags).failure->message);
-              auto cfg =
-                  std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
-              auto& stored = found[0];
-              stored.orphan_reason = reason;
-              auto actor = spawn_pipeline(self->system(), name, st.ctx);
-              self->monitor(actor);
-              st.pipelines[name] = actor;
-              self->request(actor, caf::infinite, proto::restore_atom::value, std::move(cfg),
-                            std::move(stored))
-                  .then(
-                      [self, name](bool) {
-                        self->state.restarting.erase(name);
-                        spdlog::warn("event=pipeline.restarted pipeline={}", name);
-                      },
-                      [self, name](caf::error& e) {
-                        self->state.restarting.erase(name);
-                        spdlog::error("event=pipeline.restart_failed pipeline={} error=\"{}\"",
-                                      name, caf::to_string(e));
-                      });
+              found[0].orphan_reason = reason;
+              restore_restarted(self, name, std::move(*loaded.config), std::move(found[0]));
             },
             [give_up, loader](caf::error& e) {
               caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
@@ -602,10 +612,10 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   };
   for (auto& p : stored) {
     pipeline::load_options opts;
-    opts.vars = p.doc.value("vars", json::object());
+    opts.vars = persistence::pipeline_vars(p.doc);
     opts.fetch = fetch_source;
     opts.limits = self->state.ctx.load_limits;
-    auto loaded = pipeline::load(p.name + ".hcl", p.doc.value("text", ""), opts);
+    auto loaded = pipeline::load(p.name + ".hcl", persistence::pipeline_text(p.doc), opts);
     if (!loaded.config) {
       spdlog::error(
           "event=pipeline.restore_failed pipeline={} error=\"{}\" (kept in the store)", p.name,
@@ -629,26 +639,29 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   return rp;
 }
 
+/// A monitored pipeline ended: the requests it was handling fail; unless it was stopped on
+/// purpose, it is restarted.
+void pipeline_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = std::find_if(st.pipelines.begin(), st.pipelines.end(),
+                         [&](const auto& p) { return p.second.address() == dm.source; });
+  if (it == st.pipelines.end()) return;  // deleted, or replaced already
+  auto name = it->first;
+  st.pipelines.erase(it);
+  if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
+    for (auto& [id, rp] : f->second)
+      rp.deliver(domain::fail(domain::errc::internal,
+                              "pipeline \"" + name + "\" failed while handling this request (" +
+                                  caf::to_string(dm.reason) + ")"));
+    st.in_flight.erase(f);
+  }
+  if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown) return;
+  restart_pipeline(self, name, caf::to_string(dm.reason));
+}
+
 proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ctx) {
   self->state.ctx = std::move(ctx);
-  self->set_down_handler([self](caf::down_msg& dm) {
-    auto& st = self->state;
-    auto it = std::find_if(st.pipelines.begin(), st.pipelines.end(),
-                           [&](const auto& p) { return p.second.address() == dm.source; });
-    if (it == st.pipelines.end()) return;  // deleted, or replaced already
-    auto name = it->first;
-    st.pipelines.erase(it);
-    if (auto f = st.in_flight.find(name); f != st.in_flight.end()) {
-      for (auto& [id, rp] : f->second)
-        rp.deliver(domain::fail(domain::errc::internal, "pipeline \"" + name +
-                                                       "\" failed while handling this request (" +
-                                                       caf::to_string(dm.reason) + ")"));
-      st.in_flight.erase(f);
-    }
-    if (dm.reason == caf::exit_reason::normal || dm.reason == caf::exit_reason::user_shutdown)
-      return;
-    restart_pipeline(self, name, caf::to_string(dm.reason));
-  });
+  self->set_down_handler([self](caf::down_msg& dm) { pipeline_down(self, dm); });
   return guarded_behavior<proto::registry_actor::behavior_type>(
       self, [] { return std::string("registry"); },
       // ---- node-wide operations (protocols/registry.hpp)

@@ -2,10 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/server/persist.hpp"
 #include "actors/server/guard.hpp"
+#include "actors/server/persist.hpp"
 #include "config/pipeline/schedule.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/records.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -76,11 +77,10 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
   self->state.setup = std::move(setup);
   auto& st = self->state;
   configure(self, st.setup.check_interval);
-  const auto& stored = st.setup.stored;
-  if (stored.is_object() && stored.value("last_check_at", json(nullptr)).is_string()) {
-    st.last_check_at = model::parse_time(stored["last_check_at"].get<std::string>());
-    if (stored.value("check_error", json(nullptr)).is_string())
-      st.check_error = stored["check_error"].get<std::string>();
+  auto stored = persistence::check_from_json(st.setup.stored);
+  if (stored.last_check_at) {
+    st.last_check_at = model::parse_time(*stored.last_check_at);
+    st.check_error = std::move(stored.check_error);
     auto now = st.setup.ctx.now();
     auto next = st.sched->next(*st.last_check_at);
     if (next <= now) {
@@ -139,8 +139,8 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
         }
         put(self, st.setup.ctx,
             {set_json(persistence::keys::check(st.setup.pipeline, st.setup.canonical),
-                      {{"last_check_at", model::format_time(*st.last_check_at)},
-                       {"check_error", st.check_error ? json(*st.check_error) : json(nullptr)}})});
+                      persistence::to_json(persistence::check_entry{
+                          model::format_time(*st.last_check_at), st.check_error}))});
         if (st.again) {
           st.again = false;
           check_now(self);
