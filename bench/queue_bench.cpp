@@ -27,9 +27,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node/runtime.hpp"
 #include "actors/server/execution_queue.hpp"
 #include "bench/report.hpp"
+#include "node/runtime.hpp"
 
 using namespace pikoci;
 using clock_type = std::chrono::steady_clock;
@@ -102,8 +102,8 @@ proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor:
       [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
       [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
       [](proto::flush_atom, proto::build_key) { return true; },
-      [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
-         const worker::step_result&) {},
+      [](proto::step_done_atom, proto::build_key, const worker::step_ref&, const worker::step_result&) {
+      },
       [](proto::decided_atom, proto::build_key, const worker::build_result&) {},
       [](proto::build_done_atom, proto::build_key, const worker::build_result&) {},
       [](proto::supersede_atom, proto::build_key, const std::string&) {},

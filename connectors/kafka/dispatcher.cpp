@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/model/build.hpp"
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
 namespace pikoci::kafka {
 namespace {
@@ -342,7 +342,7 @@ void tick(self_ptr self) {
 bool token_ok(self_ptr self, const std::string& token) {
   auto& st = self->state;
   if (st.good_tokens.count(token) != 0) return true;
-  auto v = http::auth::verify(st.opts.jwt_secret, token, wire::now_ms() / 1000);
+  auto v = auth::verify(st.opts.jwt_secret, token, wire::now_ms() / 1000);
   if (!v || !v.ok->worker) return false;
   if (st.good_tokens.size() < 64) st.good_tokens.insert(token);
   return true;

@@ -1,4 +1,4 @@
-#include "actors/node/remote_worker.hpp"
+#include "node/remote_worker.hpp"
 
 #include <atomic>
 #include <deque>
