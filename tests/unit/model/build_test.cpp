@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "actors/model/build.hpp"
+#include "actors/worker/build_executor.hpp"
 
 using namespace pikoci;
 using namespace pikoci::model;
