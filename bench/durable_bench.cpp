@@ -1,4 +1,4 @@
-// Benchmarks of durability with RocksDB (SPEC §11, issue #6), against the built pikoci-node:
+// Benchmarks of durability with RocksDB (SPEC §11), against the built pikoci-node:
 //   - durable admissions per second under a burst: `--clients` threads trigger `--burst` builds
 //     as fast as they can into a node whose one slot is busy (every 201 waited for its synced
 //     batch);

@@ -1,4 +1,4 @@
-// Benchmark: parse + validate a generated 1,000-job pipeline (target ≤ 100 ms, SPEC §11 / #2).
+// Benchmark: parse + validate a generated 1,000-job pipeline (target ≤ 100 ms, SPEC §11).
 // Prints one JSON line in bench/run's format.
 //
 //   bench-parse [--runs N] [--jobs J] [--write FILE]

@@ -1,4 +1,4 @@
-// Benchmarks of the execution queue (SPEC §11, issue #5), in-process:
+// Benchmarks of the execution queue (SPEC §11), in-process:
 //   - admissions per second: N builds enqueued (pipelined requests) into a queue with 1 slot;
 //   - memory per queued build, the queue's record alone: resident memory growth over N pending
 //     builds in the queue actor;
@@ -27,9 +27,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node/runtime.hpp"
 #include "actors/server/execution_queue.hpp"
 #include "bench/report.hpp"
+#include "node/runtime.hpp"
 
 using namespace pikoci;
 using clock_type = std::chrono::steady_clock;
@@ -99,13 +99,13 @@ proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor:
                                      std::move(slots)});
       },
       [](proto::accepted_atom, proto::build_key, const std::string&) {},
-      [](proto::step_start_atom, proto::build_key, const worker::step_ref&) {},
-      [](proto::step_log_atom, proto::build_key, const worker::step_ref&, const std::string&) {},
+      [](proto::step_start_atom, proto::build_key, const work::step_ref&) {},
+      [](proto::step_log_atom, proto::build_key, const work::step_ref&, const std::string&) {},
       [](proto::flush_atom, proto::build_key) { return true; },
-      [](proto::step_done_atom, proto::build_key, const worker::step_ref&,
-         const worker::step_result&) {},
-      [](proto::decided_atom, proto::build_key, const worker::build_result&) {},
-      [](proto::build_done_atom, proto::build_key, const worker::build_result&) {},
+      [](proto::step_done_atom, proto::build_key, const work::step_ref&, const work::step_result&) {
+      },
+      [](proto::decided_atom, proto::build_key, const work::build_result&) {},
+      [](proto::build_done_atom, proto::build_key, const work::build_result&) {},
       [](proto::supersede_atom, proto::build_key, const std::string&) {},
   };
 }

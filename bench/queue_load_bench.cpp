@@ -1,4 +1,4 @@
-// Benchmark: the execution queue's rules under random load on a real node (issue #9). Starts the
+// Benchmark: the execution queue's rules under random load on a real node. Starts the
 // built pikoci-node with --max-in-flight 4 and pipeline mode `group` (the group is the trigger's
 // `env` input), jobs with `concurrency = 1` and a shared serial group; then triggers BUILDS
 // builds of random jobs and groups at random (exponential) intervals, open loop, and cancels a

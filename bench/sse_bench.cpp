@@ -1,4 +1,4 @@
-// Benchmark: a log line written by a task → received by Server-Sent Events subscribers (issue #8:
+// Benchmark: a log line written by a task → received by Server-Sent Events subscribers (target:
 // p99 ≤ 50 ms, stretch 10 ms, with 50 subscribers). Starts the built pikoci-node on 127.0.0.1;
 // each run triggers a build whose task (`bench-stamp COUNT INTERVAL`) prints the wall clock every
 // INTERVAL ms, and SUBSCRIBERS clients follow GET .../builds/{n}/events from before the first

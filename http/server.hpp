@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/protocols/gateway.hpp"
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
 namespace pikoci::http {
 

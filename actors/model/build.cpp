@@ -140,13 +140,13 @@ void build_record::load_steps() {
   stored_steps_.shrink_to_fit();
 }
 
-step_record* build_record::find(const worker::step_ref& ref) {
+step_record* build_record::find(const work::step_ref& ref) {
   load_steps();
   if (auto* s = find_in(steps, ref.id)) return s;
   return find_in(hooks, ref.id);
 }
 
-void build_record::step_started(const worker::step_ref& ref, time_point now) {
+void build_record::step_started(const work::step_ref& ref, time_point now) {
   load_steps();
   step_record rec;
   rec.id = ref.id;
@@ -166,11 +166,11 @@ void build_record::step_started(const worker::step_ref& ref, time_point now) {
   steps.push_back(std::move(rec));
 }
 
-void build_record::step_log(const worker::step_ref& ref, std::string_view chunk) {
+void build_record::step_log(const work::step_ref& ref, std::string_view chunk) {
   if (auto* s = find(ref)) s->logs.append(chunk);
 }
 
-const step_record* build_record::step_finished(const worker::step_ref& ref, worker::status st,
+const step_record* build_record::step_finished(const work::step_ref& ref, work::status st,
                                                time_point now) {
   auto* s = find(ref);
   if (s != nullptr) {
@@ -204,7 +204,7 @@ void replay_steps(const std::vector<step_record>& steps, const std::string& pare
 }
 }  // namespace
 
-nlohmann::json build_record::step_event(const worker::step_ref& ref) {
+nlohmann::json build_record::step_event(const work::step_ref& ref) {
   auto* s = find(ref);
   if (s == nullptr) return nullptr;
   return step_event_of(*s, ref.parent, ref.job_hook);

@@ -12,7 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/worker/build_executor.hpp"
+#include "actors/model/capped_log.hpp"
+#include "actors/model/results.hpp"
 #include "domain/vocabulary.hpp"
 
 namespace pikoci::model {
@@ -40,7 +41,7 @@ struct step_record {
   std::string name;
   build_status status = build_status::started;
   std::optional<time_point> started_at, finished_at;
-  process::capped_log logs;
+  capped_log logs;
   std::vector<step_record> steps;
 };
 
@@ -63,16 +64,16 @@ struct build_record {
   std::vector<step_record> hooks;  // job-level hooks
 
   /// Applies a worker event (steps appear in the order they start).
-  void step_started(const worker::step_ref& ref, time_point now);
-  void step_log(const worker::step_ref& ref, std::string_view chunk);
+  void step_started(const work::step_ref& ref, time_point now);
+  void step_log(const work::step_ref& ref, std::string_view chunk);
   /// The finished step (null when the record has no such step).
-  const step_record* step_finished(const worker::step_ref& ref, worker::status st, time_point now);
+  const step_record* step_finished(const work::step_ref& ref, work::status st, time_point now);
 
   /// Live events (GET .../builds/{n}/events): `step` {"id","parent","type","name","job_hook",
   /// "status","started_at","finished_at"} and `log` {"step": id, "chunk"}.
   using event_fn = std::function<void(const char* type, nlohmann::json data)>;
   /// The `step` event of a step the record has (null if it has not).
-  nlohmann::json step_event(const worker::step_ref& ref);
+  nlohmann::json step_event(const work::step_ref& ref);
   /// Every step and job hook as `step` then `log` (its output so far), in the record's order.
   void replay(const event_fn& visit);
 
@@ -94,7 +95,7 @@ struct build_record {
   static build_record from_record(std::string_view text);
 
  private:
-  step_record* find(const worker::step_ref& ref);
+  step_record* find(const work::step_ref& ref);
   /// Parses the stored steps line into `steps` and `hooks` (a restored build about to change).
   void load_steps();
   std::string stored_steps_;  // the steps line of a restored build, not parsed yet

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <cmath>
 
-#include "actors/worker/step_protocol.hpp"
+#include "actors/model/step_protocol.hpp"
 #include "config/pipeline/utf8.hpp"
 
 namespace pikoci::model {
@@ -230,7 +230,7 @@ std::map<std::string, std::string> message_env(const build_record& b) {
       {"BUILD_REASON", b.reason},          {"notify_build_status", to_string(b.status)}};
   for (const auto& [k, v] : b.input_values) env["INPUT_" + k] = v;
   for (const auto& in : b.inputs)
-    for (auto& [k, v] : worker::get_exports(in.name, in.version)) env[k] = v;
+    for (auto& [k, v] : work::get_exports(in.name, in.version)) env[k] = v;
   return env;
 }
 
@@ -290,7 +290,7 @@ std::map<std::string, std::string> trigger_env(
                                          {"BUILD_JOB_NAME", t.job},
                                          {"BUILD_PIPELINE_NAME", t.pipeline},
                                          {"BUILD_TEAM_NAME", "main"}};
-  for (auto& [k, v] : worker::version_env(t.version)) env[k] = v;
+  for (auto& [k, v] : work::version_env(t.version)) env[k] = v;
   for (const auto& [k, v] : step_params) env["notify_" + k] = v;
   return env;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // The worker boundary (ARCHITECTURE "self-contained work, events back"): a build as the server
 // resolved it, ready to run without reading any server state. Plain data; the in-process bus
-// passes it as is, the Kafka connector (issue #7) will serialize it.
+// passes it as is, the Kafka connector serializes it (connectors/kafka/wire.hpp).
 
 #include <chrono>
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/worker/step_protocol.hpp"
+#include "actors/model/step_protocol.hpp"
 #include "config/pipeline/model.hpp"
 #include "domain/vocabulary.hpp"
 
@@ -24,7 +24,7 @@ using env_map = std::map<std::string, std::string>;
 /// A runner command with everything the server knows: the runner's template, the params (run-block
 /// attributes plus injected `param_*`, `version_*`, `put_*` ...) and the step's `args` list.
 struct command_spec {
-  worker::runner_template tmpl;
+  runner_template tmpl;
   env_map params;
   std::vector<std::string> args;
 };
@@ -63,7 +63,7 @@ struct step_plan {
   bool fail_fast = false;            // in_parallel
 };
 
-/// A service of the build (seed 002): started before the steps, stopped after them whatever
+/// A service of the build: started before the steps, stopped after them whatever
 /// happened. Record names: `<name>:start`, `<name>:ready`, `<name>:stop`.
 struct service_plan {
   std::string name;

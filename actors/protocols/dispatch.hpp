@@ -2,7 +2,7 @@
 // The worker boundary (ARCHITECTURE "self-contained work, events back"). The server reaches the
 // worker side only through `dispatcher_actor`; workers answer only with events to the actor that
 // owns the work. The embedded worker implements the dispatcher in-process; the Kafka connector
-// (issue #7) implements the same protocol over topics.
+// implements the same protocol over topics.
 
 #include <string>
 
@@ -15,24 +15,24 @@ namespace pikoci::proto {
 using build_events_actor = caf::typed_actor<
     // a worker took the build: it is `started` now
     caf::reacts_to<accepted_atom, build_key, std::string /*worker*/>,
-    caf::reacts_to<step_start_atom, build_key, worker::step_ref>,
-    caf::reacts_to<step_log_atom, build_key, worker::step_ref, std::string /*chunk*/>,
+    caf::reacts_to<step_start_atom, build_key, work::step_ref>,
+    caf::reacts_to<step_log_atom, build_key, work::step_ref, std::string /*chunk*/>,
     // back-pressure: a build runner asks this after every `flush_every` bytes of log and waits
     // for the answer, which comes once everything sent before it has been handled, so a task
     // printing fast never piles chunks up in the owner's mailbox (its pipe fills; it waits)
     caf::replies_to<flush_atom, build_key>::with<bool>,
-    caf::reacts_to<step_done_atom, build_key, worker::step_ref, worker::step_result>,
+    caf::reacts_to<step_done_atom, build_key, work::step_ref, work::step_result>,
     // the final status is known; job hooks still run and report as steps
-    caf::reacts_to<decided_atom, build_key, worker::build_result>,
+    caf::reacts_to<decided_atom, build_key, work::build_result>,
     // nothing of the build runs any more
-    caf::reacts_to<build_done_atom, build_key, worker::build_result>,
+    caf::reacts_to<build_done_atom, build_key, work::build_result>,
     // the execution queue superseded it (cancel_running): a pending build is `skipped`, a
     // started one `cancelled`, both with `reason`
     caf::reacts_to<supersede_atom, build_key, std::string /*reason*/>>;
 
 /// The answer to one resource check, sent to the resource's checker.
 using check_events_actor = caf::typed_actor<
-    caf::reacts_to<check_done_atom, std::int64_t /*check sequence*/, worker::check_result>>;
+    caf::reacts_to<check_done_atom, std::int64_t /*check sequence*/, work::check_result>>;
 
 /// Who hands out build slots (the execution queue): told when a dispatched build has ended.
 using slot_owner_actor = caf::typed_actor<caf::reacts_to<release_atom, std::int64_t /*build id*/>>;

@@ -3,7 +3,6 @@
 // (`--max-in-flight`, and never more than the worker slots; a worker releases the slot when a
 // build ends), FIFO dispatch by a monotonic
 // sequence, and why each pending build waits. Pending builds are compact records, not actors.
-// The full rule set (concurrency modes, groups, job limits, drain) is issue #5.
 
 #include "actors/protocols/dispatch.hpp"
 #include "domain/error.hpp"
@@ -67,7 +66,7 @@ using execution_queue_actor = caf::typed_actor<
     caf::reacts_to<adopt_atom, queued_build>,
     // SPEC §6.4 in Prometheus text format: pikoci_builds_skipped_total{reason},
     // pikoci_queue_rejected_total, pikoci_queue_depth, pikoci_builds_in_flight and the
-    // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it with issue #8)
+    // pikoci_trigger_to_start_seconds histogram (GET /metrics serves it)
     caf::replies_to<metrics_atom>::with<std::string>,
     // its part of GET /api/v1/stats: depth, in flight, blocked_by counts, trigger → start
     // percentiles of the last 1,000 builds, group contention

@@ -1,15 +1,15 @@
 #pragma once
 // The atoms of every protocol and the message types that only travel inside one process.
 // Work and events are plain C++ structs here; the in-process bus moves them without copying
-// through a serializer. The Kafka connector (issue #7) maps the same structs to JSON.
+// through a serializer. The Kafka connector maps the same structs to JSON.
 
 #include <memory>
 
 #include <caf/all.hpp>
 
 #include "actors/model/build.hpp"
+#include "actors/model/results.hpp"
 #include "actors/model/work.hpp"
-#include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
 #include "config/pipeline/model.hpp"
 
@@ -78,10 +78,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::config_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::plan_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_key)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::work::command_spec)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::step_ref)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::step_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::build_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::worker::check_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::work::step_ref)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::work::step_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::work::build_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::work::check_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::model::build_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nlohmann::json)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::pipeline::load_result)

@@ -62,7 +62,7 @@ void notify_end(self_ptr self, const build_record& b, persistence::batch& ops) {
 
 /// A notify step of a built-in kind, or a hook holding some, was recorded: the outbox sends them
 /// (ids from the build and the step record: a step run again is the same message).
-void notify_step(self_ptr self, const build_record& b, const worker::step_ref& ref) {
+void notify_step(self_ptr self, const build_record& b, const work::step_ref& ref) {
   auto& st = self->state;
   auto& ctx = st.setup.ctx;
   if (!ctx.outbox || st.def == nullptr) return;
@@ -160,7 +160,7 @@ domain::reply not_found_build(self_ptr self, const std::string& number) {
 }
 
 /// The final status of a build the worker decided, `allow_failure` applied.
-build_status final_status(const pipeline::job* def, worker::status st) {
+build_status final_status(const pipeline::job* def, work::status st) {
   return st == build_status::failed && def && def->allow_failure ? build_status::warning : st;
 }
 
@@ -667,8 +667,8 @@ void accepted(self_ptr self, proto::build_key key, const std::string& worker_nam
 }
 
 /// A step ended: its record, its notifications, the versions a put produced.
-void step_done(self_ptr self, proto::build_key key, const worker::step_ref& ref,
-               const worker::step_result& result) {
+void step_done(self_ptr self, proto::build_key key, const work::step_ref& ref,
+               const work::step_result& result) {
   auto* b = find_key(self, key);
   if (b == nullptr) return;
   const auto* step = b->step_finished(ref, result.st, self->state.setup.ctx.now());
@@ -679,7 +679,7 @@ void step_done(self_ptr self, proto::build_key key, const worker::step_ref& ref,
   save(self, *b);
   if (ref.type == "notify" || ref.type == "hook") notify_step(self, *b, ref);
   if (self->state.watchers.count(key.id) != 0) stream(self, key.id, "step", b->step_event(ref));
-  if (ref.type == "put" && result.st == worker::status::succeeded && !result.versions.empty()) {
+  if (ref.type == "put" && result.st == work::status::succeeded && !result.versions.empty()) {
     // the put's resource: its step name is the resource name
     std::string canonical;
     for (const auto& r : self->state.setup.cfg->resources)
@@ -708,7 +708,7 @@ void supersede(self_ptr self, proto::build_key key, const std::string& reason) {
 }
 
 /// The build is over (or the worker declined it while the node stops).
-void build_done(self_ptr self, proto::build_key key, const worker::build_result& result) {
+void build_done(self_ptr self, proto::build_key key, const work::build_result& result) {
   auto* b = find_key(self, key);
   if (b == nullptr) return;
   if (result.declined && b->status == build_status::pending) {
@@ -776,14 +776,14 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
         accepted(self, key, worker_name);
       },
-      [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
+      [self](proto::step_start_atom, proto::build_key key, const work::step_ref& ref) {
         auto* b = find_key(self, key);
         if (b == nullptr) return;
         b->step_started(ref, self->state.setup.ctx.now());
         if (self->state.watchers.count(key.id) != 0)
           stream(self, key.id, "step", b->step_event(ref));
       },
-      [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
+      [self](proto::step_log_atom, proto::build_key key, const work::step_ref& ref,
              const std::string& chunk) {
         persistence::fault_point("job.step_log");
         auto* b = find_key(self, key);
@@ -793,9 +793,9 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
           stream(self, key.id, "log", {{"step", ref.id}, {"chunk", chunk}});
       },
       [](proto::flush_atom, proto::build_key) { return true; },
-      [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
-             const worker::step_result& result) { step_done(self, key, ref, result); },
-      [self](proto::decided_atom, proto::build_key key, const worker::build_result& result) {
+      [self](proto::step_done_atom, proto::build_key key, const work::step_ref& ref,
+             const work::step_result& result) { step_done(self, key, ref, result); },
+      [self](proto::decided_atom, proto::build_key key, const work::build_result& result) {
         auto* b = find_key(self, key);
         if (b == nullptr || model::is_terminal(b->status)) return;
         b->status = final_status(self->state.def, result.st);
@@ -806,7 +806,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](proto::supersede_atom, proto::build_key key, const std::string& reason) {
         supersede(self, key, reason);
       },
-      [self](proto::build_done_atom, proto::build_key key, const worker::build_result& result) {
+      [self](proto::build_done_atom, proto::build_key key, const work::build_result& result) {
         build_done(self, key, result);
       });
 }

@@ -14,10 +14,10 @@
 #include "actors/server/resolve.hpp"
 #include "actors/server/resource_checker.hpp"
 #include "actors/server/scheduling.hpp"
+#include "auth/auth.hpp"
+#include "auth/git_webhook.hpp"
 #include "config/pipeline/group_template.hpp"
 #include "config/pipeline/json_decode.hpp"
-#include "http/auth.hpp"
-#include "http/webhook_sig.hpp"
 #include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
 #include "persistence/records.hpp"
@@ -436,7 +436,7 @@ void reconcile_resources(self_ptr self, persistence::stored_pipeline* stored,
       continue;
     }
     resource_entry e;
-    e.webhook_token = http::auth::random_token(24).value_or("");
+    e.webhook_token = auth::random_token(24).value_or("");
     checker_setup cs{st.name, r.canonical, r.check_interval, host, st.ctx, nullptr};
     if (stored != nullptr) {
       auto saved = persistence::resource_settings_of(*record, r.canonical);
@@ -636,7 +636,7 @@ void remember_delivery(self_ptr self, const std::string& id) {
 /// replays ignored by delivery id; then every resource is checked now, and builds created from
 /// the versions those checks find get the delivery as `.Webhook` in their group template.
 caf::result<domain::reply> git_delivery(self_ptr self, const proto::git_webhook& req) {
-  namespace gw = http::git_webhook;
+  namespace gw = auth::git_webhook;
   auto& st = self->state;
   auto who = gw::verify(st.git_secret, req.headers, req.body);
   if (!who) {
@@ -812,7 +812,7 @@ caf::result<domain::reply> new_webhook_token(self_ptr self,
   auto& st = self->state;
   auto canonical = find_resource(self, g.resource);
   if (!canonical) return no_resource(g.resource);
-  auto token = http::auth::random_token(24);
+  auto token = auth::random_token(24);
   if (!token) return domain::fail(domain::errc::internal, "cannot generate a webhook token");
   st.resources.at(*canonical).webhook_token = std::move(*token);
   spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "actors/model/notification.hpp"
-#include "actors/worker/step_protocol.hpp"
+#include "actors/model/step_protocol.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -38,8 +38,8 @@ work::command_spec resolve(const pipeline_config& cfg, const runner_command& cmd
     // `file` runs a script from the work directory instead of `cmd`
     if (params.count("file") != 0 && params.count("cmd") == 0) {
       // executed directly unless an interpreter is named
-      spec.tmpl = cmd.params.count("shell") == 0 ? worker::runner_template{"$file", {}}
-                                                 : worker::runner_template{"$shell", {"$file"}};
+      spec.tmpl = cmd.params.count("shell") == 0 ? work::runner_template{"$file", {}}
+                                                 : work::runner_template{"$shell", {"$file"}};
       if (!params["file"].empty() && params["file"][0] != '/')
         params["file"] = "./" + params["file"];
     }
@@ -108,7 +108,7 @@ struct builder {
         if (type.pull) {
           p.command = resolve(cfg, *type.pull, type.runner);
           add_resource_params(type, res, p.command->params);
-          for (const auto& [k, val] : worker::version_env(p.version)) p.command->params[k] = val;
+          for (const auto& [k, val] : work::version_env(p.version)) p.command->params[k] = val;
         }
         break;
       }
@@ -331,7 +331,7 @@ std::optional<work::command_spec> make_check_command(const pipeline_config& cfg,
     auto cmd = resolve(cfg, *type->check, type->runner);
     add_resource_params(*type, res, cmd.params);
     if (latest.is_object())
-      for (const auto& [k, v] : worker::version_env(latest)) cmd.params[k] = v;
+      for (const auto& [k, v] : work::version_env(latest)) cmd.params[k] = v;
     return cmd;
   } catch (const plan_error&) {
     return std::nullopt;

@@ -115,7 +115,7 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
             {"next_check_at", t(st.next_check_at)},
             {"check_error", st.check_error ? nlohmann::json(*st.check_error) : nullptr}};
       },
-      [self](proto::check_done_atom, std::int64_t seq, worker::check_result& result) {
+      [self](proto::check_done_atom, std::int64_t seq, work::check_result& result) {
         auto& st = self->state;
         if (seq != st.sequence) return;
         st.in_flight = false;

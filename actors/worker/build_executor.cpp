@@ -8,9 +8,10 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/model/capped_log.hpp"
 #include "config/pipeline/duration.hpp"
-#include "connectors/process/containment.hpp"
 #include "config/pipeline/utf8.hpp"
+#include "connectors/process/containment.hpp"
 
 namespace pikoci::worker {
 
@@ -77,12 +78,12 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   if (auto it = cmd.params.find("NOTIFY_MESSAGE"); it != cmd.params.end()) {
     // automatic notifications: the build's final status, known only here
     if (auto st = cmd.params.find("notify_build_status"); st != cmd.params.end())
-      build_status = expand(st->second, lookup);
-    message = expand(it->second, [&](const std::string& name) -> std::optional<std::string> {
+      build_status = work::expand(st->second, lookup);
+    message = work::expand(it->second, [&](const std::string& name) -> std::optional<std::string> {
       return name == "NOTIFY_MESSAGE" ? std::nullopt : lookup(name);
     });
   }
-  expanded_command argv = expand_template(cmd.tmpl, lookup, cmd.args);
+  work::expanded_command argv = work::expand_template(cmd.tmpl, lookup, cmd.args);
   if (argv.skip) {
     process::outcome ok;
     ok.started = true;
@@ -300,8 +301,7 @@ class build_run {
   process::outcome run_command(const work::command_spec& cmd, const env_map& exports,
                                const env_map& extra, const step_ref& ref,
                                std::optional<clock::time_point> deadline,
-                               const process::cancel_source* cancel,
-                               process::capped_log* out_log) {
+                               const process::cancel_source* cancel, model::capped_log* out_log) {
     return run_command_spec(cmd, opts_, workdir_, {&plan_.env, &exports, &extra}, deadline, cancel,
                             [&](std::string_view chunk) {
                               if (out_log != nullptr) out_log->append(chunk);
@@ -321,14 +321,15 @@ class build_run {
     step_outcome o;
     if (!step.command) {
       // no pull/push defined: a no-op success; a get still exports its version
-      if (step.kind == work::step_kind::get) result.exports = get_exports(step.name, step.version);
+      if (step.kind == work::step_kind::get)
+        result.exports = work::get_exports(step.name, step.version);
       return o;
     }
     env_map extra;
     fs::path output_file = workdir_ / ".pikoci" / (ref.id + "-" + std::to_string(n) + ".out");
     if (step.kind == work::step_kind::task) extra["PIKOCI_OUTPUT"] = output_file.string();
     // a put's versions are its output's last line: only the (capped) tail is kept, and only there
-    process::capped_log log;
+    model::capped_log log;
     auto deadline = deadline_for(step.timeout);
     process::outcome po =
         run_command(*step.command, exports, extra, ref, deadline, cancel,
@@ -356,7 +357,7 @@ class build_run {
     }
     switch (step.kind) {
       case work::step_kind::get:
-        result.exports = get_exports(step.name, step.version);
+        result.exports = work::get_exports(step.name, step.version);
         break;
       case work::step_kind::task: {
         // task_exports reads the first MiB; a huge file is not loaded beyond it
@@ -364,11 +365,11 @@ class build_run {
         std::string content(std::size_t{1} << 20, '\0');
         in.read(content.data(), static_cast<std::streamsize>(content.size()));
         content.resize(static_cast<std::size_t>(in.gcount()));
-        result.exports = task_exports(step.name, content);
+        result.exports = work::task_exports(step.name, content);
         break;
       }
       case work::step_kind::put:
-        result.versions = parse_put_versions(log.str());
+        result.versions = work::parse_put_versions(log.str());
         break;
       case work::step_kind::notify:
       case work::step_kind::in_parallel:
@@ -543,7 +544,7 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
   }
   auto scope = std::make_unique<process::scope>(workdir.filename().string());  // "check-..."
   opts.scope = scope.get();
-  process::capped_log log;  // its last line is what counts; a huge output keeps its tail
+  model::capped_log log;  // its last line is what counts; a huge output keeps its tail
   process::outcome po =
       run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
                        [&](std::string_view chunk) { log.append(chunk); });
@@ -556,7 +557,7 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
     if (!po.cancelled) result.log += "\n" + *result.error;
     return result;
   }
-  check_output out = parse_check_output(result.log);
+  work::check_output out = work::parse_check_output(result.log);
   result.versions = std::move(out.versions);
   result.error = std::move(out.error);
   return result;

@@ -12,39 +12,19 @@
 #include <string>
 #include <string_view>
 
+#include "actors/model/results.hpp"
 #include "actors/model/work.hpp"
 #include "connectors/process/process.hpp"
 #include "domain/vocabulary.hpp"
 
 namespace pikoci::worker {
 
-/// How a step or a build ran: succeeded, failed, errored or cancelled (the domain's statuses
-/// a run can end with, `domain::is_run_outcome`).
-using status = domain::build_status;
-
-/// Identifies a step record: `id` is unique within the build ("2", "2.0" for the first child of
-/// step 2, "2:h0" for its first hook, "job:h1" for the second job hook).
-struct step_ref {
-  std::string id;
-  std::string type;  // get, task, put, in_parallel, hook
-  std::string name;
-  std::string parent;  // id of the in_parallel group, or ""
-  bool job_hook = false;
-};
-
-struct step_result {
-  status st = status::succeeded;
-  work::env_map exports;                 // GET_* / TASK_* on success
-  std::vector<nlohmann::json> versions;  // printed by a put
-};
-
-struct build_result {
-  status st = status::succeeded;
-  std::string reason;  // "step \"x\" failed: exit status 1", "job timed out after 30s"
-  /// The worker did not take the build (it is stopping): nothing of it ran, and it stays
-  /// pending. Never sent over the wire: a remote worker refuses work before it stops.
-  bool declined = false;
-};
+// The results the executor reports are the worker boundary's (model/results.hpp).
+using work::build_result;
+using work::check_result;
+using work::status;
+using work::step_ref;
+using work::step_result;
 
 /// Receives a build's events, possibly from several threads at once (in_parallel children).
 class build_sink {
@@ -91,13 +71,6 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
                                   const process::output_fn& on_output);
-
-/// What a resource check found (reference §2.1).
-struct check_result {
-  std::vector<nlohmann::json> versions;  // oldest first
-  std::optional<std::string> error;      // failed check: the reason; `log` holds its output
-  std::string log;
-};
 
 /// Runs a check command in a throwaway work directory and reads its output.
 check_result execute_check(const work::command_spec& cmd, const executor_options& opts,

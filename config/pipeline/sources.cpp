@@ -1,4 +1,4 @@
-// `service_type "x" { source = "https://..." }` (SPEC §7, seed 002): the definition is fetched
+// `service_type "x" { source = "https://..." }` (SPEC §7): the definition is fetched
 // once when the pipeline is set and decoded like an inline one.
 
 #include "config/pipeline/load.hpp"

@@ -12,7 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/model/build.hpp"
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
 namespace pikoci::kafka {
 namespace {
@@ -187,7 +187,7 @@ void publish_build(self_ptr self, const in_flight& b) {
 }
 
 /// The build ends here: its owner hears the result and the slot goes back.
-void finish(self_ptr self, std::int64_t id, const worker::build_result& result) {
+void finish(self_ptr self, std::int64_t id, const work::build_result& result) {
   auto& st = self->state;
   auto it = st.builds.find(id);
   if (it == st.builds.end()) return;
@@ -229,7 +229,7 @@ void build_lost(self_ptr self, std::int64_t id, const std::string& name) {
       spdlog::warn("event=build.worker_lost build={} attempt={} worker={}", id, b.work.key.attempt,
                    name);
       finish(self, id,
-             {worker::status::errored, "worker lost: " + name + " stopped sending heartbeats"});
+             {work::status::errored, "worker lost: " + name + " stopped sending heartbeats"});
     }
   }
 }
@@ -310,7 +310,7 @@ void expire(self_ptr self, clock_type::time_point now) {
       ++it;
       continue;
     }
-    worker::check_result lost;
+    work::check_result lost;
     lost.error = "no worker answered the check in time (its timeout plus the worker lease)";
     self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
                std::move(lost));
@@ -342,7 +342,7 @@ void tick(self_ptr self) {
 bool token_ok(self_ptr self, const std::string& token) {
   auto& st = self->state;
   if (st.good_tokens.count(token) != 0) return true;
-  auto v = http::auth::verify(st.opts.jwt_secret, token, wire::now_ms() / 1000);
+  auto v = auth::verify(st.opts.jwt_secret, token, wire::now_ms() / 1000);
   if (!v || !v.ok->worker) return false;
   if (st.good_tokens.size() < 64) st.good_tokens.insert(token);
   return true;
@@ -548,7 +548,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         if (it->second.worker.empty()) {
           // not taken by any worker yet: it ends now; a worker that takes it later is told
           // to cancel when its `accepted` finds the build gone
-          finish(self, key.id, {worker::status::cancelled, reason});
+          finish(self, key.id, {work::status::cancelled, reason});
         }
       },
       [self](proto::adopt_atom, proto::build_work& work, const std::string& worker) {

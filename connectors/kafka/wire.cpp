@@ -60,7 +60,7 @@ ojson enc_jsons(const std::vector<json>& v) {
 }
 
 
-ojson enc(const worker::step_ref& r) {
+ojson enc(const work::step_ref& r) {
   ojson o = ojson::object();
   o["id"] = r.id;
   o["type"] = r.type;
@@ -70,7 +70,7 @@ ojson enc(const worker::step_ref& r) {
   return o;
 }
 
-ojson enc(const worker::step_result& r) {
+ojson enc(const work::step_result& r) {
   ojson o = ojson::object();
   o["status"] = domain::to_string(r.st);
   o["exports"] = enc_env(r.exports);
@@ -78,14 +78,14 @@ ojson enc(const worker::step_result& r) {
   return o;
 }
 
-ojson enc(const worker::build_result& r) {
+ojson enc(const work::build_result& r) {
   ojson o = ojson::object();
   o["status"] = domain::to_string(r.st);
   o["reason"] = r.reason;
   return o;
 }
 
-ojson enc(const worker::check_result& r) {
+ojson enc(const work::check_result& r) {
   ojson o = ojson::object();
   o["versions"] = enc_jsons(r.versions);
   o["error"] = r.error ? ojson(*r.error) : ojson(nullptr);
@@ -408,8 +408,8 @@ work::build_plan dec_plan(const in& j) {
   return p;
 }
 
-worker::step_ref dec_step_ref(const in& j) {
-  worker::step_ref r;
+work::step_ref dec_step_ref(const in& j) {
+  work::step_ref r;
   r.id = j["id"].str();
   r.type = j["type"].str();
   r.name = j["name"].str();
@@ -418,23 +418,23 @@ worker::step_ref dec_step_ref(const in& j) {
   return r;
 }
 
-worker::step_result dec_step_result(const in& j) {
-  worker::step_result r;
+work::step_result dec_step_result(const in& j) {
+  work::step_result r;
   r.st = j["status"].enumerated(domain::parse_build_status, domain::is_run_outcome);
   r.exports = j["exports"].env();
   r.versions = j["versions"].jsons();
   return r;
 }
 
-worker::build_result dec_build_result(const in& j) {
-  worker::build_result r;
+work::build_result dec_build_result(const in& j) {
+  work::build_result r;
   r.st = j["status"].enumerated(domain::parse_build_status, domain::is_run_outcome);
   r.reason = j["reason"].str();
   return r;
 }
 
-worker::check_result dec_check_result(const in& j) {
-  worker::check_result r;
+work::check_result dec_check_result(const in& j) {
+  work::check_result r;
   r.versions = j["versions"].jsons();
   if (auto e = j.optional("error")) r.error = e->str();
   r.log = j["log"].str();

@@ -20,8 +20,8 @@
 #include <variant>
 #include <vector>
 
+#include "actors/model/results.hpp"
 #include "actors/model/work.hpp"
-#include "actors/worker/build_executor.hpp"
 
 namespace pikoci::wire {
 
@@ -70,13 +70,13 @@ struct accepted {
 struct step_started {
   std::int64_t build_id = 0;
   int attempt = 1;
-  worker::step_ref step;
+  work::step_ref step;
 };
 
 struct log_chunk {
   std::int64_t build_id = 0;
   int attempt = 1;
-  worker::step_ref step;
+  work::step_ref step;
   std::uint64_t seq = 0;
   std::string chunk;  // raw process output; invalid UTF-8 is sent as U+FFFD
 };
@@ -84,26 +84,26 @@ struct log_chunk {
 struct step_finished {
   std::int64_t build_id = 0;
   int attempt = 1;
-  worker::step_ref step;
-  worker::step_result result;
+  work::step_ref step;
+  work::step_result result;
 };
 
 struct build_decided {
   std::int64_t build_id = 0;
   int attempt = 1;
-  worker::build_result result;
+  work::build_result result;
 };
 
 struct build_finished {
   std::int64_t build_id = 0;
   int attempt = 1;
-  worker::build_result result;
+  work::build_result result;
 };
 
 struct check_finished {
   std::int64_t sequence = 0;
   std::string resource;
-  worker::check_result result;
+  work::check_result result;
 };
 
 /// server → worker (control): the final status of (build, attempt) is stored; the worker stops

@@ -3,7 +3,7 @@
 // and checks topics of the worker's tags and control messages from `<prefix>.control`; the
 // worker's events are produced to `<prefix>.events`, stamped with its name and token. What a
 // worker does with its work (runners, slots, fencing, heartbeats, leases) belongs to its owner,
-// the worker role (actors/node/remote_worker).
+// the worker role (node/remote_worker).
 //
 // Flow control: a message of work is committed only after the owner took it. While the owner's
 // gate is closed, or it refuses a message (draining), what was fetched waits here uncommitted:

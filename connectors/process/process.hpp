@@ -71,22 +71,4 @@ using output_fn = std::function<void(std::string_view chunk)>;
 outcome run(const command& cmd, const options& opts, const output_fn& on_output,
             const cancel_source* cancel = nullptr);
 
-/// A step log with a size cap: keeps the most recent `cap` bytes (starting at a line or at least
-/// a UTF-8 character) and says how much was dropped. It holds at most 1.25 × `cap` meanwhile.
-class capped_log {
- public:
-  static constexpr std::size_t default_cap = 4 * 1024 * 1024;
-  explicit capped_log(std::size_t cap = default_cap) : cap_(cap) {}
-  void append(std::string_view chunk);
-  /// The kept text, preceded by a marker line when earlier output was dropped.
-  std::string str() const;
-  std::size_t dropped() const;
-
- private:
-  std::size_t cut_point() const;  // where the kept text starts now
-  std::size_t cap_;
-  std::string tail_;
-  std::size_t dropped_ = 0;
-};
-
 }  // namespace pikoci::process

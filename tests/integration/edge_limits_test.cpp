@@ -16,7 +16,7 @@
 
 #include <openssl/hmac.h>
 
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 #include "tests/support/pipeline_fixture.hpp"
 
 using namespace pikoci::test;
@@ -118,7 +118,7 @@ bool health_within(const std::string& url, std::chrono::milliseconds timeout) {
 
 /// An HS256 token over `payload`, signed with the test secret.
 std::string signed_token(const std::string& payload) {
-  using pikoci::http::auth::base64url_encode;
+  using pikoci::auth::base64url_encode;
   std::string input =
       base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(payload);
   unsigned char mac[32];

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 #include "tests/support/process.hpp"
 
 using namespace pikoci::test;
-namespace auth = pikoci::http::auth;
+namespace auth = pikoci::auth;
 
 namespace {
 

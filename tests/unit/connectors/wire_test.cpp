@@ -116,8 +116,8 @@ work::build_plan rich_plan() {
   return p;
 }
 
-worker::step_ref ref() {
-  return worker::step_ref{"1.2", "put", "image", "1", false};
+work::step_ref ref() {
+  return work::step_ref{"1.2", "put", "image", "1", false};
 }
 
 std::vector<wire::envelope> samples() {
@@ -132,25 +132,25 @@ std::vector<wire::envelope> samples() {
   add(wire::recorded{4242, 3});
   add(wire::drain{""});
   add(wire::accepted{4242, 3}, "w1", "s3cret");
-  add(wire::step_started{4242, 3, worker::step_ref{"job:h1", "hook", "ensure", "", true}}, "w1",
+  add(wire::step_started{4242, 3, work::step_ref{"job:h1", "hook", "ensure", "", true}}, "w1",
       "s3cret");
   add(wire::log_chunk{4242, 3, ref(), 18446744073709551615u, "line 1\nline \"2\"\t\x01\n"}, "w1",
       "s3cret");
   add(wire::step_finished{4242, 3, ref(),
-                          worker::step_result{worker::status::failed,
-                                              {{"GET_REPO_REF", "abc"}, {"TASK_X_Y", ""}},
-                                              {json{{"digest", "sha256:1"}}, json::object()}}},
+                          work::step_result{work::status::failed,
+                                            {{"GET_REPO_REF", "abc"}, {"TASK_X_Y", ""}},
+                                            {json{{"digest", "sha256:1"}}, json::object()}}},
       "w1", "s3cret");
-  add(wire::build_decided{4242, 3, worker::build_result{worker::status::errored, "boom"}}, "w1",
+  add(wire::build_decided{4242, 3, work::build_result{work::status::errored, "boom"}}, "w1",
       "s3cret");
-  add(wire::build_finished{4242, 3, worker::build_result{worker::status::cancelled, "asked"}}, "w1",
+  add(wire::build_finished{4242, 3, work::build_result{work::status::cancelled, "asked"}}, "w1",
       "s3cret");
   add(wire::check_finished{17, "repo",
-                           worker::check_result{
+                           work::check_result{
                                {json{{"ref", "a"}}, json{{"ref", "b"}}}, std::nullopt, "log text"}},
       "w1", "s3cret");
-  add(wire::check_finished{18, "repo", worker::check_result{{}, "exit status 1", "fatal: no"}},
-      "w1", "s3cret");
+  add(wire::check_finished{18, "repo", work::check_result{{}, "exit status 1", "fatal: no"}}, "w1",
+      "s3cret");
   add(wire::heartbeat{{"linux"},
                       {"default", "gpu"},
                       4,
@@ -295,7 +295,7 @@ TEST_SUITE("wire") {
         CHECK(s->step.job_hook);
         CHECK(s->step.type == "hook");
       } else if (auto* f = std::get_if<wire::step_finished>(&d.body)) {
-        CHECK(f->result.st == worker::status::failed);
+        CHECK(f->result.st == work::status::failed);
         CHECK(f->result.exports.at("GET_REPO_REF") == "abc");
         CHECK(f->result.versions.at(0)["digest"] == "sha256:1");
         CHECK(f->result.versions.at(1) == json::object());
@@ -318,7 +318,7 @@ TEST_SUITE("wire") {
         CHECK(r->sequence == 17);
         CHECK(r->command.params.at("cmd") == "check");
       } else if (auto* b = std::get_if<wire::build_decided>(&d.body)) {
-        CHECK(b->result.st == worker::status::errored);
+        CHECK(b->result.st == work::status::errored);
         CHECK(b->result.reason == "boom");
       }
     }
@@ -345,8 +345,8 @@ TEST_SUITE("wire") {
     wire::envelope done{
         "w1", "tok", 5,
         wire::step_finished{
-            42, 1, worker::step_ref{"0", "get", "repo", "", false},
-            worker::step_result{worker::status::succeeded, {{"GET_REPO_REF", "a"}}, {}}}};
+            42, 1, work::step_ref{"0", "get", "repo", "", false},
+            work::step_result{work::status::succeeded, {{"GET_REPO_REF", "a"}}, {}}}};
     CHECK(wire::encode(done) ==
           R"({"v":1,"type":"step_finished","worker":"w1","token":"tok","sent_at_ms":5,"body":)"
           R"({"build_id":42,"attempt":1,"step":{"id":"0","type":"get","name":"repo","parent":"",)"
@@ -555,10 +555,10 @@ TEST_SUITE("wire") {
           "5 \xe2\x82\xac");
     // invalid UTF-8 elsewhere (a step name, an export, a version) does not throw either
     wire::envelope fin{"w\xff", "t", 1,
-                       wire::step_finished{1, 1, worker::step_ref{"0", "task", "x\xc0", "", false},
-                                           worker::step_result{worker::status::succeeded,
-                                                               {{"K\xff", "v\xff"}},
-                                                               {json{{"a", "\xff"}}}}}};
+                       wire::step_finished{1, 1, work::step_ref{"0", "task", "x\xc0", "", false},
+                                           work::step_result{work::status::succeeded,
+                                                             {{"K\xff", "v\xff"}},
+                                                             {json{{"a", "\xff"}}}}}};
     CHECK_NOTHROW(wire::decode(wire::encode(fin)));
   }
 

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "actors/model/build.hpp"
+#include "actors/worker/build_executor.hpp"
 
 using namespace pikoci;
 using namespace pikoci::model;
@@ -19,15 +20,15 @@ struct record_sink : worker::build_sink {
   build_record& rec;
   std::mutex mu;
   explicit record_sink(build_record& r) : rec(r) {}
-  void step_started(const worker::step_ref& s) override {
+  void step_started(const work::step_ref& s) override {
     std::lock_guard<std::mutex> l(mu);
     rec.step_started(s, std::chrono::system_clock::now());
   }
-  void log(const worker::step_ref& s, std::string_view c) override {
+  void log(const work::step_ref& s, std::string_view c) override {
     std::lock_guard<std::mutex> l(mu);
     rec.step_log(s, c);
   }
-  void step_finished(const worker::step_ref& s, const worker::step_result& r) override {
+  void step_finished(const work::step_ref& s, const work::step_result& r) override {
     std::lock_guard<std::mutex> l(mu);
     rec.step_finished(s, r.st, std::chrono::system_clock::now());
   }
@@ -150,7 +151,7 @@ TEST_SUITE("model.build") {
     worker::build_cancel cancel;
     auto result = worker::execute_build(plan, opts, sink, cancel);
     std::filesystem::remove_all(opts.work_root);
-    CHECK(result.st == worker::status::failed);
+    CHECK(result.st == work::status::failed);
 
     auto j = rec.to_json(true);
     CHECK(j["id"] == 17);
@@ -180,17 +181,17 @@ TEST_SUITE("model.build") {
 TEST_CASE("build record: live events replay steps, nested steps and job hooks in order") {
   build_record b;
   auto t0 = std::chrono::system_clock::time_point{} + 1000h;
-  worker::step_ref group{"s1", "in_parallel", "in_parallel", "", false};
-  worker::step_ref child{"s2", "task", "unit", "s1", false};
-  worker::step_ref hook{"h1", "hook", "ensure", "", true};
+  work::step_ref group{"s1", "in_parallel", "in_parallel", "", false};
+  work::step_ref child{"s2", "task", "unit", "s1", false};
+  work::step_ref hook{"h1", "hook", "ensure", "", true};
   b.step_started(group, t0);
   b.step_started(child, t0);
   b.step_log(child, "one\n");
   b.step_log(child, "two\n");
-  CHECK(b.step_finished(child, worker::status::succeeded, t0 + 5ms) != nullptr);
-  b.step_finished(group, worker::status::succeeded, t0 + 6ms);
+  CHECK(b.step_finished(child, work::status::succeeded, t0 + 5ms) != nullptr);
+  b.step_finished(group, work::status::succeeded, t0 + 6ms);
   b.step_started(hook, t0 + 7ms);
-  CHECK(b.step_finished({"nope", "task", "x", "", false}, worker::status::failed, t0) == nullptr);
+  CHECK(b.step_finished({"nope", "task", "x", "", false}, work::status::failed, t0) == nullptr);
 
   auto e = b.step_event(child);
   CHECK(e["id"] == "s2");

@@ -137,7 +137,7 @@ struct node_fixture {
   /// Answers the pending check of `canonical` with `versions`.
   void check_finds(const std::string& canonical, std::vector<json> versions) {
     auto w = take_check(canonical);
-    worker::check_result r;
+    work::check_result r;
     r.versions = std::move(versions);
     caf::anon_send(w.owner, proto::check_done_atom::value, w.sequence, r);
     run();
@@ -167,10 +167,10 @@ struct node_fixture {
   }
 
   /// Runs the dispatched build of `job` to `st` the way a worker reports it.
-  proto::build_work finish(const std::string& job, worker::status st = worker::status::succeeded) {
+  proto::build_work finish(const std::string& job, work::status st = work::status::succeeded) {
     auto w = take_build(job);
     start(w);
-    worker::build_result r{st, st == worker::status::succeeded ? "" : "step \"x\" failed"};
+    work::build_result r{st, st == work::status::succeeded ? "" : "step \"x\" failed"};
     caf::anon_send(w.owner, proto::decided_atom::value, w.key, r);
     caf::anon_send(w.owner, proto::build_done_atom::value, w.key, r);
     caf::anon_send(w.slots, proto::release_atom::value, w.key.id);
@@ -241,7 +241,7 @@ TEST_SUITE("server actors") {
     n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     n.finish("unit");
-    n.finish("lint", worker::status::failed);
+    n.finish("lint", work::status::failed);
     CHECK(n.builds("p", "deploy").size() == 1);
 
     // a manual trigger takes the highest version that passed both: v1, not the latest v2
@@ -272,7 +272,7 @@ TEST_SUITE("server actors") {
     node_fixture n;
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
-    n.finish("a", worker::status::failed);
+    n.finish("a", work::status::failed);
     n.ok(proto::check_resource{"p", "src.code"}, 202);
     n.check_finds("src.code", {{{"ref", "v2"}}});
     n.finish("a");
@@ -326,7 +326,7 @@ TEST_SUITE("server actors") {
     CHECK(*pending == 1);
     // build 1 was handed out just before; the stopping worker declines it: nothing ran
     auto w = n.take_build("a");
-    worker::build_result declined{worker::status::errored, "worker stopping"};
+    work::build_result declined{work::status::errored, "worker stopping"};
     declined.declined = true;
     caf::anon_send(w.owner, proto::build_done_atom::value, w.key, declined);
     caf::anon_send(w.slots, proto::release_atom::value, w.key.id);
@@ -381,7 +381,7 @@ TEST_SUITE("server actors") {
     n.ok(proto::check_resource{"p", "src.code"}, 202);
     CHECK(n.worker->checks.empty());
     caf::anon_send(first.owner, proto::check_done_atom::value, first.sequence,
-                   worker::check_result{});
+                   work::check_result{});
     n.run();
     // ... the manual request runs right after it
     n.check_finds("src.code", {});
@@ -686,7 +686,7 @@ TEST_SUITE("server actors: concurrency rules") {
         auto slots = w->slots;
         n.worker->builds.erase(w);
         caf::anon_send(owner, proto::accepted_atom::value, key, std::string("scripted"));
-        caf::anon_send(owner, proto::build_done_atom::value, key, worker::build_result{});
+        caf::anon_send(owner, proto::build_done_atom::value, key, work::build_result{});
         caf::anon_send(slots, proto::release_atom::value, key.id);
         n.run();
       } else if (triggered > 0) {

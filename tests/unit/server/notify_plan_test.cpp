@@ -61,7 +61,7 @@ job "j" {
 )hcl");
     recorder rec;
     auto result = execute(plan_of(cfg, "j"), rec);
-    CHECK(result.st == worker::status::succeeded);
+    CHECK(result.st == work::status::succeeded);
     CHECK(rec.started == std::vector<std::string>{"task:t", "notify:team", "notify:team"});
     CHECK(rec.logs["team"] == "[ci] build 4 of j: v1\nsecond line (info)\n[ci] default text ()\n");
   }
@@ -79,7 +79,7 @@ job "j" {
 )hcl");
     recorder rec;
     auto result = execute(plan_of(cfg, "j"), rec);
-    CHECK(result.st == worker::status::failed);
+    CHECK(result.st == work::status::failed);
     CHECK(rec.logs["on_failure"] == "[ci] it failed ()\n");
   }
 
@@ -114,7 +114,7 @@ job "other" {}
 )hcl");
     recorder rec;
     auto result = execute(plan_of(cfg, "j"), rec);
-    CHECK(result.st == worker::status::failed);
+    CHECK(result.st == work::status::failed);
     CHECK(rec.started == std::vector<std::string>{"task:t", "hook:on_failure",
                                                   "hook:notification:log.failures",
                                                   "hook:notification:log.always"});
@@ -174,7 +174,7 @@ job "j" {
     CHECK(plan.steps[1].children[0].kind == work::step_kind::notify);
     CHECK_FALSE(plan.steps[1].children[0].command.has_value());
     recorder rec;
-    CHECK(execute(plan, rec).st == worker::status::succeeded);
+    CHECK(execute(plan, rec).st == work::status::succeeded);
     CHECK(rec.started == std::vector<std::string>{"task:t", "in_parallel:in_parallel",
                                                   "notify:hook", "hook:ensure"});
 

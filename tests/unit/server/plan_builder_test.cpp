@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct run_result {
-  worker::build_result result;
+  work::build_result result;
   recorder rec;
 };
 
@@ -108,7 +108,7 @@ TEST_SUITE("server.plan_builder") {
     REQUIRE(std::holds_alternative<work::build_plan>(plan));
     run_result r;
     execute(std::get<work::build_plan>(plan), r);
-    CHECK(r.result.st == worker::status::succeeded);
+    CHECK(r.result.st == work::status::succeeded);
     CHECK(r.rec.logs["src"] == "pulled 7 from 5, ignored=none\npushing shipped\n[{\"n\":\"9\"}]\n");
     // exec passes args verbatim: no shell, no expansion ("$args" is spliced, not expanded)
     CHECK(r.rec.logs["greet"] == "hello world $GET_SRC_N \n");

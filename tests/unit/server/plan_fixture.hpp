@@ -28,19 +28,19 @@ struct recorder : worker::build_sink {
   std::vector<std::string> order;    // step names, as they started
   std::vector<std::string> started;  // type:name, as they started
   std::map<std::string, std::string> logs;
-  void step_started(const worker::step_ref& s) override {
+  void step_started(const work::step_ref& s) override {
     std::lock_guard<std::mutex> l(mu);
     order.push_back(s.name);
     started.push_back(s.type + ":" + s.name);
   }
-  void log(const worker::step_ref& s, std::string_view c) override {
+  void log(const work::step_ref& s, std::string_view c) override {
     std::lock_guard<std::mutex> l(mu);
     logs[s.name].append(c);
   }
-  void step_finished(const worker::step_ref&, const worker::step_result&) override {}
+  void step_finished(const work::step_ref&, const work::step_result&) override {}
 };
 
-inline worker::build_result execute(const work::build_plan& plan, recorder& rec) {
+inline work::build_result execute(const work::build_plan& plan, recorder& rec) {
   auto root = std::filesystem::temp_directory_path() / ("pikoci-plan-" + std::to_string(getpid()));
   worker::executor_options opts;
   opts.work_root = root;

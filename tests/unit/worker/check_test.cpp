@@ -21,7 +21,7 @@ struct fixture {
     opts.grace = 300ms;
   }
   ~fixture() { std::filesystem::remove_all(opts.work_root); }
-  worker::check_result check(const std::string& script, work::env_map params = {}) {
+  work::check_result check(const std::string& script, work::env_map params = {}) {
     params["shell"] = "/bin/sh";
     params["cmd"] = script;
     return worker::execute_check({{"$shell", {"-ec", "$cmd"}}, params, {}}, opts, 5s);

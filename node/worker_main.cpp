@@ -1,4 +1,4 @@
-#include "actors/node/worker_main.hpp"
+#include "node/worker_main.hpp"
 
 #include <unistd.h>
 #include <atomic>
@@ -11,13 +11,13 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/node/remote_worker.hpp"
-#include "actors/node/server_main.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "connectors/http_client/http_client.hpp"
+#include "node/remote_worker.hpp"
+#include "node/server_main.hpp"
 
 namespace pikoci::node {
 namespace {

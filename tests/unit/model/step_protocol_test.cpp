@@ -1,4 +1,4 @@
-#include "actors/worker/step_protocol.hpp"
+#include "actors/model/step_protocol.hpp"
 
 #include <doctest/doctest.h>
 
@@ -7,16 +7,16 @@
 #include <vector>
 
 using nlohmann::json;
-using pikoci::worker::expand;
-using pikoci::worker::expand_template;
-using pikoci::worker::flatten_version;
-using pikoci::worker::get_exports;
-using pikoci::worker::lookup_fn;
-using pikoci::worker::parse_check_output;
-using pikoci::worker::parse_put_versions;
-using pikoci::worker::runner_template;
-using pikoci::worker::task_exports;
-using pikoci::worker::version_env;
+using pikoci::work::expand;
+using pikoci::work::expand_template;
+using pikoci::work::flatten_version;
+using pikoci::work::get_exports;
+using pikoci::work::lookup_fn;
+using pikoci::work::parse_check_output;
+using pikoci::work::parse_put_versions;
+using pikoci::work::runner_template;
+using pikoci::work::task_exports;
+using pikoci::work::version_env;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "http/webhook_sig.hpp"
+#include "auth/git_webhook.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-using namespace pikoci::http::git_webhook;
+using namespace pikoci::auth::git_webhook;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "actors/node/server_main.hpp"
+#include "node/server_main.hpp"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -11,14 +11,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/node/remote_worker.hpp"
-#include "actors/node/runtime.hpp"
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "connectors/process/containment.hpp"
 #include "http/server.hpp"
+#include "node/remote_worker.hpp"
+#include "node/runtime.hpp"
 
 namespace pikoci::node {
 
@@ -173,7 +173,7 @@ int run_server(const server_flags& flags) {
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
   auto fd_limit = raise_fd_limit();
-  auto users = std::make_shared<http::auth::user_store>(flags.admin_password);
+  auto users = std::make_shared<auth::user_store>(flags.admin_password);
   if (!users->init_error().empty()) {
     spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
     return 1;
@@ -232,7 +232,7 @@ int run_server(const server_flags& flags) {
 
   std::unique_ptr<remote_worker> local_worker;
   if (ro.kafka) {
-    using namespace http::auth;
+    using namespace auth;
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();

@@ -1,4 +1,4 @@
-#include "actors/worker/step_protocol.hpp"
+#include "actors/model/step_protocol.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/names.hpp"
 
-namespace pikoci::worker {
+namespace pikoci::work {
 
 namespace {
 
@@ -245,4 +245,4 @@ std::map<std::string, std::string> task_exports(const std::string& step_name,
   return env;
 }
 
-}  // namespace pikoci::worker
+}  // namespace pikoci::work

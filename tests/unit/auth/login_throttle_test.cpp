@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
-using namespace pikoci::http::auth;
+using namespace pikoci::auth;
 using namespace std::chrono_literals;
 
 TEST_SUITE("http.auth.edge") {

@@ -17,7 +17,7 @@
 
 #include "domain/vocabulary.hpp"
 
-namespace pikoci::http::auth {
+namespace pikoci::auth {
 
 /// The domain's roles and their ladder, named here too because tokens carry them.
 using role = domain::role;
@@ -149,4 +149,4 @@ class login_throttle {
   table addresses_, users_;
 };
 
-}  // namespace pikoci::http::auth
+}  // namespace pikoci::auth

@@ -1,4 +1,4 @@
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-using namespace pikoci::http::auth;
+using namespace pikoci::auth;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "http/auth.hpp"
+#include "auth/auth.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,7 +12,7 @@
 #include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
-namespace pikoci::http::auth {
+namespace pikoci::auth {
 namespace {
 
 using json = nlohmann::json;
@@ -407,4 +407,4 @@ void login_throttle::succeeded(const std::string& address, const std::string& us
   users_.erase(user);
 }
 
-}  // namespace pikoci::http::auth
+}  // namespace pikoci::auth

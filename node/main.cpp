@@ -3,14 +3,14 @@
 #include <iostream>
 #include <variant>
 
-#include "actors/node/server_main.hpp"
-#include "actors/node/worker_main.hpp"
+#include "auth/auth.hpp"
 #include "cli/commands.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/secrets.hpp"
 #include "config/node/validate_command.hpp"
 #include "connectors/process/containment.hpp"
-#include "http/auth.hpp"
+#include "node/server_main.hpp"
+#include "node/worker_main.hpp"
 
 namespace {
 
@@ -21,8 +21,8 @@ std::int64_t unix_now() {
 
 /// Prints `c` signed with `secret` on stdout, the token alone on its line so scripts can capture
 /// it with $(...). Exit 1 if signing failed (never expected).
-int print_token(const std::string& secret, const pikoci::http::auth::claims& c) {
-  std::string token = pikoci::http::auth::sign(secret, c);
+int print_token(const std::string& secret, const pikoci::auth::claims& c) {
+  std::string token = pikoci::auth::sign(secret, c);
   if (token.empty()) {
     std::cerr << "pikoci-node: cannot sign the token\n";
     return 1;
@@ -32,13 +32,13 @@ int print_token(const std::string& secret, const pikoci::http::auth::claims& c) 
 }
 
 int run_worker_token(const pikoci::node::worker_token_flags& f) {
-  using namespace pikoci::http::auth;
+  using namespace pikoci::auth;
   // Worker tokens never expire: standalone workers run unattended for months.
   return print_token(f.jwt_secret, claims{"worker", role::worker, true, unix_now(), 0});
 }
 
 int run_user_token(const pikoci::node::user_token_flags& f) {
-  using namespace pikoci::http::auth;
+  using namespace pikoci::auth;
   auto r = parse_role(f.role).value_or(role::read);  // the CLI already checked it
   std::int64_t now = unix_now();
   std::int64_t exp = f.ttl_seconds > 0 ? now + f.ttl_seconds : 0;

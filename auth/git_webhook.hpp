@@ -1,5 +1,5 @@
 #pragma once
-// Git push webhooks (SPEC §3, issue #8): who sent a delivery and whether it carries the pipeline's
+// Git push webhooks (SPEC §3): who sent a delivery and whether it carries the pipeline's
 // secret. GitHub signs the raw body (`X-Hub-Signature-256: sha256=<hex HMAC-SHA256>`), GitLab
 // sends the secret itself (`X-Gitlab-Token`); both are compared in constant time. No HTTP server
 // and no actor here: the pipeline actor, which holds the secret, calls `verify`. Error messages
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace pikoci::http::git_webhook {
+namespace pikoci::auth::git_webhook {
 
 enum class provider { github, gitlab };
 
@@ -54,4 +54,4 @@ ref_info ref_of(const nlohmann::json& body);
 /// (`x-hub-signature*`, `x-gitlab-token`, `authorization`, `cookie`).
 header_map template_headers(const header_map& headers);
 
-}  // namespace pikoci::http::git_webhook
+}  // namespace pikoci::auth::git_webhook

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace pikoci::worker {
+namespace pikoci::work {
 
 /// A runner's command template after the server resolved which runner it is: for `exec`
 /// path="$path", args=["$args"]; for `shell` path="$shell" (default /bin/sh), args=["-ec","$cmd"];
@@ -76,4 +76,4 @@ std::map<std::string, std::string> get_exports(const std::string& step_name,
 std::map<std::string, std::string> task_exports(const std::string& step_name,
                                                 std::string_view output_file);
 
-}  // namespace pikoci::worker
+}  // namespace pikoci::work

@@ -1,6 +1,6 @@
 #pragma once
-// The server role's composition root: wires configuration, the HTTP edge and (from issue #3 on)
-// the actor system, then waits for a signal.
+// The server role's composition root: wires configuration, the store, the actor system and the
+// HTTP edge, then waits for a signal.
 
 #include <chrono>
 

@@ -1,4 +1,4 @@
-#include "actors/node/runtime.hpp"
+#include "node/runtime.hpp"
 
 #include <filesystem>
 #include <future>

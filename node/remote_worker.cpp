@@ -1,4 +1,4 @@
-#include "actors/node/remote_worker.hpp"
+#include "node/remote_worker.hpp"
 
 #include <atomic>
 #include <deque>
@@ -45,7 +45,7 @@ using link_actor = proto::build_events_actor::extend_with<proto::slot_owner_acto
 /// A final status the server has not confirmed yet: sent again until it does.
 struct unconfirmed {
   int attempt = 1;
-  worker::build_result result;
+  work::build_result result;
   std::chrono::steady_clock::time_point sent;
 };
 
@@ -139,7 +139,7 @@ void cancel_running(link_ptr self, const std::string& reason) {
   }
 }
 
-void build_done(link_ptr self, proto::build_key key, const worker::build_result& r) {
+void build_done(link_ptr self, proto::build_key key, const work::build_result& r) {
   auto& st = self->state;
   emit(self, wire::build_finished{key.id, key.attempt, r});
   if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
@@ -202,24 +202,24 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [self](proto::accepted_atom, proto::build_key key, const std::string&) {
         emit(self, wire::accepted{key.id, key.attempt});
       },
-      [self](proto::step_start_atom, proto::build_key key, const worker::step_ref& ref) {
+      [self](proto::step_start_atom, proto::build_key key, const work::step_ref& ref) {
         emit(self, wire::step_started{key.id, key.attempt, ref});
       },
-      [self](proto::step_log_atom, proto::build_key key, const worker::step_ref& ref,
+      [self](proto::step_log_atom, proto::build_key key, const work::step_ref& ref,
              std::string& chunk) {
         // chunks are whole UTF-8 characters already (the executor's utf8_stream)
         auto seq = ++self->state.log_seq[key.id];
         emit(self, wire::log_chunk{key.id, key.attempt, ref, seq, std::move(chunk)});
       },
       [](proto::flush_atom, proto::build_key) { return true; },  // chunks are with the producer
-      [self](proto::step_done_atom, proto::build_key key, const worker::step_ref& ref,
-             const worker::step_result& r) {
+      [self](proto::step_done_atom, proto::build_key key, const work::step_ref& ref,
+             const work::step_result& r) {
         emit(self, wire::step_finished{key.id, key.attempt, ref, r});
       },
-      [self](proto::decided_atom, proto::build_key key, const worker::build_result& r) {
+      [self](proto::decided_atom, proto::build_key key, const work::build_result& r) {
         emit(self, wire::build_decided{key.id, key.attempt, r});
       },
-      [self](proto::build_done_atom, proto::build_key key, const worker::build_result& r) {
+      [self](proto::build_done_atom, proto::build_key key, const work::build_result& r) {
         build_done(self, key, r);
       },
       [](proto::supersede_atom, proto::build_key, const std::string&) {
@@ -228,7 +228,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [](proto::release_atom, std::int64_t) {
         // the slot is the server's: build_finished frees it there
       },
-      [self](proto::check_done_atom, std::int64_t seq, worker::check_result& r) {
+      [self](proto::check_done_atom, std::int64_t seq, work::check_result& r) {
         auto& st = self->state;
         auto it = st.checks.find(seq);
         std::string resource = it == st.checks.end() ? std::string() : it->second;

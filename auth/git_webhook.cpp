@@ -1,4 +1,4 @@
-#include "http/webhook_sig.hpp"
+#include "auth/git_webhook.hpp"
 
 #include <climits>
 
@@ -7,7 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-namespace pikoci::http::git_webhook {
+namespace pikoci::auth::git_webhook {
 namespace {
 
 std::string header(const header_map& headers, const char* name) {
@@ -104,4 +104,4 @@ header_map template_headers(const header_map& headers) {
   return out;
 }
 
-}  // namespace pikoci::http::git_webhook
+}  // namespace pikoci::auth::git_webhook
