@@ -2,6 +2,7 @@
 // the top say what each block may contain; check_body() enforces them, the decoders below only
 // convert values and check per-attribute rules (durations, slugs, ranges of numbers).
 
+#include <algorithm>
 #include <set>
 
 #include "config/pipeline/condition.hpp"
@@ -235,6 +236,36 @@ class decoder {
     }
   }
 
+  /// Where one command block of a type definition goes, and the schema of its body.
+  struct command_slot {
+    const char* block;
+    std::optional<runner_command>* target;
+    const body_schema* schema = &command_schema;
+  };
+
+  // The command blocks of a type definition (any other block its schema allows is the type's
+  // `runner` override), then the checks that tie them to `source` and to the override.
+  template <class T>
+  void type_commands(const hcl::body& body, const std::vector<const hcl::block*>& blocks, T& t,
+                     const std::string& what, const std::vector<command_slot>& slots) {
+    for (const auto* c : blocks) {
+      auto slot = std::find_if(slots.begin(), slots.end(),
+                               [&](const command_slot& s) { return c->type == s.block; });
+      if (slot != slots.end())
+        *slot->target = command(*c, *slot->schema);
+      else
+        t.runner = override_of(*c);
+    }
+    std::vector<const char*> names;
+    std::vector<const std::optional<runner_command>*> targets;
+    for (const auto& s : slots) {
+      names.push_back(s.block);
+      targets.push_back(s.target);
+    }
+    source_exclusive(body, names, what);
+    override_runners(t.runner, targets, what);
+  }
+
   template <class T>
   void common_type(const hcl::block& b, T& t) {
     t.name = b.labels[0];
@@ -258,19 +289,8 @@ class decoder {
     auto blocks = check_body(body, resource_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     t.cache = r_.boolean(body.find_attribute("cache")).value_or(false);
-    for (const auto* c : blocks) {
-      if (c->type == "check")
-        t.check = command(*c);
-      else if (c->type == "pull")
-        t.pull = command(*c);
-      else if (c->type == "push")
-        t.push = command(*c);
-      else if (c->type == "runner")
-        t.runner = override_of(*c);
-    }
-    std::string what = "resource_type " + quote(t.name);
-    source_exclusive(body, {"check", "pull", "push"}, what);
-    override_runners(t.runner, {&t.check, &t.pull, &t.push}, what);
+    type_commands(body, blocks, t, "resource_type " + quote(t.name),
+                  {{"check", &t.check}, {"pull", &t.pull}, {"push", &t.push}});
     return t;
   }
 
@@ -328,15 +348,7 @@ class decoder {
     auto blocks = check_body(body, secret_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     t.config = params(body, secret_type_schema);
-    for (const auto* c : blocks) {
-      if (c->type == "get")
-        t.get = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
-    std::string what = "secret_type " + quote(t.name);
-    source_exclusive(body, {"get"}, what);
-    override_runners(t.runner, {&t.get}, what);
+    type_commands(body, blocks, t, "secret_type " + quote(t.name), {{"get", &t.get}});
     return t;
   }
 
@@ -346,19 +358,11 @@ class decoder {
     const auto& body = *b.content;
     auto blocks = check_body(body, service_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
-    for (const auto* c : blocks) {
-      if (c->type == "start")
-        t.start = command(*c);
-      else if (c->type == "ready_check")
-        t.ready_check = command(*c, ready_check_schema);
-      else if (c->type == "stop")
-        t.stop = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
     std::string what = "service_type " + quote(t.name);
-    source_exclusive(body, {"start", "ready_check", "stop"}, what);
-    override_runners(t.runner, {&t.start, &t.ready_check, &t.stop}, what);
+    type_commands(body, blocks, t, what,
+                  {{"start", &t.start},
+                   {"ready_check", &t.ready_check, &ready_check_schema},
+                   {"stop", &t.stop}});
     if (!body.find_attribute("source")) {
       using entry = std::pair<const char*, const std::optional<runner_command>*>;
       for (const auto& [name, c] : {entry{"start", &t.start}, entry{"stop", &t.stop}}) {
@@ -376,15 +380,7 @@ class decoder {
     const auto& body = *b.content;
     auto blocks = check_body(body, notification_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
-    for (const auto* c : blocks) {
-      if (c->type == "notify")
-        t.notify = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
-    std::string what = "notification_type " + quote(t.name);
-    source_exclusive(body, {"notify"}, what);
-    override_runners(t.runner, {&t.notify}, what);
+    type_commands(body, blocks, t, "notification_type " + quote(t.name), {{"notify", &t.notify}});
     return t;
   }
 
