@@ -880,6 +880,25 @@ class parser {
     return e;
   }
 
+  // The key of an object constructor's item starting at `t` (peeked), up to its `=` or `:`.
+  expr_ptr parse_object_key(const token& t) {
+    newlines_.push_back(false);
+    expr_ptr key_inner;
+    const token& after_key = peek2();
+    if (t.type == tok::ident && (after_key.type == tok::assign || after_key.type == tok::colon)) {
+      // a bare name (also `true`, `null`, `for`) is a literal key, never a reference
+      token name = read();
+      key_inner = make(expr_kind::scope_traversal, name.rng);
+      key_inner->name = std::string(name.text);
+    } else {
+      key_inner = parse_expression();
+    }
+    newlines_.pop_back();
+    auto key = make(expr_kind::object_key, key_inner->rng);
+    key->a = std::move(key_inner);
+    return key;
+  }
+
   expr_ptr parse_object() {
     token open = read();
     if (peek_keyword_any_newline("for")) {
@@ -907,20 +926,7 @@ class parser {
         newlines_.pop_back();
         return e;
       }
-      newlines_.push_back(false);
-      expr_ptr key_inner;
-      const token& after_key = peek2();
-      if (t.type == tok::ident && (after_key.type == tok::assign || after_key.type == tok::colon)) {
-        // a bare name (also `true`, `null`, `for`) is a literal key, never a reference
-        token name = read();
-        key_inner = make(expr_kind::scope_traversal, name.rng);
-        key_inner->name = std::string(name.text);
-      } else {
-        key_inner = parse_expression();
-      }
-      newlines_.pop_back();
-      auto key = make(expr_kind::object_key, key_inner->rng);
-      key->a = std::move(key_inner);
+      auto key = parse_object_key(t);
       const token& sep = peek();
       if (sep.type != tok::assign && sep.type != tok::colon) {
         if (!recovery_) {
@@ -1037,6 +1043,60 @@ class parser {
     return e;
   }
 
+  // An index (`[key]`) or a full splat (`[*]`) after `from`, at the opening bracket.
+  expr_ptr parse_bracket(expr_ptr from) {
+    token open = read();
+    if (peek().type == tok::star) {
+      read();
+      token close = read();
+      if (close.type != tok::rbrack) {
+        if (!recovery_) {
+          error(close.rng, "Missing close bracket on splat index",
+                "The star for a full splat operator must be immediately followed by a "
+                "closing bracket (\"]\").");
+        }
+        recovery_ = true;
+        recover_to(tok::rbrack);
+      }
+      auto item = make(expr_kind::splat_item, between(open.rng, close.rng));
+      item->name = next_splat_id();
+      std::string id = item->name;
+      auto each = parse_traversals(std::move(item));
+      auto e = make(expr_kind::splat, between(from->rng, each->rng));
+      e->name = id;
+      e->a = std::move(from);
+      e->b = std::move(each);
+      return e;
+    }
+    newlines_.push_back(false);
+    auto key = parse_expression();
+    token close = peek();
+    if (close.type != tok::rbrack) {
+      if (!recovery_) {
+        error(close.rng, "Missing close bracket on index",
+              "The index operator must end with a closing bracket (\"]\").");
+      }
+      recovery_ = true;
+      close = recover_to(tok::rbrack);
+    } else {
+      read();
+    }
+    newlines_.pop_back();
+    if (key->kind == expr_kind::literal) {
+      traverser step;
+      step.k = traverser::kind::index;
+      step.key = key->lit;
+      step.rng = between(open.rng, close.rng);
+      from = add_step(std::move(from), std::move(step));
+    } else {
+      auto e = make(expr_kind::index, between(from->rng, close.rng));
+      e->a = std::move(from);
+      e->b = std::move(key);
+      from = std::move(e);
+    }
+    return from;
+  }
+
   expr_ptr parse_traversals(expr_ptr from) {
     while (true) {
       const token& t = peek();
@@ -1077,56 +1137,7 @@ class parser {
           return from;
         }
       } else if (t.type == tok::lbrack) {
-        token open = read();
-        if (peek().type == tok::star) {
-          read();
-          token close = read();
-          if (close.type != tok::rbrack) {
-            if (!recovery_) {
-              error(close.rng, "Missing close bracket on splat index",
-                    "The star for a full splat operator must be immediately followed by a "
-                    "closing bracket (\"]\").");
-            }
-            recovery_ = true;
-            recover_to(tok::rbrack);
-          }
-          auto item = make(expr_kind::splat_item, between(open.rng, close.rng));
-          item->name = next_splat_id();
-          std::string id = item->name;
-          auto each = parse_traversals(std::move(item));
-          auto e = make(expr_kind::splat, between(from->rng, each->rng));
-          e->name = id;
-          e->a = std::move(from);
-          e->b = std::move(each);
-          from = std::move(e);
-          continue;
-        }
-        newlines_.push_back(false);
-        auto key = parse_expression();
-        token close = peek();
-        if (close.type != tok::rbrack) {
-          if (!recovery_) {
-            error(close.rng, "Missing close bracket on index",
-                  "The index operator must end with a closing bracket (\"]\").");
-          }
-          recovery_ = true;
-          close = recover_to(tok::rbrack);
-        } else {
-          read();
-        }
-        newlines_.pop_back();
-        if (key->kind == expr_kind::literal) {
-          traverser step;
-          step.k = traverser::kind::index;
-          step.key = key->lit;
-          step.rng = between(open.rng, close.rng);
-          from = add_step(std::move(from), std::move(step));
-        } else {
-          auto e = make(expr_kind::index, between(from->rng, close.rng));
-          e->a = std::move(from);
-          e->b = std::move(key);
-          from = std::move(e);
-        }
+        from = parse_bracket(std::move(from));
       } else {
         return from;
       }
