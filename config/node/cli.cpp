@@ -36,6 +36,15 @@ std::vector<std::string> names_of(const domain::name_table_entry<E> (&table)[N],
   return out;
 }
 
+/// A usage error: one line on stderr, and exit status 2.
+exit_now usage_error(const std::string& message) {
+  std::cerr << "pikoci-node: " << message << "\n";
+  return exit_now{2};
+}
+
+constexpr const char* jwt_secret_required =
+    "--jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)";
+
 /// The flags of whatever runs builds (a server with its embedded worker, or a worker): how long
 /// a drain may take and where build processes are contained.
 void add_build_process_flags(CLI::App& app, std::string& drain_timeout, std::string& build_cgroup) {
@@ -364,28 +373,17 @@ command parse_worker(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return exit_now{app.exit(e)};
   } catch (const CLI::ParseError& e) {
-    std::cerr << "pikoci-node: " << e.what() << " (see --role worker --help)\n";
-    return exit_now{2};
+    return usage_error(std::string(e.what()) + " (see --role worker --help)");
   }
-  if (f.pubsub_system == "mem") {
-    std::cerr << "pikoci-node: a worker needs --pubsub-system kafka (mem only works inside one "
-                 "process: use the server's embedded worker)\n";
-    return exit_now{2};
-  }
-  if (f.kafka_brokers.empty()) {
-    std::cerr << "pikoci-node: --kafka-brokers is required for a worker\n";
-    return exit_now{2};
-  }
+  if (f.pubsub_system == "mem")
+    return usage_error(
+        "a worker needs --pubsub-system kafka (mem only works inside one process: use the "
+        "server's embedded worker)");
+  if (f.kafka_brokers.empty()) return usage_error("--kafka-brokers is required for a worker");
   if (!take_secret_file(f.worker_token, f.worker_token_file, "worker-token")) return exit_now{2};
-  if (f.worker_token.empty()) {
-    std::cerr << "pikoci-node: --worker-token is required (or WORKER_TOKEN, or "
-                 "--worker-token-file)\n";
-    return exit_now{2};
-  }
-  if (f.queues.empty()) {
-    std::cerr << "pikoci-node: --queues needs jobs, checks or both\n";
-    return exit_now{2};
-  }
+  if (f.worker_token.empty())
+    return usage_error("--worker-token is required (or WORKER_TOKEN, or --worker-token-file)");
+  if (f.queues.empty()) return usage_error("--queues needs jobs, checks or both");
   return worker_command{f};
 }
 
@@ -406,30 +404,18 @@ CLI::App* add_user_token(CLI::App& app, user_token_flags& t) {
   return ut;
 }
 
-/// Whether the server's flags go together; prints why not (a usage error).
-bool server_flags_usable(const server_flags& server) {
-  if (server.jwt_secret.empty()) {
-    std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
-    return false;
-  }
-  if (server.pubsub_system == "kafka" && server.kafka_brokers.empty()) {
-    std::cerr << "pikoci-node: --kafka-brokers is required with --pubsub-system kafka\n";
-    return false;
-  }
-  if (server.pubsub_system == "mem" && !server.run_worker) {
-    std::cerr << "pikoci-node: --run-worker=false needs --pubsub-system kafka (nobody could run "
-                 "the work)\n";
-    return false;
-  }
-  if (server.pipeline_config.empty() != server.pipeline_name.empty()) {
-    std::cerr << "pikoci-node: --pipeline-name and --pipeline-config go together\n";
-    return false;
-  }
-  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name)) {
-    std::cerr << "pikoci-node: invalid --pipeline-name: " << pipeline::name_rule << "\n";
-    return false;
-  }
-  return true;
+/// Why the server's flags do not go together; empty when they do.
+std::string server_flags_problem(const server_flags& server) {
+  if (server.jwt_secret.empty()) return jwt_secret_required;
+  if (server.pubsub_system == "kafka" && server.kafka_brokers.empty())
+    return "--kafka-brokers is required with --pubsub-system kafka";
+  if (server.pubsub_system == "mem" && !server.run_worker)
+    return "--run-worker=false needs --pubsub-system kafka (nobody could run the work)";
+  if (server.pipeline_config.empty() != server.pipeline_name.empty())
+    return "--pipeline-name and --pipeline-config go together";
+  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name))
+    return std::string("invalid --pipeline-name: ") + pipeline::name_rule;
+  return {};
 }
 
 }  // namespace
@@ -474,15 +460,12 @@ command parse_command_line(int argc, char** argv) {
     return exit_now{app.exit(e)};
   } catch (const CLI::ParseError& e) {
     // One line naming the flag; exit 2 for every usage error (SPEC §2).
-    std::cerr << "pikoci-node: " << e.what() << " (see --help)\n";
-    return exit_now{2};
+    return usage_error(std::string(e.what()) + " (see --help)");
   }
   if (v->parsed()) return validate_command{validate};
   if (cl->parsed()) {
-    if (std::string error = client_usage_error(*cl, client); !error.empty()) {
-      std::cerr << "pikoci-node: " << error << " (see client --help)\n";
-      return exit_now{2};
-    }
+    if (std::string error = client_usage_error(*cl, client); !error.empty())
+      return usage_error(error + " (see client --help)");
     return client_command{client};
   }
   if (!take_secret_file(server.jwt_secret, server.jwt_secret_file, "jwt-secret") ||
@@ -491,8 +474,7 @@ command parse_command_line(int argc, char** argv) {
   // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
   auto secret_given = [&](std::string& secret) {
     if (secret.empty()) secret = server.jwt_secret;
-    if (secret.empty())
-      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
+    if (secret.empty()) std::cerr << "pikoci-node: " << jwt_secret_required << "\n";
     return !secret.empty();
   };
   if (wt->parsed()) {
@@ -501,16 +483,14 @@ command parse_command_line(int argc, char** argv) {
   }
   if (ut->parsed()) {
     if (!secret_given(user_token.jwt_secret)) return exit_now{2};
-    if (user_token.user.empty()) {
-      std::cerr << "pikoci-node: --user must not be empty\n";
-      return exit_now{2};
-    }
+    if (user_token.user.empty()) return usage_error("--user must not be empty");
     // check_ttl accepted it, so it parses.
     auto ttl = pipeline::parse_duration(user_token.ttl).value_or(pipeline::duration{0});
     user_token.ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
     return user_token_command{user_token};
   }
-  if (!server_flags_usable(server)) return exit_now{2};
+  if (std::string problem = server_flags_problem(server); !problem.empty())
+    return usage_error(problem);
   return server_command{server};
 }
 

@@ -277,6 +277,28 @@ class decoder {
     }
   }
 
+  // `<kind> "<type>" "<name>"` blocks known as `type.name` (resources, notifications).
+  template <class T>
+  void two_label_head(const hcl::block& b, T& t) {
+    t.type = b.labels[0];
+    t.name = b.labels[1];
+    t.canonical = t.type + "." + t.name;
+    t.rng = b.rng;
+    t.type_rng = b.label_rngs[0];
+    t.name_rng = b.label_rngs[1];
+  }
+
+  // A body whose one kind of block is `params { ... }`, checked against `schema`: its params.
+  std::map<std::string, std::string> params_block(const hcl::body& body, const body_schema& schema,
+                                                  const hcl::range& type_rng) {
+    std::map<std::string, std::string> out;
+    for (const auto* p : check_body(body, schema, type_rng, r_.diags())) {
+      check_body(*p->content, params_schema, p->type_rng, r_.diags());
+      out = params(*p->content, params_schema);
+    }
+    return out;
+  }
+
   resource_type decode_resource_type(const hcl::block& b) {
     resource_type t;
     common_type(b, t);
@@ -296,12 +318,7 @@ class decoder {
 
   resource decode_resource(const hcl::block& b) {
     resource res;
-    res.type = b.labels[0];
-    res.name = b.labels[1];
-    res.canonical = res.type + "." + res.name;
-    res.rng = b.rng;
-    res.type_rng = b.label_rngs[0];
-    res.name_rng = b.label_rngs[1];
+    two_label_head(b, res);
     for (std::size_t i = 0; i < 2; ++i) {
       if (is_valid_block_name(b.labels[i])) continue;
       r_.error(b.label_rngs[i], "Invalid resource name",
@@ -309,10 +326,7 @@ class decoder {
                    quote(res.canonical) + " must " + block_name_rule + ".");
     }
     const auto& body = *b.content;
-    for (const auto* p : check_body(body, resource_schema, b.type_rng, r_.diags())) {
-      check_body(*p->content, params_schema, p->type_rng, r_.diags());
-      res.params = params(*p->content, params_schema);
-    }
+    res.params = params_block(body, resource_schema, b.type_rng);
     res.tags = slugs(body.find_attribute("tags"), "tag", max_tags);
     res.cache = r_.boolean(body.find_attribute("cache"));
     const auto* ci = body.find_attribute("check_interval");
@@ -386,17 +400,9 @@ class decoder {
 
   notification decode_notification(const hcl::block& b) {
     notification n;
-    n.type = b.labels[0];
-    n.name = b.labels[1];
-    n.canonical = n.type + "." + n.name;
-    n.rng = b.rng;
-    n.type_rng = b.label_rngs[0];
-    n.name_rng = b.label_rngs[1];
+    two_label_head(b, n);
     const auto& body = *b.content;
-    for (const auto* p : check_body(body, notification_schema, b.type_rng, r_.diags())) {
-      check_body(*p->content, params_schema, p->type_rng, r_.diags());
-      n.params = params(*p->content, params_schema);
-    }
+    n.params = params_block(body, notification_schema, b.type_rng);
     n.message = r_.string(body.find_attribute("message"));
     const auto* on = body.find_attribute("on");
     const auto* jobs = body.find_attribute("jobs");
