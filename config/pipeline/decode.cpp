@@ -277,6 +277,17 @@ class decoder {
     }
   }
 
+  // The head of a type that takes `params`: name, source, the body checked against `schema`
+  // (its blocks returned) and the parameter names.
+  template <class T>
+  std::vector<const hcl::block*> type_head(const hcl::block& b, T& t, const body_schema& schema) {
+    common_type(b, t);
+    const auto& body = *b.content;
+    auto blocks = check_body(body, schema, b.type_rng, r_.diags());
+    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
+    return blocks;
+  }
+
   // `<kind> "<type>" "<name>"` blocks known as `type.name` (resources, notifications).
   template <class T>
   void two_label_head(const hcl::block& b, T& t) {
@@ -357,10 +368,8 @@ class decoder {
 
   secret_type decode_secret_type(const hcl::block& b) {
     secret_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, secret_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, secret_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     t.config = params(body, secret_type_schema);
     type_commands(body, blocks, t, "secret_type " + quote(t.name), {{"get", &t.get}});
     return t;
@@ -368,10 +377,8 @@ class decoder {
 
   service_type decode_service_type(const hcl::block& b) {
     service_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, service_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, service_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     std::string what = "service_type " + quote(t.name);
     type_commands(body, blocks, t, what,
                   {{"start", &t.start},
@@ -390,10 +397,8 @@ class decoder {
 
   notification_type decode_notification_type(const hcl::block& b) {
     notification_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, notification_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, notification_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     type_commands(body, blocks, t, "notification_type " + quote(t.name), {{"notify", &t.notify}});
     return t;
   }
