@@ -16,13 +16,19 @@
 
 namespace pikoci::http {
 
+// The RESTinio types both translation units of the edge speak in.
+using router_t = restinio::router::express_router_t<>;
+using request_t = restinio::request_handle_t;
+using params_t = restinio::router::route_params_t;
+using handling_t = restinio::request_handling_status_t;
+
 /// The open Server-Sent Events streams, pinged every `interval` by the server's pinger thread.
 class sse_streams {
  public:
   static constexpr std::chrono::seconds interval{10};
 
   /// A stream answering `req`: events go out as they are pushed.
-  std::shared_ptr<proto::event_sink> open(restinio::request_handle_t req);
+  std::shared_ptr<proto::event_sink> open(request_t req);
   /// A comment line to every open stream; the ones that are over are forgotten.
   void ping_all();
 
@@ -32,8 +38,8 @@ class sse_streams {
 };
 
 /// The router of every route (routes.cpp has the table).
-std::unique_ptr<restinio::router::express_router_t<>> make_router(
-    node_view node, const server_options& opts, std::shared_ptr<sse_streams> streams);
+std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
+                                      std::shared_ptr<sse_streams> streams);
 
 /// The gate's decision on a complete head, before any of the body is read.
 verdict head_verdict(const request_head& h, const std::string& secret, const server_options& opts);

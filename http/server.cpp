@@ -31,10 +31,6 @@
 namespace pikoci::http {
 namespace {
 
-using router_t = restinio::router::express_router_t<>;
-using request_t = restinio::request_handle_t;
-using params_t = restinio::router::route_params_t;
-using handling_t = restinio::request_handling_status_t;
 using nlohmann::json;
 using acceptor_iface = restinio::connection_count_limits::impl::acceptor_callback_iface_t;
 

@@ -36,6 +36,31 @@ std::vector<std::string> names_of(const domain::name_table_entry<E> (&table)[N],
   return out;
 }
 
+/// A usage error: one line on stderr, and exit status 2.
+exit_now usage_error(const std::string& message) {
+  std::cerr << "pikoci-node: " << message << "\n";
+  return exit_now{2};
+}
+
+constexpr const char* jwt_secret_required =
+    "--jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)";
+
+/// The flags of whatever runs builds (a server with its embedded worker, or a worker): how long
+/// a drain may take and where build processes are contained.
+void add_build_process_flags(CLI::App& app, std::string& drain_timeout, std::string& build_cgroup) {
+  flag(app, "drain-timeout", drain_timeout, "SIGQUIT drain limit")->check([](const std::string& s) {
+    return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
+  });
+  flag(app, "build-cgroup", build_cgroup,
+       "where build processes are contained: auto (a cgroup v2 below the node's own), off "
+       "(child subreaper), or a cgroup v2 directory");
+}
+
+void add_log_level_flag(CLI::App& app, std::string& log_level) {
+  flag(app, "log-level", log_level, "log level")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+}
+
 void add_server_flags(CLI::App& app, server_flags& f) {
   flag(app, "host", f.host, "HTTP listen address");
   flag(app, "port", f.port, "HTTP port (0 picks a free port and logs it)");
@@ -93,15 +118,8 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       ->check(CLI::ExistingFile);
   flag(app, "vars", f.vars_file, "JSON file with variable values for --pipeline-config")
       ->check(CLI::ExistingFile);
-  flag(app, "drain-timeout", f.drain_timeout, "SIGQUIT drain limit")
-      ->check([](const std::string& s) {
-        return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
-      });
-  flag(app, "build-cgroup", f.build_cgroup,
-       "where build processes are contained: auto (a cgroup v2 below the node's own), off "
-       "(child subreaper), or a cgroup v2 directory");
-  flag(app, "log-level", f.log_level, "log level")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add_build_process_flags(app, f.drain_timeout, f.build_cgroup);
+  add_log_level_flag(app, f.log_level);
   flag(app, "max-connections", f.max_connections,
        "parallel HTTP connections; more wait until one closes (0: half the open-file limit, at "
        "most 4096)")
@@ -151,6 +169,122 @@ std::string check_key_value(const std::string& s) {
 /// `client`: one subcommand per group and per verb, each with its own positionals, so `--help`
 /// works at every level and a missing or unknown word is a one-line usage error. `--url`,
 /// `--token` and `--json` may also come after the verb (fallthrough to `client`).
+/// Builds the `client` subcommand tree: groups, their verbs and the verbs' arguments, all bound
+/// to one set of client flags.
+struct client_tree {
+  CLI::App* c;
+  client_flags& f;
+
+  /// At most one verb in a group; a missing one is reported by client_usage_error.
+  CLI::App* group(const std::string& name, const std::string& help) const {
+    return c->add_subcommand(name, help)->fallthrough()->require_subcommand(0, 1);
+  }
+  static CLI::App* verb(CLI::App* g, const std::string& name, const std::string& help) {
+    return g->add_subcommand(name, help)->fallthrough();
+  }
+  template <class T>
+  static CLI::Option* arg(CLI::App* v, const std::string& name, T& target,
+                          const std::string& help) {
+    return v->add_option(name, target, help)->required();
+  }
+  void pipeline_arg(CLI::App* v) const { arg(v, "PIPELINE", f.pipeline, "pipeline name"); }
+  void job_args(CLI::App* v) const {
+    pipeline_arg(v);
+    arg(v, "JOB", f.job, "job name");
+  }
+  void build_args(CLI::App* v) const {
+    job_args(v);
+    arg(v, "NUMBER", f.number, "build number (3, or 3.1 for a retry)");
+  }
+  void resource_args(CLI::App* v) const {
+    pipeline_arg(v);
+    arg(v, "RESOURCE", f.resource, "resource: type.name, or the bare name when unique");
+  }
+  void limit(CLI::App* v) const {
+    v->add_option("--limit", f.limit, "at most this many, newest first (0: all; default 50)")
+        ->check(CLI::Range(0, 1000000000));
+  }
+
+  void add_pipelines() const {
+    auto* pipelines =
+        group("pipelines", "set, list, get, delete, pause, unpause pipelines; concurrency rules");
+    auto* set = verb(pipelines, "set", "create or update a pipeline from an HCL file");
+    arg(set, "NAME", f.pipeline, "pipeline name");
+    arg(set, "FILE", f.file, "the pipeline HCL file")->check(CLI::ExistingFile);
+    set->add_option("--var", f.vars, "set a variable (repeatable), k=v")->check(check_key_value);
+    set->add_option("--vars,-v", f.vars_file, "JSON file with variable values")
+        ->check(CLI::ExistingFile);
+    verb(pipelines, "list", "list pipelines");
+    for (auto [name, help] : {std::pair{"get", "show a pipeline, its jobs and resources"},
+                              {"delete", "delete a pipeline with its builds and versions"},
+                              {"pause", "pause a pipeline"},
+                              {"unpause", "unpause a pipeline"}})
+      pipeline_arg(verb(pipelines, name, help));
+    auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule (SPEC §6.1)");
+    pipeline_arg(conc);
+    conc->add_option("MODE", f.mode, "none, serial, group or skip-if-running")
+        ->required()
+        ->check(CLI::IsMember({"none", "serial", "group", "skip-if-running"}));
+    conc->add_option("--group-template", f.group_template,
+                     "with group: the key template, e.g. 'deploy-{{index .Inputs \"env\"}}'");
+    conc->add_flag("--cancel-running", f.cancel_running,
+                   "with group: cancel running peers and skip queued ones");
+  }
+
+  void add_jobs() const {
+    auto* jobs = group("jobs", "trigger, pause and unpause jobs");
+    auto* trigger = verb(jobs, "trigger", "start a build of a job");
+    job_args(trigger);
+    trigger->add_option("--input", f.inputs, "a trigger input (repeatable), k=v")
+        ->check(check_key_value);
+    trigger->add_option("--arg", f.args, "a trigger argument (repeatable)");
+    job_args(verb(jobs, "pause", "pause a job"));
+    job_args(verb(jobs, "unpause", "unpause a job"));
+  }
+
+  void add_builds() const {
+    auto* builds =
+        group("builds", "list, show, cancel and retry builds; print their logs and plans");
+    auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
+    list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
+    list->add_option("JOB", f.job, "only this job's builds");
+    // The statuses of SPEC §3.2.
+    list->add_option("--status", f.statuses, "only builds in these statuses, comma-separated")
+        ->delimiter(',')
+        ->check(CLI::IsMember(names_of(domain::build_status_names)));
+    limit(list);
+    build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
+    build_args(verb(builds, "plan",
+                    "show a build's resolved plan: services, steps, commands, hooks, env"));
+    auto* logs = verb(builds, "logs", "print a build's step and hook logs");
+    build_args(logs);
+    logs->add_flag("--follow,-f", f.follow,
+                   "print the logs so far, then new output as it comes until the build ends");
+    build_args(verb(builds, "cancel", "cancel a pending or started build"));
+    build_args(verb(builds, "retry", "run a finished build again with the same versions"));
+  }
+
+  void add_resources() const {
+    auto* resources = group("resources", "check resources, list, pin and unpin their versions");
+    resource_args(verb(resources, "check", "check a resource for new versions now"));
+    auto* versions = verb(resources, "versions", "list a resource's versions, newest first");
+    resource_args(versions);
+    limit(versions);
+    auto* pin = verb(resources, "pin", "pin a resource to one of its versions");
+    resource_args(pin);
+    arg(pin, "VERSION_ID", f.version_id, "version id (see resources versions)")
+        ->check([](const std::string& s) {
+          bool positive = !s.empty() && s.size() < 19 &&
+                          s.find_first_not_of("0123456789") == std::string::npos &&
+                          std::stoll(s) > 0;
+          return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
+        });
+    resource_args(verb(resources, "unpin", "unpin a resource"));
+    resource_args(verb(resources, "webhook-token",
+                       "give a resource a new webhook token; the old one stops working"));
+  }
+};
+
 CLI::App* add_client(CLI::App& app, client_flags& f) {
   auto* c = app.add_subcommand("client", "drive a running node over its REST API");
   c->add_option("--url", f.url, "node URL")->envname("PIKOCI_URL")->capture_default_str();
@@ -160,106 +294,15 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
 
   // At most one group and one verb; a missing one is reported by client_usage_error.
   c->require_subcommand(0, 1);
-  auto group = [&](const std::string& name, const std::string& help) {
-    return c->add_subcommand(name, help)->fallthrough()->require_subcommand(0, 1);
-  };
-  auto verb = [](CLI::App* g, const std::string& name, const std::string& help) {
-    return g->add_subcommand(name, help)->fallthrough();
-  };
-  auto arg = [](CLI::App* v, const std::string& name, auto& target, const std::string& help) {
-    return v->add_option(name, target, help)->required();
-  };
-  auto pipeline_arg = [&](CLI::App* v) { arg(v, "PIPELINE", f.pipeline, "pipeline name"); };
-  auto job_args = [&](CLI::App* v) {
-    pipeline_arg(v);
-    arg(v, "JOB", f.job, "job name");
-  };
-  auto build_args = [&](CLI::App* v) {
-    job_args(v);
-    arg(v, "NUMBER", f.number, "build number (3, or 3.1 for a retry)");
-  };
-  auto resource_args = [&](CLI::App* v) {
-    pipeline_arg(v);
-    arg(v, "RESOURCE", f.resource, "resource: type.name, or the bare name when unique");
-  };
-  auto limit = [&](CLI::App* v) {
-    v->add_option("--limit", f.limit, "at most this many, newest first (0: all; default 50)")
-        ->check(CLI::Range(0, 1000000000));
-  };
-
-  auto* pipelines =
-      group("pipelines", "set, list, get, delete, pause, unpause pipelines; concurrency rules");
-  auto* set = verb(pipelines, "set", "create or update a pipeline from an HCL file");
-  arg(set, "NAME", f.pipeline, "pipeline name");
-  arg(set, "FILE", f.file, "the pipeline HCL file")->check(CLI::ExistingFile);
-  set->add_option("--var", f.vars, "set a variable (repeatable), k=v")->check(check_key_value);
-  set->add_option("--vars,-v", f.vars_file, "JSON file with variable values")
-      ->check(CLI::ExistingFile);
-  verb(pipelines, "list", "list pipelines");
-  for (auto [name, help] : {std::pair{"get", "show a pipeline, its jobs and resources"},
-                            {"delete", "delete a pipeline with its builds and versions"},
-                            {"pause", "pause a pipeline"},
-                            {"unpause", "unpause a pipeline"}})
-    pipeline_arg(verb(pipelines, name, help));
-  auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule (SPEC §6.1)");
-  pipeline_arg(conc);
-  conc->add_option("MODE", f.mode, "none, serial, group or skip-if-running")
-      ->required()
-      ->check(CLI::IsMember({"none", "serial", "group", "skip-if-running"}));
-  conc->add_option("--group-template", f.group_template,
-                   "with group: the key template, e.g. 'deploy-{{index .Inputs \"env\"}}'");
-  conc->add_flag("--cancel-running", f.cancel_running,
-                 "with group: cancel running peers and skip queued ones");
-
-  auto* jobs = group("jobs", "trigger, pause and unpause jobs");
-  auto* trigger = verb(jobs, "trigger", "start a build of a job");
-  job_args(trigger);
-  trigger->add_option("--input", f.inputs, "a trigger input (repeatable), k=v")
-      ->check(check_key_value);
-  trigger->add_option("--arg", f.args, "a trigger argument (repeatable)");
-  job_args(verb(jobs, "pause", "pause a job"));
-  job_args(verb(jobs, "unpause", "unpause a job"));
-
-  auto* builds =
-      group("builds", "list, show, cancel and retry builds; print their logs and plans");
-  auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
-  list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
-  list->add_option("JOB", f.job, "only this job's builds");
-  // The statuses of SPEC §3.2.
-  list->add_option("--status", f.statuses, "only builds in these statuses, comma-separated")
-      ->delimiter(',')
-      ->check(CLI::IsMember(names_of(domain::build_status_names)));
-  limit(list);
-  build_args(verb(builds, "get", "show a build: status, trigger, inputs, steps"));
-  build_args(verb(builds, "plan",
-                  "show a build's resolved plan: services, steps, commands, hooks, env"));
-  auto* logs = verb(builds, "logs", "print a build's step and hook logs");
-  build_args(logs);
-  logs->add_flag("--follow,-f", f.follow,
-                 "print the logs so far, then new output as it comes until the build ends");
-  build_args(verb(builds, "cancel", "cancel a pending or started build"));
-  build_args(verb(builds, "retry", "run a finished build again with the same versions"));
-
-  auto* resources = group("resources", "check resources, list, pin and unpin their versions");
-  resource_args(verb(resources, "check", "check a resource for new versions now"));
-  auto* versions = verb(resources, "versions", "list a resource's versions, newest first");
-  resource_args(versions);
-  limit(versions);
-  auto* pin = verb(resources, "pin", "pin a resource to one of its versions");
-  resource_args(pin);
-  arg(pin, "VERSION_ID", f.version_id, "version id (see resources versions)")
-      ->check([](const std::string& s) {
-        bool positive = !s.empty() && s.size() < 19 &&
-                        s.find_first_not_of("0123456789") == std::string::npos && std::stoll(s) > 0;
-        return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
-      });
-  resource_args(verb(resources, "unpin", "unpin a resource"));
-  resource_args(verb(resources, "webhook-token",
-                     "give a resource a new webhook token; the old one stops working"));
-
-  group("queue", "show the execution queue");
-  group("workers", "list workers");
-  auto* exp = group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
+  client_tree tree{c, f};
+  tree.add_pipelines();
+  tree.add_jobs();
+  tree.add_builds();
+  tree.add_resources();
+  tree.group("queue", "show the execution queue");
+  tree.group("workers", "list workers");
+  auto* exp =
+      tree.group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
   exp->add_option("--output", f.output, "the directory to create (must not exist)")->required();
   return c;
 }
@@ -319,48 +362,63 @@ command parse_worker(int argc, char** argv) {
   flag(app, "tags", f.tags, "tags this worker holds (tagged work needs all of them)")
       ->delimiter(',');
   flag(app, "name", f.name, "worker name shown in the API (default: hostname-pid)");
-  flag(app, "drain-timeout", f.drain_timeout, "SIGQUIT drain limit")
-      ->check([](const std::string& s) {
-        return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
-      });
-  flag(app, "build-cgroup", f.build_cgroup,
-       "where build processes are contained: auto (a cgroup v2 below the node's own), off "
-       "(child subreaper), or a cgroup v2 directory");
+  add_build_process_flags(app, f.drain_timeout, f.build_cgroup);
   flag(app, "worker-token", f.worker_token,
        "from `pikoci-node worker-token` or the server log (required)");
   flag(app, "worker-token-file", f.worker_token_file,
        "read --worker-token from this file instead (builds never see it)");
-  flag(app, "log-level", f.log_level, "log level")
-      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  add_log_level_flag(app, f.log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return exit_now{app.exit(e)};
   } catch (const CLI::ParseError& e) {
-    std::cerr << "pikoci-node: " << e.what() << " (see --role worker --help)\n";
-    return exit_now{2};
+    return usage_error(std::string(e.what()) + " (see --role worker --help)");
   }
-  if (f.pubsub_system == "mem") {
-    std::cerr << "pikoci-node: a worker needs --pubsub-system kafka (mem only works inside one "
-                 "process: use the server's embedded worker)\n";
-    return exit_now{2};
-  }
-  if (f.kafka_brokers.empty()) {
-    std::cerr << "pikoci-node: --kafka-brokers is required for a worker\n";
-    return exit_now{2};
-  }
+  if (f.pubsub_system == "mem")
+    return usage_error(
+        "a worker needs --pubsub-system kafka (mem only works inside one process: use the "
+        "server's embedded worker)");
+  if (f.kafka_brokers.empty()) return usage_error("--kafka-brokers is required for a worker");
   if (!take_secret_file(f.worker_token, f.worker_token_file, "worker-token")) return exit_now{2};
-  if (f.worker_token.empty()) {
-    std::cerr << "pikoci-node: --worker-token is required (or WORKER_TOKEN, or "
-                 "--worker-token-file)\n";
-    return exit_now{2};
-  }
-  if (f.queues.empty()) {
-    std::cerr << "pikoci-node: --queues needs jobs, checks or both\n";
-    return exit_now{2};
-  }
+  if (f.worker_token.empty())
+    return usage_error("--worker-token is required (or WORKER_TOKEN, or --worker-token-file)");
+  if (f.queues.empty()) return usage_error("--queues needs jobs, checks or both");
   return worker_command{f};
 }
+
+namespace {
+
+CLI::App* add_user_token(CLI::App& app, user_token_flags& t) {
+  auto* ut = app.add_subcommand("user-token", "print a token for the REST API and the client");
+  flag(*ut, "jwt-secret", t.jwt_secret, "HS256 key the server uses (required)");
+  // No environment variables for these three: USER is set in every shell and ROLE is the server's
+  // --role, so reading them would silently mint tokens for the wrong user or fail on "server".
+  ut->add_option("--user", t.user, "user name the token is for")->capture_default_str();
+  ut->add_option("--role", t.role, "role of the token")
+      ->check(CLI::IsMember(names_of(domain::role_names, domain::is_user_role)))
+      ->capture_default_str();
+  ut->add_option("--ttl", t.ttl, "lifetime of the token (0: never expires)")
+      ->check(check_ttl)
+      ->capture_default_str();
+  return ut;
+}
+
+/// Why the server's flags do not go together; empty when they do.
+std::string server_flags_problem(const server_flags& server) {
+  if (server.jwt_secret.empty()) return jwt_secret_required;
+  if (server.pubsub_system == "kafka" && server.kafka_brokers.empty())
+    return "--kafka-brokers is required with --pubsub-system kafka";
+  if (server.pubsub_system == "mem" && !server.run_worker)
+    return "--run-worker=false needs --pubsub-system kafka (nobody could run the work)";
+  if (server.pipeline_config.empty() != server.pipeline_name.empty())
+    return "--pipeline-name and --pipeline-config go together";
+  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name))
+    return std::string("invalid --pipeline-name: ") + pipeline::name_rule;
+  return {};
+}
+
+}  // namespace
 
 command parse_command_line(int argc, char** argv) {
   if (role_of(argc, argv) == "worker") return parse_worker(argc, argv);
@@ -389,17 +447,7 @@ command parse_command_line(int argc, char** argv) {
   flag(*wt, "jwt-secret", worker_token.jwt_secret, "HS256 key the server uses (required)");
 
   user_token_flags user_token;
-  auto* ut = app.add_subcommand("user-token", "print a token for the REST API and the client");
-  flag(*ut, "jwt-secret", user_token.jwt_secret, "HS256 key the server uses (required)");
-  // No environment variables for these three: USER is set in every shell and ROLE is the server's
-  // --role, so reading them would silently mint tokens for the wrong user or fail on "server".
-  ut->add_option("--user", user_token.user, "user name the token is for")->capture_default_str();
-  ut->add_option("--role", user_token.role, "role of the token")
-      ->check(CLI::IsMember(names_of(domain::role_names, domain::is_user_role)))
-      ->capture_default_str();
-  ut->add_option("--ttl", user_token.ttl, "lifetime of the token (0: never expires)")
-      ->check(check_ttl)
-      ->capture_default_str();
+  auto* ut = add_user_token(app, user_token);
 
   client_flags client;
   auto* cl = add_client(app, client);
@@ -412,15 +460,12 @@ command parse_command_line(int argc, char** argv) {
     return exit_now{app.exit(e)};
   } catch (const CLI::ParseError& e) {
     // One line naming the flag; exit 2 for every usage error (SPEC §2).
-    std::cerr << "pikoci-node: " << e.what() << " (see --help)\n";
-    return exit_now{2};
+    return usage_error(std::string(e.what()) + " (see --help)");
   }
   if (v->parsed()) return validate_command{validate};
   if (cl->parsed()) {
-    if (std::string error = client_usage_error(*cl, client); !error.empty()) {
-      std::cerr << "pikoci-node: " << error << " (see client --help)\n";
-      return exit_now{2};
-    }
+    if (std::string error = client_usage_error(*cl, client); !error.empty())
+      return usage_error(error + " (see client --help)");
     return client_command{client};
   }
   if (!take_secret_file(server.jwt_secret, server.jwt_secret_file, "jwt-secret") ||
@@ -429,8 +474,7 @@ command parse_command_line(int argc, char** argv) {
   // `pikoci-node --jwt-secret S worker-token` reads naturally too: fall back to the top-level flag.
   auto secret_given = [&](std::string& secret) {
     if (secret.empty()) secret = server.jwt_secret;
-    if (secret.empty())
-      std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
+    if (secret.empty()) std::cerr << "pikoci-node: " << jwt_secret_required << "\n";
     return !secret.empty();
   };
   if (wt->parsed()) {
@@ -439,36 +483,14 @@ command parse_command_line(int argc, char** argv) {
   }
   if (ut->parsed()) {
     if (!secret_given(user_token.jwt_secret)) return exit_now{2};
-    if (user_token.user.empty()) {
-      std::cerr << "pikoci-node: --user must not be empty\n";
-      return exit_now{2};
-    }
+    if (user_token.user.empty()) return usage_error("--user must not be empty");
     // check_ttl accepted it, so it parses.
     auto ttl = pipeline::parse_duration(user_token.ttl).value_or(pipeline::duration{0});
     user_token.ttl_seconds = std::chrono::duration_cast<std::chrono::seconds>(ttl).count();
     return user_token_command{user_token};
   }
-  if (server.jwt_secret.empty()) {
-    std::cerr << "pikoci-node: --jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)\n";
-    return exit_now{2};
-  }
-  if (server.pubsub_system == "kafka" && server.kafka_brokers.empty()) {
-    std::cerr << "pikoci-node: --kafka-brokers is required with --pubsub-system kafka\n";
-    return exit_now{2};
-  }
-  if (server.pubsub_system == "mem" && !server.run_worker) {
-    std::cerr << "pikoci-node: --run-worker=false needs --pubsub-system kafka (nobody could run "
-                 "the work)\n";
-    return exit_now{2};
-  }
-  if (server.pipeline_config.empty() != server.pipeline_name.empty()) {
-    std::cerr << "pikoci-node: --pipeline-name and --pipeline-config go together\n";
-    return exit_now{2};
-  }
-  if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name)) {
-    std::cerr << "pikoci-node: invalid --pipeline-name: " << pipeline::name_rule << "\n";
-    return exit_now{2};
-  }
+  if (std::string problem = server_flags_problem(server); !problem.empty())
+    return usage_error(problem);
   return server_command{server};
 }
 

@@ -2,6 +2,7 @@
 // the top say what each block may contain; check_body() enforces them, the decoders below only
 // convert values and check per-attribute rules (durations, slugs, ranges of numbers).
 
+#include <algorithm>
 #include <set>
 
 #include "config/pipeline/condition.hpp"
@@ -235,6 +236,36 @@ class decoder {
     }
   }
 
+  /// Where one command block of a type definition goes, and the schema of its body.
+  struct command_slot {
+    const char* block;
+    std::optional<runner_command>* target;
+    const body_schema* schema = &command_schema;
+  };
+
+  // The command blocks of a type definition (any other block its schema allows is the type's
+  // `runner` override), then the checks that tie them to `source` and to the override.
+  template <class T>
+  void type_commands(const hcl::body& body, const std::vector<const hcl::block*>& blocks, T& t,
+                     const std::string& what, const std::vector<command_slot>& slots) {
+    for (const auto* c : blocks) {
+      auto slot = std::find_if(slots.begin(), slots.end(),
+                               [&](const command_slot& s) { return c->type == s.block; });
+      if (slot != slots.end())
+        *slot->target = command(*c, *slot->schema);
+      else
+        t.runner = override_of(*c);
+    }
+    std::vector<const char*> names;
+    std::vector<const std::optional<runner_command>*> targets;
+    for (const auto& s : slots) {
+      names.push_back(s.block);
+      targets.push_back(s.target);
+    }
+    source_exclusive(body, names, what);
+    override_runners(t.runner, targets, what);
+  }
+
   template <class T>
   void common_type(const hcl::block& b, T& t) {
     t.name = b.labels[0];
@@ -244,6 +275,39 @@ class decoder {
       t.source = r_.string(s);
       t.source_rng = s->value->rng;
     }
+  }
+
+  // The head of a type that takes `params`: name, source, the body checked against `schema`
+  // (its blocks returned) and the parameter names.
+  template <class T>
+  std::vector<const hcl::block*> type_head(const hcl::block& b, T& t, const body_schema& schema) {
+    common_type(b, t);
+    const auto& body = *b.content;
+    auto blocks = check_body(body, schema, b.type_rng, r_.diags());
+    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
+    return blocks;
+  }
+
+  // `<kind> "<type>" "<name>"` blocks known as `type.name` (resources, notifications).
+  template <class T>
+  void two_label_head(const hcl::block& b, T& t) {
+    t.type = b.labels[0];
+    t.name = b.labels[1];
+    t.canonical = t.type + "." + t.name;
+    t.rng = b.rng;
+    t.type_rng = b.label_rngs[0];
+    t.name_rng = b.label_rngs[1];
+  }
+
+  // A body whose one kind of block is `params { ... }`, checked against `schema`: its params.
+  std::map<std::string, std::string> params_block(const hcl::body& body, const body_schema& schema,
+                                                  const hcl::range& type_rng) {
+    std::map<std::string, std::string> out;
+    for (const auto* p : check_body(body, schema, type_rng, r_.diags())) {
+      check_body(*p->content, params_schema, p->type_rng, r_.diags());
+      out = params(*p->content, params_schema);
+    }
+    return out;
   }
 
   resource_type decode_resource_type(const hcl::block& b) {
@@ -258,30 +322,14 @@ class decoder {
     auto blocks = check_body(body, resource_type_schema, b.type_rng, r_.diags());
     t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     t.cache = r_.boolean(body.find_attribute("cache")).value_or(false);
-    for (const auto* c : blocks) {
-      if (c->type == "check")
-        t.check = command(*c);
-      else if (c->type == "pull")
-        t.pull = command(*c);
-      else if (c->type == "push")
-        t.push = command(*c);
-      else if (c->type == "runner")
-        t.runner = override_of(*c);
-    }
-    std::string what = "resource_type " + quote(t.name);
-    source_exclusive(body, {"check", "pull", "push"}, what);
-    override_runners(t.runner, {&t.check, &t.pull, &t.push}, what);
+    type_commands(body, blocks, t, "resource_type " + quote(t.name),
+                  {{"check", &t.check}, {"pull", &t.pull}, {"push", &t.push}});
     return t;
   }
 
   resource decode_resource(const hcl::block& b) {
     resource res;
-    res.type = b.labels[0];
-    res.name = b.labels[1];
-    res.canonical = res.type + "." + res.name;
-    res.rng = b.rng;
-    res.type_rng = b.label_rngs[0];
-    res.name_rng = b.label_rngs[1];
+    two_label_head(b, res);
     for (std::size_t i = 0; i < 2; ++i) {
       if (is_valid_block_name(b.labels[i])) continue;
       r_.error(b.label_rngs[i], "Invalid resource name",
@@ -289,10 +337,7 @@ class decoder {
                    quote(res.canonical) + " must " + block_name_rule + ".");
     }
     const auto& body = *b.content;
-    for (const auto* p : check_body(body, resource_schema, b.type_rng, r_.diags())) {
-      check_body(*p->content, params_schema, p->type_rng, r_.diags());
-      res.params = params(*p->content, params_schema);
-    }
+    res.params = params_block(body, resource_schema, b.type_rng);
     res.tags = slugs(body.find_attribute("tags"), "tag", max_tags);
     res.cache = r_.boolean(body.find_attribute("cache"));
     const auto* ci = body.find_attribute("check_interval");
@@ -323,42 +368,22 @@ class decoder {
 
   secret_type decode_secret_type(const hcl::block& b) {
     secret_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, secret_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, secret_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
     t.config = params(body, secret_type_schema);
-    for (const auto* c : blocks) {
-      if (c->type == "get")
-        t.get = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
-    std::string what = "secret_type " + quote(t.name);
-    source_exclusive(body, {"get"}, what);
-    override_runners(t.runner, {&t.get}, what);
+    type_commands(body, blocks, t, "secret_type " + quote(t.name), {{"get", &t.get}});
     return t;
   }
 
   service_type decode_service_type(const hcl::block& b) {
     service_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, service_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, service_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
-    for (const auto* c : blocks) {
-      if (c->type == "start")
-        t.start = command(*c);
-      else if (c->type == "ready_check")
-        t.ready_check = command(*c, ready_check_schema);
-      else if (c->type == "stop")
-        t.stop = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
     std::string what = "service_type " + quote(t.name);
-    source_exclusive(body, {"start", "ready_check", "stop"}, what);
-    override_runners(t.runner, {&t.start, &t.ready_check, &t.stop}, what);
+    type_commands(body, blocks, t, what,
+                  {{"start", &t.start},
+                   {"ready_check", &t.ready_check, &ready_check_schema},
+                   {"stop", &t.stop}});
     if (!body.find_attribute("source")) {
       using entry = std::pair<const char*, const std::optional<runner_command>*>;
       for (const auto& [name, c] : {entry{"start", &t.start}, entry{"stop", &t.stop}}) {
@@ -372,35 +397,17 @@ class decoder {
 
   notification_type decode_notification_type(const hcl::block& b) {
     notification_type t;
-    common_type(b, t);
+    auto blocks = type_head(b, t, notification_type_schema);
     const auto& body = *b.content;
-    auto blocks = check_body(body, notification_type_schema, b.type_rng, r_.diags());
-    t.params = r_.strings(body.find_attribute("params")).value_or(std::vector<std::string>{});
-    for (const auto* c : blocks) {
-      if (c->type == "notify")
-        t.notify = command(*c);
-      else
-        t.runner = override_of(*c);
-    }
-    std::string what = "notification_type " + quote(t.name);
-    source_exclusive(body, {"notify"}, what);
-    override_runners(t.runner, {&t.notify}, what);
+    type_commands(body, blocks, t, "notification_type " + quote(t.name), {{"notify", &t.notify}});
     return t;
   }
 
   notification decode_notification(const hcl::block& b) {
     notification n;
-    n.type = b.labels[0];
-    n.name = b.labels[1];
-    n.canonical = n.type + "." + n.name;
-    n.rng = b.rng;
-    n.type_rng = b.label_rngs[0];
-    n.name_rng = b.label_rngs[1];
+    two_label_head(b, n);
     const auto& body = *b.content;
-    for (const auto* p : check_body(body, notification_schema, b.type_rng, r_.diags())) {
-      check_body(*p->content, params_schema, p->type_rng, r_.diags());
-      n.params = params(*p->content, params_schema);
-    }
+    n.params = params_block(body, notification_schema, b.type_rng);
     n.message = r_.string(body.find_attribute("message"));
     const auto* on = body.find_attribute("on");
     const auto* jobs = body.find_attribute("jobs");

@@ -65,6 +65,24 @@ class evaluator {
     diags_.add(rng, std::move(summary), std::move(detail));
   }
 
+  // A tuple constructor: every item is evaluated (so all their errors are reported).
+  result tuple_constructor(const expr& e, const eval_context& ctx) {
+    value::sequence_t items;
+    std::size_t deepest = 0;
+    bool ok = true;
+    for (const auto& item : e.items) {
+      auto v = eval(*item, ctx);
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      deepest = std::max(deepest, result_depth_);
+      items.push_back(std::move(*v));
+    }
+    if (!ok) return std::nullopt;
+    return made(value::tuple(std::move(items)), node_bytes, deepest + 1, e.rng);
+  }
+
   result eval_inner(const expr& e, const eval_context& ctx) {
     switch (e.kind) {
       case expr_kind::literal:
@@ -107,22 +125,8 @@ class evaluator {
         return binary(e, ctx);
       case expr_kind::unary:
         return unary(e, ctx);
-      case expr_kind::tuple: {
-        value::sequence_t items;
-        std::size_t deepest = 0;
-        bool ok = true;
-        for (const auto& item : e.items) {
-          auto v = eval(*item, ctx);
-          if (!v) {
-            ok = false;
-            continue;
-          }
-          deepest = std::max(deepest, result_depth_);
-          items.push_back(std::move(*v));
-        }
-        if (!ok) return std::nullopt;
-        return made(value::tuple(std::move(items)), node_bytes, deepest + 1, e.rng);
-      }
+      case expr_kind::tuple:
+        return tuple_constructor(e, ctx);
       case expr_kind::object:
         return object(e, ctx);
       case expr_kind::for_tuple:

@@ -1,6 +1,7 @@
 #include "config/pipeline/lexer.hpp"
 
 #include <cstdint>
+#include <optional>
 
 #include "config/pipeline/utf8.hpp"
 
@@ -268,78 +269,10 @@ class lexer {
         emit(tok::oquote, 1);
         modes_.push_back(frame{mode::quoted});
         return;
-      case '<':
-        if (at(i_ + 1) == '<' && scan_heredoc_start()) return;
-        if (at(i_ + 1) == '=') {
-          emit(tok::le, 2);
-        } else {
-          emit(tok::lt, 1);
-        }
-        return;
-      case '>':
-        emit(at(i_ + 1) == '=' ? tok::ge : tok::gt, at(i_ + 1) == '=' ? 2 : 1);
-        return;
-      case '=':
-        if (at(i_ + 1) == '=') {
-          emit(tok::eq, 2);
-        } else if (at(i_ + 1) == '>') {
-          emit(tok::fat_arrow, 2);
-        } else {
-          emit(tok::assign, 1);
-        }
-        return;
-      case '!':
-        emit(at(i_ + 1) == '=' ? tok::neq : tok::bang, at(i_ + 1) == '=' ? 2 : 1);
-        return;
-      case '&':
-        emit(at(i_ + 1) == '&' ? tok::and_ : tok::invalid, at(i_ + 1) == '&' ? 2 : 1);
-        return;
-      case '|':
-        emit(at(i_ + 1) == '|' ? tok::or_ : tok::invalid, at(i_ + 1) == '|' ? 2 : 1);
-        return;
-      case '.':
-        if (at(i_ + 1) == '.' && at(i_ + 2) == '.') {
-          emit(tok::ellipsis, 3);
-        } else {
-          emit(tok::dot, 1);
-        }
-        return;
-      case '[':
-        emit(tok::lbrack, 1);
-        return;
-      case ']':
-        emit(tok::rbrack, 1);
-        return;
-      case '(':
-        emit(tok::lparen, 1);
-        return;
-      case ')':
-        emit(tok::rparen, 1);
-        return;
-      case ',':
-        emit(tok::comma, 1);
-        return;
-      case ':':
-        emit(tok::colon, 1);
-        return;
-      case '?':
-        emit(tok::question, 1);
-        return;
-      case '+':
-        emit(tok::plus, 1);
-        return;
-      case '-':
-        emit(tok::minus, 1);
-        return;
-      case '*':
-        emit(tok::star, 1);
-        return;
-      case '%':
-        emit(tok::percent, 1);
-        return;
       default:
         break;
     }
+    if (scan_operator(c)) return;
     if (is_digit(c)) {
       scan_number();
       return;
@@ -352,6 +285,83 @@ class lexer {
     }
     if (scan_bad_utf8()) return;
     emit(tok::invalid, utf8_sequence_length(src_, i_));
+  }
+
+  // Operators and punctuation at `c`; false when none starts there.
+  bool scan_operator(char c) {
+    switch (c) {
+      case '<':
+        if (at(i_ + 1) == '<' && scan_heredoc_start()) return true;
+        if (at(i_ + 1) == '=') {
+          emit(tok::le, 2);
+        } else {
+          emit(tok::lt, 1);
+        }
+        return true;
+      case '>':
+        emit(at(i_ + 1) == '=' ? tok::ge : tok::gt, at(i_ + 1) == '=' ? 2 : 1);
+        return true;
+      case '=':
+        if (at(i_ + 1) == '=') {
+          emit(tok::eq, 2);
+        } else if (at(i_ + 1) == '>') {
+          emit(tok::fat_arrow, 2);
+        } else {
+          emit(tok::assign, 1);
+        }
+        return true;
+      case '!':
+        emit(at(i_ + 1) == '=' ? tok::neq : tok::bang, at(i_ + 1) == '=' ? 2 : 1);
+        return true;
+      case '&':
+        emit(at(i_ + 1) == '&' ? tok::and_ : tok::invalid, at(i_ + 1) == '&' ? 2 : 1);
+        return true;
+      case '|':
+        emit(at(i_ + 1) == '|' ? tok::or_ : tok::invalid, at(i_ + 1) == '|' ? 2 : 1);
+        return true;
+      case '.':
+        if (at(i_ + 1) == '.' && at(i_ + 2) == '.') {
+          emit(tok::ellipsis, 3);
+        } else {
+          emit(tok::dot, 1);
+        }
+        return true;
+      default:
+        break;
+    }
+    auto t = punctuation(c);
+    if (t) emit(*t, 1);
+    return t.has_value();
+  }
+
+  // The one-character punctuation tokens.
+  static std::optional<tok> punctuation(char c) {
+    switch (c) {
+      case '[':
+        return tok::lbrack;
+      case ']':
+        return tok::rbrack;
+      case '(':
+        return tok::lparen;
+      case ')':
+        return tok::rparen;
+      case ',':
+        return tok::comma;
+      case ':':
+        return tok::colon;
+      case '?':
+        return tok::question;
+      case '+':
+        return tok::plus;
+      case '-':
+        return tok::minus;
+      case '*':
+        return tok::star;
+      case '%':
+        return tok::percent;
+      default:
+        return std::nullopt;
+    }
   }
 
   void close_brace(std::size_t len, bool strip) {

@@ -123,6 +123,13 @@ class parser {
     diags_.add(rng, std::move(summary), std::move(detail));
   }
 
+  /// Reports an error unless the parser is already recovering from one (whatever follows the
+  /// first error is noise), then recovers.
+  void first_error(range rng, std::string summary, std::string detail) {
+    if (!recovery_) error(rng, std::move(summary), std::move(detail));
+    recovery_ = true;
+  }
+
   /// +1 for a token that opens a nesting level, -1 for one that closes it, else 0.
   static int nesting(tok t) {
     switch (t) {
@@ -243,11 +250,8 @@ class parser {
       if (t.type != tok::ident) {
         if (t.type == tok::rbrace) {
           // a `}` with no block open: report and consume it, or recovery would stop on it forever
-          if (!recovery_) {
-            error(t.rng, "Argument or block definition required",
-                  "An argument or block definition is required here.");
-          }
-          recovery_ = true;
+          first_error(t.rng, "Argument or block definition required",
+                      "An argument or block definition is required here.");
           ++p_;
           continue;
         }
@@ -309,11 +313,8 @@ class parser {
     a.rng = between(name.rng, a.value->rng);
     const token& end = toks_[p_];
     if (end.type != tok::newline && end.type != tok::eof) {
-      if (!recovery_) {
-        error(end.rng, "Missing newline after argument",
-              "An argument definition must end with a newline.");
-      }
-      recovery_ = true;
+      first_error(end.rng, "Missing newline after argument",
+                  "An argument definition must end with a newline.");
       recover_line();
     }
     if (toks_[p_].type == tok::newline) ++p_;
@@ -643,12 +644,10 @@ class parser {
     read();
     auto t = parse_expression();
     if (peek().type != tok::colon) {
-      if (!recovery_) {
-        error(peek().rng, "Missing false expression in conditional",
-              "The conditional operator (...?...:...) requires a false expression, delimited by "
-              "a colon.");
-      }
-      recovery_ = true;
+      first_error(
+          peek().rng, "Missing false expression in conditional",
+          "The conditional operator (...?...:...) requires a false expression, delimited by "
+          "a colon.");
       return cond;
     }
     read();
@@ -725,11 +724,8 @@ class parser {
         auto inner = parse_expression();
         const token& close = peek();
         if (close.type != tok::rparen) {
-          if (!recovery_) {
-            error(close.rng, "Unbalanced parentheses",
-                  "Expected a closing parenthesis to terminate the expression.");
-          }
-          recovery_ = true;
+          first_error(close.rng, "Unbalanced parentheses",
+                      "Expected a closing parenthesis to terminate the expression.");
           recover_to(tok::rparen);
         } else {
           read();
@@ -775,11 +771,8 @@ class parser {
       case tok::lbrace:
         return parse_object();
       case tok::eof:
-        if (!recovery_) {
-          error(t.rng, "Missing expression",
-                "Expected the start of an expression, but found the end of the file.");
-        }
-        recovery_ = true;
+        first_error(t.rng, "Missing expression",
+                    "Expected the start of an expression, but found the end of the file.");
         return error_placeholder(t.rng);
       default:
         if (!recovery_ &&
@@ -815,12 +808,9 @@ class parser {
         read();
         *expand = true;
         if (peek().type == close) break;
-        if (!recovery_) {
-          error(peek().rng, "Missing closing parenthesis",
-                "An expanded function argument (with ...) must be immediately followed by "
-                "closing parentheses.");
-        }
-        recovery_ = true;
+        first_error(peek().rng, "Missing closing parenthesis",
+                    "An expanded function argument (with ...) must be immediately followed by "
+                    "closing parentheses.");
         recover_to(close);
         return toks_[p_ - 1].rng;
       }
@@ -880,6 +870,25 @@ class parser {
     return e;
   }
 
+  // The key of an object constructor's item starting at `t` (peeked), up to its `=` or `:`.
+  expr_ptr parse_object_key(const token& t) {
+    newlines_.push_back(false);
+    expr_ptr key_inner;
+    const token& after_key = peek2();
+    if (t.type == tok::ident && (after_key.type == tok::assign || after_key.type == tok::colon)) {
+      // a bare name (also `true`, `null`, `for`) is a literal key, never a reference
+      token name = read();
+      key_inner = make(expr_kind::scope_traversal, name.rng);
+      key_inner->name = std::string(name.text);
+    } else {
+      key_inner = parse_expression();
+    }
+    newlines_.pop_back();
+    auto key = make(expr_kind::object_key, key_inner->rng);
+    key->a = std::move(key_inner);
+    return key;
+  }
+
   expr_ptr parse_object() {
     token open = read();
     if (peek_keyword_any_newline("for")) {
@@ -898,29 +907,13 @@ class parser {
       }
       if (t.type == tok::rbrace) break;
       if (t.type == tok::eof) {
-        if (!recovery_) {
-          error(open.rng, "Unterminated object constructor expression",
-                "There is no corresponding closing brace before the end of the file. This may "
-                "be caused by incorrect brace nesting elsewhere in this file.");
-        }
-        recovery_ = true;
+        first_error(open.rng, "Unterminated object constructor expression",
+                    "There is no corresponding closing brace before the end of the file. This may "
+                    "be caused by incorrect brace nesting elsewhere in this file.");
         newlines_.pop_back();
         return e;
       }
-      newlines_.push_back(false);
-      expr_ptr key_inner;
-      const token& after_key = peek2();
-      if (t.type == tok::ident && (after_key.type == tok::assign || after_key.type == tok::colon)) {
-        // a bare name (also `true`, `null`, `for`) is a literal key, never a reference
-        token name = read();
-        key_inner = make(expr_kind::scope_traversal, name.rng);
-        key_inner->name = std::string(name.text);
-      } else {
-        key_inner = parse_expression();
-      }
-      newlines_.pop_back();
-      auto key = make(expr_kind::object_key, key_inner->rng);
-      key->a = std::move(key_inner);
+      auto key = parse_object_key(t);
       const token& sep = peek();
       if (sep.type != tok::assign && sep.type != tok::colon) {
         if (!recovery_) {
@@ -1037,6 +1030,54 @@ class parser {
     return e;
   }
 
+  // An index (`[key]`) or a full splat (`[*]`) after `from`, at the opening bracket.
+  expr_ptr parse_bracket(expr_ptr from) {
+    token open = read();
+    if (peek().type == tok::star) {
+      read();
+      token close = read();
+      if (close.type != tok::rbrack) {
+        first_error(close.rng, "Missing close bracket on splat index",
+                    "The star for a full splat operator must be immediately followed by a "
+                    "closing bracket (\"]\").");
+        recover_to(tok::rbrack);
+      }
+      auto item = make(expr_kind::splat_item, between(open.rng, close.rng));
+      item->name = next_splat_id();
+      std::string id = item->name;
+      auto each = parse_traversals(std::move(item));
+      auto e = make(expr_kind::splat, between(from->rng, each->rng));
+      e->name = id;
+      e->a = std::move(from);
+      e->b = std::move(each);
+      return e;
+    }
+    newlines_.push_back(false);
+    auto key = parse_expression();
+    token close = peek();
+    if (close.type != tok::rbrack) {
+      first_error(close.rng, "Missing close bracket on index",
+                  "The index operator must end with a closing bracket (\"]\").");
+      close = recover_to(tok::rbrack);
+    } else {
+      read();
+    }
+    newlines_.pop_back();
+    if (key->kind == expr_kind::literal) {
+      traverser step;
+      step.k = traverser::kind::index;
+      step.key = key->lit;
+      step.rng = between(open.rng, close.rng);
+      from = add_step(std::move(from), std::move(step));
+    } else {
+      auto e = make(expr_kind::index, between(from->rng, close.rng));
+      e->a = std::move(from);
+      e->b = std::move(key);
+      from = std::move(e);
+    }
+    return from;
+  }
+
   expr_ptr parse_traversals(expr_ptr from) {
     while (true) {
       const token& t = peek();
@@ -1053,12 +1094,9 @@ class parser {
         } else if (name.type == tok::number) {
           token n = read();
           if (n.text.find('.') != std::string_view::npos) {
-            if (!recovery_) {
-              error(n.rng, "Invalid legacy index syntax",
-                    "When using the legacy index syntax, chaining two indexes together is not "
-                    "permitted. Use the proper index syntax instead, like [0][1].");
-            }
-            recovery_ = true;
+            first_error(n.rng, "Invalid legacy index syntax",
+                        "When using the legacy index syntax, chaining two indexes together is not "
+                        "permitted. Use the proper index syntax instead, like [0][1].");
             continue;
           }
           traverser step;
@@ -1070,63 +1108,12 @@ class parser {
           token star = read();
           from = parse_attr_splat(std::move(from), between(dot.rng, star.rng));
         } else {
-          if (!recovery_) {
-            error(name.rng, "Invalid attribute name", "An attribute name is required after a dot.");
-          }
-          recovery_ = true;
+          first_error(name.rng, "Invalid attribute name",
+                      "An attribute name is required after a dot.");
           return from;
         }
       } else if (t.type == tok::lbrack) {
-        token open = read();
-        if (peek().type == tok::star) {
-          read();
-          token close = read();
-          if (close.type != tok::rbrack) {
-            if (!recovery_) {
-              error(close.rng, "Missing close bracket on splat index",
-                    "The star for a full splat operator must be immediately followed by a "
-                    "closing bracket (\"]\").");
-            }
-            recovery_ = true;
-            recover_to(tok::rbrack);
-          }
-          auto item = make(expr_kind::splat_item, between(open.rng, close.rng));
-          item->name = next_splat_id();
-          std::string id = item->name;
-          auto each = parse_traversals(std::move(item));
-          auto e = make(expr_kind::splat, between(from->rng, each->rng));
-          e->name = id;
-          e->a = std::move(from);
-          e->b = std::move(each);
-          from = std::move(e);
-          continue;
-        }
-        newlines_.push_back(false);
-        auto key = parse_expression();
-        token close = peek();
-        if (close.type != tok::rbrack) {
-          if (!recovery_) {
-            error(close.rng, "Missing close bracket on index",
-                  "The index operator must end with a closing bracket (\"]\").");
-          }
-          recovery_ = true;
-          close = recover_to(tok::rbrack);
-        } else {
-          read();
-        }
-        newlines_.pop_back();
-        if (key->kind == expr_kind::literal) {
-          traverser step;
-          step.k = traverser::kind::index;
-          step.key = key->lit;
-          step.rng = between(open.rng, close.rng);
-          from = add_step(std::move(from), std::move(step));
-        } else {
-          auto e = make(expr_kind::index, between(from->rng, close.rng));
-          e->a = std::move(from);
-          e->b = std::move(key);
-          from = std::move(e);
-        }
+        from = parse_bracket(std::move(from));
       } else {
         return from;
       }
@@ -1144,12 +1131,9 @@ class parser {
       if (after.type != tok::ident && after.type != tok::number) {
         if (after.type == tok::star) {
           read();
-          if (!recovery_) {
-            error(peek().rng, "Nested splat expression not allowed",
-                  "A splat expression (*) cannot be used inside another attribute-only splat "
-                  "expression.");
-          }
-          recovery_ = true;
+          first_error(peek().rng, "Nested splat expression not allowed",
+                      "A splat expression (*) cannot be used inside another attribute-only splat "
+                      "expression.");
           read();
         }
         break;
@@ -1444,11 +1428,8 @@ class parser {
     while (true) {
       std::size_t k = collect_until(parts, i, into, {}, whole);
       if (k >= parts.size()) return;
-      if (!recovery_) {
-        error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
-              "The control directives within this template are unbalanced.");
-      }
-      recovery_ = true;
+      first_error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
+                  "The control directives within this template are unbalanced.");
       i = k + 1;
     }
   }
@@ -1510,28 +1491,19 @@ class parser {
       e->c = make(expr_kind::template_, parts[k].rng);
       k = collect_until(parts, i, *e->c, {template_part::kind::endif}, whole);
       if (k < parts.size() && parts[k].k == template_part::kind::else_) {
-        if (!recovery_) {
-          error(parts[k].rng, "Unexpected else directive",
-                "Already in the else clause for the if started at " + at(open.rng) + ".");
-        }
-        recovery_ = true;
+        first_error(parts[k].rng, "Unexpected else directive",
+                    "Already in the else clause for the if started at " + at(open.rng) + ".");
       }
     }
     if (k >= parts.size()) {
-      if (!recovery_) {
-        error(whole, "Unexpected end of template",
-              "The if directive at " + at(open.rng) +
-                  " is missing its corresponding endif directive.");
-      }
-      recovery_ = true;
+      first_error(
+          whole, "Unexpected end of template",
+          "The if directive at " + at(open.rng) + " is missing its corresponding endif directive.");
       return e;
     }
     if (parts[k].k != template_part::kind::endif) {
-      if (!recovery_) {
-        error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
-              "Expecting an endif directive for the if started at " + at(open.rng) + ".");
-      }
-      recovery_ = true;
+      first_error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
+                  "Expecting an endif directive for the if started at " + at(open.rng) + ".");
     }
     e->rng = between(open.rng, parts[k].rng);
     ++i;
@@ -1547,21 +1519,15 @@ class parser {
     e->b = make(expr_kind::template_, open.rng);
     std::size_t k = collect_until(parts, i, *e->b, {template_part::kind::endfor}, whole);
     if (k >= parts.size()) {
-      if (!recovery_) {
-        error(whole, "Unexpected end of template",
-              "The for directive at " + at(open.rng) +
-                  " is missing its corresponding endfor directive.");
-      }
-      recovery_ = true;
+      first_error(whole, "Unexpected end of template",
+                  "The for directive at " + at(open.rng) +
+                      " is missing its corresponding endfor directive.");
       return e;
     }
     if (parts[k].k != template_part::kind::endfor) {
-      if (!recovery_) {
-        error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
-              "Expecting an endfor directive corresponding to the for directive at " +
-                  at(open.rng) + ".");
-      }
-      recovery_ = true;
+      first_error(parts[k].rng, "Unexpected " + directive_name(parts[k].k) + " directive",
+                  "Expecting an endfor directive corresponding to the for directive at " +
+                      at(open.rng) + ".");
     }
     e->rng = between(open.rng, parts[k].rng);
     ++i;

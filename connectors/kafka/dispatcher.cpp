@@ -377,6 +377,85 @@ in_flight* current(self_ptr self, std::int64_t id, int attempt, const std::strin
   return &it->second;
 }
 
+/// A worker's heartbeat: it is alive, and the builds it runs are its own (or are taken away).
+void on_heartbeat(self_ptr self, const std::string& worker, const wire::heartbeat& m) {
+  auto& st = self->state;
+  auto& w = st.workers[worker];
+  if (w.stale) spdlog::info("event=worker.back worker={}", worker);
+  if (w.seen == clock_type::time_point{})
+    spdlog::info("event=worker.joined worker={} concurrency={} queues={} tags={}", worker,
+                 m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
+  for (const auto& [id, attempt] : m.running) {
+    auto b = st.builds.find(id);
+    auto r = st.revoked.find(id);
+    bool taken_away = (b != st.builds.end() && b->second.work.key.attempt > attempt) ||
+                      (r != st.revoked.end() && r->second.attempt == attempt);
+    if (taken_away) {
+      // its lease ran out while it was cut off or paused: another attempt has it now
+      auto reason = r != st.revoked.end() && r->second.attempt == attempt
+                        ? r->second.reason
+                        : std::string("stale attempt");
+      send_wire(self, st.opts.names.control(), wire::cancel_build{id, attempt, reason}, worker);
+      continue;
+    }
+    if (b == st.builds.end() || b->second.work.key.attempt != attempt) continue;
+    if (b->second.worker.empty()) b->second.worker = worker;
+    if (b->second.worker == worker) b->second.adopted_at.reset();  // claimed
+  }
+  w.last = m;
+  w.placed = 0;
+  w.seen = clock_type::now();
+  w.seen_wall = std::chrono::system_clock::now();
+  w.stale = false;
+  tell_slots(self);
+}
+
+/// A worker took a build; only the first of two copies runs it.
+void on_accepted(self_ptr self, const std::string& worker, const wire::accepted& m) {
+  auto& st = self->state;
+  auto* b = current(self, m.build_id, m.attempt, "", "accepted");
+  if (b == nullptr) {
+    // an attempt that is over (sent again, cancelled, finished): it must not run
+    send_wire(self, st.opts.names.control(),
+              wire::cancel_build{m.build_id, m.attempt, "stale attempt"}, worker);
+    return;
+  }
+  b->adopted_at.reset();
+  if (!b->worker.empty() && b->worker != worker) {
+    // delivered twice (a worker died before committing): only the first one runs it
+    send_wire(self, st.opts.names.control(),
+              wire::cancel_build{m.build_id, m.attempt, "taken by " + b->worker}, worker);
+    return;
+  }
+  b->worker = worker;
+  self->send(b->work.owner, proto::accepted_atom::value, b->work.key, worker);
+}
+
+void on_build_finished(self_ptr self, const std::string& worker, const wire::build_finished& m) {
+  auto& st = self->state;
+  auto it = st.builds.find(m.build_id);
+  if (it == st.builds.end() || it->second.work.key.attempt != m.attempt ||
+      (!it->second.worker.empty() && it->second.worker != worker)) {
+    // recorded before (a result sent again), an attempt that is over, or a second copy
+    // that was told to cancel: the worker can stop sending it
+    send_wire(self, st.opts.names.control(), wire::recorded{m.build_id, m.attempt}, worker);
+    return;
+  }
+  finish(self, m.build_id, m.result);
+}
+
+void on_check_finished(self_ptr self, wire::check_finished& m) {
+  auto& st = self->state;
+  auto it = st.checks.find(m.sequence);
+  if (it == st.checks.end()) {
+    drop(self, "unknown check " + std::to_string(m.sequence));
+    return;
+  }
+  self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
+             std::move(m.result));
+  st.checks.erase(it);
+}
+
 void on_event(self_ptr self, wire::envelope& e) {
   auto& st = self->state;
   if (auto* p = std::get_if<wire::probe>(&e.body)) {
@@ -400,52 +479,9 @@ void on_event(self_ptr self, wire::envelope& e) {
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, wire::heartbeat>) {
-          auto& w = st.workers[e.worker];
-          if (w.stale) spdlog::info("event=worker.back worker={}", e.worker);
-          if (w.seen == clock_type::time_point{})
-            spdlog::info("event=worker.joined worker={} concurrency={} queues={} tags={}", e.worker,
-                         m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
-          for (const auto& [id, attempt] : m.running) {
-            auto b = st.builds.find(id);
-            auto r = st.revoked.find(id);
-            bool taken_away = (b != st.builds.end() && b->second.work.key.attempt > attempt) ||
-                              (r != st.revoked.end() && r->second.attempt == attempt);
-            if (taken_away) {
-              // its lease ran out while it was cut off or paused: another attempt has it now
-              auto reason = r != st.revoked.end() && r->second.attempt == attempt
-                                ? r->second.reason
-                                : std::string("stale attempt");
-              send_wire(self, st.opts.names.control(), wire::cancel_build{id, attempt, reason},
-                        e.worker);
-              continue;
-            }
-            if (b == st.builds.end() || b->second.work.key.attempt != attempt) continue;
-            if (b->second.worker.empty()) b->second.worker = e.worker;
-            if (b->second.worker == e.worker) b->second.adopted_at.reset();  // claimed
-          }
-          w.last = m;
-          w.placed = 0;
-          w.seen = clock_type::now();
-          w.seen_wall = std::chrono::system_clock::now();
-          w.stale = false;
-          tell_slots(self);
+          on_heartbeat(self, e.worker, m);
         } else if constexpr (std::is_same_v<T, wire::accepted>) {
-          auto* b = current(self, m.build_id, m.attempt, "", "accepted");
-          if (b == nullptr) {
-            // an attempt that is over (sent again, cancelled, finished): it must not run
-            send_wire(self, st.opts.names.control(),
-                      wire::cancel_build{m.build_id, m.attempt, "stale attempt"}, e.worker);
-            return;
-          }
-          b->adopted_at.reset();
-          if (!b->worker.empty() && b->worker != e.worker) {
-            // delivered twice (a worker died before committing): only the first one runs it
-            send_wire(self, st.opts.names.control(),
-                      wire::cancel_build{m.build_id, m.attempt, "taken by " + b->worker}, e.worker);
-            return;
-          }
-          b->worker = e.worker;
-          self->send(b->work.owner, proto::accepted_atom::value, b->work.key, e.worker);
+          on_accepted(self, e.worker, m);
         } else if constexpr (std::is_same_v<T, wire::step_started>) {
           if (auto* b = current(self, m.build_id, m.attempt, e.worker, "step_started"))
             self->send(b->work.owner, proto::step_start_atom::value, b->work.key, m.step);
@@ -463,25 +499,9 @@ void on_event(self_ptr self, wire::envelope& e) {
           if (auto* b = current(self, m.build_id, m.attempt, e.worker, "build_decided"))
             self->send(b->work.owner, proto::decided_atom::value, b->work.key, m.result);
         } else if constexpr (std::is_same_v<T, wire::build_finished>) {
-          auto it = st.builds.find(m.build_id);
-          if (it == st.builds.end() || it->second.work.key.attempt != m.attempt ||
-              (!it->second.worker.empty() && it->second.worker != e.worker)) {
-            // recorded before (a result sent again), an attempt that is over, or a second copy
-            // that was told to cancel: the worker can stop sending it
-            send_wire(self, st.opts.names.control(), wire::recorded{m.build_id, m.attempt},
-                      e.worker);
-            return;
-          }
-          finish(self, m.build_id, m.result);
+          on_build_finished(self, e.worker, m);
         } else if constexpr (std::is_same_v<T, wire::check_finished>) {
-          auto it = st.checks.find(m.sequence);
-          if (it == st.checks.end()) {
-            drop(self, "unknown check " + std::to_string(m.sequence));
-            return;
-          }
-          self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
-                     std::move(m.result));
-          st.checks.erase(it);
+          on_check_finished(self, m);
         } else {
           drop(self, std::string("a ") + wire::type_name(e.body) + " on the events topic");
         }

@@ -116,36 +116,18 @@ int cancel_source::wait_fd() const {
   return fds_[0];
 }
 
-outcome run(const command& cmd, const options& opts, const output_fn& on_output,
-            const cancel_source* cancel) {
-  outcome out;
-  std::string exe = resolve(cmd.path, cmd.env);
-  if (exe.empty()) {
-    out.error = "exec: \"" + cmd.path + "\": executable file not found in $PATH";
-    return out;
-  }
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    out.error = std::string("pipe: ") + std::strerror(errno);
-    return out;
-  }
-  // In a scope a shim runs first (containment.hpp): it enters the scope's
-  // cgroup and arms PR_SET_PDEATHSIG, then becomes the command; until then it holds `shim_status`,
-  // where it writes why it could not. So no process of the step ever runs outside its cgroup.
-  scope* sc = opts.in_scope != nullptr && opts.in_scope->active() ? opts.in_scope : nullptr;
-  int shim_status[2] = {-1, -1};
-  if (sc != nullptr && pipe2(shim_status, O_CLOEXEC) != 0) {
-    close(fds[0]);
-    close(fds[1]);
-    out.error = std::string("pipe: ") + std::strerror(errno);
-    return out;
-  }
+namespace {
+
+/// Starts `cmd` (resolved to `exe`) with its output on `out_fd`, through the step shim when in
+/// the scope `sc` (which reports on `status_fd`): posix_spawn's result, `pid` set on success.
+int spawn(const command& cmd, const std::string& exe, scope* sc, int out_fd, int status_fd,
+          pid_t& pid) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-  if (sc != nullptr) posix_spawn_file_actions_adddup2(&fa, shim_status[1], 3);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+  if (sc != nullptr) posix_spawn_file_actions_adddup2(&fa, status_fd, 3);
   // nothing else of the server leaks into the child: not the listening socket, not the store's
   // LOCK (a build outliving a killed server would keep the store locked)
   posix_spawn_file_actions_addclosefrom_np(&fa, sc != nullptr ? 4 : 3);
@@ -178,7 +160,6 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
       envp.push_back(const_cast<char*>(e.c_str()));
   if (!tag.empty()) envp.push_back(const_cast<char*>(tag.c_str()));
   envp.push_back(nullptr);
-  pid_t pid = -1;
   int rc;
   {
     // subreaper mode: the orphan reaper must never take this child's exit status
@@ -190,38 +171,26 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
   }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  close(fds[1]);
-  if (sc != nullptr) close(shim_status[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    if (sc != nullptr) close(shim_status[0]);
-    out.error = "fork/exec " + exe + ": " + std::strerror(rc);
-    return out;
+  return rc;
+}
+
+/// Everything read from `fd` until its end (or an error other than EINTR).
+std::string read_all(int fd) {
+  std::string out;
+  char b[512];
+  for (ssize_t got; (got = read(fd, b, sizeof b)) != 0;) {
+    if (got > 0)
+      out.append(b, static_cast<std::size_t>(got));
+    else if (errno != EINTR)
+      break;
   }
-  if (sc != nullptr) {
-    // the shim closes `shim_status` by executing the command, or writes why it could not
-    std::string failed;
-    char b[512];
-    for (ssize_t got; (got = read(shim_status[0], b, sizeof b)) != 0;) {
-      if (got > 0)
-        failed.append(b, static_cast<std::size_t>(got));
-      else if (errno != EINTR)
-        break;
-    }
-    close(shim_status[0]);
-    if (!failed.empty()) {
-      close(fds[0]);
-      int ignored = 0;
-      waitpid(pid, &ignored, 0);
-      track_child(pid, false);
-      out.error = failed;
-      return out;
-    }
-  }
-  out.started = true;
-  out.pid = pid;
-  persistence::crash_point("after_spawn");
-  int rd = fds[0];
+  return out;
+}
+
+/// Follows the child `pid` until it exited and its output on `rd` (which this closes) is read,
+/// stopping its process group at the deadline or on cancel; the exit goes into `out`.
+void follow(pid_t pid, int rd, const options& opts, const output_fn& on_output,
+            const cancel_source* cancel, outcome& out) {
   fcntl(rd, F_SETFL, fcntl(rd, F_GETFL) | O_NONBLOCK);
   // readable when the child exits (Linux 5.3+), so its end is seen at once rather than at the
   // next 20 ms poll; without it, exit is noticed by polling
@@ -286,6 +255,61 @@ outcome run(const command& cmd, const options& opts, const output_fn& on_output,
     waitpid(pid, &status, 0);
     decode(status, out);
   }
+}
+
+}  // namespace
+
+outcome run(const command& cmd, const options& opts, const output_fn& on_output,
+            const cancel_source* cancel) {
+  outcome out;
+  std::string exe = resolve(cmd.path, cmd.env);
+  if (exe.empty()) {
+    out.error = "exec: \"" + cmd.path + "\": executable file not found in $PATH";
+    return out;
+  }
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    out.error = std::string("pipe: ") + std::strerror(errno);
+    return out;
+  }
+  // In a scope a shim runs first (containment.hpp): it enters the scope's
+  // cgroup and arms PR_SET_PDEATHSIG, then becomes the command; until then it holds `shim_status`,
+  // where it writes why it could not. So no process of the step ever runs outside its cgroup.
+  scope* sc = opts.in_scope != nullptr && opts.in_scope->active() ? opts.in_scope : nullptr;
+  int shim_status[2] = {-1, -1};
+  if (sc != nullptr && pipe2(shim_status, O_CLOEXEC) != 0) {
+    close(fds[0]);
+    close(fds[1]);
+    out.error = std::string("pipe: ") + std::strerror(errno);
+    return out;
+  }
+  pid_t pid = -1;
+  int rc = spawn(cmd, exe, sc, fds[1], shim_status[1], pid);
+  close(fds[1]);
+  if (sc != nullptr) close(shim_status[1]);
+  if (rc != 0) {
+    close(fds[0]);
+    if (sc != nullptr) close(shim_status[0]);
+    out.error = "fork/exec " + exe + ": " + std::strerror(rc);
+    return out;
+  }
+  if (sc != nullptr) {
+    // the shim closes `shim_status` by executing the command, or writes why it could not
+    std::string failed = read_all(shim_status[0]);
+    close(shim_status[0]);
+    if (!failed.empty()) {
+      close(fds[0]);
+      int ignored = 0;
+      waitpid(pid, &ignored, 0);
+      track_child(pid, false);
+      out.error = failed;
+      return out;
+    }
+  }
+  out.started = true;
+  out.pid = pid;
+  persistence::crash_point("after_spawn");
+  follow(pid, fds[0], opts, on_output, cancel, out);
   if (sc != nullptr && sc->mode() == cleanup_mode::subreaper) {
     track_child(pid, false);
     // processes of its group outlived it (`cmd &`): the group is killed with the scope
