@@ -156,35 +156,8 @@ bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
   return fail(r.failure->message);
 }
 
-}  // namespace
-
-int run_server(const server_flags& flags) {
-  configure_logging(flags.log_level);
-  // Signals are taken synchronously by this thread; every thread started later inherits the mask.
-  block_stop_signals();
-  // before the store is read: what dead nodes left running is killed before builds are recorded
-  start_process_cleanup(flags.build_cgroup);
-  // Buffers of 256 KiB and more (log chunks in flight, capped step logs, build records) are
-  // mapped and go back to the system when freed. glibc raises this threshold after the first
-  // such free and then keeps them in its heaps: a node whose builds printed a lot stayed at twice
-  // the memory it needs (measured with the soak benchmark: 210 MiB → 100 MiB).
-  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-
-  spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
-               build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
-  auto fd_limit = raise_fd_limit();
-  auto users = std::make_shared<auth::user_store>(flags.admin_password);
-  if (!users->init_error().empty()) {
-    spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
-    return 1;
-  }
-  auto generated = users->generated_password();
-  if (!generated.empty())
-    spdlog::warn(
-        "event=admin.password user=admin password={} (generated; set --admin-password "
-        "to choose one)",
-        generated);
-
+/// The runtime's settings from the flags.
+runtime_options runtime_options_of(const server_flags& flags) {
   runtime_options ro;
   ro.concurrency = flags.concurrency;
   ro.max_in_flight = flags.max_in_flight;
@@ -202,74 +175,79 @@ int run_server(const server_flags& flags) {
   ro.pipeline_limits.eval.max_value_bytes =
       static_cast<std::size_t>(flags.pipeline_eval_memory) * 1024 * 1024;
   ro.pipeline_limits.max_jobs = static_cast<std::size_t>(flags.pipeline_max_jobs);
-  auto grace_of = [&] { return ro.grace; };
   if (flags.pubsub_system == "kafka") {
     kafka::dispatcher_options k;
     k.brokers = flags.kafka_brokers;
     k.names.prefix = flags.kafka_topic_prefix;
     k.jwt_secret = flags.jwt_secret;
-    k.grace = grace_of();
+    k.grace = ro.grace;
     k.lease = std::chrono::duration_cast<std::chrono::milliseconds>(
         pipeline::parse_duration(flags.worker_lease).value_or(std::chrono::seconds(10)));
     ro.kafka = k;
   }
-  std::unique_ptr<runtime> started;
+  return ro;
+}
+
+/// The store opened and the runtime started (what the store holds restored); null when either
+/// failed (logged).
+std::unique_ptr<runtime> start_runtime(const server_flags& flags, runtime_options& ro) {
   try {
     if (flags.db_system == "rocksdb") {
       ro.store = persistence::open_rocksdb_store(flags.db_path, {flags.recover_store});
       spdlog::info("event=store.opened db=rocksdb path={}", flags.db_path);
     }
-    started = std::make_unique<runtime>(ro);
+    return std::make_unique<runtime>(ro);
   } catch (const persistence::store_error& e) {
     spdlog::error("event=store.open_failed error=\"{}\"", e.what());
-    return 1;
   } catch (const std::runtime_error& e) {
     spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
-    return 1;
   }
-  runtime& rt = *started;
-  if (!set_startup_pipeline(flags, rt)) return 1;
+  return nullptr;
+}
 
-  std::unique_ptr<remote_worker> local_worker;
-  if (ro.kafka) {
-    using namespace auth;
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-    auto token = sign(flags.jwt_secret, claims{"worker", role::worker, true, now, 0});
-    if (!flags.run_worker) {
-      // the seed's line, for copying into worker configurations
-      spdlog::info("Worker token for standalone workers token={}", token);
-    } else {
-      // --run-worker with Kafka: this process is also one of the workers, through the topics
-      remote_worker_options w;
-      w.feed.brokers = flags.kafka_brokers;
-      w.feed.names = ro.kafka->names;
-      w.feed.name = "embedded-1";
-      w.feed.token = token;
-      w.concurrency = flags.concurrency;
-      w.exec = worker_exec(ro);
-      w.lease = ro.kafka->lease;
-      w.server_hears = [broker = ro.kafka->broker]() -> std::optional<std::chrono::milliseconds> {
-        return broker->heard_for();
-      };
-      try {
-        local_worker = std::make_unique<remote_worker>(rt.system(), w);
-      } catch (const std::runtime_error& e) {
-        spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
-        return 1;
-      }
-    }
+/// With Kafka: the token standalone workers use is printed, or with --run-worker this process
+/// is one of the workers itself, through the topics. False when that worker cannot start.
+bool start_local_worker(const server_flags& flags, const runtime_options& ro, runtime& rt,
+                        std::unique_ptr<remote_worker>& local_worker) {
+  if (!ro.kafka) return true;
+  using namespace auth;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto token = sign(flags.jwt_secret, claims{"worker", role::worker, true, now, 0});
+  if (!flags.run_worker) {
+    // for copying into worker configurations
+    spdlog::info("Worker token for standalone workers token={}", token);
+    return true;
   }
+  remote_worker_options w;
+  w.feed.brokers = flags.kafka_brokers;
+  w.feed.names = ro.kafka->names;
+  w.feed.name = "embedded-1";
+  w.feed.token = token;
+  w.concurrency = flags.concurrency;
+  w.exec = worker_exec(ro);
+  w.lease = ro.kafka->lease;
+  w.server_hears = [broker = ro.kafka->broker]() -> std::optional<std::chrono::milliseconds> {
+    return broker->heard_for();
+  };
+  try {
+    local_worker = std::make_unique<remote_worker>(rt.system(), w);
+    return true;
+  } catch (const std::runtime_error& e) {
+    spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
+    return false;
+  }
+}
 
-  http::node_view view;
-  // workers: the embedded one, or the remote workers that are not stale
+/// GET /health: "ok", or "degraded" with every reason: the store cannot write (full or read-only
+/// disk), the server cannot hear the Kafka brokers, or no worker can take builds (the embedded
+/// one, or the remote workers that are not stale).
+std::function<nlohmann::json()> health_of(const server_flags& flags, const runtime_options& ro) {
   std::shared_ptr<std::atomic<int>> live;
   if (ro.kafka) live = ro.kafka->live_workers;
-  // GET /health: "ok", or "degraded" with every reason: the store cannot write (full or
-  // read-only disk), the server cannot hear the Kafka brokers, or no worker can take builds.
-  view.health = [db = flags.db_system, pubsub = flags.pubsub_system,
-                 embedded = flags.run_worker ? 1 : 0, live, store = ro.store, kafka = ro.kafka] {
+  return [db = flags.db_system, pubsub = flags.pubsub_system,
+          embedded = flags.run_worker ? 1 : 0, live, store = ro.store, kafka = ro.kafka] {
     int workers = live ? live->load() : embedded;
     nlohmann::json out{{"status", "ok"}, {"db", db}, {"pubsub", pubsub}, {"workers", workers}};
     auto reasons = nlohmann::json::array();
@@ -291,6 +269,13 @@ int run_server(const server_flags& flags) {
     }
     return out;
   };
+}
+
+/// What the HTTP edge needs of this node.
+http::node_view view_of(const server_flags& flags, const runtime_options& ro, runtime& rt,
+                        std::shared_ptr<auth::user_store> users) {
+  http::node_view view;
+  view.health = health_of(flags, ro);
   view.node = rt.gateway();
   view.worker_hello = [k = ro.kafka]() -> nlohmann::json {
     if (!k) return nullptr;
@@ -304,14 +289,74 @@ int run_server(const server_flags& flags) {
               {"broker", std::move(broker)}}}};
   };
   view.jwt_secret = flags.jwt_secret;
-  view.users = users;
+  view.users = std::move(users);
+  return view;
+}
+
+/// Waits for SIGTERM/SIGINT, or SIGQUIT and a drain: queued and running builds finish (new
+/// triggers get 503), up to --drain-timeout; a SIGTERM or SIGINT meanwhile stops the node at once.
+void wait_until_stopped(const server_flags& flags, runtime& rt) {
+  int sig = wait_stop_signal("server");
+  if (sig != SIGQUIT) return;
+  auto ms = drain_limit(flags.drain_timeout);
+  spdlog::info("event=node.draining timeout_ms={}", ms.count());
+  auto drained = rt.start_drain(ms);
+  int interrupted = 0;
+  while (interrupted == 0 && drained.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    interrupted = wait_term_signal("server", std::chrono::milliseconds(100));
+  if (interrupted == 0) spdlog::info("event=node.drained complete={}", drained.get());
+}
+
+/// The admin user (its password generated when none is set); null when it cannot be made.
+std::shared_ptr<auth::user_store> admin_users(const server_flags& flags) {
+  auto users = std::make_shared<auth::user_store>(flags.admin_password);
+  if (!users->init_error().empty()) {
+    spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
+    return nullptr;
+  }
+  auto generated = users->generated_password();
+  if (!generated.empty())
+    spdlog::warn(
+        "event=admin.password user=admin password={} (generated; set --admin-password "
+        "to choose one)",
+        generated);
+  return users;
+}
+
+}  // namespace
+
+int run_server(const server_flags& flags) {
+  configure_logging(flags.log_level);
+  // Signals are taken synchronously by this thread; every thread started later inherits the mask.
+  block_stop_signals();
+  // before the store is read: what dead nodes left running is killed before builds are recorded
+  start_process_cleanup(flags.build_cgroup);
+  // Buffers of 256 KiB and more (log chunks in flight, capped step logs, build records) are
+  // mapped and go back to the system when freed. glibc raises this threshold after the first
+  // such free and then keeps them in its heaps: a node whose builds printed a lot stayed at twice
+  // the memory it needs (measured with the soak benchmark: 210 MiB → 100 MiB).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+
+  spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
+               build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
+  auto fd_limit = raise_fd_limit();
+  auto users = admin_users(flags);
+  if (!users) return 1;
+  auto ro = runtime_options_of(flags);
+  auto started = start_runtime(flags, ro);
+  if (!started) return 1;
+  runtime& rt = *started;
+  if (!set_startup_pipeline(flags, rt)) return 1;
+  std::unique_ptr<remote_worker> local_worker;
+  if (!start_local_worker(flags, ro, rt, local_worker)) return 1;
+
   std::unique_ptr<http::server> api;
   try {
     http::server_options http_opts;
     http_opts.host = flags.host;
     http_opts.port = flags.port;
     http_opts.max_connections = max_connections(flags, fd_limit);
-    api = http::start_server(http_opts, std::move(view));
+    api = http::start_server(http_opts, view_of(flags, ro, rt, users));
   } catch (const std::exception& e) {
     spdlog::error("event=http.listen_failed error=\"{}\"", e.what());
     return 1;
@@ -319,19 +364,7 @@ int run_server(const server_flags& flags) {
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
 
-  int sig = wait_stop_signal("server");
-  if (sig == SIGQUIT) {
-    // Drain: queued and running builds finish (new triggers get 503), up to --drain-timeout; a
-    // SIGTERM or SIGINT meanwhile stops the node at once, as it does otherwise.
-    auto ms = drain_limit(flags.drain_timeout);
-    spdlog::info("event=node.draining timeout_ms={}", ms.count());
-    auto drained = rt.start_drain(ms);
-    int interrupted = 0;
-    while (interrupted == 0 &&
-           drained.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
-      interrupted = wait_term_signal("server", std::chrono::milliseconds(100));
-    if (interrupted == 0) spdlog::info("event=node.drained complete={}", drained.get());
-  }
+  wait_until_stopped(flags, rt);
   // Pending builds stay pending (with a store they run after the restart); running builds are
   // cancelled and recorded so before the API goes away.
   int cancelled = rt.stop_builds();
