@@ -81,7 +81,7 @@ proto::plan_ptr one_task_plan(std::int64_t id) {
   t.kind = work::step_kind::task;
   t.name = "test";
   t.command = work::command_spec{
-      {"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", "make test"}}, {}};
+      {"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", "make test"}}, {}, ""};
   p->steps.push_back(std::move(t));
   return p;
 }

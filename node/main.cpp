@@ -1,9 +1,11 @@
 // pikoci-node: one binary for every role and tool (SPEC §2).
 #include <chrono>
 #include <iostream>
+#include <string_view>
 #include <variant>
 
 #include "auth/auth.hpp"
+#include "builtin/builtin.hpp"
 #include "cli/commands.hpp"
 #include "config/node/cli.hpp"
 #include "config/node/secrets.hpp"
@@ -45,12 +47,27 @@ int run_user_token(const pikoci::node::user_token_flags& f) {
   return print_token(f.jwt_secret, claims{f.user, r, false, now, exp});
 }
 
+/// `pikoci-node builtin HANDLER`
+int run_builtin(int argc, char** argv) {
+  if (argc == 3 && std::string_view(argv[2]) != "--help" && std::string_view(argv[2]) != "-h")
+    return pikoci::builtin::run(argv[2], std::cout, std::cerr);
+  std::cerr << "Usage: pikoci-node builtin HANDLER\n"
+               "Runs one of the built-in types' handlers, as the `pikoci-node` runner does; its "
+               "inputs\nare environment variables (param_*, version_*, put_*, CACHE_DIR, "
+               "WORKDIR). Handlers:\n";
+  for (const auto& n : pikoci::builtin::names()) std::cerr << "  " << n << "\n";
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace pikoci::node;
   // the step shim and the process guard: this binary re-executed by a running node
   if (int rc = pikoci::process::internal_main(argc, argv); rc >= 0) return rc;
+  // a built-in type's command, started by a worker: its inputs are its environment, which must
+  // not be read as the node's flags
+  if (argc >= 2 && std::string_view(argv[1]) == "builtin") return run_builtin(argc, argv);
   command cmd = parse_command_line(argc, argv);
   // The parser holds copies: nothing started from here on can read them from /proc.
   scrub_secrets(argc, argv);

@@ -34,6 +34,7 @@ worker::executor_options worker_exec(const runtime_options& opts) {
   e.work_root =
       std::filesystem::temp_directory_path() / ("pikoci-node-" + std::to_string(::getpid()));
   e.worker_env = worker::process_environment();
+  e.cache_root = worker::cache_root_or_default(opts.cache_root);
   e.grace = opts.grace;
   return e;
 }

@@ -21,6 +21,7 @@ struct runtime_options {
   int max_queue_size = 100;
   int max_builds_per_job = 1000;           // finished builds kept per job, oldest dropped first
   std::chrono::milliseconds grace{10000};  // SIGTERM → SIGKILL for build processes
+  std::string cache_root;                  // --cache-root ("": the default)
   /// Where state is written through (memory when none). What it holds is restored before the
   /// constructor returns; it throws persistence::store_error when the store cannot be read.
   std::shared_ptr<persistence::store> store;

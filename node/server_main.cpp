@@ -160,6 +160,7 @@ bool set_startup_pipeline(const server_flags& flags, runtime& rt) {
 runtime_options runtime_options_of(const server_flags& flags) {
   runtime_options ro;
   ro.concurrency = flags.concurrency;
+  ro.cache_root = flags.cache_root;
   ro.max_in_flight = flags.max_in_flight;
   ro.max_queue_size = flags.max_queue_size;
   ro.max_builds_per_job = flags.max_builds_per_job;

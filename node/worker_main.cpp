@@ -123,6 +123,7 @@ int run_worker(const worker_flags& flags) {
   o.exec.work_root =
       std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
   o.exec.worker_env = worker::process_environment();
+  o.exec.cache_root = worker::cache_root_or_default(flags.cache_root);
   o.lease = h.lease;
   // asked only when this worker has lost the brokers for longer than the lease: can the server
   // still hear them? (the same route it registered with)

@@ -72,6 +72,7 @@ nlohmann::ordered_json to_json(const command_spec& c) {
   o["tmpl"] = std::move(t);
   o["params"] = c.params;
   o["args"] = c.args;
+  if (!c.cache.empty()) o["cache"] = c.cache;
   return o;
 }
 

@@ -27,6 +27,9 @@ struct command_spec {
   runner_template tmpl;
   env_map params;
   std::vector<std::string> args;
+  /// "" or the command's `$CACHE_DIR` below the worker's cache root (`team/pipeline/resource`):
+  /// a directory that outlives builds, one per resource on each worker.
+  std::string cache;
 };
 
 struct step_plan;

@@ -988,7 +988,7 @@ proto::check_command check_command(self_ptr self, const std::string& canonical) 
   }
   const auto* latest = st.versions.latest(canonical);
   return proto::check_command{
-      make_check_command(*st.cfg, *res, latest ? latest->version : json(nullptr)), {}, res->tags};
+      make_check_command(*st.cfg, st.name, *res, latest ? latest->version : json(nullptr)), {}, res->tags};
 }
 
 /// A check of `canonical` ended and found `versions`.

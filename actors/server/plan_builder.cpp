@@ -49,13 +49,16 @@ work::command_spec resolve(const pipeline_config& cfg, const runner_command& cmd
   return spec;
 }
 
-/// `param_<k>` for the resource params its type declares (reference §1.3: only those).
-void add_resource_params(const pipeline::resource_type& type, const pipeline::resource& res,
-                         work::env_map& params) {
+/// What every command of a resource gets: `param_<k>` for the resource params its type declares
+/// (reference §1.3: only those), and its cache directory when the resource (or else its type)
+/// asks for one: `<team>/<pipeline>/<resource>` below each worker's cache root.
+void add_resource_env(const pipeline::resource_type& type, const pipeline::resource& res,
+                      const std::string& pipeline_name, work::command_spec& cmd) {
   for (const auto& name : type.params) {
     auto it = res.params.find(name);
-    if (it != res.params.end()) params["param_" + name] = it->second;
+    if (it != res.params.end()) cmd.params["param_" + name] = it->second;
   }
+  if (res.cache.value_or(type.cache)) cmd.cache = "main/" + pipeline_name + "/" + res.canonical;
 }
 
 struct builder {
@@ -107,7 +110,7 @@ struct builder {
         p.version = v == req.versions.end() ? nlohmann::json::object() : v->second;
         if (type.pull) {
           p.command = resolve(cfg, *type.pull, type.runner);
-          add_resource_params(type, res, p.command->params);
+          add_resource_env(type, res, req.pipeline, *p.command);
           for (const auto& [k, val] : work::version_env(p.version)) p.command->params[k] = val;
         }
         break;
@@ -118,7 +121,7 @@ struct builder {
         const auto& type = type_of(res);
         if (type.push) {
           p.command = resolve(cfg, *type.push, type.runner);
-          add_resource_params(type, res, p.command->params);
+          add_resource_env(type, res, req.pipeline, *p.command);
           for (const auto& [k, val] : s.params) p.command->params["put_" + k] = val;
         }
         break;
@@ -323,13 +326,14 @@ std::vector<const pipeline::step*> outbox_notify_steps(const pipeline_config& cf
 }
 
 std::optional<work::command_spec> make_check_command(const pipeline_config& cfg,
+                                                     const std::string& pipeline_name,
                                                      const pipeline::resource& res,
                                                      const nlohmann::json& latest) {
   const auto* type = cfg.find_resource_type(res.type);
   if (type == nullptr || !type->check) return std::nullopt;
   try {
     auto cmd = resolve(cfg, *type->check, type->runner);
-    add_resource_params(*type, res, cmd.params);
+    add_resource_env(*type, res, pipeline_name, cmd);
     if (latest.is_object())
       for (const auto& [k, v] : work::version_env(latest)) cmd.params[k] = v;
     return cmd;

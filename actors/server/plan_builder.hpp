@@ -48,6 +48,7 @@ std::vector<const pipeline::step*> outbox_notify_steps(const pipeline::pipeline_
 /// The check command of `res` (nullopt when its type has no check), with `param_*` and the
 /// `version_*` of `latest` (null on the first check).
 std::optional<work::command_spec> make_check_command(const pipeline::pipeline_config& cfg,
+                                                     const std::string& pipeline_name,
                                                      const pipeline::resource& res,
                                                      const nlohmann::json& latest);
 

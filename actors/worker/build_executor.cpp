@@ -12,6 +12,7 @@
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "connectors/process/containment.hpp"
+#include "domain/text.hpp"
 
 namespace pikoci::worker {
 
@@ -53,6 +54,27 @@ bool hook_applies(work::hook_kind k, status st) {
   return false;
 }
 
+/// The command's `$CACHE_DIR`, created. `cache` may come from a Kafka message: only a relative
+/// path of plain names is taken, anything else refuses the command.
+std::optional<fs::path> cache_directory(const executor_options& opts, const std::string& cache,
+                                        std::string& error) {
+  fs::path rel(cache);
+  bool plain = !cache.empty() && rel.is_relative() && cache.size() <= 1024;
+  for (const auto& part : rel) plain = plain && part != "." && part != ".." && !part.empty();
+  if (!plain) {
+    error = "refused cache directory " + domain::quote(cache);
+    return std::nullopt;
+  }
+  std::error_code ec;
+  fs::path dir = opts.cache_root / rel;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    error = "cannot create cache directory " + dir.string() + ": " + ec.message();
+    return std::nullopt;
+  }
+  return dir;
+}
+
 }  // namespace
 
 process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
@@ -64,9 +86,21 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
   // exports and BUILD_STATUS are known
   std::optional<std::string> message, build_status;
+  std::optional<std::string> cache_dir;
+  if (!cmd.cache.empty()) {
+    std::string error;
+    auto dir = cache_directory(opts, cmd.cache, error);
+    if (!dir) {
+      process::outcome refused;
+      refused.error = error;
+      return refused;
+    }
+    cache_dir = dir->string();
+  }
   // runner template lookup: the command's params, then the layers (last wins), then the worker
   auto lookup = [&](const std::string& name) -> std::optional<std::string> {
     if (message && name == "NOTIFY_MESSAGE") return message;
+    if (cache_dir && name == "CACHE_DIR") return cache_dir;
     if (build_status && name == "notify_build_status") return build_status;
     if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
     for (auto l = std::rbegin(layers); l != std::rend(layers); ++l)
@@ -97,6 +131,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   for (const auto& [k, v] : cmd.params) env[k] = v;
   if (message) env["NOTIFY_MESSAGE"] = *message;
   if (build_status) env["notify_build_status"] = *build_status;
+  if (cache_dir) env["CACHE_DIR"] = *cache_dir;
   env["WORKDIR"] = workdir.string();
   std::vector<std::string> envp;
   envp.reserve(env.size());

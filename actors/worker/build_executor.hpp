@@ -39,6 +39,7 @@ class build_sink {
 
 struct executor_options {
   std::filesystem::path work_root;  // builds get a fresh directory below it
+  std::filesystem::path cache_root;  // commands with a `cache` get their $CACHE_DIR below it
   work::env_map worker_env;         // the worker's own environment (lowest precedence)
   std::chrono::milliseconds grace{10000};
   /// What the commands' processes belong to (connectors/process/containment.hpp); set by the

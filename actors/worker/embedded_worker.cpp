@@ -230,7 +230,20 @@ work::env_map process_environment() {
     if (eq == std::string_view::npos || secret.count(kv.substr(0, eq)) != 0) continue;
     env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) env["PIKOCI_NODE_BIN"] = self.string();
   return env;
+}
+
+std::filesystem::path cache_root_or_default(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  if (xdg != nullptr && *xdg == '/') return std::filesystem::path(xdg) / "pikoci" / "cache";
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home == '/')
+    return std::filesystem::path(home) / ".cache" / "pikoci" / "cache";
+  return std::filesystem::temp_directory_path() / "pikoci-cache";
 }
 
 proto::embedded_worker_actor spawn_embedded_worker(caf::actor_system& sys, worker_options opts) {

@@ -47,13 +47,17 @@ constexpr const char* jwt_secret_required =
 
 /// The flags of whatever runs builds (a server with its embedded worker, or a worker): how long
 /// a drain may take and where build processes are contained.
-void add_build_process_flags(CLI::App& app, std::string& drain_timeout, std::string& build_cgroup) {
+void add_build_process_flags(CLI::App& app, std::string& drain_timeout, std::string& build_cgroup,
+                             std::string& cache_root) {
   flag(app, "drain-timeout", drain_timeout, "SIGQUIT drain limit")->check([](const std::string& s) {
     return pipeline::parse_duration(s) ? std::string{} : "not a duration: " + s;
   });
   flag(app, "build-cgroup", build_cgroup,
        "where build processes are contained: auto (a cgroup v2 below the node's own), off "
        "(child subreaper), or a cgroup v2 directory");
+  flag(app, "cache-root", cache_root,
+       "where resources with `cache = true` keep their $CACHE_DIR (default: "
+       "$XDG_CACHE_HOME/pikoci/cache, else ~/.cache/pikoci/cache)");
 }
 
 void add_log_level_flag(CLI::App& app, std::string& log_level) {
@@ -118,7 +122,7 @@ void add_server_flags(CLI::App& app, server_flags& f) {
       ->check(CLI::ExistingFile);
   flag(app, "vars", f.vars_file, "JSON file with variable values for --pipeline-config")
       ->check(CLI::ExistingFile);
-  add_build_process_flags(app, f.drain_timeout, f.build_cgroup);
+  add_build_process_flags(app, f.drain_timeout, f.build_cgroup, f.cache_root);
   add_log_level_flag(app, f.log_level);
   flag(app, "max-connections", f.max_connections,
        "parallel HTTP connections; more wait until one closes (0: half the open-file limit, at "
@@ -362,7 +366,7 @@ command parse_worker(int argc, char** argv) {
   flag(app, "tags", f.tags, "tags this worker holds (tagged work needs all of them)")
       ->delimiter(',');
   flag(app, "name", f.name, "worker name shown in the API (default: hostname-pid)");
-  add_build_process_flags(app, f.drain_timeout, f.build_cgroup);
+  add_build_process_flags(app, f.drain_timeout, f.build_cgroup, f.cache_root);
   flag(app, "worker-token", f.worker_token,
        "from `pikoci-node worker-token` or the server log (required)");
   flag(app, "worker-token-file", f.worker_token_file,

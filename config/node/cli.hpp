@@ -39,6 +39,7 @@ struct server_flags {
   std::string vars_file;
   std::string drain_timeout = "10m";
   std::string build_cgroup = "auto";  // process cleanup: auto, off, or a cgroup v2 directory
+  std::string cache_root;             // "": the user's cache directory (worker::default_cache_root)
   std::string log_level = "info";
   int max_connections = 0;  // parallel HTTP connections; 0: half the open-file limit, at most 4096
   std::string pipeline_eval_timeout = "10s";  // wall time of loading one pipeline
@@ -57,6 +58,7 @@ struct worker_flags {
   std::string name;  // default: <hostname>-<pid>
   std::string drain_timeout = "10m";
   std::string build_cgroup = "auto";
+  std::string cache_root;
   std::string worker_token;
   std::string worker_token_file;  // read into worker_token by the parser
   std::string log_level = "info";

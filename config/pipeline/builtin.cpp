@@ -1,116 +1,17 @@
-// Built-in definitions (reference §1.11/§1.12), embedded as pipeline HCL and decoded by the same
-// code as user pipelines, then merged into every loaded pipeline unless it defines the same name.
+// Built-in definitions: the HCL files of config/pipeline/builtin/ (embedded in the binary),
+// decoded by the same code as user pipelines. Resource, runner, secret and notification types are
+// merged into every loaded pipeline unless it defines the same name; any declared type may name
+// one with `source = "pikoci://NAME"`; services are used only through such a source.
 
 #include <string_view>
 
+#include "config/pipeline/builtin_files.hpp"
 #include "config/pipeline/load_internal.hpp"
 #include "config/pipeline/parser.hpp"
 
 namespace pikoci::pipeline::detail {
 
 namespace {
-
-// `$name` is left alone by HCL; the runner template and the shell expand it later.
-constexpr std::string_view builtin_hcl = R"hcl(
-resource_type "cron" {
-  check "exec" {
-    path = "/bin/sh"
-    args = [
-      "-ec",
-      <<-EOT
-      echo "[{\"date\":\"$(date)\"}]"
-      EOT
-    ]
-  }
-  pull "exec" {
-    path = "/bin/sh"
-    args = [
-      "-ec",
-      <<-EOT
-      echo "date: $version_date"
-      EOT
-    ]
-  }
-  push "exec" {}
-}
-
-# Scripts of git and artifact come with their runtime; the names and params are known now.
-resource_type "git" {
-  params = ["url", "branch", "name", "token", "pr", "tag", "provider"]
-  cache  = true
-}
-
-resource_type "artifact" {
-  params = ["dir", "base_dir"]
-  cache  = true
-}
-
-# Handled inside the worker: puts store team-scoped events, checks turn them into versions.
-resource_type "trigger" {}
-
-runner_type "exec" {
-  run {
-    path = "$path"
-    args = ["$args"]
-  }
-}
-
-runner_type "shell" {
-  run {
-    path = "$shell"
-    args = ["-ec", "$cmd"]
-  }
-}
-
-runner_type "docker" {
-  run {
-    path = "docker"
-    args = [
-      "run", "--rm",
-      "-v", "$WORKDIR:/workdir",
-      "-w", "/workdir",
-      "$env",
-      "$args",
-      "$image",
-      "/bin/sh", "-ec",
-      "command -v git >/dev/null && git config --global --add safe.directory '*'; $cmd",
-    ]
-  }
-}
-
-secret_type "vault" {
-  params = ["address", "token", "path"]
-  get "exec" {
-    path = "/bin/sh"
-    args = [
-      "-ec",
-      <<-EOT
-      VAULT_ADDR="$param_address" VAULT_TOKEN="$param_token" \
-        vault kv get -format=json "$param_path" | jq -c '.data.data // .data'
-      EOT
-    ]
-  }
-}
-
-# Read and parsed (json, yaml, env, raw) by the worker itself.
-secret_type "file" {
-  params = ["path", "format"]
-}
-
-# The node's own secret store.
-secret_type "pikoci" {}
-
-# Delivered by the node itself (its notification outbox, docs/notifications.md).
-notification_type "http" {
-  params = ["url", "base_url"]
-}
-notification_type "slack" {
-  params = ["webhook_url", "base_url"]
-}
-notification_type "discord" {
-  params = ["webhook_url", "base_url"]
-}
-)hcl";
 
 struct builtin_set {
   pipeline_config cfg;
@@ -124,10 +25,13 @@ const builtin_set& builtins() {
     // load's budget.
     hcl::budget own;
     hcl::budget_scope scope(own);
-    hcl::file f = hcl::parse_file("<builtin>", std::string(builtin_hcl), b.errors);
-    auto blocks = check_body(f.root, root_schema(), f.root.rng, b.errors);
     b.cfg.vars = hcl::value::object({});
-    decode_definitions(blocks, b.cfg, load_limits{}, b.errors);
+    for (const auto& file : builtin_files()) {
+      hcl::file f = hcl::parse_file("<builtin>/" + std::string(file.path),
+                                    std::string(file.text), b.errors);
+      auto blocks = check_body(f.root, root_schema(), f.root.rng, b.errors);
+      decode_definitions(blocks, b.cfg, load_limits{}, b.errors);
+    }
     auto mark = [](auto& items) {
       for (auto& t : items) {
         t.builtin = true;
@@ -140,6 +44,7 @@ const builtin_set& builtins() {
     mark(b.cfg.secret_types);
     for (auto& t : b.cfg.secret_types) t.internal = !t.get.has_value();
     mark(b.cfg.notification_types);
+    mark(b.cfg.service_types);
     for (auto& t : b.cfg.notification_types) t.delivery = t.name;
     return b;
   }();
@@ -175,19 +80,27 @@ std::optional<std::string> builtin_name(const std::string& source, const hcl::ra
   return std::nullopt;
 }
 
-// Fills a declared type from the embedded definition its `source` names; other pikoci:// names
-// and URLs stay unresolved for the fetcher (reference §1.12: fetched once, at save time).
+// Fills a declared type from the embedded definition its `source` names (a pikoci:// name the
+// node does not have is an error); http(s) URLs stay unresolved for the fetcher.
 template <class T, class Copy>
-void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults,
+void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults, const char* kind,
                      hcl::diagnostics& diags, Copy copy) {
   for (auto& t : declared) {
     if (t.builtin || !t.source) continue;
     auto name = builtin_name(*t.source, t.source_rng, diags);
     if (!name) continue;
-    if (const T* b = find_builtin(defaults, *name)) {
-      copy(t, *b);
-      t.source_resolved = true;
+    const T* b = find_builtin(defaults, *name);
+    if (b == nullptr) {
+      std::string known;
+      for (const auto& d : defaults) known += (known.empty() ? "" : ", ") + d.name;
+      diags.add(t.source_rng, "Unknown built-in",
+                quote(*t.source) + ": this node has no built-in " + kind + " named " +
+                    quote(*name) + " (built-in " + kind + "s: " + (known.empty() ? "none" : known) +
+                    ").");
+      continue;
     }
+    copy(t, *b);
+    t.source_resolved = true;
   }
 }
 
@@ -196,7 +109,7 @@ void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults,
 void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
   const auto& b = builtins();
   diags.append(b.errors);
-  resolve_sources(cfg.resource_types, b.cfg.resource_types, diags,
+  resolve_sources(cfg.resource_types, b.cfg.resource_types, "resource type", diags,
                   [](resource_type& t, const resource_type& from) {
                     t.check = from.check;
                     t.pull = from.pull;
@@ -204,27 +117,27 @@ void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
                     if (t.params.empty()) t.params = from.params;
                     t.cache = t.cache || from.cache;
                   });
-  resolve_sources(cfg.runner_types, b.cfg.runner_types, diags,
+  resolve_sources(cfg.runner_types, b.cfg.runner_types, "runner", diags,
                   [](runner_type& t, const runner_type& from) { t.run = from.run; });
-  resolve_sources(cfg.secret_types, b.cfg.secret_types, diags,
+  resolve_sources(cfg.secret_types, b.cfg.secret_types, "secret type", diags,
                   [](secret_type& t, const secret_type& from) {
                     t.get = from.get;
                     t.internal = from.internal;
                     if (t.params.empty()) t.params = from.params;
                   });
-  resolve_sources(cfg.notification_types, b.cfg.notification_types, diags,
+  resolve_sources(cfg.notification_types, b.cfg.notification_types, "notification type", diags,
                   [](notification_type& t, const notification_type& from) {
                     if (!t.notify) t.delivery = from.delivery;
                     if (t.params.empty()) t.params = from.params;
                   });
-  // SPEC §7: pikoci:// is reserved for services while no built-in service ships.
-  for (auto& t : cfg.service_types) {
-    if (!t.source || !builtin_name(*t.source, t.source_rng, diags)) continue;
-    diags.add(t.source_rng, "Unavailable built-in service",
-              quote(*t.source) +
-                  ": no built-in services ship yet; define start/stop inline or "
-                  "use an http(s):// source.");
-  }
+  resolve_sources(cfg.service_types, b.cfg.service_types, "service", diags,
+                  [](service_type& t, const service_type& from) {
+                    t.start = from.start;
+                    t.ready_check = from.ready_check;
+                    t.stop = from.stop;
+                    if (t.params.empty()) t.params = from.params;
+                    if (!t.runner) t.runner = from.runner;
+                  });
   add_missing(cfg.resource_types, b.cfg.resource_types);
   add_missing(cfg.runner_types, b.cfg.runner_types);
   add_missing(cfg.secret_types, b.cfg.secret_types);

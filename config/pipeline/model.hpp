@@ -136,6 +136,8 @@ struct service_type {
   std::vector<std::string> params;
   std::optional<runner_command> start, ready_check, stop;
   std::optional<runner_override> runner;
+  bool builtin = false;          // embedded definition (only used through `source`)
+  bool source_resolved = false;  // true once the commands came from `source`
   hcl::range rng;
   hcl::range name_rng;
   hcl::range source_rng;

@@ -337,6 +337,7 @@ work::command_spec dec_command(const in& j) {
   c.tmpl.args = t["args"].strings();
   c.params = j["params"].env();
   c.args = j["args"].strings();
+  if (auto cache = j.optional("cache")) c.cache = cache->str();
   return c;
 }
 

@@ -272,7 +272,7 @@ job "bad-task" {
     expect_422(pipeline(files.url("missing.hcl")), "HTTP status 404");
     expect_422(pipeline("http://127.0.0.1:" + std::to_string(free_port()) + "/x.hcl"), "failed");
     expect_422(pipeline(files.url("broken.hcl")), "is invalid");
-    expect_422(pipeline("pikoci://postgresql"), "no built-in services ship yet");
+    expect_422(pipeline("pikoci://nosuch"), "no built-in service named");
     expect_422("service_type \"x\" {\n  source = \"" + files.url("echo.hcl") +
                    "\"\n  start \"exec\" {\n    path = \"true\"\n  }\n}\n",
                "mutually exclusive");

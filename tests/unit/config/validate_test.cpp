@@ -445,10 +445,14 @@ service_type "svc" {
               "block (or a \"source\")."));
   }
 
-  TEST_CASE("pikoci service sources are reserved and other source schemes are invalid") {
-    CHECK_ERROR("\nservice_type \"pg\" {\n  source = \"pikoci://postgresql\"\n}\n",
-                "p.hcl:3:12: Unavailable built-in service: \"pikoci://postgresql\": no built-in "
-                "services ship yet; define start/stop inline or use an http(s):// source.");
+  TEST_CASE("unknown pikoci:// names and other source schemes are invalid") {
+    CHECK_ERROR("\nservice_type \"pg\" {\n  source = \"pikoci://nosuch\"\n}\n",
+                "p.hcl:3:12: Unknown built-in: \"pikoci://nosuch\": this node has no built-in "
+                "service named \"nosuch\" (built-in services: none).");
+    CHECK_ERROR("\nresource_type \"r\" {\n  source = \"pikoci://nosuch\"\n}\n",
+                "p.hcl:3:12: Unknown built-in: \"pikoci://nosuch\": this node has no built-in "
+                "resource type named \"nosuch\" (built-in resource types: artifact, cron, fs, git, "
+                "trigger).");
     CHECK_ERROR("\nresource_type \"x\" {\n  source = \"ftp://x\"\n}\n",
                 "p.hcl:3:12: Invalid source: \"ftp://x\" is neither pikoci://<name> nor an "
                 "http(s):// URL.");

@@ -17,7 +17,7 @@ namespace {
 
 work::command_spec cmd(const std::string& script) {
   return work::command_spec{
-      {"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}, {"param_x", "1"}}, {"a1", "a 2"}};
+      {"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}, {"param_x", "1"}}, {"a1", "a 2"}, ""};
 }
 
 work::step_plan task(const std::string& name, const std::string& script) {
@@ -48,13 +48,13 @@ work::build_plan rich_plan() {
   db.stop = cmd("pg_ctl stop");
   work::service_plan bare;
   bare.name = "bare";
-  bare.start = work::command_spec{{"/usr/bin/redis", {}}, {}, {}};
+  bare.start = work::command_spec{{"/usr/bin/redis", {}}, {}, {}, ""};
   p.services = {db, bare};
 
   work::step_plan get;
   get.kind = work::step_kind::get;
   get.name = "repo";
-  get.command = work::command_spec{{"git-resource", {"get", "$args"}}, {{"uri", "x"}}, {}};
+  get.command = work::command_spec{{"git-resource", {"get", "$args"}}, {{"uri", "x"}}, {}, ""};
   get.version =
       json{{"ref", "abc"}, {"meta", {{"n", 1}, {"ok", true}, {"list", {1, 2.5, nullptr}}}}};
   get.attempts = 2;

@@ -37,7 +37,7 @@ struct record_sink : worker::build_sink {
 work::step_plan task(const std::string& name, const std::string& script) {
   work::step_plan s;
   s.name = name;
-  s.command = work::command_spec{{"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}}, {}};
+  s.command = work::command_spec{{"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}}, {}, ""};
   return s;
 }
 
@@ -142,7 +142,7 @@ TEST_SUITE("model.build") {
     work::hook_plan h;
     h.kind = work::hook_kind::on_failure;
     h.name = "on_failure";
-    h.command = work::command_spec{{"/bin/echo", {"$args"}}, {}, {"notified"}};
+    h.command = work::command_spec{{"/bin/echo", {"$args"}}, {}, {"notified"}, ""};
     plan.job_hooks.push_back(h);
     worker::executor_options opts;
     opts.work_root =

@@ -129,7 +129,7 @@ job "other" {}
   TEST_CASE("a type without a notify command (an unresolved source) makes the build errored") {
     auto cfg = load(R"hcl(
 notification_type "github-check" {
-  source = "pikoci://github-check"
+  source = "https://example.invalid/check.hcl"
 }
 notification "github-check" "pr" {}
 job "j" {
@@ -141,7 +141,7 @@ job "j" {
     REQUIRE(std::holds_alternative<std::string>(planned));
     CHECK(std::get<std::string>(planned) ==
           "notification type \"github-check\" has no notify command (its source "
-          "\"pikoci://github-check\" is not available on this node)");
+          "\"https://example.invalid/check.hcl\" is not available on this node)");
   }
 
   TEST_CASE("built-in kinds are no-op steps found by their records for the outbox") {

@@ -125,12 +125,12 @@ TEST_SUITE("server.plan_builder") {
     auto cfg = load(pipeline_text);
     const auto* res = cfg.find_resource("counter.src");
     REQUIRE(res != nullptr);
-    auto first = server::make_check_command(cfg, *res, nullptr);
+    auto first = server::make_check_command(cfg, "p", *res, nullptr);
     REQUIRE(first.has_value());
     CHECK(first->params.at("param_start") == "5");
     CHECK(first->params.count("param_secret") == 0);
     CHECK(first->params.count("version_n") == 0);
-    auto later = server::make_check_command(cfg, *res, {{"n", "6"}});
+    auto later = server::make_check_command(cfg, "p", *res, {{"n", "6"}});
     CHECK(later->params.at("version_n") == "6");
   }
 
@@ -179,7 +179,7 @@ job "uses-db" {
 
   TEST_CASE("the built-in cron type's check finds a new version each time") {
     auto cfg = load("resource \"cron\" \"timer\" {\n  check_interval = \"@every 1h\"\n}\n");
-    auto cmd = server::make_check_command(cfg, *cfg.find_resource("cron.timer"), nullptr);
+    auto cmd = server::make_check_command(cfg, "p", *cfg.find_resource("cron.timer"), nullptr);
     REQUIRE(cmd.has_value());
     worker::executor_options opts;
     opts.work_root = std::filesystem::temp_directory_path() / "pikoci-cron-check";

@@ -258,12 +258,12 @@ TEST_SUITE("worker.build_executor") {
     work::step_plan t;
     t.kind = work::step_kind::task;
     t.name = "exec";
-    t.command = work::command_spec{{"$path", {"$args"}}, {{"path", "echo"}}, {"a", "$HOME", ""}};
+    t.command = work::command_spec{{"$path", {"$args"}}, {{"path", "echo"}}, {"a", "$HOME", ""}, ""};
     plan.steps.push_back(t);
     work::step_plan noop;
     noop.kind = work::step_kind::put;
     noop.name = "noop";
-    noop.command = work::command_spec{{"$path", {"$args"}}, {}, {}};
+    noop.command = work::command_spec{{"$path", {"$args"}}, {}, {}, ""};
     plan.steps.push_back(noop);
     auto r = f.run(plan);
     CHECK(r.st == status::succeeded);

@@ -54,7 +54,7 @@ struct recorder : build_sink {
 };
 
 inline work::command_spec shell(const std::string& script) {
-  return {{"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", script}}, {}};
+  return {{"$shell", {"-ec", "$cmd"}}, {{"shell", "/bin/sh"}, {"cmd", script}}, {}, ""};
 }
 
 inline work::step_plan task(const std::string& name, const std::string& script) {

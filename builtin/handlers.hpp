@@ -1,0 +1,14 @@
+#pragma once
+// Every built-in handler, one function each; builtin.cpp holds the table of their names.
+
+#include "builtin/context.hpp"
+
+namespace pikoci::builtin {
+
+/// fs: `param_path` (a file or a directory tree) hashed with SHA-256; a new version
+/// `{"sha256": ...}` when the content differs from `version_sha256`, else `[]`.
+int fs_check(const context& ctx);
+/// fs: copies the file (or the tree's content) into the work directory.
+int fs_pull(const context& ctx);
+
+}  // namespace pikoci::builtin

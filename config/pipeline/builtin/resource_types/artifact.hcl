@@ -1,0 +1,4 @@
+resource_type "artifact" {
+  params = ["dir", "base_dir"]
+  cache  = true
+}

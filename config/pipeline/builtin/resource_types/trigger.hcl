@@ -1,0 +1,2 @@
+# Handled inside the worker: puts store team-scoped events, checks turn them into versions.
+resource_type "trigger" {}

@@ -1,0 +1,2 @@
+# The node's own secret store.
+secret_type "pikoci" {}
