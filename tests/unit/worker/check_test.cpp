@@ -79,4 +79,36 @@ TEST_SUITE("worker.check") {
     CHECK(*r.error == "check timed out after 200ms");
     CHECK(std::chrono::steady_clock::now() - start < 5s);
   }
+
+  TEST_CASE("a cached resource's command gets its own $CACHE_DIR below the cache root, kept") {
+    fixture f;
+    f.opts.cache_root = f.opts.work_root / "cache";
+    work::command_spec cmd{{"$shell", {"-ec", "$cmd"}},
+                           {{"shell", "/bin/sh"},
+                            {"cmd",
+                             R"sh(echo -n x >> "$CACHE_DIR/n"; printf '[{"n":"%s"}]\n' "$(cat "$CACHE_DIR/n")")sh"}},
+                           {},
+                           "main/p/git.src"};
+    auto first = worker::execute_check(cmd, f.opts, 5s);
+    auto second = worker::execute_check(cmd, f.opts, 5s);
+    CHECK_FALSE(second.error);
+    REQUIRE(second.versions.size() == 1);
+    CHECK(second.versions[0]["n"] == "xx");  // the directory outlived the first check
+    CHECK(std::filesystem::exists(f.opts.cache_root / "main" / "p" / "git.src" / "n"));
+    (void)first;
+  }
+
+  TEST_CASE("a cache path that is not a relative path of plain names is refused") {
+    fixture f;
+    f.opts.cache_root = f.opts.work_root / "cache";
+    for (std::string bad : {"../escape", "/etc", "main/../../x", "./x", ""}) {
+      if (bad.empty()) continue;  // "" means no cache at all
+      work::command_spec cmd{{"$shell", {"-ec", "$cmd"}},
+                             {{"shell", "/bin/sh"}, {"cmd", "echo '[]'"}}, {}, bad};
+      auto r = worker::execute_check(cmd, f.opts, 5s);
+      CAPTURE(bad);
+      REQUIRE(r.error);
+      CHECK(r.error->find("refused cache directory") != std::string::npos);
+    }
+  }
 }
