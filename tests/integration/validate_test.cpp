@@ -33,6 +33,7 @@ TEST_SUITE("integration.validate") {
     defs.answer_with([](const received_request& r) -> std::pair<int, std::string> {
       if (r.path == "/runner.hcl") return {200, "run {\n  path = \"sh\"\n}\n"};
       if (r.path == "/broken.hcl") return {200, "run {\n"};
+      if (r.path == "/huge.hcl") return {200, std::string(1024 * 1024 + 1, '#')};
       return {404, "no"};
     });
     auto pipeline = [&](const std::string& file) {
@@ -60,13 +61,23 @@ TEST_SUITE("integration.validate") {
                         defs.url("/broken.hcl") + "\" is invalid: " + defs.url("/broken.hcl") +
                         ":") == 0);
 
+    std::string huge = write_temp("src-huge.hcl", pipeline("huge.hcl"));
+    r = run_command({node_binary(), "validate", huge});
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(
+        r.output.find(huge +
+                      ":2:12: Cannot fetch source: runner_type \"sh2\": fetching "
+                      "\"" +
+                      defs.url("/huge.hcl") + "\" failed: response larger than 1048576 bytes") == 0,
+        r.output);
+
     auto before = defs.requests().size();
     r = run_command({node_binary(), "validate", "--offline", missing});
     CHECK_MESSAGE(r.exit_code == 0, r.output);
     CHECK(r.output == missing + ":2:12: note: runner_type \"sh2\": \"" + defs.url("/missing.hcl") +
                           "\" was not fetched (offline); its definition is not checked.\nValid.\n");
     CHECK(defs.requests().size() == before);
-    for (const auto& f : {good, missing, broken}) std::remove(f.c_str());
+    for (const auto& f : {good, missing, broken, huge}) std::remove(f.c_str());
   }
 
   TEST_CASE("every sample validates") {
