@@ -1,7 +1,9 @@
 // `pikoci-node validate` as a user runs it.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include <unistd.h>
 
@@ -34,6 +36,10 @@ TEST_SUITE("integration.validate") {
       if (r.path == "/runner.hcl") return {200, "run {\n  path = \"sh\"\n}\n"};
       if (r.path == "/broken.hcl") return {200, "run {\n"};
       if (r.path == "/huge.hcl") return {200, std::string(1024 * 1024 + 1, '#')};
+      if (r.path == "/slow.hcl") {
+        std::this_thread::sleep_for(std::chrono::seconds(11));  // past the 10 s limit
+        return {200, "run {\n  path = \"sh\"\n}\n"};
+      }
       return {404, "no"};
     });
     auto pipeline = [&](const std::string& file) {
@@ -71,13 +77,24 @@ TEST_SUITE("integration.validate") {
                       defs.url("/huge.hcl") + "\" failed: response larger than 1048576 bytes") == 0,
         r.output);
 
+    std::string slow = write_temp("src-slow.hcl", pipeline("slow.hcl"));
+    auto started = std::chrono::steady_clock::now();
+    r = run_command({node_binary(), "validate", slow});
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(11));
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(
+        r.output.find(slow + ":2:12: Cannot fetch source: runner_type \"sh2\": fetching \"" +
+                      defs.url("/slow.hcl") + "\" failed: ") == 0,
+        r.output);
+    CHECK_MESSAGE(r.output.find("imed out") != std::string::npos, r.output);
+
     auto before = defs.requests().size();
     r = run_command({node_binary(), "validate", "--offline", missing});
     CHECK_MESSAGE(r.exit_code == 0, r.output);
     CHECK(r.output == missing + ":2:12: note: runner_type \"sh2\": \"" + defs.url("/missing.hcl") +
                           "\" was not fetched (offline); its definition is not checked.\nValid.\n");
     CHECK(defs.requests().size() == before);
-    for (const auto& f : {good, missing, broken, huge}) std::remove(f.c_str());
+    for (const auto& f : {good, missing, broken, huge, slow}) std::remove(f.c_str());
   }
 
   TEST_CASE("every sample validates") {
