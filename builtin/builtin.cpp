@@ -14,6 +14,8 @@ const std::map<std::string, handler_fn>& table() {
   static const std::map<std::string, handler_fn> t = {
       {"fs.check", fs_check},
       {"fs.pull", fs_pull},
+      {"github-check.notify", github_check_notify},
+      {"github-check.put", github_check_put},
   };
   return t;
 }

@@ -10,6 +10,7 @@
 #include "config/node/cli.hpp"
 #include "config/node/secrets.hpp"
 #include "config/node/validate_command.hpp"
+#include "connectors/http_client/source_fetch.hpp"
 #include "connectors/process/containment.hpp"
 #include "node/server_main.hpp"
 #include "node/worker_main.hpp"
@@ -72,7 +73,8 @@ int main(int argc, char** argv) {
   // The parser holds copies: nothing started from here on can read them from /proc.
   scrub_secrets(argc, argv);
   if (auto* e = std::get_if<exit_now>(&cmd)) return e->code;
-  if (auto* v = std::get_if<validate_command>(&cmd)) return run_validate(v->flags);
+  if (auto* v = std::get_if<validate_command>(&cmd))
+    return run_validate(v->flags, pikoci::http_client::fetch_source);
   if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);
   if (auto* u = std::get_if<user_token_command>(&cmd)) return run_user_token(u->flags);
   if (auto* c = std::get_if<client_command>(&cmd)) return pikoci::cli::run_client(c->flags);

@@ -160,11 +160,9 @@ struct builder {
     if (n == nullptr) throw plan_error{"notification \"" + s.canonical + "\" not found"};
     if (!model::delivery_kind(cfg, n->type).empty()) return std::nullopt;
     const auto* type = cfg.find_notification_type(n->type);
+    // a loaded pipeline has none without (its source was resolved or refused when it was set)
     if (type == nullptr || !type->notify)
-      throw plan_error{"notification type \"" + n->type + "\" has no notify command" +
-                       (type && type->source ? " (its source \"" + *type->source +
-                                                   "\" is not available on this node)"
-                                             : "")};
+      throw plan_error{"notification type \"" + n->type + "\" has no notify command"};
     auto spec = resolve(cfg, *type->notify, type->runner);
     for (const auto& [k, v] : n->params) spec.params["param_" + k] = v;
     for (const auto& [k, v] : s.params) spec.params["notify_" + k] = v;
@@ -211,10 +209,7 @@ struct builder {
   work::service_plan service(const pipeline::step& s) const {
     const auto* type = cfg.find_service_type(s.name);
     if (type == nullptr) throw plan_error{"service \"" + s.name + "\" not found in pipeline"};
-    if (!type->start)
-      throw plan_error{
-          "service \"" + s.name + "\" has no start command" +
-          (type->source ? " (its source \"" + *type->source + "\" was not resolved)" : "")};
+    if (!type->start) throw plan_error{"service \"" + s.name + "\" has no start command"};
     auto with_params = [&](const pipeline::runner_command& c) {
       auto spec = resolve(cfg, c, type->runner);
       for (const auto& [k, v] : s.params) spec.params["param_" + k] = v;

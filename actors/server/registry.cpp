@@ -18,7 +18,7 @@
 #include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
 #include "config/pipeline/load.hpp"
-#include "connectors/http_client/http_client.hpp"
+#include "connectors/http_client/source_fetch.hpp"
 #include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
 #include "persistence/records.hpp"
@@ -58,14 +58,6 @@ std::vector<proto::pipeline_actor> all(self_ptr self) {
   std::vector<proto::pipeline_actor> out;
   for (const auto& [name, p] : self->state.pipelines) out.push_back(p);
   return out;
-}
-
-/// Service sources are fetched once, when the pipeline is set (SPEC §7): 10 s, 1 MiB at most.
-pipeline::fetched fetch_source(const std::string& url) {
-  auto r = http_client::request("GET", url, {}, {}, std::chrono::seconds(10), 1024 * 1024);
-  if (!r.error.empty()) return {std::nullopt, r.error};
-  if (r.status != 200) return {std::nullopt, "HTTP status " + std::to_string(r.status)};
-  return {std::move(r.body), {}};
 }
 
 /// Sends `msg` to the pipeline `name` and answers `rp` with its reply, or with a 500 when the
@@ -124,7 +116,7 @@ caf::actor spawn_restart_loader(self_ptr self, const std::string& name) {
       if (!found.empty()) {
         pipeline::load_options opts;
         opts.vars = persistence::pipeline_vars(found[0].doc);
-        opts.fetch = fetch_source;
+        opts.fetch = http_client::fetch_source;
         opts.limits = limits;
         loaded = pipeline::load(name + ".hcl", persistence::pipeline_text(found[0].doc), opts);
       }
@@ -231,7 +223,7 @@ caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
   if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
   pipeline::load_options opts;
   opts.vars = req.vars;
-  opts.fetch = fetch_source;
+  opts.fetch = http_client::fetch_source;
   opts.limits = self->state.ctx.load_limits;
   auto name = req.pipeline + ".hcl";
   auto rp = self->make_response_promise<domain::reply>();
@@ -613,7 +605,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   for (auto& p : stored) {
     pipeline::load_options opts;
     opts.vars = persistence::pipeline_vars(p.doc);
-    opts.fetch = fetch_source;
+    opts.fetch = http_client::fetch_source;
     opts.limits = self->state.ctx.load_limits;
     auto loaded = pipeline::load(p.name + ".hcl", persistence::pipeline_text(p.doc), opts);
     if (!loaded.config) {

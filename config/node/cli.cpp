@@ -438,13 +438,15 @@ command parse_command_line(int argc, char** argv) {
       ->capture_default_str();
 
   validate_flags validate;
-  auto* v = app.add_subcommand("validate", "parse and validate a pipeline file offline");
+  auto* v = app.add_subcommand("validate", "parse and validate a pipeline file");
   v->add_option("file", validate.file, "the pipeline HCL file")->required();
   v->add_option("--var", validate.vars, "set a variable (repeatable), k=v")
       ->check([](const std::string& s) {
         return s.find('=') == std::string::npos ? "expected k=v, got " + s : std::string{};
       });
   v->add_option("--vars,-v", validate.vars_file, "JSON file with variable values");
+  v->add_flag("--offline", validate.offline,
+              "do not fetch http(s) sources: each is noted, its definition left unchecked");
 
   worker_token_flags worker_token;
   auto* wt = app.add_subcommand("worker-token", "print a token for standalone workers");

@@ -64,11 +64,12 @@ struct worker_flags {
   std::string log_level = "info";
 };
 
-/// `pikoci-node validate FILE [--var k=v]... [--vars FILE.json]`
+/// `pikoci-node validate FILE [--var k=v]... [--vars FILE.json] [--offline]`
 struct validate_flags {
   std::string file;
   std::vector<std::string> vars;  // k=v
   std::string vars_file;
+  bool offline = false;  // do not fetch http(s) sources (each is noted instead)
 };
 
 /// `pikoci-node worker-token --jwt-secret S`

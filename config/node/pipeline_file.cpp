@@ -25,8 +25,11 @@ std::variant<std::string, file_error> read_file_capped(const std::string& path,
 }
 
 std::variant<pipeline::load_result, file_error> load_pipeline_file(
-    const std::string& path, const std::vector<std::string>& vars, const std::string& vars_file) {
+    const std::string& path, const std::vector<std::string>& vars, const std::string& vars_file,
+    const pipeline::fetch_fn& fetch) {
   pipeline::load_options opts;
+  opts.fetch = fetch;
+  opts.offline = !fetch;
   for (const auto& kv : vars) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) return file_error{"--var expects k=v, got " + kv};

@@ -17,9 +17,11 @@ struct file_error {
 /// Largest pipeline or vars file accepted (SPEC §10 size limits).
 inline constexpr std::size_t max_pipeline_file_bytes = 4 * 1024 * 1024;
 
-/// Reads `path`, the `--var k=v` list and the optional `--vars` JSON file, then loads.
+/// Reads `path`, the `--var k=v` list and the optional `--vars` JSON file, then loads with
+/// `fetch` for http(s) sources; without one, such sources are left unchecked (offline notes).
 std::variant<pipeline::load_result, file_error> load_pipeline_file(
-    const std::string& path, const std::vector<std::string>& vars, const std::string& vars_file);
+    const std::string& path, const std::vector<std::string>& vars, const std::string& vars_file,
+    const pipeline::fetch_fn& fetch);
 
 /// Reads a whole file with a size cap; nullopt-like empty variant on failure.
 std::variant<std::string, file_error> read_file_capped(const std::string& path,

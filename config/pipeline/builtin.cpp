@@ -45,7 +45,9 @@ const builtin_set& builtins() {
     for (auto& t : b.cfg.secret_types) t.internal = !t.get.has_value();
     mark(b.cfg.notification_types);
     mark(b.cfg.service_types);
-    for (auto& t : b.cfg.notification_types) t.delivery = t.name;
+    // the kinds the outbox sends itself; the others run their notify command
+    for (auto& t : b.cfg.notification_types)
+      if (!t.notify) t.delivery = t.name;
     return b;
   }();
   return set;
@@ -73,7 +75,7 @@ constexpr std::string_view scheme = "pikoci://";
 std::optional<std::string> builtin_name(const std::string& source, const hcl::range& rng,
                                         hcl::diagnostics& diags) {
   if (source.compare(0, scheme.size(), scheme) == 0) return source.substr(scheme.size());
-  if (source.rfind("http://", 0) != 0 && source.rfind("https://", 0) != 0) {
+  if (!is_url_source(source)) {
     diags.add(rng, "Invalid source",
               quote(source) + " is neither pikoci://<name> nor an http(s):// URL.");
   }
@@ -81,10 +83,10 @@ std::optional<std::string> builtin_name(const std::string& source, const hcl::ra
 }
 
 // Fills a declared type from the embedded definition its `source` names (a pikoci:// name the
-// node does not have is an error); http(s) URLs stay unresolved for the fetcher.
-template <class T, class Copy>
+// node does not have is an error); http(s) URLs are left to resolve_url_sources.
+template <class T>
 void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults, const char* kind,
-                     hcl::diagnostics& diags, Copy copy) {
+                     hcl::diagnostics& diags) {
   for (auto& t : declared) {
     if (t.builtin || !t.source) continue;
     auto name = builtin_name(*t.source, t.source_rng, diags);
@@ -99,7 +101,7 @@ void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults, c
                     ").");
       continue;
     }
-    copy(t, *b);
+    adopt(t, *b);
     t.source_resolved = true;
   }
 }
@@ -109,35 +111,11 @@ void resolve_sources(std::vector<T>& declared, const std::vector<T>& defaults, c
 void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags) {
   const auto& b = builtins();
   diags.append(b.errors);
-  resolve_sources(cfg.resource_types, b.cfg.resource_types, "resource type", diags,
-                  [](resource_type& t, const resource_type& from) {
-                    t.check = from.check;
-                    t.pull = from.pull;
-                    t.push = from.push;
-                    if (t.params.empty()) t.params = from.params;
-                    t.cache = t.cache || from.cache;
-                  });
-  resolve_sources(cfg.runner_types, b.cfg.runner_types, "runner", diags,
-                  [](runner_type& t, const runner_type& from) { t.run = from.run; });
-  resolve_sources(cfg.secret_types, b.cfg.secret_types, "secret type", diags,
-                  [](secret_type& t, const secret_type& from) {
-                    t.get = from.get;
-                    t.internal = from.internal;
-                    if (t.params.empty()) t.params = from.params;
-                  });
-  resolve_sources(cfg.notification_types, b.cfg.notification_types, "notification type", diags,
-                  [](notification_type& t, const notification_type& from) {
-                    if (!t.notify) t.delivery = from.delivery;
-                    if (t.params.empty()) t.params = from.params;
-                  });
-  resolve_sources(cfg.service_types, b.cfg.service_types, "service", diags,
-                  [](service_type& t, const service_type& from) {
-                    t.start = from.start;
-                    t.ready_check = from.ready_check;
-                    t.stop = from.stop;
-                    if (t.params.empty()) t.params = from.params;
-                    if (!t.runner) t.runner = from.runner;
-                  });
+  resolve_sources(cfg.resource_types, b.cfg.resource_types, "resource type", diags);
+  resolve_sources(cfg.runner_types, b.cfg.runner_types, "runner", diags);
+  resolve_sources(cfg.secret_types, b.cfg.secret_types, "secret type", diags);
+  resolve_sources(cfg.notification_types, b.cfg.notification_types, "notification type", diags);
+  resolve_sources(cfg.service_types, b.cfg.service_types, "service", diags);
   add_missing(cfg.resource_types, b.cfg.resource_types);
   add_missing(cfg.runner_types, b.cfg.runner_types);
   add_missing(cfg.secret_types, b.cfg.secret_types);

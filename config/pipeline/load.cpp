@@ -60,21 +60,25 @@ load_result load(const std::string& file_name, std::string source, const load_op
   detail::decode_definitions(others, cfg, opts.limits, diags);
   if (budget.exhausted()) return over_budget(budget);
   detail::merge_builtins(cfg, diags);
-  fetch_fn fetch;
+  // time spent waiting for a source's server is not evaluation time
+  load_options timed = opts;
   if (opts.fetch)
-    fetch = [&budget, &opts](const std::string& url) {
+    timed.fetch = [&budget, &opts](const std::string& url) {
       const auto start = std::chrono::steady_clock::now();
       fetched got = opts.fetch(url);
       budget.extend(std::chrono::steady_clock::now() - start);
       return got;
     };
-  detail::resolve_service_sources(cfg, fetch, diags);
+  hcl::diagnostics notes;
+  detail::resolve_url_sources(cfg, timed, diags, notes);
   if (budget.exhausted()) return over_budget(budget);
   detail::validate(cfg, diags);
   if (!budget.check_time(f.root.rng)) return over_budget(budget);
 
   res.diags = unique(diags);
   res.diags.sort();
+  res.notes = std::move(notes);
+  res.notes.sort();
   if (!res.diags.has_errors()) res.config = std::move(cfg);
   return res;
 }

@@ -15,8 +15,6 @@
 
 namespace pikoci::pipeline {
 
-/// Variable values given from outside the file. A name in both wins from `var_strings`: flags
-/// come after files, as Terraform's later-wins rule.
 /// What fetching a `source = "http(s)://..."` URL gave: the body, or why there is none.
 struct fetched {
   std::optional<std::string> body;
@@ -35,12 +33,16 @@ struct load_limits {
   std::size_t max_steps_per_job = 500;    // step blocks of one job, nested ones included
 };
 
+/// Variable values given from outside the file. A name in both wins from `var_strings`: flags
+/// come after files, as Terraform's later-wins rule.
 struct load_options {
   std::map<std::string, std::string> var_strings;  // --var k=v (always strings)
   nlohmann::json vars = nlohmann::json::object();  // --vars FILE.json or the API's "vars" (typed)
-  /// Fetches http(s) sources of service types (SPEC §7) while loading; unset (offline
-  /// validation), such sources stay unresolved.
+  /// Fetches the http(s) `source` URLs of declared types while loading. Unset, such a source is
+  /// an error, or only a note with `offline` (`validate --offline`: the result is then not fit
+  /// to run).
   fetch_fn fetch;
+  bool offline = false;
   load_limits limits;
 };
 
@@ -48,6 +50,7 @@ struct load_options {
 struct load_result {
   std::optional<pipeline_config> config;
   hcl::diagnostics diags;
+  hcl::diagnostics notes;  // not errors: the sources an offline load did not fetch
 };
 
 /// Parses, resolves and validates `source` (named `file_name` in messages).

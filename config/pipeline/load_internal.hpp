@@ -113,9 +113,23 @@ job decode_job(const hcl::block& block, const job_instance& inst, const hcl::eva
 /// Adds the built-in types the pipeline does not override and resolves `pikoci://` sources.
 void merge_builtins(pipeline_config& cfg, hcl::diagnostics& diags);
 
-/// Fills service types whose `source` is an http(s) URL from the definition `fetch` returns
-/// (a `service_type` block, or just its body). No-op without `fetch`.
-void resolve_service_sources(pipeline_config& cfg, const fetch_fn& fetch, hcl::diagnostics& diags);
+/// Copies the commands of the definition a `source` names into the declared type; params and
+/// runner override only when the declaration gives none (one rule for pikoci:// and URLs).
+void adopt(resource_type& t, const resource_type& from);
+void adopt(runner_type& t, const runner_type& from);
+void adopt(secret_type& t, const secret_type& from);
+void adopt(notification_type& t, const notification_type& from);
+void adopt(service_type& t, const service_type& from);
+
+/// True for `http://` and `https://` sources (the fetched ones).
+bool is_url_source(const std::string& source);
+
+/// Fills every declared type whose `source` is an http(s) URL from the definition
+/// `opts.fetch` returns (a block of the type's kind, or just its body); a failed fetch or an
+/// invalid or command-less definition is an error at the `source` value. Without `fetch`, each
+/// such source is a note when `opts.offline`, else an error.
+void resolve_url_sources(pipeline_config& cfg, const load_options& opts, hcl::diagnostics& diags,
+                         hcl::diagnostics& notes);
 
 /// Cross-references and whole-pipeline rules (duplicates, collisions, references, runners).
 void validate(pipeline_config& cfg, hcl::diagnostics& diags);

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -69,6 +72,39 @@ std::string traced_service(const temp_dir& dir, const std::string& name, const s
          "    cmd = \"" + ready + "\"\n    interval = \"" + interval + "\"\n    timeout = \"" +
          timeout + "\"\n  }\n  stop \"shell\" {\n    cmd = \"echo " + name + ":stop >> " + log +
          "; echo stopped " + name + "\"\n  }\n}\n";
+}
+
+/// A `docker` stand-in (the test machines have no Docker daemon): appends each call's arguments
+/// to `<dir>/calls`, keeps the names of the containers it "runs" in `<dir>/running`, fails an
+/// `exec` into a container that is not running, and answers `redis-cli ping` with PONG.
+void write_docker_stand_in(const temp_dir& dir) {
+  std::filesystem::create_directories(dir.file("bin"));
+  std::ofstream(dir.file("bin/docker"))
+      << ("#!/bin/sh\n"
+          "printf '%s\\n' \"$*\" >> " +
+          dir.file("calls") +
+          "\n"
+          "state=" +
+          dir.file("running") +
+          "\n"
+          "touch \"$state\"\n"
+          "case \"$1\" in\n"
+          "  run)\n"
+          "    name=; prev=\n"
+          "    for a in \"$@\"; do [ \"$prev\" = --name ] && name=$a; prev=$a; done\n"
+          "    echo \"$name\" >> \"$state\"; echo \"c0ffee-$name\" ;;\n"
+          "  rm)\n"
+          "    shift; [ \"$1\" = -f ] && shift\n"
+          "    grep -qx \"$1\" \"$state\" || { echo \"No such container: $1\" >&2; "
+          "exit 1; }\n"
+          "    grep -vx \"$1\" \"$state\" > \"$state.new\"; mv \"$state.new\" "
+          "\"$state\" ;;\n"
+          "  exec)\n"
+          "    grep -qx \"$2\" \"$state\" || { echo \"No such container: $2\" >&2; "
+          "exit 1; }\n"
+          "    case \"$*\" in *redis-cli*) echo PONG ;; esac ;;\n"
+          "esac\n");
+  std::filesystem::permissions(dir.file("bin/docker"), std::filesystem::perms::owner_all);
 }
 
 }  // namespace
@@ -280,5 +316,70 @@ job "bad-task" {
     CHECK(node.get("/pipelines/src").json()["pipeline"]["config"] ==
           pipeline(files.url("echo.hcl")));
     CHECK(node.healthy());
+  }
+  TEST_CASE("services: every built-in service starts, is ready-checked and stops its container") {
+    temp_dir dir;
+    write_docker_stand_in(dir);
+    runtime_node node({}, {{"PATH", dir.file("bin") + ":" + std::getenv("PATH")}});
+    const std::vector<std::string> all = {"postgresql", "mariadb", "redis", "nats",
+                                          "rabbitmq",   "kafka",   "vault", "keycloak"};
+    std::string hcl;
+    for (const auto& svc : all)
+      hcl += "service_type \"" + svc + "\" {\n  source = \"pikoci://" + svc + "\"\n}\n";
+    hcl += "job \"it\" {\n";
+    for (const auto& svc : all)
+      hcl += svc == "postgresql" ? "  service \"postgresql\" {\n    version = \"15\"\n    port = "
+                                   "\"15432\"\n    password = \"s3cret\"\n  }\n"
+                                 : "  service \"" + svc + "\" {}\n";
+    hcl += "  task \"t\" {\n    run \"exec\" {\n      path = \"true\"\n    }\n  }\n}\n";
+    node.set_pipeline("svcs", hcl);
+    node.trigger("svcs", "it");
+    auto b = node.wait_build("svcs", "it", "1", 60s);
+    REQUIRE_MESSAGE(b["status"] == "succeeded", all_logs(b));
+    std::vector<std::string> steps;
+    for (const auto& s : b["steps"]) steps.push_back(s["name"].get<std::string>());
+    auto at = [&](const std::string& n) {
+      return std::find(steps.begin(), steps.end(), n) - steps.begin();
+    };
+    CHECK(steps.size() == 3 * all.size() + 1);
+    for (const auto& svc : all) {
+      INFO(names_of(b["steps"]));
+      CHECK(at(svc + ":start") < at(svc + ":ready"));
+      CHECK(at(svc + ":ready") < at("t"));
+      CHECK(at("t") < at(svc + ":stop"));
+      CHECK(at(svc + ":stop") < static_cast<std::ptrdiff_t>(steps.size()));
+    }
+
+    auto calls = dir.lines("calls");
+    auto find_call = [&](const std::string& prefix) {
+      auto it = std::find_if(calls.begin(), calls.end(),
+                             [&](const std::string& c) { return c.rfind(prefix, 0) == 0; });
+      return it == calls.end() ? std::string{} : *it;
+    };
+    for (const auto& svc : all) {
+      std::string name = "pikoci-svcs-it-" + svc;
+      INFO(svc);
+      auto run = find_call("run -d --name " + name + " -p 127.0.0.1:");
+      CHECK_FALSE(run.empty());
+      CHECK(!find_call("exec " + name + " ").empty());
+      // started, checked, removed in that order; nothing left running
+      auto pos = [&](const std::string& prefix) {
+        return std::find_if(calls.begin(), calls.end(),
+                            [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }) -
+               calls.begin();
+      };
+      CHECK(pos("run -d --name " + name) < pos("exec " + name));
+      CHECK(pos("rm -f " + name) < pos("run -d --name " + name));  // a leftover removed first
+      CHECK(std::count(calls.begin(), calls.end(), "rm -f " + name) == 2);
+    }
+    CHECK(find_call("run -d --name pikoci-svcs-it-postgresql") ==
+          "run -d --name pikoci-svcs-it-postgresql -p 127.0.0.1:15432:5432 -e "
+          "POSTGRES_PASSWORD=s3cret -e POSTGRES_DB=postgres postgres:15");
+    CHECK(find_call("run -d --name pikoci-svcs-it-redis") ==
+          "run -d --name pikoci-svcs-it-redis -p 127.0.0.1:6379:6379 redis:7");
+    CHECK(find_call("exec pikoci-svcs-it-redis") == "exec pikoci-svcs-it-redis redis-cli ping");
+    CHECK(find_call("exec pikoci-svcs-it-postgresql") ==
+          "exec pikoci-svcs-it-postgresql pg_isready -h 127.0.0.1 -U postgres -d postgres");
+    CHECK(dir.read("running").empty());
   }
 }

@@ -1,5 +1,7 @@
 #include "tests/support/http_receiver.hpp"
 
+#include <tuple>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -121,17 +123,21 @@ void http_receiver::handle(int fd) {
     r.body.append(buf, static_cast<std::size_t>(n));
   }
   int status = 200;
+  std::string body = "ok";
   {
     std::lock_guard<std::mutex> l(mu_);
     if (failures_left_ > 0) {
       --failures_left_;
       status = failure_status_;
+    } else if (responder_) {
+      std::tie(status, body) = responder_(r);
     }
     r.answered = status;
     requests_.push_back(r);
   }
-  std::string reply = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
-                      "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+  std::string reply = "HTTP/1.1 " + std::to_string(status) + (status < 300 ? " OK" : " Error") +
+                      "\r\nContent-Length: " + std::to_string(body.size()) +
+                      "\r\nConnection: close\r\n\r\n" + body;
   ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // A tiny HTTP receiver for integration tests (notifications): a blocking socket server on
 // 127.0.0.1 in a thread of its own that records every request and answers an error status to the
-// first `fail_first` of them, then 200. It can be stopped (the port refuses connections) and
-// started again on the same port.
+// first `fail_first` of them, then 200 (or what a responder set with answer_with() says). It can be
+// stopped (the port refuses connections) and started again on the same port.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,12 @@ class http_receiver {
   }
   /// Answers `status` (500 unless said) to the next `n` requests, then 200.
   void fail_next(int n, int status = 500);
+  /// Answers with what `fn` returns (status, body) instead of 200 "ok" (a fake API); called
+  /// under the receiver's lock, in request order.
+  void answer_with(std::function<std::pair<int, std::string>(const received_request&)> fn) {
+    std::lock_guard<std::mutex> l(mu_);
+    responder_ = std::move(fn);
+  }
   /// Closes the listening socket: connections are refused until start().
   void stop();
   /// Listens again on the same port.
@@ -52,6 +59,7 @@ class http_receiver {
   std::vector<received_request> requests_;
   int failures_left_ = 0;
   int failure_status_ = 500;
+  std::function<std::pair<int, std::string>(const received_request&)> responder_;
 };
 
 }  // namespace pikoci::test

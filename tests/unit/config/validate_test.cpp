@@ -448,11 +448,12 @@ service_type "svc" {
   TEST_CASE("unknown pikoci:// names and other source schemes are invalid") {
     CHECK_ERROR("\nservice_type \"pg\" {\n  source = \"pikoci://nosuch\"\n}\n",
                 "p.hcl:3:12: Unknown built-in: \"pikoci://nosuch\": this node has no built-in "
-                "service named \"nosuch\" (built-in services: none).");
+                "service named \"nosuch\" (built-in services: kafka, keycloak, mariadb, nats, "
+                "postgresql, rabbitmq, redis, vault).");
     CHECK_ERROR("\nresource_type \"r\" {\n  source = \"pikoci://nosuch\"\n}\n",
                 "p.hcl:3:12: Unknown built-in: \"pikoci://nosuch\": this node has no built-in "
                 "resource type named \"nosuch\" (built-in resource types: artifact, cron, fs, git, "
-                "trigger).");
+                "github-check, trigger).");
     CHECK_ERROR("\nresource_type \"x\" {\n  source = \"ftp://x\"\n}\n",
                 "p.hcl:3:12: Invalid source: \"ftp://x\" is neither pikoci://<name> nor an "
                 "http(s):// URL.");

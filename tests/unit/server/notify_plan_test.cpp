@@ -126,8 +126,10 @@ job "other" {}
     CHECK(other.logs["notification:log.wins"] == "won/succeeded\n");
   }
 
-  TEST_CASE("a type without a notify command (an unresolved source) makes the build errored") {
-    auto cfg = load(R"hcl(
+  TEST_CASE("a type whose source is not resolved never loads, so no build can meet it") {
+    // Without a fetcher (and not --offline) the URL is refused where it is written; with one, a
+    // fetch that fails is refused the same way: no pipeline holds a type without its command.
+    const char* hcl = R"hcl(
 notification_type "github-check" {
   source = "https://example.invalid/check.hcl"
 }
@@ -135,13 +137,19 @@ notification "github-check" "pr" {}
 job "j" {
   notify "github-check" "pr" {}
 }
-)hcl");
-    server::build_request req;
-    auto planned = server::make_build_plan(cfg, *cfg.find_job("j"), req);
-    REQUIRE(std::holds_alternative<std::string>(planned));
-    CHECK(std::get<std::string>(planned) ==
-          "notification type \"github-check\" has no notify command (its source "
-          "\"https://example.invalid/check.hcl\" is not available on this node)");
+)hcl";
+    auto offline = pipeline::load("p.hcl", hcl, {});
+    REQUIRE_FALSE(offline.config);
+    CHECK(offline.diags.format("p.hcl").rfind("p.hcl:3:12: Source not fetched", 0) == 0);
+    pipeline::load_options opts;
+    opts.fetch = [](const std::string&) {
+      return pipeline::fetched{std::nullopt, "HTTP status 404"};
+    };
+    auto failed = pipeline::load("p.hcl", hcl, opts);
+    REQUIRE_FALSE(failed.config);
+    CHECK(failed.diags.format("p.hcl") ==
+          "p.hcl:3:12: Cannot fetch source: notification_type \"github-check\": fetching "
+          "\"https://example.invalid/check.hcl\" failed: HTTP status 404\n");
   }
 
   TEST_CASE("built-in kinds are no-op steps found by their records for the outbox") {
