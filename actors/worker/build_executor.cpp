@@ -133,6 +133,10 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   if (build_status) env["notify_build_status"] = *build_status;
   if (cache_dir) env["CACHE_DIR"] = *cache_dir;
   env["WORKDIR"] = workdir.string();
+  if (auto bin = opts.worker_env.find("PIKOCI_NODE_BIN");
+      bin != opts.worker_env.end() && argv.path == bin->second && !argv.args.empty() &&
+      argv.args[0] == "builtin" && opts.node_handlers)
+    for (auto& [k, v] : opts.node_handlers->get()) env[k] = std::move(v);
   std::vector<std::string> envp;
   envp.reserve(env.size());
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);
