@@ -163,6 +163,11 @@ job "make" {
       cmd = "mkdir -p o && echo local-file > o/f.txt"
     }
   }
+  task "no-node-credentials" {
+    run "shell" {
+      cmd = "echo url=[$PIKOCI_NODE_URL] token=[$PIKOCI_NODE_TOKEN]"
+    }
+  }
   put "artifact" "out" {
     dir = "o"
   }
@@ -184,6 +189,11 @@ job "use" {
     auto use = newest_build(node, "local", "use", 1);
     CHECK_MESSAGE(use["status"] == "succeeded", use.dump(2));
     CHECK(step_logs(use, "t").find("local-file") != std::string::npos);
+    // the node's URL and token go to its own handlers only, never to a task
+    auto make = node.build("local", "make", "1");
+    CHECK_MESSAGE(step_logs(make, "no-node-credentials").find("url=[] token=[]") !=
+                      std::string::npos,
+                  step_logs(make, "no-node-credentials"));
     CHECK(std::filesystem::is_directory(dir.file("shared/local/artifact.out/data")));
     CHECK(!std::filesystem::exists(dir.file("artifacts/local")));
   }
@@ -265,6 +275,49 @@ job "j" {
                       std::string::npos,
                   pulls);
     CHECK(all_logs(b2).find("pushes=2") != std::string::npos);
+  }
+}
+
+/// A user-defined type whose push prints the version it made (`{"tag": $put_tag}`).
+const char* const release_pipeline = R"HCL(
+resource_type "release" {
+  push "shell" {
+    cmd = "echo pushing; echo '[{\"tag\":\"'$put_tag'\"}]'"
+  }
+  pull "shell" {
+    cmd = "echo pulled tag=$version_tag"
+  }
+}
+resource "release" "rel" {}
+job "publish" {
+  put "release" "rel" {
+    tag = "@TAG@"
+  }
+}
+job "announce" {
+  get "release" "rel" {
+    trigger = true
+    passed  = ["publish"]
+  }
+}
+)HCL";
+
+TEST_SUITE("integration.put_versions") {
+  TEST_CASE("put: versions a user-defined push prints are recorded and passed jobs get exactly them") {
+    temp_dir dir;
+    runtime_node node(store_flags(dir));
+    node.set_pipeline("pv", replace_all(release_pipeline, "@TAG@", "v1"));
+    node.trigger("pv", "publish");
+    auto announced = newest_build(node, "pv", "announce", 1);
+    CHECK_MESSAGE(announced["status"] == "succeeded", announced.dump(2));
+    CHECK(input_version(announced, "rel") == json{{"tag", "v1"}});
+    CHECK(step_logs(announced, "rel").find("pulled tag=v1") != std::string::npos);
+
+    node.set_pipeline("pv", replace_all(release_pipeline, "@TAG@", "v2"));
+    node.trigger("pv", "publish");
+    auto second = newest_build(node, "pv", "announce", 2);
+    CHECK(input_version(second, "rel") == json{{"tag", "v2"}});
+    CHECK(node.versions("pv", "release.rel").size() == 2);
   }
 }
 
