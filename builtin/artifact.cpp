@@ -96,7 +96,8 @@ std::string answer_error(const http_client::response& r) {
   if (!r.error.empty()) return r.error;
   try {
     auto j = json::parse(r.body);
-    return "HTTP " + std::to_string(r.status) + ": " + j.at("error").at("message").get<std::string>();
+    return "HTTP " + std::to_string(r.status) + ": " +
+           j.at("error").at("message").get<std::string>();
   } catch (const std::exception&) {
     return "HTTP " + std::to_string(r.status);
   }
@@ -113,7 +114,9 @@ std::optional<artifact_version> version_of(const json& j) {
   return v;
 }
 
-json to_json(const artifact_version& v) { return {{"sha", v.sha}, {"timestamp", v.timestamp}}; }
+json to_json(const artifact_version& v) {
+  return {{"sha", v.sha}, {"timestamp", v.timestamp}};
+}
 
 /// Sends the archive at `file` to the node; the version it recorded.
 std::optional<artifact_version> upload(const node_store& node, const fs::path& file,
@@ -123,7 +126,8 @@ std::optional<artifact_version> upload(const node_store& node, const fs::path& f
   bytes << in.rdbuf();
   auto headers = node.auth;
   headers["Content-Type"] = "application/gzip";
-  auto r = http_client::request("POST", node.base, bytes.str(), headers, transfer_timeout, 64 * 1024);
+  auto r =
+      http_client::request("POST", node.base, bytes.str(), headers, transfer_timeout, 64 * 1024);
   if (!r.ok() || r.status != 201) {
     error = "the node refused the artifact: " + answer_error(r);
     return std::nullopt;
@@ -141,13 +145,14 @@ bool download(const node_store& node, const std::string& sha, const fs::path& fi
               std::string& error) {
   std::ofstream out(file, std::ios::binary | std::ios::trunc);
   persistence::sha256 h;
-  auto r = http_client::stream(node.base + "/" + sha, node.auth,
-                               [&](std::string_view data) {
-                                 h.feed(data);
-                                 out.write(data.data(), static_cast<std::streamsize>(data.size()));
-                                 return static_cast<bool>(out);
-                               },
-                               transfer_timeout);
+  auto r = http_client::stream(
+      node.base + "/" + sha, node.auth,
+      [&](std::string_view data) {
+        h.feed(data);
+        out.write(data.data(), static_cast<std::streamsize>(data.size()));
+        return static_cast<bool>(out);
+      },
+      transfer_timeout);
   out.close();
   if (!r.ok() || r.status != 200) {
     error = "cannot fetch artifact " + sha + ": " + answer_error(r);
@@ -230,7 +235,8 @@ int artifact_push(const context& ctx) {
   auto t = target_of(ctx, error);
   if (!t) return ctx.fail(error);
   auto dir = ctx.put("dir");
-  if (dir.empty()) return ctx.fail("put an artifact with a `dir` attribute (the directory to store)");
+  if (dir.empty())
+    return ctx.fail("put an artifact with a `dir` attribute (the directory to store)");
   fs::path src = ctx.workdir() / dir;
   std::error_code ec;
   if (!fs::is_directory(src, ec)) return ctx.fail("directory \"" + dir + "\" not found");

@@ -663,7 +663,7 @@ handling_t git_webhook(const request_t& req, input& in, const edge& e) {
 
 /// The store and the path's pipeline and resource, or the answer (404, 400).
 std::variant<persistence::artifact_store*, response> artifact_store_of(const input& in,
-                                                                        const edge& e) {
+                                                                       const edge& e) {
   if (!e.node.artifacts) return failure(errc::not_found, "this node keeps no artifacts");
   if (!persistence::artifact_store::valid_name(in.param("p")) ||
       !persistence::artifact_store::valid_name(in.param("r")))
@@ -730,7 +730,7 @@ handling_t artifact_download(const request_t& req, input& in, const edge& e) {
   auto sha = in.param("sha");
   auto found = persistence::artifact_store::valid_sha(sha)
                    ? std::get<persistence::artifact_store*>(store)->archive(in.param("p"),
-                                                                             in.param("r"), sha)
+                                                                            in.param("r"), sha)
                    : std::nullopt;
   if (!found) return reply_error(req, errc::not_found, "artifact \"" + sha + "\" not found");
   try {

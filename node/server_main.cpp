@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <future>
-#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -208,13 +208,15 @@ std::filesystem::path artifact_dir_of(const server_flags& flags, bool& temporary
 
 /// The URL the node's own handlers on the embedded worker reach the API at, and their token.
 work::env_map handler_env_of(const server_flags& flags, std::uint16_t port) {
-  std::string host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host == "::" ? "::1" : flags.host;
+  std::string host = flags.host == "0.0.0.0" ? "127.0.0.1"
+                     : flags.host == "::"    ? "::1"
+                                             : flags.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  auto token =
-      auth::sign(flags.jwt_secret, auth::claims{"embedded-worker", auth::role::worker, true, now, 0});
+  auto token = auth::sign(flags.jwt_secret,
+                          auth::claims{"embedded-worker", auth::role::worker, true, now, 0});
   return {{"PIKOCI_NODE_URL", "http://" + host + ":" + std::to_string(port)},
           {"PIKOCI_NODE_TOKEN", token}};
 }

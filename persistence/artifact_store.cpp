@@ -21,7 +21,9 @@ sha256::sha256() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr);
 }
 
-sha256::~sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+sha256::~sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 
 void sha256::feed(std::string_view bytes) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), bytes.data(), bytes.size());
@@ -73,8 +75,8 @@ std::string timestamp_of(std::int64_t nanos) {
 bool artifact_store::valid_name(std::string_view name) {
   if (name.empty() || name.size() > 128 || name == "." || name == "..") return false;
   return all_of(name, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
   });
 }
 
@@ -89,8 +91,7 @@ bool artifact_store::valid_timestamp(std::string_view ts) {
 
 std::optional<artifact_version> artifact_store::add(const std::string& pipeline,
                                                     const std::string& resource,
-                                                    std::string_view archive,
-                                                    std::string& error) {
+                                                    std::string_view archive, std::string& error) {
   if (!valid_name(pipeline) || !valid_name(resource)) {
     error = "invalid pipeline or resource name";
     return std::nullopt;
@@ -109,9 +110,9 @@ std::optional<artifact_version> artifact_store::add(const std::string& pipeline,
   fs::path data = dir / "data" / (v.sha + ".tar.gz");
   if (!fs::exists(data, ec)) {
     // written aside then renamed: a reader never sees half an archive
-    fs::path part = dir / "data" / (v.sha + ".part." + std::to_string(::getpid()) + "." +
-                                    std::to_string(std::hash<std::thread::id>{}(
-                                        std::this_thread::get_id())));
+    fs::path part = dir / "data" /
+                    (v.sha + ".part." + std::to_string(::getpid()) + "." +
+                     std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())));
     {
       std::ofstream out(part, std::ios::binary | std::ios::trunc);
       out.write(archive.data(), static_cast<std::streamsize>(archive.size()));

@@ -93,7 +93,9 @@ bool is_sha(const json& v) {
 }  // namespace
 
 TEST_SUITE("integration.artifacts") {
-  TEST_CASE("artifact: cron → build → artifact → deploy-staging → deploy-prod, each gets the put's version") {
+  TEST_CASE(
+      "artifact: cron → build → artifact → deploy-staging → deploy-prod, each gets the put's "
+      "version") {
     temp_dir dir;
     runtime_node node(store_flags(dir));
     node.set_pipeline("chain", chain);
@@ -184,16 +186,16 @@ job "use" {
   }
 }
 )",
-                                               "@DIR@", dir.path()));
+                                           "@DIR@", dir.path()));
     node.trigger("local", "make");
     auto use = newest_build(node, "local", "use", 1);
     CHECK_MESSAGE(use["status"] == "succeeded", use.dump(2));
     CHECK(step_logs(use, "t").find("local-file") != std::string::npos);
     // the node's URL and token go to its own handlers only, never to a task
     auto make = node.build("local", "make", "1");
-    CHECK_MESSAGE(step_logs(make, "no-node-credentials").find("url=[] token=[]") !=
-                      std::string::npos,
-                  step_logs(make, "no-node-credentials"));
+    CHECK_MESSAGE(
+        step_logs(make, "no-node-credentials").find("url=[] token=[]") != std::string::npos,
+        step_logs(make, "no-node-credentials"));
     CHECK(std::filesystem::is_directory(dir.file("shared/local/artifact.out/data")));
     CHECK(!std::filesystem::exists(dir.file("artifacts/local")));
   }
@@ -218,9 +220,9 @@ job "use" {
     CHECK(got.body == "not really a tar.gz");
     auto listed = json::parse(node.call("GET", base, "", worker).body);
     CHECK(listed["versions"] == json::array({v}));
-    CHECK(json::parse(node.call("GET", base + "?after=" + v["timestamp"].get<std::string>(), "",
-                                worker)
-                          .body)["versions"] == json::array());
+    CHECK(json::parse(
+              node.call("GET", base + "?after=" + v["timestamp"].get<std::string>(), "", worker)
+                  .body)["versions"] == json::array());
 
     // hostile names, shas and timestamps
     CHECK(node.call("GET", "/artifacts/..%2F..%2Fetc/x", "", worker).status / 100 == 4);
@@ -233,8 +235,9 @@ job "use" {
     // larger than --max-artifact-size (1 MiB): refused before the body is read
     CHECK(node.call("POST", base, std::string(1100 * 1024, 'x'), worker).status == 413);
     // ordinary routes keep their own body limit
-    CHECK(node.call("PUT", "/pipelines/x", std::string(5 * 1024 * 1024, ' '), node.token()).status ==
-          413);
+    CHECK(
+        node.call("PUT", "/pipelines/x", std::string(5 * 1024 * 1024, ' '), node.token()).status ==
+        413);
     CHECK(node.healthy());
   }
 
@@ -271,9 +274,9 @@ job "j" {
     auto b2 = node.wait_build("cached", "j", "2", 30s);
     REQUIRE(b2["status"] == "succeeded");
     auto pulls = step_logs(b2, "c");
-    CHECK_MESSAGE(pulls.find("pulls=2 dir=" + dir.file("cache/main/cached/counter.c")) !=
-                      std::string::npos,
-                  pulls);
+    CHECK_MESSAGE(
+        pulls.find("pulls=2 dir=" + dir.file("cache/main/cached/counter.c")) != std::string::npos,
+        pulls);
     CHECK(all_logs(b2).find("pushes=2") != std::string::npos);
   }
 }
@@ -303,7 +306,8 @@ job "announce" {
 )HCL";
 
 TEST_SUITE("integration.put_versions") {
-  TEST_CASE("put: versions a user-defined push prints are recorded and passed jobs get exactly them") {
+  TEST_CASE(
+      "put: versions a user-defined push prints are recorded and passed jobs get exactly them") {
     temp_dir dir;
     runtime_node node(store_flags(dir));
     node.set_pipeline("pv", replace_all(release_pipeline, "@TAG@", "v1"));
@@ -322,7 +326,8 @@ TEST_SUITE("integration.put_versions") {
 }
 
 TEST_SUITE("integration.trigger_type") {
-  TEST_CASE("trigger: a put reaches every pipeline declaring the same trigger, and passed gets it") {
+  TEST_CASE(
+      "trigger: a put reaches every pipeline declaring the same trigger, and passed gets it") {
     temp_dir dir;
     runtime_node node(store_flags(dir));
     node.set_pipeline("up", R"(
