@@ -625,7 +625,7 @@ handling_t metrics(const request_t& req, input&, const edge& e) {
   return restinio::request_accepted();
 }
 
-/// The one worker route: a worker starting checks its token and learns the Kafka settings.
+/// A worker starting checks its token and learns the Kafka settings.
 handling_t register_worker(const request_t& req, input&, const edge& e) {
   auto hello = e.node.worker_hello ? e.node.worker_hello() : json(nullptr);
   if (hello.is_null())
