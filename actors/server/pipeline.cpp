@@ -984,8 +984,13 @@ void put_found(self_ptr self, const std::string& canonical, const std::vector<js
   }
   save_versions(self, created);
   on_versions(self, canonical, created);
-  // a trigger event reaches every pipeline declaring the same trigger resource
-  if (res != nullptr && res->type == "trigger" && !created.empty()) {
+  // a trigger event (the built-in type's put) reaches every pipeline declaring the same trigger
+  const auto* type = res != nullptr ? st.cfg->find_resource_type(res->type) : nullptr;
+  bool trigger_event = type != nullptr && res->type == "trigger" && type->push &&
+                       type->push->runner == "pikoci-node" &&
+                       type->push->params.count("handler") != 0 &&
+                       type->push->params.at("handler") == "trigger.push";
+  if (trigger_event && !created.empty()) {
     std::vector<json> events;
     for (const auto& v : created) events.push_back(v.version);
     st.ctx.triggers->publish(st.name, canonical, events);
