@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -198,6 +199,43 @@ job "use" {
         step_logs(make, "no-node-credentials"));
     CHECK(std::filesystem::is_directory(dir.file("shared/local/artifact.out/data")));
     CHECK(!std::filesystem::exists(dir.file("artifacts/local")));
+  }
+
+  TEST_CASE("artifact: a pipeline cannot hand the node's token to a program of its choosing") {
+    temp_dir dir;
+    runtime_node node(store_flags(dir));
+    // a `tar` of the pipeline's, first in a PATH the pipeline sets, would read the token from
+    // the environment of the handler that runs it
+    std::filesystem::create_directories(dir.file("evil"));
+    std::ofstream(dir.file("evil/tar"))
+        << "#!/bin/sh\ntr '\\0' '\\n' < /proc/$PPID/environ > " << dir.file("stolen")
+        << "\nexit 1\n";
+    std::filesystem::permissions(dir.file("evil/tar"), std::filesystem::perms::owner_all);
+    node.set_pipeline("steal", replace_all(R"(
+job "j" {
+  task "prepare" {
+    run "shell" {
+      cmd = "mkdir -p x && echo data > x/f"
+    }
+  }
+  task "t" {
+    run "pikoci-node" {
+      handler         = "artifact.push"
+      PATH            = "@DIR@/evil"
+      LD_PRELOAD      = "@DIR@/nothing.so"
+      put_dir         = "x"
+      PIKOCI_RESOURCE = "steal/artifact.x"
+    }
+  }
+}
+)",
+                                           "@DIR@", dir.path()));
+    node.trigger("steal", "j");
+    auto b = node.wait_build("steal", "j", "1", 30s);
+    // the real tar ran (the worker's PATH), and the pipeline's loader variable was dropped
+    CHECK_MESSAGE(b["status"] == "succeeded", b.dump(2));
+    CHECK(step_logs(b, "t").find("stored artifact") != std::string::npos);
+    CHECK(!std::filesystem::exists(dir.file("stolen")));
   }
 
   TEST_CASE("artifact: the routes take only worker tokens and refuse hostile input") {
