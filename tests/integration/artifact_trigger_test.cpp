@@ -149,6 +149,27 @@ TEST_SUITE("integration.artifacts") {
     CHECK(!std::filesystem::exists(dir.file("artifacts/chain")));
   }
 
+  TEST_CASE("artifact: with RocksDB they live next to the store and outlive a restart") {
+    temp_dir dir;
+    std::vector<std::string> flags{"--db-system",  "rocksdb",      "--db-path",
+                                   dir.file("db"), "--cache-root", dir.file("cache")};
+    std::string sha;
+    {
+      runtime_node node(flags);
+      node.set_pipeline("chain", chain);
+      node.check("chain", "cron.tick");
+      REQUIRE(newest_build(node, "chain", "deploy-prod", 1)["status"] == "succeeded");
+      sha = node.versions("chain", "artifact.bin")[0]["version"]["sha"].get<std::string>();
+    }
+    CHECK(std::filesystem::exists(
+        dir.file("db-artifacts/chain/artifact.bin/data/" + sha + ".tar.gz")));
+    runtime_node node(flags);
+    node.trigger("chain", "deploy-prod");
+    auto again = newest_build(node, "chain", "deploy-prod", 2);
+    CHECK_MESSAGE(again["status"] == "succeeded", again.dump(2));
+    CHECK(step_logs(again, "deploy").find("built-1") != std::string::npos);
+  }
+
   TEST_CASE("artifact: base_dir keeps the store in a directory of the worker") {
     temp_dir dir;
     runtime_node node(store_flags(dir));
@@ -207,9 +228,8 @@ job "use" {
     // a `tar` of the pipeline's, first in a PATH the pipeline sets, would read the token from
     // the environment of the handler that runs it
     std::filesystem::create_directories(dir.file("evil"));
-    std::ofstream(dir.file("evil/tar"))
-        << "#!/bin/sh\ntr '\\0' '\\n' < /proc/$PPID/environ > " << dir.file("stolen")
-        << "\nexit 1\n";
+    std::ofstream(dir.file("evil/tar")) << "#!/bin/sh\ntr '\\0' '\\n' < /proc/$PPID/environ > "
+                                        << dir.file("stolen") << "\nexit 1\n";
     std::filesystem::permissions(dir.file("evil/tar"), std::filesystem::perms::owner_all);
     node.set_pipeline("steal", replace_all(R"(
 job "j" {
