@@ -14,6 +14,10 @@ const std::map<std::string, handler_fn>& table() {
   static const std::map<std::string, handler_fn> t = {
       {"fs.check", fs_check},
       {"fs.pull", fs_pull},
+      {"artifact.check", artifact_check},
+      {"artifact.pull", artifact_pull},
+      {"artifact.push", artifact_push},
+      {"trigger.push", trigger_push},
       {"github-check.notify", github_check_notify},
       {"github-check.put", github_check_put},
   };

@@ -1,6 +1,5 @@
 // The `fs` resource type: a file or a directory tree on the worker, versioned by content.
 
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,45 +9,15 @@
 #include <vector>
 
 #include "builtin/handlers.hpp"
+#include "persistence/artifact_store.hpp"
 
 namespace pikoci::builtin {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// Incremental SHA-256.
-class sha256 {
- public:
-  sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-  }
-  void feed(std::string_view bytes) { EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()); }
-  std::string hex() {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md.data(), &n);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < n; ++i) {
-      out += digits[md[i] >> 4];
-      out += digits[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
-std::string file_hash(const fs::path& p) {
-  sha256 h;
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + p.string());
-  std::vector<char> buf(1 << 16);
-  while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0)
-    h.feed(std::string_view(buf.data(), static_cast<std::size_t>(in.gcount())));
-  return h.hex();
-}
+using persistence::file_sha256;
+using persistence::sha256;
 
 /// A tree's hash: every entry's relative path, kind and content (a link's target, never
 /// followed), in sorted order, so a rename or a new empty directory is a change too.
@@ -68,7 +37,7 @@ std::string tree_hash(const fs::path& root) {
     } else if (fs::is_directory(st)) {
       line = "d " + rel;
     } else if (fs::is_regular_file(st)) {
-      line = "f " + rel + " " + file_hash(e);
+      line = "f " + rel + " " + file_sha256(e);
     } else {
       continue;  // sockets, fifos, devices: no content to version
     }
@@ -95,7 +64,7 @@ int fs_check(const context& ctx) {
   if (fs::is_directory(st)) {
     v["hash"] = tree_hash(target);
   } else {
-    v["hash"] = file_hash(target);
+    v["hash"] = file_sha256(target);
     v["size"] = std::to_string(fs::file_size(target));
     struct stat sb {};
     if (::stat(target.c_str(), &sb) == 0) v["modified"] = std::to_string(sb.st_mtime);

@@ -16,5 +16,17 @@ int fs_pull(const context& ctx);
 int github_check_put(const context& ctx);
 /// github-check notification type: the same with `notify_status` / `notify_conclusion`.
 int github_check_notify(const context& ctx);
+/// artifact: the versions of the resource newer than `version_timestamp` (only the latest on a
+/// first check), from the node or the `base_dir` store.
+int artifact_check(const context& ctx);
+/// artifact: extracts the archive of `version_sha` into `param_dir` of the work directory.
+int artifact_pull(const context& ctx);
+/// artifact: archives `put_dir` and stores it; prints the new version `{sha, timestamp}`.
+int artifact_push(const context& ctx);
+
+/// trigger: prints the event of a put (its attributes plus trigger_pipeline, trigger_job,
+/// trigger_build and a unique trigger_id); the node hands it to every pipeline that declares a
+/// trigger resource of the same name.
+int trigger_push(const context& ctx);
 
 }  // namespace pikoci::builtin

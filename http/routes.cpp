@@ -558,6 +558,7 @@ struct route {
   std::string path;
   access who;
   handler_fn handle;
+  bool artifact_body = false;  // takes up to --max-artifact-size instead of the body limit
 };
 
 template <class R>
@@ -624,7 +625,7 @@ handling_t metrics(const request_t& req, input&, const edge& e) {
   return restinio::request_accepted();
 }
 
-/// The one worker route: a worker starting checks its token and learns the Kafka settings.
+/// A worker starting checks its token and learns the Kafka settings.
 handling_t register_worker(const request_t& req, input&, const edge& e) {
   auto hello = e.node.worker_hello ? e.node.worker_hello() : json(nullptr);
   if (hello.is_null())
@@ -656,6 +657,93 @@ handling_t git_webhook(const request_t& req, input& in, const edge& e) {
     return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
   }
   return forward(req, e, std::move(hook));
+}
+
+// ---- artifacts (the built-in `artifact` type): worker routes over the node's store
+
+/// The store and the path's pipeline and resource, or the answer (404, 400).
+std::variant<persistence::artifact_store*, response> artifact_store_of(const input& in,
+                                                                       const edge& e) {
+  if (!e.node.artifacts) return failure(errc::not_found, "this node keeps no artifacts");
+  if (!persistence::artifact_store::valid_name(in.param("p")) ||
+      !persistence::artifact_store::valid_name(in.param("r")))
+    return bad("pipeline and resource names are 1 to 128 of A-Z a-z 0-9 . _ -");
+  return e.node.artifacts.get();
+}
+
+/// POST /artifacts/{p}/{r}: the body (a .tar.gz) becomes a new version. Written to disk off the
+/// I/O thread, a few at a time.
+handling_t artifact_upload(const request_t& req, input& in, const edge& e) {
+  static std::atomic<int> in_progress{0};
+  auto store = artifact_store_of(in, e);
+  if (auto* no = std::get_if<response>(&store)) return reply(req, *no);
+  if (req->body().empty()) return reply(req, bad("an artifact upload needs a body (.tar.gz)"));
+  if (in_progress.fetch_add(1) >= 4) {
+    --in_progress;
+    auto r = failure(errc::queue_full, "too many artifact uploads in progress");
+    r.headers = {{"Retry-After", "1"}};
+    return reply(req, r);
+  }
+  std::thread([req, store = e.node.artifacts, p = in.param("p"), r = in.param("r")] {
+    std::string error;
+    auto v = store->add(p, r, req->body(), error);
+    if (!v) {
+      spdlog::error("event=artifact.store_failed pipeline={} resource={} error=\"{}\"", p, r,
+                    error);
+      write(req, failure(errc::internal, error));
+    } else {
+      spdlog::info("event=artifact.stored pipeline={} resource={} sha={} bytes={}", p, r, v->sha,
+                   req->body().size());
+      write(req, response{201, {{"sha", v->sha}, {"timestamp", v->timestamp}}, {}, {}});
+    }
+    --in_progress;
+  }).detach();
+  return restinio::request_accepted();
+}
+
+/// GET /artifacts/{p}/{r}?after=TIMESTAMP: versions newer than `after`, oldest first; without
+/// `after`, the latest only.
+handling_t artifact_list(const request_t& req, input& in, const edge& e) {
+  auto store = artifact_store_of(in, e);
+  if (auto* no = std::get_if<response>(&store)) return reply(req, *no);
+  std::string after;
+  try {
+    auto query =
+        restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
+    if (query.has("after")) after = std::string(query["after"]);
+  } catch (const std::exception& x) {
+    return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
+  }
+  if (!after.empty() && !persistence::artifact_store::valid_timestamp(after))
+    return reply(req, bad("`after` is an artifact timestamp (23 digits)"));
+  auto out = json::array();
+  for (const auto& v :
+       std::get<persistence::artifact_store*>(store)->list(in.param("p"), in.param("r"), after))
+    out.push_back({{"sha", v.sha}, {"timestamp", v.timestamp}});
+  return reply(req, ok({{"versions", std::move(out)}}));
+}
+
+/// GET /artifacts/{p}/{r}/{sha}: the archive, sent from its file as the socket takes it.
+handling_t artifact_download(const request_t& req, input& in, const edge& e) {
+  auto store = artifact_store_of(in, e);
+  if (auto* no = std::get_if<response>(&store)) return reply(req, *no);
+  auto sha = in.param("sha");
+  auto found = persistence::artifact_store::valid_sha(sha)
+                   ? std::get<persistence::artifact_store*>(store)->archive(in.param("p"),
+                                                                            in.param("r"), sha)
+                   : std::nullopt;
+  if (!found) return reply_error(req, errc::not_found, "artifact \"" + sha + "\" not found");
+  try {
+    auto file = restinio::sendfile(found->string());
+    requests().count("GET", route_of(req->header().path()), 200);
+    req->create_response()
+        .append_header(restinio::http_field::content_type, "application/gzip")
+        .set_body(std::move(file))
+        .done();
+  } catch (const std::exception& x) {
+    return reply_error(req, errc::not_found, "artifact \"" + sha + "\" cannot be read");
+  }
+  return restinio::request_accepted();
 }
 
 parsed<proto::trigger_version> trigger_version(const input& in) {
@@ -700,6 +788,9 @@ const std::vector<route>& routes() {
        }},
       {get, "/metrics", a::anyone, metrics},
       {post, "/api/v1/workers/register", a::worker, register_worker},
+      {post, "/api/v1/artifacts/:p/:r", a::worker, artifact_upload, true},
+      {get, "/api/v1/artifacts/:p/:r", a::worker, artifact_list},
+      {get, "/api/v1/artifacts/:p/:r/:sha", a::worker, artifact_download},
       {post, "/api/v1/webhooks/:token", a::checked,
        op([](const input& in) { return proto::webhook{in.param("token")}; })},
       {post, P + "/webhooks/git", a::checked, git_webhook},
@@ -824,7 +915,7 @@ std::string route_of(std::string_view path) {
 /// The checks every route gets before its handler: the body's size, the token and role a route
 /// needs, and for user routes the JSON body and the query.
 handling_t serve(const route& r, const request_t& req, const params_t& params, const edge& e) {
-  auto max_body = e.opts.max_body_bytes;
+  auto max_body = r.artifact_body ? e.opts.max_artifact_bytes : e.opts.max_body_bytes;
   if (req->body().size() > max_body)
     return reply_error(req, errc::payload_too_large,
                        "request body larger than " + std::to_string(max_body) + " bytes");
@@ -895,6 +986,7 @@ verdict head_verdict(const request_head& h, const std::string& secret, const ser
   } else if (r->who == access::anyone) {
     v.max_body_bytes = opts.max_login_body_bytes;
   } else if (r->who != access::checked) {
+    if (r->artifact_body) v.max_body_bytes = opts.max_artifact_bytes;
     std::optional<std::string_view> header;
     if (h.authorization) header = *h.authorization;
     auto who = token_claims(header, secret);

@@ -424,7 +424,8 @@ class restinio_server final : public server {
     gate_limits limits;
     limits.max_url_bytes = opts.max_url_bytes;
     limits.max_head_bytes = opts.max_head_bytes;
-    limits.max_body_bytes = opts.max_body_bytes;
+    // the largest body any route takes (an artifact upload); the gate lowers it per route
+    limits.max_body_bytes = std::max(opts.max_body_bytes, opts.max_artifact_bytes);
     {
       std::lock_guard<std::mutex> lock(gate_setup_mu);
       current_gate_setup = std::make_shared<gate_setup>(

@@ -13,6 +13,7 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "auth/auth.hpp"
+#include "persistence/artifact_store.hpp"
 
 namespace pikoci::http {
 
@@ -26,6 +27,8 @@ struct node_view {
   proto::gateway node;
   std::string jwt_secret;
   std::shared_ptr<const auth::user_store> users;
+  /// The artifact routes' store (built-in `artifact` type); none: they answer 404.
+  std::shared_ptr<persistence::artifact_store> artifacts;
 };
 
 /// Limits of the edge (docs/operations.md, "Limits").
@@ -38,6 +41,7 @@ struct server_options {
   std::size_t max_head_bytes = 64 * 1024;        // request line and header fields: 431 beyond
   std::size_t max_connections = 1024;            // more wait in the listen backlog
   std::int64_t login_ttl_seconds = 24 * 3600;
+  std::size_t max_artifact_bytes = 256 * 1024 * 1024;  // body of an artifact upload
 };
 
 /// A running HTTP server on its own I/O thread. Stopping is idempotent; the destructor stops.

@@ -36,6 +36,7 @@ worker::executor_options worker_exec(const runtime_options& opts) {
   e.worker_env = worker::process_environment();
   e.cache_root = worker::cache_root_or_default(opts.cache_root);
   e.grace = opts.grace;
+  e.node_handlers = opts.node_handlers;
   return e;
 }
 
@@ -86,6 +87,7 @@ struct runtime::impl {
     ctx.db = db;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
     ctx.load_limits = opts.pipeline_limits;
+    ctx.artifacts = opts.artifacts;
     ctx.outbox_figures = std::make_shared<proto::outbox_figures>();
     outbox = server::spawn_outbox(sys, opts.notify, store, server::load_outbox(*db),
                                   ctx.outbox_figures);

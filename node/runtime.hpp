@@ -11,6 +11,7 @@
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
+#include "persistence/artifact_store.hpp"
 #include "persistence/store.hpp"
 
 namespace pikoci::node {
@@ -35,6 +36,11 @@ struct runtime_options {
   /// What loading one pipeline may cost (`--pipeline-eval-timeout`, `--pipeline-eval-memory`,
   /// `--pipeline-max-jobs`).
   pipeline::load_limits pipeline_limits;
+  /// The node's artifact store (`--artifact-dir`): deleting a pipeline deletes its artifacts.
+  std::shared_ptr<persistence::artifact_store> artifacts;
+  /// What the embedded worker gives the node's own handlers (the node's URL and a worker
+  /// token), filled once the API listens.
+  std::shared_ptr<worker::handler_env> node_handlers = std::make_shared<worker::handler_env>();
 };
 
 /// Where build processes of this node run, with which environment and grace period.

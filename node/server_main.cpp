@@ -2,11 +2,13 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <ctime>
+#include <filesystem>
 #include <future>
 
 #include <spdlog/spdlog.h>
@@ -189,6 +191,36 @@ runtime_options runtime_options_of(const server_flags& flags) {
   return ro;
 }
 
+/// `--artifact-dir`, else next to the RocksDB store, else (a memory store) a directory below the
+/// system's temporary directory that `run_server` removes at exit.
+std::filesystem::path artifact_dir_of(const server_flags& flags, bool& temporary) {
+  temporary = false;
+  if (!flags.artifact_dir.empty()) return flags.artifact_dir;
+  if (flags.db_system == "rocksdb") {
+    auto db = std::filesystem::path(flags.db_path);
+    if (!db.has_filename()) db = db.parent_path();
+    return db.string() + "-artifacts";
+  }
+  temporary = true;
+  return std::filesystem::temp_directory_path() /
+         ("pikoci-artifacts-" + std::to_string(::getpid()));
+}
+
+/// The URL the node's own handlers on the embedded worker reach the API at, and their token.
+work::env_map handler_env_of(const server_flags& flags, std::uint16_t port) {
+  std::string host = flags.host == "0.0.0.0" ? "127.0.0.1"
+                     : flags.host == "::"    ? "::1"
+                                             : flags.host;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto token = auth::sign(flags.jwt_secret,
+                          auth::claims{"embedded-worker", auth::role::worker, true, now, 0});
+  return {{"PIKOCI_NODE_URL", "http://" + host + ":" + std::to_string(port)},
+          {"PIKOCI_NODE_TOKEN", token}};
+}
+
 /// The store opened and the runtime started (what the store holds restored); null when either
 /// failed (logged).
 std::unique_ptr<runtime> start_runtime(const server_flags& flags, runtime_options& ro) {
@@ -291,6 +323,7 @@ http::node_view view_of(const server_flags& flags, const runtime_options& ro, ru
   };
   view.jwt_secret = flags.jwt_secret;
   view.users = std::move(users);
+  view.artifacts = ro.artifacts;
   return view;
 }
 
@@ -344,6 +377,11 @@ int run_server(const server_flags& flags) {
   auto users = admin_users(flags);
   if (!users) return 1;
   auto ro = runtime_options_of(flags);
+  bool temporary_artifacts = false;
+  auto artifact_dir = artifact_dir_of(flags, temporary_artifacts);
+  ro.artifacts = std::make_shared<persistence::artifact_store>(artifact_dir);
+  spdlog::info("event=artifacts.store dir={} temporary={}", artifact_dir.string(),
+               temporary_artifacts);
   auto started = start_runtime(flags, ro);
   if (!started) return 1;
   runtime& rt = *started;
@@ -357,11 +395,13 @@ int run_server(const server_flags& flags) {
     http_opts.host = flags.host;
     http_opts.port = flags.port;
     http_opts.max_connections = max_connections(flags, fd_limit);
+    http_opts.max_artifact_bytes = static_cast<std::size_t>(flags.max_artifact_size) << 20;
     api = http::start_server(http_opts, view_of(flags, ro, rt, users));
   } catch (const std::exception& e) {
     spdlog::error("event=http.listen_failed error=\"{}\"", e.what());
     return 1;
   }
+  ro.node_handlers->set(handler_env_of(flags, api->port()));
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
 
@@ -372,6 +412,10 @@ int run_server(const server_flags& flags) {
   if (local_worker) local_worker->stop(ro.grace);
   local_worker.reset();
   api->stop();
+  if (temporary_artifacts) {
+    std::error_code ec;
+    std::filesystem::remove_all(artifact_dir, ec);
+  }
   spdlog::info("event=node.stopped cancelled_builds={}", cancelled);
   return 0;
 }

@@ -124,6 +124,9 @@ int run_worker(const worker_flags& flags) {
       std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
   o.exec.worker_env = worker::process_environment();
   o.exec.cache_root = worker::cache_root_or_default(flags.cache_root);
+  // the node's own handlers (artifacts) reach the server with this worker's URL and token
+  o.exec.node_handlers->set(
+      {{"PIKOCI_NODE_URL", flags.pikoci_url}, {"PIKOCI_NODE_TOKEN", flags.worker_token}});
   o.lease = h.lease;
   // asked only when this worker has lost the brokers for longer than the lease: can the server
   // still hear them? (the same route it registered with)

@@ -10,7 +10,9 @@
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
 #include "actors/server/stats.hpp"
+#include "actors/server/trigger_hub.hpp"
 #include "config/pipeline/load.hpp"
+#include "persistence/artifact_store.hpp"
 
 namespace pikoci::server {
 
@@ -32,6 +34,10 @@ struct context {
   std::shared_ptr<node_stats> stats = std::make_shared<node_stats>();
   /// Subscribers of every build's status changes (GET /api/v1/events).
   proto::event_hub_ptr events = std::make_shared<proto::event_hub>();
+  /// Puts to trigger resources, handed to the other pipelines declaring the same trigger.
+  trigger_hub_ptr triggers = std::make_shared<trigger_hub>();
+  /// The node's artifact store (a pipeline's artifacts go with it); none in unit tests.
+  std::shared_ptr<persistence::artifact_store> artifacts;
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The clock of build and version timestamps (tests pin it).

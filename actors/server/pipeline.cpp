@@ -948,7 +948,11 @@ void build_changed(self_ptr self, const std::string& job, std::int64_t id, build
   auto& st = self->state;
   if (st.jobs.count(job) == 0) return;
   bool passed = status == build_status::succeeded || status == build_status::warning;
-  st.usage.record(id, {job, status == build_status::pending, passed, std::move(gets)});
+  build_usage u{job, status == build_status::pending, passed, std::move(gets)};
+  // what its puts produced stays (implicit get-after-put, recorded by put_found)
+  if (const auto* known = st.usage.find(id))
+    for (const auto& [name, version] : known->gets) u.gets[name] = version;
+  st.usage.record(id, std::move(u));
   save_usage(self, id);
   if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
   if (status == build_status::pending) return;
@@ -962,16 +966,35 @@ void put_found(self_ptr self, const std::string& canonical, const std::vector<js
   auto& st = self->state;
   if (st.resources.count(canonical) == 0) return;
   auto created = st.versions.add(canonical, versions, st.ctx.now());
-  // implicit get-after-put: the build counts as having used what it put
+  // implicit get-after-put: the build counts as having used what it put, even when that
+  // version was known already
   const auto* res = st.cfg->find_resource(canonical);
-  if (const auto* u = st.usage.find(build_id); !created.empty() && res && u) {
+  std::optional<version_id> put_version;
+  if (!created.empty()) {
+    put_version = created.back().id;
+  } else if (!versions.empty()) {
+    for (const auto& known : st.versions.list(canonical))
+      if (known.version == versions.back()) put_version = known.id;
+  }
+  if (const auto* u = st.usage.find(build_id); put_version && res && u) {
     auto used = *u;
-    used.gets[res->name] = created.back().id;
+    used.gets[res->name] = *put_version;
     st.usage.record(build_id, std::move(used));
     save_usage(self, build_id);
   }
   save_versions(self, created);
   on_versions(self, canonical, created);
+  // a trigger event (the built-in type's put) reaches every pipeline declaring the same trigger
+  const auto* type = res != nullptr ? st.cfg->find_resource_type(res->type) : nullptr;
+  bool trigger_event = type != nullptr && res->type == "trigger" && type->push &&
+                       type->push->runner == "pikoci-node" &&
+                       type->push->params.count("handler") != 0 &&
+                       type->push->params.at("handler") == "trigger.push";
+  if (trigger_event && !created.empty()) {
+    std::vector<json> events;
+    for (const auto& v : created) events.push_back(v.version);
+    st.ctx.triggers->publish(st.name, canonical, events);
+  }
 }
 
 /// The command of the check of `canonical` that starts now.
@@ -1011,6 +1034,9 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
   self->state.name = std::move(name);
   self->state.versions = version_store(ctx.version_ids);
   self->state.ctx = std::move(ctx);
+  self->state.ctx.triggers->join(self->state.name, self->address());
+  self->attach_functor([hub = self->state.ctx.triggers, name = self->state.name,
+                        addr = self->address()](const caf::error&) { hub->leave(name, addr); });
   return guarded_behavior<proto::pipeline_actor::behavior_type>(
       self, [self] { return "pipeline=" + self->state.name; },
       // ---- operations (protocols/pipeline.hpp, protocols/job.hpp)

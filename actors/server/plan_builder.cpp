@@ -51,7 +51,8 @@ work::command_spec resolve(const pipeline_config& cfg, const runner_command& cmd
 
 /// What every command of a resource gets: `param_<k>` for the resource params its type declares
 /// (reference §1.3: only those), and its cache directory when the resource (or else its type)
-/// asks for one: `<team>/<pipeline>/<resource>` below each worker's cache root.
+/// asks for one: `<team>/<pipeline>/<resource>` below each worker's cache root; commands of the
+/// pikoci-node runner also get `PIKOCI_RESOURCE` = `<pipeline>/<resource>`.
 void add_resource_env(const pipeline::resource_type& type, const pipeline::resource& res,
                       const std::string& pipeline_name, work::command_spec& cmd) {
   for (const auto& name : type.params) {
@@ -59,6 +60,10 @@ void add_resource_env(const pipeline::resource_type& type, const pipeline::resou
     if (it != res.params.end()) cmd.params["param_" + name] = it->second;
   }
   if (res.cache.value_or(type.cache)) cmd.cache = "main/" + pipeline_name + "/" + res.canonical;
+  // the node's own handlers (the pikoci-node runner) learn which resource they serve: the
+  // artifact store is kept per pipeline and resource
+  if (cmd.tmpl.path == "$PIKOCI_NODE_BIN")
+    cmd.params["PIKOCI_RESOURCE"] = pipeline_name + "/" + res.canonical;
 }
 
 struct builder {

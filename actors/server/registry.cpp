@@ -534,6 +534,7 @@ caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pi
     self->send(it->second, proto::shutdown_atom::value);
     st.pipelines.erase(it);
   }
+  if (st.ctx.artifacts) st.ctx.artifacts->remove_pipeline(name);
   spdlog::info("event=pipeline.deleted pipeline={}", name);
   namespace keys = persistence::keys;
   persistence::batch gone{erase_key(keys::pipeline(name))};

@@ -75,6 +75,15 @@ std::optional<fs::path> cache_directory(const executor_options& opts, const std:
   return dir;
 }
 
+/// What a pipeline may pass to the node's own handlers: resource params, versions, put
+/// attributes, the build's variables and exports, and which resource the command is for.
+bool handler_input(const std::string& k) {
+  for (const char* prefix :
+       {"param_", "version_", "put_", "BUILD_", "GET_", "TASK_", "INPUT_", "PIKOCI_RESOURCE"})
+    if (k.rfind(prefix, 0) == 0) return true;
+  return k == "handler";
+}
+
 }  // namespace
 
 process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
@@ -124,15 +133,26 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
     ok.exit_code = 0;
     return ok;
   }
+  // The node's own handlers get its URL and token; then the pipeline may set only the variables
+  // they read as data, never ones that change what runs (PATH, LD_PRELOAD, ...), which could
+  // otherwise hand the token to a program of the pipeline's choosing.
+  auto bin = opts.worker_env.find("PIKOCI_NODE_BIN");
+  bool node_handler = bin != opts.worker_env.end() && argv.path == bin->second &&
+                      !argv.args.empty() && argv.args[0] == "builtin" && opts.node_handlers;
+  auto allowed = [&](const std::string& k) { return !node_handler || handler_input(k); };
   // process environment: worker < layers in order < params < WORKDIR
   work::env_map env = opts.worker_env;
   for (const auto* layer : layers)
-    for (const auto& [k, v] : *layer) env[k] = v;
-  for (const auto& [k, v] : cmd.params) env[k] = v;
+    for (const auto& [k, v] : *layer)
+      if (allowed(k)) env[k] = v;
+  for (const auto& [k, v] : cmd.params)
+    if (allowed(k)) env[k] = v;
   if (message) env["NOTIFY_MESSAGE"] = *message;
   if (build_status) env["notify_build_status"] = *build_status;
   if (cache_dir) env["CACHE_DIR"] = *cache_dir;
   env["WORKDIR"] = workdir.string();
+  if (node_handler)
+    for (auto& [k, v] : opts.node_handlers->get()) env[k] = std::move(v);
   std::vector<std::string> envp;
   envp.reserve(env.size());
   for (const auto& [k, v] : env) envp.push_back(k + "=" + v);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -37,10 +38,31 @@ class build_sink {
   virtual void build_decided(const build_result& result) { (void)result; }
 };
 
+/// Variables only the node's own handlers get (a command that runs `$PIKOCI_NODE_BIN builtin
+/// ...`, the pikoci-node runner): the node's URL and a worker token for its artifact routes
+/// (PIKOCI_NODE_URL, PIKOCI_NODE_TOKEN). Never given to other commands. Set once known: the
+/// embedded worker learns the node's URL when the API listens. Thread-safe.
+class handler_env {
+ public:
+  void set(work::env_map env) {
+    std::lock_guard<std::mutex> lock(mu_);
+    env_ = std::move(env);
+  }
+  work::env_map get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return env_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  work::env_map env_;
+};
+
 struct executor_options {
   std::filesystem::path work_root;  // builds get a fresh directory below it
   std::filesystem::path cache_root;  // commands with a `cache` get their $CACHE_DIR below it
   work::env_map worker_env;         // the worker's own environment (lowest precedence)
+  std::shared_ptr<handler_env> node_handlers = std::make_shared<handler_env>();
   std::chrono::milliseconds grace{10000};
   /// What the commands' processes belong to (connectors/process/containment.hpp); set by the
   /// executor for each build and check, killed when it ends.

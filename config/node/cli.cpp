@@ -137,6 +137,11 @@ void add_server_flags(CLI::App& app, server_flags& f) {
   flag(app, "pipeline-max-jobs", f.pipeline_max_jobs,
        "jobs one pipeline may have, for_each and matrix instances included")
       ->check(CLI::Range(1, 1000000));
+  flag(app, "artifact-dir", f.artifact_dir,
+       "where the node keeps artifacts (default: <db-path>-artifacts with --db-system rocksdb, "
+       "a temporary directory removed at exit with mem)");
+  flag(app, "max-artifact-size", f.max_artifact_size, "MiB one artifact archive may have")
+      ->check(CLI::Range(1, 65536));
 }
 
 /// `--X-file F`: reads the secret `--X` from F. Both given is a usage error (printed); so is a file

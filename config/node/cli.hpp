@@ -45,6 +45,8 @@ struct server_flags {
   std::string pipeline_eval_timeout = "10s";  // wall time of loading one pipeline
   int pipeline_eval_memory = 256;             // MiB of values loading one pipeline may produce
   int pipeline_max_jobs = 1000;               // jobs of one pipeline, for_each instances included
+  std::string artifact_dir;   // "": <db-path>-artifacts with rocksdb, a temporary one with mem
+  int max_artifact_size = 256;  // MiB of one artifact archive
 };
 
 /// Flags of `pikoci-node --role worker` (SPEC §2.2).

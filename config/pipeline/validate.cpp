@@ -182,6 +182,18 @@ class validator {
     }
   }
 
+  /// A put of the built-in artifact type stores `dir`: without it every run would fail.
+  void artifact_put(const step& s, const std::string& what) {
+    const auto* res = cfg_.find_resource(s.canonical);
+    const auto* type = res != nullptr ? cfg_.find_resource_type(res->type) : nullptr;
+    if (type == nullptr || !type->push || type->push->runner != "pikoci-node") return;
+    auto handler = type->push->params.find("handler");
+    if (handler == type->push->params.end() || handler->second != "artifact.push") return;
+    if (s.params.count("dir") == 0)
+      diags_.add(s.rng, "Missing attribute",
+                 what + " stores a directory of the build: it needs `dir = \"<directory>\"`.");
+  }
+
   void steps(std::vector<step>& plan, const std::string& who) {
     for (auto& s : plan) {
       std::string what = std::string(to_string(s.kind)) + " " + quote(s.name) + " in " + who;
@@ -192,6 +204,7 @@ class validator {
           break;
         case step_kind::put:
           resources_.require(s.canonical, s.type_rng, what);
+          artifact_put(s, what);
           break;
         case step_kind::notify:
           notifications_.require(s.canonical, s.type_rng, what);

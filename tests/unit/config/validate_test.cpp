@@ -605,3 +605,22 @@ job "ok" {
     CHECK(d[3].rng.start.line == 7);
   }
 }
+
+TEST_SUITE("config.pipeline.artifact") {
+  TEST_CASE("a put of the built-in artifact type without `dir` is refused at its block") {
+    CHECK_ERROR(R"(
+resource "artifact" "bin" {}
+job "j" {
+  put "artifact" "bin" {
+    note = "x"
+  }
+}
+)",
+                "p.hcl:4:3: Missing attribute: put \"bin\" in job \"j\" stores a directory of "
+                "the build: it needs `dir = \"<directory>\"`.");
+    auto ok = load("p.hcl", "resource \"artifact\" \"bin\" {}\njob \"j\" {\n  put \"artifact\" "
+                            "\"bin\" {\n    dir = \"out\"\n  }\n}\n",
+                   {});
+    CHECK(ok.config.has_value());
+  }
+}
