@@ -14,6 +14,8 @@ const std::map<std::string, handler_fn>& table() {
   static const std::map<std::string, handler_fn> t = {
       {"fs.check", fs_check},
       {"fs.pull", fs_pull},
+      {"file.get", secret_file_get},
+      {"vault.get", vault_get},
   };
   return t;
 }

@@ -8,6 +8,7 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
+#include "auth/secret_box.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
@@ -35,6 +36,8 @@ struct runtime_options {
   /// What loading one pipeline may cost (`--pipeline-eval-timeout`, `--pipeline-eval-memory`,
   /// `--pipeline-max-jobs`).
   pipeline::load_limits pipeline_limits;
+  /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
+  std::shared_ptr<const auth::secret_box> secret_box;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/worker/embedded_worker.hpp"
+#include "node/secret_access.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
@@ -124,6 +125,7 @@ int run_worker(const worker_flags& flags) {
       std::filesystem::temp_directory_path() / ("pikoci-worker-" + std::to_string(::getpid()));
   o.exec.worker_env = worker::process_environment();
   o.exec.cache_root = worker::cache_root_or_default(flags.cache_root);
+  o.exec.secret_store = http_secret_store(flags.pikoci_url, flags.worker_token);
   o.lease = h.lease;
   // asked only when this worker has lost the brokers for longer than the lease: can the server
   // still hear them? (the same route it registered with)

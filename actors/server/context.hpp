@@ -10,6 +10,7 @@
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
 #include "actors/server/stats.hpp"
+#include "auth/secret_box.hpp"
 #include "config/pipeline/load.hpp"
 
 namespace pikoci::server {
@@ -34,6 +35,8 @@ struct context {
   proto::event_hub_ptr events = std::make_shared<proto::event_hub>();
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
+  /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
+  std::shared_ptr<const auth::secret_box> secret_box;
   /// The clock of build and version timestamps (tests pin it).
   std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };
 };

@@ -121,8 +121,10 @@ void http_receiver::handle(int fd) {
     r.body.append(buf, static_cast<std::size_t>(n));
   }
   int status = 200;
+  std::string body;
   {
     std::lock_guard<std::mutex> l(mu_);
+    body = body_;
     if (failures_left_ > 0) {
       --failures_left_;
       status = failure_status_;
@@ -130,9 +132,16 @@ void http_receiver::handle(int fd) {
     r.answered = status;
     requests_.push_back(r);
   }
+  if (status != 200) body = "ok";
   std::string reply = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
-                      "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+                      "\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+}
+
+void http_receiver::answer_with(std::string body) {
+  std::lock_guard<std::mutex> l(mu_);
+  body_ = std::move(body);
 }
 
 }  // namespace pikoci::test

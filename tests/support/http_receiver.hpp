@@ -33,6 +33,8 @@ class http_receiver {
   }
   /// Answers `status` (500 unless said) to the next `n` requests, then 200.
   void fail_next(int n, int status = 500);
+  /// The body of every 200 answer from now on ("ok" until set), sent as application/json.
+  void answer_with(std::string body);
   /// Closes the listening socket: connections are refused until start().
   void stop();
   /// Listens again on the same port.
@@ -52,6 +54,7 @@ class http_receiver {
   std::vector<received_request> requests_;
   int failures_left_ = 0;
   int failure_status_ = 500;
+  std::string body_ = "ok";
 };
 
 }  // namespace pikoci::test
