@@ -84,6 +84,9 @@ job "use" {
       cmd = "echo cmd=${var.from_cmd}; echo file=${var.from_file}; echo env=${var.from_env}; echo vault=${var.from_vault}; echo store=${var.from_store}; printf 'split=cmd-Sec'; sleep 0.5; printf 'ret-111\\n'"
     }
   }
+  on_success "shell" {
+    cmd = "echo hook=${var.from_store}"
+  }
 }
 )";
   hcl = replace_all(hcl, "CMD", cmd_value);
@@ -139,6 +142,7 @@ TEST_SUITE("integration.secret_types") {
     auto logs = step_logs(done, "show");
     CHECK_MESSAGE(logs == "cmd=***\nfile=***\nenv=***\nvault=***\nstore=***\nsplit=***\n", logs);
     CHECK_FALSE(mentions_any(done.dump()));
+    CHECK(all_logs(done).find("hook=***\n") != std::string::npos);
 
     REQUIRE(live.wait_closed(30s));
     auto streamed = log_events(live.events());

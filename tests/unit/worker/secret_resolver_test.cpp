@@ -165,6 +165,36 @@ TEST_SUITE("worker.secret_resolver") {
       CHECK(v.find("hunter2") == std::string::npos);
   }
 
+  TEST_CASE("executor: put versions and check results are masked too") {
+    fixture f;
+    work::secret_plan secrets;
+    secrets.variables = {{"tok", "inline", "x", "tok"}};
+    secrets.types.push_back({"inline", false, shell("echo '{\"tok\":\"put-Secret-1\"}'")});
+    work::build_plan plan;
+    plan.build_id = 3;
+    plan.secrets = secrets;
+    auto put = task("out", "echo \"pushing $T\"; echo \"[{\\\"ref\\\":\\\"$T\\\"}]\"");
+    put.kind = work::step_kind::put;
+    put.command->params["T"] = "__pikoci_secret:inline:x:tok__";
+    plan.steps.push_back(put);
+    recorder rec;
+    worker::build_cancel cancel;
+    auto result = worker::execute_build(plan, f.opts, rec, cancel);
+    CHECK(result.st == work::status::succeeded);
+    CHECK(rec.logs["out"].find("put-Secret-1") == std::string::npos);
+    REQUIRE(rec.results["out"].versions.size() == 1);
+    CHECK(rec.results["out"].versions[0] == nlohmann::json{{"ref", "***"}});
+
+    auto check_cmd = shell("echo \"checking $T\"; echo \"[{\\\"ref\\\":\\\"$T\\\"}]\"");
+    check_cmd.params["T"] = "__pikoci_secret:inline:x:tok__";
+    auto checked = worker::execute_check(check_cmd, secrets, f.opts, 10s);
+    CHECK(!checked.error);
+    CHECK(checked.log.find("put-Secret-1") == std::string::npos);
+    CHECK(checked.log.find("checking ***") != std::string::npos);
+    REQUIRE(checked.versions.size() == 1);
+    CHECK(checked.versions[0] == nlohmann::json{{"ref", "***"}});
+  }
+
   TEST_CASE("executor: an unresolvable secret fails the step, naming variable and type") {
     fixture f;
     work::build_plan plan;
