@@ -76,12 +76,20 @@ std::optional<fs::path> cache_directory(const executor_options& opts, const std:
   return dir;
 }
 
-/// Resolves the placeholders of `cmd` and `layers` into copies (`resolved`, `copies`, which
-/// `layers` then points to) when any mentions one.
-std::string resolve_secrets(secret_resolver& secrets, const work::command_spec& cmd,
-                            std::vector<const work::env_map*>& layers,
-                            std::optional<work::command_spec>& resolved,
-                            std::vector<work::env_map>& copies) {
+/// A command and its environment layers with their secret placeholders resolved: copies are
+/// made only of what mentions one.
+struct resolved_command {
+  std::optional<work::command_spec> cmd;  // none: the command as given
+  std::vector<work::env_map> copies;
+  std::vector<const work::env_map*> layers;
+  std::string error;
+};
+
+resolved_command resolve_secrets(secret_resolver* secrets, const work::command_spec& cmd,
+                                 std::initializer_list<const work::env_map*> layers) {
+  resolved_command r;
+  r.layers.assign(layers.begin(), layers.end());
+  if (secrets == nullptr || !secrets->active()) return r;
   auto mentions = [](const work::env_map& m) {
     for (const auto& [k, v] : m)
       if (secret_resolver::mentions(v)) return true;
@@ -90,17 +98,25 @@ std::string resolve_secrets(secret_resolver& secrets, const work::command_spec& 
   bool in_cmd = mentions(cmd.params);
   for (const auto& a : cmd.args) in_cmd = in_cmd || secret_resolver::mentions(a);
   if (in_cmd) {
-    resolved = cmd;
-    if (auto e = secrets.resolve(*resolved); !e.empty()) return e;
+    r.cmd = cmd;
+    r.error = secrets->resolve(*r.cmd);
+    if (!r.error.empty()) return r;
   }
-  copies.reserve(layers.size());
-  for (auto& l : layers) {
+  r.copies.reserve(r.layers.size());
+  for (auto& l : r.layers) {
     if (!mentions(*l)) continue;
-    copies.push_back(*l);
-    if (auto e = secrets.resolve(copies.back()); !e.empty()) return e;
-    l = &copies.back();
+    r.copies.push_back(*l);
+    r.error = secrets->resolve(r.copies.back());
+    if (!r.error.empty()) return r;
+    l = &r.copies.back();
   }
-  return {};
+  return r;
+}
+
+process::outcome refused(std::string error) {
+  process::outcome o;
+  o.error = std::move(error);
+  return o;
 }
 
 /// Runs a secret type's get command in a directory of its own (removed after), with no build
@@ -206,21 +222,11 @@ process::outcome run_command_spec(const work::command_spec& cmd_in, const execut
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
                                   const process::output_fn& on_output) {
-  // secrets: placeholders become values here, where the command runs (reference §1.10); the
-  // copies are made only when something mentions one
-  std::optional<work::command_spec> resolved;
-  std::vector<work::env_map> resolved_layers;
-  std::vector<const work::env_map*> layer_list(layers);
-  if (opts.secrets != nullptr && opts.secrets->active()) {
-    std::string error =
-        resolve_secrets(*opts.secrets, cmd_in, layer_list, resolved, resolved_layers);
-    if (!error.empty()) {
-      process::outcome refused;
-      refused.error = error;
-      return refused;
-    }
-  }
-  const work::command_spec& cmd = resolved ? *resolved : cmd_in;
+  // secrets: placeholders become values here, where the command runs (reference §1.10)
+  resolved_command resolved = resolve_secrets(opts.secrets, cmd_in, layers);
+  if (!resolved.error.empty()) return refused(resolved.error);
+  const work::command_spec& cmd = resolved.cmd ? *resolved.cmd : cmd_in;
+  const auto& layer_list = resolved.layers;
   // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
   // exports and BUILD_STATUS are known
   std::optional<std::string> message, build_status;
@@ -228,11 +234,7 @@ process::outcome run_command_spec(const work::command_spec& cmd_in, const execut
   if (!cmd.cache.empty()) {
     std::string error;
     auto dir = cache_directory(opts, cmd.cache, error);
-    if (!dir) {
-      process::outcome refused;
-      refused.error = error;
-      return refused;
-    }
+    if (!dir) return refused(error);
     cache_dir = dir->string();
   }
   // runner template lookup: the command's params, then the layers (last wins), then the worker
