@@ -20,6 +20,8 @@ const std::map<std::string, handler_fn>& table() {
       {"trigger.push", trigger_push},
       {"github-check.notify", github_check_notify},
       {"github-check.put", github_check_put},
+      {"file.get", secret_file_get},
+      {"vault.get", vault_get},
   };
   return t;
 }

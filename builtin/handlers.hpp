@@ -28,5 +28,11 @@ int artifact_push(const context& ctx);
 /// trigger_build and a unique trigger_id); the node hands it to every pipeline that declares a
 /// trigger resource of the same name.
 int trigger_push(const context& ctx);
+/// file secret type: `param_path` read in `param_format` (or the one its extension implies),
+/// printed as a key → value object.
+int secret_file_get(const context& ctx);
+/// vault secret type: the KV v2 secret at `param_path` read from `param_address` with
+/// `param_token`, its data printed as a key → value object.
+int vault_get(const context& ctx);
 
 }  // namespace pikoci::builtin

@@ -1,5 +1,7 @@
 #include "cli/bodies.hpp"
 
+#include <iostream>
+#include <iterator>
 #include <map>
 #include <optional>
 
@@ -100,6 +102,16 @@ body trigger_body(const node::client_flags& f) {
 
 body pin_body(const node::client_flags& f) {
   return json{{"version_id", f.version_id}};
+}
+
+body secret_body(const node::client_flags& f) {
+  if (!f.secret_value.empty()) return json{{"value", f.secret_value}};
+  // standard input, so that the value is in no command line or shell history
+  std::string value((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  if (!value.empty() && value.back() == '\r') value.pop_back();
+  if (value.empty()) return usage_error{"no secret value: give --value or pipe it on standard input"};
+  return json{{"value", std::move(value)}};
 }
 
 }  // namespace pikoci::cli

@@ -78,6 +78,12 @@ const command commands[] = {
   {"resources pin",            "POST /pipelines/{p}/resources/{r}/pin",           "{r} pinned to version {v}", pin_body},
   {"resources unpin",          "POST /pipelines/{p}/resources/{r}/unpin",         "{r} unpinned"},
   {"resources webhook-token",  "POST /pipelines/{p}/resources/{r}/webhook-token", webhook_token_text},
+  {"secrets set",              "PUT /secrets/{s}",                                "secret set", secret_body},
+  {"secrets set --pipeline",   "PUT /pipelines/{p}/secrets/{s}",                  "secret set", secret_body},
+  {"secrets delete",           "DELETE /secrets/{s}",                             "secret deleted"},
+  {"secrets delete --pipeline", "DELETE /pipelines/{p}/secrets/{s}",              "secret deleted"},
+  {"secrets list",             "GET /secrets",                                    secrets_text},
+  {"secrets list --pipeline",  "GET /pipelines/{p}/secrets",                      secrets_text},
   {"queue",                    "GET /queue",                                      queue_text},
   {"workers",                  "GET /workers",                                    workers_text},
   {"export",                   "GET /admin/export",                               download_export},
@@ -91,6 +97,7 @@ std::string name_of(const node::client_flags& f) {
   if (name == "builds list" && !f.pipeline.empty())
     name += f.job.empty() ? " PIPELINE" : " PIPELINE JOB";
   if (name == "builds logs" && f.follow) name += " --follow";
+  if (f.group == "secrets" && !f.pipeline.empty()) name += " --pipeline";
   return name;
 }
 
@@ -110,7 +117,7 @@ std::optional<std::string> query_item(const std::string& item, const node::clien
 std::pair<std::string, std::string> expand(const std::string& request,
                                            const node::client_flags& f) {
   const std::map<char, const std::string*> args{
-      {'p', &f.pipeline}, {'j', &f.job}, {'n', &f.number}, {'r', &f.resource}};
+      {'p', &f.pipeline}, {'j', &f.job}, {'n', &f.number}, {'r', &f.resource}, {'s', &f.secret}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;

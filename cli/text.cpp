@@ -310,4 +310,11 @@ void workers_text(const shown& s) {
   s.out << table(rows);
 }
 
+void secrets_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& x : list(s.reply, "secrets")) rows.push_back({text(x, "name"), text(x, "scope")});
+  if (rows.empty()) s.err << "no secrets\n";
+  s.out << table(rows);
+}
+
 }  // namespace pikoci::cli

@@ -53,5 +53,6 @@ void versions_text(const shown& s);      // id, created, version
 void webhook_token_text(const shown& s);  // asked for, so printed (a resource listing hides it)
 void queue_text(const shown& s);          // in flight, queued, the started and pending builds
 void workers_text(const shown& s);        // name, kind, status, slots, queues, heartbeat, tags
+void secrets_text(const shown& s);        // name, scope (never a value: the API has none)
 
 }  // namespace pikoci::cli

@@ -361,6 +361,13 @@ parsed<proto::set_git_webhook> set_git_webhook(const input& in) {
   return proto::set_git_webhook{in.param("p"), s.get<std::string>()};
 }
 
+/// `{"value": "..."}` of a PUT of the internal secret store, for `pipeline` ("": team-wide).
+parsed<proto::set_secret> set_secret(const input& in, std::string pipeline) {
+  const auto& v = in.body.contains("value") ? in.body["value"] : json();
+  if (!v.is_string()) return bad("value must be a string");
+  return proto::set_secret{std::move(pipeline), in.param("name"), v.get<std::string>()};
+}
+
 std::optional<std::int64_t> integer(const std::string& text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
   std::int64_t n = 0;
@@ -791,6 +798,20 @@ const std::vector<route>& routes() {
       {post, "/api/v1/artifacts/:p/:r", a::worker, artifact_upload, true},
       {get, "/api/v1/artifacts/:p/:r", a::worker, artifact_list},
       {get, "/api/v1/artifacts/:p/:r/:sha", a::worker, artifact_download},
+      {get, "/api/v1/workers/secrets/:p/:name", a::worker,
+       op([](const input& in) { return proto::read_secret{in.param("p"), in.param("name")}; })},
+      // the internal secret store: values go in, never out
+      {get, "/api/v1/secrets", a::reader, op([](const input&) { return proto::list_secrets{}; })},
+      {put, "/api/v1/secrets/:name", a::admin,
+       op([](const input& in) { return set_secret(in, ""); })},
+      {del, "/api/v1/secrets/:name", a::admin,
+       op([](const input& in) { return proto::delete_secret{"", in.param("name")}; })},
+      {get, P + "/secrets", a::reader,
+       op([](const input& in) { return proto::list_secrets{in.param("p")}; })},
+      {put, P + "/secrets/:name", a::admin,
+       op([](const input& in) { return set_secret(in, in.param("p")); })},
+      {del, P + "/secrets/:name", a::admin,
+       op([](const input& in) { return proto::delete_secret{in.param("p"), in.param("name")}; })},
       {post, "/api/v1/webhooks/:token", a::checked,
        op([](const input& in) { return proto::webhook{in.param("token")}; })},
       {post, P + "/webhooks/git", a::checked, git_webhook},

@@ -124,6 +124,7 @@ bool take_check(link_ptr self, wire::run_check& m) {
   work.command = std::move(m.command);
   work.timeout = m.timeout;
   work.tags = std::move(m.tags);
+  work.secrets = std::move(m.secrets);
   work.owner = caf::actor_cast<proto::check_events_actor>(self);
   self->send(st.worker, proto::run_check_atom::value, std::move(work));
   return true;

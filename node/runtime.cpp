@@ -13,6 +13,7 @@
 #include "actors/server/registry.hpp"
 #include "actors/server/store_writer.hpp"
 #include "actors/worker/embedded_worker.hpp"
+#include "node/secret_access.hpp"
 #include "persistence/snapshot.hpp"
 
 
@@ -67,6 +68,10 @@ struct runtime::impl {
       worker::worker_options w;
       w.concurrency = opts.concurrency;
       w.exec = worker_exec(opts);
+      // builds read the internal store through the gateway (set below, before any build runs)
+      w.exec.secret_store = [this](const std::string& p, const std::string& n) {
+        return gateway_secret_store(gate)(p, n);
+      };
       auto embedded = worker::spawn_embedded_worker(sys, w);
       dispatcher = caf::actor_cast<proto::dispatcher_actor>(embedded);
       worker = caf::actor_cast<caf::actor>(embedded);
@@ -85,6 +90,7 @@ struct runtime::impl {
     ctx.remote_workers = opts.kafka.has_value();
     ctx.store = store;
     ctx.db = db;
+    ctx.secret_box = opts.secret_box;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
     ctx.load_limits = opts.pipeline_limits;
     ctx.artifacts = opts.artifacts;

@@ -8,6 +8,7 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
+#include "auth/secret_box.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
@@ -41,6 +42,8 @@ struct runtime_options {
   /// What the embedded worker gives the node's own handlers (the node's URL and a worker
   /// token), filled once the API listens.
   std::shared_ptr<worker::handler_env> node_handlers = std::make_shared<worker::handler_env>();
+  /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
+  std::shared_ptr<const auth::secret_box> secret_box;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

@@ -21,6 +21,7 @@
 #include "http/server.hpp"
 #include "node/remote_worker.hpp"
 #include "node/runtime.hpp"
+#include "node/secret_access.hpp"
 
 namespace pikoci::node {
 
@@ -178,6 +179,8 @@ runtime_options runtime_options_of(const server_flags& flags) {
   ro.pipeline_limits.eval.max_value_bytes =
       static_cast<std::size_t>(flags.pipeline_eval_memory) * 1024 * 1024;
   ro.pipeline_limits.max_jobs = static_cast<std::size_t>(flags.pipeline_max_jobs);
+  if (!flags.secret_key.empty())
+    ro.secret_box = std::make_shared<const auth::secret_box>(flags.secret_key);
   if (flags.pubsub_system == "kafka") {
     kafka::dispatcher_options k;
     k.brokers = flags.kafka_brokers;
@@ -260,6 +263,7 @@ bool start_local_worker(const server_flags& flags, const runtime_options& ro, ru
   w.feed.token = token;
   w.concurrency = flags.concurrency;
   w.exec = worker_exec(ro);
+  w.exec.secret_store = gateway_secret_store(rt.gateway());
   w.lease = ro.kafka->lease;
   w.server_hears = [broker = ro.kafka->broker]() -> std::optional<std::chrono::milliseconds> {
     return broker->heard_for();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/worker/embedded_worker.hpp"
+#include "node/secret_access.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
@@ -127,6 +128,7 @@ int run_worker(const worker_flags& flags) {
   // the node's own handlers (artifacts) reach the server with this worker's URL and token
   o.exec.node_handlers->set(
       {{"PIKOCI_NODE_URL", flags.pikoci_url}, {"PIKOCI_NODE_TOKEN", flags.worker_token}});
+  o.exec.secret_store = http_secret_store(flags.pikoci_url, flags.worker_token);
   o.lease = h.lease;
   // asked only when this worker has lost the brokers for longer than the lease: can the server
   // still hear them? (the same route it registered with)

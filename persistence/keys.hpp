@@ -11,6 +11,8 @@
 //                                        steps and logs (format 1: one JSON object)
 //   outbox/<message id>                  a notification message not delivered yet (pending or
 //                                        failed), JSON with "type":"notification","v":1
+//   secret/team/<name>                   an internal store secret, sealed (AES-256-GCM):
+//   secret/pipeline/<p>/<name>           {"scope": "" or <p>, "sealed": "v1...."}
 //
 // ("/" stands for the NUL separator.)
 
@@ -48,6 +50,11 @@ inline std::string build(std::string_view p, std::string_view job, std::int64_t 
 }
 inline std::string outbox(std::string_view message_id) {
   return join({"outbox", message_id});
+}
+/// An internal store secret: team-wide when `pipeline` is empty.
+inline std::string secret(std::string_view pipeline, std::string_view name) {
+  return pipeline.empty() ? join({"secret", "team", name})
+                          : join({"secret", "pipeline", pipeline, name});
 }
 
 }  // namespace pikoci::persistence::keys

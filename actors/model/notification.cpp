@@ -91,10 +91,11 @@ void address(notification_message& m, const pipeline::notification& n, const std
     return give_up("notification \"" + n.canonical + "\" has no " + url_param + " param");
   auto base = param("base_url");
   if (!base.empty()) m.url = rebase(m.url, base);
-  // secrets are resolved on workers; the server never sends a placeholder
+  // refused by validate (secrets are resolved on workers only); kept for stored pipelines
+  // loaded before that rule: the server never sends a placeholder
   if (m.url.find("__pikoci_secret:") != std::string::npos)
     give_up("notification \"" + n.canonical +
-            "\": secret-backed URLs are not supported for built-in types yet");
+            "\": the server does not resolve secret-backed params of built-in types");
 }
 
 }  // namespace

@@ -76,6 +76,26 @@ nlohmann::ordered_json to_json(const command_spec& c) {
   return o;
 }
 
+nlohmann::ordered_json to_json(const secret_plan& p) {
+  using ojson = nlohmann::ordered_json;
+  ojson o = ojson::object();
+  o["pipeline"] = p.pipeline;
+  ojson vars = ojson::array();
+  for (const auto& v : p.variables)
+    vars.push_back({{"name", v.name}, {"type", v.type}, {"path", v.path}, {"key", v.key}});
+  o["variables"] = std::move(vars);
+  ojson types = ojson::array();
+  for (const auto& t : p.types) {
+    ojson j = ojson::object();
+    j["name"] = t.name;
+    j["store"] = t.store;
+    j["get"] = t.get ? to_json(*t.get) : ojson(nullptr);
+    types.push_back(std::move(j));
+  }
+  o["types"] = std::move(types);
+  return o;
+}
+
 nlohmann::ordered_json to_json(const build_plan& p) {
   ojson o = ojson::object();
   o["build_id"] = p.build_id;
@@ -92,6 +112,7 @@ nlohmann::ordered_json to_json(const build_plan& p) {
   o["job_hooks"] = to_json(p.job_hooks);
   o["timeout_ms"] = to_json(p.timeout);
   o["env"] = p.env;
+  if (!p.secrets.empty()) o["secrets"] = to_json(p.secrets);
   return o;
 }
 

@@ -77,6 +77,31 @@ struct service_plan {
   std::optional<command_spec> stop;
 };
 
+/// A secret-backed variable: where its value comes from.
+struct secret_variable {
+  std::string name;
+  std::string type;
+  std::string path;
+  std::string key;
+};
+
+/// How the worker fetches one secret type: the node's internal store, or a `get` command whose
+/// last output line is a JSON object key → value (the built-in `file` and `vault` types are
+/// `pikoci-node` handlers). The type's config attributes are the command's `param_<attr>`.
+struct secret_type_spec {
+  std::string name;
+  bool store = false;
+  std::optional<command_spec> get;
+};
+
+/// Everything a build or a check needs to resolve its placeholders.
+struct secret_plan {
+  std::string pipeline;  // the internal store's pipeline scope
+  std::vector<secret_variable> variables;
+  std::vector<secret_type_spec> types;
+  bool empty() const { return variables.empty(); }
+};
+
 /// A whole build.
 struct build_plan {
   std::int64_t build_id = 0;
@@ -89,10 +114,13 @@ struct build_plan {
   std::vector<hook_plan> job_hooks;  // in file order; the runner picks by kind
   std::optional<millis> timeout;     // whole plan
   env_map env;                       // BUILD_* and other build-wide variables
+  secret_plan secrets;               // what its placeholders need
 };
 
 /// A command as JSON (its template, parameters and arguments).
 nlohmann::ordered_json to_json(const command_spec& c);
+/// The secret variables and types as JSON.
+nlohmann::ordered_json to_json(const secret_plan& p);
 /// The whole plan as JSON, fields in a fixed order: what the Kafka wire carries to a remote
 /// worker and what `GET .../builds/{n}/plan` shows.
 nlohmann::ordered_json to_json(const build_plan& p);

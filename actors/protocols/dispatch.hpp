@@ -62,6 +62,7 @@ struct check_work {
   work::command_spec command;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   std::vector<std::string> tags;  // the resource's: only workers holding all of them check it
+  work::secret_plan secrets;      // what the command's placeholders need
   check_events_actor owner;
 };
 

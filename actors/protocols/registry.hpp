@@ -62,8 +62,41 @@ struct watch_events {
   event_sink_ptr sink;
 };
 
-using node_operations = answers<list_pipelines, set_pipeline, delete_pipeline, get_queue,
-                                list_workers, export_store, get_metrics, get_stats, watch_events>;
+/// PUT /pipelines/{p}/secrets/{name} and PUT /secrets/{name} (`pipeline` ""): sets a secret of
+/// the internal store (docs/secrets.md).
+struct set_secret {
+  static constexpr const char* name = "set_secret";
+  static constexpr bool writes = true;
+  std::string pipeline;  // "": team-wide
+  std::string secret;
+  std::string value;
+};
+/// DELETE /pipelines/{p}/secrets/{name} and DELETE /secrets/{name}
+struct delete_secret {
+  static constexpr const char* name = "delete_secret";
+  static constexpr bool writes = true;
+  std::string pipeline;
+  std::string secret;
+};
+/// GET /pipelines/{p}/secrets and GET /secrets: names only, never values.
+struct list_secrets {
+  static constexpr const char* name = "list_secrets";
+  static constexpr bool writes = false;
+  std::string pipeline;
+};
+/// GET /workers/secrets/{p}/{name}, worker tokens only (and the embedded worker): the value a
+/// build of `pipeline` resolves, `{"value": ...}`.
+struct read_secret {
+  static constexpr const char* name = "read_secret";
+  static constexpr bool writes = false;
+  std::string pipeline;
+  std::string secret;
+};
+
+using node_operations =
+    answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, export_store,
+            get_metrics, get_stats, watch_events, set_secret, delete_secret, list_secrets,
+            read_secret>;
 
 using registry_actor = caf::typed_actor<
     // the server is stopping (SIGTERM): cancel running builds; replies how many
@@ -86,3 +119,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::export_store)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_events)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_secret)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_secret)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_secrets)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::read_secret)

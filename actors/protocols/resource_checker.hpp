@@ -17,6 +17,7 @@ struct check_command {
   std::optional<work::command_spec> command;  // none: the type has no check
   std::string error;                          // non-empty: the resource is gone
   std::vector<std::string> tags;              // the resource's: which workers may check it
+  work::secret_plan secrets;                  // what its placeholders need
 };
 
 /// What the checker needs from its pipeline.

@@ -10,6 +10,7 @@
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
 #include "actors/server/stats.hpp"
+#include "auth/secret_box.hpp"
 #include "actors/server/trigger_hub.hpp"
 #include "config/pipeline/load.hpp"
 #include "persistence/artifact_store.hpp"
@@ -40,6 +41,8 @@ struct context {
   std::shared_ptr<persistence::artifact_store> artifacts;
   model::id_source_ptr build_ids = std::make_shared<model::id_source>();
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
+  /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
+  std::shared_ptr<const auth::secret_box> secret_box;
   /// The clock of build and version timestamps (tests pin it).
   std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };
 };

@@ -1001,7 +1001,7 @@ void put_found(self_ptr self, const std::string& canonical, const std::vector<js
 proto::check_command check_command(self_ptr self, const std::string& canonical) {
   auto& st = self->state;
   const auto* res = st.cfg->find_resource(canonical);
-  if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}};
+  if (res == nullptr) return proto::check_command{std::nullopt, "resource gone", {}, {}};
   // a git delivery's .Webhook goes with the check that starts now (docs/webhooks.md)
   if (auto w = st.hook_wanted.find(canonical); w != st.hook_wanted.end()) {
     st.hook_checking[canonical] = std::move(w->second);
@@ -1011,7 +1011,8 @@ proto::check_command check_command(self_ptr self, const std::string& canonical) 
   }
   const auto* latest = st.versions.latest(canonical);
   return proto::check_command{
-      make_check_command(*st.cfg, st.name, *res, latest ? latest->version : json(nullptr)), {}, res->tags};
+      make_check_command(*st.cfg, st.name, *res, latest ? latest->version : json(nullptr)), {},
+      res->tags, make_secret_plan(*st.cfg, st.name)};
 }
 
 /// A check of `canonical` ended and found `versions`.

@@ -1,6 +1,7 @@
 #include "actors/server/plan_builder.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "actors/model/notification.hpp"
 #include "actors/model/step_protocol.hpp"
@@ -271,7 +272,36 @@ plan_result make_build_plan(const pipeline_config& cfg, const pipeline::job& job
   } catch (const plan_error& e) {
     return e.reason;
   }
+  plan.secrets = make_secret_plan(cfg, req.pipeline);
   return plan;
+}
+
+work::secret_plan make_secret_plan(const pipeline_config& cfg, const std::string& pipeline_name) {
+  work::secret_plan out;
+  out.pipeline = pipeline_name;
+  std::set<std::string> types;
+  for (const auto& v : cfg.variables) {
+    if (v.source != pipeline::variable_source::secret || !v.secret) continue;
+    out.variables.push_back({v.name, v.secret->type, v.secret->path, v.secret->key});
+    types.insert(v.secret->type);
+  }
+  for (const auto& name : types) {
+    const auto* t = cfg.find_secret_type(name);
+    if (t == nullptr) continue;  // refused by validate; at run time a clear step failure
+    work::secret_type_spec spec;
+    spec.name = t->name;
+    spec.store = t->internal;
+    if (t->get) {
+      try {
+        spec.get = resolve(cfg, *t->get, t->runner);
+      } catch (const plan_error&) {
+        continue;
+      }
+      for (const auto& [k, val] : t->config) spec.get->params["param_" + k] = val;
+    }
+    out.types.push_back(std::move(spec));
+  }
+  return out;
 }
 
 namespace {

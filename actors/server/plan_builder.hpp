@@ -45,6 +45,11 @@ std::vector<const pipeline::step*> outbox_notify_steps(const pipeline::pipeline_
                                                        const std::string& record_name,
                                                        bool job_hook);
 
+/// The pipeline's secret-backed variables and the definitions of their secret types (get
+/// commands with `param_<attr>` for the type's config), for the worker to resolve placeholders.
+work::secret_plan make_secret_plan(const pipeline::pipeline_config& cfg,
+                                   const std::string& pipeline_name);
+
 /// The check command of `res` (nullopt when its type has no check), with `param_*` and the
 /// `version_*` of `latest` (null on the first check).
 std::optional<work::command_spec> make_check_command(const pipeline::pipeline_config& cfg,

@@ -17,6 +17,7 @@
 #include "actors/server/outbox.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
+#include "actors/server/secret_store.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/http_client/source_fetch.hpp"
 #include "persistence/archive.hpp"
@@ -31,6 +32,7 @@ using nlohmann::json;
 
 struct registry_state {
   context ctx;
+  std::unique_ptr<secret_store> secrets;  // the internal secret store (sealed values)
   std::map<std::string, proto::pipeline_actor> pipelines;
   // supervision: a pipeline whose actors died is restored from the store (restart_pipeline)
   std::set<std::string> restarting;           // answered 503 `pipeline_restarting` meanwhile
@@ -540,6 +542,7 @@ caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pi
   persistence::batch gone{erase_key(keys::pipeline(name))};
   for (const char* tag : {"version", "usage", "check", "build"})
     gone.push_back(erase_prefix(keys::prefix({tag, name})));
+  if (auto secrets = st.secrets->remove_all(name)) gone.push_back(std::move(*secrets));
   auto rp = self->make_response_promise<domain::reply>();
   write_then(self, st.ctx, gone, [self, rp, gone](bool ok) mutable {
     if (!ok) put(self, self->state.ctx, std::move(gone));  // the pipeline is gone here already
@@ -548,6 +551,48 @@ caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pi
                                  "the store could not record the delete"));
   });
   return rp;
+}
+
+/// Applies a write of the internal secret store, answering `ok` once it is stored.
+caf::result<domain::reply> secret_write(self_ptr self,
+                                        std::variant<persistence::write_op, domain::error> op,
+                                        domain::reply ok) {
+  if (auto* e = std::get_if<domain::error>(&op)) return domain::fail(std::move(*e));
+  auto rp = self->make_response_promise<domain::reply>();
+  write_then(self, self->state.ctx, {std::get<persistence::write_op>(op)},
+             [rp, ok](bool stored) mutable {
+               rp.deliver(stored ? ok
+                                 : domain::fail(domain::errc::store_unavailable,
+                                                "the store could not record the secret"));
+             });
+  return rp;
+}
+
+/// A pipeline scope that does not exist is refused (its secrets would outlive nothing).
+std::optional<domain::reply> unknown_scope(self_ptr self, const std::string& pipeline) {
+  if (pipeline.empty() || self->state.pipelines.count(pipeline) != 0) return std::nullopt;
+  return domain::fail(domain::errc::not_found, "pipeline \"" + pipeline + "\" not found");
+}
+
+caf::result<domain::reply> set_secret(self_ptr self, const proto::set_secret& s) {
+  if (auto no = unknown_scope(self, s.pipeline)) return std::move(*no);
+  auto op = self->state.secrets->set(s.pipeline, s.secret, s.value);
+  spdlog::info("event=secret.set pipeline={} name={}", s.pipeline.empty() ? "-" : s.pipeline,
+               s.secret);
+  return secret_write(self, std::move(op),
+                      domain::done({{"name", s.secret},
+                                    {"scope", s.pipeline.empty() ? "team" : "pipeline"}}));
+}
+
+caf::result<domain::reply> delete_secret(self_ptr self, const proto::delete_secret& d) {
+  if (auto no = unknown_scope(self, d.pipeline)) return std::move(*no);
+  return secret_write(self, self->state.secrets->remove(d.pipeline, d.secret), domain::nothing());
+}
+
+caf::result<domain::reply> read_secret(self_ptr self, const proto::read_secret& r) {
+  auto v = self->state.secrets->read(r.pipeline, r.secret);
+  if (auto* e = std::get_if<domain::error>(&v)) return domain::fail(std::move(*e));
+  return domain::done({{"value", std::get<std::string>(v)}});
 }
 
 caf::result<domain::reply> list_pipelines(self_ptr self) {
@@ -654,6 +699,8 @@ void pipeline_down(self_ptr self, const caf::down_msg& dm) {
 
 proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ctx) {
   self->state.ctx = std::move(ctx);
+  self->state.secrets = std::make_unique<secret_store>(self->state.ctx.secret_box);
+  if (self->state.ctx.db) self->state.secrets->load(*self->state.ctx.db);
   self->set_down_handler([self](caf::down_msg& dm) { pipeline_down(self, dm); });
   return guarded_behavior<proto::registry_actor::behavior_type>(
       self, [] { return std::string("registry"); },
@@ -665,6 +712,17 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](const proto::delete_pipeline& d) {
         return node_wide<proto::delete_pipeline>(self, [&] { return delete_pipeline(self, d); });
       },
+      [self](const proto::set_secret& s) {
+        return node_wide<proto::set_secret>(self, [&] { return set_secret(self, s); });
+      },
+      [self](const proto::delete_secret& d) {
+        return node_wide<proto::delete_secret>(self, [&] { return delete_secret(self, d); });
+      },
+      [self](const proto::list_secrets& l) -> caf::result<domain::reply> {
+        if (auto no = unknown_scope(self, l.pipeline)) return std::move(*no);
+        return domain::done(self->state.secrets->list(l.pipeline));
+      },
+      [self](const proto::read_secret& r) { return read_secret(self, r); },
       [self](const proto::get_queue&) { return queue_view(self); },
       [self](const proto::list_workers&) { return workers_view(self); },
       [self](const proto::export_store&) { return export_store(self); },

@@ -67,6 +67,7 @@ void check_now(self_ptr self) {
             work.sequence = seq;
             work.command = std::move(*cmd.command);
             work.tags = std::move(cmd.tags);
+            work.secrets = std::move(cmd.secrets);
             work.owner = caf::actor_cast<proto::check_events_actor>(self);
             self->send(st.setup.ctx.dispatcher, proto::run_check_atom::value, std::move(work));
           },

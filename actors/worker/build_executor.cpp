@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -84,14 +85,157 @@ bool handler_input(const std::string& k) {
   return k == "handler";
 }
 
+/// A command and its environment layers with their secret placeholders resolved: copies are
+/// made only of what mentions one.
+struct resolved_command {
+  std::optional<work::command_spec> cmd;  // none: the command as given
+  std::vector<work::env_map> copies;
+  std::vector<const work::env_map*> layers;
+  std::string error;
+};
+
+resolved_command resolve_secrets(secret_resolver* secrets, const work::command_spec& cmd,
+                                 std::initializer_list<const work::env_map*> layers) {
+  resolved_command r;
+  r.layers.assign(layers.begin(), layers.end());
+  if (secrets == nullptr || !secrets->active()) return r;
+  auto mentions = [](const work::env_map& m) {
+    for (const auto& [k, v] : m)
+      if (secret_resolver::mentions(v)) return true;
+    return false;
+  };
+  bool in_cmd = mentions(cmd.params);
+  for (const auto& a : cmd.args) in_cmd = in_cmd || secret_resolver::mentions(a);
+  if (in_cmd) {
+    r.cmd = cmd;
+    r.error = secrets->resolve(*r.cmd);
+    if (!r.error.empty()) return r;
+  }
+  r.copies.reserve(r.layers.size());
+  for (auto& l : r.layers) {
+    if (!mentions(*l)) continue;
+    r.copies.push_back(*l);
+    r.error = secrets->resolve(r.copies.back());
+    if (!r.error.empty()) return r;
+    l = &r.copies.back();
+  }
+  return r;
+}
+
+process::outcome refused(std::string error) {
+  process::outcome o;
+  o.error = std::move(error);
+  return o;
+}
+
+/// Runs a secret type's get command in a directory of its own (removed after), with no build
+/// variables: its output is returned, never logged.
+secret_command_fn secret_runner(const executor_options& opts,
+                                const process::cancel_source* cancel) {
+  return [&opts, cancel](const work::command_spec& cmd) {
+    secret_answer a;
+    fs::path dir = opts.work_root / ("secret-" + random_suffix());
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+      a.error = "cannot create work directory " + dir.string() + ": " + ec.message();
+      return a;
+    }
+    executor_options o = opts;
+    o.secrets = nullptr;
+    model::capped_log out;
+    auto po = run_command_spec(cmd, o, dir, {}, clock::now() + std::chrono::seconds(60), cancel,
+                               [&](std::string_view c) { out.append(c); });
+    fs::remove_all(dir, ec);
+    if (po.succeeded()) {
+      a.value = out.str();
+      return a;
+    }
+    a.error = po.timed_out ? "timed out after 1m0s" : po.failure_text();
+    // the command's own last words (an `error: ...` line), short: never the fetched data
+    std::string text = out.str();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    auto nl = text.rfind('\n');
+    std::string last = nl == std::string::npos ? text : text.substr(nl + 1);
+    if (!last.empty() && last.size() <= 300) a.error += ": " + last;
+    return a;
+  };
+}
+
+/// Masks every value the build's secrets resolved in what it reports (the one place on the
+/// worker side): log chunks through a `mask_stream` per step (a value split across two chunks is
+/// masked too; the held-back tail is flushed when the step ends), exports, put versions and
+/// the build's reason.
+class masking_sink : public build_sink {
+ public:
+  masking_sink(build_sink& inner, const secret_resolver& secrets)
+      : inner_(inner), secrets_(secrets) {}
+
+  void step_started(const step_ref& step) override { inner_.step_started(step); }
+
+  void log(const step_ref& step, std::string_view chunk) override {
+    auto m = secrets_.masker();
+    std::string out;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = streams_.find(step.id);
+      if (m->empty() && it == streams_.end()) {
+        out = std::string(chunk);
+      } else {
+        if (it == streams_.end()) it = streams_.emplace(step.id, work::mask_stream{}).first;
+        out = it->second.feed(*m, chunk);
+      }
+    }
+    if (!out.empty()) inner_.log(step, out);
+  }
+
+  void step_finished(const step_ref& step, const step_result& result) override {
+    auto m = secrets_.masker();
+    std::string rest;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = streams_.find(step.id); it != streams_.end()) {
+        rest = it->second.finish(*m);
+        streams_.erase(it);
+      }
+    }
+    if (!rest.empty()) inner_.log(step, rest);
+    if (m->empty()) {
+      inner_.step_finished(step, result);
+      return;
+    }
+    step_result masked = result;
+    for (auto& [k, v] : masked.exports) v = m->mask(v);
+    for (auto& v : masked.versions) v = m->mask_json(v);
+    inner_.step_finished(step, masked);
+  }
+
+  void build_decided(const build_result& result) override {
+    build_result masked = result;
+    masked.reason = secrets_.masker()->mask(result.reason);
+    inner_.build_decided(masked);
+  }
+
+ private:
+  build_sink& inner_;
+  const secret_resolver& secrets_;
+  std::mutex mu_;
+  std::map<std::string, work::mask_stream> streams_;
+};
+
 }  // namespace
 
-process::outcome run_command_spec(const work::command_spec& cmd, const executor_options& opts,
+process::outcome run_command_spec(const work::command_spec& cmd_in, const executor_options& opts,
                                   const std::filesystem::path& workdir,
                                   std::initializer_list<const work::env_map*> layers,
                                   std::optional<std::chrono::steady_clock::time_point> deadline,
                                   const process::cancel_source* cancel,
                                   const process::output_fn& on_output) {
+  // secrets: placeholders become values here, where the command runs (reference §1.10)
+  resolved_command resolved = resolve_secrets(opts.secrets, cmd_in, layers);
+  if (!resolved.error.empty()) return refused(resolved.error);
+  const work::command_spec& cmd = resolved.cmd ? *resolved.cmd : cmd_in;
+  const auto& layer_list = resolved.layers;
   // a notify command's message (reference §1.8): its $VARs are expanded here, where the build's
   // exports and BUILD_STATUS are known
   std::optional<std::string> message, build_status;
@@ -99,11 +243,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   if (!cmd.cache.empty()) {
     std::string error;
     auto dir = cache_directory(opts, cmd.cache, error);
-    if (!dir) {
-      process::outcome refused;
-      refused.error = error;
-      return refused;
-    }
+    if (!dir) return refused(error);
     cache_dir = dir->string();
   }
   // runner template lookup: the command's params, then the layers (last wins), then the worker
@@ -112,7 +252,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
     if (cache_dir && name == "CACHE_DIR") return cache_dir;
     if (build_status && name == "notify_build_status") return build_status;
     if (auto it = cmd.params.find(name); it != cmd.params.end()) return it->second;
-    for (auto l = std::rbegin(layers); l != std::rend(layers); ++l)
+    for (auto l = layer_list.rbegin(); l != layer_list.rend(); ++l)
       if (auto it = (*l)->find(name); it != (*l)->end()) return it->second;
     if (name == "WORKDIR") return workdir.string();
     if (auto it = opts.worker_env.find(name); it != opts.worker_env.end()) return it->second;
@@ -142,7 +282,7 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
   auto allowed = [&](const std::string& k) { return !node_handler || handler_input(k); };
   // process environment: worker < layers in order < params < WORKDIR
   work::env_map env = opts.worker_env;
-  for (const auto* layer : layers)
+  for (const auto* layer : layer_list)
     for (const auto& [k, v] : *layer)
       if (allowed(k)) env[k] = v;
   for (const auto& [k, v] : cmd.params)
@@ -582,13 +722,21 @@ class build_run {
 
 build_result execute_build(const work::build_plan& plan, const executor_options& opts,
                            build_sink& sink, const build_cancel& cancel) {
-  return build_run(plan, opts, sink, cancel).run();
+  secret_resolver secrets(plan.secrets, secret_runner(opts, &cancel.source()), opts.secret_store);
+  masking_sink masked(sink, secrets);
+  executor_options with_secrets = opts;
+  with_secrets.secrets = &secrets;
+  build_result result = build_run(plan, with_secrets, masked, cancel).run();
+  result.reason = secrets.masker()->mask(result.reason);
+  return result;
 }
 
-check_result execute_check(const work::command_spec& cmd, const executor_options& base_opts,
-                           std::chrono::milliseconds timeout,
+check_result execute_check(const work::command_spec& cmd, const work::secret_plan& plan,
+                           const executor_options& base_opts, std::chrono::milliseconds timeout,
                            const process::cancel_source* cancel) {
-  executor_options opts = base_opts;  // with the check's own scope
+  secret_resolver secrets(plan, secret_runner(base_opts, cancel), base_opts.secret_store);
+  executor_options opts = base_opts;  // with the check's own scope and secrets
+  opts.secrets = &secrets;
   check_result result;
   fs::path workdir = opts.work_root / ("check-" + random_suffix());
   std::error_code ec;
@@ -604,17 +752,18 @@ check_result execute_check(const work::command_spec& cmd, const executor_options
       run_command_spec(cmd, opts, workdir, {}, std::chrono::steady_clock::now() + timeout, cancel,
                        [&](std::string_view chunk) { log.append(chunk); });
   scope.reset();  // nothing the check started outlives it
-  result.log = log.str();
+  auto masker = secrets.masker();
+  result.log = masker->mask(log.str());
   fs::remove_all(workdir, ec);
   if (!po.succeeded()) {
-    result.error =
-        po.timed_out ? "check timed out after " + go_duration(timeout) : po.failure_text();
+    result.error = masker->mask(po.timed_out ? "check timed out after " + go_duration(timeout)
+                                             : po.failure_text());
     if (!po.cancelled) result.log += "\n" + *result.error;
     return result;
   }
-  work::check_output out = work::parse_check_output(result.log);
-  result.versions = std::move(out.versions);
-  result.error = std::move(out.error);
+  work::check_output out = work::parse_check_output(log.str());
+  for (auto& v : out.versions) result.versions.push_back(masker->mask_json(v));
+  if (out.error) result.error = masker->mask(*out.error);
   return result;
 }
 

@@ -15,6 +15,7 @@
 
 #include "actors/model/results.hpp"
 #include "actors/model/work.hpp"
+#include "actors/worker/secret_resolver.hpp"
 #include "connectors/process/process.hpp"
 #include "domain/vocabulary.hpp"
 
@@ -67,6 +68,11 @@ struct executor_options {
   /// What the commands' processes belong to (connectors/process/containment.hpp); set by the
   /// executor for each build and check, killed when it ends.
   process::scope* scope = nullptr;
+  /// Reads the node's internal secret store (`secret "pikoci"`); unset: such secrets fail.
+  secret_store_fn secret_store;
+  /// The build's (or check's) secrets, set by the executor: every command's placeholders are
+  /// resolved through it before it starts.
+  secret_resolver* secrets = nullptr;
 };
 
 /// Cancels a running build from any thread.
@@ -84,7 +90,8 @@ class build_cancel {
   process::cancel_source source_;
 };
 
-/// Runs one resolved command in `workdir`. The runner template looks names up in the command's
+/// Runs one resolved command in `workdir`. Secret placeholders in its params, args and `layers`
+/// are resolved first (`opts.secrets`); one that cannot be is the outcome's error, unstarted. The runner template looks names up in the command's
 /// params, then `layers` (later ones first), then the worker's environment; the process gets the
 /// worker's environment overlaid with `layers` in order, the params, and WORKDIR. Everything it
 /// starts belongs to `opts.scope` when one is set.
@@ -95,12 +102,14 @@ process::outcome run_command_spec(const work::command_spec& cmd, const executor_
                                   const process::cancel_source* cancel,
                                   const process::output_fn& on_output);
 
-/// Runs a check command in a throwaway work directory and reads its output.
-check_result execute_check(const work::command_spec& cmd, const executor_options& opts,
-                           std::chrono::milliseconds timeout,
+/// Runs a check command in a throwaway work directory and reads its output; the values of
+/// `secrets` it resolved are masked in its log, error and versions.
+check_result execute_check(const work::command_spec& cmd, const work::secret_plan& secrets,
+                           const executor_options& opts, std::chrono::milliseconds timeout,
                            const process::cancel_source* cancel = nullptr);
 
-/// Runs `plan` to the end and returns its final status.
+/// Runs `plan` to the end and returns its final status. Every value of the plan's secrets it
+/// resolved is `***` in what `sink` gets and in the result.
 build_result execute_build(const work::build_plan& plan, const executor_options& opts,
                            build_sink& sink, const build_cancel& cancel);
 

@@ -106,7 +106,7 @@ void check_runner(caf::blocking_actor* self, proto::check_work work, executor_op
                   proto::embedded_worker_actor worker) {
   check_result result;
   try {
-    result = execute_check(work.command, opts, work.timeout);
+    result = execute_check(work.command, work.secrets, opts, work.timeout);
   } catch (const std::exception& e) {
     result.error = std::string("worker error: ") + e.what();
   }

@@ -75,6 +75,9 @@ void add_server_flags(CLI::App& app, server_flags& f) {
        "password of the built-in admin user (random and logged once when empty)");
   flag(app, "admin-password-file", f.admin_password_file,
        "read --admin-password from this file instead (builds never see it)");
+  flag(app, "secret-key", f.secret_key,
+       "key of the internal secret store (secrets cannot be set without one)")
+      ->envname("PIKOCI_SECRET_KEY");
   flag(app, "db-system", f.db_system, "state store")->check(CLI::IsMember({"mem", "rocksdb"}));
   flag(app, "db-path", f.db_path, "RocksDB directory", "--db-name");
   app.add_flag("--recover-store", f.recover_store,
@@ -292,6 +295,22 @@ struct client_tree {
     resource_args(verb(resources, "webhook-token",
                        "give a resource a new webhook token; the old one stops working"));
   }
+
+  void add_secrets() const {
+    auto* secrets = group("secrets", "set, delete and list the internal secret store's secrets");
+    auto scope = [this](CLI::App* v) {
+      v->add_option("--pipeline", f.pipeline, "this pipeline's secret (default: team-wide)");
+    };
+    auto* set = verb(secrets, "set", "set a secret; the value is read from standard input");
+    arg(set, "NAME", f.secret, "secret name ([A-Za-z_][A-Za-z0-9_]*)");
+    scope(set);
+    set->add_option("--value", f.secret_value,
+                    "the value (visible in the process list: prefer standard input)");
+    auto* del = verb(secrets, "delete", "delete a secret");
+    arg(del, "NAME", f.secret, "secret name");
+    scope(del);
+    scope(verb(secrets, "list", "list secret names (values are never shown)"));
+  }
 };
 
 CLI::App* add_client(CLI::App& app, client_flags& f) {
@@ -308,6 +327,7 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.add_jobs();
   tree.add_builds();
   tree.add_resources();
+  tree.add_secrets();
   tree.group("queue", "show the execution queue");
   tree.group("workers", "list workers");
   auto* exp =

@@ -19,6 +19,7 @@ struct server_flags {
   std::string jwt_secret_file;  // read into jwt_secret by the parser
   std::string admin_password;
   std::string admin_password_file;  // read into admin_password by the parser
+  std::string secret_key;           // the internal secret store's key ("": no store)
   std::string db_system = "mem";
   std::string db_path = "./pikoci-data";
   bool recover_store = false;  // open a damaged RocksDB store anyway, reporting what was dropped
@@ -110,6 +111,8 @@ struct client_flags {
   bool cancel_running = false;        // pipelines concurrency --cancel-running
   std::string output;                 // export --output DIR
   bool follow = false;                // builds logs --follow
+  std::string secret;                 // secrets set|delete NAME
+  std::string secret_value;           // secrets set --value ("": standard input)
 };
 
 struct server_command {

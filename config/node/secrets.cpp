@@ -10,9 +10,9 @@ namespace pikoci::node {
 namespace {
 
 constexpr const char* secret_flags[] = {"--jwt-secret", "--admin-password", "--worker-token",
-                                        "--token"};
+                                        "--token", "--secret-key"};
 constexpr const char* secret_vars[] = {"JWT_SECRET", "ADMIN_PASSWORD", "WORKER_TOKEN",
-                                       "PIKOCI_TOKEN"};
+                                       "PIKOCI_TOKEN", "PIKOCI_SECRET_KEY"};
 constexpr const char* file_vars[] = {"JWT_SECRET_FILE", "ADMIN_PASSWORD_FILE", "WORKER_TOKEN_FILE"};
 
 /// Overwrites a C string's bytes: the kernel shows argv and the initial environment from the

@@ -15,8 +15,9 @@ inline constexpr std::size_t max_secret_file_bytes = 64 * 1024;
 std::string read_secret_file(const std::string& path, std::string& out);
 
 /// Overwrites, in place, the values of the secret flags in argv (`--jwt-secret S`,
-/// `--jwt-secret=S`, `--admin-password`, `--worker-token`, `--token`) and of the secret
-/// environment variables (JWT_SECRET, ADMIN_PASSWORD, WORKER_TOKEN, PIKOCI_TOKEN), then removes
+/// `--jwt-secret=S`, `--admin-password`, `--worker-token`, `--token`, `--secret-key`) and of the
+/// secret environment variables (JWT_SECRET, ADMIN_PASSWORD, WORKER_TOKEN, PIKOCI_TOKEN,
+/// PIKOCI_SECRET_KEY), then removes
 /// those variables (and their *_FILE companions) from the environment. Call once, after the
 /// command line was parsed (the parser keeps copies) and before any child process starts.
 void scrub_secrets(int argc, char** argv);

@@ -86,7 +86,14 @@ class validator {
     for (auto& t : cfg_.resource_types) {
       commands("resource_type " + quote(t.name), {&t.check, &t.pull, &t.push}, t.runner);
     }
-    for (auto& t : cfg_.secret_types) commands("secret_type " + quote(t.name), {&t.get}, t.runner);
+    for (auto& t : cfg_.secret_types) {
+      commands("secret_type " + quote(t.name), {&t.get}, t.runner);
+      // a source resolved later (http) brings its command; otherwise nothing could fetch
+      if (!t.get && !t.internal && !t.source)
+        diags_.add(t.name_rng, "Secret type without a get command",
+                   "secret_type " + quote(t.name) +
+                       " has neither a get command nor a source: nothing can fetch its secrets");
+    }
     for (auto& t : cfg_.service_types) {
       commands("service_type " + quote(t.name), {&t.start, &t.ready_check, &t.stop}, t.runner);
     }
@@ -95,6 +102,7 @@ class validator {
     for (auto& n : cfg_.notifications) {
       std::string who = "notification " + quote(n.canonical);
       notification_types_.require(n.type, n.type_rng, who);
+      server_sent_secrets(n, who);
       n.jobs_expanded = job_list(n.jobs, n.jobs_rng, who);
       n.exclude_expanded = job_list(n.exclude, n.exclude_rng, who);
     }
@@ -108,6 +116,26 @@ class validator {
   }
 
  private:
+  /// Built-in http/slack/discord notifications are sent by the server, which never resolves
+  /// secrets (workers do, where commands run): a secret-backed param or message is refused.
+  void server_sent_secrets(const notification& n, const std::string& who) {
+    const auto* t = cfg_.find_notification_type(n.type);
+    if (t == nullptr || t->delivery.empty()) return;
+    auto secret = [](const std::string& s) {
+      return s.find("__pikoci_secret:") != std::string::npos;
+    };
+    std::string what;
+    for (const auto& [k, v] : n.params)
+      if (what.empty() && secret(v)) what = "param " + quote(k);
+    if (what.empty() && n.message && secret(*n.message)) what = "message";
+    if (what.empty()) return;
+    diags_.add(n.rng, "Secret in a server-sent notification",
+               who + ": its " + what + " uses a secret-backed variable, but the built-in " +
+                   quote(t->delivery) +
+                   " type is sent by the server, which does not resolve secrets; use a "
+                   "notification_type with a notify command (run by a worker) instead");
+  }
+
   void duplicates() {
     auto name = [](const auto& x) { return x.name; };
     auto canonical = [](const auto& x) { return x.canonical; };

@@ -557,6 +557,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         m.tags = work.tags;
         m.command = std::move(work.command);
         m.timeout = work.timeout;
+        m.secrets = std::move(work.secrets);
         send_wire(self, topic_for(self, st.opts.names.checks(), work.tags), std::move(m));
       },
       [self](proto::cancel_atom, proto::build_key key, const std::string& reason) {

@@ -114,6 +114,7 @@ ojson enc_body(const run_check& m) {
   o["tags"] = enc_strings(m.tags);
   o["command"] = work::to_json(m.command);
   o["timeout_ms"] = static_cast<std::int64_t>(m.timeout.count());
+  if (!m.secrets.empty()) o["secrets"] = work::to_json(m.secrets);
   return o;
 }
 
@@ -353,6 +354,23 @@ std::optional<millis> dec_opt_ms(const in& parent, const char* key) {
 
 work::step_plan dec_step(const in& j);
 
+work::secret_plan dec_secrets(const in& j) {
+  work::secret_plan p;
+  p.pipeline = j["pipeline"].str();
+  j["variables"].each([&](const in& v) {
+    p.variables.push_back({v["name"].str(), v["type"].str(), v["path"].str(), v["key"].str()});
+  });
+  j["types"].each([&](const in& t) {
+    p.types.push_back({t["name"].str(), t["store"].boolean(), dec_opt_command(t, "get")});
+  });
+  return p;
+}
+
+work::secret_plan dec_opt_secrets(const in& parent) {
+  if (auto s = parent.optional("secrets")) return dec_secrets(*s);
+  return {};
+}
+
 work::hook_plan dec_hook(const in& j) {
   work::hook_plan h;
   h.kind = j["kind"].enumerated(pipeline::parse_hook_kind);
@@ -406,6 +424,7 @@ work::build_plan dec_plan(const in& j) {
   j["job_hooks"].each([&](const in& h) { p.job_hooks.push_back(dec_hook(h)); });
   p.timeout = dec_opt_ms(j, "timeout_ms");
   p.env = j["env"].env();
+  p.secrets = dec_opt_secrets(j);
   return p;
 }
 
@@ -468,6 +487,7 @@ message dec_body(std::size_t type, const in& j) {
       m.tags = j["tags"].strings();
       m.command = dec_command(j["command"]);
       m.timeout = j["timeout_ms"].duration();
+      m.secrets = dec_opt_secrets(j);
       return m;
     }
     case 2: {

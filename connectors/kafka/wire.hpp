@@ -48,6 +48,7 @@ struct run_check {
   std::vector<std::string> tags;
   work::command_spec command;
   std::chrono::milliseconds timeout{600000};
+  work::secret_plan secrets;  // what its placeholders need (never values)
 };
 
 struct cancel_build {

@@ -14,6 +14,7 @@ namespace {
 
 const std::string jwt_secret = "jwt-Zq81-secret-value";
 const std::string admin_password = "admin-Pw93-secret-value";
+const std::string store_key = "store-Key71-secret-value";
 
 /// A task that prints what a build can read about the node: its command line and environment
 /// ($PPID, each of its threads), its own environment, and those of every process in /proc.
@@ -85,13 +86,15 @@ void check_no_secret(const std::string& log) {
   CHECK_MESSAGE(log.find("--role") != std::string::npos, log);                     // cmdline read
   CHECK_MESSAGE(log.find(jwt_secret) == std::string::npos, log);
   CHECK_MESSAGE(log.find(admin_password) == std::string::npos, log);
+  CHECK_MESSAGE(log.find(store_key) == std::string::npos, log);
 }
 
 }  // namespace
 
 TEST_SUITE("secrets") {
   TEST_CASE("secrets given as flags are not readable by builds") {
-    secret_node node({"--jwt-secret", jwt_secret, "--admin-password=" + admin_password},
+    secret_node node({"--jwt-secret", jwt_secret, "--admin-password=" + admin_password,
+                      "--secret-key", store_key},
                      {{"PIKOCI_SNOOP_MARK", "visible"}});
     check_no_secret(node.snoop());
   }
@@ -99,7 +102,8 @@ TEST_SUITE("secrets") {
   TEST_CASE("secrets given as environment variables are not readable by builds") {
     secret_node node({}, {{"PIKOCI_SNOOP_MARK", "visible"},
                           {"JWT_SECRET", jwt_secret},
-                          {"ADMIN_PASSWORD", admin_password}});
+                          {"ADMIN_PASSWORD", admin_password},
+                          {"PIKOCI_SECRET_KEY", store_key}});
     check_no_secret(node.snoop());
   }
 

@@ -123,12 +123,14 @@ void http_receiver::handle(int fd) {
     r.body.append(buf, static_cast<std::size_t>(n));
   }
   int status = 200;
-  std::string body = "ok";
+  std::string body;
   {
     std::lock_guard<std::mutex> l(mu_);
+    body = body_;
     if (failures_left_ > 0) {
       --failures_left_;
       status = failure_status_;
+      body = "ok";
     } else if (responder_) {
       std::tie(status, body) = responder_(r);
     }
@@ -136,9 +138,14 @@ void http_receiver::handle(int fd) {
     requests_.push_back(r);
   }
   std::string reply = "HTTP/1.1 " + std::to_string(status) + (status < 300 ? " OK" : " Error") +
-                      "\r\nContent-Length: " + std::to_string(body.size()) +
-                      "\r\nConnection: close\r\n\r\n" + body;
+                      "\r\nContent-Type: application/json\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+}
+
+void http_receiver::answer_with(std::string body) {
+  std::lock_guard<std::mutex> l(mu_);
+  body_ = std::move(body);
 }
 
 }  // namespace pikoci::test

@@ -34,12 +34,14 @@ class http_receiver {
   }
   /// Answers `status` (500 unless said) to the next `n` requests, then 200.
   void fail_next(int n, int status = 500);
-  /// Answers with what `fn` returns (status, body) instead of 200 "ok" (a fake API); called
+  /// Answers with what `fn` returns (status, body) instead of 200 and the body below (a fake API); called
   /// under the receiver's lock, in request order.
   void answer_with(std::function<std::pair<int, std::string>(const received_request&)> fn) {
     std::lock_guard<std::mutex> l(mu_);
     responder_ = std::move(fn);
   }
+  /// The body of every 200 answer from now on ("ok" until set), sent as application/json.
+  void answer_with(std::string body);
   /// Closes the listening socket: connections are refused until start().
   void stop();
   /// Listens again on the same port.
@@ -60,6 +62,7 @@ class http_receiver {
   int failures_left_ = 0;
   int failure_status_ = 500;
   std::function<std::pair<int, std::string>(const received_request&)> responder_;
+  std::string body_ = "ok";
 };
 
 }  // namespace pikoci::test

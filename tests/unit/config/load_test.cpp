@@ -346,7 +346,9 @@ resource "cron" "t" {}
     CHECK(d->source_resolved);
     CHECK(d->run->params.at("path") == "docker");
     const auto* files = cfg.find_secret_type("files");
-    CHECK(files->internal);
+    CHECK_FALSE(files->internal);  // the file.get handler of the pikoci-node runner
+    REQUIRE(files->get);
+    CHECK(files->get->params.at("handler") == "file.get");
     CHECK(files->config.at("path") == "./secrets.json");
   }
 

@@ -604,6 +604,44 @@ job "ok" {
     CHECK(d[2].rng.start.line == 5);
     CHECK(d[3].rng.start.line == 7);
   }
+
+  TEST_CASE("secrets: a type nothing can fetch with, a server-sent notification with a secret") {
+    CHECK_ERROR(R"(
+secret_type "nothing" {
+  address = "x"
+}
+)",
+                "p.hcl:2:13: Secret type without a get command: secret_type \"nothing\" has "
+                "neither a get command nor a source: nothing can fetch its secrets");
+    CHECK_ERROR(R"(
+variable "hook" {
+  type = string
+  secret "file" {
+    path = "/etc/hook.json"
+    key  = "url"
+  }
+}
+notification "slack" "team" {
+  params { webhook_url = var.hook }
+}
+)",
+                "p.hcl:9:1: Secret in a server-sent notification: notification \"slack.team\": "
+                "its param \"webhook_url\" uses a secret-backed variable, but the built-in "
+                "\"slack\" type is sent by the server, which does not resolve secrets; use a "
+                "notification_type with a notify command (run by a worker) instead");
+    auto ok = load("p.hcl", R"(
+secret_type "env" {
+  source = "pikoci://file"
+  path   = "/etc/x.env"
+}
+variable "v" {
+  type = string
+  secret "env" { key = "K" }
+}
+)",
+                   {});
+    CHECK_MESSAGE(ok.config.has_value(), ok.diags.format("p.hcl"));
+  }
 }
 
 TEST_SUITE("config.pipeline.artifact") {

@@ -209,7 +209,8 @@ notification "discord" "nourl" { on = ["all"] }
     auto s = model::render(secret, "slack", b, "failure", std::nullopt, {});
     CHECK(s.status == model::delivery_status::failed);
     CHECK(s.last_error ==
-          "notification \"slack.s\": secret-backed URLs are not supported for built-in types yet");
+          "notification \"slack.s\": the server does not resolve secret-backed params of built-in "
+          "types");
   }
 
   TEST_CASE("the stored record reads back the same message") {

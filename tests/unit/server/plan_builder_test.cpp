@@ -184,7 +184,7 @@ job "uses-db" {
     worker::executor_options opts;
     opts.work_root = std::filesystem::temp_directory_path() / "pikoci-cron-check";
     opts.worker_env = {{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-    auto r = worker::execute_check(*cmd, opts, 10s);
+    auto r = worker::execute_check(*cmd, {}, opts, 10s);
     std::filesystem::remove_all(opts.work_root);
     CHECK_FALSE(r.error);
     REQUIRE(r.versions.size() == 1);

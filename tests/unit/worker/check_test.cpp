@@ -24,7 +24,7 @@ struct fixture {
   work::check_result check(const std::string& script, work::env_map params = {}) {
     params["shell"] = "/bin/sh";
     params["cmd"] = script;
-    return worker::execute_check({{"$shell", {"-ec", "$cmd"}}, params, {}, ""}, opts, 5s);
+    return worker::execute_check({{"$shell", {"-ec", "$cmd"}}, params, {}, ""}, {}, opts, 5s);
   }
 };
 
@@ -74,7 +74,7 @@ TEST_SUITE("worker.check") {
   TEST_CASE("a check that hangs is stopped at its timeout") {
     fixture f;
     auto start = std::chrono::steady_clock::now();
-    auto r = worker::execute_check({{"sleep", {"$args"}}, {}, {"30"}, ""}, f.opts, 200ms);
+    auto r = worker::execute_check({{"sleep", {"$args"}}, {}, {"30"}, ""}, {}, f.opts, 200ms);
     REQUIRE(r.error);
     CHECK(*r.error == "check timed out after 200ms");
     CHECK(std::chrono::steady_clock::now() - start < 5s);

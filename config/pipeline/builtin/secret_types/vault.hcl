@@ -1,13 +1,7 @@
+# HashiCorp Vault's KV v2 read API over HTTP (no vault or jq binary needed on the worker).
 secret_type "vault" {
   params = ["address", "token", "path"]
-  get "exec" {
-    path = "/bin/sh"
-    args = [
-      "-ec",
-      <<-EOT
-      VAULT_ADDR="$param_address" VAULT_TOKEN="$param_token" \
-        vault kv get -format=json "$param_path" | jq -c '.data.data // .data'
-      EOT
-    ]
+  get "pikoci-node" {
+    handler = "vault.get"
   }
 }
