@@ -126,7 +126,7 @@ std::vector<wire::envelope> samples() {
     out.push_back(wire::envelope{std::move(worker), std::move(token), 1700000000123, std::move(m)});
   };
   add(wire::run_build{4242, 3, {"linux", "docker"}, rich_plan()});
-  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s});
+  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {}});
   add(wire::cancel_build{4242, 3, "cancelled by alice"});
   add(wire::drain{"w1"});
   add(wire::recorded{4242, 3});
@@ -406,7 +406,7 @@ TEST_SUITE("wire") {
     CHECK(wire::key_of(wire::log_chunk{7, 1, {}, 0, ""}) == "7");
     CHECK(wire::key_of(wire::cancel_build{8, 1, ""}) == "8");
     CHECK(wire::key_of(wire::build_finished{9, 2, {}}) == "9");
-    CHECK(wire::key_of(wire::run_check{17, "r", {}, {}, 1s}) == "check:17");
+    CHECK(wire::key_of(wire::run_check{17, "r", {}, {}, 1s, {}}) == "check:17");
     CHECK(wire::key_of(wire::check_finished{18, "r", {}}) == "check:18");
     CHECK(wire::key_of(wire::heartbeat{}).empty());
     CHECK(wire::key_of(wire::probe{"s", 1}).empty());

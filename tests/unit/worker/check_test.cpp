@@ -89,8 +89,8 @@ TEST_SUITE("worker.check") {
                              R"sh(echo -n x >> "$CACHE_DIR/n"; printf '[{"n":"%s"}]\n' "$(cat "$CACHE_DIR/n")")sh"}},
                            {},
                            "main/p/git.src"};
-    auto first = worker::execute_check(cmd, f.opts, 5s);
-    auto second = worker::execute_check(cmd, f.opts, 5s);
+    auto first = worker::execute_check(cmd, {}, f.opts, 5s);
+    auto second = worker::execute_check(cmd, {}, f.opts, 5s);
     CHECK_FALSE(second.error);
     REQUIRE(second.versions.size() == 1);
     CHECK(second.versions[0]["n"] == "xx");  // the directory outlived the first check
@@ -105,7 +105,7 @@ TEST_SUITE("worker.check") {
       if (bad.empty()) continue;  // "" means no cache at all
       work::command_spec cmd{{"$shell", {"-ec", "$cmd"}},
                              {{"shell", "/bin/sh"}, {"cmd", "echo '[]'"}}, {}, bad};
-      auto r = worker::execute_check(cmd, f.opts, 5s);
+      auto r = worker::execute_check(cmd, {}, f.opts, 5s);
       CAPTURE(bad);
       REQUIRE(r.error);
       CHECK(r.error->find("refused cache directory") != std::string::npos);
