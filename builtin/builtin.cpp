@@ -14,6 +14,9 @@ const std::map<std::string, handler_fn>& table() {
   static const std::map<std::string, handler_fn> t = {
       {"fs.check", fs_check},
       {"fs.pull", fs_pull},
+      {"git.check", git_check},
+      {"git.pull", git_pull},
+      {"git.push", git_push},
   };
   return t;
 }

@@ -120,6 +120,10 @@ void resolve_service_sources(pipeline_config& cfg, const fetch_fn& fetch, hcl::d
 /// Cross-references and whole-pipeline rules (duplicates, collisions, references, runners).
 void validate(pipeline_config& cfg, hcl::diagnostics& diags);
 
+/// Rules on the params of resources of a built-in type whose handler could not run with them
+/// (builtin_rules.cpp), reported at the resource.
+void builtin_param_rules(const pipeline_config& cfg, hcl::diagnostics& diags);
+
 /// "name" quoted like Go's %q for messages.
 using domain::quote;
 
