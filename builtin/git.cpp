@@ -111,8 +111,8 @@ std::optional<json> parse_api_list(std::string_view body, std::string& error) {
   json doc = json::parse(
       body.begin(), body.end(),
       [&](int depth, json::parse_event_t event, json&) {
-        bool opens = event == json::parse_event_t::object_start ||
-                     event == json::parse_event_t::array_start;
+        bool opens =
+            event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
         if (opens && depth > max_api_depth) too_deep = true;
         return !too_deep;
       },
@@ -356,8 +356,8 @@ class git_runner {
 
   git_runner(const context& ctx, std::string token) : ctx_(ctx), token_(std::move(token)) {
     static const std::vector<std::string> dropped = {
-        "GIT_TERMINAL_PROMPT=", "GIT_CONFIG_COUNT=", "GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_",
-        "PIKOCI_GIT_TOKEN=", "GIT_ASKPASS="};
+        "GIT_TERMINAL_PROMPT=", "GIT_CONFIG_COUNT=", "GIT_CONFIG_KEY_",
+        "GIT_CONFIG_VALUE_",    "PIKOCI_GIT_TOKEN=", "GIT_ASKPASS="};
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
       std::string kv(*e);
       bool drop = std::any_of(dropped.begin(), dropped.end(),
@@ -366,12 +366,12 @@ class git_runner {
     }
     env_.push_back("GIT_TERMINAL_PROMPT=0");
     if (token_.empty()) return;
-    env_.insert(env_.end(),
-                {"PIKOCI_GIT_TOKEN=" + token_, "GIT_CONFIG_COUNT=2",
-                 "GIT_CONFIG_KEY_0=credential.helper", "GIT_CONFIG_VALUE_0=",
-                 "GIT_CONFIG_KEY_1=credential.helper",
-                 "GIT_CONFIG_VALUE_1=!f() { test \"$1\" = get || exit 0; echo username=oauth2; "
-                 "echo \"password=$PIKOCI_GIT_TOKEN\"; }; f"});
+    env_.insert(
+        env_.end(),
+        {"PIKOCI_GIT_TOKEN=" + token_, "GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=credential.helper",
+         "GIT_CONFIG_VALUE_0=", "GIT_CONFIG_KEY_1=credential.helper",
+         "GIT_CONFIG_VALUE_1=!f() { test \"$1\" = get || exit 0; echo username=oauth2; "
+         "echo \"password=$PIKOCI_GIT_TOKEN\"; }; f"});
   }
 
   /// `git args...` in `cwd`; its output is kept (up to a cap) and, when `echo`, logged.
@@ -408,17 +408,21 @@ std::string trimmed(std::string s) {
   return s;
 }
 
+/// "the github API", for messages about what it answered.
+std::string api_name(const settings& s) {
+  return std::string("the ") + pipeline::git::to_string(s.api) + " API";
+}
+
 /// A GET of the provider's API; the list it answers, or nullopt with `error`.
 std::optional<json> api_list(const settings& s, git::query q, int count, std::string& error) {
   auto url = git::api_url(s.api, pipeline::git::api_base(s.api, *s.remote), s.remote->path, q,
                           count, s.branch);
   auto [auth_name, auth_value] = git::auth_header(s.api, s.token);
-  auto resp = http_client::request("GET", url, "",
-                                   {{auth_name, auth_value},
-                                    {"Accept", "application/json"},
-                                    {"User-Agent", "pikoci-node"}},
-                                   std::chrono::seconds(30), git::max_api_bytes);
-  std::string who = std::string("the ") + pipeline::git::to_string(s.api) + " API (" + url + ")";
+  auto resp = http_client::request(
+      "GET", url, "",
+      {{auth_name, auth_value}, {"Accept", "application/json"}, {"User-Agent", "pikoci-node"}},
+      std::chrono::seconds(30), git::max_api_bytes);
+  std::string who = api_name(s) + " (" + url + ")";
   if (!resp.ok()) {
     error = who + " did not answer: " + git::redact(resp.error, s.token);
     return std::nullopt;
@@ -463,6 +467,7 @@ int check_branch(const context& ctx, const settings& s, git_runner& git) {
         ctx.emit_versions(json::array({{{"ref", *sha}}}));
         return 0;
       }
+      error = api_name(s) + ": " + error;
     }
     ctx.out() << error << "; asking git ls-remote instead\n";
   }
@@ -484,16 +489,15 @@ int check_tags(const context& ctx, const settings& s, git_runner& git) {
   if (!s.token.empty() && s.api != provider::none) {
     auto list = api_list(s, git::query::tags, known.empty() ? 1 : 100, error);
     auto parsed = list ? git::tags_from_api(s.api, *list, error) : std::nullopt;
-    if (!parsed) return ctx.fail(error);
+    if (!parsed) return ctx.fail(list ? api_name(s) + ": " + error : error);
     tags = std::move(*parsed);
   } else {
     auto refs = ls_remote(git, s, {"--tags"}, error);
     if (!refs) return ctx.fail(error);
     tags = git::tags_newest_first(*refs);
   }
-  ctx.emit_versions(git::select_new(tags, known.empty(), [&](const json& t) {
-    return t["tag"] == known;
-  }));
+  ctx.emit_versions(
+      git::select_new(tags, known.empty(), [&](const json& t) { return t["tag"] == known; }));
   return 0;
 }
 
@@ -504,7 +508,7 @@ int check_pulls(const context& ctx, const settings& s) {
   std::string error;
   auto list = api_list(s, git::query::pulls, known_pr.empty() ? 1 : 100, error);
   auto pulls = list ? git::pulls_from_api(s.api, *list, error) : std::nullopt;
-  if (!pulls) return ctx.fail(error);
+  if (!pulls) return ctx.fail(list ? api_name(s) + ": " + error : error);
   ctx.emit_versions(git::select_new(*pulls, known_pr.empty(), [&](const json& p) {
     return p["pr"] == known_pr && p["ref"] == known_ref;
   }));
@@ -572,8 +576,14 @@ bool update_mirror(const context& ctx, git_runner& git, const settings& s, const
     }
   }
   if (has_commit(git, mirror, sha)) return true;
-  std::vector<std::string> args{"-C",      mirror.string(), "fetch", "--quiet", "--prune",
-                                "--force", s.url,           "+refs/heads/*:refs/heads/*",
+  std::vector<std::string> args{"-C",
+                                mirror.string(),
+                                "fetch",
+                                "--quiet",
+                                "--prune",
+                                "--force",
+                                s.url,
+                                "+refs/heads/*:refs/heads/*",
                                 "+refs/tags/*:refs/tags/*"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = git.run(args);
@@ -581,7 +591,8 @@ bool update_mirror(const context& ctx, git_runner& git, const settings& s, const
     error = "git fetch " + s.url + " failed: " + git.why(r);
     return false;
   }
-  if (!has_commit(git, mirror, sha)) git.run({"-C", mirror.string(), "fetch", "--quiet", s.url, sha});
+  if (!has_commit(git, mirror, sha))
+    git.run({"-C", mirror.string(), "fetch", "--quiet", s.url, sha});
   return true;
 }
 
@@ -600,7 +611,8 @@ bool checkout(git_runner& git, const settings& s, const fs::path& target, const 
   } else if (!s.tag) {
     branch = s.branch;
     if (branch.empty())
-      branch = trimmed(git.run(with({"symbolic-ref", "--quiet", "--short", "HEAD"}), {}, false).output);
+      branch =
+          trimmed(git.run(with({"symbolic-ref", "--quiet", "--short", "HEAD"}), {}, false).output);
   }
   auto r = branch.empty() ? git.run(with({"checkout", "--quiet", "--detach", sha}))
                           : git.run(with({"checkout", "--quiet", "-B", branch, sha}));
@@ -663,8 +675,7 @@ int git_pull(const context& ctx) {
     args.insert(args.end(), extra.begin(), extra.end());
     if (extra.empty()) args.push_back(sha);
     git.run(args);
-    if (!has_commit(git, target, sha))
-      return ctx.fail("commit " + sha + " is not in " + s->url);
+    if (!has_commit(git, target, sha)) return ctx.fail("commit " + sha + " is not in " + s->url);
   }
   if (!checkout(git, *s, target, sha, pr, error)) return ctx.fail(error);
   ctx.out() << "checked out " << sha.substr(0, 12) << " into " << s->name << "\n";
@@ -684,9 +695,9 @@ int git_push(const context& ctx) {
   if (!r.ok) return ctx.fail("git push failed: " + git.why(r));
   // the tracked branch's new tip is the resource's next version: recorded now, as a check would
   if (s->pr || s->tag || s->branch.empty()) return 0;
-  auto head = trimmed(git.run({"-C", target.string(), "symbolic-ref", "--quiet", "--short", "HEAD"},
-                              {}, false)
-                          .output);
+  auto head = trimmed(
+      git.run({"-C", target.string(), "symbolic-ref", "--quiet", "--short", "HEAD"}, {}, false)
+          .output);
   if (head != s->branch) return 0;
   auto sha = trimmed(git.run({"-C", target.string(), "rev-parse", "HEAD"}, {}, false).output);
   if (git::is_sha(sha)) ctx.emit_versions(json::array({{{"ref", sha}}}));

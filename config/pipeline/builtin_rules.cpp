@@ -19,7 +19,9 @@ std::string param(const resource& r, const std::string& key) {
 }
 
 /// A secret-backed value is only known where the command runs.
-bool is_secret(const std::string& v) { return v.find("__pikoci_secret:") != std::string::npos; }
+bool is_secret(const std::string& v) {
+  return v.find("__pikoci_secret:") != std::string::npos;
+}
 
 void check_git(const resource& r, hcl::diagnostics& diags) {
   auto error = [&](const std::string& detail) {
@@ -59,8 +61,9 @@ void check_git(const resource& r, hcl::diagnostics& diags) {
   }
   if (!pr) return;
   if (param(r, "token").empty())
-    error("pr = true lists the open pull requests through the provider's API, which needs a "
-          "`token`.");
+    error(
+        "pr = true lists the open pull requests through the provider's API, which needs a "
+        "`token`.");
   if (is_secret(url) || url.empty()) return;
   auto remote = git::parse_remote(url);
   if (!remote)

@@ -113,8 +113,8 @@ std::string default_directory(std::string_view url) {
   auto cut = url.find_last_of("/:");
   std::string name(cut == std::string_view::npos ? url : url.substr(cut + 1));
   constexpr std::string_view suffix = ".git";
-  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(),
-                                                  suffix.data()) == 0)
+  if (name.size() > suffix.size() &&
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix.data()) == 0)
     name.resize(name.size() - suffix.size());
   return name;
 }

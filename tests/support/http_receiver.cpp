@@ -62,6 +62,11 @@ void http_receiver::fail_next(int n, int status) {
   failure_status_ = status;
 }
 
+void http_receiver::respond_with(responder r) {
+  std::lock_guard<std::mutex> l(mu_);
+  responder_ = std::move(r);
+}
+
 std::vector<received_request> http_receiver::requests() const {
   std::lock_guard<std::mutex> l(mu_);
   return requests_;
@@ -120,19 +125,35 @@ void http_receiver::handle(int fd) {
     if (n <= 0) break;
     r.body.append(buf, static_cast<std::size_t>(n));
   }
-  int status = 200;
+  http_reply answer{200, {}, "ok"};
+  responder respond;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (failures_left_ > 0) {
       --failures_left_;
-      status = failure_status_;
+      answer.status = failure_status_;
+    } else {
+      respond = responder_;
     }
-    r.answered = status;
+  }
+  if (respond)
+    if (auto custom = respond(r)) answer = std::move(*custom);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    r.answered = answer.status;
     requests_.push_back(r);
   }
-  std::string reply = "HTTP/1.1 " + std::to_string(status) + (status == 200 ? " OK" : " Error") +
-                      "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-  ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(answer.status) + (answer.status == 200 ? " OK" : " Error") +
+      "\r\nContent-Length: " + std::to_string(answer.body.size()) + "\r\nConnection: close\r\n";
+  for (const auto& [k, v] : answer.headers) reply += k + ": " + v + "\r\n";
+  reply += "\r\n" + answer.body;
+  std::size_t sent = 0;
+  while (sent < reply.size()) {
+    auto n = ::send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace pikoci::test

@@ -5,8 +5,10 @@
 // started again on the same port.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,8 +21,19 @@ struct received_request {
   int answered = 0;                            // the status it got
 };
 
+/// An answer of a `responder`.
+struct http_reply {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
 class http_receiver {
  public:
+  /// Decides the answer to a request (nullopt: the default 200 "ok"); runs on the receiver's
+  /// thread, one request at a time.
+  using responder = std::function<std::optional<http_reply>(const received_request&)>;
+
   /// Listens on `port` (0: a free one) at once.
   explicit http_receiver(int port = 0);
   ~http_receiver();
@@ -33,6 +46,8 @@ class http_receiver {
   }
   /// Answers `status` (500 unless said) to the next `n` requests, then 200.
   void fail_next(int n, int status = 500);
+  /// Answers with `r` from now on (failures from fail_next still come first).
+  void respond_with(responder r);
   /// Closes the listening socket: connections are refused until start().
   void stop();
   /// Listens again on the same port.
@@ -52,6 +67,7 @@ class http_receiver {
   std::vector<received_request> requests_;
   int failures_left_ = 0;
   int failure_status_ = 500;
+  responder responder_;
 };
 
 }  // namespace pikoci::test

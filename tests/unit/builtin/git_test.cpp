@@ -63,12 +63,9 @@ TEST_SUITE("builtin.git") {
 
   TEST_CASE("newer-than: only the newest on the first check, then the unknown ones oldest first") {
     json items = json::array({{{"tag", "v3"}}, {{"tag", "v2"}}, {{"tag", "v1"}}});
-    auto known = [](const std::string& t) {
-      return [t](const json& j) { return j["tag"] == t; };
-    };
+    auto known = [](const std::string& t) { return [t](const json& j) { return j["tag"] == t; }; };
     CHECK(select_new(items, true, known("")) == json::array({{{"tag", "v3"}}}));
-    CHECK(select_new(items, false, known("v1")) ==
-          json::array({{{"tag", "v2"}}, {{"tag", "v3"}}}));
+    CHECK(select_new(items, false, known("v1")) == json::array({{{"tag", "v2"}}, {{"tag", "v3"}}}));
     CHECK(select_new(items, false, known("v3")) == json::array());
     // the known one is gone (deleted tag, force-pushed pull request): all of them, oldest first
     CHECK(select_new(items, false, known("v0")).size() == 3);
@@ -88,25 +85,23 @@ TEST_SUITE("builtin.git") {
     CHECK(error == "commit 1 of the answer has no valid \"sha\"");
     CHECK_FALSE(latest_commit(provider::github, json::array(), error));
 
-    auto tags = tags_from_api(
-        provider::github,
-        *list(R"([{"name":"v2","commit":{"sha":")" + a + R"("}},{"name":"v1","commit":{"sha":")" +
-              b + R"("}}])"),
-        error);
+    auto tags = tags_from_api(provider::github,
+                              *list(R"([{"name":"v2","commit":{"sha":")" + a +
+                                    R"("}},{"name":"v1","commit":{"sha":")" + b + R"("}}])"),
+                              error);
     REQUIRE(tags);
     CHECK(*tags == json::array({{{"ref", a}, {"tag", "v2"}}, {{"ref", b}, {"tag", "v1"}}}));
-    auto gl_tags =
-        tags_from_api(provider::gitlab, *list(R"([{"name":"v1","commit":{"id":")" + c + R"("}}])"),
-                      error);
+    auto gl_tags = tags_from_api(provider::gitlab,
+                                 *list(R"([{"name":"v1","commit":{"id":")" + c + R"("}}])"), error);
     REQUIRE(gl_tags);
     CHECK((*gl_tags)[0]["ref"] == c);
 
-    auto pulls = pulls_from_api(
-        provider::github, *list(R"([{"number":7,"head":{"sha":")" + d + R"("}}])"), error);
+    auto pulls = pulls_from_api(provider::github,
+                                *list(R"([{"number":7,"head":{"sha":")" + d + R"("}}])"), error);
     REQUIRE(pulls);
     CHECK(*pulls == json::array({{{"ref", d}, {"pr", "7"}}}));
-    auto mrs = pulls_from_api(provider::gitlab, *list(R"([{"iid":3,"sha":")" + a + R"("}])"),
-                              error);
+    auto mrs =
+        pulls_from_api(provider::gitlab, *list(R"([{"iid":3,"sha":")" + a + R"("}])"), error);
     REQUIRE(mrs);
     CHECK(*mrs == json::array({{{"ref", a}, {"pr", "3"}}}));
   }
@@ -129,8 +124,8 @@ TEST_SUITE("builtin.git") {
     CHECK_FALSE(tag_named("a:b"));
     CHECK_FALSE(tag_named(""));
     CHECK(tag_named("v1.0"));
-    CHECK_FALSE(tags_from_api(provider::github, json::array({{{"name", "v1"}, {"commit", "x"}}}),
-                              error));
+    CHECK_FALSE(
+        tags_from_api(provider::github, json::array({{{"name", "v1"}, {"commit", "x"}}}), error));
     CHECK_FALSE(pulls_from_api(provider::github,
                                json::array({{{"number", -1}, {"head", {{"sha", a}}}}}), error));
     CHECK_FALSE(pulls_from_api(provider::github,
@@ -149,12 +144,11 @@ TEST_SUITE("builtin.git") {
           "B/projects/g%2Fsub%2Fp/repository/tags?order_by=updated&sort=desc&per_page=1");
     CHECK(api_url(provider::gitlab, "B", "g/p", query::commits, 1, "feat/x") ==
           "B/projects/g%2Fp/repository/commits?per_page=1&ref_name=feat%2Fx");
-    CHECK(api_url(provider::gitea, "B", "o/r", query::commits, 1) ==
-          "B/repos/o/r/commits?limit=1");
+    CHECK(api_url(provider::gitea, "B", "o/r", query::commits, 1) == "B/repos/o/r/commits?limit=1");
     CHECK(api_url(provider::gitea, "B", "o/r", query::pulls, 1) ==
           "B/repos/o/r/pulls?state=open&sort=recentupdate&limit=1");
-    CHECK(auth_header(provider::gitlab, "t") == std::make_pair(std::string("PRIVATE-TOKEN"),
-                                                              std::string("t")));
+    CHECK(auth_header(provider::gitlab, "t") ==
+          std::make_pair(std::string("PRIVATE-TOKEN"), std::string("t")));
     CHECK(auth_header(provider::github, "t").second == "token t");
     CHECK(pull_ref(provider::github, "5") == "refs/pull/5/head");
     CHECK(pull_ref(provider::gitlab, "5") == "refs/merge-requests/5/head");

@@ -9,8 +9,8 @@ using namespace pikoci::pipeline;
 namespace {
 
 std::string errors(const std::string& params, const std::string& extra = "") {
-  auto r = load("p.hcl", extra + "resource \"git\" \"src\" {\n  params {\n" + params + "  }\n}\n",
-                {});
+  auto r =
+      load("p.hcl", extra + "resource \"git\" \"src\" {\n  params {\n" + params + "  }\n}\n", {});
   return r.diags.format("p.hcl");
 }
 
@@ -49,8 +49,7 @@ TEST_SUITE("config.git") {
           std::string::npos);
     CHECK(errors("url = \"u\"\n name = \"../x\"\n").find("must be a directory inside") !=
           std::string::npos);
-    CHECK(errors("url = \"u\"\n branch = \"--x\"\n").find("starts with '-'") !=
-          std::string::npos);
+    CHECK(errors("url = \"u\"\n branch = \"--x\"\n").find("starts with '-'") != std::string::npos);
   }
 
   TEST_CASE("the rules follow the built-in through a source") {
