@@ -11,25 +11,6 @@
 using namespace pikoci::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-long checks_finished(runtime_node& node) {
-  auto body = http_get(node.server().url() + "/metrics").body;
-  const std::string key = "pikoci_check_duration_seconds_count ";
-  auto at = body.find(key);
-  return at == std::string::npos ? -1 : std::stol(body.substr(at + key.size()));
-}
-
-void check_now(runtime_node& node, const std::string& pipeline, const std::string& rc) {
-  auto before = checks_finished(node);
-  node.check(pipeline, rc);
-  REQUIRE_MESSAGE(eventually([&] { return checks_finished(node) > before; }, 20s), "the check of ",
-                  rc, " did not finish\n", node.tail());
-  std::this_thread::sleep_for(300ms);
-}
-
-}  // namespace
-
 TEST_SUITE("integration.fs") {
   TEST_CASE("fs: a change in a watched directory gives a version and a build; no change, none") {
     temp_dir dir;
@@ -45,7 +26,7 @@ TEST_SUITE("integration.fs") {
             "job \"use\" {\n  get \"fs\" \"conf\" {\n    trigger = true\n  }\n"
             "  task \"show\" {\n    run \"shell\" {\n"
             "      cmd = \"cat sub/a.txt; echo hash=$GET_CONF_HASH\"\n    }\n  }\n}\n");
-    check_now(node, "p", "fs.conf");
+    node.check_and_wait("p", "fs.conf");
     auto versions = node.wait_versions("p", "conf", 1);
     auto hash1 = versions[0]["version"]["hash"].get<std::string>();
     auto builds = node.wait_builds("p", "use", 1, 30s);
@@ -54,13 +35,13 @@ TEST_SUITE("integration.fs") {
     CHECK(b1["status"] == "succeeded");
     CHECK(step_logs(b1, "show").find("alpha\nhash=" + hash1) != std::string::npos);
 
-    check_now(node, "p", "fs.conf");
+    node.check_and_wait("p", "fs.conf");
     CHECK(node.versions("p", "conf").size() == 1);
     std::this_thread::sleep_for(500ms);
     CHECK(node.builds("p", "use").size() == 1);
 
     std::ofstream(dir.file("watched/sub/a.txt")) << "beta\n";
-    check_now(node, "p", "fs.conf");
+    node.check_and_wait("p", "fs.conf");
     versions = node.wait_versions("p", "conf", 2);
     CHECK(versions[0]["version"]["hash"] != hash1);
     builds = node.wait_builds("p", "use", 2, 30s);

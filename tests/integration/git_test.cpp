@@ -16,45 +16,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// Checks the node has finished (the count of /metrics' check duration histogram).
-long checks_finished(runtime_node& node) {
-  auto body = http_get(node.server().url() + "/metrics").body;
-  const std::string key = "pikoci_check_duration_seconds_count ";
-  auto at = body.find(key);
-  return at == std::string::npos ? -1 : std::stol(body.substr(at + key.size()));
-}
-
-/// Asks for a check of `rc` and waits until it has finished and what it found is recorded.
-void check_now(runtime_node& node, const std::string& pipeline, const std::string& rc) {
-  auto before = checks_finished(node);
-  node.check(pipeline, rc);
-  REQUIRE_MESSAGE(eventually([&] { return checks_finished(node) > before; }, 20s), "the check of ",
-                  rc, " did not finish\n", node.tail());
-  std::this_thread::sleep_for(300ms);
-}
-
-/// A work repository `<dir>/work` with a first commit, and its bare clone `<dir>/<bare>`.
-struct repos {
-  std::string work, bare;
-  repos(const std::string& dir, const std::string& bare_path)
-      : work(dir + "/work"), bare(bare_path) {
-    std::filesystem::create_directories(std::filesystem::path(bare).parent_path());
-    git_ok({"init", "-q", "-b", "main", work});
-    commit("hello.txt", "one");
-    git_ok({"clone", "-q", "--bare", work, bare});
-    git_ok({"remote", "add", "origin", bare}, work);
-  }
-  /// Writes `file` with `content`, commits and returns the commit.
-  std::string commit(const std::string& file, const std::string& content) {
-    std::ofstream(work + "/" + file) << content << "\n";
-    git_ok({"add", "."}, work);
-    git_ok({"commit", "-q", "-m", content}, work);
-    return git_ok({"rev-parse", "HEAD"}, work);
-  }
-  void push(const std::string& what = "main") { git_ok({"push", "-q", "origin", what}, work); }
-  std::string head() const { return git_ok({"rev-parse", "HEAD"}, work); }
-};
-
 std::string git_resource(const std::string& params, const std::string& name = "src") {
   return "resource \"git\" \"" + name + "\" {\n  check_interval = \"@every 1h\"\n  params {\n" +
          params + "  }\n}\n";
@@ -74,7 +35,7 @@ std::string ref_of(const json& version) {
 TEST_SUITE("integration.git") {
   TEST_CASE("git: a new commit of a local repository triggers a build that sees it checked out") {
     temp_dir dir;
-    repos r(dir.path(), dir.file("repo.git"));
+    local_repo r(dir.path(), dir.file("repo.git"));
     runtime_node node({"--cache-root", dir.file("cache")});
     // no `name`: the clone gets the directory git would choose ("repo")
     node.set_pipeline(
@@ -84,7 +45,7 @@ TEST_SUITE("integration.git") {
                           "rev-parse HEAD); echo ref=$GET_SRC_REF; "
                           "git -C repo branch --show-current"));
     auto sha1 = r.head();
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     auto versions = node.wait_versions("p", "src", 1);
     CHECK(ref_of(versions[0]) == sha1);
     auto builds = node.wait_builds("p", "build", 1, 30s);
@@ -99,14 +60,14 @@ TEST_SUITE("integration.git") {
     CHECK(std::filesystem::exists(dir.file("cache/main/p/git.src/mirror.git/HEAD")));
 
     // nothing new: no version, no build
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     CHECK(node.versions("p", "src").size() == 1);
     CHECK(node.builds("p", "build").size() == 1);
 
     // a new commit: a new version and a build at it
     auto sha2 = r.commit("hello.txt", "two");
     r.push();
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     versions = node.wait_versions("p", "src", 2);
     CHECK(ref_of(versions[0]) == sha2);
     builds = node.wait_builds("p", "build", 2, 30s);
@@ -118,11 +79,11 @@ TEST_SUITE("integration.git") {
 
   TEST_CASE("git: a branch that does not exist fails the check with the reason") {
     temp_dir dir;
-    repos r(dir.path(), dir.file("repo.git"));
+    local_repo r(dir.path(), dir.file("repo.git"));
     runtime_node node;
     node.set_pipeline(
         "p", git_resource("    url    = \"file://" + r.bare + "\"\n" + "    branch = \"nope\"\n"));
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     auto res = node.resource("p", "git.src");
     INFO(res.dump());
     CHECK(res["check_error"].get<std::string>().find("no branch \"nope\" in file://" + r.bare) !=
@@ -134,7 +95,7 @@ TEST_SUITE("integration.git") {
       "git: over HTTP with a token: the API gives the tip, git authenticates, no log shows it") {
     temp_dir dir;
     const std::string token = "tok-5f3a9c1e77";
-    repos r(dir.path(), dir.file("forge/acme/app.git"));
+    local_repo r(dir.path(), dir.file("forge/acme/app.git"));
     git_forge forge(dir.file("forge"), token);
     runtime_node node({"--cache-root", dir.file("cache")});
     std::string pipeline =
@@ -144,7 +105,7 @@ TEST_SUITE("integration.git") {
                      "    token    = var.gh_token\n    provider = \"github\"\n") +
         show_job("build", "cat app/hello.txt; git -C app rev-parse HEAD");
     node.set_pipeline("p", pipeline);
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     auto sha1 = r.head();
     auto versions = node.wait_versions("p", "src", 1);
     CHECK(ref_of(versions[0]) == sha1);
@@ -175,7 +136,7 @@ TEST_SUITE("integration.git") {
     forge.override_api("/repos/acme/app/commits", 502, "{\"message\":\"bad gateway\"}");
     auto sha2 = r.commit("hello.txt", "two");
     r.push();
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     versions = node.wait_versions("p", "src", 2);
     CHECK(ref_of(versions[0]) == sha2);
     builds = node.wait_builds("p", "build", 2, 30s);
@@ -196,7 +157,7 @@ TEST_SUITE("integration.git") {
   TEST_CASE("git: pull requests: the latest first, then only new heads; the build checks it out") {
     temp_dir dir;
     const std::string token = "tok-pr-8d2b4a";
-    repos r(dir.path(), dir.file("forge/acme/app.git"));
+    local_repo r(dir.path(), dir.file("forge/acme/app.git"));
     git_forge forge(dir.file("forge"), token);
     auto base = r.head();
     auto pr_commit = [&](const std::string& branch, const std::string& text) {
@@ -218,7 +179,7 @@ TEST_SUITE("integration.git") {
                                show_job("build",
                                         "cat app/hello.txt; echo pr=$GET_SRC_PR; git -C app "
                                         "rev-parse HEAD; git -C app branch --show-current"));
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     auto versions = node.wait_versions("p", "src", 1);
     REQUIRE(versions.size() == 1);
     CHECK(versions[0]["version"] == json{{"ref", b}, {"pr", "2"}});
@@ -233,14 +194,14 @@ TEST_SUITE("integration.git") {
     auto a2 = r.commit("hello.txt", "pr one again");
     r.push("feature-a");
     forge.open_pull("acme/app", 1, a2);
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     versions = node.wait_versions("p", "src", 2);
     CHECK(versions[0]["version"] == json{{"ref", a2}, {"pr", "1"}});
     builds = node.wait_builds("p", "build", 2, 30s);
     auto b2 = node.build("p", "build", builds[0]["number"].get<std::string>());
     INFO(all_logs(b2));
     CHECK(step_logs(b2, "show").find("pr one again\npr=1\n" + a2) != std::string::npos);
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     CHECK(node.versions("p", "src").size() == 2);
 
     // hostile answers fail the check with the reason; the node carries on
@@ -250,7 +211,7 @@ TEST_SUITE("integration.git") {
                              "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
                              "[{\"number\":3,\"head\":{\"sha\":\"--upload-pack=x\"}}]"}) {
       forge.override_api("/repos/acme/app/pulls", 200, body);
-      check_now(node, "p", "git.src");
+      node.check_and_wait("p", "git.src");
       auto res = node.resource("p", "git.src");
       INFO(body, res.dump());
       CHECK(res["check_error"].is_string());
@@ -262,13 +223,13 @@ TEST_SUITE("integration.git") {
 
   TEST_CASE("git: tags without a token: the latest first, then newer ones oldest first") {
     temp_dir dir;
-    repos r(dir.path(), dir.file("repo.git"));
+    local_repo r(dir.path(), dir.file("repo.git"));
     git_ok({"tag", "v1.2"}, r.work);
     git_ok({"tag", "v1.0"}, r.work);
     r.push("--tags");
     runtime_node node;
     node.set_pipeline("p", git_resource("    url = \"file://" + r.bare + "\"\n    tag = true\n"));
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     auto versions = node.wait_versions("p", "src", 1);
     REQUIRE(versions.size() == 1);
     CHECK(versions[0]["version"] == json{{"ref", r.head()}, {"tag", "v1.2"}});
@@ -276,7 +237,7 @@ TEST_SUITE("integration.git") {
     git_ok({"tag", "-a", "-m", "release", "v1.10"}, r.work);
     git_ok({"tag", "v1.3", sha}, r.work);
     r.push("--tags");
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     versions = node.wait_versions("p", "src", 3);
     CHECK(versions[0]["version"] == json{{"ref", sha}, {"tag", "v1.10"}});  // peeled, newest
     CHECK(versions[1]["version"]["tag"] == "v1.3");
@@ -284,7 +245,7 @@ TEST_SUITE("integration.git") {
 
   TEST_CASE("git: a put pushes the build's commit and records it as a version") {
     temp_dir dir;
-    repos r(dir.path(), dir.file("repo.git"));
+    local_repo r(dir.path(), dir.file("repo.git"));
     runtime_node node({"--cache-root", dir.file("cache")});
     node.set_pipeline(
         "p", git_resource("    url    = \"file://" + r.bare + "\"\n    branch = \"main\"\n" +
@@ -293,7 +254,7 @@ TEST_SUITE("integration.git") {
                  "    run \"shell\" {\n      cmd = \"cd code && echo 2 > VERSION && git add "
                  "VERSION && git -c user.name=ci -c user.email=ci@example.org commit -qm "
                  "bump\"\n    }\n  }\n  put \"git\" \"src\" {}\n}\n");
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     node.wait_versions("p", "src", 1);
     auto build = node.trigger("p", "release");
     auto done = node.wait_build("p", "release", build["number"].get<std::string>(), 30s);
@@ -308,12 +269,12 @@ TEST_SUITE("integration.git") {
 
   TEST_CASE("git: two builds pulling at once share the cache") {
     temp_dir dir;
-    repos r(dir.path(), dir.file("repo.git"));
+    local_repo r(dir.path(), dir.file("repo.git"));
     runtime_node node({"--cache-root", dir.file("cache")});
     node.set_pipeline("p", git_resource("    url = \"file://" + r.bare + "\"\n") +
                                show_job("one", "cat repo/hello.txt") +
                                show_job("two", "cat repo/hello.txt"));
-    check_now(node, "p", "git.src");
+    node.check_and_wait("p", "git.src");
     for (const char* job : {"one", "two"}) {
       auto builds = node.wait_builds("p", job, 1, 30s);
       auto b = node.build("p", job, builds[0]["number"].get<std::string>());

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -104,6 +106,30 @@ std::string git_ok(const std::vector<std::string>& args, const std::string& cwd)
     throw std::runtime_error(line + "failed: " + r.output);
   }
   return trimmed(r.output);
+}
+
+local_repo::local_repo(const std::string& dir, const std::string& bare_path)
+    : work(dir + "/work"), bare(bare_path) {
+  std::filesystem::create_directories(std::filesystem::path(bare).parent_path());
+  git_ok({"init", "-q", "-b", "main", work});
+  commit("hello.txt", "one");
+  git_ok({"clone", "-q", "--bare", work, bare});
+  git_ok({"remote", "add", "origin", bare}, work);
+}
+
+std::string local_repo::commit(const std::string& file, const std::string& content) {
+  std::ofstream(work + "/" + file) << content << "\n";
+  git_ok({"add", "."}, work);
+  git_ok({"commit", "-q", "-m", content}, work);
+  return git_ok({"rev-parse", "HEAD"}, work);
+}
+
+void local_repo::push(const std::string& what) {
+  git_ok({"push", "-q", "origin", what}, work);
+}
+
+std::string local_repo::head() const {
+  return git_ok({"rev-parse", "HEAD"}, work);
 }
 
 git_forge::git_forge(std::string root, std::string token)

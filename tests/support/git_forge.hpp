@@ -44,4 +44,16 @@ class git_forge {
 /// Runs `git args...` (in `cwd` when set); returns its trimmed output, throws when it fails.
 std::string git_ok(const std::vector<std::string>& args, const std::string& cwd = "");
 
+/// A work repository `<dir>/work` on `main` with a first commit (hello.txt "one"), and its bare
+/// clone at `bare` (its `origin`).
+struct local_repo {
+  std::string work, bare;
+  local_repo(const std::string& dir, const std::string& bare_path);
+  /// Writes `file` with `content` (and a newline), commits and returns the commit.
+  std::string commit(const std::string& file, const std::string& content);
+  /// `git push origin what` ("main", a branch, "--tags").
+  void push(const std::string& what = "main");
+  std::string head() const;
+};
+
 }  // namespace pikoci::test
