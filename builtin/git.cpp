@@ -304,10 +304,24 @@ using json = nlohmann::json;
 /// A git handler's params, checked.
 struct settings {
   std::string url, branch, token, name;
+  std::string shown;  // the url for messages: a password in it is shown as ***
   bool pr = false, tag = false;
   std::optional<pipeline::git::remote> remote;
   provider api = provider::none;  // whose API answers for `url`; none: git only
 };
+
+/// `url` with the password of its user info (`https://user:PASSWORD@host/...`) masked.
+std::string display_url(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto start = scheme + 3;
+  auto end = url.find('/', start);
+  auto at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+  if (at == std::string::npos || at < start) return url;
+  auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
 
 std::optional<settings> read_settings(const context& ctx, std::string& error) {
   settings s;
@@ -329,6 +343,7 @@ std::optional<settings> read_settings(const context& ctx, std::string& error) {
     error = "unknown provider \"" + ctx.param("provider") + "\" (github, gitlab, gitea, forgejo)";
     return std::nullopt;
   }
+  s.shown = display_url(s.url);
   s.remote = pipeline::git::parse_remote(s.url);
   s.api = s.remote ? pipeline::git::infer_provider(*named, s.remote) : provider::none;
   s.name = ctx.param("name");
@@ -374,16 +389,23 @@ class git_runner {
          "echo \"password=$PIKOCI_GIT_TOKEN\"; }; f"});
   }
 
+  /// Each later git command is stopped after `limit` (a check must not hang on a silent server;
+  /// a get is bounded by its step's timeout instead).
+  void time_limit(std::chrono::seconds limit) { limit_ = limit; }
+
   /// `git args...` in `cwd`; its output is kept (up to a cap) and, when `echo`, logged.
   result run(const std::vector<std::string>& args, const fs::path& cwd = {}, bool echo = true) {
     constexpr std::size_t cap = 64u << 20;
     result r;
-    auto out = process::run({"git", args, env_, cwd.string()}, {}, [&](std::string_view chunk) {
+    process::options opts;
+    if (limit_) opts.deadline = std::chrono::steady_clock::now() + *limit_;
+    auto out = process::run({"git", args, env_, cwd.string()}, opts, [&](std::string_view chunk) {
       if (r.output.size() < cap) r.output.append(chunk.substr(0, cap - r.output.size()));
       if (echo) ctx_.out() << git::redact(std::string(chunk), token_) << std::flush;
     });
     r.ok = out.succeeded();
     if (!r.ok) r.failure = out.started ? out.failure_text() : out.error;
+    if (out.timed_out) r.failure = "no answer within " + std::to_string(limit_->count()) + " s";
     return r;
   }
 
@@ -401,6 +423,7 @@ class git_runner {
   const context& ctx_;
   std::string token_;
   std::vector<std::string> env_;
+  std::optional<std::chrono::seconds> limit_;
 };
 
 std::string trimmed(std::string s) {
@@ -453,7 +476,7 @@ std::optional<std::vector<git::remote_ref>> ls_remote(git_runner& git, const set
   if (!patterns) args.push_back(s.url);
   auto r = git.run(args, {}, false);
   if (!r.ok) {
-    error = "git ls-remote " + s.url + " failed: " + git.why(r);
+    error = "git ls-remote " + s.shown + " failed: " + git.why(r);
     return std::nullopt;
   }
   return git::parse_ls_remote(r.output);
@@ -475,8 +498,8 @@ int check_branch(const context& ctx, const settings& s, git_runner& git) {
   if (!refs) return ctx.fail(error);
   auto tip = git::branch_tip(*refs, s.branch);
   if (!tip) {
-    return ctx.fail(s.branch.empty() ? s.url + " has no HEAD (an empty repository?)"
-                                     : "no branch \"" + s.branch + "\" in " + s.url);
+    return ctx.fail(s.branch.empty() ? s.shown + " has no HEAD (an empty repository?)"
+                                     : "no branch \"" + s.branch + "\" in " + s.shown);
   }
   ctx.emit_versions(json::array({{{"ref", *tip}}}));
   return 0;
@@ -563,12 +586,14 @@ bool update_mirror(const context& ctx, git_runner& git, const settings& s, const
     tmp += ".tmp";
     fs::remove_all(tmp, ec);
     fs::remove_all(mirror, ec);
-    ctx.out() << "cloning " << s.url << " into the cache\n" << std::flush;
+    ctx.out() << "cloning " << s.shown << " into the cache\n" << std::flush;
     auto r = git.run({"clone", "--quiet", "--bare", s.url, tmp.string()});
     if (!r.ok) {
-      error = "git clone " + s.url + " failed: " + git.why(r);
+      error = "git clone " + s.shown + " failed: " + git.why(r);
       return false;
     }
+    // the mirror is fetched by url each time: its config keeps no url (nor what may be in it)
+    git.run({"-C", tmp.string(), "remote", "remove", "origin"}, {}, false);
     fs::rename(tmp, mirror, ec);
     if (ec) {
       error = "cannot move the mirror into place: " + ec.message();
@@ -588,7 +613,7 @@ bool update_mirror(const context& ctx, git_runner& git, const settings& s, const
   args.insert(args.end(), extra.begin(), extra.end());
   auto r = git.run(args);
   if (!r.ok) {
-    error = "git fetch " + s.url + " failed: " + git.why(r);
+    error = "git fetch " + s.shown + " failed: " + git.why(r);
     return false;
   }
   if (!has_commit(git, mirror, sha))
@@ -632,6 +657,7 @@ int git_check(const context& ctx) {
   auto s = read_settings(ctx, error);
   if (!s) return ctx.fail(error);
   git_runner git(ctx, s->token);
+  git.time_limit(std::chrono::minutes(5));
   if (s->pr) return check_pulls(ctx, *s);
   if (s->tag) return check_tags(ctx, *s, git);
   return check_branch(ctx, *s, git);
@@ -665,7 +691,7 @@ int git_pull(const context& ctx) {
     source = mirror.string();
   }
   auto r = git.run({"clone", "--quiet", "--no-checkout", source, target.string()});
-  if (!r.ok) return ctx.fail("git clone " + source + " failed: " + git.why(r));
+  if (!r.ok) return ctx.fail("git clone " + (lock ? source : s->shown) + " failed: " + git.why(r));
   if (lock) {
     lock.reset();
     git.run({"-C", target.string(), "remote", "set-url", "origin", s->url}, {}, false);
@@ -675,7 +701,7 @@ int git_pull(const context& ctx) {
     args.insert(args.end(), extra.begin(), extra.end());
     if (extra.empty()) args.push_back(sha);
     git.run(args);
-    if (!has_commit(git, target, sha)) return ctx.fail("commit " + sha + " is not in " + s->url);
+    if (!has_commit(git, target, sha)) return ctx.fail("commit " + sha + " is not in " + s->shown);
   }
   if (!checkout(git, *s, target, sha, pr, error)) return ctx.fail(error);
   ctx.out() << "checked out " << sha.substr(0, 12) << " into " << s->name << "\n";

@@ -89,6 +89,15 @@ TEST_SUITE("integration.git") {
     CHECK(res["check_error"].get<std::string>().find("no branch \"nope\" in file://" + r.bare) !=
           std::string::npos);
     CHECK(node.versions("p", "src").empty());
+
+    // a password in the url is not repeated in messages
+    node.set_pipeline("p", git_resource("    url    = \"https://me:pw-7b1c9e@127.0.0.1:1/o/r\"\n"));
+    node.check_and_wait("p", "git.src");
+    res = node.resource("p", "git.src");
+    INFO(res.dump());
+    CHECK(res["check_error"].get<std::string>().find("https://me:***@127.0.0.1:1/o/r") !=
+          std::string::npos);
+    CHECK(res["check_error"].get<std::string>().find("pw-7b1c9e") == std::string::npos);
   }
 
   TEST_CASE(
