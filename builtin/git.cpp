@@ -217,7 +217,11 @@ std::optional<json> pulls_from_api(provider p, const json& list, std::string& er
       error = item_error("pull request", i, number_key);
       return std::nullopt;
     }
-    out.push_back({{"ref", *sha}, {"pr", std::to_string(n->get<std::uint64_t>())}});
+    json version = {{"ref", *sha}, {"pr", std::to_string(n->get<std::uint64_t>())}};
+    // the source branch, when the answer names one fit for a message or a ref
+    const auto* branch = gitlab ? string_at(item, "source_branch") : string_at(item, "head", "ref");
+    if (branch != nullptr && plain_name(*branch)) version["branch"] = *branch;
+    out.push_back(std::move(version));
   }
   return out;
 }

@@ -56,7 +56,8 @@ std::optional<std::string> latest_commit(provider p, const nlohmann::json& list,
 /// `[{"ref","tag"}]` from a tags list, in the answer's order (newest first).
 std::optional<nlohmann::json> tags_from_api(provider p, const nlohmann::json& list,
                                             std::string& error);
-/// `[{"ref","pr"}]` from a pull (merge) request list, in the answer's order (last updated first).
+/// `[{"ref","pr"[,"branch"]}]` from a pull (merge) request list, in the answer's order (last
+/// updated first); `branch` is the request's source branch when the answer gives one.
 std::optional<nlohmann::json> pulls_from_api(provider p, const nlohmann::json& list,
                                              std::string& error);
 

@@ -180,23 +180,24 @@ TEST_SUITE("integration.git") {
     forge.open_pull("acme/app", 1, a);
     forge.open_pull("acme/app", 2, b);
     runtime_node node({"--cache-root", dir.file("cache")});
-    node.set_pipeline("p", "variable \"gh_token\" {\n  type    = string\n  default = \"" + token +
-                               "\"\n}\n" +
-                               git_resource("    url   = \"" + forge.repo_url("acme/app") + "\"\n" +
-                                            "    pr    = true\n    token = var.gh_token\n" +
-                                            "    provider = \"github\"\n    name = \"app\"\n") +
-                               show_job("build",
-                                        "cat app/hello.txt; echo pr=$GET_SRC_PR; git -C app "
-                                        "rev-parse HEAD; git -C app branch --show-current"));
+    node.set_pipeline(
+        "p", "variable \"gh_token\" {\n  type    = string\n  default = \"" + token + "\"\n}\n" +
+                 git_resource("    url   = \"" + forge.repo_url("acme/app") + "\"\n" +
+                              "    pr    = true\n    token = var.gh_token\n" +
+                              "    provider = \"github\"\n    name = \"app\"\n") +
+                 show_job("build",
+                          "cat app/hello.txt; echo pr=$GET_SRC_PR $GET_SRC_BRANCH; git -C app "
+                          "rev-parse HEAD; git -C app branch --show-current"));
     node.check_and_wait("p", "git.src");
     auto versions = node.wait_versions("p", "src", 1);
     REQUIRE(versions.size() == 1);
-    CHECK(versions[0]["version"] == json{{"ref", b}, {"pr", "2"}});
+    CHECK(versions[0]["version"] == json{{"ref", b}, {"pr", "2"}, {"branch", "topic-2"}});
     auto builds = node.wait_builds("p", "build", 1, 30s);
     auto b1 = node.build("p", "build", builds[0]["number"].get<std::string>());
     INFO(all_logs(b1));
     CHECK(b1["status"] == "succeeded");
-    CHECK(step_logs(b1, "show").find("pr two\npr=2\n" + b + "\npr-2\n") != std::string::npos);
+    CHECK(step_logs(b1, "show").find("pr two\npr=2 topic-2\n" + b + "\npr-2\n") !=
+          std::string::npos);
 
     // pull request 1 gets a new commit: it alone is new
     git_ok({"checkout", "-q", "feature-a"}, r.work);
@@ -205,11 +206,11 @@ TEST_SUITE("integration.git") {
     forge.open_pull("acme/app", 1, a2);
     node.check_and_wait("p", "git.src");
     versions = node.wait_versions("p", "src", 2);
-    CHECK(versions[0]["version"] == json{{"ref", a2}, {"pr", "1"}});
+    CHECK(versions[0]["version"] == json{{"ref", a2}, {"pr", "1"}, {"branch", "topic-1"}});
     builds = node.wait_builds("p", "build", 2, 30s);
     auto b2 = node.build("p", "build", builds[0]["number"].get<std::string>());
     INFO(all_logs(b2));
-    CHECK(step_logs(b2, "show").find("pr one again\npr=1\n" + a2) != std::string::npos);
+    CHECK(step_logs(b2, "show").find("pr one again\npr=1 topic-1\n" + a2) != std::string::npos);
     node.check_and_wait("p", "git.src");
     CHECK(node.versions("p", "src").size() == 2);
 

@@ -226,7 +226,9 @@ http_reply git_forge::api(const std::string& path, const std::string& query) {
       auto out = nlohmann::json::array();
       for (const auto& [number, sha] : pulls_[repo]) {
         if (static_cast<int>(out.size()) >= count) break;
-        out.push_back({{"number", number}, {"state", "open"}, {"head", {{"sha", sha}}}});
+        out.push_back({{"number", number},
+                       {"state", "open"},
+                       {"head", {{"sha", sha}, {"ref", "topic-" + std::to_string(number)}}}});
       }
       return json_reply(200, out);
     }

@@ -104,6 +104,20 @@ TEST_SUITE("builtin.git") {
         pulls_from_api(provider::gitlab, *list(R"([{"iid":3,"sha":")" + a + R"("}])"), error);
     REQUIRE(mrs);
     CHECK(*mrs == json::array({{{"ref", a}, {"pr", "3"}}}));
+    // the source branch when the answer gives one fit for a ref
+    auto named = pulls_from_api(
+        provider::gitlab,
+        *list(R"([{"iid":4,"sha":")" + a + R"(","source_branch":"fix/x"},{"iid":5,"sha":")" + b +
+              R"(","source_branch":"--evil"}])"),
+        error);
+    REQUIRE(named);
+    CHECK((*named)[0]["branch"] == "fix/x");
+    CHECK_FALSE((*named)[1].contains("branch"));
+    auto gh_named = pulls_from_api(
+        provider::github, *list(R"([{"number":7,"head":{"sha":")" + d + R"(","ref":"feat"}}])"),
+        error);
+    REQUIRE(gh_named);
+    CHECK((*gh_named)[0]["branch"] == "feat");
   }
 
   TEST_CASE("hostile API answers are refused with a reason, never trusted") {
