@@ -179,6 +179,8 @@ TEST_SUITE("integration.git") {
     auto b = pr_commit("feature-b", "pr two");
     forge.open_pull("acme/app", 1, a);
     forge.open_pull("acme/app", 2, b);
+    // pull request 2's commit is on no branch of the forge any more, only at refs/pull/2/head
+    git_ok({"update-ref", "-d", "refs/heads/feature-b"}, r.bare);
     runtime_node node({"--cache-root", dir.file("cache")});
     node.set_pipeline(
         "p", "variable \"gh_token\" {\n  type    = string\n  default = \"" + token + "\"\n}\n" +
@@ -229,6 +231,33 @@ TEST_SUITE("integration.git") {
     }
     CHECK(node.versions("p", "src").size() == 2);
     CHECK(node.healthy());
+  }
+
+  TEST_CASE("git: without a cache a get clones from the url and fetches a pull request's head") {
+    temp_dir dir;
+    const std::string token = "tok-nocache-41ac";
+    local_repo r(dir.path(), dir.file("forge/acme/app.git"));
+    git_forge forge(dir.file("forge"), token);
+    git_ok({"checkout", "-q", "-b", "topic"}, r.work);
+    auto sha = r.commit("hello.txt", "from a fork");
+    r.push("topic");
+    forge.open_pull("acme/app", 9, sha);
+    git_ok({"update-ref", "-d", "refs/heads/topic"}, r.bare);
+    runtime_node node({"--cache-root", dir.file("cache")});
+    node.set_pipeline(
+        "p", "variable \"t\" {\n  type    = string\n  default = \"" + token + "\"\n}\n" +
+                 "resource \"git\" \"src\" {\n  cache = false\n  check_interval = \"@every 1h\"\n" +
+                 "  params {\n    url = \"" + forge.repo_url("acme/app") + "\"\n    pr = true\n" +
+                 "    token = var.t\n    provider = \"github\"\n  }\n}\n" +
+                 show_job("build", "cat app/hello.txt; git -C app rev-parse HEAD"));
+    node.check_and_wait("p", "git.src");
+    auto builds = node.wait_builds("p", "build", 1, 30s);
+    auto b = node.build("p", "build", builds[0]["number"].get<std::string>());
+    INFO(all_logs(b));
+    CHECK(b["status"] == "succeeded");
+    CHECK(step_logs(b, "show").find("from a fork\n" + sha) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("cache/main/p/git.src")));
+    CHECK(all_logs(b).find(token) == std::string::npos);
   }
 
   TEST_CASE("git: tags without a token: the latest first, then newer ones oldest first") {
