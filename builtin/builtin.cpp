@@ -22,6 +22,9 @@ const std::map<std::string, handler_fn>& table() {
       {"github-check.put", github_check_put},
       {"file.get", secret_file_get},
       {"vault.get", vault_get},
+      {"git.check", git_check},
+      {"git.pull", git_pull},
+      {"git.push", git_push},
   };
   return t;
 }

@@ -34,5 +34,13 @@ int secret_file_get(const context& ctx);
 /// vault secret type: the KV v2 secret at `param_path` read from `param_address` with
 /// `param_token`, its data printed as a key → value object.
 int vault_get(const context& ctx);
+/// git: the tip of `param_branch` (HEAD when unset), or with `param_pr`/`param_tag` the new
+/// pull requests or tags, through the provider's API when `param_token` is set.
+int git_check(const context& ctx);
+/// git: clones `param_url` (through a mirror in `$CACHE_DIR`) into `param_name` at
+/// `version_ref`.
+int git_pull(const context& ctx);
+/// git: `git push` from the clone `param_name`; prints the tracked branch's new tip.
+int git_push(const context& ctx);
 
 }  // namespace pikoci::builtin

@@ -134,6 +134,10 @@ void resolve_url_sources(pipeline_config& cfg, const load_options& opts, hcl::di
 /// Cross-references and whole-pipeline rules (duplicates, collisions, references, runners).
 void validate(pipeline_config& cfg, hcl::diagnostics& diags);
 
+/// Rules on the params of resources of a built-in type whose handler could not run with them
+/// (builtin_rules.cpp), reported at the resource.
+void builtin_param_rules(const pipeline_config& cfg, hcl::diagnostics& diags);
+
 /// "name" quoted like Go's %q for messages.
 using domain::quote;
 

@@ -264,6 +264,7 @@ class validator {
 
 void validate(pipeline_config& cfg, hcl::diagnostics& diags) {
   validator(cfg, diags).run();
+  builtin_param_rules(cfg, diags);
 }
 
 }  // namespace pikoci::pipeline::detail

@@ -1,7 +1,5 @@
 #include "tests/support/http_receiver.hpp"
 
-#include <tuple>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -64,6 +62,25 @@ void http_receiver::fail_next(int n, int status) {
   failure_status_ = status;
 }
 
+void http_receiver::respond_with(responder r) {
+  std::lock_guard<std::mutex> l(mu_);
+  responder_ = std::move(r);
+}
+
+void http_receiver::answer_with(
+    std::function<std::pair<int, std::string>(const received_request&)> fn) {
+  respond_with([fn = std::move(fn)](const received_request& r) -> std::optional<http_reply> {
+    auto [status, body] = fn(r);
+    return http_reply{status, {}, std::move(body)};
+  });
+}
+
+void http_receiver::answer_with(std::string body) {
+  respond_with([body = std::move(body)](const received_request&) -> std::optional<http_reply> {
+    return http_reply{200, {{"Content-Type", "application/json"}}, body};
+  });
+}
+
 std::vector<received_request> http_receiver::requests() const {
   std::lock_guard<std::mutex> l(mu_);
   return requests_;
@@ -122,30 +139,35 @@ void http_receiver::handle(int fd) {
     if (n <= 0) break;
     r.body.append(buf, static_cast<std::size_t>(n));
   }
-  int status = 200;
-  std::string body;
+  http_reply answer{200, {}, "ok"};
+  responder respond;
   {
     std::lock_guard<std::mutex> l(mu_);
-    body = body_;
     if (failures_left_ > 0) {
       --failures_left_;
-      status = failure_status_;
-      body = "ok";
-    } else if (responder_) {
-      std::tie(status, body) = responder_(r);
+      answer.status = failure_status_;
+    } else {
+      respond = responder_;
     }
-    r.answered = status;
+  }
+  if (respond)
+    if (auto custom = respond(r)) answer = std::move(*custom);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    r.answered = answer.status;
     requests_.push_back(r);
   }
-  std::string reply = "HTTP/1.1 " + std::to_string(status) + (status < 300 ? " OK" : " Error") +
-                      "\r\nContent-Type: application/json\r\nContent-Length: " +
-                      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
-  ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-}
-
-void http_receiver::answer_with(std::string body) {
-  std::lock_guard<std::mutex> l(mu_);
-  body_ = std::move(body);
+  std::string reply =
+      "HTTP/1.1 " + std::to_string(answer.status) + (answer.status == 200 ? " OK" : " Error") +
+      "\r\nContent-Length: " + std::to_string(answer.body.size()) + "\r\nConnection: close\r\n";
+  for (const auto& [k, v] : answer.headers) reply += k + ": " + v + "\r\n";
+  reply += "\r\n" + answer.body;
+  std::size_t sent = 0;
+  while (sent < reply.size()) {
+    auto n = ::send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace pikoci::test

@@ -1,13 +1,14 @@
 #pragma once
 // A tiny HTTP receiver for integration tests (notifications): a blocking socket server on
 // 127.0.0.1 in a thread of its own that records every request and answers an error status to the
-// first `fail_first` of them, then 200 (or what a responder set with answer_with() says). It can be
-// stopped (the port refuses connections) and started again on the same port.
+// first `fail_first` of them, then 200. It can be stopped (the port refuses connections) and
+// started again on the same port.
 
 #include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,8 +21,19 @@ struct received_request {
   int answered = 0;                            // the status it got
 };
 
+/// An answer of a `responder`.
+struct http_reply {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
 class http_receiver {
  public:
+  /// Decides the answer to a request (nullopt: the default 200 "ok"); runs on the receiver's
+  /// thread, one request at a time.
+  using responder = std::function<std::optional<http_reply>(const received_request&)>;
+
   /// Listens on `port` (0: a free one) at once.
   explicit http_receiver(int port = 0);
   ~http_receiver();
@@ -34,13 +46,11 @@ class http_receiver {
   }
   /// Answers `status` (500 unless said) to the next `n` requests, then 200.
   void fail_next(int n, int status = 500);
-  /// Answers with what `fn` returns (status, body) instead of 200 and the body below (a fake API); called
-  /// under the receiver's lock, in request order.
-  void answer_with(std::function<std::pair<int, std::string>(const received_request&)> fn) {
-    std::lock_guard<std::mutex> l(mu_);
-    responder_ = std::move(fn);
-  }
-  /// The body of every 200 answer from now on ("ok" until set), sent as application/json.
+  /// Answers with `r` from now on (failures from fail_next still come first).
+  void respond_with(responder r);
+  /// respond_with in short, for a fake API: `fn` gives each request's status and body.
+  void answer_with(std::function<std::pair<int, std::string>(const received_request&)> fn);
+  /// respond_with in short: every answer is 200 with `body`, sent as application/json.
   void answer_with(std::string body);
   /// Closes the listening socket: connections are refused until start().
   void stop();
@@ -61,8 +71,7 @@ class http_receiver {
   std::vector<received_request> requests_;
   int failures_left_ = 0;
   int failure_status_ = 500;
-  std::function<std::pair<int, std::string>(const received_request&)> responder_;
-  std::string body_ = "ok";
+  responder responder_;
 };
 
 }  // namespace pikoci::test

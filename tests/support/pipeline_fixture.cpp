@@ -142,6 +142,21 @@ void runtime_node::check(const std::string& pipeline, const std::string& rc) {
                   tail());
 }
 
+void runtime_node::check_and_wait(const std::string& pipeline, const std::string& rc,
+                                  std::chrono::milliseconds timeout) {
+  auto finished = [&]() -> long {
+    auto body = http_get(server_.url() + "/metrics").body;
+    const std::string key = "pikoci_check_duration_seconds_count ";
+    auto at = body.find(key);
+    return at == std::string::npos ? -1 : std::stol(body.substr(at + key.size()));
+  };
+  auto before = finished();
+  check(pipeline, rc);
+  REQUIRE_MESSAGE(eventually([&] { return finished() > before; }, timeout), "the check of ", rc,
+                  " did not finish\n", tail());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+}
+
 json runtime_node::build(const std::string& pipeline, const std::string& job,
                          const std::string& number) {
   auto r = get("/pipelines/" + pipeline + "/jobs/" + job + "/builds/" + number);

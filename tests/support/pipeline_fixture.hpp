@@ -80,6 +80,10 @@ class runtime_node {
   json trigger(const std::string& pipeline, const std::string& job);
   /// POST .../resources/{rc}/check; requires 202.
   void check(const std::string& pipeline, const std::string& rc);
+  /// check(), then waits until a check has finished (the count of /metrics' check durations)
+  /// and gives the node a moment to record what it found; fails the test on timeout.
+  void check_and_wait(const std::string& pipeline, const std::string& rc,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(20));
   /// GET .../jobs/{job}/builds/{number}; requires 200 and returns the full build.
   json build(const std::string& pipeline, const std::string& job, const std::string& number);
   /// GET .../jobs/{job}/builds?limit=0 (newest first); an empty array when the route fails.
