@@ -76,11 +76,12 @@ std::optional<fs::path> cache_directory(const executor_options& opts, const std:
   return dir;
 }
 
-/// What a pipeline may pass to the node's own handlers: resource params, versions, put
-/// attributes, the build's variables and exports, and which resource the command is for.
+/// What a pipeline may pass to the node's own handlers: resource params, versions, put and
+/// notify attributes, a notification's message, the build's variables and exports, and which resource the command is for.
 bool handler_input(const std::string& k) {
   for (const char* prefix :
-       {"param_", "version_", "put_", "BUILD_", "GET_", "TASK_", "INPUT_", "PIKOCI_RESOURCE"})
+       {"param_", "version_", "put_", "notify_", "NOTIFY_MESSAGE", "BUILD_", "GET_", "TASK_",
+        "INPUT_", "PIKOCI_RESOURCE"})
     if (k.rfind(prefix, 0) == 0) return true;
   return k == "handler";
 }
