@@ -73,6 +73,7 @@ json to_json(const pipeline_record& r) {
   return {{"name", r.name},
           {"text", r.text},
           {"vars", r.vars},
+          {"sources", r.sources},
           {"created_at", r.created_at},
           {"updated_at", r.updated_at},
           {"paused", r.paused},
@@ -90,6 +91,7 @@ pipeline_record pipeline_from_json(const json& d) {
   r.text = pipeline_text(d);  // throws first when `d` is not an object
   r.name = text_of(d, "name");
   r.vars = pipeline_vars(d);
+  r.sources = pipeline_sources(d);
   r.created_at = text_of(d, "created_at");
   r.updated_at = text_of(d, "updated_at");
   r.paused = d.value("paused", false);
@@ -113,6 +115,15 @@ std::string pipeline_text(const json& doc) {
 
 json pipeline_vars(const json& doc) {
   return doc.value("vars", json::object());
+}
+
+std::map<std::string, std::string> pipeline_sources(const json& doc) {
+  std::map<std::string, std::string> out;
+  auto it = doc.find("sources");
+  if (it == doc.end() || !it->is_object()) return out;
+  for (const auto& [url, body] : it->items())
+    if (body.is_string()) out[url] = body.get<std::string>();
+  return out;
 }
 
 job_settings job_settings_of(const pipeline_record& r, const std::string& name) {

@@ -32,6 +32,7 @@ struct pipeline_record {
   std::string name;
   std::string text;
   nlohmann::json vars = nlohmann::json::object();  // any JSON reads back as it is
+  std::map<std::string, std::string> sources;      // URL → the body fetched when it was set
   std::string created_at, updated_at;  // "" when missing or not text (the owner uses now)
   bool paused = false;
   // the concurrency rule; a "concurrency" that is not an object throws
@@ -58,6 +59,9 @@ pipeline_record pipeline_from_json(const nlohmann::json& doc);
 /// and vars (as pipeline_from_json reads them; throws when the text is not text).
 std::string pipeline_text(const nlohmann::json& doc);
 nlohmann::json pipeline_vars(const nlohmann::json& doc);
+/// The bodies of its `source` URLs as they were fetched when it was set (entries that are not
+/// text are skipped; none in records written before they were kept).
+std::map<std::string, std::string> pipeline_sources(const nlohmann::json& doc);
 /// The stored settings of job `name` (defaults when it has none); throws when its entry, or the
 /// whole "jobs" member, did not decode.
 job_settings job_settings_of(const pipeline_record& r, const std::string& name);

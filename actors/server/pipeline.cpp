@@ -144,6 +144,7 @@ persistence::write_op doc_op(self_ptr self) {
   r.name = st.name;
   r.text = st.text;
   r.vars = st.vars;
+  if (st.cfg) r.sources = st.cfg->fetched_sources;
   r.created_at = model::format_time(st.created_at);
   r.updated_at = model::format_time(st.updated_at);
   r.paused = st.paused;

@@ -97,11 +97,21 @@ domain::reply restarting(const std::string& name) {
                       "pipeline \"" + name + "\" is being restarted after an internal error");
 }
 
+/// Fetches as when the pipeline was set: each source's body as its record keeps it, the network
+/// only for one the record lacks (written before bodies were kept). A restart or a restore never
+/// depends on a URL still answering, nor takes a definition that changed behind it.
+pipeline::fetch_fn as_when_set(const nlohmann::json& doc) {
+  return [kept = persistence::pipeline_sources(doc)](const std::string& url) {
+    if (auto it = kept.find(url); it != kept.end()) return pipeline::fetched{it->second, ""};
+    return http_client::fetch_source(url);
+  };
+}
+
 /// A pipeline restarted this often within a minute is left stopped (a crash loop serves nobody).
 constexpr std::size_t max_restarts_per_minute = 5;
 
 /// A detached actor that answers `load_atom` with the pipeline `name` read back from the store
-/// (none when it is not there) and its text loaded (service sources fetched again: it may block).
+/// (none when it is not there) and its text loaded (with the source bodies its record keeps).
 caf::actor spawn_restart_loader(self_ptr self, const std::string& name) {
   auto db = self->state.ctx.db;
   auto limits = self->state.ctx.load_limits;
@@ -118,7 +128,7 @@ caf::actor spawn_restart_loader(self_ptr self, const std::string& name) {
       if (!found.empty()) {
         pipeline::load_options opts;
         opts.vars = persistence::pipeline_vars(found[0].doc);
-        opts.fetch = http_client::fetch_source;
+        opts.fetch = as_when_set(found[0].doc);
         opts.limits = limits;
         loaded = pipeline::load(name + ".hcl", persistence::pipeline_text(found[0].doc), opts);
       }
@@ -175,7 +185,7 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
   };
   // an empty synced write: the store writer answers once everything sent before is written;
   // then the pipeline is read back and its text loaded on a thread of its own (a read of the
-  // store and service sources fetched again may block)
+  // store may block)
   write_then(self, st.ctx, {}, [self, name, reason, give_up](bool) {
     auto loader = spawn_restart_loader(self, name);
     self->request(loader, caf::infinite, proto::load_atom::value)
@@ -638,8 +648,8 @@ caf::result<domain::reply> to_outbox(self_ptr self, Op op) {
   return self->delegate(self->state.ctx.outbox, std::move(op));
 }
 
-/// Start-up from a store. The text of each pipeline is loaded again (its http(s) service sources
-/// fetched again, on this thread: nothing else runs yet). A pipeline whose text no longer loads
+/// Start-up from a store. The text of each pipeline is loaded again, with the bodies of its
+/// http(s) sources as they were when it was set (on this thread: nothing else runs yet). A pipeline whose text no longer loads
 /// is left in the store untouched and reported.
 caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline>& stored) {
   auto rp = self->make_response_promise<int>();
@@ -651,7 +661,7 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   for (auto& p : stored) {
     pipeline::load_options opts;
     opts.vars = persistence::pipeline_vars(p.doc);
-    opts.fetch = http_client::fetch_source;
+    opts.fetch = as_when_set(p.doc);
     opts.limits = self->state.ctx.load_limits;
     auto loaded = pipeline::load(p.name + ".hcl", persistence::pipeline_text(p.doc), opts);
     if (!loaded.config) {

@@ -316,6 +316,9 @@ struct pipeline_config {
   std::vector<job> jobs;  // for_each/matrix instances in place of their block, sorted by key
   /// for_each/matrix group name → instance names (sorted by key).
   std::map<std::string, std::vector<std::string>> job_groups;
+  /// URL → body of every `source` URL fetched while loading: kept with the pipeline, so loading
+  /// it again (a restart) reads the definitions it was set with, not whatever the URL says now.
+  std::map<std::string, std::string> fetched_sources;
 
   const resource_type* find_resource_type(const std::string& name) const;
   const resource* find_resource(const std::string& canonical) const;

@@ -194,6 +194,7 @@ void resolve_kind(pipeline_config& cfg, const load_options& opts, hcl::diagnosti
     adopt(t, *from);
     point_all_at(t);
     t.source_resolved = true;
+    cfg.fetched_sources[url] = *got.body;
   }
 }
 

@@ -101,14 +101,20 @@ TEST_SUITE("integration.git") {
   }
 
   TEST_CASE(
-      "git: over HTTP with a token: the API gives the tip, git authenticates, no log shows it") {
+      "git: over HTTP with a token from a secret: the API gives the tip, git authenticates, no "
+      "log shows it") {
     temp_dir dir;
     const std::string token = "tok-5f3a9c1e77";
     local_repo r(dir.path(), dir.file("forge/acme/app.git"));
     git_forge forge(dir.file("forge"), token);
+    std::ofstream(dir.file("forge.env")) << "GH_TOKEN=" << token << "\n";
     runtime_node node({"--cache-root", dir.file("cache")});
+    // the token reaches the git handler only through a secret, resolved on the worker
     std::string pipeline =
-        "variable \"gh_token\" {\n  type    = string\n  default = \"" + token + "\"\n}\n" +
+        "secret_type \"env\" {\n  source = \"pikoci://file\"\n  path   = \"" +
+        dir.file("forge.env") + "\"\n}\n" +
+        "variable \"gh_token\" {\n  type = string\n  secret \"env\" {\n    key = \"GH_TOKEN\"\n  "
+        "}\n}\n" +
         git_resource("    url      = \"" + forge.repo_url("acme/app") + "\"\n" +
                      "    branch   = \"main\"\n    name     = \"app\"\n" +
                      "    token    = var.gh_token\n    provider = \"github\"\n") +
@@ -156,6 +162,10 @@ TEST_SUITE("integration.git") {
     for (const auto& b : {b1, b2}) CHECK(all_logs(b).find(token) == std::string::npos);
     CHECK(node.resource("p", "git.src")["check_error"].is_null());
     CHECK(node.server().process().output().find(token) == std::string::npos);
+    // nor in the pipeline or the plans the node keeps and shows (placeholders only)
+    CHECK(node.get("/pipelines/p").body.find(token) == std::string::npos);
+    CHECK(node.get("/pipelines/p/jobs/build/builds/" + b1["number"].get<std::string>() + "/plan")
+              .body.find(token) == std::string::npos);
     // nor in the cache's mirror or the build's clone configuration
     std::ifstream cfg(dir.file("cache/main/p/git.src/mirror.git/config"));
     std::string mirror_config((std::istreambuf_iterator<char>(cfg)), {});
