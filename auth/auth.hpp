@@ -1,6 +1,6 @@
 #pragma once
 // Authentication building blocks (SPEC §3): HS256 JWTs signed with --jwt-secret carrying the
-// domain's roles (read < write < admin; worker tokens live outside the ladder), Bearer header
+// domain's roles (read < write < maintain < admin; worker tokens live outside the ladder), Bearer header
 // parsing and the built-in `admin` user. No HTTP here: the routes decide which role they need and
 // call `allows`. Nothing in this header throws; failures are values whose messages never contain
 // the token or a password, so callers may log them (SPEC §10).

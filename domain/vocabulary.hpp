@@ -64,17 +64,21 @@ inline constexpr name_table_entry<trigger_type> trigger_type_names[] = {
 const char* to_string(trigger_type t);
 std::optional<trigger_type> parse_trigger_type(std::string_view text);
 
-/// What a token may do. User roles include the ones before them (read < write < admin); `worker`
-/// is a separate kind that only worker routes accept.
-enum class role { read, write, admin, worker };
-inline constexpr name_table_entry<role> role_names[] = {
-    {role::read, "read"}, {role::write, "write"}, {role::admin, "admin"}, {role::worker, "worker"}};
+/// What a token may do. User roles include the ones before them (read < write < maintain <
+/// admin: `maintain` approves, rejects and marks builds as warning); `worker` is a separate kind
+/// that only worker routes accept.
+enum class role { read, write, maintain, admin, worker };
+inline constexpr name_table_entry<role> role_names[] = {{role::read, "read"},
+                                                        {role::write, "write"},
+                                                        {role::maintain, "maintain"},
+                                                        {role::admin, "admin"},
+                                                        {role::worker, "worker"}};
 std::string_view to_string(role r);
 std::optional<role> parse_role(std::string_view text);
-/// read, write or admin: the roles of users' tokens.
+/// read, write, maintain or admin: the roles of users' tokens.
 bool is_user_role(role r);
-/// Whether a token holding `have` may use a route needing `need`: read < write < admin among user
-/// roles; `worker` allows only `worker`, and no user role allows `worker`.
+/// Whether a token holding `have` may use a route needing `need`: read < write < maintain < admin
+/// among user roles; `worker` allows only `worker`, and no user role allows `worker`.
 bool allows(role have, role need);
 
 }  // namespace pikoci::domain

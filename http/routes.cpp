@@ -538,16 +538,22 @@ enum class access {
   checked,  // no token: the node checks the webhook token or signature itself
   reader,   // a user token with the read role or more
   writer,   // ... the write role or more
+  maintainer,  // ... the maintain role or more (approve, reject, mark as warning)
   admin,    // ... the admin role
 };
 
 bool user_route(access a) {
-  return a == access::reader || a == access::writer || a == access::admin;
+  return a == access::reader || a == access::writer || a == access::maintainer ||
+         a == access::admin;
 }
 
 auth::role role_of(access a) {
-  return a == access::admin ? auth::role::admin
-                            : a == access::writer ? auth::role::write : auth::role::read;
+  switch (a) {
+    case access::admin: return auth::role::admin;
+    case access::maintainer: return auth::role::maintain;
+    case access::writer: return auth::role::write;
+    default: return auth::role::read;
+  }
 }
 
 /// What every handler shares: the node, the edge's limits, the login throttle, the open streams.

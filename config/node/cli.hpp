@@ -85,7 +85,7 @@ struct worker_token_flags {
 struct user_token_flags {
   std::string jwt_secret;
   std::string user = "admin";
-  std::string role = "admin";        // read, write or admin
+  std::string role = "admin";        // read, write, maintain or admin
   std::string ttl = "24h";           // as given, for --help
   std::int64_t ttl_seconds = 86400;  // parsed from `ttl`; 0 = never expires
 };

@@ -91,22 +91,27 @@ TEST_SUITE("domain.vocabulary") {
   }
 
   TEST_CASE("roles are named as tokens carry them") {
-    round_trips<role>(role_names, {role::read, role::write, role::admin, role::worker},
-                      {"read", "write", "admin", "worker"}, parse_role);
+    round_trips<role>(role_names, {role::read, role::write, role::maintain, role::admin, role::worker},
+                      {"read", "write", "maintain", "admin", "worker"}, parse_role);
     CHECK_FALSE(parse_role("root"));
   }
 
   TEST_CASE("user roles form a ladder; worker stands apart") {
     CHECK(is_user_role(role::read));
     CHECK(is_user_role(role::write));
+    CHECK(is_user_role(role::maintain));
     CHECK(is_user_role(role::admin));
     CHECK_FALSE(is_user_role(role::worker));
+    CHECK(allows(role::maintain, role::write));
+    CHECK(allows(role::admin, role::maintain));
+    CHECK_FALSE(allows(role::write, role::maintain));
+    CHECK_FALSE(allows(role::maintain, role::admin));
     CHECK(allows(role::admin, role::write));
     CHECK(allows(role::write, role::read));
     CHECK_FALSE(allows(role::read, role::write));
     CHECK_FALSE(allows(role::write, role::admin));
     CHECK(allows(role::worker, role::worker));
-    for (auto r : {role::read, role::write, role::admin}) {
+    for (auto r : {role::read, role::write, role::maintain, role::admin}) {
       CHECK(allows(r, r));
       CHECK_FALSE(allows(r, role::worker));
       CHECK_FALSE(allows(role::worker, r));
