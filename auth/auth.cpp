@@ -166,6 +166,7 @@ std::string sign(const std::string& secret, const claims& c) {
                   {"iat", c.issued_at}};
   if (c.expires_at != 0) payload["exp"] = c.expires_at;
   if (c.not_before != 0) payload["nbf"] = c.not_before;
+  if (!c.stamp.empty()) payload["stamp"] = c.stamp;
   std::string signing_input =
       header + "." + base64url_encode(payload.dump(-1, ' ', false, json::error_handler_t::replace));
   auto mac = hmac_sha256(secret, signing_input);
@@ -257,6 +258,14 @@ verify_result verify(const std::string& secret, std::string_view token, std::int
     if (*v > now) return fail("token not valid yet");
     c.not_before = *v;
   }
+  auto stamp = payload->find("stamp");
+  if (stamp != payload->end()) {
+    if (!stamp->is_string() || stamp->get<std::string>().empty() ||
+        stamp->get<std::string>().size() > 64)
+      return fail("token has a bad stamp");
+    if (c.worker) return fail("worker tokens have no stamp");
+    c.stamp = stamp->get<std::string>();
+  }
   return {std::move(c), {}};
 }
 
@@ -307,12 +316,11 @@ user_store::user_store(std::string admin_password) {
   user admin;
   admin.name = "admin";
   admin.r = role::admin;
-  if (RAND_bytes(admin.salt.data(), static_cast<int>(admin.salt.size())) != 1) {
-    init_error_ = "cannot salt the admin password: random generator failed";
-  } else if (!derive(admin_password, admin.salt, admin.hash)) {
-    init_error_ = "cannot hash the admin password";
-  } else {
+  if (auto hashed = hash_password(admin_password)) {
+    admin.password = *hashed;
     users_.push_back(admin);
+  } else {
+    init_error_ = "cannot hash the admin password: random generator failed";
   }
   OPENSSL_cleanse(admin_password.data(), admin_password.size());
   if (!init_error_.empty()) {
@@ -334,21 +342,25 @@ std::string user_store::generated_password() {
 
 std::optional<claims> user_store::login(std::string_view username, std::string_view password,
                                         std::int64_t now, std::int64_t ttl_seconds) const {
-  const user* found = nullptr;
-  for (const auto& u : users_) {
-    if (u.name == username) found = &u;
+  // A copy, so the slow derivation runs without the lock.
+  std::optional<user> found;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (const user* u = find(std::string(username))) found = *u;
   }
   // An unknown user still pays for one derivation, so response time does not reveal user names.
   static const std::array<unsigned char, 16> dummy_salt{};
   std::array<unsigned char, 32> hash{};
-  bool derived = derive(password, found ? found->salt : dummy_salt, hash);
-  bool match = derived && found && CRYPTO_memcmp(hash.data(), found->hash.data(), hash.size()) == 0;
+  bool derived = derive(password, found ? found->password.salt : dummy_salt, hash);
+  bool match =
+      derived && found && CRYPTO_memcmp(hash.data(), found->password.hash.data(), hash.size()) == 0;
   OPENSSL_cleanse(hash.data(), hash.size());
   if (!match) return std::nullopt;
   claims c;
   c.subject = found->name;
   c.r = found->r;
   c.worker = false;
+  c.stamp = found->stamp;
   c.issued_at = now;
   if (ttl_seconds > 0) {
     c.expires_at = now > std::numeric_limits<std::int64_t>::max() - ttl_seconds
@@ -356,6 +368,187 @@ std::optional<claims> user_store::login(std::string_view username, std::string_v
                        : now + ttl_seconds;
   }
   return c;
+}
+
+namespace {
+
+std::string encode(const unsigned char* p, std::size_t n) {
+  return base64url_encode({reinterpret_cast<const char*>(p), n});
+}
+
+template <std::size_t N>
+bool decode_into(const json& j, const char* field, std::array<unsigned char, N>& out) {
+  auto it = j.find(field);
+  if (it == j.end() || !it->is_string()) return false;
+  auto bytes = base64url_decode(it->get<std::string>());
+  if (!bytes || bytes->size() != N) return false;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return true;
+}
+
+domain::error no_user(const std::string& name) {
+  return {domain::errc::not_found, "user \"" + name + "\" not found"};
+}
+
+}  // namespace
+
+std::string user_store::name_problem(std::string_view name) {
+  if (name.empty() || name.size() > max_name_length)
+    return "a user name is 1 to " + std::to_string(max_name_length) + " characters";
+  auto ok = [](char c, bool first) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    return alnum || (!first && (c == '.' || c == '_' || c == '-'));
+  };
+  for (std::size_t i = 0; i < name.size(); ++i)
+    if (!ok(name[i], i == 0))
+      return "a user name is made of a-z, 0-9, '.', '_' and '-', and starts with a letter or "
+             "digit";
+  return {};
+}
+
+std::string user_store::password_problem(std::string_view password) {
+  if (password.size() < min_password_length)
+    return "a password is at least " + std::to_string(min_password_length) + " characters";
+  if (password.size() > max_password_length)
+    return "a password is at most " + std::to_string(max_password_length) + " bytes";
+  return {};
+}
+
+std::optional<password_hash> user_store::hash_password(std::string_view password) {
+  password_hash h;
+  if (RAND_bytes(h.salt.data(), static_cast<int>(h.salt.size())) != 1) return std::nullopt;
+  if (!derive(password, h.salt, h.hash)) return std::nullopt;
+  return h;
+}
+
+user_store::user* user_store::find(const std::string& name) {
+  for (auto& u : users_)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+const user_store::user* user_store::find(const std::string& name) const {
+  for (const auto& u : users_)
+    if (u.name == name) return &u;
+  return nullptr;
+}
+
+std::optional<domain::error> user_store::refuse_builtin(const std::string& name,
+                                                        const char* what) const {
+  if (name != "admin") return std::nullopt;
+  return domain::error{domain::errc::forbidden, std::string("the built-in admin ") + what};
+}
+
+std::variant<std::string, domain::error> user_store::create(const std::string& name, role r,
+                                                            const password_hash& password,
+                                                            std::int64_t now) {
+  if (auto problem = name_problem(name); !problem.empty())
+    return domain::error{domain::errc::bad_request, problem};
+  if (r == role::worker)
+    return domain::error{domain::errc::bad_request,
+                         "a user's role is read, write, maintain or admin"};
+  auto stamp = random_token(12);
+  if (!stamp) return domain::error{domain::errc::internal, "random generator failed"};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (find(name) != nullptr)
+    return domain::error{domain::errc::conflict, "user \"" + name + "\" already exists"};
+  user u{name, r, password, *stamp, now};
+  auto at = std::find_if(users_.begin() + (users_.empty() ? 0 : 1), users_.end(),
+                         [&](const user& o) { return o.name > name; });
+  users_.insert(at, u);
+  return record_of(u);
+}
+
+std::variant<std::string, domain::error> user_store::set_role(const std::string& name, role r) {
+  if (r == role::worker)
+    return domain::error{domain::errc::bad_request,
+                         "a user's role is read, write, maintain or admin"};
+  if (auto no = refuse_builtin(name, "keeps the admin role")) return *no;
+  std::lock_guard<std::mutex> lock(mu_);
+  user* u = find(name);
+  if (u == nullptr) return no_user(name);
+  u->r = r;
+  return record_of(*u);
+}
+
+std::variant<std::string, domain::error> user_store::set_password(const std::string& name,
+                                                                  const password_hash& password) {
+  if (auto no = refuse_builtin(name, "has the password of --admin-password")) return *no;
+  auto stamp = random_token(12);
+  if (!stamp) return domain::error{domain::errc::internal, "random generator failed"};
+  std::lock_guard<std::mutex> lock(mu_);
+  user* u = find(name);
+  if (u == nullptr) return no_user(name);
+  u->password = password;
+  u->stamp = *stamp;
+  return record_of(*u);
+}
+
+std::optional<domain::error> user_store::remove(const std::string& name) {
+  if (auto no = refuse_builtin(name, "cannot be deleted")) return no;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it =
+      std::find_if(users_.begin(), users_.end(), [&](const user& u) { return u.name == name; });
+  if (it == users_.end()) return no_user(name);
+  users_.erase(it);
+  return std::nullopt;
+}
+
+std::string user_store::record_of(const user& u) {
+  json j{{"name", u.name},
+         {"role", std::string(to_string(u.r))},
+         {"salt", encode(u.password.salt.data(), u.password.salt.size())},
+         {"hash", encode(u.password.hash.data(), u.password.hash.size())},
+         {"stamp", u.stamp},
+         {"created_at", u.created_at}};
+  return j.dump();
+}
+
+bool user_store::load(std::string_view record) {
+  auto j = json::parse(record, nullptr, false);
+  if (!j.is_object()) return false;
+  user u;
+  auto text = [&](const char* field) {
+    auto it = j.find(field);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  u.name = text("name");
+  auto r = parse_role(text("role"));
+  u.stamp = text("stamp");
+  auto created = j.find("created_at");
+  if (created != j.end() && created->is_number_integer())
+    u.created_at = created->get<std::int64_t>();
+  if (!name_problem(u.name).empty() || u.name == "admin" || !r || *r == role::worker ||
+      u.stamp.empty() || !decode_into(j, "salt", u.password.salt) ||
+      !decode_into(j, "hash", u.password.hash))
+    return false;
+  u.r = *r;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (user* old = find(u.name)) {
+    *old = u;
+    return true;
+  }
+  auto at = std::find_if(users_.begin() + (users_.empty() ? 0 : 1), users_.end(),
+                         [&](const user& o) { return o.name > u.name; });
+  users_.insert(at, u);
+  return true;
+}
+
+std::vector<account> user_store::list() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<account> out;
+  for (const auto& u : users_) out.push_back({u.name, u.r, u.stamp.empty(), u.created_at});
+  return out;
+}
+
+std::optional<role> user_store::role_of(const std::string& subject, const std::string& stamp,
+                                        role signed_role) const {
+  if (stamp.empty()) return signed_role;
+  std::lock_guard<std::mutex> lock(mu_);
+  const user* u = find(subject);
+  // the stamps are random tokens, not secrets: a plain comparison is fine
+  if (u == nullptr || u->stamp != stamp) return std::nullopt;
+  return u->r;
 }
 
 std::chrono::milliseconds login_throttle::wait_of(const table& t, const std::string& key,

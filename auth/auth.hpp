@@ -13,8 +13,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
+#include "domain/error.hpp"
 #include "domain/vocabulary.hpp"
 
 namespace pikoci::auth {
@@ -33,6 +35,10 @@ struct claims {
   std::int64_t issued_at = 0;   // Unix seconds
   std::int64_t expires_at = 0;  // Unix seconds; 0 = never
   std::int64_t not_before = 0;  // Unix seconds (`nbf`); 0 = none
+  /// The account's stamp when the token came from a login (`stamp`): the token holds only while
+  /// the account exists with this stamp (user_store::role_of). Empty for tokens not tied to an
+  /// account (`pikoci-node user-token`, the built-in admin, workers).
+  std::string stamp;
 };
 
 /// Longest token `verify` looks at; real ones are ~200 bytes.
@@ -69,11 +75,31 @@ std::optional<std::string> base64url_decode(std::string_view text);
 /// nullopt when the generator fails.
 std::optional<std::string> random_token(std::size_t bytes);
 
-/// Users who can log in with a password. For now only the built-in `admin`.
+/// A password as stored: PBKDF2-HMAC-SHA256 of it with a per-user random salt.
+struct password_hash {
+  std::array<unsigned char, 16> salt{};
+  std::array<unsigned char, 32> hash{};
+};
+
+/// An account as listed (no password material).
+struct account {
+  std::string name;
+  role r = role::read;
+  bool builtin = false;         // the `admin` of --admin-password
+  std::int64_t created_at = 0;  // Unix seconds; 0 for the built-in admin
+};
+
+/// Users who can log in with a password: the built-in `admin` (its password from
+/// --admin-password, never stored) and the accounts created through the API, whose records
+/// (`record`) the caller stores and hands back to `load` at start. Thread-safe: the HTTP edge
+/// reads it on every request while the node changes it.
 class user_store {
  public:
   /// PBKDF2-HMAC-SHA256 work factor: 30-40 ms per check on the 2-core development machine.
   static constexpr std::uint32_t pbkdf2_iterations = 100000;
+  static constexpr std::size_t max_name_length = 64;
+  static constexpr std::size_t min_password_length = 8;
+  static constexpr std::size_t max_password_length = 1024;
 
   /// `admin_password` empty: a random 24-character URL-safe password is generated and handed out
   /// once by `generated_password()`.
@@ -81,8 +107,6 @@ class user_store {
   ~user_store();
   user_store(const user_store&) = delete;
   user_store& operator=(const user_store&) = delete;
-  user_store(user_store&&) = default;
-  user_store& operator=(user_store&&) = default;
 
   /// The generated admin password the first time it is called (so it is logged once), then "".
   /// Always "" when a password was given.
@@ -97,14 +121,51 @@ class user_store {
   std::optional<claims> login(std::string_view username, std::string_view password,
                               std::int64_t now, std::int64_t ttl_seconds) const;
 
+  /// Why `name` cannot name an account ("" when it can): 1 to 64 of `a-z 0-9 . _ -`, starting
+  /// with a letter or digit.
+  static std::string name_problem(std::string_view name);
+  /// Why `password` cannot be one ("" when it can): 8 to 1024 bytes.
+  static std::string password_problem(std::string_view password);
+  /// `password` hashed with a fresh salt (tens of milliseconds: keep it off shared threads);
+  /// nullopt when the random generator fails.
+  static std::optional<password_hash> hash_password(std::string_view password);
+
+  /// Each change answers the account's record to store under its name, or why not (bad_request,
+  /// conflict, forbidden, not_found). A new password or a new account gets a new stamp, so tokens
+  /// of earlier logins (or of a deleted account of the same name) stop working.
+  std::variant<std::string, domain::error> create(const std::string& name, role r,
+                                                  const password_hash& password, std::int64_t now);
+  std::variant<std::string, domain::error> set_role(const std::string& name, role r);
+  std::variant<std::string, domain::error> set_password(const std::string& name,
+                                                        const password_hash& password);
+  /// Nothing when removed; the caller erases the stored record.
+  std::optional<domain::error> remove(const std::string& name);
+  /// A stored record back; false (and nothing changed) when it is malformed.
+  bool load(std::string_view record);
+
+  /// Every account, the built-in admin first, then by name.
+  std::vector<account> list() const;
+  /// The role a user token of `subject` holds now. A token with a stamp holds the current role of
+  /// the account it came from, and nothing (nullopt) once that account is deleted or its password
+  /// changed. A token without one keeps its own role `signed_role`.
+  std::optional<role> role_of(const std::string& subject, const std::string& stamp,
+                              role signed_role) const;
+
  private:
   struct user {
     std::string name;
     role r = role::read;
-    std::array<unsigned char, 16> salt{};
-    std::array<unsigned char, 32> hash{};
+    password_hash password;
+    std::string stamp;  // "" for the built-in admin
+    std::int64_t created_at = 0;
   };
-  std::vector<user> users_;
+  static std::string record_of(const user& u);
+  user* find(const std::string& name);
+  const user* find(const std::string& name) const;
+  std::optional<domain::error> refuse_builtin(const std::string& name, const char* what) const;
+
+  mutable std::mutex mu_;
+  std::vector<user> users_;  // the admin first, then by name
   std::string generated_;
   std::string init_error_;
 };

@@ -1,10 +1,13 @@
 #include "cli/bodies.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <iterator>
 #include <map>
 #include <optional>
 
+#include "cli/login.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/eval.hpp"
 #include "config/pipeline/json_decode.hpp"
@@ -112,6 +115,49 @@ body secret_body(const node::client_flags& f) {
   if (!value.empty() && value.back() == '\r') value.pop_back();
   if (value.empty()) return usage_error{"no secret value: give --value or pipe it on standard input"};
   return json{{"value", std::move(value)}};
+}
+
+namespace {
+
+/// --password, else asked for on the terminal (no echo) or read from standard input.
+std::optional<std::string> password_of(const node::client_flags& f, const std::string& what) {
+  if (!f.password.empty()) return f.password;
+  return read_password(what, std::cin, std::cerr);
+}
+
+}  // namespace
+
+body user_body(const node::client_flags& f) {
+  auto password = password_of(f, "Password for " + f.username);
+  if (!password)
+    return usage_error{"no password: type it, pipe it on standard input or give --password"};
+  return json{{"username", f.username},
+              {"password", std::move(*password)},
+              {"role", f.role.empty() ? "read" : f.role}};
+}
+
+body role_body(const node::client_flags& f) {
+  return json{{"role", f.role}};
+}
+
+body password_body(const node::client_flags& f) {
+  auto password = password_of(f, "New password for " + f.username);
+  if (!password)
+    return usage_error{"no password: type it, pipe it on standard input or give --password"};
+  return json{{"password", std::move(*password)}};
+}
+
+body login_body(const node::client_flags& f) {
+  std::string username = f.username;
+  if (username.empty() && ::isatty(STDIN_FILENO) == 1) {
+    std::cerr << "Username: " << std::flush;
+    std::getline(std::cin, username);
+  }
+  if (username.empty()) return usage_error{"no user name: give --username"};
+  auto password = password_of(f, "Password for " + username);
+  if (!password)
+    return usage_error{"no password: type it, pipe it on standard input or give --password"};
+  return json{{"username", username}, {"password", std::move(*password)}};
 }
 
 }  // namespace pikoci::cli

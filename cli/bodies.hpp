@@ -26,6 +26,10 @@ body concurrency_body(const node::client_flags& f);  // {mode, group_template, c
 body trigger_body(const node::client_flags& f);      // {inputs, args}
 body pin_body(const node::client_flags& f);          // {version_id}
 body secret_body(const node::client_flags& f);       // {value}: --value, else standard input
+body user_body(const node::client_flags& f);         // {username, password, role}
+body role_body(const node::client_flags& f);         // {role}
+body password_body(const node::client_flags& f);     // {password}: --password, else asked for
+body login_body(const node::client_flags& f);        // {username, password}: flags, else asked
 
 /// The `vars` of PUT /pipelines/{p}: the `--vars` JSON object, then `--var k=v` on top. A --var
 /// value is text; it is sent as a number or bool when `hcl_source` declares that type for the

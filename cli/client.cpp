@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "cli/login.hpp"
 #include "cli/reply.hpp"
 
 namespace pikoci::cli {
@@ -28,11 +29,16 @@ std::string url_segment(const std::string& s) {
 api::api(const node::client_flags& f, std::ostream& o, std::ostream& e)
     : flags(f), out(o), err(e), base_(f.url) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  token_ = f.token;
+  if (token_.empty() && f.group != "login" && f.group != "logout") {
+    token_ = stored_token(base_).value_or("");
+    kept_token_ = !token_.empty();
+  }
 }
 
 std::map<std::string, std::string> api::with_token(
     std::map<std::string, std::string> headers) const {
-  if (!flags.token.empty()) headers["Authorization"] = "Bearer " + flags.token;
+  if (!token_.empty()) headers["Authorization"] = "Bearer " + token_;
   return headers;
 }
 
@@ -81,7 +87,10 @@ int api::report(const http_client::response& r) const {
   if (flags.json) out << reply.dump(2) << "\n";
   const json& e = reply["error"];
   err << "pikoci-node: " << text(e, "code") << ": " << text(e, "message");
-  if (r.status == 401 && flags.token.empty()) err << " (no token: use --token or PIKOCI_TOKEN)";
+  if (r.status == 401 && kept_token_)
+    err << " (the token kept by `client login` was refused: log in again)";
+  else if (r.status == 401 && token_.empty() && flags.group != "login")
+    err << " (no token: use `client login`, --token or PIKOCI_TOKEN)";
   if (auto ra = r.headers.find("retry-after"); ra != r.headers.end())
     err << " (retry after " << ra->second << "s)";
   err << "\n";

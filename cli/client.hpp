@@ -1,7 +1,8 @@
 #pragma once
 // The REST side of `pikoci-node client`: requests to the node's API below `--url`/api/v1 with
-// `--token`, and how a failed one is reported. Blocking (libcurl): the client is a short-lived
-// process of its own. The token is sent in the Authorization header and never printed.
+// `--token` (or the token `client login` kept for that URL), and how a failed one is reported.
+// Blocking (libcurl): the client is a short-lived process of its own. The token is sent in the
+// Authorization header and never printed.
 
 #include <functional>
 #include <iosfwd>
@@ -41,6 +42,9 @@ class api {
   /// Returns the exit code, 1.
   int report(const http_client::response& r) const;
 
+  /// --url without trailing slashes: the key of the token kept by `client login`.
+  const std::string& url() const { return base_; }
+
   const node::client_flags& flags;
   std::ostream& out;
   std::ostream& err;
@@ -49,7 +53,9 @@ class api {
   /// `headers` and the token's Authorization header.
   std::map<std::string, std::string> with_token(std::map<std::string, std::string> headers) const;
 
-  std::string base_;  // --url without trailing slashes
+  std::string base_;   // --url without trailing slashes
+  std::string token_;  // --token or PIKOCI_TOKEN, else the one `client login` kept for base_
+  bool kept_token_ = false;
 };
 
 }  // namespace pikoci::cli

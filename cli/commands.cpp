@@ -9,6 +9,7 @@
 
 #include "cli/bodies.hpp"
 #include "cli/client.hpp"
+#include "cli/login.hpp"
 #include "cli/reply.hpp"
 #include "cli/text.hpp"
 #include "persistence/archive.hpp"
@@ -45,9 +46,12 @@ struct command {
 int pipeline_builds(const api& a, const std::string& path);
 int follow_events(const api& a, const std::string& path);
 int download_export(const api& a, const std::string& path);
+int login(const api& a, const std::string& path);
+int logout(const api& a, const std::string& path);
 
 // Every command of `pikoci-node client`. In a request, {p} {j} {n} {r} are the PIPELINE, JOB,
-// NUMBER and RESOURCE arguments (percent-encoded); after `?`, `limit` and `status` are sent when
+// NUMBER and RESOURCE arguments and {u} the user NAME (percent-encoded); after `?`, `limit` and
+// `status` are sent when
 // --limit and --status were given, `name=value` always. In a `say` text, {p} and {j} are the
 // names given, {r} the resource's canonical name, {v} the version id given.
 // clang-format off
@@ -84,6 +88,13 @@ const command commands[] = {
   {"secrets delete --pipeline", "DELETE /pipelines/{p}/secrets/{s}",              "secret deleted"},
   {"secrets list",             "GET /secrets",                                    secrets_text},
   {"secrets list --pipeline",  "GET /pipelines/{p}/secrets",                      secrets_text},
+  {"users list",               "GET /users",                                      users_text},
+  {"users create",             "POST /users",                                     user_text, user_body},
+  {"users delete",             "DELETE /users/{u}",                               "user deleted"},
+  {"users set-role",           "PUT /users/{u}",                                  user_text, role_body},
+  {"users set-password",       "PUT /users/{u}",                                  "password changed", password_body},
+  {"login",                    "POST /login",                                     login},
+  {"logout",                   "- /",                                             logout},  // no request
   {"queue",                    "GET /queue",                                      queue_text},
   {"workers",                  "GET /workers",                                    workers_text},
   {"export",                   "GET /admin/export",                               download_export},
@@ -116,8 +127,9 @@ std::optional<std::string> query_item(const std::string& item, const node::clien
 /// A row's request with the flags filled in: the method and the path with its query.
 std::pair<std::string, std::string> expand(const std::string& request,
                                            const node::client_flags& f) {
-  const std::map<char, const std::string*> args{
-      {'p', &f.pipeline}, {'j', &f.job}, {'n', &f.number}, {'r', &f.resource}, {'s', &f.secret}};
+  const std::map<char, const std::string*> args{{'p', &f.pipeline}, {'j', &f.job},
+                                                {'n', &f.number},   {'r', &f.resource},
+                                                {'s', &f.secret},   {'u', &f.username}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;
@@ -240,6 +252,46 @@ int download_export(const api& a, const std::string& path) {
   else
     a.out << "exported to " << output << " (" << r.body.size()
           << " bytes); start from it with --db-system rocksdb --db-path " << output << "\n";
+  return 0;
+}
+
+/// POST /login, then the token kept for --url (never printed, even with --json).
+int login(const api& a, const std::string& path) {
+  auto made = login_body(a.flags);
+  if (auto* e = std::get_if<usage_error>(&made)) return usage(a, e->message);
+  const json& body = std::get<json>(made);
+  auto r = a.send("POST", path, body);
+  json reply;
+  if (!api::succeeded(r, reply)) return a.report(r);
+  std::string username = text(body, "username"), role = text(reply, "role");
+  if (auto error = store_token(a.url(), username, text(reply, "token")); !error.empty()) {
+    a.err << "pikoci-node: login: " << error << "\n";
+    return 1;
+  }
+  if (a.flags.json)
+    a.out << json{{"url", a.url()},
+                  {"username", username},
+                  {"role", role},
+                  {"token_file", token_file().string()}}
+                 .dump(2)
+          << "\n";
+  else
+    a.out << "logged in to " << a.url() << " as " << username << " (" << role << "); token kept in "
+          << token_file().string() << "\n";
+  return 0;
+}
+
+/// Forgets the kept token of --url; no request (the token stays valid until it expires).
+int logout(const api& a, const std::string&) {
+  bool forgotten = false;
+  if (auto error = forget_token(a.url(), forgotten); !error.empty()) {
+    a.err << "pikoci-node: logout: " << error << "\n";
+    return 1;
+  }
+  if (a.flags.json)
+    a.out << json{{"url", a.url()}, {"forgotten", forgotten}}.dump(2) << "\n";
+  else
+    a.out << (forgotten ? "logged out of " : "no token kept for ") << a.url() << "\n";
   return 0;
 }
 

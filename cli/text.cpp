@@ -317,4 +317,18 @@ void secrets_text(const shown& s) {
   s.out << table(rows);
 }
 
+void users_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& u : list(s.reply, "users")) {
+    bool builtin = at(u, "builtin").is_boolean() && at(u, "builtin").get<bool>();
+    rows.push_back(
+        {text(u, "username"), text(u, "role"), builtin ? "built-in" : text(u, "created_at")});
+  }
+  s.out << table(rows);
+}
+
+void user_text(const shown& s) {
+  s.out << "user \"" << text(s.reply, "username") << "\": " << text(s.reply, "role") << "\n";
+}
+
 }  // namespace pikoci::cli

@@ -54,5 +54,7 @@ void webhook_token_text(const shown& s);  // asked for, so printed (a resource l
 void queue_text(const shown& s);          // in flight, queued, the started and pending builds
 void workers_text(const shown& s);        // name, kind, status, slots, queues, heartbeat, tags
 void secrets_text(const shown& s);        // name, scope (never a value: the API has none)
+void users_text(const shown& s);          // name, role, created (never a password)
+void user_text(const shown& s);           // user "alice": maintain
 
 }  // namespace pikoci::cli

@@ -424,9 +424,18 @@ std::variant<auth::claims, response> authenticate(const request_t& req, const no
                                                        auth::role need) {
   auto who = token_claims(authorization_of(req), node.jwt_secret);
   if (std::holds_alternative<response>(who)) return who;
-  const auto& c = std::get<auth::claims>(who);
+  auto& c = std::get<auth::claims>(who);
   if (c.worker)
     return failure(errc::forbidden, "worker tokens are accepted only on worker routes");
+  // A token from a login holds what its account holds now (docs/users.md).
+  if (node.users) {
+    auto now_role = node.users->role_of(c.subject, c.stamp, c.r);
+    if (!now_role)
+      return failure(errc::unauthenticated,
+                     "the account of this token was deleted or its password changed: log in "
+                     "again");
+    c.r = *now_role;
+  }
   if (!auth::allows(c.r, need))
     return failure(errc::forbidden, "this needs the " + std::string(auth::to_string(need)) +
                                           " role; the token has " +
@@ -467,12 +476,27 @@ std::string address_of(const request_t& req) {
   return req->remote_endpoint().address().to_string();
 }
 
-/// POST /login: PBKDF2 costs tens of milliseconds, so it runs off the I/O thread; a handful at
-/// once at most. Failed attempts back off per address and per user name (auth::login_throttle),
-/// checked before any PBKDF2 work.
+/// Runs `work` (PBKDF2: tens of milliseconds) on a thread of its own, a handful at once at most:
+/// the 503 answer when too many are running.
+std::optional<response> hash_off_io(std::function<void()> work) {
+  static std::atomic<int> in_progress{0};
+  if (in_progress.fetch_add(1) >= 8) {
+    --in_progress;
+    auto r = failure(errc::queue_full, "too many password checks in progress");
+    r.headers = {{"Retry-After", "1"}};  // they finish within a second
+    return r;
+  }
+  std::thread([work = std::move(work)] {
+    work();
+    --in_progress;
+  }).detach();
+  return std::nullopt;
+}
+
+/// POST /login: PBKDF2 runs off the I/O thread (hash_off_io). Failed attempts back off per
+/// address and per user name (auth::login_throttle), checked before any PBKDF2 work.
 handling_t login(const request_t& req, const node_view& node, const server_options& opts,
                  std::shared_ptr<auth::login_throttle> throttle) {
-  static std::atomic<int> in_progress{0};
   auto body = json_body(req, opts.max_login_body_bytes);
   if (auto* r = std::get_if<response>(&body)) return reply(req, *r);
   auto& j = std::get<json>(body);
@@ -490,14 +514,9 @@ handling_t login(const request_t& req, const node_view& node, const server_optio
     r.headers.emplace_back("Retry-After", std::to_string(seconds));
     return reply(req, r);
   }
-  if (in_progress.fetch_add(1) >= 8) {
-    --in_progress;
-    auto r = failure(errc::queue_full, "too many logins in progress");
-    r.headers = {{"Retry-After", "1"}};  // logins finish within a second
-    return reply(req, r);
-  }
-  std::thread([req, users = node.users, secret = node.jwt_secret, ttl = opts.login_ttl_seconds,
-               throttle, address, user, pass = j["password"].get<std::string>()] {
+  auto busy = hash_off_io([req, users = node.users, secret = node.jwt_secret,
+                           ttl = opts.login_ttl_seconds, throttle, address, user,
+                           pass = j["password"].get<std::string>()] {
     auto c = users->login(user, pass, unix_now(), ttl);
     if (!c) {
       throttle->failed(address, user, auth::login_throttle::clock::now());
@@ -507,8 +526,8 @@ handling_t login(const request_t& req, const node_view& node, const server_optio
       write(req, ok({{"token", auth::sign(secret, *c)},
                           {"role", std::string(auth::to_string(c->r))}}));
     }
-    --in_progress;
-  }).detach();
+  });
+  if (busy) return reply(req, *busy);
   return restinio::request_accepted();
 }
 
@@ -783,6 +802,89 @@ const std::string J = P + "/jobs/:j";
 const std::string B = J + "/builds/:n";
 const std::string R = P + "/resources/:rc";
 
+// ---- user accounts (docs/users.md)
+
+/// A string field of a user body, if given; `error` set when it is there but not a string.
+std::optional<std::string> string_field(const json& body, const char* field, std::string& error) {
+  if (!body.contains(field)) return std::nullopt;
+  if (!body[field].is_string()) {
+    error = std::string(field) + " must be a string";
+    return std::nullopt;
+  }
+  return body[field].get<std::string>();
+}
+
+/// Fields of `body` outside `allowed`, as a 400; nullopt when there are none.
+std::optional<response> unknown_fields(const json& body,
+                                       std::initializer_list<const char*> allowed) {
+  for (const auto& [key, v] : body.items())
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
+      return bad("unknown field \"" + key + "\"; expected " +
+                 (allowed.size() == 3 ? "username, password and role" : "role or password"));
+  return std::nullopt;
+}
+
+/// A role named in a user body; the error says which roles there are.
+std::optional<auth::role> user_role(const std::string& name, std::string& error) {
+  auto r = auth::parse_role(name);
+  if (!r || *r == auth::role::worker) {
+    error = "role must be read, write, maintain or admin";
+    return std::nullopt;
+  }
+  return r;
+}
+
+/// Hands `op` to the node once its password is hashed (off the I/O thread).
+template <class Op>
+handling_t with_password(const request_t& req, const edge& e, Op op, std::string password) {
+  auto busy = hash_off_io(
+      [req, node = e.node.node, op = std::move(op), password = std::move(password)]() mutable {
+        auto hashed = auth::user_store::hash_password(password);
+        if (!hashed) return write(req, failure(errc::internal, "random generator failed"));
+        op.password = *hashed;
+        node.call(std::move(op), [req](domain::reply r) { write(req, response_of(r)); });
+      });
+  if (busy) return reply(req, *busy);
+  return restinio::request_accepted();
+}
+
+/// POST /users {"username", "password", "role"}; the role defaults to read.
+handling_t create_user(const request_t& req, input& in, const edge& e) {
+  if (auto no = unknown_fields(in.body, {"username", "password", "role"})) return reply(req, *no);
+  std::string error;
+  auto name = string_field(in.body, "username", error);
+  auto password = string_field(in.body, "password", error);
+  auto role = string_field(in.body, "role", error);
+  if (error.empty() && (!name || !password)) error = "username and password are required";
+  if (error.empty()) error = auth::user_store::name_problem(*name);
+  if (error.empty()) error = auth::user_store::password_problem(*password);
+  auto r = error.empty() ? user_role(role.value_or("read"), error) : std::nullopt;
+  if (!error.empty()) return reply(req, bad(error));
+  return with_password(req, e, proto::create_user{*name, *r, {}}, std::move(*password));
+}
+
+/// PUT /users/{name} {"role"} or {"password"} (or both): the admin role, except that an account
+/// may change its own password with a token from its login.
+handling_t update_user(const request_t& req, input& in, const edge& e) {
+  if (auto no = unknown_fields(in.body, {"role", "password"})) return reply(req, *no);
+  std::string name = in.param("name");
+  std::string error;
+  auto role = string_field(in.body, "role", error);
+  auto password = string_field(in.body, "password", error);
+  if (error.empty() && !role && !password) error = "give a role or a password";
+  if (error.empty() && password) error = auth::user_store::password_problem(*password);
+  auto r = error.empty() && role ? user_role(*role, error) : std::nullopt;
+  if (!error.empty()) return reply(req, bad(error));
+  bool own_password = !role && in.who.subject == name && !in.who.stamp.empty();
+  if (in.who.r != auth::role::admin && !own_password)
+    return reply_error(req, errc::forbidden,
+                       "this needs the admin role; a user may change only their own password, "
+                       "with a token from their login");
+  proto::update_user op{name, r, std::nullopt};
+  if (!password) return forward(req, e, std::move(op));
+  return with_password(req, e, std::move(op), std::move(*password));
+}
+
 /// Every route of the API, one row each: method, path pattern, who may use it, what it does.
 /// The router, the gate's body and token rules, and the request counters' `route` label all
 /// read this table; known paths answer 405 for other methods.
@@ -800,88 +902,100 @@ const std::vector<route>& routes() {
          return login(req, e.node, e.opts, e.throttle);
        }},
       {get, "/metrics", a::anyone, metrics},
+      // user accounts: PUT checks itself who may change what (own password)
+      {get, "/api/v1/users", a::admin, op([](const input&) { return proto::list_users{}; })},
+      {post, "/api/v1/users", a::admin, create_user},
+      {put, "/api/v1/users/:name", a::reader, update_user},
+      {del, "/api/v1/users/:name", a::admin,
+       op([](const input& in) { return proto::delete_user{in.param("name")}; })},
       {post, "/api/v1/workers/register", a::worker, register_worker},
       {post, "/api/v1/artifacts/:p/:r", a::worker, artifact_upload, true},
       {get, "/api/v1/artifacts/:p/:r", a::worker, artifact_list},
       {get, "/api/v1/artifacts/:p/:r/:sha", a::worker, artifact_download},
-      {get, "/api/v1/workers/secrets/:p/:name", a::worker,
-       op([](const input& in) { return proto::read_secret{in.param("p"), in.param("name")}; })},
+      {get, "/api/v1/workers/secrets/:p/:name", a::worker, op([](const input& in) {
+         return proto::read_secret{in.param("p"), in.param("name")};
+       })},
       // the internal secret store: values go in, never out
       {get, "/api/v1/secrets", a::reader, op([](const input&) { return proto::list_secrets{}; })},
       {put, "/api/v1/secrets/:name", a::admin,
        op([](const input& in) { return set_secret(in, ""); })},
-      {del, "/api/v1/secrets/:name", a::admin,
-       op([](const input& in) { return proto::delete_secret{"", in.param("name")}; })},
+      {del, "/api/v1/secrets/:name", a::admin, op([](const input& in) {
+         return proto::delete_secret{"", in.param("name")};
+       })},
       {get, P + "/secrets", a::reader,
        op([](const input& in) { return proto::list_secrets{in.param("p")}; })},
       {put, P + "/secrets/:name", a::admin,
        op([](const input& in) { return set_secret(in, in.param("p")); })},
-      {del, P + "/secrets/:name", a::admin,
-       op([](const input& in) { return proto::delete_secret{in.param("p"), in.param("name")}; })},
+      {del, P + "/secrets/:name", a::admin, op([](const input& in) {
+         return proto::delete_secret{in.param("p"), in.param("name")};
+       })},
       {post, "/api/v1/webhooks/:token", a::checked,
        op([](const input& in) { return proto::webhook{in.param("token")}; })},
       {post, P + "/webhooks/git", a::checked, git_webhook},
       // pipelines
-      {get, "/api/v1/pipelines", a::reader, op([](const input&) { return proto::list_pipelines{}; })},
+      {get, "/api/v1/pipelines", a::reader,
+       op([](const input&) { return proto::list_pipelines{}; })},
       {put, P, a::admin, op(set_pipeline)},
       {get, P, a::reader, op([](const input& in) { return proto::get_pipeline{in.param("p")}; })},
       {del, P, a::admin, op([](const input& in) { return proto::delete_pipeline{in.param("p")}; })},
-      {post, P + "/pause", a::writer,
-       op([](const input& in) { return proto::pause_pipeline{in.param("p"), true}; })},
-      {post, P + "/unpause", a::writer,
-       op([](const input& in) { return proto::pause_pipeline{in.param("p"), false}; })},
+      {post, P + "/pause", a::writer, op([](const input& in) {
+         return proto::pause_pipeline{in.param("p"), true};
+       })},
+      {post, P + "/unpause", a::writer, op([](const input& in) {
+         return proto::pause_pipeline{in.param("p"), false};
+       })},
       {put, P + "/concurrency", a::admin, op(set_concurrency)},
       {put, P + "/webhooks/git", a::admin, op(set_git_webhook)},
-      {del, P + "/webhooks/git", a::admin,
-       op([](const input& in) { return proto::set_git_webhook{in.param("p"), std::nullopt}; })},
+      {del, P + "/webhooks/git", a::admin, op([](const input& in) {
+         return proto::set_git_webhook{in.param("p"), std::nullopt};
+       })},
       // jobs
-      {get, P + "/jobs", a::reader, op([](const input& in) { return proto::list_jobs{in.param("p")}; })},
-      {get, J, a::reader,
-       op([](const input& in) { return proto::get_job{in.param("p"), in.param("j")}; })},
+      {get, P + "/jobs", a::reader,
+       op([](const input& in) { return proto::list_jobs{in.param("p")}; })},
+      {get, J, a::reader, op([](const input& in) {
+         return proto::get_job{in.param("p"), in.param("j")};
+       })},
       {post, J + "/trigger", a::writer, op(trigger_job)},
-      {post, J + "/pause", a::writer,
-       op([](const input& in) { return proto::pause_job{in.param("p"), in.param("j"), true}; })},
-      {post, J + "/unpause", a::writer,
-       op([](const input& in) { return proto::pause_job{in.param("p"), in.param("j"), false}; })},
+      {post, J + "/pause", a::writer, op([](const input& in) {
+         return proto::pause_job{in.param("p"), in.param("j"), true};
+       })},
+      {post, J + "/unpause", a::writer, op([](const input& in) {
+         return proto::pause_job{in.param("p"), in.param("j"), false};
+       })},
       // builds
       {get, J + "/builds", a::reader,
        op([](const input& in) { return list_builds(in, in.param("p"), in.param("j")); })},
-      {get, B, a::reader,
-       op([](const input& in) {
+      {get, B, a::reader, op([](const input& in) {
          return proto::get_build{in.param("p"), in.param("j"), in.param("n"), 0};
        })},
-      {post, B + "/cancel", a::writer,
-       op([](const input& in) {
+      {post, B + "/cancel", a::writer, op([](const input& in) {
          return proto::cancel_build{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
        })},
-      {post, B + "/retry", a::writer,
-       op([](const input& in) {
+      {post, B + "/retry", a::writer, op([](const input& in) {
          return proto::retry_build{in.param("p"), in.param("j"), in.param("n")};
        })},
-      {get, B + "/events", a::reader,
-       op([](const input& in) {
+      {get, B + "/events", a::reader, op([](const input& in) {
          return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};
        })},
-      {get, B + "/plan", a::reader,
-       op([](const input& in) {
+      {get, B + "/plan", a::reader, op([](const input& in) {
          return proto::get_build_plan{in.param("p"), in.param("j"), in.param("n")};
        })},
-      {get, "/api/v1/builds", a::reader, op([](const input& in) { return list_builds(in, "", ""); })},
+      {get, "/api/v1/builds", a::reader,
+       op([](const input& in) { return list_builds(in, "", ""); })},
       {get, "/api/v1/builds/:id", a::reader, op(build_by_id)},
       // resources
       {get, P + "/resources", a::reader,
        op([](const input& in) { return proto::list_resources{in.param("p")}; })},
-      {post, R + "/check", a::writer,
-       op([](const input& in) { return proto::check_resource{in.param("p"), in.param("rc")}; })},
+      {post, R + "/check", a::writer, op([](const input& in) {
+         return proto::check_resource{in.param("p"), in.param("rc")};
+       })},
       {get, R + "/versions", a::reader, op(list_versions)},
       {post, R + "/versions/:id/trigger", a::writer, op(trigger_version)},
       {post, R + "/pin", a::writer, op(pin)},
-      {post, R + "/unpin", a::writer,
-       op([](const input& in) {
+      {post, R + "/unpin", a::writer, op([](const input& in) {
          return proto::pin_resource{in.param("p"), in.param("rc"), std::nullopt};
        })},
-      {post, R + "/webhook-token", a::writer,
-       op([](const input& in) {
+      {post, R + "/webhook-token", a::writer, op([](const input& in) {
          return proto::regenerate_webhook_token{in.param("p"), in.param("rc")};
        })},
       // the node
@@ -890,7 +1004,8 @@ const std::vector<route>& routes() {
       {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
       {get, "/api/v1/events", a::reader,
        op([](const input& in) { return proto::watch_events{in.open_stream()}; })},
-      {get, "/api/v1/admin/export", a::admin, op([](const input&) { return proto::export_store{}; })},
+      {get, "/api/v1/admin/export", a::admin,
+       op([](const input&) { return proto::export_store{}; })},
       {get, "/api/v1/notifications", a::reader, op(list_notifications)},
       {post, "/api/v1/notifications/:id/retry", a::writer,
        op([](const input& in) { return proto::retry_notification{in.param("id")}; })},

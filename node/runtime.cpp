@@ -91,6 +91,7 @@ struct runtime::impl {
     ctx.store = store;
     ctx.db = db;
     ctx.secret_box = opts.secret_box;
+    ctx.users = opts.users;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
     ctx.load_limits = opts.pipeline_limits;
     ctx.artifacts = opts.artifacts;

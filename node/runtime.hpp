@@ -8,8 +8,9 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
-#include "auth/secret_box.hpp"
 #include "actors/worker/build_executor.hpp"
+#include "auth/auth.hpp"
+#include "auth/secret_box.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
 #include "persistence/artifact_store.hpp"
@@ -44,6 +45,8 @@ struct runtime_options {
   std::shared_ptr<worker::handler_env> node_handlers = std::make_shared<worker::handler_env>();
   /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
   std::shared_ptr<const auth::secret_box> secret_box;
+  /// Who can log in: the built-in admin and the stored accounts (loaded when the runtime starts).
+  std::shared_ptr<auth::user_store> users;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

@@ -381,6 +381,7 @@ int run_server(const server_flags& flags) {
   auto users = admin_users(flags);
   if (!users) return 1;
   auto ro = runtime_options_of(flags);
+  ro.users = users;
   bool temporary_artifacts = false;
   auto artifact_dir = artifact_dir_of(flags, temporary_artifacts);
   ro.artifacts = std::make_shared<persistence::artifact_store>(artifact_dir);

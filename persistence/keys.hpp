@@ -13,6 +13,8 @@
 //                                        failed), JSON with "type":"notification","v":1
 //   secret/team/<name>                   an internal store secret, sealed (AES-256-GCM):
 //   secret/pipeline/<p>/<name>           {"scope": "" or <p>, "sealed": "v1...."}
+//   user/<name>                          a user account (not the built-in admin): name, role,
+//                                        PBKDF2 salt and hash, stamp, created_at (JSON)
 //
 // ("/" stands for the NUL separator.)
 
@@ -55,6 +57,11 @@ inline std::string outbox(std::string_view message_id) {
 inline std::string secret(std::string_view pipeline, std::string_view name) {
   return pipeline.empty() ? join({"secret", "team", name})
                           : join({"secret", "pipeline", pipeline, name});
+}
+
+/// A user account created through the API.
+inline std::string user(std::string_view name) {
+  return join({"user", name});
 }
 
 }  // namespace pikoci::persistence::keys

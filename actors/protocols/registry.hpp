@@ -6,6 +6,7 @@
 
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/pipeline.hpp"
+#include "auth/auth.hpp"
 
 namespace pikoci::proto {
 
@@ -93,10 +94,39 @@ struct read_secret {
   std::string secret;
 };
 
+/// GET /users: every account, `{"users": [{"username", "role", "builtin", "created_at"}]}`
+/// (created_at null for the built-in admin).
+struct list_users {
+  static constexpr const char* name = "list_users";
+  static constexpr bool writes = false;
+};
+/// POST /users (docs/users.md); the edge has checked the password and hashed it.
+struct create_user {
+  static constexpr const char* name = "create_user";
+  static constexpr bool writes = true;
+  std::string username;
+  domain::role role = domain::role::read;
+  auth::password_hash password;
+};
+/// PUT /users/{name}: a new role, a new password, or both.
+struct update_user {
+  static constexpr const char* name = "update_user";
+  static constexpr bool writes = true;
+  std::string username;
+  std::optional<domain::role> role;
+  std::optional<auth::password_hash> password;
+};
+/// DELETE /users/{name}
+struct delete_user {
+  static constexpr const char* name = "delete_user";
+  static constexpr bool writes = true;
+  std::string username;
+};
+
 using node_operations =
     answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, export_store,
             get_metrics, get_stats, watch_events, set_secret, delete_secret, list_secrets,
-            read_secret>;
+            read_secret, list_users, create_user, update_user, delete_user>;
 
 using registry_actor = caf::typed_actor<
     // the server is stopping (SIGTERM): cancel running builds; replies how many
@@ -123,3 +153,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_secret)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_secret)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_secrets)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::read_secret)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_users)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::create_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::update_user)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_user)

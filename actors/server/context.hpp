@@ -10,8 +10,9 @@
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/store.hpp"
 #include "actors/server/stats.hpp"
-#include "auth/secret_box.hpp"
 #include "actors/server/trigger_hub.hpp"
+#include "auth/auth.hpp"
+#include "auth/secret_box.hpp"
 #include "config/pipeline/load.hpp"
 #include "persistence/artifact_store.hpp"
 
@@ -43,6 +44,9 @@ struct context {
   model::id_source_ptr version_ids = std::make_shared<model::id_source>();
   /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
   std::shared_ptr<const auth::secret_box> secret_box;
+  /// Who can log in (docs/users.md): shared with the HTTP edge, which reads it on every request;
+  /// the registry changes it and writes the accounts.
+  std::shared_ptr<auth::user_store> users;
   /// The clock of build and version timestamps (tests pin it).
   std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };
 };

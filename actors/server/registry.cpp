@@ -605,6 +605,90 @@ caf::result<domain::reply> read_secret(self_ptr self, const proto::read_secret& 
   return domain::done({{"value", std::get<std::string>(v)}});
 }
 
+// ---- user accounts (docs/users.md): changed in the store the HTTP edge reads, then written
+
+json user_json(const auth::account& a) {
+  return {{"username", a.name},
+          {"role", std::string(auth::to_string(a.r))},
+          {"builtin", a.builtin},
+          {"created_at", a.builtin ? json(nullptr)
+                                   : json(model::format_time(
+                                         model::time_point(std::chrono::seconds(a.created_at))))}};
+}
+
+caf::result<domain::reply> list_users(self_ptr self) {
+  auto out = json::array();
+  if (self->state.ctx.users)
+    for (const auto& a : self->state.ctx.users->list()) out.push_back(user_json(a));
+  return domain::done({{"users", std::move(out)}});
+}
+
+/// Writes a changed account (its record) or its removal (none), answering the account as it now
+/// is once stored.
+caf::result<domain::reply> user_write(self_ptr self, const std::string& name,
+                                      std::optional<std::string> record, bool created = false) {
+  const auto& users = self->state.ctx.users;
+  json answer = json::object();
+  for (const auto& a : users->list())
+    if (a.name == name) answer = user_json(a);
+  auto rp = self->make_response_promise<domain::reply>();
+  write_then(self, self->state.ctx,
+             {persistence::write_op{persistence::keys::user(name), std::move(record), false}},
+             [rp, answer, created](bool stored) mutable {
+               auto ok = answer.empty() ? domain::nothing()
+                         : created      ? domain::created(answer)
+                                        : domain::done(answer);
+               rp.deliver(stored ? std::move(ok)
+                                 : domain::fail(domain::errc::store_unavailable,
+                                                "the store could not record the account"));
+             });
+  return rp;
+}
+
+caf::result<domain::reply> change_user(self_ptr self, const std::string& name, const char* event,
+                                       std::variant<std::string, domain::error> changed) {
+  if (auto* e = std::get_if<domain::error>(&changed)) return domain::fail(std::move(*e));
+  spdlog::info("event=user.{} user={}", event, name);
+  return user_write(self, name, std::move(std::get<std::string>(changed)),
+                    std::string_view(event) == "created");
+}
+
+/// A change of the accounts: refused when the node has none (unit tests) or the store takes no
+/// writes.
+template <class Op, class F>
+caf::result<domain::reply> accounts(self_ptr self, F run) {
+  if (!self->state.ctx.users)
+    return domain::fail(domain::errc::internal, "this node has no user accounts");
+  return node_wide<Op>(self, run);
+}
+
+caf::result<domain::reply> create_user(self_ptr self, const proto::create_user& c) {
+  auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(self->state.ctx.now().time_since_epoch())
+          .count();
+  return change_user(self, c.username, "created",
+                     self->state.ctx.users->create(c.username, c.role, c.password, now));
+}
+
+caf::result<domain::reply> update_user(self_ptr self, const proto::update_user& u) {
+  auto& users = *self->state.ctx.users;
+  if (!u.role && !u.password)
+    return domain::fail(domain::errc::bad_request, "give a role or a password");
+  std::variant<std::string, domain::error> changed;
+  // the role first: a refused role change must not leave a new password behind
+  if (u.role) changed = users.set_role(u.username, *u.role);
+  if (u.password && !std::holds_alternative<domain::error>(changed))
+    changed = users.set_password(u.username, *u.password);
+  return change_user(self, u.username, u.password ? "password_changed" : "role_changed",
+                     std::move(changed));
+}
+
+caf::result<domain::reply> delete_user(self_ptr self, const proto::delete_user& d) {
+  if (auto e = self->state.ctx.users->remove(d.username)) return domain::fail(std::move(*e));
+  spdlog::info("event=user.deleted user={}", d.username);
+  return user_write(self, d.username, std::nullopt);
+}
+
 caf::result<domain::reply> list_pipelines(self_ptr self) {
   return later(self, [self](reply_fn done) {
     gather<json>(
@@ -733,6 +817,16 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
         return domain::done(self->state.secrets->list(l.pipeline));
       },
       [self](const proto::read_secret& r) { return read_secret(self, r); },
+      [self](const proto::list_users&) { return list_users(self); },
+      [self](const proto::create_user& c) {
+        return accounts<proto::create_user>(self, [&] { return create_user(self, c); });
+      },
+      [self](const proto::update_user& u) {
+        return accounts<proto::update_user>(self, [&] { return update_user(self, u); });
+      },
+      [self](const proto::delete_user& d) {
+        return accounts<proto::delete_user>(self, [&] { return delete_user(self, d); });
+      },
       [self](const proto::get_queue&) { return queue_view(self); },
       [self](const proto::list_workers&) { return workers_view(self); },
       [self](const proto::export_store&) { return export_store(self); },
@@ -812,6 +906,13 @@ domain::reply invalid_pipeline(const std::string& name, const hcl::diagnostics& 
 }
 
 proto::registry_actor spawn_registry(caf::actor_system& sys, context ctx) {
+  // Before the registry (and the HTTP edge) runs: the stored accounts can log in at once.
+  if (ctx.db && ctx.users)
+    ctx.db->scan(persistence::keys::prefix({"user"}),
+                 [&](std::string_view key, std::string_view v) {
+                   if (!ctx.users->load(v))
+                     spdlog::warn("event=user.unreadable user={}", persistence::keys::last(key));
+                 });
   return sys.spawn(registry_behavior, std::move(ctx));
 }
 

@@ -311,13 +311,56 @@ struct client_tree {
     scope(del);
     scope(verb(secrets, "list", "list secret names (values are never shown)"));
   }
+
+  void password_flag(CLI::App* v) const {
+    v->add_option("--password", f.password,
+                  "the password (visible in the process list: prefer the prompt or standard "
+                  "input)");
+  }
+
+  void add_users() const {
+    auto* users = group("users", "list, create and delete user accounts; set roles, passwords");
+    auto name = [this](CLI::App* v) { arg(v, "NAME", f.username, "user name"); };
+    auto roles = CLI::IsMember({"read", "write", "maintain", "admin"});
+    verb(users, "list", "list the accounts and their roles");
+    auto* create = verb(users, "create",
+                        "create an account; the password is asked for, or read from standard "
+                        "input");
+    arg(create, "NAME", f.username, "user name (a-z 0-9 . _ -, starting with a letter or digit)");
+    create->add_option("--role", f.role, "read, write, maintain or admin (default read)")
+        ->check(roles);
+    password_flag(create);
+    name(verb(users, "delete", "delete an account; its tokens stop working"));
+    auto* set_role = verb(users, "set-role", "give an account another role");
+    name(set_role);
+    arg(set_role, "ROLE", f.role, "read, write, maintain or admin")->check(roles);
+    auto* set_password =
+        verb(users, "set-password",
+             "set an account's password (yours, or anyone's as admin); its earlier tokens stop "
+             "working");
+    name(set_password);
+    password_flag(set_password);
+  }
+
+  void add_login() const {
+    auto* login = group("login",
+                        "log in with a user name and password and keep the token for later "
+                        "commands to this --url");
+    login->add_option("--username,-u", f.username, "user name (asked for when not given)");
+    password_flag(login);
+    group("logout", "forget the token kept by login for this --url");
+  }
 };
 
 CLI::App* add_client(CLI::App& app, client_flags& f) {
   auto* c = app.add_subcommand("client", "drive a running node over its REST API");
   c->add_option("--url", f.url, "node URL")->envname("PIKOCI_URL")->capture_default_str();
   // No capture_default_str: --help must never show a token.
-  c->add_option("--token", f.token, "API token (see user-token)")->envname("PIKOCI_TOKEN");
+  c->add_option("--token", f.token,
+                "API token; when neither this nor PIKOCI_TOKEN is given, the token kept by "
+                "`client login` for this --url (in $XDG_CONFIG_HOME/pikoci-node/tokens.json, "
+                "else ~/.config/pikoci-node/tokens.json)")
+      ->envname("PIKOCI_TOKEN");
   c->add_flag("--json", f.json, "print the API's JSON reply instead of text");
 
   // At most one group and one verb; a missing one is reported by client_usage_error.
@@ -328,6 +371,8 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.add_builds();
   tree.add_resources();
   tree.add_secrets();
+  tree.add_users();
+  tree.add_login();
   tree.group("queue", "show the execution queue");
   tree.group("workers", "list workers");
   auto* exp =

@@ -96,7 +96,7 @@ struct client_flags {
   std::string url = "http://localhost:8080";
   std::string token;
   bool json = false;
-  std::string group;  // pipelines, jobs, builds, resources, queue, workers
+  std::string group;  // pipelines, jobs, builds, resources, secrets, users, login, ...
   std::string verb;   // set, list, ...; empty for queue and workers
   std::string pipeline, job, number, resource, file;
   std::int64_t version_id = 0;
@@ -113,6 +113,9 @@ struct client_flags {
   bool follow = false;                // builds logs --follow
   std::string secret;                 // secrets set|delete NAME
   std::string secret_value;           // secrets set --value ("": standard input)
+  std::string username;               // users create|delete|set-role|set-password NAME, login
+  std::string role;                   // users create --role, users set-role ROLE
+  std::string password;               // users create|set-password, login --password ("": ask)
 };
 
 struct server_command {

@@ -10,7 +10,7 @@ namespace pikoci::node {
 namespace {
 
 constexpr const char* secret_flags[] = {"--jwt-secret", "--admin-password", "--worker-token",
-                                        "--token", "--secret-key"};
+                                        "--token",      "--secret-key",     "--password"};
 constexpr const char* secret_vars[] = {"JWT_SECRET", "ADMIN_PASSWORD", "WORKER_TOKEN",
                                        "PIKOCI_TOKEN", "PIKOCI_SECRET_KEY"};
 constexpr const char* file_vars[] = {"JWT_SECRET_FILE", "ADMIN_PASSWORD_FILE", "WORKER_TOKEN_FILE"};
