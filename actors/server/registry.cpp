@@ -619,10 +619,24 @@ caf::result<domain::reply> list_pipelines(self_ptr self) {
   });
 }
 
+/// GET /queue: the execution queue's view, plus the builds waiting for approval (held by their
+/// jobs, outside the queue), oldest first, each `blocked_by` "approval".
 caf::result<domain::reply> queue_view(self_ptr self) {
   return later(self, [self](reply_fn done) {
     self->request(self->state.ctx.queue, caf::infinite, proto::queue_atom::value)
-        .then([done](json& q) { done(domain::done(std::move(q))); },
+        .then([self, done](json& q) {
+                proto::list_builds waiting;
+                waiting.statuses = {model::build_status::waiting_for_approval};
+                waiting.limit = 0;
+                all_builds(self, waiting, [done, q = std::move(q)](domain::reply r) mutable {
+                  auto list = json::array();
+                  if (!r.failed())
+                    for (auto it = r.value["builds"].rbegin(); it != r.value["builds"].rend(); ++it)
+                      list.push_back({{"build", std::move(*it)}, {"blocked_by", "approval"}});
+                  q["waiting"] = std::move(list);
+                  done(domain::done(std::move(q)));
+                });
+              },
               [done](caf::error& e) {
                 done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
               });
@@ -780,6 +794,8 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](proto::get_job& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::cancel_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::retry_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::decide_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::mark_warning& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::watch_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::pause_job& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::get_build_plan& op) { return to_pipeline(self, std::move(op)); },

@@ -113,6 +113,7 @@ struct client_flags {
   bool follow = false;                // builds logs --follow
   std::string secret;                 // secrets set|delete NAME
   std::string secret_value;           // secrets set --value ("": standard input)
+  std::string message;                // builds approve|reject --message
 };
 
 struct server_command {
