@@ -205,25 +205,33 @@ resource "filever" "src" {
 job "soft" {
   allow_failure = true
   get "filever" "src" { trigger = true }
-  task "t" { run "shell" { cmd = "exit 1" } }
+  task "t" {
+    run "shell" { cmd = "exit 1" }
+  }
 }
 job "after-soft" {
   get "filever" "src" {
     trigger = true
     passed  = ["soft"]
   }
-  task "t" { run "shell" { cmd = "echo after soft" } }
+  task "t" {
+    run "shell" { cmd = "echo after soft" }
+  }
 }
 job "hard" {
   get "filever" "src" { trigger = true }
-  task "t" { run "shell" { cmd = "exit 1" } }
+  task "t" {
+    run "shell" { cmd = "exit 1" }
+  }
 }
 job "after-hard" {
   get "filever" "src" {
     trigger = true
     passed  = ["hard"]
   }
-  task "t" { run "shell" { cmd = "echo after hard" } }
+  task "t" {
+    run "shell" { cmd = "echo after hard" }
+  }
 }
 )hcl",
                            "@DIR@", dir.path());
