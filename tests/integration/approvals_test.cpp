@@ -70,6 +70,7 @@ TEST_SUITE("integration.approvals") {
     REQUIRE(q["waiting"].size() == 1);
     CHECK(q["waiting"][0]["blocked_by"] == "approval");
     CHECK(q["waiting"][0]["build"]["number"] == "1");
+    CHECK(node.get("/stats").json()["blocked_by"]["approval"] == 1);
     auto text = client(node, node.token(), {"queue"});
     CHECK(text.output.find("p/deploy #1 waiting_for_approval (0/2 approvals)  blocked by approval") !=
           std::string::npos);
