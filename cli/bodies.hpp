@@ -25,8 +25,8 @@ body pipeline_body(const node::client_flags& f);     // {config, vars}: the file
 body concurrency_body(const node::client_flags& f);  // {mode, group_template, cancel_running}
 body trigger_body(const node::client_flags& f);      // {inputs, args}
 body pin_body(const node::client_flags& f);          // {version_id}
-body secret_body(const node::client_flags& f);
-body message_body(const node::client_flags& f);      // {message}: --message (may be empty)       // {value}: --value, else standard input
+body secret_body(const node::client_flags& f);       // {value}: --value, else standard input
+body message_body(const node::client_flags& f);      // {message}: --message (may be empty)
 
 /// The `vars` of PUT /pipelines/{p}: the `--vars` JSON object, then `--var k=v` on top. A --var
 /// value is text; it is sent as a number or bool when `hcl_source` declares that type for the

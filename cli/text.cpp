@@ -92,8 +92,8 @@ std::string build_line(const json& build, bool with_pipeline) {
   if (text(build, "status") == "waiting_for_approval") {
     std::size_t approved = 0;
     for (const auto& a : list(build, "approvals")) approved += text(a, "action") == "approved";
-    line += " (" + std::to_string(approved) + "/" + text(build, "approvals_required") +
-            " approvals)";
+    line +=
+        " (" + std::to_string(approved) + "/" + text(build, "approvals_required") + " approvals)";
   }
   if (std::string ms = text(build, "duration_ms"); !ms.empty()) line += " " + ms + "ms";
   if (std::string reason = text(build, "reason"); !reason.empty())
@@ -312,8 +312,8 @@ void queue_text(const shown& s) {
     s.out << "  " << text(p, "position") << ". " << build_line(at(p, "build"), true)
           << "  blocked by " << text(p, "blocked_by") << "\n";
   for (const auto& w : list(q, "waiting"))
-    s.out << "  -. " << build_line(at(w, "build"), true) << "  blocked by "
-          << text(w, "blocked_by") << "\n";
+    s.out << "  -. " << build_line(at(w, "build"), true) << "  blocked by " << text(w, "blocked_by")
+          << "\n";
 }
 
 void workers_text(const shown& s) {

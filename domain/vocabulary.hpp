@@ -31,10 +31,14 @@ enum class build_status {
 };
 inline constexpr name_table_entry<build_status> build_status_names[] = {
     {build_status::waiting_for_approval, "waiting_for_approval"},
-    {build_status::pending, "pending"},     {build_status::started, "started"},
-    {build_status::succeeded, "succeeded"}, {build_status::failed, "failed"},
-    {build_status::errored, "errored"},     {build_status::cancelled, "cancelled"},
-    {build_status::skipped, "skipped"},     {build_status::warning, "warning"}};
+    {build_status::pending, "pending"},
+    {build_status::started, "started"},
+    {build_status::succeeded, "succeeded"},
+    {build_status::failed, "failed"},
+    {build_status::errored, "errored"},
+    {build_status::cancelled, "cancelled"},
+    {build_status::skipped, "skipped"},
+    {build_status::warning, "warning"}};
 const char* to_string(build_status s);
 std::optional<build_status> parse_build_status(std::string_view text);
 /// All but waiting_for_approval, pending and started.

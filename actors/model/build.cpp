@@ -326,8 +326,9 @@ build_record build_record::from_record(std::string_view text) {
 }
 
 bool build_record::approved_by(const std::string& username) const {
-  return std::any_of(approvals.begin(), approvals.end(),
-                     [&](const approval_record& a) { return a.approved && a.username == username; });
+  return std::any_of(approvals.begin(), approvals.end(), [&](const approval_record& a) {
+    return a.approved && a.username == username;
+  });
 }
 
 bool build_record::passed_gate() const {

@@ -274,10 +274,9 @@ void notify_gate(self_ptr self, const build_record& b) {
     if (n == nullptr) continue;
     auto kind = model::delivery_kind(cfg, n->type);
     if (kind.empty()) continue;
-    messages.push_back(model::render(*n, kind, b, "approval",
-                                     steps[i].message ? steps[i].message : n->message, ctx.now(),
-                                     "a-" + std::to_string(b.id) + "-" + std::to_string(i),
-                                     steps[i].params));
+    messages.push_back(model::render(
+        *n, kind, b, "approval", steps[i].message ? steps[i].message : n->message, ctx.now(),
+        "a-" + std::to_string(b.id) + "-" + std::to_string(i), steps[i].params));
   }
   enqueue_notifications(self, ctx, std::move(messages));
 }
@@ -300,8 +299,8 @@ void gate_timeout_due(self_ptr self, std::int64_t id) {
   const auto& gate = st.def->approve;
   if (!gate || !gate->timeout) return;
   auto& ctx = st.setup.ctx;
-  if (ctx.now() < b.created_at + std::chrono::duration_cast<model::time_point::duration>(
-                                     *gate->timeout)) {
+  if (ctx.now() <
+      b.created_at + std::chrono::duration_cast<model::time_point::duration>(*gate->timeout)) {
     arm_gate_timeout(self, b);
     return;
   }
@@ -465,7 +464,8 @@ caf::result<domain::reply> decide(self_ptr self, const proto::decide_build& d) {
   ops.insert(ops.begin(), record_op(*b));
   tell_observer(self, *b);
   auto id = b->id;
-  auto answer = answer_recorded(self, id, std::move(ops), d.approve ? "the approval" : "the rejection");
+  auto answer =
+      answer_recorded(self, id, std::move(ops), d.approve ? "the approval" : "the rejection");
   prune(self);
   return answer;
 }

@@ -642,18 +642,19 @@ caf::result<domain::reply> list_pipelines(self_ptr self) {
 caf::result<domain::reply> queue_view(self_ptr self) {
   return later(self, [self](reply_fn done) {
     self->request(self->state.ctx.queue, caf::infinite, proto::queue_atom::value)
-        .then([self, done](json& q) {
-                waiting_builds(self, [done, q = std::move(q)](json builds) mutable {
-                  auto list = json::array();
-                  for (auto& b : builds)
-                    list.push_back({{"build", std::move(b)}, {"blocked_by", "approval"}});
-                  q["waiting"] = std::move(list);
-                  done(domain::done(std::move(q)));
-                });
-              },
-              [done](caf::error& e) {
-                done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+        .then(
+            [self, done](json& q) {
+              waiting_builds(self, [done, q = std::move(q)](json builds) mutable {
+                auto list = json::array();
+                for (auto& b : builds)
+                  list.push_back({{"build", std::move(b)}, {"blocked_by", "approval"}});
+                q["waiting"] = std::move(list);
+                done(domain::done(std::move(q)));
               });
+            },
+            [done](caf::error& e) {
+              done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+            });
   });
 }
 

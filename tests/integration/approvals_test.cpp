@@ -17,8 +17,8 @@ namespace {
 
 /// A user token of the test server for `user` with `role`.
 std::string token_of(const std::string& user, const std::string& role) {
-  auto r = run_command({node_binary(), "user-token", "--jwt-secret", "test-secret", "--user", user,
-                        "--role", role});
+  auto r = run_command(
+      {node_binary(), "user-token", "--jwt-secret", "test-secret", "--user", user, "--role", role});
   REQUIRE_MESSAGE(r.exit_code == 0, r.output);
   return r.output.substr(0, r.output.find('\n'));
 }
@@ -34,10 +34,9 @@ std::string gated(const std::string& gate, const std::string& cmd = "echo deploy
 const std::string build1 = "/pipelines/p/jobs/deploy/builds/1";
 
 /// `pikoci-node client` against `node` with `token`.
-command_result client(runtime_node& node, const std::string& token,
-                      std::vector<std::string> args) {
-  std::vector<std::string> argv{node_binary(), "client", "--url", node.server().url(), "--token",
-                                token};
+command_result client(runtime_node& node, const std::string& token, std::vector<std::string> args) {
+  std::vector<std::string> argv{node_binary(),       "client",  "--url",
+                                node.server().url(), "--token", token};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, 20s);
 }
@@ -72,8 +71,9 @@ TEST_SUITE("integration.approvals") {
     CHECK(q["waiting"][0]["build"]["number"] == "1");
     CHECK(node.get("/stats").json()["blocked_by"]["approval"] == 1);
     auto text = client(node, node.token(), {"queue"});
-    CHECK(text.output.find("p/deploy #1 waiting_for_approval (0/2 approvals)  blocked by approval") !=
-          std::string::npos);
+    CHECK(
+        text.output.find("p/deploy #1 waiting_for_approval (0/2 approvals)  blocked by approval") !=
+        std::string::npos);
 
     // the write role may not approve
     CHECK(node.call("POST", build1 + "/approve", "", writer).status == 403);
@@ -159,6 +159,13 @@ TEST_SUITE("integration.approvals") {
     CHECK(waiting(node).empty());
     CHECK(node.post(build1 + "/approve").status == 409);
     CHECK(node.trigger("p", "deploy")["status"] == "waiting_for_approval");
+    CHECK(waiting(node).size() == 1);
+    // the job leaves the pipeline: its waiting build goes with its other builds
+    node.set_pipeline("p",
+                      "job \"other\" {\n  task \"t\" {\n    run \"shell\" { cmd = \"true\" }\n"
+                      "  }\n}\n");
+    CHECK(waiting(node).empty());
+    CHECK(node.get("/pipelines/p/jobs/deploy/builds/2").status == 404);
   }
 
   TEST_CASE("a retry of an approved build that failed skips the gate; disable_retry refuses") {
@@ -296,8 +303,9 @@ job "after-hard" {
   TEST_CASE("the gate's notify steps are sent when a build starts waiting") {
     http_receiver receiver;
     runtime_node node;
-    auto hcl = gated("    notify \"http\" \"ask\" {\n      message = \"approve $BUILD_JOB_NAME "
-                     "#$BUILD_NUMBER\"\n    }") +
+    auto hcl = gated(
+                   "    notify \"http\" \"ask\" {\n      message = \"approve $BUILD_JOB_NAME "
+                   "#$BUILD_NUMBER\"\n    }") +
                "notification \"http\" \"ask\" {\n  params { url = \"" + receiver.url("/ask") +
                "\" }\n}\n";
     node.set_pipeline("p", hcl);

@@ -604,10 +604,11 @@ job "j" {
 )";
     auto all = errors(src);
     INFO(all);
-    CHECK(has(all, "p.hcl:11:12: Approval notify of a command type: job \"j\": approve \"gate\" "
-                   "notifies \"mail.ops\", of type \"mail\", which a notify command sends from a "
-                   "worker; an approval gate's notifications are sent by the server: use an http, "
-                   "slack or discord type"));
+    CHECK(has(all,
+              "p.hcl:11:12: Approval notify of a command type: job \"j\": approve \"gate\" "
+              "notifies \"mail.ops\", of type \"mail\", which a notify command sends from a "
+              "worker; an approval gate's notifications are sent by the server: use an http, "
+              "slack or discord type"));
     CHECK(all.find("http.hook") == std::string::npos);
   }
 

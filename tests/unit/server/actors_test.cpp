@@ -291,7 +291,8 @@ TEST_SUITE("server actors") {
 
   TEST_CASE("approval gate: a waiting build holds no slot; distinct approvals admit it") {
     node_fixture n(/*max_in_flight*/ 1);
-    n.set("p", source_type + job_on_code("a") + "job \"gate2\" {\n  approve \"x\" { approvals = 2 }\n"
+    n.set("p", source_type + job_on_code("a") +
+                   "job \"gate2\" {\n  approve \"x\" { approvals = 2 }\n"
                    "  task \"t\" {\n    run \"exec\" { path = \"/bin/true\" }\n  }\n}\n");
     auto b = n.ok(proto::trigger_job{"p", "gate2", {}, {}}, 201)["build"];
     CHECK(b["status"] == "waiting_for_approval");
@@ -323,7 +324,7 @@ TEST_SUITE("server actors") {
     CHECK(n.dispatched("gate2"));
   }
 
-  TEST_CASE("approval gate: passed makes no second build while one waits; reject and cancel end it") {
+  TEST_CASE("approval gate: passed makes no second build while one waits; rejection, cancel") {
     node_fixture n;
     n.set("p", source_type + job_on_code("up") +
                    "job \"down\" {\n  approve \"x\" {}\n  get \"src\" \"code\" {\n"
