@@ -107,6 +107,10 @@ body pin_body(const node::client_flags& f) {
   return json{{"version_id", f.version_id}};
 }
 
+body message_body(const node::client_flags& f) {
+  return json{{"message", f.message}};
+}
+
 body secret_body(const node::client_flags& f) {
   if (!f.secret_value.empty()) return json{{"value", f.secret_value}};
   // standard input, so that the value is in no command line or shell history

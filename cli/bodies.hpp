@@ -30,6 +30,7 @@ body user_body(const node::client_flags& f);         // {username, password, rol
 body role_body(const node::client_flags& f);         // {role}
 body password_body(const node::client_flags& f);     // {password}: --password, else asked for
 body login_body(const node::client_flags& f);        // {username, password}: flags, else asked
+body message_body(const node::client_flags& f);      // {message}: --message (may be empty)
 
 /// The `vars` of PUT /pipelines/{p}: the `--vars` JSON object, then `--var k=v` on top. A --var
 /// value is text; it is sent as a number or bool when `hcl_source` declares that type for the

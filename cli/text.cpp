@@ -89,6 +89,12 @@ std::string build_line(const json& build, bool with_pipeline) {
   std::string line;
   if (with_pipeline) line += text(build, "pipeline") + "/";
   line += text(build, "job") + " #" + text(build, "number") + " " + text(build, "status");
+  if (text(build, "status") == "waiting_for_approval") {
+    std::size_t approved = 0;
+    for (const auto& a : list(build, "approvals")) approved += text(a, "action") == "approved";
+    line +=
+        " (" + std::to_string(approved) + "/" + text(build, "approvals_required") + " approvals)";
+  }
   if (std::string ms = text(build, "duration_ms"); !ms.empty()) line += " " + ms + "ms";
   if (std::string reason = text(build, "reason"); !reason.empty())
     line += " (" + first_line(reason) + ")";
@@ -260,6 +266,17 @@ void build_text(const shown& s) {
   if (std::string f = text(b, "finished_at"); !f.empty()) out << ", finished " << f;
   out << "\n";
   if (std::string reason = text(b, "reason"); !reason.empty()) out << "reason: " << reason << "\n";
+  if (std::string why = text(b, "blocked_by"); !why.empty()) out << "blocked by " << why << "\n";
+  const json& approvals = list(b, "approvals");
+  if (!approvals.empty()) {
+    out << "approvals (" << text(b, "approvals_required") << " needed):\n";
+    for (const auto& a : approvals) {
+      out << "  " << text(a, "username") << " " << text(a, "action") << " "
+          << text(a, "created_at");
+      if (std::string m = text(a, "message"); !m.empty()) out << ": " << first_line(m);
+      out << "\n";
+    }
+  }
   std::vector<std::vector<std::string>> inputs;
   for (const auto& in : list(b, "inputs"))
     inputs.push_back({text(in, "name"), text(in, "resource"), "version " + text(in, "version_id"),
@@ -294,6 +311,9 @@ void queue_text(const shown& s) {
   for (const auto& p : list(q, "pending"))
     s.out << "  " << text(p, "position") << ". " << build_line(at(p, "build"), true)
           << "  blocked by " << text(p, "blocked_by") << "\n";
+  for (const auto& w : list(q, "waiting"))
+    s.out << "  -. " << build_line(at(w, "build"), true) << "  blocked by " << text(w, "blocked_by")
+          << "\n";
 }
 
 void workers_text(const shown& s) {

@@ -28,7 +28,10 @@ std::optional<build_status> parse_build_status(std::string_view text) {
   return value_of(build_status_names, text);
 }
 bool is_terminal(build_status s) {
-  return s != build_status::pending && s != build_status::started;
+  return !is_unstarted(s) && s != build_status::started;
+}
+bool is_unstarted(build_status s) {
+  return s == build_status::waiting_for_approval || s == build_status::pending;
 }
 bool is_run_outcome(build_status s) {
   return s == build_status::succeeded || s == build_status::failed || s == build_status::errored ||

@@ -13,10 +13,13 @@ namespace pikoci::domain {
 template <class E>
 using name_table_entry = std::pair<E, const char*>;
 
-/// The status of a build or of one of its steps. A run on a worker ends succeeded, failed,
-/// errored or cancelled; the job turns an allowed failure into `warning`, and a pending build the
-/// queue drops (superseded under its concurrency rule) is `skipped`.
+/// The status of a build or of one of its steps. A build of a job with an approval gate is
+/// created `waiting_for_approval` (outside the execution queue) and becomes `pending` once
+/// approved. A run on a worker ends succeeded, failed, errored or cancelled; the job turns an
+/// allowed failure into `warning` (as a maintainer may later), and a pending build the queue
+/// drops (superseded under its concurrency rule) is `skipped`.
 enum class build_status {
+  waiting_for_approval,
   pending,
   started,
   succeeded,
@@ -27,14 +30,21 @@ enum class build_status {
   warning
 };
 inline constexpr name_table_entry<build_status> build_status_names[] = {
-    {build_status::pending, "pending"},     {build_status::started, "started"},
-    {build_status::succeeded, "succeeded"}, {build_status::failed, "failed"},
-    {build_status::errored, "errored"},     {build_status::cancelled, "cancelled"},
-    {build_status::skipped, "skipped"},     {build_status::warning, "warning"}};
+    {build_status::waiting_for_approval, "waiting_for_approval"},
+    {build_status::pending, "pending"},
+    {build_status::started, "started"},
+    {build_status::succeeded, "succeeded"},
+    {build_status::failed, "failed"},
+    {build_status::errored, "errored"},
+    {build_status::cancelled, "cancelled"},
+    {build_status::skipped, "skipped"},
+    {build_status::warning, "warning"}};
 const char* to_string(build_status s);
 std::optional<build_status> parse_build_status(std::string_view text);
-/// All but pending and started.
+/// All but waiting_for_approval, pending and started.
 bool is_terminal(build_status s);
+/// Not started yet and not over: waiting_for_approval or pending.
+bool is_unstarted(build_status s);
 /// What a run on a worker can end with: succeeded, failed, errored or cancelled.
 bool is_run_outcome(build_status s);
 

@@ -368,6 +368,18 @@ parsed<proto::set_secret> set_secret(const input& in, std::string pipeline) {
   return proto::set_secret{std::move(pipeline), in.param("name"), v.get<std::string>()};
 }
 
+/// POST .../approve {"message"?} and .../reject {"message"}: a decision by the token's subject.
+/// The message is at most 4096 bytes; a rejection says why.
+parsed<proto::decide_build> decide(const input& in, bool approve) {
+  const auto& m = in.body.contains("message") ? in.body["message"] : json();
+  if (!m.is_null() && !m.is_string()) return bad("message must be a string");
+  std::string message = m.is_string() ? m.get<std::string>() : "";
+  if (message.size() > 4096) return bad("message must be at most 4096 bytes");
+  if (!approve && message.empty()) return bad("a rejection needs a message");
+  return proto::decide_build{in.param("p"), in.param("j"), in.param("n"),
+                             in.who.subject, approve, std::move(message)};
+}
+
 std::optional<std::int64_t> integer(const std::string& text) {
   if (text.empty() || text.size() > 18) return std::nullopt;
   std::int64_t n = 0;
@@ -973,6 +985,11 @@ const std::vector<route>& routes() {
        })},
       {post, B + "/retry", a::writer, op([](const input& in) {
          return proto::retry_build{in.param("p"), in.param("j"), in.param("n")};
+       })},
+      {post, B + "/approve", a::maintainer, op([](const input& in) { return decide(in, true); })},
+      {post, B + "/reject", a::maintainer, op([](const input& in) { return decide(in, false); })},
+      {post, B + "/warning", a::maintainer, op([](const input& in) {
+         return proto::mark_warning{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
        })},
       {get, B + "/events", a::reader, op([](const input& in) {
          return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};

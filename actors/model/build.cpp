@@ -1,5 +1,6 @@
 #include "actors/model/build.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
@@ -19,6 +20,26 @@ step_record* find_in(std::vector<step_record>& steps, const std::string& id) {
     if (auto* child = find_in(s.steps, id)) return child;
   }
   return nullptr;
+}
+
+nlohmann::json approvals_json(const std::vector<approval_record>& approvals) {
+  auto out = nlohmann::json::array();
+  for (const auto& a : approvals)
+    out.push_back({{"username", a.username},
+                   {"action", a.approved ? "approved" : "rejected"},
+                   {"message", a.message},
+                   {"created_at", format_time(a.created_at)}});
+  return out;
+}
+
+std::vector<approval_record> approvals_from(const nlohmann::json& j) {
+  std::vector<approval_record> out;
+  if (!j.is_array()) return out;  // records written before approval gates
+  for (const auto& a : j)
+    out.push_back({a.at("username").get<std::string>(), a.at("action") == "approved",
+                   a.at("message").get<std::string>(),
+                   parse_time(a.at("created_at").get<std::string>())});
+  return out;
 }
 
 nlohmann::json step_json(const step_record& s) {
@@ -242,7 +263,9 @@ nlohmann::json build_record::to_json(bool full) const {
                    {"started_at", time_or_null(started_at)},
                    {"finished_at", time_or_null(finished_at)},
                    {"duration_ms", duration},
-                   {"inputs", inputs_json}};
+                   {"inputs", inputs_json},
+                   {"approvals_required", approvals_required},
+                   {"approvals", approvals_json(approvals)}};
   if (full) {
     step_lists parsed;
     if (!stored_steps_.empty()) parsed = steps_from_line(stored_steps_);
@@ -297,7 +320,25 @@ build_record build_record::from_record(std::string_view text) {
   b.input_values = j.at("input_values").get<std::map<std::string, std::string>>();
   b.queue_seq = j.at("queue_seq").get<std::uint64_t>();
   b.dispatched = j.value("dispatched", false);
+  b.approvals_required = j.value("approvals_required", 0);
+  b.approvals = approvals_from(j.value("approvals", nlohmann::json()));
   return b;
+}
+
+bool build_record::approved_by(const std::string& username) const {
+  return std::any_of(approvals.begin(), approvals.end(), [&](const approval_record& a) {
+    return a.approved && a.username == username;
+  });
+}
+
+bool build_record::passed_gate() const {
+  if (approvals_required == 0) return false;
+  int approved = 0;
+  for (const auto& a : approvals) {
+    if (!a.approved) return false;
+    ++approved;
+  }
+  return approved >= approvals_required;
 }
 
 std::string build_numbering::next() {

@@ -23,6 +23,7 @@ using time_point = std::chrono::system_clock::time_point;
 /// The domain's statuses, named here too because the model's records and views speak them.
 using build_status = domain::build_status;
 using domain::is_terminal;
+using domain::is_unstarted;
 using domain::parse_build_status;
 using domain::to_string;
 
@@ -45,6 +46,14 @@ struct step_record {
   std::vector<step_record> steps;
 };
 
+/// A decision at a build's approval gate, by the token subject that made it.
+struct approval_record {
+  std::string username;
+  bool approved = true;  // false: rejected
+  std::string message;
+  time_point created_at{};
+};
+
 struct build_record {
   std::int64_t id = 0;
   std::string pipeline, job, number;
@@ -62,6 +71,15 @@ struct build_record {
   bool dispatched = false;      // handed to the worker side (a restart never runs it again)
   std::vector<step_record> steps;
   std::vector<step_record> hooks;  // job-level hooks
+  /// The approval gate: how many approvals from distinct users it needs (0: the build had no
+  /// gate) and the decisions so far. A retry of a build that passed the gate carries them over.
+  int approvals_required = 0;
+  std::vector<approval_record> approvals;
+
+  /// Whether `username` approved the build already.
+  bool approved_by(const std::string& username) const;
+  /// Whether the gate let the build through: enough approvals and no rejection.
+  bool passed_gate() const;
 
   /// Applies a worker event (steps appear in the order they start).
   void step_started(const work::step_ref& ref, time_point now);

@@ -46,6 +46,23 @@ struct cancel_build {
   std::string by;       // the user, for the reason
   std::int64_t id = 0;  // instead of `number` (the pipeline cancelling on its own)
 };
+/// POST .../builds/{n}/approve and /reject: a decision at the build's approval gate by `by` (the
+/// token subject; one user's approvals count once).
+struct decide_build {
+  static constexpr const char* name = "decide_build";
+  static constexpr bool writes = true;
+  std::string pipeline, job, number;
+  std::string by;
+  bool approve = true;  // false: reject
+  std::string message;
+};
+/// POST .../builds/{n}/warning: a failed build is marked `warning` by `by`.
+struct mark_warning {
+  static constexpr const char* name = "mark_warning";
+  static constexpr bool writes = true;
+  std::string pipeline, job, number;
+  std::string by;
+};
 /// POST .../builds/{n}/retry
 struct retry_build {
   static constexpr const char* name = "retry_build";
@@ -79,7 +96,7 @@ struct pause_job {
 
 using job_operations =
     answers<get_job, list_builds, get_build, cancel_build, retry_build, watch_build, pause_job,
-            get_build_plan>;
+            get_build_plan, decide_build, mark_warning>;
 
 /// A build the pipeline decided to create (its versions already resolved).
 struct build_spec {
@@ -120,6 +137,8 @@ using job_actor = caf::typed_actor<
     caf::reacts_to<config_atom, config_ptr, bool /*paused*/>,
     // the job leaves: pending builds are withdrawn, started ones cancelled, then it quits
     caf::reacts_to<shutdown_atom>,
+    // (to itself) the approval timeout of the build with this id is due
+    caf::reacts_to<due_atom, std::int64_t>,
     // restart: its restored pending builds go back to the queue in their stored order, under
     // the pipeline's mode; replies once the queue has them all
     caf::replies_to<restore_atom, std::string /*mode*/,
@@ -134,6 +153,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_builds)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::cancel_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::retry_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::decide_build)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::mark_warning)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_build)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pause_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_build_plan)

@@ -8,6 +8,7 @@
 #include "actors/server/guard.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
+#include "config/pipeline/duration.hpp"
 #include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
 
@@ -30,6 +31,8 @@ struct job_state {
   std::map<std::int64_t, std::pair<proto::build_key, proto::slot_owner_actor>> deferred;
   // live event subscribers of builds that are not over (GET .../builds/{n}/events)
   std::map<std::int64_t, std::vector<proto::event_sink_ptr>> watchers;
+  // builds waiting for approval: the queue rules they enter the queue with once approved
+  std::map<std::int64_t, proto::build_rules> gate_rules;
 };
 
 using self_ptr = proto::job_actor::stateful_pointer<job_state>;
@@ -159,12 +162,44 @@ domain::reply not_found_build(self_ptr self, const std::string& number) {
                    "build " + number + " of job \"" + self->state.setup.name + "\" not found");
 }
 
+domain::reply not_waiting(const build_record& b) {
+  return domain::fail(domain::errc::conflict, "build " + b.number + " of job \"" + b.job +
+                                                  "\" is not waiting for approval (" +
+                                                  model::to_string(b.status) + ")");
+}
+
+/// Answers with build `id` once `ops` (its record, with what goes with it) are durable. When the
+/// store takes no writes the change stands here and is written once it does; the answer says so.
+void answer_recorded(self_ptr self, std::int64_t id, persistence::batch ops, std::string what,
+                     caf::typed_response_promise<domain::reply> rp) {
+  auto j = self->state.builds.at(id).to_json(false);
+  write_then(self, self->state.setup.ctx, std::move(ops),
+             [self, rp, id, j = std::move(j), what = std::move(what)](bool ok) mutable {
+               if (ok) {
+                 rp.deliver(domain::done({{"build", std::move(j)}}));
+                 return;
+               }
+               if (auto it = self->state.builds.find(id); it != self->state.builds.end())
+                 put(self, self->state.setup.ctx, {record_op(it->second)});
+               rp.deliver(domain::fail(domain::errc::store_unavailable,
+                                       "the store could not record " + what));
+             });
+}
+
+caf::result<domain::reply> answer_recorded(self_ptr self, std::int64_t id, persistence::batch ops,
+                                           std::string what) {
+  auto rp = self->make_response_promise<domain::reply>();
+  answer_recorded(self, id, std::move(ops), std::move(what), rp);
+  return rp;
+}
+
 /// The final status of a build the worker decided, `allow_failure` applied.
 build_status final_status(const pipeline::job* def, work::status st) {
   return st == build_status::failed && def && def->allow_failure ? build_status::warning : st;
 }
 
 void grant(self_ptr self, proto::build_key key, const proto::slot_owner_actor& slots);
+caf::result<domain::reply> admit_approved(self_ptr self, build_record& b);
 void record_dispatch(self_ptr self, proto::build_key key, proto::slot_owner_actor slots,
                      proto::plan_ptr plan, std::vector<std::string> tags);
 
@@ -209,6 +244,95 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<dom
   });
 }
 
+/// The job's approval gate for new build `b`: whether it waits. A retry of a build that passed
+/// the gate carries its approvals over and does not wait again; any other retry waits.
+bool enter_gate(self_ptr self, build_record& b, const std::optional<std::string>& retry_of) {
+  const auto& gate = self->state.def->approve;
+  if (!gate) return false;
+  if (const auto* parent = retry_of ? find_number(self, *retry_of) : nullptr;
+      parent != nullptr && parent->passed_gate()) {
+    b.approvals_required = parent->approvals_required;
+    b.approvals = parent->approvals;
+    return false;
+  }
+  b.status = build_status::waiting_for_approval;
+  b.approvals_required = gate->approvals;
+  return true;
+}
+
+/// The gate's notify steps of built-in kinds, sent through the outbox when a build starts
+/// waiting (validation refuses the kinds a command sends).
+void notify_gate(self_ptr self, const build_record& b) {
+  auto& st = self->state;
+  auto& ctx = st.setup.ctx;
+  if (!ctx.outbox) return;
+  const auto& cfg = *st.setup.cfg;
+  const auto& steps = st.def->approve->notify;
+  std::vector<model::notification_message> messages;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto* n = cfg.find_notification(steps[i].canonical);
+    if (n == nullptr) continue;
+    auto kind = model::delivery_kind(cfg, n->type);
+    if (kind.empty()) continue;
+    messages.push_back(model::render(
+        *n, kind, b, "approval", steps[i].message ? steps[i].message : n->message, ctx.now(),
+        "a-" + std::to_string(b.id) + "-" + std::to_string(i), steps[i].params));
+  }
+  enqueue_notifications(self, ctx, std::move(messages));
+}
+
+/// The approval timeout of waiting build `b` fires when it is due under the job's current gate
+/// (a gate without a timeout never ends a build). A timer that fires early re-arms itself.
+void arm_gate_timeout(self_ptr self, const build_record& b) {
+  const auto& gate = self->state.def->approve;
+  if (!gate || !gate->timeout) return;
+  auto due = b.created_at + std::chrono::duration_cast<model::time_point::duration>(*gate->timeout);
+  auto left = std::max(due - self->state.setup.ctx.now(), model::time_point::duration::zero());
+  self->delayed_send(self, left, proto::due_atom::value, b.id);
+}
+
+void gate_timeout_due(self_ptr self, std::int64_t id) {
+  auto& st = self->state;
+  auto it = st.builds.find(id);
+  if (it == st.builds.end() || it->second.status != build_status::waiting_for_approval) return;
+  auto& b = it->second;
+  const auto& gate = st.def->approve;
+  if (!gate || !gate->timeout) return;
+  auto& ctx = st.setup.ctx;
+  if (ctx.now() <
+      b.created_at + std::chrono::duration_cast<model::time_point::duration>(*gate->timeout)) {
+    arm_gate_timeout(self, b);
+    return;
+  }
+  b.status = build_status::failed;
+  b.reason = "approval timed out after " + pipeline::format_duration(*gate->timeout);
+  b.finished_at = ctx.now();
+  st.gate_rules.erase(id);
+  spdlog::info("event=build.approval_timeout pipeline={} job={} build={} number={}", b.pipeline,
+               b.job, b.id, b.number);
+  tell_observer(self, b);
+  persistence::batch ops{record_op(b)};
+  notify_end(self, b, ops);
+  put(self, ctx, std::move(ops));
+  prune(self);
+}
+
+/// A new build waits at the gate: recorded (answered once durable, like any new build), held
+/// outside the execution queue with the rules it enters it with once approved.
+void wait_for_approval(self_ptr self, build_record b, proto::build_rules rules,
+                       caf::typed_response_promise<domain::reply> rp) {
+  auto& st = self->state;
+  st.gate_rules[b.id] = std::move(rules);
+  st.by_number[b.number] = b.id;
+  auto& stored = st.builds[b.id] = std::move(b);
+  spdlog::info("event=build.waiting_for_approval pipeline={} job={} build={} number={} needs={}",
+               stored.pipeline, stored.job, stored.id, stored.number, stored.approvals_required);
+  tell_observer(self, stored);
+  acknowledge(self, stored.id, rp);
+  arm_gate_timeout(self, stored);
+  notify_gate(self, stored);
+}
+
 /// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
 /// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
 /// answer so a rejected build leaves no trace (its number is reused).
@@ -226,6 +350,10 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
   b.input_values = std::move(spec.values);
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
   auto rp = self->make_response_promise<domain::reply>();
+  if (spec.failure.empty() && enter_gate(self, b, retry_of)) {
+    wait_for_approval(self, std::move(b), std::move(spec.rules), rp);
+    return rp;
+  }
   if (!spec.failure.empty()) {
     b.status = build_status::failed;
     b.reason = std::move(spec.failure);
@@ -290,9 +418,11 @@ caf::result<domain::reply> cancel(self_ptr self, const proto::cancel_build& req)
                                                "\" already finished (" +
                                                model::to_string(b->status) + ")");
   auto& ctx = self->state.setup.ctx;
-  bool was_pending = b->status == build_status::pending;
+  auto was = b->status;
+  bool was_pending = model::is_unstarted(was);
   b->status = build_status::cancelled;
   b->reason = req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
+  self->state.gate_rules.erase(b->id);
   if (was_pending) {
     // Withdrawn before it started. If the queue dispatched it meanwhile, `accepted` arrives for a
     // cancelled build and cancels the run.
@@ -303,24 +433,111 @@ caf::result<domain::reply> cancel(self_ptr self, const proto::cancel_build& req)
                b->reason);
   }
   spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={}", b->pipeline,
-               b->job, b->id, b->number, was_pending ? "pending" : "started");
+               b->job, b->id, b->number, model::to_string(was));
   tell_observer(self, *b);
-  // acknowledged once durable
-  auto rp = self->make_response_promise<domain::reply>();
   persistence::batch ops{record_op(*b)};
   if (was_pending) notify_end(self, *b, ops);  // ended without running
-  write_then(self, ctx, std::move(ops),
-             [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
-               if (ok) {
-                 rp.deliver(domain::done({{"build", std::move(j)}}));
-                 return;
-               }
-               // the cancel took effect here: it is written once the store takes writes again
-               if (auto it = self->state.builds.find(id); it != self->state.builds.end())
-                 put(self, self->state.setup.ctx, {record_op(it->second)});
-               rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record the cancel"));
-             });
+  return answer_recorded(self, b->id, std::move(ops), "the cancel");
+}
+
+/// POST .../approve and /reject. An approval from a user who approved already changes nothing
+/// (answered with the build as it is); the last approval needed admits the build to the queue.
+caf::result<domain::reply> decide(self_ptr self, const proto::decide_build& d) {
+  auto& st = self->state;
+  auto* b = find_number(self, d.number);
+  if (b == nullptr) return not_found_build(self, d.number);
+  if (b->status != build_status::waiting_for_approval) return not_waiting(*b);
+  if (d.approve && b->approved_by(d.by)) return domain::done({{"build", b->to_json(false)}});
+  auto& ctx = st.setup.ctx;
+  b->approvals.push_back({d.by, d.approve, d.message, ctx.now()});
+  spdlog::info("event=build.{} pipeline={} job={} build={} number={} by={}",
+               d.approve ? "approved" : "rejected", b->pipeline, b->job, b->id, b->number, d.by);
+  if (d.approve && b->passed_gate()) return admit_approved(self, *b);
+  persistence::batch ops;
+  if (!d.approve) {
+    b->status = build_status::failed;
+    b->reason = "rejected by " + d.by + (d.message.empty() ? "" : ": " + d.message);
+    b->finished_at = ctx.now();
+    st.gate_rules.erase(b->id);
+    notify_end(self, *b, ops);
+  }
+  ops.insert(ops.begin(), record_op(*b));
+  tell_observer(self, *b);
+  auto id = b->id;
+  auto answer =
+      answer_recorded(self, id, std::move(ops), d.approve ? "the approval" : "the rejection");
+  prune(self);
+  return answer;
+}
+
+/// The queue entry of build `b` under `rules` (the job's own limits added).
+proto::queued_build queue_entry(self_ptr self, const build_record& b, proto::build_rules rules) {
+  proto::queued_build q{{b.id, b.attempt},
+                        b.pipeline,
+                        b.job,
+                        b.number,
+                        b.created_at,
+                        caf::actor_cast<proto::build_owner_actor>(self),
+                        std::move(rules)};
+  q.rules.job_concurrency = self->state.def->concurrency;
+  q.rules.serial_groups = self->state.def->serial_groups;
+  return q;
+}
+
+/// The gate let `b` through: it enters the execution queue as a new build does (the mailbox
+/// waits for the admission). A queue that refuses it (full, draining) leaves it waiting without
+/// the last approval, so the same approval can be given again later.
+caf::result<domain::reply> admit_approved(self_ptr self, build_record& b) {
+  auto& st = self->state;
+  auto rules = st.gate_rules.count(b.id) != 0 ? st.gate_rules.at(b.id) : proto::build_rules{};
+  auto rp = self->make_response_promise<domain::reply>();
+  auto take_back = [self, id = b.id] { self->state.builds.at(id).approvals.pop_back(); };
+  self->request(st.setup.ctx.queue, caf::infinite, proto::enqueue_atom::value,
+                queue_entry(self, b, std::move(rules)))
+      .await(
+          [self, rp, take_back, id = b.id](proto::admission& a) mutable {
+            auto& st = self->state;
+            if (a.result == proto::admission::outcome::rejected) {
+              take_back();
+              rp.deliver(domain::fail(std::move(a.rejection)));
+              return;
+            }
+            st.gate_rules.erase(id);
+            auto& b = st.builds.at(id);
+            b.queue_seq = a.seq;
+            b.status = build_status::pending;
+            if (a.result == proto::admission::outcome::skipped) {
+              b.status = build_status::skipped;
+              b.reason = a.reason;
+              b.finished_at = st.setup.ctx.now();
+            }
+            tell_observer(self, b);
+            answer_recorded(self, id, {record_op(b)}, "the approval", rp);
+          },
+          [rp, take_back](caf::error& e) mutable {
+            take_back();
+            rp.deliver(
+                domain::fail(domain::errc::internal, "execution queue: " + caf::to_string(e)));
+          });
   return rp;
+}
+
+/// POST .../warning: a failed build counts as passing from now on (downstream `passed` is
+/// evaluated again, as after a success).
+caf::result<domain::reply> mark_warning(self_ptr self, const proto::mark_warning& w) {
+  auto* b = find_number(self, w.number);
+  if (b == nullptr) return not_found_build(self, w.number);
+  if (b->status != build_status::failed || !b->finished_at)
+    return domain::fail(domain::errc::conflict,
+                        "build " + b->number + " of job \"" + b->job + "\" is " +
+                            (b->finished_at ? model::to_string(b->status) : "still running") +
+                            ": only a failed build can be marked as warning");
+  b->status = build_status::warning;
+  b->reason = "marked as warning by " + w.by + (b->reason.empty() ? "" : " (" + b->reason + ")");
+  spdlog::info("event=build.marked_warning pipeline={} job={} build={} number={} by={}",
+               b->pipeline, b->job, b->id, b->number, w.by);
+  tell_observer(self, *b);
+  return answer_recorded(self, b->id, {record_op(*b)}, "the warning");
 }
 
 caf::result<domain::reply> retry(self_ptr self, const proto::retry_build& req) {
@@ -393,6 +610,11 @@ caf::result<domain::reply> get(self_ptr self, const proto::get_build& g) {
     b = &it->second;
   }
   if (b == nullptr) return not_found_build(self, g.number);
+  if (b->status == build_status::waiting_for_approval) {
+    auto j = b->to_json(true);
+    j["blocked_by"] = "approval";
+    return domain::done({{"build", std::move(j)}});
+  }
   if (b->status != build_status::pending) return domain::done({{"build", b->to_json(true)}});
   auto rp = self->make_response_promise<domain::reply>();
   self->request(self->state.setup.ctx.queue, caf::infinite, proto::queue_atom::value, b->id)
@@ -539,7 +761,7 @@ void adopt_restored(self_ptr self) {
     auto& rec = st.builds[b.id] = std::move(b);
     // handed to the worker side and not over: it was running when the node stopped (its status
     // may already be final: decided or cancelled, with job hooks still to run)
-    bool ran = !rec.finished_at && (rec.status != build_status::pending || rec.dispatched);
+    bool ran = !rec.finished_at && (!model::is_unstarted(rec.status) || rec.dispatched);
     if (ran && !st.setup.ctx.remote_workers) {
       if (!model::is_terminal(rec.status)) {
         rec.status = build_status::errored;
@@ -595,19 +817,17 @@ caf::result<bool> requeue(self_ptr self, const std::string& mode, bool cancel_ru
   };
   for (const auto& [id, b] : st.builds) {
     if (b.finished_at) continue;
+    proto::build_rules rules;
+    rules.mode = mode;
+    rules.cancel_running = cancel_running;
+    rules.group = b.concurrency_group.value_or("");
+    if (b.status == build_status::waiting_for_approval) {  // still outside the queue
+      st.gate_rules[id] = std::move(rules);
+      arm_gate_timeout(self, b);
+      continue;
+    }
     bool handed_out = b.status != build_status::pending || b.dispatched;
-    proto::queued_build q{{b.id, b.attempt},
-                          b.pipeline,
-                          b.job,
-                          b.number,
-                          b.created_at,
-                          caf::actor_cast<proto::build_owner_actor>(self),
-                          {}};
-    q.rules.mode = mode;
-    q.rules.cancel_running = cancel_running;
-    q.rules.group = b.concurrency_group.value_or("");
-    q.rules.job_concurrency = st.def->concurrency;
-    q.rules.serial_groups = st.def->serial_groups;
+    auto q = queue_entry(self, b, std::move(rules));
     q.seq = b.queue_seq != 0 ? b.queue_seq : static_cast<std::uint64_t>(b.id);
     if (handed_out) {  // only with remote workers: adopt_restored orphaned them otherwise
       adopt_running(self, b, std::move(q));
@@ -628,6 +848,9 @@ void configure(self_ptr self, proto::config_ptr cfg, bool paused) {
   if (const auto* def = cfg->find_job(st.setup.name)) {
     st.setup.cfg = std::move(cfg);
     st.def = def;
+    // the gate's timeout may have changed: waiting builds time out under the new one
+    for (const auto& [id, b] : st.builds)
+      if (b.status == build_status::waiting_for_approval) arm_gate_timeout(self, b);
   }
   st.setup.paused = paused;
 }
@@ -758,6 +981,9 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       [self](const proto::get_build& g) { return get(self, g); },
       [self](const proto::cancel_build& c) { return cancel(self, c); },
       [self](const proto::retry_build& r) { return retry(self, r); },
+      [self](const proto::decide_build& d) { return decide(self, d); },
+      [self](const proto::mark_warning& w) { return mark_warning(self, w); },
+      [self](proto::due_atom, std::int64_t id) { gate_timeout_due(self, id); },
       [self](const proto::watch_build& w) { return watch(self, w); },
       [self](const proto::pause_job&) { return domain::done({{"job", summary(self)}}); },
       [self](const proto::get_build_plan& p) { return plan_view(self, p); },

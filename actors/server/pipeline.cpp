@@ -936,7 +936,7 @@ void restored_builds(self_ptr self, const std::string& job,
     build_usage u;
     if (const auto* known = st.usage.find(b.id)) u = *known;
     u.job = job;
-    u.pending = b.status == build_status::pending;
+    u.pending = domain::is_unstarted(b.status);
     u.passed = b.status == build_status::succeeded || b.status == build_status::warning;
     for (const auto& [step, v] : b.gets) u.gets[step] = v;
     st.usage.record(b.id, std::move(u));
@@ -949,14 +949,14 @@ void build_changed(self_ptr self, const std::string& job, std::int64_t id, build
   auto& st = self->state;
   if (st.jobs.count(job) == 0) return;
   bool passed = status == build_status::succeeded || status == build_status::warning;
-  build_usage u{job, status == build_status::pending, passed, std::move(gets)};
+  build_usage u{job, domain::is_unstarted(status), passed, std::move(gets)};
   // what its puts produced stays (implicit get-after-put, recorded by put_found)
   if (const auto* known = st.usage.find(id))
     for (const auto& [name, version] : known->gets) u.gets[name] = version;
   st.usage.record(id, std::move(u));
   save_usage(self, id);
   if (passed) apply_passed(self, evaluate_downstream(inputs(self), job));
-  if (status == build_status::pending) return;
+  if (domain::is_unstarted(status)) return;
   // a build left the queue: `passed` triggers the full queue refused try again
   apply_passed(self, retry_passed(inputs(self)));
 }
@@ -1079,6 +1079,8 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       [self](const proto::get_build& g) { return get_build(self, g); },
       [self](const proto::cancel_build& c) { return to_job(self, c.job, c); },
       [self](const proto::retry_build& r) { return to_job(self, r.job, r); },
+      [self](const proto::decide_build& d) { return to_job(self, d.job, d); },
+      [self](const proto::mark_warning& w) { return to_job(self, w.job, w); },
       [self](const proto::watch_build& w) { return to_job(self, w.job, w); },
       [self](const proto::pause_job& p) { return pause_job(self, p); },
       [self](const proto::get_build_plan& p) { return to_job(self, p.job, p); },

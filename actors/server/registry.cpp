@@ -298,6 +298,21 @@ void all_builds(self_ptr self, const proto::list_builds& req, reply_fn done) {
       req);
 }
 
+/// The builds waiting for approval across pipelines (held by their jobs, outside the execution
+/// queue), oldest first; empty when the pipelines could not say.
+void waiting_builds(self_ptr self, std::function<void(json)> done) {
+  proto::list_builds waiting;
+  waiting.statuses = {model::build_status::waiting_for_approval};
+  waiting.limit = 0;
+  all_builds(self, waiting, [done](domain::reply r) {
+    auto list = json::array();
+    if (!r.failed())
+      for (auto it = r.value["builds"].rbegin(); it != r.value["builds"].rend(); ++it)
+        list.push_back(std::move(*it));
+    done(std::move(list));
+  });
+}
+
 /// Asks every pipeline; the first answer that is not `not_found` wins (lookups by global id or
 /// token).
 template <class Op>
@@ -470,7 +485,10 @@ caf::result<domain::reply> stats(self_ptr self) {
                                                      : json(static_cast<double>(running) /
                                                             static_cast<double>(slots))}};
                       out.update(self->state.ctx.stats->summary(self->state.ctx.now()));
-                      rp.deliver(domain::done(std::move(out)));
+                      waiting_builds(self, [rp, out = std::move(out)](json builds) mutable {
+                        if (!builds.empty()) out["blocked_by"]["approval"] = builds.size();
+                        rp.deliver(domain::done(std::move(out)));
+                      });
                     },
                     fail);
           },
@@ -703,13 +721,24 @@ caf::result<domain::reply> list_pipelines(self_ptr self) {
   });
 }
 
+/// GET /queue: the execution queue's view, plus the builds waiting for approval (held by their
+/// jobs, outside the queue), oldest first, each `blocked_by` "approval".
 caf::result<domain::reply> queue_view(self_ptr self) {
   return later(self, [self](reply_fn done) {
     self->request(self->state.ctx.queue, caf::infinite, proto::queue_atom::value)
-        .then([done](json& q) { done(domain::done(std::move(q))); },
-              [done](caf::error& e) {
-                done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+        .then(
+            [self, done](json& q) {
+              waiting_builds(self, [done, q = std::move(q)](json builds) mutable {
+                auto list = json::array();
+                for (auto& b : builds)
+                  list.push_back({{"build", std::move(b)}, {"blocked_by", "approval"}});
+                q["waiting"] = std::move(list);
+                done(domain::done(std::move(q)));
               });
+            },
+            [done](caf::error& e) {
+              done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+            });
   });
 }
 
@@ -874,6 +903,8 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](proto::get_job& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::cancel_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::retry_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::decide_build& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::mark_warning& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::watch_build& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::pause_job& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::get_build_plan& op) { return to_pipeline(self, std::move(op)); },

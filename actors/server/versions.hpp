@@ -63,7 +63,7 @@ class version_store {
 /// as passing (succeeded or warning), and the version id each get step (by name) used.
 struct build_usage {
   std::string job;
-  bool pending = true;
+  bool pending = true;  // not started yet: waiting for approval or in the queue
   bool passed = false;
   std::map<std::string, version_id> gets;
 };

@@ -256,7 +256,8 @@ struct client_tree {
 
   void add_builds() const {
     auto* builds =
-        group("builds", "list, show, cancel and retry builds; print their logs and plans");
+        group("builds",
+              "list, show, cancel, retry, approve and reject builds; print their logs and plans");
     auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
     list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
     list->add_option("JOB", f.job, "only this job's builds");
@@ -274,6 +275,13 @@ struct client_tree {
                    "print the logs so far, then new output as it comes until the build ends");
     build_args(verb(builds, "cancel", "cancel a pending or started build"));
     build_args(verb(builds, "retry", "run a finished build again with the same versions"));
+    auto* approve = verb(builds, "approve", "approve a build waiting for approval");
+    build_args(approve);
+    approve->add_option("--message,-m", f.message, "why (shown with the approval)");
+    auto* reject = verb(builds, "reject", "reject a build waiting for approval (it fails)");
+    build_args(reject);
+    reject->add_option("--message,-m", f.message, "why (the build's reason names it)")->required();
+    build_args(verb(builds, "warning", "mark a failed build as warning (it counts as passing)"));
   }
 
   void add_resources() const {

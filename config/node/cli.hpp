@@ -116,6 +116,7 @@ struct client_flags {
   std::string username;               // users create|delete|set-role|set-password NAME, login
   std::string role;                   // users create --role, users set-role ROLE
   std::string password;               // users create|set-password, login --password ("": ask)
+  std::string message;                // builds approve|reject --message
 };
 
 struct server_command {

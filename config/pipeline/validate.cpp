@@ -111,11 +111,29 @@ class validator {
       steps(j.plan, who);
       hooks(j.hooks, who);
       steps(j.on_trigger, who);
-      if (j.approve) steps(j.approve->notify, who);
+      if (j.approve) {
+        steps(j.approve->notify, who);
+        gate_notifies(*j.approve, who);
+      }
     }
   }
 
  private:
+  /// An approval gate's notify steps are sent by the server when a build starts waiting: a type
+  /// whose notify command runs on a worker cannot be sent there.
+  void gate_notifies(const approval& a, const std::string& who) {
+    for (const auto& s : a.notify) {
+      const auto* n = cfg_.find_notification(s.canonical);
+      const auto* t = n != nullptr ? cfg_.find_notification_type(n->type) : nullptr;
+      if (t == nullptr || !t->delivery.empty() || (t->source && !t->source_resolved)) continue;
+      diags_.add(s.type_rng, "Approval notify of a command type",
+                 who + ": approve " + quote(a.label) + " notifies " + quote(s.canonical) +
+                     ", of type " + quote(t->name) +
+                     ", which a notify command sends from a worker; an approval gate's "
+                     "notifications are sent by the server: use an http, slack or discord type");
+    }
+  }
+
   /// Built-in http/slack/discord notifications are sent by the server, which never resolves
   /// secrets (workers do, where commands run): a secret-backed param or message is refused.
   void server_sent_secrets(const notification& n, const std::string& who) {

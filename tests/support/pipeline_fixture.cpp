@@ -263,7 +263,8 @@ bool runtime_node::healthy() {
 // --- build JSON ------------------------------------------------------------------------------
 
 bool is_terminal(const json& status) {
-  return status.is_string() && status != "pending" && status != "started";
+  return status.is_string() && status != "pending" && status != "started" &&
+         status != "waiting_for_approval";
 }
 
 bool is_finished(const json& build) {

@@ -126,6 +126,13 @@ notification "log" "team" {
   jobs    = ["build"]
 }
 
+# an approval gate's notifications are sent by the server: a built-in type
+notification "slack" "approvers" {
+  params {
+    webhook_url = "https://hooks.example.com/approvers"
+  }
+}
+
 job "build" {
   concurrency    = 2
   serial_groups  = ["deploys"]
@@ -214,7 +221,7 @@ job "build" {
   approve "release" {
     approvals = 2
     timeout   = "24h"
-    notify "log" "team" {
+    notify "slack" "approvers" {
       message = "approve me"
     }
   }
@@ -274,7 +281,7 @@ TEST_SUITE("config.pipeline") {
     auto cfg = load_ok(kitchen_sink);
     CHECK(cfg.jobs.size() == 3);
     CHECK(cfg.resources.size() == 3);
-    CHECK(cfg.notifications.size() == 1);
+    CHECK(cfg.notifications.size() == 2);
     CHECK(cfg.service_types.size() == 1);
   }
 
@@ -466,7 +473,8 @@ job "j" {
     CHECK(j.approve->label == "release");
     CHECK(j.approve->approvals == 2);
     CHECK(j.approve->timeout == std::chrono::hours(24));
-    CHECK(j.approve->notify.size() == 1);
+    REQUIRE(j.approve->notify.size() == 1);
+    CHECK(j.approve->notify[0].canonical == "slack.approvers");
     REQUIRE(j.inputs.size() == 2);
     CHECK(j.inputs[0].type == value_type::boolean);
     CHECK(j.inputs[0].default_value == pikoci::hcl::value::boolean(false));

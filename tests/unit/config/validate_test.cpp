@@ -586,6 +586,32 @@ job "j" {
               "6:9."));
   }
 
+  TEST_CASE("an approval gate notifies only through types the server sends") {
+    const char* src = R"(
+notification_type "mail" {
+  notify "shell" { cmd = "echo mail" }
+}
+notification "mail" "ops" {}
+notification "http" "hook" {
+  params { url = "http://127.0.0.1:9/x" }
+}
+job "j" {
+  approve "gate" {
+    notify "mail" "ops" {}
+    notify "http" "hook" {}
+  }
+}
+)";
+    auto all = errors(src);
+    INFO(all);
+    CHECK(has(all,
+              "p.hcl:11:12: Approval notify of a command type: job \"j\": approve \"gate\" "
+              "notifies \"mail.ops\", of type \"mail\", which a notify command sends from a "
+              "worker; an approval gate's notifications are sent by the server: use an http, "
+              "slack or discord type"));
+    CHECK(all.find("http.hook") == std::string::npos);
+  }
+
   TEST_CASE("every error of a file is reported in one pass, sorted by position") {
     const char* src = R"(
 job "Bad" {

@@ -37,10 +37,11 @@ TEST_SUITE("domain.vocabulary") {
   TEST_CASE("build statuses are named as the API, the store and the wire show them") {
     round_trips<build_status>(
         build_status_names,
-        {build_status::pending, build_status::started, build_status::succeeded,
-         build_status::failed, build_status::errored, build_status::cancelled,
-         build_status::skipped, build_status::warning},
-        {"pending", "started", "succeeded", "failed", "errored", "cancelled", "skipped", "warning"},
+        {build_status::waiting_for_approval, build_status::pending, build_status::started,
+         build_status::succeeded, build_status::failed, build_status::errored,
+         build_status::cancelled, build_status::skipped, build_status::warning},
+        {"waiting_for_approval", "pending", "started", "succeeded", "failed", "errored",
+         "cancelled", "skipped", "warning"},
         parse_build_status);
     CHECK_FALSE(parse_build_status("running"));
     CHECK_FALSE(parse_build_status("aborted"));
@@ -48,8 +49,12 @@ TEST_SUITE("domain.vocabulary") {
   }
 
   TEST_CASE("terminal statuses and what a run can end with") {
+    CHECK_FALSE(is_terminal(build_status::waiting_for_approval));
     CHECK_FALSE(is_terminal(build_status::pending));
     CHECK_FALSE(is_terminal(build_status::started));
+    CHECK(is_unstarted(build_status::waiting_for_approval));
+    CHECK(is_unstarted(build_status::pending));
+    CHECK_FALSE(is_unstarted(build_status::started));
     for (auto s : {build_status::succeeded, build_status::failed, build_status::errored,
                    build_status::cancelled, build_status::skipped, build_status::warning})
       CHECK(is_terminal(s));

@@ -289,6 +289,70 @@ TEST_SUITE("server actors") {
     CHECK(n.call(proto::retry_build{"p", "a", "9"}).status == 404);
   }
 
+  TEST_CASE("approval gate: a waiting build holds no slot; distinct approvals admit it") {
+    node_fixture n(/*max_in_flight*/ 1);
+    n.set("p", source_type + job_on_code("a") +
+                   "job \"gate2\" {\n  approve \"x\" { approvals = 2 }\n"
+                   "  task \"t\" {\n    run \"exec\" { path = \"/bin/true\" }\n  }\n}\n");
+    auto b = n.ok(proto::trigger_job{"p", "gate2", {}, {}}, 201)["build"];
+    CHECK(b["status"] == "waiting_for_approval");
+    CHECK(b["approvals_required"] == 2);
+    // the only slot goes to a build of another job
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    CHECK(n.dispatched("a"));
+    CHECK_FALSE(n.dispatched("gate2"));
+    CHECK(n.call(proto::mark_warning{"p", "gate2", "1", "alice"}).status == 409);
+    auto one = n.ok(proto::decide_build{"p", "gate2", "1", "alice", true, ""})["build"];
+    CHECK(one["status"] == "waiting_for_approval");
+    n.ok(proto::decide_build{"p", "gate2", "1", "alice", true, "again"});
+    CHECK(n.ok(proto::get_build{"p", "gate2", "1", 0})["build"]["approvals"].size() == 1);
+    auto two = n.ok(proto::decide_build{"p", "gate2", "1", "bob", true, ""})["build"];
+    CHECK(two["status"] == "pending");
+    CHECK_FALSE(n.dispatched("gate2"));  // behind build a, for the one slot
+    n.finish("a");
+    n.finish("gate2", work::status::failed);
+    auto failed = n.ok(proto::get_build{"p", "gate2", "1", 0})["build"];
+    CHECK(failed["status"] == "failed");
+    CHECK(n.call(proto::decide_build{"p", "gate2", "1", "carol", true, ""}).status == 409);
+    // marked as warning: once, and only a failed build
+    auto marked = n.ok(proto::mark_warning{"p", "gate2", "1", "carol"})["build"];
+    CHECK(marked["status"] == "warning");
+    CHECK(marked["reason"] == "marked as warning by carol (step \"x\" failed)");
+    CHECK(n.call(proto::mark_warning{"p", "gate2", "1", "carol"}).status == 409);
+    // its retry passed the gate already
+    CHECK(n.ok(proto::retry_build{"p", "gate2", "1"}, 201)["build"]["status"] == "pending");
+    CHECK(n.dispatched("gate2"));
+  }
+
+  TEST_CASE("approval gate: passed makes no second build while one waits; rejection, cancel") {
+    node_fixture n;
+    n.set("p", source_type + job_on_code("up") +
+                   "job \"down\" {\n  approve \"x\" {}\n  get \"src\" \"code\" {\n"
+                   "    trigger = true\n    passed = [\"up\"]\n  }\n  task \"t\" {\n"
+                   "    run \"exec\" { path = \"/bin/true\" }\n  }\n}\n");
+    n.check_finds("src.code", {{{"ref", "v1"}}});
+    n.finish("up");
+    auto down = n.builds("p", "down");
+    REQUIRE(down.size() == 1);
+    CHECK(down[0]["status"] == "waiting_for_approval");
+    CHECK(down[0]["trigger"]["type"] == "passed");
+    n.ok(proto::check_resource{"p", "src.code"}, 202);
+    n.check_finds("src.code", {{{"ref", "v2"}}});
+    n.finish("up");
+    CHECK(n.builds("p", "down").size() == 1);  // v2 waits for the waiting build
+    auto rejected = n.ok(proto::decide_build{"p", "down", "1", "alice", false, "no"})["build"];
+    CHECK(rejected["status"] == "failed");
+    CHECK(rejected["reason"] == "rejected by alice: no");
+    CHECK_FALSE(n.dispatched("down"));
+    auto later = n.ok(proto::trigger_job{"p", "down", {}, {}}, 201)["build"];
+    CHECK(later["status"] == "waiting_for_approval");
+    auto number = later["number"].get<std::string>();
+    auto cancelled = n.ok(proto::cancel_build{"p", "down", number, "bob"})["build"];
+    CHECK(cancelled["status"] == "cancelled");
+    CHECK(n.call(proto::decide_build{"p", "down", number, "bob", true, ""}).status == 409);
+    CHECK_FALSE(n.dispatched("down"));
+  }
+
   TEST_CASE("cancel: a pending build never starts, a started one is cancelled on the worker") {
     node_fixture n(/*max_in_flight*/ 1);
     n.set("p", source_type + job_on_code("a"));
