@@ -818,6 +818,16 @@ nlohmann::json plan_outline(const std::vector<pipeline::step>& steps) {
   for (const auto& s : steps) {
     nlohmann::json j{{"type", pipeline::to_string(s.kind)}, {"name", s.name}};
     if (s.kind == pipeline::step_kind::in_parallel) j["steps"] = plan_outline(s.steps);
+    if (s.kind == pipeline::step_kind::if_chain) {
+      j["branches"] = nlohmann::json::array();
+      for (const auto& b : s.branches) {
+        auto kind = work::to_string(b.k);
+        j["branches"].push_back({{"type", kind},
+                                 {"name", b.label.empty() ? kind : b.label},
+                                 {"condition", b.condition},
+                                 {"steps", plan_outline(b.steps)}});
+      }
+    }
     out.push_back(std::move(j));
   }
   return out;
