@@ -209,6 +209,40 @@ void acknowledge(self_ptr self, std::int64_t id, caf::typed_response_promise<dom
   });
 }
 
+/// Cancels a build that has not finished, for `reason`. One not started yet ends at once and
+/// leaves the queue (if the queue dispatched it meanwhile, `accepted` arrives for a cancelled
+/// build and cancels the run); a started one is stopped through the dispatcher and ends when its
+/// worker reports. The store operations that record it.
+persistence::batch stop_unfinished(self_ptr self, build_record& b, std::string reason) {
+  auto& ctx = self->state.setup.ctx;
+  bool was_started = b.status == build_status::started;
+  b.status = build_status::cancelled;
+  b.reason = std::move(reason);
+  if (was_started) {
+    self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{b.id, b.attempt},
+               b.reason);
+  } else {
+    self->send(ctx.queue, proto::withdraw_atom::value, b.id);
+    b.finished_at = ctx.now();
+  }
+  spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={} reason=\"{}\"",
+               b.pipeline, b.job, b.id, b.number, was_started ? "started" : "pending", b.reason);
+  tell_observer(self, b);
+  persistence::batch ops{record_op(b)};
+  if (!was_started) notify_end(self, b, ops);  // ended without running
+  return ops;
+}
+
+/// `interruptible`: a new build of the job cancels the job's older builds that have not finished.
+void interrupt_older_builds(self_ptr self, const build_record& newer) {
+  if (!self->state.def->interruptible) return;
+  for (auto& [id, b] : self->state.builds) {
+    if (id >= newer.id || model::is_terminal(b.status)) continue;
+    put(self, self->state.setup.ctx,
+        stop_unfinished(self, b, "superseded by build #" + newer.number));
+  }
+}
+
 /// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
 /// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
 /// answer so a rejected build leaves no trace (its number is reused).
@@ -266,6 +300,8 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
               b.status = build_status::skipped;
               b.reason = a.reason;
               b.finished_at = st.setup.ctx.now();
+            } else {
+              interrupt_older_builds(self, b);
             }
             tell_observer(self, b);
             acknowledge(self, id, rp);
@@ -290,25 +326,11 @@ caf::result<domain::reply> cancel(self_ptr self, const proto::cancel_build& req)
                                                "\" already finished (" +
                                                model::to_string(b->status) + ")");
   auto& ctx = self->state.setup.ctx;
-  bool was_pending = b->status == build_status::pending;
-  b->status = build_status::cancelled;
-  b->reason = req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
-  if (was_pending) {
-    // Withdrawn before it started. If the queue dispatched it meanwhile, `accepted` arrives for a
-    // cancelled build and cancels the run.
-    self->send(ctx.queue, proto::withdraw_atom::value, b->id);
-    b->finished_at = ctx.now();
-  } else {
-    self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{b->id, b->attempt},
-               b->reason);
-  }
-  spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={}", b->pipeline,
-               b->job, b->id, b->number, was_pending ? "pending" : "started");
-  tell_observer(self, *b);
+  std::string reason =
+      req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
+  auto ops = stop_unfinished(self, *b, std::move(reason));
   // acknowledged once durable
   auto rp = self->make_response_promise<domain::reply>();
-  persistence::batch ops{record_op(*b)};
-  if (was_pending) notify_end(self, *b, ops);  // ended without running
   write_then(self, ctx, std::move(ops),
              [self, rp, id = b->id, j = b->to_json(false)](bool ok) mutable {
                if (ok) {
