@@ -204,6 +204,39 @@ TEST_SUITE("integration.conditionals") {
     CHECK(outline["branches"][2]["name"] == "else");
   }
 
+  TEST_CASE("the client shows the chain of a build and of its plan") {
+    runtime_node node;
+    auto file = write_temp("c.hcl", conditional_hcl);
+    auto client = [&](std::vector<std::string> args) {
+      std::vector<std::string> argv{node_binary(),       "client",  "--url",
+                                    node.server().url(), "--token", node.token()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      auto r = run_command(argv, 20s);
+      REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+      return r.output;
+    };
+    client({"pipelines", "set", "c", file});
+    std::remove(file.c_str());
+    client({"jobs", "trigger", "c", "deploy", "--input", "env=production"});
+    node.wait_build("c", "deploy", "1");
+    auto shown = client({"builds", "get", "c", "deploy", "1"});
+    CHECK_MESSAGE(shown.find("  if check-prod  succeeded\n"
+                             "    if check-prod  succeeded\n"
+                             "      task deploy-prod  succeeded\n"
+                             "    else_if check-staging  skipped\n"
+                             "    else  skipped\n") != std::string::npos,
+                  shown);
+    auto logs = client({"builds", "logs", "c", "deploy", "1"});
+    CHECK_MESSAGE(logs.find("==> if check-prod > if check-prod > task deploy-prod [succeeded]\n"
+                            "deploying to production\n") != std::string::npos,
+                  logs);
+    auto plan = client({"builds", "plan", "c", "deploy", "1"});
+    CHECK_MESSAGE(plan.find("if check-prod\n  if check-prod  when $TASK_DETECT_ENV == "
+                            "'production'\n    task deploy-prod\n") != std::string::npos,
+                  plan);
+    CHECK(plan.find("  else\n    task skip-deploy\n") != std::string::npos);
+  }
+
   TEST_CASE("services inside a branch and bad conditions are refused with FILE:LINE:COL") {
     const std::string bad = R"hcl(service_type "db" {
   start "exec" {
