@@ -226,6 +226,13 @@ void plan_steps(std::ostream& out, const json& steps, const std::string& indent)
     if (at(st, "command").is_object())
       out << indent << "  $ " << command_line(at(st, "command")) << "\n";
     plan_steps(out, list(st, "children"), indent + "  ");
+    for (const auto& b : list(st, "branches")) {
+      out << indent << "  " << text(b, "kind");
+      if (std::string l = text(b, "label"); !l.empty()) out << " " << l;
+      if (std::string c = text(b, "condition"); !c.empty()) out << "  when " << c;
+      out << "\n";
+      plan_steps(out, list(b, "steps"), indent + "    ");
+    }
     for (const auto& h : list(st, "hooks")) {
       out << indent << "  " << text(h, "name") << ":\n";
       plan_steps(out, list(h, "steps"), indent + "    ");

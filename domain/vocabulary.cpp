@@ -45,7 +45,7 @@ std::optional<step_kind> parse_step_kind(std::string_view text) {
   return value_of(step_kind_names, text);
 }
 bool is_plan_step(step_kind k) {
-  return k != step_kind::service && k != step_kind::if_chain;
+  return k != step_kind::service;
 }
 
 const char* to_string(trigger_type t) {

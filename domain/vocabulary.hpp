@@ -57,8 +57,8 @@ inline constexpr name_table_entry<step_kind> step_kind_names[] = {
     {step_kind::if_chain, "if"}};
 const char* to_string(step_kind k);
 std::optional<step_kind> parse_step_kind(std::string_view text);
-/// Whether a worker's plan can hold the kind: services and `if` chains are resolved by the server
-/// before a build is planned.
+/// Whether a worker's plan can hold the kind as a step: services are collected by the server into
+/// the plan's services; an `if` chain is a step whose branches the worker chooses between.
 bool is_plan_step(step_kind k);
 
 /// Why a build exists (its `trigger.type`): started by a user, by a new version of a resource,

@@ -49,7 +49,9 @@ nlohmann::json step_json(const step_record& s) {
                    {"started_at", time_or_null(s.started_at)},
                    {"finished_at", time_or_null(s.finished_at)},
                    {"logs", s.logs.str()}};
-  if (s.type == "in_parallel") {
+  // groups show their records: in_parallel's children, a conditional step's branches and the
+  // steps of the branch that ran
+  if (s.type == "in_parallel" || s.type == "if" || s.type == "else_if" || s.type == "else") {
     j["steps"] = nlohmann::json::array();
     for (const auto& c : s.steps) j["steps"].push_back(step_json(c));
   }

@@ -35,7 +35,8 @@ struct build_input {
   nlohmann::json version;
 };
 
-/// A step record. Children of an in_parallel group are nested in `steps`.
+/// A step record. Children of an in_parallel group, the branches of a conditional step (`if`) and
+/// the steps of a branch (`if`, `else_if`, `else`) are nested in `steps`.
 struct step_record {
   std::string id;  // executor step id, unique in the build
   std::string type;

@@ -22,7 +22,8 @@ using status = domain::build_status;
 /// step 2, "2:h0" for its first hook, "job:h1" for the second job hook).
 struct step_ref {
   std::string id;
-  std::string type;  // get, task, put, in_parallel, hook
+  std::string type;  // get, task, put, notify, in_parallel, hook, service, if (a chain), and
+                     // if / else_if / else (its branches)
   std::string name;
   std::string parent;  // id of the in_parallel group, or ""
   bool job_hook = false;

@@ -48,6 +48,18 @@ ojson to_json(const step_plan& s) {
   o["children"] = std::move(children);
   o["limit"] = s.limit;
   o["fail_fast"] = s.fail_fast;
+  ojson branches = ojson::array();
+  for (const auto& b : s.branches) {
+    ojson j = ojson::object();
+    j["kind"] = to_string(b.kind);
+    j["label"] = b.label;
+    j["condition"] = b.condition;
+    ojson steps = ojson::array();
+    for (const auto& c : b.steps) steps.push_back(to_json(c));
+    j["steps"] = std::move(steps);
+    branches.push_back(std::move(j));
+  }
+  o["branches"] = std::move(branches);
   return o;
 }
 
@@ -63,6 +75,24 @@ ojson to_json(const service_plan& s) {
 }
 
 }  // namespace
+
+const char* to_string(branch_kind k) {
+  switch (k) {
+    case branch_kind::if_:
+      return "if";
+    case branch_kind::else_if:
+      return "else_if";
+    case branch_kind::else_:
+      return "else";
+  }
+  return "if";
+}
+
+std::optional<branch_kind> parse_branch_kind(std::string_view text) {
+  for (auto k : {branch_kind::if_, branch_kind::else_if, branch_kind::else_})
+    if (text == to_string(k)) return k;
+  return std::nullopt;
+}
 
 nlohmann::ordered_json to_json(const command_spec& c) {
   ojson t = ojson::object();

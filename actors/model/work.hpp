@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,22 @@ struct hook_plan {
 /// The domain's step kinds; a plan holds only those `domain::is_plan_step` allows.
 using step_kind = domain::step_kind;
 
+/// `if`, `else_if` or `else`, as the pipeline language spells the branch's block.
+using branch_kind = pipeline::branch::kind;
+
+/// "if", "else_if" or "else".
+const char* to_string(branch_kind k);
+std::optional<branch_kind> parse_branch_kind(std::string_view text);
+
+/// One branch of a conditional step: its condition (the text of reference §1.9.1, evaluated by
+/// the worker when the branch's turn comes; "" for `else`, which is always true) and its steps.
+struct branch_plan {
+  branch_kind kind = branch_kind::if_;
+  std::string label;  // "" for else
+  std::string condition;
+  std::vector<step_plan> steps;
+};
+
 /// One plan step. Which fields matter depends on `kind`.
 struct step_plan {
   step_kind kind = step_kind::task;
@@ -62,6 +79,7 @@ struct step_plan {
   nlohmann::json version;            // get: the chosen version (its GET_* exports)
   std::vector<hook_plan> hooks;      // step hooks, in file order
   std::vector<step_plan> children;   // in_parallel
+  std::vector<branch_plan> branches;  // if: the chain in file order; at most one runs
   int limit = 0;                     // in_parallel: 0 = no limit
   bool fail_fast = false;            // in_parallel
 };

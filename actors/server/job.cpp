@@ -333,6 +333,56 @@ void wait_for_approval(self_ptr self, build_record b, proto::build_rules rules,
   notify_gate(self, stored);
 }
 
+/// Cancels a build that has not finished, for `reason`. One not started yet (pending, or waiting
+/// for approval) ends at once and leaves the queue (if the queue dispatched it meanwhile, `accepted` arrives for a cancelled
+/// build and cancels the run); a started one is stopped through the dispatcher and ends when its
+/// worker reports. The store operations that record it.
+persistence::batch stop_unfinished(self_ptr self, build_record& b, std::string reason) {
+  auto& ctx = self->state.setup.ctx;
+  auto was = b.status;
+  bool was_started = !model::is_unstarted(was);
+  b.status = build_status::cancelled;
+  b.reason = std::move(reason);
+  self->state.gate_rules.erase(b.id);
+  if (was_started) {
+    self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{b.id, b.attempt},
+               b.reason);
+  } else {
+    self->send(ctx.queue, proto::withdraw_atom::value, b.id);
+    b.finished_at = ctx.now();
+  }
+  spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={} reason=\"{}\"",
+               b.pipeline, b.job, b.id, b.number, model::to_string(was), b.reason);
+  tell_observer(self, b);
+  persistence::batch ops{record_op(b)};
+  if (!was_started) notify_end(self, b, ops);  // ended without running
+  return ops;
+}
+
+/// `interruptible`: a new build of the job cancels the job's older builds that have not finished.
+void interrupt_older_builds(self_ptr self, const build_record& newer) {
+  if (!self->state.def->interruptible) return;
+  for (auto& [id, b] : self->state.builds) {
+    if (id >= newer.id || model::is_terminal(b.status)) continue;
+    put(self, self->state.setup.ctx,
+        stop_unfinished(self, b, "superseded by build #" + newer.number));
+  }
+}
+
+/// The queue entry of build `b` under `rules` (the job's own limits added).
+proto::queued_build queue_entry(self_ptr self, const build_record& b, proto::build_rules rules) {
+  proto::queued_build q{{b.id, b.attempt},
+                        b.pipeline,
+                        b.job,
+                        b.number,
+                        b.created_at,
+                        caf::actor_cast<proto::build_owner_actor>(self),
+                        std::move(rules)};
+  q.rules.job_concurrency = self->state.def->concurrency;
+  q.rules.serial_groups = self->state.def->serial_groups;
+  return q;
+}
+
 /// Creates the record and its queue entry. The plan is made when the queue grants the slot, so
 /// a queued build is its record and a compact queue entry. The mailbox waits for the queue's
 /// answer so a rejected build leaves no trace (its number is reused).
@@ -351,7 +401,9 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
   auto rp = self->make_response_promise<domain::reply>();
   if (spec.failure.empty() && enter_gate(self, b, retry_of)) {
+    auto id = b.id;
     wait_for_approval(self, std::move(b), std::move(spec.rules), rp);
+    interrupt_older_builds(self, st.builds.at(id));
     return rp;
   }
   if (!spec.failure.empty()) {
@@ -364,15 +416,7 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
     acknowledge(self, stored.id, rp);
     return rp;
   }
-  proto::queued_build q{{b.id, 1},
-                        b.pipeline,
-                        b.job,
-                        b.number,
-                        b.created_at,
-                        caf::actor_cast<proto::build_owner_actor>(self),
-                        std::move(spec.rules)};
-  q.rules.job_concurrency = st.def->concurrency;
-  q.rules.serial_groups = st.def->serial_groups;
+  auto q = queue_entry(self, b, std::move(spec.rules));
   auto number = b.number;
   st.by_number[number] = b.id;
   st.builds[b.id] = std::move(b);
@@ -394,6 +438,8 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
               b.status = build_status::skipped;
               b.reason = a.reason;
               b.finished_at = st.setup.ctx.now();
+            } else {
+              interrupt_older_builds(self, b);
             }
             tell_observer(self, b);
             acknowledge(self, id, rp);
@@ -417,27 +463,10 @@ caf::result<domain::reply> cancel(self_ptr self, const proto::cancel_build& req)
     return domain::fail(domain::errc::conflict, "build " + req.number + " of job \"" + b->job +
                                                "\" already finished (" +
                                                model::to_string(b->status) + ")");
-  auto& ctx = self->state.setup.ctx;
-  auto was = b->status;
-  bool was_pending = model::is_unstarted(was);
-  b->status = build_status::cancelled;
-  b->reason = req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
-  self->state.gate_rules.erase(b->id);
-  if (was_pending) {
-    // Withdrawn before it started. If the queue dispatched it meanwhile, `accepted` arrives for a
-    // cancelled build and cancels the run.
-    self->send(ctx.queue, proto::withdraw_atom::value, b->id);
-    b->finished_at = ctx.now();
-  } else {
-    self->send(ctx.dispatcher, proto::cancel_atom::value, proto::build_key{b->id, b->attempt},
-               b->reason);
-  }
-  spdlog::info("event=build.cancel pipeline={} job={} build={} number={} was={}", b->pipeline,
-               b->job, b->id, b->number, model::to_string(was));
-  tell_observer(self, *b);
-  persistence::batch ops{record_op(*b)};
-  if (was_pending) notify_end(self, *b, ops);  // ended without running
-  return answer_recorded(self, b->id, std::move(ops), "the cancel");
+  std::string reason =
+      req.by.empty() ? "cancelled" : req.number.empty() ? req.by : "cancelled by " + req.by;
+  auto id = b->id;
+  return answer_recorded(self, id, stop_unfinished(self, *b, std::move(reason)), "the cancel");
 }
 
 /// POST .../approve and /reject. An approval from a user who approved already changes nothing
@@ -468,20 +497,6 @@ caf::result<domain::reply> decide(self_ptr self, const proto::decide_build& d) {
       answer_recorded(self, id, std::move(ops), d.approve ? "the approval" : "the rejection");
   prune(self);
   return answer;
-}
-
-/// The queue entry of build `b` under `rules` (the job's own limits added).
-proto::queued_build queue_entry(self_ptr self, const build_record& b, proto::build_rules rules) {
-  proto::queued_build q{{b.id, b.attempt},
-                        b.pipeline,
-                        b.job,
-                        b.number,
-                        b.created_at,
-                        caf::actor_cast<proto::build_owner_actor>(self),
-                        std::move(rules)};
-  q.rules.job_concurrency = self->state.def->concurrency;
-  q.rules.serial_groups = self->state.def->serial_groups;
-  return q;
 }
 
 /// The gate let `b` through: it enters the execution queue as a new build does (the mailbox
@@ -1044,6 +1059,16 @@ nlohmann::json plan_outline(const std::vector<pipeline::step>& steps) {
   for (const auto& s : steps) {
     nlohmann::json j{{"type", pipeline::to_string(s.kind)}, {"name", s.name}};
     if (s.kind == pipeline::step_kind::in_parallel) j["steps"] = plan_outline(s.steps);
+    if (s.kind == pipeline::step_kind::if_chain) {
+      j["branches"] = nlohmann::json::array();
+      for (const auto& b : s.branches) {
+        auto kind = work::to_string(b.k);
+        j["branches"].push_back({{"type", kind},
+                                 {"name", b.label.empty() ? kind : b.label},
+                                 {"condition", b.condition},
+                                 {"steps", plan_outline(b.steps)}});
+      }
+    }
     out.push_back(std::move(j));
   }
   return out;

@@ -148,10 +148,19 @@ struct builder {
         p.kind = work::step_kind::notify;
         p.command = notify_command(s);
         break;
-      case pipeline::step_kind::service:  // collected by `service`, never a plan step
       case pipeline::step_kind::if_chain:
-        throw plan_error{std::string(pipeline::to_string(s.kind)) +
-                         " steps are not supported by this node yet"};
+        p.kind = work::step_kind::if_chain;
+        for (const auto& b : s.branches) {
+          work::branch_plan bp;
+          bp.kind = b.k;
+          bp.label = b.label;
+          bp.condition = b.condition;
+          for (const auto& child : b.steps) bp.steps.push_back(step(child));
+          p.branches.push_back(std::move(bp));
+        }
+        break;
+      case pipeline::step_kind::service:  // collected by `service` at the top level only
+        throw plan_error{"service \"" + s.name + "\" is only allowed at the top of a job's plan"};
     }
     p.hooks = hooks(s.hooks, s.name);
     return p;
@@ -336,6 +345,7 @@ void step_notifies(const pipeline_config& cfg, const std::vector<pipeline::step>
       out.push_back(&s);
     if (record_type == "hook") hook_notifies(cfg, s.hooks, s.name, record_name, out);
     step_notifies(cfg, s.steps, record_type, record_name, out);
+    for (const auto& b : s.branches) step_notifies(cfg, b.steps, record_type, record_name, out);
   }
 }
 

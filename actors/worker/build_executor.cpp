@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "actors/model/capped_log.hpp"
+#include "config/pipeline/condition.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "connectors/process/containment.hpp"
@@ -585,8 +586,12 @@ class build_run {
     sink_.step_started(ref);
     step_result result;
     step_outcome o;
+    bool group =
+        step.kind == work::step_kind::in_parallel || step.kind == work::step_kind::if_chain;
     if (step.kind == work::step_kind::in_parallel) {
       o = run_parallel(step, id, exports_in, result.exports, cancel);
+    } else if (step.kind == work::step_kind::if_chain) {
+      o = run_chain(step, ref, exports_in, result.exports, cancel);
     } else {
       for (const auto& in : step.inputs) {
         if (exists_in_workdir(in)) continue;
@@ -606,14 +611,97 @@ class build_run {
         if (n < attempts) o = step_outcome{};  // try again
       }
     }
-    if (o.st != status::succeeded && !o.failure.empty() &&
-        step.kind != work::step_kind::in_parallel)
+    // a group's failure names the step inside it that failed
+    if (o.st != status::succeeded && !o.failure.empty() && !group)
       o.failure = "step \"" + step.name + "\" failed: " + o.failure;
     result.st = o.st;
     sink_.step_finished(ref, result);
     if (o.st == status::succeeded)
       for (const auto& [k, v] : result.exports) exports_out[k] = v;
     run_hooks(step.hooks, o.st, id, exports_out, false);
+    return o;
+  }
+
+  /// A conditional step: the branches' conditions are evaluated in order against the build's
+  /// variables and the exports so far; the first true one (an `else` is) runs its steps like the
+  /// plan's, the others are recorded `skipped`. Each branch is a record under the chain's, its
+  /// steps under it. Only the branch that ran adds exports.
+  step_outcome run_chain(const work::step_plan& chain, const step_ref& chain_ref,
+                         const env_map& exports_in, env_map& exports_out,
+                         const process::cancel_source* cancel) {
+    const std::string& id = chain_ref.id;
+    step_outcome o;
+    auto lookup = [&](const std::string& name) -> std::optional<std::string> {
+      if (auto it = exports_in.find(name); it != exports_in.end()) return it->second;
+      if (auto it = plan_.env.find(name); it != plan_.env.end()) return it->second;
+      return std::nullopt;
+    };
+    bool chosen = false;
+    for (std::size_t i = 0; i < chain.branches.size(); ++i) {
+      const auto& branch = chain.branches[i];
+      std::string branch_id = id + "." + std::to_string(i);
+      step_ref ref{branch_id, work::to_string(branch.kind),
+                   branch.label.empty() ? work::to_string(branch.kind) : branch.label, id, false};
+      sink_.step_started(ref);
+      step_result result;
+      if (chosen || o.st != status::succeeded) {
+        result.st = status::skipped;
+        sink_.step_finished(ref, result);
+        continue;
+      }
+      std::string error;
+      auto cond = pipeline::condition::parse(branch.condition, error);
+      if (!cond) {
+        o.st = result.st = status::failed;
+        o.failure = work::to_string(branch.kind) + std::string(" ") +
+                    domain::quote(ref.name) + ": condition " + domain::quote(branch.condition) +
+                    " cannot be evaluated: " + error;
+        sink_.log(ref, o.failure + "\n");
+        sink_.step_finished(ref, result);
+        continue;
+      }
+      bool taken = cond->evaluate(lookup);
+      if (branch.kind != work::branch_kind::else_)
+        sink_.log(ref, "condition " + domain::quote(branch.condition) + " is " +
+                           (taken ? "true" : "false") + "\n");
+      if (!taken) {
+        result.st = status::skipped;
+        sink_.step_finished(ref, result);
+        continue;
+      }
+      chosen = true;
+      o = run_branch(branch, branch_id, exports_in, exports_out, cancel);
+      result.st = o.st;
+      sink_.step_finished(ref, result);
+    }
+    if (!chosen && o.st == status::succeeded)
+      sink_.log(chain_ref, "no condition was true: nothing ran\n");
+    return o;
+  }
+
+  /// The steps of the branch a chain took, in order, like the plan's: the first that does not
+  /// succeed ends it. Each sees the exports of the steps before it.
+  step_outcome run_branch(const work::branch_plan& branch, const std::string& id,
+                          const env_map& exports_in, env_map& exports_out,
+                          const process::cancel_source* cancel) {
+    step_outcome o;
+    env_map scope = exports_in;
+    for (std::size_t j = 0; j < branch.steps.size(); ++j) {
+      if (cancel_.cancelled() || (cancel != nullptr && cancel->cancelled())) {
+        o.st = status::cancelled;
+        break;
+      }
+      if (job_timed_out()) {
+        job_timed_out_ = true;
+        o.st = status::failed;
+        o.failure = "job timed out";
+        break;
+      }
+      env_map made;
+      o = run_step(branch.steps[j], id + "." + std::to_string(j), id, scope, made, cancel);
+      for (const auto& [k, v] : made) scope[k] = exports_out[k] = v;
+      if (o.st != status::succeeded) break;
+    }
     return o;
   }
 

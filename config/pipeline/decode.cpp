@@ -99,8 +99,24 @@ const body_schema in_parallel_schema{
          {"notify", {"type", "name"}},
          {"service", {"name"}, false, false, false, "Services are not allowed inside in_parallel."},
          {"in_parallel", {}, false, false, false, "in_parallel blocks cannot be nested."}})};
-const body_schema if_schema{{{"condition", true}}, plan_blocks()};
-const body_schema else_schema{{}, plan_blocks()};
+// A branch's steps: a job plan's, but services start with the build and are stopped after the
+// plan, so one inside a branch could not depend on the condition.
+std::vector<block_spec> branch_blocks() {
+  auto blocks = plan_blocks();
+  for (auto& b : blocks)
+    if (std::string(b.type) == "service")
+      b.forbidden =
+          "Services are not allowed inside if, else_if or else blocks; declare the service at "
+          "the top of the job's plan.";
+  return blocks;
+}
+
+const body_schema if_schema{{{"condition", true}}, branch_blocks()};
+const body_schema else_schema{{}, branch_blocks()};
+
+// Conditional steps inside branches, at most this deep: a plan stays well within what the
+// worker wire accepts (connectors/kafka/wire.hpp max_depth).
+constexpr int max_if_depth = 8;
 const body_schema hook_steps_schema{
     {}, {{"put", {"type", "name"}}, {"notify", {"type", "name"}}, {"task", {"name"}}}};
 const body_schema approve_schema{{{"approvals"}, {"timeout"}}, {{"notify", {"type", "name"}}}};
@@ -495,6 +511,11 @@ class decoder {
                                  : branch::kind::else_;
     br.label = b.labels.empty() ? std::string{} : b.labels[0];
     br.rng = b.rng;
+    if (if_depth_ >= max_if_depth) {
+      r_.error(b.type_rng, "Conditional steps nested too deeply",
+               "if blocks may be nested at most " + std::to_string(max_if_depth) + " deep.");
+      return br;
+    }
     const auto& schema = br.k == branch::kind::else_ ? else_schema : if_schema;
     auto blocks = check_body(*b.content, schema, b.type_rng, r_.diags());
     if (const auto* c = b.content->find_attribute("condition")) {
@@ -505,7 +526,9 @@ class decoder {
         r_.error(br.condition_rng, "Invalid condition", quote(br.condition) + ": " + err);
       }
     }
+    ++if_depth_;
     steps_from(blocks, br.steps, nullptr);
+    --if_depth_;
     return br;
   }
 
@@ -666,6 +689,7 @@ class decoder {
 
  private:
   reader r_;
+  int if_depth_ = 0;  // branches being decoded around the current block
 };
 
 }  // namespace

@@ -380,6 +380,36 @@ work::hook_plan dec_hook(const in& j) {
   return h;
 }
 
+work::branch_plan dec_branch(const in& j) {
+  work::branch_plan b;
+  b.kind = j["kind"].enumerated(work::parse_branch_kind);
+  b.label = j["label"].str();
+  b.condition = j["condition"].str();
+  j["steps"].each([&](const in& s) { b.steps.push_back(dec_step(s)); });
+  return b;
+}
+
+/// A conditional step is a chain the pipeline language can write: an `if`, then `else_if`s, then
+/// at most one `else` (without a condition) at the end; no other step has branches.
+void check_chain(const in& j, const work::step_plan& s) {
+  if (s.kind != work::step_kind::if_chain) {
+    if (!s.branches.empty())
+      j.fail("branches on a step of kind " + excerpt(domain::to_string(s.kind)));
+    return;
+  }
+  if (s.branches.empty() || s.branches.front().kind != work::branch_kind::if_)
+    j.fail("a conditional step starts with an \"if\" branch");
+  for (std::size_t i = 1; i < s.branches.size(); ++i) {
+    const auto& b = s.branches[i];
+    if (b.kind == work::branch_kind::if_ ||
+        (b.kind == work::branch_kind::else_ && i + 1 != s.branches.size()))
+      j.fail("branch " + std::to_string(i) + " (" + work::to_string(b.kind) +
+             ") is out of place in a conditional step");
+    if (b.kind == work::branch_kind::else_ && !b.condition.empty())
+      j.fail("an \"else\" branch has no condition");
+  }
+}
+
 work::step_plan dec_step(const in& j) {
   work::step_plan s;
   s.kind = j["kind"].enumerated(domain::parse_step_kind, domain::is_plan_step);
@@ -394,6 +424,10 @@ work::step_plan dec_step(const in& j) {
   j["children"].each([&](const in& c) { s.children.push_back(dec_step(c)); });
   s.limit = j["limit"].int32(0);
   s.fail_fast = j["fail_fast"].boolean();
+  // absent in plans of servers that had no conditional steps
+  if (auto branches = j.optional("branches"))
+    branches->each([&](const in& b) { s.branches.push_back(dec_branch(b)); });
+  check_chain(j, s);
   return s;
 }
 
@@ -438,9 +472,14 @@ work::step_ref dec_step_ref(const in& j) {
   return r;
 }
 
+/// What a step record can end with: a run's outcome, or `skipped` (a branch not taken).
+bool is_step_outcome(domain::build_status st) {
+  return domain::is_run_outcome(st) || st == domain::build_status::skipped;
+}
+
 work::step_result dec_step_result(const in& j) {
   work::step_result r;
-  r.st = j["status"].enumerated(domain::parse_build_status, domain::is_run_outcome);
+  r.st = j["status"].enumerated(domain::parse_build_status, is_step_outcome);
   r.exports = j["exports"].env();
   r.versions = j["versions"].jsons();
   return r;

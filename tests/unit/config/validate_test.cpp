@@ -505,6 +505,47 @@ job "j" {
               "\"if\" or \"else_if\" block."));
   }
 
+  TEST_CASE("services are not allowed inside if, else_if or else") {
+    auto all = errors(R"(
+service_type "db" {
+  start "exec" {
+    path = "true"
+  }
+}
+job "j" {
+  if "a" {
+    condition = "x"
+    service "db" {}
+  }
+  else {
+    service "db" {}
+  }
+}
+)");
+    INFO(all);
+    const char* why =
+        "Services are not allowed inside if, else_if or else blocks; declare the service at the "
+        "top of the job's plan.";
+    CHECK(has(all, std::string("p.hcl:10:5: Invalid service block: ") + why));
+    CHECK(has(all, std::string("p.hcl:13:5: Invalid service block: ") + why));
+  }
+
+  TEST_CASE("if blocks nest at most 8 deep") {
+    std::string body = "task \"t\" {\n run \"exec\" {\n path = \"true\"\n }\n }\n";
+    auto nest = [](int depth, std::string inner) {
+      for (int i = 0; i < depth; ++i)
+        inner = "if \"l" + std::to_string(i) + "\" {\ncondition = \"x\"\n" + inner + "}\n";
+      return "job \"j\" {\n" + inner + "}\n";
+    };
+    auto ok = load("p.hcl", nest(8, body), {});
+    CHECK_MESSAGE(ok.config.has_value(), ok.diags.format("p.hcl"));
+    auto all = errors(nest(9, body));
+    INFO(all);
+    // the ninth (innermost) block
+    CHECK(has(all, "p.hcl:18:1: Conditional steps nested too deeply: if blocks may be nested at "
+                   "most 8 deep."));
+  }
+
   TEST_CASE("if conditions must parse") {
     auto all = errors(R"(
 job "j" {

@@ -496,7 +496,7 @@ TEST_SUITE("wire") {
 
   TEST_CASE("a plan holds only plan step kinds and a run ends only with a run's outcome") {
     auto e = rich_run_build();
-    for (const char* kind : {"service", "if", "if_chain"})
+    for (const char* kind : {"service", "if_chain"})
       CHECK(error_of(edited(e, [&](json& j) { j["body"]["plan"]["steps"][2]["kind"] = kind; })) ==
             std::string("body.plan.steps[2].kind: unknown value \"") + kind + "\"");
     wire::envelope fin{"w", "t", 1, wire::build_finished{1, 1, {}}};
@@ -681,5 +681,70 @@ TEST_SUITE("wire") {
     CHECK_THROWS_AS(wire::decode(with_chunk("\xE9")), wire::decode_error);
     std::string escaped = with_chunk("\\udc80");
     CHECK_THROWS_AS(wire::decode(escaped), wire::decode_error);
+  }
+  TEST_CASE("a conditional step travels with its branches; forged chains are refused") {
+    work::build_plan p = rich_plan();
+    work::step_plan chain;
+    chain.kind = work::step_kind::if_chain;
+    chain.name = "prod";
+    work::branch_plan first{work::branch_kind::if_, "prod", "$TASK_X_ENV == 'prod'",
+                            {task("deploy", "true")}};
+    work::step_plan nested = chain;
+    nested.name = "inner";
+    nested.branches = {work::branch_plan{work::branch_kind::if_, "inner", "yes", {}}};
+    work::branch_plan other{work::branch_kind::else_if, "staging", "$A < 3", {nested}};
+    work::branch_plan rest{work::branch_kind::else_, "", "", {task("skip", "true")}};
+    chain.branches = {first, other, rest};
+    p.steps = {chain};
+    wire::envelope e{"", "", 1, wire::run_build{4242, 3, {}, p}};
+    auto d = wire::decode(wire::encode(e));
+    const auto& got = std::get<wire::run_build>(d.body).plan.steps.at(0);
+    CHECK(got.kind == work::step_kind::if_chain);
+    REQUIRE(got.branches.size() == 3);
+    CHECK(got.branches[0].condition == "$TASK_X_ENV == 'prod'");
+    CHECK(got.branches[0].steps.at(0).name == "deploy");
+    CHECK(got.branches[1].kind == work::branch_kind::else_if);
+    CHECK(got.branches[1].steps.at(0).branches.at(0).label == "inner");
+    CHECK(got.branches[2].kind == work::branch_kind::else_);
+    CHECK(got.branches[2].label.empty());
+    CHECK(wire::encode(d) == wire::encode(e));
+
+    auto forged = [&](auto edit) {
+      return error_of(edited(e, [&](json& j) { edit(j["body"]["plan"]["steps"][0]); }));
+    };
+    CHECK(forged([](json& s) { s["branches"] = json::array(); }) ==
+          "body.plan.steps[0]: a conditional step starts with an \"if\" branch");
+    CHECK(forged([](json& s) { s["branches"][0]["kind"] = "else_if"; }) ==
+          "body.plan.steps[0]: a conditional step starts with an \"if\" branch");
+    CHECK(forged([](json& s) { s["branches"][1]["kind"] = "else"; }) ==
+          "body.plan.steps[0]: branch 1 (else) is out of place in a conditional step");
+    CHECK(forged([](json& s) { s["branches"][2]["kind"] = "if"; }) ==
+          "body.plan.steps[0]: branch 2 (if) is out of place in a conditional step");
+    CHECK(forged([](json& s) { s["branches"][2]["condition"] = "x"; }) ==
+          "body.plan.steps[0]: an \"else\" branch has no condition");
+    CHECK(forged([](json& s) { s["branches"][0]["kind"] = "when"; }) ==
+          "body.plan.steps[0].branches[0].kind: unknown value \"when\"");
+    CHECK(forged([](json& s) { s["branches"][0]["steps"] = "x"; }) ==
+          "body.plan.steps[0].branches[0].steps: expected array");
+    CHECK(forged([](json& s) { s["kind"] = "task"; }) ==
+          "body.plan.steps[0]: branches on a step of kind \"task\"");
+    // chains nested past the JSON depth limit are refused before they are parsed
+    std::string deep = "{\"kind\":\"task\",\"name\":\"t\"}";
+    for (int i = 0; i < 20; ++i)
+      deep = "{\"kind\":\"if\",\"branches\":[{\"kind\":\"if\",\"steps\":[" + deep + "]}]}";
+    auto text = edited(e, [](json& j) { j["body"]["plan"]["steps"] = "DEEP"; });
+    text.replace(text.find("\"DEEP\""), 6, "[" + deep + "]");
+    CHECK(error_of(text) == "JSON nested deeper than 64 levels");
+  }
+
+  TEST_CASE("a step ends with a run's outcome or skipped (a branch not taken)") {
+    wire::envelope done{"w", "t", 1,
+                        wire::step_finished{1, 1, work::step_ref{"0.1", "else_if", "b", "0", false},
+                                            work::step_result{work::status::skipped, {}, {}}}};
+    auto d = wire::decode(wire::encode(done));
+    CHECK(std::get<wire::step_finished>(d.body).result.st == work::status::skipped);
+    for (const char* status : {"pending", "started", "warning"})
+      CHECK(error_of(edited(done, [&](json& j) { j["body"]["result"]["status"] = status; })) ==
+            std::string("body.result.status: unknown value \"") + status + "\"");
   }
 }
