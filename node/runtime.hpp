@@ -44,6 +44,9 @@ struct runtime_options {
   std::shared_ptr<worker::handler_env> node_handlers = std::make_shared<worker::handler_env>();
   /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
   std::shared_ptr<const auth::secret_box> secret_box;
+  /// `pikoci-node run`: builds only from explicit triggers, resources checked only when asked,
+  /// secrets never fetched.
+  bool local_run = false;
 };
 
 /// Where build processes of this node run, with which environment and grace period.
