@@ -1,7 +1,6 @@
 #include "node/run_main.hpp"
 
 #include <chrono>
-#include <csignal>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -127,7 +126,8 @@ std::string check_once(const proto::gateway& gate, const std::string& canonical)
     auto r = gate.call_and_wait(proto::list_resources{local_pipeline});
     if (r.failed()) return r.failure->message;
     for (const auto& res : r.value["resources"]) {
-      if (res["canonical"] != canonical || res["checking"] == true || res["last_check_at"].is_null())
+      if (res["canonical"] != canonical || res["checking"] == true ||
+          res["last_check_at"].is_null())
         continue;
       if (!res["check_error"].is_null()) return res["check_error"].get<std::string>();
       auto v = gate.call_and_wait(proto::list_versions{local_pipeline, canonical, 1});

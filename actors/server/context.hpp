@@ -44,7 +44,8 @@ struct context {
   /// The internal secret store's key (`--secret-key`); none: secrets cannot be set.
   std::shared_ptr<const auth::secret_box> secret_box;
   /// `pikoci-node run`: builds are made only by explicit triggers (no versions, `passed` or
-  /// `on_trigger` hooks make any) and resources are checked only when asked.
+  /// `on_trigger` hooks make any), resources are checked only when asked, `passed` is not
+  /// applied, and approval gates are not to hold builds (nobody is there to approve).
   bool local_run = false;
   /// The clock of build and version timestamps (tests pin it).
   std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };

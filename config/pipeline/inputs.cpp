@@ -73,8 +73,8 @@ bool item_fits(const job_input& in, const std::vector<std::string>& options,
 std::string check_input(const job_input& in, const std::string& raw, std::string& value) {
   auto options = option_texts(in);
   auto refuse = [&](const std::string& what) {
-    return "input " + quoted(in.name) + ": " + what + " is not allowed; allowed: " +
-           allowed(in, options);
+    return "input " + quoted(in.name) + ": " + what +
+           " is not allowed; allowed: " + allowed(in, options);
   };
   if (!in.multiple) {
     if (!item_fits(in, options, raw)) return refuse(quoted(raw));

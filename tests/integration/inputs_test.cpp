@@ -77,8 +77,8 @@ TEST_SUITE("integration.inputs") {
     CHECK(node.builds("p", "deploy").empty());
 
     // the client says the same and exits 1; still nothing
-    std::vector<std::string> client{node_binary(), "client", "--url", node.server().url(),
-                                    "--token", node.token()};
+    std::vector<std::string> client{node_binary(),       "client",  "--url",
+                                    node.server().url(), "--token", node.token()};
     auto args = client;
     args.insert(args.end(), {"jobs", "trigger", "p", "deploy", "--input", "env=nonsense"});
     auto c = run_command(args, 20s);
@@ -89,9 +89,9 @@ TEST_SUITE("integration.inputs") {
 
     // the first build that is created is #1: no number was used by the refusals
     args = client;
-    args.insert(args.end(), {"jobs", "trigger", "p", "deploy", "--input", "env=prod", "--input",
-                             "dry_run=false", "--input", "regions=us, ap", "--input",
-                             "replicas=-1.5"});
+    args.insert(args.end(),
+                {"jobs", "trigger", "p", "deploy", "--input", "env=prod", "--input",
+                 "dry_run=false", "--input", "regions=us, ap", "--input", "replicas=-1.5"});
     auto ok = run_command(args, 20s);
     REQUIRE_MESSAGE(ok.exit_code == 0, ok.output);
     auto b = node.wait_build("p", "deploy", "1");
@@ -115,7 +115,8 @@ TEST_SUITE("integration.inputs") {
     CHECK(step_logs(b, "show").find("level=quick") != std::string::npos);
   }
 
-  TEST_CASE("inputs: a default its declaration does not allow is refused at PUT with its position") {
+  TEST_CASE(
+      "inputs: a default its declaration does not allow is refused at PUT with its position") {
     runtime_node node;
     auto r = node.put("/pipelines/bad", config_body(R"(job "j" {
   input "env" {

@@ -23,12 +23,12 @@ namespace {
 struct block_row {
   std::string block;  // what the row covers
   std::string hcl;
-  std::string job;                       // the job whose build is checked
-  std::string expected = "succeeded";    // its terminal status
-  std::string log;                       // text the build's logs hold ("": none asked)
-  std::string inputs = "{}";             // the manual trigger's inputs (JSON)
-  std::vector<std::string> checks;       // resources checked (and awaited) first
-  bool by_version = false;               // the check's version triggers it, not a manual trigger
+  std::string job;                     // the job whose build is checked
+  std::string expected = "succeeded";  // its terminal status
+  std::string log;                     // text the build's logs hold ("": none asked)
+  std::string inputs = "{}";           // the manual trigger's inputs (JSON)
+  std::vector<std::string> checks;     // resources checked (and awaited) first
+  bool by_version = false;             // the check's version triggers it, not a manual trigger
   std::map<std::string, std::string> files;  // written to @DIR@ before
 };
 
@@ -67,12 +67,14 @@ block_row row(std::string block, std::string hcl, std::string job, std::string e
 }
 
 std::string task(const std::string& name, const std::string& cmd) {
-  return "  task \"" + name + "\" {\n    run \"shell\" {\n      cmd = \"" + cmd + "\"\n    }\n  }\n";
+  return "  task \"" + name + "\" {\n    run \"shell\" {\n      cmd = \"" + cmd +
+         "\"\n    }\n  }\n";
 }
 
 std::vector<block_row> rows() {
   std::vector<block_row> r;
-  r.push_back(row("variable", R"(
+  r.push_back(row("variable",
+                  R"(
 variable "greeting" {
   type    = string
   default = "hi"
@@ -82,8 +84,9 @@ variable "count" {
   default = 3
 }
 job "j" {
-)" + task("t", "echo ${var.greeting} ${var.count}") + "}\n",
-               "j", "succeeded", "hi 3"));
+)" + task("t", "echo ${var.greeting} ${var.count}") +
+                      "}\n",
+                  "j", "succeeded", "hi 3"));
   r.push_back(row("resource_type, resource, get (timeout, attempts)", stamp_type + R"(
 job "j" {
   get "stamp" "src" {
@@ -91,7 +94,7 @@ job "j" {
     attempts = 2
   }
 )" + task("t", "echo got $GET_SRC_REF") + "}\n",
-               "j", "succeeded", "got v2"));
+                  "j", "succeeded", "got v2"));
   r.back().checks = {"stamp.src"};
   r.push_back(row("runner_type", R"(
 runner_type "sh2" {
@@ -108,7 +111,7 @@ job "j" {
   }
 }
 )",
-               "j", "succeeded", "from a runner type"));
+                  "j", "succeeded", "from a runner type"));
   auto secret = row("secret_type (file), secret-backed variable", R"(
 secret_type "vault_file" {
   source = "pikoci://file"
@@ -122,7 +125,7 @@ variable "token" {
 }
 job "j" {
 )" + task("t", "test ${var.token} = s3cret && echo secret matched") + "}\n",
-                   "j", "succeeded", "secret matched");
+                    "j", "succeeded", "secret matched");
   secret.files["creds.json"] = R"({"token": "s3cret"})";
   r.push_back(secret);
   r.push_back(row("service_type, service", R"(
@@ -145,7 +148,7 @@ job "j" {
     version = "16"
   }
 )" + task("t", "cat db.txt") + "}\n",
-               "j", "succeeded", "db 16"));
+                  "j", "succeeded", "db 16"));
   r.push_back(row("notification_type, notification, notify step", R"(
 notification_type "say" {
   params = ["to"]
@@ -158,13 +161,15 @@ notification "say" "team" {
     to = "ops"
   }
   message = "build $BUILD_NUMBER"
+  on      = ["success", "failure"]
+  jobs    = ["j"]
 }
 job "j" {
 )" + task("t", "echo working") + R"(
   notify "say" "team" {}
 }
 )",
-               "j", "succeeded", "working"));
+                  "j", "succeeded", "working"));
   r.push_back(row("job attributes: concurrency, serial_groups, timeout, disable_retry", R"(
 job "j" {
   concurrency   = 1
@@ -172,26 +177,29 @@ job "j" {
   timeout       = "1m"
   disable_retry = true
 )" + task("t", "echo attributes") + "}\n",
-               "j", "succeeded", "attributes"));
-  r.push_back(row("job attribute: tags", "job \"j\" {\n  tags = [\"linux\"]\n" +
-                                          task("t", "echo tagged") + "}\n",
-               "j", "succeeded", "tagged"));
-  r.push_back(row("job attribute: allow_failure", "job \"j\" {\n  allow_failure = true\n" +
-                                                   task("t", "echo failing; exit 1") + "}\n",
-               "j", "warning", "failing"));
+                  "j", "succeeded", "attributes"));
+  r.push_back(row("job attribute: tags",
+                  "job \"j\" {\n  tags = [\"linux\"]\n" + task("t", "echo tagged") + "}\n", "j",
+                  "succeeded", "tagged"));
+  r.push_back(
+      row("job attribute: allow_failure",
+          "job \"j\" {\n  allow_failure = true\n" + task("t", "echo failing; exit 1") + "}\n", "j",
+          "warning", "failing"));
   r.push_back(row("job attribute: for_each", R"(
 job "j" {
   for_each = toset(["a", "b"])
 )" + task("t", "echo each=${each.key}") + "}\n",
-               "j--b", "succeeded", "each=b"));
-  r.push_back(row("job attribute: matrix", R"(
+                  "j--b", "succeeded", "each=b"));
+  r.push_back(row("job attribute: matrix",
+                  R"(
 job "j" {
   matrix {
     os   = ["linux"]
     arch = ["x86", "arm"]
   }
-)" + task("t", "echo ${each.value.os}/${each.value.arch}") + "}\n",
-               "j--arm-linux", "succeeded", "linux/arm"));
+)" + task("t", "echo ${each.value.os}/${each.value.arch}") +
+                      "}\n",
+                  "j--arm-linux", "succeeded", "linux/arm"));
   r.push_back(row("task attributes: timeout, attempts, inputs, outputs, exports", R"(
 job "j" {
   task "make" {
@@ -210,7 +218,27 @@ job "j" {
   }
 }
 )",
-               "j", "succeeded", "color=green"));
+                  "j", "succeeded", "color=green"));
+  r.push_back(row("resource attributes: cron check_interval, cache, tags", R"hcl(
+resource_type "cached" {
+  cache = true
+  check "shell" {
+    cmd = "echo seen >> $CACHE_DIR/seen; echo '[{\"n\":\"1\"}]'"
+  }
+  pull "shell" {
+    cmd = "echo cache dir $(test -d $CACHE_DIR && echo present)"
+  }
+}
+resource "cached" "thing" {
+  check_interval = "0 * * * *"
+  tags           = ["linux"]
+}
+job "j" {
+  get "cached" "thing" {}
+}
+)hcl",
+                  "j", "succeeded", "cache dir present"));
+  r.back().checks = {"cached.thing"};
   r.push_back(row("put", stamp_type + R"(
 job "j" {
   put "stamp" "src" {
@@ -218,14 +246,14 @@ job "j" {
   }
 }
 )",
-               "j", "succeeded", "pushed note=shipped"));
+                  "j", "succeeded", "pushed note=shipped"));
   r.push_back(row("in_parallel (limit, fail_fast)", R"(
 job "j" {
   in_parallel {
     limit     = 2
     fail_fast = true
 )" + task("a", "echo left") + task("b", "echo right") + "  }\n}\n",
-               "j", "succeeded", "right"));
+                  "j", "succeeded", "right"));
   r.push_back(row("hooks: labeled, unlabeled, job and step level", R"(
 notification_type "say" {
   notify "shell" {
@@ -260,8 +288,9 @@ job "j" {
   }
 }
 )",
-               "j", "succeeded", "unlabeled job hook"));
-  r.push_back(row("input", R"(
+                  "j", "succeeded", "unlabeled job hook"));
+  r.push_back(row("input",
+                  R"(
 job "j" {
   input "env" {
     description = "where"
@@ -280,10 +309,12 @@ job "j" {
     multiple = true
     default  = ["eu"]
   }
-)" + task("t", "echo $INPUT_env $INPUT_dry_run $INPUT_n $INPUT_regions") + "}\n",
-               "j", "succeeded", "prod true 1 eu,us"));
+)" + task("t", "echo $INPUT_env $INPUT_dry_run $INPUT_n $INPUT_regions") +
+                      "}\n",
+                  "j", "succeeded", "prod true 1 eu,us"));
   r.back().inputs = R"({"env":"prod","regions":"eu,us"})";
-  r.push_back(row("on_trigger", stamp_type + R"(
+  r.push_back(row("on_trigger",
+                  stamp_type + R"(
 notification "http" "hook" {
   params {
     url = "@URL@"
@@ -299,8 +330,9 @@ job "j" {
       status = "queued"
     }
   }
-)" + task("t", "echo triggered by $GET_SRC_REF") + "}\n",
-               "j", "succeeded", "triggered by v"));
+)" + task("t", "echo triggered by $GET_SRC_REF") +
+                      "}\n",
+                  "j", "succeeded", "triggered by v"));
   r.back().checks = {"stamp.src"};
   r.back().by_version = true;
   return r;
@@ -338,8 +370,8 @@ TEST_SUITE("integration.language") {
       CAPTURE(row.block);
       temp_dir dir;
       for (const auto& [name, content] : row.files) dir.write(name, content);
-      auto hcl = replace_all(replace_all(row.hcl, "@DIR@", dir.path()), "@URL@",
-                             receiver.url("/hook"));
+      auto hcl =
+          replace_all(replace_all(row.hcl, "@DIR@", dir.path()), "@URL@", receiver.url("/hook"));
       auto invalid = validate(dir, hcl);
       CHECK_MESSAGE(invalid.empty(), invalid);
       std::string p = "block" + std::to_string(i);

@@ -10,8 +10,7 @@ using namespace std::chrono_literals;
 namespace {
 
 /// `pikoci-node run` on `hcl` (written to a file in `dir`) with `args` after it.
-command_result run_job(const temp_dir& dir, const std::string& hcl,
-                       std::vector<std::string> args) {
+command_result run_job(const temp_dir& dir, const std::string& hcl, std::vector<std::string> args) {
   dir.write("pipeline.hcl", replace_all(hcl, "@DIR@", dir.path()));
   std::vector<std::string> cmd{node_binary(), "run", dir.file("pipeline.hcl")};
   cmd.insert(cmd.end(), args.begin(), args.end());
@@ -143,7 +142,8 @@ TEST_SUITE("integration.run") {
     CHECK(has(failed, "broken #1 failed"));
   }
 
-  TEST_CASE("run: a get is resolved by a check and a pull, or takes --version; passed is not applied") {
+  TEST_CASE(
+      "run: a get is resolved by a check and a pull, or takes --version; passed is not applied") {
     temp_dir dir;
     auto checked = run_job(dir, with_get, {"--job", "use"});
     INFO(checked.output);

@@ -11,8 +11,10 @@ namespace {
 
 /// The job "j" of a pipeline declaring `inputs` (which must load).
 job load_job(const std::string& inputs) {
-  auto r = load("p.hcl", "job \"j\" {\n" + inputs + "\n  task \"t\" {\n    run \"shell\" {\n"
-                         "      cmd = \"true\"\n    }\n  }\n}\n",
+  auto r = load("p.hcl",
+                "job \"j\" {\n" + inputs +
+                    "\n  task \"t\" {\n    run \"shell\" {\n"
+                    "      cmd = \"true\"\n    }\n  }\n}\n",
                 {});
   INFO(r.diags.format("p.hcl"));
   REQUIRE(r.config.has_value());
@@ -29,8 +31,10 @@ std::string trigger(const job& j, const std::map<std::string, std::string>& give
 }
 
 std::string errors(const std::string& inputs) {
-  auto r = load("p.hcl", "job \"j\" {\n" + inputs + "\n  task \"t\" {\n    run \"shell\" {\n"
-                         "      cmd = \"true\"\n    }\n  }\n}\n",
+  auto r = load("p.hcl",
+                "job \"j\" {\n" + inputs +
+                    "\n  task \"t\" {\n    run \"shell\" {\n"
+                    "      cmd = \"true\"\n    }\n  }\n}\n",
                 {});
   return r.diags.format("p.hcl");
 }
@@ -100,7 +104,8 @@ TEST_SUITE("config.pipeline") {
     CHECK(errors(R"(  input "n" {
     type    = number
     default = "three"
-  })").find("p.hcl:4:15: Invalid input default") != std::string::npos);
+  })")
+              .find("p.hcl:4:15: Invalid input default") != std::string::npos);
     CHECK(errors(R"(  input "list" {
     default = ["a", "b"]
   })") == "p.hcl:3:15: Invalid input default: input \"list\": the default must be a single "
@@ -109,6 +114,7 @@ TEST_SUITE("config.pipeline") {
     options  = ["eu", "us"]
     multiple = true
     default  = ["eu", "ap"]
-  })").find("\"ap\" is not allowed") != std::string::npos);
+  })")
+              .find("\"ap\" is not allowed") != std::string::npos);
   }
 }
