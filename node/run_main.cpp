@@ -1,6 +1,7 @@
 #include "node/run_main.hpp"
 
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <mutex>
@@ -202,6 +203,10 @@ int run_build(const run_flags& f, const pipeline::job& job, const run_request& r
   const auto& gate = rt->gateway();
   auto finish = [&](int code) {
     rt->stop_builds();
+    rt.reset();
+    // builds' directories are gone already; their parent would be left behind on every run
+    std::error_code ec;
+    std::filesystem::remove_all(worker_exec(ro).work_root, ec);
     return code;
   };
   auto set = gate.call_and_wait(proto::set_pipeline{local_pipeline, req.text, req.vars});
