@@ -205,22 +205,17 @@ int pipeline_builds(const api& a, const std::string& path) {
 /// starts, its output as it comes, then the build's line. Exit 0 once the build ended (whatever
 /// its status), 1 when the stream broke off before.
 int follow_events(const api& a, const std::string& path) {
-  std::map<std::string, std::string> labels;  // step id → label shown
+  event_printer printer(a.out);
   json end;
   http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
     auto j = decode_reply(data);
     if (j.is_discarded()) return;
     if (a.flags.json) {
       a.out << json{{"event", type}, {"data", j}}.dump() << "\n";
-    } else if (type == "step" && labels.count(text(j, "id")) == 0) {
-      auto parent = labels.find(text(j, "parent"));
-      auto label = (parent == labels.end() ? "" : parent->second + " > ") + step_label(j);
-      labels[text(j, "id")] = label;
-      a.out << "==> " << label << "\n";
-    } else if (type == "log") {
-      a.out << text(j, "chunk");
+      a.out.flush();
+    } else {
+      printer.print(type, j);
     }
-    a.out.flush();
     if (type == "end") end = j;
   });
   auto r = a.stream(path, [&](std::string_view bytes) {

@@ -85,6 +85,18 @@ std::string step_label(const json& step) {
   return type + " " + name;
 }
 
+void event_printer::print(const std::string& type, const json& data) {
+  if (type == "step" && labels_.count(text(data, "id")) == 0) {
+    auto parent = labels_.find(text(data, "parent"));
+    auto label = (parent == labels_.end() ? "" : parent->second + " > ") + step_label(data);
+    labels_[text(data, "id")] = label;
+    out_ << "==> " << label << "\n";
+  } else if (type == "log") {
+    out_ << text(data, "chunk");
+  }
+  out_.flush();
+}
+
 std::string build_line(const json& build, bool with_pipeline) {
   std::string line;
   if (with_pipeline) line += text(build, "pipeline") + "/";

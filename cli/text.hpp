@@ -4,6 +4,7 @@
 // command.
 
 #include <iosfwd>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,18 @@ std::string build_line(const nlohmann::json& build, bool with_pipeline);
 /// Every step's and job hook's logs, each after a `==> type name [status]` header line; children
 /// of in_parallel steps follow their group, named `in_parallel > task a`.
 std::string build_logs(const nlohmann::json& build);
+/// A build's events as text, as they come (`builds logs --follow`, `pikoci-node run`): a
+/// `==> label` line when a step or hook starts (children of in_parallel steps named
+/// `in_parallel > task a`), then its output.
+class event_printer {
+ public:
+  explicit event_printer(std::ostream& out) : out_(out) {}
+  void print(const std::string& type, const nlohmann::json& data);
+
+ private:
+  std::ostream& out_;
+  std::map<std::string, std::string> labels_;  // step id → label shown
+};
 /// Rows of cells aligned in columns two spaces apart, without trailing blanks.
 std::string table(const std::vector<std::vector<std::string>>& rows);
 /// `type name`, or just the type when the step has no name of its own.

@@ -279,13 +279,27 @@ std::optional<std::map<std::string, std::string>> string_map(const json& body, c
     error = std::string(field) + " must be an object";
     return std::nullopt;
   }
-  for (const auto& [k, x] : v.items()) {
+  auto text = [](const json& x, std::string& out) {
     if (x.is_string()) {
-      out[k] = x.get<std::string>();
+      out = x.get<std::string>();
     } else if (x.is_number() || x.is_boolean()) {
-      out[k] = x.dump();
+      out = x.dump();
     } else {
-      error = std::string(field) + "." + k + " must be a string, number or bool";
+      return false;
+    }
+    return true;
+  };
+  for (const auto& [k, x] : v.items()) {
+    if (text(x, out[k])) continue;
+    // a list (for `multiple` inputs) is its items comma-separated, as the client gives them
+    bool list = x.is_array() && !x.empty();
+    for (std::size_t i = 0; list && i < x.size(); ++i) {
+      std::string item;
+      list = text(x[i], item);
+      out[k] += (i == 0 ? "" : ",") + item;
+    }
+    if (!list) {
+      error = std::string(field) + "." + k + " must be a string, number, bool or a list of them";
       return std::nullopt;
     }
   }
@@ -802,6 +816,23 @@ parsed<proto::get_build> build_by_id(const input& in) {
   return proto::get_build{"", "", "", *id};
 }
 
+/// POST .../versions {"version": {"ref": "abc"}}: an object of at most 64 strings.
+parsed<proto::add_version> add_version(const input& in) {
+  const char* shape = "version must be an object of 1 to 64 string values";
+  if (!in.body.is_object() || !in.body.contains("version")) return bad(shape);
+  const auto& v = in.body["version"];
+  if (!v.is_object() || v.empty() || v.size() > max_trigger_items) return bad(shape);
+  std::size_t bytes = 0;
+  for (const auto& [k, x] : v.items()) {
+    if (!x.is_string()) return bad(shape);
+    bytes += k.size() + x.get_ref<const std::string&>().size();
+  }
+  if (bytes > max_trigger_bytes)
+    return failure(errc::payload_too_large,
+                   "version is larger than " + std::to_string(max_trigger_bytes) + " bytes");
+  return proto::add_version{in.param("p"), in.param("rc"), v};
+}
+
 parsed<proto::list_versions> list_versions(const input& in) {
   std::string error;
   auto limit = limit_of(in, error);
@@ -1007,6 +1038,7 @@ const std::vector<route>& routes() {
          return proto::check_resource{in.param("p"), in.param("rc")};
        })},
       {get, R + "/versions", a::reader, op(list_versions)},
+      {post, R + "/versions", a::writer, op(add_version)},
       {post, R + "/versions/:id/trigger", a::writer, op(trigger_version)},
       {post, R + "/pin", a::writer, op(pin)},
       {post, R + "/unpin", a::writer, op([](const input& in) {

@@ -12,6 +12,7 @@
 #include "config/node/validate_command.hpp"
 #include "connectors/http_client/source_fetch.hpp"
 #include "connectors/process/containment.hpp"
+#include "node/run_main.hpp"
 #include "node/server_main.hpp"
 #include "node/worker_main.hpp"
 
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
   if (auto* e = std::get_if<exit_now>(&cmd)) return e->code;
   if (auto* v = std::get_if<validate_command>(&cmd))
     return run_validate(v->flags, pikoci::http_client::fetch_source);
+  if (auto* r = std::get_if<run_command>(&cmd))
+    return run_local(r->flags, pikoci::http_client::fetch_source);
   if (auto* w = std::get_if<worker_token_command>(&cmd)) return run_worker_token(w->flags);
   if (auto* u = std::get_if<user_token_command>(&cmd)) return run_user_token(u->flags);
   if (auto* c = std::get_if<client_command>(&cmd)) return pikoci::cli::run_client(c->flags);

@@ -68,6 +68,7 @@ struct runtime::impl {
       worker::worker_options w;
       w.concurrency = opts.concurrency;
       w.exec = worker_exec(opts);
+      w.exec.resolve_secrets = !opts.local_run;
       // builds read the internal store through the gateway (set below, before any build runs)
       w.exec.secret_store = [this](const std::string& p, const std::string& n) {
         return gateway_secret_store(gate)(p, n);
@@ -92,6 +93,7 @@ struct runtime::impl {
     ctx.db = db;
     ctx.secret_box = opts.secret_box;
     ctx.users = opts.users;
+    ctx.local_run = opts.local_run;
     ctx.max_builds_per_job = static_cast<std::size_t>(opts.max_builds_per_job);
     ctx.load_limits = opts.pipeline_limits;
     ctx.artifacts = opts.artifacts;

@@ -47,6 +47,9 @@ struct runtime_options {
   std::shared_ptr<const auth::secret_box> secret_box;
   /// Who can log in: the built-in admin and the stored accounts (loaded when the runtime starts).
   std::shared_ptr<auth::user_store> users;
+  /// `pikoci-node run`: builds only from explicit triggers, resources checked only when asked,
+  /// secrets never fetched.
+  bool local_run = false;
 };
 
 /// Where build processes of this node run, with which environment and grace period.

@@ -67,6 +67,14 @@ struct list_versions {
   std::string pipeline, resource;
   std::size_t limit = 50;
 };
+/// POST .../resources/{rc}/versions: records `version` as the resource's newest, as a check
+/// finding it would (jobs with `trigger = true` get builds); known already, it stays as it was.
+struct add_version {
+  static constexpr const char* name = "add_version";
+  static constexpr bool writes = true;
+  std::string pipeline, resource;
+  nlohmann::json version;  // an object of strings
+};
 /// POST .../resources/{rc}/versions/{id}/trigger
 struct trigger_version {
   static constexpr const char* name = "trigger_version";
@@ -114,7 +122,7 @@ struct git_webhook {
 
 using pipeline_operations =
     answers<get_pipeline, pause_pipeline, set_concurrency, list_jobs, trigger_job, list_resources,
-            check_resource, list_versions, trigger_version, pin_resource, webhook,
+            check_resource, list_versions, add_version, trigger_version, pin_resource, webhook,
             regenerate_webhook_token, set_git_webhook, git_webhook>;
 
 using pipeline_actor = caf::typed_actor<
@@ -142,6 +150,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::trigger_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_resources)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::check_resource)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_versions)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::add_version)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::trigger_version)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pin_resource)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::webhook)

@@ -47,6 +47,10 @@ struct context {
   /// Who can log in (docs/users.md): shared with the HTTP edge, which reads it on every request;
   /// the registry changes it and writes the accounts.
   std::shared_ptr<auth::user_store> users;
+  /// `pikoci-node run`: builds are made only by explicit triggers (no versions, `passed` or
+  /// `on_trigger` hooks make any), resources are checked only when asked, `passed` is not
+  /// applied, and approval gates are not to hold builds (nobody is there to approve).
+  bool local_run = false;
   /// The clock of build and version timestamps (tests pin it).
   std::function<model::time_point()> now = [] { return std::chrono::system_clock::now(); };
 };

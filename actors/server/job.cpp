@@ -400,7 +400,7 @@ caf::result<domain::reply> create(self_ptr self, proto::build_spec spec,
   b.input_values = std::move(spec.values);
   if (spec.rules.mode == "group") b.concurrency_group = spec.rules.group;
   auto rp = self->make_response_promise<domain::reply>();
-  if (spec.failure.empty() && enter_gate(self, b, retry_of)) {
+  if (spec.failure.empty() && !st.setup.ctx.local_run && enter_gate(self, b, retry_of)) {
     auto id = b.id;
     wait_for_approval(self, std::move(b), std::move(spec.rules), rp);
     interrupt_older_builds(self, st.builds.at(id));

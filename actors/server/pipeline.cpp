@@ -108,6 +108,7 @@ schedule_inputs inputs(self_ptr self) {
   for (const auto& [canonical, r] : st.resources)
     if (r.pinned) in.pins[canonical] = *r.pinned;
   in.paused = st.paused;
+  in.ignore_passed = st.ctx.local_run;
   for (const auto& [name, e] : st.jobs) in.jobs[name] = e;  // the job_gate part
   return in;
 }
@@ -317,6 +318,7 @@ void on_versions(self_ptr self, const std::string& canonical,
   for (const auto& v : created) {
     spdlog::info("event=resource.version pipeline={} resource={} version_id={}", self->state.name,
                  canonical, v.id);
+    if (self->state.ctx.local_run) continue;
     auto t = version_triggers(inputs(self), canonical, v.id);
     std::set<std::string> direct;
     for (const auto& b : t.builds) direct.insert(b.job->name);
@@ -328,6 +330,7 @@ void on_versions(self_ptr self, const std::string& canonical,
 
 /// Applies `passed` decisions: retries that are over, builds.
 void apply_passed(self_ptr self, std::vector<passed_decision> decisions) {
+  if (self->state.ctx.local_run) return;
   for (auto& d : decisions) {
     if (!d.considered) continue;
     self->state.jobs.at(d.job->name).retry_passed = false;
@@ -344,6 +347,7 @@ json resource_json(self_ptr self, const pipeline::resource& r, const std::option
          {"type", r.type},
          {"name", r.name},
          {"check_interval", r.check_interval},
+         {"checking", false},
          {"last_check_at", nullptr},
          {"next_check_at", nullptr},
          {"check_error", nullptr},
@@ -571,7 +575,8 @@ caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req)
     return domain::fail(std::move(*refused));
   auto& b = std::get<planned_build>(decided);
   auto rp = self->make_response_promise<domain::reply>();
-  create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), req.inputs, req.args,
+  create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), std::move(b.values),
+               req.args,
                [rp](domain::reply r) mutable { rp.deliver(std::move(r)); });
   return rp;
 }
@@ -780,6 +785,21 @@ domain::reply versions(self_ptr self, const proto::list_versions& v) {
                    {"version", rec.version},
                    {"created_at", model::format_time(rec.created_at)}});
   return domain::done({{"versions", std::move(out)}});
+}
+
+caf::result<domain::reply> add_version(self_ptr self, const proto::add_version& a) {
+  auto& st = self->state;
+  auto canonical = find_resource(self, a.resource);
+  if (!canonical) return no_resource(a.resource);
+  auto created = st.versions.add(*canonical, {a.version}, st.ctx.now());
+  save_versions(self, created);
+  on_versions(self, *canonical, created);
+  for (const auto& known : st.versions.list(*canonical))
+    if (known.version == a.version)
+      return after_save(self, [id = known.id, v = a.version](reply_fn done) {
+        done(domain::created({{"version", {{"id", id}, {"version", v}}}}));
+      });
+  return domain::fail(domain::errc::internal, "the version was not recorded");
 }
 
 caf::result<domain::reply> pin(self_ptr self, const proto::pin_resource& p) {
@@ -1028,7 +1048,7 @@ void check_found(self_ptr self, const std::string& canonical, const std::vector<
     st.hook_checking.erase(w);
   }
   on_versions(self, canonical, created, hook);
-  create_triggered(self, canonical, retry_refused(inputs(self), canonical));
+  if (!st.ctx.local_run) create_triggered(self, canonical, retry_refused(inputs(self), canonical));
 }
 
 proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::string name,
@@ -1068,6 +1088,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       },
       [self](const proto::check_resource& c) { return check(self, c); },
       [self](const proto::list_versions& v) { return versions(self, v); },
+      [self](const proto::add_version& a) { return add_version(self, a); },
       [self](const proto::trigger_version& t) { return trigger_version(self, t); },
       [self](const proto::pin_resource& p) { return pin(self, p); },
       [self](const proto::webhook& w) { return token_webhook(self, w); },

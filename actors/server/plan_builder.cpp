@@ -5,6 +5,7 @@
 
 #include "actors/model/notification.hpp"
 #include "actors/model/step_protocol.hpp"
+#include "config/pipeline/inputs.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -261,11 +262,7 @@ plan_result make_build_plan(const pipeline_config& cfg, const pipeline::job& job
               {"BUILD_PIPELINE_NAME", req.pipeline},
               {"BUILD_TEAM_NAME", "main"},
               {"BUILD_ID", std::to_string(req.build_id)}};
-  for (const auto& in : job.inputs) {
-    std::string v;
-    if (in.default_value) hcl::to_string(*in.default_value, v);
-    plan.env["INPUT_" + in.name] = v;
-  }
+  for (const auto& in : job.inputs) plan.env["INPUT_" + in.name] = pipeline::default_text(in);
   for (const auto& [k, v] : req.inputs) plan.env["INPUT_" + k] = v;
   try {
     builder b{cfg, req};

@@ -895,6 +895,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](proto::list_resources& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::check_resource& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::list_versions& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::add_version& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::trigger_version& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::pin_resource& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::regenerate_webhook_token& op) { return to_pipeline(self, std::move(op)); },

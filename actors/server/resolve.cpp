@@ -39,7 +39,7 @@ std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
     std::optional<version_id> id;
     if (auto c = ctx.chosen.find(get->name); c != ctx.chosen.end()) {
       id = c->second;
-    } else if (!get->passed_jobs.empty()) {
+    } else if (!get->passed_jobs.empty() && !ctx.ignore_passed) {
       id = highest_common_version(get->name, get->passed_jobs, *ctx.usage);
       if (!id) return "no version of \"" + get->canonical + "\" passed " + join(get->passed_jobs);
     } else if (ctx.trigger && ctx.trigger->first == get->canonical) {

@@ -24,6 +24,7 @@ struct resolve_context {
   const usage_index* usage = nullptr;                         // the builds of the pipeline
   std::map<std::string, version_id> chosen;                   // by get step name
   std::optional<std::pair<std::string, version_id>> trigger;  // canonical, version
+  bool ignore_passed = false;  // `pikoci-node run`: no upstream history, gets take the newest
 };
 
 /// The inputs of a build of `job`, or why it cannot be created (a get with no version: the

@@ -37,6 +37,7 @@ void configure(self_ptr self, const std::string& interval) {
 
 void arm(self_ptr self, model::time_point now) {
   auto& st = self->state;
+  if (st.setup.ctx.local_run) return;  // checked only when asked
   st.next_check_at = st.sched->next(now);
   auto gen = ++st.generation;
   self->delayed_send(self, *st.next_check_at - now, proto::due_atom::value, gen);
@@ -91,7 +92,7 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
       auto gen = ++st.generation;
       self->delayed_send(self, next - now, proto::due_atom::value, gen);
     }
-  } else {
+  } else if (!st.setup.ctx.local_run) {
     check_now(self);  // due once at creation
   }
   return guarded_behavior<proto::resource_checker_actor::behavior_type>(
@@ -112,6 +113,7 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
           return tp ? nlohmann::json(model::format_time(*tp)) : nlohmann::json(nullptr);
         };
         return nlohmann::json{
+            {"checking", st.in_flight},
             {"last_check_at", t(st.last_check_at)},
             {"next_check_at", t(st.next_check_at)},
             {"check_error", st.check_error ? nlohmann::json(*st.check_error) : nullptr}};

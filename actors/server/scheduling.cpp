@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "config/pipeline/inputs.hpp"
+
 namespace pikoci::server {
 namespace {
 
@@ -23,7 +25,8 @@ void trigger_one(const schedule_inputs& in, const pipeline::job& job, const std:
     out.skipped.push_back({job.name, std::move(*why)});
     return;
   }
-  out.builds.push_back({&job, resource_trigger(canonical, v), std::get<0>(std::move(inputs))});
+  out.builds.push_back(
+      {&job, resource_trigger(canonical, v), std::get<0>(std::move(inputs)), {}});
 }
 
 std::optional<version_id> pin_of(const schedule_inputs& in, const std::string& canonical) {
@@ -44,6 +47,7 @@ resolve_context schedule_inputs::resolution() const {
   rc.versions = versions;
   rc.pins = pins;
   rc.usage = usage;
+  rc.ignore_passed = ignore_passed;
   return rc;
 }
 
@@ -103,7 +107,7 @@ passed_decision evaluate_passed(const schedule_inputs& in, const pipeline::job& 
     out.no_version = std::move(*why);
     return out;
   }
-  out.build = planned_build{&job, std::move(trigger), std::get<0>(std::move(inputs))};
+  out.build = planned_build{&job, std::move(trigger), std::get<0>(std::move(inputs)), {}};
   return out;
 }
 
@@ -138,19 +142,14 @@ std::variant<planned_build, domain::error> manual_trigger(
   if (in.job_paused(name))
     return domain::error{errc::conflict, in.paused ? "pipeline \"" + in.pipeline + "\" is paused"
                                                    : "job \"" + name + "\" is paused"};
-  for (const auto& [k, v] : values) {
-    bool declared = false;
-    for (const auto& input : job->inputs) declared = declared || input.name == k;
-    if (!declared)
-      return domain::error{errc::bad_request, "job \"" + name + "\" has no input \"" + k + "\""};
-  }
-  for (const auto& input : job->inputs)
-    if (!input.default_value && values.count(input.name) == 0)
-      return domain::error{errc::bad_request, "input \"" + input.name + "\" is required"};
+  auto checked = pipeline::trigger_values(*job, values);
+  if (auto* why = std::get_if<std::string>(&checked))
+    return domain::error{errc::bad_request, std::move(*why)};
   auto inputs = resolve_inputs(*job, in.resolution());
   if (auto* why = std::get_if<std::string>(&inputs))
     return domain::error{errc::conflict, std::move(*why)};
-  return planned_build{job, {{"type", domain::to_string(domain::trigger_type::manual)}}, std::get<0>(std::move(inputs))};
+  return planned_build{job, {{"type", domain::to_string(domain::trigger_type::manual)}},
+                       std::get<0>(std::move(inputs)), std::get<0>(std::move(checked))};
 }
 
 version_trigger trigger_version(const schedule_inputs& in, const std::string& canonical,
@@ -170,7 +169,8 @@ version_trigger trigger_version(const schedule_inputs& in, const std::string& ca
     }
     out.builds.push_back({&job,
                           {{"type", domain::to_string(domain::trigger_type::version)}, {"resource", canonical}, {"version_id", v}},
-                          std::get<0>(std::move(inputs))});
+                          std::get<0>(std::move(inputs)),
+                          {}});
   }
   return out;
 }

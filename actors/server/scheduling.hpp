@@ -40,6 +40,7 @@ struct schedule_inputs {
   std::map<std::string, version_id> pins;  // by canonical
   bool paused = false;                     // the pipeline
   std::map<std::string, job_gate> jobs;    // by name; every job of `cfg`
+  bool ignore_passed = false;              // `pikoci-node run`
 
   /// Whether builds of `job` are held (the job or the pipeline is paused).
   bool job_paused(const std::string& job) const;
@@ -52,6 +53,7 @@ struct planned_build {
   const pipeline::job* job = nullptr;
   nlohmann::json trigger;  // the build's `trigger` object
   std::vector<model::build_input> inputs;
+  std::map<std::string, std::string> values;  // a manual trigger's checked input values
 };
 
 /// A job that would have been triggered, but a get has no version: no build.
@@ -102,7 +104,8 @@ std::vector<passed_decision> evaluate_downstream(const schedule_inputs& in,
 std::vector<passed_decision> retry_passed(const schedule_inputs& in);
 
 /// A manual trigger of `job` with `values` for its inputs: the build, or why not (the job is
-/// unknown or paused, an input is undeclared or missing, a get has no version).
+/// unknown or paused, an input is undeclared, missing or not a value its declaration allows, a
+/// get has no version).
 std::variant<planned_build, domain::error> manual_trigger(
     const schedule_inputs& in, const std::string& job,
     const std::map<std::string, std::string>& values);

@@ -811,7 +811,8 @@ class build_run {
 
 build_result execute_build(const work::build_plan& plan, const executor_options& opts,
                            build_sink& sink, const build_cancel& cancel) {
-  secret_resolver secrets(plan.secrets, secret_runner(opts, &cancel.source()), opts.secret_store);
+  secret_resolver secrets(opts.resolve_secrets ? plan.secrets : work::secret_plan{},
+                          secret_runner(opts, &cancel.source()), opts.secret_store);
   masking_sink masked(sink, secrets);
   executor_options with_secrets = opts;
   with_secrets.secrets = &secrets;
@@ -823,7 +824,8 @@ build_result execute_build(const work::build_plan& plan, const executor_options&
 check_result execute_check(const work::command_spec& cmd, const work::secret_plan& plan,
                            const executor_options& base_opts, std::chrono::milliseconds timeout,
                            const process::cancel_source* cancel) {
-  secret_resolver secrets(plan, secret_runner(base_opts, cancel), base_opts.secret_store);
+  secret_resolver secrets(base_opts.resolve_secrets ? plan : work::secret_plan{},
+                          secret_runner(base_opts, cancel), base_opts.secret_store);
   executor_options opts = base_opts;  // with the check's own scope and secrets
   opts.secrets = &secrets;
   check_result result;

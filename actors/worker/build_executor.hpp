@@ -70,6 +70,9 @@ struct executor_options {
   process::scope* scope = nullptr;
   /// Reads the node's internal secret store (`secret "pikoci"`); unset: such secrets fail.
   secret_store_fn secret_store;
+  /// False for `pikoci-node run`: no secret is fetched, placeholders of secret-backed variables
+  /// reach commands as they are (give such variables with --var instead).
+  bool resolve_secrets = true;
   /// The build's (or check's) secrets, set by the executor: every command's placeholders are
   /// resolved through it before it starts.
   secret_resolver* secrets = nullptr;

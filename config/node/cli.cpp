@@ -502,6 +502,40 @@ std::string server_flags_problem(const server_flags& server) {
 
 }  // namespace
 
+namespace {
+
+/// The `run` subcommand.
+CLI::App* add_run(CLI::App& app, run_flags& f) {
+  auto* r = app.add_subcommand("run",
+                               "run one job of a pipeline file locally, once, in the foreground");
+  r->footer(
+      "The job's build runs on this machine with the node's own executor, its steps' output\n"
+      "printed as it comes. A get takes the version given with --version, else the resource is\n"
+      "checked once and its newest version pulled. `passed` is not applied (there is no\n"
+      "upstream history), no other job runs, put steps run as written, and secrets are not\n"
+      "fetched: a secret-backed variable's value stays a placeholder unless --var gives it.\n"
+      "Exit status: 0 when the build succeeded, 1 when it did not (failed, errored,\n"
+      "cancelled), 2 for an unusable command line, file or input value.");
+  auto kv = [](const std::string& s) {
+    return s.find('=') == std::string::npos ? "expected k=v, got " + s : std::string{};
+  };
+  r->add_option("file", f.file, "the pipeline HCL file")->required();
+  r->add_option("--job,-j", f.job, "the job to run")->required();
+  r->add_option("--var", f.vars, "set a variable (repeatable), k=v")->check(kv);
+  r->add_option("--vars,-v", f.vars_file, "JSON file with variable values");
+  r->add_option("--input", f.inputs, "a trigger input of the job (repeatable), k=v")->check(kv);
+  r->add_option("--version", f.versions,
+                "the version a get uses (repeatable), RES={\"ref\":\"abc\"} with RES the "
+                "resource's name or type.name")
+      ->check(kv);
+  r->add_option("--log-level", f.log_level, "the node's own log lines on standard error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  return r;
+}
+
+}  // namespace
+
 command parse_command_line(int argc, char** argv) {
   if (role_of(argc, argv) == "worker") return parse_worker(argc, argv);
   CLI::App app{"pikoci-node: a self-hosted CI/CD orchestrator (PikoCI pipelines)", "pikoci-node"};
@@ -526,6 +560,9 @@ command parse_command_line(int argc, char** argv) {
   v->add_flag("--offline", validate.offline,
               "do not fetch http(s) sources: each is noted, its definition left unchecked");
 
+  run_flags run;
+  auto* rn = add_run(app, run);
+
   worker_token_flags worker_token;
   auto* wt = app.add_subcommand("worker-token", "print a token for standalone workers");
   flag(*wt, "jwt-secret", worker_token.jwt_secret, "HS256 key the server uses (required)");
@@ -547,6 +584,7 @@ command parse_command_line(int argc, char** argv) {
     return usage_error(std::string(e.what()) + " (see --help)");
   }
   if (v->parsed()) return validate_command{validate};
+  if (rn->parsed()) return run_command{run};
   if (cl->parsed()) {
     if (std::string error = client_usage_error(*cl, client); !error.empty())
       return usage_error(error + " (see client --help)");

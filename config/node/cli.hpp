@@ -75,6 +75,18 @@ struct validate_flags {
   bool offline = false;  // do not fetch http(s) sources (each is noted instead)
 };
 
+/// `pikoci-node run FILE --job J [--var k=v]... [--vars F] [--input k=v]...
+/// [--version RES=JSON]...`: one build of one job, locally, in the foreground.
+struct run_flags {
+  std::string file;
+  std::string job;
+  std::vector<std::string> vars;      // k=v
+  std::string vars_file;
+  std::vector<std::string> inputs;    // k=v
+  std::vector<std::string> versions;  // RES=JSON (resource name or type.name)
+  std::string log_level = "warn";     // the node's own log lines, on standard error
+};
+
 /// `pikoci-node worker-token --jwt-secret S`
 struct worker_token_flags {
   std::string jwt_secret;
@@ -128,6 +140,9 @@ struct validate_command {
 struct worker_command {
   worker_flags flags;
 };
+struct run_command {
+  run_flags flags;
+};
 struct worker_token_command {
   worker_token_flags flags;
 };
@@ -142,8 +157,8 @@ struct exit_now {
   int code = 0;
 };
 
-using command = std::variant<server_command, worker_command, validate_command, worker_token_command,
-                             user_token_command, client_command, exit_now>;
+using command = std::variant<server_command, worker_command, validate_command, run_command,
+                             worker_token_command, user_token_command, client_command, exit_now>;
 
 /// Parses argv. `--help` prints usage and yields exit 0; unknown flags and bad values print one
 /// line naming the flag and yield exit 2. `--*-file` secrets are read here. The caller wipes the

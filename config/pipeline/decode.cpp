@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config/pipeline/condition.hpp"
+#include "config/pipeline/inputs.hpp"
 #include "config/pipeline/load_internal.hpp"
 #include "config/pipeline/names.hpp"
 #include "config/pipeline/schedule.hpp"
@@ -631,7 +632,24 @@ class decoder {
         r_.type_error(*body.find_attribute("options"), "list");
     }
     in.multiple = r_.boolean(body.find_attribute("multiple")).value_or(false);
+    if (const auto* d = body.find_attribute("default")) input_default(in, d->value->rng);
     return in;
+  }
+
+  /// A declared default must be a value a trigger could give (the same rules), a list only
+  /// with `multiple`.
+  void input_default(const job_input& in, const hcl::range& rng) {
+    if (!in.default_value) return;
+    const auto& d = *in.default_value;
+    if (d.is_collection() || d.is_null() || (d.is_sequence() && !in.multiple)) {
+      r_.error(rng, "Invalid input default",
+               "input " + quote(in.name) + ": the default must be a single value" +
+                   (in.multiple ? " or a list" : ""));
+      return;
+    }
+    std::string value;
+    auto error = check_input(in, default_text(in), value);
+    if (!error.empty()) r_.error(rng, "Invalid input default", error);
   }
 
   job decode_job(const hcl::block& b, const job_instance& inst) {
