@@ -29,6 +29,7 @@ struct block_row {
   std::string inputs = "{}";           // the manual trigger's inputs (JSON)
   std::vector<std::string> checks;     // resources checked (and awaited) first
   bool by_version = false;             // the check's version triggers it, not a manual trigger
+  bool approve = false;                // approved (by the test's admin) once it waits
   std::map<std::string, std::string> files;  // written to @DIR@ before
 };
 
@@ -335,6 +336,34 @@ job "j" {
                   "j", "succeeded", "triggered by v"));
   r.back().checks = {"stamp.src"};
   r.back().by_version = true;
+  r.push_back(row("if, else_if, else (condition)", R"(
+job "j" {
+  input "env" {
+    default = "staging"
+  }
+  if "prod" {
+    condition = "$INPUT_env == 'production'"
+)" + task("p", "echo to prod") + R"(  }
+  else_if "staging" {
+    condition = "$INPUT_env == 'staging'"
+)" + task("s", "echo chose staging") + R"(  }
+  else {
+)" + task("e", "echo neither") + "  }\n}\n",
+                  "j", "succeeded", "chose staging"));
+  r.push_back(row("job attribute: interruptible", R"(
+job "j" {
+  interruptible = true
+)" + task("t", "echo interruptible ran") + "}\n",
+                  "j", "succeeded", "interruptible ran"));
+  r.push_back(row("approve (approvals, timeout)", R"(
+job "j" {
+  approve "ship" {
+    approvals = 1
+    timeout   = "1h"
+  }
+)" + task("t", "echo approved and ran") + "}\n",
+                  "j", "succeeded", "approved and ran"));
+  r.back().approve = true;
   return r;
 }
 
@@ -355,7 +384,14 @@ json run_row(runtime_node& node, const std::string& p, const block_row& row) {
   auto t = node.post("/pipelines/" + p + "/jobs/" + row.job + "/trigger",
                      json{{"inputs", json::parse(row.inputs)}}.dump());
   REQUIRE_MESSAGE(t.status == 201, t.body);
-  return node.wait_build(p, row.job, t.json()["build"]["number"].get<std::string>(), 30s);
+  auto number = t.json()["build"]["number"].get<std::string>();
+  if (row.approve) {
+    CHECK(t.json()["build"]["status"] == "waiting_for_approval");
+    auto a = node.post("/pipelines/" + p + "/jobs/" + row.job + "/builds/" + number + "/approve",
+                       R"({"message":"ok"})");
+    REQUIRE_MESSAGE(a.status == 200, a.body);
+  }
+  return node.wait_build(p, row.job, number, 30s);
 }
 
 }  // namespace

@@ -323,4 +323,55 @@ TEST_SUITE("integration.users") {
     CHECK(help.output.find("client login") != std::string::npos);
     CHECK(help.output.find("tokens.json") != std::string::npos);
   }
+
+  TEST_CASE("accounts are the distinct approvers of a gate, each logged in with the client") {
+    users_node n;
+    auto set = n.call("PUT", "/pipelines/p", n.admin,
+                      {{"config", R"(job "deploy" {
+  approve "prod" {
+    approvals = 2
+  }
+  task "t" {
+    run "shell" {
+      cmd = "echo deployed"
+    }
+  }
+}
+)"}});
+    REQUIRE_MESSAGE(set.status == 201, set.body);
+    n.create("ann", "maintain", "ann-password");
+    n.create("ben", "maintain", "ben-password");
+    n.create("wes", "write", "wes-password");
+    auto url = n.node.url();
+    temp_dir ann, ben, wes;
+    for (auto [dir, user] : {std::pair{&ann, "ann"}, {&ben, "ben"}, {&wes, "wes"}}) {
+      auto in = client(url, dir->path(), {"login", "--username", user},
+                       std::string(user) + "-password");
+      REQUIRE_MESSAGE(in.exit_code == 0, in.output);
+    }
+    auto t = client(url, wes.path(), {"jobs", "trigger", "p", "deploy"});
+    REQUIRE_MESSAGE(t.exit_code == 0, t.output);
+    CHECK(t.output.find("waiting_for_approval") != std::string::npos);
+
+    // the write account may trigger but not approve
+    auto refused = client(url, wes.path(), {"builds", "approve", "p", "deploy", "1"});
+    CHECK(refused.exit_code == 1);
+    // one account approving twice counts once
+    for (int i = 0; i < 2; ++i) {
+      auto a = client(url, ann.path(), {"builds", "approve", "p", "deploy", "1"});
+      REQUIRE_MESSAGE(a.exit_code == 0, a.output);
+      CHECK(a.output.find("(1/2 approvals)") != std::string::npos);
+    }
+    auto b = client(url, ben.path(), {"builds", "approve", "p", "deploy", "1", "--message", "go"});
+    REQUIRE_MESSAGE(b.exit_code == 0, b.output);
+    nlohmann::json build;
+    CHECK(eventually([&] {
+      build = n.call("GET", "/pipelines/p/jobs/deploy/builds/1", n.admin).json()["build"];
+      return build["status"] == "succeeded";
+    }, 30s));
+    REQUIRE(build["approvals"].size() == 2);
+    CHECK(build["approvals"][0]["username"] == "ann");
+    CHECK(build["approvals"][1]["username"] == "ben");
+    CHECK(build["approvals"][1]["message"] == "go");
+  }
 }
