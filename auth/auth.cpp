@@ -302,7 +302,22 @@ std::optional<std::string> random_token(std::size_t bytes) {
   return token;
 }
 
-user_store::user_store(std::string admin_password) {
+user_store::user_store(std::string admin_password, std::string_view stored_admin) {
+  if (admin_password.empty() && !stored_admin.empty()) {
+    auto stored = admin_hash_of(stored_admin);
+    if (!stored) {
+      init_error_ =
+          "the stored admin password is unreadable (start with --admin-password to set one)";
+      return;
+    }
+    user admin;
+    admin.name = "admin";
+    admin.r = role::admin;
+    admin.password = *stored;
+    users_.push_back(admin);
+    admin_restored_ = true;
+    return;
+  }
   if (admin_password.empty()) {
     // 18 random bytes are exactly 24 base64url characters (144 bits).
     auto generated = random_token(18);
@@ -502,6 +517,20 @@ std::string user_store::record_of(const user& u) {
          {"stamp", u.stamp},
          {"created_at", u.created_at}};
   return j.dump();
+}
+
+std::string user_store::admin_record() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return users_.empty() ? std::string() : record_of(users_.front());
+}
+
+std::optional<password_hash> user_store::admin_hash_of(std::string_view record) {
+  auto j = json::parse(record, nullptr, false);
+  password_hash h;
+  if (!j.is_object() || j.value("name", std::string()) != "admin" ||
+      !decode_into(j, "salt", h.salt) || !decode_into(j, "hash", h.hash))
+    return std::nullopt;
+  return h;
 }
 
 bool user_store::load(std::string_view record) {

@@ -90,7 +90,8 @@ struct account {
 };
 
 /// Users who can log in with a password: the built-in `admin` (its password from
-/// --admin-password, never stored) and the accounts created through the API, whose records
+/// --admin-password, never stored, or generated once and its hash stored) and the accounts
+/// created through the API, whose records
 /// (`record`) the caller stores and hands back to `load` at start. Thread-safe: the HTTP edge
 /// reads it on every request while the node changes it.
 class user_store {
@@ -101,9 +102,10 @@ class user_store {
   static constexpr std::size_t min_password_length = 8;
   static constexpr std::size_t max_password_length = 1024;
 
-  /// `admin_password` empty: a random 24-character URL-safe password is generated and handed out
-  /// once by `generated_password()`.
-  explicit user_store(std::string admin_password = {});
+  /// `admin_password` empty: the admin's password is the one `stored_admin` (an `admin_record()`
+  /// of an earlier start) holds, else a random 24-character URL-safe password is generated and
+  /// handed out once by `generated_password()`.
+  explicit user_store(std::string admin_password = {}, std::string_view stored_admin = {});
   ~user_store();
   user_store(const user_store&) = delete;
   user_store& operator=(const user_store&) = delete;
@@ -112,7 +114,14 @@ class user_store {
   /// Always "" when a password was given.
   std::string generated_password();
 
-  /// Non-empty when the random generator failed: then nobody can log in.
+  /// The built-in admin's password as kept between starts (PBKDF2 salt and hash, JSON, no
+  /// password): what `stored_admin` takes at the next start.
+  std::string admin_record() const;
+  /// True when the admin's password is the one `stored_admin` held.
+  bool admin_restored() const { return admin_restored_; }
+
+  /// Non-empty when the random generator failed or `stored_admin` is unreadable: then nobody can
+  /// log in.
   const std::string& init_error() const { return init_error_; }
 
   /// Claims for a user token when the password is right (compared in constant time); `ttl_seconds`
@@ -160,6 +169,7 @@ class user_store {
     std::int64_t created_at = 0;
   };
   static std::string record_of(const user& u);
+  static std::optional<password_hash> admin_hash_of(std::string_view record);
   user* find(const std::string& name);
   const user* find(const std::string& name) const;
   std::optional<domain::error> refuse_builtin(const std::string& name, const char* what) const;
@@ -168,6 +178,7 @@ class user_store {
   std::vector<user> users_;  // the admin first, then by name
   std::string generated_;
   std::string init_error_;
+  bool admin_restored_ = false;
 };
 
 /// Exponential backoff of password logins, per client address and per user name: the first

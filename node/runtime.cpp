@@ -126,17 +126,20 @@ struct runtime::impl {
 runtime::runtime(const runtime_options& opts) : impl_(std::make_unique<impl>(opts)) {}
 
 runtime::~runtime() {
-  {
-    // what was handed to the store writer so far is written before it goes
-    caf::scoped_actor self{impl_->sys};
-    self->request(impl_->store, std::chrono::seconds(10), proto::write_atom::value,
-                  persistence::batch{})
-        .receive([](bool) {}, [](caf::error&) {});
-  }
+  // what was handed to the store writer so far is written before it goes
+  write({});
   for (const caf::actor_addr& a :
        {impl_->bridge.address(), impl_->registry.address(), impl_->queue.address(),
         impl_->worker.address(), impl_->outbox.address(), impl_->store.address()})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+bool runtime::write(persistence::batch ops) {
+  caf::scoped_actor self{impl_->sys};
+  bool stored = false;
+  self->request(impl_->store, std::chrono::seconds(10), proto::write_atom::value, std::move(ops))
+      .receive([&](bool ok) { stored = ok; }, [](caf::error&) {});
+  return stored;
 }
 
 caf::actor_system& runtime::system() {

@@ -76,6 +76,10 @@ class runtime {
   /// Returns how many builds were cancelled.
   int stop_builds();
 
+  /// Writes `ops` through the store writer and waits until they are durable (at most 10 s): what
+  /// the node itself keeps outside any actor's state. False when the store failed.
+  bool write(persistence::batch ops);
+
   /// The actor system (a server with `--run-worker` and Kafka runs its worker in it).
   caf::actor_system& system();
 

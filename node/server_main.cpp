@@ -10,6 +10,7 @@
 #include <ctime>
 #include <filesystem>
 #include <future>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,7 @@
 #include "node/remote_worker.hpp"
 #include "node/runtime.hpp"
 #include "node/secret_access.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::node {
 
@@ -224,14 +226,22 @@ work::env_map handler_env_of(const server_flags& flags, std::uint16_t port) {
           {"PIKOCI_NODE_TOKEN", token}};
 }
 
-/// The store opened and the runtime started (what the store holds restored); null when either
-/// failed (logged).
-std::unique_ptr<runtime> start_runtime(const server_flags& flags, runtime_options& ro) {
+/// `--db-system rocksdb`: the store opened into `ro.store`. False when it cannot be (logged).
+bool open_store(const server_flags& flags, runtime_options& ro) {
+  if (flags.db_system != "rocksdb") return true;
   try {
-    if (flags.db_system == "rocksdb") {
-      ro.store = persistence::open_rocksdb_store(flags.db_path, {flags.recover_store});
-      spdlog::info("event=store.opened db=rocksdb path={}", flags.db_path);
-    }
+    ro.store = persistence::open_rocksdb_store(flags.db_path, {flags.recover_store});
+    spdlog::info("event=store.opened db=rocksdb path={}", flags.db_path);
+    return true;
+  } catch (const persistence::store_error& e) {
+    spdlog::error("event=store.open_failed error=\"{}\"", e.what());
+    return false;
+  }
+}
+
+/// The runtime started (what the store holds restored); null when it failed (logged).
+std::unique_ptr<runtime> start_runtime(const runtime_options& ro) {
+  try {
     return std::make_unique<runtime>(ro);
   } catch (const persistence::store_error& e) {
     spdlog::error("event=store.open_failed error=\"{}\"", e.what());
@@ -241,26 +251,25 @@ std::unique_ptr<runtime> start_runtime(const server_flags& flags, runtime_option
   return nullptr;
 }
 
-/// With Kafka: the token standalone workers use is printed, or with --run-worker this process
-/// is one of the workers itself, through the topics. False when that worker cannot start.
-bool start_local_worker(const server_flags& flags, const runtime_options& ro, runtime& rt,
-                        std::unique_ptr<remote_worker>& local_worker) {
-  if (!ro.kafka) return true;
+/// A worker token that never expires, signed with `--jwt-secret`.
+std::string worker_token_of(const server_flags& flags) {
   using namespace auth;
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
-  auto token = sign(flags.jwt_secret, claims{"worker", role::worker, true, now, 0});
-  if (!flags.run_worker) {
-    // for copying into worker configurations
-    spdlog::info("Worker token for standalone workers token={}", token);
-    return true;
-  }
+  return sign(flags.jwt_secret, claims{"worker", role::worker, true, now, 0});
+}
+
+/// With Kafka and --run-worker this process is one of the workers itself, through the topics.
+/// False when that worker cannot start.
+bool start_local_worker(const server_flags& flags, const runtime_options& ro, runtime& rt,
+                        std::unique_ptr<remote_worker>& local_worker) {
+  if (!ro.kafka || !flags.run_worker) return true;
   remote_worker_options w;
   w.feed.brokers = flags.kafka_brokers;
   w.feed.names = ro.kafka->names;
   w.feed.name = "embedded-1";
-  w.feed.token = token;
+  w.feed.token = worker_token_of(flags);
   w.concurrency = flags.concurrency;
   w.exec = worker_exec(ro);
   w.exec.secret_store = gateway_secret_store(rt.gateway());
@@ -345,20 +354,48 @@ void wait_until_stopped(const server_flags& flags, runtime& rt) {
   if (interrupted == 0) spdlog::info("event=node.drained complete={}", drained.get());
 }
 
-/// The admin user (its password generated when none is set); null when it cannot be made.
-std::shared_ptr<auth::user_store> admin_users(const server_flags& flags) {
-  auto users = std::make_shared<auth::user_store>(flags.admin_password);
+/// The admin user: its password is --admin-password, else the one generated at an earlier start
+/// of this store, else a new one (announced once the node listens). Null when it cannot be made.
+std::shared_ptr<auth::user_store> admin_users(const server_flags& flags,
+                                              const runtime_options& ro) {
+  std::optional<std::string> stored;
+  try {
+    if (flags.admin_password.empty() && ro.store) stored = ro.store->get(persistence::keys::admin());
+  } catch (const persistence::store_error& e) {
+    spdlog::error("event=store.open_failed error=\"{}\"", e.what());
+    return nullptr;
+  }
+  auto users = std::make_shared<auth::user_store>(flags.admin_password, stored.value_or(""));
   if (!users->init_error().empty()) {
     spdlog::error("event=node.auth_failed error=\"{}\"", users->init_error());
     return nullptr;
   }
-  auto generated = users->generated_password();
-  if (!generated.empty())
-    spdlog::warn(
-        "event=admin.password user=admin password={} (generated; set --admin-password "
-        "to choose one)",
-        generated);
   return users;
+}
+
+/// Once the node listens, and never before (a node that cannot listen prints no credential): the
+/// worker token for standalone workers, and where the admin's password comes from. A generated
+/// one is stored first (RocksDB) so that restarts keep it, then printed this once.
+void announce_credentials(const server_flags& flags, const runtime_options& ro, runtime& rt,
+                          auth::user_store& users) {
+  // for copying into worker configurations
+  if (ro.kafka && !flags.run_worker)
+    spdlog::info("Worker token for standalone workers token={}", worker_token_of(flags));
+  if (users.admin_restored()) {
+    spdlog::info(
+        "event=admin.password user=admin source=stored (the password generated at the first "
+        "start of this store; set --admin-password to choose one)");
+    return;
+  }
+  auto generated = users.generated_password();
+  if (generated.empty()) return;
+  bool kept = ro.store && rt.write({{persistence::keys::admin(), users.admin_record()}});
+  if (ro.store && !kept)
+    spdlog::error("event=admin.password_not_stored (the next start generates another one)");
+  spdlog::warn(
+      "event=admin.password user=admin password={} source=generated ({}; set --admin-password "
+      "to choose one)",
+      generated, kept ? "stored: restarts keep it" : "it holds until the node stops");
 }
 
 }  // namespace
@@ -378,16 +415,17 @@ int run_server(const server_flags& flags) {
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
   auto fd_limit = raise_fd_limit();
-  auto users = admin_users(flags);
-  if (!users) return 1;
   auto ro = runtime_options_of(flags);
+  if (!open_store(flags, ro)) return 1;
+  auto users = admin_users(flags, ro);
+  if (!users) return 1;
   ro.users = users;
   bool temporary_artifacts = false;
   auto artifact_dir = artifact_dir_of(flags, temporary_artifacts);
   ro.artifacts = std::make_shared<persistence::artifact_store>(artifact_dir);
   spdlog::info("event=artifacts.store dir={} temporary={}", artifact_dir.string(),
                temporary_artifacts);
-  auto started = start_runtime(flags, ro);
+  auto started = start_runtime(ro);
   if (!started) return 1;
   runtime& rt = *started;
   if (!set_startup_pipeline(flags, rt)) return 1;
@@ -403,12 +441,14 @@ int run_server(const server_flags& flags) {
     http_opts.max_artifact_bytes = static_cast<std::size_t>(flags.max_artifact_size) << 20;
     api = http::start_server(http_opts, view_of(flags, ro, rt, users));
   } catch (const std::exception& e) {
+    // the message names the address ("cannot listen on HOST:PORT: ...")
     spdlog::error("event=http.listen_failed error=\"{}\"", e.what());
     return 1;
   }
   ro.node_handlers->set(handler_env_of(flags, api->port()));
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
+  announce_credentials(flags, ro, rt, *users);
 
   wait_until_stopped(flags, rt);
   // Pending builds stay pending (with a store they run after the restart); running builds are

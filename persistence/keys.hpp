@@ -15,6 +15,8 @@
 //   secret/pipeline/<p>/<name>           {"scope": "" or <p>, "sealed": "v1...."}
 //   user/<name>                          a user account (not the built-in admin): name, role,
 //                                        PBKDF2 salt and hash, stamp, created_at (JSON)
+//   meta/admin                           the built-in admin's generated password: PBKDF2 salt
+//                                        and hash (JSON), kept so restarts keep it
 //
 // ("/" stands for the NUL separator.)
 
@@ -57,6 +59,11 @@ inline std::string outbox(std::string_view message_id) {
 inline std::string secret(std::string_view pipeline, std::string_view name) {
   return pipeline.empty() ? join({"secret", "team", name})
                           : join({"secret", "pipeline", pipeline, name});
+}
+
+/// The built-in admin's generated password (absent when it was always given).
+inline std::string admin() {
+  return join({"meta", "admin"});
 }
 
 /// A user account created through the API.

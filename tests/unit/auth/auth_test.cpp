@@ -320,6 +320,30 @@ TEST_SUITE("http.auth") {
     CHECK(other.generated_password() != password);
   }
 
+  TEST_CASE("a generated admin password comes back from its record, which holds no password") {
+    user_store first;
+    auto password = first.generated_password();
+    auto record = first.admin_record();
+    CHECK(record.find(password) == std::string::npos);
+    user_store again("", record);
+    REQUIRE(again.init_error().empty());
+    CHECK(again.admin_restored());
+    CHECK(again.generated_password().empty());
+    CHECK(again.login("admin", password, t0, 60));
+    CHECK_FALSE(again.login("admin", password + "x", t0, 60));
+    // a given password wins over the stored one
+    user_store given("chosen-pw", record);
+    CHECK_FALSE(given.admin_restored());
+    CHECK(given.login("admin", "chosen-pw", t0, 60));
+    CHECK_FALSE(given.login("admin", password, t0, 60));
+    // an unreadable record: nobody logs in, and the error says how to get out
+    for (const char* bad : {"{", "{}", R"({"name":"bob","salt":"AAAA","hash":"AAAA"})"}) {
+      user_store broken("", bad);
+      CHECK(broken.init_error().find("--admin-password") != std::string::npos);
+      CHECK_FALSE(broken.login("admin", password, t0, 60));
+    }
+  }
+
   TEST_CASE("a password check costs about the same for known and unknown users") {
     user_store users("pw");
     // The fastest of three runs, so a busy machine does not make the comparison flaky.
