@@ -1,11 +1,13 @@
 #include "config/node/cli.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "build_info.hpp"
 #include "config/node/secrets.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/names.hpp"
@@ -40,6 +42,37 @@ std::vector<std::string> names_of(const domain::name_table_entry<E> (&table)[N],
 exit_now usage_error(const std::string& message) {
   std::cerr << "pikoci-node: " << message << "\n";
   return exit_now{2};
+}
+
+/// `--config F` read strictly and `--version`, for the server's and the worker's flag tables.
+void add_config_and_version(CLI::App& app) {
+  app.set_config("--config,-c", "", "read flags from this TOML/INI file (keys are flag names)");
+  // a misspelt key is an error, not a setting silently left at its default
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.set_version_flag("--version",
+                       std::string("pikoci-node ") + build_info::version + " (commit " +
+                           build_info::commit + ")",
+                       "print the version and the commit it was built from, and exit");
+}
+
+/// A `--config` file's key that is no flag (CLI11 says "INI was not able to parse KEY"): one line
+/// naming it and the nearest flag, exit 2.
+exit_now config_error(const CLI::App& app, const CLI::ConfigError& e) {
+  const std::string prefix = "INI was not able to parse ";
+  std::string what = e.what();
+  if (what.rfind(prefix, 0) != 0) return usage_error("--config: " + what);
+  std::string key = what.substr(prefix.size());
+  std::vector<std::string> flags;
+  for (const CLI::Option* o : app.get_options())
+    for (const auto& name : o->get_lnames())
+      if (o->get_configurable()) flags.push_back(name);
+  auto near = pipeline::suggest(key, flags, std::max<std::size_t>(2, key.size() / 3));
+  std::string file;
+  if (const CLI::Option* c = app.get_config_ptr(); c != nullptr && c->count() > 0)
+    file = " in " + c->as<std::string>();
+  return usage_error("unknown key \"" + key + "\"" + file +
+                     (near ? " (did you mean \"" + *near + "\", the flag --" + *near + "?)"
+                           : " (keys are the flags' names without --; see --help)"));
 }
 
 constexpr const char* jwt_secret_required =
@@ -428,7 +461,7 @@ std::string role_of(int argc, char** argv) {
 command parse_worker(int argc, char** argv) {
   CLI::App app{"pikoci-node --role worker: runs builds and checks for a server, through Kafka",
                "pikoci-node --role worker"};
-  app.set_config("--config,-c", "", "read flags from this TOML/INI file");
+  add_config_and_version(app);
   app.get_formatter()->column_width(36);
   std::string role;
   app.add_option("--role", role, "long-running role")->envname("ROLE");
@@ -454,6 +487,10 @@ command parse_worker(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return exit_now{app.exit(e)};
+  } catch (const CLI::CallForVersion& e) {
+    return exit_now{app.exit(e)};
+  } catch (const CLI::ConfigError& e) {
+    return config_error(app, e);
   } catch (const CLI::ParseError& e) {
     return usage_error(std::string(e.what()) + " (see --role worker --help)");
   }
@@ -539,7 +576,7 @@ CLI::App* add_run(CLI::App& app, run_flags& f) {
 command parse_command_line(int argc, char** argv) {
   if (role_of(argc, argv) == "worker") return parse_worker(argc, argv);
   CLI::App app{"pikoci-node: a self-hosted CI/CD orchestrator (PikoCI pipelines)", "pikoci-node"};
-  app.set_config("--config,-c", "", "read flags from this TOML/INI file");
+  add_config_and_version(app);
   app.get_formatter()->column_width(36);
   std::string role = "server";
   server_flags server;
@@ -579,6 +616,10 @@ command parse_command_line(int argc, char** argv) {
     return exit_now{app.exit(e)};
   } catch (const CLI::CallForAllHelp& e) {
     return exit_now{app.exit(e)};
+  } catch (const CLI::CallForVersion& e) {
+    return exit_now{app.exit(e)};
+  } catch (const CLI::ConfigError& e) {
+    return config_error(app, e);
   } catch (const CLI::ParseError& e) {
     // One line naming the flag; exit 2 for every usage error (SPEC §2).
     return usage_error(std::string(e.what()) + " (see --help)");
