@@ -1,23 +1,64 @@
 #!/usr/bin/env bash
-# Installs what building and testing pikoci-node needs on Debian 12, and nothing else.
+# Installs what pikoci-node needs on Debian 12, and nothing else.
+#   install-deps.sh --run        building and running the node (`make run`)
+#   install-deps.sh [--test]     that and the test toolchain (`make test`, `make build`)
+#   install-deps.sh --list run|test
+#                                prints those packages, one a line, and installs nothing
 # Idempotent: packages already present are not touched; apt-get runs only when one is missing.
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build ccache pkg-config git clang-format
+# Building the node and what its builds run: git for the git resource, curl for the README's
+# examples, ca-certificates for https sources. doctest-dev is needed to configure the project.
+run_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
   libcaf-dev librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev
   librocksdb-dev librdkafka-dev nlohmann-json3-dev doctest-dev
   libcli11-dev libspdlog-dev libcurl4-openssl-dev libssl-dev libre2-dev
-  python3 curl ca-certificates
-  e2fsprogs mount  # the store fault tests: an ext4 image on a loop device, tmpfs mounts
-  postgresql postgresql-client
+  curl ca-certificates
 )
-# Go builds the reference HCL tool of the differential tests (tests/differential/hcl2json).
-command -v go > /dev/null 2>&1 || packages+=(golang-go)
-# Java 17+ runs the real Kafka broker of the Kafka tests (scripts/kafka-broker.sh); Maven fetches
-# its jars from Maven Central once.
-command -v java > /dev/null 2>&1 || packages+=(default-jre-headless)
-command -v mvn > /dev/null 2>&1 || packages+=(maven)
+test_packages=(
+  clang-format  # `make format`
+  python3       # the differential tests, the Kafka broker script, the service tests
+  e2fsprogs mount  # the store fault tests: an ext4 image on a loop device, tmpfs mounts
+  postgresql postgresql-client  # the service tests
+)
+# The test tools that may come from elsewhere than apt (installed only when the command is
+# missing), as command:package. Go builds the reference HCL tool of the differential tests
+# (tests/differential/hcl2json); Java 17+ runs the real Kafka broker of the Kafka tests
+# (scripts/kafka-broker.sh) and Maven fetches its jars from Maven Central once.
+test_tools=(go:golang-go java:default-jre-headless mvn:maven)
+
+usage() {
+  echo "usage: $(basename "$0") [--run | --test | --list run|test]" >&2
+  exit 2
+}
+
+mode=test
+list=false
+case "${1:-}" in
+  "" | --test) ;;
+  --run) mode=run ;;
+  --list)
+    list=true
+    case "${2:-}" in
+      run | test) mode=$2 ;;
+      *) usage ;;
+    esac
+    ;;
+  *) usage ;;
+esac
+
+packages=("${run_packages[@]}")
+if [ "$mode" = test ]; then
+  packages+=("${test_packages[@]}")
+  for t in "${test_tools[@]}"; do
+    if $list || ! command -v "${t%%:*}" > /dev/null 2>&1; then packages+=("${t#*:}"); fi
+  done
+fi
+if $list; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
