@@ -360,7 +360,8 @@ std::shared_ptr<auth::user_store> admin_users(const server_flags& flags,
                                               const runtime_options& ro) {
   std::optional<std::string> stored;
   try {
-    if (flags.admin_password.empty() && ro.store) stored = ro.store->get(persistence::keys::admin());
+    if (flags.admin_password.empty() && ro.store)
+      stored = ro.store->get(persistence::keys::admin());
   } catch (const persistence::store_error& e) {
     spdlog::error("event=store.open_failed error=\"{}\"", e.what());
     return nullptr;

@@ -49,10 +49,10 @@ void add_config_and_version(CLI::App& app) {
   app.set_config("--config,-c", "", "read flags from this TOML/INI file (keys are flag names)");
   // a misspelt key is an error, not a setting silently left at its default
   app.allow_config_extras(CLI::config_extras_mode::error);
-  app.set_version_flag("--version",
-                       std::string("pikoci-node ") + build_info::version + " (commit " +
-                           build_info::commit + ")",
-                       "print the version and the commit it was built from, and exit");
+  app.set_version_flag(
+      "--version",
+      std::string("pikoci-node ") + build_info::version + " (commit " + build_info::commit + ")",
+      "print the version and the commit it was built from, and exit");
 }
 
 /// A `--config` file's key that is no flag (CLI11 says "INI was not able to parse KEY"): one line
