@@ -359,6 +359,12 @@ int run_client(const node::client_flags& flags, std::ostream& out, std::ostream&
   }
 }
 
+std::vector<std::pair<std::string, bool>> command_table() {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& c : commands) out.emplace_back(c.name, c.prints.runs == nullptr);
+  return out;
+}
+
 int run_client(const node::client_flags& flags) {
   int code = run_client(flags, std::cout, std::cerr);
   std::cout.flush();
