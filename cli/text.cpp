@@ -95,10 +95,11 @@ std::vector<std::vector<std::string>> resource_rows(const json& resources) {
   return rows;
 }
 
-/// A share (0.25) as a percentage ("25%"); "-" when null.
+/// A share (0.25) as a percentage ("25%"); "-" when null or not a share.
 std::string percent(const json& share) {
-  if (!share.is_number()) return "-";
-  return std::to_string(static_cast<long long>(share.get<double>() * 100 + 0.5)) + "%";
+  double x = share.is_number() ? share.get<double>() : -1;
+  if (!(x >= 0 && x <= 1)) return "-";
+  return std::to_string(static_cast<int>(x * 100 + 0.5)) + "%";
 }
 
 /// `a 2, b 1` from an object of counts; "none" when empty.

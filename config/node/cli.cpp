@@ -498,8 +498,7 @@ std::string client_typo(const CLI::App& c, const std::vector<std::string>& words
   }
   auto verbs = subcommand_names(*group);
   bool verb_given = words.size() > 1 && !verbs.empty();
-  bool known_verb =
-      verb_given && std::find(verbs.begin(), verbs.end(), words[1]) != verbs.end();
+  bool known_verb = verb_given && std::find(verbs.begin(), verbs.end(), words[1]) != verbs.end();
   // a known command: CLI11's own message says what is wrong
   if (fixed.empty() && (!verb_given || known_verb)) return {};
   if (known_verb) {
