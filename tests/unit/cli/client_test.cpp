@@ -9,10 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -396,6 +398,51 @@ TEST_SUITE("cli.client") {
     }
     std::remove(file.c_str());
     CHECK(runs > 40);
+  }
+}
+
+namespace {
+
+/// What `pikoci-node ARGS --help` prints: the subcommands listed under "Subcommands:".
+std::vector<std::string> subcommands_of(std::vector<std::string> args) {
+  args.emplace_back("--help");
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  parse(args);
+  std::cout.rdbuf(old);
+  std::vector<std::string> out;
+  std::istringstream in(captured.str());
+  bool listing = false;
+  for (std::string line; std::getline(in, line);) {
+    if (listing && (line.empty() || line[0] != ' ')) break;
+    std::istringstream words(line);
+    std::string word;
+    if (listing && words >> word) out.push_back(word);
+    listing = listing || line.rfind("Subcommands:", 0) == 0;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("cli.client") {
+  TEST_CASE("every command the command line accepts has a row in the table, and back") {
+    std::set<std::string> rows, words;
+    for (const auto& [name, one_request] : command_table()) {
+      std::istringstream in(name);
+      std::string group, verb;
+      in >> group >> verb;
+      rows.insert(verb.empty() || verb[0] == '-' || std::isupper(verb[0]) ? group
+                                                                          : group + " " + verb);
+    }
+    auto groups = subcommands_of({"client"});
+    CHECK(groups.size() >= 15);
+    for (const auto& g : groups) {
+      auto verbs = subcommands_of({"client", g});
+      if (verbs.empty()) words.insert(g);
+      for (const auto& v : verbs) words.insert(g + " " + v);
+    }
+    CHECK(rows == words);
   }
 }
 
