@@ -111,14 +111,32 @@ body message_body(const node::client_flags& f) {
   return json{{"message", f.message}};
 }
 
-body secret_body(const node::client_flags& f) {
-  if (!f.secret_value.empty()) return json{{"value", f.secret_value}};
+namespace {
+
+/// `{key: --value}`, else `{key: standard input}` (one trailing newline dropped).
+body secret_value_body(const node::client_flags& f, const char* key) {
+  if (!f.secret_value.empty()) return json{{key, f.secret_value}};
   // standard input, so that the value is in no command line or shell history
   std::string value((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   if (!value.empty() && value.back() == '\n') value.pop_back();
   if (!value.empty() && value.back() == '\r') value.pop_back();
-  if (value.empty()) return usage_error{"no secret value: give --value or pipe it on standard input"};
-  return json{{"value", std::move(value)}};
+  if (value.empty())
+    return usage_error{"no secret value: give --value or pipe it on standard input"};
+  return json{{key, std::move(value)}};
+}
+
+}  // namespace
+
+body secret_body(const node::client_flags& f) {
+  return secret_value_body(f, "value");
+}
+
+body webhook_secret_body(const node::client_flags& f) {
+  return secret_value_body(f, "secret");
+}
+
+body version_body(const node::client_flags& f) {
+  return json{{"version", key_values(f.fields)}};
 }
 
 namespace {

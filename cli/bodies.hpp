@@ -26,6 +26,9 @@ body concurrency_body(const node::client_flags& f);  // {mode, group_template, c
 body trigger_body(const node::client_flags& f);      // {inputs, args}
 body pin_body(const node::client_flags& f);          // {version_id}
 body secret_body(const node::client_flags& f);       // {value}: --value, else standard input
+body version_body(const node::client_flags& f);      // {version}: the KEY=VALUE fields
+/// {secret}: --value, else standard input
+body webhook_secret_body(const node::client_flags& f);
 body user_body(const node::client_flags& f);         // {username, password, role}
 body role_body(const node::client_flags& f);         // {role}
 body password_body(const node::client_flags& f);     // {password}: --password, else asked for

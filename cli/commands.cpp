@@ -45,15 +45,16 @@ struct command {
 
 int pipeline_builds(const api& a, const std::string& path);
 int follow_events(const api& a, const std::string& path);
+int node_events(const api& a, const std::string& path);
 int download_export(const api& a, const std::string& path);
 int login(const api& a, const std::string& path);
 int logout(const api& a, const std::string& path);
 
-// Every command of `pikoci-node client`. In a request, {p} {j} {n} {r} are the PIPELINE, JOB,
-// NUMBER and RESOURCE arguments and {u} the user NAME (percent-encoded); after `?`, `limit` and
-// `status` are sent when
-// --limit and --status were given, `name=value` always. In a `say` text, {p} and {j} are the
-// names given, {r} the resource's canonical name, {v} the version id given.
+// Every command of `pikoci-node client`. In a request, {p} {j} {n} {r} {v} are the PIPELINE,
+// JOB, NUMBER, RESOURCE and VERSION_ID arguments, {u} the user NAME and {i} the notification ID
+// (percent-encoded); after `?`, `limit` and `status` are sent when --limit and --status were
+// given, `name=value` always. In a `say` text, {p} and {j} are the names given, {r} the
+// resource's canonical name, {v} the version id given.
 // clang-format off
 const command commands[] = {
   // name                      request                                            prints, body
@@ -64,6 +65,10 @@ const command commands[] = {
   {"pipelines pause",          "POST /pipelines/{p}/pause",                       "pipeline \"{p}\" paused"},
   {"pipelines unpause",        "POST /pipelines/{p}/unpause",                     "pipeline \"{p}\" unpaused"},
   {"pipelines concurrency",    "PUT /pipelines/{p}/concurrency",                  concurrency_text, concurrency_body},
+  {"pipelines set-webhook-secret", "PUT /pipelines/{p}/webhooks/git",             "pipeline \"{p}\": git webhook secret set", webhook_secret_body},
+  {"pipelines delete-webhook-secret", "DELETE /pipelines/{p}/webhooks/git",       "pipeline \"{p}\": git webhook secret deleted"},
+  {"jobs list",                "GET /pipelines/{p}/jobs",                         jobs_text},
+  {"jobs get",                 "GET /pipelines/{p}/jobs/{j}",                     job_text},
   {"jobs trigger",             "POST /pipelines/{p}/jobs/{j}/trigger",            one_build_text, trigger_body},
   {"jobs pause",               "POST /pipelines/{p}/jobs/{j}/pause",              "job \"{j}\" paused"},
   {"jobs unpause",             "POST /pipelines/{p}/jobs/{j}/unpause",            "job \"{j}\" unpaused"},
@@ -80,11 +85,14 @@ const command commands[] = {
   {"builds approve",           "POST /pipelines/{p}/jobs/{j}/builds/{n}/approve", one_build_text, message_body},
   {"builds reject",            "POST /pipelines/{p}/jobs/{j}/builds/{n}/reject",  one_build_text, message_body},
   {"builds warning",           "POST /pipelines/{p}/jobs/{j}/builds/{n}/warning", one_build_text},
+  {"resources list",           "GET /pipelines/{p}/resources",                    resources_text},
   {"resources check",          "POST /pipelines/{p}/resources/{r}/check",         "{r}: check requested"},
   {"resources versions",       "GET /pipelines/{p}/resources/{r}/versions?limit", versions_text},
   {"resources pin",            "POST /pipelines/{p}/resources/{r}/pin",           "{r} pinned to version {v}", pin_body},
   {"resources unpin",          "POST /pipelines/{p}/resources/{r}/unpin",         "{r} unpinned"},
   {"resources webhook-token",  "POST /pipelines/{p}/resources/{r}/webhook-token", webhook_token_text},
+  {"resources add-version",    "POST /pipelines/{p}/resources/{r}/versions",      version_added_text, version_body},
+  {"resources trigger",        "POST /pipelines/{p}/resources/{r}/versions/{v}/trigger", builds_text},
   {"secrets set",              "PUT /secrets/{s}",                                "secret set", secret_body},
   {"secrets set --pipeline",   "PUT /pipelines/{p}/secrets/{s}",                  "secret set", secret_body},
   {"secrets delete",           "DELETE /secrets/{s}",                             "secret deleted"},
@@ -101,6 +109,12 @@ const command commands[] = {
   {"queue",                    "GET /queue",                                      queue_text},
   {"workers",                  "GET /workers",                                    workers_text},
   {"export",                   "GET /admin/export",                               download_export},
+  {"notifications list",       "GET /notifications?limit&status",                 notifications_text},
+  {"notifications retry",      "POST /notifications/{i}/retry",                   notification_text},
+  {"stats",                    "GET /stats",                                      stats_text},
+  {"events",                   "GET /events",                                     node_events},
+  {"health",                   "GET /health",                                     health_text},
+  {"version",                  "GET /version",                                    version_text},
 };
 // clang-format on
 
@@ -130,15 +144,17 @@ std::optional<std::string> query_item(const std::string& item, const node::clien
 /// A row's request with the flags filled in: the method and the path with its query.
 std::pair<std::string, std::string> expand(const std::string& request,
                                            const node::client_flags& f) {
-  const std::map<char, const std::string*> args{{'p', &f.pipeline}, {'j', &f.job},
-                                                {'n', &f.number},   {'r', &f.resource},
-                                                {'s', &f.secret},   {'u', &f.username}};
+  const std::map<char, std::string> args{
+      {'p', f.pipeline},     {'j', f.job},
+      {'n', f.number},       {'r', f.resource},
+      {'s', f.secret},       {'u', f.username},
+      {'i', f.notification}, {'v', std::to_string(f.version_id)}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;
   for (auto i = space + 1; i < std::min(mark, request.size()); ++i) {
     bool arg = request[i] == '{' && i + 2 < request.size() && request[i + 2] == '}';
-    path += arg ? url_segment(*args.at(request[i + 1])) : std::string(1, request[i]);
+    path += arg ? url_segment(args.at(request[i + 1])) : std::string(1, request[i]);
     if (arg) i += 2;
   }
   std::string query;
@@ -171,7 +187,8 @@ int one_request(const api& a, const command& c, const std::string& method,
   if (!api::succeeded(r, reply)) return a.report(r);
   shown s{reply, r.status, a.flags, a.out, a.err};
   if (a.flags.json) {
-    if (!reply.is_null()) a.out << reply.dump(2) << "\n";
+    // an empty reply (204) is an empty object, so that every command's output parses
+    a.out << (reply.is_null() ? json::object() : reply).dump(2) << "\n";
   } else if (c.prints.says != nullptr) {
     say(c.prints.says, s);
   } else {
@@ -228,6 +245,33 @@ int follow_events(const api& a, const std::string& path) {
   }
   if (!r.ok() || r.status < 200 || r.status >= 300) return a.report(r);
   a.err << "pikoci-node: the event stream ended before the build did\n";
+  return 1;
+}
+
+/// GET /events: a line per build status change (a JSON line per event with --json) as they
+/// come, until interrupted or --limit events. Exit 0 after --limit events, 1 when the stream
+/// broke off.
+int node_events(const api& a, const std::string& path) {
+  long long left = a.flags.limit;  // -1: no end
+  http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
+    auto j = decode_reply(data);
+    if (left == 0 || j.is_discarded()) return;
+    if (a.flags.json)
+      a.out << json{{"event", type}, {"data", j}}.dump() << "\n";
+    else if (type == "build")
+      a.out << build_line(j, true) << "\n";
+    else
+      return;
+    a.out.flush();
+    if (left > 0) --left;
+  });
+  auto r = a.stream(path, [&](std::string_view bytes) {
+    parser.feed(bytes);
+    return left != 0;
+  });
+  if (left == 0) return 0;
+  if (!r.ok() || r.status < 200 || r.status >= 300) return a.report(r);
+  a.err << "pikoci-node: the event stream ended\n";
   return 1;
 }
 
@@ -313,6 +357,12 @@ int run_client(const node::client_flags& flags, std::ostream& out, std::ostream&
     err << "pikoci-node: " << e.what() << "\n";
     return 1;
   }
+}
+
+std::vector<std::pair<std::string, bool>> command_table() {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const auto& c : commands) out.emplace_back(c.name, c.prints.runs == nullptr);
+  return out;
 }
 
 int run_client(const node::client_flags& flags) {

@@ -77,6 +77,53 @@ std::string placeholder(const std::string& name, const shown& s) {
   return canonical.empty() ? s.flags.resource : canonical;
 }
 
+/// A row per resource: name, interval, last check, pin, check error. The webhook_token is a
+/// credential: shown by --json only.
+std::vector<std::vector<std::string>> resource_rows(const json& resources) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : resources) {
+    std::string pinned = text(r, "pinned_version_id");
+    std::string error = text(r, "check_error");
+    std::string last = text(r, "last_check_at");
+    rows.push_back({text(r, "canonical"), "interval " + text(r, "check_interval"),
+                    at(r, "checking") == true ? "checking now"
+                    : last.empty()            ? "never checked"
+                                              : "checked " + short_time(last),
+                    pinned.empty() ? "" : "pinned to " + pinned,
+                    error.empty() ? "" : "check failed: " + first_line(error)});
+  }
+  return rows;
+}
+
+/// A share (0.25) as a percentage ("25%"); "-" when null or not a share.
+std::string percent(const json& share) {
+  double x = share.is_number() ? share.get<double>() : -1;
+  if (!(x >= 0 && x <= 1)) return "-";
+  return std::to_string(static_cast<int>(x * 100 + 0.5)) + "%";
+}
+
+/// `a 2, b 1` from an object of counts; "none" when empty.
+std::string counts(const json& by_name) {
+  std::string out;
+  if (by_name.is_object())
+    for (const auto& [k, v] : by_name.items())
+      out += (out.empty() ? "" : ", ") + k + " " + v.dump();
+  return out.empty() ? "none" : out;
+}
+
+void job_plan(std::ostream& out, const json& plan, const std::string& indent) {
+  for (const auto& st : plan) {
+    out << indent << step_label(st) << "\n";
+    job_plan(out, list(st, "steps"), indent + "  ");
+    for (const auto& b : list(st, "branches")) {
+      out << indent << "  " << text(b, "type");
+      if (std::string c = text(b, "condition"); !c.empty()) out << "  when " << c;
+      out << "\n";
+      job_plan(out, list(b, "steps"), indent + "    ");
+    }
+  }
+}
+
 }  // namespace
 
 std::string step_label(const json& step) {
@@ -108,9 +155,18 @@ std::string build_line(const json& build, bool with_pipeline) {
         " (" + std::to_string(approved) + "/" + text(build, "approvals_required") + " approvals)";
   }
   if (std::string ms = text(build, "duration_ms"); !ms.empty()) line += " " + ms + "ms";
+  std::string started = text(build, "started_at");
+  // `p #1 started 2026-...` rather than `p #1 started  started 2026-...`
+  if (!started.empty())
+    line += (text(build, "status") == "started" ? " " : "  started ") + short_time(started);
   if (std::string reason = text(build, "reason"); !reason.empty())
-    line += " (" + first_line(reason) + ")";
+    line += (started.empty() ? " (" : "  (") + first_line(reason) + ")";
   return line;
+}
+
+std::string short_time(const std::string& t) {
+  if (t.size() < 19 || t[10] != 'T') return t;
+  return t.substr(0, 10) + " " + t.substr(11, 8);
 }
 
 std::string build_logs(const json& build) {
@@ -177,18 +233,7 @@ void pipeline_text(const shown& s) {
                         : ""});
   }
   out << "jobs:\n" << indent_lines(table(jobs), "  ");
-  // webhook_token is a credential: shown by --json only.
-  std::vector<std::vector<std::string>> resources;
-  for (const auto& r : list(p, "resources")) {
-    std::string pinned = text(r, "pinned_version_id");
-    std::string error = text(r, "check_error");
-    std::string last = text(r, "last_check_at");
-    resources.push_back({text(r, "canonical"), "interval " + text(r, "check_interval"),
-                         last.empty() ? "never checked" : "checked " + last,
-                         pinned.empty() ? "" : "pinned to " + pinned,
-                         error.empty() ? "" : "check failed: " + first_line(error)});
-  }
-  out << "resources:\n" << indent_lines(table(resources), "  ");
+  out << "resources:\n" << indent_lines(table(resource_rows(list(p, "resources"))), "  ");
 }
 
 void pipeline_set_text(const shown& s) {
@@ -351,7 +396,8 @@ void workers_text(const shown& s) {
 
 void secrets_text(const shown& s) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& x : list(s.reply, "secrets")) rows.push_back({text(x, "name"), text(x, "scope")});
+  for (const auto& x : list(s.reply, "secrets"))
+    rows.push_back({text(x, "name"), text(x, "scope")});
   if (rows.empty()) s.err << "no secrets\n";
   s.out << table(rows);
 }
@@ -368,6 +414,102 @@ void users_text(const shown& s) {
 
 void user_text(const shown& s) {
   s.out << "user \"" << text(s.reply, "username") << "\": " << text(s.reply, "role") << "\n";
+}
+
+void jobs_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& j : list(s.reply, "jobs")) {
+    const json& latest = at(j, "latest_build");
+    rows.push_back({text(j, "name"), paused_word(j),
+                    latest.is_object() ? "last: " + build_line(latest, false) : "no builds"});
+  }
+  if (rows.empty()) s.err << "no jobs\n";
+  s.out << table(rows);
+}
+
+void job_text(const shown& s) {
+  const json& j = at(s.reply, "job");
+  s.out << "job " << text(j, "name") << "  " << paused_word(j) << "\n";
+  if (std::string c = text(j, "concurrency"); !c.empty()) s.out << "concurrency: " << c << "\n";
+  if (const auto& g = list(j, "serial_groups"); !g.empty())
+    s.out << "serial groups: " << join(g, ", ") << "\n";
+  s.out << "plan:\n";
+  job_plan(s.out, list(j, "plan"), "  ");
+}
+
+void resources_text(const shown& s) {
+  auto rows = resource_rows(list(s.reply, "resources"));
+  if (rows.empty()) s.err << "no resources\n";
+  s.out << table(rows);
+}
+
+void version_added_text(const shown& s) {
+  const json& v = at(s.reply, "version");
+  s.out << "version " << text(v, "id") << " of " << s.flags.resource << ": "
+        << at(v, "version").dump() << "\n";
+}
+
+void notifications_text(const shown& s) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& n : list(s.reply, "notifications")) {
+    std::string status = text(n, "status"), when;
+    if (status == "delivered") when = "delivered " + short_time(text(n, "delivered_at"));
+    if (status == "pending" && !text(n, "next_attempt_at").empty())
+      when = "next attempt " + short_time(text(n, "next_attempt_at"));
+    std::string error = first_line(text(n, "last_error"));
+    rows.push_back({text(n, "id"), status,
+                    text(n, "pipeline") + "/" + text(n, "job") + " #" + text(n, "build_number"),
+                    text(n, "notification") + " (" + text(n, "kind") + ")",
+                    "attempts " + text(n, "attempts"), when,
+                    error.empty() ? "" : "last error: " + error});
+  }
+  if (rows.empty()) s.err << "no notifications\n";
+  s.out << table(rows);
+}
+
+void notification_text(const shown& s) {
+  const json& n = at(s.reply, "notification");
+  s.out << "notification " << text(n, "id") << " " << text(n, "status") << "\n";
+}
+
+void stats_text(const shown& s) {
+  const json& r = s.reply;
+  std::ostream& out = s.out;
+  out << "queue: " << text(r, "queue_depth") << " pending, in flight " << text(r, "in_flight")
+      << "/" << text(r, "max_in_flight") << "\n";
+  out << "blocked by: " << counts(at(r, "blocked_by")) << "\n";
+  const json& w = at(r, "workers");
+  out << "workers: " << text(w, "healthy") << " of " << text(w, "total") << " healthy, running "
+      << text(w, "running") << "/" << text(w, "slots") << " slots ("
+      << percent(at(w, "utilization")) << ")\n";
+  const json& t = at(r, "trigger_to_start_ms");
+  if (at(t, "p50").is_number())
+    out << "trigger to start: p50 " << text(t, "p50") << "ms, p95 " << text(t, "p95") << "ms, p99 "
+        << text(t, "p99") << "ms (samples: " << text(t, "samples") << ")\n";
+  else
+    out << "trigger to start: no build started yet\n";
+  out << "builds per minute: " << text(r, "builds_per_minute") << " (last 5 minutes), success "
+      << percent(at(r, "success_rate")) << " (last hour)\n";
+  out << "finished: " << counts(at(r, "finished")) << "\n";
+  const json& g = at(r, "group_contention");
+  out << "group contention: " << text(g, "waited") << " of " << text(g, "group_builds")
+      << " waited (" << percent(at(g, "rate")) << "), " << text(g, "waiting_now")
+      << " waiting now\n";
+}
+
+void health_text(const shown& s) {
+  const json& r = s.reply;
+  s.out << text(r, "status") << "  db " << text(r, "db") << "  pubsub " << text(r, "pubsub")
+        << "  workers " << text(r, "workers") << "  store " << text(at(r, "store"), "status");
+  if (const json& k = at(r, "kafka"); k.is_object()) s.out << "  kafka " << text(k, "status");
+  s.out << "\n";
+  for (const auto& why : list(r, "reasons"))
+    s.out << "  " << (why.is_string() ? why.get<std::string>() : why.dump()) << "\n";
+}
+
+void version_text(const shown& s) {
+  s.out << "pikoci-node " << text(s.reply, "version") << " (commit " << text(s.reply, "commit")
+        << ")\n";
 }
 
 }  // namespace pikoci::cli

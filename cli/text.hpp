@@ -14,8 +14,12 @@
 
 namespace pikoci::cli {
 
-/// `hello #3 succeeded 1520ms`, `p/hello #4 failed 20ms (step "t" failed: exit status 1)`.
+/// `hello #3 succeeded 1520ms  started 2026-12-03 06:40:12`,
+/// `p/hello #4 failed 20ms  started 2026-12-03 06:41:02  (step "t" failed: exit status 1)`;
+/// the start time (UTC) once the build started.
 std::string build_line(const nlohmann::json& build, bool with_pipeline);
+/// An API time (`2026-12-03T06:40:12.123Z`) as `2026-12-03 06:40:12`; other text as it is.
+std::string short_time(const std::string& api_time);
 /// Every step's and job hook's logs, each after a `==> type name [status]` header line; children
 /// of in_parallel steps follow their group, named `in_parallel > task a`.
 std::string build_logs(const nlohmann::json& build);
@@ -69,5 +73,14 @@ void workers_text(const shown& s);        // name, kind, status, slots, queues, 
 void secrets_text(const shown& s);        // name, scope (never a value: the API has none)
 void users_text(const shown& s);          // name, role, created (never a password)
 void user_text(const shown& s);           // user "alice": maintain
+void jobs_text(const shown& s);           // jobs list: name, paused, latest build
+void job_text(const shown& s);            // jobs get: paused, plan, concurrency
+void resources_text(const shown& s);      // resources list: checks, pins, errors
+void version_added_text(const shown& s);  // version 7 of timer: {"ref":"abc"}
+void notifications_text(const shown& s);  // id, status, build, notification, attempts, error
+void notification_text(const shown& s);   // notifications retry: the message's new status
+void stats_text(const shown& s);          // queue, workers, start latency, rates
+void health_text(const shown& s);         // ok or degraded (with the reasons), store, workers
+void version_text(const shown& s);        // the node's version and commit
 
 }  // namespace pikoci::cli

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -16,7 +17,7 @@
 namespace pikoci::node {
 namespace {
 
-/// Adds `--name` bound to `target` with the environment variable NAME (SPEC §2).
+/// Adds `--name` bound to `target` with the environment variable NAME.
 /// `aliases` are extra spellings ("--db-name"); the environment variable follows `name`.
 template <class T>
 CLI::Option* flag(CLI::App& app, const std::string& name, T& target, const std::string& help,
@@ -250,9 +251,21 @@ struct client_tree {
         ->check(CLI::Range(0, 1000000000));
   }
 
+  void version_id_arg(CLI::App* v) const {
+    arg(v, "VERSION_ID", f.version_id, "version id (see resources versions)")
+        ->check([](const std::string& s) {
+          bool positive = !s.empty() && s.size() < 19 &&
+                          s.find_first_not_of("0123456789") == std::string::npos &&
+                          std::stoll(s) > 0;
+          return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
+        });
+  }
+
   void add_pipelines() const {
     auto* pipelines =
-        group("pipelines", "set, list, get, delete, pause, unpause pipelines; concurrency rules");
+        group("pipelines",
+              "set, list, get, delete, pause, unpause pipelines; concurrency rules, git webhook "
+              "secrets");
     auto* set = verb(pipelines, "set", "create or update a pipeline from an HCL file");
     arg(set, "NAME", f.pipeline, "pipeline name");
     arg(set, "FILE", f.file, "the pipeline HCL file")->check(CLI::ExistingFile);
@@ -265,7 +278,7 @@ struct client_tree {
                               {"pause", "pause a pipeline"},
                               {"unpause", "unpause a pipeline"}})
       pipeline_arg(verb(pipelines, name, help));
-    auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule (SPEC §6.1)");
+    auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule");
     pipeline_arg(conc);
     conc->add_option("MODE", f.mode, "none, serial, group or skip-if-running")
         ->required()
@@ -274,15 +287,32 @@ struct client_tree {
                      "with group: the key template, e.g. 'deploy-{{index .Inputs \"env\"}}'");
     conc->add_flag("--cancel-running", f.cancel_running,
                    "with group: cancel running peers and skip queued ones");
+    auto* hook = verb(pipelines, "set-webhook-secret",
+                      "set the secret of a pipeline's git push webhook; the value is read from "
+                      "standard input");
+    pipeline_arg(hook);
+    hook->add_option("--value", f.secret_value,
+                     "the secret (visible in the process list: prefer standard input)");
+    pipeline_arg(verb(pipelines, "delete-webhook-secret",
+                      "remove a pipeline's git webhook secret (deliveries are refused from then "
+                      "on)"));
   }
 
   void add_jobs() const {
-    auto* jobs = group("jobs", "trigger, pause and unpause jobs");
+    auto* jobs = group("jobs", "list and show jobs; trigger, pause and unpause them");
+    pipeline_arg(verb(jobs, "list", "list a pipeline's jobs with their latest build"));
+    job_args(verb(jobs, "get", "show a job: paused or not, its plan, concurrency"));
     auto* trigger = verb(jobs, "trigger", "start a build of a job");
     job_args(trigger);
-    trigger->add_option("--input", f.inputs, "a trigger input (repeatable), k=v")
+    trigger
+        ->add_option("--input", f.inputs,
+                     "a value for one of the job's `input` blocks (repeatable), k=v; steps "
+                     "read it as $INPUT_k")
         ->check(check_key_value);
-    trigger->add_option("--arg", f.args, "a trigger argument (repeatable)");
+    trigger->add_option("--arg", f.args,
+                        "a word kept with the build (repeatable, in order); steps do not see it: "
+                        "the pipeline's concurrency group template reads it as .Args, e.g. "
+                        "'{{index .Args 0}}'");
     job_args(verb(jobs, "pause", "pause a job"));
     job_args(verb(jobs, "unpause", "unpause a job"));
   }
@@ -294,7 +324,6 @@ struct client_tree {
     auto* list = verb(builds, "list", "list builds, of all pipelines, one pipeline or one job");
     list->add_option("PIPELINE", f.pipeline, "only this pipeline's builds");
     list->add_option("JOB", f.job, "only this job's builds");
-    // The statuses of SPEC §3.2.
     list->add_option("--status", f.statuses, "only builds in these statuses, comma-separated")
         ->delimiter(',')
         ->check(CLI::IsMember(names_of(domain::build_status_names)));
@@ -318,21 +347,27 @@ struct client_tree {
   }
 
   void add_resources() const {
-    auto* resources = group("resources", "check resources, list, pin and unpin their versions");
+    auto* resources = group(
+        "resources", "list and check resources; list, add, pin, unpin and trigger their versions");
+    pipeline_arg(verb(resources, "list", "list a pipeline's resources and their checks"));
     resource_args(verb(resources, "check", "check a resource for new versions now"));
     auto* versions = verb(resources, "versions", "list a resource's versions, newest first");
     resource_args(versions);
     limit(versions);
     auto* pin = verb(resources, "pin", "pin a resource to one of its versions");
     resource_args(pin);
-    arg(pin, "VERSION_ID", f.version_id, "version id (see resources versions)")
-        ->check([](const std::string& s) {
-          bool positive = !s.empty() && s.size() < 19 &&
-                          s.find_first_not_of("0123456789") == std::string::npos &&
-                          std::stoll(s) > 0;
-          return positive ? std::string{} : "expected a version id (a positive integer), got " + s;
-        });
+    version_id_arg(pin);
     resource_args(verb(resources, "unpin", "unpin a resource"));
+    auto* add =
+        verb(resources, "add-version", "record a version of a resource as if a check had found it");
+    resource_args(add);
+    arg(add, "FIELD", f.fields, "the version's fields, KEY=VALUE (at least one), e.g. ref=abc")
+        ->check(check_key_value);
+    auto* trigger = verb(resources, "trigger",
+                         "build every job that gets the resource (without passed) on one of its "
+                         "versions");
+    resource_args(trigger);
+    version_id_arg(trigger);
     resource_args(verb(resources, "webhook-token",
                        "give a resource a new webhook token; the old one stops working"));
   }
@@ -383,6 +418,17 @@ struct client_tree {
     password_flag(set_password);
   }
 
+  void add_notifications() const {
+    auto* n = group("notifications", "list notification messages; send a failed one again");
+    auto* list = verb(n, "list", "list the notification outbox, newest first");
+    list->add_option("--status", f.statuses, "only these statuses, comma-separated")
+        ->delimiter(',')
+        ->check(CLI::IsMember({"pending", "delivered", "failed"}));
+    limit(list);
+    arg(verb(n, "retry", "send a failed notification again (attempts from 0)"), "ID",
+        f.notification, "notification id (see notifications list)");
+  }
+
   void add_login() const {
     auto* login = group("login",
                         "log in with a user name and password and keep the token for later "
@@ -416,8 +462,15 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.add_login();
   tree.group("queue", "show the execution queue");
   tree.group("workers", "list workers");
-  auto* exp =
-      tree.group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
+  tree.add_notifications();
+  tree.group("stats", "show the node's figures: queue, workers, start latency, success rate");
+  auto* events = tree.group(
+      "events",
+      "print every build's status changes as they happen, one line each, until interrupted");
+  events->add_option("--limit", f.limit, "stop after this many")->check(CLI::Range(1, 1000000000));
+  tree.group("health", "show whether the node is healthy, and why not");
+  tree.group("version", "show the node's version and commit");
+  auto* exp = tree.group("export", "copy the server's store into a new RocksDB directory");
   exp->add_option("--output", f.output, "the directory to create (must not exist)")->required();
   return c;
 }
@@ -442,6 +495,76 @@ std::string client_usage_error(const CLI::App& c, client_flags& f) {
   }
   f.verb = verbs.front()->get_name();
   return {};
+}
+
+/// The closest of `names` to `given`: the only one it begins, else one within 2 edits.
+std::optional<std::string> nearest(const std::string& given,
+                                   const std::vector<std::string>& names) {
+  std::vector<std::string> prefixed;
+  for (const auto& n : names)
+    if (n.rfind(given, 0) == 0) prefixed.push_back(n);
+  if (prefixed.size() == 1) return prefixed.front();
+  return pipeline::suggest(given, names);
+}
+
+std::vector<std::string> subcommand_names(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const auto* sub : app.get_subcommands({})) out.push_back(sub->get_name());
+  return out;
+}
+
+/// When the words after `client` (its flags and their values left out) start with an unknown
+/// group or verb: the message saying so, with the nearest command when one is close
+/// (`client pipeline lst` → did you mean `client pipelines list`?). Empty otherwise.
+std::string client_typo(const CLI::App& c, const std::vector<std::string>& words) {
+  if (words.empty()) return {};
+  const CLI::App* group = nullptr;
+  std::string fixed;
+  for (const auto* g : c.get_subcommands({}))
+    if (g->get_name() == words[0]) group = g;
+  if (group == nullptr) {
+    auto name = nearest(words[0], subcommand_names(c));
+    if (!name) return "unknown command \"" + words[0] + "\" (see client --help)";
+    group = c.get_subcommand(*name);
+    fixed = *name;
+  }
+  auto verbs = subcommand_names(*group);
+  bool verb_given = words.size() > 1 && !verbs.empty();
+  bool known_verb = verb_given && std::find(verbs.begin(), verbs.end(), words[1]) != verbs.end();
+  // a known command: CLI11's own message says what is wrong
+  if (fixed.empty() && (!verb_given || known_verb)) return {};
+  if (known_verb) {
+    return "unknown command \"" + words[0] + "\"; did you mean `client " + fixed + " " + words[1] +
+           "`?";
+  }
+  std::string typed = words[0] + (verb_given ? " " + words[1] : "");
+  if (!verb_given) return "unknown command \"" + typed + "\"; did you mean `client " + fixed + "`?";
+  auto verb = nearest(words[1], verbs);
+  std::string name = group->get_name();
+  if (!verb) {
+    std::string all;
+    for (const auto& v : verbs) all += (all.empty() ? "" : ", ") + v;
+    return "unknown command \"" + typed + "\": client " + name + " takes " + all;
+  }
+  return "unknown command \"" + typed + "\"; did you mean `client " + name + " " + *verb + "`?";
+}
+
+/// The words after `client` in argv that are not its own flags (`--url`, `--token` and their
+/// values, `--json`): the group and verb typed, then their arguments.
+std::vector<std::string> client_words(int argc, char** argv) {
+  std::vector<std::string> words;
+  bool seen = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (!seen) {
+      seen = a == "client";
+    } else if (a == "--url" || a == "--token") {
+      ++i;
+    } else if (a.empty() || a[0] != '-') {
+      words.push_back(a);
+    }
+  }
+  return words;
 }
 
 }  // namespace
@@ -621,7 +744,10 @@ command parse_command_line(int argc, char** argv) {
   } catch (const CLI::ConfigError& e) {
     return config_error(app, e);
   } catch (const CLI::ParseError& e) {
-    // One line naming the flag; exit 2 for every usage error (SPEC §2).
+    if (cl->parsed())
+      if (std::string typo = client_typo(*cl, client_words(argc, argv)); !typo.empty())
+        return usage_error(typo);
+    // One line naming the flag; exit 2 for every usage error.
     return usage_error(std::string(e.what()) + " (see --help)");
   }
   if (v->parsed()) return validate_command{validate};

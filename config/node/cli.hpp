@@ -10,8 +10,8 @@
 
 namespace pikoci::node {
 
-/// Flags of `pikoci-node --role server` (SPEC §2.1). Only some are acted on yet; the others are
-/// accepted and validated so configurations written today keep working.
+/// Flags of `pikoci-node --role server`. Only some are acted on yet; the others are accepted and
+/// validated so configurations written today keep working.
 struct server_flags {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -50,7 +50,7 @@ struct server_flags {
   int max_artifact_size = 256;  // MiB of one artifact archive
 };
 
-/// Flags of `pikoci-node --role worker` (SPEC §2.2).
+/// Flags of `pikoci-node --role worker`.
 struct worker_flags {
   std::string pikoci_url = "http://localhost:8080";
   std::string pubsub_system = "mem";  // only kafka works: mem is refused with a message
@@ -102,8 +102,8 @@ struct user_token_flags {
   std::int64_t ttl_seconds = 86400;  // parsed from `ttl`; 0 = never expires
 };
 
-/// `pikoci-node client [--url URL] [--token T] [--json] GROUP VERB ...` (SPEC §2.4). Which of
-/// the positional fields are set depends on the verb; see `client --help`.
+/// `pikoci-node client [--url URL] [--token T] [--json] GROUP VERB ...`. Which of the positional
+/// fields are set depends on the verb; see `client --help`.
 struct client_flags {
   std::string url = "http://localhost:8080";
   std::string token;
@@ -117,7 +117,7 @@ struct client_flags {
   std::vector<std::string> inputs;    // jobs trigger --input k=v
   std::vector<std::string> args;      // jobs trigger --arg A
   std::vector<std::string> statuses;  // builds list --status a,b
-  int limit = -1;                     // builds list, resources versions; -1: the server's default
+  int limit = -1;                     // lists: -1 the server's default; events: no end
   std::string mode;                   // pipelines concurrency MODE
   std::string group_template;         // pipelines concurrency --group-template
   bool cancel_running = false;        // pipelines concurrency --cancel-running
@@ -129,6 +129,8 @@ struct client_flags {
   std::string role;                   // users create --role, users set-role ROLE
   std::string password;               // users create|set-password, login --password ("": ask)
   std::string message;                // builds approve|reject --message
+  std::string notification;           // notifications retry ID
+  std::vector<std::string> fields;    // resources add-version KEY=VALUE...
 };
 
 struct server_command {

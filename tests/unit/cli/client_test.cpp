@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -158,6 +162,10 @@ TEST_SUITE("cli.client") {
     CHECK(usage_code({"client", "resources", "pin", "p", "r", "v1"}) == 2);
     CHECK(usage_code({"client", "jobs", "trigger", "p", "j", "--input", "x"}) == 2);
     CHECK(usage_code({"client", "pipelines", "set", "p", "/nonexistent.hcl"}) == 2);
+    CHECK(usage_code({"client", "pipeline", "lst"}) == 2);
+    CHECK(usage_code({"client", "notifications", "list", "--status", "lost"}) == 2);
+    CHECK(usage_code({"client", "events", "--limit", "0"}) == 2);
+    CHECK(usage_code({"client", "resources", "add-version", "p", "r"}) == 2);
   }
 
   TEST_CASE("a build line: job, number, status, duration and the reason's first line") {
@@ -171,6 +179,18 @@ TEST_SUITE("cli.client") {
     json pending{
         {"job", "hello"}, {"number", "4.1"}, {"status", "pending"}, {"duration_ms", nullptr}};
     CHECK(build_line(pending, false) == "hello #4.1 pending");
+    // once started, its start time (UTC, to the second) on the same line, before the reason
+    b["started_at"] = "2026-12-03T06:40:12.345Z";
+    CHECK(
+        build_line(b, false) ==
+        "hello #3 failed 1520ms  started 2026-12-03 06:40:12  (step \"t\" failed: exit status 1)");
+    b["status"] = "succeeded";
+    b["reason"] = nullptr;
+    CHECK(build_line(b, true) == "p/hello #3 succeeded 1520ms  started 2026-12-03 06:40:12");
+    b["status"] = "started";
+    b["duration_ms"] = nullptr;
+    CHECK(build_line(b, false) == "hello #3 started 2026-12-03 06:40:12");
+    CHECK(short_time("not a time") == "not a time");
     CHECK_NOTHROW(build_line(json("not an object"), true));
   }
 
@@ -292,6 +312,46 @@ TEST_SUITE("cli.client") {
          R"({"in_flight":0,"max_in_flight":4,"queued":0,"max_queue_size":9})",
          "GET /x/api/v1/queue HTTP/1.1",
          "in flight 0/4, queued 0/9\n"},
+        {{"jobs", "list", "p"},
+         R"({"jobs":[{"name":"a","paused":true,"latest_build":null}]})",
+         "GET /x/api/v1/pipelines/p/jobs HTTP/1.1",
+         "a  paused  no builds\n"},
+        {{"resources", "list", "p"},
+         R"({"resources":[{"canonical":"cron.t","check_interval":"1h","pinned_version_id":3}]})",
+         "GET /x/api/v1/pipelines/p/resources HTTP/1.1",
+         "cron.t  interval 1h  never checked  pinned to 3\n"},
+        {{"resources", "trigger", "p", "t", "7"},
+         R"({"builds":[{"job":"j","number":"4","status":"pending"}]})",
+         "POST /x/api/v1/pipelines/p/resources/t/versions/7/trigger HTTP/1.1",
+         "j #4 pending\n"},
+        {{"resources", "add-version", "p", "t", "ref=abc"},
+         R"({"version":{"id":8,"version":{"ref":"abc"}}})",
+         "POST /x/api/v1/pipelines/p/resources/t/versions HTTP/1.1",
+         "version 8 of t: {\"ref\":\"abc\"}\n"},
+        {{"notifications", "list", "--status", "failed,pending", "--limit", "2"},
+         R"({"notifications":[]})",
+         "GET /x/api/v1/notifications?limit=2&status=failed%2Cpending HTTP/1.1",
+         ""},
+        {{"notifications", "retry", "n 1"},
+         R"({"notification":{"id":"n 1","status":"pending"}})",
+         "POST /x/api/v1/notifications/n%201/retry HTTP/1.1",
+         "notification n 1 pending\n"},
+        {{"pipelines", "delete-webhook-secret", "p"},
+         "",
+         "DELETE /x/api/v1/pipelines/p/webhooks/git HTTP/1.1",
+         "pipeline \"p\": git webhook secret deleted\n"},
+        {{"pipelines", "delete", "p", "--json"},
+         "",
+         "DELETE /x/api/v1/pipelines/p HTTP/1.1",
+         "{}\n"},
+        {{"health"},
+         R"({"status":"degraded","db":"mem","pubsub":"mem","workers":0,"store":{"status":"ok"},"reasons":["no live worker"]})",
+         "GET /x/api/v1/health HTTP/1.1",
+         "degraded  db mem  pubsub mem  workers 0  store ok\n  no live worker\n"},
+        {{"version"},
+         R"({"version":"1.2.3","commit":"abc"})",
+         "GET /x/api/v1/version HTTP/1.1",
+         "pikoci-node 1.2.3 (commit abc)\n"},
     };
     for (const auto& c : cases) {
       one_shot_server server(http_reply(c.reply));
@@ -303,6 +363,86 @@ TEST_SUITE("cli.client") {
       CHECK(head.substr(0, head.find("\r\n")) == c.request_line);
       CHECK(out.str() == c.printed);
     }
+  }
+}
+
+TEST_SUITE("cli.client") {
+  TEST_CASE("with --json every command of the table prints JSON, even for an empty reply") {
+    std::string file = "/tmp/pikoci-json-" + std::to_string(getpid()) + ".hcl";
+    std::ofstream(file) << "job \"a\" {}\n";
+    std::size_t runs = 0;
+    for (const auto& [name, one_request] : command_table()) {
+      if (!one_request) continue;  // their runners are tested against a node
+      std::istringstream words(name);
+      client_flags f;
+      words >> f.group >> f.verb;
+      if (f.verb == "--pipeline") f.verb.clear();
+      f.json = true;
+      f.token = "t";
+      // the arguments every verb may take; `builds list` and the team's secrets take none
+      bool scoped = name.find("PIPELINE") != std::string::npos ||
+                    name.find("--pipeline") != std::string::npos;
+      if (scoped || (name != "builds list" && f.group != "secrets")) f.pipeline = "p";
+      if (name != "builds list") f.job = "j";
+      f.number = "1", f.resource = "r", f.version_id = 3, f.notification = "n";
+      f.secret = "S", f.secret_value = "v", f.username = "u", f.password = "long enough";
+      f.role = "read", f.mode = "none", f.file = file, f.fields = {"ref=a"}, f.message = "m";
+      for (const std::string body : {"", R"({"ok":true})"}) {
+        one_shot_server server(http_reply(body));
+        f.url = server.url();
+        std::ostringstream out, err;
+        CHECK_MESSAGE(run_client(f, out, err) == 0, name, ": ", err.str());
+        CHECK_MESSAGE(json::parse(out.str(), nullptr, false).is_object(), name, ": ", out.str());
+      }
+      ++runs;
+    }
+    std::remove(file.c_str());
+    CHECK(runs > 40);
+  }
+}
+
+namespace {
+
+/// What `pikoci-node ARGS --help` prints: the subcommands listed under "Subcommands:".
+std::vector<std::string> subcommands_of(std::vector<std::string> args) {
+  args.emplace_back("--help");
+  std::ostringstream captured;
+  auto* old = std::cout.rdbuf(captured.rdbuf());
+  parse(args);
+  std::cout.rdbuf(old);
+  std::vector<std::string> out;
+  std::istringstream in(captured.str());
+  bool listing = false;
+  for (std::string line; std::getline(in, line);) {
+    if (listing && (line.empty() || line[0] != ' ')) break;
+    std::istringstream words(line);
+    std::string word;
+    if (listing && words >> word) out.push_back(word);
+    listing = listing || line.rfind("Subcommands:", 0) == 0;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_SUITE("cli.client") {
+  TEST_CASE("every command the command line accepts has a row in the table, and back") {
+    std::set<std::string> rows, words;
+    for (const auto& [name, one_request] : command_table()) {
+      std::istringstream in(name);
+      std::string group, verb;
+      in >> group >> verb;
+      rows.insert(verb.empty() || verb[0] == '-' || std::isupper(verb[0]) ? group
+                                                                          : group + " " + verb);
+    }
+    auto groups = subcommands_of({"client"});
+    CHECK(groups.size() >= 15);
+    for (const auto& g : groups) {
+      auto verbs = subcommands_of({"client", g});
+      if (verbs.empty()) words.insert(g);
+      for (const auto& v : verbs) words.insert(g + " " + v);
+    }
+    CHECK(rows == words);
   }
 }
 
