@@ -232,7 +232,7 @@ struct client_tree {
                               {"pause", "pause a pipeline"},
                               {"unpause", "unpause a pipeline"}})
       pipeline_arg(verb(pipelines, name, help));
-    auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule (SPEC §6.1)");
+    auto* conc = verb(pipelines, "concurrency", "set a pipeline's concurrency rule");
     pipeline_arg(conc);
     conc->add_option("MODE", f.mode, "none, serial, group or skip-if-running")
         ->required()
@@ -384,7 +384,7 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.group("queue", "show the execution queue");
   tree.group("workers", "list workers");
   auto* exp =
-      tree.group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
+      tree.group("export", "copy the server's store into a new RocksDB directory");
   exp->add_option("--output", f.output, "the directory to create (must not exist)")->required();
   return c;
 }
