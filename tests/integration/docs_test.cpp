@@ -13,9 +13,10 @@
 //   PATH) against a node this test starts per document, like `make run`: pipeline `hello` from
 //   samples/hello.hcl, state in memory, with a --secret-key. `localhost:8080` becomes the node's
 //   address; the environment has PIKOCI_URL, PIKOCI_TOKEN and ADMIN_TOKEN (an admin token), H (its
-//   Authorization header), JWT_SECRET, and `curl` fails on an HTTP error status. Blocks of one
-//   document share the node and the directory, in order. `<!-- before: COMMANDS -->` runs
-//   COMMANDS first in the same script (state an example assumes, e.g. a build to look at).
+//   Authorization header), JWT_SECRET, and `curl` fails on an HTTP error status after 3 retries a
+//   second apart (a person typing the commands gives a check or a build that long to happen).
+//   Blocks of one document share the node and the directory, in order. `<!-- before: COMMANDS -->`
+//   runs COMMANDS first in the same script (state an example assumes, e.g. a build to look at).
 // - `<!-- not-run: WHY -->` skips a block that cannot run here (a Kafka broker, Docker, a
 //   server that runs until stopped, a password typed at a prompt); WHY is required.
 // Blocks in other languages (json, python, output without a language) are not checked.
@@ -173,20 +174,23 @@ class doc_runner {
           "--secret-key", "docs-test-secret-key"});
     }
     std::string address = "127.0.0.1:" + std::to_string(node_->port());
-    std::string script = "cd '" + dir_ + "'\n" +
-                         "curl() { command curl --fail-with-body --max-time 20 \"$@\"; }\n" +
-                         (b.marker == "before" ? b.marker_arg + "\n" : "") + b.text;
+    std::string script =
+        "cd '" + dir_ + "'\n" +
+        "curl() { command curl --fail-with-body --max-time 20 --retry 3 --retry-delay 1 "
+        "--retry-all-errors \"$@\"; }\n" +
+        (b.marker == "before" ? b.marker_arg + "\n" : "") + b.text;
     script = replace_all(replace_all(script, "localhost:8080", address), "127.0.0.1:8080", address);
     std::string token = user_token("admin");
     std::string path = fs::path(node_binary()).parent_path().string() + ":" + getenv("PATH");
-    auto r = run_command({"bash", "-e", "-o", "pipefail", "-c", script}, std::chrono::seconds(90),
-                         {{"PIKOCI_URL", node_->url()},
-                          {"PIKOCI_TOKEN", token},
-                          {"ADMIN_TOKEN", token},
-                          {"H", "Authorization: Bearer " + token},
-                          {"JWT_SECRET", "test-secret"},
-                          {"XDG_CONFIG_HOME", dir_ + "/.config"},
-                          {"PATH", path}});
+    auto r =
+        run_command({"bash", "-x", "-e", "-o", "pipefail", "-c", script}, std::chrono::seconds(90),
+                    {{"PIKOCI_URL", node_->url()},
+                     {"PIKOCI_TOKEN", token},
+                     {"ADMIN_TOKEN", token},
+                     {"H", "Authorization: Bearer " + token},
+                     {"JWT_SECRET", "test-secret"},
+                     {"XDG_CONFIG_HOME", dir_ + "/.config"},
+                     {"PATH", path}});
     CHECK_MESSAGE(r.exit_code == 0,
                   (where + ": the commands exit " + std::to_string(r.exit_code) + ":\n" + b.text +
                    "--- output:\n" + r.output + "--- node log:\n" + node_->process().tail(20)));
