@@ -23,10 +23,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <unistd.h>
@@ -120,6 +122,31 @@ std::string scratch_for(const std::string& file) {
   fs::create_symlink(fs::path(node_binary()).parent_path(), dir / "build");
   for (const char* part : {"samples", "scripts"}) fs::create_symlink(source_path(part), dir / part);
   return dir.string();
+}
+
+/// The anchors of a document's headings, as GitHub makes them: lower case, punctuation dropped
+/// (`-` and `_` kept), spaces as `-`.
+std::set<std::string> anchors_of(const std::string& path) {
+  std::set<std::string> out;
+  std::istringstream in(read_file(path));
+  std::string line;
+  bool fenced = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("```", 0) == 0) fenced = !fenced;
+    if (fenced || line.rfind("#", 0) != 0) continue;
+    std::size_t i = line.find_first_not_of('#');
+    if (i == std::string::npos || line[i] != ' ') continue;
+    std::string slug;
+    for (char c : line.substr(i + 1)) {
+      auto u = static_cast<unsigned char>(c);
+      if (std::isalnum(u) || c == '-' || c == '_' || u >= 0x80)
+        slug += static_cast<char>(std::tolower(u));
+      else if (c == ' ')
+        slug += '-';
+    }
+    out.insert(slug);
+  }
+  return out;
 }
 
 struct counts {
@@ -222,7 +249,7 @@ TEST_SUITE("integration.docs") {
   TEST_CASE("the docs stand alone: no link leaves the tree, no developer material is named") {
     static const std::regex banned(R"((\.\./shared|/work/|\bSPEC\b|§|\bseeds?\b|\bseeded\b))",
                                    std::regex::icase);
-    static const std::regex link(R"(\]\(([^)#\s]+)(#[^)]*)?\))");
+    static const std::regex link(R"(\]\(([^)#\s]*)(#([^)\s]*))?\))");
     for (const auto& file : doc_files()) {
       std::istringstream in(read_file(source_path(file)));
       std::string line;
@@ -235,8 +262,15 @@ TEST_SUITE("integration.docs") {
         for (auto it = std::sregex_iterator(line.begin(), line.end(), link);
              it != std::sregex_iterator(); ++it) {
           std::string target = (*it)[1];
+          std::string anchor = (*it)[3];
           if (target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0) continue;
           fs::path resolved = fs::path(source_path(file)).parent_path() / target;
+          if (target.empty()) resolved = source_path(file);
+          if (!anchor.empty() && resolved.extension() == ".md" && fs::exists(resolved)) {
+            auto anchors = anchors_of(resolved.string());
+            CHECK_MESSAGE(anchors.count(anchor) == 1,
+                          (where + ": no heading for #" + anchor + " in " + resolved.string()));
+          }
           CHECK_MESSAGE(fs::exists(resolved), (where + ": a link to a missing file: " + target));
           auto rel =
               fs::relative(fs::weakly_canonical(resolved), fs::weakly_canonical(source_path("")));
