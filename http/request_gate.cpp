@@ -69,8 +69,7 @@ std::string percent_decode_message(std::string_view text) {
 
 std::string path_problem(std::string_view path) {
   auto decoded = pipeline::percent_decode(path);
-  if (!decoded)
-    return "the request path has a '%' that is not followed by two hexadecimal digits";
+  if (!decoded) return "the request path has a '%' that is not followed by two hexadecimal digits";
   if (!hcl::is_valid_utf8(*decoded)) return "the request path is not UTF-8 once percent-decoded";
   return {};
 }

@@ -350,8 +350,7 @@ class decoder {
     // The canonical is `<type>.<name>`: the type is an identifier, the name a name.
     if (!is_valid_block_name(b.labels[0]))
       r_.error(b.label_rngs[0], "Invalid resource type name",
-               quote(b.labels[0]) + " is not a valid resource type name: " + block_name_rule +
-                   ".");
+               quote(b.labels[0]) + " is not a valid resource type name: " + block_name_rule + ".");
     if (!is_valid_name(b.labels[1]))
       r_.error(b.label_rngs[1], "Invalid resource name",
                quote(b.labels[1]) + " is not a valid resource name: " + name_rule + ".");

@@ -23,8 +23,8 @@ const char* const hello_hcl = R"(job "hello" {
 )";
 
 std::vector<std::string> client_args(runtime_node& node, std::vector<std::string> args) {
-  std::vector<std::string> argv{node_binary(), "client", "--url", node.server().url(), "--token",
-                                node.token()};
+  std::vector<std::string> argv{node_binary(),       "client",  "--url",
+                                node.server().url(), "--token", node.token()};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
 }

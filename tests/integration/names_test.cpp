@@ -13,8 +13,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string pipeline_name = "Mon pipeline caf\xC3\xA9";          // "Mon pipeline café"
-const std::string pipeline_path = "Mon%20pipeline%20caf%C3%A9";        // its path segment
+const std::string pipeline_name = "Mon pipeline caf\xC3\xA9";             // "Mon pipeline café"
+const std::string pipeline_path = "Mon%20pipeline%20caf%C3%A9";           // its path segment
 const std::string job_name = "d\xC3\xA9ployer \xE6\x97\xA5\xE6\x9C\xAC";  // "déployer 日本"
 const std::string resource_name = "mon minuteur";
 
@@ -37,8 +37,8 @@ bool has(const std::string& haystack, const std::string& needle) {
 
 /// `pikoci-node client --url ... --token ...` + args.
 command_result client(runtime_node& node, std::vector<std::string> args) {
-  std::vector<std::string> argv{node_binary(), "client", "--url", node.server().url(), "--token",
-                                node.token()};
+  std::vector<std::string> argv{node_binary(),       "client",  "--url",
+                                node.server().url(), "--token", node.token()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, 30s);
 }

@@ -202,7 +202,9 @@ job "j" {
 }
 
 TEST_SUITE("config.names") {
-  TEST_CASE("one name rule: 1 to 100 characters, no controls, '/', '\\', '%', leading dot or edge spaces") {
+  TEST_CASE(
+      "one name rule: 1 to 100 characters, no controls, '/', '\\', '%', leading dot or edge "
+      "spaces") {
     for (const char* good : {"web", "My_Pipeline-1.2", "a", "x.y", "My Pipeline", "caf\xC3\xA9",
                              "\xE6\x97\xA5\xE6\x9C\xAC", "a:b (c) #1?"})
       CHECK_MESSAGE(pipeline::is_valid_name(good), good);
@@ -226,7 +228,8 @@ TEST_SUITE("config.names") {
     CHECK_FALSE(pipeline::percent_decode("a%zz").has_value());
   }
 
-  TEST_CASE("resource type names: slugs of at most 100 characters; job names follow the name rule") {
+  TEST_CASE(
+      "resource type names: slugs of at most 100 characters; job names follow the name rule") {
     CHECK(pipeline::is_valid_block_name("deploy-prod_2"));
     CHECK_FALSE(pipeline::is_valid_block_name(".."));
     CHECK_FALSE(pipeline::is_valid_block_name("Build"));
