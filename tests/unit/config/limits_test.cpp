@@ -214,7 +214,10 @@ TEST_SUITE("config.names") {
     CHECK(pipeline::is_valid_name(hundred_e_acute));
     CHECK_FALSE(pipeline::is_valid_name(hundred_e_acute + "e"));
     for (const char* bad : {"", ".", "..", ".hidden", "a/b", "a\\b", "a\nb", "a\tb", "a%2F", " a",
-                            "a ", "caf\xC3", "\xC2\x85", "a\xE2\x80\xA8b", "\x7F"})
+                            "a ", "caf\xC3", "\xC2\x85",
+                            "a\xE2\x80\xA8"
+                            "b",
+                            "\x7F"})
       CHECK_FALSE_MESSAGE(pipeline::is_valid_name(bad), bad);
     CHECK_FALSE(pipeline::is_valid_name(std::string(101, 'a')));
     CHECK_FALSE(pipeline::is_valid_name(std::string(10240, 'a')));
