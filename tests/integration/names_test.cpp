@@ -123,7 +123,7 @@ TEST_SUITE("integration.names") {
       check_refused(node.put(std::string("/pipelines/") + bad, body), "invalid pipeline name");
     check_refused(node.put("/pipelines/" + std::string(101, 'x'), body), "1 to 100 characters");
     auto job = node.put("/pipelines/ok", config_body("job \"a/b\" {}\n"));
-    CHECK(job.status == 400);
+    CHECK(job.status == 422);
     CHECK_MESSAGE(has(job.body, "Invalid job name"), job.body);
     CHECK(node.get("/pipelines").json()["pipelines"].empty());
   }
