@@ -87,7 +87,8 @@ struct node_store {
       return std::nullopt;
     }
     while (!url.empty() && url.back() == '/') url.pop_back();
-    return node_store{url + "/api/v1/artifacts/" + t.pipeline + "/" + t.resource,
+    return node_store{url + "/api/v1/artifacts/" + http_client::url_segment(t.pipeline) + "/" +
+                          http_client::url_segment(t.resource),
                       {{"Authorization", "Bearer " + token}}};
   }
 };

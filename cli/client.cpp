@@ -11,21 +11,6 @@ namespace pikoci::cli {
 
 using nlohmann::json;
 
-std::string url_segment(const std::string& s) {
-  static const char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 api::api(const node::client_flags& f, std::ostream& o, std::ostream& e)
     : flags(f), out(o), err(e), base_(f.url) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();

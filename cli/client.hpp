@@ -18,8 +18,7 @@
 
 namespace pikoci::cli {
 
-/// `s` percent-encoded for one URL path segment (RFC 3986 unreserved characters kept).
-std::string url_segment(const std::string& s);
+using http_client::url_segment;
 
 /// The node at `--url` as one command talks to it, and where that command writes. Paths are
 /// below /api/v1, their segments already encoded.

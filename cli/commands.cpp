@@ -1,10 +1,12 @@
 #include "cli/commands.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "cli/bodies.hpp"
@@ -46,6 +48,7 @@ struct command {
 int pipeline_builds(const api& a, const std::string& path);
 int follow_events(const api& a, const std::string& path);
 int node_events(const api& a, const std::string& path);
+int stream_events(const api& a, const std::string& path);
 int download_export(const api& a, const std::string& path);
 int login(const api& a, const std::string& path);
 int logout(const api& a, const std::string& path);
@@ -218,10 +221,60 @@ int pipeline_builds(const api& a, const std::string& path) {
   return 0;
 }
 
+/// The leading number of a build number ("3" of "3.1"); 0 when there is none.
+long long build_base(const std::string& number) {
+  long long n = 0;
+  for (char c : number) {
+    if (c < '0' || c > '9' || n > 1'000'000'000'000LL) break;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+/// After a 404 for build NUMBER: whether it is still to come (the job exists and its newest
+/// build is older), so `--follow` waits for it rather than failing.
+bool build_still_to_come(const api& a) {
+  auto r = a.send("GET", "/pipelines/" + url_segment(a.flags.pipeline) + "/jobs/" +
+                             url_segment(a.flags.job) + "/builds?limit=1");
+  json reply;
+  if (!api::succeeded(r, reply)) return false;
+  const json builds = list(reply, "builds");
+  if (builds.empty()) return true;
+  const auto wanted = build_base(a.flags.number), newest = build_base(text(builds[0], "number"));
+  const bool retry = a.flags.number.find('.') != std::string::npos;
+  return wanted > newest || (retry && wanted == newest);
+}
+
 /// The build's events (SSE) as text until it ends: a `==> step` line when a step or hook
-/// starts, its output as it comes, then the build's line. Exit 0 once the build ended (whatever
-/// its status), 1 when the stream broke off before.
+/// starts, its output as it comes, then the build's line. A build that does not exist yet is
+/// waited for, up to --wait seconds. Exit 0 once the build ended (whatever its status), 1 when
+/// the stream broke off before or the build did not come.
 int follow_events(const api& a, const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(a.flags.wait);
+  bool said = false;
+  for (;;) {
+    auto r = a.send("GET", path.substr(0, path.size() - std::string("/events").size()));
+    json reply;
+    if (api::succeeded(r, reply) || r.status != 404 || !build_still_to_come(a)) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      if (a.flags.wait == 0) return a.report(r);
+      a.err << "pikoci-node: build " << a.flags.number << " of " << a.flags.pipeline << "/"
+            << a.flags.job << " did not come within " << a.flags.wait << "s\n";
+      return 1;
+    }
+    if (!said) {
+      a.err << "pikoci-node: waiting for build " << a.flags.number << " of " << a.flags.pipeline
+            << "/" << a.flags.job << " (up to " << a.flags.wait << "s, see --wait)\n";
+      a.err.flush();
+      said = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return stream_events(a, path);
+}
+
+/// The build's events (SSE) printed until the build ends (follow_events).
+int stream_events(const api& a, const std::string& path) {
   event_printer printer(a.out);
   json end;
   http_client::sse_parser parser([&](const std::string& type, const std::string& data) {

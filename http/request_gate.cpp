@@ -5,6 +5,7 @@
 
 #include <http_parser.h>
 
+#include "config/pipeline/names.hpp"
 #include "config/pipeline/utf8.hpp"
 
 namespace pikoci::http {
@@ -66,26 +67,11 @@ std::string percent_decode_message(std::string_view text) {
   return out;
 }
 
-bool valid_path(std::string_view path) {
-  std::string decoded;
-  decoded.reserve(path.size());
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (path[i] != '%') {
-      decoded += path[i];
-      continue;
-    }
-    if (i + 2 >= path.size()) return false;
-    int hi = hex_value(path[i + 1]), lo = hex_value(path[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    decoded += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  for (std::size_t i = 0; i < decoded.size();) {
-    auto n = hcl::utf8_sequence_length(decoded, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
+std::string path_problem(std::string_view path) {
+  auto decoded = pipeline::percent_decode(path);
+  if (!decoded) return "the request path has a '%' that is not followed by two hexadecimal digits";
+  if (!hcl::is_valid_utf8(*decoded)) return "the request path is not UTF-8 once percent-decoded";
+  return {};
 }
 
 std::string refusal_request(const refusal& r) {
@@ -183,8 +169,8 @@ struct request_gate::parser_state {
       s.refuse = refusal{errc::bad_request, "protocol upgrades and CONNECT are not supported"};
       return -1;
     }
-    if (!valid_path(s.head.path())) {
-      s.refuse = refusal{errc::bad_request, "the request path is not valid percent-encoded UTF-8"};
+    if (auto problem = path_problem(s.head.path()); !problem.empty()) {
+      s.refuse = refusal{errc::bad_request, std::move(problem)};
       return -1;
     }
     if (s.head.path().substr(0, refusal_path.size()) == refusal_path) {

@@ -64,9 +64,8 @@ std::string refusal_request(const refusal& r);
 std::string percent_encode_message(std::string_view text);
 std::string percent_decode_message(std::string_view text);
 
-/// Whether `path` is well-formed percent-encoding (every '%' followed by two hex digits) whose
-/// decoded bytes are UTF-8.
-bool valid_path(std::string_view path);
+/// Why `path` is refused ("" when it is well-formed percent-encoding of UTF-8 text).
+std::string path_problem(std::string_view path);
 
 /// One connection's gate. Not thread-safe (a connection reads on one strand).
 class request_gate {

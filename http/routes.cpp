@@ -203,7 +203,12 @@ struct input {
   json body;
   auth::claims who;
   std::function<proto::event_sink_ptr()> open_stream;  // for the SSE routes
-  std::string param(const char* name) const { return std::string(params[name]); }
+  /// A path parameter, percent-decoded: the one place names from paths are decoded (the gate
+  /// already refused paths that are not percent-encoded UTF-8).
+  std::string param(const char* name) const {
+    auto raw = params[name];
+    return pipeline::percent_decode(raw).value_or(std::string(raw));
+  }
 };
 
 /// What a route makes of its input: an operation for the node, or an answer right away (400).
@@ -336,8 +341,9 @@ parsed<proto::trigger_job> trigger_job(const input& in) {
 }
 
 parsed<proto::set_pipeline> set_pipeline(const input& in) {
-  if (!pipeline::is_valid_name(in.param("p")))
-    return bad(std::string("invalid pipeline name: ") + pipeline::name_rule);
+  if (auto name = in.param("p"); !pipeline::is_valid_name(name))
+    return bad("invalid pipeline name " + hcl::to_json_text(json(name)) + ": " +
+               pipeline::name_rule);
   if (!in.body.contains("config") || !in.body["config"].is_string())
     return bad("config must be a string holding the pipeline's HCL");
   json vars = json::object();

@@ -78,6 +78,7 @@ struct runtime::impl {
       worker = caf::actor_cast<caf::actor>(embedded);
     }
     auto db = opts.store ? opts.store : persistence::open_memory_store();
+    persistence::decode_stored_names(*db);
     auto stored = persistence::load_pipelines(*db);
     queue = server::spawn_execution_queue(
         sys, {opts.max_in_flight, opts.max_queue_size, slots, !stored.empty()}, dispatcher);

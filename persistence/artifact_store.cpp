@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/pipeline/names.hpp"
+
 namespace pikoci::persistence {
 
 namespace fs = std::filesystem;
@@ -73,11 +75,7 @@ std::string timestamp_of(std::int64_t nanos) {
 }  // namespace
 
 bool artifact_store::valid_name(std::string_view name) {
-  if (name.empty() || name.size() > 128 || name == "." || name == "..") return false;
-  return all_of(name, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
+  return pipeline::is_valid_name(name);
 }
 
 bool artifact_store::valid_sha(std::string_view sha) {

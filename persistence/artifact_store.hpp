@@ -47,7 +47,8 @@ class artifact_store {
  public:
   explicit artifact_store(std::filesystem::path root) : root_(std::move(root)) {}
 
-  /// A pipeline or resource name as the store takes it: 1..128 of [A-Za-z0-9._-], not "." or "..".
+  /// A pipeline or resource name as the store takes it: the name rule (pipeline::is_valid_name),
+  /// which keeps '/', "." and ".." out of the directory names.
   static bool valid_name(std::string_view name);
   /// 64 lower-case hex digits.
   static bool valid_sha(std::string_view sha);

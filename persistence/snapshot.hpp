@@ -28,7 +28,16 @@ struct stored_pipeline {
   std::string orphan_reason;
 };
 
-/// Every stored pipeline. A record that does not parse is skipped with an error in the log
+/// Start-up, before load_pipelines: pipelines stored under a percent-encoded name (versions
+/// before names in API paths were decoded stored `My%20Pipeline` for "My Pipeline") are renamed
+/// to their decoded name, all their records with them, when that is a valid name no other
+/// pipeline has; their pipeline secrets, sealed for the old name, are dropped (logged). A name
+/// that cannot be renamed stays as it is, and load_pipelines refuses it with a log line.
+/// Throws store_error when the store cannot be written.
+void decode_stored_names(store& s);
+
+/// Every stored pipeline whose name is valid (pipeline::is_valid_name; others are logged and
+/// left in the store). A record that does not parse is skipped with an error in the log
 /// (the rest of the pipeline still loads); throws store_error when the store cannot be read.
 std::vector<stored_pipeline> load_pipelines(const store& s);
 

@@ -893,11 +893,12 @@ void restore(self_ptr self, proto::config_ptr cfg, persistence::stored_pipeline&
                     e.what());
     }
   }
+  // Counted before reconcile, which hands each job its stored builds.
+  std::size_t builds = 0;
+  for (const auto& [job, list] : stored.builds) builds += list.size();
   reconcile(self, std::move(cfg), &stored, &d);
   for (const auto& [name, e] : st.jobs)
     if (e.paused) self->send(st.ctx.queue, proto::pause_atom::value, st.name, name, true);
-  std::size_t builds = 0;
-  for (const auto& [job, list] : stored.builds) builds += list.size();
   spdlog::info("event=pipeline.restored pipeline={} jobs={} resources={} versions={} builds={}",
                st.name, st.cfg->jobs.size(), st.cfg->resources.size(), stored.versions.size(),
                builds);

@@ -335,6 +335,10 @@ struct client_tree {
     build_args(logs);
     logs->add_flag("--follow,-f", f.follow,
                    "print the logs so far, then new output as it comes until the build ends");
+    logs->add_option("--wait", f.wait,
+                     "with --follow: how many seconds to wait for a build that does not exist "
+                     "yet (default 60; 0: do not wait)")
+        ->check(CLI::Range(0, 86400));
     build_args(verb(builds, "cancel", "cancel a pending or started build"));
     build_args(verb(builds, "retry", "run a finished build again with the same versions"));
     auto* approve = verb(builds, "approve", "approve a build waiting for approval");

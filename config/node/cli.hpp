@@ -123,6 +123,7 @@ struct client_flags {
   bool cancel_running = false;        // pipelines concurrency --cancel-running
   std::string output;                 // export --output DIR
   bool follow = false;                // builds logs --follow
+  int wait = 60;                      // builds logs --follow --wait S: for a build not created yet
   std::string secret;                 // secrets set|delete NAME
   std::string secret_value;           // secrets set --value ("": standard input)
   std::string username;               // users create|delete|set-role|set-password NAME, login

@@ -347,12 +347,13 @@ class decoder {
   resource decode_resource(const hcl::block& b) {
     resource res;
     two_label_head(b, res);
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (is_valid_block_name(b.labels[i])) continue;
-      r_.error(b.label_rngs[i], "Invalid resource name",
-               quote(b.labels[i]) + " is not a valid slug: both halves of the canonical " +
-                   quote(res.canonical) + " must " + block_name_rule + ".");
-    }
+    // The canonical is `<type>.<name>`: the type is an identifier, the name a name.
+    if (!is_valid_block_name(b.labels[0]))
+      r_.error(b.label_rngs[0], "Invalid resource type name",
+               quote(b.labels[0]) + " is not a valid resource type name: " + block_name_rule + ".");
+    if (!is_valid_name(b.labels[1]))
+      r_.error(b.label_rngs[1], "Invalid resource name",
+               quote(b.labels[1]) + " is not a valid resource name: " + name_rule + ".");
     const auto& body = *b.content;
     res.params = params_block(body, resource_schema, b.type_rng);
     res.tags = slugs(body.find_attribute("tags"), "tag", max_tags);
@@ -788,10 +789,9 @@ void decode_definitions(const std::vector<const hcl::block*>& blocks, pipeline_c
       cfg.notifications.push_back(d.decode_notification(*b));
     if (t != "job" || jobs_full) continue;
     // Job names are API route parameters (reference §1.1).
-    if (!is_valid_block_name(b->labels[0])) {
+    if (!is_valid_name(b->labels[0])) {
       r.error(b->label_rngs[0], "Invalid job name",
-              quote(b->labels[0]) + " is not a valid slug: job names must " + block_name_rule +
-                  ".");
+              quote(b->labels[0]) + " is not a valid job name: " + name_rule + ".");
     }
     // A group exists even when it expands to nothing, so `passed` may still name it.
     if (b->content->find_attribute("for_each") || [&] {

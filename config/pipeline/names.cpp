@@ -92,19 +92,47 @@ bool is_slug(std::string_view text) {
 }
 
 const char* const name_rule =
-    "a name is 1 to 100 characters of A-Z, a-z, 0-9, '_', '.' and '-', not starting with '.'";
+    "a name is 1 to 100 characters (letters, digits, spaces and punctuation), without control "
+    "characters, '/', '\\' or '%', not starting with '.' and without spaces at either end";
 const char* const block_name_rule =
     "use 1 to 100 characters of a-z, 0-9, '-' and '_', not starting or ending with '-' or '_'";
 
 bool is_valid_name(std::string_view name) {
-  if (name.empty() || name.size() > max_name_length || name.front() == '.') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return is_ascii_alnum(c) || c == '_' || c == '.' || c == '-';
-  });
+  if (name.empty() || name.front() == '.' || name.front() == ' ' || name.back() == ' ')
+    return false;
+  std::size_t characters = 0;
+  for (std::size_t i = 0; i < name.size(); ++characters) {
+    if (characters == max_name_length || hcl::utf8_sequence_length(name, i) == 0) return false;
+    const char32_t c = hcl::decode_utf8(name, i);
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029) return false;
+    if (c == '/' || c == '\\' || c == '%') return false;
+  }
+  return true;
 }
 
 bool is_valid_block_name(std::string_view name) {
   return name.size() <= max_name_length && is_slug(name);
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string decoded;
+  decoded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      decoded += text[i];
+      continue;
+    }
+    if (i + 2 >= text.size() || hex(text[i + 1]) < 0 || hex(text[i + 2]) < 0) return std::nullopt;
+    decoded += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+    i += 2;
+  }
+  return decoded;
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

@@ -17,21 +17,27 @@ std::string make_slug(std::string_view text);
 /// slug.IsSlug: only [a-z0-9_-], not starting or ending with '-' or '_', 1..255 characters.
 bool is_slug(std::string_view text);
 
-/// Names become route segments, store keys and parts of paths, so they follow one rule: 1 to
-/// `max_name_length` characters. Pipeline names may use letters, digits, '_', '.' and '-' and
-/// must not start with '.' (so never "." or ".."); job, resource and resource type names must
-/// also be slugs (is_slug), as the API's routes require.
+/// Names become route segments, store keys, directory names and parts of log lines, so every
+/// pipeline, job and resource name follows one rule: UTF-8 text of 1 to `max_name_length`
+/// characters (letters of any script, digits, spaces, punctuation) without control characters
+/// (U+0000-U+001F, U+007F-U+009F, U+2028, U+2029), '/', '\\' or '%', not starting with '.' (so
+/// never "." or "..") and without a space at either end. Resource type names, tags and serial
+/// groups are identifiers, not names: slugs (is_slug).
 constexpr std::size_t max_name_length = 100;
 
-/// A valid pipeline name (see max_name_length).
+/// A valid pipeline, job or resource name (see max_name_length).
 bool is_valid_name(std::string_view name);
-/// The pipeline name rule in words, for messages.
+/// The name rule in words, for messages.
 extern const char* const name_rule;
 
-/// A valid job, resource or resource type name: a slug of at most max_name_length characters.
+/// A valid resource type name: a slug of at most max_name_length characters.
 bool is_valid_block_name(std::string_view name);
-/// The block name rule in words, for messages.
+/// The resource type name rule in words, for messages.
 extern const char* const block_name_rule;
+
+/// `text` percent-decoded ('+' stays '+'), or nullopt when a '%' is not followed by two hex
+/// digits. Names in API paths are decoded with it once, at the HTTP edge.
+std::optional<std::string> percent_decode(std::string_view text);
 
 /// Levenshtein distance (bytes).
 std::size_t edit_distance(std::string_view a, std::string_view b);

@@ -223,4 +223,19 @@ void sse_parser::feed(std::string_view bytes) {
   pending_.erase(0, start);
 }
 
+std::string url_segment(std::string_view s) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace pikoci::http_client

@@ -40,6 +40,10 @@ response stream(const std::string& url, const std::map<std::string, std::string>
                 const std::function<bool(std::string_view)>& on_data,
                 std::chrono::milliseconds timeout);
 
+/// `s` percent-encoded for one URL path segment (RFC 3986 unreserved characters kept), as the
+/// node's API expects names in its paths.
+std::string url_segment(std::string_view s);
+
 /// Splits a Server-Sent Events stream into events: `feed` takes bytes as they arrive and calls
 /// `on_event(type, data)` for each complete event (type "message" when it has no `event:` field;
 /// several `data:` lines joined with newlines; comments and other fields skipped).

@@ -345,7 +345,8 @@ TEST_SUITE("integration.client") {
     auto live = f.client({"builds", "logs", "p", "hello", "2", "-f"});
     CHECK(live.exit_code == 0);
     CHECK_MESSAGE(has(live.output, "hello #2 succeeded"), live.output);
-    auto no_build = f.client({"builds", "logs", "p", "hello", "99", "--follow"});
+    // a build still to come is waited for (follow_restore_test); --wait 0 does not wait
+    auto no_build = f.client({"builds", "logs", "p", "hello", "99", "--follow", "--wait", "0"});
     CHECK(no_build.exit_code == 1);
     CHECK(has(no_build.output, "not_found"));
 

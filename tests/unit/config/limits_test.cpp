@@ -202,17 +202,37 @@ job "j" {
 }
 
 TEST_SUITE("config.names") {
-  TEST_CASE("pipeline names: 1 to 100 of [A-Za-z0-9_.-], not starting with a dot") {
-    for (const char* good : {"web", "My_Pipeline-1.2", "a", "x.y"})
+  TEST_CASE(
+      "one name rule: 1 to 100 characters, no controls, '/', '\\', '%', leading dot or edge "
+      "spaces") {
+    for (const char* good : {"web", "My_Pipeline-1.2", "a", "x.y", "My Pipeline", "caf\xC3\xA9",
+                             "\xE6\x97\xA5\xE6\x9C\xAC", "a:b (c) #1?"})
       CHECK_MESSAGE(pipeline::is_valid_name(good), good);
     CHECK(pipeline::is_valid_name(std::string(100, 'a')));
-    for (const char* bad : {"", ".", "..", ".hidden", "a/b", "a b", "a\nb", "caf\xC3\xA9", "a%2F"})
+    std::string hundred_e_acute;
+    for (int i = 0; i < 100; ++i) hundred_e_acute += "\xC3\xA9";
+    CHECK(pipeline::is_valid_name(hundred_e_acute));
+    CHECK_FALSE(pipeline::is_valid_name(hundred_e_acute + "e"));
+    for (const char* bad : {"", ".", "..", ".hidden", "a/b", "a\\b", "a\nb", "a\tb", "a%2F", " a",
+                            "a ", "caf\xC3", "\xC2\x85",
+                            "a\xE2\x80\xA8"
+                            "b",
+                            "\x7F"})
       CHECK_FALSE_MESSAGE(pipeline::is_valid_name(bad), bad);
     CHECK_FALSE(pipeline::is_valid_name(std::string(101, 'a')));
     CHECK_FALSE(pipeline::is_valid_name(std::string(10240, 'a')));
   }
 
-  TEST_CASE("job, resource and resource type names: slugs of at most 100 characters") {
+  TEST_CASE("percent_decode decodes every escape and refuses broken ones") {
+    CHECK(pipeline::percent_decode("My%20Pipeline") == "My Pipeline");
+    CHECK(pipeline::percent_decode("caf%C3%a9+x") == "caf\xC3\xA9+x");
+    CHECK(pipeline::percent_decode("a%2Fb") == "a/b");
+    CHECK_FALSE(pipeline::percent_decode("a%2").has_value());
+    CHECK_FALSE(pipeline::percent_decode("a%zz").has_value());
+  }
+
+  TEST_CASE(
+      "resource type names: slugs of at most 100 characters; job names follow the name rule") {
     CHECK(pipeline::is_valid_block_name("deploy-prod_2"));
     CHECK_FALSE(pipeline::is_valid_block_name(".."));
     CHECK_FALSE(pipeline::is_valid_block_name("Build"));

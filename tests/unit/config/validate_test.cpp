@@ -350,15 +350,21 @@ resource "cron" "t" {
               "'-' and '_', not starting or ending with '-' or '_'."));
   }
 
-  TEST_CASE("job names and both halves of a resource canonical must be slugs") {
-    CHECK_ERROR("\njob \"Build It\" {}\n",
-                "p.hcl:2:5: Invalid job name: \"Build It\" is not a valid slug: job names must "
-                "use 1 to 100 characters of a-z, 0-9, '-' and '_', not starting or ending with "
-                "'-' or '_'.");
-    CHECK_ERROR("\nresource \"cron\" \"My Timer\" {}\n",
-                "p.hcl:2:17: Invalid resource name: \"My Timer\" is not a valid slug: both halves "
-                "of the canonical \"cron.My Timer\" must use 1 to 100 characters of a-z, 0-9, "
-                "'-' and '_', not starting or ending with '-' or '_'.");
+  TEST_CASE("job and resource names follow the name rule; resource types are slugs") {
+    auto fine =
+        load("p.hcl", "\njob \"Build It caf\u00e9\" {}\nresource \"cron\" \"My Timer\" {}\n", {});
+    std::string first = fine.diags.items().empty() ? "" : fine.diags.items()[0].message();
+    CHECK_MESSAGE(fine.config.has_value(), first);
+    CHECK_ERROR("\njob \"a/b\" {}\n",
+                "p.hcl:2:5: Invalid job name: \"a/b\" is not a valid job name: a name is 1 to 100 "
+                "characters (letters, digits, spaces and punctuation), without control "
+                "characters, '/', '\\' or '%', not starting with '.' and without spaces at either "
+                "end.");
+    CHECK_ERROR("\nresource \"cron\" \" t\" {}\n",
+                "p.hcl:2:17: Invalid resource name: \" t\" is not a valid resource name: a name is "
+                "1 to 100 characters (letters, digits, spaces and punctuation), without control "
+                "characters, '/', '\\' or '%', not starting with '.' and without spaces at either "
+                "end.");
   }
 
   TEST_CASE("duplicate names are reported at the second definition") {
@@ -655,7 +661,7 @@ job "j" {
 
   TEST_CASE("every error of a file is reported in one pass, sorted by position") {
     const char* src = R"(
-job "Bad" {
+job ".Bad" {
   tsk "t" {}
 }
 resource "nope" "r" {}

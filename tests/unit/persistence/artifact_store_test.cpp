@@ -73,7 +73,7 @@ TEST_SUITE("persistence.artifact_store") {
     scratch s;
     artifact_store store(s.dir);
     std::string error;
-    for (const char* bad : {"", ".", "..", "a/b", "../x", "a b", "a%2Fb"}) {
+    for (const char* bad : {"", ".", "..", "a/b", "../x", "a\\b", " a", "a%2Fb"}) {
       CHECK_MESSAGE(!artifact_store::valid_name(bad), bad);
       CHECK(!store.add(bad, "r", "x", error));
       CHECK(!store.add("p", bad, "x", error));
@@ -81,6 +81,7 @@ TEST_SUITE("persistence.artifact_store") {
     }
     CHECK(!artifact_store::valid_name(std::string(129, 'a')));
     CHECK(artifact_store::valid_name("my-pipe_1.x"));
+    CHECK(artifact_store::valid_name("My pipe caf\xC3\xA9"));
     CHECK(!artifact_store::valid_sha(std::string(63, 'a')));
     CHECK(!artifact_store::valid_sha(std::string(64, 'A')));
     CHECK(!artifact_store::valid_sha("../" + std::string(61, 'a')));
