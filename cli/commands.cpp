@@ -100,6 +100,7 @@ const command commands[] = {
   {"logout",                   "- /",                                             logout},  // no request
   {"queue",                    "GET /queue",                                      queue_text},
   {"workers",                  "GET /workers",                                    workers_text},
+  {"workers forget",           "DELETE /workers/{w}",                             "worker forgotten"},
   {"export",                   "GET /admin/export",                               download_export},
 };
 // clang-format on
@@ -132,7 +133,8 @@ std::pair<std::string, std::string> expand(const std::string& request,
                                            const node::client_flags& f) {
   const std::map<char, const std::string*> args{{'p', &f.pipeline}, {'j', &f.job},
                                                 {'n', &f.number},   {'r', &f.resource},
-                                                {'s', &f.secret},   {'u', &f.username}};
+                                                {'s', &f.secret},   {'u', &f.username},
+                                                {'w', &f.worker}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;

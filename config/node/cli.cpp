@@ -382,7 +382,9 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.add_users();
   tree.add_login();
   tree.group("queue", "show the execution queue");
-  tree.group("workers", "list workers");
+  auto* workers = tree.group("workers", "list workers");
+  tree.arg(tree.verb(workers, "forget", "remove a stale worker from the list now (admin)"), "NAME",
+           f.worker, "worker name");
   auto* exp =
       tree.group("export", "copy the server's store into a new RocksDB directory (SPEC §8)");
   exp->add_option("--output", f.output, "the directory to create (must not exist)")->required();
