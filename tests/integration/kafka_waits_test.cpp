@@ -34,7 +34,8 @@ command_result client(runtime_node& node, std::vector<std::string> args) {
 
 /// The blocked_by of the pending build `number` of `job` in GET /queue ("" when it is not there).
 std::string queue_reason(runtime_node& node, const std::string& job, const std::string& number) {
-  for (const auto& p : node.get("/queue").json()["pending"])
+  auto queue = node.get("/queue").json();
+  for (const auto& p : queue["pending"])
     if (p["build"]["job"] == job && p["build"]["number"] == number)
       return p["blocked_by"].get<std::string>();
   return "";
@@ -57,7 +58,7 @@ TEST_SUITE("kafka.waits") {
                                   job("any", "echo any"));
     server->trigger("p", "gpu");
     server->trigger("p", "any");
-    CHECK(both_say(*server, "any", "no worker"));
+    CHECK_MESSAGE(both_say(*server, "any", "no worker"), server->build("p", "any", "1").dump());
     CHECK(both_say(*server, "gpu", "no worker"));
     auto queue = server->get("/queue").json();
     CHECK(queue["in_flight"] == 0);
@@ -111,7 +112,9 @@ TEST_SUITE("kafka.waits") {
     worker_proc first(server, "first");
     server->trigger("p", "j");
     REQUIRE(server->wait_started("p", "j", "1", 30s)["worker"] == "first");
-    REQUIRE(eventually([&] { return all_logs(server->build("p", "j", "1")) == "first run\n"; }));
+    REQUIRE_MESSAGE(
+        eventually([&] { return step_logs(server->build("p", "j", "1"), "t") == "first run\n"; }),
+        server->build("p", "j", "1").dump());
     worker_proc second(server, "second");
     ::kill(first.proc->pid(), SIGKILL);
     auto done = server->wait_build("p", "j", "1", 60s);

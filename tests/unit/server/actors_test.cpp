@@ -384,6 +384,7 @@ TEST_SUITE("server actors") {
 
   TEST_CASE("stopping: nothing more is dispatched; a build the worker declined is pending again") {
     node_fixture n(/*max_in_flight*/ 1);
+    n.worker->accept = false;  // the worker declines what it is sent while it stops
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
     CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["status"] == "pending");
