@@ -406,7 +406,8 @@ std::string client_usage_error(const CLI::App& c, client_flags& f) {
   f.group = g.get_name();
   auto verbs = g.get_subcommands();
   if (verbs.empty()) {
-    if (g.get_subcommands({}).empty()) return {};
+    // `workers` alone lists them (its one verb, `forget`, is optional)
+    if (g.get_subcommands({}).empty() || f.group == "workers") return {};
     return "client " + f.group + " needs one of " + names(g);
   }
   f.verb = verbs.front()->get_name();
