@@ -131,10 +131,9 @@ std::optional<std::string> query_item(const std::string& item, const node::clien
 /// A row's request with the flags filled in: the method and the path with its query.
 std::pair<std::string, std::string> expand(const std::string& request,
                                            const node::client_flags& f) {
-  const std::map<char, const std::string*> args{{'p', &f.pipeline}, {'j', &f.job},
-                                                {'n', &f.number},   {'r', &f.resource},
-                                                {'s', &f.secret},   {'u', &f.username},
-                                                {'w', &f.worker}};
+  const std::map<char, const std::string*> args{
+      {'p', &f.pipeline}, {'j', &f.job},      {'n', &f.number}, {'r', &f.resource},
+      {'s', &f.secret},   {'u', &f.username}, {'w', &f.worker}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;

@@ -152,8 +152,11 @@ step_lists steps_from_line(std::string_view line) {
     for (const auto& st : j.at("steps")) out.steps.push_back(step_from(st));
     for (const auto& h : j.at("hooks")) out.hooks.push_back(step_from(h));
     for (const auto& a : j.value("attempts", nlohmann::json::array())) {
-      attempt_record r{a.at("attempt").get<int>(), a.at("worker").get<std::string>(),
-                       a.at("ended").get<std::string>(), {}, {}};
+      attempt_record r{a.at("attempt").get<int>(),
+                       a.at("worker").get<std::string>(),
+                       a.at("ended").get<std::string>(),
+                       {},
+                       {}};
       for (const auto& st : a.at("steps")) r.steps.push_back(step_from(st));
       for (const auto& h : a.at("hooks")) r.hooks.push_back(step_from(h));
       out.attempts.push_back(std::move(r));
@@ -327,12 +330,13 @@ nlohmann::json build_record::to_json(bool full) const {
     j["attempts"] = nlohmann::json::array();
     for (std::size_t i = 0; i < shown_attempts.size(); ++i) {
       const auto& a = shown_attempts[i];
-      nlohmann::json aj{{"attempt", a.attempt},
-                        {"worker", a.worker.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.worker)},
-                        {"ended", a.ended},
-                        {"marker", attempt_marker(a.attempt, opened_by(shown_attempts, i, a.worker))},
-                        {"steps", nlohmann::json::array()},
-                        {"hooks", nlohmann::json::array()}};
+      nlohmann::json aj{
+          {"attempt", a.attempt},
+          {"worker", a.worker.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.worker)},
+          {"ended", a.ended},
+          {"marker", attempt_marker(a.attempt, opened_by(shown_attempts, i, a.worker))},
+          {"steps", nlohmann::json::array()},
+          {"hooks", nlohmann::json::array()}};
       for (const auto& s : a.steps) aj["steps"].push_back(step_json(s));
       for (const auto& h : a.hooks) aj["hooks"].push_back(step_json(h));
       j["attempts"].push_back(std::move(aj));
@@ -357,8 +361,11 @@ std::string build_record::to_record() const {
   if (!attempts.empty()) {
     d["attempts"] = nlohmann::json::array();
     for (const auto& a : attempts) {
-      nlohmann::json aj{{"attempt", a.attempt}, {"worker", a.worker}, {"ended", a.ended},
-                        {"steps", nlohmann::json::array()}, {"hooks", nlohmann::json::array()}};
+      nlohmann::json aj{{"attempt", a.attempt},
+                        {"worker", a.worker},
+                        {"ended", a.ended},
+                        {"steps", nlohmann::json::array()},
+                        {"hooks", nlohmann::json::array()}};
       for (const auto& st : a.steps) aj["steps"].push_back(step_record_json(st));
       for (const auto& h : a.hooks) aj["hooks"].push_back(step_record_json(h));
       d["attempts"].push_back(std::move(aj));

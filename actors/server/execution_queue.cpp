@@ -132,8 +132,8 @@ void dispatch(self_ptr self) {
     if (st.recent_starts.size() > 1000) st.recent_starts.pop_front();
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
-    st.started[b.key.id] = {b.key,   b.pipeline, b.job,          b.number, b.created_at,
-                            b.rules, b.owner,    std::move(b.tags), false};
+    st.started[b.key.id] = {b.key,   b.pipeline,        b.job, b.number, b.created_at, b.rules,
+                            b.owner, std::move(b.tags), false};
     self->send(b.owner, proto::grant_atom::value, b.key,
                caf::actor_cast<proto::slot_owner_actor>(self));
   }
@@ -413,8 +413,9 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         dispatch(self);
       },
       [self](proto::adopt_atom, proto::queued_build& b) {
-        self->state.started[b.key.id] = {b.key,   b.pipeline, b.job,          b.number, b.created_at,
-                                         b.rules, b.owner,    std::move(b.tags), b.running};
+        self->state.started[b.key.id] = {b.key,    b.pipeline,        b.job,
+                                         b.number, b.created_at,      b.rules,
+                                         b.owner,  std::move(b.tags), b.running};
       },
       [self](proto::slots_atom, proto::worker_pool& workers) {
         self->state.limits.workers = std::move(workers);

@@ -173,8 +173,8 @@ void tell_slots(self_ptr self) {
 std::string check_wait(const dispatcher_state& st, const std::vector<std::string>& tags) {
   bool checks = false;
   for (const auto& [name, w] : st.workers) {
-    if (w.stale || std::find(w.last.queues.begin(), w.last.queues.end(), "checks") ==
-                       w.last.queues.end())
+    if (w.stale ||
+        std::find(w.last.queues.begin(), w.last.queues.end(), "checks") == w.last.queues.end())
       continue;
     checks = true;
     bool all = std::all_of(tags.begin(), tags.end(), [&](const std::string& t) {
@@ -569,7 +569,8 @@ domain::reply forget(self_ptr self, const std::string& name) {
     return domain::fail(domain::errc::not_found, "worker \"" + name + "\" not found");
   if (!it->second.stale)
     return domain::fail(domain::errc::conflict,
-                        "worker \"" + name + "\" is alive (it sent a heartbeat within the lease); " +
+                        "worker \"" + name +
+                            "\" is alive (it sent a heartbeat within the lease); " +
                             "stop it first");
   spdlog::info("event=worker.forgotten worker={} (by request)", name);
   st.workers.erase(it);

@@ -17,8 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string job(const std::string& name, const std::string& script,
-                const std::string& extra = "") {
+std::string job(const std::string& name, const std::string& script, const std::string& extra = "") {
   return "job \"" + name + "\" {\n" + extra +
          "  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/sh\"\n      args = [\"-c\", \"" +
          script + "\"]\n    }\n  }\n}\n";
@@ -26,8 +25,8 @@ std::string job(const std::string& name, const std::string& script,
 
 /// `pikoci-node client ARGS` against the server, as its admin.
 command_result client(runtime_node& node, std::vector<std::string> args) {
-  std::vector<std::string> argv{node_binary(), "client", "--url", node.server().url(), "--token",
-                                node.token()};
+  std::vector<std::string> argv{node_binary(),       "client",  "--url",
+                                node.server().url(), "--token", node.token()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, 20s);
 }
@@ -54,8 +53,8 @@ TEST_SUITE("kafka.waits") {
   TEST_CASE("no worker, then no worker with the tags: the build and the queue say why") {
     auto& broker = kafka_broker::shared();
     kafka_server server(broker.bootstrap());
-    server->set_pipeline("p", job("gpu", "echo gpu", "  tags = [\"gpu\"]\n") +
-                                  job("any", "echo any"));
+    server->set_pipeline("p",
+                         job("gpu", "echo gpu", "  tags = [\"gpu\"]\n") + job("any", "echo any"));
     server->trigger("p", "gpu");
     server->trigger("p", "any");
     CHECK_MESSAGE(both_say(*server, "any", "no worker"), server->build("p", "any", "1").dump());
@@ -70,9 +69,9 @@ TEST_SUITE("kafka.waits") {
     // a worker without the tag: the untagged build runs, the tagged one says which tags it needs
     worker_proc plain(server, "plain", {"--tags", "linux"});
     CHECK(server->wait_build("p", "any", "1", 30s)["status"] == "succeeded");
-    CHECK_MESSAGE(eventually([&] { return both_say(*server, "gpu", "no worker with tags [gpu]"); },
-                             10s),
-                  server->get("/queue").json().dump());
+    CHECK_MESSAGE(
+        eventually([&] { return both_say(*server, "gpu", "no worker with tags [gpu]"); }, 10s),
+        server->get("/queue").json().dump());
     CHECK(server->get("/queue").json()["started"].empty());
     auto shown = client(*server, {"builds", "get", "p", "gpu", "1"});
     CHECK(shown.output.find("blocked by no worker with tags [gpu]") != std::string::npos);
@@ -129,9 +128,9 @@ TEST_SUITE("kafka.waits") {
     CHECK(done["steps"][0]["logs"] == "second run\n");
     auto logs = client(*server, {"builds", "logs", "p", "j", "1"});
     CHECK(logs.exit_code == 0);
-    CHECK_MESSAGE(logs.output.find("--- attempt 1 (worker first) ---\n==> task t") !=
-                      std::string::npos,
-                  logs.output);
+    CHECK_MESSAGE(
+        logs.output.find("--- attempt 1 (worker first) ---\n==> task t") != std::string::npos,
+        logs.output);
     auto second_marker = logs.output.find("--- attempt 2 (worker first lost");
     CHECK(second_marker != std::string::npos);
     CHECK(logs.output.find("first run") < second_marker);

@@ -70,8 +70,8 @@ struct node_fixture {
     sys->await_actors_before_shutdown(false);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto dispatcher = sys->spawn(scripted_worker, worker);
-    queue = server::spawn_execution_queue(*sys, {max_in_flight, max_queue_size, proto::embedded_pool(max_in_flight)},
-                                          dispatcher);
+    queue = server::spawn_execution_queue(
+        *sys, {max_in_flight, max_queue_size, proto::embedded_pool(max_in_flight)}, dispatcher);
     server::context ctx;
     ctx.queue = queue;
     ctx.dispatcher = dispatcher;
