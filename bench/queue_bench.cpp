@@ -58,6 +58,7 @@ proto::dispatcher_actor::behavior_type recording_worker(proto::dispatcher_actor:
       [](proto::adopt_atom, proto::build_work&, const std::string&) {},
       [](proto::recorded_atom, proto::build_key) {},
       [](proto::workers_atom) { return nlohmann::json::object(); },
+      [](proto::forget_atom, const std::string&) { return domain::nothing(); },
       [](proto::shutdown_atom) { return 0; },
   };
 }
@@ -107,6 +108,7 @@ proto::build_owner_actor::behavior_type planning_owner(proto::build_owner_actor:
       [](proto::decided_atom, proto::build_key, const work::build_result&) {},
       [](proto::build_done_atom, proto::build_key, const work::build_result&) {},
       [](proto::supersede_atom, proto::build_key, const std::string&) {},
+      [](proto::redispatch_atom, proto::build_key, const std::string&) {},
   };
 }
 
@@ -123,7 +125,7 @@ struct fixture {
     sys = std::make_unique<caf::actor_system>(cfg);
     sys->await_actors_before_shutdown(false);
     auto worker = sys->spawn(recording_worker, log);
-    queue = server::spawn_execution_queue(*sys, {1, 10000000, 1}, worker);
+    queue = server::spawn_execution_queue(*sys, {1, 10000000, proto::embedded_pool(1)}, worker);
     owner = sys->spawn(planning_owner, worker);
   }
   /// Enqueues ids [from, to) from one actor with at most 256 requests in flight (like many jobs

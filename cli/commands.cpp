@@ -111,6 +111,7 @@ const command commands[] = {
   {"logout",                   "- /",                                             logout},  // no request
   {"queue",                    "GET /queue",                                      queue_text},
   {"workers",                  "GET /workers",                                    workers_text},
+  {"workers forget",           "DELETE /workers/{w}",                             "worker forgotten"},
   {"export",                   "GET /admin/export",                               download_export},
   {"notifications list",       "GET /notifications?limit&status",                 notifications_text},
   {"notifications retry",      "POST /notifications/{i}/retry",                   notification_text},
@@ -151,7 +152,7 @@ std::pair<std::string, std::string> expand(const std::string& request,
       {'p', f.pipeline},     {'j', f.job},
       {'n', f.number},       {'r', f.resource},
       {'s', f.secret},       {'u', f.username},
-      {'i', f.notification}, {'v', std::to_string(f.version_id)}};
+      {'i', f.notification}, {'v', std::to_string(f.version_id)}, {'w', f.worker}};
   auto space = request.find(' ');
   auto mark = request.find('?');
   std::string path;

@@ -140,6 +140,9 @@ void event_printer::print(const std::string& type, const json& data) {
     out_ << "==> " << label << "\n";
   } else if (type == "log") {
     out_ << text(data, "chunk");
+  } else if (type == "attempt") {
+    labels_.clear();  // the new attempt's steps have the same ids
+    out_ << text(data, "marker") << "\n";
   }
   out_.flush();
 }
@@ -171,6 +174,13 @@ std::string short_time(const std::string& t) {
 
 std::string build_logs(const json& build) {
   std::string out;
+  // a build sent out again: each earlier attempt's output under its marker, then the current one
+  for (const auto& a : list(build, "attempts")) {
+    out += text(a, "marker") + "\n";
+    append_logs(list(a, "steps"), "", out);
+    append_logs(list(a, "hooks"), "", out);
+  }
+  if (std::string marker = text(build, "attempt_marker"); !marker.empty()) out += marker + "\n";
   append_logs(list(build, "steps"), "", out);
   append_logs(list(build, "hooks"), "", out);
   return out;

@@ -1056,6 +1056,8 @@ const std::vector<route>& routes() {
       // the node
       {get, "/api/v1/queue", a::reader, op([](const input&) { return proto::get_queue{}; })},
       {get, "/api/v1/workers", a::reader, op([](const input&) { return proto::list_workers{}; })},
+      {del, "/api/v1/workers/:name", a::admin,
+       op([](const input& in) { return proto::forget_worker{in.param("name")}; })},
       {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
       {get, "/api/v1/events", a::reader,
        op([](const input& in) { return proto::watch_events{in.open_stream()}; })},

@@ -226,6 +226,9 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [](proto::supersede_atom, proto::build_key, const std::string&) {
         // only the server's queue supersedes; never sent to a worker
       },
+      [](proto::redispatch_atom, proto::build_key, const std::string&) {
+        // only the server's dispatcher sends a build out again; never sent to a worker
+      },
       [](proto::release_atom, std::int64_t) {
         // the slot is the server's: build_finished frees it there
       },

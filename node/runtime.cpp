@@ -58,12 +58,12 @@ struct runtime::impl {
     // every build when the system goes down, so nothing is left to wait for.
     sys.await_actors_before_shutdown(false);
     proto::dispatcher_actor dispatcher;
-    int slots = opts.concurrency;
+    auto pool = proto::embedded_pool(opts.concurrency);
     if (opts.kafka) {
       auto remote = kafka::spawn_kafka_dispatcher(sys, *opts.kafka);
       dispatcher = caf::actor_cast<proto::dispatcher_actor>(remote);
       worker = caf::actor_cast<caf::actor>(remote);
-      slots = 0;  // until workers announce themselves
+      pool.clear();  // until workers announce themselves
     } else {
       worker::worker_options w;
       w.concurrency = opts.concurrency;
@@ -81,7 +81,7 @@ struct runtime::impl {
     persistence::decode_stored_names(*db);
     auto stored = persistence::load_pipelines(*db);
     queue = server::spawn_execution_queue(
-        sys, {opts.max_in_flight, opts.max_queue_size, slots, !stored.empty()}, dispatcher);
+        sys, {opts.max_in_flight, opts.max_queue_size, pool, !stored.empty()}, dispatcher);
     if (opts.kafka)
       caf::anon_send(caf::actor_cast<kafka::kafka_dispatcher_actor>(worker),
                      proto::slots_atom::value, caf::actor_cast<proto::slot_listener_actor>(queue));

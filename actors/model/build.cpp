@@ -137,7 +137,11 @@ time_point parse_time(const std::string& text) {
 }
 
 namespace {
-using step_lists = std::pair<std::vector<step_record>, std::vector<step_record>>;
+/// What the steps line of a stored build holds.
+struct step_lists {
+  std::vector<step_record> steps, hooks;
+  std::vector<attempt_record> attempts;
+};
 
 /// A damaged steps line (the summary line parsed) reads as no steps rather than failing the
 /// actor that shows the build; RocksDB's checksums make it very unlikely.
@@ -145,22 +149,58 @@ step_lists steps_from_line(std::string_view line) {
   step_lists out;
   try {
     auto j = nlohmann::json::parse(line);
-    for (const auto& st : j.at("steps")) out.first.push_back(step_from(st));
-    for (const auto& h : j.at("hooks")) out.second.push_back(step_from(h));
+    for (const auto& st : j.at("steps")) out.steps.push_back(step_from(st));
+    for (const auto& h : j.at("hooks")) out.hooks.push_back(step_from(h));
+    for (const auto& a : j.value("attempts", nlohmann::json::array())) {
+      attempt_record r{a.at("attempt").get<int>(),
+                       a.at("worker").get<std::string>(),
+                       a.at("ended").get<std::string>(),
+                       {},
+                       {}};
+      for (const auto& st : a.at("steps")) r.steps.push_back(step_from(st));
+      for (const auto& h : a.at("hooks")) r.hooks.push_back(step_from(h));
+      out.attempts.push_back(std::move(r));
+    }
   } catch (const std::exception&) {
     return {};
   }
   return out;
 }
+
+/// How attempt `a` started: its worker (the first), or why the one before ended.
+std::string opened_by(const std::vector<attempt_record>& earlier, std::size_t index,
+                      const std::string& worker) {
+  if (index > 0) return earlier[index - 1].ended;
+  return worker.empty() ? "no worker" : "worker " + worker;
+}
 }  // namespace
+
+std::string attempt_marker(int n, const std::string& why) {
+  return "--- attempt " + std::to_string(n) + " (" + why + ") ---";
+}
 
 void build_record::load_steps() {
   if (stored_steps_.empty()) return;
-  auto [s, h] = steps_from_line(stored_steps_);
-  steps = std::move(s);
-  hooks = std::move(h);
+  auto lists = steps_from_line(stored_steps_);
+  steps = std::move(lists.steps);
+  hooks = std::move(lists.hooks);
+  attempts = std::move(lists.attempts);
   stored_steps_.clear();
   stored_steps_.shrink_to_fit();
+}
+
+void build_record::begin_attempt(int next, const std::string& ended) {
+  load_steps();
+  attempts.push_back({attempt, worker, ended, std::move(steps), std::move(hooks)});
+  steps.clear();
+  hooks.clear();
+  attempt = next;
+  worker.clear();
+}
+
+nlohmann::json build_record::attempt_event() const {
+  if (attempts.empty()) return nullptr;
+  return {{"attempt", attempt}, {"marker", attempt_marker(attempt, attempts.back().ended)}};
 }
 
 step_record* build_record::find(const work::step_ref& ref) {
@@ -235,6 +275,14 @@ nlohmann::json build_record::step_event(const work::step_ref& ref) {
 
 void build_record::replay(const event_fn& visit) {
   load_steps();
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    const auto& a = attempts[i];
+    visit("attempt", {{"attempt", a.attempt},
+                      {"marker", attempt_marker(a.attempt, opened_by(attempts, i, a.worker))}});
+    replay_steps(a.steps, "", false, visit);
+    replay_steps(a.hooks, "", true, visit);
+  }
+  if (!attempts.empty()) visit("attempt", attempt_event());
   replay_steps(steps, "", false, visit);
   replay_steps(hooks, "", true, visit);
 }
@@ -271,12 +319,30 @@ nlohmann::json build_record::to_json(bool full) const {
   if (full) {
     step_lists parsed;
     if (!stored_steps_.empty()) parsed = steps_from_line(stored_steps_);
-    const auto& shown_steps = stored_steps_.empty() ? steps : parsed.first;
-    const auto& shown_hooks = stored_steps_.empty() ? hooks : parsed.second;
+    const auto& shown_steps = stored_steps_.empty() ? steps : parsed.steps;
+    const auto& shown_hooks = stored_steps_.empty() ? hooks : parsed.hooks;
+    const auto& shown_attempts = stored_steps_.empty() ? attempts : parsed.attempts;
     j["steps"] = nlohmann::json::array();
     for (const auto& s : shown_steps) j["steps"].push_back(step_json(s));
     j["hooks"] = nlohmann::json::array();
     for (const auto& h : shown_hooks) j["hooks"].push_back(step_json(h));
+    // earlier attempts, each under its marker; the current one's marker opens `steps`
+    j["attempts"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < shown_attempts.size(); ++i) {
+      const auto& a = shown_attempts[i];
+      nlohmann::json aj{
+          {"attempt", a.attempt},
+          {"worker", a.worker.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.worker)},
+          {"ended", a.ended},
+          {"marker", attempt_marker(a.attempt, opened_by(shown_attempts, i, a.worker))},
+          {"steps", nlohmann::json::array()},
+          {"hooks", nlohmann::json::array()}};
+      for (const auto& s : a.steps) aj["steps"].push_back(step_json(s));
+      for (const auto& h : a.hooks) aj["hooks"].push_back(step_json(h));
+      j["attempts"].push_back(std::move(aj));
+    }
+    if (!shown_attempts.empty())
+      j["attempt_marker"] = attempt_marker(attempt, shown_attempts.back().ended);
   }
   return j;
 }
@@ -292,6 +358,19 @@ std::string build_record::to_record() const {
   nlohmann::json d{{"steps", nlohmann::json::array()}, {"hooks", nlohmann::json::array()}};
   for (const auto& st : steps) d["steps"].push_back(step_record_json(st));
   for (const auto& h : hooks) d["hooks"].push_back(step_record_json(h));
+  if (!attempts.empty()) {
+    d["attempts"] = nlohmann::json::array();
+    for (const auto& a : attempts) {
+      nlohmann::json aj{{"attempt", a.attempt},
+                        {"worker", a.worker},
+                        {"ended", a.ended},
+                        {"steps", nlohmann::json::array()},
+                        {"hooks", nlohmann::json::array()}};
+      for (const auto& st : a.steps) aj["steps"].push_back(step_record_json(st));
+      for (const auto& h : a.hooks) aj["hooks"].push_back(step_record_json(h));
+      d["attempts"].push_back(std::move(aj));
+    }
+  }
   return out + hcl::to_json_text(d);
 }
 

@@ -55,6 +55,20 @@ struct approval_record {
   time_point created_at{};
 };
 
+/// An earlier attempt of a build (its worker was lost and the build was sent out again): the
+/// steps it ran with their output, kept under its marker.
+struct attempt_record {
+  int attempt = 1;
+  std::string worker;  // who ran it ("" when no worker accepted it)
+  std::string ended;   // why it ended: "worker w1 lost: stopped sending heartbeats"
+  std::vector<step_record> steps;
+  std::vector<step_record> hooks;
+};
+
+/// The log line that opens attempt `n`: `--- attempt 2 (worker w1 lost: ...) ---`. `why` is the
+/// end of the attempt before (for attempt 1: "worker w1").
+std::string attempt_marker(int n, const std::string& why);
+
 struct build_record {
   std::int64_t id = 0;
   std::string pipeline, job, number;
@@ -93,15 +107,18 @@ struct build_record {
   using event_fn = std::function<void(const char* type, nlohmann::json data)>;
   /// The `step` event of a step the record has (null if it has not).
   nlohmann::json step_event(const work::step_ref& ref);
-  /// Every step and job hook as `step` then `log` (its output so far), in the record's order.
+  /// Every step and job hook as `step` then `log` (its output so far), in the record's order;
+  /// earlier attempts first, each after its `attempt` event {"attempt", "marker"}.
   void replay(const event_fn& visit);
+  /// The `attempt` event that opens the current attempt (null for the first).
+  nlohmann::json attempt_event() const;
 
-  /// A new attempt of the build (its worker was lost) runs every step again.
-  void restart_steps() {
-    steps.clear();
-    hooks.clear();
-    stored_steps_.clear();
-  }
+  /// Earlier attempts, oldest first (empty unless the build was sent out again).
+  std::vector<attempt_record> attempts;
+
+  /// A new attempt of the build (its worker was lost: `ended`) runs every step again; the steps
+  /// of the current one are kept in `attempts`.
+  void begin_attempt(int next, const std::string& ended);
 
   /// Summary (lists) or full (with steps and logs) JSON, SPEC §3.2.
   nlohmann::json to_json(bool full) const;

@@ -5,7 +5,9 @@
 // implements the same protocol over topics.
 
 #include <string>
+#include <vector>
 
+#include "actors/protocols/operation.hpp"
 #include "actors/protocols/type_ids.hpp"
 
 namespace pikoci::proto {
@@ -15,6 +17,9 @@ namespace pikoci::proto {
 using build_events_actor = caf::typed_actor<
     // a worker took the build: it is `started` now
     caf::reacts_to<accepted_atom, build_key, std::string /*worker*/>,
+    // its worker was lost: `key` (attempt + 1) is sent out again; `reason` says why the earlier
+    // attempt ended (its log keeps that attempt's output under a marker)
+    caf::reacts_to<redispatch_atom, build_key, std::string /*reason*/>,
     caf::reacts_to<step_start_atom, build_key, work::step_ref>,
     caf::reacts_to<step_log_atom, build_key, work::step_ref, std::string /*chunk*/>,
     // back-pressure: a build runner asks this after every `flush_every` bytes of log and waits
@@ -37,8 +42,24 @@ using check_events_actor = caf::typed_actor<
 /// Who hands out build slots (the execution queue): told when a dispatched build has ended.
 using slot_owner_actor = caf::typed_actor<caf::reacts_to<release_atom, std::int64_t /*build id*/>>;
 
-/// Told how many build slots the workers have now (remote workers come and go).
-using slot_listener_actor = caf::typed_actor<caf::reacts_to<slots_atom, int /*worker slots*/>>;
+/// One worker that may take builds, as the execution queue sees it (stale workers are left out).
+struct pool_worker {
+  std::string name;
+  std::vector<std::string> tags;
+  bool any_tags = false;    // the embedded worker runs every build, whatever its tags
+  bool takes_jobs = true;   // false: it consumes only the checks queue
+  bool draining = false;    // SIGQUIT: it takes nothing new
+  int slots = 0;
+};
+using worker_pool = std::vector<pool_worker>;
+
+/// The embedded worker's pool: one worker with `slots` build slots that runs every build.
+inline worker_pool embedded_pool(int slots) {
+  return {pool_worker{"embedded", {}, true, true, false, slots}};
+}
+
+/// Told which workers there are now (remote workers come and go).
+using slot_listener_actor = caf::typed_actor<caf::reacts_to<slots_atom, worker_pool>>;
 
 /// The actor that owns a build (its job): the worker side's events go to it, and the execution
 /// queue grants it the slot, upon which it makes the plan and hands it to the worker side. A
@@ -78,6 +99,9 @@ using dispatcher_actor = caf::typed_actor<
     caf::reacts_to<recorded_atom, build_key>,
     // GET /workers: {"workers": [...]}
     caf::replies_to<workers_atom>::with<nlohmann::json>,
+    // DELETE /workers/{name}: a stale worker leaves the list now (409 while it is alive, 404
+    // when unknown)
+    caf::replies_to<forget_atom, std::string /*name*/>::with<domain::reply>,
     // SIGTERM: cancel everything running; replies with how many builds were cancelled once all
     // of them have reported build_done
     caf::replies_to<shutdown_atom>::with<int>>;
@@ -86,3 +110,4 @@ using dispatcher_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::check_work)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::worker_pool)

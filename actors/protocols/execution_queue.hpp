@@ -26,6 +26,8 @@ struct queued_build {
   build_owner_actor owner;  // granted the slot when the build may start
   build_rules rules;
   std::uint64_t seq = 0;  // a restored build: its place from before the restart (no admission)
+  std::vector<std::string> tags;  // the job's: only workers holding all of them run it
+  bool running = false;           // adopted: a worker accepted it before the restart
 };
 
 /// Admission of one build: accepted, skipped (recorded as a `skipped` build with `reason`), or
@@ -41,6 +43,9 @@ using execution_queue_actor = caf::typed_actor<
     caf::replies_to<enqueue_atom, queued_build>::with<admission>,
     // a pending build was cancelled: drop it (no-op when already dispatched)
     caf::reacts_to<withdraw_atom, std::int64_t /*build id*/>,
+    // a worker accepted a dispatched build: it is `started` (until then it shows as pending,
+    // `dispatched, not accepted yet`)
+    caf::reacts_to<accepted_atom, std::int64_t /*build id*/>,
     // pending builds of a paused job (or pipeline when job is "") stay pending
     caf::reacts_to<pause_atom, std::string /*pipeline*/, std::string /*job*/, bool>,
     // the pipeline went away: drop its pending builds and cancel its started ones

@@ -41,6 +41,12 @@ struct list_workers {
   static constexpr const char* name = "list_workers";
   static constexpr bool writes = false;
 };
+/// DELETE /workers/{name}: a stale worker leaves the list now (409 while it is alive).
+struct forget_worker {
+  static constexpr const char* name = "forget_worker";
+  static constexpr bool writes = false;
+  std::string worker;
+};
 /// GET /admin/export: the store as a RocksDB directory in a ustar archive.
 struct export_store {
   static constexpr const char* name = "export_store";
@@ -124,7 +130,7 @@ struct delete_user {
 };
 
 using node_operations =
-    answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, export_store,
+    answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, forget_worker, export_store,
             get_metrics, get_stats, watch_events, set_secret, delete_secret, list_secrets,
             read_secret, list_users, create_user, update_user, delete_user>;
 
@@ -145,6 +151,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_queue)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_workers)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::forget_worker)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::export_store)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_stats)

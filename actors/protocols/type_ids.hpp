@@ -57,6 +57,8 @@ using wire_atom = caf::atom_constant<caf::atom("wire")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using recorded_atom = caf::atom_constant<caf::atom("recorded")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
+using redispatch_atom = caf::atom_constant<caf::atom("redispatch")>;
 // store
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/server/worker_wait.hpp"
 #include "domain/metrics.hpp"
 
 namespace pikoci::server {
@@ -19,7 +20,12 @@ struct started_build {
   model::time_point created_at;
   proto::build_rules rules;
   proto::build_owner_actor owner;
+  std::vector<std::string> tags;
+  bool accepted = false;  // a worker took it; until then it shows as pending
 };
+
+/// A build waiting for its dispatch to be accepted by a worker.
+constexpr const char* not_accepted = "dispatched, not accepted yet";
 
 struct queue_state {
   queue_limits limits;
@@ -40,8 +46,8 @@ struct queue_state {
   // a build of their group
   std::uint64_t group_builds = 0, group_waited = 0;
   std::vector<caf::typed_response_promise<bool>> drained;  // answered once idle
+  int slots = pool_slots(limits.workers);                  // of the workers taking builds now
 
-  int capacity() const { return std::min(limits.max_in_flight, limits.worker_slots); }
   bool is_paused(const proto::queued_build& b) const {
     return paused.count({b.pipeline, ""}) != 0 || paused.count({b.pipeline, b.job}) != 0;
   }
@@ -80,8 +86,22 @@ std::string blocked_by(const queue_state& st, const proto::queued_build& b,
     for (const auto& [id, s] : st.started) running += s.pipeline == b.pipeline && s.job == b.job;
     if (running >= b.rules.job_concurrency) return "job_concurrency";
   }
-  if (static_cast<int>(st.started.size()) >= st.capacity()) return "max_in_flight";
+  if (auto why = worker_wait(st.limits.workers, b.tags); !why.empty()) return why;
+  if (static_cast<int>(st.started.size()) >= st.limits.max_in_flight) return "max_in_flight";
+  if (static_cast<int>(st.started.size()) >= st.slots) return "workers busy";
   return {};
+}
+
+/// Whether `why` holds back every build (no slot at all), not just this one.
+bool every_slot_taken(const std::string& why) {
+  return why == "max_in_flight" || why == "workers busy";
+}
+
+/// Why a build that has its slot is not started yet: no worker can take it any more, or it is
+/// on its way to one.
+std::string dispatched_reason(const queue_state& st, const started_build& s) {
+  auto why = worker_wait(st.limits.workers, s.tags);
+  return why.empty() ? not_accepted : why;
 }
 
 /// Marks the keys of a waiting build as held for the builds behind it.
@@ -99,7 +119,7 @@ void dispatch(self_ptr self) {
   for (auto it = st.pending.begin(); it != st.pending.end();) {
     auto why = blocked_by(st, it->second, held);
     if (!why.empty()) {
-      if (why == "max_in_flight") break;  // nothing behind it can start either
+      if (every_slot_taken(why)) break;  // nothing behind it can start either
       if (why != "paused") hold(held, it->second);
       ++it;
       continue;
@@ -112,7 +132,8 @@ void dispatch(self_ptr self) {
     if (st.recent_starts.size() > 1000) st.recent_starts.pop_front();
     st.pending_seq.erase(b.key.id);
     it = st.pending.erase(it);
-    st.started[b.key.id] = {b.key, b.pipeline, b.job, b.number, b.created_at, b.rules, b.owner};
+    st.started[b.key.id] = {b.key,   b.pipeline,        b.job, b.number, b.created_at, b.rules,
+                            b.owner, std::move(b.tags), false};
     self->send(b.owner, proto::grant_atom::value, b.key,
                caf::actor_cast<proto::slot_owner_actor>(self));
   }
@@ -129,15 +150,18 @@ nlohmann::json summary(std::int64_t id, const std::string& pipeline, const std::
           {"created_at", model::format_time(created_at)}};
 }
 
+/// Why a pending build that could start has not: the queue does not dispatch now.
+std::string not_dispatching(const queue_state& st) {
+  return st.stopping ? "node stopping" : "restoring";
+}
+
 /// `blocked_by` of every pending build, in queue order.
 std::vector<std::string> reasons(const queue_state& st) {
   std::vector<std::string> out;
   std::set<std::string> held;
-  bool capped = false;
   for (const auto& [seq, b] : st.pending) {
-    auto why = capped ? std::string("max_in_flight") : blocked_by(st, b, held);
-    if (why == "max_in_flight") capped = true;
-    if (why.empty()) why = "max_in_flight";  // about to start: waiting for its dispatch
+    auto why = blocked_by(st, b, held);
+    if (why.empty()) why = not_dispatching(st);
     if (why != "paused") hold(held, b);
     out.push_back(std::move(why));
   }
@@ -145,13 +169,12 @@ std::vector<std::string> reasons(const queue_state& st) {
 }
 
 /// `blocked_by` of the pending build at `target`: the same answer as reasons(), found by walking
-/// only up to it (at once, when the slots are all taken).
+/// only up to it.
 std::string reason_of(const queue_state& st, std::uint64_t target) {
   std::set<std::string> held;
   for (const auto& [seq, b] : st.pending) {
     auto why = blocked_by(st, b, held);
-    if (why == "max_in_flight") return why;  // everything behind it waits for a slot too
-    if (seq == target) return why.empty() ? "max_in_flight" : why;
+    if (seq == target) return why.empty() ? not_dispatching(st) : why;
     if (why != "paused") hold(held, b);
   }
   return {};
@@ -160,18 +183,27 @@ std::string reason_of(const queue_state& st, std::uint64_t target) {
 nlohmann::json view(self_ptr self) {
   auto& st = self->state;
   auto started = nlohmann::json::array();
-  for (const auto& [id, b] : st.started)
-    started.push_back(
-        summary(id, b.pipeline, b.job, b.number, b.created_at, model::build_status::started));
   auto pending = nlohmann::json::array();
-  auto why = reasons(st);
   std::size_t position = 0;
+  // a build with its slot is started once a worker accepted it; pending until then
+  for (const auto& [id, b] : st.started) {
+    if (b.accepted) {
+      started.push_back(
+          summary(id, b.pipeline, b.job, b.number, b.created_at, model::build_status::started));
+      continue;
+    }
+    pending.push_back({{"position", ++position},
+                       {"build", summary(id, b.pipeline, b.job, b.number, b.created_at,
+                                         model::build_status::pending)},
+                       {"blocked_by", dispatched_reason(st, b)}});
+  }
+  auto why = reasons(st);
+  std::size_t i = 0;
   for (const auto& [seq, b] : st.pending) {
-    pending.push_back({{"position", position + 1},
+    pending.push_back({{"position", ++position},
                        {"build", summary(b.key.id, b.pipeline, b.job, b.number, b.created_at,
                                          model::build_status::pending)},
-                       {"blocked_by", why[position]}});
-    ++position;
+                       {"blocked_by", why[i++]}});
   }
   return {{"max_in_flight", st.limits.max_in_flight},
           {"in_flight", st.started.size()},
@@ -217,6 +249,8 @@ nlohmann::json stats(const queue_state& st) {
     ++blocked[why];
     waiting_for_group += why.rfind("group:", 0) == 0;
   }
+  for (const auto& [id, s] : st.started)
+    if (!s.accepted) ++blocked[dispatched_reason(st, s)];
   return {{"queue_depth", st.pending.size()},
           {"in_flight", st.started.size()},
           {"max_in_flight", st.limits.max_in_flight},
@@ -370,6 +404,7 @@ caf::result<bool> drain(self_ptr self) {
 proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_limits limits,
                                                            proto::dispatcher_actor dispatcher) {
   self->state.limits = limits;
+  self->state.slots = pool_slots(self->state.limits.workers);
   self->state.dispatcher = std::move(dispatcher);
   return {
       [self](proto::enqueue_atom, proto::queued_build& b) { return enqueue(self, std::move(b)); },
@@ -378,12 +413,18 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         dispatch(self);
       },
       [self](proto::adopt_atom, proto::queued_build& b) {
-        self->state.started[b.key.id] = {b.key,        b.pipeline, b.job,  b.number,
-                                         b.created_at, b.rules,    b.owner};
+        self->state.started[b.key.id] = {b.key,    b.pipeline,        b.job,
+                                         b.number, b.created_at,      b.rules,
+                                         b.owner,  std::move(b.tags), b.running};
       },
-      [self](proto::slots_atom, int slots) {
-        self->state.limits.worker_slots = slots;
+      [self](proto::slots_atom, proto::worker_pool& workers) {
+        self->state.limits.workers = std::move(workers);
+        self->state.slots = pool_slots(self->state.limits.workers);
         dispatch(self);
+      },
+      [self](proto::accepted_atom, std::int64_t id) {
+        auto it = self->state.started.find(id);
+        if (it != self->state.started.end()) it->second.accepted = true;
       },
       [self](proto::withdraw_atom, std::int64_t id) {
         auto& st = self->state;
@@ -415,6 +456,8 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
       [self](proto::queue_atom) { return view(self); },
       [self](proto::queue_atom, std::int64_t id) -> std::string {
         auto& st = self->state;
+        if (auto s = st.started.find(id); s != st.started.end())
+          return s->second.accepted ? std::string() : dispatched_reason(st, s->second);
         auto it = st.pending_seq.find(id);
         if (it == st.pending_seq.end()) return {};
         return reason_of(st, it->second);

@@ -8,8 +8,9 @@ namespace pikoci::server {
 struct queue_limits {
   int max_in_flight = 10;
   int max_queue_size = 100;
-  /// Build slots of the workers: started builds never exceed min(max_in_flight, worker_slots).
-  int worker_slots = 2;
+  /// The workers: started builds never exceed min(max_in_flight, their slots), and a build goes
+  /// out only when one of them could run it (actors/server/worker_wait.hpp).
+  proto::worker_pool workers = proto::embedded_pool(2);
   /// Restoring from a store: nothing is dispatched until `restore_atom`.
   bool hold = false;
 };

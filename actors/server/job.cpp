@@ -380,6 +380,7 @@ proto::queued_build queue_entry(self_ptr self, const build_record& b, proto::bui
                         std::move(rules)};
   q.rules.job_concurrency = self->state.def->concurrency;
   q.rules.serial_groups = self->state.def->serial_groups;
+  q.tags = self->state.def->tags;
   return q;
 }
 
@@ -811,6 +812,7 @@ void adopt_running(self_ptr self, const build_record& b, proto::queued_build q) 
   auto* plan = std::get_if<proto::plan_ptr>(&planned);
   spdlog::info("event=build.adopted pipeline={} job={} build={} attempt={} worker={}", b.pipeline,
                b.job, b.id, b.attempt, b.worker);
+  q.running = b.status != build_status::pending && !b.worker.empty();
   self->send(ctx.queue, proto::adopt_atom::value, std::move(q));
   self->send(ctx.dispatcher, proto::adopt_atom::value,
              proto::build_work{{b.id, b.attempt},
@@ -870,25 +872,37 @@ void configure(self_ptr self, proto::config_ptr cfg, bool paused) {
   st.setup.paused = paused;
 }
 
+/// The dispatcher sends the build out again as `key` (its worker was lost: `reason`): the new
+/// attempt runs every step again; the earlier one's steps and output stay under its marker, and
+/// its events are ignored from now on.
+void redispatched(self_ptr self, proto::build_key key, const std::string& reason) {
+  auto it = self->state.builds.find(key.id);
+  if (it == self->state.builds.end() || key.attempt <= it->second.attempt ||
+      model::is_terminal(it->second.status))
+    return;
+  auto& rec = it->second;
+  rec.begin_attempt(key.attempt, reason);
+  spdlog::info("event=build.attempt pipeline={} job={} build={} attempt={} reason=\"{}\"",
+               rec.pipeline, rec.job, rec.id, rec.attempt, reason);
+  if (self->state.watchers.count(key.id) != 0) stream(self, key.id, "attempt", rec.attempt_event());
+  tell_observer(self, rec);
+  save(self, rec);
+}
+
 /// A worker took the build (or a new attempt of it).
 void accepted(self_ptr self, proto::build_key key, const std::string& worker_name) {
   auto it = self->state.builds.find(key.id);
-  if (it != self->state.builds.end() && it->second.status == build_status::started &&
-      key.attempt > it->second.attempt) {
-    // its worker was lost and the dispatcher sent it out again: the new attempt starts
-    // over, on another worker; events of the old attempt are ignored from now on
-    auto& rec = it->second;
-    rec.attempt = key.attempt;
-    rec.worker = worker_name;
-    rec.restart_steps();
-    spdlog::info("event=build.attempt pipeline={} job={} build={} attempt={} worker={}",
-                 rec.pipeline, rec.job, rec.id, rec.attempt, worker_name);
-    tell_observer(self, rec);
-    save(self, rec);
-    return;
-  }
+  if (it != self->state.builds.end() && key.attempt > it->second.attempt)
+    redispatched(self, key, "sent out again");  // the dispatcher's word did not come first
   auto* b = find_key(self, key);
   if (b == nullptr) return;
+  if (b->status == build_status::started && b->worker.empty()) {
+    // a new attempt, on another worker
+    b->worker = worker_name;
+    tell_observer(self, *b);
+    save(self, *b);
+    return;
+  }
   if (model::is_terminal(b->status)) {
     // cancelled or superseded while the dispatch was on its way
     self->send(self->state.setup.ctx.dispatcher, proto::cancel_atom::value, key, b->reason);
@@ -899,6 +913,7 @@ void accepted(self_ptr self, proto::build_key key, const std::string& worker_nam
   if (b->status != build_status::pending) return;
   b->status = build_status::started;
   b->worker = worker_name;
+  self->send(self->state.setup.ctx.queue, proto::accepted_atom::value, b->id);
   b->started_at = self->state.setup.ctx.now();
   tell_observer(self, *b);
   save(self, *b);
@@ -1016,6 +1031,9 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
       // ---- worker events (fenced by build id and attempt)
       [self](proto::accepted_atom, proto::build_key key, const std::string& worker_name) {
         accepted(self, key, worker_name);
+      },
+      [self](proto::redispatch_atom, proto::build_key key, const std::string& reason) {
+        redispatched(self, key, reason);
       },
       [self](proto::step_start_atom, proto::build_key key, const work::step_ref& ref) {
         auto* b = find_key(self, key);

@@ -752,6 +752,16 @@ caf::result<domain::reply> workers_view(self_ptr self) {
   });
 }
 
+caf::result<domain::reply> forget_worker(self_ptr self, const std::string& name) {
+  return later(self, [self, name](reply_fn done) {
+    self->request(self->state.ctx.dispatcher, caf::infinite, proto::forget_atom::value, name)
+        .then([done](domain::reply& r) { done(std::move(r)); },
+              [done](caf::error& e) {
+                done(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
+              });
+  });
+}
+
 /// GET /notifications, POST /notifications/{id}/retry: the outbox's.
 template <class Op>
 caf::result<domain::reply> to_outbox(self_ptr self, Op op) {
@@ -858,6 +868,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       },
       [self](const proto::get_queue&) { return queue_view(self); },
       [self](const proto::list_workers&) { return workers_view(self); },
+      [self](const proto::forget_worker& f) { return forget_worker(self, f.worker); },
       [self](const proto::export_store&) { return export_store(self); },
       [self](const proto::get_metrics&) { return metrics(self); },
       [self](const proto::get_stats&) { return stats(self); },

@@ -192,6 +192,12 @@ proto::embedded_worker_actor::behavior_type worker_behavior(self_ptr self, worke
             {"last_heartbeat_at", model::format_time(std::chrono::system_clock::now())}};
         return nlohmann::json{{"workers", {std::move(w)}}};
       },
+      [self](proto::forget_atom, const std::string& name) {
+        if (name == self->state.opts.name)
+          return domain::fail(domain::errc::conflict,
+                              "worker \"" + name + "\" is this node's own: it cannot be forgotten");
+        return domain::fail(domain::errc::not_found, "worker \"" + name + "\" not found");
+      },
       [self](proto::shutdown_atom) -> caf::result<int> {
         auto& st = self->state;
         st.stopping = true;

@@ -465,7 +465,9 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
   tree.add_users();
   tree.add_login();
   tree.group("queue", "show the execution queue");
-  tree.group("workers", "list workers");
+  auto* workers = tree.group("workers", "list workers");
+  tree.arg(tree.verb(workers, "forget", "remove a stale worker from the list now (admin)"), "NAME",
+           f.worker, "worker name");
   tree.add_notifications();
   tree.group("stats", "show the node's figures: queue, workers, start latency, success rate");
   auto* events = tree.group(
@@ -494,7 +496,8 @@ std::string client_usage_error(const CLI::App& c, client_flags& f) {
   f.group = g.get_name();
   auto verbs = g.get_subcommands();
   if (verbs.empty()) {
-    if (g.get_subcommands({}).empty()) return {};
+    // `workers` alone lists them (its one verb, `forget`, is optional)
+    if (g.get_subcommands({}).empty() || f.group == "workers") return {};
     return "client " + f.group + " needs one of " + names(g);
   }
   f.verb = verbs.front()->get_name();

@@ -127,6 +127,7 @@ struct client_flags {
   std::string secret;                 // secrets set|delete NAME
   std::string secret_value;           // secrets set --value ("": standard input)
   std::string username;               // users create|delete|set-role|set-password NAME, login
+  std::string worker;                 // workers forget NAME
   std::string role;                   // users create --role, users set-role ROLE
   std::string password;               // users create|set-password, login --password ("": ask)
   std::string message;                // builds approve|reject --message

@@ -19,6 +19,12 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+/// A stale worker leaves GET /workers this many leases after it went stale.
+constexpr int forget_leases = 3;
+std::chrono::milliseconds forget_after(std::chrono::milliseconds lease) {
+  return lease * forget_leases;
+}
+
 /// How often leases are looked at: a silent worker is noticed at most this late.
 constexpr auto tick_every = std::chrono::milliseconds(250);
 
@@ -50,6 +56,7 @@ struct remote_worker {
   clock_type::time_point seen;
   model::time_point seen_wall;
   bool stale = false;
+  clock_type::time_point stale_at;  // leaves the list `forget_after` later
   bool takes_jobs() const {
     for (const auto& q : last.queues)
       if (q == "jobs") return true;
@@ -79,6 +86,8 @@ struct pending_check {
   std::int64_t sequence = 0;  // the checker's own
   // no answer by then (its worker died, nobody takes checks): the check failed
   clock_type::time_point deadline;
+  std::vector<std::string> tags;  // the resource's
+  clock_type::time_point sent;
 };
 
 /// The events consumer's thread: polls, decodes, hands over; stops with `stop`.
@@ -103,7 +112,7 @@ struct dispatcher_state {
   hearing ears;
   std::map<std::int64_t, revoked_attempt> revoked;  // by build id
   std::optional<proto::slot_listener_actor> queue;
-  int slots_told = -1;
+  std::optional<proto::worker_pool> pool_told;
   std::set<std::string> good_tokens;  // verified already (a handful of workers)
   std::int64_t dropped = 0;           // bad token, bad message, unknown or stale build
   // SIGTERM
@@ -138,17 +147,43 @@ std::string topic_for(self_ptr self, const std::string& base,
   return topic;
 }
 
+bool same_pool(const proto::worker_pool& a, const proto::worker_pool& b) {
+  auto fields = [](const proto::pool_worker& w) {
+    return std::tie(w.name, w.tags, w.any_tags, w.takes_jobs, w.draining, w.slots);
+  };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](const auto& x, const auto& y) { return fields(x) == fields(y); });
+}
+
+/// Tells the execution queue the workers that are not stale whenever they change.
 void tell_slots(self_ptr self) {
   auto& st = self->state;
-  int slots = 0, live = 0;
+  proto::worker_pool pool;
+  for (const auto& [name, w] : st.workers)
+    if (!w.stale)
+      pool.push_back({name, w.last.tags, false, w.takes_jobs(), w.last.status != "healthy",
+                      w.last.concurrency});
+  *st.opts.live_workers = static_cast<int>(pool.size());
+  if (!st.queue || (st.pool_told && same_pool(*st.pool_told, pool))) return;
+  st.pool_told = pool;
+  self->send(*st.queue, proto::slots_atom::value, std::move(pool));
+}
+
+/// Why no live worker could take a check needing `tags` ("" when one could).
+std::string check_wait(const dispatcher_state& st, const std::vector<std::string>& tags) {
+  bool checks = false;
   for (const auto& [name, w] : st.workers) {
-    if (!w.stale) ++live;
-    if (!w.stale && w.last.status == "healthy" && w.takes_jobs()) slots += w.last.concurrency;
+    if (w.stale ||
+        std::find(w.last.queues.begin(), w.last.queues.end(), "checks") == w.last.queues.end())
+      continue;
+    checks = true;
+    bool all = std::all_of(tags.begin(), tags.end(), [&](const std::string& t) {
+      return std::find(w.last.tags.begin(), w.last.tags.end(), t) != w.last.tags.end();
+    });
+    if (all) return {};
   }
-  *st.opts.live_workers = live;
-  if (slots == st.slots_told || !st.queue) return;
-  st.slots_told = slots;
-  self->send(*st.queue, proto::slots_atom::value, slots);
+  if (!checks) return "no worker for queue checks";
+  return "no worker with tags [" + fmt::format("{}", fmt::join(tags, ", ")) + "] for queue checks";
 }
 
 /// The partition of `topic` to write a build to: one consumed by the healthy worker with the
@@ -224,6 +259,8 @@ void build_lost(self_ptr self, std::int64_t id, const std::string& name) {
       b.any_log = false;
       spdlog::warn("event=build.redispatched build={} attempt={} lost_worker={}", id,
                    b.work.key.attempt, name);
+      self->send(b.work.owner, proto::redispatch_atom::value, b.work.key,
+                 "worker " + name + " lost: stopped sending heartbeats");
       publish_build(self, b);
     } else {
       spdlog::warn("event=build.worker_lost build={} attempt={} worker={}", id, b.work.key.attempt,
@@ -288,6 +325,7 @@ void expire(self_ptr self, clock_type::time_point now) {
   for (auto& [name, w] : st.workers) {
     if (!w.stale && now - lease_start(self, w.seen) > st.opts.lease) {
       w.stale = true;
+      w.stale_at = now;
       spdlog::warn("event=worker.stale worker={} silent_ms={}", name,
                    std::chrono::duration_cast<std::chrono::milliseconds>(now - w.seen).count());
       worker_lost(self, name);
@@ -305,13 +343,26 @@ void expire(self_ptr self, clock_type::time_point now) {
       unclaimed.emplace_back(id, b.worker.empty() ? std::string("unknown") : b.worker);
   }
   for (const auto& [id, name] : unclaimed) build_lost(self, id, name);
+  for (auto it = st.workers.begin(); it != st.workers.end();) {
+    if (it->second.stale && now - it->second.stale_at > forget_after(st.opts.lease)) {
+      spdlog::info("event=worker.forgotten worker={} (stale for {} leases)", it->first,
+                   forget_leases);
+      it = st.workers.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = st.checks.begin(); it != st.checks.end();) {
-    if (now < it->second.deadline) {
+    // no worker that could take it for a whole lease: it fails now, saying why
+    auto nobody = now - it->second.sent > st.opts.lease ? check_wait(st, it->second.tags) : "";
+    if (now < it->second.deadline && nobody.empty()) {
       ++it;
       continue;
     }
     work::check_result lost;
-    lost.error = "no worker answered the check in time (its timeout plus the worker lease)";
+    lost.error = !nobody.empty()
+                     ? nobody
+                     : "no worker answered the check in time (its timeout plus the worker lease)";
     self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
                std::move(lost));
     it = st.checks.erase(it);
@@ -509,6 +560,24 @@ void on_event(self_ptr self, wire::envelope& e) {
       e.body);
 }
 
+/// DELETE /workers/{name}: a stale worker leaves the list now; a live one is refused (it would
+/// be back at its next heartbeat).
+domain::reply forget(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.workers.find(name);
+  if (it == st.workers.end())
+    return domain::fail(domain::errc::not_found, "worker \"" + name + "\" not found");
+  if (!it->second.stale)
+    return domain::fail(domain::errc::conflict,
+                        "worker \"" + name +
+                            "\" is alive (it sent a heartbeat within the lease); " +
+                            "stop it first");
+  spdlog::info("event=worker.forgotten worker={} (by request)", name);
+  st.workers.erase(it);
+  tell_slots(self);
+  return domain::nothing();
+}
+
 nlohmann::json workers_json(self_ptr self) {
   auto& st = self->state;
   nlohmann::json list = nlohmann::json::array();
@@ -550,7 +619,8 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         auto& st = self->state;
         auto id = st.next_check++;
         st.checks[id] = {work.owner, work.sequence,
-                         clock_type::now() + work.timeout + st.opts.lease};
+                         clock_type::now() + work.timeout + st.opts.lease, work.tags,
+                         clock_type::now()};
         wire::run_check m;
         m.sequence = id;
         m.resource = work.resource;
@@ -584,6 +654,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         send_wire(self, self->state.opts.names.control(), wire::recorded{key.id, key.attempt});
       },
       [self](proto::workers_atom) { return workers_json(self); },
+      [self](proto::forget_atom, const std::string& name) { return forget(self, name); },
       [self](proto::shutdown_atom) -> caf::result<int> {
         auto& st = self->state;
         for (auto& [id, b] : st.builds) {
@@ -602,7 +673,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       },
       [self](proto::slots_atom, proto::slot_listener_actor& queue) {
         self->state.queue = std::move(queue);
-        self->state.slots_told = -1;
+        self->state.pool_told.reset();
         tell_slots(self);
       },
       [self](proto::wire_atom, wire::envelope& e) { on_event(self, e); },

@@ -27,12 +27,17 @@ struct worker_log {
   std::vector<proto::build_work> builds;
   std::vector<proto::check_work> checks;
   std::vector<proto::build_key> cancels;
+  bool accept = true;  // accepts every build when it is dispatched, as a worker with a slot does
 };
 
 proto::dispatcher_actor::behavior_type scripted_worker(proto::dispatcher_actor::pointer,
                                                        std::shared_ptr<worker_log> log) {
   return {
-      [log](proto::run_build_atom, proto::build_work& w) { log->builds.push_back(std::move(w)); },
+      [log](proto::run_build_atom, proto::build_work& w) {
+        if (log->accept)
+          caf::anon_send(w.owner, proto::accepted_atom::value, w.key, std::string("scripted"));
+        log->builds.push_back(std::move(w));
+      },
       [log](proto::run_check_atom, proto::check_work& w) { log->checks.push_back(std::move(w)); },
       [log](proto::cancel_atom, proto::build_key k, const std::string&) {
         log->cancels.push_back(k);
@@ -43,6 +48,9 @@ proto::dispatcher_actor::behavior_type scripted_worker(proto::dispatcher_actor::
         return json{{"workers", json::array()}};
       },
       [](proto::shutdown_atom) { return 0; },
+      [](proto::forget_atom, const std::string& name) {
+        return domain::fail(domain::errc::not_found, "worker \"" + name + "\" not found");
+      },
   };
 }
 
@@ -62,8 +70,8 @@ struct node_fixture {
     sys->await_actors_before_shutdown(false);
     sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto dispatcher = sys->spawn(scripted_worker, worker);
-    queue = server::spawn_execution_queue(*sys, {max_in_flight, max_queue_size, max_in_flight},
-                                          dispatcher);
+    queue = server::spawn_execution_queue(
+        *sys, {max_in_flight, max_queue_size, proto::embedded_pool(max_in_flight)}, dispatcher);
     server::context ctx;
     ctx.queue = queue;
     ctx.dispatcher = dispatcher;
@@ -376,6 +384,7 @@ TEST_SUITE("server actors") {
 
   TEST_CASE("stopping: nothing more is dispatched; a build the worker declined is pending again") {
     node_fixture n(/*max_in_flight*/ 1);
+    n.worker->accept = false;  // the worker declines what it is sent while it stops
     n.set("p", source_type + job_on_code("a"));
     n.check_finds("src.code", {{{"ref", "v1"}}});
     CHECK(n.ok(proto::trigger_job{"p", "a", {}, {}}, 201)["build"]["status"] == "pending");
@@ -764,5 +773,101 @@ TEST_SUITE("server actors: concurrency rules") {
     CHECK(triggered == 1000);
     CHECK(violations == 0);
     CHECK(n.ok(proto::get_queue{})["queued"] == 0);
+  }
+}
+
+TEST_SUITE("server actors: why builds wait for workers") {
+  TEST_CASE("no worker, then tags no worker holds: the build and the queue say the same") {
+    node_fixture n;
+    n.set("p", input_job("gpu", "  tags = [\"gpu\"]\n") + input_job("any"));
+    caf::anon_send(n.queue, proto::slots_atom::value, proto::worker_pool{});
+    n.run();
+    trigger(n, "gpu");
+    trigger(n, "any");
+    CHECK(n.worker->builds.empty());
+    CHECK(blocked(n) == "no worker,no worker");
+    auto queue = n.ok(proto::get_queue{});
+    CHECK(queue["in_flight"] == 0);
+    // a worker without the tag: the untagged build starts, the tagged one still waits
+    caf::anon_send(n.queue, proto::slots_atom::value,
+                   proto::worker_pool{{"w1", {"linux"}, false, true, false, 2}});
+    n.run();
+    CHECK(n.dispatched("any"));
+    CHECK_FALSE(n.dispatched("gpu"));
+    CHECK(blocked(n) == "no worker with tags [gpu]");
+    auto b = n.ok(proto::get_build{"p", "gpu", "1", 0})["build"];
+    CHECK(b["status"] == "pending");
+    CHECK(b["blocked_by"] == "no worker with tags [gpu]");
+    CHECK(n.ok(proto::get_stats{})["blocked_by"]["no worker with tags [gpu]"] == 1);
+  }
+
+  TEST_CASE("max_in_flight only at the cap; busy workers and checks-only workers say so") {
+    node_fixture n(/*max_in_flight*/ 3);
+    n.set("p", input_job("a"));
+    caf::anon_send(n.queue, proto::slots_atom::value,
+                   proto::worker_pool{{"c", {}, false, false, false, 4}});
+    n.run();
+    trigger(n, "a");
+    CHECK(blocked(n) == "no worker for queue jobs");
+    caf::anon_send(n.queue, proto::slots_atom::value,
+                   proto::worker_pool{{"w", {}, false, true, false, 1}});
+    n.run();
+    trigger(n, "a");
+    CHECK(blocked(n) == "workers busy");
+    caf::anon_send(n.queue, proto::slots_atom::value,
+                   proto::worker_pool{{"w", {}, false, true, false, 5}});
+    n.run();
+    trigger(n, "a");
+    trigger(n, "a");
+    CHECK(n.worker->builds.size() == 3);
+    CHECK(blocked(n) == "max_in_flight");
+  }
+
+  TEST_CASE("a dispatched build is pending, not started, until a worker accepts it") {
+    node_fixture n;
+    n.worker->accept = false;
+    n.set("p", input_job("a"));
+    trigger(n, "a");
+    REQUIRE(n.dispatched("a"));
+    auto queue = n.ok(proto::get_queue{});
+    CHECK(queue["started"].empty());
+    REQUIRE(queue["pending"].size() == 1);
+    CHECK(queue["pending"][0]["blocked_by"] == "dispatched, not accepted yet");
+    auto b = n.ok(proto::get_build{"p", "a", "1", 0})["build"];
+    CHECK(b["status"] == "pending");
+    CHECK(b["blocked_by"] == "dispatched, not accepted yet");
+    n.start(n.worker->builds[0]);
+    queue = n.ok(proto::get_queue{});
+    CHECK(queue["started"].size() == 1);
+    CHECK(queue["pending"].empty());
+  }
+
+  TEST_CASE("a build sent out again keeps the earlier attempt's output under its marker") {
+    node_fixture n;
+    n.set("p", input_job("a"));
+    trigger(n, "a");
+    auto w = n.worker->builds.at(0);
+    work::step_ref step{"s1", "task", "t", "", false};
+    caf::anon_send(w.owner, proto::step_start_atom::value, w.key, step);
+    caf::anon_send(w.owner, proto::step_log_atom::value, w.key, step, std::string("first\n"));
+    proto::build_key again{w.key.id, 2};
+    caf::anon_send(w.owner, proto::redispatch_atom::value, again,
+                   std::string("worker scripted lost: stopped sending heartbeats"));
+    // a late event of attempt 1 is ignored
+    caf::anon_send(w.owner, proto::step_log_atom::value, w.key, step, std::string("late\n"));
+    caf::anon_send(w.owner, proto::accepted_atom::value, again, std::string("w2"));
+    caf::anon_send(w.owner, proto::step_start_atom::value, again, step);
+    caf::anon_send(w.owner, proto::step_log_atom::value, again, step, std::string("second\n"));
+    n.run();
+    auto b = n.ok(proto::get_build{"p", "a", "1", 0})["build"];
+    CHECK(b["attempt"] == 2);
+    CHECK(b["worker"] == "w2");
+    CHECK(b["status"] == "started");
+    REQUIRE(b["attempts"].size() == 1);
+    CHECK(b["attempts"][0]["marker"] == "--- attempt 1 (worker scripted) ---");
+    CHECK(b["attempts"][0]["steps"][0]["logs"] == "first\n");
+    CHECK(b["attempt_marker"] ==
+          "--- attempt 2 (worker scripted lost: stopped sending heartbeats) ---");
+    CHECK(b["steps"][0]["logs"] == "second\n");
   }
 }
