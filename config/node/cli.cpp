@@ -76,6 +76,31 @@ exit_now config_error(const CLI::App& app, const CLI::ConfigError& e) {
                            : " (keys are the flags' names without --; see --help)"));
 }
 
+/// The long flags of `app` and of the subcommands given on the command line.
+void given_flags(const CLI::App& app, std::vector<std::string>& out) {
+  for (const CLI::Option* o : app.get_options())
+    for (const auto& name : o->get_lnames()) out.push_back(name);
+  for (const CLI::App* sub : app.get_subcommands()) given_flags(*sub, out);
+}
+
+/// A usage error caused by a `--flag` no command takes: one line naming it and the nearest flag
+/// (`--prot` → did you mean --port?). Empty when every `--flag` given is known.
+std::string unknown_flag(const CLI::App& app, int argc, const char* const* argv) {
+  std::vector<std::string> known;
+  given_flags(app, known);
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--") break;
+    if (word.rfind("--", 0) != 0 || word.size() == 2) continue;
+    std::string name = word.substr(2, word.find('=') == std::string::npos ? std::string::npos
+                                                                           : word.find('=') - 2);
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    auto near = pipeline::suggest(name, known, std::max<std::size_t>(2, name.size() / 3));
+    return "unknown flag --" + name + (near ? "; did you mean --" + *near + "?" : "");
+  }
+  return {};
+}
+
 constexpr const char* jwt_secret_required =
     "--jwt-secret is required (or JWT_SECRET, or --jwt-secret-file)";
 
@@ -622,6 +647,8 @@ command parse_worker(int argc, char** argv) {
   } catch (const CLI::ConfigError& e) {
     return config_error(app, e);
   } catch (const CLI::ParseError& e) {
+    if (std::string flag = unknown_flag(app, argc, argv); !flag.empty())
+      return usage_error(flag + " (see --role worker --help)");
     return usage_error(std::string(e.what()) + " (see --role worker --help)");
   }
   if (f.pubsub_system == "mem")
@@ -755,6 +782,8 @@ command parse_command_line(int argc, char** argv) {
       if (std::string typo = client_typo(*cl, client_words(argc, argv)); !typo.empty())
         return usage_error(typo);
     // One line naming the flag; exit 2 for every usage error.
+    if (std::string flag = unknown_flag(app, argc, argv); !flag.empty())
+      return usage_error(flag + " (see --help)");
     return usage_error(std::string(e.what()) + " (see --help)");
   }
   if (v->parsed()) return validate_command{validate};

@@ -425,7 +425,34 @@ std::vector<std::string> subcommands_of(std::vector<std::string> args) {
 
 }  // namespace
 
+/// The one line a usage error prints on standard error.
+std::string usage_line(std::vector<std::string> args) {
+  std::ostringstream captured;
+  auto* old = std::cerr.rdbuf(captured.rdbuf());
+  auto cmd = parse(std::move(args));
+  std::cerr.rdbuf(old);
+  auto* e = std::get_if<exit_now>(&cmd);
+  CHECK((e != nullptr && e->code == 2));
+  return captured.str();
+}
+
 TEST_SUITE("cli.client") {
+  TEST_CASE("an unknown flag is named with the nearest one, for every role and subcommand") {
+    auto top = usage_line({"--prot", "1"});
+    CHECK_MESSAGE(top.find("unknown flag --prot; did you mean --port?") != std::string::npos, top);
+    auto with_value = usage_line({"--max-in-fligt=3"});
+    CHECK_MESSAGE(with_value.find("did you mean --max-in-flight?") != std::string::npos,
+                  with_value);
+    auto worker = usage_line({"--role", "worker", "--concurrenc", "2"});
+    CHECK_MESSAGE(worker.find("unknown flag --concurrenc; did you mean --concurrency?") !=
+                      std::string::npos,
+                  worker);
+    auto client = usage_line({"client", "builds", "logs", "p", "j", "1", "--folow"});
+    CHECK_MESSAGE(client.find("did you mean --follow?") != std::string::npos, client);
+    auto far = usage_line({"--zzzzzzzzzzzz"});
+    CHECK_MESSAGE(far.find("unknown flag --zzzzzzzzzzzz (see --help)") != std::string::npos, far);
+  }
+
   TEST_CASE("every command the command line accepts has a row in the table, and back") {
     std::set<std::string> rows, words;
     for (const auto& [name, one_request] : command_table()) {
