@@ -226,49 +226,28 @@ std::optional<json> pulls_from_api(provider p, const json& list, std::string& er
   return out;
 }
 
-namespace {
-
-/// Percent-encodes everything but unreserved characters (and '/' when `keep_slash`).
-std::string encode(std::string_view s, bool keep_slash) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string api_url(provider p, const std::string& base, const std::string& repo_path, query q,
                     int count, const std::string& branch) {
   auto n = std::to_string(count);
   if (p == provider::gitlab) {
-    std::string root = base + "/projects/" + encode(repo_path, false);
+    std::string root = base + "/projects/" + http_client::percent_encode(repo_path, false);
     switch (q) {
       case query::commits:
         return root + "/repository/commits?per_page=1" +
-               (branch.empty() ? "" : "&ref_name=" + encode(branch, false));
+               (branch.empty() ? "" : "&ref_name=" + http_client::percent_encode(branch, false));
       case query::tags:
         return root + "/repository/tags?order_by=updated&sort=desc&per_page=" + n;
       case query::pulls:
         return root + "/merge_requests?state=opened&order_by=updated_at&sort=desc&per_page=" + n;
     }
   }
-  std::string root = base + "/repos/" + encode(repo_path, true);
+  std::string root = base + "/repos/" + http_client::percent_encode(repo_path, true);
   bool gitea = p == provider::gitea;
   std::string limit = gitea ? "limit=" + n : "per_page=" + n;
   switch (q) {
     case query::commits:
       return root + "/commits?" + (gitea ? "limit=1" : "per_page=1") +
-             (branch.empty() ? "" : "&sha=" + encode(branch, false));
+             (branch.empty() ? "" : "&sha=" + http_client::percent_encode(branch, false));
     case query::tags:
       return root + "/tags?" + limit;
     case query::pulls:

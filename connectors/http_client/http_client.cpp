@@ -223,11 +223,12 @@ void sse_parser::feed(std::string_view bytes) {
   pending_.erase(0, start);
 }
 
-std::string url_segment(std::string_view s) {
+std::string percent_encode(std::string_view s, bool keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        (keep_slash && c == '/')) {
       out += static_cast<char>(c);
     } else {
       out += '%';
@@ -237,5 +238,7 @@ std::string url_segment(std::string_view s) {
   }
   return out;
 }
+
+std::string url_segment(std::string_view s) { return percent_encode(s, false); }
 
 }  // namespace pikoci::http_client

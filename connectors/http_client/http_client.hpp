@@ -40,8 +40,11 @@ response stream(const std::string& url, const std::map<std::string, std::string>
                 const std::function<bool(std::string_view)>& on_data,
                 std::chrono::milliseconds timeout);
 
-/// `s` percent-encoded for one URL path segment (RFC 3986 unreserved characters kept), as the
-/// node's API expects names in its paths.
+/// `s` percent-encoded: every byte but RFC 3986's unreserved characters (and '/' when
+/// `keep_slash`, for a path of several segments).
+std::string percent_encode(std::string_view s, bool keep_slash);
+
+/// `s` percent-encoded for one URL path segment, as the node's API expects names in its paths.
 std::string url_segment(std::string_view s);
 
 /// Splits a Server-Sent Events stream into events: `feed` takes bytes as they arrive and calls
