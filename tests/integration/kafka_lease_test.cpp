@@ -164,8 +164,11 @@ TEST_SUITE("kafka_lease") {
     resume_at_exit resume{first.proc->pid()};
     REQUIRE_MESSAGE(eventually(
                         [&] {
+                          // sent out again and taken by the live worker (a new attempt is
+                          // started, without a worker, until one accepts it)
                           auto b = server->build("p", "j", "1");
-                          return b["attempt"] == 2 && b["status"] == "started";
+                          return b["attempt"] == 2 && b["status"] == "started" &&
+                                 b["worker"] == "second";
                         },
                         30s),
                     server->tail());
