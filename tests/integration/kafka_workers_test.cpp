@@ -186,8 +186,10 @@ resource "counter" "c" {
     first->proc->stop(SIGKILL);
     REQUIRE(eventually(
         [&] {
+          // sent out again and taken by the second worker (a new attempt is started,
+          // without a worker, until one accepts it): only then is it lost a second time
           auto b = server->build("p", "j", "1");
-          return b["attempt"] == 2 && b["status"] == "started";
+          return b["attempt"] == 2 && b["status"] == "started" && b["worker"] == "second";
         },
         30s));
     second->proc->stop(SIGKILL);
