@@ -56,6 +56,16 @@ TEST_SUITE("kafka.workers") {
     CHECK(alone["reasons"].dump().find("no live worker") != std::string::npos);
     worker_proc a(server, "wa"), b(server, "wb");
     CHECK(eventually([&] { return server->get("/health").json()["status"] == "ok"; }, 20s));
+    // the consumer group gave each worker some of the work partitions before the work comes:
+    // a worker still joining the group cannot take builds yet
+    auto both_assigned = [&] {
+      auto listed = server->get("/workers").json()["workers"];
+      if (listed.size() != 2) return false;
+      for (const auto& w : listed)
+        if (w.value("partitions", 0) == 0) return false;
+      return true;
+    };
+    REQUIRE(eventually(both_assigned, 30s));
     for (int i = 0; i < 6; ++i) server->trigger("p", "j");
     // the last build's events, live from a remote worker (it waits for a slot first)
     sse_client live(server->server().url() + "/api/v1/pipelines/p/jobs/j/builds/6/events",
@@ -93,12 +103,7 @@ TEST_SUITE("kafka.workers") {
     CHECK(listed.size() == 2);
     CHECK(server->get("/health").json()["workers"] == 2);
     CHECK(listed[0]["kind"] == "remote");
-    // both took builds, so the consumer group gave each some of the work partitions
-    CHECK(eventually([&] {
-      for (const auto& w : server->get("/workers").json()["workers"])
-        if (w.value("partitions", 0) == 0) return false;
-      return true;
-    }));
+    CHECK(both_assigned());
   }
 
   TEST_CASE("with --run-worker the server is one of the workers, through the topics") {
