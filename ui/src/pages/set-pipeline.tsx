@@ -1,0 +1,8 @@
+import { Page } from "../common";
+import type { Params } from "../router";
+
+// Placeholder: this page is being written.
+export function SetPipelinePage({ params }: { params: Params }) {
+  void params;
+  return <Page title="Set a pipeline" />;
+}
