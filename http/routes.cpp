@@ -21,6 +21,7 @@
 #include "config/pipeline/utf8.hpp"
 #include "domain/metrics.hpp"
 #include "http/errors.hpp"
+#include "http/ui.hpp"
 
 namespace pikoci::http {
 namespace {
@@ -654,6 +655,29 @@ handling_t reply_refusal(const request_t& req) {
                  errc::payload_too_large, errc::uri_too_long, errc::header_too_large})
     if (code == domain::to_string(c)) e = c;
   return reply_error(req, e, message);
+}
+
+/// The web UI's answer (http/ui.hpp) to a request no API route has, if it is the UI's; its
+/// request counter's `route` is `ui`.
+std::optional<handling_t> serve_ui(const request_t& req) {
+  const auto& h = req->header();
+  std::string method(h.method().c_str());
+  auto field = [&h](restinio::http_field_t f) { return std::string(h.get_field_or(f, "")); };
+  auto accept = field(restinio::http_field::accept);
+  auto encoding = field(restinio::http_field::accept_encoding);
+  auto if_none_match = field(restinio::http_field::if_none_match);
+  auto answer = ui_answer({method, h.path(), accept, encoding, if_none_match});
+  if (!answer) return std::nullopt;
+  requests().count(method, "ui", answer->status);
+  // user-controlled output: HEAD and 304 say the length of a body they do not send
+  auto resp = req->create_response<restinio::user_controlled_output_t>(
+      restinio::http_status_line_t{
+          restinio::http_status_code_t{static_cast<std::uint16_t>(answer->status)}, ""});
+  for (const auto& [k, v] : answer->headers) resp.append_header(k, v);
+  resp.set_content_length(answer->content_length);
+  if (!answer->body.empty())
+    resp.set_body(restinio::const_buffer(answer->body.data(), answer->body.size()));
+  return resp.done();
 }
 
 // ---- the route table
@@ -1308,6 +1332,7 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
   }
   router->non_matched_request_handler([](const request_t& req) {
     if (req->header().path() == refusal_path) return reply_refusal(req);
+    if (auto ui = serve_ui(req)) return *ui;
     return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
   });
   return router;
