@@ -100,6 +100,10 @@ class sse_stream final : public proto::event_sink {
     std::lock_guard<std::mutex> lock(mu_);
     end();
   }
+  bool gone() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_ || flow_->broken;
+  }
   /// The node accepted the subscription: headers go out now if no event did.
   void opened() {
     requests().count("GET", route_of(req_->header().path()), 200);
@@ -175,7 +179,7 @@ class sse_stream final : public proto::event_sink {
   }
 
   request_t req_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::optional<builder_t> resp_;
   bool done_ = false;
   bool replaying_ = true;  // until opened()
@@ -342,10 +346,15 @@ parsed<proto::trigger_job> trigger_job(const input& in) {
   return proto::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
 }
 
-parsed<proto::set_pipeline> set_pipeline(const input& in) {
-  if (auto name = in.param("p"); !pipeline::is_valid_name(name))
-    return bad("invalid pipeline name " + hcl::to_json_text(json(name)) + ": " +
-               pipeline::name_rule);
+/// The 400 answer for a pipeline name outside the name rule; none when it is valid.
+std::optional<response> bad_pipeline_name(const std::string& name) {
+  if (pipeline::is_valid_name(name)) return std::nullopt;
+  return bad("invalid pipeline name " + hcl::to_json_text(json(name)) + ": " + pipeline::name_rule);
+}
+
+/// `config` and `vars` of a body holding pipeline text (PUT /pipelines/{p}, POST /validate), or
+/// the 400 answer.
+std::variant<std::pair<std::string, json>, response> pipeline_text(const input& in) {
   if (!in.body.contains("config") || !in.body["config"].is_string())
     return bad("config must be a string holding the pipeline's HCL");
   json vars = json::object();
@@ -353,7 +362,42 @@ parsed<proto::set_pipeline> set_pipeline(const input& in) {
     if (!in.body["vars"].is_object()) return bad("vars must be an object");
     vars = in.body["vars"];
   }
-  return proto::set_pipeline{in.param("p"), in.body["config"].get<std::string>(), std::move(vars)};
+  return std::make_pair(in.body["config"].get<std::string>(), std::move(vars));
+}
+
+parsed<proto::set_pipeline> set_pipeline(const input& in) {
+  if (auto no = bad_pipeline_name(in.param("p"))) return *no;
+  auto text = pipeline_text(in);
+  if (auto* no = std::get_if<response>(&text)) return *no;
+  auto& [config, vars] = std::get<std::pair<std::string, json>>(text);
+  return proto::set_pipeline{in.param("p"), std::move(config), std::move(vars)};
+}
+
+/// POST /validate {"config","vars","offline","name"}: `name` (optional) is the pipeline's name
+/// the text is meant for, as in PUT /pipelines/{p}'s messages. Only admins (who may set
+/// pipelines) have the node fetch http(s) sources: for other roles the load is offline, so a
+/// reader cannot make the node request URLs of their choosing.
+parsed<proto::validate_pipeline> validate_pipeline(const input& in) {
+  auto text = pipeline_text(in);
+  if (auto* no = std::get_if<response>(&text)) return *no;
+  const auto& b = in.body;
+  if (b.contains("offline") && !b["offline"].is_boolean()) return bad("offline must be a boolean");
+  std::string name;
+  if (b.contains("name")) {
+    if (!b["name"].is_string()) return bad("name must be a string");
+    name = b["name"].get<std::string>();
+    if (auto no = bad_pipeline_name(name)) return *no;
+  }
+  auto& [config, vars] = std::get<std::pair<std::string, json>>(text);
+  bool offline = b.value("offline", false) || !auth::allows(in.who.r, auth::role::admin);
+  return proto::validate_pipeline{std::move(name), std::move(config), std::move(vars), offline};
+}
+
+/// GET /events?pipeline=NAME: only that pipeline's events.
+proto::watch_events watch_events(const input& in) {
+  std::string pipeline;
+  if (in.query.has("pipeline")) pipeline = std::string(in.query["pipeline"]);
+  return proto::watch_events{in.open_stream(), std::move(pipeline)};
 }
 
 parsed<proto::set_concurrency> set_concurrency(const input& in) {
@@ -1101,6 +1145,8 @@ const std::vector<route>& routes() {
        op([](const input&) { return proto::list_pipelines{}; })},
       {put, P, a::admin, op(set_pipeline)},
       {get, P, a::reader, op([](const input& in) { return proto::get_pipeline{in.param("p")}; })},
+      {get, P + "/graph", a::reader,
+       op([](const input& in) { return proto::get_graph{in.param("p")}; })},
       {del, P, a::admin, op([](const input& in) { return proto::delete_pipeline{in.param("p")}; })},
       {post, P + "/pause", a::writer, op([](const input& in) {
          return proto::pause_pipeline{in.param("p"), true};
@@ -1174,8 +1220,10 @@ const std::vector<route>& routes() {
       {del, "/api/v1/workers/:name", a::admin,
        op([](const input& in) { return proto::forget_worker{in.param("name")}; })},
       {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
-      {get, "/api/v1/events", a::reader,
-       op([](const input& in) { return proto::watch_events{in.open_stream()}; })},
+      {get, "/api/v1/events", a::reader, op(watch_events)},
+      {get, "/api/v1/dashboard", a::reader,
+       op([](const input&) { return proto::get_dashboard{}; })},
+      {post, "/api/v1/validate", a::reader, op(validate_pipeline)},
       {get, "/api/v1/admin/export", a::admin,
        op([](const input&) { return proto::export_store{}; })},
       {get, "/api/v1/notifications", a::reader, op(list_notifications)},
