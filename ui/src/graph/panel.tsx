@@ -1,7 +1,7 @@
 // What can be done with one node of the graph: a job (trigger with its inputs, pause/unpause) or
 // a resource (check now, pin a version, unpin). Buttons the role does not allow are not shown;
 // the node refuses them anyway.
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 import { api, can, path, type Graph, type GraphJob, type Resource, type Version } from "../api";
 import { Action, ErrorBox, Status, Time, useData } from "../common";
 import { href } from "../router";
@@ -100,7 +100,7 @@ function ResourcePanel({ pipeline, resource }: { pipeline: string; resource: Res
 /** The panel of the selected node (`job:NAME` or `res:CANONICAL`); focus moves into it. */
 export function NodePanel({ graph, selected, onClose }: { graph: Graph; selected: string; onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
-  useEffect(() => heading.current?.focus(), [selected]);
+  useLayoutEffect(() => heading.current?.focus(), [selected]);
   const p = graph.name;
   const job = selected.startsWith("job:") ? graph.jobs.find((j) => "job:" + j.name === selected) : undefined;
   const res = selected.startsWith("res:") ? graph.resources.find((r) => "res:" + r.canonical === selected) : undefined;

@@ -14,6 +14,8 @@ interface View {
   k: number;
 }
 
+// SVG attributes keep their case: `tabIndex` would not make an SVG element focusable
+const focusable = { tabindex: "0" } as Record<string, string>;
 const MIN_ZOOM = 0.15;
 const MAX_ZOOM = 2.5;
 
@@ -192,7 +194,7 @@ export function GraphView(props: {
           <text class="gstate" x={12} y={36} {...state}>{fits(line2, n.width, 16)}</text>
           <title>{title}</title>
         </a>
-        <g class="gmore" role="button" tabIndex={0} aria-label={`Actions for ${title}`}
+        <g class="gmore" role="button" {...focusable} aria-label={`Actions for ${title}`}
           aria-expanded={props.selected === id} onClick={select(id)} onKeyDown={selectKey(id)}>
           <rect x={n.width - 26} y={4} width={22} height={22} rx={4} />
           <text x={n.width - 15} y={20} text-anchor="middle" aria-hidden="true">⋯</text>
@@ -209,7 +211,7 @@ export function GraphView(props: {
         <button type="button" onClick={() => zoomAt(0.8)} aria-label="Zoom out">−</button>
         <button type="button" onClick={fit}>Fit</button>
       </div>
-      <svg ref={svg} class="graph" tabIndex={0} role="group"
+      <svg ref={svg} class="graph" {...focusable} role="group"
         style={{ height: `min(72vh, ${Math.max(240, Math.round(layout.height) + 64)}px)` }}
         aria-label={`Graph of ${p}: drag or use the arrow keys to move, the wheel or + and - to zoom, 0 to fit`}>
         <defs>
