@@ -114,7 +114,7 @@ test("dashboard, pipeline graph, trigger with inputs live, pause, check now, key
   assert.equal((await node.api("GET", `/api/v1/pipelines/${P}/jobs/deploy/builds`)).builds.length, 0);
   await panel.getByLabel("replicas").fill("3");
   await panel.getByRole("button", { name: "Trigger" }).click();
-  await panel.getByRole("link", { name: "Build 1" }).waitFor();
+  await panel.getByRole("status").filter({ hasText: "Build 1 created" }).waitFor();
   const status = page.locator('[data-node="job:deploy"] [data-status]');
   await page.locator('[data-node="job:deploy"] [data-status="started"]').waitFor({ timeout: 20000 });
   await page.locator('[data-node="job:deploy"] [data-status="succeeded"]').waitFor({ timeout: 20000 });

@@ -1,8 +1,17 @@
 // What can be done with one node of the graph: a job (trigger with its inputs, pause/unpause) or
 // a resource (check now, pin a version, unpin). Buttons the role does not allow are not shown;
 // the node refuses them anyway.
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, can, path, type Graph, type GraphJob, type Resource, type Version } from "../api";
+
+/** Applies what an action's answer says at once (the event that follows says it again). */
+export type Change = (g: Graph) => Graph;
+type OnChange = (c: Change) => void;
+
+const setJobPaused = (name: string, paused: boolean): Change => (g) =>
+  ({ ...g, jobs: g.jobs.map((j) => (j.name === name ? { ...j, paused } : j)) });
+const setResource = (r: Resource): Change => (g) =>
+  ({ ...g, resources: g.resources.map((x) => (x.canonical === r.canonical ? r : x)) });
 import { Action, ErrorBox, Status, Time, useData } from "../common";
 import { href } from "../router";
 import { useSession } from "../session";
@@ -13,7 +22,9 @@ function versionText(v: Version): string {
   return Object.entries(v.version).map(([k, x]) => `${k}: ${x}`).join(", ");
 }
 
-function JobPanel({ pipeline, job }: { pipeline: string; job: GraphJob }) {
+function JobPanel({ pipeline, job, onChange }: { pipeline: string; job: GraphJob; onChange: OnChange }) {
+  const pause = (verb: "pause" | "unpause") => () =>
+    api.post(path("pipelines", pipeline, "jobs", job.name, verb)).then(() => onChange(setJobPaused(job.name, verb === "pause")));
   const session = useSession();
   const b = job.latest_build;
   return (
@@ -28,9 +39,9 @@ function JobPanel({ pipeline, job }: { pipeline: string; job: GraphJob }) {
         <>
           <div class="actions">
             {job.paused ? (
-              <Action label="Unpause" run={() => api.post(path("pipelines", pipeline, "jobs", job.name, "unpause"))} />
+              <Action label="Unpause" run={pause("unpause")} />
             ) : (
-              <Action label="Pause" run={() => api.post(path("pipelines", pipeline, "jobs", job.name, "pause"))} />
+              <Action label="Pause" run={pause("pause")} />
             )}
           </div>
           <h3>Trigger</h3>
@@ -42,8 +53,8 @@ function JobPanel({ pipeline, job }: { pipeline: string; job: GraphJob }) {
   );
 }
 
-function PinForm({ pipeline, resource }: { pipeline: string; resource: Resource }) {
-  const select = useRef<HTMLSelectElement>(null);
+function PinForm({ pipeline, resource, act }: { pipeline: string; resource: Resource; act: (verb: string, body?: unknown) => () => Promise<unknown> }) {
+  const [chosen, setChosen] = useState<string | null>(null);
   const versions = useData(
     () => api.get<{ versions: Version[] }>(path("pipelines", pipeline, "resources", resource.canonical, "versions") + "?limit=50"),
     [pipeline, resource.canonical, resource.pinned_version_id],
@@ -58,11 +69,11 @@ function PinForm({ pipeline, resource }: { pipeline: string; resource: Resource 
         <>
           <label for={id}>Version to pin</label>
           <div class="actions">
-            <select id={id} ref={select} value={String(resource.pinned_version_id ?? list[0].id)}>
+            <select id={id} value={chosen ?? String(resource.pinned_version_id ?? list[0].id)}
+              onChange={(e) => setChosen((e.target as HTMLSelectElement).value)}>
               {list.map((v) => <option value={String(v.id)}>#{v.id} {versionText(v)}</option>)}
             </select>
-            <Action label="Pin" run={() => api.post(path("pipelines", pipeline, "resources", resource.canonical, "pin"),
-              { version_id: Number(select.current!.value) })} />
+            <Action label="Pin" run={() => act("pin", { version_id: Number(chosen ?? resource.pinned_version_id ?? list[0].id) })()} />
           </div>
         </>
       )}
@@ -70,9 +81,12 @@ function PinForm({ pipeline, resource }: { pipeline: string; resource: Resource 
   );
 }
 
-function ResourcePanel({ pipeline, resource }: { pipeline: string; resource: Resource }) {
+function ResourcePanel({ pipeline, resource, onChange }: { pipeline: string; resource: Resource; onChange: OnChange }) {
   const session = useSession();
   const r = resource;
+  const act = (verb: string, body?: unknown) => () =>
+    api.post<{ resource: Resource }>(path("pipelines", pipeline, "resources", r.canonical, verb), body)
+      .then((a) => a?.resource && onChange(setResource(a.resource)));
   return (
     <>
       <p>
@@ -84,13 +98,10 @@ function ResourcePanel({ pipeline, resource }: { pipeline: string; resource: Res
       {can(session, "write") && (
         <>
           <div class="actions">
-            <Action label="Check now" disabled={r.checking}
-              run={() => api.post(path("pipelines", pipeline, "resources", r.canonical, "check"))} />
-            {r.pinned_version_id !== null && (
-              <Action label="Unpin" run={() => api.post(path("pipelines", pipeline, "resources", r.canonical, "unpin"))} />
-            )}
+            <Action label="Check now" disabled={r.checking} run={act("check")} />
+            {r.pinned_version_id !== null && <Action label="Unpin" run={act("unpin")} />}
           </div>
-          <PinForm pipeline={pipeline} resource={r} />
+          <PinForm pipeline={pipeline} resource={r} act={act} />
         </>
       )}
     </>
@@ -98,7 +109,9 @@ function ResourcePanel({ pipeline, resource }: { pipeline: string; resource: Res
 }
 
 /** The panel of the selected node (`job:NAME` or `res:CANONICAL`); focus moves into it. */
-export function NodePanel({ graph, selected, onClose }: { graph: Graph; selected: string; onClose: () => void }) {
+export function NodePanel({ graph, selected, onClose, onChange }: {
+  graph: Graph; selected: string; onClose: () => void; onChange: OnChange;
+}) {
   const heading = useRef<HTMLHeadingElement>(null);
   useLayoutEffect(() => heading.current?.focus(), [selected]);
   const p = graph.name;
@@ -116,8 +129,8 @@ export function NodePanel({ graph, selected, onClose }: { graph: Graph; selected
         </h2>
         <button type="button" class="plain" onClick={onClose}>Close</button>
       </div>
-      {job && <JobPanel pipeline={p} job={job} />}
-      {res && <ResourcePanel pipeline={p} resource={res} />}
+      {job && <JobPanel pipeline={p} job={job} onChange={onChange} />}
+      {res && <ResourcePanel pipeline={p} resource={res} onChange={onChange} />}
     </aside>
   );
 }

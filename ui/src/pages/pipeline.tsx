@@ -136,7 +136,10 @@ export function PipelinePage({ params }: { params: Params }) {
             <div class={`graph-area${selected ? " with-panel" : ""}`}>
               <GraphView graph={graph} layout={laid.layout} edges={laid.edges} selected={selected}
                 onSelect={setSelected} />
-              {selected && <NodePanel graph={graph} selected={selected} onClose={() => setSelected(null)} />}
+              {selected && (
+                <NodePanel graph={graph} selected={selected} onClose={() => setSelected(null)}
+                  onChange={(c) => setGraph((g) => g && c(g))} />
+              )}
             </div>
             <p class="muted legend">
               Solid edges trigger the job, dashed ones only give it the version; an edge between two
