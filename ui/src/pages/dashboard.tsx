@@ -109,7 +109,6 @@ export function DashboardPage({ params }: { params: Params }) {
       pending.current.push(u);
       flush();
     };
-    let opened = false;
     return stream(path("events"), (type, x) => {
       if (type === "build") {
         push(onBuild(x));
@@ -121,10 +120,7 @@ export function DashboardPage({ params }: { params: Params }) {
         if (x.action === "paused" || x.action === "unpaused") push(updatePipeline(x.name, (p) => ({ ...p, paused: x.paused })));
         else refetchSoon(); // set or deleted: the list itself changed
       }
-    }, ["build", "pipeline", "job"], () => {
-      if (opened) refetchSoon();
-      opened = true;
-    });
+    }, ["build", "pipeline", "job"], refetchSoon); // (re)connected: fetch what may have been missed
   }, []);
 
   const needle = filter.trim().toLowerCase();

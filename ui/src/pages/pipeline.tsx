@@ -13,6 +13,11 @@ import { useSession } from "../session";
 
 type Update = (g: Graph) => Graph;
 
+/** What the layout depends on: the boxes and the edges, not the statuses. */
+function shapeOf(g: Graph): string {
+  return JSON.stringify([g.jobs.map((j) => [j.name, j.gets, j.puts]), g.resources.map((r) => [r.canonical, r.name, r.type])]);
+}
+
 function onBuild(b: Build, started: Set<number>): Update {
   return (g) => {
     const jobs = g.jobs.map((j) => (j.name === b.job ? applyBuild(j, b, started) : j));
@@ -68,6 +73,7 @@ export function PipelinePage({ params }: { params: Params }) {
   const [selected, setSelected] = useState<string | null>(null);
   // the layout changes only with the pipeline's shape (a fetch), never with a status
   const [shape, setShape] = useState<Graph | null>(null);
+  const shapeKey = useRef("");
   const pending = useRef<Update[]>([]);
   const started = useRef(new Set<number>());
 
@@ -77,7 +83,11 @@ export function PipelinePage({ params }: { params: Params }) {
         pending.current = [];
         started.current = new Set();
         setGraph(r.graph);
-        setShape(r.graph);
+        const key = shapeOf(r.graph);
+        if (key !== shapeKey.current) {
+          shapeKey.current = key;
+          setShape(r.graph);
+        }
         setError(null);
       },
       (e) => setError(e),
@@ -95,7 +105,6 @@ export function PipelinePage({ params }: { params: Params }) {
       pending.current.push(u);
       flush();
     };
-    let opened = false;
     return stream(path("events") + "?pipeline=" + encodeURIComponent(p), (type, data) => {
       if (type === "build" && data.pipeline === p) push(onBuild(data, started.current));
       else if (type === "job" && data.pipeline === p) push(onJob(data.name, data.paused));
@@ -105,11 +114,7 @@ export function PipelinePage({ params }: { params: Params }) {
         else if (data.action === "set") refetch();
         else push((g) => ({ ...g, paused: data.paused }));
       }
-    }, ["build", "pipeline", "job", "resource"], () => {
-      // every reconnect but the first: what happened meanwhile is fetched again
-      if (opened) refetch();
-      opened = true;
-    });
+    }, ["build", "pipeline", "job", "resource"], refetch); // (re)connected: fetch what may have been missed
   }, [p]);
 
   const laid = useMemo(() => (shape ? layoutGraph(shape) : null), [shape]);
