@@ -192,6 +192,7 @@ export function GraphView(props: {
           <rect class="gbox" width={n.width} height={n.height} rx={kind === "resource" ? 20 : 6} />
           <text class="gname" x={12} y={19}>{fits(title, n.width)}</text>
           <text class="gstate" x={12} y={36} {...state}>{fits(line2, n.width, 16)}</text>
+          {cls.includes(" running") && <circle class="grun" cx={n.width - 12} cy={35} r={4.5} />}
           <title>{title}</title>
         </a>
         <g class="gmore" role="button" {...focusable} aria-label={`Actions for ${title}`}
