@@ -179,21 +179,26 @@ export function GraphView(props: {
     if (e.key === "Enter" || e.key === " ") select(id)(e);
   };
 
-  const box = (id: string, kind: string, cls: string, link: string, label: string,
-    title: string, line2: string, state: Record<string, string>) => {
+  // The link's name starts with its visible text (what a voice user says), then the kind, the
+  // full name when the box cuts it, and whether it runs.
+  const box = (id: string, kind: string, cls: string, link: string, title: string, line2: string,
+    state: Record<string, string>, extra = "") => {
     const n = pos.get(id);
     if (!n) return null;
+    const shown = fits(title, n.width);
+    const shown2 = fits(line2, n.width, 16);
+    const label = `${shown} ${shown2}, ${kind}${shown !== title ? " " + title : ""}${extra}`;
     const x = n.x - n.width / 2;
     const y = n.y - n.height / 2;
     return (
       <g class={`gnode gnode-${kind} ${cls}${props.selected === id ? " selected" : ""}`} data-node={id}
         transform={`translate(${x},${y})`}>
+        <title>{title}</title>
         <a href={link} aria-label={label}>
           <rect class="gbox" width={n.width} height={n.height} rx={kind === "resource" ? 20 : 6} />
-          <text class="gname" x={12} y={19}>{fits(title, n.width)}</text>
-          <text class="gstate" x={12} y={36} {...state}>{fits(line2, n.width, 16)}</text>
+          <text class="gname" x={12} y={19}>{shown}</text>{" "}
+          <text class="gstate" x={12} y={36} {...state}>{shown2}</text>
           {cls.includes(" running") && <circle class="grun" cx={n.width - 12} cy={35} r={4.5} />}
-          <title>{title}</title>
         </a>
         <g class="gmore" role="button" {...focusable} aria-label={`Actions for ${title}`}
           aria-expanded={props.selected === id} onClick={select(id)} onKeyDown={selectKey(id)}>
@@ -230,8 +235,8 @@ export function GraphView(props: {
           {graph.resources.map((r) => {
             const state = resourceState(r);
             return box(resourceId(r.canonical), "resource", `rstate-${state.replace(" ", "-")}`,
-              href("pipelines", p, "resources", r.canonical), `resource ${r.name} (${r.type}): ${state}`,
-              r.name, `${r.type} · ${state}`, { "data-state": state });
+              href("pipelines", p, "resources", r.canonical), r.name, `${r.type} · ${state}`,
+              { "data-state": state });
           })}
           {graph.jobs.map((j) => {
             const status = jobStatus(j);
@@ -239,9 +244,8 @@ export function GraphView(props: {
             const marks = (j.paused ? " · paused" : "") + (j.running > 1 ? ` · ${j.running} running` : "");
             return box(jobId(j.name), "job",
               `status-${status}${running ? " running" : ""}${j.paused ? " paused" : ""}`,
-              href("pipelines", p, "jobs", j.name),
-              `job ${j.name}: ${status}${j.paused ? ", paused" : ""}${running ? ", running" : ""}`,
-              j.name, status + marks, { "data-status": status });
+              href("pipelines", p, "jobs", j.name), j.name, status + marks, { "data-status": status },
+              running ? ", running" : "");
           })}
         </g>
       </svg>
