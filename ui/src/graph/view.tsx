@@ -92,7 +92,23 @@ export function GraphView(props: {
     apply();
   };
 
+  /** Pans so that `node` is in view, when it is not. */
+  const reveal = (node: Element | null | undefined) => {
+    const el = svg.current;
+    if (!node || !el) return;
+    const b = node.getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    if (b.left >= r.left && b.right <= r.right && b.top >= r.top && b.bottom <= r.bottom) return;
+    view.current.x += r.left + r.width / 2 - (b.left + b.width / 2);
+    view.current.y += r.top + r.height / 2 - (b.top + b.height / 2);
+    apply();
+  };
+
   useEffect(fit, [layout]);
+  // the panel beside the graph narrows it: keep the chosen box in sight
+  useEffect(() => {
+    if (props.selected) reveal(svg.current?.querySelector(`[data-node="${CSS.escape(props.selected)}"]`));
+  }, [props.selected]);
 
   useEffect(() => {
     const el = svg.current!;
@@ -143,16 +159,7 @@ export function GraphView(props: {
       else return;
       e.preventDefault();
     };
-    const focus = (e: FocusEvent) => {
-      const node = (e.target as Element).closest?.("[data-node]");
-      if (!node) return;
-      const b = node.getBoundingClientRect();
-      const r = el.getBoundingClientRect();
-      if (b.left >= r.left && b.right <= r.right && b.top >= r.top && b.bottom <= r.bottom) return;
-      view.current.x += r.left + r.width / 2 - (b.left + b.width / 2);
-      view.current.y += r.top + r.height / 2 - (b.top + b.height / 2);
-      apply();
-    };
+    const focus = (e: FocusEvent) => reveal((e.target as Element).closest?.("[data-node]"));
     el.addEventListener("wheel", wheel, { passive: false });
     el.addEventListener("pointerdown", down);
     el.addEventListener("pointermove", move);
