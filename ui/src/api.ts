@@ -202,7 +202,7 @@ export interface Dashboard {
   pipelines: {
     name: string;
     paused: boolean;
-    jobs: { name: string; paused: boolean; latest_build: Build | null }[];
+    jobs: { name: string; paused: boolean; latest_build: Build | null; running: number }[];
   }[];
   in_flight: number;
   queued: number;

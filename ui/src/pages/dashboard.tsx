@@ -19,10 +19,9 @@ function updatePipeline(name: string, f: (p: Pipeline) => Pipeline): Update {
   };
 }
 
-function onBuild(b: Build): Update {
-  const none = new Set<number>();
+function onBuild(b: Build, started: Set<number>): Update {
   return updatePipeline(b.pipeline, (p) => {
-    const jobs = p.jobs.map((j) => (j.name === b.job ? applyBuild(j, b, none) : j));
+    const jobs = p.jobs.map((j) => (j.name === b.job ? applyBuild(j, b, started) : j));
     return jobs.some((j, i) => j !== p.jobs[i]) ? { ...p, jobs } : p;
   });
 }
@@ -84,11 +83,13 @@ export function DashboardPage({ params }: { params: Params }) {
   const [error, setError] = useState<Error | null>(null);
   const [filter, setFilter] = useState("");
   const pending = useRef<Update[]>([]);
+  const started = useRef(new Set<number>());
 
   const fetchAll = () =>
     api.get<Dashboard>(path("dashboard")).then(
       (d) => {
         pending.current = [];
+        started.current = new Set();
         setData(d);
         setError(null);
       },
@@ -111,7 +112,7 @@ export function DashboardPage({ params }: { params: Params }) {
     };
     return stream(path("events"), (type, x) => {
       if (type === "build") {
-        push(onBuild(x));
+        push(onBuild(x, started.current));
         refresh();
       } else if (type === "job") push(updatePipeline(x.pipeline, (p) => ({
         ...p, jobs: p.jobs.map((j) => (j.name === x.name ? { ...j, paused: x.paused } : j)),
