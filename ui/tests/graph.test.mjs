@@ -53,8 +53,10 @@ let node;
 let browser;
 
 /** Script errors; the browser's own notes of 4xx answers (the login's 401, the refused trigger's
- *  400) are expected. */
-const scriptProblems = (page) => page.problems.filter((p) => !/Failed to load resource/.test(p));
+ *  400) are expected, and so is the policy refusing the harness's inline axe script (it then
+ *  runs axe another way). */
+const scriptProblems = (page) =>
+  page.problems.filter((p) => !/Failed to load resource|Content Security Policy/.test(p));
 
 before(async () => {
   node = await startNode();
@@ -125,8 +127,7 @@ test("dashboard, pipeline graph, trigger with inputs live, pause, check now, key
   assert.equal(await status.textContent(), "succeeded");
   assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
   const build = (await node.api("GET", `/api/v1/pipelines/${P}/jobs/deploy/builds/1`)).build;
-  assert.match(JSON.stringify(build.inputs), /prod/);
-  assert.match(JSON.stringify(build.inputs), /"?3"?/);
+  assert.match(build.steps.map((x) => x.logs).join(""), /deploying to prod x3/);
 
   // pause and unpause the pipeline from the page head
   const head = page.locator(".page-head");
