@@ -132,7 +132,7 @@ export function DashboardPage({ params }: { params: Params }) {
         <span class="dash-figures">
           <a href="/queue"><strong data-figure="in_flight">{data.in_flight}</strong> in flight</a> ·{" "}
           <a href="/queue"><strong data-figure="queued">{data.queued}</strong> queued</a> ·{" "}
-          {data.pipelines.length} pipelines
+          {data.pipelines.length} {data.pipelines.length === 1 ? "pipeline" : "pipelines"}
         </span>
       )}>
         <ErrorBox error={error} />

@@ -13,6 +13,8 @@ import { useSession } from "../session";
 
 type Update = (g: Graph) => Graph;
 
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 /** What the layout depends on: the boxes and the edges, not the statuses. */
 function shapeOf(g: Graph): string {
   return JSON.stringify([g.jobs.map((j) => [j.name, j.gets, j.puts]), g.resources.map((r) => [r.canonical, r.name, r.type])]);
@@ -129,7 +131,7 @@ export function PipelinePage({ params }: { params: Params }) {
       <Page title={p} actions={actions}
         sub={graph && (
           <>
-            {graph.jobs.length} jobs · {graph.resources.length} resources
+            {count(graph.jobs.length, "job")} · {count(graph.resources.length, "resource")}
             {graph.paused && <> · <span class="badge" data-paused="true">paused</span></>}
           </>
         )}>
