@@ -105,6 +105,21 @@ test("dashboard, pipeline graph, trigger with inputs live, pause, check now, key
   await screenshot(page, "pipeline");
   assert.deepEqual(await accessibilityProblems(page), []);
 
+  // the wheel zooms, a drag pans, Fit brings it back
+  const stage = page.locator("svg.graph > g");
+  const fitted = await stage.getAttribute("transform");
+  const box = await page.locator("svg.graph").boundingBox();
+  await page.mouse.move(box.x + box.width - 40, box.y + box.height - 20);
+  await page.mouse.wheel(0, -400);
+  const zoomed = await stage.getAttribute("transform");
+  assert.notEqual(zoomed, fitted);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width - 140, box.y + box.height - 60, { steps: 5 });
+  await page.mouse.up();
+  assert.notEqual(await stage.getAttribute("transform"), zoomed);
+  await page.getByRole("button", { name: "Fit" }).click();
+  assert.equal(await stage.getAttribute("transform"), fitted);
+
   // trigger deploy through its form: the node refuses 1e3 for a number, then takes 3
   await page.getByRole("button", { name: "Actions for deploy" }).first().click();
   const panel = page.getByRole("complementary", { name: "Job deploy" });

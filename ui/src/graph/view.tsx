@@ -50,19 +50,81 @@ function Edge({ route, edge }: { route: PlacedEdge; edge: GraphEdge }) {
   );
 }
 
-export function GraphView(props: {
-  graph: Graph;
-  layout: Layout;
-  edges: GraphEdge[];
-  selected: string | null;
-  onSelect: (id: string) => void;
-}) {
-  const { graph, layout } = props;
+/** Wheel, drag, keys and focus on the graph; returns what removes them. */
+function attachGestures(el: SVGSVGElement, view: { current: View }, apply: () => void,
+  zoomAt: (factor: number, cx?: number, cy?: number) => void, fit: () => void,
+  reveal: (node: Element | null | undefined) => void): () => void {
+  const wheel = (e: WheelEvent) => {
+    e.preventDefault();
+    const r = el.getBoundingClientRect();
+    zoomAt(Math.exp(-e.deltaY * (e.deltaMode ? 0.05 : 0.0015)), e.clientX - r.left, e.clientY - r.top);
+  };
+  let drag: { id: number; x: number; y: number; moved: boolean } | null = null;
+  const down = (e: PointerEvent) => {
+    if (e.button !== 0) return;
+    drag = { id: e.pointerId, x: e.clientX, y: e.clientY, moved: false };
+  };
+  const move = (e: PointerEvent) => {
+    if (!drag || drag.id !== e.pointerId) return;
+    const dx = e.clientX - drag.x;
+    const dy = e.clientY - drag.y;
+    if (!drag.moved && Math.hypot(dx, dy) < 4) return;
+    if (!drag.moved) el.setPointerCapture(e.pointerId);
+    drag.moved = true;
+    view.current.x += dx;
+    view.current.y += dy;
+    drag.x = e.clientX;
+    drag.y = e.clientY;
+    apply();
+  };
+  const up = (e: PointerEvent) => {
+    if (!drag || drag.id !== e.pointerId) return;
+    if (drag.moved) {
+      // the click that ends a drag does not follow the link under the pointer
+      el.addEventListener("click", (c) => (c.preventDefault(), c.stopPropagation()), { capture: true, once: true });
+      setTimeout(() => (drag = null), 0);
+    } else drag = null;
+  };
+  const keys = (e: KeyboardEvent) => {
+    if (e.target !== el) return;
+    const step = 60;
+    const moves: Record<string, [number, number]> = {
+      ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step],
+    };
+    if (moves[e.key]) {
+      view.current.x += moves[e.key][0];
+      view.current.y += moves[e.key][1];
+      apply();
+    } else if (e.key === "+" || e.key === "=") zoomAt(1.25);
+    else if (e.key === "-") zoomAt(0.8);
+    else if (e.key === "0") fit();
+    else return;
+    e.preventDefault();
+  };
+  const focus = (e: FocusEvent) => reveal((e.target as Element).closest?.("[data-node]"));
+  el.addEventListener("wheel", wheel, { passive: false });
+  el.addEventListener("pointerdown", down);
+  el.addEventListener("pointermove", move);
+  el.addEventListener("pointerup", up);
+  el.addEventListener("pointercancel", up);
+  el.addEventListener("keydown", keys);
+  el.addEventListener("focusin", focus);
+  return () => {
+    el.removeEventListener("wheel", wheel);
+    el.removeEventListener("pointerdown", down);
+    el.removeEventListener("pointermove", move);
+    el.removeEventListener("pointerup", up);
+    el.removeEventListener("pointercancel", up);
+    el.removeEventListener("keydown", keys);
+    el.removeEventListener("focusin", focus);
+  };
+}
+
+/** Pan and zoom of the graph in `svg`, applied to `stage`'s transform without re-rendering. */
+function usePanZoom(layout: Layout, selected: string | null) {
   const svg = useRef<SVGSVGElement>(null);
   const stage = useRef<SVGGElement>(null);
   const view = useRef<View>({ x: 0, y: 0, k: 1 });
-  const pos = new Map(layout.nodes.map((n) => [n.id, n]));
-  const edgeOf = new Map(props.edges.map((e) => [e.from + "\n" + e.to, e]));
 
   const apply = () => {
     const v = view.current;
@@ -107,76 +169,25 @@ export function GraphView(props: {
   useEffect(fit, [layout]);
   // the panel beside the graph narrows it: keep the chosen box in sight
   useEffect(() => {
-    if (props.selected) reveal(svg.current?.querySelector(`[data-node="${CSS.escape(props.selected)}"]`));
-  }, [props.selected]);
+    if (selected) reveal(svg.current?.querySelector(`[data-node="${CSS.escape(selected)}"]`));
+  }, [selected]);
 
-  useEffect(() => {
-    const el = svg.current!;
-    const wheel = (e: WheelEvent) => {
-      e.preventDefault();
-      const r = el.getBoundingClientRect();
-      zoomAt(Math.exp(-e.deltaY * (e.deltaMode ? 0.05 : 0.0015)), e.clientX - r.left, e.clientY - r.top);
-    };
-    let drag: { id: number; x: number; y: number; moved: boolean } | null = null;
-    const down = (e: PointerEvent) => {
-      if (e.button !== 0) return;
-      drag = { id: e.pointerId, x: e.clientX, y: e.clientY, moved: false };
-    };
-    const move = (e: PointerEvent) => {
-      if (!drag || drag.id !== e.pointerId) return;
-      const dx = e.clientX - drag.x;
-      const dy = e.clientY - drag.y;
-      if (!drag.moved && Math.hypot(dx, dy) < 4) return;
-      if (!drag.moved) el.setPointerCapture(e.pointerId);
-      drag.moved = true;
-      view.current.x += dx;
-      view.current.y += dy;
-      drag.x = e.clientX;
-      drag.y = e.clientY;
-      apply();
-    };
-    const up = (e: PointerEvent) => {
-      if (!drag || drag.id !== e.pointerId) return;
-      if (drag.moved) {
-        // the click that ends a drag does not follow the link under the pointer
-        el.addEventListener("click", (c) => (c.preventDefault(), c.stopPropagation()), { capture: true, once: true });
-        setTimeout(() => (drag = null), 0);
-      } else drag = null;
-    };
-    const keys = (e: KeyboardEvent) => {
-      if (e.target !== el) return;
-      const step = 60;
-      const moves: Record<string, [number, number]> = {
-        ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step],
-      };
-      if (moves[e.key]) {
-        view.current.x += moves[e.key][0];
-        view.current.y += moves[e.key][1];
-        apply();
-      } else if (e.key === "+" || e.key === "=") zoomAt(1.25);
-      else if (e.key === "-") zoomAt(0.8);
-      else if (e.key === "0") fit();
-      else return;
-      e.preventDefault();
-    };
-    const focus = (e: FocusEvent) => reveal((e.target as Element).closest?.("[data-node]"));
-    el.addEventListener("wheel", wheel, { passive: false });
-    el.addEventListener("pointerdown", down);
-    el.addEventListener("pointermove", move);
-    el.addEventListener("pointerup", up);
-    el.addEventListener("pointercancel", up);
-    el.addEventListener("keydown", keys);
-    el.addEventListener("focusin", focus);
-    return () => {
-      el.removeEventListener("wheel", wheel);
-      el.removeEventListener("pointerdown", down);
-      el.removeEventListener("pointermove", move);
-      el.removeEventListener("pointerup", up);
-      el.removeEventListener("pointercancel", up);
-      el.removeEventListener("keydown", keys);
-      el.removeEventListener("focusin", focus);
-    };
-  }, []);
+  useEffect(() => attachGestures(svg.current!, view, apply, zoomAt, fit, reveal), []);
+
+  return { svg, stage, zoomAt, fit };
+}
+
+export function GraphView(props: {
+  graph: Graph;
+  layout: Layout;
+  edges: GraphEdge[];
+  selected: string | null;
+  onSelect: (id: string) => void;
+}) {
+  const { graph, layout } = props;
+  const { svg, stage, zoomAt, fit } = usePanZoom(layout, props.selected);
+  const pos = new Map(layout.nodes.map((n) => [n.id, n]));
+  const edgeOf = new Map(props.edges.map((e) => [e.from + "\n" + e.to, e]));
 
   const select = (id: string) => (e: Event) => {
     e.preventDefault();
