@@ -68,7 +68,8 @@ export function applySgr(style: Style, params: string): Style {
     }
     // other codes (blink, inverse, fonts...) are ignored
   }
-  return sameStyle(s, style) ? style : Object.freeze(s);
+  if (sameStyle(s, style)) return style;
+  return sameStyle(s, plain) ? plain : Object.freeze(s);
 }
 
 function sameStyle(a: Style, b: Style): boolean {
