@@ -62,27 +62,14 @@ function VersionText({ version }: { version: unknown }) {
   return <code>{JSON.stringify(version)}</code>;
 }
 
-export function BuildPage({ params }: { params: Params }) {
-  const { p, j, n } = params;
-  const session = useSession();
-  const loc = useLocation();
+/** The build's event stream: the build as it is now, and its steps with their logs. Events are
+ *  batched into one render per animation frame, so a burst of output costs one paint. */
+function useBuildStream(p: string, j: string, n: string) {
   const [build, setBuild] = useState<Build | null>(null);
   const [error, setError] = useState<Error | null>(null);
-  const stepsRef = useRef(new BuildSteps());
+  const steps = useRef(new BuildSteps());
   const [version, setVersion] = useState(0);
   const frame = useRef(0);
-  const [plan, setPlan] = useState<any>(null);
-  const [open, setOpen] = useState<Record<string, boolean>>({});
-  const autoOpened = useRef(new Set<string>());
-  const [focus, setFocus] = useState<Focus>(null);
-  const [query, setQuery] = useState("");
-  const [typed, setTyped] = useState("");
-  const [matchAt, setMatchAt] = useState(-1);
-  const [blockedBy, setBlockedBy] = useState<string | null>(null);
-  const [rejecting, setRejecting] = useState(false);
-  const buildPath = ["pipelines", p, "jobs", j, "builds", n] as const;
-
-  // the stream: batched into one render per animation frame, so a burst of output costs one paint
   useEffect(() => {
     const bump = () => {
       if (frame.current) return;
@@ -91,17 +78,17 @@ export function BuildPage({ params }: { params: Params }) {
         setVersion((v) => v + 1);
       });
     };
-    const stop = followBuild(path(...buildPath, "events"), {
+    const stop = followBuild(path("pipelines", p, "jobs", j, "builds", n, "events"), {
       reset() {
-        stepsRef.current = new BuildSteps();
+        steps.current = new BuildSteps();
         bump();
       },
       event(type, data, live) {
-        const steps = stepsRef.current;
+        const s = steps.current;
         if (type === "build" || type === "end") setBuild(data as Build);
-        else if (type === "step") steps.step(data);
-        else if (type === "log") steps.log(String(data.step), String(data.chunk ?? ""), live ? Date.now() : null);
-        else if (type === "attempt") steps.attempt(Number(data.attempt), String(data.marker ?? ""));
+        else if (type === "step") s.step(data);
+        else if (type === "log") s.log(String(data.step), String(data.chunk ?? ""), live ? Date.now() : null);
+        else if (type === "attempt") s.attempt(Number(data.attempt), String(data.marker ?? ""));
         bump();
       },
       failed(status, message) {
@@ -114,33 +101,208 @@ export function BuildPage({ params }: { params: Params }) {
       frame.current = 0;
     };
   }, [p, j, n]);
+  return { build, setBuild, error, steps: steps.current, version };
+}
 
-  // why a build waits is only in GET of that build: asked again at every status change, and every
-  // 10 s while it waits (a worker may come or go without the build changing)
-  const status = build?.status ?? "";
+/** Why a build waits is only in GET of that build: asked at every status change, and every 10 s
+ *  while it waits (a worker may come or go without the build changing). */
+function useBlockedBy(buildUrl: string, status: string): string | null {
+  const [blockedBy, setBlockedBy] = useState<string | null>(null);
   useEffect(() => {
     if (status !== "pending" && status !== "waiting_for_approval") {
       setBlockedBy(null);
       return;
     }
     const ask = () =>
-      api.get<{ build: Build }>(path(...buildPath)).then((r) => setBlockedBy(r.build.blocked_by ?? null), () => {});
+      api.get<{ build: Build }>(buildUrl).then((r) => setBlockedBy(r.build.blocked_by ?? null), () => {});
     ask();
     const t = setInterval(ask, 10000);
     return () => clearInterval(t);
-  }, [status, p, j, n]);
+  }, [status, buildUrl]);
+  return blockedBy;
+}
 
-  // the resolved plan: chosen versions, branch conditions; made once the build has its versions
+/** The resolved plan (chosen versions, branch conditions), made once the build has its versions. */
+function usePlan(buildUrl: string, status: string): any {
+  const [plan, setPlan] = useState<any>(null);
   const planned = status !== "" && status !== "waiting_for_approval" && status !== "pending";
   useEffect(() => {
     if (!planned) return;
-    api.get<{ plan: any }>(path(...buildPath, "plan")).then((r) => setPlan(r.plan), () => setPlan(null));
-  }, [planned, p, j, n]);
+    api.get<{ plan: any }>(buildUrl + "/plan").then((r) => setPlan(r.plan), () => setPlan(null));
+  }, [planned, buildUrl]);
+  return plan;
+}
 
-  const steps = stepsRef.current;
+/** Search in every step's log: the matches, the current one, and moving between them. */
+function useLogSearch(steps: BuildSteps, version: number, reveal: (key: string, line: number) => void) {
+  const [typed, setTyped] = useState("");
+  const [query, setQuery] = useState("");
+  const [at, setAt] = useState(-1);
+  useEffect(() => {
+    const t = setTimeout(() => setQuery(typed.trim()), 150);
+    return () => clearTimeout(t);
+  }, [typed]);
+  useEffect(() => setAt(-1), [query]);
+  const matches = useMemo(() => {
+    if (!query) return [];
+    const out: { key: string; line: number }[] = [];
+    for (const node of steps.all()) for (const line of searchLines(node.log, query)) out.push({ key: node.key, line });
+    return out;
+  }, [query, steps, query ? version : 0]);
+  const go = (delta: number) => {
+    if (matches.length === 0) return;
+    const next = at < 0 ? (delta > 0 ? 0 : matches.length - 1) : (at + delta + matches.length) % matches.length;
+    setAt(next);
+    reveal(matches[next].key, matches[next].line);
+  };
+  return { typed, setTyped, query, matches, at, go };
+}
+
+function SearchBar({ search }: { search: ReturnType<typeof useLogSearch> }) {
+  const { typed, setTyped, query, matches, at, go } = search;
+  const count = !query ? "" : matches.length === 0 ? "no match"
+    : at >= 0 ? `${at + 1} of ${matches.length}` : `${matches.length} ${matches.length === 1 ? "match" : "matches"}`;
+  return (
+    <form class="log-search" role="search" onSubmit={(e) => { e.preventDefault(); go(1); }}>
+      <label for="log-search">Search log</label>
+      <input id="log-search" type="search" value={typed}
+        onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+        onKeyDown={(e) => { if (e.key === "Enter" && e.shiftKey) { e.preventDefault(); go(-1); } }} />
+      <button type="button" onClick={() => go(-1)} disabled={matches.length === 0}>Previous match</button>
+      <button type="submit" disabled={matches.length === 0}>Next match</button>
+      <span class="match-count" aria-live="polite">{count}</span>
+    </form>
+  );
+}
+
+/** What every step row needs from the page. */
+interface TreeContext {
+  isOpen: (n: StepNode) => boolean;
+  toggle: (n: StepNode, open: boolean) => void;
+  plan: any;
+  query: string;
+  focus: Focus;
+}
+
+function StepItem({ node, parent, ctx }: { node: StepNode; parent: StepNode | null; ctx: TreeContext }) {
+  const shown = ctx.isOpen(node);
+  const { kind, name } = stepTitle(node);
+  const branch = isBranch(node, parent);
+  const condition = branch ? planNodeFor(ctx.plan, node.id)?.condition : undefined;
+  const bodyId = `step-body-${node.key}`;
+  const hasLog = node.log.length > 0;
+  const list = (nodes: StepNode[]) => (
+    <ul class="steps">{nodes.map((c) => <StepItem key={c.key} node={c} parent={node} ctx={ctx} />)}</ul>
+  );
+  return (
+    <li class={`step step-${node.type}`} data-step={node.key}>
+      <div class="step-head">
+        <button type="button" class="step-toggle" aria-expanded={shown ? "true" : "false"} aria-controls={bodyId}
+          onClick={() => ctx.toggle(node, !shown)}>
+          <span class="caret" aria-hidden="true">{shown ? "▾" : "▸"}</span>
+          <span class="step-kind">{kind}</span> <span class="step-name">{name}</span>
+        </button>
+        {branch && condition ? <code class="condition">{condition}</code> : null}
+        {branch && node.status === "skipped" ? <span class="muted">not taken</span> : null}
+        {branch && node.status !== "skipped" && node.status !== "started" ? <span class="muted">taken</span> : null}
+        <Status status={node.status} />
+        <span class="muted step-time">{stepDuration(node)}</span>
+      </div>
+      {shown && (
+        <div class="step-body" id={bodyId}>
+          {hasLog && (
+            <LogView log={node.log} version={node.log.version} stepKey={node.key} label={`Log of ${kind} ${name}`.trim()}
+              query={ctx.query} active={ctx.focus?.key === node.key ? ctx.focus.line : -1} focusSeq={ctx.focus?.seq ?? 0}
+              follow={node.status === "started"} />
+          )}
+          {!hasLog && node.children.length === 0 && node.hooks.length === 0 && (
+            <p class="muted no-output">{node.status === "started" ? "Waiting for output…" : "No output."}</p>
+          )}
+          {node.children.length > 0 && list(node.children)}
+          {node.hooks.length > 0 && list(node.hooks)}
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** Every attempt's steps and job hooks; earlier attempts folded under their marker. */
+function StepTree({ steps, ctx }: { steps: BuildSteps; ctx: TreeContext }) {
+  const many = steps.attempts.length > 1;
+  return (
+    <>
+      {steps.attempts.map((a, i) => {
+        const list = (
+          <>
+            {a.steps.length > 0 && (
+              <ul class="steps">{a.steps.map((s) => <StepItem key={s.key} node={s} parent={null} ctx={ctx} />)}</ul>
+            )}
+            {a.jobHooks.length > 0 && (
+              <>
+                <h3 class="hooks-head">Job hooks</h3>
+                <ul class="steps">{a.jobHooks.map((s) => <StepItem key={s.key} node={s} parent={null} ctx={ctx} />)}</ul>
+              </>
+            )}
+          </>
+        );
+        const marker = a.marker ?? `attempt ${a.attempt}`;
+        if (!many) return <div key={i}>{list}</div>;
+        if (i < steps.attempts.length - 1)
+          return (
+            <details key={i} class="attempt">
+              <summary class="attempt-marker">{marker}</summary>
+              {list}
+            </details>
+          );
+        return (
+          <div key={i} class="attempt">
+            <p class="attempt-marker">{marker}</p>
+            {list}
+          </div>
+        );
+      })}
+    </>
+  );
+}
+
+/** The actions the build's status and the user's role allow. */
+function BuildActions(props: { build: Build; act: (verb: string, body?: unknown) => () => Promise<void>; reject: () => void }) {
+  const session = useSession();
+  const { build, act } = props;
+  const canWrite = can(session, "write");
+  const canMaintain = can(session, "maintain");
+  return (
+    <>
+      {canWrite && !isFinished(build.status) && <Action label="Cancel" kind="danger" run={act("cancel")} />}
+      {canWrite && isFinished(build.status) && <Action label="Retry" run={act("retry")} />}
+      {canMaintain && build.status === "waiting_for_approval" && (
+        <>
+          <Action label="Approve" kind="primary" run={act("approve", {})} />
+          <button type="button" class="danger" onClick={props.reject}>Reject</button>
+        </>
+      )}
+      {canMaintain && build.status === "failed" && <Action label="Mark as warning" run={act("warning")} />}
+    </>
+  );
+}
+
+export function BuildPage({ params }: { params: Params }) {
+  const { p, j, n } = params;
+  const loc = useLocation();
+  const buildUrl = path("pipelines", p, "jobs", j, "builds", n);
+  const { build, setBuild, error, steps, version } = useBuildStream(p, j, n);
+  const status = build?.status ?? "";
+  const blockedBy = useBlockedBy(buildUrl, status);
+  const plan = usePlan(buildUrl, status);
+  const [open, setOpen] = useState<Record<string, boolean>>({});
+  const autoOpened = useRef(new Set<string>());
+  const [focus, setFocus] = useState<Focus>(null);
+  const [rejecting, setRejecting] = useState(false);
+
   const isOpen = (node: StepNode) => {
     if (open[node.key] !== undefined) return open[node.key];
     if (node.children.length > 0 || node.type === "in_parallel" || node.type === "if") return true;
+    // a step open because it ran stays open when it ends
     if (openByDefault(node)) autoOpened.current.add(node.key);
     return autoOpened.current.has(node.key);
   };
@@ -151,6 +313,7 @@ export function BuildPage({ params }: { params: Params }) {
     setFocus((f) => ({ key, line, seq: (f?.seq ?? 0) + 1 }));
     return true;
   };
+  const search = useLogSearch(steps, version, reveal);
 
   // a line link (#step-<key>-L<n>): open its step and show the line, once the line has arrived
   const applied = useRef("");
@@ -163,72 +326,14 @@ export function BuildPage({ params }: { params: Params }) {
     if (reveal(m[1], line)) applied.current = loc.hash;
   }, [loc.hash, version]);
 
-  // search: every line of every step whose text holds the query
-  const matches = useMemo(() => {
-    if (!query) return [];
-    const out: { key: string; line: number }[] = [];
-    for (const node of steps.all()) for (const line of searchLines(node.log, query)) out.push({ key: node.key, line });
-    return out;
-  }, [query, steps, query ? version : 0]);
-  useEffect(() => {
-    const t = setTimeout(() => setQuery(typed.trim()), 150);
-    return () => clearTimeout(t);
-  }, [typed]);
-  useEffect(() => setMatchAt(-1), [query]);
-  const go = (delta: number) => {
-    if (matches.length === 0) return;
-    const next = matchAt < 0 ? (delta > 0 ? 0 : matches.length - 1) : (matchAt + delta + matches.length) % matches.length;
-    setMatchAt(next);
-    reveal(matches[next].key, matches[next].line);
-  };
-
-  const renderStep = (node: StepNode, parent: StepNode | null) => {
-    const shown = isOpen(node);
-    const { kind, name } = stepTitle(node);
-    const branch = isBranch(node, parent);
-    const condition = branch ? planNodeFor(plan, node.id)?.condition : undefined;
-    const bodyId = `step-body-${node.key}`;
-    const hasLog = node.log.length > 0;
-    return (
-      <li key={node.key} class={`step step-${node.type}`} data-step={node.key}>
-        <div class="step-head">
-          <button type="button" class="step-toggle" aria-expanded={shown ? "true" : "false"} aria-controls={bodyId}
-            onClick={() => setOpen((o) => ({ ...o, [node.key]: !shown }))}>
-            <span class="caret" aria-hidden="true">{shown ? "▾" : "▸"}</span>
-            <span class="step-kind">{kind}</span> <span class="step-name">{name}</span>
-          </button>
-          {branch && condition ? <code class="condition">{condition}</code> : null}
-          {branch && node.status === "skipped" ? <span class="muted">not taken</span> : null}
-          {branch && node.status !== "skipped" && node.status !== "started" ? <span class="muted">taken</span> : null}
-          <Status status={node.status} />
-          <span class="muted step-time">{stepDuration(node)}</span>
-        </div>
-        {shown && (
-          <div class="step-body" id={bodyId}>
-            {hasLog && (
-              <LogView log={node.log} version={node.log.version} stepKey={node.key} label={`Log of ${kind} ${name}`.trim()}
-                query={query} active={focus?.key === node.key ? focus.line : -1} focusSeq={focus?.seq ?? 0}
-                follow={node.status === "started"} />
-            )}
-            {!hasLog && node.children.length === 0 && node.hooks.length === 0 && (
-              <p class="muted no-output">{node.status === "started" ? "Waiting for output…" : "No output."}</p>
-            )}
-            {node.children.length > 0 && <ul class="steps">{node.children.map((c) => renderStep(c, node))}</ul>}
-            {node.hooks.length > 0 && <ul class="steps hooks">{node.hooks.map((c) => renderStep(c, node))}</ul>}
-          </div>
-        )}
-      </li>
-    );
-  };
-
-  const canWrite = can(session, "write");
-  const canMaintain = can(session, "maintain");
   const act = (verb: string, body?: unknown) => async () => {
-    const r = await api.post<{ build: Build }>(path(...buildPath, verb), body);
+    const r = await api.post<{ build: Build }>(`${buildUrl}/${verb}`, body);
     if (verb === "retry") navigate(href("pipelines", p, "jobs", j, "builds", r.build.number));
     else setBuild((b) => (b && b.status === r.build.status ? b : r.build));
   };
-  const multiAttempt = steps.attempts.length > 1;
+  const ctx: TreeContext = {
+    isOpen, toggle: (node, o) => setOpen((s) => ({ ...s, [node.key]: o })), plan, query: search.query, focus,
+  };
 
   return (
     <section data-page="build" aria-busy={build || error ? "false" : "true"}>
@@ -241,21 +346,7 @@ export function BuildPage({ params }: { params: Params }) {
             {build.reason && <span class="reason"> {build.reason}</span>}
           </span>
         )}
-        actions={build && (
-          <>
-            {canWrite && !isFinished(build.status) && (
-              <Action label="Cancel" kind="danger" run={act("cancel")} />
-            )}
-            {canWrite && isFinished(build.status) && <Action label="Retry" run={act("retry")} />}
-            {canMaintain && build.status === "waiting_for_approval" && !rejecting && (
-              <>
-                <Action label="Approve" kind="primary" run={act("approve", {})} />
-                <button type="button" class="danger" onClick={() => setRejecting(true)}>Reject</button>
-              </>
-            )}
-            {canMaintain && build.status === "failed" && <Action label="Mark as warning" run={act("warning")} />}
-          </>
-        )}
+        actions={build && !rejecting && <BuildActions build={build} act={act} reject={() => setRejecting(true)} />}
       >
         <ErrorBox error={error} />
         {!build && !error && <Loading />}
@@ -268,47 +359,12 @@ export function BuildPage({ params }: { params: Params }) {
           <>
             <div class="steps-head">
               <h2>Steps</h2>
-              <form class="log-search" role="search" onSubmit={(e) => { e.preventDefault(); go(1); }}>
-                <label for="log-search">Search log</label>
-                <input id="log-search" type="search" value={typed}
-                  onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
-                  onKeyDown={(e) => { if (e.key === "Enter" && e.shiftKey) { e.preventDefault(); go(-1); } }} />
-                <button type="button" onClick={() => go(-1)} disabled={matches.length === 0}>Previous match</button>
-                <button type="submit" disabled={matches.length === 0}>Next match</button>
-                <span class="match-count" aria-live="polite">
-                  {query ? (matches.length === 0 ? "no match" : matchAt >= 0 ? `${matchAt + 1} of ${matches.length}` : `${matches.length} ${matches.length === 1 ? "match" : "matches"}`) : ""}
-                </span>
-              </form>
+              <SearchBar search={search} />
             </div>
             {steps.all().length === 0 && (
               <p class="muted">{isFinished(build.status) ? "No steps ran." : "No step has started yet."}</p>
             )}
-            {steps.attempts.map((a, i) => {
-              const earlier = i < steps.attempts.length - 1;
-              const list = (
-                <>
-                  {a.steps.length > 0 && <ul class="steps">{a.steps.map((s) => renderStep(s, null))}</ul>}
-                  {a.jobHooks.length > 0 && (
-                    <>
-                      <h3 class="hooks-head">Job hooks</h3>
-                      <ul class="steps">{a.jobHooks.map((s) => renderStep(s, null))}</ul>
-                    </>
-                  )}
-                </>
-              );
-              if (!multiAttempt) return <div key={i}>{list}</div>;
-              return earlier ? (
-                <details key={i} class="attempt">
-                  <summary class="attempt-marker">{a.marker ?? `attempt ${a.attempt}`}</summary>
-                  {list}
-                </details>
-              ) : (
-                <div key={i} class="attempt">
-                  <p class="attempt-marker">{a.marker ?? `attempt ${a.attempt}`}</p>
-                  {list}
-                </div>
-              );
-            })}
+            <StepTree steps={steps} ctx={ctx} />
           </>
         )}
       </Page>
