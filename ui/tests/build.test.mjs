@@ -109,6 +109,12 @@ test("trigger from the job page; the log streams live with colours, links and se
   await page.locator("tr[data-build='2']").waitFor();
   await screenshot(page, "job");
   assert.deepEqual(await accessibilityProblems(page), []);
+  await page.getByRole("button", { name: "Pause" }).click();
+  await page.locator("[data-page=job] [data-status=paused]").waitFor();
+  assert.equal((await node.api("GET", api("colors"))).job.paused, true);
+  await page.getByRole("button", { name: "Unpause" }).click();
+  await page.getByRole("button", { name: "Pause" }).waitFor();
+  assert.equal((await node.api("GET", api("colors"))).job.paused, false);
 
   // a line link opens the build on that line, highlighted
   await page.goto(node.url + jobPath("colors") + "/builds/1");

@@ -39,6 +39,42 @@ export function Breadcrumb(props: { pipeline: string; job?: string }) {
   );
 }
 
+function BuildTable(props: { pipeline: string; job: string; builds: Build[] }) {
+  const { pipeline: p, job: j } = props;
+  return (
+    <div class="table-wrap">
+      <table class="builds">
+        <thead>
+          <tr><th scope="col">Build</th><th scope="col">Status</th><th scope="col">Trigger</th>
+            <th scope="col">Created</th><th scope="col">Started</th><th scope="col">Duration</th></tr>
+        </thead>
+        <tbody>
+          {props.builds.map((b) => (
+            <tr key={b.id} data-build={b.number}>
+              <td><a href={href("pipelines", p, "jobs", j, "builds", b.number)}>#{b.number}</a></td>
+              <td><Status status={b.status} /></td>
+              <td>{triggerWords(b.trigger)}</td>
+              <td><Time at={b.created_at} /></td>
+              <td><Time at={b.started_at} /></td>
+              <td>{b.status === "started" ? <span class="muted">running</span> : formatDuration(b.duration_ms)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function PauseButton(props: { pipeline: string; job: Job; set: (paused: boolean) => void }) {
+  const verb = props.job.paused ? "unpause" : "pause";
+  return (
+    <Action label={props.job.paused ? "Unpause" : "Pause"} run={async () => {
+      const r = await api.post<{ job: Job }>(path("pipelines", props.pipeline, "jobs", props.job.name, verb));
+      props.set(r.job.paused);
+    }} />
+  );
+}
+
 export function JobPage({ params }: { params: Params }) {
   const { p, j } = params;
   const session = useSession();
@@ -86,17 +122,8 @@ export function JobPage({ params }: { params: Params }) {
                 <TriggerForm pipeline={p} job={j} inputs={[]}
                   onDone={(b) => navigate(href("pipelines", p, "jobs", j, "builds", b.number))} />
               )}
-              {job.data.paused ? (
-                <Action label="Unpause" run={async () => {
-                  const r = await api.post<{ job: Job }>(path("pipelines", p, "jobs", j, "unpause"));
-                  job.setData((c) => (c ? { ...c, paused: r.job.paused } : c));
-                }} />
-              ) : (
-                <Action label="Pause" run={async () => {
-                  const r = await api.post<{ job: Job }>(path("pipelines", p, "jobs", j, "pause"));
-                  job.setData((c) => (c ? { ...c, paused: r.job.paused } : c));
-                }} />
-              )}
+              <PauseButton pipeline={p} job={job.data}
+                set={(paused) => job.setData((c) => (c ? { ...c, paused } : c))} />
             </>
           )
         }
@@ -112,28 +139,7 @@ export function JobPage({ params }: { params: Params }) {
         <h2>Builds</h2>
         {!ready && !job.error && !builds.error && <Loading />}
         {ready && list.length === 0 && <p class="muted">No builds yet.</p>}
-        {list.length > 0 && (
-          <div class="table-wrap">
-            <table class="builds">
-              <thead>
-                <tr><th scope="col">Build</th><th scope="col">Status</th><th scope="col">Trigger</th>
-                  <th scope="col">Created</th><th scope="col">Started</th><th scope="col">Duration</th></tr>
-              </thead>
-              <tbody>
-                {list.map((b) => (
-                  <tr key={b.id} data-build={b.number}>
-                    <td><a href={href("pipelines", p, "jobs", j, "builds", b.number)}>#{b.number}</a></td>
-                    <td><Status status={b.status} /></td>
-                    <td>{triggerWords(b.trigger)}</td>
-                    <td><Time at={b.created_at} /></td>
-                    <td><Time at={b.started_at} /></td>
-                    <td>{b.status === "started" ? <span class="muted">running</span> : formatDuration(b.duration_ms)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        {list.length > 0 && <BuildTable pipeline={p} job={j} builds={list} />}
         {builds.data && builds.data.length >= limit && (
           <p>
             <button type="button" disabled={more} onClick={() => { setMore(true); setLimit((l) => l + pageSize); }}>
