@@ -109,6 +109,11 @@ test("trigger from the job page; the log streams live with colours, links and se
   await page.locator("tr[data-build='2']").waitFor();
   await screenshot(page, "job");
   assert.deepEqual(await accessibilityProblems(page), []);
+  const phoneJob = await signedIn({ width: 390, height: 844 });
+  await phoneJob.goto(node.url + jobPath("colors"));
+  await phoneJob.locator("tr[data-build='2']").waitFor();
+  await screenshot(phoneJob, "job-phone");
+  await phoneJob.close();
   await page.getByRole("button", { name: "Pause" }).click();
   await page.locator("[data-page=job] [data-status=paused]").waitFor();
   assert.equal((await node.api("GET", api("colors"))).job.paused, true);
