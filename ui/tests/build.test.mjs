@@ -26,6 +26,7 @@ job "colors" {
 }
 
 job "slow" {
+  concurrency = 1
   task "wait" {
     run "shell" { cmd = "echo waiting; sleep 60" }
   }
@@ -148,9 +149,16 @@ test("trigger from the job page; the log streams live with colours, links and se
   assert.deepEqual(page.problems.filter((p) => !p.includes("401")), []);
 });
 
-test("the keyboard reaches Cancel; a cancelled build can be retried", async () => {
+test("a pending build says why it waits; the keyboard reaches Cancel; a cancelled build can be retried", async () => {
   const page = await signedIn();
   const { build } = await node.api("POST", api("slow", "/trigger"));
+  const queued = (await node.api("POST", api("slow", "/trigger"))).build;
+  await page.goto(node.url + jobPath("slow") + `/builds/${queued.number}`);
+  await headStatus(page).and(page.locator("[data-status=pending]")).waitFor();
+  await page.locator(".facts .blocked-by", { hasText: "the job already runs as many builds as its concurrency allows" }).waitFor();
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await headStatus(page).and(page.locator("[data-status=cancelled]")).waitFor();
+
   await page.goto(node.url + jobPath("slow") + `/builds/${build.number}`);
   await page.getByRole("region", { name: "Log of task wait" }).locator(".log-line", { hasText: "waiting" }).waitFor();
   let reached = false;
