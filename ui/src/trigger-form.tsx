@@ -2,6 +2,7 @@
 // pipeline, defaults filled in), then "Trigger". A job without inputs is just the button.
 import { useState } from "preact/hooks";
 import { api, path, type Build, type JobInput } from "./api";
+import { href } from "./router";
 
 type Value = string | boolean | string[];
 
@@ -86,22 +87,31 @@ function Field(props: { id: string; input: JobInput; value: Value; set: (v: Valu
   );
 }
 
-/** Triggers `job` of `pipeline` with the values of its `inputs`; `onDone` gets the new build. */
+/** Triggers `job` of `pipeline` with the values of its `inputs`; `onDone` gets the new build
+ *  (without it, the form links to the build it made). */
 export function TriggerForm(props: {
   pipeline: string;
   job: string;
   inputs: JobInput[];
   onDone?: (build: Build) => void;
+  disabled?: boolean;
 }) {
   const { pipeline, job, inputs } = props;
   const [values, setValues] = useState<Record<string, Value>>(() =>
     Object.fromEntries(inputs.map((i) => [i.name, initial(i)])));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
+  const [made, setMade] = useState<Build | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
+    const empty = inputs.find((i) => i.required && Array.isArray(values[i.name]) && !(values[i.name] as string[]).length);
+    if (empty) {
+      setError(new Error(`input "${empty.name}" is required`));
+      return;
+    }
     setBusy(true);
     setError(null);
+    setMade(null);
     try {
       const body: Record<string, unknown> = {};
       for (const i of inputs) {
@@ -110,7 +120,8 @@ export function TriggerForm(props: {
       }
       const res = await api.post<{ build: Build }>(path("pipelines", pipeline, "jobs", job, "trigger"),
         inputs.length ? { inputs: body } : undefined);
-      props.onDone?.(res.build);
+      if (props.onDone) props.onDone(res.build);
+      else setMade(res.build);
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -119,14 +130,19 @@ export function TriggerForm(props: {
   };
   const base = `trigger-${job.replace(/[^A-Za-z0-9_-]/g, "_")}`;
   return (
-    <form class={inputs.length ? "trigger-form card" : "trigger-form"} onSubmit={submit}
+    <form class={inputs.length ? "job-trigger card" : "job-trigger"} onSubmit={submit}
       aria-label={`Trigger ${job}`}>
       {inputs.map((i, n) => (
         <Field key={i.name} id={`${base}-${n}`} input={i} value={values[i.name] ?? initial(i)}
           set={(v) => setValues((s) => ({ ...s, [i.name]: v }))} />
       ))}
       <div class="trigger-submit">
-        <button type="submit" class="primary" disabled={busy}>Trigger</button>
+        <button type="submit" class="primary" disabled={busy || props.disabled}>Trigger</button>
+        {made && (
+          <span role="status">
+            <a href={href("pipelines", pipeline, "jobs", job, "builds", made.number)}>Build {made.number}</a> created
+          </span>
+        )}
         {error && <span class="error" role="alert">{error.message}</span>}
       </div>
     </form>

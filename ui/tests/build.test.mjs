@@ -47,6 +47,25 @@ job "fails" {
   }
 }
 
+job "deploy" {
+  input "env" {
+    type    = "string"
+    options = ["staging", "prod"]
+    default = "staging"
+  }
+  input "replicas" {
+    type    = "number"
+    default = 2
+  }
+  input "dry_run" {
+    type    = "bool"
+    default = false
+  }
+  task "show" {
+    run "shell" { cmd = "echo env=$INPUT_env replicas=$INPUT_replicas dry_run=$INPUT_dry_run" }
+  }
+}
+
 job "big" {
   task "flood" {
     run "shell" { cmd = "yes 'a line of a very long log, padded to about seventy bytes ....' | head -n 60000; echo last-line-of-the-flood" }
@@ -73,6 +92,13 @@ async function signedIn(size) {
   const page = await browser.page(size);
   await login(page, node);
   return page;
+}
+
+/** Opens a step's row unless it is open already (a step seen running stays open). */
+async function openStep(page, name) {
+  const toggle = page.getByRole("button", { name });
+  await toggle.waitFor();
+  if ((await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
 }
 
 async function buildStatus(j, n) {
@@ -124,7 +150,7 @@ test("trigger from the job page; the log streams live with colours, links and se
 
   // a line link opens the build on that line, highlighted
   await page.goto(node.url + jobPath("colors") + "/builds/1");
-  await page.getByRole("button", { name: "task print" }).click(); // finished well: closed at first
+  await openStep(page, "task print");
   const line2 = page.locator(".log-line[data-line='2'] a.ln");
   await line2.click();
   assert.match(page.url(), /#step-0-L2$/);
@@ -143,7 +169,7 @@ test("trigger from the job page; the log streams live with colours, links and se
   assert.deepEqual(await accessibilityProblems(page), []);
   const phone = await signedIn({ width: 390, height: 844 });
   await phone.goto(node.url + jobPath("colors") + "/builds/1");
-  await phone.getByRole("button", { name: "task print" }).click();
+  await openStep(phone, "task print");
   await phone.locator(".log-line", { hasText: "red line 1" }).waitFor();
   await screenshot(phone, "build-phone");
   assert.deepEqual(page.problems.filter((p) => !p.includes("401")), []);
@@ -198,6 +224,22 @@ test("a gated build waits for approval; Approve moves it on, Reject asks why", a
   await page.locator(".build-status", { hasText: "rejected by admin: not today" }).waitFor();
 });
 
+test("the trigger form is made from the job's inputs", async () => {
+  const page = await signedIn();
+  await page.goto(node.url + jobPath("deploy"));
+  await page.locator("[data-page=job][aria-busy=false]").waitFor();
+  await page.getByLabel("env").selectOption("prod");
+  await page.getByLabel("replicas").fill("5");
+  await page.getByLabel("dry_run").check();
+  await page.getByRole("button", { name: "Trigger" }).click();
+  await page.locator("h1", { hasText: "Build 1" }).waitFor();
+  await headStatus(page).and(page.locator("[data-status=succeeded]")).waitFor();
+  await openStep(page, "task show");
+  await page.getByRole("region", { name: "Log of task show" })
+    .locator(".log-line", { hasText: "env=prod replicas=5 dry_run=true" }).waitFor();
+  assert.deepEqual(page.problems.filter((p) => !p.includes("401")), []);
+});
+
 test("a failed build can be marked as warning", async () => {
   const page = await signedIn();
   const { build } = await node.api("POST", api("fails", "/trigger"));
@@ -217,7 +259,7 @@ test("a 4 MiB log opens and scrolls with only the visible lines in the DOM", asy
   const t0 = Date.now();
   await page.goto(node.url + jobPath("big") + `/builds/${build.number}`);
   await page.locator("[data-page=build][aria-busy=false]").waitFor();
-  await page.getByRole("button", { name: /task flood/ }).click();
+  await openStep(page, "task flood");
   const log = page.getByRole("region", { name: "Log of task flood" });
   await log.locator(".log-line").first().waitFor();
   const opened = Date.now() - t0;
