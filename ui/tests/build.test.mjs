@@ -66,6 +66,12 @@ job "deploy" {
   }
 }
 
+job "quick" {
+  task "t" {
+    run "shell" { cmd = "true" }
+  }
+}
+
 job "big" {
   task "flood" {
     run "shell" { cmd = "yes 'a line of a very long log, padded to about seventy bytes ....' | head -n 60000; echo last-line-of-the-flood" }
@@ -250,6 +256,20 @@ test("a failed build can be marked as warning", async () => {
   await page.getByRole("button", { name: "Mark as warning" }).click();
   await headStatus(page).and(page.locator("[data-status=warning]")).waitFor();
   assert.equal(await buildStatus("fails", build.number), "warning");
+});
+
+test("the job page shows 25 builds, then older ones on demand", async () => {
+  for (let i = 0; i < 30; i++) await node.api("POST", api("quick", "/trigger"));
+  const page = await signedIn();
+  await page.goto(node.url + jobPath("quick"));
+  await page.locator("[data-page=job][aria-busy=false]").waitFor();
+  await page.locator("tr[data-build='30']").waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 25);
+  assert.equal(await page.locator("tr[data-build='5']").count(), 0);
+  await page.getByRole("button", { name: "Older builds" }).click();
+  await page.locator("tr[data-build='1']").waitFor();
+  assert.equal(await page.locator("tbody tr").count(), 30);
+  assert.equal(await page.getByRole("button", { name: "Older builds" }).count(), 0);
 });
 
 test("a 4 MiB log opens and scrolls with only the visible lines in the DOM", async () => {
