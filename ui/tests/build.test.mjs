@@ -258,6 +258,30 @@ test("a failed build can be marked as warning", async () => {
   assert.equal(await buildStatus("fails", build.number), "warning");
 });
 
+test("roles hide what a user may not do", async () => {
+  await node.api("POST", "/api/v1/users", { username: "reader", password: "reader-password", role: "read" });
+  await node.api("POST", "/api/v1/users", { username: "writer", password: "writer-password", role: "write" });
+  const { build } = await node.api("POST", api("gated", "/trigger"));
+  const url = node.url + jobPath("gated") + `/builds/${build.number}`;
+  const buttons = async (page) => {
+    await page.goto(url);
+    await headStatus(page).and(page.locator("[data-status=waiting_for_approval]")).waitFor();
+    return page.locator("[data-page=build] .page-head .actions button").allTextContents();
+  };
+  const reader = await browser.page();
+  await login(reader, node, "reader", "reader-password");
+  assert.deepEqual(await buttons(reader), []);
+  await reader.goto(node.url + jobPath("gated"));
+  await reader.locator("[data-page=job][aria-busy=false]").waitFor();
+  assert.equal(await reader.getByRole("button", { name: "Trigger" }).count(), 0);
+  assert.equal(await reader.getByRole("button", { name: "Pause" }).count(), 0);
+  const writer = await browser.page();
+  await login(writer, node, "writer", "writer-password");
+  assert.deepEqual(await buttons(writer), ["Cancel"]);
+  const admin = await signedIn();
+  assert.deepEqual(await buttons(admin), ["Cancel", "Approve", "Reject"]);
+});
+
 test("the job page shows 25 builds, then older ones on demand", async () => {
   for (let i = 0; i < 30; i++) await node.api("POST", api("quick", "/trigger"));
   const page = await signedIn();
