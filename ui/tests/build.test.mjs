@@ -314,7 +314,23 @@ test("a 4 MiB log opens and scrolls with only the visible lines in the DOM", asy
   const total = Number(await log.locator(".log-line").last().getAttribute("data-line"));
   assert.ok(total > 50000, `${total} lines`);
   assert.ok((await page.locator(".log-line").count()) < 300);
+  // jumping anywhere in the log paints the lines there within a frame or two
+  const jumps = await log.evaluate(async (el) => {
+    const times = [];
+    for (let k = 0; k < 20; k++) {
+      const t = performance.now();
+      el.scrollTop = ((k * 7919) % 20) / 20 * (el.scrollHeight - el.clientHeight);
+      await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      const want = Math.floor(el.scrollTop / 20) + 1;
+      const shown = [...el.querySelectorAll(".log-line")].map((l) => Number(l.dataset.line));
+      if (!shown.includes(want)) throw new Error(`line ${want} not rendered`);
+      times.push(performance.now() - t);
+    }
+    return times.sort((a, b) => a - b);
+  });
+  assert.ok(jumps[jumps.length - 1] < 500, `slowest jump ${jumps[jumps.length - 1]} ms`);
   await page.getByLabel("Search log").fill("last-line-of-the");
   await page.locator(".match-count", { hasText: "1 match" }).waitFor();
-  console.log(`4 MiB log: page ready with the log shown in ${opened} ms, ${lines} line elements for ${total} lines`);
+  console.log(`4 MiB log: page ready with the log shown in ${opened} ms, ${lines} line elements for ${total} lines; ` +
+    `a jump to anywhere painted in ${jumps[10].toFixed(0)} ms (median), ${jumps[19].toFixed(0)} ms (slowest)`);
 });
