@@ -267,6 +267,8 @@ test("a failed build can be marked as warning", async () => {
   await page.getByRole("button", { name: "Mark as warning" }).click();
   await headStatus(page).and(page.locator("[data-status=warning]")).waitFor();
   assert.equal(await buildStatus("fails", build.number), "warning");
+  await page.goto(node.url + jobPath("fails") + "/builds/999");
+  await page.locator("[data-page=build][aria-busy=false] .error", { hasText: "No build 999 of job fails" }).waitFor();
 });
 
 test("roles hide what a user may not do", async () => {

@@ -9,6 +9,9 @@ import { visibleRange } from "./lines";
 /** Every log line's height in px (styles.css `.log-line` says the same). */
 export const lineHeight = 20;
 const maxBoxHeight = 480;
+/** Characters of one line shown; the rest of a longer line is counted, not drawn (search still
+ *  finds text in it). */
+export const maxLineShown = 10000;
 
 function clock(t: number | null): string {
   if (t === null) return "";
@@ -55,7 +58,8 @@ export function LogView(props: {
   const [first, end] = visibleRange(count, lineHeight, top, height);
   const rows = [];
   for (let i = first; i < end; i++) {
-    const { segments } = parseLine(log.lines[i], log.styles[i]);
+    const text = log.lines[i];
+    const { segments } = parseLine(text.length > maxLineShown ? text.slice(0, maxLineShown) : text, log.styles[i]);
     const shown = query ? markMatches(segments, query) : segments;
     rows.push(
       <div class={i === active ? "log-line hl" : "log-line"} key={i} data-line={i + 1}>
@@ -67,6 +71,7 @@ export function LogView(props: {
             const inner = s.mark ? <mark>{s.text}</mark> : s.text;
             return cls || css ? <span key={k} class={cls} style={css ?? undefined}>{inner}</span> : inner;
           })}
+          {text.length > maxLineShown && <span class="cut"> … {text.length - maxLineShown} more characters</span>}
         </span>
       </div>,
     );

@@ -341,7 +341,7 @@ export function BuildPage({ params }: { params: Params }) {
       <Page
         title={`Build ${n}`}
         sub={build && (
-          <span class="build-status">
+          <span class="build-status" aria-live="polite">
             <Status status={build.status} />
             {build.reason && <span class="reason"> {build.reason}</span>}
           </span>
