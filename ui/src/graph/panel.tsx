@@ -15,7 +15,7 @@ const setResource = (r: Resource): Change => (g) =>
 import { Action, ErrorBox, Status, Time, useData } from "../common";
 import { href } from "../router";
 import { useSession } from "../session";
-import { TriggerForm } from "./trigger-form";
+import { TriggerForm } from "../trigger-form";
 import { resourceState } from "./view";
 
 function versionText(v: Version): string {
