@@ -409,8 +409,8 @@ void resources_json(self_ptr self, std::vector<std::string> canonicals,
       proto::state_atom::value);
 }
 
-/// `resource` event for a change the pipeline made (pin, unpin, a version from a put or the API):
-/// the checker's state is asked first.
+/// `resource` event for a change the pipeline made (pin, unpin, a new webhook token, a version
+/// from a put or the API): the checker's state is asked first.
 void resource_changed(self_ptr self, const std::string& canonical) {
   if (!self->state.ctx.events->wanted()) return;
   auto it = self->state.resources.find(canonical);
@@ -912,6 +912,7 @@ caf::result<domain::reply> new_webhook_token(self_ptr self,
   if (!token) return domain::fail(domain::errc::internal, "cannot generate a webhook token");
   st.resources.at(*canonical).webhook_token = std::move(*token);
   spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);
+  resource_changed(self, *canonical);
   return resource_reply(self, *canonical, true);
 }
 

@@ -317,6 +317,11 @@ TEST_SUITE("integration.ui_data") {
     CHECK(only_p.wait(has("resource", [oldest](const json& d) {
       return d["resource"]["pinned_version_id"] == oldest;
     })));
+    auto token = node.post("/pipelines/p/resources/stamp.src/webhook-token");
+    REQUIRE(token.status == 200);
+    auto fresh = token.json()["resource"]["webhook_token"];
+    CHECK(only_p.wait(
+        has("resource", [fresh](const json& d) { return d["resource"]["webhook_token"] == fresh; })));
 
     // builds of q reach the unfiltered stream only; set and delete are pipeline events too
     REQUIRE(node.post("/pipelines/q/jobs/j/unpause").status == 200);
