@@ -213,9 +213,10 @@ function SetPipelineForm() {
   };
 
   // live validation: once typing pauses
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
-    const t = setTimeout(() => validate(true), validateDelayMs);
-    return () => clearTimeout(t);
+    timer.current = setTimeout(() => validate(true), validateDelayMs);
+    return () => clearTimeout(timer.current);
   }, [text, rows]);
 
   const pick = (d: Diagnostic) => {
@@ -232,6 +233,9 @@ function SetPipelineForm() {
     e.preventDefault();
     const vars = varsOf(rows);
     if (typeof vars === "string") return setError(new Error(vars));
+    // the save's own answer is the check: a pending live check must not replace it
+    clearTimeout(timer.current);
+    seq.current++;
     setSaving(true);
     setError(null);
     try {
@@ -239,7 +243,6 @@ function SetPipelineForm() {
       navigate(href("pipelines", name.trim()));
     } catch (x) {
       if (x instanceof ApiError && x.status === 422 && x.diagnostics.length) {
-        seq.current++;
         setCheck({ state: "invalid", diagnostics: x.diagnostics });
       } else setError(x as Error);
     } finally {
