@@ -105,10 +105,10 @@ export function WorkersPage({ params }: { params: Params }) {
                 {data.workers.map((w) => (
                   <tr key={w.name} data-worker={w.name}>
                     <th scope="row" class="mono">{w.name}</th>
-                    <td>{w.kind}</td>
-                    <td><Status status={w.status} /></td>
-                    <td data-slots>{w.running} / {w.concurrency}</td>
-                    <td>
+                    <td data-label="Kind">{w.kind}</td>
+                    <td data-label="Status"><Status status={w.status} /></td>
+                    <td data-label="Slots" data-slots>{w.running} / {w.concurrency}</td>
+                    <td data-label="Running">
                       {(running.get(w.name) ?? []).map((b) => (
                         <div key={b.id}>
                           <a href={href("pipelines", b.pipeline, "jobs", b.job, "builds", b.number)}>
@@ -117,10 +117,10 @@ export function WorkersPage({ params }: { params: Params }) {
                         </div>
                       ))}
                     </td>
-                    <td><List items={w.tags} /></td>
-                    <td><List items={w.queues} /></td>
-                    {withPartitions && <td>{w.partitions ?? ""}</td>}
-                    <td><Time at={w.last_heartbeat_at} /></td>
+                    <td data-label="Tags"><List items={w.tags} /></td>
+                    <td data-label="Queues"><List items={w.queues} /></td>
+                    {withPartitions && <td data-label="Partitions">{w.partitions ?? ""}</td>}
+                    <td data-label="Heartbeat"><Time at={w.last_heartbeat_at} /></td>
                     {admin && (
                       <td>
                         {w.status === "stale" && (
