@@ -125,7 +125,8 @@ export function ResourcePage({ params }: { params: Params }) {
       if (r.canonical !== seen.current.canonical) return;
       // an event may leave out what only some roles see (the webhook token): keep what we have
       setResource((cur) => (cur ? { ...cur, ...r } : r));
-      if (r.latest_version && r.latest_version.id !== seen.current.top)
+      const latest = (data.latest_version ?? r.latest_version) as { id: number } | null | undefined;
+      if (latest && latest.id !== seen.current.top)
         loadVersions(r.canonical, seen.current.limit).catch(setError);
     }, ["resource"], () => refresh());
   }, [p, params.r, limit]);

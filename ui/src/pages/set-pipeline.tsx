@@ -26,7 +26,7 @@ interface VarRow {
 type Check =
   | { state: "none" }
   | { state: "checking" }
-  | { state: "valid" }
+  | { state: "valid"; notes: Diagnostic[] }
   | { state: "invalid"; diagnostics: Diagnostic[] }
   | { state: "error"; message: string };
 
@@ -137,15 +137,15 @@ function Diagnostics({ check, onPick }: { check: Check; onPick: (d: Diagnostic) 
       <p id="check-status" class={`check check-${check.state}`} role="status">
         {check.state === "none" && "Type or paste a pipeline to check it."}
         {check.state === "checking" && "Checking…"}
-        {check.state === "valid" && "Valid."}
+        {check.state === "valid" && (check.notes.length ? `Valid, with ${check.notes.length === 1 ? "a note" : `${check.notes.length} notes`}:` : "Valid.")}
         {check.state === "invalid" &&
           `${check.diagnostics.length} problem${check.diagnostics.length === 1 ? "" : "s"}:`}
         {check.state === "error" && `Could not check: ${check.message}`}
       </p>
-      {check.state === "invalid" && (
+      {(check.state === "invalid" || (check.state === "valid" && check.notes.length > 0)) && (
         <ul>
-          {check.diagnostics.map((d, i) => (
-            <li key={i} data-diagnostic>
+          {(check.state === "invalid" ? check.diagnostics : check.notes).map((d, i) => (
+            <li key={i} data-diagnostic={check.state === "invalid" ? "" : undefined} data-note={check.state === "valid" ? "" : undefined}>
               <button type="button" class="link" onClick={() => onPick(d)}
                 title="Put the cursor there">
                 <span class="mono">{d.line}:{d.column}</span>
@@ -202,8 +202,9 @@ function SetPipelineForm() {
     if (!text.trim()) return setCheck({ state: "none" });
     setCheck({ state: "checking" });
     try {
-      await api.post(path("validate"), { config: text, vars, offline });
-      if (n === seq.current) setCheck({ state: "valid" });
+      const r = await api.post<{ notes?: Diagnostic[] }>(path("validate"),
+        { config: text, vars, offline, name: name.trim() || undefined });
+      if (n === seq.current) setCheck({ state: "valid", notes: r?.notes ?? [] });
     } catch (e) {
       if (n !== seq.current) return;
       if (e instanceof ApiError && e.status === 422)
