@@ -95,6 +95,10 @@ export function ResourcePage({ params }: { params: Params }) {
   // the API path of this resource: its canonical name once known (the URL may hold the bare name)
   const rc = ["pipelines", p, "resources", resource?.canonical ?? params.r];
 
+  // what the event handler and refreshes read, current at every render
+  const seen = useRef<{ canonical?: string; top?: number; limit: number }>({ limit });
+  seen.current = { canonical: resource?.canonical, top: versions?.[0]?.id, limit };
+
   const loadResource = async () => {
     const { resources } = await api.get<{ resources: Resource[] }>(path("pipelines", p, "resources"));
     const byCanonical = resources.find((x) => x.canonical === params.r);
@@ -110,11 +114,9 @@ export function ResourcePage({ params }: { params: Params }) {
     setVersions(versions);
   };
   const refresh = () =>
-    loadResource().then((r) => loadVersions(r.canonical, limit)).then(() => setError(null), setError);
+    loadResource().then((r) => loadVersions(r.canonical, seen.current.limit))
+      .then(() => setError(null), setError);
 
-  // what the event handler compares against, current at every render
-  const seen = useRef<{ canonical?: string; top?: number; limit: number }>({ limit });
-  seen.current = { canonical: resource?.canonical, top: versions?.[0]?.id, limit };
 
   useEffect(() => {
     refresh();
@@ -129,7 +131,7 @@ export function ResourcePage({ params }: { params: Params }) {
       if (latest && latest.id !== seen.current.top)
         loadVersions(r.canonical, seen.current.limit).catch(setError);
     }, ["resource"], () => refresh());
-  }, [p, params.r, limit]);
+  }, [p, params.r]);
 
   const busy = resource === null || versions === null;
   const write = can(session, "write");
@@ -237,7 +239,11 @@ export function ResourcePage({ params }: { params: Params }) {
               </div>
             )}
             {versions.length >= limit && (
-              <button type="button" onClick={() => setLimit((n) => n + pageSize)}>Show more versions</button>
+              <button type="button" onClick={() => {
+                const n = limit + pageSize;
+                setLimit(n);
+                loadVersions(resource.canonical, n).catch(setError);
+              }}>Show more versions</button>
             )}
           </section>
         )}
