@@ -42,6 +42,10 @@ resource "git" "broken" {
   }
 }
 
+resource "cron" "many" {
+  check_interval = "@every 24h"
+}
+
 job "use" {
   get "cron" "tick" {}
   task "hello" {
@@ -259,6 +263,20 @@ describe("pages", () => {
     await phone.locator("[data-page=set-pipeline][aria-busy=false]").waitFor();
     await checkPage(phone, "set-pipeline-phone");
     assert.deepEqual(problems(page, ["422"]), []);
+  });
+
+  test("resource page: versions come 50 at a time", async () => {
+    for (let i = 0; i < 55; i++)
+      await node.api("POST", resourcePath("many") + "/versions", { version: { n: String(i) } });
+    const page = await browser.page();
+    await login(page, node, "admin", adminPassword, `/pipelines/${enc(R)}/resources/many`);
+    await page.locator("[data-page=resource][aria-busy=false]").waitFor();
+    const rows = page.locator("table.versions tbody tr");
+    assert.equal(await rows.count(), 50);
+    assert.match(await rows.first().textContent(), /n:\s*54/);
+    await page.getByRole("button", { name: "Show more versions" }).click();
+    await eventually(async () => (await rows.count()) >= 55, 5000, "the next versions");
+    assert.equal(await page.getByRole("button", { name: "Show more versions" }).count(), 0);
   });
 
   test("a read-only user sees no actions and cannot set pipelines", async () => {
