@@ -217,7 +217,7 @@ describe("pages", () => {
     await page.getByLabel("Pipeline name").fill(name);
 
     // upload fills the editor
-    const good = `job "greet" {\n  task "hello" {\n    run "shell" {\n      cmd = "echo \${var.greeting}"\n    }\n  }\n}\n`;
+    const good = `variable "greeting" {\n  type    = string\n  default = "hi"\n}\n\njob "greet" {\n  task "hello" {\n    run "shell" {\n      cmd = "echo \${var.greeting}"\n    }\n  }\n}\n`;
     await page.getByLabel("Upload HCL file").setInputFiles(tempFile("greet.hcl", good));
     const editor = page.getByLabel("Configuration (HCL)");
     await eventually(async () => (await editor.inputValue()) === good, 5000, "the uploaded file");
@@ -227,8 +227,8 @@ describe("pages", () => {
     await editor.fill(bad);
     const diagnostic = page.locator("[data-diagnostic]").first();
     await diagnostic.waitFor();
-    assert.match(await diagnostic.textContent(), /^2:\d+ .*missing/);
-    await page.locator(".editor .gutter .bad").getByText("2").waitFor();
+    assert.match(await diagnostic.textContent(), /^7:\d+ .*missing/);
+    await page.locator(".editor .gutter .bad").getByText("7").waitFor();
     await checkPage(page, "set-pipeline-error");
     // choosing it puts the cursor on that line
     await diagnostic.getByRole("button").click();
@@ -236,7 +236,7 @@ describe("pages", () => {
       const t = document.getElementById("config");
       return document.activeElement === t && t.value.slice(0, t.selectionStart).split("\n").length;
     });
-    assert.equal(caret, 2);
+    assert.equal(caret, 7);
 
     // fixed, with a variable: valid, then Save (by keyboard) lands on the pipeline page
     await editor.fill(good);
