@@ -282,7 +282,11 @@ function SetPipelineForm() {
               </datalist>
             </div>
             {existing && (
-              <button type="button" disabled={loading} onClick={() => load(name.trim())}>
+              <button type="button" disabled={loading} onClick={() => {
+                if (text.trim() && !window.confirm(`Replace the text in the editor with ${name.trim()}'s configuration?`))
+                  return;
+                load(name.trim());
+              }}>
                 Load current configuration
               </button>
             )}
