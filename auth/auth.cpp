@@ -293,6 +293,40 @@ bearer_result parse_bearer(std::string_view header) {
   return {std::string(token), {}};
 }
 
+std::optional<std::string> session_token(std::string_view header) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto pair = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq == std::string_view::npos || pair.substr(0, eq) != session_cookie) continue;
+    auto value = pair.substr(eq + 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (value.empty() || value.size() > max_token_size) return std::nullopt;  // "": logged out
+    return std::string(value);
+  }
+  return std::nullopt;
+}
+
+std::string csrf_token(const std::string& secret, std::string_view token) {
+  auto mac = hmac_sha256(secret, token);
+  if (!mac) return {};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : *mac) {
+    out += hex[b >> 4];
+    out += hex[b & 0xf];
+  }
+  return out;
+}
+
+bool csrf_matches(const std::string& secret, std::string_view token, std::string_view given) {
+  auto expected = csrf_token(secret, token);
+  return !expected.empty() && given.size() == expected.size() &&
+         CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
+}
+
 std::optional<std::string> random_token(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)

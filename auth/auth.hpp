@@ -66,6 +66,18 @@ struct bearer_result {
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive).
 bearer_result parse_bearer(std::string_view authorization_header);
 
+/// The browser's session (docs/web-ui.md): a login token in an HttpOnly cookie of this name, and
+/// on writes the token's CSRF token in a header, which only the node's own pages can learn.
+inline constexpr std::string_view session_cookie = "pikoci_session";
+
+/// The `pikoci_session` value of a `Cookie` header value (the first one), if it has one.
+std::optional<std::string> session_token(std::string_view cookie_header);
+/// The CSRF token of a session token: lower-case hex HMAC-SHA256 of it under `secret`. Empty
+/// only if HMAC fails.
+std::string csrf_token(const std::string& secret, std::string_view token);
+/// Whether `given` is `token`'s CSRF token, compared in constant time.
+bool csrf_matches(const std::string& secret, std::string_view token, std::string_view given);
+
 /// RFC 4648 §5 without padding. Decoding is strict (no padding, no whitespace, unused trailing
 /// bits must be zero) so one token has exactly one spelling.
 std::string base64url_encode(std::string_view bytes);

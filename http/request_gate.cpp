@@ -92,7 +92,7 @@ struct request_gate::parser_state {
   request_head head;
   std::string field;  // the field name being read
   bool last_was_value = true;
-  bool field_is_authorization = false;
+  std::optional<std::string>* capture = nullptr;  // where the field being read goes, if kept
   std::size_t fields = 0;
   std::uint64_t max_body = 0;
   std::uint64_t body = 0;
@@ -105,9 +105,35 @@ struct request_gate::parser_state {
     head = request_head{};
     field.clear();
     last_was_value = true;
-    field_is_authorization = false;
+    capture = nullptr;
     fields = 0;
     body = 0;
+  }
+
+  /// Starts keeping the value of the field just named when the policy reads it: the token, the
+  /// session cookie and the CSRF token. False (and `refuse` set) for a second Authorization.
+  bool keep_field() {
+    capture = nullptr;
+    auto start = [this](std::optional<std::string>& f, const char* separator) {
+      if (f) {
+        f->append(separator);
+      } else {
+        f.emplace();
+      }
+      capture = &f;
+    };
+    if (iequals(field, "authorization")) {
+      if (head.authorization) {  // two tokens: which one counts would be a guess
+        refuse = refusal{errc::unauthenticated, "more than one Authorization header"};
+        return false;
+      }
+      start(head.authorization, "");
+    } else if (iequals(field, "cookie")) {
+      start(head.cookie, "; ");
+    } else if (iequals(field, "x-csrf-token")) {
+      start(head.csrf_token, ", ");
+    }
+    return true;
   }
 
   static parser_state& of(http_parser* p) { return *static_cast<parser_state*>(p->data); }
@@ -148,16 +174,9 @@ struct request_gate::parser_state {
     if (s.at != phase::head) return 0;
     if (!s.last_was_value) {
       s.last_was_value = true;
-      s.field_is_authorization = iequals(s.field, "authorization");
-      if (s.field_is_authorization) {
-        if (s.head.authorization) {  // two tokens: which one counts would be a guess
-          s.refuse = refusal{errc::unauthenticated, "more than one Authorization header"};
-          return 1;
-        }
-        s.head.authorization.emplace();
-      }
+      if (!s.keep_field()) return 1;
     }
-    if (s.field_is_authorization) s.head.authorization->append(at, n);
+    if (s.capture != nullptr) (*s.capture)->append(at, n);  // bounded by the head limit
     return 0;
   }
   static int on_headers_complete(http_parser* p) {

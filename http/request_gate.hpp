@@ -32,6 +32,8 @@ struct request_head {
   std::string method;  // "GET"
   std::string target;  // path and query, still percent-encoded
   std::optional<std::string> authorization;
+  std::optional<std::string> cookie;      // several Cookie fields joined with "; "
+  std::optional<std::string> csrf_token;  // X-CSRF-Token; several joined with ", "
   std::optional<std::uint64_t> content_length;
   bool chunked = false;
   bool has_body() const { return chunked || (content_length && *content_length > 0); }

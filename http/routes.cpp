@@ -21,6 +21,7 @@
 #include "config/pipeline/utf8.hpp"
 #include "domain/metrics.hpp"
 #include "http/errors.hpp"
+#include "http/ui.hpp"
 
 namespace pikoci::http {
 namespace {
@@ -99,6 +100,10 @@ class sse_stream final : public proto::event_sink {
     std::lock_guard<std::mutex> lock(mu_);
     end();
   }
+  bool gone() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return done_ || flow_->broken;
+  }
   /// The node accepted the subscription: headers go out now if no event did.
   void opened() {
     requests().count("GET", route_of(req_->header().path()), 200);
@@ -174,7 +179,7 @@ class sse_stream final : public proto::event_sink {
   }
 
   request_t req_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::optional<builder_t> resp_;
   bool done_ = false;
   bool replaying_ = true;  // until opened()
@@ -203,6 +208,7 @@ struct input {
   json body;
   auth::claims who;
   std::function<proto::event_sink_ptr()> open_stream;  // for the SSE routes
+  std::string token;  // the token `who` comes from (user routes)
   /// A path parameter, percent-decoded: the one place names from paths are decoded (the gate
   /// already refused paths that are not percent-encoded UTF-8).
   std::string param(const char* name) const {
@@ -340,10 +346,15 @@ parsed<proto::trigger_job> trigger_job(const input& in) {
   return proto::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
 }
 
-parsed<proto::set_pipeline> set_pipeline(const input& in) {
-  if (auto name = in.param("p"); !pipeline::is_valid_name(name))
-    return bad("invalid pipeline name " + hcl::to_json_text(json(name)) + ": " +
-               pipeline::name_rule);
+/// The 400 answer for a pipeline name outside the name rule; none when it is valid.
+std::optional<response> bad_pipeline_name(const std::string& name) {
+  if (pipeline::is_valid_name(name)) return std::nullopt;
+  return bad("invalid pipeline name " + hcl::to_json_text(json(name)) + ": " + pipeline::name_rule);
+}
+
+/// `config` and `vars` of a body holding pipeline text (PUT /pipelines/{p}, POST /validate), or
+/// the 400 answer.
+std::variant<std::pair<std::string, json>, response> pipeline_text(const input& in) {
   if (!in.body.contains("config") || !in.body["config"].is_string())
     return bad("config must be a string holding the pipeline's HCL");
   json vars = json::object();
@@ -351,7 +362,42 @@ parsed<proto::set_pipeline> set_pipeline(const input& in) {
     if (!in.body["vars"].is_object()) return bad("vars must be an object");
     vars = in.body["vars"];
   }
-  return proto::set_pipeline{in.param("p"), in.body["config"].get<std::string>(), std::move(vars)};
+  return std::make_pair(in.body["config"].get<std::string>(), std::move(vars));
+}
+
+parsed<proto::set_pipeline> set_pipeline(const input& in) {
+  if (auto no = bad_pipeline_name(in.param("p"))) return *no;
+  auto text = pipeline_text(in);
+  if (auto* no = std::get_if<response>(&text)) return *no;
+  auto& [config, vars] = std::get<std::pair<std::string, json>>(text);
+  return proto::set_pipeline{in.param("p"), std::move(config), std::move(vars)};
+}
+
+/// POST /validate {"config","vars","offline","name"}: `name` (optional) is the pipeline's name
+/// the text is meant for, as in PUT /pipelines/{p}'s messages. Only admins (who may set
+/// pipelines) have the node fetch http(s) sources: for other roles the load is offline, so a
+/// reader cannot make the node request URLs of their choosing.
+parsed<proto::validate_pipeline> validate_pipeline(const input& in) {
+  auto text = pipeline_text(in);
+  if (auto* no = std::get_if<response>(&text)) return *no;
+  const auto& b = in.body;
+  if (b.contains("offline") && !b["offline"].is_boolean()) return bad("offline must be a boolean");
+  std::string name;
+  if (b.contains("name")) {
+    if (!b["name"].is_string()) return bad("name must be a string");
+    name = b["name"].get<std::string>();
+    if (auto no = bad_pipeline_name(name)) return *no;
+  }
+  auto& [config, vars] = std::get<std::pair<std::string, json>>(text);
+  bool offline = b.value("offline", false) || !auth::allows(in.who.r, auth::role::admin);
+  return proto::validate_pipeline{std::move(name), std::move(config), std::move(vars), offline};
+}
+
+/// GET /events?pipeline=NAME: only that pipeline's events.
+proto::watch_events watch_events(const input& in) {
+  std::string pipeline;
+  if (in.query.has("pipeline")) pipeline = std::string(in.query["pipeline"]);
+  return proto::watch_events{in.open_stream(), std::move(pipeline)};
 }
 
 parsed<proto::set_concurrency> set_concurrency(const input& in) {
@@ -433,30 +479,78 @@ parsed<proto::list_notifications> list_notifications(const input& in) {
   return req;
 }
 
-/// The claims of a verified token from an Authorization header value (nullopt: no header), or
-/// the 401 answer. The gate asks before a body is read; routes ask again with the role.
-std::variant<auth::claims, response> token_claims(
-    const std::optional<std::string_view>& header, const std::string& secret) {
-  if (!header) return failure(errc::unauthenticated, "missing Authorization: Bearer <token>");
-  auto bearer = auth::parse_bearer(*header);
-  if (!bearer) return failure(errc::unauthenticated, bearer.error);
-  auto verified = auth::verify(secret, *bearer.token, unix_now());
-  if (!verified) return failure(errc::unauthenticated, verified.error);
-  return *verified.ok;
+/// What a request shows to say who is calling: the Authorization header, or (on user routes)
+/// the session cookie, which on writes needs the token's CSRF token beside it (docs/web-ui.md).
+struct credentials {
+  std::optional<std::string> authorization;
+  std::optional<std::string> cookie;  // the Cookie fields, joined with "; "
+  std::optional<std::string> csrf;    // the X-CSRF-Token fields, joined with ", "
+  bool writes = false;                // neither GET nor HEAD
+};
+
+/// A verified token and its claims.
+struct caller {
+  auth::claims claims;
+  std::string token;
+};
+
+/// The caller of a request's credentials, or why not (401, 403 for a missing or wrong CSRF
+/// token). The gate asks before a body is read; routes ask again with the role.
+std::variant<caller, refusal> token_claims(const credentials& c, const std::string& secret) {
+  auto session = c.authorization || !c.cookie ? std::nullopt : auth::session_token(*c.cookie);
+  std::string token;
+  if (session) {
+    token = std::move(*session);
+  } else if (!c.authorization) {
+    return refusal{errc::unauthenticated,
+                   c.cookie ? "missing Authorization: Bearer <token> or session cookie"
+                            : "missing Authorization: Bearer <token>"};
+  } else {
+    auto bearer = auth::parse_bearer(*c.authorization);
+    if (!bearer) return refusal{errc::unauthenticated, bearer.error};
+    token = std::move(*bearer.token);
+  }
+  auto verified = auth::verify(secret, token, unix_now());
+  if (!verified)
+    return refusal{errc::unauthenticated,
+                   session ? "session: " + verified.error + ": log in again" : verified.error};
+  // a page of another site can make the browser send the cookie, but cannot read this value
+  if (session && c.writes && !(c.csrf && auth::csrf_matches(secret, token, *c.csrf)))
+    return refusal{errc::forbidden, "missing or wrong CSRF token"};
+  return caller{*verified.ok, std::move(token)};
 }
 
-std::optional<std::string_view> authorization_of(const request_t& req) {
+/// The values of every field `name` of the request, joined with `separator`; nullopt: none.
+std::optional<std::string> fields_of(const request_t& req, std::string_view name,
+                                     const char* separator) {
+  std::optional<std::string> out;
+  req->header().for_each_field([&](const auto& f) {
+    if (!restinio::impl::is_equal_caseless(f.name(), name)) return;
+    out = out ? *out + separator + f.value() : f.value();
+  });
+  return out;
+}
+
+/// The credentials of a request; the session cookie counts only on user routes.
+credentials credentials_of(const request_t& req, bool user) {
   const auto& h = req->header();
-  if (!h.has_field(restinio::http_field::authorization)) return std::nullopt;
-  return h.get_field(restinio::http_field::authorization);
+  credentials c;
+  if (h.has_field(restinio::http_field::authorization))
+    c.authorization = h.get_field(restinio::http_field::authorization);
+  if (user) {
+    c.cookie = fields_of(req, "cookie", "; ");
+    c.csrf = fields_of(req, "x-csrf-token", ", ");
+  }
+  c.writes = h.method() != restinio::http_method_get() && h.method() != restinio::http_method_head();
+  return c;
 }
 
-/// Who is calling: the verified claims, or the 401/403 answer.
-std::variant<auth::claims, response> authenticate(const request_t& req, const node_view& node,
-                                                       auth::role need) {
-  auto who = token_claims(authorization_of(req), node.jwt_secret);
-  if (std::holds_alternative<response>(who)) return who;
-  auto& c = std::get<auth::claims>(who);
+/// Who is calling: the verified caller, or the 401/403 answer.
+std::variant<caller, response> authenticate(const request_t& req, const node_view& node,
+                                            auth::role need) {
+  auto who = token_claims(credentials_of(req, true), node.jwt_secret);
+  if (auto* no = std::get_if<refusal>(&who)) return failure(no->code, no->message);
+  auto& c = std::get<caller>(who).claims;
   if (c.worker)
     return failure(errc::forbidden, "worker tokens are accepted only on worker routes");
   // A token from a login holds what its account holds now (docs/users.md).
@@ -472,7 +566,7 @@ std::variant<auth::claims, response> authenticate(const request_t& req, const no
     return failure(errc::forbidden, "this needs the " + std::string(auth::to_string(need)) +
                                           " role; the token has " +
                                           std::string(auth::to_string(c.r)));
-  return c;
+  return std::get<caller>(std::move(who));
 }
 
 /// A JSON body decoded with the node's limits (pipeline::decode_json), or the 400/413 answer.
@@ -525,10 +619,34 @@ std::optional<response> hash_off_io(std::function<void()> work) {
   return std::nullopt;
 }
 
-/// POST /login: PBKDF2 runs off the I/O thread (hash_off_io). Failed attempts back off per
-/// address and per user name (auth::login_throttle), checked before any PBKDF2 work.
+/// The session of a login token, as `POST /session` and `GET /session` answer it.
+json session_of(const std::string& secret, const auth::claims& c, const std::string& token) {
+  using namespace std::chrono;
+  return {{"username", c.subject},
+          {"role", std::string(auth::to_string(c.r))},
+          {"csrf_token", auth::csrf_token(secret, token)},
+          {"expires_at", c.expires_at == 0
+                             ? json(nullptr)
+                             : json(model::format_time(system_clock::time_point(
+                                   seconds(c.expires_at))))}};
+}
+
+/// The Set-Cookie value that keeps `token` in the browser for `max_age` seconds (0: until the
+/// browser closes; negative: remove it).
+std::string session_cookie(const std::string& token, std::int64_t max_age) {
+  auto text = std::string(auth::session_cookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+  if (max_age != 0) text += "; Max-Age=" + std::to_string(std::max<std::int64_t>(max_age, 0));
+  return text;
+}
+
+/// What a successful password login answers: `POST /login` the token, `POST /session` the
+/// session with the token in a cookie.
+enum class login_answer { token, session };
+
+/// POST /login and POST /session: PBKDF2 runs off the I/O thread (hash_off_io). Failed attempts
+/// back off per address and per user name (auth::login_throttle), checked before any PBKDF2 work.
 handling_t login(const request_t& req, const node_view& node, const server_options& opts,
-                 std::shared_ptr<auth::login_throttle> throttle) {
+                 std::shared_ptr<auth::login_throttle> throttle, login_answer answer) {
   auto body = json_body(req, opts.max_login_body_bytes);
   if (auto* r = std::get_if<response>(&body)) return reply(req, *r);
   auto& j = std::get<json>(body);
@@ -547,17 +665,20 @@ handling_t login(const request_t& req, const node_view& node, const server_optio
     return reply(req, r);
   }
   auto busy = hash_off_io([req, users = node.users, secret = node.jwt_secret,
-                           ttl = opts.login_ttl_seconds, throttle, address, user,
+                           ttl = opts.login_ttl_seconds, throttle, address, user, answer,
                            pass = j["password"].get<std::string>()] {
     auto c = users->login(user, pass, unix_now(), ttl);
     if (!c) {
       throttle->failed(address, user, auth::login_throttle::clock::now());
-      write(req, failure(errc::unauthenticated, "wrong username or password"));
-    } else {
-      throttle->succeeded(address, user);
-      write(req, ok({{"token", auth::sign(secret, *c)},
-                          {"role", std::string(auth::to_string(c->r))}}));
+      return write(req, failure(errc::unauthenticated, "wrong username or password"));
     }
+    throttle->succeeded(address, user);
+    auto token = auth::sign(secret, *c);
+    if (answer == login_answer::token)
+      return write(req, ok({{"token", token}, {"role", std::string(auth::to_string(c->r))}}));
+    auto r = ok(session_of(secret, *c, token));
+    r.headers.emplace_back("Set-Cookie", session_cookie(token, ttl));
+    write(req, r);
   });
   if (busy) return reply(req, *busy);
   return restinio::request_accepted();
@@ -574,17 +695,40 @@ handling_t reply_refusal(const request_t& req) {
   auto code = h.get_field_or(std::string(refusal_code_header), "bad_request");
   auto message = percent_decode_message(h.get_field_or(std::string(refusal_message_header), ""));
   errc e = errc::bad_request;
-  for (errc c : {errc::bad_request, errc::unauthenticated, errc::not_found, errc::payload_too_large,
-                 errc::uri_too_long, errc::header_too_large})
+  for (errc c : {errc::bad_request, errc::unauthenticated, errc::forbidden, errc::not_found,
+                 errc::payload_too_large, errc::uri_too_long, errc::header_too_large})
     if (code == domain::to_string(c)) e = c;
   return reply_error(req, e, message);
+}
+
+/// The web UI's answer (http/ui.hpp) to a request no API route has, if it is the UI's; its
+/// request counter's `route` is `ui`.
+std::optional<handling_t> serve_ui(const request_t& req) {
+  const auto& h = req->header();
+  std::string method(h.method().c_str());
+  auto field = [&h](restinio::http_field_t f) { return std::string(h.get_field_or(f, "")); };
+  auto accept = field(restinio::http_field::accept);
+  auto encoding = field(restinio::http_field::accept_encoding);
+  auto if_none_match = field(restinio::http_field::if_none_match);
+  auto answer = ui_answer({method, h.path(), accept, encoding, if_none_match});
+  if (!answer) return std::nullopt;
+  requests().count(method, "ui", answer->status);
+  // user-controlled output: HEAD and 304 say the length of a body they do not send
+  auto resp = req->create_response<restinio::user_controlled_output_t>(
+      restinio::http_status_line_t{
+          restinio::http_status_code_t{static_cast<std::uint16_t>(answer->status)}, ""});
+  for (const auto& [k, v] : answer->headers) resp.append_header(k, v);
+  resp.set_content_length(answer->content_length);
+  if (!answer->body.empty())
+    resp.set_body(restinio::const_buffer(answer->body.data(), answer->body.size()));
+  return resp.done();
 }
 
 // ---- the route table
 
 /// Who may use a route.
 enum class access {
-  anyone,   // no token (health, version, login, metrics)
+  anyone,   // no token (health, version, login, session login and logout, metrics)
   worker,   // a worker token
   checked,  // no token: the node checks the webhook token or signature itself
   reader,   // a user token with the read role or more
@@ -948,7 +1092,22 @@ const std::vector<route>& routes() {
       {get, "/api/v1/version", a::anyone, version},
       {post, "/api/v1/login", a::anyone,
        [](const request_t& req, input&, const edge& e) {
-         return login(req, e.node, e.opts, e.throttle);
+         return login(req, e.node, e.opts, e.throttle, login_answer::token);
+       }},
+      // the browser's session (docs/web-ui.md)
+      {post, "/api/v1/session", a::anyone,
+       [](const request_t& req, input&, const edge& e) {
+         return login(req, e.node, e.opts, e.throttle, login_answer::session);
+       }},
+      {get, "/api/v1/session", a::reader,
+       [](const request_t& req, input& in, const edge& e) {
+         return reply(req, ok(session_of(e.node.jwt_secret, in.who, in.token)));
+       }},
+      // the browser forgets the cookie; the token itself holds until it expires, and no page
+      // could read it (HttpOnly)
+      {del, "/api/v1/session", a::anyone,
+       [](const request_t& req, input&, const edge&) {
+         return reply(req, response{204, nullptr, {{"Set-Cookie", session_cookie("", -1)}}, {}});
        }},
       {get, "/metrics", a::anyone, metrics},
       // user accounts: PUT checks itself who may change what (own password)
@@ -986,6 +1145,8 @@ const std::vector<route>& routes() {
        op([](const input&) { return proto::list_pipelines{}; })},
       {put, P, a::admin, op(set_pipeline)},
       {get, P, a::reader, op([](const input& in) { return proto::get_pipeline{in.param("p")}; })},
+      {get, P + "/graph", a::reader,
+       op([](const input& in) { return proto::get_graph{in.param("p")}; })},
       {del, P, a::admin, op([](const input& in) { return proto::delete_pipeline{in.param("p")}; })},
       {post, P + "/pause", a::writer, op([](const input& in) {
          return proto::pause_pipeline{in.param("p"), true};
@@ -1059,8 +1220,10 @@ const std::vector<route>& routes() {
       {del, "/api/v1/workers/:name", a::admin,
        op([](const input& in) { return proto::forget_worker{in.param("name")}; })},
       {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
-      {get, "/api/v1/events", a::reader,
-       op([](const input& in) { return proto::watch_events{in.open_stream()}; })},
+      {get, "/api/v1/events", a::reader, op(watch_events)},
+      {get, "/api/v1/dashboard", a::reader,
+       op([](const input&) { return proto::get_dashboard{}; })},
+      {post, "/api/v1/validate", a::reader, op(validate_pipeline)},
       {get, "/api/v1/admin/export", a::admin,
        op([](const input&) { return proto::export_store{}; })},
       {get, "/api/v1/notifications", a::reader, op(list_notifications)},
@@ -1120,9 +1283,9 @@ handling_t serve(const route& r, const request_t& req, const params_t& params, c
                        "request body larger than " + std::to_string(max_body) + " bytes");
   auto open = [streams = e.streams, req] { return streams->open(req); };
   if (r.who == access::worker) {
-    auto who = token_claims(authorization_of(req), e.node.jwt_secret);
-    if (auto* denied = std::get_if<response>(&who)) return reply(req, *denied);
-    if (!std::get<auth::claims>(who).worker)
+    auto who = token_claims(credentials_of(req, false), e.node.jwt_secret);
+    if (auto* no = std::get_if<refusal>(&who)) return reply_error(req, no->code, no->message);
+    if (!std::get<caller>(who).claims.worker)
       return reply_error(req, errc::forbidden, "this route needs a worker token");
   }
   if (!user_route(r.who)) {
@@ -1136,7 +1299,8 @@ handling_t serve(const route& r, const request_t& req, const params_t& params, c
   try {
     input in{params,
              restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query()),
-             std::move(std::get<json>(body)), std::get<auth::claims>(who), open};
+             std::move(std::get<json>(body)), std::get<caller>(who).claims, open,
+             std::get<caller>(who).token};
     return r.handle(req, in, e);
   } catch (const std::exception& x) {  // a malformed query string
     return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
@@ -1186,12 +1350,13 @@ verdict head_verdict(const request_head& h, const std::string& secret, const ser
     v.max_body_bytes = opts.max_login_body_bytes;
   } else if (r->who != access::checked) {
     if (r->artifact_body) v.max_body_bytes = opts.max_artifact_bytes;
-    std::optional<std::string_view> header;
-    if (h.authorization) header = *h.authorization;
-    auto who = token_claims(header, secret);
-    if (auto* denied = std::get_if<response>(&who))
-      v.refuse =
-          refusal{errc::unauthenticated, denied->body["error"]["message"].get<std::string>()};
+    credentials c{h.authorization, std::nullopt, std::nullopt, h.method != "GET" && h.method != "HEAD"};
+    if (user_route(r->who)) {
+      c.cookie = h.cookie;
+      c.csrf = h.csrf_token;
+    }
+    auto who = token_claims(c, secret);
+    if (auto* no = std::get_if<refusal>(&who)) v.refuse = std::move(*no);
   }
   return v;
 }
@@ -1215,6 +1380,7 @@ std::unique_ptr<router_t> make_router(node_view node, const server_options& opts
   }
   router->non_matched_request_handler([](const request_t& req) {
     if (req->header().path() == refusal_path) return reply_refusal(req);
+    if (auto ui = serve_ui(req)) return *ui;
     return reply_error(req, errc::not_found, "no route for " + std::string(req->header().path()));
   });
   return router;

@@ -20,6 +20,7 @@ banner() {
 
   pikoci-node: $url  (pipeline "hello" from samples/hello.hcl, state in memory)
 
+  Web UI:   $url/  (user admin, password $ADMIN_PASSWORD)
   Log in:   curl -s -X POST $url/api/v1/login -d '{"username":"admin","password":"$ADMIN_PASSWORD"}'
   Client:   export PIKOCI_URL=$url PIKOCI_TOKEN=$token
             $bin client pipelines list

@@ -4,16 +4,21 @@
 
 namespace pikoci::proto {
 
-void event_hub::subscribe(event_sink_ptr sink) {
+void event_hub::subscribe(event_sink_ptr sink, std::string pipeline) {
   std::lock_guard<std::mutex> lock(mu_);
-  sinks_.push_back(std::move(sink));
+  sinks_.push_back({std::move(sink), std::move(pipeline)});
   count_ = sinks_.size();
 }
 
-void event_hub::publish(const std::string& type, const std::string& data) {
+void event_hub::publish(const std::string& pipeline, const std::string& type,
+                        const std::string& data) {
   std::lock_guard<std::mutex> lock(mu_);
   sinks_.erase(std::remove_if(sinks_.begin(), sinks_.end(),
-                              [&](const event_sink_ptr& s) { return !s->push(type, data); }),
+                              [&](const subscriber& s) {
+                                if (!s.pipeline.empty() && s.pipeline != pipeline)
+                                  return s.sink->gone();
+                                return !s.sink->push(type, data);
+                              }),
                sinks_.end());
   count_ = sinks_.size();
 }

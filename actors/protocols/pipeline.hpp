@@ -18,6 +18,13 @@ struct get_pipeline {
   static constexpr bool writes = false;
   std::string pipeline;
 };
+/// GET /pipelines/{p}/graph: jobs (latest build, running builds, inputs, gets, puts) and
+/// resources in one answer, what the UI draws the pipeline from.
+struct get_graph {
+  static constexpr const char* name = "get_graph";
+  static constexpr bool writes = false;
+  std::string pipeline;
+};
 /// POST /pipelines/{p}/pause and /unpause
 struct pause_pipeline {
   static constexpr const char* name = "pause_pipeline";
@@ -121,9 +128,9 @@ struct git_webhook {
 };
 
 using pipeline_operations =
-    answers<get_pipeline, pause_pipeline, set_concurrency, list_jobs, trigger_job, list_resources,
-            check_resource, list_versions, add_version, trigger_version, pin_resource, webhook,
-            regenerate_webhook_token, set_git_webhook, git_webhook>;
+    answers<get_pipeline, get_graph, pause_pipeline, set_concurrency, list_jobs, trigger_job,
+            list_resources, check_resource, list_versions, add_version, trigger_version,
+            pin_resource, webhook, regenerate_webhook_token, set_git_webhook, git_webhook>;
 
 using pipeline_actor = caf::typed_actor<
     // set or re-set: the loaded config, its text and vars; created the first time, done after
@@ -133,16 +140,18 @@ using pipeline_actor = caf::typed_actor<
     caf::replies_to<restore_atom, config_ptr, persistence::stored_pipeline>::with<bool>,
     // the pipeline summary of GET /pipelines
     caf::replies_to<summary_atom>::with<nlohmann::json>,
+    // its part of GET /dashboard: {"name","paused","jobs":[<job summary>]}
+    caf::replies_to<dashboard_atom>::with<nlohmann::json>,
     // delete: jobs and checkers stop, pending builds are withdrawn, running ones cancelled
     caf::reacts_to<shutdown_atom>>::extend_with<build_observer_actor>::
-    extend_with<checker_host_actor>::extend_with<pipeline_operations>::
-    extend_with<job_operations>;
+    extend_with<checker_host_actor>::extend_with<pipeline_operations>::extend_with<job_operations>;
 
 }  // namespace pikoci::proto
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::persistence::stored_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<pikoci::persistence::stored_pipeline>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_pipeline)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_graph)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::pause_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_concurrency)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_jobs)

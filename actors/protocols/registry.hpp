@@ -62,11 +62,28 @@ struct get_stats {
   static constexpr const char* name = "get_stats";
   static constexpr bool writes = false;
 };
-/// GET /events: every build's status changes from now on, pushed to `sink`.
+/// GET /events: what changes from now on (builds, pipelines, jobs, resources), pushed to `sink`;
+/// only `pipeline`'s events unless it is "" (404 when it names no pipeline).
 struct watch_events {
   static constexpr const char* name = "watch_events";
   static constexpr bool writes = false;
   event_sink_ptr sink;
+  std::string pipeline;
+};
+/// GET /dashboard: every pipeline with its jobs' summaries, and the queue's figures.
+struct get_dashboard {
+  static constexpr const char* name = "get_dashboard";
+  static constexpr bool writes = false;
+};
+/// POST /validate: the pipeline text loaded as PUT /pipelines/{p} loads it, nothing set; with
+/// `offline` http(s) sources are not fetched (noted instead).
+struct validate_pipeline {
+  static constexpr const char* name = "validate_pipeline";
+  static constexpr bool writes = false;
+  std::string pipeline;  // for messages and the file name of diagnostics
+  std::string config;
+  nlohmann::json vars = nlohmann::json::object();
+  bool offline = false;
 };
 
 /// PUT /pipelines/{p}/secrets/{name} and PUT /secrets/{name} (`pipeline` ""): sets a secret of
@@ -130,9 +147,10 @@ struct delete_user {
 };
 
 using node_operations =
-    answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, forget_worker, export_store,
-            get_metrics, get_stats, watch_events, set_secret, delete_secret, list_secrets,
-            read_secret, list_users, create_user, update_user, delete_user>;
+    answers<list_pipelines, set_pipeline, delete_pipeline, get_queue, list_workers, forget_worker,
+            export_store, get_metrics, get_stats, watch_events, set_secret, delete_secret,
+            list_secrets, read_secret, list_users, create_user, update_user, delete_user,
+            get_dashboard, validate_pipeline>;
 
 using registry_actor = caf::typed_actor<
     // the server is stopping (SIGTERM): cancel running builds; replies how many
@@ -156,6 +174,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::export_store)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_metrics)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::watch_events)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::get_dashboard)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::validate_pipeline)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::set_secret)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::delete_secret)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::list_secrets)

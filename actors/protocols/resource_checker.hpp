@@ -25,7 +25,10 @@ using checker_host_actor = caf::typed_actor<
     caf::replies_to<command_atom, std::string /*resource*/>::with<check_command>,
     // a check succeeded and found these versions (oldest first, maybe none); the pipeline
     // records them and triggers jobs
-    caf::reacts_to<found_atom, std::string /*resource*/, std::vector<nlohmann::json>>>;
+    caf::reacts_to<found_atom, std::string /*resource*/, std::vector<nlohmann::json>>,
+    // a check started or ended (sent only while the node has event subscribers): the checker's
+    // state as `state_atom` answers it, for the `resource` event of GET /events
+    caf::reacts_to<state_atom, std::string /*resource*/, nlohmann::json>>;
 
 using resource_checker_actor = caf::typed_actor<
     // (re)configure: the schedule text (`@every 1m` or cron)

@@ -46,6 +46,7 @@ using due_atom = caf::atom_constant<caf::atom("due")>;
 using command_atom = caf::atom_constant<caf::atom("command")>;
 using found_atom = caf::atom_constant<caf::atom("found")>;
 using summary_atom = caf::atom_constant<caf::atom("summary")>;
+using dashboard_atom = caf::atom_constant<caf::atom("dashboard")>;
 using load_atom = caf::atom_constant<caf::atom("load")>;
 using supersede_atom = caf::atom_constant<caf::atom("supersede")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;

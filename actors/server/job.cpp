@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/model/notification.hpp"
+#include "actors/server/graph.hpp"
 #include "actors/server/guard.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/plan_builder.hpp"
@@ -133,7 +134,7 @@ void tell_observer(self_ptr self, const build_record& b) {
   auto watched = st.watchers.find(b.id);
   if (watched == st.watchers.end() && !st.setup.ctx.events->wanted()) return;
   auto text = event_text(b.to_json(false));
-  if (st.setup.ctx.events->wanted()) st.setup.ctx.events->publish("build", text);
+  if (st.setup.ctx.events->wanted()) st.setup.ctx.events->publish(st.setup.pipeline, "build", text);
   if (watched == st.watchers.end()) return;
   for (const auto& sink : watched->second) {
     sink->push("build", text);
@@ -588,16 +589,21 @@ nlohmann::json job_json(self_ptr self) {
   return {{"name", def.name},
           {"paused", self->state.setup.paused},
           {"plan", plan_outline(def.plan)},
+          {"inputs", inputs_json(def)},
           {"concurrency", def.concurrency > 0 ? nlohmann::json(def.concurrency) : nullptr},
           {"serial_groups", def.serial_groups}};
 }
 
+/// `running`: the builds a worker runs now (status `started`), what the UI animates.
 nlohmann::json summary(self_ptr self) {
   const auto& builds = self->state.builds;
+  std::size_t running = 0;
+  for (const auto& [id, b] : builds) running += b.status == build_status::started;
   return {{"name", self->state.setup.name},
           {"paused", self->state.setup.paused},
           {"latest_build",
-           builds.empty() ? nlohmann::json(nullptr) : builds.rbegin()->second.to_json(false)}};
+           builds.empty() ? nlohmann::json(nullptr) : builds.rbegin()->second.to_json(false)},
+          {"running", running}};
 }
 
 /// GET .../builds/{n}/events: the build so far (`build`, then every step with its output), then

@@ -7,6 +7,7 @@
 
 #include "actors/model/notification.hpp"
 #include "actors/server/gather.hpp"
+#include "actors/server/graph.hpp"
 #include "actors/server/guard.hpp"
 #include "actors/server/job.hpp"
 #include "actors/server/persist.hpp"
@@ -358,6 +359,36 @@ json resource_json(self_ptr self, const pipeline::resource& r, const std::option
   return j;
 }
 
+// ---- GET /events: what changes in the pipeline, for the node's subscribers
+
+/// Publishes one event of this pipeline (nothing to do without subscribers).
+void publish(self_ptr self, const char* type, const json& data) {
+  const auto& events = self->state.ctx.events;
+  if (events->wanted()) events->publish(self->state.name, type, hcl::to_json_text(data));
+}
+
+/// `pipeline` event: set, paused, unpaused or deleted.
+void publish_pipeline(self_ptr self, const char* action) {
+  publish(self, "pipeline",
+          {{"name", self->state.name}, {"paused", self->state.paused}, {"action", action}});
+}
+
+/// `resource` event: the resource as GET .../resources shows it (its checker's `state`) and its
+/// newest version.
+void publish_resource(self_ptr self, const pipeline::resource& r,
+                      const std::optional<json>& state) {
+  const auto* latest = self->state.versions.latest(r.canonical);
+  json version = nullptr;
+  if (latest != nullptr)
+    version = {{"id", latest->id},
+               {"version", latest->version},
+               {"created_at", model::format_time(latest->created_at)}};
+  publish(self, "resource",
+          {{"pipeline", self->state.name},
+           {"resource", resource_json(self, r, state)},
+           {"latest_version", std::move(version)}});
+}
+
 /// Resource objects of `canonicals` with their checkers' state.
 void resources_json(self_ptr self, std::vector<std::string> canonicals,
                     std::function<void(json)> done) {
@@ -376,6 +407,29 @@ void resources_json(self_ptr self, std::vector<std::string> canonicals,
         done(std::move(out));
       },
       proto::state_atom::value);
+}
+
+/// `resource` event for a change the pipeline made (pin, unpin, a version from a put or the API):
+/// the checker's state is asked first.
+void resource_changed(self_ptr self, const std::string& canonical) {
+  if (!self->state.ctx.events->wanted()) return;
+  auto it = self->state.resources.find(canonical);
+  if (it == self->state.resources.end()) return;
+  self->request(it->second.checker, caf::infinite, proto::state_atom::value)
+      .then(
+          [self, canonical](json& state) {
+            const auto* r = self->state.cfg->find_resource(canonical);
+            if (r != nullptr && self->state.resources.count(canonical) != 0)
+              publish_resource(self, *r, state);
+          },
+          [](caf::error&) {});
+}
+
+/// A check of `canonical` started or ended: the checker sent its `state`.
+void check_changed(self_ptr self, const std::string& canonical, const json& state) {
+  const auto* r = self->state.cfg->find_resource(canonical);
+  if (r != nullptr && self->state.resources.count(canonical) != 0)
+    publish_resource(self, *r, state);
 }
 
 std::vector<proto::job_actor> job_actors(self_ptr self) {
@@ -424,6 +478,23 @@ void full_json(self_ptr self, std::function<void(json)> done) {
       done(std::move(p));
     });
   });
+}
+
+/// GET /pipelines/{p}/graph (server/graph): the jobs' summaries and the resources' check state
+/// gathered at once, the rest from the config.
+void graph(self_ptr self, reply_fn done) {
+  gather<json>(
+      self, job_actors(self),
+      [self, done](std::vector<std::optional<json>> summaries) {
+        std::vector<std::string> canonicals;
+        for (const auto& r : self->state.cfg->resources) canonicals.push_back(r.canonical);
+        resources_json(self, canonicals, [self, done, summaries](json resources) {
+          auto& st = self->state;
+          done(domain::done({{"graph", graph_json(*st.cfg, st.name, st.paused, summaries,
+                                                  std::move(resources))}}));
+        });
+      },
+      proto::summary_atom::value);
 }
 
 /// The resources of the new config: kept ones get its check interval, new ones a checker (with
@@ -531,6 +602,7 @@ void set_job_paused(self_ptr self, const std::string& job, bool paused) {
   e.paused = paused;
   self->send(e.actor, proto::config_atom::value, self->state.cfg, paused);
   self->send(self->state.ctx.queue, proto::pause_atom::value, self->state.name, job, paused);
+  publish(self, "job", {{"pipeline", self->state.name}, {"name", job}, {"paused", paused}});
 }
 
 /// Pinning cancels pending builds that would use another version of the resource (§5.3.5).
@@ -721,6 +793,7 @@ caf::result<domain::reply> pause(self_ptr self, const proto::pause_pipeline& p) 
   st.paused = p.paused;
   for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p.paused);
   spdlog::info("event=pipeline.{} pipeline={}", p.paused ? "paused" : "unpaused", st.name);
+  publish_pipeline(self, p.paused ? "paused" : "unpaused");
   return after_save(self, [self](reply_fn done) {
     full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
   });
@@ -794,6 +867,7 @@ caf::result<domain::reply> add_version(self_ptr self, const proto::add_version& 
   auto created = st.versions.add(*canonical, {a.version}, st.ctx.now());
   save_versions(self, created);
   on_versions(self, *canonical, created);
+  if (!created.empty()) resource_changed(self, *canonical);
   for (const auto& known : st.versions.list(*canonical))
     if (known.version == a.version)
       return after_save(self, [id = known.id, v = a.version](reply_fn done) {
@@ -816,6 +890,7 @@ caf::result<domain::reply> pin(self_ptr self, const proto::pin_resource& p) {
   if (p.version_id) cancel_unpinned(self, *canonical, *p.version_id);
   spdlog::info("event=resource.{} pipeline={} resource={}", p.version_id ? "pinned" : "unpinned",
                st.name, *canonical);
+  resource_changed(self, *canonical);
   return resource_reply(self, *canonical, true);
 }
 
@@ -917,6 +992,7 @@ caf::result<domain::reply> set_config(self_ptr self, proto::config_ptr cfg, std:
   spdlog::info("event=pipeline.{} pipeline={} jobs={} resources={}",
                created ? "created" : "updated", st.name, st.cfg->jobs.size(),
                st.cfg->resources.size());
+  publish_pipeline(self, "set");
   return after_save(self, [self, created](reply_fn done) {
     full_json(self, [done, created](json p) {
       json view{{"pipeline", std::move(p)}};
@@ -939,6 +1015,7 @@ caf::result<bool> restore_and_answer(self_ptr self, proto::config_ptr cfg,
 
 void shut_down(self_ptr self) {
   auto& st = self->state;
+  publish_pipeline(self, "deleted");
   for (auto& [name, e] : st.jobs) {
     self->unlink_from(e.actor);
     self->send(e.actor, proto::shutdown_atom::value);
@@ -1006,6 +1083,7 @@ void put_found(self_ptr self, const std::string& canonical, const std::vector<js
   }
   save_versions(self, created);
   on_versions(self, canonical, created);
+  if (!created.empty()) resource_changed(self, canonical);
   // a trigger event (the built-in type's put) reaches every pipeline declaring the same trigger
   const auto* type = res != nullptr ? st.cfg->find_resource_type(res->type) : nullptr;
   bool trigger_event = type != nullptr && res->type == "trigger" && type->push &&
@@ -1068,6 +1146,9 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
           full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
         });
       },
+      [self](const proto::get_graph&) {
+        return later(self, [self](reply_fn done) { graph(self, done); });
+      },
       [self](const proto::pause_pipeline& p) { return pause(self, p); },
       [self](const proto::set_concurrency& c) -> caf::result<domain::reply> {
         auto r = set_rule(self, c);
@@ -1113,6 +1194,15 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         return restore_and_answer(self, std::move(cfg), stored);
       },
       [self](proto::summary_atom) { return summary(self); },
+      [self](proto::dashboard_atom) -> caf::result<json> {
+        auto rp = self->make_response_promise<json>();
+        jobs_json(self, [self, rp](json jobs) mutable {
+          rp.deliver(json{{"name", self->state.name},
+                          {"paused", self->state.paused},
+                          {"jobs", std::move(jobs)}});
+        });
+        return rp;
+      },
       [self](proto::shutdown_atom) { shut_down(self); },
       // ---- from jobs
       [self](proto::state_atom, const std::string& job, std::vector<proto::build_state>& builds) {
@@ -1130,6 +1220,9 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
       },
       [self](proto::found_atom, const std::string& canonical, std::vector<json>& versions) {
         check_found(self, canonical, versions);
+      },
+      [self](proto::state_atom, const std::string& canonical, const json& state) {
+        check_changed(self, canonical, state);
       });
 }
 

@@ -51,6 +51,7 @@ struct registry_state {
   };
   std::map<std::string, loads> loading;
   std::set<std::uint64_t> voided;
+  std::size_t validating = 0;  // POST /validate loads running now (max_validations)
 };
 
 using self_ptr = proto::registry_actor::stateful_pointer<registry_state>;
@@ -228,20 +229,45 @@ void apply(self_ptr self, const proto::set_pipeline& req, pipeline::load_result&
                req.config, req.vars);
 }
 
-/// Loads (parses, evaluates, validates, fetches http(s) service sources) on a thread of its
-/// own: evaluation is bounded by the load's budget (up to seconds of CPU) and fetching may
-/// block, and neither may stall the registry, which routes every other pipeline's requests.
-caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
-  if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
+/// How PUT /pipelines/{p} and POST /validate load pipeline text: the typed `vars`, the node's
+/// limits, and http(s) sources fetched (or, `offline`, only noted).
+pipeline::load_options load_options(self_ptr self, const json& vars, bool offline) {
   pipeline::load_options opts;
-  opts.vars = req.vars;
-  opts.fetch = http_client::fetch_source;
+  opts.vars = vars;
+  if (offline) {
+    opts.offline = true;
+  } else {
+    opts.fetch = http_client::fetch_source;
+  }
   opts.limits = self->state.ctx.load_limits;
-  auto name = req.pipeline + ".hcl";
-  auto rp = self->make_response_promise<domain::reply>();
-  auto loader = self->spawn<caf::detached>([name, text = req.config, opts] {
+  return opts;
+}
+
+/// Loads `text` (parses, evaluates, validates, fetches http(s) sources) on a thread of its own:
+/// evaluation is bounded by the load's budget (up to seconds of CPU) and fetching may block, and
+/// neither may stall the registry, which routes every other pipeline's requests. `loaded` or
+/// `failed` runs in the registry's context.
+void load_detached(self_ptr self, const std::string& pipeline_name, const std::string& text,
+                   const pipeline::load_options& opts,
+                   std::function<void(pipeline::load_result&)> loaded,
+                   std::function<void(caf::error&)> failed) {
+  auto name = (pipeline_name.empty() ? std::string("pipeline") : pipeline_name) + ".hcl";
+  auto loader = self->spawn<caf::detached>([name, text, opts] {
     return caf::behavior{[=](proto::load_atom) { return pipeline::load(name, text, opts); }};
   });
+  self->request(loader, caf::infinite, proto::load_atom::value)
+      .then(
+          [loader, loaded](pipeline::load_result& r) {
+            caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+            loaded(r);
+          },
+          [failed](caf::error& e) { failed(e); });
+}
+
+/// PUT /pipelines/{p}: loaded (load_detached), then applied in the order the PUTs arrived.
+caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
+  if (self->state.restarting.count(req.pipeline) != 0) return restarting(req.pipeline);
+  auto rp = self->make_response_promise<domain::reply>();
   auto seq = ++self->state.next_load;
   self->state.loading[req.pipeline].waiting.insert(seq);
   // runs `finish` once every PUT of this pipeline that arrived earlier has been applied
@@ -263,20 +289,49 @@ caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
     }
     if (l.waiting.empty()) st.loading.erase(name);
   };
-  self->request(loader, caf::infinite, proto::load_atom::value)
-      .then(
-          [self, req, rp, loader, in_turn](pipeline::load_result& r) mutable {
-            caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
-            in_turn([self, req, rp,
-                     loaded = std::make_shared<pipeline::load_result>(std::move(r))]() mutable {
-              apply(self, req, *loaded, rp);
-            });
-          },
-          [rp, in_turn](caf::error& e) mutable {
-            in_turn([rp, e]() mutable {
-              rp.deliver(domain::fail(domain::errc::internal, "loading: " + caf::to_string(e)));
-            });
-          });
+  load_detached(
+      self, req.pipeline, req.config, load_options(self, req.vars, false),
+      [self, req, rp, in_turn](pipeline::load_result& r) mutable {
+        in_turn([self, req, rp,
+                 loaded = std::make_shared<pipeline::load_result>(std::move(r))]() mutable {
+          apply(self, req, *loaded, rp);
+        });
+      },
+      [rp, in_turn](caf::error& e) mutable {
+        in_turn([rp, e]() mutable {
+          rp.deliver(domain::fail(domain::errc::internal, "loading: " + caf::to_string(e)));
+        });
+      });
+  return rp;
+}
+
+/// Validations loading at once at most: each may take up to the load's CPU budget, and any
+/// reader may ask.
+constexpr std::size_t max_validations = 4;
+
+/// POST /validate: loaded exactly as a PUT loads (load_detached), then only answered: 200
+/// `{"valid": true, "notes"}` (the sources an offline load did not fetch) or the PUT's 422.
+caf::result<domain::reply> validate(self_ptr self, const proto::validate_pipeline& req) {
+  auto& st = self->state;
+  if (st.validating >= max_validations)
+    return domain::fail(domain::errc::queue_full,
+                        "too many validations in progress; try again in a moment");
+  ++st.validating;
+  auto rp = self->make_response_promise<domain::reply>();
+  load_detached(
+      self, req.pipeline, req.config, load_options(self, req.vars, req.offline),
+      [self, rp, name = req.pipeline](pipeline::load_result& r) mutable {
+        --self->state.validating;
+        if (!r.config) {
+          rp.deliver(invalid_pipeline(name, r.diags));
+        } else {
+          rp.deliver(domain::done({{"valid", true}, {"notes", diagnostics_json(r.notes)}}));
+        }
+      },
+      [self, rp](caf::error& e) mutable {
+        --self->state.validating;
+        rp.deliver(domain::fail(domain::errc::internal, "loading: " + caf::to_string(e)));
+      });
   return rp;
 }
 
@@ -721,6 +776,41 @@ caf::result<domain::reply> list_pipelines(self_ptr self) {
   });
 }
 
+/// GET /dashboard: every pipeline's part (its jobs' summaries), by name, and the queue's figures,
+/// in one answer: the pipelines are asked at once, like GET /pipelines.
+caf::result<domain::reply> dashboard(self_ptr self) {
+  return later(self, [self](reply_fn done) {
+    gather<json>(
+        self, all(self),
+        [self, done](std::vector<std::optional<json>> parts) {
+          auto pipelines = std::make_shared<json>(json::array());
+          for (auto& p : parts)
+            if (p) pipelines->push_back(std::move(*p));
+          self->request(self->state.ctx.queue, caf::infinite, proto::stats_atom::value)
+              .then(
+                  [done, pipelines](json& q) {
+                    done(domain::done({{"pipelines", std::move(*pipelines)},
+                                       {"in_flight", q.value("in_flight", 0)},
+                                       {"queued", q.value("queue_depth", 0)}}));
+                  },
+                  [done](caf::error& e) {
+                    done(domain::fail(domain::errc::internal, "queue: " + caf::to_string(e)));
+                  });
+        },
+        proto::dashboard_atom::value);
+  });
+}
+
+/// GET /events: subscribed to every pipeline's events, or to one pipeline's.
+domain::reply watch_events(self_ptr self, const proto::watch_events& w) {
+  auto& st = self->state;
+  if (!w.pipeline.empty() && st.pipelines.count(w.pipeline) == 0 &&
+      st.restarting.count(w.pipeline) == 0)
+    return domain::fail(domain::errc::not_found, "pipeline \"" + w.pipeline + "\" not found");
+  st.ctx.events->subscribe(w.sink, w.pipeline);
+  return domain::nothing();
+}
+
 /// GET /queue: the execution queue's view, plus the builds waiting for approval (held by their
 /// jobs, outside the queue), oldest first, each `blocked_by` "approval".
 caf::result<domain::reply> queue_view(self_ptr self) {
@@ -872,10 +962,9 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](const proto::export_store&) { return export_store(self); },
       [self](const proto::get_metrics&) { return metrics(self); },
       [self](const proto::get_stats&) { return stats(self); },
-      [self](const proto::watch_events& w) -> caf::result<domain::reply> {
-        self->state.ctx.events->subscribe(w.sink);
-        return domain::nothing();
-      },
+      [self](const proto::watch_events& w) { return watch_events(self, w); },
+      [self](const proto::get_dashboard&) { return dashboard(self); },
+      [self](const proto::validate_pipeline& v) { return validate(self, v); },
       [self](const proto::webhook& w) {
         return node_wide<proto::webhook>(self, [&] {
           return later(self, [self, w](reply_fn done) {
@@ -899,6 +988,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       },
       // ---- handed to the pipeline they name (protocols/pipeline.hpp, protocols/job.hpp)
       [self](proto::get_pipeline& op) { return to_pipeline(self, std::move(op)); },
+      [self](proto::get_graph& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::pause_pipeline& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::set_concurrency& op) { return to_pipeline(self, std::move(op)); },
       [self](proto::list_jobs& op) { return to_pipeline(self, std::move(op)); },
@@ -933,19 +1023,21 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
 
 }  // namespace
 
-domain::reply invalid_pipeline(const std::string& name, const hcl::diagnostics& diags) {
+json diagnostics_json(const hcl::diagnostics& diags) {
   auto list = json::array();
-  std::string first;
-  for (const auto& d : diags) {
+  for (const auto& d : diags)
     list.push_back(
         {{"line", d.rng.start.line}, {"column", d.rng.start.column}, {"message", d.message()}});
-    if (first.empty()) first = d.message();
-  }
+  return list;
+}
+
+domain::reply invalid_pipeline(const std::string& name, const hcl::diagnostics& diags) {
+  std::string first = diags.size() == 0 ? "" : diags.begin()->message();
   return domain::fail(
       domain::errc::invalid_pipeline,
-      "pipeline \"" + name + "\" is invalid: " + first +
-          (diags.size() > 1 ? " (and " + std::to_string(diags.size() - 1) + " more)" : ""),
-      {{"diagnostics", std::move(list)}});
+      (name.empty() ? std::string("the pipeline") : "pipeline \"" + name + "\"") + " is invalid: " +
+          first + (diags.size() > 1 ? " (and " + std::to_string(diags.size() - 1) + " more)" : ""),
+      {{"diagnostics", diagnostics_json(diags)}});
 }
 
 proto::registry_actor spawn_registry(caf::actor_system& sys, context ctx) {

@@ -6,13 +6,13 @@
 namespace pikoci::server {
 namespace {
 
-void collect(const std::vector<pipeline::step>& steps, std::set<std::string>& seen,
-             std::vector<const pipeline::step*>& out) {
+void collect(const std::vector<pipeline::step>& steps, pipeline::step_kind kind,
+             std::set<std::string>& seen, std::vector<const pipeline::step*>& out) {
   for (const auto& s : steps) {
-    if (s.kind == pipeline::step_kind::get && seen.insert(s.name).second) out.push_back(&s);
-    collect(s.steps, seen, out);
-    for (const auto& b : s.branches) collect(b.steps, seen, out);
-    for (const auto& h : s.hooks) collect(h.steps, seen, out);
+    if (s.kind == kind && seen.insert(s.name).second) out.push_back(&s);
+    collect(s.steps, kind, seen, out);
+    for (const auto& b : s.branches) collect(b.steps, kind, seen, out);
+    for (const auto& h : s.hooks) collect(h.steps, kind, seen, out);
   }
 }
 
@@ -24,12 +24,17 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<const pipeline::step*> get_steps(const pipeline::job& job) {
+std::vector<const pipeline::step*> steps_of_kind(const pipeline::job& job,
+                                                 pipeline::step_kind kind) {
   std::set<std::string> seen;
   std::vector<const pipeline::step*> out;
-  collect(job.plan, seen, out);
-  for (const auto& h : job.hooks) collect(h.steps, seen, out);
+  collect(job.plan, kind, seen, out);
+  for (const auto& h : job.hooks) collect(h.steps, kind, seen, out);
   return out;
+}
+
+std::vector<const pipeline::step*> get_steps(const pipeline::job& job) {
+  return steps_of_kind(job, pipeline::step_kind::get);
 }
 
 std::variant<std::vector<model::build_input>, std::string> resolve_inputs(

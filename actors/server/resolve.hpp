@@ -32,8 +32,11 @@ struct resolve_context {
 std::variant<std::vector<model::build_input>, std::string> resolve_inputs(
     const pipeline::job& job, const resolve_context& ctx);
 
-/// Every get step of a plan (nested in in_parallel groups, if branches and step hooks too), the
-/// first of each name.
+/// Every step of `kind` of a job (nested in in_parallel groups, if branches, step hooks and job
+/// hooks too), the first of each name, in source order.
+std::vector<const pipeline::step*> steps_of_kind(const pipeline::job& job,
+                                                 pipeline::step_kind kind);
+/// steps_of_kind(job, get): the gets a build of the job resolves versions for.
 std::vector<const pipeline::step*> get_steps(const pipeline::job& job);
 
 /// The jobs a version reaches when it triggers `direct` (reference §1.9 `on_trigger`): those,

@@ -43,6 +43,26 @@ void arm(self_ptr self, model::time_point now) {
   self->delayed_send(self, *st.next_check_at - now, proto::due_atom::value, gen);
 }
 
+/// {"checking","last_check_at","next_check_at","check_error"}: what `state_atom` answers.
+nlohmann::json state_json(const checker_state& st) {
+  auto t = [](const std::optional<model::time_point>& tp) {
+    return tp ? nlohmann::json(model::format_time(*tp)) : nlohmann::json(nullptr);
+  };
+  return nlohmann::json{
+      {"checking", st.in_flight},
+      {"last_check_at", t(st.last_check_at)},
+      {"next_check_at", t(st.next_check_at)},
+      {"check_error", st.check_error ? nlohmann::json(*st.check_error) : nullptr}};
+}
+
+/// A check started or ended: the pipeline publishes a `resource` event (GET /events) when the
+/// node has subscribers.
+void tell_changed(self_ptr self) {
+  auto& st = self->state;
+  if (st.setup.ctx.events->wanted())
+    self->send(st.setup.host, proto::state_atom::value, st.setup.canonical, state_json(st));
+}
+
 void check_now(self_ptr self) {
   auto& st = self->state;
   if (st.in_flight) {
@@ -54,6 +74,7 @@ void check_now(self_ptr self) {
   st.last_check_at = now;
   arm(self, now);
   auto seq = ++st.sequence;
+  tell_changed(self);
   self->request(st.setup.host, caf::infinite, proto::command_atom::value, st.setup.canonical)
       .then(
           [self, seq](proto::check_command& cmd) {
@@ -61,6 +82,7 @@ void check_now(self_ptr self) {
             if (!cmd.command) {
               // no check command: nothing to find, not an error
               st.in_flight = false;
+              tell_changed(self);
               return;
             }
             proto::check_work work;
@@ -72,7 +94,10 @@ void check_now(self_ptr self) {
             work.owner = caf::actor_cast<proto::check_events_actor>(self);
             self->send(st.setup.ctx.dispatcher, proto::run_check_atom::value, std::move(work));
           },
-          [self](caf::error&) { self->state.in_flight = false; });
+          [self](caf::error&) {
+            self->state.in_flight = false;
+            tell_changed(self);
+          });
 }
 
 proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, checker_setup setup) {
@@ -96,7 +121,11 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
     check_now(self);  // due once at creation
   }
   return guarded_behavior<proto::resource_checker_actor::behavior_type>(
-      self, [self] { return "pipeline=" + self->state.setup.pipeline + " resource=" + self->state.setup.canonical; },
+      self,
+      [self] {
+        return "pipeline=" + self->state.setup.pipeline +
+               " resource=" + self->state.setup.canonical;
+      },
       [self](proto::config_atom, const std::string& interval) {
         if (interval == self->state.setup.check_interval) return;
         self->state.setup.check_interval = interval;
@@ -107,17 +136,7 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
       [self](proto::due_atom, std::int64_t gen) {
         if (gen == self->state.generation) check_now(self);
       },
-      [self](proto::state_atom) {
-        auto& st = self->state;
-        auto t = [](const std::optional<model::time_point>& tp) {
-          return tp ? nlohmann::json(model::format_time(*tp)) : nlohmann::json(nullptr);
-        };
-        return nlohmann::json{
-            {"checking", st.in_flight},
-            {"last_check_at", t(st.last_check_at)},
-            {"next_check_at", t(st.next_check_at)},
-            {"check_error", st.check_error ? nlohmann::json(*st.check_error) : nullptr}};
-      },
+      [self](proto::state_atom) { return state_json(self->state); },
       [self](proto::check_done_atom, std::int64_t seq, work::check_result& result) {
         auto& st = self->state;
         if (seq != st.sequence) return;
@@ -144,6 +163,8 @@ proto::resource_checker_actor::behavior_type checker_behavior(self_ptr self, che
             {set_json(persistence::keys::check(st.setup.pipeline, st.setup.canonical),
                       persistence::to_json(persistence::check_entry{
                           model::format_time(*st.last_check_at), st.check_error}))});
+        // after found_atom: the pipeline has recorded the versions the event names as newest
+        tell_changed(self);
         if (st.again) {
           st.again = false;
           check_now(self);

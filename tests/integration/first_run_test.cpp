@@ -199,9 +199,21 @@ TEST_SUITE("integration.first_run") {
     auto has = [](const std::vector<std::string>& list, const std::string& p) {
       return std::find(list.begin(), list.end(), p) != list.end();
     };
-    for (const char* p : {"cmake", "librocksdb-dev", "git"}) CHECK_MESSAGE(has(run_list, p), p);
+    // the web UI's npm packages as npm:NAME@VERSION: building needs some, the browser tests more
+    auto has_npm = [](const std::vector<std::string>& list, const std::string& name) {
+      return std::any_of(list.begin(), list.end(), [&](const std::string& line) {
+        return line.rfind("npm:" + name + "@", 0) == 0;
+      });
+    };
+    for (const char* p : {"esbuild", "preact", "typescript"}) CHECK_MESSAGE(has_npm(run_list, p), p);
+    for (const char* p : {"playwright-core", "axe-core"}) {
+      CHECK_MESSAGE(!has_npm(run_list, p), p);
+      CHECK_MESSAGE(has_npm(test_list, p), p);
+    }
+    for (const char* p : {"cmake", "librocksdb-dev", "git", "nodejs", "npm"})
+      CHECK_MESSAGE(has(run_list, p), p);
     for (const char* p : {"postgresql", "postgresql-client", "golang-go", "default-jre-headless",
-                          "maven", "python3", "clang-format", "e2fsprogs"}) {
+                          "maven", "python3", "clang-format", "e2fsprogs", "chromium"}) {
       CHECK_MESSAGE(!has(run_list, p), p);
       CHECK_MESSAGE(has(test_list, p), p);
     }

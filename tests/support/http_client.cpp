@@ -49,6 +49,7 @@ http_response perform(CURL* curl, const std::string& method, const std::string& 
   for (const auto& [k, v] : headers) list = curl_slist_append(list, (k + ": " + v).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);  // headers only, no wait
   if (!body.empty() || method == "POST" || method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

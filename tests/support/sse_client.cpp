@@ -20,9 +20,17 @@ int progress_thunk(void* user, curl_off_t a, curl_off_t b, curl_off_t c, curl_of
 }
 }  // namespace
 
-sse_client::sse_client(std::string url, std::string token, std::chrono::milliseconds limit) {
-  thread_ = std::thread(
-      [this, url = std::move(url), token = std::move(token), limit] { run(url, token, limit); });
+sse_client::sse_client(std::string url, std::string token, std::chrono::milliseconds limit)
+    : sse_client(std::move(url),
+                 token.empty() ? std::vector<std::string>{}
+                               : std::vector<std::string>{"Authorization: Bearer " + token},
+                 limit) {}
+
+sse_client::sse_client(std::string url, std::vector<std::string> headers,
+                       std::chrono::milliseconds limit) {
+  thread_ = std::thread([this, url = std::move(url), headers = std::move(headers), limit] {
+    run(url, headers, limit);
+  });
 }
 
 sse_client::~sse_client() {
@@ -34,11 +42,11 @@ void sse_client::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void sse_client::run(std::string url, std::string token, std::chrono::milliseconds limit) {
+void sse_client::run(std::string url, std::vector<std::string> lines,
+                     std::chrono::milliseconds limit) {
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
-  if (!token.empty())
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+  for (const auto& line : lines) headers = curl_slist_append(headers, line.c_str());
   headers = curl_slist_append(headers, "Accept: text/event-stream");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);

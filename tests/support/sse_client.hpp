@@ -30,6 +30,9 @@ class sse_client {
   /// read until the server ends it, `stop()` or `limit` passes.
   sse_client(std::string url, std::string token,
              std::chrono::milliseconds limit = std::chrono::seconds(60));
+  /// The same with these request header lines ("Cookie: a=b") instead of a token.
+  sse_client(std::string url, std::vector<std::string> headers,
+             std::chrono::milliseconds limit = std::chrono::seconds(60));
   ~sse_client();
   sse_client(const sse_client&) = delete;
   sse_client& operator=(const sse_client&) = delete;
@@ -49,7 +52,7 @@ class sse_client {
   void stop();
 
  private:
-  void run(std::string url, std::string token, std::chrono::milliseconds limit);
+  void run(std::string url, std::vector<std::string> headers, std::chrono::milliseconds limit);
   void feed(const char* data, std::size_t n);
 
   std::mutex mu_;

@@ -363,3 +363,32 @@ TEST_SUITE("http.auth") {
     CHECK(known * 10 > unknown);
   }
 }
+
+TEST_SUITE("http.auth") {
+  TEST_CASE("the session cookie is found among others, and its CSRF token is the token's HMAC") {
+    CHECK(session_token("pikoci_session=abc") == "abc");
+    CHECK(session_token("a=1; pikoci_session=x.y.z ;b=2") == "x.y.z");
+    CHECK(session_token("a=1; pikoci_session=first; pikoci_session=second") == "first");
+    CHECK_FALSE(session_token("a=1; xpikoci_session=abc"));
+    CHECK_FALSE(session_token(""));
+    CHECK_FALSE(session_token("pikoci_session=; a=1"));
+    CHECK_FALSE(session_token("pikoci_session=" + std::string(max_token_size + 1, 'a')));
+    // independently: HMAC-SHA256("pikoci-test-secret", "tok") as hex
+    unsigned char mac[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>("tok"), 3, mac, &len);
+    std::string hex;
+    for (unsigned i = 0; i < len; ++i) {
+      static const char digits[] = "0123456789abcdef";
+      hex += digits[mac[i] >> 4];
+      hex += digits[mac[i] & 0xf];
+    }
+    CHECK(csrf_token(secret, "tok") == hex);
+    CHECK(csrf_matches(secret, "tok", hex));
+    CHECK_FALSE(csrf_matches(secret, "tok2", hex));
+    CHECK_FALSE(csrf_matches(secret, "tok", hex.substr(1)));
+    CHECK_FALSE(csrf_matches(secret, "tok", ""));
+    CHECK_FALSE(csrf_matches("other", "tok", hex));
+  }
+}

@@ -26,6 +26,7 @@ TEST_CASE("sse parser: events split anywhere, multi-line data, comments, CRLF") 
 namespace {
 struct fake_sink : proto::event_sink {
   bool accept = true;
+  bool is_gone = false;
   std::vector<std::string> got;
   bool push(const std::string& type, const std::string& data) override {
     if (!accept) return false;
@@ -33,24 +34,42 @@ struct fake_sink : proto::event_sink {
     return true;
   }
   void close() override {}
+  bool gone() const override { return is_gone; }
 };
 }  // namespace
 
 TEST_CASE("event hub: publishes to every subscriber and drops the ones that refuse") {
   proto::event_hub hub;
   CHECK_FALSE(hub.wanted());
-  hub.publish("build", "{}");  // nobody: nothing happens
+  hub.publish("p", "build", "{}");  // nobody: nothing happens
   auto a = std::make_shared<fake_sink>(), b = std::make_shared<fake_sink>();
   hub.subscribe(a);
   hub.subscribe(b);
   CHECK(hub.wanted());
-  hub.publish("build", "{\"id\":1}");
+  hub.publish("p", "build", "{\"id\":1}");
   CHECK(a->got == std::vector<std::string>{"build {\"id\":1}"});
   b->accept = false;
-  hub.publish("build", "{\"id\":2}");
+  hub.publish("q", "build", "{\"id\":2}");
   CHECK(hub.subscribers() == 1);
   CHECK(a->got.size() == 2);
   a->accept = false;
-  hub.publish("build", "{\"id\":3}");
+  hub.publish("p", "build", "{\"id\":3}");
   CHECK_FALSE(hub.wanted());
+}
+
+TEST_CASE("event hub: a subscriber of one pipeline gets only its events; gone ones are dropped") {
+  proto::event_hub hub;
+  auto all = std::make_shared<fake_sink>(), only_p = std::make_shared<fake_sink>();
+  hub.subscribe(all);
+  hub.subscribe(only_p, "p");
+  hub.publish("p", "pipeline", "1");
+  hub.publish("q", "pipeline", "2");
+  hub.publish("p", "job", "3");
+  CHECK(all->got == std::vector<std::string>{"pipeline 1", "pipeline 2", "job 3"});
+  CHECK(only_p->got == std::vector<std::string>{"pipeline 1", "job 3"});
+  // gone: dropped at the next event even when that event is another pipeline's
+  only_p->accept = false;
+  only_p->is_gone = true;
+  hub.publish("q", "pipeline", "4");
+  CHECK(hub.subscribers() == 1);
 }

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <vector>
+
 using namespace pikoci::http;
 
 namespace {
@@ -111,6 +113,27 @@ TEST_SUITE("http.request_gate") {
     auto g3 = make_gate();  // a client cannot forge a refusal
     CHECK(refused_with(feed(g3, "GET " + std::string(refusal_path) + " HTTP/1.1\r\n\r\n"),
                        "not_found"));
+  }
+
+  TEST_CASE("the policy sees the token, the cookies and the CSRF token, in any pieces") {
+    std::string in =
+        "POST /a HTTP/1.1\r\ncookie: a=1\r\nX-CSRF-Token: abc\r\nCookie: pikoci_session=t\r\n"
+        "Content-Length: 0\r\n\r\nGET /b HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n";
+    for (std::size_t step : {1u, 3u, 4096u}) {
+      std::vector<request_head> seen;
+      request_gate g({}, [&seen](const request_head& h) {
+        seen.push_back(h);
+        return verdict{std::nullopt, 100};
+      });
+      CHECK(feed(g, in, step) == in);
+      REQUIRE(seen.size() == 2);
+      CHECK(seen[0].cookie == "a=1; pikoci_session=t");
+      CHECK(seen[0].csrf_token == "abc");
+      CHECK_FALSE(seen[0].authorization);
+      CHECK(seen[1].authorization == "Bearer x");
+      CHECK_FALSE(seen[1].cookie);
+      CHECK_FALSE(seen[1].csrf_token);
+    }
   }
 
   TEST_CASE("refusal messages survive the trip through a header") {
