@@ -92,7 +92,11 @@ function problems(page, allowed = []) {
 
 async function checkPage(page, name) {
   await screenshot(page, name);
+  const from = page.problems.length;
   assert.deepEqual(await accessibilityProblems(page), [], `axe on ${name}`);
+  // the CSP refusing axe's own inline script (the harness then evaluates it) is not the page's
+  const added = page.problems.splice(from);
+  page.problems.push(...added.filter((p) => !/Executing inline script violates/.test(p)));
 }
 
 describe("pages", () => {
