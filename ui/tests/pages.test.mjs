@@ -152,6 +152,10 @@ describe("pages", () => {
     assert.match(await page.locator("pre.check-error").textContent(), /nonexistent/);
     await page.locator('[data-status="check_failed"]').waitFor();
     await checkPage(page, "resource-check-error");
+    const phone = await browser.page({ width: 390, height: 844 });
+    await login(phone, node, "admin", adminPassword, `/pipelines/${enc(R)}/resources/cron.tick`);
+    await phone.locator("[data-page=resource][aria-busy=false]").waitFor();
+    await checkPage(phone, "resource-phone");
     assert.deepEqual(problems(page, ["404"]), []);
   });
 
