@@ -116,7 +116,8 @@ async function timeToRendered(browser, node, url, condition, runs) {
     await context.addInitScript({ content: readyProbe(condition) });
     const page = await context.newPage();
     await page.goto(node.url + url);
-    await page.waitForFunction(() => window.__bench?.painted !== null, null, { timeout: 60000 });
+    await page.waitForFunction(() => window.__bench?.painted !== null, null, { timeout: 60000 })
+      .catch(() => { throw new Error(`${url} never became rendered: ${condition.replace(/\s+/g, " ")}`); });
     const b = await page.evaluate(() => window.__bench);
     ready.push(b.ready);
     painted.push(b.painted);
