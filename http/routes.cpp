@@ -208,7 +208,7 @@ struct input {
   json body;
   auth::claims who;
   std::function<proto::event_sink_ptr()> open_stream;  // for the SSE routes
-  std::string token;  // the token `who` comes from (user routes)
+  std::string token;                                   // the token `who` comes from (user routes)
   /// A path parameter, percent-decoded: the one place names from paths are decoded (the gate
   /// already refused paths that are not percent-encoded UTF-8).
   std::string param(const char* name) const {
@@ -541,7 +541,8 @@ credentials credentials_of(const request_t& req, bool user) {
     c.cookie = fields_of(req, "cookie", "; ");
     c.csrf = fields_of(req, "x-csrf-token", ", ");
   }
-  c.writes = h.method() != restinio::http_method_get() && h.method() != restinio::http_method_head();
+  c.writes =
+      h.method() != restinio::http_method_get() && h.method() != restinio::http_method_head();
   return c;
 }
 
@@ -625,16 +626,17 @@ json session_of(const std::string& secret, const auth::claims& c, const std::str
   return {{"username", c.subject},
           {"role", std::string(auth::to_string(c.r))},
           {"csrf_token", auth::csrf_token(secret, token)},
-          {"expires_at", c.expires_at == 0
-                             ? json(nullptr)
-                             : json(model::format_time(system_clock::time_point(
-                                   seconds(c.expires_at))))}};
+          {"expires_at",
+           c.expires_at == 0
+               ? json(nullptr)
+               : json(model::format_time(system_clock::time_point(seconds(c.expires_at))))}};
 }
 
 /// The Set-Cookie value that keeps `token` in the browser for `max_age` seconds (0: until the
 /// browser closes; negative: remove it).
 std::string session_cookie(const std::string& token, std::int64_t max_age) {
-  auto text = std::string(auth::session_cookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+  auto text =
+      std::string(auth::session_cookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
   if (max_age != 0) text += "; Max-Age=" + std::to_string(std::max<std::int64_t>(max_age, 0));
   return text;
 }
@@ -664,22 +666,22 @@ handling_t login(const request_t& req, const node_view& node, const server_optio
     r.headers.emplace_back("Retry-After", std::to_string(seconds));
     return reply(req, r);
   }
-  auto busy = hash_off_io([req, users = node.users, secret = node.jwt_secret,
-                           ttl = opts.login_ttl_seconds, throttle, address, user, answer,
-                           pass = j["password"].get<std::string>()] {
-    auto c = users->login(user, pass, unix_now(), ttl);
-    if (!c) {
-      throttle->failed(address, user, auth::login_throttle::clock::now());
-      return write(req, failure(errc::unauthenticated, "wrong username or password"));
-    }
-    throttle->succeeded(address, user);
-    auto token = auth::sign(secret, *c);
-    if (answer == login_answer::token)
-      return write(req, ok({{"token", token}, {"role", std::string(auth::to_string(c->r))}}));
-    auto r = ok(session_of(secret, *c, token));
-    r.headers.emplace_back("Set-Cookie", session_cookie(token, ttl));
-    write(req, r);
-  });
+  auto busy =
+      hash_off_io([req, users = node.users, secret = node.jwt_secret, ttl = opts.login_ttl_seconds,
+                   throttle, address, user, answer, pass = j["password"].get<std::string>()] {
+        auto c = users->login(user, pass, unix_now(), ttl);
+        if (!c) {
+          throttle->failed(address, user, auth::login_throttle::clock::now());
+          return write(req, failure(errc::unauthenticated, "wrong username or password"));
+        }
+        throttle->succeeded(address, user);
+        auto token = auth::sign(secret, *c);
+        if (answer == login_answer::token)
+          return write(req, ok({{"token", token}, {"role", std::string(auth::to_string(c->r))}}));
+        auto r = ok(session_of(secret, *c, token));
+        r.headers.emplace_back("Set-Cookie", session_cookie(token, ttl));
+        write(req, r);
+      });
   if (busy) return reply(req, *busy);
   return restinio::request_accepted();
 }
@@ -714,9 +716,8 @@ std::optional<handling_t> serve_ui(const request_t& req) {
   if (!answer) return std::nullopt;
   requests().count(method, "ui", answer->status);
   // user-controlled output: HEAD and 304 say the length of a body they do not send
-  auto resp = req->create_response<restinio::user_controlled_output_t>(
-      restinio::http_status_line_t{
-          restinio::http_status_code_t{static_cast<std::uint16_t>(answer->status)}, ""});
+  auto resp = req->create_response<restinio::user_controlled_output_t>(restinio::http_status_line_t{
+      restinio::http_status_code_t{static_cast<std::uint16_t>(answer->status)}, ""});
   for (const auto& [k, v] : answer->headers) resp.append_header(k, v);
   resp.set_content_length(answer->content_length);
   if (!answer->body.empty())
@@ -728,13 +729,13 @@ std::optional<handling_t> serve_ui(const request_t& req) {
 
 /// Who may use a route.
 enum class access {
-  anyone,   // no token (health, version, login, session login and logout, metrics)
-  worker,   // a worker token
-  checked,  // no token: the node checks the webhook token or signature itself
-  reader,   // a user token with the read role or more
-  writer,   // ... the write role or more
+  anyone,      // no token (health, version, login, session login and logout, metrics)
+  worker,      // a worker token
+  checked,     // no token: the node checks the webhook token or signature itself
+  reader,      // a user token with the read role or more
+  writer,      // ... the write role or more
   maintainer,  // ... the maintain role or more (approve, reject, mark as warning)
-  admin,    // ... the admin role
+  admin,       // ... the admin role
 };
 
 bool user_route(access a) {
@@ -1299,7 +1300,9 @@ handling_t serve(const route& r, const request_t& req, const params_t& params, c
   try {
     input in{params,
              restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query()),
-             std::move(std::get<json>(body)), std::get<caller>(who).claims, open,
+             std::move(std::get<json>(body)),
+             std::get<caller>(who).claims,
+             open,
              std::get<caller>(who).token};
     return r.handle(req, in, e);
   } catch (const std::exception& x) {  // a malformed query string
@@ -1350,7 +1353,8 @@ verdict head_verdict(const request_head& h, const std::string& secret, const ser
     v.max_body_bytes = opts.max_login_body_bytes;
   } else if (r->who != access::checked) {
     if (r->artifact_body) v.max_body_bytes = opts.max_artifact_bytes;
-    credentials c{h.authorization, std::nullopt, std::nullopt, h.method != "GET" && h.method != "HEAD"};
+    credentials c{h.authorization, std::nullopt, std::nullopt,
+                  h.method != "GET" && h.method != "HEAD"};
     if (user_route(r->who)) {
       c.cookie = h.cookie;
       c.csrf = h.csrf_token;

@@ -72,20 +72,19 @@ ui_response with_security(ui_response r) {
 ui_response file(const ui_asset& a, const ui_request& r) {
   bool gzip = !a.gzip.empty() && accepts_gzip(r.accept_encoding);
   // the compressed bytes are another representation: a tag of their own
-  std::string etag = gzip ? std::string(a.etag.substr(0, a.etag.size() - 1)) + "-gzip\""
-                          : std::string(a.etag);
+  std::string etag =
+      gzip ? std::string(a.etag.substr(0, a.etag.size() - 1)) + "-gzip\"" : std::string(a.etag);
   ui_response out;
-  out.headers = {{"Content-Type", std::string(a.content_type)},
-                 {"Cache-Control",
-                  a.immutable ? "public, max-age=31536000, immutable" : "no-cache"},
-                 {"ETag", etag}};
+  out.headers = {
+      {"Content-Type", std::string(a.content_type)},
+      {"Cache-Control", a.immutable ? "public, max-age=31536000, immutable" : "no-cache"},
+      {"ETag", etag}};
   if (!a.gzip.empty()) out.headers.emplace_back("Vary", "Accept-Encoding");
   if (gzip) out.headers.emplace_back("Content-Encoding", "gzip");
   auto bytes = gzip ? a.gzip : a.bytes;
   out.content_length = bytes.size();
   bool matched = !r.if_none_match.empty() &&
-                 (etag_matches(r.if_none_match, a.etag) ||
-                  etag_matches(r.if_none_match, etag));
+                 (etag_matches(r.if_none_match, a.etag) || etag_matches(r.if_none_match, etag));
   if (matched) {
     out.status = 304;
   } else if (r.method == "GET") {

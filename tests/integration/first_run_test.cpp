@@ -205,7 +205,8 @@ TEST_SUITE("integration.first_run") {
         return line.rfind("npm:" + name + "@", 0) == 0;
       });
     };
-    for (const char* p : {"esbuild", "preact", "typescript"}) CHECK_MESSAGE(has_npm(run_list, p), p);
+    for (const char* p : {"esbuild", "preact", "typescript"})
+      CHECK_MESSAGE(has_npm(run_list, p), p);
     for (const char* p : {"playwright-core", "axe-core"}) {
       CHECK_MESSAGE(!has_npm(run_list, p), p);
       CHECK_MESSAGE(has_npm(test_list, p), p);

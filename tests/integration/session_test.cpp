@@ -84,7 +84,7 @@ TEST_SUITE("http.session") {
     CHECK(j["role"] == "admin");
     CHECK(j["csrf_token"].get<std::string>().size() == 64);
     CHECK(j["expires_at"].get<std::string>().size() == 24);  // 2026-12-04T09:00:00.000Z
-    CHECK_FALSE(j.contains("token"));  // the page never sees the token
+    CHECK_FALSE(j.contains("token"));                        // the page never sees the token
 
     browser b{cookie.substr(0, cookie.find(';')), j["csrf_token"].get<std::string>()};
     auto again = n.as(b, "GET", "/session");
@@ -119,8 +119,9 @@ TEST_SUITE("http.session") {
 
     // a bearer token needs no CSRF token, with or without a cookie beside it
     auto token = n.admin_token();
-    CHECK(n.request("POST", "/pipelines/p/unpause", {{"Authorization", "Bearer " + token}})
-              .status == 200);
+    CHECK(
+        n.request("POST", "/pipelines/p/unpause", {{"Authorization", "Bearer " + token}}).status ==
+        200);
     CHECK(n.request("POST", "/pipelines/p/pause",
                     {{"Authorization", "Bearer " + token}, {"Cookie", b.cookie}})
               .status == 200);
@@ -129,9 +130,9 @@ TEST_SUITE("http.session") {
   TEST_CASE("the cookie holds the role of its account now, and logging out expires it") {
     session_node n;
     auto admin = n.sign_in("admin", admin_password);
-    auto made = n.as(admin, "POST", "/users",
-                     {{"username", "reader"}, {"password", "reader-pass"}, {"role", "read"}},
-                     admin.csrf);
+    auto made =
+        n.as(admin, "POST", "/users",
+             {{"username", "reader"}, {"password", "reader-pass"}, {"role", "read"}}, admin.csrf);
     REQUIRE_MESSAGE(made.status == 201, made.body);
     auto reader = n.sign_in("reader", "reader-pass");
     CHECK(n.as(reader, "GET", "/session").json()["role"] == "read");

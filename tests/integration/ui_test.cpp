@@ -87,8 +87,8 @@ TEST_SUITE("http.ui") {
     CHECK(is_json_404(http_request("GET", node.url() + "/api/v1/nothing", "", browser)));
     CHECK(is_json_404(http_request("GET", node.url() + "/api/nothing", "", browser)));
     CHECK(is_json_404(http_request("GET", node.url() + "/favicon.ico")));
-    CHECK(is_json_404(http_request("GET", node.url() + "/pipelines/p",  "",
-                                   {{"Accept", "application/json"}})));
+    CHECK(is_json_404(
+        http_request("GET", node.url() + "/pipelines/p", "", {{"Accept", "application/json"}})));
     CHECK(is_json_404(http_request("POST", node.url() + "/", "", browser)));
     auto metrics = http_request("GET", node.url() + "/metrics", "", browser);
     CHECK(metrics.status == 200);

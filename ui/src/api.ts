@@ -168,3 +168,42 @@ export function stream(
   if (onOpen) source.addEventListener("open", onOpen);
   return () => source.close();
 }
+
+// --- pipeline graph and dashboard (pages/pipeline.tsx, pages/dashboard.tsx) ---
+
+/** A job as the graph shows it: its latest build, how many builds run, what it gets and puts. */
+export interface GraphJob {
+  name: string;
+  paused: boolean;
+  latest_build: Build | null;
+  running: number;
+  inputs: JobInput[];
+  gets: { resource: string; name: string; passed: string[]; trigger: boolean }[];
+  puts: { resource: string; name: string }[];
+}
+
+/** GET /pipelines/{p}/graph */
+export interface Graph {
+  name: string;
+  paused: boolean;
+  jobs: GraphJob[];
+  resources: Resource[];
+}
+
+/** A resource version, as GET .../versions lists them. */
+export interface Version {
+  id: number;
+  version: Record<string, string>;
+  created_at: string;
+}
+
+/** GET /dashboard: every pipeline with its jobs' latest builds, and the queue's figures. */
+export interface Dashboard {
+  pipelines: {
+    name: string;
+    paused: boolean;
+    jobs: { name: string; paused: boolean; latest_build: Build | null; running: number }[];
+  }[];
+  in_flight: number;
+  queued: number;
+}

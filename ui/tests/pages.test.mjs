@@ -148,8 +148,8 @@ describe("pages", () => {
     await page.goto(`${node.url}/pipelines/${enc(R)}/resources/broken`);
     await page.locator("[data-page=resource][aria-busy=false]").waitFor();
     await page.getByRole("button", { name: "Check now" }).click();
-    await page.locator("pre.check-error").waitFor();
-    assert.match(await page.locator("pre.check-error").textContent(), /nonexistent/);
+    await page.locator("pre.check-output").waitFor();
+    assert.match(await page.locator("pre.check-output").textContent(), /nonexistent/);
     await page.locator('[data-status="check_failed"]').waitFor();
     await checkPage(page, "resource-check-error");
     const phone = await browser.page({ width: 390, height: 844 });

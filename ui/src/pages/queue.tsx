@@ -88,7 +88,7 @@ export function QueuePage({ params }: { params: Params }) {
         {!queue && !error && <Loading />}
         {queue && (
           <>
-            <dl class="facts queue-figures">
+            <dl class="props queue-kv">
               <dt>Running</dt>
               <dd data-figure="in_flight">{queue.in_flight} / {queue.max_in_flight}</dd>
               <dt>Queued</dt>
@@ -156,7 +156,7 @@ export function QueuePage({ params }: { params: Params }) {
               </div>
             )}
 
-            <details class="legend">
+            <details class="reasons">
               <summary>What the reasons mean</summary>
               <dl>
                 {reasons.map(([k, v]) => (

@@ -158,7 +158,7 @@ export function ResourcePage({ params }: { params: Params }) {
         {!resource && !error && <Loading />}
         {resource && (
           <>
-            <dl class="facts">
+            <dl class="props">
               <dt>Type</dt>
               <dd><code>{resource.type}</code></dd>
               <dt>Check interval</dt>
@@ -183,7 +183,7 @@ export function ResourcePage({ params }: { params: Params }) {
             {resource.check_error && (
               <section aria-labelledby="check-error-h">
                 <h2 id="check-error-h">Check error</h2>
-                <pre class="check-error">{resource.check_error}</pre>
+                <pre class="check-output">{resource.check_error}</pre>
               </section>
             )}
           </>
@@ -218,7 +218,7 @@ export function ResourcePage({ params }: { params: Params }) {
                   <tbody>
                     {versions.map((v) => (
                       <tr key={v.id} class={v.id === pinned ? "pinned" : undefined} data-version-id={v.id}>
-                        <td>{v.id}{v.id === pinned && <> <span class="badge">pinned</span></>}</td>
+                        <td>{v.id}{v.id === pinned && <> <span class="pin-badge">pinned</span></>}</td>
                         <td><VersionText version={v.version} /></td>
                         <td><Time at={v.created_at} /></td>
                         {write && (

@@ -29,7 +29,7 @@ const refreshEvery = 10_000;
 
 function List({ items }: { items: string[] }) {
   if (items.length === 0) return <span class="muted">—</span>;
-  return <span class="chips">{items.map((t) => <code key={t} class="chip">{t}</code>)}</span>;
+  return <span class="tag-list">{items.map((t) => <code key={t} class="tag">{t}</code>)}</span>;
 }
 
 export function WorkersPage({ params }: { params: Params }) {
