@@ -79,6 +79,7 @@ export function LogView(props: {
   return (
     <div
       class="log"
+      data-log
       ref={box}
       tabIndex={0}
       role="region"
