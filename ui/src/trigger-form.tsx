@@ -16,13 +16,15 @@ function initial(input: JobInput): Value {
   return d === null ? "" : String(d);
 }
 
-/** What the API takes for one field, or undefined to leave it out (the default applies). */
+/** What the API takes for one field, or undefined to leave it out (the default applies).
+ *  Numbers go as typed: the node says which forms it takes (`1e3` is refused, not read as 1000). */
 function toApi(input: JobInput, v: Value): unknown {
   if (input.type === "bool") return v as boolean;
-  if (Array.isArray(v)) return v.length ? v.map((x) => (input.type === "number" ? Number(x) : x)) : undefined;
-  if (v === "") return undefined;
-  if (input.multiple) return (v as string).split(",").map((s) => s.trim()).filter(Boolean);
-  return input.type === "number" ? Number(v) : v;
+  if (Array.isArray(v)) return v.length ? v : undefined;
+  const text = String(v).trim();
+  if (text === "") return undefined;
+  if (input.multiple) return text.split(",").map((s) => s.trim()).filter(Boolean);
+  return text;
 }
 
 function Field(props: { id: string; input: JobInput; value: Value; set: (v: Value) => void }) {
