@@ -343,7 +343,8 @@ parsed<proto::trigger_job> trigger_job(const input& in) {
     return failure(
         errc::payload_too_large,
         "inputs and args are larger than " + std::to_string(max_trigger_bytes) + " bytes together");
-  return proto::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args)};
+  return proto::trigger_job{in.param("p"), in.param("j"), std::move(*inputs), std::move(args),
+                            in.who.subject};
 }
 
 /// The 400 answer for a pipeline name outside the name rule; none when it is valid.
@@ -958,7 +959,7 @@ handling_t artifact_download(const request_t& req, input& in, const edge& e) {
 parsed<proto::trigger_version> trigger_version(const input& in) {
   auto id = integer(in.param("id"));
   if (!id) return failure(errc::not_found, "version \"" + in.param("id") + "\" not found");
-  return proto::trigger_version{in.param("p"), in.param("rc"), *id};
+  return proto::trigger_version{in.param("p"), in.param("rc"), *id, in.who.subject};
 }
 
 parsed<proto::get_build> build_by_id(const input& in) {
@@ -1183,7 +1184,7 @@ const std::vector<route>& routes() {
          return proto::cancel_build{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
        })},
       {post, B + "/retry", a::writer, op([](const input& in) {
-         return proto::retry_build{in.param("p"), in.param("j"), in.param("n")};
+         return proto::retry_build{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
        })},
       {post, B + "/approve", a::maintainer, op([](const input& in) { return decide(in, true); })},
       {post, B + "/reject", a::maintainer, op([](const input& in) { return decide(in, false); })},

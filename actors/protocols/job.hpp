@@ -68,6 +68,7 @@ struct retry_build {
   static constexpr const char* name = "retry_build";
   static constexpr bool writes = true;
   std::string pipeline, job, number;
+  std::string user;  // who asked for it: recorded as the trigger's `user`
 };
 /// GET .../builds/{n}/events: the build's events so far, then live until it ends, pushed to
 /// `sink`; the reply is an error or `nothing` once the stream started.

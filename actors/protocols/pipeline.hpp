@@ -54,6 +54,7 @@ struct trigger_job {
   std::string pipeline, job;
   std::map<std::string, std::string> inputs;
   std::vector<std::string> args;
+  std::string user;  // who triggered it: recorded as the trigger's `user`
 };
 /// GET /pipelines/{p}/resources
 struct list_resources {
@@ -88,6 +89,7 @@ struct trigger_version {
   static constexpr bool writes = true;
   std::string pipeline, resource;
   std::int64_t version_id = 0;
+  std::string user;  // who triggered it: recorded as each build's trigger `user`
 };
 /// POST .../resources/{rc}/pin (to `version_id`) and /unpin (empty).
 struct pin_resource {

@@ -569,6 +569,7 @@ caf::result<domain::reply> retry(self_ptr self, const proto::retry_build& req) {
   proto::build_spec spec;
   spec.id = st.setup.ctx.build_ids->next();
   spec.trigger = {{"type", domain::to_string(domain::trigger_type::retry)}, {"build", parent->number}, {"build_id", parent->id}};
+  if (!req.user.empty()) spec.trigger["user"] = req.user;
   spec.inputs = parent->inputs;  // the exact versions of the parent (reference §5.2)
   return create(self, std::move(spec), parent->number);
 }

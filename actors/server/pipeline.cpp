@@ -641,11 +641,17 @@ domain::reply set_rule(self_ptr self, const proto::set_concurrency& req) {
   return domain::done({{"concurrency", self->state.rule.to_json()}});
 }
 
+/// A build someone asked for records who: the trigger's `user`.
+void by_user(json& trigger, const std::string& user) {
+  if (!user.empty()) trigger["user"] = user;
+}
+
 caf::result<domain::reply> trigger(self_ptr self, const proto::trigger_job& req) {
   auto decided = manual_trigger(inputs(self), req.job, req.inputs);
   if (auto* refused = std::get_if<domain::error>(&decided))
     return domain::fail(std::move(*refused));
   auto& b = std::get<planned_build>(decided);
+  by_user(b.trigger, req.user);
   auto rp = self->make_response_promise<domain::reply>();
   create_build(self, req.job, std::move(b.trigger), std::move(b.inputs), std::move(b.values),
                req.args,
@@ -683,6 +689,7 @@ caf::result<domain::reply> trigger_version(self_ptr self, const proto::trigger_v
     return rp;
   }
   for (auto& b : decided.builds) {
+    by_user(b.trigger, req.user);
     create_build(self, b.job->name, std::move(b.trigger), std::move(b.inputs), {}, {},
                  [acc, finish](domain::reply r) mutable {
                    if (r.failed()) {

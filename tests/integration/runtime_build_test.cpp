@@ -404,6 +404,7 @@ job "sleepy" {
     CHECK(retry["number"] == "1.1");
     CHECK(retry["trigger"]["type"] == "retry");
     CHECK(retry["trigger"]["build"] == "1");
+    CHECK(retry["trigger"]["user"] == "admin");  // who asked for the retry
     auto q11 = node.wait_build("rt", "quick", "1.1");
     CHECK(q11["status"] == "succeeded");
     REQUIRE(q11["inputs"].size() == 1);

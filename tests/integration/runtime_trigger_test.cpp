@@ -413,6 +413,7 @@ job "build" {
     auto manual = node.trigger("fan", "deploy");
     CHECK(manual["number"] == "3");
     CHECK(manual["trigger"]["type"] == "manual");
+    CHECK(manual["trigger"]["user"] == "admin");  // who triggered it
     auto d3 = node.wait_build("fan", "deploy", "3");
     CHECK(d3["status"] == "succeeded");
     CHECK(ref_of_input(d3) == "v2");
@@ -496,6 +497,7 @@ job "downstream" {
     auto b3 = node.wait_build("tv", "build", "3");
     CHECK(b3["status"] == "succeeded");
     CHECK(b3["trigger"]["type"] == "version");
+    CHECK(b3["trigger"]["user"] == "admin");
     REQUIRE(b3["inputs"].size() == 1);
     CHECK(b3["inputs"][0]["version_id"] == v1);
     CHECK(ref_of_input(b3) == "abc123");

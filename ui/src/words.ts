@@ -5,17 +5,18 @@ import type { Build } from "./api";
 export function triggerWords(t: Build["trigger"] | null | undefined): string {
   if (!t) return "";
   const v = t.version_id !== undefined ? ` (version ${t.version_id})` : "";
+  const by = t.user ? `, by ${t.user}` : "";
   switch (t.type) {
     case "manual":
-      return t.user ? `manual, by ${t.user}` : "manual";
+      return `manual${by}`;
     case "resource":
       return `new version of ${t.resource ?? "a resource"}${v}`;
     case "passed":
       return `passed upstream: ${t.resource ?? "a resource"}${v}`;
     case "version":
-      return `triggered with version ${t.version_id ?? "?"} of ${t.resource ?? "a resource"}`;
+      return `triggered with version ${t.version_id ?? "?"} of ${t.resource ?? "a resource"}${by}`;
     case "retry":
-      return `retry of #${t.build ?? "?"}`;
+      return `retry of #${t.build ?? "?"}${by}`;
     default:
       return t.type;
   }

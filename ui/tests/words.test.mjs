@@ -15,6 +15,7 @@ test("why a build exists", () => {
   assert.equal(words.triggerWords({ type: "resource", resource: "git.repo", version_id: 12 }), "new version of git.repo (version 12)");
   assert.equal(words.triggerWords({ type: "passed", resource: "git.repo", version_id: 3 }), "passed upstream: git.repo (version 3)");
   assert.equal(words.triggerWords({ type: "retry", build: "3" }), "retry of #3");
+  assert.equal(words.triggerWords({ type: "retry", build: "3", user: "bob" }), "retry of #3, by bob");
   assert.equal(words.triggerWords({ type: "version", resource: "cron.t", version_id: 2 }), "triggered with version 2 of cron.t");
   assert.equal(words.triggerWords(null), "");
 });
