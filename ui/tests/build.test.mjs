@@ -230,9 +230,8 @@ test("a gated build waits for approval; Approve moves it on, Reject asks why", a
   await page.locator(".facts .blocked-by", { hasText: "waiting for approval" }).waitFor();
   await page.locator(".facts .approvals", { hasText: "0 of 1" }).waitFor();
   await page.getByRole("button", { name: "Approve" }).click();
+  await headStatus(page).and(page.locator("[data-status=succeeded]")).waitFor();
   await page.locator(".facts .approvals", { hasText: "admin approved" }).waitFor();
-  // then it queues and runs like any build: on a loaded machine that can take a while
-  await headStatus(page).and(page.locator("[data-status=succeeded]")).waitFor({ timeout: 45000 });
 
   const second = (await node.api("POST", api("gated", "/trigger"))).build;
   await page.goto(node.url + jobPath("gated") + `/builds/${second.number}`);

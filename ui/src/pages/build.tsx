@@ -10,6 +10,7 @@ import { BuildSteps, openByDefault, planNodeFor, type StepNode } from "../log/st
 import { LogView } from "../log/view";
 import { href, navigate, useLocation, type Params } from "../router";
 import { useSession } from "../session";
+import { newerStatus } from "../status";
 import { blockedByWords, isFinished, triggerWords } from "../words";
 import { Breadcrumb } from "./job";
 
@@ -329,7 +330,9 @@ export function BuildPage({ params }: { params: Params }) {
   const act = (verb: string, body?: unknown) => async () => {
     const r = await api.post<{ build: Build }>(`${buildUrl}/${verb}`, body);
     if (verb === "retry") navigate(href("pipelines", p, "jobs", j, "builds", r.build.number));
-    else setBuild((b) => (b && b.status === r.build.status ? b : r.build));
+    // the stream may already have moved the build on (an approved build can finish before the
+    // approval's answer arrives): an answer never takes the build back to an earlier status
+    else setBuild((b) => (!b || newerStatus(b.status, r.build.status) ? r.build : b));
   };
   const ctx: TreeContext = {
     isOpen, toggle: (node, o) => setOpen((s) => ({ ...s, [node.key]: o })), plan, query: search.query, focus,
