@@ -14,3 +14,16 @@ export function newerStatus(shown: string, answer: string): boolean {
   if (stage(shown) < done) return stage(answer) >= stage(shown);
   return shown === "failed" && answer === "warning";
 }
+
+/** The fields of a resource that tell how recent a view of it is. */
+export interface CheckState {
+  checking: boolean;
+  last_check_at: string | null;
+}
+
+/** Whether an action's answer is news for a resource shown as `shown`: not when it says a check
+ *  is running and the page already saw a later check finish (the check ended before the
+ *  answer to "Check now" arrived). */
+export function newerResource(shown: CheckState, answer: CheckState): boolean {
+  return !(answer.checking && !shown.checking && (shown.last_check_at ?? "") > (answer.last_check_at ?? ""));
+}

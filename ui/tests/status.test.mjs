@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = await build({ entryPoints: [join(here, "../src/status.ts")], bundle: true, write: false, format: "esm" });
-const { newerStatus } = await import("data:text/javascript;base64," + Buffer.from(out.outputFiles[0].text).toString("base64"));
+const { newerStatus, newerResource } = await import("data:text/javascript;base64," + Buffer.from(out.outputFiles[0].text).toString("base64"));
 
 test("an action's late answer never takes a build back", () => {
   // approved, then run and finished before the approval's answer came back
@@ -23,4 +23,13 @@ test("an action's answer moves a build on", () => {
   assert.equal(newerStatus("started", "cancelled"), true);
   assert.equal(newerStatus("failed", "warning"), true); // marked as warning
   assert.equal(newerStatus("succeeded", "warning"), false);
+});
+
+test("a Check now answered after the check ended does not show it running again", () => {
+  const answer = { checking: true, last_check_at: "2026-12-03T10:00:00.000Z" };
+  const ended = { checking: false, last_check_at: "2026-12-03T10:00:01.000Z" };
+  assert.equal(newerResource(ended, answer), false);
+  assert.equal(newerResource({ checking: false, last_check_at: "2026-12-03T09:00:00.000Z" }, answer), true);
+  assert.equal(newerResource({ checking: false, last_check_at: null }, answer), true);
+  assert.equal(newerResource(answer, ended), true);
 });

@@ -3,6 +3,12 @@
 // the node refuses them anyway.
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, can, path, type Graph, type GraphJob, type Resource, type Version } from "../api";
+import { Action, ErrorBox, Status, Time, useData } from "../common";
+import { href } from "../router";
+import { useSession } from "../session";
+import { newerResource } from "../status";
+import { TriggerForm } from "../trigger-form";
+import { resourceState } from "./view";
 
 /** Applies what an action's answer says at once (the event that follows says it again). */
 export type Change = (g: Graph) => Graph;
@@ -11,12 +17,7 @@ type OnChange = (c: Change) => void;
 const setJobPaused = (name: string, paused: boolean): Change => (g) =>
   ({ ...g, jobs: g.jobs.map((j) => (j.name === name ? { ...j, paused } : j)) });
 const setResource = (r: Resource): Change => (g) =>
-  ({ ...g, resources: g.resources.map((x) => (x.canonical === r.canonical ? r : x)) });
-import { Action, ErrorBox, Status, Time, useData } from "../common";
-import { href } from "../router";
-import { useSession } from "../session";
-import { TriggerForm } from "../trigger-form";
-import { resourceState } from "./view";
+  ({ ...g, resources: g.resources.map((x) => (x.canonical === r.canonical && newerResource(x, r) ? r : x)) });
 
 function versionText(v: Version): string {
   return Object.entries(v.version).map(([k, x]) => `${k}: ${x}`).join(", ");

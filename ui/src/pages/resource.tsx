@@ -6,6 +6,7 @@ import { api, can, path, stream, type Build, type Resource } from "../api";
 import { Action, ErrorBox, Loading, Page, Time } from "../common";
 import { href, type Params } from "../router";
 import { useSession } from "../session";
+import { newerResource } from "../status";
 
 /** One version of a resource, as GET .../versions lists them. */
 interface Version {
@@ -136,7 +137,7 @@ export function ResourcePage({ params }: { params: Params }) {
   const busy = resource === null || versions === null;
   const write = can(session, "write");
   const pinned = resource?.pinned_version_id ?? null;
-  const onResource = (r: Resource) => setResource(r);
+  const onResource = (r: Resource) => setResource((shown) => (!shown || newerResource(shown, r) ? r : shown));
 
   return (
     <section data-page="resource" aria-busy={busy ? "true" : "false"}>
