@@ -102,21 +102,14 @@ function attachGestures(el: SVGSVGElement, view: { current: View }, apply: () =>
     e.preventDefault();
   };
   const focus = (e: FocusEvent) => reveal((e.target as Element).closest?.("[data-node]"));
-  el.addEventListener("wheel", wheel, { passive: false });
-  el.addEventListener("pointerdown", down);
-  el.addEventListener("pointermove", move);
-  el.addEventListener("pointerup", up);
-  el.addEventListener("pointercancel", up);
-  el.addEventListener("keydown", keys);
-  el.addEventListener("focusin", focus);
+  const listeners: [string, (e: any) => void][] = [
+    ["wheel", wheel], ["pointerdown", down], ["pointermove", move], ["pointerup", up],
+    ["pointercancel", up], ["keydown", keys], ["focusin", focus],
+  ];
+  // none is passive: the wheel zooms the graph and the keys pan it instead of scrolling the page
+  for (const [type, f] of listeners) el.addEventListener(type, f, { passive: false });
   return () => {
-    el.removeEventListener("wheel", wheel);
-    el.removeEventListener("pointerdown", down);
-    el.removeEventListener("pointermove", move);
-    el.removeEventListener("pointerup", up);
-    el.removeEventListener("pointercancel", up);
-    el.removeEventListener("keydown", keys);
-    el.removeEventListener("focusin", focus);
+    for (const [type, f] of listeners) el.removeEventListener(type, f);
   };
 }
 
