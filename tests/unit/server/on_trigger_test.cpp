@@ -6,17 +6,13 @@
 #include "actors/model/notification.hpp"
 #include "actors/server/resolve.hpp"
 #include "config/pipeline/load.hpp"
+#include "tests/unit/server/plan_fixture.hpp"
 
 using namespace pikoci;
 using nlohmann::json;
+using pikoci::test::load;
 
 namespace {
-
-pipeline::pipeline_config load(const std::string& hcl) {
-  auto r = pipeline::load("p.hcl", hcl, {});
-  REQUIRE_MESSAGE(r.config.has_value(), r.diags.format("p.hcl"));
-  return *r.config;
-}
 
 std::string names(const std::vector<const pipeline::job*>& jobs) {
   std::string out;
