@@ -3,7 +3,9 @@
 //     HTTP; the task is bench-stamp (static) printing its wall clock; latency = that clock − the
 //     clock just before the trigger request (target p99 ≤ 50 ms, stretch 15 ms);
 //   - no-op builds completed per second with two workers (4 slots each): `--builds` triggers,
-//     from the first trigger until every build is finished;
+//     from the first trigger until every build is finished (target 1,000/s); then the hops of
+//     that burst, p50 and p99: a worker event → read by the server (the server's
+//     pikoci_kafka_hop_seconds), a dispatch → read by a worker (its `event=kafka.hops` log);
 //   - dead worker → re-dispatched: of two settled workers, the one running a long build is
 //     killed with SIGKILL; the time until the build is `started` again on the other one
 //     (attempt 2), with the default 10 s lease or `--lease` (target ≤ 10 s, stretch 3 s).
@@ -137,6 +139,41 @@ void trigger_to_start(kafka_broker& broker, int runs) {
   print("trigger_to_process_start_kafka", "latency", "ms", ms, 50);
 }
 
+/// The quantile `q` of `pikoci_kafka_hop_seconds{topic}` in the server's /metrics, in ms
+/// (interpolated within its bucket; -1 when the topic has none).
+double hop_ms(const std::string& metrics, const std::string& topic, double q) {
+  std::vector<std::pair<double, double>> buckets;  // (le, cumulative count)
+  std::string head = "pikoci_kafka_hop_seconds_bucket{topic=\"" + topic + "\",le=\"";
+  for (std::size_t at = metrics.find(head); at != std::string::npos;
+       at = metrics.find(head, at + 1)) {
+    auto le = metrics.substr(at + head.size(), metrics.find('"', at + head.size()) - at -
+                                                   head.size());
+    auto count = std::stod(metrics.substr(metrics.find("} ", at) + 2));
+    buckets.emplace_back(le == "+Inf" ? 1e9 : std::stod(le), count);
+  }
+  if (buckets.empty() || buckets.back().second == 0) return -1;
+  auto rank = q * buckets.back().second;
+  double lower = 0, below = 0;
+  for (const auto& [le, n] : buckets) {
+    if (n >= rank) {
+      auto up = le > 1e8 ? lower : le;
+      return 1000 * (lower + (n > below ? (rank - below) / (n - below) : 1) * (up - lower));
+    }
+    lower = le;
+    below = n;
+  }
+  return -1;
+}
+
+/// The last `event=kafka.hops topic=<topic>` figure `field` (p50_ms, p99_ms) a worker logged.
+double logged_hop_ms(const std::string& output, const std::string& topic,
+                     const std::string& field) {
+  auto at = output.rfind("event=kafka.hops topic=" + topic + " ");
+  if (at == std::string::npos) return -1;
+  auto f = output.find(field + "=", at);
+  return f == std::string::npos ? -1 : std::stod(output.substr(f + field.size() + 1));
+}
+
 void throughput(kafka_broker& broker, int builds, int slots) {
   setup s(broker, "bench-rate-" + std::to_string(::getpid()), 2, slots);
   s.set(job("noop", "/bin/true", {}));
@@ -153,7 +190,25 @@ void throughput(kafka_broker& broker, int builds, int slots) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
-  print("noop_builds_per_second_kafka_2_workers", "throughput", "1/s", {builds / secs}, 0);
+  print("noop_builds_per_second_kafka_2_workers", "throughput", "1/s", {builds / secs}, 1000);
+  // one hop each way: run_build read by a worker (its log at exit), events read by the server
+  auto metrics = http_request("GET", s.server->url() + "/metrics", "", s.auth).body;
+  auto events = s.prefix + ".events", jobs = s.prefix + ".jobs";
+  std::string outputs;
+  for (auto& w : s.workers) {
+    w->stop(SIGTERM);
+    outputs += w->output();
+  }
+  auto hop = [&](const char* name, double p50, double p99) {
+    if (p50 < 0) return;
+    pikoci::bench::report({name, "latency", "ms", 0}, {p50}, false, builds,
+                          {{"p50", p50}, {"p99", p99}});
+  };
+  hop("kafka_hop_events_to_server_in_burst", hop_ms(metrics, events, 0.5),
+      hop_ms(metrics, events, 0.99));
+  // each worker logs its own; the first one's stands for both
+  hop("kafka_hop_jobs_to_worker_in_burst", logged_hop_ms(outputs, jobs, "p50_ms"),
+      logged_hop_ms(outputs, jobs, "p99_ms"));
 }
 
 void redispatch(kafka_broker& broker, int kills, const std::string& lease) {

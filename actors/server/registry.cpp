@@ -496,8 +496,9 @@ caf::result<domain::reply> metrics(self_ptr self) {
                                       "1 when the store takes writes, 0 when it refuses them "
                                       "(full or read-only disk).")
                             .add({}, db->status().available ? 1 : 0);
-                      rp.deliver(
-                          domain::bytes(queue + out.render(), "text/plain; version=0.0.4"));
+                      // the dispatcher's own families, rendered (Kafka hops)
+                      rp.deliver(domain::bytes(queue + out.render() + w.value("metrics", ""),
+                                               "text/plain; version=0.0.4"));
                     },
                     [rp](caf::error& e) mutable {
                       rp.deliver(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
@@ -835,7 +836,11 @@ caf::result<domain::reply> queue_view(self_ptr self) {
 caf::result<domain::reply> workers_view(self_ptr self) {
   return later(self, [self](reply_fn done) {
     self->request(self->state.ctx.dispatcher, caf::infinite, proto::workers_atom::value)
-        .then([done](json& w) { done(domain::done(std::move(w))); },
+        .then(
+            [done](json& w) {
+              w.erase("metrics");  // for GET /metrics
+              done(domain::done(std::move(w)));
+            },
               [done](caf::error& e) {
                 done(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
               });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -21,18 +22,15 @@ void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) 
     throw std::runtime_error("kafka config " + key + "=" + value + ": " + err);
 }
 
-conf_ptr base_conf(const std::string& brokers) {
+conf_ptr make_conf(const settings& all) {
   conf_ptr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  set(*conf, "bootstrap.servers", brokers);
-  set(*conf, "client.id", "pikoci-node");
-  set(*conf, "message.max.bytes", std::to_string(16 << 20));
-  // no IPv6 surprises on a 127.0.0.1 broker; errors are reported through the event callback
-  set(*conf, "broker.address.family", "v4");
-  // back within a second of the broker's return (librdkafka's default backs off up to 10 s):
-  // the server and its workers must hear each other again at about the same time, or a worker's
-  // lease runs out while only it is still reconnecting
-  set(*conf, "reconnect.backoff.max.ms", "1000");
+  for (const auto& [key, value] : all) set(*conf, key, value);
   return conf;
+}
+
+settings with(settings a, const settings& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 /// Logs librdkafka's errors and logs at a sane level (never the payloads).
@@ -64,6 +62,107 @@ bool valid_tag_char(char c) {
 }
 
 }  // namespace
+
+// ---- settings
+
+settings common_settings(const std::string& brokers) {
+  return {
+      {"bootstrap.servers", brokers},
+      {"client.id", "pikoci-node"},
+      {"message.max.bytes", std::to_string(16 << 20)},
+      // no IPv6 surprises on a 127.0.0.1 broker; errors are reported through the event callback
+      {"broker.address.family", "v4"},
+      // back within a second of the broker's return (librdkafka's default backs off up to 10 s):
+      // the server and its workers must hear each other again at about the same time, or a
+      // worker's lease runs out while only it is still reconnecting
+      {"reconnect.backoff.max.ms", "1000"},
+      // every request is small and waits for its answer: with Nagle's algorithm on (librdkafka's
+      // default before 2.6) a request written while the previous one is unacknowledged waits
+      // for the peer's delayed ACK, up to 40 ms on Linux, and builds crawl in bursts
+      {"socket.nagle.disable", "true"},
+  };
+}
+
+settings producer_settings(const std::string& brokers) {
+  return with(common_settings(brokers),
+              {
+                  {"enable.idempotence", "true"},  // implies acks=all and ordered retries
+                  {"acks", "all"},
+                  // latency over batching: a dispatch is one small message; under load the
+                  // messages queued while a request is out still go together in the next one
+                  {"linger.ms", "0"},
+                  // a broker that is away for a while (restart) must not drop messages: retry
+                  // for 10 minutes
+                  {"message.timeout.ms", "600000"},
+              });
+}
+
+settings consumer_settings(const std::string& brokers, const std::string& group,
+                           bool from_start) {
+  return with(common_settings(brokers),
+              {
+                  {"group.id", group},
+                  {"enable.auto.commit", "false"},
+                  {"auto.offset.reset", from_start ? "earliest" : "latest"},
+                  {"fetch.max.bytes", std::to_string(32 << 20)},
+                  {"max.partition.fetch.bytes", std::to_string(16 << 20)},
+                  // a worker that died is noticed by the group within this time; its partitions
+                  // move on
+                  {"session.timeout.ms", "6000"},
+                  {"heartbeat.interval.ms", "1000"},
+                  // a fetch returns as soon as one byte is there; when nothing is, the next
+                  // fetch goes out this much later at most (latency: dispatch → worker)
+                  {"fetch.min.bytes", "1"},
+                  {"fetch.wait.max.ms", "10"},
+                  {"topic.metadata.refresh.interval.ms", "2000"},  // topics made after subscribe
+              });
+}
+
+// ---- hops
+
+const std::vector<double>& hop_meter::bounds() {
+  static const std::vector<double> b = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                        0.1,   0.25,  0.5,   1,    2.5,  10};
+  return b;
+}
+
+void hop_meter::observe(const std::string& topic, std::int64_t sent_at_ms,
+                        std::int64_t received_at_ms) {
+  // clocks of two machines: a message from the future counts as instant
+  auto ms = std::max<std::int64_t>(0, received_at_ms - sent_at_ms);
+  std::lock_guard<std::mutex> lock(mu_);
+  hops_.try_emplace(topic, bounds()).first->second.observe(static_cast<double>(ms) / 1000.0);
+}
+
+void hop_meter::add_to(domain::metrics& out) const {
+  auto& f = out.add_histogram("pikoci_kafka_hop_seconds",
+                              "Time from a Kafka message's sending to its reading (whole "
+                              "milliseconds of the two machines' clocks), by topic.");
+  for (const auto& [topic, h] : snapshot()) f.add({{"topic", topic}}, h);
+}
+
+std::map<std::string, domain::histogram> hop_meter::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hops_;
+}
+
+double quantile(const domain::histogram& h, double q) {
+  if (h.count() == 0) return 0;
+  auto rank = q * static_cast<double>(h.count());
+  double lower = 0;
+  std::uint64_t below = 0;
+  for (std::size_t i = 0; i < h.bounds().size(); ++i) {
+    auto in = h.buckets()[i];
+    if (static_cast<double>(in) >= rank) {
+      auto n = static_cast<double>(in - below);
+      auto within = n > 0 ? (rank - static_cast<double>(below)) / n : 1.0;
+      return lower + within * (h.bounds()[i] - lower);
+    }
+    lower = h.bounds()[i];
+    below = in;
+  }
+  return h.bounds().back();
+}
 
 // ---- topics
 
@@ -165,7 +264,7 @@ std::string ensure_topics(const std::string& brokers, const std::vector<std::str
 
 std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout) {
   try {
-    auto conf = base_conf(brokers);
+    auto conf = make_conf(common_settings(brokers));
     std::string err;
     std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
     if (!p) return err;
@@ -210,12 +309,7 @@ struct producer::impl {
 };
 
 producer::producer(const std::string& brokers) : impl_(std::make_unique<impl>()) {
-  auto conf = base_conf(brokers);
-  set(*conf, "enable.idempotence", "true");  // implies acks=all and ordered retries
-  set(*conf, "acks", "all");
-  set(*conf, "linger.ms", "0");  // latency over batching: a dispatch is one small message
-  // a broker that is away for a while (restart) must not drop messages: retry for 10 minutes
-  set(*conf, "message.timeout.ms", "600000");
+  auto conf = make_conf(producer_settings(brokers));
   std::string err;
   if (conf->set("dr_cb", &impl_->reports, err) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", &logger(), err) != RdKafka::Conf::CONF_OK)
@@ -260,25 +354,70 @@ std::chrono::steady_clock::time_point producer::last_delivered() const {
 
 // ---- consumer
 
+namespace {
+
+/// Applies the group's assignments and keeps a copy of it, so the polling thread can ask for it
+/// per message without a round trip to librdkafka's own thread.
+class assignment_tracker final : public RdKafka::RebalanceCb {
+ public:
+  void rebalance_cb(RdKafka::KafkaConsumer* c, RdKafka::ErrorCode err,
+                    std::vector<RdKafka::TopicPartition*>& parts) override {
+    bool cooperative = c->rebalance_protocol() == "COOPERATIVE";
+    std::lock_guard<std::mutex> lock(mu);
+    if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+      if (cooperative) {
+        if (auto e = c->incremental_assign(parts)) log(e);
+      } else if (auto rc = c->assign(parts); rc != RdKafka::ERR_NO_ERROR) {
+        spdlog::warn("event=kafka.assign_failed error=\"{}\"", RdKafka::err2str(rc));
+      }
+      if (!cooperative) now.clear();
+      for (auto* p : parts) now.emplace_back(p->topic(), p->partition());
+      return;
+    }
+    if (err != RdKafka::ERR__REVOKE_PARTITIONS)
+      spdlog::warn("event=kafka.rebalance_error error=\"{}\"", RdKafka::err2str(err));
+    if (cooperative && err == RdKafka::ERR__REVOKE_PARTITIONS) {
+      if (auto e = c->incremental_unassign(parts)) log(e);
+      for (auto* p : parts)
+        now.erase(std::remove(now.begin(), now.end(), std::make_pair(p->topic(), p->partition())),
+                  now.end());
+      return;
+    }
+    c->unassign();
+    now.clear();
+  }
+
+  std::vector<std::pair<std::string, int>> get() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return now;
+  }
+  bool has(const std::string& topic, int partition) const {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::find(now.begin(), now.end(), std::make_pair(topic, partition)) != now.end();
+  }
+
+ private:
+  static void log(RdKafka::Error* e) {
+    spdlog::warn("event=kafka.assign_failed error=\"{}\"", e->str());
+    delete e;
+  }
+  mutable std::mutex mu;
+  std::vector<std::pair<std::string, int>> now;
+};
+
+}  // namespace
+
 struct consumer::impl {
+  assignment_tracker tracker;  // before `c`, which calls it until it is closed
   std::unique_ptr<RdKafka::KafkaConsumer> c;
 };
 
 consumer::consumer(const std::string& brokers, const std::string& group, bool from_start)
     : impl_(std::make_unique<impl>()) {
-  auto conf = base_conf(brokers);
-  set(*conf, "group.id", group);
-  set(*conf, "enable.auto.commit", "false");
-  set(*conf, "auto.offset.reset", from_start ? "earliest" : "latest");
-  set(*conf, "fetch.max.bytes", std::to_string(32 << 20));
-  set(*conf, "max.partition.fetch.bytes", std::to_string(16 << 20));
-  // a worker that died is noticed by the group within this time; its partitions move on
-  set(*conf, "session.timeout.ms", "6000");
-  set(*conf, "heartbeat.interval.ms", "1000");
-  set(*conf, "fetch.wait.max.ms", "10");                     // latency: dispatch → worker
-  set(*conf, "topic.metadata.refresh.interval.ms", "2000");  // topics created after subscribe
+  auto conf = make_conf(consumer_settings(brokers, group, from_start));
   std::string err;
-  if (conf->set("event_cb", &logger(), err) != RdKafka::Conf::CONF_OK)
+  if (conf->set("event_cb", &logger(), err) != RdKafka::Conf::CONF_OK ||
+      conf->set("rebalance_cb", &impl_->tracker, err) != RdKafka::Conf::CONF_OK)
     throw std::runtime_error("kafka consumer: " + err);
   impl_->c.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!impl_->c) throw std::runtime_error("kafka consumer: " + err);
@@ -315,24 +454,38 @@ std::optional<message> consumer::poll(std::chrono::milliseconds timeout) {
   }
 }
 
-std::vector<std::pair<std::string, int>> consumer::assignment() {
-  std::vector<RdKafka::TopicPartition*> parts;
-  std::vector<std::pair<std::string, int>> out;
-  if (impl_->c->assignment(parts) != RdKafka::ERR_NO_ERROR) return out;
-  for (auto* p : parts) out.emplace_back(p->topic(), p->partition());
-  RdKafka::TopicPartition::destroy(parts);
-  return out;
+std::vector<std::pair<std::string, int>> consumer::assignment() const {
+  return impl_->tracker.get();
+}
+
+bool consumer::assigned(const std::string& topic, int partition) const {
+  return impl_->tracker.has(topic, partition);
 }
 
 bool consumer::commit(const message& m, bool sync) {
-  std::unique_ptr<RdKafka::TopicPartition> tp(
-      RdKafka::TopicPartition::create(m.topic, m.partition, m.offset + 1));
-  std::vector<RdKafka::TopicPartition*> offsets{tp.get()};
+  std::map<std::pair<std::string, int>, std::int64_t> next{{{m.topic, m.partition}, m.offset + 1}};
+  return commit(next, sync);
+}
+
+bool consumer::commit(const std::map<std::pair<std::string, int>, std::int64_t>& next, bool sync) {
+  if (next.empty()) return true;
+  std::vector<RdKafka::TopicPartition*> offsets;
+  for (const auto& [tp, offset] : next)
+    offsets.push_back(RdKafka::TopicPartition::create(tp.first, tp.second, offset));
   auto rc = sync ? impl_->c->commitSync(offsets) : impl_->c->commitAsync(offsets);
+  RdKafka::TopicPartition::destroy(offsets);
   if (rc == RdKafka::ERR_NO_ERROR) return true;
-  spdlog::warn("event=kafka.commit_failed topic={} partition={} offset={} error=\"{}\"", m.topic,
-               m.partition, m.offset, RdKafka::err2str(rc));
+  spdlog::warn("event=kafka.commit_failed partitions={} error=\"{}\"", next.size(),
+               RdKafka::err2str(rc));
   return false;
+}
+
+void offset_batch::commit(consumer& c, bool final) {
+  auto now = std::chrono::steady_clock::now();
+  if (next_.empty() || (!final && now - last_ < every_)) return;
+  c.commit(next_, final);
+  next_.clear();
+  last_ = now;
 }
 
 }  // namespace pikoci::kafka

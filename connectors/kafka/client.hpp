@@ -7,10 +7,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "domain/metrics.hpp"
 
 namespace RdKafka {
 class Producer;
@@ -54,6 +59,37 @@ std::string ensure_topics(const std::string& brokers, const std::vector<std::str
 
 /// Asks the brokers for their metadata: "" when they answer within `timeout`, else why not.
 std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout);
+
+/// librdkafka settings, in the order they are applied.
+using settings = std::vector<std::pair<std::string, std::string>>;
+
+/// What every client of the node sets, then the producer's and the consumer's own settings on
+/// top: the one place the latency settings live (the producer: idempotent, acks=all, no linger;
+/// every socket with Nagle's algorithm off; the consumer: short fetch waits, manual commits).
+settings common_settings(const std::string& brokers);
+settings producer_settings(const std::string& brokers);
+settings consumer_settings(const std::string& brokers, const std::string& group, bool from_start);
+
+/// Time a message spent between its sender and its reader (the reader's clock at receipt minus
+/// the envelope's `sent_at_ms`, whole milliseconds), by topic. Thread-safe.
+class hop_meter {
+ public:
+  /// Upper bounds of the buckets, in seconds.
+  static const std::vector<double>& bounds();
+  void observe(const std::string& topic, std::int64_t sent_at_ms, std::int64_t received_at_ms);
+  /// `pikoci_kafka_hop_seconds{topic}`, one series per topic seen.
+  void add_to(domain::metrics& out) const;
+  /// A copy of the histograms, by topic.
+  std::map<std::string, domain::histogram> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, domain::histogram> hops_;
+};
+
+/// The value below which a fraction `q` (0..1) of a histogram's observations fall, interpolated
+/// within its bucket (the upper bound of the last finite bucket when past it); 0 when empty.
+double quantile(const domain::histogram& h, double q);
 
 class producer {
  public:
@@ -103,15 +139,40 @@ class consumer {
   std::string subscribe(const std::vector<std::string>& names);
   /// The next message, or nothing within `timeout` (errors are logged, never returned).
   std::optional<message> poll(std::chrono::milliseconds timeout);
-  /// The partitions assigned to this consumer now (topic, partition).
-  std::vector<std::pair<std::string, int>> assignment();
+  /// The partitions assigned to this consumer now (topic, partition), as of the last rebalance
+  /// its poll ran (no call into librdkafka).
+  std::vector<std::pair<std::string, int>> assignment() const;
+  /// Whether `topic`/`partition` is assigned to this consumer now (as assignment()).
+  bool assigned(const std::string& topic, int partition) const;
   /// Commits `m` as consumed (its offset + 1), synchronously or in the background; false on a
   /// failure (logged).
   bool commit(const message& m, bool sync = true);
+  /// Commits the next offsets to read, by (topic, partition), in the background or (`sync`)
+  /// waiting for the broker; false on a failure (logged).
+  bool commit(const std::map<std::pair<std::string, int>, std::int64_t>& next, bool sync);
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
+};
+
+/// Offsets of messages handed on, committed together: at most one commit per `every` (each
+/// commit is a broker round trip; one per message costs a busy broker more than the messages).
+/// A process that dies reads the uncommitted ones again: only for readers to whom a message
+/// read twice is harmless. One per polling thread.
+class offset_batch {
+ public:
+  explicit offset_batch(std::chrono::milliseconds every) : every_(every) {}
+  /// `m` was handed on: its partition's next offset to read is after it.
+  void done(const message& m) { next_[{m.topic, m.partition}] = m.offset + 1; }
+  /// Commits what is pending when `every` has passed since the last commit, or now with
+  /// `final` (synchronously: before the consumer leaves its group).
+  void commit(consumer& c, bool final = false);
+
+ private:
+  std::chrono::milliseconds every_;
+  std::chrono::steady_clock::time_point last_{};
+  std::map<std::pair<std::string, int>, std::int64_t> next_;
 };
 
 }  // namespace pikoci::kafka

@@ -594,7 +594,12 @@ nlohmann::json workers_json(self_ptr self) {
                     {"last_heartbeat_at", model::format_time(w.seen_wall)}});
   nlohmann::json broker{{"reachable", !st.ears.deaf}};
   if (auto ago = st.opts.broker->since_last_event()) broker["last_event_ms_ago"] = ago->count();
-  return {{"workers", std::move(list)}, {"dropped_messages", st.dropped}, {"broker", broker}};
+  domain::metrics hops;
+  st.opts.hops->add_to(hops);
+  return {{"workers", std::move(list)},
+          {"dropped_messages", st.dropped},
+          {"broker", broker},
+          {"metrics", hops.render()}};
 }
 
 kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
@@ -737,17 +742,24 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
   auto in = std::make_shared<consumer>(opts.brokers, names.prefix + ".server", true);
   if (auto err = in->subscribe({names.events()}); !err.empty())
     throw std::runtime_error("cannot subscribe to " + names.events() + ": " + err);
-  events->thread = std::thread([events_raw = events.get(), in, self] {
+  events->thread = std::thread([events_raw = events.get(), in, self, hops = opts.hops] {
+    // handed to the actor, then committed in batches: a restarted server reads the events of the
+    // last moments again, which the actor ignores (seen, or of an attempt that is over)
+    offset_batch handed(std::chrono::milliseconds(200));
     while (!events_raw->stop) {
+      handed.commit(*in);
       auto m = in->poll(std::chrono::milliseconds(100));
       if (!m) continue;
       try {
-        caf::anon_send(self, proto::wire_atom::value, wire::decode(m->payload));
+        auto e = wire::decode(m->payload);
+        hops->observe(m->topic, e.sent_at_ms, wire::now_ms());
+        caf::anon_send(self, proto::wire_atom::value, std::move(e));
       } catch (const wire::decode_error& e) {
         caf::anon_send(self, proto::wire_atom::value, std::string("undecodable: ") + e.what());
       }
-      in->commit(*m, false);  // handed to the actor; a lost commit only replays fenced events
+      handed.done(*m);
     }
+    handed.commit(*in, true);
   });
   // the thread stops when the actor goes
   self->attach_functor([events] { events->stop = true; });

@@ -71,6 +71,8 @@ struct dispatcher_options {
   std::shared_ptr<std::atomic<int>> live_workers = std::make_shared<std::atomic<int>>(0);
   /// Whether the server hears the broker (GET /health, the worker route read it).
   std::shared_ptr<broker_view> broker = std::make_shared<broker_view>();
+  /// How long the events read took to come (GET /metrics: `pikoci_kafka_hop_seconds`).
+  std::shared_ptr<hop_meter> hops = std::make_shared<hop_meter>();
 };
 
 using kafka_dispatcher_actor = proto::dispatcher_actor::extend<

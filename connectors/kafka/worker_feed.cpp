@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -15,47 +16,58 @@ struct worker_feed::threads {
   std::atomic<bool> stop{false};
   mutable std::mutex mu;
   std::vector<std::pair<std::string, int>> partitions;  // the jobs consumer's
+  hop_meter hops;  // of the messages read from the work and control topics
   std::vector<std::thread> running;
 };
 
 namespace {
 
-/// Whether `m`'s partition is still this consumer's (a rebalance hands it, and the messages
-/// this consumer fetched from it but did not commit, to another one).
-bool assigned(consumer& c, const message& m) {
-  for (const auto& [topic, partition] : c.assignment())
-    if (topic == m.topic && partition == m.partition) return true;
-  return false;
-}
+/// How often the hops of the messages read are logged (when there are new ones).
+constexpr auto hops_log_every = std::chrono::seconds(10);
 
-/// Polls `c` until `stop`: hands messages to `take` in order and commits each once taken.
-/// `open` says whether the owner may take more now; when it may not, what was fetched waits
-/// here, uncommitted.
+/// How often taken work is committed. A worker that dies within this time after taking a
+/// build leaves its message to another worker, whose `accepted` the server answers with a cancel
+/// (the build is the first worker's), as for a message delivered twice around a rebalance.
+constexpr auto commit_every = std::chrono::milliseconds(100);
+
+/// A fetched message and when it was read.
+struct fetched {
+  message m;
+  std::int64_t read_at_ms = 0;
+};
+
+/// Polls `c` until `stop`: hands messages to `take` in order; each taken one is committed (in
+/// batches, `commit_every`). `open` says whether the owner may take more now; when it may not,
+/// what was fetched waits here, uncommitted.
 template <class Take, class Open, class Every>
 void consume_loop(consumer& c, const std::atomic<bool>& stop, Take take, Open open,
                   Every every_second) {
-  std::deque<message> held;
+  std::deque<fetched> held;
+  offset_batch taken(commit_every);
   auto next = std::chrono::steady_clock::now();
   while (!stop) {
     if (auto now = std::chrono::steady_clock::now(); now >= next) {
       every_second();
       next = now + std::chrono::seconds(1);
     }
+    taken.commit(c);
     if (!held.empty() && open()) {
-      auto m = std::move(held.front());
+      auto f = std::move(held.front());
       held.pop_front();
-      if (!assigned(c, m)) continue;  // its partition moved to another worker, who gets it now
-      if (take(m)) {
-        c.commit(m);
+      // its partition moved to another worker, who gets it now
+      if (!c.assigned(f.m.topic, f.m.partition)) continue;
+      if (take(f)) {
+        taken.done(f.m);
       } else {
-        held.push_front(std::move(m));  // refused for now (draining): never committed here
+        held.push_front(std::move(f));  // refused for now (draining): never committed here
       }
       continue;
     }
     // waiting for a slot: look again soon; idle: block in the poll
     auto m = c.poll(std::chrono::milliseconds(held.empty() ? 100 : 5));
-    if (m) held.push_back(std::move(*m));
+    if (m) held.push_back({std::move(*m), wire::now_ms()});
   }
+  taken.commit(c, true);
 }
 
 std::optional<wire::envelope> decode_or_log(const message& m) {
@@ -68,12 +80,23 @@ std::optional<wire::envelope> decode_or_log(const message& m) {
 }
 
 /// A consumed message of type `Work` goes to `take`, which takes it or not. A message of another
-/// type, or one that does not decode, is not ours to run: consumed.
+/// type, or one that does not decode, is not ours to run: consumed. Its hop is counted once.
 template <class Work>
-bool hand_over(const std::function<bool(Work&)>& take, const message& m) {
-  auto e = decode_or_log(m);
+bool hand_over(const std::function<bool(Work&)>& take, const fetched& f, hop_meter& hops) {
+  auto e = decode_or_log(f.m);
+  if (e && f.read_at_ms != 0) hops.observe(f.m.topic, e->sent_at_ms, f.read_at_ms);
   auto* work = e ? std::get_if<Work>(&e->body) : nullptr;
   return work == nullptr || take(*work);
+}
+
+/// Logs the hops seen so far, when there are new ones: `event=kafka.hops` per topic.
+void log_hops(const hop_meter& hops, std::map<std::string, std::uint64_t>& logged) {
+  for (const auto& [topic, h] : hops.snapshot()) {
+    if (logged[topic] == h.count()) continue;
+    logged[topic] = h.count();
+    spdlog::info("event=kafka.hops topic={} count={} p50_ms={:.1f} p99_ms={:.1f}", topic,
+                 h.count(), quantile(h, 0.5) * 1000, quantile(h, 0.99) * 1000);
+  }
 }
 
 std::shared_ptr<consumer> subscribed(const std::string& brokers, const std::string& group,
@@ -121,25 +144,33 @@ void worker_feed::start(worker_feed_handlers h) {
   auto& t = *threads_;
   if (jobs)
     t.running.emplace_back([c = jobs, &t, h] {
+      std::map<std::string, std::uint64_t> logged;
+      auto last_log = std::chrono::steady_clock::now();
       consume_loop(
-          *c, t.stop, [&](const message& m) { return hand_over(h.build, m); }, h.builds_open,
-          [&] {  // where the server should write work meant for this worker
+          *c, t.stop, [&](const fetched& f) { return hand_over(h.build, f, t.hops); },
+          h.builds_open, [&] {  // where the server should write work meant for this worker
             auto parts = c->assignment();
-            std::lock_guard<std::mutex> lock(t.mu);
-            t.partitions = std::move(parts);
+            {
+              std::lock_guard<std::mutex> lock(t.mu);
+              t.partitions = std::move(parts);
+            }
+            if (std::chrono::steady_clock::now() - last_log < hops_log_every) return;
+            last_log = std::chrono::steady_clock::now();
+            log_hops(t.hops, logged);
           });
     });
   if (checks)
     t.running.emplace_back([c = checks, &t, h] {
       consume_loop(
-          *c, t.stop, [&](const message& m) { return hand_over(h.check, m); }, h.checks_open,
-          [] {});
+          *c, t.stop, [&](const fetched& f) { return hand_over(h.check, f, t.hops); },
+          h.checks_open, [] {});
     });
   t.running.emplace_back([c = control, &t, h, name = opts_.name] {
     while (!t.stop) {
       auto m = c->poll(std::chrono::milliseconds(100));
       if (!m) continue;
       auto e = decode_or_log(*m);
+      if (e) t.hops.observe(m->topic, e->sent_at_ms, wire::now_ms());
       if (!e || (!e->worker.empty() && e->worker != name)) continue;  // for another worker
       h.control(e->body);
     }
@@ -149,6 +180,10 @@ void worker_feed::start(worker_feed_handlers h) {
 void worker_feed::stop() {
   threads_->stop = true;
   for (auto& t : threads_->running) t.join();
+  if (!threads_->running.empty()) {
+    std::map<std::string, std::uint64_t> none;
+    log_hops(threads_->hops, none);  // the figures of the whole run
+  }
   threads_->running.clear();
 }
 
@@ -160,6 +195,10 @@ void worker_feed::emit(wire::message body) {
 std::vector<std::pair<std::string, int>> worker_feed::partitions() const {
   std::lock_guard<std::mutex> lock(threads_->mu);
   return threads_->partitions;
+}
+
+const hop_meter& worker_feed::hops() const {
+  return threads_->hops;
 }
 
 std::chrono::steady_clock::time_point worker_feed::last_delivered() const {

@@ -5,7 +5,9 @@
 // worker does with its work (runners, slots, fencing, heartbeats, leases) belongs to its owner,
 // the worker role (node/remote_worker).
 //
-// Flow control: a message of work is committed only after the owner took it. While the owner's
+// Flow control: a message of work is committed only after the owner took it (in the background,
+// a batch every 100 ms: a worker that dies just after taking work may leave it to another worker,
+// whose copy the server cancels). While the owner's
 // gate is closed, or it refuses a message (draining), what was fetched waits here uncommitted:
 // a worker that goes away leaves it to the others. Pausing the consumer instead would not move
 // the partitions to an idle worker either, and resuming costs a fetch round trip per build. A
@@ -71,6 +73,9 @@ class worker_feed {
   /// The jobs consumer's partitions, refreshed every second: the server places work meant for
   /// this worker on one of them.
   std::vector<std::pair<std::string, int>> partitions() const;
+  /// How long the messages this worker read took to come (also logged every 10 s as
+  /// `event=kafka.hops`).
+  const hop_meter& hops() const;
   /// When the brokers last acknowledged a message of this worker.
   std::chrono::steady_clock::time_point last_delivered() const;
   /// Waits until everything emitted was delivered or `timeout` passed; false on timeout.
