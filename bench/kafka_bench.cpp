@@ -14,6 +14,7 @@
 //   bench-kafka [--runs N] [--builds N] [--slots N per worker] [--kills N] [--lease 10s]
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -201,6 +202,8 @@ void throughput(kafka_broker& broker, int builds, int slots) {
   }
   auto hop = [&](const char* name, double p50, double p99) {
     if (p50 < 0) return;
+    p50 = std::round(p50 * 100) / 100;
+    p99 = std::round(p99 * 100) / 100;
     pikoci::bench::report({name, "latency", "ms", 0}, {p50}, false, builds,
                           {{"p50", p50}, {"p99", p99}});
   };
