@@ -14,8 +14,8 @@
 //   bench-kafka [--runs N] [--builds N] [--slots N per worker] [--kills N] [--lease 10s]
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -147,8 +147,8 @@ double hop_ms(const std::string& metrics, const std::string& topic, double q) {
   std::string head = "pikoci_kafka_hop_seconds_bucket{topic=\"" + topic + "\",le=\"";
   for (std::size_t at = metrics.find(head); at != std::string::npos;
        at = metrics.find(head, at + 1)) {
-    auto le = metrics.substr(at + head.size(), metrics.find('"', at + head.size()) - at -
-                                                   head.size());
+    auto le =
+        metrics.substr(at + head.size(), metrics.find('"', at + head.size()) - at - head.size());
     auto count = std::stod(metrics.substr(metrics.find("} ", at) + 2));
     buckets.emplace_back(le == "+Inf" ? 1e9 : std::stod(le), count);
   }

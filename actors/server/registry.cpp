@@ -841,9 +841,9 @@ caf::result<domain::reply> workers_view(self_ptr self) {
               w.erase("metrics");  // for GET /metrics
               done(domain::done(std::move(w)));
             },
-              [done](caf::error& e) {
-                done(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
-              });
+            [done](caf::error& e) {
+              done(domain::fail(domain::errc::internal, "workers: " + caf::to_string(e)));
+            });
   });
 }
 

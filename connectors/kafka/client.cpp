@@ -97,8 +97,7 @@ settings producer_settings(const std::string& brokers) {
               });
 }
 
-settings consumer_settings(const std::string& brokers, const std::string& group,
-                           bool from_start) {
+settings consumer_settings(const std::string& brokers, const std::string& group, bool from_start) {
   return with(common_settings(brokers),
               {
                   {"group.id", group},

@@ -94,8 +94,8 @@ void log_hops(const hop_meter& hops, std::map<std::string, std::uint64_t>& logge
   for (const auto& [topic, h] : hops.snapshot()) {
     if (logged[topic] == h.count()) continue;
     logged[topic] = h.count();
-    spdlog::info("event=kafka.hops topic={} count={} p50_ms={:.1f} p99_ms={:.1f}", topic,
-                 h.count(), quantile(h, 0.5) * 1000, quantile(h, 0.99) * 1000);
+    spdlog::info("event=kafka.hops topic={} count={} p50_ms={:.1f} p99_ms={:.1f}", topic, h.count(),
+                 quantile(h, 0.5) * 1000, quantile(h, 0.99) * 1000);
   }
 }
 

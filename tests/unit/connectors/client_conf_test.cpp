@@ -66,7 +66,7 @@ TEST_SUITE("connectors.kafka_client") {
     kafka::hop_meter hops;
     for (int i = 0; i < 98; ++i) hops.observe("p.events", 1000, 1001);  // 1 ms
     hops.observe("p.events", 1000, 1040);                               // 40 ms
-    hops.observe("p.events", 1000, 990);  // a clock ahead of ours: 0
+    hops.observe("p.events", 1000, 990);                                // a clock ahead of ours: 0
     hops.observe("p.jobs", 5000, 5003);
     auto all = hops.snapshot();
     REQUIRE(all.size() == 2);
@@ -83,8 +83,7 @@ TEST_SUITE("connectors.kafka_client") {
     hops.add_to(out);
     auto text = out.render();
     CHECK(text.find("# TYPE pikoci_kafka_hop_seconds histogram") != std::string::npos);
-    CHECK(text.find("pikoci_kafka_hop_seconds_count{topic=\"p.events\"} 100") !=
-          std::string::npos);
+    CHECK(text.find("pikoci_kafka_hop_seconds_count{topic=\"p.events\"} 100") != std::string::npos);
     CHECK(text.find("pikoci_kafka_hop_seconds_bucket{topic=\"p.jobs\",le=\"0.005\"} 1") !=
           std::string::npos);
   }
