@@ -63,10 +63,8 @@ struct admin::impl {
     return ev;
   }
 
-  /// The partition count of `topic` from the brokers' metadata; with `led`, an error until
-  /// every partition has a leader.
-  count_result partitions(const std::string& topic, std::chrono::milliseconds timeout,
-                          bool led = false) {
+  /// The partition count of `topic` from the brokers' metadata.
+  count_result partitions(const std::string& topic, std::chrono::milliseconds timeout) {
     count_result out;
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
     const rd_kafka_metadata_t* md = nullptr;
@@ -79,24 +77,29 @@ struct admin::impl {
           topic + ": " +
           (md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "not in the metadata");
     } else {
-      const auto& t = md->topics[0];
-      out.count = t.partition_cnt;
-      for (int i = 0; led && i < t.partition_cnt; ++i)
-        if (t.partitions[i].err != RD_KAFKA_RESP_ERR_NO_ERROR || t.partitions[i].leader < 0)
-          out.error = topic + ": partition " + std::to_string(i) + " has no leader yet";
+      out.count = md->topics[0].partition_cnt;
     }
     if (md != nullptr) rd_kafka_metadata_destroy(md);
     return out;
   }
 
-  /// Waits until a topic just created has a leader for each partition: the controller answers
-  /// before the brokers know it, and a request in between fails ("not leader").
-  std::string wait_led(const std::string& topic, std::chrono::steady_clock::time_point deadline) {
+  /// The offsets of a partition; retried until `deadline` while it has no leader (a topic
+  /// just created: the controller answers before the partition's leader is ready; a leader
+  /// moving to another broker).
+  watermarks_result watermarks(const std::string& topic, std::int32_t partition,
+                               std::chrono::steady_clock::time_point deadline) {
     for (;;) {
+      watermarks_result out;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
-      auto r = partitions(topic, std::max(left, std::chrono::milliseconds(100)), true);
-      if (r.error.empty() || left.count() <= 0) return r.error;
+      auto rc = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &out.low, &out.high,
+                                                 std::max(100, ms(left)));
+      if (rc == RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+      out.error = topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(rc);
+      bool leaderless = rc == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                        rc == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                        rc == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+      if (!leaderless || std::chrono::steady_clock::now() >= deadline) return out;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
@@ -163,8 +166,10 @@ topics_result admin::create_topics(const std::vector<topic_spec>& topics,
       info.partitions = count.count;
     } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return {t.name + ": " + rd_kafka_err2str(err), {}};
-    } else if (auto why = impl_->wait_led(t.name, deadline); !why.empty()) {
-      return {why, {}};
+    } else {
+      // ready only once every partition answers
+      for (int p = 0; p < t.partitions; ++p)
+        if (auto w = impl_->watermarks(t.name, p, deadline); !w.error.empty()) return {w.error, {}};
     }
     out.topics.push_back(info);
   }
@@ -190,12 +195,7 @@ count_result admin::partitions(const std::string& topic, std::chrono::millisecon
 
 watermarks_result admin::watermarks(const std::string& topic, std::int32_t partition,
                                     std::chrono::milliseconds timeout) {
-  watermarks_result out;
-  auto rc = rd_kafka_query_watermark_offsets(impl_->rk, topic.c_str(), partition, &out.low,
-                                             &out.high, ms(timeout));
-  if (rc != RD_KAFKA_RESP_ERR_NO_ERROR)
-    out.error = topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(rc);
-  return out;
+  return impl_->watermarks(topic, partition, std::chrono::steady_clock::now() + timeout);
 }
 
 offsets_result admin::offsets_for_time(const std::string& topic,

@@ -75,7 +75,7 @@ class admin {
   admin(const admin&) = delete;
   admin& operator=(const admin&) = delete;
 
-  /// Creates the topics that do not exist yet and waits until the brokers confirm. A topic
+  /// Creates the topics that do not exist yet and waits until each partition answers. A topic
   /// that exists already is fine: it is reported with its partition count, settings untouched.
   topics_result create_topics(const std::vector<topic_spec>& topics,
                               std::chrono::milliseconds timeout);
@@ -83,6 +83,7 @@ class admin {
   count_result brokers(std::chrono::milliseconds timeout);
   /// The partitions of an existing topic.
   count_result partitions(const std::string& topic, std::chrono::milliseconds timeout);
+  /// Retried within `timeout` while the partition has no leader (just created, or moving).
   watermarks_result watermarks(const std::string& topic, std::int32_t partition,
                                std::chrono::milliseconds timeout);
   /// Where each partition is at `ms_since_epoch` (Kafka's offsetsForTimes).

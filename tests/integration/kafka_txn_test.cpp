@@ -76,11 +76,12 @@ struct seen {
 
 /// Everything in partitions [0, partitions) of `topic` up to their end, as a `read_committed`
 /// (or read_uncommitted) reader sees it, partition by partition.
-std::vector<seen> read_all(const std::string& topic, int partitions, bool committed = true) {
+std::vector<seen> read_all(const std::string& topic, int partitions, bool committed = true,
+                           const std::string& brokers = bootstrap()) {
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string err;
   for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"bootstrap.servers", bootstrap()},
+           {"bootstrap.servers", brokers},
            {"group.id", unique_name("txn-reader")},
            {"isolation.level", committed ? "read_committed" : "read_uncommitted"},
            {"enable.partition.eof", "true"},
@@ -268,6 +269,36 @@ TEST_SUITE("kafka.txn") {
     INFO(g.error);
     CHECK(g.error.empty());
     CHECK(g.members == 0);
+  }
+
+  TEST_CASE("a commit in doubt while the broker is away is resumed and ends one way") {
+    kafka_broker b;  // its own: this test stops it
+    std::string t = unique_name("txn-doubt");
+    {
+      admin a(b.bootstrap());
+      REQUIRE(a.create_topics({{t, 1, 1, {}}}, 15s).error.empty());
+    }
+    txn_producer p(txn_options{b.bootstrap(), unique_name("txn-id"), 10s, {}});
+    REQUIRE(p.init(30s).ok());
+    REQUIRE(p.commit({rec(t, 0, "k", "before")}, 10s).ok());
+    b.stop();
+    auto r = p.commit({rec(t, 0, "k", "in-doubt")}, 2s);
+    INFO(r.error);
+    REQUIRE(r.status == outcome::retry);
+    // nothing new while one is in doubt
+    CHECK(p.commit({rec(t, 0, "k", "refused")}, 1s).status == outcome::retry);
+    b.start();
+    r = p.resume(30s);
+    MESSAGE("resumed after the broker's return: " << std::string(to_string(r.status)) << " "
+                                                  << r.error);
+    REQUIRE(r.status != outcome::retry);
+    std::vector<std::string> expected{"before"};
+    if (r.ok()) expected.push_back("in-doubt");
+    if (!p.fenced()) {
+      REQUIRE(p.commit({rec(t, 0, "k", "after")}, 10s).ok());
+      expected.push_back("after");
+    }
+    CHECK(values(read_all(t, 1, true, b.bootstrap())) == expected);
   }
 
   TEST_CASE("commit latency (reported, not asserted)") {
