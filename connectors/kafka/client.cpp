@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <spdlog/spdlog.h>
 
@@ -211,55 +210,7 @@ std::vector<std::string> topics::consumed(const std::string& base,
   return out;
 }
 
-// ---- admin
-
-std::string ensure_topics(const std::string& brokers, const std::vector<std::string>& names,
-                          int partitions, std::chrono::milliseconds timeout) {
-  char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr) !=
-          RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "broker.address.family", "v4", errstr, sizeof errstr) !=
-          RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    return errstr;
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-  if (rk == nullptr) return errstr;
-  std::vector<rd_kafka_NewTopic_t*> topics;
-  for (const auto& n : names)
-    topics.push_back(rd_kafka_NewTopic_new(n.c_str(), partitions, 1, errstr, sizeof errstr));
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(timeout.count()), errstr,
-                                              sizeof errstr);
-  rd_kafka_AdminOptions_set_request_timeout(opts, static_cast<int>(timeout.count()), errstr,
-                                            sizeof errstr);
-  rd_kafka_CreateTopics(rk, topics.data(), topics.size(), opts, q);
-  std::string error;
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
-  if (ev == nullptr) {
-    error = "no answer from the brokers " + brokers + " within " + std::to_string(timeout.count()) +
-            " ms";
-  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    error = rd_kafka_event_error_string(ev);
-  } else {
-    size_t n = 0;
-    const rd_kafka_topic_result_t** results =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    for (size_t i = 0; i < n; ++i) {
-      auto err = rd_kafka_topic_result_error(results[i]);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        error = std::string(rd_kafka_topic_result_name(results[i])) + ": " + rd_kafka_err2str(err);
-    }
-  }
-  if (ev != nullptr) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(opts);
-  for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
-  rd_kafka_queue_destroy(q);
-  rd_kafka_destroy(rk);
-  return error;
-}
+// ---- brokers
 
 std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout) {
   try {

@@ -52,11 +52,6 @@ std::string check_tags(const std::vector<std::string>& tags);
 /// Sorted and unique.
 std::vector<std::string> normalize_tags(std::vector<std::string> tags);
 
-/// Creates the topics that do not exist yet (with `partitions` partitions each) and waits until
-/// the broker confirms; "" on success, else why not. Bounded by `timeout`.
-std::string ensure_topics(const std::string& brokers, const std::vector<std::string>& names,
-                          int partitions, std::chrono::milliseconds timeout);
-
 /// Asks the brokers for their metadata: "" when they answer within `timeout`, else why not.
 std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout);
 

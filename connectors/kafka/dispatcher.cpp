@@ -13,6 +13,7 @@
 
 #include "actors/model/build.hpp"
 #include "auth/auth.hpp"
+#include "connectors/kafka/admin.hpp"
 
 namespace pikoci::kafka {
 namespace {

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/kafka/admin.hpp"
+
 namespace pikoci::kafka {
 
 struct worker_feed::threads {
