@@ -18,10 +18,10 @@ record to_record(RdKafka::Message& m) {
   if (m.payload() != nullptr) r.value.emplace(static_cast<const char*>(m.payload()), m.len());
   if (RdKafka::Headers* headers = m.headers()) {
     for (const auto& h : headers->get_all()) {
-      r.headers.emplace_back(h.key(), h.value() == nullptr
-                                          ? std::string()
-                                          : std::string(static_cast<const char*>(h.value()),
-                                                        h.value_size()));
+      r.headers.emplace_back(
+          h.key(), h.value() == nullptr
+                       ? std::string()
+                       : std::string(static_cast<const char*>(h.value()), h.value_size()));
     }
   }
   return r;
@@ -127,8 +127,8 @@ catch_up_result tail::catch_up(std::int64_t from, const batch_sink& sink, std::s
     if (std::chrono::steady_clock::now() >= deadline) {
       flush();
       impl_->c->unassign();
-      return fail(tail_error::failed, "timed out at offset " + std::to_string(out.next) +
-                                          " of " + std::to_string(end) +
+      return fail(tail_error::failed, "timed out at offset " + std::to_string(out.next) + " of " +
+                                          std::to_string(end) +
                                           (last_error.empty() ? "" : ": " + last_error));
     }
     std::unique_ptr<RdKafka::Message> m(impl_->c->consume(100));
@@ -165,38 +165,43 @@ void tail::follow(std::int64_t from, record_sink on_record, error_sink on_error)
   if (follower_.joinable()) return;
   stopping_ = false;
   next_ = from;
-  follower_ = std::thread([this, from, on_record = std::move(on_record),
-                           on_error = std::move(on_error)] {
-    bool told = !impl_->assign(topic_, partition_, from);
-    std::string logged;  // the last error logged: a lasting one is logged once, not per poll
-    if (told) on_error(tail_error{tail_error::failed, -1, -1, "assign failed"});
-    while (!stopping_) {
-      if (told) {  // nothing more to read until the owner stops this reader
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        continue;
-      }
-      std::unique_ptr<RdKafka::Message> m(impl_->c->consume(100));
-      if (!m) continue;
-      auto err = m->err();
-      if (err == RdKafka::ERR_NO_ERROR) {
-        auto offset = m->offset();
-        on_record(to_record(*m));
-        next_ = offset + 1;
-      } else if (err == RdKafka::ERR__PARTITION_EOF) {
-        next_ = std::max<std::int64_t>(next_, m->offset());
-      } else if (is_out_of_range(err)) {
-        tail_error e{tail_error::out_of_range, -1, -1, m->errstr()};
-        if (auto now = watermarks()) std::tie(e.log_start, e.log_end) = *now;
-        on_error(e);
-        told = true;
-      } else if (err != RdKafka::ERR__TIMED_OUT && m->errstr() != logged) {
-        logged = m->errstr();
-        spdlog::warn("event=kafka.tail_error topic={} partition={} error=\"{}\"", topic_,
-                     partition_, logged);
-      }
+  follower_ =
+      std::thread([this, from, on_record = std::move(on_record), on_error = std::move(on_error)] {
+        follow_loop(from, on_record, on_error);
+      });
+}
+
+void tail::follow_loop(std::int64_t from, const record_sink& on_record,
+                       const error_sink& on_error) {
+  bool told = !impl_->assign(topic_, partition_, from);
+  if (told) on_error(tail_error{tail_error::failed, -1, -1, "assign failed"});
+  std::string logged;  // the last error logged: a lasting one is logged once, not per poll
+  while (!stopping_) {
+    if (told) {  // nothing more to read until the owner stops this reader
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
     }
-    impl_->c->unassign();
-  });
+    std::unique_ptr<RdKafka::Message> m(impl_->c->consume(100));
+    if (!m) continue;
+    auto err = m->err();
+    if (err == RdKafka::ERR_NO_ERROR) {
+      auto offset = m->offset();
+      on_record(to_record(*m));
+      next_ = offset + 1;
+    } else if (err == RdKafka::ERR__PARTITION_EOF) {
+      next_ = std::max<std::int64_t>(next_, m->offset());
+    } else if (is_out_of_range(err)) {
+      tail_error e{tail_error::out_of_range, -1, -1, m->errstr()};
+      if (auto now = watermarks()) std::tie(e.log_start, e.log_end) = *now;
+      on_error(e);
+      told = true;
+    } else if (err != RdKafka::ERR__TIMED_OUT && m->errstr() != logged) {
+      logged = m->errstr();
+      spdlog::warn("event=kafka.tail_error topic={} partition={} error=\"{}\"", topic_, partition_,
+                   logged);
+    }
+  }
+  impl_->c->unassign();
 }
 
 std::int64_t tail::stop() {

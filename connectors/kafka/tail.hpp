@@ -87,6 +87,8 @@ class tail {
   std::int32_t partition() const { return partition_; }
 
  private:
+  void follow_loop(std::int64_t from, const record_sink& on_record, const error_sink& on_error);
+
   struct impl;
   std::unique_ptr<impl> impl_;
   std::string topic_;
