@@ -173,7 +173,7 @@ void delete_records(const std::string& brokers, const std::string& topic, std::i
 std::atomic<bool> print_events{false};
 
 /// Runs a group member and records what it is told: restores at once (ready from the committed
-/// offset), hands off after `handoff_delay` from another thread.
+/// offset), hands off after `handoff_delay` from another thread (never when negative).
 class recorder {
  public:
   struct event {
@@ -184,7 +184,8 @@ class recorder {
 
   recorder(const std::string& brokers, const std::string& group, const std::string& topic,
            std::chrono::milliseconds session = 6000ms,
-           std::chrono::milliseconds handoff_delay = 0ms)
+           std::chrono::milliseconds handoff_delay = 0ms,
+           std::chrono::milliseconds handoff_wait = 5000ms)
       : handoff_delay_(handoff_delay) {
     kafka::group_callbacks cb;
     cb.on_gained = [this](const parts_t& ks) {
@@ -198,6 +199,7 @@ class recorder {
     };
     cb.on_revoking = [this](const parts_t& ks) {
       note("revoking", ks);
+      if (handoff_delay_ < 0ms) return;  // never hands off
       if (handoff_delay_ == 0ms) {
         handed_off(ks);
         return;
@@ -213,7 +215,7 @@ class recorder {
       messages_[r.partition].push_back(r.offset);
     };
     auto m = std::make_unique<kafka::group_member>(
-        kafka::group_options{brokers, group, topic, session, 5000ms}, std::move(cb));
+        kafka::group_options{brokers, group, topic, session, handoff_wait}, std::move(cb));
     std::lock_guard<std::mutex> lock(mu_);
     member_ = std::move(m);
     for (auto k : deferred_) member_->ready(k);
@@ -474,6 +476,25 @@ TEST_SUITE("kafka.group") {
       CHECK(got[k] == std::vector<std::int64_t>{10});
     }
     CHECK(a.message_count() == 36);
+  }
+
+  TEST_CASE("a handoff that does not come in time is a loss") {
+    auto& broker = group_broker();
+    auto topic = make_topic(broker.bootstrap(), 2);
+    auto group = unique_name("pikoci-group");
+    recorder slow(broker.bootstrap(), group, topic, 6000ms, -1ms, 1000ms);  // never hands off
+    INFO("slow:\n" << slow.history());
+    REQUIRE(eventually([&] { return slow.assignment().size() == 2; }, 60s));
+    auto closing = steady::now();
+    slow.close();
+    auto took = steady::now() - closing;
+    CHECK(took >= 1000ms);
+    CHECK(took < 5s);
+    auto evs = slow.events();
+    REQUIRE(evs.size() == 3);
+    CHECK(evs[1].what == "revoking");
+    CHECK(evs[2].what == "lost");
+    CHECK(evs[2].parts == parts_t{0, 1});
   }
 
   TEST_CASE("a killed member's partitions go to the survivor (failover time measured)") {
