@@ -1,5 +1,7 @@
 #include "connectors/kafka/client.hpp"
 
+#include "connectors/kafka/rdkafka.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <spdlog/spdlog.h>
 
 namespace pikoci::kafka {
-namespace {
 
 using conf_ptr = std::unique_ptr<RdKafka::Conf>;
 
@@ -50,10 +51,12 @@ class event_logger final : public RdKafka::EventCb {
   }
 };
 
-event_logger& logger() {
+RdKafka::EventCb& logger() {
   static event_logger l;
   return l;
 }
+
+namespace {
 
 bool valid_tag_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
