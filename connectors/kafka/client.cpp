@@ -21,6 +21,8 @@ void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) 
     throw std::runtime_error("kafka config " + key + "=" + value + ": " + err);
 }
 
+}  // namespace
+
 conf_ptr base_conf(const std::string& brokers) {
   conf_ptr conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   set(*conf, "bootstrap.servers", brokers);
@@ -34,6 +36,8 @@ conf_ptr base_conf(const std::string& brokers) {
   set(*conf, "reconnect.backoff.max.ms", "1000");
   return conf;
 }
+
+namespace {
 
 /// Logs librdkafka's errors and logs at a sane level (never the payloads).
 class event_logger final : public RdKafka::EventCb {
@@ -53,10 +57,14 @@ class event_logger final : public RdKafka::EventCb {
   }
 };
 
-event_logger& logger() {
+}  // namespace
+
+RdKafka::EventCb& logger() {
   static event_logger l;
   return l;
 }
+
+namespace {
 
 bool valid_tag_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -116,7 +124,8 @@ std::vector<std::string> topics::consumed(const std::string& base,
 // ---- admin
 
 std::string ensure_topics(const std::string& brokers, const std::vector<std::string>& names,
-                          int partitions, std::chrono::milliseconds timeout) {
+                          int partitions, std::chrono::milliseconds timeout,
+                          const std::vector<std::pair<std::string, std::string>>& configs) {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), errstr, sizeof errstr) !=
@@ -129,8 +138,11 @@ std::string ensure_topics(const std::string& brokers, const std::vector<std::str
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
   if (rk == nullptr) return errstr;
   std::vector<rd_kafka_NewTopic_t*> topics;
-  for (const auto& n : names)
+  for (const auto& n : names) {
     topics.push_back(rd_kafka_NewTopic_new(n.c_str(), partitions, 1, errstr, sizeof errstr));
+    for (const auto& [key, value] : configs)
+      rd_kafka_NewTopic_set_config(topics.back(), key.c_str(), value.c_str());
+  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
   rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(timeout.count()), errstr,

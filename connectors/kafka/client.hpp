@@ -13,6 +13,8 @@
 #include <vector>
 
 namespace RdKafka {
+class Conf;
+class EventCb;
 class Producer;
 class KafkaConsumer;
 class Message;
@@ -27,6 +29,10 @@ struct topics {
   std::string checks() const { return prefix + ".checks"; }
   std::string events() const { return prefix + ".events"; }
   std::string control() const { return prefix + ".control"; }
+  /// Every server's hellos (connectors/kafka/presence.hpp).
+  std::string servers() const { return prefix + ".servers"; }
+  /// The consumer group in which a single server reads events().
+  std::string server_group() const { return prefix + ".server"; }
   /// Work on `base` (jobs() or checks()) that needs `tags`: `<base>.tags.<a>.<b>` (sorted; a
   /// hash of the tags when that is too long for a topic name);
   /// untagged work goes to `base` itself. A worker holding tags W consumes the topic of every
@@ -47,10 +53,18 @@ std::string check_tags(const std::vector<std::string>& tags);
 /// Sorted and unique.
 std::vector<std::string> normalize_tags(std::vector<std::string> tags);
 
-/// Creates the topics that do not exist yet (with `partitions` partitions each) and waits until
-/// the broker confirms; "" on success, else why not. Bounded by `timeout`.
+/// Creates the topics that do not exist yet (with `partitions` partitions each, and the topic
+/// `configs` given, e.g. retention.ms) and waits until the broker confirms; "" on success, else
+/// why not. Bounded by `timeout`.
 std::string ensure_topics(const std::string& brokers, const std::vector<std::string>& names,
-                          int partitions, std::chrono::milliseconds timeout);
+                          int partitions, std::chrono::milliseconds timeout,
+                          const std::vector<std::pair<std::string, std::string>>& configs = {});
+
+/// The settings every client of the node starts from: the brokers, message sizes, IPv4, quick
+/// reconnects. Throws std::runtime_error when librdkafka refuses one.
+std::unique_ptr<RdKafka::Conf> base_conf(const std::string& brokers);
+/// Logs librdkafka's errors and error-level logs as `event=kafka.*`; for a client's `event_cb`.
+RdKafka::EventCb& logger();
 
 /// Asks the brokers for their metadata: "" when they answer within `timeout`, else why not.
 std::string check_brokers(const std::string& brokers, std::chrono::milliseconds timeout);
