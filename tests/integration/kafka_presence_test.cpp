@@ -3,7 +3,7 @@
 // and the first keeps running builds through its worker; another prefix is fine; two started at
 // once leave exactly one; a server stopped cleanly starts again at once, and one killed with
 // kill -9 within a bounded time; a consumer of the servers' group that says no hello (a server of
-// an earlier release) is refused too.
+// an earlier release) is refused too; hellos that are not hellos change nothing.
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafkacpp.h>
 
@@ -78,6 +78,38 @@ TEST_SUITE("kafka.presence") {
     kafka_server two(broker.bootstrap());  // a fresh prefix: ready, or the constructor throws
     CHECK(one.prefix != two.prefix);
     CHECK(two->get("/health").status == 200);
+  }
+
+  TEST_CASE("hellos that are not hellos are counted and ignored; the server keeps running") {
+    auto& broker = kafka_broker::shared();
+    kafka_server server(broker.bootstrap());
+    std::string err;
+    std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+    REQUIRE(conf->set("bootstrap.servers", broker.bootstrap(), err) == RdKafka::Conf::CONF_OK);
+    REQUIRE(conf->set("message.max.bytes", "2000000", err) == RdKafka::Conf::CONF_OK);
+    std::unique_ptr<RdKafka::Producer> p(RdKafka::Producer::create(conf.get(), err));
+    REQUIRE_MESSAGE(p, err);
+    std::vector<std::string> bad{"not json",
+                                 std::string(100000, '['),
+                                 std::string(900000, 'x'),
+                                 R"({"member_id":"m","mode":"boss","started_at":1})",
+                                 R"({"member_id":7})",
+                                 ""};
+    for (auto& body : bad)
+      REQUIRE(p->produce(server.prefix + ".servers", 0, RdKafka::Producer::RK_MSG_COPY, body.data(),
+                         body.size(), nullptr, 0, 0, nullptr) == RdKafka::ERR_NO_ERROR);
+    REQUIRE(p->flush(10000) == RdKafka::ERR_NO_ERROR);
+    CHECK(server->server().process().wait_for_line("event=presence.hello_rejected", 10s));
+    std::this_thread::sleep_for(1s);
+    CHECK(server->get("/health").status == 200);
+    // a server started on this prefix after them still finds the running one behind the noise
+    auto second = server_process(server.args);
+    auto code = second->wait_exit(40s);
+    REQUIRE_MESSAGE(code.has_value(), second->tail());
+    CHECK(*code == 1);
+    CHECK_MESSAGE(
+        second->output().find("a single server at " + server->server().url()) != std::string::npos,
+        second->tail());
   }
 
   TEST_CASE("of two servers started at once on one prefix, exactly one runs") {
