@@ -18,6 +18,7 @@
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
 #include "config/pipeline/json_decode.hpp"
+#include "connectors/kafka/presence.hpp"
 #include "connectors/process/containment.hpp"
 #include "http/server.hpp"
 #include "node/remote_worker.hpp"
@@ -211,19 +212,49 @@ std::filesystem::path artifact_dir_of(const server_flags& flags, bool& temporary
          ("pikoci-artifacts-" + std::to_string(::getpid()));
 }
 
-/// The URL the node's own handlers on the embedded worker reach the API at, and their token.
-work::env_map handler_env_of(const server_flags& flags, std::uint16_t port) {
+/// The URL of the API listening on `--host` and `port` (a wildcard address as loopback).
+std::string local_url(const server_flags& flags, std::uint16_t port) {
   std::string host = flags.host == "0.0.0.0" ? "127.0.0.1"
                      : flags.host == "::"    ? "::1"
                                              : flags.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return "http://" + host + ":" + std::to_string(port);
+}
+
+/// The URL the node's own handlers on the embedded worker reach the API at, and their token.
+work::env_map handler_env_of(const server_flags& flags, std::uint16_t port) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
                  .count();
   auto token = auth::sign(flags.jwt_secret,
                           auth::claims{"embedded-worker", auth::role::worker, true, now, 0});
-  return {{"PIKOCI_NODE_URL", "http://" + host + ":" + std::to_string(port)},
-          {"PIKOCI_NODE_TOKEN", token}};
+  return {{"PIKOCI_NODE_URL", local_url(flags, port)}, {"PIKOCI_NODE_TOKEN", token}};
+}
+
+/// With Kafka: this server's presence on its topic prefix (connectors/kafka/presence.hpp), once
+/// no other server uses the prefix. False when this server must not run (logged
+/// `event=node.refused`, or `event=kafka.unavailable`).
+bool join_prefix(const server_flags& flags, std::unique_ptr<kafka::presence>& out) {
+  if (flags.pubsub_system != "kafka") return true;
+  kafka::presence_options opts;
+  opts.brokers = flags.kafka_brokers;
+  opts.names.prefix = flags.kafka_topic_prefix;
+  opts.self.member_id = domain::new_member_id();
+  opts.self.started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  if (flags.port != 0) opts.self.advertise_url = local_url(flags, flags.port);
+  try {
+    out = std::make_unique<kafka::presence>(opts);
+  } catch (const std::runtime_error& e) {
+    spdlog::error("event=kafka.unavailable error=\"{}\"", e.what());
+    return false;
+  }
+  // two servers on one prefix would split the worker events between them
+  auto why = out->check(std::chrono::milliseconds(2500));
+  if (why.empty()) return true;
+  spdlog::error("event=node.refused member={} error=\"{}\"", opts.self.member_id, why);
+  return false;
 }
 
 /// `--db-system rocksdb`: the store opened into `ro.store`. False when it cannot be (logged).
@@ -416,6 +447,8 @@ int run_server(const server_flags& flags) {
   spdlog::info("event=node.starting role=server version={} commit={} db={} pubsub={}",
                build_info::version, build_info::commit, flags.db_system, flags.pubsub_system);
   auto fd_limit = raise_fd_limit();
+  std::unique_ptr<kafka::presence> presence;  // outlives the runtime: says `leaving` last
+  if (!join_prefix(flags, presence)) return 1;
   auto ro = runtime_options_of(flags);
   if (!open_store(flags, ro)) return 1;
   auto users = admin_users(flags, ro);
@@ -447,6 +480,7 @@ int run_server(const server_flags& flags) {
     return 1;
   }
   ro.node_handlers->set(handler_env_of(flags, api->port()));
+  if (presence) presence->advertise(local_url(flags, api->port()));
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
   announce_credentials(flags, ro, rt, *users);

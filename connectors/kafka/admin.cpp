@@ -260,12 +260,21 @@ group_result admin::describe_group(const std::string& group, std::chrono::millis
   const rd_kafka_ConsumerGroupDescription_t** groups =
       rd_kafka_DescribeConsumerGroups_result_groups(
           rd_kafka_event_DescribeConsumerGroups_result(ev.get()), &n);
-  if (n != 1) return {group + ": no description in the answer", {}, 0};
-  if (const rd_kafka_error_t* err = rd_kafka_ConsumerGroupDescription_error(groups[0]))
-    return {group + ": " + rd_kafka_error_string(err), {}, 0};
+  if (n != 1) return {group + ": no description in the answer", {}, 0, {}};
+  if (const rd_kafka_error_t* err = rd_kafka_ConsumerGroupDescription_error(groups[0])) {
+    if (rd_kafka_error_code(err) == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) return {"", "Dead", 0, {}};
+    return {group + ": " + rd_kafka_error_string(err), {}, 0, {}};
+  }
   out.state =
       rd_kafka_consumer_group_state_name(rd_kafka_ConsumerGroupDescription_state(groups[0]));
   out.members = static_cast<int>(rd_kafka_ConsumerGroupDescription_member_count(groups[0]));
+  for (int m = 0; m < out.members; ++m) {
+    const char* host =
+        rd_kafka_MemberDescription_host(rd_kafka_ConsumerGroupDescription_member(groups[0], m));
+    std::string h = host != nullptr ? host : "?";
+    if (!h.empty() && h[0] == '/') h.erase(0, 1);  // the broker writes "/127.0.0.1"
+    if (std::find(out.hosts.begin(), out.hosts.end(), h) == out.hosts.end()) out.hosts.push_back(h);
+  }
   return out;
 }
 

@@ -60,6 +60,7 @@ struct group_result {
   std::string error;
   std::string state;  ///< "Stable", "Empty", "Dead" (unknown group), ...
   int members = 0;
+  std::vector<std::string> hosts;  ///< where the members run, each once ("127.0.0.1")
 };
 
 struct count_result {

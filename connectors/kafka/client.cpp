@@ -85,6 +85,10 @@ settings common_settings(const std::string& brokers) {
   };
 }
 
+std::unique_ptr<RdKafka::Conf> base_conf(const std::string& brokers) {
+  return make_conf(common_settings(brokers));
+}
+
 settings producer_settings(const std::string& brokers) {
   return with(common_settings(brokers),
               {

@@ -32,6 +32,10 @@ struct topics {
   std::string checks() const { return prefix + ".checks"; }
   std::string events() const { return prefix + ".events"; }
   std::string control() const { return prefix + ".control"; }
+  /// Every server's hellos (connectors/kafka/presence.hpp).
+  std::string servers() const { return prefix + ".servers"; }
+  /// The consumer group in which a single server reads events().
+  std::string server_group() const { return prefix + ".server"; }
   /// Work on `base` (jobs() or checks()) that needs `tags`: `<base>.tags.<a>.<b>` (sorted; a
   /// hash of the tags when that is too long for a topic name);
   /// untagged work goes to `base` itself. A worker holding tags W consumes the topic of every

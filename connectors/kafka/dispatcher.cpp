@@ -740,7 +740,7 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
   // the events consumer: a group of the servers of this prefix, so a restarted server goes on
   // where the last one stopped
   auto events = std::make_shared<events_thread>();
-  auto in = std::make_shared<consumer>(opts.brokers, names.prefix + ".server", true);
+  auto in = std::make_shared<consumer>(opts.brokers, names.server_group(), true);
   if (auto err = in->subscribe({names.events()}); !err.empty())
     throw std::runtime_error("cannot subscribe to " + names.events() + ": " + err);
   events->thread = std::thread([events_raw = events.get(), in, self, hops = opts.hops] {

@@ -2,6 +2,9 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include "connectors/kafka/client.hpp"
+#include "connectors/kafka/rdkafka.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -10,12 +13,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using outcome = txn_result::outcome;
-
-void set(RdKafka::Conf& conf, const std::string& key, const std::string& value) {
-  std::string err;
-  if (conf.set(key, value, err) != RdKafka::Conf::CONF_OK)
-    throw std::runtime_error("kafka transactional producer: " + key + "=" + value + ": " + err);
-}
 
 /// Milliseconds left until `deadline`, at least 1 (0 would mean "do not wait" to librdkafka).
 int remaining_ms(clock::time_point deadline) {
@@ -174,19 +171,17 @@ struct txn_producer::impl {
 };
 
 txn_producer::txn_producer(const txn_options& opts) : impl_(std::make_unique<impl>(opts)) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  set(*conf, "bootstrap.servers", opts.brokers);
-  set(*conf, "client.id", "pikoci-node");
-  set(*conf, "broker.address.family", "v4");
-  set(*conf, "transactional.id", opts.transactional_id);
-  set(*conf, "transaction.timeout.ms", std::to_string(opts.transaction_timeout.count()));
-  set(*conf, "enable.idempotence", "true");
-  set(*conf, "acks", "all");
-  set(*conf, "linger.ms", "1");
-  // small requests must not wait for the peer's delayed ACK (40 ms on Linux)
-  set(*conf, "socket.nagle.disable", "true");
-  set(*conf, "message.max.bytes", std::to_string(16 << 20));
-  set(*conf, "reconnect.backoff.max.ms", "1000");
+  // the node's common settings (Nagle off, quick reconnects, message size), then a
+  // transaction's own: one writer per id, every record acknowledged by all in-sync replicas
+  auto conf = base_conf(opts.brokers);
+  for (const auto& [key, value] : settings{
+           {"transactional.id", opts.transactional_id},
+           {"transaction.timeout.ms", std::to_string(opts.transaction_timeout.count())},
+           {"enable.idempotence", "true"},
+           {"acks", "all"},
+           {"linger.ms", "1"},
+       })
+    set(*conf, key, value);
   std::string err;
   if (conf->set("dr_cb", &impl_->deliveries, err) != RdKafka::Conf::CONF_OK ||
       conf->set("event_cb", &impl_->events, err) != RdKafka::Conf::CONF_OK)

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "connectors/kafka/admin.hpp"
 #include "connectors/kafka/client.hpp"
 #include "connectors/kafka/group.hpp"
 #include "connectors/kafka/tail.hpp"
