@@ -1,9 +1,9 @@
 #pragma once
 // The store (SPEC §8): an ordered key-value map that the server's actors write through and that
 // a restarting node reads back. Two implementations behind one interface: memory (`--db-system
-// mem`, lost at exit) and RocksDB (`--db-system rocksdb`, writes synced unless the writer says
-// otherwise). Keys and record
-// formats are in keys.hpp; only the store writer actor writes, so writes are ordered.
+// mem`, lost at exit) and RocksDB (`--db-system rocksdb`, writes synced unless the writer asks
+// otherwise: cluster mode, whose changelog is the durable copy). Keys and record formats are in
+// keys.hpp; only the store writer actor writes, so writes are ordered.
 
 #include <filesystem>
 #include <functional>
