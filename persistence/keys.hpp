@@ -18,6 +18,15 @@
 //   meta/admin                           the built-in admin's generated password: PBKDF2 salt
 //                                        and hash (JSON), kept so restarts keep it
 //
+// Cluster mode only (partitioning.hpp says which partition or topic each key goes to):
+//   meta/cluster                         the cluster's record: {"partitions":P,"format":1}
+//   meta/epoch/<k>                       how many times partition k was claimed (decimal)
+//   meta/changelog/<k>                   the last changelog offset of k applied here (local)
+//   meta/changelog_at/<k>                when it was applied, wall time (local)
+//   meta/global_offset                   the last offset of the global topic applied (local)
+//   catalog/<p>                          a pipeline's summary, kept on every node: partition,
+//                                        paused, jobs, created_at, updated_at (JSON)
+//
 // ("/" stands for the NUL separator.)
 
 #include <cstdint>
@@ -69,6 +78,26 @@ inline std::string admin() {
 /// A user account created through the API.
 inline std::string user(std::string_view name) {
   return join({"user", name});
+}
+
+/// Cluster mode (partitions are written in decimal, without padding).
+inline std::string cluster() {
+  return join({"meta", "cluster"});
+}
+inline std::string epoch(int partition) {
+  return join({"meta", "epoch", std::to_string(partition)});
+}
+inline std::string changelog_offset(int partition) {
+  return join({"meta", "changelog", std::to_string(partition)});
+}
+inline std::string changelog_at(int partition) {
+  return join({"meta", "changelog_at", std::to_string(partition)});
+}
+inline std::string global_offset() {
+  return join({"meta", "global_offset"});
+}
+inline std::string catalog(std::string_view p) {
+  return join({"catalog", p});
 }
 
 }  // namespace pikoci::persistence::keys

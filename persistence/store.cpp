@@ -279,7 +279,8 @@ class memory_store final : public store {
  public:
   const char* kind() const override { return "mem"; }
 
-  void write(const batch& ops) override {
+  using store::write;
+  void write(const batch& ops, bool) override {
     std::unique_lock<std::shared_mutex> l(mu_);
     for (const auto& op : ops) {
       if (op.whole_prefix) {
@@ -333,7 +334,8 @@ class rocksdb_store final : public store {
 
   const char* kind() const override { return "rocksdb"; }
 
-  void write(const batch& ops) override {
+  using store::write;
+  void write(const batch& ops, bool sync) override {
     rocksdb::WriteBatch wb;
     for (const auto& op : ops) {
       if (op.whole_prefix)
@@ -344,7 +346,7 @@ class rocksdb_store final : public store {
         wb.Delete(op.key);
     }
     rocksdb::WriteOptions w;
-    w.sync = true;
+    w.sync = sync;
     auto s = db_->Write(w, &wb);
     if (!s.ok()) {
       health_->down(s.ToString());

@@ -1,8 +1,9 @@
 #pragma once
 // The store (SPEC §8): an ordered key-value map that the server's actors write through and that
 // a restarting node reads back. Two implementations behind one interface: memory (`--db-system
-// mem`, lost at exit) and RocksDB (`--db-system rocksdb`, every write synced). Keys and record
-// formats are in keys.hpp; only the store writer actor writes, so writes are ordered.
+// mem`, lost at exit) and RocksDB (`--db-system rocksdb`, writes synced unless the writer asks
+// otherwise: cluster mode, whose changelog is the durable copy). Keys and record formats are in
+// keys.hpp; only the store writer actor writes, so writes are ordered.
 
 #include <filesystem>
 #include <functional>
@@ -25,6 +26,9 @@ struct write_op {
   std::string key;
   std::optional<std::string> value;
   bool whole_prefix = false;
+  /// Cluster mode: the pipeline whose partition owns the op, for keys that name none
+  /// (`outbox/<id>`); "" = the key says (partitioning.hpp `route_of`). Not stored.
+  std::string scope{};
 };
 using batch = std::vector<write_op>;
 
@@ -46,7 +50,11 @@ class store {
   /// "mem" or "rocksdb".
   virtual const char* kind() const = 0;
   /// Applies `ops` atomically, synced to disk when the store is durable. Throws store_error.
-  virtual void write(const batch& ops) = 0;
+  void write(const batch& ops) { write(ops, true); }
+  /// The same; with `sync` false a durable store may lose the batch in an OS crash or power
+  /// loss (never in a process crash) but keeps batches whole and in order. Cluster mode writes
+  /// so when the changelog already holds the batch. Throws store_error.
+  virtual void write(const batch& ops, bool sync) = 0;
   /// Calls `fn` for every key starting with `prefix`, in key order.
   virtual void scan(
       std::string_view prefix,

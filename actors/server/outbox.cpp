@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/server/persist.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/keys.hpp"
 
@@ -35,7 +36,7 @@ using self_ptr = proto::outbox_actor::stateful_pointer<outbox_state>;
 
 persistence::batch record_ops(const std::vector<notification_message>& ms) {
   persistence::batch ops;
-  for (const auto& m : ms) ops.push_back({persistence::keys::outbox(m.id), m.to_record(), false});
+  for (const auto& m : ms) ops.push_back(outbox_op(m));
   return ops;
 }
 
@@ -94,7 +95,7 @@ void finished(self_ptr self, caf::actor s, const proto::delivery_attempt& a) {
     ++st.figures->delivered;
     spdlog::info("event=notification.delivered id={} notification={} attempts={} status={}", m.id,
                  m.notification, m.attempts, a.status);
-    store_put(self, {{persistence::keys::outbox(m.id), std::nullopt, false}});
+    store_put(self, {outbox_op(m, false)});
     st.delivered.push_back(m.id);
     while (st.delivered.size() > st.opts.keep_delivered) {
       auto old = st.messages.find(st.delivered.front());

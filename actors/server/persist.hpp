@@ -38,9 +38,11 @@ void write_then(Self* self, const context& ctx, persistence::batch ops, Done don
       .then([done](bool ok) mutable { done(ok); }, [done](caf::error&) mutable { done(false); });
 }
 
-/// The stored record of a notification message (`outbox/<id>`).
-inline persistence::write_op outbox_op(const model::notification_message& m) {
-  return {persistence::keys::outbox(m.id), m.to_record(), false};
+/// The stored record of a notification message (`outbox/<id>`), or its deletion when
+/// `record` is false. Its key names no pipeline: the scope says whose partition owns it.
+inline persistence::write_op outbox_op(const model::notification_message& m, bool record = true) {
+  return {persistence::keys::outbox(m.id), record ? std::optional(m.to_record()) : std::nullopt,
+          false, m.pipeline};
 }
 
 /// Messages that count from now on (docs/notifications.md): handed to the store writer first,

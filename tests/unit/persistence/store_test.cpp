@@ -69,6 +69,26 @@ TEST_SUITE("persistence.store") {
     CHECK(open_rocksdb_store(dir.file("db"))->get(keys::pipeline("p")) == "{}");
   }
 
+  TEST_CASE("unsynced writes: the same batches, kept across a clean reopen") {
+    auto mem = open_memory_store();
+    mem->write({{keys::pipeline("p"), "one"}}, false);
+    mem->write({{keys::pipeline("p"), "two"}, {keys::build("p", "a", 1), "b"}}, false);
+    CHECK(mem->get(keys::pipeline("p")) == "two");
+    CHECK(mem->get(keys::build("p", "a", 1)) == "b");
+    scratch dir;
+    {
+      auto db = open_rocksdb_store(dir.file("db"));
+      db->write({{keys::pipeline("p"), "one"}}, false);
+      db->write({{keys::pipeline("p"), "two"}, {keys::build("p", "a", 1), "b"}}, false);
+      db->write({{keys::prefix({"build", "p"}), std::nullopt, true}}, false);
+      CHECK(db->get(keys::pipeline("p")) == "two");
+      CHECK_FALSE(db->get(keys::build("p", "a", 1)));
+    }
+    auto db = open_rocksdb_store(dir.file("db"));
+    CHECK(db->get(keys::pipeline("p")) == "two");
+    CHECK(all(*db, keys::prefix({"build"})).empty());
+  }
+
   TEST_CASE("a newer format, a foreign database and a second opener are refused") {
     scratch dir;
     open_rocksdb_store(dir.file("db"))->write({{keys::format(), "9"}});

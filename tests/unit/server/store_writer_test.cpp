@@ -23,7 +23,7 @@ class flaky_store final : public persistence::store {
   std::atomic<int> recoveries{0};
 
   const char* kind() const override { return "flaky"; }
-  void write(const persistence::batch& ops) override {
+  void write(const persistence::batch& ops, bool) override {
     if (failing) throw persistence::store_error("no space left on device");
     std::lock_guard<std::mutex> l(mu_);
     for (const auto& op : ops) writes_.push_back(op.key + "=" + op.value.value_or("-"));
