@@ -17,6 +17,8 @@
 //                                        PBKDF2 salt and hash, stamp, created_at (JSON)
 //   meta/admin                           the built-in admin's generated password: PBKDF2 salt
 //                                        and hash (JSON), kept so restarts keep it
+//   meta/changelog/<k>                   cluster, local only: the last changelog offset of
+//   meta/changelog_at/<k>                partition k applied here, and when (ms since the epoch)
 //
 // ("/" stands for the NUL separator.)
 
@@ -69,6 +71,15 @@ inline std::string admin() {
 /// A user account created through the API.
 inline std::string user(std::string_view name) {
   return join({"user", name});
+}
+
+/// Cluster mode, local only: the changelog offset of partition `k` this store holds, and when it
+/// was written (persistence/changelog.hpp).
+inline std::string changelog(int k) {
+  return join({"meta", "changelog", std::to_string(k)});
+}
+inline std::string changelog_at(int k) {
+  return join({"meta", "changelog_at", std::to_string(k)});
 }
 
 }  // namespace pikoci::persistence::keys
