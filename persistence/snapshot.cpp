@@ -174,6 +174,21 @@ std::vector<stored_pipeline> load_pipelines(const store& s) {
   return out;
 }
 
+std::vector<stored_pipeline> load_pipelines(
+    const store& s, const std::function<bool(std::string_view)>& in_partition) {
+  // the documents say which pipelines there are; each one's records are then read by its own
+  // prefixes, so the other partitions' records are never read
+  std::vector<std::string> names;
+  s.scan(keys::prefix({"pipeline"}), [&](std::string_view k, std::string_view) {
+    if (auto parts = split(k); parts.size() == 2 && in_partition(parts[1]))
+      names.push_back(std::move(parts[1]));
+  });
+  std::vector<stored_pipeline> out;
+  for (const auto& name : names)
+    if (auto p = load_pipeline(s, name)) out.push_back(std::move(*p));
+  return out;
+}
+
 std::optional<stored_pipeline> load_pipeline(const store& s, const std::string& name) {
   auto found = load(s, name);
   auto it = found.find(name);

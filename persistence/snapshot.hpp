@@ -4,9 +4,11 @@
 // (records.hpp).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +42,11 @@ void decode_stored_names(store& s);
 /// left in the store). A record that does not parse is skipped with an error in the log
 /// (the rest of the pipeline still loads); throws store_error when the store cannot be read.
 std::vector<stored_pipeline> load_pipelines(const store& s);
+
+/// The same for the pipelines whose name `in_partition` accepts (cluster mode: the pipelines of
+/// one partition), reading only their records.
+std::vector<stored_pipeline> load_pipelines(
+    const store& s, const std::function<bool(std::string_view)>& in_partition);
 
 /// One stored pipeline (a pipeline restarted after its actors failed); nullopt when the store has
 /// no document for it.
