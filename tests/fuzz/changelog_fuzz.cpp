@@ -29,8 +29,9 @@ namespace {
 class map_store final : public store {
  public:
   std::map<std::string, std::string, std::less<>> data;
+  using store::write;
   const char* kind() const override { return "fuzz"; }
-  void write(const batch& ops) override {
+  void write(const batch& ops, bool) override {
     for (const auto& op : ops) {
       if (op.whole_prefix) {
         auto it = data.lower_bound(op.key);
