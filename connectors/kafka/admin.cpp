@@ -98,7 +98,10 @@ struct admin::impl {
       out.error = topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(rc);
       bool leaderless = rc == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                         rc == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                        rc == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+                        rc == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                        // this client's metadata does not know the new partition yet
+                        rc == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                        rc == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
       if (!leaderless || std::chrono::steady_clock::now() >= deadline) return out;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
