@@ -65,7 +65,8 @@ class catch_up {
       changelog::record r{rec.key, rec.value, rec.headers};
       if (!applier_.add(r, rec.offset).empty()) return;
       ++stats_.records;
-      stats_.bytes += static_cast<std::int64_t>(rec.key.size() + (rec.value ? rec.value->size() : 0));
+      stats_.bytes +=
+          static_cast<std::int64_t>(rec.key.size() + (rec.value ? rec.value->size() : 0));
     }
   }
 
@@ -107,9 +108,10 @@ std::optional<std::int64_t> bulk(persistence::store& s, int k, const restore_opt
   out.stats.from = from;
   auto r = reader.run(from);
   if (!r.ok() && r.error->kind == kafka::tail_error::out_of_range) {
-    spdlog::info("event=cluster.restore_wipe partition={} reason=out_of_range offset={} "
-                 "log_start={}",
-                 k, from, r.error->log_start);
+    spdlog::info(
+        "event=cluster.restore_wipe partition={} reason=out_of_range offset={} "
+        "log_start={}",
+        k, from, r.error->log_start);
     if (!out.stats.wiped) wipe();
     out.stats.from = from = r.error->log_start;
     r = reader.run(from);
@@ -153,25 +155,27 @@ bool final_catch_up(int k, std::int64_t next, const restore_options& opts, kafka
       out.error = "the end of partition " + std::to_string(k) + " never settled";
       return false;
     }
-    std::this_thread::sleep_for(std::min<milliseconds>(opts.settle / 4 + milliseconds(1),
-                                                       milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<milliseconds>(opts.settle / 4 + milliseconds(1), milliseconds(50)));
   }
 }
 
 /// Step 3: init() until it answers, within the options' time.
 std::unique_ptr<kafka::txn_producer> fence(int k, const restore_options& opts,
                                            restore_result& out) {
-  auto p = std::make_unique<kafka::txn_producer>(kafka::txn_options{
-      opts.brokers, transactional_id(opts.prefix, opts.cluster, k, opts.partitions),
-      std::chrono::seconds(10), {}});
+  auto p = std::make_unique<kafka::txn_producer>(
+      kafka::txn_options{opts.brokers,
+                         transactional_id(opts.prefix, opts.cluster, k, opts.partitions),
+                         std::chrono::seconds(10),
+                         {}});
   const auto deadline = clock::now() + opts.txn_timeout;
   auto r = p->init(opts.txn_timeout);
   while (r.status == kafka::txn_result::outcome::retry && clock::now() < deadline) {
     r = p->init(std::chrono::duration_cast<milliseconds>(deadline - clock::now()));
   }
   if (!r.ok()) {
-    out.error = "fencing partition " + std::to_string(k) + ": " + kafka::to_string(r.status) +
-                " " + r.error;
+    out.error = "fencing partition " + std::to_string(k) + ": " + kafka::to_string(r.status) + " " +
+                r.error;
     return nullptr;
   }
   return p;
@@ -201,15 +205,27 @@ bool claim(persistence::store& s, int k, const restore_options& opts,
 
 restore_result run_restore(persistence::store& s, int k, const restore_options& opts) {
   restore_result out;
+  auto mark = clock::now();
+  auto lap = [&mark](milliseconds& into) {
+    const auto now = clock::now();
+    into = std::chrono::duration_cast<milliseconds>(now - mark);
+    mark = now;
+  };
   kafka::admin a(opts.brokers);
   catch_up reader(s, k, opts, out.stats);
   auto next = bulk(s, k, opts, a, reader, out);
+  lap(out.stats.bulk_time);
   if (!next) return out;
   if (opts.before_fence) opts.before_fence();
+  mark = clock::now();
   auto producer = fence(k, opts, out);
+  lap(out.stats.fence_time);
   if (!producer) return out;
-  if (!final_catch_up(k, *next, opts, a, reader, out)) return out;
+  const bool caught_up = final_catch_up(k, *next, opts, a, reader, out);
+  lap(out.stats.final_time);
+  if (!caught_up) return out;
   claim(s, k, opts, std::move(producer), out);
+  lap(out.stats.claim_time);
   return out;
 }
 
@@ -231,10 +247,12 @@ restore_result restore_partition(persistence::store& s, int k, const restore_opt
   }
   out.stats.duration = std::chrono::duration_cast<milliseconds>(clock::now() - start);
   if (out.ok()) {
-    spdlog::info("event=cluster.restored partition={} epoch={} records={} bytes={} ms={} "
-                 "from_checkpoint={} wiped={}",
-                 k, out.epoch, out.stats.records, out.stats.bytes, out.stats.duration.count(),
-                 out.stats.from_checkpoint, out.stats.wiped);
+    spdlog::info(
+        "event=cluster.restored partition={} epoch={} records={} bytes={} ms={} "
+        "from_checkpoint={} wiped={} bulk_ms={} fence_ms={} final_ms={} claim_ms={}",
+        k, out.epoch, out.stats.records, out.stats.bytes, out.stats.duration.count(),
+        out.stats.from_checkpoint, out.stats.wiped, out.stats.bulk_time.count(),
+        out.stats.fence_time.count(), out.stats.final_time.count(), out.stats.claim_time.count());
   } else {
     spdlog::warn("event=cluster.restore_failed partition={} lost={} error=\"{}\"", k, out.lost,
                  out.error);

@@ -52,8 +52,10 @@ struct restore_stats {
   std::chrono::milliseconds duration{0};
   /// Started from a position the store held (a checkpoint, an earlier ownership, a standby).
   bool from_checkpoint = false;
-  bool wiped = false;       ///< the store's copy of k was too old and was wiped
-  std::int64_t from = 0;    ///< the first changelog offset read
+  bool wiped = false;     ///< the store's copy of k was too old and was wiped
+  std::int64_t from = 0;  ///< the first changelog offset read
+  /// The steps' times: bulk catch-up, fence, final catch-up, claim (with the synced write).
+  std::chrono::milliseconds bulk_time{0}, fence_time{0}, final_time{0}, claim_time{0};
 };
 
 struct restore_result {

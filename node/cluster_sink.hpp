@@ -30,8 +30,8 @@ struct input_record {
 /// (cluster_restore.hpp gives it after the claim).
 class kafka_changelog_sink {
  public:
-  kafka_changelog_sink(std::unique_ptr<kafka::txn_producer> producer, cluster_topics topics,
-                       int k, std::string member, std::int64_t epoch);
+  kafka_changelog_sink(std::unique_ptr<kafka::txn_producer> producer, cluster_topics topics, int k,
+                       std::string member, std::int64_t epoch);
 
   /// One transaction: `changelog` to changelog[k], `global` to global[0], `input` to its
   /// partitions. A commit in doubt is resumed within `timeout`; `retry` only when it is still in

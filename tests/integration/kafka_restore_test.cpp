@@ -229,10 +229,9 @@ TEST_SUITE("kafka.restore") {
     // every build, and the two earlier claims
     CHECK(full.stats.records == total + 2);
     CHECK(contents(*cold) == contents(*owner));
-    MESSAGE("restore of " << total << " build records: full "
-                          << full.stats.duration.count() << " ms (" << full.stats.bytes
-                          << " bytes), from a checkpoint at " << at << ": "
-                          << from_checkpoint.stats.duration.count() << " ms");
+    MESSAGE("restore of " << total << " build records: full " << full.stats.duration.count()
+                          << " ms (" << full.stats.bytes << " bytes), from a checkpoint at " << at
+                          << ": " << from_checkpoint.stats.duration.count() << " ms");
   }
 
   TEST_CASE("a position outside the log or too old wipes the partition's copy first") {
