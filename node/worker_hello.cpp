@@ -15,8 +15,8 @@ std::string trimmed(std::string url) {
 
 bool usable_url(const std::string& url) {
   if (url.size() > 2048) return false;
-  bool http = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-  if (!http || url.size() <= std::string("https://").size()) return false;
+  std::size_t scheme = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+  if (scheme == 0 || url.size() == scheme) return false;  // a host is needed
   return std::none_of(url.begin(), url.end(),
                       [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
 }

@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "connectors/kafka/admin.hpp"
 #include "connectors/kafka/client.hpp"
 #include "connectors/kafka/tail.hpp"
-#include "connectors/kafka/wire.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
@@ -21,44 +22,65 @@
 using namespace pikoci;
 using namespace pikoci::test;
 using namespace std::chrono_literals;
+using nlohmann::json;
 
 namespace {
 
-work::command_spec shell(const std::string& script) {
-  return work::command_spec{{"/bin/sh", {"-ec", "$cmd"}}, {{"cmd", script}}, {}, ""};
+/// A message as the server writes it (the wire format of docs/workers.md, version 1).
+std::string envelope(const std::string& type, json body) {
+  return json{{"v", 1},      {"type", type},    {"worker", ""},
+              {"token", ""}, {"sent_at_ms", 1}, {"body", std::move(body)}}
+      .dump();
+}
+
+json shell(const std::string& script) {
+  return {{"tmpl", {{"path", "/bin/sh"}, {"args", {"-ec", "$cmd"}}}},
+          {"params", {{"cmd", script}}},
+          {"args", json::array()}};
 }
 
 /// A build of one task printing `line`, as a server would send it.
-wire::run_build hand_made_build(std::int64_t id, const std::string& line,
-                                std::optional<wire::route> reply) {
-  wire::run_build m;
-  m.build_id = id;
-  m.attempt = 1;
-  m.plan.build_id = id;
-  m.plan.attempt = 1;
-  m.plan.pipeline = "hand";
-  m.plan.job = "made";
-  m.plan.number = std::to_string(id);
-  work::step_plan t;
-  t.kind = work::step_kind::task;
-  t.name = "say";
-  t.command = shell("echo " + line);
-  m.plan.steps.push_back(t);
-  m.reply = std::move(reply);
-  return m;
+std::string hand_made_build(std::int64_t id, const std::string& line, json reply) {
+  json task{{"kind", "task"},
+            {"name", "say"},
+            {"command", shell("echo " + line)},
+            {"timeout_ms", nullptr},
+            {"attempts", 0},
+            {"inputs", json::array()},
+            {"outputs", json::array()},
+            {"version", nullptr},
+            {"hooks", json::array()},
+            {"children", json::array()},
+            {"limit", 0},
+            {"fail_fast", false}};
+  json plan{{"build_id", id},
+            {"attempt", 1},
+            {"pipeline", "hand"},
+            {"job", "made"},
+            {"number", "1"},
+            {"services", json::array()},
+            {"steps", json::array({task})},
+            {"job_hooks", json::array()},
+            {"timeout_ms", nullptr},
+            {"env", json::object()}};
+  return envelope("run_build", {{"build_id", id},
+                                {"attempt", 1},
+                                {"tags", json::array()},
+                                {"plan", std::move(plan)},
+                                {"reply", std::move(reply)}});
 }
 
-/// Every record of every partition of `topic` (of `partitions`), decoded, by Kafka key.
-std::multimap<std::string, wire::envelope> read_all(const std::string& brokers,
-                                                    const std::string& topic, int partitions) {
-  std::multimap<std::string, wire::envelope> out;
-  for (int p = 0; p < partitions; ++p) {
+/// Every record of `topic`'s partitions [0, partitions), parsed, by Kafka key.
+std::multimap<std::string, json> read_all(const std::string& brokers, const std::string& topic,
+                                          int partitions, int first = 0) {
+  std::multimap<std::string, json> out;
+  for (int p = first; p < partitions; ++p) {
     kafka::tail t(brokers, topic, p);
     auto r = t.catch_up(
         0,
         [&](std::vector<kafka::record>&& batch) {
           for (auto& rec : batch)
-            if (rec.value) out.emplace(rec.key, wire::decode(*rec.value));
+            if (rec.value) out.emplace(rec.key, json::parse(*rec.value));
         },
         1000, 30s);
     INFO(topic << "[" << p << "] " << (r.error ? r.error->message : ""));
@@ -67,12 +89,12 @@ std::multimap<std::string, wire::envelope> read_all(const std::string& brokers,
   return out;
 }
 
-/// The wire type names of the messages under `key`.
-std::set<std::string> types_of(const std::multimap<std::string, wire::envelope>& all,
+/// The message types under `key`.
+std::set<std::string> types_of(const std::multimap<std::string, json>& all,
                                const std::string& key) {
   std::set<std::string> out;
   auto [from, to] = all.equal_range(key);
-  for (auto it = from; it != to; ++it) out.insert(wire::type_name(it->second.body));
+  for (auto it = from; it != to; ++it) out.insert(it->second["type"].get<std::string>());
   return out;
 }
 
@@ -93,36 +115,34 @@ TEST_SUITE("kafka.reply") {
     kafka::producer out(brokers);
     const std::int64_t build_id = 7700001;
     const std::int64_t check_seq = 7700002;
-    auto send = [&](const std::string& topic, wire::message m) {
-      auto key = wire::key_of(m);
-      REQUIRE(out.produce(topic, key, wire::encode(wire::stamped("", "", std::move(m)))));
+    const json to_input_3{{"topic", input}, {"partition", 3}};
+    auto send = [&](const std::string& topic, const std::string& key, const std::string& text) {
+      REQUIRE(out.produce(topic, key, text));
       REQUIRE(out.flush(10s));
     };
-    send(prefix + ".jobs", hand_made_build(build_id, "reply-line", wire::route{input, 3}));
-    wire::run_check check;
-    check.sequence = check_seq;
-    check.resource = "repo";
-    check.command = shell("echo '[{\"ref\":\"r1\"}]'");
-    check.timeout = 30s;
-    check.reply = wire::route{input, 3};
-    send(prefix + ".checks", check);
+    send(prefix + ".jobs", std::to_string(build_id),
+         hand_made_build(build_id, "reply-line", to_input_3));
+    const std::string check_key = "check:" + std::to_string(check_seq);
+    send(prefix + ".checks", check_key,
+         envelope("run_check", {{"sequence", check_seq},
+                                {"resource", "repo"},
+                                {"tags", json::array()},
+                                {"command", shell("echo '[{\"ref\":\"r1\"}]'")},
+                                {"timeout_ms", 30000},
+                                {"reply", to_input_3}}));
     // a reply outside the worker's prefix: refused, never run
     const std::int64_t foreign_id = 7700003;
-    send(prefix + ".jobs", hand_made_build(foreign_id, "never", wire::route{"elsewhere.in", 0}));
+    send(prefix + ".jobs", std::to_string(foreign_id),
+         hand_made_build(foreign_id, "never", {{"topic", "elsewhere.in"}, {"partition", 0}}));
 
     // everything arrives on input[3]
     const std::string key = std::to_string(build_id);
-    std::multimap<std::string, wire::envelope> on_input;
+    std::multimap<std::string, json> on_input;
     bool arrived = eventually(
         [&] {
-          kafka::tail t(brokers, input, 3);
-          on_input.clear();
-          auto r = t.catch_up(0, [&](std::vector<kafka::record>&& batch) {
-            for (auto& rec : batch)
-              if (rec.value) on_input.emplace(rec.key, wire::decode(*rec.value));
-          });
-          return r.ok() && types_of(on_input, key).count("build_finished") == 1 &&
-                 types_of(on_input, "check:" + std::to_string(check_seq)).count("check_finished");
+          on_input = read_all(brokers, input, 4, 3);
+          return types_of(on_input, key).count("build_finished") == 1 &&
+                 types_of(on_input, check_key).count("check_finished") == 1;
         },
         60s);
     INFO(worker.proc->tail());
@@ -132,18 +152,17 @@ TEST_SUITE("kafka.reply") {
                                                            "build_finished"});
     std::string output;
     for (auto [it, end] = on_input.equal_range(key); it != end; ++it) {
-      if (auto* c = std::get_if<wire::log_chunk>(&it->second.body)) output += c->chunk;
-      if (auto* f = std::get_if<wire::build_finished>(&it->second.body))
-        CHECK(f->result.st == work::status::succeeded);
-      CHECK(it->second.worker == "reply-w1");
+      const auto& m = it->second;
+      if (m["type"] == "log_chunk") output += m["body"]["chunk"].get<std::string>();
+      if (m["type"] == "build_finished") CHECK(m["body"]["result"]["status"] == "succeeded");
+      CHECK(m["worker"] == "reply-w1");
     }
     CHECK(output.find("reply-line") != std::string::npos);
-    auto checked = on_input.find("check:" + std::to_string(check_seq));
+    auto checked = on_input.find(check_key);
     REQUIRE(checked != on_input.end());
-    const auto& result = std::get<wire::check_finished>(checked->second.body).result;
-    CHECK_FALSE(result.error);
-    REQUIRE(result.versions.size() == 1);
-    CHECK(result.versions[0]["ref"] == "r1");
+    const auto& result = checked->second["body"]["result"];
+    CHECK(result["error"].is_null());
+    CHECK(result["versions"] == json::array({{{"ref", "r1"}}}));
     // the other partitions of the input topic got nothing
     for (int p : {0, 2, 4, 12}) {
       kafka::tail t(brokers, input, p);
@@ -156,11 +175,11 @@ TEST_SUITE("kafka.reply") {
     // of the build or the check
     auto events = read_all(brokers, prefix + ".events", 8);
     CHECK(events.count(key) == 0);
-    CHECK(events.count("check:" + std::to_string(check_seq)) == 0);
+    CHECK(events.count(check_key) == 0);
     bool listed = false;
-    for (auto [it, end] = events.equal_range(""); it != end; ++it)
-      if (auto* hb = std::get_if<wire::heartbeat>(&it->second.body))
-        for (const auto& r : hb->running) listed = listed || r.first == build_id;
+    for (const auto& [k, m] : events)
+      if (m["type"] == "heartbeat")
+        for (const auto& r : m["body"]["running"]) listed = listed || r["build_id"] == build_id;
     CHECK(listed);
 
     // the foreign reply was counted and dropped: nothing of that build anywhere

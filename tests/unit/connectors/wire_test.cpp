@@ -128,7 +128,8 @@ std::vector<wire::envelope> samples() {
   add(wire::run_build{4242, 3, {"linux", "docker"}, rich_plan(), std::nullopt});
   add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {}, std::nullopt});
   add(wire::run_build{4242, 3, {}, rich_plan(), wire::route{"pikoci.c1.input", 3}});
-  add(wire::run_check{19, "repo", {}, cmd("check"), 1s, {}, wire::route{"pikoci.c1.input", 63}});
+  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {},
+                     wire::route{"pikoci.c1.input", 63}});
   add(wire::cancel_build{4242, 3, "cancelled by alice"});
   add(wire::drain{"w1"});
   add(wire::recorded{4242, 3});

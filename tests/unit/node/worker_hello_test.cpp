@@ -16,8 +16,8 @@ json answer(json cluster = nullptr) {
   json j{{"pubsub", "kafka"},
          {"kafka",
           {{"topic_prefix", "pikoci"},
-           {"lease_ms", 15000},
-           {"broker", {{"reachable", true}, {"heard_for_ms", 1234}}}}}};
+           {"lease_ms", 15000u},
+           {"broker", {{"reachable", true}, {"heard_for_ms", 1234u}}}}}};
   if (!cluster.is_null()) j["cluster"] = std::move(cluster);
   return j;
 }
