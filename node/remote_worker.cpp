@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -42,11 +43,24 @@ using link_actor = proto::build_events_actor::extend_with<proto::slot_owner_acto
         // the server stored the build's final status
         caf::reacts_to<proto::recorded_atom, proto::build_key>>;
 
-/// A final status the server has not confirmed yet: sent again until it does.
+/// A build running here, and where its events go (`reply`; none: the events topic).
+struct running_build {
+  int attempt = 1;
+  std::optional<wire::route> reply;
+};
+
+/// A final status the server has not confirmed yet: sent again, to the same place, until it does.
 struct unconfirmed {
   int attempt = 1;
   work::build_result result;
   std::chrono::steady_clock::time_point sent;
+  std::optional<wire::route> reply;
+};
+
+/// A check running here.
+struct running_check {
+  std::string resource;
+  std::optional<wire::route> reply;
 };
 
 struct link_state {
@@ -54,13 +68,13 @@ struct link_state {
   std::shared_ptr<kafka::worker_feed> feed;
   std::shared_ptr<shared_flags> flags;
   proto::embedded_worker_actor worker;
-  std::map<std::int64_t, int> running;            // build id → attempt
+  std::map<std::int64_t, running_build> running;  // by build id
   std::map<std::int64_t, std::uint64_t> log_seq;  // build id → last log chunk's number
   std::set<std::pair<std::int64_t, int>> seen;    // (build, attempt) taken: never twice
   std::deque<std::pair<std::int64_t, int>> seen_order;
-  std::map<std::int64_t, std::string> checks;   // sequence → resource
-  std::map<std::int64_t, unconfirmed> results;  // build id → its final status, until recorded
-  std::set<std::int64_t> lease_lost;            // builds cancelled because the lease ran out
+  std::map<std::int64_t, running_check> checks;  // by sequence
+  std::map<std::int64_t, unconfirmed> results;   // build id → its final status, until recorded
+  std::set<std::int64_t> lease_lost;             // builds cancelled because the lease ran out
 };
 
 /// Results are sent again this long after the last try (the server may be restarting).
@@ -68,8 +82,16 @@ constexpr auto resend_after = std::chrono::seconds(5);
 
 using link_ptr = link_actor::stateful_pointer<link_state>;
 
+/// To the events topic: heartbeats.
 void emit(link_ptr self, wire::message body) {
   self->state.feed->emit(std::move(body));
+}
+
+/// An event of the build `id`: to its reply while it runs here, else to the events topic.
+void emit_build(link_ptr self, std::int64_t id, wire::message body) {
+  auto& st = self->state;
+  auto it = st.running.find(id);
+  st.feed->emit(std::move(body), it == st.running.end() ? std::nullopt : it->second.reply);
 }
 
 void heartbeat(link_ptr self) {
@@ -80,7 +102,7 @@ void heartbeat(link_ptr self) {
   if (feed.jobs) hb.queues.push_back("jobs");
   if (feed.checks) hb.queues.push_back("checks");
   hb.concurrency = st.opts.concurrency;
-  for (const auto& [id, attempt] : st.running) hb.running.emplace_back(id, attempt);
+  for (const auto& [id, b] : st.running) hb.running.emplace_back(id, b.attempt);
   hb.status = st.flags->draining ? "draining" : "healthy";
   hb.partitions = st.feed->partitions();
   emit(self, std::move(hb));
@@ -103,7 +125,7 @@ bool take_build(link_ptr self, wire::run_build& m) {
     st.seen.erase(st.seen_order.front());
     st.seen_order.pop_front();
   }
-  st.running[m.build_id] = m.attempt;
+  st.running[m.build_id] = {m.attempt, std::move(m.reply)};
   ++st.flags->running;
   proto::build_work work;
   work.key = {m.build_id, m.attempt};
@@ -117,7 +139,7 @@ bool take_build(link_ptr self, wire::run_build& m) {
 
 bool take_check(link_ptr self, wire::run_check& m) {
   auto& st = self->state;
-  st.checks[m.sequence] = m.resource;
+  st.checks[m.sequence] = {m.resource, std::move(m.reply)};
   proto::check_work work;
   work.resource = m.resource;
   work.sequence = m.sequence;
@@ -133,7 +155,8 @@ bool take_check(link_ptr self, wire::run_check& m) {
 /// The lease is lost: every running build is cancelled with `reason`, once.
 void cancel_running(link_ptr self, const std::string& reason) {
   auto& st = self->state;
-  for (const auto& [id, attempt] : st.running) {
+  for (const auto& [id, b] : st.running) {
+    auto attempt = b.attempt;
     if (!st.lease_lost.insert(id).second) continue;  // cancelled already
     spdlog::warn("event=build.lease_lost build={} attempt={} reason=\"{}\"", id, attempt, reason);
     self->send(st.worker, proto::cancel_atom::value, proto::build_key{id, attempt}, reason);
@@ -142,10 +165,16 @@ void cancel_running(link_ptr self, const std::string& reason) {
 
 void build_done(link_ptr self, proto::build_key key, const work::build_result& r) {
   auto& st = self->state;
-  emit(self, wire::build_finished{key.id, key.attempt, r});
-  if (st.results.size() < 10000)  // bounded: a server gone for long loses the oldest
-    st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now()};
-  if (st.running.erase(key.id) != 0) --st.flags->running;
+  emit_build(self, key.id, wire::build_finished{key.id, key.attempt, r});
+  auto it = st.running.find(key.id);
+  auto reply = it == st.running.end() ? std::nullopt : std::move(it->second.reply);
+  // bounded: a server gone for long loses the oldest (and their replies with them)
+  if (st.results.size() < 10000)
+    st.results[key.id] = {key.attempt, r, std::chrono::steady_clock::now(), std::move(reply)};
+  if (it != st.running.end()) {
+    st.running.erase(it);
+    --st.flags->running;
+  }
   st.lease_lost.erase(key.id);
   st.log_seq.erase(key.id);
   heartbeat(self);  // the server learns the free slot at once
@@ -157,7 +186,7 @@ void tick(link_ptr self) {
   for (auto& [id, u] : self->state.results) {
     if (now - u.sent < resend_after) continue;
     u.sent = now;
-    emit(self, wire::build_finished{id, u.attempt, u.result});
+    self->state.feed->emit(wire::build_finished{id, u.attempt, u.result}, u.reply);
   }
   heartbeat(self);
   self->delayed_send(self, self->state.opts.heartbeat, proto::tick_atom::value);
@@ -181,7 +210,7 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [self](proto::cancel_atom, const wire::cancel_build& m) {
         auto& st = self->state;
         auto it = st.running.find(m.build_id);
-        if (it == st.running.end() || it->second != m.attempt) return;
+        if (it == st.running.end() || it->second.attempt != m.attempt) return;
         spdlog::info("event=build.cancel build={} attempt={} reason=\"{}\"", m.build_id, m.attempt,
                      m.reason);
         self->send(st.worker, proto::cancel_atom::value, proto::build_key{m.build_id, m.attempt},
@@ -201,24 +230,24 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [self](proto::tick_atom) { tick(self); },
       // ---- events of the builds and checks running here
       [self](proto::accepted_atom, proto::build_key key, const std::string&) {
-        emit(self, wire::accepted{key.id, key.attempt});
+        emit_build(self, key.id, wire::accepted{key.id, key.attempt});
       },
       [self](proto::step_start_atom, proto::build_key key, const work::step_ref& ref) {
-        emit(self, wire::step_started{key.id, key.attempt, ref});
+        emit_build(self, key.id, wire::step_started{key.id, key.attempt, ref});
       },
       [self](proto::step_log_atom, proto::build_key key, const work::step_ref& ref,
              std::string& chunk) {
         // chunks are whole UTF-8 characters already (the executor's utf8_stream)
         auto seq = ++self->state.log_seq[key.id];
-        emit(self, wire::log_chunk{key.id, key.attempt, ref, seq, std::move(chunk)});
+        emit_build(self, key.id, wire::log_chunk{key.id, key.attempt, ref, seq, std::move(chunk)});
       },
       [](proto::flush_atom, proto::build_key) { return true; },  // chunks are with the producer
       [self](proto::step_done_atom, proto::build_key key, const work::step_ref& ref,
              const work::step_result& r) {
-        emit(self, wire::step_finished{key.id, key.attempt, ref, r});
+        emit_build(self, key.id, wire::step_finished{key.id, key.attempt, ref, r});
       },
       [self](proto::decided_atom, proto::build_key key, const work::build_result& r) {
-        emit(self, wire::build_decided{key.id, key.attempt, r});
+        emit_build(self, key.id, wire::build_decided{key.id, key.attempt, r});
       },
       [self](proto::build_done_atom, proto::build_key key, const work::build_result& r) {
         build_done(self, key, r);
@@ -235,9 +264,12 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
       [self](proto::check_done_atom, std::int64_t seq, work::check_result& r) {
         auto& st = self->state;
         auto it = st.checks.find(seq);
-        std::string resource = it == st.checks.end() ? std::string() : it->second;
-        if (it != st.checks.end()) st.checks.erase(it);
-        emit(self, wire::check_finished{seq, resource, std::move(r)});
+        running_check c;
+        if (it != st.checks.end()) {
+          c = std::move(it->second);
+          st.checks.erase(it);
+        }
+        st.feed->emit(wire::check_finished{seq, c.resource, std::move(r)}, c.reply);
       },
   };
 }

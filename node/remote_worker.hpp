@@ -3,7 +3,9 @@
 // Kafka): the builds run in the same embedded worker actor and build runners the server uses
 // without Kafka; only the edges differ. The topics are connectors/kafka/worker_feed's: work
 // arrives from the jobs/checks topics of the worker's tags, and the runners' events go out on
-// `<prefix>.events`, signed with the worker token.
+// `<prefix>.events`, signed with the worker token, or, for a build or check whose message names a
+// `reply`, to that topic-partition (the server that owns it); heartbeats always go to the events
+// topic. A reply is remembered while its build runs and until its final status is recorded.
 //
 // Flow control: a worker takes a build only when it has a free slot (the feed holds the jobs
 // topics' messages while it is full), and the feed commits a message only after the build was

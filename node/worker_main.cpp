@@ -4,6 +4,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -12,13 +13,14 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/worker/embedded_worker.hpp"
-#include "node/secret_access.hpp"
 #include "build_info.hpp"
 #include "config/pipeline/json_decode.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "node/remote_worker.hpp"
+#include "node/secret_access.hpp"
 #include "node/server_main.hpp"
+#include "node/worker_hello.hpp"
 
 namespace pikoci::node {
 namespace {
@@ -29,20 +31,14 @@ std::string default_name() {
   return std::string(host) + "-" + std::to_string(::getpid());
 }
 
-/// What the server said to the worker's token: the Kafka settings, or why it cannot start.
-struct hello {
-  std::string topic_prefix;
-  std::string error;
-  std::chrono::milliseconds lease{0};  // the server's --worker-lease (0: not said)
-  // how long the server has heard the brokers without a break (nothing: not said)
-  std::optional<std::chrono::milliseconds> heard_for;
-};
-
-hello register_with(const worker_flags& f, const std::string& name,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+/// What the server at `server_url` says to the worker's token: the Kafka settings, or why it
+/// cannot start.
+register_answer register_with(const worker_flags& f, const std::string& name,
+                              const std::string& server_url,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   nlohmann::json body{
       {"name", name}, {"tags", f.tags}, {"queues", f.queues}, {"concurrency", f.concurrency}};
-  auto url = f.pikoci_url;
+  auto url = server_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
   auto r = http_client::request(
       "POST", url + "/api/v1/workers/register", hcl::to_json_text(body),
@@ -56,28 +52,16 @@ hello register_with(const worker_flags& f, const std::string& name,
     return std::string("HTTP ") + std::to_string(r.status);
   };
   auto failed = [](std::string why) {
-    hello h;
-    h.error = std::move(why);
-    return h;
+    register_answer a;
+    a.error = std::move(why);
+    return a;
   };
-  if (!r.ok()) return failed("cannot reach the server at " + f.pikoci_url + ": " + r.error);
+  if (!r.ok()) return failed("cannot reach the server at " + server_url + ": " + r.error);
   if (r.status == 401 || r.status == 403)
     return failed("the server refused the worker token (" + std::to_string(r.status) +
                   "): " + message());
   if (r.status != 200) return failed("the server refused the worker: " + message());
-  auto j = pipeline::decode_json(r.body).value;
-  if (!j.is_object() || !j.contains("kafka") || !j["kafka"].is_object() ||
-      !j["kafka"].value("topic_prefix", nlohmann::json()).is_string())
-    return failed("the server at " + f.pikoci_url + " did not answer as a pikoci-node server");
-  hello h;
-  h.topic_prefix = j["kafka"]["topic_prefix"].get<std::string>();
-  const auto& k = j["kafka"];
-  if (k.value("lease_ms", nlohmann::json()).is_number_unsigned())
-    h.lease = std::chrono::milliseconds(k["lease_ms"].get<std::int64_t>());
-  if (k.contains("broker") && k["broker"].is_object() &&
-      k["broker"].value("heard_for_ms", nlohmann::json()).is_number_unsigned())
-    h.heard_for = std::chrono::milliseconds(k["broker"]["heard_for_ms"].get<std::int64_t>());
-  return h;
+  return read_register_answer(pipeline::decode_json(r.body).value, server_url);
 }
 
 }  // namespace
@@ -96,7 +80,7 @@ int run_worker(const worker_flags& flags) {
                build_info::version, build_info::commit, name, flags.pikoci_url);
   // the same executor runs builds here: nothing of them outlives this worker, even a kill -9
   start_process_cleanup(flags.build_cgroup);
-  auto h = register_with(flags, name);
+  auto h = register_with(flags, name, flags.pikoci_url);
   if (!h.error.empty()) {
     spdlog::error("event=worker.register_failed error=\"{}\"", h.error);
     return 1;
@@ -131,11 +115,16 @@ int run_worker(const worker_flags& flags) {
   o.exec.secret_store = http_secret_store(flags.pikoci_url, flags.worker_token);
   o.lease = h.lease;
   // asked only when this worker has lost the brokers for longer than the lease: can the server
-  // still hear them? (the same route it registered with)
-  o.server_hears = [&flags, name]() -> std::optional<std::chrono::milliseconds> {
-    auto again = register_with(flags, name, std::chrono::seconds(3));
-    if (!again.error.empty()) return std::nullopt;
-    return again.heard_for;
+  // still hear them? (the same route it registered with; in a cluster, when that server does
+  // not answer, each other member once)
+  auto servers = std::make_shared<lease_servers>(flags.pikoci_url);
+  servers->learn(h);
+  o.server_hears = [&flags, name, servers]() -> std::optional<std::chrono::milliseconds> {
+    auto again = servers->ask([&](const std::string& url) {
+      return register_with(flags, name, url, std::chrono::seconds(3));
+    });
+    if (!again) return std::nullopt;
+    return again->heard_for;
   };
   std::unique_ptr<remote_worker> w;
   try {

@@ -100,10 +100,20 @@ ojson build_head(std::int64_t build_id, int attempt) {
   return o;
 }
 
+/// Written only when there is one: readers of the first format ignore it anyway.
+void enc_reply(ojson& o, const std::optional<route>& r) {
+  if (!r) return;
+  ojson j = ojson::object();
+  j["topic"] = r->topic;
+  j["partition"] = r->partition;
+  o["reply"] = std::move(j);
+}
+
 ojson enc_body(const run_build& m) {
   ojson o = build_head(m.build_id, m.attempt);
   o["tags"] = enc_strings(m.tags);
   o["plan"] = work::to_json(m.plan);
+  enc_reply(o, m.reply);
   return o;
 }
 
@@ -115,6 +125,7 @@ ojson enc_body(const run_check& m) {
   o["command"] = work::to_json(m.command);
   o["timeout_ms"] = static_cast<std::int64_t>(m.timeout.count());
   if (!m.secrets.empty()) o["secrets"] = work::to_json(m.secrets);
+  enc_reply(o, m.reply);
   return o;
 }
 
@@ -504,6 +515,18 @@ std::int64_t dec_sequence(const in& j) {
   return j["sequence"].integer(0, std::numeric_limits<std::int64_t>::max());
 }
 
+/// A reply names a topic the worker will produce to: refused unless it is a plain topic name.
+std::optional<route> dec_opt_reply(const in& parent) {
+  auto r = parent.optional("reply");
+  if (!r) return std::nullopt;
+  route out;
+  in topic = (*r)["topic"];
+  out.topic = topic.str();
+  if (auto why = check_topic_name(out.topic); !why.empty()) topic.fail(why);
+  out.partition = static_cast<int>((*r)["partition"].integer(0, max_reply_partition));
+  return out;
+}
+
 template <class M>
 void dec_build_head(const in& j, M& m) {
   m.build_id = dec_build_id(j);
@@ -517,6 +540,7 @@ message dec_body(std::size_t type, const in& j) {
       dec_build_head(j, m);
       m.tags = j["tags"].strings();
       m.plan = dec_plan(j["plan"]);
+      m.reply = dec_opt_reply(j);
       return m;
     }
     case 1: {
@@ -527,6 +551,7 @@ message dec_body(std::size_t type, const in& j) {
       m.command = dec_command(j["command"]);
       m.timeout = j["timeout_ms"].duration();
       m.secrets = dec_opt_secrets(j);
+      m.reply = dec_opt_reply(j);
       return m;
     }
     case 2: {
@@ -683,6 +708,20 @@ envelope decode_checked(std::string_view text) {
 }
 
 }  // namespace
+
+std::string check_topic_name(std::string_view name) {
+  if (name.empty()) return "empty topic name";
+  if (name.size() > max_topic_length)
+    return "topic name of " + std::to_string(name.size()) + " bytes (at most " +
+           std::to_string(max_topic_length) + ")";
+  if (name == "." || name == "..") return "topic name " + excerpt(name) + " is not allowed";
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return "topic name " + excerpt(name) + " has characters other than A-Z a-z 0-9 . _ -";
+  }
+  return "";
+}
 
 std::string encode(const envelope& e) {
   ojson o = ojson::object();

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,11 +36,28 @@ struct decode_error : std::runtime_error {
 
 // ---- server → workers (topics <prefix>.jobs / <prefix>.checks / <prefix>.control)
 
+/// Where a worker sends the events of one build or check: a partition of the topic the server
+/// owning it reads (`"reply":{"topic":"...","partition":N}` on run_build / run_check). Without
+/// one they go to `<prefix>.events`, as for servers that send none.
+struct route {
+  std::string topic;  // a Kafka topic name: 1 to max_topic_length of [A-Za-z0-9._-], not . or ..
+  int partition = 0;  // 0 to max_reply_partition
+};
+
+/// Longest Kafka topic name.
+constexpr std::size_t max_topic_length = 249;
+/// Highest partition a reply may name (cluster partitions and the global one are below 64).
+constexpr int max_reply_partition = 63;
+
+/// "" when `name` is a topic name a reply may carry, else why not.
+std::string check_topic_name(std::string_view name);
+
 struct run_build {
   std::int64_t build_id = 0;
   int attempt = 1;
   std::vector<std::string> tags;
   work::build_plan plan;
+  std::optional<route> reply;  // absent: events go to <prefix>.events
 };
 
 struct run_check {
@@ -49,6 +67,7 @@ struct run_check {
   work::command_spec command;
   std::chrono::milliseconds timeout{600000};
   work::secret_plan secrets;  // what its placeholders need (never values)
+  std::optional<route> reply;  // absent: check_finished goes to <prefix>.events
 };
 
 struct cancel_build {
@@ -156,8 +175,9 @@ std::string encode(const envelope& e);
 
 /// Parses and validates one message. Throws decode_error, and only decode_error: not JSON, not
 /// an object, "v" missing or not 1, unknown "type", a missing or wrongly typed field, an unknown
-/// enum value, an out-of-range number (attempt/build_id/concurrency >= 1, durations >= 0), an
-/// input larger than max_message_bytes or nested deeper than max_depth.
+/// enum value, an out-of-range number (attempt/build_id/concurrency >= 1, durations >= 0), a
+/// `reply` whose topic is not a topic name or whose partition is outside 0..63, an input larger
+/// than max_message_bytes or nested deeper than max_depth.
 envelope decode(std::string_view text);
 
 /// Now, in Unix milliseconds (`sent_at_ms`).

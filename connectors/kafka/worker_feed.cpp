@@ -18,7 +18,8 @@ struct worker_feed::threads {
   std::atomic<bool> stop{false};
   mutable std::mutex mu;
   std::vector<std::pair<std::string, int>> partitions;  // the jobs consumer's
-  hop_meter hops;  // of the messages read from the work and control topics
+  hop_meter hops;                        // of the messages read from the work and control topics
+  std::atomic<std::int64_t> dropped{0};  // messages that did not decode or named a foreign reply
   std::vector<std::thread> running;
 };
 
@@ -72,22 +73,45 @@ void consume_loop(consumer& c, const std::atomic<bool>& stop, Take take, Open op
   taken.commit(c, true);
 }
 
-std::optional<wire::envelope> decode_or_log(const message& m) {
+/// Counts and logs a message nobody will act on; a flood logs the first ones and then every
+/// 1000th.
+void drop(std::atomic<std::int64_t>& dropped, const std::string& topic, const std::string& why) {
+  auto n = ++dropped;
+  if (n <= 10 || n % 1000 == 0)
+    spdlog::warn("event=kafka.message_dropped topic={} reason=\"{}\" dropped_total={}", topic, why,
+                 n);
+}
+
+std::optional<wire::envelope> decode_or_drop(const message& m, std::atomic<std::int64_t>& dropped) {
   try {
     return wire::decode(m.payload);
   } catch (const wire::decode_error& e) {
-    spdlog::warn("event=kafka.message_dropped topic={} reason=\"{}\"", m.topic, e.what());
+    drop(dropped, m.topic, e.what());
     return std::nullopt;
   }
 }
 
-/// A consumed message of type `Work` goes to `take`, which takes it or not. A message of another
-/// type, or one that does not decode, is not ours to run: consumed. Its hop is counted once.
+/// A reply must stay under the worker's own topic prefix: a forged message must not make the
+/// worker write its events into any other topic of the brokers.
 template <class Work>
-bool hand_over(const std::function<bool(Work&)>& take, const fetched& f, hop_meter& hops) {
-  auto e = decode_or_log(f.m);
+bool foreign_reply(const Work& w, const std::string& prefix) {
+  return w.reply && w.reply->topic.compare(0, prefix.size() + 1, prefix + ".") != 0;
+}
+
+/// A consumed message of type `Work` goes to `take`, which takes it or not. A message of another
+/// type, or one that does not decode or replies outside `prefix`, is not ours to run: consumed.
+/// Its hop is counted once.
+template <class Work>
+bool hand_over(const std::function<bool(Work&)>& take, const fetched& f, hop_meter& hops,
+               std::atomic<std::int64_t>& dropped, const std::string& prefix) {
+  auto e = decode_or_drop(f.m, dropped);
   if (e && f.read_at_ms != 0) hops.observe(f.m.topic, e->sent_at_ms, f.read_at_ms);
   auto* work = e ? std::get_if<Work>(&e->body) : nullptr;
+  if (work != nullptr && foreign_reply(*work, prefix)) {
+    drop(dropped, f.m.topic,
+         "reply to " + work->reply->topic + ", outside the topic prefix " + prefix);
+    return true;
+  }
   return work == nullptr || take(*work);
 }
 
@@ -145,11 +169,12 @@ void worker_feed::start(worker_feed_handlers h) {
                        false, {opts_.names.control()}, opts_.names.control());
   auto& t = *threads_;
   if (jobs)
-    t.running.emplace_back([c = jobs, &t, h] {
+    t.running.emplace_back([c = jobs, &t, h, prefix] {
       std::map<std::string, std::uint64_t> logged;
       auto last_log = std::chrono::steady_clock::now();
       consume_loop(
-          *c, t.stop, [&](const fetched& f) { return hand_over(h.build, f, t.hops); },
+          *c, t.stop,
+          [&](const fetched& f) { return hand_over(h.build, f, t.hops, t.dropped, prefix); },
           h.builds_open, [&] {  // where the server should write work meant for this worker
             auto parts = c->assignment();
             {
@@ -162,16 +187,17 @@ void worker_feed::start(worker_feed_handlers h) {
           });
     });
   if (checks)
-    t.running.emplace_back([c = checks, &t, h] {
+    t.running.emplace_back([c = checks, &t, h, prefix] {
       consume_loop(
-          *c, t.stop, [&](const fetched& f) { return hand_over(h.check, f, t.hops); },
+          *c, t.stop,
+          [&](const fetched& f) { return hand_over(h.check, f, t.hops, t.dropped, prefix); },
           h.checks_open, [] {});
     });
   t.running.emplace_back([c = control, &t, h, name = opts_.name] {
     while (!t.stop) {
       auto m = c->poll(std::chrono::milliseconds(100));
       if (!m) continue;
-      auto e = decode_or_log(*m);
+      auto e = decode_or_drop(*m, t.dropped);
       if (e) t.hops.observe(m->topic, e->sent_at_ms, wire::now_ms());
       if (!e || (!e->worker.empty() && e->worker != name)) continue;  // for another worker
       h.control(e->body);
@@ -189,9 +215,16 @@ void worker_feed::stop() {
   threads_->running.clear();
 }
 
-void worker_feed::emit(wire::message body) {
+void worker_feed::emit(wire::message body, const std::optional<wire::route>& to) {
   auto e = wire::stamped(opts_.name, opts_.token, std::move(body));
-  out_->produce(opts_.names.events(), wire::key_of(e.body), wire::encode(e));
+  if (to)
+    out_->produce(to->topic, wire::key_of(e.body), wire::encode(e), to->partition);
+  else
+    out_->produce(opts_.names.events(), wire::key_of(e.body), wire::encode(e));
+}
+
+std::int64_t worker_feed::dropped() const {
+  return threads_->dropped;
 }
 
 std::vector<std::pair<std::string, int>> worker_feed::partitions() const {

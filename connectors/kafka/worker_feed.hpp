@@ -1,7 +1,8 @@
 #pragma once
 // A worker's end of the topics (docs/workers.md): transport only. Work is consumed from the jobs
 // and checks topics of the worker's tags and control messages from `<prefix>.control`; the
-// worker's events are produced to `<prefix>.events`, stamped with its name and token. What a
+// worker's events are produced to `<prefix>.events`, or to the partition a build's or check's
+// `reply` names, stamped with its name and token. What a
 // worker does with its work (runners, slots, fencing, heartbeats, leases) belongs to its owner,
 // the worker role (node/remote_worker).
 //
@@ -19,6 +20,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,8 +40,9 @@ struct worker_feed_options {
 };
 
 /// What the feed hands its owner, each on the thread of the consumer it came from. A consumed
-/// message that does not decode, or is not of the topic's type, is logged or skipped, and
-/// committed: it is no one's to run.
+/// message that does not decode, whose `reply` names a topic outside the worker's prefix, or is
+/// not of the topic's type, is counted and logged or skipped, and committed: it is no one's to
+/// run.
 struct worker_feed_handlers {
   /// True when the owner took the work (it is committed), false to hold it.
   std::function<bool(wire::run_build&)> build;
@@ -68,8 +71,11 @@ class worker_feed {
   void stop();
 
   const worker_feed_options& options() const { return opts_; }
-  /// Produces `body` to the events topic, stamped with the worker's name and token.
-  void emit(wire::message body);
+  /// Produces `body`, stamped with the worker's name and token, to the partition `to` names (the
+  /// `reply` of its build or check), or without one to the events topic.
+  void emit(wire::message body, const std::optional<wire::route>& to = std::nullopt);
+  /// Consumed messages that did not decode, or whose reply named a topic outside the prefix.
+  std::int64_t dropped() const;
   /// The jobs consumer's partitions, refreshed every second: the server places work meant for
   /// this worker on one of them.
   std::vector<std::pair<std::string, int>> partitions() const;

@@ -125,8 +125,11 @@ std::vector<wire::envelope> samples() {
   auto add = [&](wire::message m, std::string worker = "", std::string token = "") {
     out.push_back(wire::envelope{std::move(worker), std::move(token), 1700000000123, std::move(m)});
   };
-  add(wire::run_build{4242, 3, {"linux", "docker"}, rich_plan()});
-  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {}});
+  add(wire::run_build{4242, 3, {"linux", "docker"}, rich_plan(), std::nullopt});
+  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {}, std::nullopt});
+  add(wire::run_build{4242, 3, {}, rich_plan(), wire::route{"pikoci.c1.input", 3}});
+  add(wire::run_check{17, "repo", {"linux"}, cmd("check"), 42s, {},
+                     wire::route{"pikoci.c1.input", 63}});
   add(wire::cancel_build{4242, 3, "cancelled by alice"});
   add(wire::drain{"w1"});
   add(wire::recorded{4242, 3});
@@ -181,7 +184,7 @@ std::string edited(const wire::envelope& e, F edit) {
 }
 
 wire::envelope rich_run_build() {
-  return wire::envelope{"", "", 1, wire::run_build{4242, 3, {"linux"}, rich_plan()}};
+  return wire::envelope{"", "", 1, wire::run_build{4242, 3, {"linux"}, rich_plan(), std::nullopt}};
 }
 
 }  // namespace
@@ -402,11 +405,11 @@ TEST_SUITE("wire") {
     CHECK(std::string(wire::type_name(wire::message{wire::run_build{}})) == "run_build");
     CHECK(std::string(wire::type_name(wire::message{wire::heartbeat{}})) == "heartbeat");
     CHECK(std::string(wire::type_name(wire::message{wire::check_finished{}})) == "check_finished");
-    CHECK(wire::key_of(wire::run_build{4242, 1, {}, {}}) == "4242");
+    CHECK(wire::key_of(wire::run_build{4242, 1, {}, {}, std::nullopt}) == "4242");
     CHECK(wire::key_of(wire::log_chunk{7, 1, {}, 0, ""}) == "7");
     CHECK(wire::key_of(wire::cancel_build{8, 1, ""}) == "8");
     CHECK(wire::key_of(wire::build_finished{9, 2, {}}) == "9");
-    CHECK(wire::key_of(wire::run_check{17, "r", {}, {}, 1s, {}}) == "check:17");
+    CHECK(wire::key_of(wire::run_check{17, "r", {}, {}, 1s, {}, std::nullopt}) == "check:17");
     CHECK(wire::key_of(wire::check_finished{18, "r", {}}) == "check:18");
     CHECK(wire::key_of(wire::heartbeat{}).empty());
     CHECK(wire::key_of(wire::probe{"s", 1}).empty());
@@ -667,6 +670,121 @@ TEST_SUITE("wire") {
     CHECK(refused > 0);
   }
 
+  TEST_CASE("a reply travels with run_build and run_check, and only when there is one") {
+    wire::envelope b{"", "", 1, wire::run_build{4242, 3, {}, rich_plan(), wire::route{"p.in", 3}}};
+    auto j = json::parse(wire::encode(b));
+    CHECK(j["body"]["reply"] == json{{"topic", "p.in"}, {"partition", 3}});
+    auto d = std::get<wire::run_build>(wire::decode(wire::encode(b)).body);
+    REQUIRE(d.reply);
+    CHECK(d.reply->topic == "p.in");
+    CHECK(d.reply->partition == 3);
+    // without one the message is as servers without replies send it, and decodes without one
+    CHECK_FALSE(json::parse(wire::encode(rich_run_build()))["body"].contains("reply"));
+    CHECK_FALSE(std::get<wire::run_build>(wire::decode(wire::encode(rich_run_build())).body).reply);
+    auto null_reply = edited(rich_run_build(), [](json& j) { j["body"]["reply"] = nullptr; });
+    CHECK_FALSE(std::get<wire::run_build>(wire::decode(null_reply).body).reply);
+
+    wire::envelope c{"", "", 1, wire::run_check{5, "r", {}, cmd("x"), 1s, {}, wire::route{"a", 0}}};
+    auto dc = std::get<wire::run_check>(wire::decode(wire::encode(c)).body);
+    REQUIRE(dc.reply);
+    CHECK(dc.reply->topic == "a");
+    CHECK(dc.reply->partition == 0);
+    c.body = wire::run_check{5, "r", {}, cmd("x"), 1s, {}, std::nullopt};
+    CHECK_FALSE(json::parse(wire::encode(c))["body"].contains("reply"));
+  }
+
+  TEST_CASE("a reply that is not a topic name or a partition 0..63 refuses the message") {
+    auto with = [](json reply) {
+      return error_of(edited(rich_run_build(), [&](json& j) { j["body"]["reply"] = reply; }));
+    };
+    auto ok = [&](json reply) { return with(std::move(reply)) == "<no error>"; };
+    CHECK(ok({{"topic", "pikoci.c1.input"}, {"partition", 0}}));
+    CHECK(ok({{"topic", "A-z_0.9"}, {"partition", 63}}));
+    CHECK(ok({{"topic", std::string(249, 'x')}, {"partition", 1}}));
+    CHECK(with({{"topic", std::string(250, 'x')}, {"partition", 1}}) ==
+          "body.reply.topic: topic name of 250 bytes (at most 249)");
+    CHECK(with({{"topic", ""}, {"partition", 1}}) == "body.reply.topic: empty topic name");
+    CHECK(with({{"topic", "."}, {"partition", 1}}) ==
+          "body.reply.topic: topic name \".\" is not allowed");
+    CHECK(with({{"topic", ".."}, {"partition", 1}}).find("is not allowed") != std::string::npos);
+    for (const std::string& bad : std::vector<std::string>{"a b", "a/b", "a\nb", "t\xc3\xa9", "a:b",
+                                                           "a*", std::string("a\0b", 3)})
+      CHECK(with({{"topic", bad}, {"partition", 1}}).find("has characters other than") !=
+            std::string::npos);
+    CHECK(with({{"topic", "t"}, {"partition", 64}}) ==
+          "body.reply.partition: expected integer >= 0 and <= 63, got 64");
+    CHECK(with({{"topic", "t"}, {"partition", -1}}) ==
+          "body.reply.partition: expected integer >= 0 and <= 63, got -1");
+    CHECK(with({{"topic", "t"}, {"partition", 1.5}}) == "body.reply.partition: expected integer");
+    CHECK(with({{"topic", "t"}, {"partition", "3"}}) == "body.reply.partition: expected integer");
+    CHECK(with({{"topic", "t"}}) == "body.reply.partition: missing");
+    CHECK(with({{"partition", 3}}) == "body.reply.topic: missing");
+    CHECK(with({{"topic", 7}, {"partition", 3}}) == "body.reply.topic: expected string");
+    CHECK(with("pikoci.c1.input") == "body.reply: expected object");
+    CHECK(with(json::array({"t", 3})) == "body.reply: expected object");
+    // a long hostile name is cut in the message
+    CHECK(with({{"topic", std::string(100, '/')}, {"partition", 3}}).size() < 200);
+    // the same rules for checks
+    wire::envelope c{"", "", 1, wire::run_check{5, "r", {}, cmd("x"), 1s, {}, std::nullopt}};
+    CHECK(error_of(edited(c, [](json& j) {
+            j["body"]["reply"] = {{"topic", "t"}, {"partition", 99}};
+          })).rfind("body.reply.partition: ", 0) == 0);
+    CHECK(wire::check_topic_name("pikoci.events").empty());
+    CHECK_FALSE(wire::check_topic_name("pikoci events").empty());
+  }
+
+  TEST_CASE("random replies decode or throw decode_error, and decoded ones are valid") {
+    std::mt19937 rng(22);
+    const std::string alphabet = "abzAZ09._-/ :*\"\\\x01\x7f\xc3\xa9";
+    const std::vector<json> partitions{0,
+                                       1,
+                                       63,
+                                       64,
+                                       -1,
+                                       2147483648LL,
+                                       1.0,
+                                       0.5,
+                                       "1",
+                                       nullptr,
+                                       json::array(),
+                                       18446744073709551615u};
+    int decoded = 0;
+    int refused = 0;
+    for (int i = 0; i < 3000; ++i) {
+      std::string topic;
+      std::size_t len = rng() % 4 == 0 ? 240 + rng() % 20 : rng() % 12;
+      for (std::size_t k = 0; k < len; ++k) topic += alphabet[rng() % alphabet.size()];
+      json reply = {{"topic", topic}, {"partition", partitions[rng() % partitions.size()]}};
+      if (rng() % 10 == 0) reply.erase(rng() % 2 == 0 ? "topic" : "partition");
+      bool check = rng() % 2 == 0;
+      wire::envelope e =
+          check ? wire::envelope{"", "", 1,
+                                 wire::run_check{5, "r", {}, cmd("x"), 1s, {}, std::nullopt}}
+                : rich_run_build();
+      std::string text;
+      try {
+        text = edited(e, [&](json& j) { j["body"]["reply"] = reply; });
+      } catch (const json::exception&) {
+        continue;  // not UTF-8: refused by the JSON writer before the wire sees it
+      }
+      try {
+        auto d = wire::decode(text);
+        const auto& r = check ? std::get<wire::run_check>(d.body).reply
+                              : std::get<wire::run_build>(d.body).reply;
+        REQUIRE(r);
+        CHECK(wire::check_topic_name(r->topic).empty());
+        CHECK(r->partition >= 0);
+        CHECK(r->partition <= 63);
+        CHECK(wire::encode(wire::decode(wire::encode(d))) == wire::encode(d));
+        ++decoded;
+      } catch (const wire::decode_error&) {
+        ++refused;
+      }
+    }
+    CHECK(decoded > 0);
+    CHECK(refused > 0);
+  }
+
   TEST_CASE("bytes that are not UTF-8 are replaced when encoded and refused when decoded") {
     wire::envelope e{"w", "t", 1, wire::log_chunk{1, 1, {}, 1, "caf\xE9 \xFF\xFE"}};
     auto d = wire::decode(wire::encode(e));
@@ -696,7 +814,7 @@ TEST_SUITE("wire") {
     work::branch_plan rest{work::branch_kind::else_, "", "", {task("skip", "true")}};
     chain.branches = {first, other, rest};
     p.steps = {chain};
-    wire::envelope e{"", "", 1, wire::run_build{4242, 3, {}, p}};
+    wire::envelope e{"", "", 1, wire::run_build{4242, 3, {}, p, std::nullopt}};
     auto d = wire::decode(wire::encode(e));
     const auto& got = std::get<wire::run_build>(d.body).plan.steps.at(0);
     CHECK(got.kind == work::step_kind::if_chain);
