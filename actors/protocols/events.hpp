@@ -50,8 +50,7 @@ class event_hub {
   /// `pipeline` "": every pipeline's events; a name: only that pipeline's.
   void subscribe(event_sink_ptr sink, std::string pipeline = "");
   bool wanted() const {
-    return relayed_.load(std::memory_order_relaxed) ||
-           count_.load(std::memory_order_relaxed) != 0;
+    return relayed_.load(std::memory_order_relaxed) || count_.load(std::memory_order_relaxed) != 0;
   }
   /// An event of `pipeline`: to the relay when there is one, else to this node's subscribers.
   void publish(const std::string& pipeline, const std::string& type, const std::string& data);

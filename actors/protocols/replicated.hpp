@@ -13,8 +13,8 @@ namespace pikoci::proto {
 
 /// What the registry takes from the global tail: a stored key and its new value, nullopt for a
 /// deletion (a tombstone). Values come over Kafka: a malformed one is logged and changes nothing.
-using replicated_input = caf::typed_actor<
-    caf::reacts_to<replicated_atom, std::string, std::optional<std::string>>>;
+using replicated_input =
+    caf::typed_actor<caf::reacts_to<replicated_atom, std::string, std::optional<std::string>>>;
 
 }  // namespace pikoci::proto
 

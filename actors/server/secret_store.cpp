@@ -79,8 +79,8 @@ bool secret_store::apply(std::string_view key, const std::optional<std::string>&
   auto j = nlohmann::json::parse(*record, nullptr, false);
   if (!j.is_object()) return false;
   auto in_scope = j.find("scope"), sealed = j.find("sealed");
-  if (in_scope == j.end() || !in_scope->is_string() || *in_scope != scope ||
-      sealed == j.end() || !sealed->is_string() || sealed->get_ref<const std::string&>().empty())
+  if (in_scope == j.end() || !in_scope->is_string() || *in_scope != scope || sealed == j.end() ||
+      !sealed->is_string() || sealed->get_ref<const std::string&>().empty())
     return false;
   sealed_[scope][name] = sealed->get<std::string>();
   return true;

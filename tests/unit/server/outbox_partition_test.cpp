@@ -44,8 +44,9 @@ std::vector<std::string> pipelines_of(int k, int n) {
   return out;
 }
 
-model::notification_message message(const std::string& id, const std::string& pipeline,
-                                    model::delivery_status status = model::delivery_status::pending) {
+model::notification_message message(
+    const std::string& id, const std::string& pipeline,
+    model::delivery_status status = model::delivery_status::pending) {
   model::notification_message m;
   m.id = id;
   m.pipeline = pipeline;
@@ -170,8 +171,9 @@ TEST_SUITE("server.outbox") {
     f.drop(5);
     auto out = std::make_shared<std::optional<domain::reply>>();
     f.sys->spawn([out, o = f.outbox](caf::event_based_actor* self) {
-      self->request(o, caf::infinite, proto::retry_notification{"x"})
-          .then([out](domain::reply& r) { *out = std::move(r); });
+      self->request(o, caf::infinite, proto::retry_notification{"x"}).then([out](domain::reply& r) {
+        *out = std::move(r);
+      });
     });
     f.sched->run();
     REQUIRE(out->has_value());

@@ -86,8 +86,10 @@ TEST_SUITE("server.replicated") {
          {keys::join({"secret", "team"}), keys::join({"secret", "team", "A", "B"}),
           keys::join({"secret", "pipeline", "", "A"}), keys::join({"secret", "pipeline", "p"}),
           keys::join({"secret", "other", "A"}), keys::join({"secret", "team", "1bad"}),
-          keys::join({"secret", "team", "A", "\x01" "0"}), keys::join({"user", "A"}),
-          std::string("secret"), std::string()})
+          keys::join({"secret", "team", "A",
+                      "\x01"
+                      "0"}),
+          keys::join({"user", "A"}), std::string("secret"), std::string()})
       CHECK_FALSE(replica.apply(key, good.value));
     auto record = json::parse(*good.value);
     auto with = [&](const char* field, json v) {
@@ -99,9 +101,9 @@ TEST_SUITE("server.replicated") {
       return r.dump();
     };
     for (const auto& bad :
-         {std::string("not json"), std::string("[]"), std::string("\xff\xfe"), with("scope", nullptr),
-          with("scope", ""), with("scope", "other"), with("scope", 7), with("sealed", nullptr),
-          with("sealed", ""), with("sealed", json::array()),
+         {std::string("not json"), std::string("[]"), std::string("\xff\xfe"),
+          with("scope", nullptr), with("scope", ""), with("scope", "other"), with("scope", 7),
+          with("sealed", nullptr), with("sealed", ""), with("sealed", json::array()),
           with("sealed", std::string(300 * 1024, 'v'))})
       CHECK_FALSE_MESSAGE(replica.apply(good.key, bad), bad.substr(0, 80));
     CHECK(replica.list("deploy")["secrets"].empty());
@@ -160,9 +162,13 @@ TEST_SUITE("server.replicated") {
 
     // kept only in the store, or of no known layout: nothing in memory changes
     for (const auto& key : {keys::cluster(), keys::epoch(2), keys::pipeline("deploy"),
-                            keys::join({"user", "alice", "\x01" "0"}),
-                            keys::join({"catalog", "deploy", "\x01" "0"}), keys::join({"user"}),
-                            std::string("garbage"), std::string()}) {
+                            keys::join({"user", "alice",
+                                        "\x01"
+                                        "0"}),
+                            keys::join({"catalog", "deploy",
+                                        "\x01"
+                                        "0"}),
+                            keys::join({"user"}), std::string("garbage"), std::string()}) {
       r = server::apply_replicated(key, std::string("{}"), to);
       CHECK(r.kind == kind::none);
       CHECK_FALSE(r.changed);
