@@ -535,11 +535,7 @@ std::variant<std::string, domain::error> user_store::set_password(const std::str
 
 std::optional<domain::error> user_store::remove(const std::string& name) {
   if (auto no = refuse_builtin(name, "cannot be deleted")) return no;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it =
-      std::find_if(users_.begin(), users_.end(), [&](const user& u) { return u.name == name; });
-  if (it == users_.end()) return no_user(name);
-  users_.erase(it);
+  if (!forget(name)) return no_user(name);
   return std::nullopt;
 }
 
@@ -595,6 +591,26 @@ bool user_store::load(std::string_view record) {
                          [&](const user& o) { return o.name > u.name; });
   users_.insert(at, u);
   return true;
+}
+
+bool user_store::forget(std::string_view name) {
+  if (name == "admin") return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it =
+      std::find_if(users_.begin(), users_.end(), [&](const user& u) { return u.name == name; });
+  if (it == users_.end()) return false;
+  users_.erase(it);
+  return true;
+}
+
+bool user_store::apply(std::string_view name, const std::optional<std::string>& record) {
+  if (!record) return forget(name);
+  // the key names the account: a record of another name would change an account nobody wrote
+  auto j = json::parse(*record, nullptr, false);
+  if (!j.is_object()) return false;
+  auto it = j.find("name");
+  if (it == j.end() || !it->is_string() || it->get_ref<const std::string&>() != name) return false;
+  return load(*record);
 }
 
 std::vector<account> user_store::list() const {

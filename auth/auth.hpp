@@ -163,6 +163,13 @@ class user_store {
   std::optional<domain::error> remove(const std::string& name);
   /// A stored record back; false (and nothing changed) when it is malformed.
   bool load(std::string_view record);
+  /// Forgets the account `name` without a record to erase (cluster mode: another node deleted
+  /// it); false when there is none. Never the built-in admin.
+  bool forget(std::string_view name);
+  /// A replicated change of the account `name` (cluster mode, from the record `user/<name>` of
+  /// the global topic): its record, or nullopt for a deletion. False (nothing changed) for a
+  /// malformed record, one of another name, or a deletion of no account.
+  bool apply(std::string_view name, const std::optional<std::string>& record);
 
   /// Every account, the built-in admin first, then by name.
   std::vector<account> list() const;

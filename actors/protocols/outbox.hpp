@@ -49,6 +49,12 @@ using outbox_actor = caf::typed_actor<
     // build's final status, or with a notify step's record): they are sent from now on; ids the
     // outbox already has are ignored
     caf::reacts_to<enqueue_atom, std::vector<model::notification_message>>,
+    // cluster mode: partition k came to this node; of the stored messages (`load_outbox`), the
+    // ones of k's pipelines are sent from now on, as after a restart
+    caf::reacts_to<gain_atom, int, std::vector<model::notification_message>>,
+    // cluster mode: partition k left this node; its pending and failed messages are forgotten
+    // here but stay stored, for its new owner to send (a message in flight may be sent by both)
+    caf::reacts_to<drop_atom, int>,
     // internal: the earliest pending message may be due
     caf::reacts_to<tick_atom>>::extend_with<outbox_operations>;
 
@@ -67,6 +73,9 @@ struct outbox_options {
   std::chrono::milliseconds timeout{10000};  // per attempt, connection included
   int senders = 4;                           // attempts in flight at once
   std::size_t keep_delivered = 1000;         // delivered messages the API still lists
+  /// Cluster mode: the number of pipeline partitions P, by which `gain` and `drop` pick a
+  /// partition's messages (persistence::partition_of of their pipeline); 0 in single mode.
+  int partitions = 0;
 };
 
 }  // namespace pikoci::proto

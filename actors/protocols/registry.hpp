@@ -6,6 +6,7 @@
 
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/pipeline.hpp"
+#include "actors/protocols/replicated.hpp"
 #include "auth/auth.hpp"
 
 namespace pikoci::proto {
@@ -160,7 +161,7 @@ using registry_actor = caf::typed_actor<
     // replies how many pipelines were restored
     caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>>::
     extend_with<node_operations>::extend_with<pipeline_operations>::extend_with<job_operations>::
-    extend_with<outbox_operations>;
+    extend_with<outbox_operations>::extend_with<replicated_input>;
 
 }  // namespace pikoci::proto
 

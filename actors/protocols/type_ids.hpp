@@ -65,6 +65,10 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
+// cluster mode: replicated global records (replicated.hpp), a partition's outbox gained/dropped
+using replicated_atom = caf::atom_constant<caf::atom("replicated")>;
+using gain_atom = caf::atom_constant<caf::atom("gain")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;

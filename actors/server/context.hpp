@@ -14,6 +14,7 @@
 #include "auth/auth.hpp"
 #include "auth/secret_box.hpp"
 #include "config/pipeline/load.hpp"
+#include "domain/cluster.hpp"
 #include "persistence/artifact_store.hpp"
 
 namespace pikoci::server {
@@ -47,6 +48,9 @@ struct context {
   /// Who can log in (docs/users.md): shared with the HTTP edge, which reads it on every request;
   /// the registry changes it and writes the accounts.
   std::shared_ptr<auth::user_store> users;
+  /// Cluster mode: every pipeline of the cluster (`catalog/<p>` of the global topic), shared with
+  /// the HTTP edge; the registry keeps it from the replicated records. None in single mode.
+  std::shared_ptr<domain::cluster::catalog> catalog;
   /// `pikoci-node run`: builds are made only by explicit triggers (no versions, `passed` or
   /// `on_trigger` hooks make any), resources are checked only when asked, `passed` is not
   /// applied, and approval gates are not to hold builds (nobody is there to approve).

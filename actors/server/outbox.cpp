@@ -9,6 +9,7 @@
 #include "actors/server/persist.hpp"
 #include "connectors/http_client/http_client.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/partitioning.hpp"
 
 namespace pikoci::server {
 namespace {
@@ -131,7 +132,11 @@ void pump(self_ptr self) {
     auto id = st.due.begin()->second;
     st.due.erase(st.due.begin());
     auto it = st.messages.find(id);
-    if (it == st.messages.end() || it->second.status != delivery_status::pending) continue;
+    // in flight: a partition dropped and gained again while its attempt ran; the attempt's end
+    // schedules what follows
+    if (it == st.messages.end() || it->second.status != delivery_status::pending ||
+        st.in_flight.count(id) != 0)
+      continue;
     auto s = st.idle.back();
     st.idle.pop_back();
     st.in_flight.insert(id);
@@ -149,6 +154,42 @@ void pump(self_ptr self) {
   }
   count(self);
   schedule(self);
+}
+
+/// Cluster mode: whether `m` is a message of partition k's pipelines.
+bool of_partition(const proto::outbox_options& opts, const notification_message& m, int k) {
+  return opts.partitions > 0 && persistence::partition_of(m.pipeline, opts.partitions) == k;
+}
+
+void gain(self_ptr self, int k, std::vector<notification_message>& stored) {
+  auto& st = self->state;
+  std::size_t taken = 0;
+  for (auto& m : stored) {
+    if (!of_partition(st.opts, m, k) || st.messages.count(m.id) != 0) continue;
+    add(self, std::move(m));
+    ++taken;
+  }
+  spdlog::info("event=notification.gained partition={} messages={}", k, taken);
+  pump(self);
+}
+
+/// Forgets partition k's undelivered messages without touching the store: its new owner loads
+/// and sends them. Delivered ones stay listed here.
+void drop(self_ptr self, int k) {
+  auto& st = self->state;
+  std::set<std::string> gone;
+  for (auto it = st.messages.begin(); it != st.messages.end();) {
+    if (it->second.status != delivery_status::delivered && of_partition(st.opts, it->second, k)) {
+      gone.insert(it->first);
+      it = st.messages.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = st.due.begin(); it != st.due.end();)
+    it = gone.count(it->second) != 0 ? st.due.erase(it) : std::next(it);
+  spdlog::info("event=notification.dropped partition={} messages={}", k, gone.size());
+  count(self);
 }
 
 domain::reply list(self_ptr self, const proto::list_notifications& req) {
@@ -241,6 +282,10 @@ proto::outbox_actor::behavior_type outbox_behavior(self_ptr self, proto::outbox_
         }
         pump(self);
       },
+      [self](proto::gain_atom, int k, std::vector<notification_message>& stored) {
+        gain(self, k, stored);
+      },
+      [self](proto::drop_atom, int k) { drop(self, k); },
       [self](const proto::list_notifications& l) { return list(self, l); },
       [self](const proto::retry_notification& r) { return retry(self, r); },
       [self](proto::tick_atom) {

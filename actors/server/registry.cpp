@@ -17,6 +17,7 @@
 #include "actors/server/outbox.hpp"
 #include "actors/server/persist.hpp"
 #include "actors/server/pipeline.hpp"
+#include "actors/server/replicated.hpp"
 #include "actors/server/secret_store.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/http_client/source_fetch.hpp"
@@ -1023,6 +1024,12 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       },
       [self](proto::restore_atom, std::vector<persistence::stored_pipeline>& stored) {
         return restore(self, stored);
+      },
+      // ---- cluster mode: a record of the global topic (protocols/replicated.hpp)
+      [self](proto::replicated_atom, const std::string& key,
+             const std::optional<std::string>& value) {
+        auto& st = self->state;
+        apply_replicated(key, value, {st.ctx.users.get(), st.secrets.get(), st.ctx.catalog.get()});
       });
 }
 

@@ -1,5 +1,10 @@
 #include "actors/server/secret_store.hpp"
 
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 #include "domain/text.hpp"
 #include "persistence/keys.hpp"
 
@@ -19,6 +24,25 @@ std::string key_of(const std::string& scope, const std::string& name) {
 
 std::string context_of(const std::string& scope, const std::string& name) {
   return (scope.empty() ? "team\n" : "pipeline\n" + scope + "\n") + name;
+}
+
+/// A sealed value of 64 KiB is about 87 KiB of text: anything much longer is no record of ours.
+constexpr std::size_t max_record_bytes = 256 * 1024;
+
+/// The scope and name of a stored entry's key, if it is one.
+std::optional<std::pair<std::string, std::string>> entry_of(std::string_view key) {
+  std::vector<std::string_view> parts;
+  while (parts.size() < 5) {
+    auto end = key.find('\0');
+    parts.push_back(key.substr(0, end));
+    if (end == std::string_view::npos) break;
+    key.remove_prefix(end + 1);
+  }
+  if (parts.size() == 3 && parts[0] == "secret" && parts[1] == "team")
+    return std::pair{std::string(), std::string(parts[2])};
+  if (parts.size() == 4 && parts[0] == "secret" && parts[1] == "pipeline" && !parts[2].empty())
+    return std::pair{std::string(parts[2]), std::string(parts[3])};
+  return std::nullopt;
 }
 
 domain::error no_key() {
@@ -46,6 +70,22 @@ void secret_store::load(const persistence::store& db) {
   });
 }
 
+bool secret_store::apply(std::string_view key, const std::optional<std::string>& record) {
+  auto entry = entry_of(key);
+  if (!entry || !valid_name(entry->second)) return false;
+  auto& [scope, name] = *entry;
+  if (!record) return forget(scope, name);
+  if (record->size() > max_record_bytes) return false;
+  auto j = nlohmann::json::parse(*record, nullptr, false);
+  if (!j.is_object()) return false;
+  auto in_scope = j.find("scope"), sealed = j.find("sealed");
+  if (in_scope == j.end() || !in_scope->is_string() || *in_scope != scope || sealed == j.end() ||
+      !sealed->is_string() || sealed->get_ref<const std::string&>().empty())
+    return false;
+  sealed_[scope][name] = sealed->get<std::string>();
+  return true;
+}
+
 std::variant<persistence::write_op, domain::error> secret_store::set(const std::string& pipeline,
                                                                      const std::string& name,
                                                                      const std::string& value) {
@@ -63,11 +103,16 @@ std::variant<persistence::write_op, domain::error> secret_store::set(const std::
 
 std::variant<persistence::write_op, domain::error> secret_store::remove(const std::string& pipeline,
                                                                         const std::string& name) {
-  auto s = sealed_.find(pipeline);
-  if (s == sealed_.end() || s->second.erase(name) == 0)
+  if (!forget(pipeline, name))
     return domain::error{errc::not_found, "secret " + quote(name) + " not found"};
-  if (s->second.empty()) sealed_.erase(s);
   return persistence::write_op{key_of(pipeline, name), std::nullopt, false};
+}
+
+bool secret_store::forget(const std::string& scope, const std::string& name) {
+  auto s = sealed_.find(scope);
+  if (s == sealed_.end() || s->second.erase(name) == 0) return false;
+  if (s->second.empty()) sealed_.erase(s);
+  return true;
 }
 
 std::optional<persistence::write_op> secret_store::remove_all(const std::string& pipeline) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,11 @@ class secret_store {
 
   /// Every stored entry (sealed) from `db`.
   void load(const persistence::store& db);
+  /// A replicated change of the stored entry `key` (cluster mode: `secret/team/<n>` or
+  /// `secret/pipeline/<p>/<n>` from the global topic): its record (sealed, as `set` writes it),
+  /// or nullopt for a deletion. False (nothing changed) for a key of no entry, a malformed record
+  /// or one of another scope. A value that does not open is kept: `read` says so.
+  bool apply(std::string_view key, const std::optional<std::string>& record);
 
   /// Sets `name` in `pipeline`'s scope ("" = the team): the write to store, or why not.
   std::variant<persistence::write_op, domain::error> set(const std::string& pipeline,
@@ -45,6 +51,8 @@ class secret_store {
   static bool valid_name(const std::string& name);
 
  private:
+  bool forget(const std::string& scope, const std::string& name);
+
   std::shared_ptr<const auth::secret_box> box_;
   std::map<std::string, std::map<std::string, std::string>> sealed_;  // scope → name → sealed
 };

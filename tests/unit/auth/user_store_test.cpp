@@ -165,4 +165,43 @@ TEST_SUITE("auth.users") {
     w.stamp = "abc";
     CHECK(verify("k", sign("k", w), t0).error == "worker tokens have no stamp");
   }
+
+  TEST_CASE("replicated accounts: a record adds or changes one, a deletion forgets it") {
+    user_store owner("admin-password"), replica("admin-password");
+    auto rec = record(owner.create("alice", role::write, hashed("alice-pass"), t0));
+    CHECK(replica.apply("alice", rec));
+    auto c = replica.login("alice", "alice-pass", t0, 60);
+    REQUIRE(c);
+    CHECK(replica.role_of("alice", c->stamp, role::read) == role::write);
+    // a new role travels; the token of the earlier login holds the new role
+    CHECK(replica.apply("alice", record(owner.set_role("alice", role::maintain))));
+    CHECK(replica.role_of("alice", c->stamp, role::read) == role::maintain);
+    // a deletion: the account and its tokens are gone; deleting again changes nothing
+    CHECK(replica.apply("alice", std::nullopt));
+    CHECK_FALSE(replica.login("alice", "alice-pass", t0, 60));
+    CHECK_FALSE(replica.role_of("alice", c->stamp, role::read));
+    CHECK_FALSE(replica.apply("alice", std::nullopt));
+    CHECK_FALSE(replica.forget("alice"));
+    CHECK(replica.list().size() == 1);
+  }
+
+  TEST_CASE("replicated accounts: hostile records change nothing; the admin is never forgotten") {
+    user_store owner("admin-password"), replica("admin-password");
+    auto rec = record(owner.create("bob", role::read, hashed("bob-pass1"), t0));
+    // the record names another account than its key
+    CHECK_FALSE(replica.apply("mallory", rec));
+    for (const char* bad : {"", "not json", "[]", "{}", "{\"name\":7}", "\xff\xfe"})
+      CHECK_FALSE_MESSAGE(replica.apply("bob", std::string(bad)), bad);
+    auto as_admin = nlohmann::json::parse(rec);
+    as_admin["name"] = "admin";
+    CHECK_FALSE(replica.apply("admin", as_admin.dump()));
+    CHECK(replica.list().size() == 1);
+    // the built-in admin is nobody's record: a deletion of it is ignored
+    CHECK_FALSE(replica.apply("admin", std::nullopt));
+    CHECK_FALSE(replica.forget("admin"));
+    CHECK(replica.login("admin", "admin-password", t0, 60));
+    // remove still refuses the admin and says when there is no such account
+    CHECK(replica.remove("admin")->code == errc::forbidden);
+    CHECK(replica.remove("bob")->code == errc::not_found);
+  }
 }
