@@ -305,12 +305,11 @@ void start(self_ptr self, int i) {
     l.recover_next = false;
     st.runner->post(i, [env = st.env, addr = self->address(), i, ops = std::move(ops),
                         recover]() mutable {
-      auto outcome = i == local_lane ? commit_local(*env, ops, recover)
-                                     : commit_partition(*env, i, ops);
+      auto outcome =
+          i == local_lane ? commit_local(*env, ops, recover) : commit_partition(*env, i, ops);
       if (outcome == commit_outcome::ok) ops.clear();
       if (auto w = caf::actor_cast<cluster_writer_actor>(addr))
-        caf::anon_send(w, proto::flush_atom::value, i, static_cast<int>(outcome),
-                       std::move(ops));
+        caf::anon_send(w, proto::flush_atom::value, i, static_cast<int>(outcome), std::move(ops));
     });
     return;
   }
@@ -442,13 +441,16 @@ cluster_writer_actor::behavior_type writer(self_ptr self, cluster_writer_options
 
 }  // namespace
 
-std::unique_ptr<lane_runner> thread_lane_runner() { return std::make_unique<thread_runner>(); }
+std::unique_ptr<lane_runner> thread_lane_runner() {
+  return std::make_unique<thread_runner>();
+}
 
 cluster_writer_actor spawn_cluster_writer(caf::actor_system& sys, cluster_writer_options opts) {
   if (!opts.store || !opts.sink || !opts.partitions || opts.partition_count < 1 ||
       opts.partition_count > domain::cluster::max_partitions)
-    throw std::invalid_argument("cluster writer: a store, a sink, a partition table and 1..63 "
-                                "partitions are needed");
+    throw std::invalid_argument(
+        "cluster writer: a store, a sink, a partition table and 1..63 "
+        "partitions are needed");
   return sys.spawn(writer, std::move(opts));
 }
 

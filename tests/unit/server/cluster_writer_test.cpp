@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -35,6 +36,7 @@ class recording_store final : public persistence::store {
 
   const char* kind() const override { return "recording"; }
   void write(const persistence::batch& ops, bool sync) override {
+    std::lock_guard<std::mutex> l(mu_);  // lanes write from threads of their own
     inner_->write(ops, sync);
     write_call c;
     c.sync = sync;
@@ -43,12 +45,17 @@ class recording_store final : public persistence::store {
   }
   void scan(std::string_view prefix,
             const std::function<void(std::string_view, std::string_view)>& fn) const override {
+    std::lock_guard<std::mutex> l(mu_);
     inner_->scan(prefix, fn);
   }
-  std::optional<std::string> get(std::string_view key) const override { return inner_->get(key); }
+  std::optional<std::string> get(std::string_view key) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_->get(key);
+  }
   void export_to(const std::filesystem::path&) const override {}
 
  private:
+  mutable std::mutex mu_;
   std::unique_ptr<persistence::store> inner_ = persistence::open_memory_store();
 };
 
@@ -60,10 +67,12 @@ class scripted_sink final : public server::changelog_sink {
   int resumes = 0;
 
   server::commit_result commit(const server::changelog_commit& c) override {
+    std::lock_guard<std::mutex> l(mu_);  // lanes commit from threads of their own
     commits.push_back(c);
     return answer(c.partition, c.changelog.size());
   }
   server::commit_result resume(int k) override {
+    std::lock_guard<std::mutex> l(mu_);
     ++resumes;
     return answer(k, commits.back().changelog.size());
   }
@@ -81,6 +90,7 @@ class scripted_sink final : public server::changelog_sink {
     r.changelog_offset = records ? (next_[k] += static_cast<std::int64_t>(records)) - 1 : -1;
     return r;
   }
+  std::mutex mu_;
   std::map<int, std::int64_t> next_;
 };
 
@@ -416,5 +426,36 @@ TEST_SUITE("server.cluster_writer") {
     CHECK_FALSE(barrier->has_value());
     f.commit(0);
     CHECK(*barrier == true);
+  }
+}
+
+TEST_SUITE("server.cluster_writer") {
+  TEST_CASE("on its own threads: a write is answered once committed and stored") {
+    spdlog::set_level(spdlog::level::off);
+    caf::actor_system_config cfg;
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    caf::actor_system sys{cfg};
+    auto store = std::make_shared<recording_store>();
+    auto sink = std::make_shared<scripted_sink>();
+    auto table = std::make_shared<domain::cluster::partition_table>();
+    for (int k = 0; k <= P; ++k) table->set(k, partition_state::active);
+    server::cluster_writer_options o;
+    o.store = store;
+    o.sink = sink;
+    o.partitions = table;
+    o.partition_count = P;
+    auto w = server::spawn_cluster_writer(sys, std::move(o));
+    caf::scoped_actor self{sys};
+    auto a = pipeline_in(1), b = pipeline_in(2);
+    bool ok = false;
+    self->request(w, std::chrono::seconds(10), proto::write_atom::value,
+                  persistence::batch{set(keys::pipeline(a), "A"), set(keys::pipeline(b), "B"),
+                                     set(keys::global_offset(), "3")})
+        .receive([&](bool r) { ok = r; }, [&](caf::error&) { ok = false; });
+    CHECK(ok);
+    CHECK(store->get(keys::pipeline(a)) == "A");
+    CHECK(store->get(keys::pipeline(b)) == "B");
+    CHECK(store->get(keys::global_offset()) == "3");
+    caf::anon_send_exit(w, caf::exit_reason::user_shutdown);
   }
 }
