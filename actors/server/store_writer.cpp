@@ -2,11 +2,11 @@
 
 #include <condition_variable>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
+#include "actors/server/write_queue.hpp"
 #include "persistence/crash_point.hpp"
 
 namespace pikoci::server {
@@ -82,9 +82,8 @@ class io_thread {
 
 struct writer_state {
   std::unique_ptr<io_thread> io;
-  persistence::batch pending;
-  std::vector<bool> pending_waited;  // per op of `pending`: someone waits for it (write_atom)
-  std::vector<bool> in_flight_waited;
+  gathered_ops pending;
+  std::vector<bool> in_flight_waited;  // per op of the batch in flight: someone waits for it
   std::vector<caf::typed_response_promise<bool>> waiting, in_flight;
   bool busy = false;
   /// The last batch failed: nothing is written until the next retry tick, which first makes the
@@ -104,53 +103,10 @@ void start_write(self_ptr self) {
   st.busy = true;
   st.in_flight = std::move(st.waiting);
   st.waiting.clear();
-  st.in_flight_waited = std::move(st.pending_waited);
-  st.pending_waited.clear();
-  st.io->write(std::move(st.pending), st.recover_next);
+  st.in_flight_waited = std::move(st.pending.waited);
+  st.io->write(std::move(st.pending.ops), st.recover_next);
   st.pending.clear();
   st.recover_next = false;
-}
-
-void add(self_ptr self, persistence::batch& ops, bool waited) {
-  auto& st = self->state;
-  for (auto& op : ops) {
-    st.pending.push_back(std::move(op));
-    st.pending_waited.push_back(waited);
-  }
-}
-
-/// After a failed batch: the ops nobody waited for (progress, versions, notifications) go back
-/// in front of what came since, so the store still gets them, in order, once it takes writes
-/// again. Ops a writer waited for are dropped: that writer was told (false) and acts on it.
-/// Of several plain writes of one key only the last is kept (a long outage must not pile up
-/// every version of a build record).
-void keep_unwaited(self_ptr self, persistence::batch failed) {
-  auto& st = self->state;
-  persistence::batch kept;
-  std::vector<bool> kept_waited;
-  for (std::size_t i = 0; i < failed.size(); ++i)
-    if (i >= st.in_flight_waited.size() || !st.in_flight_waited[i])
-      kept.push_back(std::move(failed[i]));
-  kept_waited.assign(kept.size(), false);
-  kept.insert(kept.end(), std::make_move_iterator(st.pending.begin()),
-              std::make_move_iterator(st.pending.end()));
-  kept_waited.insert(kept_waited.end(), st.pending_waited.begin(), st.pending_waited.end());
-  // coalescing, newest first, up to the first prefix delete (it orders what comes before it);
-  // only behind a later op nobody waits for, which cannot be dropped in turn
-  std::set<std::string> later;
-  std::vector<bool> drop(kept.size(), false);
-  for (std::size_t i = kept.size(); i-- > 0;) {
-    if (kept[i].whole_prefix) break;
-    if (!kept_waited[i] && !later.insert(kept[i].key).second) drop[i] = true;
-  }
-  st.pending.clear();
-  st.pending_waited.clear();
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    if (drop[i]) continue;
-    st.pending.push_back(std::move(kept[i]));
-    st.pending_waited.push_back(kept_waited[i]);
-  }
-  st.in_flight_waited.clear();
 }
 
 proto::store_writer_actor::behavior_type writer(self_ptr self,
@@ -159,14 +115,14 @@ proto::store_writer_actor::behavior_type writer(self_ptr self,
   return {
       [self](proto::write_atom, persistence::batch& ops) -> caf::result<bool> {
         auto& st = self->state;
-        add(self, ops, true);
+        st.pending.add(ops, true);
         auto rp = self->make_response_promise<bool>();
         st.waiting.push_back(rp);
         start_write(self);
         return rp;
       },
       [self](proto::put_atom, persistence::batch& ops) {
-        add(self, ops, false);
+        self->state.pending.add(ops, false);
         start_write(self);
       },
       [self](proto::flush_atom, bool ok, persistence::batch& failed) {
@@ -175,16 +131,16 @@ proto::store_writer_actor::behavior_type writer(self_ptr self,
         st.in_flight.clear();
         st.busy = false;
         if (!ok) {
-          keep_unwaited(self, std::move(failed));
+          keep_unwaited(std::move(failed), st.in_flight_waited, st.pending);
           if (!st.down)
             spdlog::warn("event=store.retrying every_ms={}",
                          std::chrono::milliseconds(retry_interval).count());
           st.down = true;
           self->delayed_send(self, retry_interval, proto::tick_atom::value);
         } else {
-          st.in_flight_waited.clear();
           st.down = false;
         }
+        st.in_flight_waited.clear();
         for (auto& rp : done) rp.deliver(ok);
         start_write(self);
       },
