@@ -106,6 +106,12 @@ using dispatcher_actor = caf::typed_actor<
     // of them have reported build_done
     caf::replies_to<shutdown_atom>::with<int>>;
 
+/// Cluster: builds whose pipeline moved to another node. The dispatcher drops them from what it
+/// tracks without cancelling them: their worker goes on and the new owner adopts them. (A
+/// separate interface until every dispatcher answers it; see actors/README.md.)
+using build_forgetter_actor =
+    caf::typed_actor<caf::reacts_to<forget_atom, std::vector<std::int64_t> /*build ids*/>>;
+
 }  // namespace pikoci::proto
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pikoci::proto::build_work)

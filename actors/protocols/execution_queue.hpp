@@ -46,6 +46,9 @@ using execution_queue_actor = caf::typed_actor<
     // a worker accepted a dispatched build: it is `started` (until then it shows as pending,
     // `dispatched, not accepted yet`)
     caf::reacts_to<accepted_atom, std::int64_t /*build id*/>,
+    // cluster: the pipelines' builds are being restored here (a gained partition); none of them
+    // is granted a slot until the hold is released (`blocked_by: "restoring"`)
+    caf::reacts_to<hold_atom, std::vector<std::string> /*pipelines*/, bool>,
     // pending builds of a paused job (or pipeline when job is "") stay pending
     caf::reacts_to<pause_atom, std::string /*pipeline*/, std::string /*job*/, bool>,
     // the pipeline went away: drop its pending builds and cancel its started ones
@@ -54,6 +57,9 @@ using execution_queue_actor = caf::typed_actor<
     // slots are free at once (a grant may have gone to the dead job and never be released);
     // dispatched ones are cancelled with `reason`
     caf::reacts_to<withdraw_atom, std::string /*pipeline*/, std::string /*reason*/>,
+    // cluster, `handoff` true: the pipeline moves to another node, which restores its builds from
+    // the store; they are forgotten here (no cancel, nothing written, started ones keep running)
+    caf::reacts_to<withdraw_atom, std::string /*pipeline*/, bool /*handoff*/>,
     // GET /queue (SPEC §6.5)
     caf::replies_to<queue_atom>::with<nlohmann::json>,
     // why one pending build waits ("" when it is not pending)

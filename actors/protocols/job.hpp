@@ -138,6 +138,10 @@ using job_actor = caf::typed_actor<
     caf::reacts_to<config_atom, config_ptr, bool /*paused*/>,
     // the job leaves: pending builds are withdrawn, started ones cancelled, then it quits
     caf::reacts_to<shutdown_atom>,
+    // cluster: the job moves to another node with its pipeline; it quits without cancelling or
+    // withdrawing anything (the store keeps its builds for the next owner) and replies with the
+    // ids of its builds a worker may hold (dispatched or started), for the dispatcher to forget
+    caf::replies_to<handoff_atom>::with<std::vector<std::int64_t>>,
     // (to itself) the approval timeout of the build with this id is due
     caf::reacts_to<due_atom, std::int64_t>,
     // restart: its restored pending builds go back to the queue in their stored order, under

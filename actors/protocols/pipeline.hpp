@@ -145,7 +145,11 @@ using pipeline_actor = caf::typed_actor<
     // its part of GET /dashboard: {"name","paused","jobs":[<job summary>]}
     caf::replies_to<dashboard_atom>::with<nlohmann::json>,
     // delete: jobs and checkers stop, pending builds are withdrawn, running ones cancelled
-    caf::reacts_to<shutdown_atom>>::extend_with<build_observer_actor>::
+    caf::reacts_to<shutdown_atom>,
+    // cluster: the pipeline moves to another node; its jobs and checkers quit without cancelling
+    // builds or writing anything, the queue and the dispatcher forget its builds; replies once its
+    // jobs are gone, then quits
+    caf::replies_to<handoff_atom>::with<bool>>::extend_with<build_observer_actor>::
     extend_with<checker_host_actor>::extend_with<pipeline_operations>::extend_with<job_operations>;
 
 }  // namespace pikoci::proto

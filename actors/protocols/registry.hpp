@@ -159,7 +159,13 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<shutdown_atom>::with<int>,
     // start-up from a store: every stored pipeline back (its text loaded again);
     // replies how many pipelines were restored
-    caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>>::
+    caf::replies_to<restore_atom, std::vector<persistence::stored_pipeline>>::with<int>,
+    // cluster: a gained partition's pipelines, restored while the node runs; their builds are
+    // held in the queue until all of them are back (serial order, adopted running builds)
+    caf::replies_to<gain_atom, std::vector<persistence::stored_pipeline>>::with<int>,
+    // cluster: these pipelines move to another node; nothing is cancelled or written; replies
+    // how many were handed off, once their actors are gone
+    caf::replies_to<handoff_atom, std::vector<std::string> /*pipelines*/>::with<int>>::
     extend_with<node_operations>::extend_with<pipeline_operations>::extend_with<job_operations>::
     extend_with<outbox_operations>::extend_with<replicated_input>;
 

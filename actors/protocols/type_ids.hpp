@@ -37,6 +37,7 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using queue_atom = caf::atom_constant<caf::atom("queue")>;
 using grant_atom = caf::atom_constant<caf::atom("grant")>;
+using hold_atom = caf::atom_constant<caf::atom("hold")>;
 // pipeline / job / resource checker
 using config_atom = caf::atom_constant<caf::atom("config")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
@@ -60,15 +61,17 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using recorded_atom = caf::atom_constant<caf::atom("recorded")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
 using redispatch_atom = caf::atom_constant<caf::atom("redispatch")>;
+// cluster: partitions moving between nodes (gain/drop also a partition's outbox), replicated
+// global records (replicated.hpp)
+using gain_atom = caf::atom_constant<caf::atom("gain")>;
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+using replicated_atom = caf::atom_constant<caf::atom("replicated")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
 // store
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
-// cluster mode: replicated global records (replicated.hpp), a partition's outbox gained/dropped
-using replicated_atom = caf::atom_constant<caf::atom("replicated")>;
-using gain_atom = caf::atom_constant<caf::atom("gain")>;
-using drop_atom = caf::atom_constant<caf::atom("drop")>;
 
 using config_ptr = std::shared_ptr<const pipeline::pipeline_config>;
 using plan_ptr = std::shared_ptr<const work::build_plan>;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -35,6 +36,7 @@ struct queue_state {
   std::map<std::int64_t, std::uint64_t> pending_seq;     // build id → sequence
   std::map<std::int64_t, started_build> started;
   std::set<std::pair<std::string, std::string>> paused;  // (pipeline, job); job "" = all
+  std::set<std::string> restoring;  // cluster: pipelines whose builds are coming back here
   bool draining = false;
   bool stopping = false;  // the node stops: nothing is dispatched any more
   // SPEC §6.4 counters
@@ -72,6 +74,7 @@ std::vector<std::pair<std::string, std::string>> keys_of(const std::string& pipe
 std::string blocked_by(const queue_state& st, const proto::queued_build& b,
                        const std::set<std::string>& held) {
   if (st.is_paused(b)) return "paused";
+  if (st.restoring.count(b.pipeline) != 0) return "restoring";
   auto keys = keys_of(b.pipeline, b.rules);
   for (const auto& [key, why] : keys) {
     if (held.count(key) != 0) return why;
@@ -310,9 +313,10 @@ bool pipeline_busy(const queue_state& st, const std::string& pipeline) {
 }
 
 /// The pipeline went away (deleted, or its actors died): its pending builds are dropped and its
-/// started ones cancelled; with `release`, their slots are free at once.
-void withdraw_pipeline(self_ptr self, const std::string& pipeline, const std::string& reason,
-                       bool release) {
+/// started ones cancelled with `reason`; with `release`, their slots are free at once. A handoff
+/// (no `reason`) cancels nothing: the builds are the next owner's, their slots free here.
+void withdraw_pipeline(self_ptr self, const std::string& pipeline,
+                       const std::optional<std::string>& reason, bool release) {
   auto& st = self->state;
   for (auto it = st.pending.begin(); it != st.pending.end();) {
     if (it->second.pipeline == pipeline) {
@@ -327,13 +331,21 @@ void withdraw_pipeline(self_ptr self, const std::string& pipeline, const std::st
       ++it;
       continue;
     }
-    self->send(st.dispatcher, proto::cancel_atom::value, it->second.key, reason);
+    if (reason) self->send(st.dispatcher, proto::cancel_atom::value, it->second.key, *reason);
     it = release ? st.started.erase(it) : std::next(it);
   }
+  st.restoring.erase(pipeline);
   for (auto it = st.paused.begin(); it != st.paused.end();)
     it = it->first == pipeline ? st.paused.erase(it) : std::next(it);
   if (release) dispatch(self);
   check_drained(self);
+}
+
+/// Microseconds since the epoch: a place in the queue that orders admissions across nodes.
+std::uint64_t wall_clock_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 /// Admission of a new build (or one restored with its place): accepted with its place, skipped,
@@ -364,6 +376,7 @@ proto::admission enqueue(self_ptr self, proto::queued_build b) {
   }
   if (b.rules.mode == "group" && b.rules.cancel_running) supersede(self, b);
   auto id = b.key.id;
+  if (st.limits.cluster) st.next_seq = std::max(st.next_seq, wall_clock_us());
   auto seq = st.next_seq++;
   st.group_builds += b.rules.mode == "group";
   st.pending_seq[id] = seq;
@@ -448,10 +461,25 @@ proto::execution_queue_actor::behavior_type queue_behavior(self_ptr self, queue_
         }
       },
       [self](proto::withdraw_atom, const std::string& pipeline) {
-        withdraw_pipeline(self, pipeline, "pipeline deleted", false);
+        withdraw_pipeline(self, pipeline, std::string("pipeline deleted"), false);
       },
       [self](proto::withdraw_atom, const std::string& pipeline, const std::string& reason) {
         withdraw_pipeline(self, pipeline, reason, true);
+      },
+      [self](proto::withdraw_atom, const std::string& pipeline, bool handoff) {
+        withdraw_pipeline(self, pipeline,
+                          handoff ? std::nullopt : std::optional<std::string>("pipeline deleted"),
+                          handoff);
+      },
+      [self](proto::hold_atom, const std::vector<std::string>& pipelines, bool on) {
+        auto& st = self->state;
+        for (const auto& p : pipelines) {
+          if (on)
+            st.restoring.insert(p);
+          else
+            st.restoring.erase(p);
+        }
+        if (!on) dispatch(self);
       },
       [self](proto::queue_atom) { return view(self); },
       [self](proto::queue_atom, std::int64_t id) -> std::string {

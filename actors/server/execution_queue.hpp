@@ -13,6 +13,9 @@ struct queue_limits {
   proto::worker_pool workers = proto::embedded_pool(2);
   /// Restoring from a store: nothing is dispatched until `restore_atom`.
   bool hold = false;
+  /// Cluster mode: a new build's place is at least the wall clock in µs, so places compare
+  /// across the nodes a pipeline moves between (a restored build keeps its stored place).
+  bool cluster = false;
 };
 
 proto::execution_queue_actor spawn_execution_queue(caf::actor_system& sys, queue_limits limits,

@@ -763,6 +763,22 @@ void shut_down(self_ptr self) {
   self->quit();
 }
 
+/// Cluster: the job moves to another node with its pipeline. Nothing is cancelled, withdrawn or
+/// written: the store holds its builds for the next owner, which restores them like a restart
+/// does. Watchers' streams end (the client reconnects to the new owner). Returns the builds a
+/// worker may hold, for the dispatcher to forget.
+std::vector<std::int64_t> hand_off(self_ptr self) {
+  std::vector<std::int64_t> out;
+  for (const auto& [id, b] : self->state.builds)
+    if (b.status == build_status::started || (b.status == build_status::pending && b.dispatched))
+      out.push_back(id);
+  for (auto& [id, sinks] : self->state.watchers)
+    for (const auto& sink : sinks) sink->close();
+  self->state.watchers.clear();
+  self->quit();
+  return out;
+}
+
 /// Restart: the stored builds are the job's again. One that was started ran on a worker that
 /// went with the node (the embedded one) and is `errored`.
 void adopt_restored(self_ptr self) {
@@ -1032,6 +1048,7 @@ proto::job_actor::behavior_type job_behavior(self_ptr self, job_setup setup) {
         configure(self, std::move(cfg), paused);
       },
       [self](proto::shutdown_atom) { shut_down(self); },
+      [self](proto::handoff_atom) { return hand_off(self); },
       [self](proto::grant_atom, proto::build_key key, const proto::slot_owner_actor& slots) {
         grant(self, key, slots);
       },

@@ -1032,6 +1032,41 @@ void shut_down(self_ptr self) {
   self->quit();  // linked checkers go with it
 }
 
+/// Cluster: the pipeline moves to another node. Unlike shut_down nothing is cancelled, withdrawn
+/// or published: its jobs quit leaving their builds to the store, the queue drops its entries and
+/// the dispatcher forgets the builds a worker holds (the worker goes on; the new owner adopts
+/// them). Replies once the jobs are gone, then quits (trigger_hub::leave is attached).
+caf::result<bool> hand_off(self_ptr self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<bool>();
+  std::vector<proto::job_actor> jobs;
+  for (auto& [name, e] : st.jobs) {
+    self->unlink_from(e.actor);
+    jobs.push_back(e.actor);
+  }
+  for (auto& [canonical, r] : st.resources) {
+    self->unlink_from(r.checker);
+    self->send_exit(r.checker, caf::exit_reason::user_shutdown);
+  }
+  gather<std::vector<std::int64_t>>(
+      self, jobs,
+      [self, rp](std::vector<std::optional<std::vector<std::int64_t>>> held) mutable {
+        auto& st = self->state;
+        std::vector<std::int64_t> ids;
+        for (auto& h : held)
+          if (h) ids.insert(ids.end(), h->begin(), h->end());
+        self->send(st.ctx.queue, proto::withdraw_atom::value, st.name, true);
+        if (!ids.empty())
+          self->send(caf::actor_cast<proto::build_forgetter_actor>(st.ctx.dispatcher),
+                     proto::forget_atom::value, std::move(ids));
+        spdlog::info("event=pipeline.handed_off pipeline={}", st.name);
+        rp.deliver(true);
+        self->quit();
+      },
+      proto::handoff_atom::value);
+  return rp;
+}
+
 /// Restart: the records are authoritative for status and inputs; the stored usage adds the
 /// versions put steps produced.
 void restored_builds(self_ptr self, const std::string& job,
@@ -1212,6 +1247,7 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
         return rp;
       },
       [self](proto::shutdown_atom) { shut_down(self); },
+      [self](proto::handoff_atom) { return hand_off(self); },
       // ---- from jobs
       [self](proto::state_atom, const std::string& job, std::vector<proto::build_state>& builds) {
         restored_builds(self, job, builds);

@@ -906,6 +906,61 @@ caf::result<int> restore(self_ptr self, std::vector<persistence::stored_pipeline
   return rp;
 }
 
+/// Cluster: a gained partition's pipelines come back like at a start, while the node runs. Their
+/// builds are held in the queue until every one of them is restored, so a pending build cannot
+/// start before its pipeline's running build is adopted (`serial`).
+caf::result<int> gain(self_ptr self, std::vector<persistence::stored_pipeline>& stored) {
+  std::vector<std::string> names;
+  for (const auto& p : stored) names.push_back(p.name);
+  self->send(self->state.ctx.queue, proto::hold_atom::value, names, true);
+  auto rp = self->make_response_promise<int>();
+  self->request(caf::actor_cast<proto::registry_actor>(self), caf::infinite,
+                proto::restore_atom::value, std::move(stored))
+      .then([self, rp, names](int restored) mutable {
+        self->send(self->state.ctx.queue, proto::hold_atom::value, names, false);
+        rp.deliver(restored);
+      });
+  return rp;
+}
+
+/// Cluster: the pipelines move to another node. They leave the registry first (their end is not
+/// a failure to restart from), then hand off; answered once all of them are gone.
+caf::result<int> hand_off(self_ptr self, const std::vector<std::string>& names) {
+  auto& st = self->state;
+  std::vector<std::string> here;
+  for (const auto& name : names)
+    if (st.pipelines.count(name) != 0) here.push_back(name);
+  // no grant reaches a job that is leaving (it would record a dispatch); the queue's withdraw
+  // of each pipeline ends its hold
+  self->send(st.ctx.queue, proto::hold_atom::value, here, true);
+  std::vector<proto::pipeline_actor> leaving;
+  for (const auto& name : here) {
+    auto it = st.pipelines.find(name);
+    self->demonitor(it->second.address());
+    leaving.push_back(it->second);
+    st.pipelines.erase(it);
+  }
+  auto rp = self->make_response_promise<int>();
+  gather<bool>(
+      self, leaving,
+      [self, rp, here](std::vector<std::optional<bool>> done) mutable {
+        // what the pipelines took before the handoff is answered; anything left never will be
+        for (const auto& name : here) {
+          auto f = self->state.in_flight.find(name);
+          if (f == self->state.in_flight.end()) continue;
+          for (auto& [id, p] : f->second)
+            p.deliver(domain::fail(domain::errc::internal,
+                                   "pipeline \"" + name + "\" moved to another node"));
+          self->state.in_flight.erase(f);
+        }
+        int n = 0;
+        for (const auto& d : done) n += d.value_or(false);
+        rp.deliver(n);
+      },
+      proto::handoff_atom::value);
+  return rp;
+}
+
 /// A monitored pipeline ended: the requests it was handling fail; unless it was stopped on
 /// purpose, it is restarted.
 void pipeline_down(self_ptr self, const caf::down_msg& dm) {
@@ -1024,6 +1079,12 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       },
       [self](proto::restore_atom, std::vector<persistence::stored_pipeline>& stored) {
         return restore(self, stored);
+      },
+      [self](proto::gain_atom, std::vector<persistence::stored_pipeline>& stored) {
+        return gain(self, stored);
+      },
+      [self](proto::handoff_atom, const std::vector<std::string>& names) {
+        return hand_off(self, names);
       },
       // ---- cluster mode: a record of the global topic (protocols/replicated.hpp)
       [self](proto::replicated_atom, const std::string& key,
