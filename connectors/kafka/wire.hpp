@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,11 +36,18 @@ struct decode_error : std::runtime_error {
 
 // ---- server → workers (topics <prefix>.jobs / <prefix>.checks / <prefix>.control)
 
+/// Where a worker sends the events of one build or check (cluster mode; not on the wire yet).
+struct route {
+  std::string topic;
+  int partition = 0;
+};
+
 struct run_build {
   std::int64_t build_id = 0;
   int attempt = 1;
   std::vector<std::string> tags;
   work::build_plan plan;
+  std::optional<route> reply;  // absent: events go to <prefix>.events
 };
 
 struct run_check {
@@ -49,6 +57,7 @@ struct run_check {
   work::command_spec command;
   std::chrono::milliseconds timeout{600000};
   work::secret_plan secrets;  // what its placeholders need (never values)
+  std::optional<route> reply;  // absent: check_finished goes to <prefix>.events
 };
 
 struct cancel_build {
