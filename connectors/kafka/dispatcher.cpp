@@ -824,7 +824,9 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
   auto group = grouped ? names.server_group() : names.server_group() + "." + opts.cluster->name;
   auto in = std::make_shared<consumer>(opts.brokers, group, true);
   auto err = grouped ? in->subscribe({names.events()}) : in->assign_all(names.events());
-  if (!err.empty()) throw std::runtime_error("cannot read " + names.events() + ": " + err);
+  if (!err.empty())
+    throw std::runtime_error((grouped ? "cannot subscribe to " : "cannot assign ") +
+                             names.events() + ": " + err);
   events->thread = std::thread([events_raw = events.get(), in, self, hops = opts.hops, grouped] {
     // handed to the actor, then committed in batches: a restarted server reads the events of the
     // last moments again, which the actor ignores (seen, or of an attempt that is over)
