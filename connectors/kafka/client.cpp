@@ -389,6 +389,26 @@ std::string consumer::subscribe(const std::vector<std::string>& names) {
   return rc == RdKafka::ERR_NO_ERROR ? std::string{} : RdKafka::err2str(rc);
 }
 
+std::string consumer::assign_all(const std::string& topic) {
+  std::string err;
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(impl_->c.get(), topic, nullptr, err));
+  if (!t) return err;
+  RdKafka::Metadata* raw = nullptr;
+  auto rc = impl_->c->metadata(false, t.get(), &raw, 10000);
+  std::unique_ptr<RdKafka::Metadata> md(raw);
+  if (rc != RdKafka::ERR_NO_ERROR) return RdKafka::err2str(rc);
+  std::vector<RdKafka::TopicPartition*> parts;
+  for (const auto* tm : *md->topics())
+    if (tm->topic() == topic)
+      for (const auto* pm : *tm->partitions())
+        parts.push_back(
+            RdKafka::TopicPartition::create(topic, pm->id(), RdKafka::Topic::OFFSET_END));
+  if (parts.empty()) return "topic " + topic + " has no partitions";
+  rc = impl_->c->assign(parts);
+  RdKafka::TopicPartition::destroy(parts);
+  return rc == RdKafka::ERR_NO_ERROR ? std::string{} : RdKafka::err2str(rc);
+}
+
 std::optional<message> consumer::poll(std::chrono::milliseconds timeout) {
   std::unique_ptr<RdKafka::Message> m(impl_->c->consume(static_cast<int>(timeout.count())));
   if (!m) return std::nullopt;

@@ -136,6 +136,9 @@ class consumer {
 
   /// Subscribes to exactly these topics; "" or the error.
   std::string subscribe(const std::vector<std::string>& names);
+  /// Instead of subscribing: reads every partition of `topic` (as its metadata says now) from
+  /// its end, outside the group (nothing to commit); "" or the error.
+  std::string assign_all(const std::string& topic);
   /// The next message, or nothing within `timeout` (errors are logged, never returned).
   std::optional<message> poll(std::chrono::milliseconds timeout);
   /// The partitions assigned to this consumer now (topic, partition), as of the last rebalance

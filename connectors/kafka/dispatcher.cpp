@@ -6,12 +6,14 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <type_traits>
 
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/model/build.hpp"
+#include "actors/model/ids.hpp"
 #include "auth/auth.hpp"
 #include "connectors/kafka/admin.hpp"
 
@@ -89,6 +91,7 @@ struct pending_check {
   clock_type::time_point deadline;
   std::vector<std::string> tags;  // the resource's
   clock_type::time_point sent;
+  int reply = -1;  // cluster mode: the input partition its answer comes back on
 };
 
 /// The events consumer's thread: polls, decodes, hands over; stops with `stop`.
@@ -123,6 +126,39 @@ struct dispatcher_state {
 };
 
 using self_ptr = kafka_dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+/// Whether build `id` is this node's: always in single mode; in cluster mode while its
+/// partition is active here.
+bool owns(const dispatcher_state& st, std::int64_t id) {
+  if (!st.opts.cluster) return true;
+  return st.opts.cluster->table->active(model::id_source::partition_of(id));
+}
+
+/// Cluster mode: the lowest partition active here, where check answers come back (a check
+/// belongs to no build; -1 when none is active, and the answer goes to the events topic).
+int check_partition(const dispatcher_state& st) {
+  for (int k = 0; k < st.opts.cluster->partitions; ++k)
+    if (st.opts.cluster->table->active(k)) return k;
+  return -1;
+}
+
+/// Cluster mode: the worker sends the events of work `m` to partition `k` of the input topic.
+template <typename Work>
+void set_reply(const dispatcher_state& st, Work& m, int k) {
+  if (!st.opts.cluster || k < 0) return;
+  m.reply.emplace();
+  m.reply->topic = st.opts.cluster->input(st.opts.names);
+  m.reply->partition = k;
+}
+
+/// The first check id of this start: 1 in single mode; in cluster mode a random base, so the
+/// answers of one node's checks are never taken for another's (every node reads the events
+/// topic, and an input partition may change owners while a check runs).
+std::int64_t first_check_id(const dispatcher_options& opts) {
+  if (!opts.cluster) return 1;
+  std::random_device rd;
+  return (static_cast<std::int64_t>(rd()) + 1) << 20;  // below 2^52: exact in JSON
+}
 
 void send_wire(self_ptr self, const std::string& topic, wire::message body,
                const std::string& to_worker = {}, int partition = -1) {
@@ -160,10 +196,11 @@ bool same_pool(const proto::worker_pool& a, const proto::worker_pool& b) {
 void tell_slots(self_ptr self) {
   auto& st = self->state;
   proto::worker_pool pool;
+  auto mine = [&st](std::int64_t id) { return owns(st, id); };
   for (const auto& [name, w] : st.workers)
     if (!w.stale)
       pool.push_back({name, w.last.tags, false, w.takes_jobs(), w.last.status != "healthy",
-                      w.last.concurrency});
+                      shared_slots(w.last.concurrency, w.last.running, mine)});
   *st.opts.live_workers = static_cast<int>(pool.size());
   if (!st.queue || (st.pool_told && same_pool(*st.pool_told, pool))) return;
   st.pool_told = pool;
@@ -218,6 +255,7 @@ void publish_build(self_ptr self, const in_flight& b) {
   m.tags = b.work.tags;
   m.plan = *b.work.plan;
   m.plan.attempt = b.work.key.attempt;
+  set_reply(self->state, m, model::id_source::partition_of(m.build_id));
   auto topic = topic_for(self, self->state.opts.names.jobs(), b.work.tags);
   send_wire(self, topic, std::move(m), {}, place(self, topic));
 }
@@ -356,14 +394,17 @@ void expire(self_ptr self, clock_type::time_point now) {
   for (auto it = st.checks.begin(); it != st.checks.end();) {
     // no worker that could take it for a whole lease: it fails now, saying why
     auto nobody = now - it->second.sent > st.opts.lease ? check_wait(st, it->second.tags) : "";
-    if (now < it->second.deadline && nobody.empty()) {
+    // its answer would reach the partition's new owner, which ignores it
+    bool moved = it->second.reply >= 0 && !st.opts.cluster->table->active(it->second.reply);
+    if (now < it->second.deadline && nobody.empty() && !moved) {
       ++it;
       continue;
     }
     work::check_result lost;
-    lost.error = !nobody.empty()
-                     ? nobody
-                     : "no worker answered the check in time (its timeout plus the worker lease)";
+    lost.error = !nobody.empty() ? nobody
+                 : moved ? "the check's answer partition moved to another node"
+                         : "no worker answered the check in time (its timeout plus the worker "
+                           "lease)";
     self->send(it->second.owner, proto::check_done_atom::value, it->second.sequence,
                std::move(lost));
     it = st.checks.erase(it);
@@ -438,6 +479,7 @@ void on_heartbeat(self_ptr self, const std::string& worker, const wire::heartbea
     spdlog::info("event=worker.joined worker={} concurrency={} queues={} tags={}", worker,
                  m.concurrency, fmt::join(m.queues, ","), fmt::join(m.tags, ","));
   for (const auto& [id, attempt] : m.running) {
+    if (!owns(st, id)) continue;  // another node's build: that node decides about it
     auto b = st.builds.find(id);
     auto r = st.revoked.find(id);
     bool taken_away = (b != st.builds.end() && b->second.work.key.attempt > attempt) ||
@@ -500,6 +542,8 @@ void on_check_finished(self_ptr self, wire::check_finished& m) {
   auto& st = self->state;
   auto it = st.checks.find(m.sequence);
   if (it == st.checks.end()) {
+    // cluster mode: another node's check (on the events topic, or on a partition that moved)
+    if (st.opts.cluster) return;
     drop(self, "unknown check " + std::to_string(m.sequence));
     return;
   }
@@ -527,6 +571,8 @@ void on_event(self_ptr self, wire::envelope& e) {
     drop(self, "bad worker token from \"" + e.worker + "\"");
     return;
   }
+  // cluster mode: an event of another node's build (on the events topic, which every node reads)
+  if (auto id = build_of(e.body); id && !owns(st, *id)) return;
   std::visit(
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
@@ -559,6 +605,20 @@ void on_event(self_ptr self, wire::envelope& e) {
         }
       },
       e.body);
+}
+
+/// Cluster mode: builds of pipelines handed off to another node leave without a cancel (the new
+/// owner adopts them) and without a release (the queue withdrew them itself).
+void forget_builds(self_ptr self, const std::vector<std::int64_t>& ids) {
+  auto& st = self->state;
+  for (auto id : ids) {
+    st.builds.erase(id);
+    st.revoked.erase(id);  // the new owner decides about its attempts
+  }
+  if (st.stopped && st.builds.empty()) {
+    st.stopped->deliver(st.cancelled_on_stop);
+    st.stopped.reset();
+  }
 }
 
 /// DELETE /workers/{name}: a stale worker leaves the list now; a live one is refused (it would
@@ -610,6 +670,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
   st.opts = std::move(opts);
   st.out = std::move(out);
   st.ears.id = probe_id();
+  st.next_check = first_check_id(st.opts);
   send_probe(self);
   publish_hearing(self);
   self->delayed_send(self, tick_every, proto::tick_atom::value);
@@ -624,9 +685,10 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
       [self](proto::run_check_atom, proto::check_work& work) {
         auto& st = self->state;
         auto id = st.next_check++;
+        auto reply = st.opts.cluster ? check_partition(st) : -1;
         st.checks[id] = {work.owner, work.sequence,
                          clock_type::now() + work.timeout + st.opts.lease, work.tags,
-                         clock_type::now()};
+                         clock_type::now(), reply};
         wire::run_check m;
         m.sequence = id;
         m.resource = work.resource;
@@ -634,6 +696,7 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         m.command = std::move(work.command);
         m.timeout = work.timeout;
         m.secrets = std::move(work.secrets);
+        set_reply(st, m, reply);
         send_wire(self, topic_for(self, st.opts.names.checks(), work.tags), std::move(m));
       },
       [self](proto::cancel_atom, proto::build_key key, const std::string& reason) {
@@ -691,7 +754,22 @@ kafka_dispatcher_actor::behavior_type dispatcher_behavior(self_ptr self,
         tick(self);
         self->delayed_send(self, tick_every, proto::tick_atom::value);
       },
+      [self](proto::forget_atom, const std::vector<std::int64_t>& ids) {
+        forget_builds(self, ids);
+      },
   };
+}
+
+/// One worker message read from Kafka, decoded on the reader's thread and handed to the actor.
+void hand_over(const kafka_dispatcher_actor& self, hop_meter& hops, const std::string& topic,
+               const std::string& payload) {
+  try {
+    auto e = wire::decode(payload);
+    hops.observe(topic, e.sent_at_ms, wire::now_ms());
+    caf::anon_send(self, proto::wire_atom::value, std::move(e));
+  } catch (const wire::decode_error& e) {
+    caf::anon_send(self, proto::wire_atom::value, std::string("undecodable: ") + e.what());
+  }
 }
 
 }  // namespace
@@ -737,34 +815,65 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
     throw std::runtime_error("cannot create the Kafka topics: " + err);
   auto out = std::make_shared<producer>(opts.brokers);
   auto self = sys.spawn(dispatcher_behavior, std::move(out), opts);
-  // the events consumer: a group of the servers of this prefix, so a restarted server goes on
-  // where the last one stopped
+  // the events consumer. Single mode: a group of the servers of this prefix, so a restarted
+  // server goes on where the last one stopped. Cluster mode: every node reads every partition
+  // from its end, outside any group (heartbeats are for all; the events of builds come back on
+  // the input topic, whose offsets the cluster's group keeps)
   auto events = std::make_shared<events_thread>();
-  auto in = std::make_shared<consumer>(opts.brokers, names.server_group(), true);
-  if (auto err = in->subscribe({names.events()}); !err.empty())
-    throw std::runtime_error("cannot subscribe to " + names.events() + ": " + err);
-  events->thread = std::thread([events_raw = events.get(), in, self, hops = opts.hops] {
+  bool grouped = !opts.cluster;
+  auto group = grouped ? names.server_group() : names.server_group() + "." + opts.cluster->name;
+  auto in = std::make_shared<consumer>(opts.brokers, group, true);
+  auto err = grouped ? in->subscribe({names.events()}) : in->assign_all(names.events());
+  if (!err.empty())
+    throw std::runtime_error((grouped ? "cannot subscribe to " : "cannot assign ") +
+                             names.events() + ": " + err);
+  events->thread = std::thread([events_raw = events.get(), in, self, hops = opts.hops, grouped] {
     // handed to the actor, then committed in batches: a restarted server reads the events of the
     // last moments again, which the actor ignores (seen, or of an attempt that is over)
     offset_batch handed(std::chrono::milliseconds(200));
     while (!events_raw->stop) {
-      handed.commit(*in);
+      if (grouped) handed.commit(*in);
       auto m = in->poll(std::chrono::milliseconds(100));
       if (!m) continue;
-      try {
-        auto e = wire::decode(m->payload);
-        hops->observe(m->topic, e.sent_at_ms, wire::now_ms());
-        caf::anon_send(self, proto::wire_atom::value, std::move(e));
-      } catch (const wire::decode_error& e) {
-        caf::anon_send(self, proto::wire_atom::value, std::string("undecodable: ") + e.what());
-      }
-      handed.done(*m);
+      hand_over(self, *hops, m->topic, m->payload);
+      if (grouped) handed.done(*m);
     }
-    handed.commit(*in, true);
+    if (grouped) handed.commit(*in, true);
   });
   // the thread stops when the actor goes
   self->attach_functor([events] { events->stop = true; });
   return self;
+}
+
+void feed_input(const kafka_dispatcher_actor& dispatcher, hop_meter& hops,
+                const std::string& topic, const std::string& payload) {
+  hand_over(dispatcher, hops, topic, payload);
+}
+
+namespace {
+template <typename T, typename = void>
+struct has_build_id : std::false_type {};
+template <typename T>
+struct has_build_id<T, std::void_t<decltype(std::declval<const T&>().build_id)>>
+    : std::true_type {};
+}  // namespace
+
+std::optional<std::int64_t> build_of(const wire::message& m) {
+  return std::visit(
+      [](const auto& body) -> std::optional<std::int64_t> {
+        if constexpr (has_build_id<std::decay_t<decltype(body)>>::value)
+          return body.build_id;
+        else
+          return std::nullopt;
+      },
+      m);
+}
+
+int shared_slots(int concurrency, const std::vector<std::pair<std::int64_t, int>>& running,
+                 const std::function<bool(std::int64_t)>& owns) {
+  auto foreign = std::count_if(running.begin(), running.end(),
+                               [&](const auto& r) { return !owns(r.first); });
+  return std::max(0, concurrency - static_cast<int>(foreign));
 }
 
 }  // namespace pikoci::kafka
