@@ -19,6 +19,8 @@ const char* to_string(errc e) {
     case errc::draining: return "draining";
     case errc::store_unavailable: return "store_unavailable";
     case errc::pipeline_restarting: return "pipeline_restarting";
+    case errc::not_owner: return "not_owner";
+    case errc::partition_moving: return "partition_moving";
     case errc::internal: return "internal";
   }
   return "internal";

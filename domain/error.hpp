@@ -25,6 +25,12 @@ enum class errc {
   draining,
   store_unavailable,    // the store takes no writes (full or read-only disk); reads still work
   pipeline_restarting,  // the pipeline's actors failed and it is being restored
+  /// Cluster mode: the pipeline's partition is owned by another node. Never shown to users: the
+  /// HTTP edge forwards the request to the owner (`details.partition` says which partition).
+  not_owner,
+  /// Cluster mode: the pipeline's partition is moving between nodes (restoring on its new owner,
+  /// or its owner is gone and no other took it yet) for longer than the edge waits.
+  partition_moving,
   internal,
 };
 

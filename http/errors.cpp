@@ -44,6 +44,10 @@ entry lookup(domain::errc e) {
       return {503, 5};
     case errc::pipeline_restarting:
       return {503, 1};
+    case errc::partition_moving:  // a new owner takes it within seconds
+      return {503, 1};
+    case errc::not_owner:  // forwarded by the edge; only reaches a client when it cannot be
+      return {503, 1};
     case errc::internal:
       return {500, 0};
   }
