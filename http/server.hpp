@@ -4,6 +4,7 @@
 // the node through its gateway without blocking; the reply is written when the node answers.
 // Only server.cpp and routes.cpp include RESTinio (it is expensive to compile).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,9 +14,28 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "auth/auth.hpp"
+#include "domain/cluster.hpp"
+#include "domain/members.hpp"
 #include "persistence/artifact_store.hpp"
 
 namespace pikoci::http {
+
+/// Cluster mode (`--cluster`): what the edge needs to send a request to the node that owns it and
+/// to show the cluster. Filled by the composition root; the cluster manager keeps `table` and the
+/// members' hellos up to date.
+struct cluster_view {
+  std::string name;        ///< `--cluster`
+  int partitions = 12;     ///< P: pipeline p is in partition persistence::partition_of(p, P)
+  std::string self_id;     ///< this node's member id
+  std::string self_url;    ///< this node's `--advertise-url`
+  /// The state of each partition on this node (0..P-1, and G = P for users and team secrets).
+  std::shared_ptr<const domain::cluster::partition_table> table;
+  /// The live members at a time (ms since the epoch), this node included once it said hello.
+  std::function<std::vector<domain::member>(domain::wall_ms)> live;
+  /// How long a request for a partition that is moving (no owner yet, or restoring) waits before
+  /// 503 `partition_moving` with Retry-After (`--move-wait`).
+  std::chrono::milliseconds move_wait{10000};
+};
 
 /// What the API needs from the rest of the node. Filled by the composition root.
 struct node_view {
@@ -29,6 +49,8 @@ struct node_view {
   std::shared_ptr<const auth::user_store> users;
   /// The artifact routes' store (built-in `artifact` type); none: they answer 404.
   std::shared_ptr<persistence::artifact_store> artifacts;
+  /// Set in cluster mode; null for a single node.
+  std::shared_ptr<const cluster_view> cluster;
 };
 
 /// Limits of the edge (docs/operations.md, "Limits").
