@@ -38,6 +38,8 @@ const char* to_string(partition_state s) {
       return "idle";
     case partition_state::restoring:
       return "restoring";
+    case partition_state::adopting:
+      return "adopting";
     case partition_state::active:
       return "active";
     case partition_state::moving:

@@ -24,9 +24,19 @@ namespace pikoci::domain::cluster {
 /// global partition G takes the index P.
 constexpr int max_partitions = 63;
 
-/// Where a partition is on this node: idle → restoring → active → moving → idle, or lost (taken
-/// away without a handoff) and fenced (another owner claimed it while we wrote).
-enum class partition_state : std::uint8_t { idle, restoring, active, moving, lost, fenced };
+/// Where a partition is on this node: idle → restoring → adopting → active → moving → idle, or
+/// lost (taken away without a handoff) and fenced (another owner claimed it while we wrote).
+/// `restoring`: its state is being caught up and claimed; `adopting`: claimed, its pipelines are
+/// coming back (their writes are taken, requests still wait); `active`: served.
+enum class partition_state : std::uint8_t {
+  idle,
+  restoring,
+  active,
+  moving,
+  lost,
+  fenced,
+  adopting
+};
 
 /// "idle", "restoring", ... as `GET /cluster` shows them.
 const char* to_string(partition_state s);

@@ -14,6 +14,7 @@
 #include "actors/server/store_writer.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "node/secret_access.hpp"
+#include "persistence/partitioning.hpp"
 #include "persistence/snapshot.hpp"
 
 
@@ -48,6 +49,10 @@ struct runtime::impl {
   proto::execution_queue_actor queue;
   proto::registry_actor registry;
   proto::store_writer_actor store;
+  server::cluster_writer_actor cluster_writer;  // cluster mode: `store` is this one
+  std::shared_ptr<persistence::store> db;
+  std::shared_ptr<kafka::hop_meter> hops;
+  int partitions = 0;  // cluster mode: P
   proto::outbox_actor outbox;
   caf::actor bridge;
   proto::gateway gate;
@@ -77,15 +82,31 @@ struct runtime::impl {
       dispatcher = caf::actor_cast<proto::dispatcher_actor>(embedded);
       worker = caf::actor_cast<caf::actor>(embedded);
     }
-    auto db = opts.store ? opts.store : persistence::open_memory_store();
+    db = opts.store ? opts.store : persistence::open_memory_store();
+    if (opts.kafka) hops = opts.kafka->hops;
     persistence::decode_stored_names(*db);
-    auto stored = persistence::load_pipelines(*db);
-    queue = server::spawn_execution_queue(
-        sys, {opts.max_in_flight, opts.max_queue_size, pool, !stored.empty()}, dispatcher);
+    // a cluster node restores a partition's pipelines when it gains the partition (`gain`)
+    auto stored = opts.cluster ? std::vector<persistence::stored_pipeline>{}
+                               : persistence::load_pipelines(*db);
+    server::queue_limits limits{opts.max_in_flight, opts.max_queue_size, pool, !stored.empty()};
+    limits.cluster = opts.cluster.has_value();
+    queue = server::spawn_execution_queue(sys, limits, dispatcher);
     if (opts.kafka)
       caf::anon_send(caf::actor_cast<kafka::kafka_dispatcher_actor>(worker),
                      proto::slots_atom::value, caf::actor_cast<proto::slot_listener_actor>(queue));
-    store = server::spawn_store_writer(sys, db);
+    if (opts.cluster) {
+      partitions = opts.cluster->partitions;
+      server::cluster_writer_options w;
+      w.store = db;
+      w.sink = opts.cluster->sink;
+      w.partitions = opts.cluster->table;
+      w.partition_count = partitions;
+      w.on_fenced = opts.cluster->on_fenced;
+      cluster_writer = server::spawn_cluster_writer(sys, w);
+      store = caf::actor_cast<proto::store_writer_actor>(cluster_writer);
+    } else {
+      store = server::spawn_store_writer(sys, db);
+    }
     server::context ctx;
     ctx.queue = queue;
     ctx.dispatcher = dispatcher;
@@ -99,8 +120,21 @@ struct runtime::impl {
     ctx.load_limits = opts.pipeline_limits;
     ctx.artifacts = opts.artifacts;
     ctx.outbox_figures = std::make_shared<proto::outbox_figures>();
-    outbox = server::spawn_outbox(sys, opts.notify, store, server::load_outbox(*db),
-                                  ctx.outbox_figures);
+    auto notify = opts.notify;
+    if (opts.cluster) {
+      ctx.partition_count = partitions;
+      ctx.partitions = opts.cluster->table;
+      ctx.catalog = opts.cluster->catalog;
+      for (int k = 0; k < partitions; ++k) {
+        ctx.partition_build_ids.push_back(std::make_shared<model::id_source>(k));
+        ctx.partition_version_ids.push_back(std::make_shared<model::id_source>(k));
+      }
+      notify.partitions = partitions;  // each partition's messages come with it (`gain`)
+    }
+    outbox = server::spawn_outbox(
+        sys, notify, store,
+        opts.cluster ? std::vector<model::notification_message>{} : server::load_outbox(*db),
+        ctx.outbox_figures);
     ctx.outbox = outbox;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(proto::bridge);
@@ -145,6 +179,51 @@ bool runtime::write(persistence::batch ops) {
 
 caf::actor_system& runtime::system() {
   return impl_->sys;
+}
+
+int runtime::gain(int k) {
+  auto& im = *impl_;
+  const int parts = im.partitions;
+  auto stored = persistence::load_pipelines(
+      *im.db, [k, parts](std::string_view p) { return persistence::partition_of(p, parts) == k; });
+  std::vector<model::notification_message> messages;
+  for (auto& m : server::load_outbox(*im.db))
+    if (persistence::partition_of(m.pipeline, parts) == k) messages.push_back(std::move(m));
+  caf::scoped_actor self{im.sys};
+  int restored = 0;
+  self->request(im.registry, caf::infinite, proto::gain_atom::value, std::move(stored))
+      .receive([&](int n) { restored = n; }, [](caf::error&) {});
+  caf::anon_send(im.outbox, proto::gain_atom::value, k, std::move(messages));
+  return restored;
+}
+
+bool runtime::hand_off(int k, std::chrono::milliseconds timeout) {
+  auto& im = *impl_;
+  caf::scoped_actor self{im.sys};
+  int moved = 0;
+  self->request(im.registry, timeout, proto::handoff_atom::value, k)
+      .receive([&](int n) { moved = n; },
+               [&](caf::error& e) {
+                 spdlog::warn("event=cluster.handoff_slow partition={} error=\"{}\"", k,
+                              caf::to_string(e));
+               });
+  caf::anon_send(im.outbox, proto::drop_atom::value, k);
+  bool drained = false;
+  self->request(im.cluster_writer, timeout, proto::drain_atom::value, k)
+      .receive([&](bool ok) { drained = ok; }, [](caf::error&) {});
+  spdlog::info("event=cluster.handed_off partition={} pipelines={} drained={}", k, moved, drained);
+  return drained;
+}
+
+void runtime::feed_input(const std::string& topic, const std::string& payload) {
+  auto& im = *impl_;
+  if (!im.hops) return;
+  kafka::feed_input(caf::actor_cast<kafka::kafka_dispatcher_actor>(im.worker), *im.hops, topic,
+                    payload);
+}
+
+void runtime::replicate(const std::string& key, const std::optional<std::string>& value) {
+  caf::anon_send(impl_->registry, proto::replicated_atom::value, key, value);
 }
 
 const proto::gateway& runtime::gateway() const {

@@ -8,11 +8,13 @@
 
 #include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
+#include "actors/server/cluster_writer.hpp"
 #include "actors/worker/build_executor.hpp"
 #include "auth/auth.hpp"
 #include "auth/secret_box.hpp"
 #include "config/pipeline/load.hpp"
 #include "connectors/kafka/dispatcher.hpp"
+#include "domain/cluster.hpp"
 #include "persistence/artifact_store.hpp"
 #include "persistence/store.hpp"
 
@@ -50,6 +52,19 @@ struct runtime_options {
   /// `pikoci-node run`: builds only from explicit triggers, resources checked only when asked,
   /// secrets never fetched.
   bool local_run = false;
+  /// Cluster mode (`--cluster`, docs/cluster.md): set by the composition root with the cluster
+  /// manager's parts. The store is written through the cluster writer (a partition's changes
+  /// reach its changelog first), nothing is restored at start (each partition's pipelines come
+  /// back when this node gains it: `gain`), ids are drawn per partition.
+  struct cluster_parts {
+    int partitions = 12;  ///< P
+    std::shared_ptr<domain::cluster::partition_table> table;
+    std::shared_ptr<server::changelog_sink> sink;
+    /// Told when a commit of partition k was fenced (another node owns k now).
+    std::function<void(int k)> on_fenced;
+    std::shared_ptr<domain::cluster::catalog> catalog;
+  };
+  std::optional<cluster_parts> cluster;
 };
 
 /// Where build processes of this node run, with which environment and grace period.
@@ -82,6 +97,21 @@ class runtime {
 
   /// The actor system (a server with `--run-worker` and Kafka runs its worker in it).
   caf::actor_system& system();
+
+  // ---- cluster mode: what the cluster manager drives (blocking; never from a CAF thread)
+
+  /// Partition k is restored into the store: its pipelines come back (running builds adopted,
+  /// pending ones held until all are back) and its notifications are sent from here. Returns how
+  /// many pipelines came back.
+  int gain(int k);
+  /// Partition k leaves this node: its pipelines stop here without cancelling anything, the
+  /// writes of k in flight are committed or refused (bounded by `timeout`), its notifications
+  /// stop. False when the writer did not drain in time.
+  bool hand_off(int k, std::chrono::milliseconds timeout);
+  /// A record of the cluster's input topic: a worker's message for a build of this node.
+  void feed_input(const std::string& topic, const std::string& payload);
+  /// A record of the global topic (already in the store): users, secrets, the catalog.
+  void replicate(const std::string& key, const std::optional<std::string>& value);
 
  private:
   struct impl;

@@ -21,6 +21,7 @@
 #include "connectors/kafka/presence.hpp"
 #include "connectors/process/containment.hpp"
 #include "http/server.hpp"
+#include "node/cluster_manager.hpp"
 #include "node/remote_worker.hpp"
 #include "node/runtime.hpp"
 #include "node/secret_access.hpp"
@@ -243,7 +244,14 @@ bool join_prefix(const server_flags& flags, std::unique_ptr<kafka::presence>& ou
   opts.self.started_at = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  if (flags.port != 0) opts.self.advertise_url = local_url(flags, flags.port);
+  if (!flags.cluster.empty()) {
+    opts.self.mode = domain::member_mode::cluster;
+    opts.self.cluster = flags.cluster;
+  }
+  if (!flags.advertise_url.empty())
+    opts.self.advertise_url = flags.advertise_url;
+  else if (flags.port != 0)
+    opts.self.advertise_url = local_url(flags, flags.port);
   try {
     out = std::make_unique<kafka::presence>(opts);
   } catch (const std::runtime_error& e) {
@@ -255,6 +263,40 @@ bool join_prefix(const server_flags& flags, std::unique_ptr<kafka::presence>& ou
   if (why.empty()) return true;
   spdlog::error("event=node.refused member={} error=\"{}\"", opts.self.member_id, why);
   return false;
+}
+
+/// `--cluster`: the cluster manager (its topics created when missing), and the runtime set up to
+/// write through it. False when it cannot start (logged).
+bool join_cluster(const server_flags& flags, const kafka::presence& presence, runtime_options& ro,
+                  std::unique_ptr<cluster_manager>& out) {
+  if (flags.cluster.empty()) return true;
+  cluster_options c;
+  c.brokers = flags.kafka_brokers;
+  c.prefix = flags.kafka_topic_prefix;
+  c.cluster = flags.cluster;
+  c.partitions = flags.cluster_partitions;
+  c.member = presence.self().member_id;
+  c.session_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+      pipeline::parse_duration(flags.member_timeout).value_or(std::chrono::seconds(6)));
+  if (!ro.store) ro.store = persistence::open_memory_store();
+  c.store = ro.store;
+  try {
+    out = std::make_unique<cluster_manager>(c);
+  } catch (const std::runtime_error& e) {
+    spdlog::error("event=cluster.unavailable cluster={} error=\"{}\"", flags.cluster, e.what());
+    return false;
+  }
+  runtime_options::cluster_parts parts;
+  parts.partitions = c.partitions;
+  parts.table = out->table();
+  parts.sink = out->sink();
+  parts.catalog = out->catalog();
+  parts.on_fenced = [m = out.get()](int k) { m->fenced(k); };
+  ro.cluster = parts;
+  ro.kafka->cluster = kafka::dispatcher_cluster{flags.cluster, c.partitions, out->table()};
+  spdlog::info("event=cluster.joining cluster={} partitions={} member={}", flags.cluster,
+               c.partitions, c.member);
+  return true;
 }
 
 /// `--db-system rocksdb`: the store opened into `ro.store`. False when it cannot be (logged).
@@ -348,23 +390,52 @@ std::function<nlohmann::json()> health_of(const server_flags& flags, const runti
   };
 }
 
+/// Milliseconds since the Unix epoch, now.
+domain::wall_ms wall_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// What the HTTP edge needs of this node.
 http::node_view view_of(const server_flags& flags, const runtime_options& ro, runtime& rt,
-                        std::shared_ptr<auth::user_store> users) {
+                        std::shared_ptr<auth::user_store> users, const kafka::presence* presence) {
   http::node_view view;
   view.health = health_of(flags, ro);
   view.node = rt.gateway();
-  view.worker_hello = [k = ro.kafka]() -> nlohmann::json {
+  view.worker_hello = [k = ro.kafka, presence,
+                       cluster = flags.cluster]() -> nlohmann::json {
     if (!k) return nullptr;
     // a worker that lost the brokers asks whether the server still hears them (its lease)
     nlohmann::json broker{{"reachable", k->broker->broker_reachable()},
                           {"heard_for_ms", k->broker->heard_for().count()}};
-    return {{"pubsub", "kafka"},
-            {"kafka",
-             {{"topic_prefix", k->names.prefix},
-              {"lease_ms", k->lease.count()},
-              {"broker", std::move(broker)}}}};
+    nlohmann::json out{{"pubsub", "kafka"},
+                       {"kafka",
+                        {{"topic_prefix", k->names.prefix},
+                         {"lease_ms", k->lease.count()},
+                         {"broker", std::move(broker)}}}};
+    if (!cluster.empty() && presence) {
+      // the servers a worker may ask its lease question when this one is gone
+      auto members = nlohmann::json::array();
+      for (const auto& m : presence->directory().live(wall_now()))
+        if (m.last.advertise_url)
+          members.push_back({{"member_id", m.last.member_id}, {"url", *m.last.advertise_url}});
+      out["cluster"] = {{"name", cluster}, {"members", std::move(members)}};
+    }
+    return out;
   };
+  if (!flags.cluster.empty() && presence && ro.cluster) {
+    auto c = std::make_shared<http::cluster_view>();
+    c->name = flags.cluster;
+    c->partitions = ro.cluster->partitions;
+    c->self_id = presence->self().member_id;
+    c->self_url = presence->self().advertise_url.value_or("");
+    c->table = ro.cluster->table;
+    c->live = [presence](domain::wall_ms now) { return presence->directory().live(now); };
+    c->move_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        pipeline::parse_duration(flags.move_wait).value_or(std::chrono::seconds(10)));
+    view.cluster = std::move(c);
+  }
   view.jwt_secret = flags.jwt_secret;
   view.users = std::move(users);
   view.artifacts = ro.artifacts;
@@ -451,6 +522,8 @@ int run_server(const server_flags& flags) {
   if (!join_prefix(flags, presence)) return 1;
   auto ro = runtime_options_of(flags);
   if (!open_store(flags, ro)) return 1;
+  std::unique_ptr<cluster_manager> cluster;  // left before the runtime goes
+  if (presence && !join_cluster(flags, *presence, ro, cluster)) return 1;
   auto users = admin_users(flags, ro);
   if (!users) return 1;
   ro.users = users;
@@ -465,6 +538,10 @@ int run_server(const server_flags& flags) {
   if (!set_startup_pipeline(flags, rt)) return 1;
   std::unique_ptr<remote_worker> local_worker;
   if (!start_local_worker(flags, ro, rt, local_worker)) return 1;
+  if (cluster)
+    cluster->start(rt, [p = presence.get()](const std::map<int, domain::partition_claim>& owned) {
+      p->update([&](domain::hello& h) { h.owned = owned; });
+    });
 
   std::unique_ptr<http::server> api;
   try {
@@ -473,22 +550,34 @@ int run_server(const server_flags& flags) {
     http_opts.port = flags.port;
     http_opts.max_connections = max_connections(flags, fd_limit);
     http_opts.max_artifact_bytes = static_cast<std::size_t>(flags.max_artifact_size) << 20;
-    api = http::start_server(http_opts, view_of(flags, ro, rt, users));
+    api = http::start_server(http_opts, view_of(flags, ro, rt, users, presence.get()));
   } catch (const std::exception& e) {
     // the message names the address ("cannot listen on HOST:PORT: ...")
     spdlog::error("event=http.listen_failed error=\"{}\"", e.what());
     return 1;
   }
   ro.node_handlers->set(handler_env_of(flags, api->port()));
-  if (presence) presence->advertise(local_url(flags, api->port()));
+  if (presence)
+    presence->advertise(flags.advertise_url.empty() ? local_url(flags, api->port())
+                                                    : flags.advertise_url);
   std::string shown_host = flags.host == "0.0.0.0" ? "127.0.0.1" : flags.host;
   spdlog::info("event=node.ready url=http://{}:{} port={}", shown_host, api->port(), api->port());
   announce_credentials(flags, ro, rt, *users);
 
-  wait_until_stopped(flags, rt);
-  // Pending builds stay pending (with a store they run after the restart); running builds are
-  // cancelled and recorded so before the API goes away.
-  int cancelled = rt.stop_builds();
+  int cancelled = 0;
+  if (cluster) {
+    // A cluster node's builds belong to the cluster: any stop signal hands every partition
+    // over (pipelines, pending and running builds go on at their new owners); nothing is
+    // cancelled.
+    wait_stop_signal("server");
+    cluster->leave();
+    spdlog::info("event=cluster.left cluster={}", flags.cluster);
+  } else {
+    wait_until_stopped(flags, rt);
+    // Pending builds stay pending (with a store they run after the restart); running builds
+    // are cancelled and recorded so before the API goes away.
+    cancelled = rt.stop_builds();
+  }
   if (local_worker) local_worker->stop(ro.grace);
   local_worker.reset();
   api->stop();

@@ -165,7 +165,9 @@ using registry_actor = caf::typed_actor<
     caf::replies_to<gain_atom, std::vector<persistence::stored_pipeline>>::with<int>,
     // cluster: these pipelines move to another node; nothing is cancelled or written; replies
     // how many were handed off, once their actors are gone
-    caf::replies_to<handoff_atom, std::vector<std::string> /*pipelines*/>::with<int>>::
+    caf::replies_to<handoff_atom, std::vector<std::string> /*pipelines*/>::with<int>,
+    // cluster: every pipeline of partition k here moves to another node (as above)
+    caf::replies_to<handoff_atom, int /*partition*/>::with<int>>::
     extend_with<node_operations>::extend_with<pipeline_operations>::extend_with<job_operations>::
     extend_with<outbox_operations>::extend_with<replicated_input>;
 

@@ -184,7 +184,8 @@ commit_outcome commit_partition(shared_env& env, int k, persistence::batch& ops)
       break;
     case commit_outcome::fenced:
       if (env.partitions->change(k, partition_state::active, partition_state::fenced) ||
-          env.partitions->change(k, partition_state::moving, partition_state::fenced)) {
+          env.partitions->change(k, partition_state::moving, partition_state::fenced) ||
+          env.partitions->change(k, partition_state::adopting, partition_state::fenced)) {
         spdlog::error("event=partition.fenced partition={} error=\"{}\"", k, r.error);
         if (env.on_fenced) env.on_fenced(k);
       }
@@ -288,7 +289,8 @@ void start(self_ptr self, int i) {
   auto& l = st.lanes[i];
   if (l.busy || l.down) return;
   auto s = i == local_lane ? partition_state::active : st.env->partitions->get(i);
-  if (s != partition_state::active && s != partition_state::moving) {
+  if (s != partition_state::active && s != partition_state::moving &&
+      s != partition_state::adopting) {
     refuse_gathered(self, i, s);
   } else if (l.pending.empty() && !l.recover_next) {
     auto ids = std::move(l.waiting);  // waiters without ops here (barriers): all before is in
@@ -333,7 +335,7 @@ std::string split(const shared_env& env, persistence::batch& ops,
   }
   for (const auto& [i, part] : parts) {
     auto s = i == local_lane ? partition_state::active : env.partitions->get(i);
-    if (s != partition_state::active)
+    if (s != partition_state::active && s != partition_state::adopting)
       return "partition " + std::to_string(i) + " is " + domain::cluster::to_string(s);
   }
   return "";

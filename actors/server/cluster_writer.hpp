@@ -12,8 +12,8 @@
 // partition's changelog offset (`changelog::offset_ops`). Local data is never ahead of the
 // changelog. A write is answered true once every part of it is stored.
 //
-// Refusals: a write with a part in a partition that is not `active` here (domain/cluster.hpp)
-// is refused at once (false; unwaited ops are logged and dropped), and so is a write with a
+// Refusals: a write with a part in a partition that is not `active` (or `adopting`: its
+// pipelines are coming back) here (domain/cluster.hpp) is refused at once (false; unwaited ops are logged and dropped), and so is a write with a
 // key of no known route (a bug). A fenced partition answers false from then on and is reported
 // to `on_fenced`. An aborted transaction answers false and keeps what nobody waited for, as the
 // store writer does after a failed write.

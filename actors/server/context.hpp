@@ -51,6 +51,15 @@ struct context {
   /// Cluster mode: every pipeline of the cluster (`catalog/<p>` of the global topic), shared with
   /// the HTTP edge; the registry keeps it from the replicated records. None in single mode.
   std::shared_ptr<domain::cluster::catalog> catalog;
+  /// Cluster mode: the number of pipeline partitions P (pipeline p is in partition
+  /// persistence::partition_of(p, P)); 0 on a single node.
+  int partition_count = 0;
+  /// Cluster mode: the state of each partition on this node (the cluster manager moves it).
+  std::shared_ptr<const domain::cluster::partition_table> partitions;
+  /// Cluster mode: the build and version ids of each partition (`id_source(k)`), indexed by k;
+  /// a pipeline of partition k draws from the k-th. Empty on a single node (`build_ids` and
+  /// `version_ids` then serve every pipeline).
+  std::vector<model::id_source_ptr> partition_build_ids, partition_version_ids;
   /// `pikoci-node run`: builds are made only by explicit triggers (no versions, `passed` or
   /// `on_trigger` hooks make any), resources are checked only when asked, `passed` is not
   /// applied, and approval gates are not to hold builds (nobody is there to approve).

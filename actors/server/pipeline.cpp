@@ -21,6 +21,7 @@
 #include "config/pipeline/json_decode.hpp"
 #include "persistence/crash_point.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/partitioning.hpp"
 #include "persistence/records.hpp"
 
 namespace pikoci::server {
@@ -1273,6 +1274,12 @@ proto::pipeline_actor::behavior_type pipeline_behavior(self_ptr self, std::strin
 }  // namespace
 
 proto::pipeline_actor spawn_pipeline(caf::actor_system& sys, std::string name, context ctx) {
+  // cluster mode: the pipeline draws the ids of its partition
+  if (ctx.partition_count > 0 && !ctx.partition_build_ids.empty()) {
+    auto k = static_cast<std::size_t>(persistence::partition_of(name, ctx.partition_count));
+    ctx.build_ids = ctx.partition_build_ids.at(k);
+    ctx.version_ids = ctx.partition_version_ids.at(k);
+  }
   return sys.spawn(pipeline_behavior, std::move(name), std::move(ctx));
 }
 

@@ -23,6 +23,7 @@
 #include "connectors/http_client/source_fetch.hpp"
 #include "persistence/archive.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/partitioning.hpp"
 #include "persistence/records.hpp"
 #include "persistence/snapshot.hpp"
 
@@ -1084,6 +1085,13 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
         return gain(self, stored);
       },
       [self](proto::handoff_atom, const std::vector<std::string>& names) {
+        return hand_off(self, names);
+      },
+      [self](proto::handoff_atom, int k) {
+        std::vector<std::string> names;
+        const int parts = self->state.ctx.partition_count;
+        for (const auto& [name, actor] : self->state.pipelines)
+          if (parts > 0 && persistence::partition_of(name, parts) == k) names.push_back(name);
         return hand_off(self, names);
       },
       // ---- cluster mode: a record of the global topic (protocols/replicated.hpp)

@@ -204,6 +204,40 @@ void add_server_flags(CLI::App& app, server_flags& f) {
        "a temporary directory removed at exit with mem)");
   flag(app, "max-artifact-size", f.max_artifact_size, "MiB one artifact archive may have")
       ->check(CLI::Range(1, 65536));
+  flag(app, "cluster", f.cluster,
+       "run as a node of this cluster: pipelines are shared with the other nodes of the same "
+       "name over Kafka (needs --pubsub-system kafka and --admin-password)")
+      ->check([](const std::string& s) {
+        bool ok = !s.empty() && s.size() <= 64 &&
+                  std::all_of(s.begin(), s.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                           c == '_';
+                  });
+        return ok ? std::string{} : "1 to 64 of a-z, 0-9, '-' and '_': " + s;
+      });
+  flag(app, "advertise-url", f.advertise_url,
+       "the URL other cluster nodes reach this one at (default: http://HOST:PORT as bound)")
+      ->check([](const std::string& s) {
+        return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0
+                   ? std::string{}
+                   : "not an http:// or https:// URL: " + s;
+      });
+  flag(app, "cluster-partitions", f.cluster_partitions,
+       "pipeline partitions of a new cluster (every node of a cluster must give the same)")
+      ->check(CLI::Range(1, 63));
+  auto second_or_more = [](const std::string& s) {
+    auto d = pipeline::parse_duration(s);
+    return d && *d >= std::chrono::seconds(1) ? std::string{}
+                                              : "not a duration of at least 1s: " + s;
+  };
+  flag(app, "member-timeout", f.member_timeout,
+       "a cluster node silent this long loses its partitions to the others (at least the "
+       "brokers' group.min.session.timeout.ms, 6s by default)")
+      ->check(second_or_more);
+  flag(app, "move-wait", f.move_wait,
+       "a request for a pipeline whose partition is moving waits this long, then gets 503 "
+       "partition_moving with Retry-After")
+      ->check(second_or_more);
 }
 
 /// `--X-file F`: reads the secret `--X` from F. Both given is a usage error (printed); so is a file
@@ -687,6 +721,13 @@ std::string server_flags_problem(const server_flags& server) {
     return "--kafka-brokers is required with --pubsub-system kafka";
   if (server.pubsub_system == "mem" && !server.run_worker)
     return "--run-worker=false needs --pubsub-system kafka (nobody could run the work)";
+  if (!server.cluster.empty() && server.pubsub_system != "kafka")
+    return "--cluster needs --pubsub-system kafka (the nodes share their pipelines over it)";
+  if (!server.cluster.empty() && server.admin_password.empty())
+    return "--cluster needs --admin-password (every node must accept the same admin password)";
+  if (!server.cluster.empty() && !server.pipeline_config.empty())
+    return "--pipeline-config is not taken with --cluster: set pipelines through any node "
+           "(pikoci-node client pipelines set)";
   if (server.pipeline_config.empty() != server.pipeline_name.empty())
     return "--pipeline-name and --pipeline-config go together";
   if (!server.pipeline_name.empty() && !pipeline::is_valid_name(server.pipeline_name))

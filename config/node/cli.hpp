@@ -48,6 +48,12 @@ struct server_flags {
   int pipeline_max_jobs = 1000;               // jobs of one pipeline, for_each instances included
   std::string artifact_dir;   // "": <db-path>-artifacts with rocksdb, a temporary one with mem
   int max_artifact_size = 256;  // MiB of one artifact archive
+  // cluster mode (docs/cluster.md)
+  std::string cluster;         // "": a single server
+  std::string advertise_url;   // "": http://<host>:<port> as bound
+  int cluster_partitions = 12;       // P, fixed when the cluster is created
+  std::string member_timeout = "6s";  // a silent node's partitions move after this
+  std::string move_wait = "10s";      // a request for a moving partition waits this long, then 503
 };
 
 /// Flags of `pikoci-node --role worker`.
