@@ -236,7 +236,15 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   }
 
   restore_result restore(int k) {
-    if (k == P) return claim_global();
+    if (k == P) {
+      try {
+        return claim_global();
+      } catch (const std::exception& e) {  // librdkafka refusing a configuration, the store
+        restore_result out;
+        out.error = std::string("claiming the global partition: ") + e.what();
+        return out;
+      }
+    }
     restore_options ro;
     ro.brokers = opts.brokers;
     ro.prefix = opts.prefix;
@@ -252,6 +260,8 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
       auto r = restore(k);
       if (!current(k, g)) return;  // revoked or lost meanwhile: its own job follows
       if (!r.ok()) {
+        spdlog::warn("event=cluster.restore_failed partition={} attempt={} error=\"{}\"", k,
+                     attempt, r.error);
         if (r.lost) {
           spdlog::warn("event=cluster.partition_claimed_elsewhere partition={}", k);
           table->set(k, domain::cluster::partition_state::lost);
@@ -264,7 +274,16 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
       // writes of k are taken from here on (the restored pipelines write as they come back);
       // requests wait until every pipeline of k is back and its running builds adopted
       table->set(k, domain::cluster::partition_state::adopting);
-      int pipelines = k < P ? rt->gain(k) : 0;
+      int pipelines = 0;
+      try {
+        if (k < P) pipelines = rt->gain(k);
+      } catch (const std::exception& e) {  // the store cannot be read
+        spdlog::error("event=cluster.gain_failed partition={} error=\"{}\"", k, e.what());
+        sinks->remove(k);
+        table->set(k, domain::cluster::partition_state::restoring);
+        std::this_thread::sleep_for(std::chrono::seconds(std::min(attempt, 5)));
+        continue;
+      }
       if (!table->change(k, domain::cluster::partition_state::adopting,
                          domain::cluster::partition_state::active))
         return;  // fenced meanwhile: its release is queued behind this job
@@ -282,6 +301,17 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
 
   /// On k's lane: k leaves this node (handed off, lost or fenced).
   void release(int k, bool orderly) {
+    try {
+      release_now(k, orderly);
+    } catch (const std::exception& e) {
+      spdlog::error("event=cluster.release_failed partition={} error=\"{}\"", k, e.what());
+      sinks->remove(k);
+      table->set(k, domain::cluster::partition_state::idle);
+      if (orderly && group) group->handed_off({k});
+    }
+  }
+
+  void release_now(int k, bool orderly) {
     const bool had = [&] {
       std::lock_guard lock(mu);
       return epochs.erase(k) != 0;
