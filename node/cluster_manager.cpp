@@ -7,7 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/auth.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "connectors/kafka/admin.hpp"
+#include "connectors/kafka/client.hpp"
 #include "connectors/kafka/group.hpp"
 #include "connectors/kafka/tail.hpp"
 #include "connectors/kafka/txn.hpp"
@@ -111,6 +114,7 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   claims_listener on_claims;
   std::unique_ptr<kafka::group_member> group;
   std::unique_ptr<kafka::tail> global;
+  std::unique_ptr<kafka::producer> peers;  // records for other nodes on the input topic
   std::atomic<std::int64_t> global_next{0};  // the next offset of the global topic to apply
   std::atomic<bool> leaving{false};
 
@@ -323,6 +327,36 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
     if (orderly && group) group->handed_off({k});
   }
 
+  // ---- records between nodes: a put to a trigger resource, for every partition
+
+  /// The key of a trigger record on the input topic (never a worker message's key).
+  static constexpr const char* trigger_key = "#trigger";
+
+  void broadcast(const std::string& payload) {
+    if (!peers) return;
+    // the body and its HMAC under the cluster's secret: anyone can write to the topic
+    auto record = nlohmann::json{{"body", payload}, {"sig", auth::csrf_token(opts.secret, payload)}}
+                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    for (int k = 0; k < P; ++k)
+      if (!peers->produce(topics.input, trigger_key, record, k))
+        spdlog::error("event=cluster.trigger_not_sent partition={}", k);
+  }
+
+  void take_trigger(int k, const std::string& record) {
+    auto decoded = pipeline::decode_json(record);
+    const auto& j = decoded.value;
+    if (!decoded || !j.is_object() || !j.value("body", nlohmann::json()).is_string() ||
+        !j.value("sig", nlohmann::json()).is_string() ||
+        !auth::csrf_matches(opts.secret, j["body"].get<std::string>(),
+                            j["sig"].get<std::string>())) {
+      spdlog::warn("event=cluster.trigger_refused partition={} error=\"not signed by this "
+                   "cluster\"",
+                   k);
+      return;
+    }
+    rt->deliver_trigger(k, j["body"].get<std::string>());
+  }
+
   // ---- the group's callbacks (its poll thread)
 
   void gained(const kafka::group_member::partitions& ks) {
@@ -375,8 +409,11 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
     };
     cb.on_message = [weak](const kafka::record& r) {
       auto s = weak.lock();
-      if (!s || !r.value) return;
-      if (s->table->active(r.partition)) s->rt->feed_input(s->topics.input, *r.value);
+      if (!s || !r.value || !s->table->active(r.partition)) return;
+      if (r.key == trigger_key)
+        s->take_trigger(r.partition, *r.value);
+      else
+        s->rt->feed_input(s->topics.input, *r.value);
     };
     group = std::make_unique<kafka::group_member>(g, cb);
   }
@@ -417,9 +454,14 @@ void cluster_manager::fenced(int k) {
   im.lanes->post(k, [self = impl_, k] { self->release(k, false); });
 }
 
+void cluster_manager::broadcast_trigger(const std::string& payload) {
+  impl_->broadcast(payload);
+}
+
 void cluster_manager::start(runtime& rt, claims_listener claims) {
   impl_->rt = &rt;
   impl_->on_claims = std::move(claims);
+  impl_->peers = std::make_unique<kafka::producer>(impl_->opts.brokers);
   impl_->follow_global();
   impl_->join();
 }

@@ -49,6 +49,9 @@ struct cluster_options {
   /// How long a handoff may take before the partition counts as lost.
   std::chrono::milliseconds handoff_wait{10000};
   std::shared_ptr<persistence::store> store;
+  /// Signs the records nodes send each other on the input topic (`--jwt-secret`, the same on
+  /// every node): a record that does not carry its signature is dropped.
+  std::string secret;
 };
 
 /// What this node tells the others about its partitions (its hello's `owned`).
@@ -70,6 +73,9 @@ class cluster_manager {
   std::shared_ptr<domain::cluster::catalog> catalog() const;
   /// The cluster writer's report: a commit of k was fenced.
   void fenced(int k);
+  /// Sends a put to a `trigger` resource to the owner of every partition (the runtime's
+  /// `deliver_trigger` there). Any thread; after start().
+  void broadcast_trigger(const std::string& payload);
 
   /// Follows the global topic into the store and `rt`, then joins the group. `rt` must outlive
   /// leave(). `claims` is told every change of the partitions owned here.

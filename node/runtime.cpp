@@ -14,6 +14,7 @@
 #include "actors/server/store_writer.hpp"
 #include "actors/worker/embedded_worker.hpp"
 #include "node/secret_access.hpp"
+#include "config/pipeline/json_decode.hpp"
 #include "persistence/partitioning.hpp"
 #include "persistence/snapshot.hpp"
 
@@ -53,6 +54,7 @@ struct runtime::impl {
   std::shared_ptr<persistence::store> db;
   std::shared_ptr<kafka::hop_meter> hops;
   int partitions = 0;  // cluster mode: P
+  server::trigger_hub_ptr triggers;
   proto::outbox_actor outbox;
   caf::actor bridge;
   proto::gateway gate;
@@ -130,12 +132,21 @@ struct runtime::impl {
         ctx.partition_version_ids.push_back(std::make_shared<model::id_source>(k));
       }
       notify.partitions = partitions;  // each partition's messages come with it (`gain`)
+      // a put to a trigger resource reaches the pipelines of every partition, wherever they are
+      ctx.triggers->set_relay([send = opts.cluster->broadcast_trigger](
+                                  const std::string& from, const std::string& canonical,
+                                  const std::vector<nlohmann::json>& events) {
+        if (send)
+          send(nlohmann::json{{"from", from}, {"canonical", canonical}, {"events", events}}
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      });
     }
     outbox = server::spawn_outbox(
         sys, notify, store,
         opts.cluster ? std::vector<model::notification_message>{} : server::load_outbox(*db),
         ctx.outbox_figures);
     ctx.outbox = outbox;
+    triggers = ctx.triggers;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(proto::bridge);
     gate = proto::gateway(bridge, registry);
@@ -220,6 +231,25 @@ void runtime::feed_input(const std::string& topic, const std::string& payload) {
   if (!im.hops) return;
   kafka::feed_input(caf::actor_cast<kafka::kafka_dispatcher_actor>(im.worker), *im.hops, topic,
                     payload);
+}
+
+void runtime::deliver_trigger(int k, const std::string& payload) {
+  auto& im = *impl_;
+  auto decoded = pipeline::decode_json(payload);
+  const auto& j = decoded.value;
+  if (!decoded.error.empty() || !j.is_object() || !j.value("from", nlohmann::json()).is_string() ||
+      !j.value("canonical", nlohmann::json()).is_string() ||
+      !j.value("events", nlohmann::json()).is_array()) {
+    spdlog::warn("event=cluster.trigger_refused partition={} error=\"{}\"", k,
+                 decoded.error.empty() ? "not a trigger record" : decoded.error);
+    return;
+  }
+  std::vector<nlohmann::json> events(j["events"].begin(), j["events"].end());
+  const int parts = im.partitions;
+  im.triggers->deliver(j["from"].get<std::string>(), j["canonical"].get<std::string>(), events,
+                       [k, parts](const std::string& p) {
+                         return persistence::partition_of(p, parts) == k;
+                       });
 }
 
 void runtime::replicate(const std::string& key, const std::optional<std::string>& value) {

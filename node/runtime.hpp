@@ -63,6 +63,8 @@ struct runtime_options {
     /// Told when a commit of partition k was fenced (another node owns k now).
     std::function<void(int k)> on_fenced;
     std::shared_ptr<domain::cluster::catalog> catalog;
+    /// Sends a put to a `trigger` resource to every partition's owner (`deliver_trigger` there).
+    std::function<void(const std::string& payload)> broadcast_trigger;
   };
   std::optional<cluster_parts> cluster;
 };
@@ -110,6 +112,10 @@ class runtime {
   bool hand_off(int k, std::chrono::milliseconds timeout);
   /// A record of the cluster's input topic: a worker's message for a build of this node.
   void feed_input(const std::string& topic, const std::string& payload);
+  /// A put to a `trigger` resource on some node (`broadcast_trigger`'s payload, read from the
+  /// cluster's input topic): a version for the pipelines of partition k here that declare it.
+  /// A payload that is not one is logged and changes nothing.
+  void deliver_trigger(int k, const std::string& payload);
   /// A record of the global topic (already in the store): users, secrets, the catalog.
   void replicate(const std::string& key, const std::optional<std::string>& value);
 

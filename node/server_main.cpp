@@ -280,6 +280,7 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
       pipeline::parse_duration(flags.member_timeout).value_or(std::chrono::seconds(6)));
   if (!ro.store) ro.store = persistence::open_memory_store();
   c.store = ro.store;
+  c.secret = flags.jwt_secret;
   try {
     out = std::make_unique<cluster_manager>(c);
   } catch (const std::runtime_error& e) {
@@ -292,6 +293,9 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
   parts.sink = out->sink();
   parts.catalog = out->catalog();
   parts.on_fenced = [m = out.get()](int k) { m->fenced(k); };
+  parts.broadcast_trigger = [m = out.get()](const std::string& payload) {
+    m->broadcast_trigger(payload);
+  };
   ro.cluster = parts;
   ro.kafka->cluster = kafka::dispatcher_cluster{flags.cluster, c.partitions, out->table()};
   spdlog::info("event=cluster.joining cluster={} partitions={} member={}", flags.cluster,

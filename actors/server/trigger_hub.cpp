@@ -19,14 +19,35 @@ void trigger_hub::leave(const std::string& pipeline, const caf::actor_addr& acto
 
 void trigger_hub::publish(const std::string& from, const std::string& canonical,
                           const std::vector<nlohmann::json>& events) {
-  std::vector<proto::pipeline_actor> to;
+  relay_fn relay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    relay = relay_;
+  }
+  if (relay) {
+    relay(from, canonical, events);
+    return;
+  }
+  deliver(from, canonical, events, [](const std::string&) { return true; });
+}
+
+void trigger_hub::set_relay(relay_fn relay) {
+  std::lock_guard<std::mutex> lock(mu_);
+  relay_ = std::move(relay);
+}
+
+void trigger_hub::deliver(const std::string& from, const std::string& canonical,
+                          const std::vector<nlohmann::json>& events,
+                          const std::function<bool(const std::string&)>& to) {
+  std::vector<proto::pipeline_actor> actors;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [name, addr] : pipelines_)
-      if (name != from)
-        if (auto actor = caf::actor_cast<proto::pipeline_actor>(addr)) to.push_back(actor);
+      if (name != from && to(name))
+        if (auto actor = caf::actor_cast<proto::pipeline_actor>(addr)) actors.push_back(actor);
   }
-  for (const auto& actor : to) caf::anon_send(actor, proto::found_atom::value, canonical, events);
+  for (const auto& actor : actors)
+    caf::anon_send(actor, proto::found_atom::value, canonical, events);
 }
 
 }  // namespace pikoci::server
