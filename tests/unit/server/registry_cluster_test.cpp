@@ -191,7 +191,7 @@ TEST_SUITE("server registry cluster") {
     auto msg = "pipeline \"" + p + "\" is owned by another node";
     check_not_owner(n.ask(proto::get_pipeline{p}), 1, msg);
     check_not_owner(n.ask(proto::set_pipeline{p, two_jobs, json::object()}), 1, msg);
-    check_not_owner(n.ask(proto::trigger_job{p, "build", {}, {}}), 1, msg);
+    check_not_owner(n.ask(proto::trigger_job{p, "build", {}, {}, ""}), 1, msg);
     check_not_owner(n.ask(proto::delete_pipeline{p}), 1, msg);
     check_not_owner(n.ask(proto::list_builds{p, "build", {}, 0}), 1, msg);
     for (auto s : {partition_state::lost, partition_state::fenced}) {
@@ -260,6 +260,27 @@ TEST_SUITE("server registry cluster") {
     CHECK(resp.status == 503);
     CHECK(std::find(resp.headers.begin(), resp.headers.end(),
                     std::pair<std::string, std::string>{"Retry-After", "1"}) != resp.headers.end());
+  }
+
+  TEST_CASE("at most 10,000 operations wait on a node; more are answered 503 at once") {
+    node n;
+    auto p = name_in(2);
+    n.table->set(2, partition_state::restoring);
+    auto answered = std::make_shared<int>(0);
+    for (int i = 0; i < 10000; ++i)
+      n.sys->spawn([answered, p, reg = n.registry](caf::event_based_actor* self) {
+        self->request(reg, caf::infinite, proto::get_pipeline{p})
+            .then([answered](domain::reply&) { ++*answered; });
+      });
+    n.settle();
+    CHECK(*answered == 0);
+    auto over = n.ask(proto::get_pipeline{p});
+    REQUIRE(over.failed());
+    CHECK(over.code() == domain::errc::partition_moving);
+    CHECK(over.failure->details.value("partition", -1) == 2);
+    n.table->set(2, partition_state::idle);
+    n.pass(std::chrono::milliseconds(25));
+    CHECK(*answered == 10000);
   }
 
   TEST_CASE("a partition that goes idle while operations wait: they are answered not_owner") {
