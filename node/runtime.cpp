@@ -127,6 +127,7 @@ struct runtime::impl {
       ctx.partition_count = partitions;
       ctx.partitions = opts.cluster->table;
       ctx.catalog = opts.cluster->catalog;
+      ctx.move_wait = opts.cluster->move_wait;
       for (int k = 0; k < partitions; ++k) {
         ctx.partition_build_ids.push_back(std::make_shared<model::id_source>(k));
         ctx.partition_version_ids.push_back(std::make_shared<model::id_source>(k));

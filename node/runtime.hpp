@@ -63,6 +63,8 @@ struct runtime_options {
     /// Told when a commit of partition k was fenced (another node owns k now).
     std::function<void(int k)> on_fenced;
     std::shared_ptr<domain::cluster::catalog> catalog;
+    /// How long an operation on a partition that is moving waits (`--move-wait`).
+    std::chrono::milliseconds move_wait{10000};
     /// Sends a put to a `trigger` resource to every partition's owner (`deliver_trigger` there).
     std::function<void(const std::string& payload)> broadcast_trigger;
   };

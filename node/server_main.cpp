@@ -292,6 +292,8 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
   parts.table = out->table();
   parts.sink = out->sink();
   parts.catalog = out->catalog();
+  parts.move_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+      pipeline::parse_duration(flags.move_wait).value_or(std::chrono::seconds(10)));
   parts.on_fenced = [m = out.get()](int k) { m->fenced(k); };
   parts.broadcast_trigger = [m = out.get()](const std::string& payload) {
     m->broadcast_trigger(payload);

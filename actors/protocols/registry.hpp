@@ -3,6 +3,12 @@
 // It loads pipeline text (parse + validate), spawns pipeline actors, hands each pipeline-scoped
 // operation to its pipeline (refusing changes while the store takes no writes, and while the
 // pipeline restarts) and answers node-wide ones (lists across pipelines, queue, workers).
+//
+// Cluster mode (`context::partition_count` > 0): an operation on one pipeline (and a write of the
+// users or team secrets, partition G = P) runs only while its partition is `active` on this node.
+// On a partition that is `restoring` or `moving` here it waits (in arrival order, at most
+// `context::move_wait`, then 503 `partition_moving`); on one this node does not own it is
+// answered `not_owner` with `details.partition` (the HTTP edge forwards it to the owner).
 
 #include "actors/protocols/outbox.hpp"
 #include "actors/protocols/pipeline.hpp"
@@ -167,7 +173,9 @@ using registry_actor = caf::typed_actor<
     // how many were handed off, once their actors are gone
     caf::replies_to<handoff_atom, std::vector<std::string> /*pipelines*/>::with<int>,
     // cluster: every pipeline of partition k here moves to another node (as above)
-    caf::replies_to<handoff_atom, int /*partition*/>::with<int>>::
+    caf::replies_to<handoff_atom, int /*partition*/>::with<int>,
+    // cluster: its own timer, while operations wait for their partition to become active here
+    caf::reacts_to<tick_atom>>::
     extend_with<node_operations>::extend_with<pipeline_operations>::extend_with<job_operations>::
     extend_with<outbox_operations>::extend_with<replicated_input>;
 

@@ -2,7 +2,9 @@
 // What every server-side actor of a node shares: the execution queue, the worker side and the
 // global id sources. Handed down by the registry to pipelines, jobs and checkers.
 
+#include <chrono>
 #include <functional>
+#include <memory>
 
 #include "actors/model/ids.hpp"
 #include "actors/protocols/events.hpp"
@@ -49,13 +51,21 @@ struct context {
   /// the registry changes it and writes the accounts.
   std::shared_ptr<auth::user_store> users;
   /// Cluster mode: every pipeline of the cluster (`catalog/<p>` of the global topic), shared with
-  /// the HTTP edge; the registry keeps it from the replicated records. None in single mode.
+  /// the HTTP edge; the registry keeps it from the replicated records (and applies this node's
+  /// own writes at once, so a change reads back here before its record comes back). None in
+  /// single mode.
   std::shared_ptr<domain::cluster::catalog> catalog;
-  /// Cluster mode: the number of pipeline partitions P (pipeline p is in partition
-  /// persistence::partition_of(p, P)); 0 on a single node.
+  /// Cluster mode: P, the number of pipeline partitions (pipeline p is in partition
+  /// `persistence::partition_of(p, P)`; users and team secrets in G = P). 0: single mode, every
+  /// pipeline is this node's and nothing below is read.
   int partition_count = 0;
-  /// Cluster mode: the state of each partition on this node (the cluster manager moves it).
+  /// Cluster mode: the state of each partition on this node, changed by the cluster manager.
+  /// An operation on a pipeline runs only while its partition is `active` here; none: no
+  /// partition is this node's.
   std::shared_ptr<const domain::cluster::partition_table> partitions;
+  /// Cluster mode: how long an operation on a partition that is restoring or moving waits for it
+  /// to become active here before 503 `partition_moving` (`--move-wait`).
+  std::chrono::milliseconds move_wait{10000};
   /// Cluster mode: the build and version ids of each partition (`id_source(k)`), indexed by k;
   /// a pipeline of partition k draws from the k-th. Empty on a single node (`build_ids` and
   /// `version_ids` then serve every pipeline).

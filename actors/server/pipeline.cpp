@@ -162,14 +162,44 @@ persistence::write_op doc_op(self_ptr self) {
   return set_json(persistence::keys::pipeline(st.name), persistence::to_json(r));
 }
 
+/// Cluster mode: what every node knows of the pipeline (its partition, paused, jobs, times).
+domain::cluster::pipeline_summary catalog_summary(self_ptr self) {
+  auto& st = self->state;
+  domain::cluster::pipeline_summary s;
+  s.partition = persistence::partition_of(st.name, st.ctx.partition_count);
+  s.paused = st.paused;
+  if (st.cfg)
+    for (const auto& j : st.cfg->jobs) s.jobs.push_back(j.name);
+  s.created_at = model::format_time(st.created_at);
+  s.updated_at = model::format_time(st.updated_at);
+  return s;
+}
+
+/// The pipeline's record, and in cluster mode (`with_catalog`) its entry of the pipeline catalog
+/// (`catalog/<p>`), in one batch.
+persistence::batch doc_ops(self_ptr self, bool with_catalog) {
+  persistence::batch ops{doc_op(self)};
+  if (with_catalog && self->state.ctx.partition_count > 0)
+    ops.push_back({persistence::keys::catalog(self->state.name),
+                   domain::cluster::encode(catalog_summary(self)), false});
+  return ops;
+}
+
 /// A change made through the API is durable before it is answered: the pipeline's record is
-/// written (synced), then `make` produces the answer.
-caf::result<domain::reply> after_save(self_ptr self, std::function<void(reply_fn)> make) {
+/// written (synced), then `make` produces the answer. `with_catalog`: a change every node's
+/// catalog shows (set, pause): in cluster mode the catalog entry is written with the record and,
+/// once stored, this node's catalog has it at once.
+caf::result<domain::reply> after_save(self_ptr self, std::function<void(reply_fn)> make,
+                                      bool with_catalog = false) {
   auto rp = self->make_response_promise<domain::reply>();
-  write_then(self, self->state.ctx, {doc_op(self)}, [self, rp, make](bool ok) mutable {
+  write_then(self, self->state.ctx, doc_ops(self, with_catalog), [self, rp, make, with_catalog](
+                                                                      bool ok) mutable {
+    auto& st = self->state;
+    if (ok && with_catalog && st.ctx.partition_count > 0 && st.ctx.catalog)
+      st.ctx.catalog->apply(st.name, catalog_summary(self));
     if (!ok) {
       // in effect here already: written once the store takes writes again
-      put(self, self->state.ctx, {doc_op(self)});
+      put(self, self->state.ctx, doc_ops(self, with_catalog));
       rp.deliver(domain::fail(domain::errc::store_unavailable, "the store could not record the change"));
       return;
     }
@@ -802,9 +832,12 @@ caf::result<domain::reply> pause(self_ptr self, const proto::pause_pipeline& p) 
   for (const auto& [name, e] : st.jobs) set_job_paused(self, name, p.paused);
   spdlog::info("event=pipeline.{} pipeline={}", p.paused ? "paused" : "unpaused", st.name);
   publish_pipeline(self, p.paused ? "paused" : "unpaused");
-  return after_save(self, [self](reply_fn done) {
-    full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
-  });
+  return after_save(
+      self,
+      [self](reply_fn done) {
+        full_json(self, [done](json p) { done(domain::done({{"pipeline", p}})); });
+      },
+      true);
 }
 
 caf::result<domain::reply> pause_job(self_ptr self, const proto::pause_job& p) {
@@ -1002,12 +1035,15 @@ caf::result<domain::reply> set_config(self_ptr self, proto::config_ptr cfg, std:
                created ? "created" : "updated", st.name, st.cfg->jobs.size(),
                st.cfg->resources.size());
   publish_pipeline(self, "set");
-  return after_save(self, [self, created](reply_fn done) {
-    full_json(self, [done, created](json p) {
-      json view{{"pipeline", std::move(p)}};
-      done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
-    });
-  });
+  return after_save(
+      self,
+      [self, created](reply_fn done) {
+        full_json(self, [done, created](json p) {
+          json view{{"pipeline", std::move(p)}};
+          done(created ? domain::created(std::move(view)) : domain::done(std::move(view)));
+        });
+      },
+      true);
 }
 
 /// Restores, then answers once every job restored its builds.

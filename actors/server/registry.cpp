@@ -32,6 +32,15 @@ namespace {
 
 using nlohmann::json;
 
+/// Cluster mode: an operation held until its partition becomes active here.
+struct waiting_op {
+  std::string pipeline;  // "": the users and team secrets (partition G)
+  caf::actor_clock::time_point deadline;
+  caf::typed_response_promise<domain::reply> rp;
+  /// Sends the operation to the registry again and answers `rp` with its reply.
+  std::function<void(caf::typed_response_promise<domain::reply>)> replay;
+};
+
 struct registry_state {
   context ctx;
   std::unique_ptr<secret_store> secrets;  // the internal secret store (sealed values)
@@ -52,7 +61,12 @@ struct registry_state {
     std::map<std::uint64_t, std::function<void()>> done;  // finished, waiting for their turn
   };
   std::map<std::string, loads> loading;
-  std::set<std::uint64_t> voided;
+  std::map<std::uint64_t, domain::reply> voided;  // a load's answer when it ends (delete, handoff)
+  // cluster mode: operations waiting for their partition, by partition, in arrival order
+  std::map<int, std::deque<waiting_op>> waiting;
+  std::size_t waiting_count = 0;
+  std::map<int, std::size_t> replaying;  // held operations sent again, not handled yet
+  bool ticking = false;                  // the re-check timer is set
   std::size_t validating = 0;  // POST /validate loads running now (max_validations)
 };
 
@@ -98,6 +112,191 @@ void ask_pipeline(self_ptr self, const std::string& name, const proto::pipeline_
 domain::reply restarting(const std::string& name) {
   return domain::fail(domain::errc::pipeline_restarting,
                       "pipeline \"" + name + "\" is being restarted after an internal error");
+}
+
+// ---- cluster mode: which partitions are this node's (context::partitions)
+
+using domain::cluster::partition_state;
+
+/// Operations waiting for their partition on this node at most; more are answered 503 at once.
+constexpr std::size_t max_waiting_ops = 10000;
+/// How often held operations look at their partition again (only while some wait).
+constexpr auto recheck_every = std::chrono::milliseconds(25);
+
+bool cluster(self_ptr self) {
+  return self->state.ctx.partition_count > 0;
+}
+
+/// The partition of the pipeline `name`, or G (= P) for "" (users and team secrets).
+int partition_of(self_ptr self, const std::string& name) {
+  auto p = self->state.ctx.partition_count;
+  return name.empty() ? p : persistence::partition_of(name, p);
+}
+
+partition_state state_of(self_ptr self, int k) {
+  const auto& table = self->state.ctx.partitions;
+  return table ? table->get(k) : partition_state::idle;
+}
+
+std::string whose(const std::string& pipeline) {
+  return pipeline.empty() ? std::string("users and team secrets are")
+                          : "pipeline \"" + pipeline + "\" is";
+}
+
+domain::reply not_owner(int k, const std::string& pipeline) {
+  return domain::fail(domain::errc::not_owner, whose(pipeline) + " owned by another node",
+                      {{"partition", k}});
+}
+
+domain::reply partition_moving(int k, const std::string& pipeline) {
+  return domain::fail(domain::errc::partition_moving,
+                      whose(pipeline) + " moving between nodes; try again in a moment",
+                      {{"partition", k}});
+}
+
+/// Whether partition k is coming to this node or leaving it: operations on it wait.
+bool in_move(partition_state s) {
+  return s == partition_state::restoring || s == partition_state::adopting ||
+         s == partition_state::moving;
+}
+
+/// The answer for an operation on partition k in state `s`, when it cannot run or wait.
+domain::reply refused_in(partition_state s, int k, const std::string& pipeline) {
+  return in_move(s) ? partition_moving(k, pipeline)
+             : not_owner(k, pipeline);
+}
+
+/// Whether the message handled now is a held operation the registry sent itself again.
+bool replayed(self_ptr self) {
+  const auto& sender = self->current_sender();
+  return sender && sender.get() == self->ctrl();
+}
+
+void start_ticking(self_ptr self) {
+  if (self->state.ticking) return;
+  self->state.ticking = true;
+  self->delayed_send(self, recheck_every, proto::tick_atom::value);
+}
+
+/// Partition k is active: its held operations are sent again, in the order they arrived (the
+/// mailbox keeps it; newer ones wait behind them, see `gate`).
+void flush(self_ptr self, int k) {
+  auto& st = self->state;
+  auto w = st.waiting.find(k);
+  if (w == st.waiting.end()) return;
+  auto ops = std::move(w->second);
+  st.waiting.erase(w);
+  st.waiting_count -= ops.size();
+  st.replaying[k] += ops.size();
+  for (auto& op : ops) op.replay(op.rp);
+}
+
+/// The timer: held operations run (active), are refused (idle, lost, fenced) or, past their
+/// wait, answered 503 `partition_moving` (restoring, moving). Set again while any wait.
+void recheck(self_ptr self) {
+  auto& st = self->state;
+  st.ticking = false;
+  auto now = self->clock().now();
+  for (auto it = st.waiting.begin(); it != st.waiting.end();) {
+    auto k = it->first;
+    auto s = state_of(self, k);
+    if (s == partition_state::active) {
+      ++it;
+      flush(self, k);
+      continue;
+    }
+    auto& q = it->second;
+    bool moving = in_move(s);
+    for (auto op = q.begin(); op != q.end();) {
+      if (moving && op->deadline > now) {
+        ++op;
+        continue;
+      }
+      op->rp.deliver(refused_in(s, k, op->pipeline));
+      op = q.erase(op);
+      --st.waiting_count;
+    }
+    it = q.empty() ? st.waiting.erase(it) : std::next(it);
+  }
+  if (st.waiting_count > 0) start_ticking(self);
+}
+
+/// Holds `op` on partition k until `recheck` decides.
+template <class Op>
+caf::result<domain::reply> hold(self_ptr self, int k, const std::string& pipeline, Op op) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<domain::reply>();
+  auto replay = [self, op = std::move(op)](caf::typed_response_promise<domain::reply> rp) mutable {
+    self->request(caf::actor_cast<proto::registry_actor>(self), caf::infinite, std::move(op))
+        .then([rp](domain::reply& r) mutable { rp.deliver(std::move(r)); },
+              [rp](caf::error& e) mutable {
+                rp.deliver(domain::fail(domain::errc::internal, "registry: " + caf::to_string(e)));
+              });
+  };
+  st.waiting[k].push_back(
+      {pipeline, self->clock().now() + st.ctx.move_wait, rp, std::move(replay)});
+  ++st.waiting_count;
+  start_ticking(self);
+  return rp;
+}
+
+/// Cluster mode: whether an operation on `pipeline` ("": users and team secrets) may run now.
+/// None: it may (single mode, or its partition is active here and nothing older of it waits).
+/// Else its answer: `not_owner` (not this node's), 503 `partition_moving` (too many wait), or a
+/// promise kept once the partition is settled (it waits).
+template <class Op>
+std::optional<caf::result<domain::reply>> gate(self_ptr self, const std::string& pipeline,
+                                               const Op& op) {
+  if (!cluster(self)) return std::nullopt;
+  auto& st = self->state;
+  auto k = partition_of(self, pipeline);
+  bool replay = replayed(self);
+  if (replay)
+    if (auto r = st.replaying.find(k); r != st.replaying.end() && --r->second == 0)
+      st.replaying.erase(r);
+  auto s = state_of(self, k);
+  if (s == partition_state::active) {
+    if (replay) {
+      // the last of the replayed ones: what arrived meanwhile goes next (after this one)
+      if (st.replaying.count(k) == 0) flush(self, k);
+      return std::nullopt;
+    }
+    if (st.waiting.count(k) == 0 && st.replaying.count(k) == 0) return std::nullopt;
+    // older operations of k are still to run: this one goes after them
+  } else if (!in_move(s)) {
+    return caf::result<domain::reply>(not_owner(k, pipeline));
+  }
+  if (st.waiting_count >= max_waiting_ops)
+    return caf::result<domain::reply>(partition_moving(k, pipeline));
+  auto held = hold(self, k, pipeline, op);
+  if (s == partition_state::active && st.replaying.count(k) == 0) flush(self, k);
+  return held;
+}
+
+/// A held or forwarded operation on one pipeline (or on G): `run` answers it once the gate lets
+/// it through.
+template <class Op, class F>
+caf::result<domain::reply> owned(self_ptr self, const std::string& pipeline, const Op& op, F run) {
+  if (auto g = gate(self, pipeline, op)) return std::move(*g);
+  return run();
+}
+
+/// Answers the held operations on the pipelines `names` with `not_owner` (they were handed off).
+void drop_waiting(self_ptr self, const std::set<std::string>& names) {
+  auto& st = self->state;
+  for (auto it = st.waiting.begin(); it != st.waiting.end();) {
+    auto& q = it->second;
+    for (auto op = q.begin(); op != q.end();) {
+      if (op->pipeline.empty() || names.count(op->pipeline) == 0) {
+        ++op;
+        continue;
+      }
+      op->rp.deliver(not_owner(it->first, op->pipeline));
+      op = q.erase(op);
+      --st.waiting_count;
+    }
+    it = q.empty() ? st.waiting.erase(it) : std::next(it);
+  }
 }
 
 /// Fetches as when the pipeline was set: each source's body as its record keeps it, the network
@@ -196,14 +395,17 @@ void restart_pipeline(self_ptr self, const std::string& name, const std::string&
             [self, name, reason, give_up, loader](std::vector<persistence::stored_pipeline>& found,
                                                   pipeline::load_result& loaded) {
               caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+              // handed off meanwhile (cluster mode): another node restores it
+              if (self->state.restarting.count(name) == 0) return;
               if (found.empty()) return give_up("it is not in the store");
               if (!loaded.config)
                 return give_up(invalid_pipeline(name, loaded.diags).failure->message);
               found[0].orphan_reason = reason;
               restore_restarted(self, name, std::move(*loaded.config), std::move(found[0]));
             },
-            [give_up, loader](caf::error& e) {
+            [self, name, give_up, loader](caf::error& e) {
               caf::anon_send_exit(loader, caf::exit_reason::user_shutdown);
+              if (self->state.restarting.count(name) == 0) return;
               give_up("reading it back: " + caf::to_string(e));
             });
   });
@@ -217,6 +419,15 @@ void apply(self_ptr self, const proto::set_pipeline& req, pipeline::load_result&
                  loaded.diags.size());
     rp.deliver(invalid_pipeline(req.pipeline, loaded.diags));
     return;
+  }
+  if (cluster(self)) {
+    // the partition may have started to move while the text loaded
+    auto k = partition_of(self, req.pipeline);
+    auto s = state_of(self, k);
+    if (s != partition_state::active) {
+      rp.deliver(refused_in(s, k, req.pipeline));
+      return;
+    }
   }
   auto cfg = std::make_shared<const pipeline::pipeline_config>(std::move(*loaded.config));
   auto& pipelines = self->state.pipelines;
@@ -275,9 +486,9 @@ caf::result<domain::reply> set(self_ptr self, proto::set_pipeline& req) {
   // runs `finish` once every PUT of this pipeline that arrived earlier has been applied
   auto in_turn = [self, name = req.pipeline, seq, rp](std::function<void()> finish) mutable {
     auto& st = self->state;
-    if (st.voided.erase(seq) != 0) {
-      rp.deliver(domain::fail(domain::errc::conflict,
-                           "pipeline \"" + name + "\" was deleted while this PUT was loading"));
+    if (auto v = st.voided.find(seq); v != st.voided.end()) {
+      rp.deliver(std::move(v->second));
+      st.voided.erase(v);
       return;
     }
     auto& l = st.loading[name];
@@ -594,6 +805,7 @@ std::optional<domain::reply> unavailable(self_ptr self, const std::string& name,
 /// dies before it answers.
 template <class Op>
 caf::result<domain::reply> to_pipeline(self_ptr self, Op op) {
+  if (auto g = gate(self, op.pipeline, op)) return std::move(*g);
   if (auto refused = refused_by_store<Op>(self)) return std::move(*refused);
   if (auto no = unavailable(self, op.pipeline, false)) return std::move(*no);
   auto name = op.pipeline;
@@ -615,7 +827,10 @@ caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pi
   if (auto no = unavailable(self, name, true)) return std::move(*no);
   // PUTs of this name still loading arrived before the DELETE: they are void
   if (auto l = st.loading.find(name); l != st.loading.end()) {
-    st.voided.insert(l->second.waiting.begin(), l->second.waiting.end());
+    for (auto seq : l->second.waiting)
+      st.voided.emplace(seq, domain::fail(domain::errc::conflict,
+                                          "pipeline \"" + name +
+                                              "\" was deleted while this PUT was loading"));
     st.loading.erase(l);
   }
   if (auto it = st.pipelines.find(name); it != st.pipelines.end()) {
@@ -629,8 +844,12 @@ caf::result<domain::reply> delete_pipeline(self_ptr self, const proto::delete_pi
   for (const char* tag : {"version", "usage", "check", "build"})
     gone.push_back(erase_prefix(keys::prefix({tag, name})));
   if (auto secrets = st.secrets->remove_all(name)) gone.push_back(std::move(*secrets));
+  // cluster mode: the catalog every node keeps forgets it, in the same batch
+  if (cluster(self)) gone.push_back(erase_key(keys::catalog(name)));
   auto rp = self->make_response_promise<domain::reply>();
-  write_then(self, st.ctx, gone, [self, rp, gone](bool ok) mutable {
+  write_then(self, st.ctx, gone, [self, rp, gone, name](bool ok) mutable {
+    if (ok && self->state.ctx.catalog && cluster(self))
+      self->state.ctx.catalog->apply(name, std::nullopt);
     if (!ok) put(self, self->state.ctx, std::move(gone));  // the pipeline is gone here already
     rp.deliver(ok ? domain::nothing()
                   : domain::fail(domain::errc::store_unavailable,
@@ -654,9 +873,13 @@ caf::result<domain::reply> secret_write(self_ptr self,
   return rp;
 }
 
-/// A pipeline scope that does not exist is refused (its secrets would outlive nothing).
+/// A pipeline scope that does not exist is refused (its secrets would outlive nothing). In
+/// cluster mode a pipeline of another node exists too (the catalog has it: its secrets are
+/// replicated here); a change reaches this only on the pipeline's owner (`gate`).
 std::optional<domain::reply> unknown_scope(self_ptr self, const std::string& pipeline) {
   if (pipeline.empty() || self->state.pipelines.count(pipeline) != 0) return std::nullopt;
+  const auto& catalog = self->state.ctx.catalog;
+  if (cluster(self) && catalog && catalog->get(pipeline)) return std::nullopt;
   return domain::fail(domain::errc::not_found, "pipeline \"" + pipeline + "\" not found");
 }
 
@@ -765,7 +988,20 @@ caf::result<domain::reply> delete_user(self_ptr self, const proto::delete_user& 
   return user_write(self, d.username, std::nullopt);
 }
 
+/// GET /pipelines. Cluster mode: every pipeline of the cluster, from the catalog (each with its
+/// partition); single mode: this node's pipelines, asked at once.
 caf::result<domain::reply> list_pipelines(self_ptr self) {
+  if (cluster(self) && self->state.ctx.catalog) {
+    auto out = json::array();
+    for (auto& [name, s] : self->state.ctx.catalog->list())
+      out.push_back({{"name", name},
+                     {"paused", s.paused},
+                     {"jobs", s.jobs},
+                     {"created_at", s.created_at},
+                     {"updated_at", s.updated_at},
+                     {"partition", s.partition}});
+    return domain::done({{"pipelines", std::move(out)}});
+  }
   return later(self, [self](reply_fn done) {
     gather<json>(
         self, all(self),
@@ -780,7 +1016,8 @@ caf::result<domain::reply> list_pipelines(self_ptr self) {
 }
 
 /// GET /dashboard: every pipeline's part (its jobs' summaries), by name, and the queue's figures,
-/// in one answer: the pipelines are asked at once, like GET /pipelines.
+/// in one answer: the pipelines are asked at once, like GET /pipelines. Cluster mode: this
+/// node's pipelines only (the others' jobs' summaries are on their owners).
 caf::result<domain::reply> dashboard(self_ptr self) {
   return later(self, [self](reply_fn done) {
     gather<json>(
@@ -925,9 +1162,22 @@ caf::result<int> gain(self_ptr self, std::vector<persistence::stored_pipeline>& 
 }
 
 /// Cluster: the pipelines move to another node. They leave the registry first (their end is not
-/// a failure to restart from), then hand off; answered once all of them are gone.
+/// a failure to restart from), then hand off; answered once all of them are gone. Nothing of
+/// them stays: a restart in progress is dropped, PUTs still loading and operations held for
+/// their partition are answered `not_owner` (the edge sends them on to the new owner).
 caf::result<int> hand_off(self_ptr self, const std::vector<std::string>& names) {
   auto& st = self->state;
+  for (const auto& name : names) {
+    st.restarting.erase(name);
+    st.failed.erase(name);
+    st.restarts.erase(name);
+    if (auto l = st.loading.find(name); l != st.loading.end()) {
+      for (auto seq : l->second.waiting)
+        st.voided.emplace(seq, not_owner(partition_of(self, name), name));
+      st.loading.erase(l);
+    }
+  }
+  drop_waiting(self, std::set<std::string>(names.begin(), names.end()));
   std::vector<std::string> here;
   for (const auto& name : names)
     if (st.pipelines.count(name) != 0) here.push_back(name);
@@ -992,16 +1242,24 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       // ---- node-wide operations (protocols/registry.hpp)
       [self](const proto::list_pipelines&) { return list_pipelines(self); },
       [self](proto::set_pipeline& s) {
-        return node_wide<proto::set_pipeline>(self, [&] { return set(self, s); });
+        return owned(self, s.pipeline, s, [&] {
+          return node_wide<proto::set_pipeline>(self, [&] { return set(self, s); });
+        });
       },
       [self](const proto::delete_pipeline& d) {
-        return node_wide<proto::delete_pipeline>(self, [&] { return delete_pipeline(self, d); });
+        return owned(self, d.pipeline, d, [&] {
+          return node_wide<proto::delete_pipeline>(self, [&] { return delete_pipeline(self, d); });
+        });
       },
       [self](const proto::set_secret& s) {
-        return node_wide<proto::set_secret>(self, [&] { return set_secret(self, s); });
+        return owned(self, s.pipeline, s, [&] {
+          return node_wide<proto::set_secret>(self, [&] { return set_secret(self, s); });
+        });
       },
       [self](const proto::delete_secret& d) {
-        return node_wide<proto::delete_secret>(self, [&] { return delete_secret(self, d); });
+        return owned(self, d.pipeline, d, [&] {
+          return node_wide<proto::delete_secret>(self, [&] { return delete_secret(self, d); });
+        });
       },
       [self](const proto::list_secrets& l) -> caf::result<domain::reply> {
         if (auto no = unknown_scope(self, l.pipeline)) return std::move(*no);
@@ -1010,13 +1268,19 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
       [self](const proto::read_secret& r) { return read_secret(self, r); },
       [self](const proto::list_users&) { return list_users(self); },
       [self](const proto::create_user& c) {
-        return accounts<proto::create_user>(self, [&] { return create_user(self, c); });
+        return owned(self, "", c, [&] {
+          return accounts<proto::create_user>(self, [&] { return create_user(self, c); });
+        });
       },
       [self](const proto::update_user& u) {
-        return accounts<proto::update_user>(self, [&] { return update_user(self, u); });
+        return owned(self, "", u, [&] {
+          return accounts<proto::update_user>(self, [&] { return update_user(self, u); });
+        });
       },
       [self](const proto::delete_user& d) {
-        return accounts<proto::delete_user>(self, [&] { return delete_user(self, d); });
+        return owned(self, "", d, [&] {
+          return accounts<proto::delete_user>(self, [&] { return delete_user(self, d); });
+        });
       },
       [self](const proto::get_queue&) { return queue_view(self); },
       [self](const proto::list_workers&) { return workers_view(self); },
@@ -1094,6 +1358,7 @@ proto::registry_actor::behavior_type registry_behavior(self_ptr self, context ct
           if (parts > 0 && persistence::partition_of(name, parts) == k) names.push_back(name);
         return hand_off(self, names);
       },
+      [self](proto::tick_atom) { recheck(self); },
       // ---- cluster mode: a record of the global topic (protocols/replicated.hpp)
       [self](proto::replicated_atom, const std::string& key,
              const std::optional<std::string>& value) {
