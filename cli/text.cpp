@@ -519,6 +519,21 @@ void health_text(const shown& s) {
 
 namespace {
 
+/// `rows` without the columns that are empty in every row (no member names a datacenter).
+std::vector<std::vector<std::string>> without_empty_columns(
+    std::vector<std::vector<std::string>> rows) {
+  std::size_t width = 0;
+  for (const auto& row : rows) width = std::max(width, row.size());
+  for (std::size_t i = width; i-- > 0;) {
+    bool empty = std::all_of(rows.begin(), rows.end(),
+                             [i](const auto& row) { return i >= row.size() || row[i].empty(); });
+    if (empty)
+      for (auto& row : rows)
+        if (i < row.size()) row.erase(row.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  return rows;
+}
+
 /// A partition as `client cluster` names it: its number, `G` for the global one.
 std::string partition_name(const json& k, const json& count) {
   if (k.is_number_integer() && k == count) return "G";
@@ -536,8 +551,8 @@ void cluster_text(const shown& s) {
   const json& count = at(r, "partitions_count");
   const json& members = list(r, "members");
   s.out << "cluster \"" << text(r, "cluster") << "\": " << text(r, "partitions_count")
-        << " partitions, " << members.size() << " live member" << (members.size() == 1 ? "" : "s")
-        << "\n";
+        << (count == 1 ? " partition, " : " partitions, ") << members.size() << " live member"
+        << (members.size() == 1 ? "" : "s") << "\n";
   // members are named by their URL below, by their id when they have none
   std::map<std::string, std::string> url_of;
   std::vector<std::vector<std::string>> rows;
@@ -557,7 +572,7 @@ void cluster_text(const shown& s) {
          owns.empty() ? "owns none" : "owns " + owns, standby.empty() ? "" : "standby " + standby,
          at(m, "self") == true ? "(this node)" : ""});
   }
-  s.out << "members:\n" << table(rows);
+  s.out << "members:\n" << table(without_empty_columns(std::move(rows)));
   rows.clear();
   for (const auto& p : list(r, "partitions")) {
     std::string owner = text(p, "owner"), standbys, here = text(p, "local_state");

@@ -377,6 +377,23 @@ TEST_SUITE("cli.client") {
          "  0  http://a:8080  epoch 3  standby m-b (lag 0)            here active\n"
          "  1  no owner                standby http://a:8080 (lag 4)  here restoring\n"
          "  G  http://a:8080  epoch 1  no standby\n"},
+        // no member names a datacenter: no empty column for it
+        {{"cluster"},
+         R"({"mode":"cluster","cluster":"ci","partitions_count":1,"self":"m-a",
+             "members":[{"id":"m-a","url":"http://a:8080","state":"running","datacenter":null,
+                         "started_at":"2026-12-03T06:40:12.123Z","self":true,"owned":[0],
+                         "standby":[]}],
+             "partitions":[{"partition":0,"owner":"m-a","owner_url":"http://a:8080","epoch":1,
+                            "standbys":[],"local_state":"active"},
+                           {"partition":1,"owner":null,"owner_url":null,"epoch":null,
+                            "standbys":[],"local_state":"moving"}]})",
+         "GET /x/api/v1/cluster HTTP/1.1",
+         "cluster \"ci\": 1 partition, 1 live member\n"
+         "members:\n"
+         "  m-a  http://a:8080  running  started 2026-12-03 06:40:12  owns 0  (this node)\n"
+         "partitions:\n"
+         "  0  http://a:8080  epoch 1  no standby  here active\n"
+         "  G  no owner                no standby  here moving\n"},
         {{"version"},
          R"({"version":"1.2.3","commit":"abc"})",
          "GET /x/api/v1/version HTTP/1.1",
