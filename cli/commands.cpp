@@ -117,6 +117,7 @@ const command commands[] = {
   {"notifications retry",      "POST /notifications/{i}/retry",                   notification_text},
   {"stats",                    "GET /stats",                                      stats_text},
   {"events",                   "GET /events",                                     node_events},
+  {"cluster",                  "GET /cluster",                                    cluster_text},
   {"health",                   "GET /health",                                     health_text},
   {"version",                  "GET /version",                                    version_text},
 };

@@ -517,6 +517,81 @@ void health_text(const shown& s) {
     s.out << "  " << (why.is_string() ? why.get<std::string>() : why.dump()) << "\n";
 }
 
+namespace {
+
+/// `rows` without the columns that are empty in every row (no member names a datacenter).
+std::vector<std::vector<std::string>> without_empty_columns(
+    std::vector<std::vector<std::string>> rows) {
+  std::size_t width = 0;
+  for (const auto& row : rows) width = std::max(width, row.size());
+  for (std::size_t i = width; i-- > 0;) {
+    bool empty = std::all_of(rows.begin(), rows.end(),
+                             [i](const auto& row) { return i >= row.size() || row[i].empty(); });
+    if (empty)
+      for (auto& row : rows)
+        if (i < row.size()) row.erase(row.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+  return rows;
+}
+
+/// A partition as `client cluster` names it: its number, `G` for the global one.
+std::string partition_name(const json& k, const json& count) {
+  if (k.is_number_integer() && k == count) return "G";
+  return k.is_string() ? k.get<std::string>() : k.dump();
+}
+
+}  // namespace
+
+void cluster_text(const shown& s) {
+  const json& r = s.reply;
+  if (text(r, "mode") != "cluster") {
+    s.out << "single node (not part of a cluster)\n";
+    return;
+  }
+  const json& count = at(r, "partitions_count");
+  const json& members = list(r, "members");
+  s.out << "cluster \"" << text(r, "cluster") << "\": " << text(r, "partitions_count")
+        << (count == 1 ? " partition, " : " partitions, ") << members.size() << " live member"
+        << (members.size() == 1 ? "" : "s") << "\n";
+  // members are named by their URL below, by their id when they have none
+  std::map<std::string, std::string> url_of;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : members) {
+    std::string url = text(m, "url");
+    url_of[text(m, "id")] = url.empty() ? text(m, "id") : url;
+    std::string owns, standby;
+    for (const auto& k : list(m, "owned"))
+      owns += (owns.empty() ? "" : ",") + partition_name(k, count);
+    for (const auto& st : list(m, "standby"))
+      standby += (standby.empty() ? "" : ", ") + partition_name(at(st, "partition"), count) +
+                 " (lag " + text(st, "lag") + ")";
+    std::string dc = text(m, "datacenter");
+    rows.push_back(
+        {"  " + text(m, "id"), url.empty() ? "(no url yet)" : url, text(m, "state"),
+         dc.empty() ? "" : "datacenter " + dc, "started " + short_time(text(m, "started_at")),
+         owns.empty() ? "owns none" : "owns " + owns, standby.empty() ? "" : "standby " + standby,
+         at(m, "self") == true ? "(this node)" : ""});
+  }
+  s.out << "members:\n" << table(without_empty_columns(std::move(rows)));
+  rows.clear();
+  for (const auto& p : list(r, "partitions")) {
+    std::string owner = text(p, "owner"), standbys, here = text(p, "local_state");
+    if (std::string url = text(p, "owner_url"); !owner.empty() && !url.empty()) owner = url;
+    for (const auto& st : list(p, "standbys")) {
+      auto url = url_of.find(text(st, "member"));
+      standbys += (standbys.empty() ? "" : ", ") +
+                  (url != url_of.end() ? url->second : text(st, "member")) + " (lag " +
+                  text(st, "lag") + ")";
+    }
+    rows.push_back({"  " + partition_name(at(p, "partition"), count),
+                    owner.empty() ? "no owner" : owner,
+                    owner.empty() ? "" : "epoch " + text(p, "epoch"),
+                    standbys.empty() ? "no standby" : "standby " + standbys,
+                    here.empty() || here == "idle" ? "" : "here " + here});
+  }
+  s.out << "partitions:\n" << table(rows);
+}
+
 void version_text(const shown& s) {
   s.out << "pikoci-node " << text(s.reply, "version") << " (commit " << text(s.reply, "commit")
         << ")\n";

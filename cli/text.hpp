@@ -80,6 +80,7 @@ void version_added_text(const shown& s);  // version 7 of timer: {"ref":"abc"}
 void notifications_text(const shown& s);  // id, status, build, notification, attempts, error
 void notification_text(const shown& s);   // notifications retry: the message's new status
 void stats_text(const shown& s);          // queue, workers, start latency, rates
+void cluster_text(const shown& s);        // members, then each partition's owner and standbys
 void health_text(const shown& s);         // ok or degraded (with the reasons), store, workers
 void version_text(const shown& s);        // the node's version and commit
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/json_depth.hpp"
 #include "domain/text.hpp"
 
 namespace pikoci::domain {
@@ -16,31 +17,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t max_text = 2048;  // ids, names, URLs
-constexpr int max_depth = 8;
-
-/// Deepest nesting of `text`'s arrays and objects (strings skipped): a hello is shallow, and a
-/// deeply nested one is refused before the parser builds it.
-int depth_of(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
+constexpr std::size_t max_depth = 8;
 
 /// The error of a field that is not what a hello holds.
 struct bad_field {
@@ -144,6 +121,15 @@ auto order_key(const hello& h) {
   return std::tie(h.started_at, h.member_id);
 }
 
+/// Whether `m` owns partition `k` rather than `best` (none yet, or a lower epoch, then id):
+/// `m` claims it active.
+bool owns_over(const member& m, const std::optional<member>& best, int k) {
+  auto claim = m.last.owned.find(k);
+  if (claim == m.last.owned.end() || claim->second.state != "active") return false;
+  return !best || std::tie(claim->second.epoch, m.last.member_id) >
+                      std::tie(best->last.owned.at(k).epoch, best->last.member_id);
+}
+
 }  // namespace
 
 std::string_view to_string(member_mode m) {
@@ -182,7 +168,7 @@ std::string encode(const hello& h) {
 hello_result decode_hello(std::string_view text) {
   if (text.size() > max_hello_bytes)
     return {std::nullopt, "longer than " + std::to_string(max_hello_bytes) + " bytes"};
-  if (depth_of(text) > max_depth) return {std::nullopt, "nested too deeply"};
+  if (json_depth(text) > max_depth) return {std::nullopt, "nested too deeply"};
   auto j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded()) return {std::nullopt, "not JSON"};
   try {
@@ -243,14 +229,15 @@ std::vector<member> members::live(wall_ms now) const {
 std::optional<member> members::owner(int k, wall_ms now) const {
   std::optional<member> best;
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& [id, m] : by_id_) {
-    if (!m.live(now)) continue;
-    auto claim = m.last.owned.find(k);
-    if (claim == m.last.owned.end() || claim->second.state != "active") continue;
-    if (!best || std::tie(claim->second.epoch, id) >
-                     std::tie(best->last.owned.at(k).epoch, best->last.member_id))
-      best = m;
-  }
+  for (const auto& [id, m] : by_id_)
+    if (m.live(now) && owns_over(m, best, k)) best = m;
+  return best;
+}
+
+std::optional<member> owner(int k, const std::vector<member>& live) {
+  std::optional<member> best;
+  for (const auto& m : live)
+    if (owns_over(m, best, k)) best = m;
   return best;
 }
 

@@ -98,6 +98,10 @@ class members {
   std::map<std::string, member> by_id_;
 };
 
+/// Of `live` (members live now), the one claiming partition `k` `active` with the highest epoch
+/// (then the highest member id), if any: the rule of members::owner.
+std::optional<member> owner(int k, const std::vector<member>& live);
+
 /// The live member `self` must not run beside, if any. A single server conflicts with every
 /// other server; a cluster node with single servers and nodes of another cluster. Of two that
 /// are both still starting, the later (started_at, member_id) gives way; one already running

@@ -20,6 +20,7 @@
 #include "config/pipeline/names.hpp"
 #include "config/pipeline/utf8.hpp"
 #include "domain/metrics.hpp"
+#include "http/cluster.hpp"
 #include "http/errors.hpp"
 #include "http/ui.hpp"
 
@@ -825,6 +826,14 @@ handling_t version(const request_t& req, input&, const edge&) {
   return reply(req, ok({{"version", build_info::version}, {"commit", build_info::commit}}));
 }
 
+/// The cluster's members and partition owners as this node knows them (the members' hellos);
+/// a single node says so.
+handling_t cluster(const request_t& req, input&, const edge& e) {
+  using namespace std::chrono;
+  auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return reply(req, ok(cluster_body(e.node.cluster.get(), now)));
+}
+
 /// Prometheus: the node's figures plus this edge's request counters.
 handling_t metrics(const request_t& req, input&, const edge& e) {
   e.node.node.call(proto::get_metrics{}, [req](domain::reply r) {
@@ -1222,6 +1231,7 @@ const std::vector<route>& routes() {
       {del, "/api/v1/workers/:name", a::admin,
        op([](const input& in) { return proto::forget_worker{in.param("name")}; })},
       {get, "/api/v1/stats", a::reader, op([](const input&) { return proto::get_stats{}; })},
+      {get, "/api/v1/cluster", a::reader, cluster},
       {get, "/api/v1/events", a::reader, op(watch_events)},
       {get, "/api/v1/dashboard", a::reader,
        op([](const input&) { return proto::get_dashboard{}; })},

@@ -30,4 +30,19 @@ std::string_view last(std::string_view key) {
   return pos == std::string_view::npos ? key : key.substr(pos + 1);
 }
 
+parts split(std::string_view key) {
+  parts out;
+  for (;;) {
+    auto end = key.find('\0');
+    out.part[out.count++] = key.substr(0, end);
+    if (end == std::string_view::npos) break;
+    if (out.count == parts::capacity) {
+      out.more = true;
+      break;
+    }
+    key.remove_prefix(end + 1);
+  }
+  return out;
+}
+
 }  // namespace pikoci::persistence::keys

@@ -29,6 +29,8 @@
 //
 // ("/" stands for the NUL separator.)
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
@@ -42,6 +44,21 @@ std::string id(std::int64_t n);
 std::string prefix(std::initializer_list<std::string_view> parts);
 /// The last component of a key.
 std::string_view last(std::string_view key);
+
+/// The first components of a key, as views into it (nothing copied or allocated): `count` of
+/// them, at most `capacity` (enough for every layout above); `more` when the key has further
+/// ones. A component past `count` reads as "".
+struct parts {
+  static constexpr std::size_t capacity = 5;
+  std::array<std::string_view, capacity> part{};
+  std::size_t count = 0;
+  bool more = false;
+  std::string_view operator[](std::size_t i) const {
+    return i < count ? part[i] : std::string_view();
+  }
+};
+/// The components of `key` ("" is one empty component).
+parts split(std::string_view key);
 
 inline std::string format() {
   return join({"meta", "format"});

@@ -2,25 +2,10 @@
 
 #include <string>
 
+#include "persistence/keys.hpp"
+
 namespace pikoci::persistence {
 namespace {
-
-/// The key's components (NUL-separated) up to `n`; missing ones are empty, `found` counts them.
-struct head {
-  std::string_view part[3];
-  int found = 0;
-};
-
-head split(std::string_view key) {
-  head h;
-  while (h.found < 3) {
-    auto end = key.find('\0');
-    h.part[h.found++] = key.substr(0, end);
-    if (end == std::string_view::npos) break;
-    key.remove_prefix(end + 1);
-  }
-  return h;
-}
 
 /// A partition index written in decimal by keys.hpp, or -1.
 int parse_partition(std::string_view text, int partitions) {
@@ -69,21 +54,20 @@ int partition_of(std::string_view pipeline, int partitions) {
 route route_of(const write_op& op, int partitions) {
   if (partitions < 1 || partitions > max_partitions) return {};
   if (!op.scope.empty()) return of_pipeline(op.scope, partitions);
-  auto h = split(op.key);
-  if (h.found < 2) return {};
-  auto tag = h.part[0], first = h.part[1];
+  auto h = keys::split(op.key);
+  if (h.count < 2) return {};
+  auto tag = h[0], first = h[1];
   if (tag == "pipeline" || tag == "version" || tag == "usage" || tag == "check" || tag == "build")
     return of_pipeline(first, partitions);
   if (tag == "catalog") return of_pipeline(first, partitions, route::kind::global);
   if (tag == "user") return first.empty() ? route{} : route{route::kind::global, partitions};
   if (tag == "secret") {
-    if (first == "team" && h.found >= 3 && !h.part[2].empty())
-      return {route::kind::global, partitions};
-    if (first == "pipeline" && h.found >= 3)
-      return of_pipeline(h.part[2], partitions, route::kind::global);
+    if (first == "team" && h.count >= 3 && !h[2].empty()) return {route::kind::global, partitions};
+    if (first == "pipeline" && h.count >= 3)
+      return of_pipeline(h[2], partitions, route::kind::global);
     return {};
   }
-  if (tag == "meta") return of_meta(first, h.found >= 3 ? h.part[2] : "", partitions);
+  if (tag == "meta") return of_meta(first, h[2], partitions);
   return {};  // outbox/<id> without its scope, or a key of no known layout
 }
 

@@ -1,5 +1,6 @@
 #include "persistence/snapshot.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -11,24 +12,11 @@
 namespace pikoci::persistence {
 namespace {
 
-/// The components of a key after its tag.
-std::vector<std::string> split(std::string_view key) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (;;) {
-    auto pos = key.find('\0', start);
-    out.emplace_back(key.substr(start, pos == std::string_view::npos ? pos : pos - start));
-    if (pos == std::string_view::npos) return out;
-    start = pos + 1;
-  }
-}
-
 std::optional<nlohmann::json> parse(std::string_view key, std::string_view value) {
   auto j = nlohmann::json::parse(value, nullptr, false);
   if (j.is_discarded()) {
-    auto parts = split(key);
-    std::string shown;
-    for (const auto& p : parts) shown += (shown.empty() ? "" : "/") + p;
+    std::string shown(key);
+    std::replace(shown.begin(), shown.end(), '\0', '/');
     spdlog::error("event=store.bad_record key=\"{}\" (skipped)", shown);
     return std::nullopt;
   }
@@ -46,17 +34,17 @@ std::map<std::string, stored_pipeline> load(const store& s, const std::string& o
   };
   std::map<std::string, stored_pipeline> by_name;
   auto doc = [&](std::string_view k, std::string_view v) {
-    auto parts = split(k);
-    if (parts.size() == 2 && !pipeline::is_valid_name(parts[1])) {
+    auto parts = keys::split(k);
+    if (parts.count == 2 && !pipeline::is_valid_name(parts[1])) {
       // decode_stored_names said why it could not be renamed
       spdlog::error(
           "event=store.pipeline_refused pipeline={} reason=\"not a valid name: {}\" (not "
           "loaded; its records stay in the store)",
-          hcl::to_json_text(nlohmann::json(parts[1])), pipeline::name_rule);
+          hcl::to_json_text(nlohmann::json(std::string(parts[1]))), pipeline::name_rule);
       return;
     }
-    if (auto j = parse(k, v); j && parts.size() == 2) {
-      auto& p = by_name[parts[1]];
+    if (auto j = parse(k, v); j && parts.count == 2) {
+      auto& p = by_name[std::string(parts[1])];
       p.name = parts[1];
       p.doc = std::move(*j);
     }
@@ -67,33 +55,33 @@ std::map<std::string, stored_pipeline> load(const store& s, const std::string& o
     doc(keys::pipeline(only), *v);
   }
   // records of a pipeline that has no document (a partial delete) are ignored
-  auto owner = [&](const std::string& name) -> stored_pipeline* {
-    auto it = by_name.find(name);
+  auto owner = [&](std::string_view name) -> stored_pipeline* {
+    auto it = by_name.find(std::string(name));
     return it == by_name.end() ? nullptr : &it->second;
   };
   s.scan(prefix("version"), [&](std::string_view k, std::string_view v) {
-    auto parts = split(k);
-    auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
+    auto parts = keys::split(k);
+    auto* p = parts.count == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
     if (auto j = parse(k, v)) p->versions.push_back(std::move(*j));
   });
   s.scan(prefix("usage"), [&](std::string_view k, std::string_view v) {
-    auto parts = split(k);
-    auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
+    auto parts = keys::split(k);
+    auto* p = parts.count == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
-    if (auto j = parse(k, v)) p->usage[std::stoll(parts[2])] = std::move(*j);
+    if (auto j = parse(k, v)) p->usage[std::stoll(std::string(parts[2]))] = std::move(*j);
   });
   s.scan(prefix("check"), [&](std::string_view k, std::string_view v) {
-    auto parts = split(k);
-    auto* p = parts.size() == 3 ? owner(parts[1]) : nullptr;
+    auto parts = keys::split(k);
+    auto* p = parts.count == 3 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
-    if (auto j = parse(k, v)) p->checks[parts[2]] = std::move(*j);
+    if (auto j = parse(k, v)) p->checks[std::string(parts[2])] = std::move(*j);
   });
   s.scan(prefix("build"), [&](std::string_view k, std::string_view v) {
-    auto parts = split(k);
-    auto* p = parts.size() == 4 ? owner(parts[1]) : nullptr;
+    auto parts = keys::split(k);
+    auto* p = parts.count == 4 ? owner(parts[1]) : nullptr;
     if (p == nullptr) return;
-    p->builds[parts[2]].emplace_back(v);
+    p->builds[std::string(parts[2])].emplace_back(v);
   });
   return by_name;
 }
@@ -137,7 +125,7 @@ batch rename_pipeline(const store& s, const std::string& from, const std::string
 void decode_stored_names(store& s) {
   std::set<std::string> names;
   s.scan(keys::prefix({"pipeline"}), [&](std::string_view k, std::string_view) {
-    if (auto parts = split(k); parts.size() == 2) names.insert(parts[1]);
+    if (auto parts = keys::split(k); parts.count == 2) names.emplace(parts[1]);
   });
   for (const auto& from : std::set<std::string>(names)) {
     if (pipeline::is_valid_name(from)) continue;
@@ -180,8 +168,8 @@ std::vector<stored_pipeline> load_pipelines(
   // prefixes, so the other partitions' records are never read
   std::vector<std::string> names;
   s.scan(keys::prefix({"pipeline"}), [&](std::string_view k, std::string_view) {
-    if (auto parts = split(k); parts.size() == 2 && in_partition(parts[1]))
-      names.push_back(std::move(parts[1]));
+    if (auto parts = keys::split(k); parts.count == 2 && in_partition(parts[1]))
+      names.emplace_back(parts[1]);
   });
   std::vector<stored_pipeline> out;
   for (const auto& name : names)

@@ -1,26 +1,14 @@
 #include "actors/server/replicated.hpp"
 
 #include <algorithm>
-#include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "domain/text.hpp"
+#include "persistence/keys.hpp"
 
 namespace pikoci::server {
 namespace {
-
-/// The key's components (NUL-separated, keys.hpp); at most 5, enough for every known layout.
-std::vector<std::string_view> parts_of(std::string_view key) {
-  std::vector<std::string_view> parts;
-  while (parts.size() < 5) {
-    auto end = key.find('\0');
-    parts.push_back(key.substr(0, end));
-    if (end == std::string_view::npos) break;
-    key.remove_prefix(end + 1);
-  }
-  return parts;
-}
 
 replicated_result user(std::string_view name, const std::optional<std::string>& value,
                        auth::user_store* users) {
@@ -64,11 +52,11 @@ replicated_result catalog(std::string_view pipeline, const std::optional<std::st
 
 replicated_result route(std::string_view key, const std::optional<std::string>& value,
                         const replicated_targets& to) {
-  auto parts = parts_of(key);
+  auto parts = persistence::keys::split(key);
   // a chunk of a large value (key + "\0\x01" + i) has more components: never applied alone
-  if (parts.size() == 2 && parts[0] == "user" && !parts[1].empty())
+  if (parts.count == 2 && parts[0] == "user" && !parts[1].empty())
     return user(parts[1], value, to.users);
-  if (parts.size() == 2 && parts[0] == "catalog" && !parts[1].empty())
+  if (parts.count == 2 && parts[0] == "catalog" && !parts[1].empty())
     return catalog(parts[1], value, to.catalog);
   if (parts[0] == "secret") return secret(key, value, to.secrets);
   return {};

@@ -3,7 +3,6 @@
 #include <optional>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "domain/text.hpp"
 #include "persistence/keys.hpp"
@@ -31,16 +30,10 @@ constexpr std::size_t max_record_bytes = 256 * 1024;
 
 /// The scope and name of a stored entry's key, if it is one.
 std::optional<std::pair<std::string, std::string>> entry_of(std::string_view key) {
-  std::vector<std::string_view> parts;
-  while (parts.size() < 5) {
-    auto end = key.find('\0');
-    parts.push_back(key.substr(0, end));
-    if (end == std::string_view::npos) break;
-    key.remove_prefix(end + 1);
-  }
-  if (parts.size() == 3 && parts[0] == "secret" && parts[1] == "team")
+  auto parts = persistence::keys::split(key);
+  if (parts.count == 3 && parts[0] == "secret" && parts[1] == "team")
     return std::pair{std::string(), std::string(parts[2])};
-  if (parts.size() == 4 && parts[0] == "secret" && parts[1] == "pipeline" && !parts[2].empty())
+  if (parts.count == 4 && parts[0] == "secret" && parts[1] == "pipeline" && !parts[2].empty())
     return std::pair{std::string(parts[2]), std::string(parts[3])};
   return std::nullopt;
 }

@@ -533,6 +533,7 @@ CLI::App* add_client(CLI::App& app, client_flags& f) {
       "events",
       "print every build's status changes as they happen, one line each, until interrupted");
   events->add_option("--limit", f.limit, "stop after this many")->check(CLI::Range(1, 1000000000));
+  tree.group("cluster", "show the cluster's live members and which member owns each partition");
   tree.group("health", "show whether the node is healthy, and why not");
   tree.group("version", "show the node's version and commit");
   auto* exp = tree.group("export", "copy the server's store into a new RocksDB directory");

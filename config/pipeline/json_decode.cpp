@@ -1,29 +1,6 @@
 #include "config/pipeline/json_decode.hpp"
 
-#include <algorithm>
-
 namespace pikoci::pipeline {
-
-std::size_t json_depth(std::string_view text) {
-  std::size_t depth = 0, deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 decoded_json decode_json(std::string_view text, const json_limits& limits,
                          const nlohmann::json::parser_callback_t& callback) {

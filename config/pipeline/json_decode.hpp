@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/json_depth.hpp"
+
 namespace pikoci::pipeline {
 
 /// Deepest array/object nesting accepted from outside.
@@ -32,9 +34,8 @@ struct decoded_json {
   explicit operator bool() const { return failure == json_failure::none; }
 };
 
-/// How deeply arrays and objects nest in a JSON text (string contents skipped). Linear, no
-/// recursion; meaningful for any text, valid JSON or not.
-std::size_t json_depth(std::string_view text);
+/// How deeply arrays and objects nest in a JSON text (domain/json_depth.hpp).
+using domain::json_depth;
 
 /// Decodes `text` when it is at most `limits.max_bytes` long, nests at most `limits.max_depth`
 /// deep and is valid JSON. `callback` is nlohmann's parser callback (may be null). Never throws.

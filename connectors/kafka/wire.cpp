@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "config/pipeline/utf8.hpp"
+#include "domain/json_depth.hpp"
 #include "domain/text.hpp"
 #include "domain/vocabulary.hpp"
 
@@ -637,46 +638,13 @@ message dec_body(std::size_t type, const in& j) {
   }
 }
 
-/// Refuses nesting deeper than max_depth before the parser sees it. Brackets inside strings do
-/// not count; malformed input is left to the parser.
-void check_depth(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > max_depth)
-          throw decode_error("JSON nested deeper than " + std::to_string(max_depth) + " levels");
-        break;
-      case ']':
-      case '}':
-        --depth;
-        break;
-      default:
-        break;
-    }
-  }
-}
-
 envelope decode_checked(std::string_view text) {
   if (text.size() > max_message_bytes)
     throw decode_error("message of " + std::to_string(text.size()) +
                        " bytes exceeds the limit of " + std::to_string(max_message_bytes));
-  check_depth(text);
+  // refused before the parser builds (and recurses into) it
+  if (domain::json_depth(text) > max_depth)
+    throw decode_error("JSON nested deeper than " + std::to_string(max_depth) + " levels");
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());

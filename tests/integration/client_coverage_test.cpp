@@ -1,6 +1,7 @@
 // `pikoci-node client` covers the API (docs/client.md): the commands for jobs, resources,
-// versions, notifications, stats, events, health and the git webhook secret, against a real node;
-// `--json` on every read command; typo suggestions; help texts that speak only of the product.
+// versions, notifications, stats, events, cluster, health and the git webhook secret, against a
+// real node; `--json` on every read command; typo suggestions; help texts that speak only of
+// the product.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -199,6 +200,20 @@ notification "http" "hook" {
     CHECK(has(version.output, "(commit "));
   }
 
+  TEST_CASE("cluster on a single node: the API and the client say it is not in a cluster") {
+    runtime_node node;
+    auto r = node.get("/cluster");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    CHECK(r.json() == json::parse(R"({"mode":"single","cluster":null,"members":[],
+                                      "partitions":[]})"));
+    auto text = client(node, {"cluster"});
+    CHECK_MESSAGE(text.exit_code == 0, text.output);
+    CHECK(text.output == "single node (not part of a cluster)\n");
+    auto as_json = client(node, {"--json", "cluster"});
+    CHECK_MESSAGE(as_json.exit_code == 0, as_json.output);
+    CHECK(json_of(as_json) == r.json());
+  }
+
   TEST_CASE("events prints every build's status changes until --limit") {
     runtime_node node;
     REQUIRE(node.set_pipeline("p", coverage_hcl).status == 201);
@@ -260,6 +275,7 @@ notification "http" "hook" {
         {"workers"},
         {"notifications", "list"},
         {"stats"},
+        {"cluster"},
         {"health"},
         {"version"},
     };

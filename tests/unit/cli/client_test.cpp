@@ -348,6 +348,52 @@ TEST_SUITE("cli.client") {
          R"({"status":"degraded","db":"mem","pubsub":"mem","workers":0,"store":{"status":"ok"},"reasons":["no live worker"]})",
          "GET /x/api/v1/health HTTP/1.1",
          "degraded  db mem  pubsub mem  workers 0  store ok\n  no live worker\n"},
+        {{"cluster"},
+         R"({"mode":"single","cluster":null,"members":[],"partitions":[]})",
+         "GET /x/api/v1/cluster HTTP/1.1",
+         "single node (not part of a cluster)\n"},
+        {{"cluster"},
+         R"({"mode":"cluster","cluster":"ci","partitions_count":2,"self":"m-a",
+             "members":[
+               {"id":"m-a","url":"http://a:8080","state":"running","datacenter":"eu-1",
+                "started_at":"2026-12-03T06:40:12.123Z","self":true,"owned":[0,2],
+                "standby":[{"partition":1,"lag":4}]},
+               {"id":"m-b","url":null,"state":"starting","datacenter":null,
+                "started_at":"2026-12-03T06:41:00.000Z","self":false,"owned":[],"standby":[]}],
+             "partitions":[
+               {"partition":0,"owner":"m-a","owner_url":"http://a:8080","epoch":3,
+                "standbys":[{"member":"m-b","lag":0}],"local_state":"active"},
+               {"partition":1,"owner":null,"owner_url":null,"epoch":null,
+                "standbys":[{"member":"m-a","lag":4}],"local_state":"restoring"},
+               {"partition":2,"owner":"m-a","owner_url":"http://a:8080","epoch":1,
+                "standbys":[],"local_state":"idle"}]})",
+         "GET /x/api/v1/cluster HTTP/1.1",
+         "cluster \"ci\": 2 partitions, 2 live members\n"
+         "members:\n"
+         "  m-a  http://a:8080  running   datacenter eu-1  started 2026-12-03 06:40:12  owns 0,G   "
+         "standby 1 (lag 4)  (this node)\n"
+         "  m-b  (no url yet)   starting                   started 2026-12-03 06:41:00  owns none\n"
+         "partitions:\n"
+         "  0  http://a:8080  epoch 3  standby m-b (lag 0)            here active\n"
+         "  1  no owner                standby http://a:8080 (lag 4)  here restoring\n"
+         "  G  http://a:8080  epoch 1  no standby\n"},
+        // no member names a datacenter: no empty column for it
+        {{"cluster"},
+         R"({"mode":"cluster","cluster":"ci","partitions_count":1,"self":"m-a",
+             "members":[{"id":"m-a","url":"http://a:8080","state":"running","datacenter":null,
+                         "started_at":"2026-12-03T06:40:12.123Z","self":true,"owned":[0],
+                         "standby":[]}],
+             "partitions":[{"partition":0,"owner":"m-a","owner_url":"http://a:8080","epoch":1,
+                            "standbys":[],"local_state":"active"},
+                           {"partition":1,"owner":null,"owner_url":null,"epoch":null,
+                            "standbys":[],"local_state":"moving"}]})",
+         "GET /x/api/v1/cluster HTTP/1.1",
+         "cluster \"ci\": 1 partition, 1 live member\n"
+         "members:\n"
+         "  m-a  http://a:8080  running  started 2026-12-03 06:40:12  owns 0  (this node)\n"
+         "partitions:\n"
+         "  0  http://a:8080  epoch 1  no standby  here active\n"
+         "  G  no owner                no standby  here moving\n"},
         {{"version"},
          R"({"version":"1.2.3","commit":"abc"})",
          "GET /x/api/v1/version HTTP/1.1",

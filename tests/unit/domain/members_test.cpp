@@ -194,6 +194,12 @@ TEST_SUITE("domain.members") {
     CHECK(d.owner(4, 1000)->last.member_id == "b");
     CHECK(d.owner(5, 1000)->last.member_id == "c");
     CHECK(!d.owner(6, 1000));
+    // the same rule over a list of live members (what GET /cluster shows)
+    auto live = d.live(1000);
+    CHECK(owner(4, live)->last.member_id == "b");
+    CHECK(owner(5, live)->last.member_id == "c");
+    CHECK(!owner(6, live));
+    CHECK(!owner(4, {}));
     // b stops saying hello (killed): a, heard again, is the live claimant left
     d.heard(a, 3500);
     CHECK(d.owner(4, 4500)->last.member_id == "a");
@@ -202,6 +208,7 @@ TEST_SUITE("domain.members") {
     z.owned[4] = {1, "active"};
     d.heard(z, 3500);
     CHECK(d.owner(4, 4500)->last.member_id == "z");
+    CHECK(owner(4, d.live(4500))->last.member_id == "z");
   }
 
   TEST_CASE("the directory is safe to feed and read from several threads") {
