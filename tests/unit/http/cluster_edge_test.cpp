@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/protocols/gateway.hpp"
@@ -331,6 +333,58 @@ TEST_SUITE("http.cluster_edge") {
     CHECK(r.body == ": stream open\n\nevent: log\ndata: {\"n\":1}\n\nevent: end\ndata: {}\n\n");
     REQUIRE(f.fake_owner.requests().size() == 1);
     CHECK(f.fake_owner.requests()[0].headers["accept"] == "text/event-stream");
+  }
+
+  TEST_CASE("an owner's event stream reaches the client piece by piece, not at its end") {
+    cluster_fixture f;
+    struct seen_t {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::string text;
+    };
+    auto seen = std::make_shared<seen_t>();
+    const std::vector<std::string> pieces = {": stream open\n\n", "event: log\ndata: {\"n\":1}\n\n",
+                                             "event: end\ndata: {}\n\n"};
+    f.fake_owner.respond_with([seen, pieces](const test::received_request&)
+                                  -> std::optional<test::http_reply> {
+      test::http_reply r;
+      r.headers = {{"Content-Type", "text/event-stream"}};
+      r.chunks = pieces;
+      // each piece is sent only once the client has the ones before it
+      r.before_chunk = [seen, pieces](std::size_t i) {
+        std::string before;
+        for (std::size_t k = 0; k < i; ++k) before += pieces[k];
+        std::unique_lock<std::mutex> lock(seen->mu);
+        return seen->cv.wait_for(lock, 5s, [&] { return seen->text == before; });
+      };
+      return r;
+    });
+    f.set_members({owner("member-b", f.fake_owner.url("/"), k_p1)});
+    CURL* curl = curl_easy_init();
+    REQUIRE(curl != nullptr);
+    auto url = f.url("/api/v1/pipelines/p1/jobs/j/builds/1/events");
+    auto auth = "Authorization: Bearer " + f.token;
+    curl_slist* fields = curl_slist_append(nullptr, auth.c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, fields);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, seen.get());
+    curl_easy_setopt(
+        curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* user) {
+          auto* s = static_cast<seen_t*>(user);
+          std::lock_guard<std::mutex> lock(s->mu);
+          s->text.append(data, size * n);
+          s->cv.notify_all();
+          return size * n;
+        });
+    auto code = curl_easy_perform(curl);
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(fields);
+    curl_easy_cleanup(curl);
+    CHECK(code == CURLE_OK);
+    CHECK(status == 200);
+    CHECK(seen->text == pieces[0] + pieces[1] + pieces[2]);
   }
 
   TEST_CASE("many requests in a row are all forwarded and answered (time per request printed)") {
