@@ -1446,6 +1446,18 @@ class relay_stream final : public stream_sink {
   std::shared_ptr<flow> flow_ = std::make_shared<flow>();
 };
 
+/// An answer `{"error":{"code":"partition_moving",...}}`.
+bool refused_as_moving(const std::string& body) {
+  if (body.size() > 64 * 1024) return false;
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  auto e = j.find("error");
+  if (e == j.end() || !e->is_object()) return false;
+  auto code = e->find("code");
+  return code != e->end() && code->is_string() &&
+         code->get<std::string>() == domain::to_string(errc::partition_moving);
+}
+
 /// The owner's answer, written back as it came.
 void write_answer(const cluster_request_ptr& c, forward_answer a) {
   using kind = forward_answer::kind;
@@ -1453,6 +1465,13 @@ void write_answer(const cluster_request_ptr& c, forward_answer a) {
   switch (a.what) {
     case kind::answered:
       if (a.status < 100 || a.status > 599) break;
+      // the owner we knew no longer serves it and did nothing (a forwarded request is never
+      // forwarded again): another owner may be known in a moment
+      if (a.status == 503 && std::chrono::steady_clock::now() < c->deadline &&
+          refused_as_moving(a.body)) {
+        c->owner_error = "it no longer serves the partition";
+        return wait_or_give_up(c);
+      }
       write(req, response{a.status, nullptr, std::move(a.headers), std::move(a.body)});
       return;
     case kind::unreachable:  // it never got there: another owner may be known in a moment

@@ -249,6 +249,43 @@ TEST_SUITE("http.cluster_edge") {
     CHECK(f.fake_owner.requests()[0].body == "{}");
   }
 
+  TEST_CASE("an owner that answers partition_moving (it just lost the partition) is asked again "
+            "within move_wait, as the directory changes") {
+    cluster_fixture f(5000ms);
+    auto asked = std::make_shared<std::atomic<int>>(0);
+    f.fake_owner.respond_with([asked](const test::received_request&)
+                                  -> std::optional<test::http_reply> {
+      if (++*asked <= 2)
+        return test::http_reply{
+            503,
+            {{"Content-Type", "application/json"}, {"Retry-After", "1"}},
+            R"({"error":{"code":"partition_moving","message":"moving"}})"};
+      return test::http_reply{200, {{"Content-Type", "application/json"}}, "{\"ok\":2}"};
+    });
+    f.set_members({owner("member-b", f.fake_owner.url("/"), k_p1)});
+    auto r = f.call("POST", "/api/v1/pipelines/p1/pause");
+    CHECK(r.status == 200);
+    CHECK(r.body == "{\"ok\":2}");
+    CHECK(*asked == 3);
+  }
+
+  TEST_CASE("an owner's partition_moving after move_wait is passed on") {
+    cluster_fixture f(300ms);
+    f.fake_owner.respond_with([](const test::received_request&) -> std::optional<test::http_reply> {
+      return test::http_reply{503,
+                              {{"Content-Type", "application/json"}, {"Retry-After", "1"}},
+                              R"({"error":{"code":"partition_moving","message":"moving"}})"};
+    });
+    f.set_members({owner("member-b", f.fake_owner.url("/"), k_p1)});
+    auto start = std::chrono::steady_clock::now();
+    auto r = f.call("GET", "/api/v1/pipelines/p1");
+    CHECK(r.status == 503);
+    CHECK(r.headers["retry-after"] == "1");
+    CHECK(r.json()["error"]["code"] == "partition_moving");
+    CHECK(std::chrono::steady_clock::now() - start >= 300ms);
+    CHECK(std::chrono::steady_clock::now() - start < 4s);
+  }
+
   TEST_CASE("a partition nobody serves waits up to move_wait, then 503 partition_moving with "
             "Retry-After") {
     cluster_fixture f(400ms);
