@@ -21,6 +21,7 @@
 #include "config/pipeline/utf8.hpp"
 #include "domain/metrics.hpp"
 #include "http/cluster.hpp"
+#include "http/cluster_route.hpp"
 #include "http/errors.hpp"
 #include "http/ui.hpp"
 
@@ -754,13 +755,32 @@ auth::role role_of(access a) {
   }
 }
 
-/// What every handler shares: the node, the edge's limits, the login throttle, the open streams.
+/// What every handler shares: the node, the edge's limits, the login throttle, the open streams,
+/// and in cluster mode the forwarder.
 struct edge {
   node_view node;
   server_options opts;
   std::shared_ptr<auth::login_throttle> throttle;
   std::shared_ptr<sse_streams> streams;
+  std::shared_ptr<cluster_edge> cluster;  // null for a single node
+  /// Cluster mode, one request served here: what to do when the node answers `not_owner` (the
+  /// partition moved since the edge decided). Empty: the answer is 503 `partition_moving`.
+  std::function<void()> on_not_owner;
 };
+
+/// The node's answer `r` to a request, unless it says the node does not own the pipeline any
+/// more (cluster mode): then `on_not_owner` runs instead (the edge decides again), or without
+/// one the client is asked to retry. A single node never answers `not_owner`.
+bool moved_away(domain::reply& r, const std::function<void()>& on_not_owner) {
+  if (!r.failed() || r.code() != errc::not_owner) return false;
+  if (on_not_owner) {
+    on_not_owner();
+    return true;
+  }
+  r = domain::fail(errc::partition_moving,
+                   "this request's partition is moving between nodes; retry in a moment");
+  return false;
+}
 
 using handler_fn = std::function<handling_t(const request_t&, input&, const edge&)>;
 
@@ -792,7 +812,8 @@ template <class Op>
 handling_t forward(const request_t& req, const edge& e, Op op) {
   std::shared_ptr<sse_stream> stream;
   if constexpr (watches<Op>::value) stream = std::static_pointer_cast<sse_stream>(op.sink);
-  e.node.node.call(std::move(op), [req, stream](domain::reply r) {
+  e.node.node.call(std::move(op), [req, stream, moved = e.on_not_owner](domain::reply r) {
+    if (moved_away(r, moved)) return;
     if (stream && !r.failed()) {
       stream->opened();
     } else {
@@ -1041,13 +1062,16 @@ std::optional<auth::role> user_role(const std::string& name, std::string& error)
 /// Hands `op` to the node once its password is hashed (off the I/O thread).
 template <class Op>
 handling_t with_password(const request_t& req, const edge& e, Op op, std::string password) {
-  auto busy = hash_off_io(
-      [req, node = e.node.node, op = std::move(op), password = std::move(password)]() mutable {
-        auto hashed = auth::user_store::hash_password(password);
-        if (!hashed) return write(req, failure(errc::internal, "random generator failed"));
-        op.password = *hashed;
-        node.call(std::move(op), [req](domain::reply r) { write(req, response_of(r)); });
-      });
+  auto busy = hash_off_io([req, node = e.node.node, op = std::move(op),
+                           password = std::move(password), moved = e.on_not_owner]() mutable {
+    auto hashed = auth::user_store::hash_password(password);
+    if (!hashed) return write(req, failure(errc::internal, "random generator failed"));
+    op.password = *hashed;
+    node.call(std::move(op), [req, moved](domain::reply r) {
+      if (moved_away(r, moved)) return;
+      write(req, response_of(r));
+    });
+  });
   if (busy) return reply(req, *busy);
   return restinio::request_accepted();
 }
@@ -1286,13 +1310,11 @@ std::string route_of(std::string_view path) {
 }
 
 
-/// The checks every route gets before its handler: the body's size, the token and role a route
-/// needs, and for user routes the JSON body and the query.
-handling_t serve(const route& r, const request_t& req, const params_t& params, const edge& e) {
+/// The checks every route gets before its handler on the node that serves it: the token and
+/// role a route needs, and for user routes the JSON body and the query.
+handling_t serve_here(const route& r, const request_t& req, const params_t& params,
+                      const edge& e) {
   auto max_body = r.artifact_body ? e.opts.max_artifact_bytes : e.opts.max_body_bytes;
-  if (req->body().size() > max_body)
-    return reply_error(req, errc::payload_too_large,
-                       "request body larger than " + std::to_string(max_body) + " bytes");
   auto open = [streams = e.streams, req] { return streams->open(req); };
   if (r.who == access::worker) {
     auto who = token_claims(credentials_of(req, false), e.node.jwt_secret);
@@ -1319,6 +1341,243 @@ handling_t serve(const route& r, const request_t& req, const params_t& params, c
   } catch (const std::exception& x) {  // a malformed query string
     return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());
   }
+}
+
+// ---- cluster mode: any node answers any request
+
+/// How often a request for a partition that is moving looks again whether someone serves it.
+constexpr std::chrono::milliseconds move_poll{50};
+
+/// A request of a partition, from its arrival until it is answered here or by the owner.
+struct cluster_request {
+  const route* r = nullptr;
+  request_t req;
+  params_t params;
+  std::shared_ptr<const edge> e;
+  int k = -1;
+  bool forwarded = false;         // it came with the forwarding header: answered here
+  bool after_not_owner = false;   // served here once, and the node said it is not the owner
+  std::chrono::steady_clock::time_point deadline;  // arrival + move_wait
+  std::string owner_error;  // why the last owner tried did not answer
+};
+using cluster_request_ptr = std::shared_ptr<cluster_request>;
+
+void dispatch(const cluster_request_ptr& c);
+
+domain::wall_ms wall_now() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void reply_moving(const cluster_request& c) {
+  std::string message = "this request's partition is moving between nodes; retry in a moment";
+  if (!c.owner_error.empty()) {
+    message += " (its last owner did not answer: " + c.owner_error + ")";
+    spdlog::warn("event=http.forward_gave_up path={} error=\"{}\"", c.req->header().path(),
+                 c.owner_error);
+  }
+  write(c.req, failure(errc::partition_moving, message));
+}
+
+/// Looks again in a moment (on the I/O thread), or gives up with 503 once move_wait is over.
+void wait_or_give_up(const cluster_request_ptr& c) {
+  auto now = std::chrono::steady_clock::now();
+  const auto& io = c->e->cluster->io;
+  if (now >= c->deadline || !io) return reply_moving(*c);
+  auto timer = std::make_shared<asio::steady_timer>(*io, std::min<std::chrono::nanoseconds>(
+                                                             move_poll, c->deadline - now));
+  timer->async_wait([timer, c](const asio::error_code& ec) {
+    if (!ec) dispatch(c);
+  });
+}
+
+/// The request on this node; a `not_owner` answer (the partition moved meanwhile) makes the edge
+/// decide again, once; a forwarded request gets 503 instead.
+void run_here(const cluster_request_ptr& c) {
+  edge here = *c->e;
+  if (!c->forwarded)
+    here.on_not_owner = [c] {
+      c->after_not_owner = true;
+      dispatch(c);
+    };
+  serve_here(*c->r, c->req, c->params, here);
+}
+
+/// A relayed event stream: the owner's stream written to this node's client as it comes. The
+/// bytes handed to the connection and not yet written are counted; the forwarder stops reading
+/// from the owner while they are many, so the owner's own rule cuts off a client that falls
+/// too far behind.
+class relay_stream final : public stream_sink {
+ public:
+  explicit relay_stream(request_t req) : req_(std::move(req)) {}
+  ~relay_stream() override { close(); }
+
+  bool open(int status, const header_list& headers) override {
+    requests().count(std::string(req_->header().method().c_str()),
+                     route_of(req_->header().path()), status);
+    std::lock_guard<std::mutex> lock(mu_);
+    resp_.emplace(req_->create_response<restinio::chunked_output_t>(restinio::http_status_line_t{
+        restinio::http_status_code_t{static_cast<std::uint16_t>(status)}, ""}));
+    for (const auto& [k, v] : headers) resp_->append_header(k, v);
+    return flush(0);
+  }
+  bool push(std::string_view bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_ || !resp_ || flow_->broken) return false;
+    resp_->append_chunk(std::string(bytes));
+    return flush(bytes.size());
+  }
+  std::size_t pending() const override { return flow_->pending; }
+  void close() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_) return;
+    done_ = true;
+    if (resp_) resp_->done();
+  }
+
+ private:
+  struct flow {
+    std::atomic<std::size_t> pending{0};
+    std::atomic<bool> broken{false};
+  };
+  bool flush(std::size_t size) {
+    flow_->pending += size;
+    resp_->flush([f = flow_, size](const asio::error_code& ec) {
+      f->pending -= size;
+      if (ec) f->broken = true;
+    });
+    return true;
+  }
+
+  request_t req_;
+  std::mutex mu_;
+  std::optional<restinio::response_builder_t<restinio::chunked_output_t>> resp_;
+  bool done_ = false;
+  std::shared_ptr<flow> flow_ = std::make_shared<flow>();
+};
+
+/// An answer `{"error":{"code":"partition_moving",...}}`.
+bool refused_as_moving(const std::string& body) {
+  if (body.size() > 64 * 1024) return false;
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  auto e = j.find("error");
+  if (e == j.end() || !e->is_object()) return false;
+  auto code = e->find("code");
+  return code != e->end() && code->is_string() &&
+         code->get<std::string>() == domain::to_string(errc::partition_moving);
+}
+
+/// The owner's answer, written back as it came.
+void write_answer(const cluster_request_ptr& c, forward_answer a) {
+  using kind = forward_answer::kind;
+  const auto& req = c->req;
+  switch (a.what) {
+    case kind::answered:
+      if (a.status < 100 || a.status > 599) break;
+      // the owner we knew no longer serves it and did nothing (a forwarded request is never
+      // forwarded again): another owner may be known in a moment
+      if (a.status == 503 && std::chrono::steady_clock::now() < c->deadline &&
+          refused_as_moving(a.body)) {
+        c->owner_error = "it no longer serves the partition";
+        return wait_or_give_up(c);
+      }
+      write(req, response{a.status, nullptr, std::move(a.headers), std::move(a.body)});
+      return;
+    case kind::unreachable:  // it never got there: another owner may be known in a moment
+      spdlog::debug("event=http.forward_unreachable path={} error=\"{}\"", req->header().path(),
+                    a.error);
+      c->owner_error = a.error;
+      return wait_or_give_up(c);
+    case kind::failed:
+      spdlog::warn("event=http.forward_failed path={} error=\"{}\"", req->header().path(),
+                   a.error);
+      c->owner_error = a.error;
+      // a read may be asked again; a write may have been done by the owner: the client decides
+      if (req->header().method() == restinio::http_method_get()) return wait_or_give_up(c);
+      break;
+    case kind::overloaded: {
+      auto r = failure(errc::queue_full, a.error);
+      r.headers = {{"Retry-After", "1"}};
+      return write(req, r);
+    }
+    case kind::stopped:
+      return write(req, failure(errc::draining, a.error));
+  }
+  reply_moving(*c);
+}
+
+/// The request to the owner at `url`.
+void send_to_owner(const cluster_request_ptr& c, const std::string& url) {
+  const auto& h = c->req->header();
+  forward_request fr;
+  fr.method = h.method().c_str();
+  auto base = std::string_view(url);
+  while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+  fr.url = std::string(base) + std::string(h.request_target());
+  h.for_each_field([&fr](const auto& f) {
+    fr.headers.emplace_back(std::string(f.name()), std::string(f.value()));
+  });
+  fr.body = c->req->body();
+  fr.stream = h.method() == restinio::http_method_get() && c->r->path.size() >= 7 &&
+              c->r->path.compare(c->r->path.size() - 7, 7, "/events") == 0;
+  forward_handlers handlers;
+  handlers.done = [c](forward_answer a) { write_answer(c, std::move(a)); };
+  if (fr.stream)
+    handlers.stream = [req = c->req]() -> std::shared_ptr<stream_sink> {
+      return std::make_shared<relay_stream>(req);
+    };
+  c->e->cluster->forward->send(std::move(fr), std::move(handlers));
+}
+
+/// Decides where the request goes now: here, to the owner, or nowhere yet (it waits).
+void dispatch(const cluster_request_ptr& c) {
+  const auto& view = *c->e->node.cluster;
+  auto live = view.live ? view.live(wall_now()) : std::vector<domain::member>{};
+  auto d = http::decide(c->k, *view.table, live, view.self_id, c->forwarded);
+  switch (d.kind) {
+    case route_kind::local:
+      if (c->after_not_owner) break;  // served here once already: wait for another owner
+      return run_here(c);
+    case route_kind::forward:
+      return send_to_owner(c, d.url);
+    case route_kind::wait:
+      break;
+  }
+  if (c->forwarded) return reply_moving(*c);
+  wait_or_give_up(c);
+}
+
+/// Every route: the body's size, then in cluster mode a request of a partition goes where that
+/// partition is served; everything else is served here.
+handling_t serve(const route& r, const request_t& req, params_t params,
+                 const std::shared_ptr<const edge>& e) {
+  auto max_body = r.artifact_body ? e->opts.max_artifact_bytes : e->opts.max_body_bytes;
+  if (req->body().size() > max_body)
+    return reply_error(req, errc::payload_too_large,
+                       "request body larger than " + std::to_string(max_body) + " bytes");
+  const auto& view = e->node.cluster;
+  auto rule = e->cluster && view && view->table ? rule_of(r.method.c_str(), r.path)
+                                                : partition_rule::none;
+  if (rule == partition_rule::none) return serve_here(r, req, params, *e);
+  // who calls is checked first, so that nobody without a token makes this node forward
+  if (user_route(r.who))
+    if (auto who = authenticate(req, e->node, role_of(r.who)); std::holds_alternative<response>(who))
+      return reply(req, std::get<response>(who));
+  auto raw = rule == partition_rule::pipeline ? params["p"] : restinio::string_view_t();
+  auto name = pipeline::percent_decode(raw).value_or(std::string(raw));
+  int k = partition_of_request(rule, name, view->partitions);
+  if (k < 0) return serve_here(r, req, params, *e);
+  auto c = std::make_shared<cluster_request>();
+  c->r = &r;
+  c->req = req;
+  c->params = std::move(params);
+  c->e = e;
+  c->k = k;
+  c->forwarded = fields_of(req, forwarded_header, ", ").has_value();
+  c->deadline = std::chrono::steady_clock::now() + view->move_wait;
+  dispatch(c);
+  return restinio::request_accepted();
 }
 
 }  // namespace
@@ -1377,15 +1636,17 @@ verdict head_verdict(const request_head& h, const std::string& secret, const ser
 }
 
 std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
-                                      std::shared_ptr<sse_streams> streams) {
+                                      std::shared_ptr<sse_streams> streams,
+                                      std::shared_ptr<cluster_edge> cluster) {
   auto router = std::make_unique<router_t>();
-  auto shared = std::make_shared<const edge>(
-      edge{std::move(node), opts, std::make_shared<auth::login_throttle>(), std::move(streams)});
+  auto shared = std::make_shared<const edge>(edge{std::move(node), opts,
+                                                  std::make_shared<auth::login_throttle>(),
+                                                  std::move(streams), std::move(cluster), {}});
   std::map<std::string, std::vector<restinio::http_method_id_t>> methods;
   for (const auto& r : routes()) {
     methods[r.path].push_back(r.method);
     router->add_handler(r.method, r.path, [shared, &r](const request_t& req, params_t params) {
-      return serve(r, req, params, *shared);
+      return serve(r, req, std::move(params), shared);
     });
   }
   for (const auto& [path, allowed] : methods) {

@@ -6,11 +6,13 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <restinio/all.hpp>
 
+#include "http/forward.hpp"
 #include "http/request_gate.hpp"
 #include "http/server.hpp"
 
@@ -37,9 +39,18 @@ class sse_streams {
   std::vector<std::weak_ptr<proto::event_sink>> streams_;
 };
 
-/// The router of every route (routes.cpp has the table).
+/// Cluster mode's part of the edge (node_view::cluster set): the forwarder to the owners, and the
+/// I/O thread's executor, whose timers run the waits for a partition that is moving.
+struct cluster_edge {
+  std::shared_ptr<forwarder> forward;
+  /// Set by the acceptor's bind hook on the I/O thread, before the first request.
+  std::optional<asio::any_io_executor> io;
+};
+
+/// The router of every route (routes.cpp has the table). `cluster` is null for a single node.
 std::unique_ptr<router_t> make_router(node_view node, const server_options& opts,
-                                      std::shared_ptr<sse_streams> streams);
+                                      std::shared_ptr<sse_streams> streams,
+                                      std::shared_ptr<cluster_edge> cluster = nullptr);
 
 /// The gate's decision on a complete head, before any of the body is read.
 verdict head_verdict(const request_head& h, const std::string& secret, const server_options& opts);

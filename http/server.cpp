@@ -421,6 +421,10 @@ class accept_watchdog {
 class restinio_server final : public server {
  public:
   restinio_server(const server_options& opts, node_view node) {
+    if (node.cluster) {
+      cluster_ = std::make_shared<cluster_edge>();
+      cluster_->forward = std::make_shared<forwarder>(node.cluster->self_id);
+    }
     gate_limits limits;
     limits.max_url_bytes = opts.max_url_bytes;
     limits.max_head_bytes = opts.max_head_bytes;
@@ -444,7 +448,7 @@ class restinio_server final : public server {
         restinio::server_settings_t<traits_t>{}
             .address(opts.host)
             .port(opts.port)
-            .request_handler(make_router(std::move(node), opts, streams_))
+            .request_handler(make_router(std::move(node), opts, streams_, cluster_))
             .read_next_http_message_timelimit(std::chrono::seconds(30))
             .handle_request_timeout(std::chrono::seconds(30))
             .max_pipelined_requests(16)
@@ -457,7 +461,9 @@ class restinio_server final : public server {
                                           .max_field_value_size(limits.max_head_bytes)
                                           .max_body_size(limits.max_body_bytes))
             .acceptor_post_bind_hook([p = std::make_shared<std::promise<bound_acceptor>>(
-                                          std::move(bound))](asio::ip::tcp::acceptor& a) {
+                                          std::move(bound)),
+                                      cluster = cluster_](asio::ip::tcp::acceptor& a) {
+              if (cluster) cluster->io = a.get_executor();
               p->set_value({a.native_handle(), a.get_executor(), a.local_endpoint().port()});
             });
     try {
@@ -492,12 +498,14 @@ class restinio_server final : public server {
     }
     stop_cv_.notify_all();
     if (background_.joinable()) background_.join();
+    if (cluster_) cluster_->forward->stop();  // relayed streams end cleanly first
     running_->stop();
     running_->wait();
   }
 
  private:
   std::shared_ptr<sse_streams> streams_ = std::make_shared<sse_streams>();
+  std::shared_ptr<cluster_edge> cluster_;  // cluster mode only
   restinio::running_server_handle_t<traits_t> running_;
   std::thread background_;  // the accept watchdog every second, SSE pings every 10 s
   std::mutex stop_mu_;

@@ -157,16 +157,28 @@ void http_receiver::handle(int fd) {
     r.answered = answer.status;
     requests_.push_back(r);
   }
+  bool pieces = !answer.chunks.empty();
   std::string reply =
       "HTTP/1.1 " + std::to_string(answer.status) + (answer.status == 200 ? " OK" : " Error") +
-      "\r\nContent-Length: " + std::to_string(answer.body.size()) + "\r\nConnection: close\r\n";
+      "\r\n" +
+      (pieces ? std::string() : "Content-Length: " + std::to_string(answer.body.size()) + "\r\n") +
+      "Connection: close\r\n";
   for (const auto& [k, v] : answer.headers) reply += k + ": " + v + "\r\n";
-  reply += "\r\n" + answer.body;
-  std::size_t sent = 0;
-  while (sent < reply.size()) {
-    auto n = ::send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) break;
-    sent += static_cast<std::size_t>(n);
+  reply += "\r\n";
+  if (!pieces) reply += answer.body;
+  auto send_all = [fd](const std::string& bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+      auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<std::size_t>(n);
+    }
+    return true;
+  };
+  if (!send_all(reply)) return;
+  for (std::size_t i = 0; i < answer.chunks.size(); ++i) {
+    if (answer.before_chunk && !answer.before_chunk(i)) return;
+    if (!send_all(answer.chunks[i])) return;
   }
 }
 

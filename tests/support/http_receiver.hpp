@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace pikoci::test {
@@ -23,9 +24,17 @@ struct received_request {
 
 /// An answer of a `responder`.
 struct http_reply {
+  http_reply(int status_ = 200, std::map<std::string, std::string> headers_ = {},
+             std::string body_ = {})
+      : status(status_), headers(std::move(headers_)), body(std::move(body_)) {}
   int status = 200;
   std::map<std::string, std::string> headers;
   std::string body;
+  /// When set, the body is these pieces instead, sent one by one without a Content-Length (the
+  /// end of the connection ends the body): an event stream. `before_chunk(i)` runs before piece
+  /// i is sent (it may wait); false stops there.
+  std::vector<std::string> chunks;
+  std::function<bool(std::size_t)> before_chunk;
 };
 
 class http_receiver {
