@@ -19,6 +19,7 @@
 #include "node/cluster_topics.hpp"
 #include "node/runtime.hpp"
 #include "persistence/changelog.hpp"
+#include "persistence/checkpoints.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::node {
@@ -117,6 +118,9 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   std::unique_ptr<kafka::producer> peers;  // records for other nodes on the input topic
   std::atomic<std::int64_t> global_next{0};  // the next offset of the global topic to apply
   std::atomic<bool> leaving{false};
+  std::thread checkpointer;
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
 
   mutable std::mutex mu;
   std::map<int, std::int64_t> generation;  // bumped by every gain, revoke, loss of k
@@ -327,6 +331,25 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
     if (orderly && group) group->handed_off({k});
   }
 
+  // ---- checkpoints: each partition's state with its changelog offset, so a node whose store is
+  // damaged starts again from the newest one and replays only the changelog after it
+
+  void checkpoint_loop() {
+    std::unique_lock lock(stop_mu);
+    while (!stop_cv.wait_for(lock, opts.checkpoint_interval, [this] { return leaving.load(); })) {
+      lock.unlock();
+      const auto t0 = clock::now();
+      try {
+        auto dir = persistence::checkpoints::take(*opts.store, opts.db_path);
+        spdlog::info("event=cluster.checkpoint dir={} ms={}", dir.string(),
+                     std::chrono::duration_cast<milliseconds>(clock::now() - t0).count());
+      } catch (const persistence::store_error& e) {
+        spdlog::error("event=cluster.checkpoint_failed error=\"{}\"", e.what());
+      }
+      lock.lock();
+    }
+  }
+
   // ---- records between nodes: a put to a trigger resource, for every partition
 
   /// The key of a trigger record on the input topic (never a worker message's key).
@@ -464,6 +487,8 @@ void cluster_manager::start(runtime& rt, claims_listener claims) {
   impl_->peers = std::make_unique<kafka::producer>(impl_->opts.brokers);
   impl_->follow_global();
   impl_->join();
+  if (!impl_->opts.db_path.empty() && impl_->opts.checkpoint_interval.count() > 0)
+    impl_->checkpointer = std::thread([im = impl_.get()] { im->checkpoint_loop(); });
 }
 
 void cluster_manager::leave() {
@@ -471,7 +496,12 @@ void cluster_manager::leave() {
   if (im.group) {
     im.group->close();  // every partition goes through revoking → handed off
   }
-  im.leaving.store(true);
+  {
+    std::lock_guard lock(im.stop_mu);
+    im.leaving.store(true);
+  }
+  im.stop_cv.notify_all();
+  if (im.checkpointer.joinable()) im.checkpointer.join();
   im.lanes.reset();  // waits for the handoffs in flight
   if (im.global) im.global->stop();
   im.group.reset();

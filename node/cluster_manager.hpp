@@ -49,6 +49,10 @@ struct cluster_options {
   /// How long a handoff may take before the partition counts as lost.
   std::chrono::milliseconds handoff_wait{10000};
   std::shared_ptr<persistence::store> store;
+  /// A RocksDB store's directory and how often it is checkpointed (persistence/checkpoints.hpp);
+  /// no checkpoints when the path is empty or the interval 0.
+  std::filesystem::path db_path;
+  std::chrono::milliseconds checkpoint_interval{0};
   /// Signs the records nodes send each other on the input topic (`--jwt-secret`, the same on
   /// every node): a record that does not carry its signature is dropped.
   std::string secret;

@@ -25,6 +25,7 @@
 #include "node/remote_worker.hpp"
 #include "node/runtime.hpp"
 #include "node/secret_access.hpp"
+#include "persistence/checkpoints.hpp"
 #include "persistence/keys.hpp"
 
 namespace pikoci::node {
@@ -281,6 +282,11 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
   if (!ro.store) ro.store = persistence::open_memory_store();
   c.store = ro.store;
   c.secret = flags.jwt_secret;
+  if (flags.db_system == "rocksdb") {
+    c.db_path = flags.db_path;
+    c.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
+        pipeline::parse_duration(flags.checkpoint_interval).value_or(std::chrono::minutes(10)));
+  }
   try {
     out = std::make_unique<cluster_manager>(c);
   } catch (const std::runtime_error& e) {
@@ -305,6 +311,44 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
   return true;
 }
 
+/// A cluster node whose store cannot be opened: the store is set aside as
+/// `<db-path>.damaged-<time>` (kept for inspection, never changed) and the node starts from a copy
+/// of its newest checkpoint, or empty; restoring a partition then replays the changelog after
+/// the offset the checkpoint holds (docs/cluster.md). False when that fails too (logged).
+bool open_from_checkpoint(const server_flags& flags, runtime_options& ro) {
+  namespace fs = std::filesystem;
+  const fs::path db = flags.db_path;
+  auto newest = persistence::checkpoints::newest(db);
+  std::error_code ec;
+  auto aside = db;
+  aside += ".damaged-" + std::to_string(std::time(nullptr));
+  fs::rename(db, aside, ec);
+  if (ec) {
+    spdlog::error("event=store.set_aside_failed path={} error=\"{}\"", db.string(), ec.message());
+    return false;
+  }
+  if (newest) {
+    auto from = aside / fs::relative(*newest, db, ec);
+    fs::copy(from, db, fs::copy_options::recursive, ec);
+    if (ec) {
+      spdlog::error("event=store.checkpoint_copy_failed from={} error=\"{}\"", from.string(),
+                    ec.message());
+      return false;
+    }
+  }
+  try {
+    ro.store = persistence::open_rocksdb_store(flags.db_path, {false});
+  } catch (const persistence::store_error& e) {
+    spdlog::error("event=store.open_failed error=\"{}\"", e.what());
+    return false;
+  }
+  spdlog::warn(
+      "event=store.from_checkpoint path={} damaged_copy={} checkpoint={} (each partition replays "
+      "the changelog after what the checkpoint holds)",
+      db.string(), aside.string(), newest ? newest->filename().string() : "none");
+  return true;
+}
+
 /// `--db-system rocksdb`: the store opened into `ro.store`. False when it cannot be (logged).
 bool open_store(const server_flags& flags, runtime_options& ro) {
   if (flags.db_system != "rocksdb") return true;
@@ -314,7 +358,8 @@ bool open_store(const server_flags& flags, runtime_options& ro) {
     return true;
   } catch (const persistence::store_error& e) {
     spdlog::error("event=store.open_failed error=\"{}\"", e.what());
-    return false;
+    if (flags.cluster.empty()) return false;
+    return open_from_checkpoint(flags, ro);
   }
 }
 

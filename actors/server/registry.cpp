@@ -67,6 +67,13 @@ struct registry_state {
   std::size_t waiting_count = 0;
   std::map<int, std::size_t> replaying;  // held operations sent again, not handled yet
   bool ticking = false;                  // the re-check timer is set
+  // cluster mode: handoffs waiting for what their pipelines already took to be answered
+  struct pending_handoff {
+    std::vector<std::string> names;
+    caf::typed_response_promise<int> rp;
+    caf::actor_clock::time_point deadline;
+  };
+  std::vector<pending_handoff> handoffs;
   std::size_t validating = 0;  // POST /validate loads running now (max_validations)
 };
 
@@ -78,6 +85,8 @@ std::vector<proto::pipeline_actor> all(self_ptr self) {
   for (const auto& [name, p] : self->state.pipelines) out.push_back(p);
   return out;
 }
+
+void try_hand_off(self_ptr self);
 
 /// Sends `msg` to the pipeline `name` and answers `rp` with its reply, or with a 500 when the
 /// pipeline dies first (its promise would otherwise never be kept).
@@ -99,12 +108,14 @@ void ask_pipeline(self_ptr self, const std::string& name, const proto::pipeline_
   };
   self->request(actor, caf::infinite, std::forward<Ts>(msg)...)
       .then(
-          [take](domain::reply& r) mutable {
+          [self, take](domain::reply& r) mutable {
             if (auto p = take()) p->deliver(std::move(r));
+            if (!self->state.handoffs.empty()) try_hand_off(self);
           },
-          [take](caf::error& e) mutable {
+          [self, take](caf::error& e) mutable {
             if (auto p = take())
               p->deliver(domain::fail(domain::errc::internal, "pipeline: " + caf::to_string(e)));
+            if (!self->state.handoffs.empty()) try_hand_off(self);
           });
 }
 
@@ -120,6 +131,8 @@ using domain::cluster::partition_state;
 
 /// Operations waiting for their partition on this node at most; more are answered 503 at once.
 constexpr std::size_t max_waiting_ops = 10000;
+/// How long a handoff waits for what its pipelines already took to be answered.
+constexpr auto handoff_drain = std::chrono::seconds(5);
 /// How often held operations look at their partition again (only while some wait).
 constexpr auto recheck_every = std::chrono::milliseconds(25);
 
@@ -218,7 +231,8 @@ void recheck(self_ptr self) {
     }
     it = q.empty() ? st.waiting.erase(it) : std::next(it);
   }
-  if (st.waiting_count > 0) start_ticking(self);
+  if (!st.handoffs.empty()) try_hand_off(self);
+  if (st.waiting_count > 0 || !st.handoffs.empty()) start_ticking(self);
 }
 
 /// Holds `op` on partition k until `recheck` decides.
@@ -1184,6 +1198,20 @@ caf::result<int> hand_off(self_ptr self, const std::vector<std::string>& names) 
   // no grant reaches a job that is leaving (it would record a dispatch); the queue's withdraw
   // of each pipeline ends its hold
   self->send(st.ctx.queue, proto::hold_atom::value, here, true);
+  // what the pipelines took already (a PUT or a trigger waiting for its write) is answered
+  // first, within a bound; new operations wait at the gate (the partition is moving)
+  auto rp = self->make_response_promise<int>();
+  st.handoffs.push_back({here, rp, self->clock().now() + handoff_drain});
+  try_hand_off(self);
+  if (!st.handoffs.empty()) start_ticking(self);
+  return rp;
+}
+
+/// The pipelines leave: their actors stop without cancelling anything; answers `rp` once they
+/// are gone.
+void leave_now(self_ptr self, const std::vector<std::string>& here,
+               caf::typed_response_promise<int> rp) {
+  auto& st = self->state;
   std::vector<proto::pipeline_actor> leaving;
   for (const auto& name : here) {
     auto it = st.pipelines.find(name);
@@ -1191,7 +1219,6 @@ caf::result<int> hand_off(self_ptr self, const std::vector<std::string>& names) 
     leaving.push_back(it->second);
     st.pipelines.erase(it);
   }
-  auto rp = self->make_response_promise<int>();
   gather<bool>(
       self, leaving,
       [self, rp, here](std::vector<std::optional<bool>> done) mutable {
@@ -1209,7 +1236,25 @@ caf::result<int> hand_off(self_ptr self, const std::vector<std::string>& names) 
         rp.deliver(n);
       },
       proto::handoff_atom::value);
-  return rp;
+}
+
+/// Runs the handoffs whose pipelines have answered everything they took (or whose bound is
+/// over: what is left is answered with a 500 as the pipelines go).
+void try_hand_off(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto it = st.handoffs.begin(); it != st.handoffs.end();) {
+    bool busy = std::any_of(it->names.begin(), it->names.end(), [&](const std::string& n) {
+      return st.in_flight.count(n) != 0;
+    });
+    if (busy && now < it->deadline) {
+      ++it;
+      continue;
+    }
+    auto h = std::move(*it);
+    it = st.handoffs.erase(it);
+    leave_now(self, h.names, h.rp);
+  }
 }
 
 /// A monitored pipeline ended: the requests it was handling fail; unless it was stopped on

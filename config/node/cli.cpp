@@ -234,6 +234,15 @@ void add_server_flags(CLI::App& app, server_flags& f) {
        "a cluster node silent this long loses its partitions to the others (at least the "
        "brokers' group.min.session.timeout.ms, 6s by default)")
       ->check(second_or_more);
+  flag(app, "checkpoint-interval", f.checkpoint_interval,
+       "a cluster node with --db-system rocksdb checkpoints its store this often; a damaged "
+       "store starts again from the newest checkpoint and the changelog (0: no checkpoints)")
+      ->check([](const std::string& s) {
+        auto d = pipeline::parse_duration(s);
+        return d && (d->count() == 0 || *d >= std::chrono::seconds(1))
+                   ? std::string{}
+                   : "not 0 or a duration of at least 1s: " + s;
+      });
   flag(app, "move-wait", f.move_wait,
        "a request for a pipeline whose partition is moving waits this long, then gets 503 "
        "partition_moving with Retry-After")

@@ -54,6 +54,7 @@ struct server_flags {
   int cluster_partitions = 12;       // P, fixed when the cluster is created
   std::string member_timeout = "6s";  // a silent node's partitions move after this
   std::string move_wait = "10s";      // a request for a moving partition waits this long, then 503
+  std::string checkpoint_interval = "10m";  // RocksDB checkpoints of a cluster node; 0: none
 };
 
 /// Flags of `pikoci-node --role worker`.
