@@ -69,6 +69,9 @@ class worker_feed {
   void start(worker_feed_handlers handlers);
   /// Stops polling and leaves the groups; the handlers are not called any more.
   void stop();
+  /// The owner may take builds again (a slot freed): fetched builds waiting for one are handed
+  /// over now rather than at the next look (every 5 ms). Any thread.
+  void wake();
 
   const worker_feed_options& options() const { return opts_; }
   /// Produces `body`, stamped with the worker's name and token, to the partition `to` names (the
