@@ -11,8 +11,9 @@
 // whose copy the server cancels). While the owner's
 // gate is closed, or it refuses a message (draining), what was fetched waits here uncommitted:
 // a worker that goes away leaves it to the others. Pausing the consumer instead would not move
-// the partitions to an idle worker either, and resuming costs a fetch round trip per build. A
-// held message whose partition a rebalance moved to another consumer is left to that one.
+// the partitions to an idle worker either, and resuming costs a fetch round trip per build. The
+// owner's wake() (a slot freed) hands a held message over at once. A held message whose
+// partition a rebalance moved to another consumer is left to that one.
 //
 // Threads: one per consumer (jobs, checks, control) polls it and calls the owner's handlers;
 // `emit` may be called from any thread.
