@@ -837,7 +837,9 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
       !err.empty())
     throw std::runtime_error("cannot create the Kafka topics: " + err);
   auto out = std::make_shared<producer>(opts.brokers);
-  out->prepare({names.jobs(), names.checks(), names.control()}, std::chrono::seconds(5));
+  // every topic it writes to (its probes go to the events topic)
+  out->prepare({names.events(), names.jobs(), names.checks(), names.control()},
+               std::chrono::seconds(5));
   auto self = sys.spawn(dispatcher_behavior, std::move(out), opts);
   // the events consumer. Single mode: a group of the servers of this prefix, so a restarted
   // server goes on where the last one stopped. Cluster mode: every node reads every partition

@@ -166,6 +166,7 @@ worker_feed::worker_feed(worker_feed_options opts)
   if (auto err = ensure_topics(opts_.brokers, all, 8, std::chrono::seconds(15)); !err.empty())
     throw std::runtime_error("cannot create the Kafka topics: " + err);
   out_ = std::make_unique<producer>(opts_.brokers);
+  out_->prepare({opts_.names.events()}, std::chrono::seconds(5));
 }
 
 worker_feed::~worker_feed() {
