@@ -174,6 +174,7 @@ void build_done(link_ptr self, proto::build_key key, const work::build_result& r
   if (it != st.running.end()) {
     st.running.erase(it);
     --st.flags->running;
+    st.feed->wake();  // a build it fetched may be waiting for this slot
   }
   st.lease_lost.erase(key.id);
   st.log_seq.erase(key.id);

@@ -261,6 +261,8 @@ class delivery_counter final : public RdKafka::DeliveryReportCb {
 struct producer::impl {
   delivery_counter reports;
   std::unique_ptr<RdKafka::Producer> p;
+  std::mutex topics_mu;
+  std::map<std::string, std::unique_ptr<RdKafka::Topic>> topics;  // prepare()d
   std::atomic<bool> stop{false};
   std::thread poller;
 };
@@ -282,6 +284,26 @@ producer::~producer() {
   impl_->p->flush(5000);
   impl_->stop = true;
   impl_->poller.join();
+  impl_->topics.clear();  // before the handle they belong to
+}
+
+void producer::prepare(const std::vector<std::string>& names, std::chrono::milliseconds timeout) {
+  std::lock_guard<std::mutex> lock(impl_->topics_mu);
+  for (const auto& name : names) {
+    auto& t = impl_->topics[name];
+    std::string err;
+    if (!t) t.reset(RdKafka::Topic::create(impl_->p.get(), name, nullptr, err));
+    if (!t) {
+      spdlog::warn("event=kafka.prepare_failed topic={} error=\"{}\"", name, err);
+      impl_->topics.erase(name);
+      continue;
+    }
+    RdKafka::Metadata* raw = nullptr;
+    auto rc = impl_->p->metadata(false, t.get(), &raw, static_cast<int>(timeout.count()));
+    std::unique_ptr<RdKafka::Metadata> md(raw);
+    if (rc != RdKafka::ERR_NO_ERROR)
+      spdlog::warn("event=kafka.prepare_failed topic={} error=\"{}\"", name, RdKafka::err2str(rc));
+  }
 }
 
 bool producer::produce(const std::string& topic, const std::string& key, const std::string& payload,

@@ -105,6 +105,11 @@ class producer {
                int partition = -1);
   /// Waits until everything queued was delivered or `timeout` passed; false on timeout.
   bool flush(std::chrono::milliseconds timeout);
+  /// Looks up `topics` (their partitions and leaders) now, waiting up to `timeout`, and keeps
+  /// them known: the first message to a topic otherwise waits for that lookup, which librdkafka
+  /// starts only then and which took ~0.7 s on a busy machine. Errors are logged, not thrown
+  /// (producing looks the topic up again).
+  void prepare(const std::vector<std::string>& topics, std::chrono::milliseconds timeout);
   /// Messages whose delivery failed for good since start.
   std::int64_t failed() const;
   /// When the brokers last acknowledged a message of this producer (its construction before the

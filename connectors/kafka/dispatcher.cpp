@@ -55,7 +55,7 @@ std::string probe_id() {
 /// A worker as its heartbeats describe it.
 struct remote_worker {
   wire::heartbeat last;
-  int placed = 0;  // builds written to its partitions since its last heartbeat
+  std::uint64_t placed = 0;  // builds written to its partitions: the next goes to the next one
   clock_type::time_point seen;
   model::time_point seen_wall;
   bool stale = false;
@@ -71,6 +71,7 @@ struct remote_worker {
 struct in_flight {
   proto::build_work work;
   std::string worker;              // who accepted the current attempt ("" until then)
+  std::string placed_on;           // whose partition the current attempt was written to
   std::uint64_t last_log_seq = 0;  // log chunks are idempotent and ordered by it
   bool any_log = false;
   // adopted after a restart and not heard of since: lost when nobody claims it within the lease
@@ -179,6 +180,8 @@ std::string topic_for(self_ptr self, const std::string& base,
     if (!err.empty()) {
       spdlog::error("event=kafka.topic_failed topic={} error=\"{}\"", topic, err);
       st.topics_made.erase(topic);
+    } else {
+      st.out->prepare({topic}, std::chrono::seconds(5));
     }
   }
   return topic;
@@ -224,31 +227,50 @@ std::string check_wait(const dispatcher_state& st, const std::vector<std::string
   return "no worker with tags [" + fmt::format("{}", fmt::join(tags, ", ")) + "] for queue checks";
 }
 
+/// The builds of this node that occupy a slot of each worker: accepted by it and not finished,
+/// or written to its partitions and not accepted yet. Known at once (a build's end frees its
+/// slot here when its `build_finished` is read), unlike a heartbeat's `running`, which is as old
+/// as the heartbeat: placing by that sent the next build to a worker whose slots were all taken
+/// while the one that had just finished a build sat idle.
+std::map<std::string, int> occupied(const dispatcher_state& st) {
+  std::map<std::string, int> n;
+  for (const auto& [id, b] : st.builds) {
+    const auto& w = b.worker.empty() ? b.placed_on : b.worker;
+    if (!w.empty()) ++n[w];
+  }
+  return n;
+}
+
 /// The partition of `topic` to write a build to: one consumed by the healthy worker with the
-/// most free slots (so a busy or dead worker's partitions are avoided); -1 (by key) when no
-/// worker has announced partitions of that topic yet.
-int place(self_ptr self, const std::string& topic) {
+/// most free slots (so a busy or dead worker's partitions are avoided), whose name goes to `on`;
+/// -1 (by key) when no worker has announced partitions of that topic yet.
+int place(self_ptr self, const std::string& topic, std::string& on) {
+  auto& st = self->state;
+  auto taken = occupied(st);
+  auto mine = [&st](std::int64_t id) { return owns(st, id); };
   remote_worker* best = nullptr;
   std::vector<int> parts;
   int best_free = 0;
-  for (auto& [name, w] : self->state.workers) {
+  for (auto& [name, w] : st.workers) {
     if (w.stale || w.last.status != "healthy") continue;
-    std::vector<int> mine;
+    std::vector<int> held;
     for (const auto& [t, p] : w.last.partitions)
-      if (t == topic) mine.push_back(p);
-    if (mine.empty()) continue;
-    int free = w.last.concurrency - static_cast<int>(w.last.running.size()) - w.placed;
+      if (t == topic) held.push_back(p);
+    if (held.empty()) continue;
+    // other nodes' builds as its heartbeat says, this node's as this node knows them
+    int free = shared_slots(w.last.concurrency, w.last.running, mine) - taken[name];
     if (best == nullptr || free > best_free) {
       best = &w;
       best_free = free;
-      parts = std::move(mine);
+      parts = std::move(held);
+      on = name;
     }
   }
   if (best == nullptr) return -1;
-  return parts[static_cast<std::size_t>(best->placed++) % parts.size()];
+  return parts[best->placed++ % parts.size()];
 }
 
-void publish_build(self_ptr self, const in_flight& b) {
+void publish_build(self_ptr self, in_flight& b) {
   wire::run_build m;
   m.build_id = b.work.key.id;
   m.attempt = b.work.key.attempt;
@@ -257,7 +279,9 @@ void publish_build(self_ptr self, const in_flight& b) {
   m.plan.attempt = b.work.key.attempt;
   set_reply(self->state, m, model::id_source::partition_of(m.build_id));
   auto topic = topic_for(self, self->state.opts.names.jobs(), b.work.tags);
-  send_wire(self, topic, std::move(m), {}, place(self, topic));
+  b.placed_on.clear();
+  auto part = place(self, topic, b.placed_on);
+  send_wire(self, topic, std::move(m), {}, part);
 }
 
 /// The build ends here: its owner hears the result and the slot goes back.
@@ -497,7 +521,6 @@ void on_heartbeat(self_ptr self, const std::string& worker, const wire::heartbea
     if (b->second.worker == worker) b->second.adopted_at.reset();  // claimed
   }
   w.last = m;
-  w.placed = 0;
   w.seen = clock_type::now();
   w.seen_wall = std::chrono::system_clock::now();
   w.stale = false;
@@ -814,6 +837,9 @@ kafka_dispatcher_actor spawn_kafka_dispatcher(caf::actor_system& sys, dispatcher
       !err.empty())
     throw std::runtime_error("cannot create the Kafka topics: " + err);
   auto out = std::make_shared<producer>(opts.brokers);
+  // every topic it writes to (its probes go to the events topic)
+  out->prepare({names.events(), names.jobs(), names.checks(), names.control()},
+               std::chrono::seconds(5));
   auto self = sys.spawn(dispatcher_behavior, std::move(out), opts);
   // the events consumer. Single mode: a group of the servers of this prefix, so a restarted
   // server goes on where the last one stopped. Cluster mode: every node reads every partition

@@ -1,6 +1,7 @@
 #include "connectors/kafka/worker_feed.hpp"
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -21,6 +22,16 @@ struct worker_feed::threads {
   hop_meter hops;                        // of the messages read from the work and control topics
   std::atomic<std::int64_t> dropped{0};  // messages that did not decode or named a foreign reply
   std::vector<std::thread> running;
+  // wake(): a slot freed, the jobs thread looks at its held work now
+  std::mutex wake_mu;
+  std::condition_variable wake_cv;
+  bool woken = false;
+  /// Up to `most`, or until wake().
+  void nap(std::chrono::milliseconds most) {
+    std::unique_lock<std::mutex> lock(wake_mu);
+    wake_cv.wait_for(lock, most, [this] { return woken || stop.load(); });
+    woken = false;
+  }
 };
 
 namespace {
@@ -41,10 +52,11 @@ struct fetched {
 
 /// Polls `c` until `stop`: hands messages to `take` in order; each taken one is committed (in
 /// batches, `commit_every`). `open` says whether the owner may take more now; when it may not,
-/// what was fetched waits here, uncommitted.
-template <class Take, class Open, class Every>
+/// what was fetched waits here, uncommitted, and `nap` waits (for a slot: the owner wakes it)
+/// before the next look.
+template <class Take, class Open, class Every, class Nap>
 void consume_loop(consumer& c, const std::atomic<bool>& stop, Take take, Open open,
-                  Every every_second) {
+                  Every every_second, Nap nap) {
   std::deque<fetched> held;
   offset_batch taken(commit_every);
   auto next = std::chrono::steady_clock::now();
@@ -66,9 +78,14 @@ void consume_loop(consumer& c, const std::atomic<bool>& stop, Take take, Open op
       }
       continue;
     }
-    // waiting for a slot: look again soon; idle: block in the poll
-    auto m = c.poll(std::chrono::milliseconds(held.empty() ? 100 : 5));
-    if (m) held.push_back({std::move(*m), wire::now_ms()});
+    // idle: block in the poll; waiting for a slot: until the owner says one is free (or 5 ms
+    // passed), fetching whatever came meanwhile
+    if (held.empty()) {
+      if (auto m = c.poll(std::chrono::milliseconds(100))) held.push_back({std::move(*m), wire::now_ms()});
+      continue;
+    }
+    nap();
+    while (auto m = c.poll(std::chrono::milliseconds(0))) held.push_back({std::move(*m), wire::now_ms()});
   }
   taken.commit(c, true);
 }
@@ -149,6 +166,7 @@ worker_feed::worker_feed(worker_feed_options opts)
   if (auto err = ensure_topics(opts_.brokers, all, 8, std::chrono::seconds(15)); !err.empty())
     throw std::runtime_error("cannot create the Kafka topics: " + err);
   out_ = std::make_unique<producer>(opts_.brokers);
+  out_->prepare({opts_.names.events()}, std::chrono::seconds(5));
 }
 
 worker_feed::~worker_feed() {
@@ -184,14 +202,15 @@ void worker_feed::start(worker_feed_handlers h) {
             if (std::chrono::steady_clock::now() - last_log < hops_log_every) return;
             last_log = std::chrono::steady_clock::now();
             log_hops(t.hops, logged);
-          });
+          },
+          [&t] { t.nap(std::chrono::milliseconds(5)); });
     });
   if (checks)
     t.running.emplace_back([c = checks, &t, h, prefix] {
       consume_loop(
           *c, t.stop,
           [&](const fetched& f) { return hand_over(h.check, f, t.hops, t.dropped, prefix); },
-          h.checks_open, [] {});
+          h.checks_open, [] {}, [] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); });
     });
   t.running.emplace_back([c = control, &t, h, name = opts_.name] {
     while (!t.stop) {
@@ -205,8 +224,17 @@ void worker_feed::start(worker_feed_handlers h) {
   });
 }
 
+void worker_feed::wake() {
+  {
+    std::lock_guard<std::mutex> lock(threads_->wake_mu);
+    threads_->woken = true;
+  }
+  threads_->wake_cv.notify_all();
+}
+
 void worker_feed::stop() {
   threads_->stop = true;
+  wake();
   for (auto& t : threads_->running) t.join();
   if (!threads_->running.empty()) {
     std::map<std::string, std::uint64_t> none;

@@ -11,8 +11,9 @@
 // whose copy the server cancels). While the owner's
 // gate is closed, or it refuses a message (draining), what was fetched waits here uncommitted:
 // a worker that goes away leaves it to the others. Pausing the consumer instead would not move
-// the partitions to an idle worker either, and resuming costs a fetch round trip per build. A
-// held message whose partition a rebalance moved to another consumer is left to that one.
+// the partitions to an idle worker either, and resuming costs a fetch round trip per build. The
+// owner's wake() (a slot freed) hands a held message over at once. A held message whose
+// partition a rebalance moved to another consumer is left to that one.
 //
 // Threads: one per consumer (jobs, checks, control) polls it and calls the owner's handlers;
 // `emit` may be called from any thread.
@@ -69,6 +70,9 @@ class worker_feed {
   void start(worker_feed_handlers handlers);
   /// Stops polling and leaves the groups; the handlers are not called any more.
   void stop();
+  /// The owner may take builds again (a slot freed): fetched builds waiting for one are handed
+  /// over now rather than at the next look (every 5 ms). Any thread.
+  void wake();
 
   const worker_feed_options& options() const { return opts_; }
   /// Produces `body`, stamped with the worker's name and token, to the partition `to` names (the
