@@ -36,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -82,8 +83,8 @@ std::string loadavg() {
   return a + " " + b + " " + c;
 }
 
-void print(const std::string& scenario, const char* metric, const char* unit,
-           std::vector<double> v, double target, bool p99 = false, json extra = json::object()) {
+void print(const std::string& scenario, const char* metric, const char* unit, std::vector<double> v,
+           double target, bool p99 = false, json extra = json::object()) {
   nlohmann::ordered_json e = nlohmann::ordered_json::object();
   for (const auto& [k, x] : extra.items()) e[k] = x;
   e["loadavg"] = loadavg();
@@ -189,20 +190,36 @@ struct cluster {
   }
   json view() { return http_request("GET", base(any()) + "/cluster", "", auth()).json(); }
 
-  /// `members` nodes are live and every partition (and G) has an owner in the state `active`.
-  bool settled(std::size_t members) {
+  /// The owner of every partition (and G) when `members` nodes are live and each owns some; ""
+  /// otherwise.
+  std::string owners(std::size_t members) {
     auto c = view();
-    if (!c.is_object() || !c["members"].is_array() || c["members"].size() != members) return false;
+    if (!c.is_object() || !c["members"].is_array() || c["members"].size() != members) return "";
     if (!c["partitions"].is_array() ||
         c["partitions"].size() != static_cast<std::size_t>(partitions + 1))
-      return false;
-    for (const auto& p : c["partitions"])
-      if (p["owner"].is_null()) return false;
-    return true;
+      return "";
+    std::string out;
+    std::set<std::string> distinct;
+    for (const auto& p : c["partitions"]) {
+      if (!p["owner_url"].is_string()) return "";
+      out += p["owner_url"].get<std::string>() + " ";
+      distinct.insert(p["owner_url"].get<std::string>());
+    }
+    return distinct.size() == std::min<std::size_t>(members, partitions + 1) ? out : "";
   }
+  /// Waits until owners() has stayed the same for 2 s (the group's moves after a join are over).
   void wait_settled(std::size_t members, std::chrono::seconds timeout = 120s) {
     auto t0 = clock_type::now();
-    while (!settled(members)) {
+    std::string last;
+    auto since_change = clock_type::now();
+    for (;;) {
+      auto now = owners(members);
+      if (now != last || now.empty()) {
+        last = now;
+        since_change = clock_type::now();
+      } else if (clock_type::now() - since_change >= 2s) {
+        return;
+      }
       if (clock_type::now() - t0 > timeout)
         throw std::runtime_error("the cluster did not settle: " + view().dump() + "\n" + tails());
       std::this_thread::sleep_for(100ms);
@@ -210,7 +227,8 @@ struct cluster {
   }
   /// The index of the running node owning pipeline partition `k`, or -1.
   int owner_of(int k) {
-    for (const auto& p : view()["partitions"])
+    const auto v = view();
+    for (const auto& p : v["partitions"])
       if (p["partition"] == k && p["owner_url"].is_string())
         for (std::size_t i = 0; i < nodes.size(); ++i)
           if (nodes[i] && nodes[i]->url() == p["owner_url"]) return static_cast<int>(i);
@@ -224,8 +242,14 @@ struct cluster {
   }
 
   void set(std::size_t via, const std::string& pipeline, const std::string& hcl) {
-    auto r = http_request("PUT", base(via) + "/pipelines/" + pipeline, json{{"config", hcl}}.dump(),
-                          auth(), 30000);
+    http_response r;
+    for (int tries = 0; tries < 20; ++tries) {  // 5xx while a partition moves
+      r = http_request("PUT", base(via) + "/pipelines/" + pipeline, json{{"config", hcl}}.dump(),
+                       auth(), 30000);
+      if (r.status < 500) break;
+      std::fprintf(stderr, "set %s: %ld %s (again)\n", pipeline.c_str(), r.status, r.body.c_str());
+      std::this_thread::sleep_for(500ms);
+    }
     if (r.status != 201 && r.status != 200)
       throw std::runtime_error("set " + pipeline + ": " + std::to_string(r.status) + " " + r.body);
   }
@@ -244,8 +268,8 @@ struct cluster {
 std::unique_ptr<child_process> start_worker(cluster& c, std::size_t via) {
   auto w = std::make_unique<child_process>(std::vector<std::string>{
       node_binary(), "--role", "worker", "--pikoci-url", c.nodes[via]->url(), "--pubsub-system",
-      "kafka", "--kafka-brokers", c.broker.bootstrap(), "--kafka-topic-prefix", c.prefix,
-      "--worker-token", worker_token(), "--name", "w1", "--concurrency", "4"});
+      "kafka", "--kafka-brokers", c.broker.bootstrap(), "--worker-token", worker_token(), "--name",
+      "w1", "--concurrency", "4"});
   if (!w->wait_for_line("event=worker.ready", 30s))
     throw std::runtime_error("worker did not start:\n" + w->tail());
   return w;
@@ -254,15 +278,16 @@ std::unique_ptr<child_process> start_worker(cluster& c, std::size_t via) {
 /// Triggers `job` of `pipeline` through node `via` until the build is `started` (or done);
 /// returns its number. Throws after `timeout`.
 std::string trigger_until_started(cluster& c, std::size_t via, const std::string& pipeline,
-                                   const std::string& job, clock_type::time_point t0,
-                                   double* admitted_s = nullptr, std::chrono::seconds timeout = 90s) {
+                                  const std::string& job, clock_type::time_point t0,
+                                  double* admitted_s = nullptr,
+                                  std::chrono::seconds timeout = 90s) {
   std::string number, last;
   while (number.empty()) {
     if (clock_type::now() - t0 > timeout)
       throw std::runtime_error("no trigger accepted: " + last + "\n" + c.tails());
-    auto r = http_request("POST", c.base(via) + "/pipelines/" + pipeline + "/jobs/" + job +
-                                      "/trigger",
-                          "", auth(), 15000);
+    auto r =
+        http_request("POST", c.base(via) + "/pipelines/" + pipeline + "/jobs/" + job + "/trigger",
+                     "", auth(), 15000);
     if (r.status == 201) {
       number = r.json()["build"]["number"].get<std::string>();
       if (admitted_s) *admitted_s = since(t0);
@@ -307,8 +332,6 @@ void failover(kafka_broker& broker, const variant& v, int runs) {
     std::fprintf(stderr, "failover %s run %d: admitted %.2f s, started %.2f s\n", v.name.c_str(),
                  r + 1, a, started.back());
     c.start(owner);  // same store, a new member
-    c.wait_settled(3);
-    std::this_thread::sleep_for(3s);  // the group's moves after the join are over
     c.wait_settled(3);
     trigger_until_started(c, survivor, pipeline, "j", clock_type::now());
   }
@@ -392,8 +415,7 @@ double log_ms(const std::string& line) {
   std::smatch m;
   static const std::regex re(R"(T(\d\d):(\d\d):(\d\d)\.(\d\d\d)Z)");
   if (!std::regex_search(line, m, re)) return -1;
-  return ((std::stod(m[1]) * 60 + std::stod(m[2])) * 60 + std::stod(m[3])) * 1000 +
-         std::stod(m[4]);
+  return ((std::stod(m[1]) * 60 + std::stod(m[2])) * 60 + std::stod(m[3])) * 1000 + std::stod(m[4]);
 }
 
 /// The last line of `out` with `event=<event> partition=<k>` (followed by a space or its end).
@@ -459,12 +481,12 @@ void restore(kafka_broker& broker, int builds, int runs) {
   }
   auto label = std::to_string(builds / 1000) + "k_builds";
   json cold_x{{"records", cold.records.front()}}, warm_x{{"records", warm.records.front()}};
-  print("cluster_restore_" + label + "_from_changelog", "restore", "ms", cold.restored_ms, 0,
-        false, cold_x);
+  print("cluster_restore_" + label + "_from_changelog", "restore", "ms", cold.restored_ms, 0, false,
+        cold_x);
   print("cluster_restore_" + label + "_from_changelog_gained_to_active", "latency", "ms",
         cold.active_ms, 0, false, cold_x);
-  print("cluster_restore_" + label + "_from_own_store", "restore", "ms", warm.restored_ms, 0,
-        false, warm_x);
+  print("cluster_restore_" + label + "_from_own_store", "restore", "ms", warm.restored_ms, 0, false,
+        warm_x);
   print("cluster_restore_" + label + "_from_own_store_gained_to_active", "latency", "ms",
         warm.active_ms, 0, false, warm_x);
 }
@@ -472,9 +494,8 @@ void restore(kafka_broker& broker, int builds, int runs) {
 // ---- durable admissions ----------------------------------------------------------------------
 
 void admissions(kafka_broker& broker, std::size_t members, int total, int clients) {
-  cluster c(broker,
-            "bench-adm-" + std::to_string(members) + "-" + std::to_string(::getpid()) + "-" +
-                std::to_string(now_ns() % 100000));
+  cluster c(broker, "bench-adm-" + std::to_string(members) + "-" + std::to_string(::getpid()) +
+                        "-" + std::to_string(now_ns() % 100000));
   for (std::size_t i = 0; i < members; ++i) c.start(i);
   c.wait_settled(members);
   std::vector<std::string> pipelines;
@@ -503,8 +524,8 @@ void admissions(kafka_broker& broker, std::size_t members, int total, int client
       for (int n; (n = next.fetch_add(1)) < total;) {
         const auto& p = pipelines[n % pipelines.size()];
         auto a = clock_type::now();
-        auto r = client.request("POST", base + "/pipelines/" + p + "/jobs/q/trigger", "", auth(),
-                                30000);
+        auto r =
+            client.request("POST", base + "/pipelines/" + p + "/jobs/q/trigger", "", auth(), 30000);
         auto b = clock_type::now();
         std::lock_guard<std::mutex> l(mu);
         if (r.status == 201) {
@@ -528,8 +549,8 @@ void admissions(kafka_broker& broker, std::size_t members, int total, int client
          {"sent", total},
          {"overall", std::round(acked_at.size() / secs)},
          {"clients", clients}};
-  print("cluster_durable_admissions_per_second_" + label, "throughput", "1/s", per_second, 0,
-        false, x);
+  print("cluster_durable_admissions_per_second_" + label, "throughput", "1/s", per_second, 0, false,
+        x);
   print("cluster_durable_admission_ack_" + label, "latency", "ms", latency_ms, 0, true, x);
   for (auto& n : c.nodes) n->process().stop(SIGKILL);
 }
@@ -544,7 +565,7 @@ void trigger_to_start(kafka_broker& broker, int runs) {
   const std::string pipeline = "stamp";
   c.set(0, pipeline, exec_job("stamp", PIKOCI_STAMP_BINARY));
   const int owner = c.owner_of(persistence::partition_of(pipeline, partitions));
-  if (owner < 0) throw std::runtime_error("no owner");
+  if (owner < 0) throw std::runtime_error("no owner: " + c.view().dump());
   std::vector<double> via_owner, forwarded;
   for (int i = 0; i < 2 * runs + 5; ++i) {  // 5 warm-up runs
     const std::size_t via = i % 2 == 0 ? owner : (owner + 1 + (i / 2) % 2) % 3;
@@ -615,8 +636,8 @@ int main(int argc, char** argv) {
         variants.push_back({"member_timeout_" + t, {"--member-timeout", t}});
       // with a standby of each partition on another node (when this binary has them)
       if (knows_flag("standby-replicas"))
-        variants.push_back({"member_timeout_1s_standby_1",
-                            {"--member-timeout", "1s", "--standby-replicas", "1"}});
+        variants.push_back(
+            {"member_timeout_1s_standby_1", {"--member-timeout", "1s", "--standby-replicas", "1"}});
       else
         std::fprintf(stderr, "no --standby-replicas in this binary: no standby variant\n");
       for (const auto& v : variants) failover(broker, v, failovers);
