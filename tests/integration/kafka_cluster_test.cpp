@@ -37,11 +37,12 @@ struct cluster {
   temp_dir dir;
   std::vector<std::unique_ptr<runtime_node>> nodes;  // null once stopped
   int started = 0;
+  std::vector<std::string> extra;  // more flags for every node
 
   explicit cluster(const std::string& b) : brokers(b) {}
 
   std::vector<std::string> args(int i) const {
-    return {"--pubsub-system",
+    std::vector<std::string> out{"--pubsub-system",
             "kafka",
             "--kafka-brokers",
             brokers,
@@ -58,6 +59,8 @@ struct cluster {
             "rocksdb",
             "--db-path",
             (std::filesystem::path(dir.path()) / ("node" + std::to_string(i))).string()};
+    out.insert(out.end(), extra.begin(), extra.end());
+    return out;
   }
 
   /// Starts node i (a new one when i == nodes.size()).
@@ -136,6 +139,27 @@ job "j" {
 )hcl";
 }
 
+/// The value of `name=` in a log line, or -1.
+long long field_of(const std::string& line, const std::string& name) {
+  auto at = line.find(" " + name + "=");
+  if (at == std::string::npos) return -1;
+  try {
+    return std::stoll(line.substr(at + name.size() + 2));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+/// The first line of `text` containing `needle`, or "".
+std::string line_with(const std::string& text, const std::string& needle) {
+  auto at = text.find(needle);
+  if (at == std::string::npos) return "";
+  auto b = text.rfind('\n', at);
+  b = b == std::string::npos ? 0 : b + 1;
+  auto e = text.find('\n', at);
+  return e == std::string::npos ? "" : text.substr(b, e - b);
+}
+
 int lines_in(const std::filesystem::path& p) {
   std::ifstream in(p);
   int n = 0;
@@ -195,5 +219,60 @@ TEST_SUITE("kafka.cluster") {
             << " s");
     CHECK(lines_in(marks) == 2);
     (void)first;
+  }
+
+  TEST_CASE("a standby replica keeps a warm copy: the node taking a killed owner's partition "
+            "replays only what the copy missed") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    c.extra = {"--standby-replicas", "1"};
+    for (int i = 0; i < 2; ++i) c.start(i);
+    REQUIRE_MESSAGE(eventually([&] { return c.settled(2); }, 60s), c.view().dump(), c.tails());
+
+    // writes to every partition, through both nodes
+    for (int i = 0; i < 24; ++i)
+      c.nodes[i % 2]->set_pipeline("s" + std::to_string(i),
+                                   marking_pipeline(std::filesystem::path(c.dir.path()) / "m", "0"));
+    // each partition has one standby, the node that does not own it, caught up with it
+    auto warm = [&] {
+      auto v = c.view();
+      for (const auto& p : v["partitions"]) {
+        if (p["partition"] == partitions) continue;  // G is every node's already
+        const auto& s = p["standbys"];
+        if (!s.is_array() || s.size() != 1 || s[0]["member"] == p["owner"] || s[0]["lag"] != 0)
+          return false;
+      }
+      return true;
+    };
+    REQUIRE_MESSAGE(eventually(warm, 30s), c.view().dump(2), c.tails());
+
+    // the owner of s0's partition is killed: the other node takes it from its warm copy
+    const int k = pikoci::persistence::partition_of("s0", partitions);
+    const int owner = c.index_of(c.owner_url(k));
+    REQUIRE_MESSAGE(owner >= 0, c.view().dump());
+    auto& standby = *c.nodes[1 - owner];
+    const auto before = standby.server().process().output().size();
+    c.nodes[owner]->server().process().stop(SIGKILL);
+    c.nodes[owner].reset();
+    const std::string needle = "event=cluster.restored partition=" + std::to_string(k) + " ";
+    std::string restored;
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                          restored = line_with(standby.server().process().output().substr(before),
+                                               needle);
+                          return !restored.empty();
+                        },
+                        60s),
+                    standby.tail());
+    MESSAGE(restored);
+    CHECK(restored.find("from_checkpoint=true") != std::string::npos);
+    CHECK(restored.find("wiped=false") != std::string::npos);
+    CHECK(field_of(restored, "records") >= 0);
+    CHECK(field_of(restored, "records") <= 5);  // what the copy had not read yet: next to nothing
+    // the pipelines of k are served by the survivor, as written
+    auto got = standby.get("/pipelines/s0");
+    CHECK_MESSAGE(got.status == 200, got.body);
+    auto listed = standby.get("/pipelines").json()["pipelines"];
+    CHECK(listed.size() == 24);
   }
 }
