@@ -309,16 +309,22 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   /// live members, only those idle here), tails started and stopped to match, lags published.
   void standby_round() {
     std::set<int> wanted;
+    std::set<int> ownerless;  // moving, or their owner gone: a copy kept goes on until one claims
     if (opts.live) {
-      for (int k : domain::standby_partitions(opts.live(), opts.member, P, opts.standby_replicas))
+      const auto live = opts.live();
+      for (int k : domain::standby_partitions(live, opts.member, P, opts.standby_replicas))
         if (table->get(k) == domain::cluster::partition_state::idle) wanted.insert(k);
+      for (int k = 0; k < P; ++k)
+        if (!domain::owner(k, live)) ownerless.insert(k);
     }
     std::map<int, std::int64_t> lags;
     {
       std::unique_lock lock(standby_mu);
       if (standby_quit) return;
       for (auto it = standbys.begin(); it != standbys.end();) {
-        if (wanted.count(it->first)) {
+        if (wanted.count(it->first) ||
+            (ownerless.count(it->first) &&
+             table->get(it->first) == domain::cluster::partition_state::idle)) {
           ++it;
           continue;
         }

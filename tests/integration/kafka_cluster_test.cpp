@@ -226,8 +226,34 @@ TEST_SUITE("kafka.cluster") {
     auto& broker = kafka_broker::shared();
     cluster c(broker.bootstrap());
     c.extra = {"--standby-replicas", "1"};
-    for (int i = 0; i < 2; ++i) c.start(i);
-    REQUIRE_MESSAGE(eventually([&] { return c.settled(2); }, 60s), c.view().dump(), c.tails());
+    c.start(0);
+    REQUIRE_MESSAGE(eventually([&] { return c.settled(1); }, 60s), c.view().dump(), c.tails());
+    c.start(1);
+    // settled, and the second node's share moved to it (both own some partitions)
+    auto balanced = [&] {
+      if (!c.settled(2)) return false;
+      for (const auto& m : c.view()["members"])
+        if (!m["owned"].is_array() || m["owned"].empty()) return false;
+      return true;
+    };
+    REQUIRE_MESSAGE(eventually(balanced, 60s), c.view().dump(), c.tails());
+    // and no partition moves any more (the group may take more than one round)
+    auto owners = [&] {
+      std::vector<std::string> out;
+      for (int k = 0; k < partitions; ++k) out.push_back(c.owner_url(k));
+      return out;
+    };
+    auto last = owners();
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                          std::this_thread::sleep_for(3s);
+                          auto now = owners();
+                          const bool same = now == last && balanced();
+                          last = now;
+                          return same;
+                        },
+                        60s),
+                    c.view().dump(), c.tails());
 
     // writes to every partition, through both nodes
     for (int i = 0; i < 24; ++i)
@@ -249,7 +275,7 @@ TEST_SUITE("kafka.cluster") {
     // the owner of s0's partition is killed: the other node takes it from its warm copy
     const int k = pikoci::persistence::partition_of("s0", partitions);
     const int owner = c.index_of(c.owner_url(k));
-    REQUIRE_MESSAGE(owner >= 0, c.view().dump());
+    REQUIRE_MESSAGE(owner >= 0, c.view().dump(), c.tails());
     auto& standby = *c.nodes[1 - owner];
     const auto before = standby.server().process().output().size();
     c.nodes[owner]->server().process().stop(SIGKILL);
