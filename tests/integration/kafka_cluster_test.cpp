@@ -90,6 +90,36 @@ struct cluster {
     return true;
   }
 
+  /// settled(members), and every member owns some partitions (the group gave each its share).
+  bool balanced(std::size_t members) {
+    if (!settled(members)) return false;
+    for (const auto& m : view()["members"])
+      if (!m["owned"].is_array() || m["owned"].empty()) return false;
+    return true;
+  }
+
+  /// Waits until balanced(members) and no partition moved for 3 s: the group may take more than
+  /// one round (a node's hello is heard before it joins the group), and a request in flight
+  /// while its partition moves is not what these tests are about.
+  bool stable(std::size_t members) {
+    auto owners = [&] {
+      std::vector<std::string> out;
+      for (int k = 0; k < partitions; ++k) out.push_back(owner_url(k));
+      return out;
+    };
+    if (!eventually([&] { return balanced(members); }, std::chrono::seconds(60))) return false;
+    auto last = owners();
+    return eventually(
+        [&] {
+          std::this_thread::sleep_for(std::chrono::seconds(3));
+          auto now = owners();
+          const bool same = now == last && balanced(members);
+          last = now;
+          return same;
+        },
+        std::chrono::seconds(60));
+  }
+
   /// The node whose URL owns pipeline partition `k` now ("" when none).
   std::string owner_url(int k) {
     auto c = view();
@@ -174,7 +204,7 @@ TEST_SUITE("kafka.cluster") {
     auto& broker = kafka_broker::shared();
     cluster c(broker.bootstrap());
     for (int i = 0; i < 3; ++i) c.start(i);
-    REQUIRE_MESSAGE(eventually([&] { return c.settled(3); }, 60s), c.view().dump(), c.tails());
+    REQUIRE_MESSAGE(c.stable(3), c.view().dump(), c.tails());
     auto w1 = cluster_worker(*c.nodes[0], c.brokers, "w1");
     auto w2 = cluster_worker(*c.nodes[1], c.brokers, "w2");
 
@@ -229,31 +259,7 @@ TEST_SUITE("kafka.cluster") {
     c.start(0);
     REQUIRE_MESSAGE(eventually([&] { return c.settled(1); }, 60s), c.view().dump(), c.tails());
     c.start(1);
-    // settled, and the second node's share moved to it (both own some partitions)
-    auto balanced = [&] {
-      if (!c.settled(2)) return false;
-      for (const auto& m : c.view()["members"])
-        if (!m["owned"].is_array() || m["owned"].empty()) return false;
-      return true;
-    };
-    REQUIRE_MESSAGE(eventually(balanced, 60s), c.view().dump(), c.tails());
-    // and no partition moves any more (the group may take more than one round)
-    auto owners = [&] {
-      std::vector<std::string> out;
-      for (int k = 0; k < partitions; ++k) out.push_back(c.owner_url(k));
-      return out;
-    };
-    auto last = owners();
-    REQUIRE_MESSAGE(eventually(
-                        [&] {
-                          std::this_thread::sleep_for(3s);
-                          auto now = owners();
-                          const bool same = now == last && balanced();
-                          last = now;
-                          return same;
-                        },
-                        60s),
-                    c.view().dump(), c.tails());
+    REQUIRE_MESSAGE(c.stable(2), c.view().dump(), c.tails());
 
     // writes to every partition, through both nodes
     for (int i = 0; i < 24; ++i)
