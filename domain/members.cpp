@@ -241,6 +241,41 @@ std::optional<member> owner(int k, const std::vector<member>& live) {
   return best;
 }
 
+std::set<int> standby_partitions(const std::vector<member>& live, const std::string& self,
+                                 int partitions, int replicas) {
+  std::set<int> out;
+  auto me = std::find_if(live.begin(), live.end(),
+                         [&](const member& m) { return m.last.member_id == self; });
+  if (me == live.end() || me->last.mode != member_mode::cluster || replicas < 1) return out;
+  std::vector<std::string> ids;  // the cluster's members, by member id
+  for (const auto& m : live)
+    if (m.last.mode == member_mode::cluster && m.last.cluster == me->last.cluster &&
+        m.last.state != member_state::leaving)
+      ids.push_back(m.last.member_id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  const int n = static_cast<int>(ids.size());
+  for (int k = 0; k < partitions && k < max_member_partitions; ++k) {
+    auto o = owner(k, live);
+    if (!o || o->last.member_id == self) continue;
+    auto at = std::lower_bound(ids.begin(), ids.end(), o->last.member_id);
+    // an owner of another cluster: the rule starts where its id would be
+    int i = static_cast<int>(at - ids.begin());
+    const bool owner_listed = at != ids.end() && *at == o->last.member_id;
+    if (owner_listed) ++i;
+    for (int taken = 0, step = 0; taken < replicas && step < n; ++step) {
+      const auto& id = ids[static_cast<std::size_t>((i + step) % n)];
+      if (id == o->last.member_id) continue;
+      ++taken;
+      if (id == self) {
+        out.insert(k);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 std::size_t members::size() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return by_id_.size();

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,13 @@ class members {
 /// Of `live` (members live now), the one claiming partition `k` `active` with the highest epoch
 /// (then the highest member id), if any: the rule of members::owner.
 std::optional<member> owner(int k, const std::vector<member>& live);
+
+/// The pipeline partitions (0..partitions-1) member `self` keeps a warm copy of when the cluster
+/// runs `replicas` standby replicas: for each k with an owner among `live`, the `replicas`
+/// members of self's cluster that follow the owner in member id order (wrapping around, the
+/// owner skipped) stand by for k. Never a partition `self` owns; empty when `self` is not live.
+std::set<int> standby_partitions(const std::vector<member>& live, const std::string& self,
+                                 int partitions, int replicas);
 
 /// The live member `self` must not run beside, if any. A single server conflicts with every
 /// other server; a cluster node with single servers and nodes of another cluster. Of two that

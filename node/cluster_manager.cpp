@@ -3,6 +3,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,7 @@
 #include "persistence/changelog.hpp"
 #include "persistence/checkpoints.hpp"
 #include "persistence/keys.hpp"
+#include "persistence/partitioning.hpp"
 
 namespace pikoci::node {
 
@@ -125,6 +127,7 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   mutable std::mutex mu;
   std::map<int, std::int64_t> generation;  // bumped by every gain, revoke, loss of k
   std::map<int, std::int64_t> epochs;      // the partitions active here
+  std::map<int, std::int64_t> standby_lags;  // the partitions stood by for here, their lags
 
   explicit impl(cluster_options o)
       : opts(std::move(o)), topics(cluster_topics::of(opts.prefix, opts.cluster)),
@@ -142,11 +145,263 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
 
   void publish() {
     std::map<int, domain::partition_claim> owned;
+    std::map<int, std::int64_t> standby;
     {
       std::lock_guard lock(mu);
       for (const auto& [k, e] : epochs) owned[k] = domain::partition_claim{e, "active"};
+      standby = standby_lags;
     }
-    if (on_claims) on_claims(owned);
+    if (on_claims) on_claims(owned, standby);
+  }
+
+  // ---- standby replicas
+
+  /// A warm copy of changelog[k] kept in the store while another node owns k.
+  struct standby {
+    int k = 0;
+    std::unique_ptr<kafka::tail> tail;
+    std::mutex mu;  // the applier: the tail thread adds, the standby thread flushes
+    std::unique_ptr<persistence::changelog::applier> applier;
+    std::int64_t start = -1;         // the position the store held when the tail started
+    std::int64_t log_start = -1;     // the tail was out of range: the log starts here
+    bool broken = false;             // the tail or the applier stopped (under mu)
+    clock::time_point position_at{};  // when the position was last written
+  };
+  std::mutex standby_mu;  // standbys, and the start and stop of each (never two at once)
+  std::map<int, std::shared_ptr<standby>> standbys;
+  std::thread standby_thread;
+  std::condition_variable standby_cv;
+  bool standby_quit = false;  // under standby_mu
+  std::unique_ptr<kafka::admin> standby_admin;
+  milliseconds standby_retention{std::chrono::hours(24)};  // the changelog's delete.retention.ms
+
+  /// Under standby_mu, k idle here: starts tailing changelog[k] from the store's position.
+  void start_standby_locked(int k) {
+    namespace cl = persistence::changelog;
+    auto sb = std::make_shared<standby>();
+    sb->k = k;
+    const auto pos = cl::position_of(*opts.store, k);
+    const auto now_ms = std::chrono::duration_cast<milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    sb->start = pos.offset;
+    if (pos.offset >= 0 && now_ms - pos.at_ms > standby_retention.count() / 2) {
+      // as a restore would: tombstones may be gone, the copy starts over
+      wipe_standby_locked(k);
+      sb->start = -1;
+    }
+    start_tail_locked(*sb, sb->start + 1);
+    standbys[k] = sb;
+    spdlog::info("event=cluster.standby_started partition={} from={}", k, sb->start + 1);
+  }
+
+  void wipe_standby_locked(int k) {
+    persistence::changelog::wipe_partition(*opts.store, k, [&](std::string_view pipeline) {
+      return persistence::partition_of(pipeline, P) == k;
+    });
+  }
+
+  void start_tail_locked(standby& sb, std::int64_t from) {
+    sb.applier = std::make_unique<persistence::changelog::applier>(*opts.store, sb.k);
+    sb.tail = std::make_unique<kafka::tail>(opts.brokers, topics.changelog, sb.k);
+    sb.position_at = clock::now();
+    standby* raw = &sb;  // the tail is stopped before sb goes
+    sb.tail->follow(
+        from,
+        [raw](kafka::record&& r) {
+          std::lock_guard lock(raw->mu);
+          if (raw->broken) return;
+          try {
+            auto error = raw->applier->add({r.key, r.value, r.headers}, r.offset);
+            if (!error.empty()) {
+              raw->broken = true;
+              spdlog::error("event=cluster.standby_failed partition={} offset={} error=\"{}\"",
+                            raw->k, r.offset, error);
+            }
+          } catch (const std::exception& e) {  // the store cannot be written
+            raw->broken = true;
+            spdlog::error("event=cluster.standby_failed partition={} error=\"{}\"", raw->k,
+                          e.what());
+          }
+        },
+        [raw](const kafka::tail_error& e) {
+          std::lock_guard lock(raw->mu);
+          raw->broken = true;
+          if (e.kind == kafka::tail_error::out_of_range) raw->log_start = e.log_start;
+          spdlog::warn("event=cluster.standby_tail_failed partition={} log_start={} error=\"{}\"",
+                       raw->k, e.log_start, e.message);
+        });
+  }
+
+  /// Under standby_mu: stops the tail and writes what it read.
+  void stop_tail_locked(standby& sb) {
+    if (sb.tail) sb.tail->stop();
+    std::lock_guard lock(sb.mu);
+    try {
+      if (sb.applier) sb.applier->flush();
+    } catch (const std::exception& e) {
+      spdlog::error("event=cluster.standby_failed partition={} error=\"{}\"", sb.k, e.what());
+    }
+  }
+
+  /// Stops standing by for k (k gained here, or no longer this node's to stand by for): when
+  /// this returns, the store's copy of k is written with its position and nothing writes it.
+  void stop_standby(int k) {
+    std::lock_guard lock(standby_mu);
+    auto it = standbys.find(k);
+    if (it == standbys.end()) return;
+    stop_tail_locked(*it->second);
+    standbys.erase(it);
+    spdlog::info("event=cluster.standby_stopped partition={}", k);
+  }
+
+  /// Under standby_mu, once a second: flushes a copy, restarts a broken one, and measures how
+  /// far behind the log's end it is (-1 when unknown).
+  std::int64_t tend_locked(standby& sb) {
+    namespace cl = persistence::changelog;
+    std::int64_t log_start = -1;
+    bool broken = false;
+    {
+      std::lock_guard lock(sb.mu);
+      broken = sb.broken;
+      log_start = sb.log_start;
+    }
+    if (broken) {
+      stop_tail_locked(sb);
+      std::int64_t from = -1;
+      if (log_start >= 0) {  // compacted or deleted past the copy: start over at the log start
+        wipe_standby_locked(sb.k);
+        from = log_start;
+      } else {
+        from = cl::position_of(*opts.store, sb.k).offset + 1;
+      }
+      sb.start = from - 1;
+      sb.log_start = -1;
+      sb.broken = false;
+      start_tail_locked(sb, from);
+      return -1;
+    }
+    const std::int64_t next = sb.tail->next();
+    std::int64_t applied = sb.start;
+    {
+      std::lock_guard lock(sb.mu);
+      try {
+        sb.applier->flush();
+      } catch (const std::exception& e) {
+        sb.broken = true;
+        spdlog::error("event=cluster.standby_failed partition={} error=\"{}\"", sb.k, e.what());
+        return -1;
+      }
+      applied = std::max(applied, sb.applier->applied());
+    }
+    auto w = standby_admin->watermarks(topics.changelog, sb.k, std::chrono::seconds(2));
+    if (!w.error.empty()) return -1;
+    const std::int64_t lag = std::max<std::int64_t>(0, w.high - next);
+    // a copy kept up to date is as fresh as its position says: re-dated now and then, so a
+    // quiet partition's copy is not taken for a stale one by the restore
+    if (lag == 0 && applied >= 0 && clock::now() - sb.position_at > std::chrono::minutes(1)) {
+      try {
+        opts.store->write(cl::offset_ops(sb.k, applied), false);
+        sb.position_at = clock::now();
+      } catch (const std::exception&) {
+      }
+    }
+    return lag;
+  }
+
+  /// Once a second: which partitions to stand by for (domain::standby_partitions over the
+  /// live members, only those idle here), tails started and stopped to match, lags published.
+  void standby_round() {
+    std::set<int> wanted;
+    std::set<int> ownerless;  // moving, or their owner gone: a copy kept goes on until one claims
+    if (opts.live) {
+      const auto live = opts.live();
+      for (int k : domain::standby_partitions(live, opts.member, P, opts.standby_replicas))
+        if (table->get(k) == domain::cluster::partition_state::idle) wanted.insert(k);
+      for (int k = 0; k < P; ++k)
+        if (!domain::owner(k, live)) ownerless.insert(k);
+    }
+    std::map<int, std::int64_t> lags;
+    {
+      std::unique_lock lock(standby_mu);
+      if (standby_quit) return;
+      for (auto it = standbys.begin(); it != standbys.end();) {
+        if (wanted.count(it->first) ||
+            (ownerless.count(it->first) &&
+             table->get(it->first) == domain::cluster::partition_state::idle)) {
+          ++it;
+          continue;
+        }
+        stop_tail_locked(*it->second);
+        spdlog::info("event=cluster.standby_stopped partition={}", it->first);
+        it = standbys.erase(it);
+      }
+      for (int k : wanted)
+        if (!standbys.count(k) && table->get(k) == domain::cluster::partition_state::idle) {
+          try {
+            start_standby_locked(k);
+          } catch (const std::exception& e) {
+            spdlog::error("event=cluster.standby_failed partition={} error=\"{}\"", k, e.what());
+          }
+        }
+      for (auto& [k, sb] : standbys) lags[k] = tend_locked(*sb);
+    }
+    bool changed = false;
+    {
+      std::lock_guard lock(mu);
+      // a lag not measured this time (the brokers slow to answer, a tail restarted) is said as
+      // it was last, or not at all
+      for (auto it = lags.begin(); it != lags.end();) {
+        if (it->second >= 0) {
+          ++it;
+        } else if (auto was = standby_lags.find(it->first); was != standby_lags.end()) {
+          it->second = was->second;
+          ++it;
+        } else {
+          it = lags.erase(it);
+        }
+      }
+      changed = lags != standby_lags;
+      standby_lags = lags;
+    }
+    if (changed) publish();
+  }
+
+  void start_standbys() {
+    if (opts.standby_replicas < 1) return;
+    standby_admin = std::make_unique<kafka::admin>(opts.brokers);
+    auto c = standby_admin->topic_configs(topics.changelog, std::chrono::seconds(10));
+    if (auto it = c.configs.find("delete.retention.ms"); c.error.empty() && it != c.configs.end())
+      standby_retention = milliseconds(number_or(it->second, standby_retention.count()));
+    std::weak_ptr<impl> weak = shared_from_this();
+    standby_thread = std::thread([weak] {
+      while (true) {
+        auto self = weak.lock();
+        if (!self) return;
+        try {
+          self->standby_round();
+        } catch (const std::exception& e) {
+          spdlog::error("event=cluster.standby_failed error=\"{}\"", e.what());
+        }
+        std::unique_lock lock(self->standby_mu);
+        if (self->standby_cv.wait_for(lock, std::chrono::seconds(1),
+                                      [&] { return self->standby_quit; }))
+          return;
+      }
+    });
+  }
+
+  void stop_standbys() {
+    {
+      std::lock_guard lock(standby_mu);
+      standby_quit = true;
+    }
+    standby_cv.notify_all();
+    if (standby_thread.joinable() && standby_thread.get_id() != std::this_thread::get_id())
+      standby_thread.join();
+    std::lock_guard lock(standby_mu);
+    for (auto& [k, sb] : standbys) stop_tail_locked(*sb);
+    standbys.clear();
   }
 
   // ---- the global topic
@@ -221,7 +476,7 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
     restore_result out;
     auto producer = std::make_unique<kafka::txn_producer>(kafka::txn_options{
         opts.brokers, transactional_id(opts.prefix, opts.cluster, P, P), std::chrono::seconds(10),
-        {}});
+        {}, {topics.changelog, topics.global}});
     const auto deadline = clock::now() + std::chrono::seconds(30);
     auto r = producer->init(std::chrono::seconds(30));
     while (r.status == kafka::txn_result::outcome::retry && clock::now() < deadline)
@@ -264,6 +519,11 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
 
   /// On k's lane: restore k, gain its pipelines, then serve it.
   void gain(int k, std::int64_t g) {
+    stop_standby(k);  // the restore starts where the warm copy is
+    {
+      std::lock_guard lock(mu);
+      standby_lags.erase(k);  // said with the claim of k
+    }
     for (int attempt = 1; current(k, g); ++attempt) {
       auto r = restore(k);
       if (!current(k, g)) return;  // revoked or lost meanwhile: its own job follows
@@ -489,10 +749,12 @@ void cluster_manager::start(runtime& rt, claims_listener claims) {
   impl_->join();
   if (!impl_->opts.db_path.empty() && impl_->opts.checkpoint_interval.count() > 0)
     impl_->checkpointer = std::thread([im = impl_.get()] { im->checkpoint_loop(); });
+  impl_->start_standbys();
 }
 
 void cluster_manager::leave() {
   auto& im = *impl_;
+  im.stop_standbys();
   if (im.group) {
     im.group->close();  // every partition goes through revoking → handed off
   }
@@ -505,6 +767,11 @@ void cluster_manager::leave() {
   im.lanes.reset();  // waits for the handoffs in flight
   if (im.global) im.global->stop();
   im.group.reset();
+}
+
+std::map<int, std::int64_t> cluster_manager::standby() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->standby_lags;
 }
 
 std::map<int, domain::partition_claim> cluster_manager::owned() const {

@@ -15,12 +15,17 @@
 //               once; whatever it still writes is fenced by the new owner's claim.
 //   fenced k  → a commit of k was refused because another node claimed k: as lost.
 //
+// With standby replicas, a node also tails changelog[k] of the partitions it stands by for into
+// its store (never one it owns: the tail stops before a gained k is restored, so the restore
+// starts from the warm copy's position).
+//
 // Every node also follows the global topic (users, secrets, the pipeline catalog) into its store
 // and its registry, and says in its hello which partitions it owns at which epoch, so any node can
 // forward a request to the owner.
 //
 // Threads: the group's poll thread runs the callbacks; restores and handoffs run on threads of
-// their own (they block on Kafka and on the runtime); the global tail has its own thread.
+// their own (they block on Kafka and on the runtime); the global tail has its own thread; the
+// standby replicas have one thread deciding and measuring them and one tail thread each.
 
 #include <chrono>
 #include <filesystem>
@@ -28,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actors/server/cluster_writer.hpp"
 #include "domain/cluster.hpp"
@@ -56,10 +62,19 @@ struct cluster_options {
   /// Signs the records nodes send each other on the input topic (`--jwt-secret`, the same on
   /// every node): a record that does not carry its signature is dropped.
   std::string secret;
+  /// Nodes keeping a warm copy of each pipeline partition (`--standby-replicas`): the members
+  /// that follow k's owner in member id order (domain::standby_partitions) tail changelog[k]
+  /// into their store, so the one that gains k replays only what the copy misses.
+  int standby_replicas = 0;
+  /// The live members as their hellos say (who owns what): asked every second when
+  /// `standby_replicas` > 0.
+  std::function<std::vector<domain::member>()> live;
 };
 
-/// What this node tells the others about its partitions (its hello's `owned`).
-using claims_listener = std::function<void(const std::map<int, domain::partition_claim>&)>;
+/// What this node tells the others about its partitions (its hello's `owned`, and `standby`: the
+/// partitions it keeps a warm copy of, with the changelog records the copy is behind).
+using claims_listener = std::function<void(const std::map<int, domain::partition_claim>& owned,
+                                           const std::map<int, std::int64_t>& standby)>;
 
 class cluster_manager {
  public:
@@ -89,6 +104,8 @@ class cluster_manager {
 
   /// The partitions active here, with their epochs.
   std::map<int, domain::partition_claim> owned() const;
+  /// The partitions this node stands by for, with how many changelog offsets each copy is behind.
+  std::map<int, std::int64_t> standby() const;
 
  private:
   struct impl;

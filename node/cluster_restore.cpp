@@ -163,11 +163,13 @@ bool final_catch_up(int k, std::int64_t next, const restore_options& opts, kafka
 /// Step 3: init() until it answers, within the options' time.
 std::unique_ptr<kafka::txn_producer> fence(int k, const restore_options& opts,
                                            restore_result& out) {
+  const auto topics = cluster_topics::of(opts.prefix, opts.cluster);
   auto p = std::make_unique<kafka::txn_producer>(
       kafka::txn_options{opts.brokers,
                          transactional_id(opts.prefix, opts.cluster, k, opts.partitions),
                          std::chrono::seconds(10),
-                         {}});
+                         {},
+                         {topics.changelog, topics.global}});
   const auto deadline = clock::now() + opts.txn_timeout;
   auto r = p->init(opts.txn_timeout);
   while (r.status == kafka::txn_result::outcome::retry && clock::now() < deadline) {

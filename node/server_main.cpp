@@ -287,6 +287,13 @@ bool join_cluster(const server_flags& flags, const kafka::presence& presence, ru
     c.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
         pipeline::parse_duration(flags.checkpoint_interval).value_or(std::chrono::minutes(10)));
   }
+  c.standby_replicas = flags.standby_replicas;
+  c.live = [p = &presence] {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return p->directory().live(now);
+  };
   try {
     out = std::make_unique<cluster_manager>(c);
   } catch (const std::runtime_error& e) {
@@ -590,8 +597,12 @@ int run_server(const server_flags& flags) {
   std::unique_ptr<remote_worker> local_worker;
   if (!start_local_worker(flags, ro, rt, local_worker)) return 1;
   if (cluster)
-    cluster->start(rt, [p = presence.get()](const std::map<int, domain::partition_claim>& owned) {
-      p->update([&](domain::hello& h) { h.owned = owned; });
+    cluster->start(rt, [p = presence.get()](const std::map<int, domain::partition_claim>& owned,
+                                            const std::map<int, std::int64_t>& standby) {
+      p->update([&](domain::hello& h) {
+        h.owned = owned;
+        h.standby = standby;
+      });
     });
 
   std::unique_ptr<http::server> api;

@@ -225,6 +225,10 @@ void add_server_flags(CLI::App& app, server_flags& f) {
   flag(app, "cluster-partitions", f.cluster_partitions,
        "pipeline partitions of a new cluster (every node of a cluster must give the same)")
       ->check(CLI::Range(1, 63));
+  flag(app, "standby-replicas", f.standby_replicas,
+       "cluster nodes keeping a warm copy of each pipeline partition, read from its changelog as "
+       "it is written, so the node that takes the partition over replays only the last records")
+      ->check(CLI::Range(0, 16));
   auto second_or_more = [](const std::string& s) {
     auto d = pipeline::parse_duration(s);
     return d && *d >= std::chrono::seconds(1) ? std::string{}

@@ -52,6 +52,7 @@ struct server_flags {
   std::string cluster;         // "": a single server
   std::string advertise_url;   // "": http://<host>:<port> as bound
   int cluster_partitions = 12;       // P, fixed when the cluster is created
+  int standby_replicas = 0;          // nodes keeping a warm copy of each partition
   std::string member_timeout = "6s";  // a silent node's partitions move after this
   std::string move_wait = "10s";      // a request for a moving partition waits this long, then 503
   std::string checkpoint_interval = "10m";  // RocksDB checkpoints of a cluster node; 0: none

@@ -82,6 +82,9 @@ class tail {
   void follow(std::int64_t from, record_sink on_record, error_sink on_error);
   /// Ends following (joins the thread); the next offset to read, or -1 if never following.
   std::int64_t stop();
+  /// While following: the next offset to read (markers and the end of the partition passed
+  /// count as read), for a lag. Any thread.
+  std::int64_t next() const { return next_.load(); }
 
   const std::string& topic() const { return topic_; }
   std::int32_t partition() const { return partition_; }

@@ -94,6 +94,24 @@ struct txn_producer::impl {
   std::unique_ptr<RdKafka::Producer> p;
   state st = state::fresh;
 
+  std::vector<std::unique_ptr<RdKafka::Topic>> topics;  // opts.topics, known to the client
+
+  /// Asks the brokers for opts.topics' partitions now: a topic the client has not seen yet is
+  /// otherwise looked up by its scan once a second, and the first record produced to it waits
+  /// for that scan before its partition can join the transaction. Best effort: a topic that
+  /// cannot be looked up here is looked up as it would have been.
+  void learn_topics(clock::time_point deadline) {
+    for (const auto& name : opts.topics) {
+      std::string err;
+      std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(p.get(), name, nullptr, err));
+      if (!t) continue;
+      RdKafka::Metadata* md = nullptr;
+      const int ms = std::max(1, std::min(remaining_ms(deadline), 5000));
+      if (p->metadata(false, t.get(), &md, ms) == RdKafka::ERR_NO_ERROR) delete md;
+      topics.push_back(std::move(t));
+    }
+  }
+
   /// Fatal: the producer is done for good.
   txn_result fence(const std::string& why) {
     st = state::fenced;
@@ -204,6 +222,7 @@ txn_result txn_producer::init(std::chrono::milliseconds timeout) {
     auto e = own(impl_->p->init_transactions(remaining_ms(deadline)));
     if (!e) {
       impl_->st = impl::state::ready;
+      impl_->learn_topics(deadline);
       return result(outcome::ok);
     }
     if (e->is_fatal()) return impl_->fence(e->str());

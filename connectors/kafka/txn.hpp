@@ -28,6 +28,10 @@ struct txn_options {
   /// librdkafka's own error reports (a broker gone, a fatal error), for the caller's log; the
   /// outcome of each call says what matters. Called during init/commit/resume, on their thread.
   std::function<void(const std::string&)> on_error;
+  /// Topics the transactions will write: init() learns their partitions and leaders, so the
+  /// first commit does not wait for the client's own once-a-second look-up of unknown topics
+  /// (about a second added to it otherwise).
+  std::vector<std::string> topics;
 };
 
 /// One record of a transaction. No value is a tombstone (deletes the key in a compacted topic).

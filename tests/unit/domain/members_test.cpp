@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <thread>
@@ -179,6 +180,46 @@ TEST_SUITE("domain.members") {
     CHECK(d.size() == max_members);
     CHECK(d.heard(single("one-more", 1), 5000));  // the others are stale now
     CHECK(d.size() == 1);
+  }
+
+  TEST_CASE("standby_partitions: the replicas following the owner in member id order") {
+    auto a = node("a", "c1", 3), b = node("b", "c1", 1), c = node("c", "c1", 2);
+    a.owned[0] = {1, "active"};
+    b.owned[1] = {1, "active"};
+    c.owned[2] = {1, "active"};
+    // partition 3 has no owner: nobody stands by for it
+    std::vector<member> live{heard_at(a, 0), heard_at(b, 0), heard_at(c, 0)};
+    // one replica: the next member id after the owner's, wrapping around
+    CHECK(standby_partitions(live, "a", 4, 1) == std::set<int>{2});
+    CHECK(standby_partitions(live, "b", 4, 1) == std::set<int>{0});
+    CHECK(standby_partitions(live, "c", 4, 1) == std::set<int>{1});
+    // two replicas: every member but the owner; never a partition of one's own
+    CHECK(standby_partitions(live, "a", 4, 2) == std::set<int>{1, 2});
+    CHECK(standby_partitions(live, "b", 4, 2) == std::set<int>{0, 2});
+    // more replicas than members: the same, nobody twice
+    CHECK(standby_partitions(live, "c", 4, 5) == std::set<int>{0, 1});
+    // none asked, a member not live, a single server
+    CHECK(standby_partitions(live, "a", 4, 0).empty());
+    CHECK(standby_partitions(live, "z", 4, 1).empty());
+    std::vector<member> solo{heard_at(single("s", 1), 0)};
+    CHECK(standby_partitions(solo, "s", 4, 1).empty());
+    // a leaving member and a member of another cluster are skipped: b's follower is c now
+    auto a_leaving = a;
+    a_leaving.state = member_state::leaving;
+    a_leaving.owned.clear();
+    auto other = node("bb", "c2", 4);
+    std::vector<member> later{heard_at(a_leaving, 0), heard_at(b, 0), heard_at(c, 0),
+                              heard_at(other, 0)};
+    CHECK(standby_partitions(later, "c", 4, 1) == std::set<int>{1});
+    CHECK(standby_partitions(later, "b", 4, 1) == std::set<int>{2});
+    // every member computes the same set for each partition
+    for (int replicas = 1; replicas <= 3; ++replicas) {
+      std::map<int, int> standbys;
+      for (const auto* id : {"a", "b", "c"})
+        for (int k : standby_partitions(live, id, 4, replicas)) ++standbys[k];
+      for (int k = 0; k < 3; ++k) CHECK(standbys[k] == std::min(replicas, 2));
+      CHECK(standbys.count(3) == 0);
+    }
   }
 
   TEST_CASE("owner: the live member claiming the partition active with the highest epoch") {
