@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "persistence/partitioning.hpp"
+#include "tests/support/cluster_nodes.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
@@ -25,125 +26,7 @@
 using namespace pikoci::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr int partitions = 6;
-
-/// The nodes of one cluster on a topic prefix of their own, each with its own RocksDB store.
-struct cluster {
-  std::string brokers;
-  std::string prefix = fresh_prefix();
-  std::string name = "c1";
-  temp_dir dir;
-  std::vector<std::unique_ptr<runtime_node>> nodes;  // null once stopped
-  int started = 0;
-
-  explicit cluster(const std::string& b) : brokers(b) {}
-
-  std::vector<std::string> args(int i) const {
-    return {"--pubsub-system",
-            "kafka",
-            "--kafka-brokers",
-            brokers,
-            "--kafka-topic-prefix",
-            prefix,
-            "--run-worker=false",
-            "--cluster",
-            name,
-            "--cluster-partitions",
-            std::to_string(partitions),
-            "--admin-password",
-            "cluster-admin-pw",
-            "--db-system",
-            "rocksdb",
-            "--db-path",
-            (std::filesystem::path(dir.path()) / ("node" + std::to_string(i))).string()};
-  }
-
-  /// Starts node i (a new one when i == nodes.size()).
-  runtime_node& start(std::size_t i) {
-    if (i >= nodes.size()) nodes.resize(i + 1);
-    nodes[i] = std::make_unique<runtime_node>(args(static_cast<int>(i)));
-    ++started;
-    return *nodes[i];
-  }
-
-  runtime_node& any() {
-    for (auto& n : nodes)
-      if (n) return *n;
-    throw std::runtime_error("no node is running");
-  }
-
-  /// GET /cluster of a running node.
-  json view() { return any().get("/cluster").json(); }
-
-  /// Every partition (and G) has a live owner, and `members` nodes are live.
-  bool settled(std::size_t members) {
-    auto c = view();
-    if (!c.is_object() || !c["members"].is_array() || c["members"].size() != members) return false;
-    if (!c["partitions"].is_array() || c["partitions"].size() != partitions + 1) return false;
-    for (const auto& p : c["partitions"])
-      if (p["owner"].is_null()) return false;
-    return true;
-  }
-
-  /// The node whose URL owns pipeline partition `k` now ("" when none).
-  std::string owner_url(int k) {
-    auto c = view();
-    for (const auto& p : c["partitions"])
-      if (p["partition"] == k && p["owner_url"].is_string()) return p["owner_url"];
-    return "";
-  }
-
-  /// The index of the running node at `url`, or -1.
-  int index_of(const std::string& url) {
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i] && nodes[i]->server().url() == url) return static_cast<int>(i);
-    return -1;
-  }
-
-  std::string tails() {
-    std::string out;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i]) out += "---- node " + std::to_string(i) + "\n" + nodes[i]->tail() + "\n";
-    return out;
-  }
-};
-
-/// A `--role worker` process of the cluster, asking `server` first.
-std::unique_ptr<child_process> cluster_worker(runtime_node& server, const std::string& brokers,
-                                              const std::string& name) {
-  std::vector<std::string> args{node_binary(),       "--role",         "worker",
-                                "--pikoci-url",      server.server().url(),
-                                "--pubsub-system",   "kafka",          "--kafka-brokers",
-                                brokers,             "--worker-token", worker_token(),
-                                "--name",            name,             "--concurrency",
-                                "4"};
-  auto p = std::make_unique<child_process>(args);
-  REQUIRE_MESSAGE(p->wait_for_line("event=worker.ready", 30s), p->tail());
-  return p;
-}
-
-/// A pipeline whose job appends a line to `marks` each time its task runs, after `sleep`.
-std::string marking_pipeline(const std::filesystem::path& marks, const std::string& sleep) {
-  return R"hcl(
-job "j" {
-  task "t" {
-    run "shell" { cmd = "sleep )hcl" +
-         sleep + "; echo ran >> " + marks.string() + R"hcl(" }
-  }
-}
-)hcl";
-}
-
-int lines_in(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
-}
-
-}  // namespace
+constexpr int partitions = cluster_partitions;
 
 TEST_SUITE("kafka.cluster") {
   TEST_CASE("three nodes share the pipelines, any node answers, a killed owner's builds go on") {
@@ -180,8 +63,7 @@ TEST_SUITE("kafka.cluster") {
     int owner = c.index_of(c.owner_url(pikoci::persistence::partition_of("long", partitions)));
     REQUIRE_MESSAGE(owner >= 0, c.view().dump());
     auto killed_at = std::chrono::steady_clock::now();
-    c.nodes[owner]->server().process().stop(SIGKILL);
-    c.nodes[owner].reset();
+    c.kill(owner);
     auto& survivor = c.any();
     auto done = survivor.wait_build("long", "j", "1", 60s);
     CHECK_MESSAGE(done["status"] == "succeeded", done.dump(), c.tails());
