@@ -83,6 +83,11 @@ class tail {
   /// Ends following (joins the thread); the next offset to read, or -1 if never following.
   std::int64_t stop();
 
+  /// While following: the next offset to read, every record before it delivered. It passes a
+  /// transaction's commit marker (an offset no record has) once the reader reaches the end, so
+  /// it reaches watermarks()' end when everything up to there is delivered. -1 before follow().
+  std::int64_t position() const { return next_.load(); }
+
   const std::string& topic() const { return topic_; }
   std::int32_t partition() const { return partition_; }
 
