@@ -100,7 +100,7 @@ json finished_builds(runtime_node& node, const std::string& pipeline, std::size_
         last = node.builds(pipeline, "j");
         if (!last.is_array() || last.size() < count) return false;
         for (const auto& b : last)
-          if (!is_terminal(b["status"])) return false;
+          if (!is_finished(b)) return false;
         return true;
       },
       timeout);
@@ -120,14 +120,24 @@ struct failover_stats {
   }
 };
 
+/// Waits until every build of every pipeline of `acked` is finished (status and job hooks).
+std::map<std::string, json> all_finished(runtime_node& node,
+                                         const std::map<std::string, std::set<long>>& acked) {
+  std::map<std::string, json> out;
+  for (const auto& [pipeline, numbers] : acked) {
+    long top = numbers.empty() ? 0 : *numbers.rbegin();
+    out[pipeline] = finished_builds(node, pipeline, static_cast<std::size_t>(top), 180s);
+    REQUIRE_MESSAGE(out[pipeline].size() >= static_cast<std::size_t>(top), pipeline, " ",
+                    node.builds(pipeline, "j").dump());
+  }
+  return out;
+}
+
 /// Checks that every build of `pipeline` (numbers 1..n without gaps) is finished, succeeded when
 /// acknowledged, and ran its task once per attempt at most (and at least once when it succeeded).
-void check_builds(runtime_node& node, const std::string& pipeline, const std::set<long>& acked,
+/// `builds` are all finished (all_finished), `marks` read after that.
+void check_builds(const json& builds, const std::string& pipeline, const std::set<long>& acked,
                   const std::map<std::string, int>& marks, int& lost, int& twice) {
-  long top = acked.empty() ? 0 : *acked.rbegin();
-  auto builds = finished_builds(node, pipeline, static_cast<std::size_t>(top), 180s);
-  REQUIRE_MESSAGE(builds.size() >= static_cast<std::size_t>(top), pipeline, " ",
-                  node.builds(pipeline, "j").dump());
   std::set<long> numbers;
   for (const auto& b : builds) {
     long n = number_of(b);
@@ -177,7 +187,16 @@ TEST_SUITE("kafka.cluster_failover") {
     std::map<std::string, int> recent;  // 201s per pipeline since the last kill
     std::map<long, int> refused;        // status → count
     std::atomic<bool> stop{false};
-    std::thread triggers([&] {
+    std::thread triggers;
+    struct joiner {  // a failed REQUIRE leaves through here too
+      std::atomic<bool>& stop;
+      std::thread& t;
+      ~joiner() {
+        stop = true;
+        if (t.joinable()) t.join();
+      }
+    } join_triggers{stop, triggers};
+    triggers = std::thread([&] {
       std::mt19937 rng(12345);
       while (!stop) {
         auto urls = c.urls();
@@ -218,12 +237,21 @@ TEST_SUITE("kafka.cluster_failover") {
         recent.clear();
       }
       if (busiest.empty()) busiest = names[0];
-      auto v = c.view();
+      json v;
       std::string url;
-      for (const auto& p : v["partitions"])
-        if (p["partition"] == partition_of(busiest) && p["owner_url"].is_string()) url = p["owner_url"];
-      int victim = c.index_of(url);
-      REQUIRE_MESSAGE(victim >= 0, busiest, " ", v.dump());
+      int victim = -1;
+      REQUIRE_MESSAGE(eventually(
+                          [&] {
+                            v = c.view();
+                            if (!v.is_object() || !v["partitions"].is_array()) return false;
+                            for (const auto& p : v["partitions"])
+                              if (p["partition"] == partition_of(busiest) && p["owner_url"].is_string())
+                                url = p["owner_url"];
+                            victim = c.index_of(url);
+                            return victim >= 0;
+                          },
+                          30s),
+                      "cycle ", done, ": no owner of ", busiest, " ", v.dump());
       auto ks = owned_by(v, url);
       auto killed_at = clock_type::now();
       c.kill(static_cast<std::size_t>(victim));
@@ -243,10 +271,12 @@ TEST_SUITE("kafka.cluster_failover") {
 
     int lost = 0, twice = 0;
     std::size_t total = 0;
+    for (const auto& p : names) acked[p];
+    auto builds = all_finished(c.any(), acked);
     auto seen = marks_of(marks);
     for (const auto& p : names) {
       total += acked[p].size();
-      check_builds(c.any(), p, acked[p], seen, lost, twice);
+      check_builds(builds[p], p, acked[p], seen, lost, twice);
     }
     CHECK(lost == 0);
     CHECK(twice == 0);
@@ -346,7 +376,9 @@ TEST_SUITE("kafka.cluster_failover") {
     for (const auto& p : names) acked[p].insert(number_of(joined.trigger(p, "j")));
 
     int lost = 0, twice = 0;
-    for (const auto& p : names) check_builds(joined, p, acked[p], marks_of(marks), lost, twice);
+    auto builds = all_finished(joined, acked);
+    auto seen = marks_of(marks);
+    for (const auto& p : names) check_builds(builds[p], p, acked[p], seen, lost, twice);
     CHECK(lost == 0);
     CHECK(twice == 0);
   }
@@ -382,7 +414,9 @@ TEST_SUITE("kafka.cluster_failover") {
     REQUIRE_MESSAGE(eventually([&] { return c.settled(2); }, 30s), c.view().dump(), c.tails());
 
     int lost = 0, twice = 0;
-    for (const auto& p : names) check_builds(*c.nodes[stays], p, acked[p], marks_of(marks), lost, twice);
+    auto builds = all_finished(*c.nodes[stays], acked);
+    auto seen = marks_of(marks);
+    for (const auto& p : names) check_builds(builds[p], p, acked[p], seen, lost, twice);
     CHECK(lost == 0);
     CHECK(twice == 0);
     for (const auto& p : names) {

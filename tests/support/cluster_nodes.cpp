@@ -79,6 +79,9 @@ bool cluster::settled(std::size_t members) {
     return false;
   for (const auto& p : c["partitions"])
     if (p["owner"].is_null()) return false;
+  // a member that joined owns some once the group moved partitions to it
+  for (const auto& m : c["members"])
+    if (!m["owned"].is_array() || m["owned"].empty()) return false;
   return true;
 }
 

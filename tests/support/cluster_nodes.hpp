@@ -46,8 +46,8 @@ struct cluster {
 
   /// GET /cluster of a running node.
   json view();
-  /// Every partition (and G) has a live owner that is one of the running nodes, and exactly the
-  /// running nodes (`members` of them) are live.
+  /// `members` nodes are live, every partition (and G) has a live owner and every member owns
+  /// some (a joined node got its share).
   bool settled(std::size_t members);
   /// The node whose URL owns pipeline partition `k` now ("" when none).
   std::string owner_url(int k);
