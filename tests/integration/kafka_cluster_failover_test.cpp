@@ -186,6 +186,7 @@ TEST_SUITE("kafka.cluster_failover") {
     std::map<std::string, std::set<long>> acked;
     std::map<std::string, int> recent;  // 201s per pipeline since the last kill
     std::map<long, int> refused;        // status → count
+    std::map<long, std::string> why;    // status → its first body
     std::atomic<bool> stop{false};
     std::thread triggers;
     struct joiner {  // a failed REQUIRE leaves through here too
@@ -217,6 +218,7 @@ TEST_SUITE("kafka.cluster_failover") {
             ++recent[p];
           } else {
             ++refused[r.status];
+            if (!why.count(r.status)) why[r.status] = r.status ? r.body.substr(0, 300) : r.error;
           }
         }
         std::this_thread::sleep_for(250ms);
@@ -282,7 +284,8 @@ TEST_SUITE("kafka.cluster_failover") {
     CHECK(twice == 0);
     CHECK(total > 0);
     std::string refusals;
-    for (const auto& [s, n] : refused) refusals += " " + std::to_string(s) + "x" + std::to_string(n);
+    for (const auto& [s, n] : refused)
+      refusals += "\n  " + std::to_string(s) + " x" + std::to_string(n) + ": " + why[s];
     MESSAGE(done << " kill -9 cycles in " << cycles_took << " s; " << total
                  << " acknowledged triggers, " << lost << " lost, " << twice
                  << " run twice; not acknowledged:" << refusals << "\nfailover (kill -> partitions active elsewhere): "
