@@ -1,5 +1,6 @@
 #include "node/cluster_manager.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -455,13 +456,20 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
         });
   }
 
+  /// How far the global topic is applied: the next offset to apply. The end of the topic is
+  /// usually a transaction's commit marker, an offset no record has: the follower's position
+  /// passes it once everything before it is applied, the last applied record's offset never does.
+  std::int64_t global_applied() const {
+    return std::max(global_next.load(), global ? global->position() : std::int64_t{-1});
+  }
+
   /// Waits until the global topic is applied up to its end as it is now; false after `limit`.
   bool global_caught_up(milliseconds limit) {
     kafka::tail probe(opts.brokers, topics.global, 0);
     auto marks = probe.watermarks(limit);
     if (!marks) return false;
     const auto deadline = clock::now() + limit;
-    while (global_next.load() < marks->second) {
+    while (global_applied() < marks->second) {
       if (clock::now() >= deadline) return false;
       std::this_thread::sleep_for(milliseconds(10));
     }

@@ -86,6 +86,11 @@ class tail {
   /// count as read), for a lag. Any thread.
   std::int64_t next() const { return next_.load(); }
 
+  /// While following: the next offset to read, every record before it delivered. It passes a
+  /// transaction's commit marker (an offset no record has) once the reader reaches the end, so
+  /// it reaches watermarks()' end when everything up to there is delivered. -1 before follow().
+  std::int64_t position() const { return next_.load(); }
+
   const std::string& topic() const { return topic_; }
   std::int32_t partition() const { return partition_; }
 

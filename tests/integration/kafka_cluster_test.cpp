@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "persistence/partitioning.hpp"
+#include "tests/support/cluster_nodes.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
@@ -25,165 +26,9 @@
 using namespace pikoci::test;
 using namespace std::chrono_literals;
 
+constexpr int partitions = cluster_partitions;
+
 namespace {
-
-constexpr int partitions = 6;
-
-/// The nodes of one cluster on a topic prefix of their own, each with its own RocksDB store.
-struct cluster {
-  std::string brokers;
-  std::string prefix = fresh_prefix();
-  std::string name = "c1";
-  temp_dir dir;
-  std::vector<std::unique_ptr<runtime_node>> nodes;  // null once stopped
-  std::vector<std::string> extra;                    // flags every node gets
-  int started = 0;
-
-  explicit cluster(const std::string& b) : brokers(b) {}
-
-  std::vector<std::string> args(int i) const {
-    std::vector<std::string> a{"--pubsub-system",
-            "kafka",
-            "--kafka-brokers",
-            brokers,
-            "--kafka-topic-prefix",
-            prefix,
-            "--run-worker=false",
-            "--cluster",
-            name,
-            "--cluster-partitions",
-            std::to_string(partitions),
-            "--admin-password",
-            "cluster-admin-pw",
-            "--db-system",
-            "rocksdb",
-            "--db-path",
-            (std::filesystem::path(dir.path()) / ("node" + std::to_string(i))).string()};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-
-  std::filesystem::path db(int i) const {
-    return std::filesystem::path(dir.path()) / ("node" + std::to_string(i));
-  }
-
-  /// Starts node i (a new one when i == nodes.size()).
-  runtime_node& start(std::size_t i) {
-    if (i >= nodes.size()) nodes.resize(i + 1);
-    nodes[i] = std::make_unique<runtime_node>(args(static_cast<int>(i)));
-    ++started;
-    return *nodes[i];
-  }
-
-  runtime_node& any() {
-    for (auto& n : nodes)
-      if (n) return *n;
-    throw std::runtime_error("no node is running");
-  }
-
-  /// GET /cluster of a running node.
-  json view() { return any().get("/cluster").json(); }
-
-  /// Every partition (and G) is active on exactly one node, no node has one coming or going,
-  /// every node sees `members` members and an owner for every partition.
-  bool settled(std::size_t members) {
-    int active = 0;
-    for (auto& n : nodes) {
-      if (!n) continue;
-      auto c = n->get("/cluster").json();
-      if (!c.is_object() || !c["members"].is_array() || c["members"].size() != members)
-        return false;
-      if (!c["partitions"].is_array() || c["partitions"].size() != partitions + 1) return false;
-      for (const auto& p : c["partitions"]) {
-        if (p["owner"].is_null()) return false;
-        auto here = p.value("local_state", json());
-        if (here == "active")
-          ++active;
-        else if (!here.is_null() && here != "idle")
-          return false;
-      }
-    }
-    return active == partitions + 1;
-  }
-
-  /// settled(members), and every member owns some partitions (the group gave each its share).
-  bool balanced(std::size_t members) {
-    if (!settled(members)) return false;
-    for (const auto& m : view()["members"])
-      if (!m["owned"].is_array() || m["owned"].empty()) return false;
-    return true;
-  }
-
-  /// Waits until balanced(members) and no partition moved for 3 s: the group may take more than
-  /// one round (a node's hello is heard before it joins the group), and a request in flight
-  /// while its partition moves is not what these tests are about.
-  bool stable(std::size_t members) {
-    auto owners = [&] {
-      std::vector<std::string> out;
-      for (int k = 0; k < partitions; ++k) out.push_back(owner_url(k));
-      return out;
-    };
-    if (!eventually([&] { return balanced(members); }, std::chrono::seconds(60))) return false;
-    auto last = owners();
-    return eventually(
-        [&] {
-          std::this_thread::sleep_for(std::chrono::seconds(3));
-          auto now = owners();
-          const bool same = now == last && balanced(members);
-          last = now;
-          return same;
-        },
-        std::chrono::seconds(60));
-  }
-
-  /// The node whose URL owns pipeline partition `k` now ("" when none).
-  std::string owner_url(int k) {
-    auto c = view();
-    for (const auto& p : c["partitions"])
-      if (p["partition"] == k && p["owner_url"].is_string()) return p["owner_url"];
-    return "";
-  }
-
-  /// The index of the running node at `url`, or -1.
-  int index_of(const std::string& url) {
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i] && nodes[i]->server().url() == url) return static_cast<int>(i);
-    return -1;
-  }
-
-  std::string tails() {
-    std::string out;
-    for (std::size_t i = 0; i < nodes.size(); ++i)
-      if (nodes[i]) out += "---- node " + std::to_string(i) + "\n" + nodes[i]->tail() + "\n";
-    return out;
-  }
-};
-
-/// A `--role worker` process of the cluster, asking `server` first.
-std::unique_ptr<child_process> cluster_worker(runtime_node& server, const std::string& brokers,
-                                              const std::string& name) {
-  std::vector<std::string> args{node_binary(),       "--role",         "worker",
-                                "--pikoci-url",      server.server().url(),
-                                "--pubsub-system",   "kafka",          "--kafka-brokers",
-                                brokers,             "--worker-token", worker_token(),
-                                "--name",            name,             "--concurrency",
-                                "4"};
-  auto p = std::make_unique<child_process>(args);
-  REQUIRE_MESSAGE(p->wait_for_line("event=worker.ready", 30s), p->tail());
-  return p;
-}
-
-/// A pipeline whose job appends a line to `marks` each time its task runs, after `sleep`.
-std::string marking_pipeline(const std::filesystem::path& marks, const std::string& sleep) {
-  return R"hcl(
-job "j" {
-  task "t" {
-    run "shell" { cmd = "sleep )hcl" +
-         sleep + "; echo ran >> " + marks.string() + R"hcl(" }
-  }
-}
-)hcl";
-}
 
 /// The value of `name=` in a log line, or -1.
 long long field_of(const std::string& line, const std::string& name) {
@@ -204,13 +49,6 @@ std::string line_with(const std::string& text, const std::string& needle) {
   b = b == std::string::npos ? 0 : b + 1;
   auto e = text.find('\n', at);
   return e == std::string::npos ? "" : text.substr(b, e - b);
-}
-
-int lines_in(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) ++n;
-  return n;
 }
 
 }  // namespace
@@ -250,8 +88,7 @@ TEST_SUITE("kafka.cluster") {
     int owner = c.index_of(c.owner_url(pikoci::persistence::partition_of("long", partitions)));
     REQUIRE_MESSAGE(owner >= 0, c.view().dump());
     auto killed_at = std::chrono::steady_clock::now();
-    c.nodes[owner]->server().process().stop(SIGKILL);
-    c.nodes[owner].reset();
+    c.kill(owner);
     auto& survivor = c.any();
     auto done = survivor.wait_build("long", "j", "1", 60s);
     CHECK_MESSAGE(done["status"] == "succeeded", done.dump(), c.tails());
@@ -302,5 +139,62 @@ TEST_SUITE("kafka.cluster") {
     for (const auto& e : std::filesystem::directory_iterator(c.dir.path()))
       aside = aside || e.path().filename().string().rfind("node0.damaged-", 0) == 0;
     CHECK(aside);
+  }
+
+  TEST_CASE("a standby replica keeps a warm copy: the node taking a killed owner's partition "
+            "replays only what the copy missed") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    c.extra = {"--standby-replicas", "1"};
+    c.start(0);
+    REQUIRE_MESSAGE(eventually([&] { return c.settled(1); }, 60s), c.view().dump(), c.tails());
+    c.start(1);
+    REQUIRE_MESSAGE(c.stable(2), c.view().dump(), c.tails());
+
+    // writes to every partition, through both nodes
+    for (int i = 0; i < 24; ++i)
+      c.nodes[i % 2]->set_pipeline("s" + std::to_string(i),
+                                   marking_pipeline(std::filesystem::path(c.dir.path()) / "m", "0"));
+    // each partition has one standby, the node that does not own it, caught up with it
+    auto warm = [&] {
+      auto v = c.view();
+      for (const auto& p : v["partitions"]) {
+        if (p["partition"] == partitions) continue;  // G is every node's already
+        const auto& s = p["standbys"];
+        if (!s.is_array() || s.size() != 1 || s[0]["member"] == p["owner"] || s[0]["lag"] != 0)
+          return false;
+      }
+      return true;
+    };
+    REQUIRE_MESSAGE(eventually(warm, 30s), c.view().dump(2), c.tails());
+
+    // the owner of s0's partition is killed: the other node takes it from its warm copy
+    const int k = pikoci::persistence::partition_of("s0", partitions);
+    const int owner = c.index_of(c.owner_url(k));
+    REQUIRE_MESSAGE(owner >= 0, c.view().dump(), c.tails());
+    auto& standby = *c.nodes[1 - owner];
+    const auto before = standby.server().process().output().size();
+    c.nodes[owner]->server().process().stop(SIGKILL);
+    c.nodes[owner].reset();
+    const std::string needle = "event=cluster.restored partition=" + std::to_string(k) + " ";
+    std::string restored;
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                          restored = line_with(standby.server().process().output().substr(before),
+                                               needle);
+                          return !restored.empty();
+                        },
+                        60s),
+                    standby.tail());
+    MESSAGE(restored);
+    CHECK(restored.find("from_checkpoint=true") != std::string::npos);
+    CHECK(restored.find("wiped=false") != std::string::npos);
+    CHECK(field_of(restored, "records") >= 0);
+    CHECK(field_of(restored, "records") <= 5);  // what the copy had not read yet: next to nothing
+    // the pipelines of k are served by the survivor, as written
+    auto got = standby.get("/pipelines/s0");
+    CHECK_MESSAGE(got.status == 200, got.body);
+    auto listed = standby.get("/pipelines").json()["pipelines"];
+    CHECK(listed.size() == 24);
   }
 }
