@@ -34,6 +34,10 @@ std::string_view to_string(provider p) {
   return p == provider::github ? "github" : "gitlab";
 }
 
+std::string webhook_token_digest(std::string_view token) {
+  return hmac_sha256_hex("pikoci webhook token", token);
+}
+
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
   if (key.size() > static_cast<std::size_t>(INT_MAX)) return {};
   unsigned char mac[EVP_MAX_MD_SIZE];

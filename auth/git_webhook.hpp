@@ -36,6 +36,11 @@ verified verify(std::string_view secret, const header_map& headers, std::string_
 /// Lower-case hex of HMAC-SHA256(key, data): what GitHub puts after `sha256=`.
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
+/// The digest of a resource's webhook token the pipeline catalog keeps (cluster mode), so that
+/// any node finds the token's pipeline without the token being copied anywhere: lower-case hex
+/// of HMAC-SHA256 under a fixed key.
+std::string webhook_token_digest(std::string_view token);
+
 /// The event (`x-github-event`, `x-gitlab-event`); "" when absent.
 std::string event_of(provider p, const header_map& headers);
 

@@ -53,12 +53,13 @@ const char* to_string(partition_state s) {
 }
 
 std::string encode(const pipeline_summary& s) {
-  return json{{"partition", s.partition},
-              {"paused", s.paused},
-              {"jobs", s.jobs},
-              {"created_at", s.created_at},
-              {"updated_at", s.updated_at}}
-      .dump();
+  json out{{"partition", s.partition},
+           {"paused", s.paused},
+           {"jobs", s.jobs},
+           {"created_at", s.created_at},
+           {"updated_at", s.updated_at}};
+  if (!s.webhook_digests.empty()) out["webhooks"] = s.webhook_digests;
+  return out.dump();
 }
 
 std::variant<pipeline_summary, std::string> decode_summary(std::string_view text) {
@@ -86,6 +87,17 @@ std::variant<pipeline_summary, std::string> decode_summary(std::string_view text
     if (!it->is_string()) return std::string("the catalog record's \"") + name + "\" is not text";
     (name[0] == 'c' ? s.created_at : s.updated_at) = it->get<std::string>();
   }
+  if (auto hooks = doc.find("webhooks"); hooks != doc.end()) {
+    if (!hooks->is_array() || hooks->size() > max_webhook_digests)
+      return std::string("the catalog record's \"webhooks\" is not a list of at most ") +
+             std::to_string(max_webhook_digests) + " digests";
+    for (const auto& d : *hooks) {
+      if (!d.is_string() || d.get_ref<const std::string&>().empty() ||
+          d.get_ref<const std::string&>().size() > 128)
+        return std::string("the catalog record has a webhook digest that is not 1 to 128 bytes");
+      s.webhook_digests.push_back(d.get<std::string>());
+    }
+  }
   return s;
 }
 
@@ -102,6 +114,15 @@ std::optional<pipeline_summary> catalog::get(const std::string& name) const {
   auto it = pipelines_.find(name);
   if (it == pipelines_.end()) return std::nullopt;
   return it->second;
+}
+
+std::optional<std::string> catalog::pipeline_of_webhook(const std::string& digest) const {
+  if (digest.empty()) return std::nullopt;
+  std::shared_lock<std::shared_mutex> l(mu_);
+  for (const auto& [name, s] : pipelines_)
+    for (const auto& d : s.webhook_digests)
+      if (d == digest) return name;
+  return std::nullopt;
 }
 
 std::vector<std::pair<std::string, pipeline_summary>> catalog::list() const {

@@ -77,13 +77,21 @@ struct pipeline_summary {
   bool paused = false;
   std::vector<std::string> jobs;  // in the order of the pipeline's config
   std::string created_at, updated_at;
+  /// The digests (auth::webhook_token_digest) of its resources' webhook tokens, never the
+  /// tokens: any node finds which pipeline a `POST /webhooks/{token}` is for.
+  std::vector<std::string> webhook_digests;
   bool operator==(const pipeline_summary& o) const {
     return partition == o.partition && paused == o.paused && jobs == o.jobs &&
-           created_at == o.created_at && updated_at == o.updated_at;
+           created_at == o.created_at && updated_at == o.updated_at &&
+           webhook_digests == o.webhook_digests;
   }
 };
 
-/// The stored JSON (`{"partition":..,"paused":..,"jobs":[..],"created_at":..,"updated_at":..}`).
+/// At most this many webhook digests per catalog record; each at most 128 bytes.
+constexpr std::size_t max_webhook_digests = 4096;
+
+/// The stored JSON (`{"partition":..,"paused":..,"jobs":[..],"created_at":..,"updated_at":..,
+/// "webhooks":[digest..]}`; `webhooks` is left out when empty, and optional when read).
 std::string encode(const pipeline_summary& s);
 /// A summary, or why the text is none (it came over Kafka: never throws).
 std::variant<pipeline_summary, std::string> decode_summary(std::string_view text);
@@ -94,6 +102,8 @@ class catalog {
   /// Sets the summary of `name`, or forgets it (a tombstone: the pipeline was deleted).
   void apply(const std::string& name, std::optional<pipeline_summary> summary);
   std::optional<pipeline_summary> get(const std::string& name) const;
+  /// The pipeline one of whose resources has the webhook token of this digest; none if unknown.
+  std::optional<std::string> pipeline_of_webhook(const std::string& digest) const;
   /// Every pipeline, by name.
   std::vector<std::pair<std::string, pipeline_summary>> list() const;
   std::size_t size() const;

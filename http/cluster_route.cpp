@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "actors/model/ids.hpp"
 #include "persistence/partitioning.hpp"
 
 namespace pikoci::http {
@@ -26,6 +27,12 @@ bool web_url(const std::string& url) {
 
 partition_rule rule_of(std::string_view method, std::string_view pattern) {
   if (under(pattern, "/api/v1/pipelines/:p")) return partition_rule::pipeline;
+  if (method == "GET" && under(pattern, "/api/v1/builds/:id")) return partition_rule::build;
+  if (method == "POST" && pattern == "/api/v1/webhooks/:token") return partition_rule::webhook;
+  if (method == "GET")
+    for (std::string_view wide :
+         {"/api/v1/queue", "/api/v1/stats", "/api/v1/dashboard", "/api/v1/builds"})
+      if (pattern == wide) return partition_rule::gather;
   bool write = method == "POST" || method == "PUT" || method == "DELETE";
   if (write && under(pattern, "/api/v1/users")) return partition_rule::global;
   if ((method == "PUT" || method == "DELETE") && under(pattern, "/api/v1/secrets/:name"))
@@ -37,13 +44,30 @@ int partition_of_request(partition_rule rule, std::string_view pipeline, int par
   if (partitions < 1 || partitions > domain::cluster::max_partitions) return -1;
   switch (rule) {
     case partition_rule::none:
+    case partition_rule::gather:
+    case partition_rule::build:  // partition_of_build
       return -1;
+    case partition_rule::webhook:
+      if (pipeline.empty()) return -1;
+      return persistence::partition_of(pipeline, partitions);
     case partition_rule::global:
       return partitions;
     case partition_rule::pipeline:
       return persistence::partition_of(pipeline, partitions);
   }
   return -1;
+}
+
+int partition_of_build(std::string_view id, int partitions) {
+  if (partitions < 1 || partitions > domain::cluster::max_partitions) return -1;
+  if (id.empty() || id.size() > 18) return -1;
+  std::int64_t n = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return -1;
+    n = n * 10 + (c - '0');
+  }
+  auto k = model::id_source::partition_of(n);
+  return k < partitions ? k : -1;
 }
 
 const domain::member* owner_of(int k, const std::vector<domain::member>& live) {

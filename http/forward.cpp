@@ -49,7 +49,8 @@ std::string trimmed(std::string_view s) {
 }  // namespace
 
 bool forwarded_request_field(std::string_view name) {
-  return !hop_by_hop(name) && !one_of(name, {"host", "expect", "x-pikoci-forwarded-by"});
+  return !hop_by_hop(name) &&
+         !one_of(name, {"host", "expect", "x-pikoci-forwarded-by", "x-pikoci-local"});
 }
 
 bool forwarded_answer_field(std::string_view name) {
@@ -193,7 +194,8 @@ struct forwarder::impl {
       curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
       curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(opts.stream_idle.count()));
     } else {
-      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(opts.request_timeout.count()));
+      auto limit = t.request.timeout.count() > 0 ? t.request.timeout : opts.request_timeout;
+      curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(limit.count()));
     }
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &transfer::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
@@ -224,6 +226,7 @@ struct forwarder::impl {
     if (!has_type) t.fields = curl_slist_append(t.fields, "Content-Type:");
     t.fields = curl_slist_append(t.fields, "Expect:");
     t.fields = curl_slist_append(t.fields, ("X-Pikoci-Forwarded-By: " + self_id).c_str());
+    if (t.request.local_only) t.fields = curl_slist_append(t.fields, "X-Pikoci-Local: 1");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.fields);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
     return true;

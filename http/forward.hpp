@@ -43,6 +43,11 @@ struct forward_request {
   header_list headers;  // as the client sent them; hop-by-hop fields are dropped here
   std::string body;
   bool stream = false;  // an event stream route: no total time limit
+  /// Whole request and answer when set (not for streams); else forward_options::request_timeout.
+  std::chrono::milliseconds timeout{0};
+  /// A part of a node-wide read: the request carries the local header (cluster_route.hpp), so
+  /// the member answers from its own state only.
+  bool local_only = false;
 };
 
 /// How a forwarded request ended, when it was not relayed as a stream.

@@ -21,6 +21,7 @@
 #include "config/pipeline/utf8.hpp"
 #include "domain/metrics.hpp"
 #include "http/cluster.hpp"
+#include "http/cluster_merge.hpp"
 #include "http/cluster_route.hpp"
 #include "http/errors.hpp"
 #include "http/ui.hpp"
@@ -171,6 +172,9 @@ class sse_stream final : public proto::event_sink {
       resp_->append_header(restinio::http_field::content_type, "text/event-stream");
       resp_->append_header(restinio::http_field::cache_control, "no-cache");
       resp_->append_header("X-Accel-Buffering", "no");
+      // a browser's EventSource reconnects after half a second (not its default 3 s), so a
+      // stream cut by a node stopping or a partition moving resumes quickly on another node
+      resp_->append_chunk("retry: 500\n\n");
     }
     return *resp_;
   }
@@ -1548,8 +1552,106 @@ void dispatch(const cluster_request_ptr& c) {
   wait_or_give_up(c);
 }
 
+// ---- cluster mode: node-wide reads, every member's part merged
+
+/// A node-wide read being gathered: one part per member, answered once every part is in (each
+/// is bounded by the gather wait).
+struct gathering {
+  std::mutex mu;
+  request_t req;
+  gather_kind kind = gather_kind::queue;
+  std::size_t limit = 50;
+  std::vector<member_part> parts;
+  std::size_t left = 0;
+  std::optional<response> refused;  // a member's 4xx (they all got the same request)
+};
+
+void part_done(const std::shared_ptr<gathering>& g, std::size_t i, forward_answer a) {
+  std::unique_lock<std::mutex> lock(g->mu);
+  auto& part = g->parts[i];
+  if (a.what != forward_answer::kind::answered) {
+    part.error = a.error.empty() ? "no answer" : a.error;
+  } else if (a.status >= 400 && a.status < 500) {
+    if (!g->refused) g->refused = response{a.status, nullptr, std::move(a.headers), std::move(a.body)};
+    part.error = "answered " + std::to_string(a.status);
+  } else if (a.status != 200) {
+    part.error = "answered " + std::to_string(a.status);
+  } else {
+    auto j = a.body.size() <= 64 * 1024 * 1024 ? json::parse(a.body, nullptr, false) : json();
+    if (j.is_object()) {
+      part.answered = true;
+      part.body = std::move(j);
+    } else {
+      part.error = "the answer is not a JSON object";
+    }
+  }
+  if (--g->left != 0) return;
+  lock.unlock();
+  for (const auto& p : g->parts)
+    if (!p.answered)
+      spdlog::warn("event=http.gather_partial path={} member={} error=\"{}\"",
+                   g->req->header().path(), p.member_id, p.error);
+  if (g->refused) return write(g->req, *g->refused);
+  write(g->req, ok(merge_parts(g->kind, g->parts, g->limit)));
+}
+
+/// `limit` of the query for the merge (the members check it: a bad one is their 400).
+std::size_t gather_limit(const request_t& req) {
+  try {
+    auto q = restinio::parse_query<restinio::parse_query_traits::relaxed>(req->header().query());
+    if (!q.has("limit")) return 50;
+    auto n = integer(std::string(q["limit"]));
+    return n ? static_cast<std::size_t>(*n) : 50;
+  } catch (const std::exception&) {
+    return 50;
+  }
+}
+
+/// Asks every live member (this node too, through its advertise URL) for its part of a
+/// node-wide read, marked with the local header, and answers with the merge.
+handling_t gather_members(const route& r, const request_t& req, const params_t& params,
+                          const edge& e) {
+  const auto& view = *e.node.cluster;
+  auto live = view.live ? view.live(wall_now()) : std::vector<domain::member>{};
+  std::vector<std::pair<std::string, std::string>> members;  // id, URL
+  bool self_seen = false;
+  for (const auto& m : live) {
+    if (!m.last.advertise_url) continue;
+    const auto& url = *m.last.advertise_url;
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) continue;
+    self_seen = self_seen || m.last.member_id == view.self_id;
+    members.emplace_back(m.last.member_id, url);
+  }
+  if (!self_seen && !view.self_url.empty()) members.emplace_back(view.self_id, view.self_url);
+  if (members.empty()) return serve_here(r, req, params, e);
+  auto g = std::make_shared<gathering>();
+  g->req = req;
+  g->kind = *gather_of(r.path);
+  g->limit = gather_limit(req);
+  g->left = members.size();
+  for (const auto& [id, url] : members) g->parts.push_back(member_part{id, false, {}, {}});
+  const auto& h = req->header();
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    forward_request fr;
+    fr.method = "GET";
+    auto base = std::string_view(members[i].second);
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    fr.url = std::string(base) + std::string(h.request_target());
+    h.for_each_field([&fr](const auto& f) {
+      fr.headers.emplace_back(std::string(f.name()), std::string(f.value()));
+    });
+    fr.timeout = view.gather_wait;
+    fr.local_only = true;
+    forward_handlers handlers;
+    handlers.done = [g, i](forward_answer a) { part_done(g, i, std::move(a)); };
+    e.cluster->forward->send(std::move(fr), std::move(handlers));
+  }
+  return restinio::request_accepted();
+}
+
 /// Every route: the body's size, then in cluster mode a request of a partition goes where that
-/// partition is served; everything else is served here.
+/// partition is served, a node-wide read is gathered from every member; everything else is
+/// served here.
 handling_t serve(const route& r, const request_t& req, params_t params,
                  const std::shared_ptr<const edge>& e) {
   auto max_body = r.artifact_body ? e->opts.max_artifact_bytes : e->opts.max_body_bytes;
@@ -1560,13 +1662,31 @@ handling_t serve(const route& r, const request_t& req, params_t params,
   auto rule = e->cluster && view && view->table ? rule_of(r.method.c_str(), r.path)
                                                 : partition_rule::none;
   if (rule == partition_rule::none) return serve_here(r, req, params, *e);
+  bool forwarded = fields_of(req, forwarded_header, ", ").has_value();
+  // a member's part of a node-wide read, or one already forwarded: this node's own answer
+  if (rule == partition_rule::gather &&
+      (forwarded || fields_of(req, local_header, ", ").has_value()))
+    return serve_here(r, req, params, *e);
   // who calls is checked first, so that nobody without a token makes this node forward
   if (user_route(r.who))
     if (auto who = authenticate(req, e->node, role_of(r.who)); std::holds_alternative<response>(who))
       return reply(req, std::get<response>(who));
-  auto raw = rule == partition_rule::pipeline ? params["p"] : restinio::string_view_t();
-  auto name = pipeline::percent_decode(raw).value_or(std::string(raw));
-  int k = partition_of_request(rule, name, view->partitions);
+  if (rule == partition_rule::gather) return gather_members(r, req, params, *e);
+  auto decoded = [&params](const char* name) {
+    auto raw = params[name];
+    return pipeline::percent_decode(raw).value_or(std::string(raw));
+  };
+  int k = -1;
+  if (rule == partition_rule::build) {
+    k = partition_of_build(decoded("id"), view->partitions);
+  } else if (rule == partition_rule::webhook) {
+    // the token's pipeline, from the catalog every node keeps (by the token's digest)
+    auto owner = view->webhook_pipeline ? view->webhook_pipeline(decoded("token")) : "";
+    k = partition_of_request(rule, owner, view->partitions);
+  } else {
+    k = partition_of_request(rule, rule == partition_rule::pipeline ? decoded("p") : "",
+                             view->partitions);
+  }
   if (k < 0) return serve_here(r, req, params, *e);
   auto c = std::make_shared<cluster_request>();
   c->r = &r;
@@ -1574,7 +1694,7 @@ handling_t serve(const route& r, const request_t& req, params_t params,
   c->params = std::move(params);
   c->e = e;
   c->k = k;
-  c->forwarded = fields_of(req, forwarded_header, ", ").has_value();
+  c->forwarded = forwarded;
   c->deadline = std::chrono::steady_clock::now() + view->move_wait;
   dispatch(c);
   return restinio::request_accepted();

@@ -32,6 +32,12 @@ struct cluster_view {
   std::shared_ptr<const domain::cluster::partition_table> table;
   /// The live members at a time (ms since the epoch), this node included once it said hello.
   std::function<std::vector<domain::member>(domain::wall_ms)> live;
+  /// The pipeline one of whose resources has this webhook token, from the replicated catalog
+  /// (by the token's digest); "" when none is known.
+  std::function<std::string(const std::string& token)> webhook_pipeline;
+  /// How long a node-wide read (GET /queue, /stats, /dashboard, /builds) waits for the members'
+  /// parts; a member that has not answered by then is left out (the answer says so).
+  std::chrono::milliseconds gather_wait{3000};
   /// How long a request for a partition that is moving (no owner yet, or restoring) waits before
   /// 503 `partition_moving` with Retry-After (`--move-wait`).
   std::chrono::milliseconds move_wait{10000};

@@ -14,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "auth/git_webhook.hpp"
 #include "build_info.hpp"
 #include "config/node/pipeline_file.hpp"
 #include "config/pipeline/duration.hpp"
@@ -490,6 +491,11 @@ http::node_view view_of(const server_flags& flags, const runtime_options& ro, ru
     c->self_url = presence->self().advertise_url.value_or("");
     c->table = ro.cluster->table;
     c->live = [presence](domain::wall_ms now) { return presence->directory().live(now); };
+    if (auto catalog = ro.cluster->catalog)
+      c->webhook_pipeline = [catalog](const std::string& token) {
+        return catalog->pipeline_of_webhook(auth::git_webhook::webhook_token_digest(token))
+            .value_or("");
+      };
     c->move_wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         pipeline::parse_duration(flags.move_wait).value_or(std::chrono::seconds(10)));
     view.cluster = std::move(c);

@@ -172,6 +172,9 @@ domain::cluster::pipeline_summary catalog_summary(self_ptr self) {
     for (const auto& j : st.cfg->jobs) s.jobs.push_back(j.name);
   s.created_at = model::format_time(st.created_at);
   s.updated_at = model::format_time(st.updated_at);
+  for (const auto& [canonical, e] : st.resources)
+    if (!e.webhook_token.empty())
+      s.webhook_digests.push_back(auth::git_webhook::webhook_token_digest(e.webhook_token));
   return s;
 }
 
@@ -816,14 +819,15 @@ caf::result<domain::reply> to_job(self_ptr self, const std::string& job, Op op) 
   return self->delegate(it->second.actor, std::move(op));
 }
 
-/// The resource `rc` names, answered with its view (after `change` was saved, when given).
+/// The resource `rc` names, answered with its view (after `change` was saved, when given;
+/// `with_catalog`: with the catalog entry, whose webhook digests changed).
 caf::result<domain::reply> resource_reply(self_ptr self, const std::string& canonical,
-                                          bool saved) {
+                                          bool saved, bool with_catalog = false) {
   auto view = [self, canonical](reply_fn done) {
     resources_json(self, {canonical},
                    [done](json rs) { done(domain::done({{"resource", rs.at(0)}})); });
   };
-  return saved ? after_save(self, view) : later(self, view);
+  return saved ? after_save(self, view, with_catalog) : later(self, view);
 }
 
 caf::result<domain::reply> pause(self_ptr self, const proto::pause_pipeline& p) {
@@ -954,7 +958,7 @@ caf::result<domain::reply> new_webhook_token(self_ptr self,
   st.resources.at(*canonical).webhook_token = std::move(*token);
   spdlog::info("event=resource.webhook_token pipeline={} resource={}", st.name, *canonical);
   resource_changed(self, *canonical);
-  return resource_reply(self, *canonical, true);
+  return resource_reply(self, *canonical, true, true);  // the catalog's digests change
 }
 
 caf::result<domain::reply> set_git_secret(self_ptr self, const proto::set_git_webhook& s) {

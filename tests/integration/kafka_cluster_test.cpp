@@ -6,7 +6,9 @@
 // node.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +51,38 @@ std::string line_with(const std::string& text, const std::string& needle) {
   b = b == std::string::npos ? 0 : b + 1;
   auto e = text.find('\n', at);
   return e == std::string::npos ? "" : text.substr(b, e - b);
+}
+
+/// A pipeline with a resource (so it has a webhook token) and a job; with no worker its builds
+/// wait in the owner's queue.
+const char* const probe_pipeline = R"hcl(
+resource_type "probe" {
+  check "shell" { cmd = "echo '[]'" }
+  pull "shell" { cmd = "true" }
+}
+resource "probe" "src" {
+  check_interval = "@every 1h"
+}
+job "j" {
+  task "t" {
+    run "shell" { cmd = "true" }
+  }
+}
+)hcl";
+
+/// The ids of a list of build summaries, or of queue entries (`{"build": <summary>}`).
+std::set<std::int64_t> ids_of(const json& list) {
+  std::set<std::int64_t> out;
+  if (!list.is_array()) return out;
+  for (const auto& x : list) {
+    const auto& b = x.contains("build") ? x["build"] : x;
+    if (b.contains("id") && b["id"].is_number_integer()) out.insert(b["id"].get<std::int64_t>());
+  }
+  return out;
+}
+
+bool includes(const std::set<std::int64_t>& all, const std::set<std::int64_t>& some) {
+  return std::includes(all.begin(), all.end(), some.begin(), some.end());
 }
 
 }  // namespace
@@ -196,5 +230,96 @@ TEST_SUITE("kafka.cluster") {
     CHECK_MESSAGE(got.status == 200, got.body);
     auto listed = standby.get("/pipelines").json()["pipelines"];
     CHECK(listed.size() == 24);
+  }
+
+  TEST_CASE("a build id, a webhook token and the node-wide reads are answered alike by every node") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    for (int i = 0; i < 3; ++i) c.start(i);
+    REQUIRE_MESSAGE(eventually([&] { return c.settled(3); }, 60s), c.view().dump(), c.tails());
+
+    // pipelines until every node owns one; no worker: their builds wait in their owner's queue
+    std::map<int, std::string> owned;  // node index -> one of its pipelines
+    std::vector<std::string> names;
+    for (int i = 0; i < 24 && owned.size() < 3; ++i) {
+      auto name = "g" + std::to_string(i);
+      c.nodes[0]->set_pipeline(name, probe_pipeline);
+      names.push_back(name);
+      int o = c.index_of(c.owner_url(pikoci::persistence::partition_of(name, partitions)));
+      REQUIRE_MESSAGE(o >= 0, c.view().dump());
+      owned.emplace(o, name);
+    }
+    REQUIRE_MESSAGE(owned.size() == 3, c.view().dump());
+
+    // a build id names its partition: a node that does not own it answers with the owner's build
+    int owner = owned.begin()->first;
+    const auto p = owned.begin()->second;
+    int other = (owner + 1) % 3;
+    auto first = c.nodes[other]->trigger(p, "j");
+    REQUIRE_MESSAGE(first["id"].is_number_integer(), first.dump());
+    auto id = first["id"].get<std::int64_t>();
+    auto by_id = c.nodes[other]->get("/builds/" + std::to_string(id));
+    REQUIRE_MESSAGE(by_id.status == 200, by_id.body, c.tails());
+    CHECK(by_id.json()["build"]["pipeline"] == p);
+    CHECK(by_id.json()["build"]["id"] == id);
+    // an id naming no partition of the cluster: the node that gets it answers (404)
+    CHECK(c.nodes[other]->get("/builds/" + std::to_string(id | 63)).status == 404);
+
+    // a webhook token: any node finds its pipeline through the catalog and forwards it there
+    auto res = c.nodes[other]->resource(p, "probe.src");
+    REQUIRE_MESSAGE(res["webhook_token"].is_string(), res.dump());
+    std::string token = res["webhook_token"];
+    http_response hook;
+    CHECK_MESSAGE(eventually(
+                      [&] {
+                        hook = c.nodes[other]->call("POST", "/webhooks/" + token, "", "");
+                        return hook.status == 202;
+                      },
+                      10s),
+                  hook.status, " ", hook.body, c.tails());
+    CHECK(hook.json()["resource"] == "probe.src");
+    auto unknown = c.nodes[other]->call("POST", "/webhooks/no-such-token", "", "");
+    CHECK(unknown.status == 404);
+    // a new token is found too, the old one no longer
+    auto renewed = c.nodes[other]->post("/pipelines/" + p + "/resources/probe.src/webhook-token");
+    REQUIRE_MESSAGE(renewed.status == 200, renewed.body);
+    std::string fresh = renewed.json()["resource"]["webhook_token"];
+    CHECK(eventually(
+        [&] { return c.nodes[other]->call("POST", "/webhooks/" + fresh, "", "").status == 202; },
+        10s));
+    CHECK(c.nodes[other]->call("POST", "/webhooks/" + token, "", "").status == 404);
+
+    // one waiting build on every node: every node's /queue, /builds, /dashboard and /stats has
+    // all of them
+    std::set<std::int64_t> waiting{id};
+    for (const auto& [i, name] : owned)
+      waiting.insert(c.nodes[0]->trigger(name, "j")["id"].get<std::int64_t>());
+    for (std::size_t n = 0; n < c.nodes.size(); ++n) {
+      CAPTURE(n);
+      auto q = c.nodes[n]->get("/queue");
+      REQUIRE_MESSAGE(q.status == 200, q.body);
+      auto qj = q.json();
+      CHECK_MESSAGE(includes(ids_of(qj["pending"]), waiting), qj.dump());
+      CHECK(qj["queued"].get<std::int64_t>() >= static_cast<std::int64_t>(waiting.size()));
+      CHECK_FALSE(qj.contains("partial"));
+      auto all = c.nodes[n]->get("/builds?limit=0").json();
+      CHECK_MESSAGE(includes(ids_of(all["builds"]), waiting), all.dump());
+      auto newest = c.nodes[n]->get("/builds?limit=2").json();
+      CHECK(newest["builds"].size() == 2);
+      auto dash = c.nodes[n]->get("/dashboard").json();
+      CHECK_MESSAGE(dash["pipelines"].size() == names.size(), dash.dump());
+      auto stats = c.nodes[n]->get("/stats").json();
+      CHECK(stats["queue_depth"].get<std::int64_t>() >= static_cast<std::int64_t>(waiting.size()));
+    }
+    // with the local header a node answers for itself only: the first build is not on `other`
+    auto own = http_request("GET", c.nodes[other]->server().url() + "/api/v1/queue", "",
+                            {{"Authorization", "Bearer " + c.nodes[other]->token()},
+                             {"X-Pikoci-Local", "1"}});
+    REQUIRE_MESSAGE(own.status == 200, own.body);
+    CHECK(ids_of(own.json()["pending"]).count(id) == 0);
+    auto at_owner = http_request("GET", c.nodes[owner]->server().url() + "/api/v1/queue", "",
+                                 {{"Authorization", "Bearer " + c.nodes[owner]->token()},
+                                  {"X-Pikoci-Local", "1"}});
+    CHECK(ids_of(at_owner.json()["pending"]).count(id) == 1);
   }
 }

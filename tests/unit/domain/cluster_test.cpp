@@ -67,8 +67,8 @@ TEST_SUITE("domain.cluster") {
 
   TEST_CASE("the catalog: apply sets and forgets, list is by name") {
     catalog c;
-    pipeline_summary a{3, false, {"build", "test"}, "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"};
-    pipeline_summary b{7, true, {}, "", ""};
+    pipeline_summary a{3, false, {"build", "test"}, "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", {}};
+    pipeline_summary b{7, true, {}, "", "", {}};
     c.apply("zeta", b);
     c.apply("alpha", a);
     REQUIRE(c.size() == 2);
@@ -91,7 +91,7 @@ TEST_SUITE("domain.cluster") {
         for (int i = 0; i < 500; ++i) {
           auto name = "p" + std::to_string(w) + "-" + std::to_string(i % 50);
           c.apply(name,
-                  i % 3 ? std::optional(pipeline_summary{w, false, {"j"}, "", ""}) : std::nullopt);
+                  i % 3 ? std::optional(pipeline_summary{w, false, {"j"}, "", "", {}}) : std::nullopt);
           c.list();
         }
       });
@@ -100,7 +100,7 @@ TEST_SUITE("domain.cluster") {
   }
 
   TEST_CASE("a catalog record round-trips; bad ones are refused with why") {
-    pipeline_summary s{11, true, {"build", "deploy"}, "2026-01-01T00:00:00Z", ""};
+    pipeline_summary s{11, true, {"build", "deploy"}, "2026-01-01T00:00:00Z", "", {}};
     auto back = decode_summary(encode(s));
     REQUIRE(error_of(back) == "");
     CHECK(std::get<pipeline_summary>(back) == s);
@@ -116,6 +116,32 @@ TEST_SUITE("domain.cluster") {
           "the catalog record has no \"jobs\" list");
     CHECK(error_of(decode_summary(R"({"partition":1,"paused":false,"jobs":[],"created_at":5})")) ==
           "the catalog record's \"created_at\" is not text");
+  }
+
+  TEST_CASE("a catalog record keeps its webhook digests; the catalog finds a digest's pipeline") {
+    pipeline_summary s{2, false, {"build"}, "", "", {}};
+    s.webhook_digests = {"d1", "d2"};
+    auto back = decode_summary(encode(s));
+    REQUIRE(error_of(back) == "");
+    CHECK(std::get<pipeline_summary>(back) == s);
+    // without digests the record is as before, and a record without the field reads
+    pipeline_summary plain{2, false, {"build"}, "", "", {}};
+    CHECK(encode(plain).find("webhooks") == std::string::npos);
+    CHECK(error_of(decode_summary(R"({"partition":1,"paused":false,"jobs":[],"webhooks":[1]})")) ==
+          "the catalog record has a webhook digest that is not 1 to 128 bytes");
+    CHECK(error_of(decode_summary(R"({"partition":1,"paused":false,"jobs":[],"webhooks":{}})"))
+              .find("is not a list") != std::string::npos);
+    catalog c;
+    c.apply("one", s);
+    pipeline_summary other{5, false, {}, "", "", {}};
+    other.webhook_digests = {"d3"};
+    c.apply("two", other);
+    CHECK(c.pipeline_of_webhook("d2") == std::optional<std::string>("one"));
+    CHECK(c.pipeline_of_webhook("d3") == std::optional<std::string>("two"));
+    CHECK_FALSE(c.pipeline_of_webhook("d4"));
+    CHECK_FALSE(c.pipeline_of_webhook(""));
+    c.apply("two", std::nullopt);
+    CHECK_FALSE(c.pipeline_of_webhook("d3"));
   }
 
   TEST_CASE("the cluster record: encoded, decoded, and anything else refused") {
@@ -143,7 +169,7 @@ TEST_SUITE("domain.cluster") {
   TEST_CASE("fuzz: random bytes and mutated records never crash the decoders") {
     std::mt19937 rng(22);
     const std::string seeds[] = {encode(cluster_record{}),
-                                 encode(pipeline_summary{2, false, {"a", "b"}, "x", "y"})};
+                                 encode(pipeline_summary{2, false, {"a", "b"}, "x", "y", {}})};
     for (int i = 0; i < 20000; ++i) {
       std::string text = seeds[i % 2];
       int edits = 1 + static_cast<int>(rng() % 4);

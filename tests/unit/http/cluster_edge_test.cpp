@@ -100,6 +100,10 @@ struct cluster_fixture {
         return members;
       };
       c->move_wait = move_wait;
+      c->webhook_pipeline = [](const std::string& token) {
+        return token == "hook-of-p1" ? std::string("p1") : std::string();
+      };
+      c->gather_wait = 1500ms;
       view.cluster = c;
     }
     http::server_options opts;
@@ -452,5 +456,84 @@ TEST_SUITE("http.cluster_edge") {
     r = f.call("GET", "/api/v1/pipelines/p1");
     CHECK(r.status == 200);
     CHECK(f.registry_script->calls == 2);
+  }
+
+  TEST_CASE("a build id goes to the owner of the partition it names; a webhook to its pipeline's") {
+    cluster_fixture f;
+    f.set_members({owner("member-b", f.fake_owner.url("/"), k_p1)});
+    auto id = (std::int64_t{123456} << 6) | k_p1;
+    auto r = f.call("GET", "/api/v1/builds/" + std::to_string(id));
+    CHECK(r.status == 200);
+    r = f.call("POST", "/api/v1/webhooks/hook-of-p1", "", {});
+    CHECK(r.status == 200);
+    auto got = f.fake_owner.requests();
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].path == "/api/v1/builds/" + std::to_string(id));
+    CHECK(got[1].path == "/api/v1/webhooks/hook-of-p1");
+    CHECK(f.registry_script->calls == 0);
+    // a token the catalog does not know, an id naming no partition: answered here
+    r = f.call("POST", "/api/v1/webhooks/unknown", "", {});
+    CHECK(r.status == 200);
+    r = f.call("GET", "/api/v1/builds/" + std::to_string((std::int64_t{5} << 6) | 63));
+    CHECK(r.status == 200);
+    CHECK(f.registry_script->calls == 2);
+    CHECK(f.fake_owner.requests().size() == 2);
+  }
+
+  TEST_CASE("a node-wide read asks every member for its own part and merges them") {
+    cluster_fixture f;
+    f.registry_script->answer = [] {
+      return domain::done({{"max_in_flight", 64}, {"in_flight", 0}, {"max_queue_size", 10},
+                           {"queued", 1}, {"started", nlohmann::json::array()},
+                           {"pending", {{{"position", 1}, {"build", {{"id", 900}}},
+                                         {"blocked_by", "no worker"}}}},
+                           {"waiting", nlohmann::json::array()}});
+    };
+    f.fake_owner.answer_with(
+        R"({"max_in_flight":64,"in_flight":1,"max_queue_size":10,"queued":1,
+            "started":[{"id":50}],"pending":[{"position":1,"build":{"id":70},"blocked_by":"serial"}],
+            "waiting":[]})");
+    test::http_receiver gone;
+    auto gone_url = gone.url("/");
+    gone.stop();
+    f.set_members({owner("member-a", f.url("/"), 0), owner("member-b", f.fake_owner.url("/"), 1),
+                   owner("member-c", gone_url, 2)});
+    auto r = f.call("GET", "/api/v1/queue");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    auto q = r.json();
+    CHECK(q["queued"] == 2);
+    CHECK(q["in_flight"] == 1);
+    REQUIRE(q["pending"].size() == 2);
+    CHECK(q["pending"][0]["build"]["id"] == 70);
+    CHECK(q["pending"][1]["build"]["id"] == 900);
+    CHECK(q["started"][0]["id"] == 50);
+    CHECK(q["partial"] == true);
+    REQUIRE(q["missing"].size() == 1);
+    CHECK(q["missing"][0]["member_id"] == "member-c");
+    auto got = f.fake_owner.requests();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].path == "/api/v1/queue");
+    CHECK(got[0].headers["x-pikoci-local"] == "1");
+    CHECK(got[0].headers["authorization"] == "Bearer " + f.token);
+    CHECK(f.registry_script->calls == 1);  // this node's own part, through its own URL
+
+    // with the local header: this node's part only
+    r = f.call("GET", "/api/v1/queue", "", {{"X-Pikoci-Local", "1"}});
+    CHECK(r.status == 200);
+    CHECK(r.json()["pending"].size() == 1);
+    CHECK_FALSE(r.json().contains("partial"));
+    CHECK(f.registry_script->calls == 2);
+    CHECK(f.fake_owner.requests().size() == 1);
+  }
+
+  TEST_CASE("a node-wide read that a member refuses (4xx) is answered with the refusal") {
+    cluster_fixture f;
+    f.fake_owner.answer_with([](const test::received_request&) {
+      return std::make_pair(400, std::string(R"({"error":{"code":"bad_request","message":"no"}})"));
+    });
+    f.set_members({owner("member-b", f.fake_owner.url("/"), 1)});
+    auto r = f.call("GET", "/api/v1/builds?limit=x");
+    CHECK(r.status == 400);
+    CHECK(r.json()["error"]["message"] == "no");
   }
 }

@@ -3,6 +3,7 @@
 // the owner, or waits for a partition that is moving.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,14 @@ TEST_SUITE("http.cluster_route") {
              row{"GET", "/api/v1/pipelines", partition_rule::none},
              row{"GET", "/api/v1/health", partition_rule::none},
              row{"GET", "/api/v1/events", partition_rule::none},
+             row{"GET", "/api/v1/builds/:id", partition_rule::build},
+             row{"POST", "/api/v1/webhooks/:token", partition_rule::webhook},
+             row{"GET", "/api/v1/queue", partition_rule::gather},
+             row{"GET", "/api/v1/stats", partition_rule::gather},
+             row{"GET", "/api/v1/dashboard", partition_rule::gather},
+             row{"GET", "/api/v1/builds", partition_rule::gather},
+             row{"GET", "/api/v1/workers", partition_rule::none},
+             row{"GET", "/api/v1/notifications", partition_rule::none},
              row{"POST", "/api/v1/login", partition_rule::none},
              row{"GET", "/api/v1/pipelinesx/:p", partition_rule::none},
          }) {
@@ -74,6 +83,26 @@ TEST_SUITE("http.cluster_route") {
     CHECK(http::partition_of_request(partition_rule::none, "hello", 12) == -1);
     CHECK(http::partition_of_request(partition_rule::pipeline, "hello", 0) == -1);
     CHECK(http::partition_of_request(partition_rule::pipeline, "hello", 64) == -1);
+  }
+
+  TEST_CASE("a cluster build id names its partition; anything else is answered where it arrives") {
+    CHECK(http::partition_of_build(std::to_string((std::int64_t{123456789} << 6) | 5), 12) == 5);
+    CHECK(http::partition_of_build(std::to_string((std::int64_t{99} << 6) | 0), 12) == 0);
+    CHECK(http::partition_of_build(std::to_string((std::int64_t{99} << 6) | 11), 12) == 11);
+    CHECK(http::partition_of_build(std::to_string((std::int64_t{99} << 6) | 12), 12) == -1);
+    CHECK(http::partition_of_build("", 12) == -1);
+    CHECK(http::partition_of_build("12a", 12) == -1);
+    CHECK(http::partition_of_build("-5", 12) == -1);
+    CHECK(http::partition_of_build("1234567890123456789", 12) == -1);  // 19 digits
+    CHECK(http::partition_of_build("5", 0) == -1);
+  }
+
+  TEST_CASE("a webhook goes by the pipeline the catalog names for its token") {
+    CHECK(http::partition_of_request(partition_rule::webhook, "hello", 12) ==
+          persistence::partition_of("hello", 12));
+    CHECK(http::partition_of_request(partition_rule::webhook, "", 12) == -1);
+    CHECK(http::partition_of_request(partition_rule::gather, "hello", 12) == -1);
+    CHECK(http::partition_of_request(partition_rule::build, "hello", 12) == -1);
   }
 
   TEST_CASE("a partition active here is answered here, whoever else claims it") {

@@ -393,6 +393,7 @@ TEST_SUITE("http.forward") {
     CHECK_FALSE(http::forwarded_request_field("Content-Length"));
     CHECK_FALSE(http::forwarded_request_field("host"));
     CHECK_FALSE(http::forwarded_request_field("X-Pikoci-Forwarded-By"));
+    CHECK_FALSE(http::forwarded_request_field("x-pikoci-local"));
     CHECK(http::forwarded_answer_field("ETag"));
     CHECK(http::forwarded_answer_field("Set-Cookie"));
     CHECK_FALSE(http::forwarded_answer_field("Content-Length"));
