@@ -104,6 +104,10 @@ struct admin::impl {
                         rc == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
       if (!leaderless || std::chrono::steady_clock::now() >= deadline) return out;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      // the client's metadata cache may hold the topic as it was while being created (no
+      // partitions yet) until its next periodic refresh, minutes away: ask the brokers now
+      if (rc == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || rc == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        partitions(topic, std::chrono::milliseconds(1000));
     }
   }
 };
