@@ -322,4 +322,52 @@ TEST_SUITE("kafka.cluster") {
                                   {"X-Pikoci-Local", "1"}});
     CHECK(ids_of(at_owner.json()["pending"]).count(id) == 1);
   }
+
+  TEST_CASE("a put to a trigger resource starts the followers owned by another node") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    for (int i = 0; i < 2; ++i) c.start(i);
+    REQUIRE_MESSAGE(c.stable(2), c.view().dump(), c.tails());
+    auto w = cluster_worker(*c.nodes[0], c.brokers, "tw");
+    // a putting pipeline and a follower whose partitions are owned by different nodes
+    std::string app, follower;
+    for (int i = 0; i < 64 && follower.empty(); ++i) {
+      auto name = "t" + std::to_string(i);
+      auto owner = c.owner_url(pikoci::persistence::partition_of(name, partitions));
+      if (app.empty()) {
+        app = name;
+      } else if (owner != c.owner_url(pikoci::persistence::partition_of(app, partitions))) {
+        follower = name;
+      }
+    }
+    REQUIRE_MESSAGE(!follower.empty(), c.view().dump());
+    c.nodes[0]->set_pipeline(app, R"hcl(
+resource "trigger" "release" {}
+job "publish" {
+  put "trigger" "release" {
+    version = "1.4.0"
+  }
+}
+)hcl");
+    c.nodes[1]->set_pipeline(follower, R"hcl(
+resource "trigger" "release" {}
+job "rebuild" {
+  get "trigger" "release" {
+    trigger = true
+  }
+  task "show" {
+    run "shell" { cmd = "echo release $GET_RELEASE_VERSION from $GET_RELEASE_TRIGGER_PIPELINE" }
+  }
+}
+)hcl");
+    c.nodes[1]->trigger(app, "publish");
+    auto put = c.nodes[0]->wait_build(app, "publish", "1", 60s);
+    REQUIRE_MESSAGE(put["status"] == "succeeded", put.dump(), c.tails());
+    auto followed = c.nodes[0]->wait_build(follower, "rebuild", "1", 60s);
+    CHECK_MESSAGE(followed["status"] == "succeeded", followed.dump(), c.tails());
+    CHECK(all_logs(followed).find("release 1.4.0 from " + app) != std::string::npos);
+    // one event, one build
+    std::this_thread::sleep_for(2s);
+    CHECK(c.nodes[1]->builds(follower, "rebuild").size() == 1);
+  }
 }
