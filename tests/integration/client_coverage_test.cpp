@@ -217,6 +217,15 @@ notification "http" "hook" {
   TEST_CASE("events prints every build's status changes until --limit") {
     runtime_node node;
     REQUIRE(node.set_pipeline("p", coverage_hcl).status == 201);
+    // the resources' first checks are over before the streams open: their `resource` events
+    // would otherwise come first on the JSON stream, which prints every event
+    REQUIRE(eventually([&] {
+      auto rs = node.get("/pipelines/p/resources").json()["resources"];
+      if (!rs.is_array()) return false;
+      for (const auto& r : rs)
+        if (r.value("checking", true) || r.value("last_check_at", json()).is_null()) return false;
+      return true;
+    }));
     auto v = node.post("/pipelines/p/resources/timer/versions", R"({"version":{"ref":"a"}})");
     REQUIRE_MESSAGE(v.status == 201, v.body);
     auto id = std::to_string(v.json()["version"]["id"].get<long long>());
@@ -250,6 +259,15 @@ notification "http" "hook" {
   TEST_CASE("--json prints JSON for every read command") {
     runtime_node node;
     REQUIRE(node.set_pipeline("p", coverage_hcl).status == 201);
+    // the resources' first checks are over before the streams open: their `resource` events
+    // would otherwise come first on the JSON stream, which prints every event
+    REQUIRE(eventually([&] {
+      auto rs = node.get("/pipelines/p/resources").json()["resources"];
+      if (!rs.is_array()) return false;
+      for (const auto& r : rs)
+        if (r.value("checking", true) || r.value("last_check_at", json()).is_null()) return false;
+      return true;
+    }));
     auto v = node.post("/pipelines/p/resources/timer/versions", R"({"version":{"ref":"a"}})");
     REQUIRE_MESSAGE(v.status == 201, v.body);
     auto id = std::to_string(v.json()["version"]["id"].get<long long>());
