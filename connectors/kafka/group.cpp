@@ -316,7 +316,7 @@ group_member::group_member(group_options options, group_callbacks callbacks)
   set(*conf, "enable.auto.commit", "false");
   set(*conf, "enable.auto.offset.store", "false");
   set(*conf, "auto.offset.reset", "earliest");
-  set(*conf, "fetch.wait.max.ms", "10");  // latency: a worker's event → its owner
+  set(*conf, "fetch.wait.max.ms", "100");  // as consumer_settings: answered on arrival
   set(*conf, "fetch.max.bytes", std::to_string(32 << 20));
   set(*conf, "max.partition.fetch.bytes", std::to_string(16 << 20));
   std::string err;

@@ -35,7 +35,8 @@ constexpr const char* scope_var = "PIKOCI_SCOPE=";
 
 struct node_state {
   cleanup_mode mode = cleanup_mode::none;
-  std::string helper = "/proc/self/exe";  // pikoci-shim next to this binary when it is there
+  std::string helper = "/proc/self/exe";  // steps: pikoci-shim next to this binary when it is there
+  std::string self = "/proc/self/exe";    // the guard: this binary (even if since replaced)
   std::string node_dir;                   // cgroup mode: <base>/pikoci-<pid>
   std::string tag_prefix;                 // subreaper mode: "<pid>/"
 };
@@ -326,7 +327,7 @@ int kill_dead_node_processes() {
 
 // ---------------------------------------------------------------- guard and shim
 
-/// Starts the guard: the helper (pikoci-shim) in its guard mode, reading a pipe only this process
+/// Starts the guard: this binary in its guard mode, reading a pipe only this process
 /// holds the write end of. When the node dies, however it dies, the pipe closes and the guard kills
 /// what the node's scopes still hold.
 bool start_guard(const std::string& mode_arg, const std::string& target) {
@@ -355,7 +356,7 @@ bool start_guard(const std::string& mode_arg, const std::string& target) {
   int rc;
   {
     std::lock_guard<std::mutex> lock(child_mu());
-    rc = posix_spawn(&child, node().helper.c_str(), &fa, &attr, argv.data(), environ);
+    rc = posix_spawn(&child, node().self.c_str(), &fa, &attr, argv.data(), environ);
     if (rc == 0) my_children().insert(child);
   }
   posix_spawn_file_actions_destroy(&fa);
@@ -391,7 +392,8 @@ int guard_main(int argc, char** argv) {
   return 0;
 }
 
-/// The step shim: dies with the node's thread that spawned it, enters the scope's cgroup, then
+/// The step shim when there is no pikoci-shim (step_shim.c, which does the same and writes the
+/// same texts): dies with the node's thread that spawned it, enters the scope's cgroup, then
 /// becomes the step's command. Failures are written to fd 3 (closed on a successful exec).
 int shim_main(int argc, char** argv) {
   if (argc < 6) return 127;

@@ -6,8 +6,8 @@
 // Two mechanisms, chosen once at start by `init_cleanup`:
 // - cgroup: with a writable cgroup v2 hierarchy, the node makes `<base>/pikoci-<pid>` and each
 //   scope (a build attempt, a check) gets `<node>/<scope name>`. A step enters its cgroup before
-//   its command is executed (a tiny shim, `pikoci-shim`, runs first, so no process of the step
-//   is ever outside it); ending the scope kills the cgroup (`cgroup.kill`, or freeze and
+//   its command is executed (a tiny freestanding shim, `pikoci-shim` from step_shim.c, runs
+//   first, so no process of the step is ever outside it); ending the scope kills the cgroup (`cgroup.kill`, or freeze and
 //   SIGKILL on kernels before 5.14) and removes it.
 // - subreaper (no usable cgroup v2): the node is a child subreaper; every step process group is
 //   recorded and every step's environment carries PIKOCI_SCOPE=<node pid>/<scope name>, which
@@ -38,8 +38,8 @@ struct cleanup_status {
   int leftovers = 0;     // processes of dead nodes killed at start
 };
 
-/// Chooses and prepares the mechanism for this process (the node binary only: the shim is
-/// `pikoci-shim` next to it, or the node binary itself). `cgroup_root`: "auto" (the node's own
+/// Chooses and prepares the mechanism for this process (the node binary only: the step shim is
+/// `pikoci-shim` next to it, or the node binary itself; the guard is the node binary). `cgroup_root`: "auto" (the node's own
 /// cgroup v2, delegated subtree below it), "off" (subreaper mode), or a cgroup v2 directory to
 /// create the node's cgroup in. Call once at start, before any build runs or is recorded.
 cleanup_status init_cleanup(const std::string& cgroup_root);

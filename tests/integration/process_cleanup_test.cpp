@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -264,6 +265,25 @@ job "svc" {
             std::string::npos);
       auto b = node.wait_build("p", "slow", "1");
       CHECK(b["status"] == "errored");
+    }
+  }
+
+  TEST_CASE("a command that cannot be executed fails its step with the reason, in either mode") {
+    // the step shim (pikoci-shim) executes the command: its failure text reaches the build
+    for (std::string mode : {"auto", "off"}) {
+      CAPTURE(mode);
+      temp_dir dir;
+      dir.write("not-a-program", std::string("\x01\x02\x03 not an executable format\n"));
+      REQUIRE(chmod(dir.file("not-a-program").c_str(), 0755) == 0);
+      runtime_node node(mode_args(mode));
+      node.set_pipeline("p", "job \"bad\" {\n  task \"t\" {\n    run \"exec\" {\n      path = " +
+                                 json(dir.file("not-a-program")).dump() + "\n    }\n  }\n}\n");
+      node.trigger("p", "bad");
+      auto b = node.wait_build("p", "bad", "1");
+      CHECK(b["status"] != "succeeded");
+      CHECK_MESSAGE(b.dump().find("fork/exec " + dir.file("not-a-program") +
+                                  ": Exec format error") != std::string::npos,
+                    b.dump());
     }
   }
 
