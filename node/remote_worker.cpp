@@ -38,6 +38,8 @@ using link_actor = proto::build_events_actor::extend_with<proto::slot_owner_acto
         // the lease is lost: every running build is cancelled with this reason
         caf::reacts_to<proto::cancel_atom, std::string>, caf::reacts_to<proto::drain_atom>,
         caf::reacts_to<proto::tick_atom>,
+        // the heartbeat that follows builds' ends
+        caf::reacts_to<proto::beat_atom>,
         // a barrier: everything sent to the link before it has been handled
         caf::replies_to<proto::flush_atom>::with<bool>,
         // the server stored the build's final status
@@ -75,10 +77,16 @@ struct link_state {
   std::map<std::int64_t, running_check> checks;  // by sequence
   std::map<std::int64_t, unconfirmed> results;   // build id → its final status, until recorded
   std::set<std::int64_t> lease_lost;             // builds cancelled because the lease ran out
+  bool beat_soon = false;                        // a heartbeat is due after a build's end
 };
 
 /// Results are sent again this long after the last try (the server may be restarting).
 constexpr auto resend_after = std::chrono::seconds(5);
+/// A heartbeat follows builds' ends this much later, one for all the builds that ended
+/// meanwhile. The server that sent a build frees its slot when it reads `build_finished`; the
+/// heartbeat tells the other servers of a cluster sharing this worker, whose placement reads
+/// the running builds it lists. One per build was one more Kafka message per build.
+constexpr auto beat_after_end = std::chrono::milliseconds(50);
 
 using link_ptr = link_actor::stateful_pointer<link_state>;
 
@@ -178,7 +186,10 @@ void build_done(link_ptr self, proto::build_key key, const work::build_result& r
   }
   st.lease_lost.erase(key.id);
   st.log_seq.erase(key.id);
-  heartbeat(self);  // the server learns the free slot at once
+  if (!st.beat_soon) {
+    st.beat_soon = true;
+    self->delayed_send(self, beat_after_end, proto::beat_atom::value);
+  }
 }
 
 /// Every heartbeat interval: final statuses not yet recorded are sent again, then a heartbeat.
@@ -218,6 +229,10 @@ link_actor::behavior_type link_behavior(link_ptr self, remote_worker_options opt
                    m.reason);
       },
       [self](proto::cancel_atom, const std::string& reason) { cancel_running(self, reason); },
+      [self](proto::beat_atom) {
+        self->state.beat_soon = false;
+        heartbeat(self);
+      },
       [self](proto::drain_atom) {
         self->state.flags->draining = true;
         heartbeat(self);

@@ -57,6 +57,7 @@ using slots_atom = caf::atom_constant<caf::atom("slots")>;
 // remote workers (Kafka)
 using wire_atom = caf::atom_constant<caf::atom("wire")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using beat_atom = caf::atom_constant<caf::atom("beat")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using recorded_atom = caf::atom_constant<caf::atom("recorded")>;
 using forget_atom = caf::atom_constant<caf::atom("forget")>;
