@@ -39,9 +39,11 @@ http_client::response api::send(const std::string& method, const std::string& pa
 }
 
 http_client::response api::stream(const std::string& path,
-                                  const std::function<bool(std::string_view)>& feed) const {
-  return http_client::stream(base_ + "/api/v1" + path,
-                             with_token({{"Accept", "text/event-stream"}}), feed,
+                                  const std::function<bool(std::string_view)>& feed,
+                                  const std::string& last_event_id) const {
+  std::map<std::string, std::string> headers{{"Accept", "text/event-stream"}};
+  if (!last_event_id.empty()) headers["Last-Event-ID"] = last_event_id;
+  return http_client::stream(base_ + "/api/v1" + path, with_token(std::move(headers)), feed,
                              std::chrono::milliseconds(0));
 }
 

@@ -30,8 +30,10 @@ class api {
   http_client::response send(const std::string& method, const std::string& path,
                              const std::optional<nlohmann::json>& body = std::nullopt) const;
   /// GET `path` as a Server-Sent Events stream: each chunk goes to `feed` until it returns false.
+  /// `last_event_id`: sent as `Last-Event-ID` (a reconnect) unless "".
   http_client::response stream(const std::string& path,
-                               const std::function<bool(std::string_view)>& feed) const;
+                               const std::function<bool(std::string_view)>& feed,
+                               const std::string& last_event_id = "") const;
   /// GET `path` for a large download: 10 minutes and 4 GiB at most.
   http_client::response download(const std::string& path) const;
 

@@ -275,13 +275,23 @@ int follow_events(const api& a, const std::string& path) {
   return stream_events(a, path);
 }
 
-/// The build's events (SSE) printed until the build ends (follow_events).
+/// The build's events (SSE) printed until the build ends (follow_events). A stream that breaks
+/// before `end` (a node stopping, the pipeline moving to another node) is opened again with
+/// the id of the last event printed, so the node sends only what came after it: up to
+/// `follow_reconnects` times in a row, half a second apart.
 int stream_events(const api& a, const std::string& path) {
+  constexpr int follow_reconnects = 5;
   event_printer printer(a.out);
   json end;
   http_client::sse_parser parser([&](const std::string& type, const std::string& data) {
     auto j = decode_reply(data);
     if (j.is_discarded()) return;
+    if (type == "reset" && !a.flags.json) {
+      // the node could not resume from the id sent: the build is sent again from its start
+      a.err << "pikoci-node: the event stream started again from the build's start\n";
+      a.err.flush();
+      return;
+    }
     if (a.flags.json) {
       a.out << json{{"event", type}, {"data", j}}.dump() << "\n";
       a.out.flush();
@@ -290,17 +300,34 @@ int stream_events(const api& a, const std::string& path) {
     }
     if (type == "end") end = j;
   });
-  auto r = a.stream(path, [&](std::string_view bytes) {
-    parser.feed(bytes);
-    return end.is_null();
-  });
-  if (!end.is_null()) {
-    if (!a.flags.json) a.out << build_line(end, false) << "\n";
-    return 0;
+  int tries = 0;
+  for (;;) {
+    bool got = false;  // an event came on this connection
+    std::string before = parser.last_id();
+    auto r = a.stream(
+        path,
+        [&](std::string_view bytes) {
+          parser.feed(bytes);
+          got = got || parser.last_id() != before;
+          return end.is_null();
+        },
+        parser.last_id());
+    if (!end.is_null()) {
+      if (!a.flags.json) a.out << build_line(end, false) << "\n";
+      return 0;
+    }
+    bool answered = r.status >= 200 && r.status < 300;
+    // an error answer ends it, but a 503 (the pipeline moving between nodes) is tried again
+    bool again = r.status == 0 || answered || r.status == 503;
+    if (got) tries = 0;
+    if (!again || parser.last_id().empty() || ++tries > follow_reconnects) {
+      if (!answered) return a.report(r);
+      a.err << "pikoci-node: the event stream ended before the build did\n";
+      return 1;
+    }
+    parser.restart();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
-  if (!r.ok() || r.status < 200 || r.status >= 300) return a.report(r);
-  a.err << "pikoci-node: the event stream ended before the build did\n";
-  return 1;
 }
 
 /// GET /events: a line per build status change (a JSON line per event with --json) as they

@@ -96,8 +96,11 @@ class sse_stream final : public proto::event_sink {
   explicit sse_stream(request_t req) : req_(std::move(req)) {}
   ~sse_stream() override { close(); }
 
-  bool push(const std::string& type, const std::string& data) override {
-    return send("event: " + type + "\ndata: " + data + "\n\n");
+  bool push(const std::string& type, const std::string& data, const std::string& id) override {
+    // an id is one line of text (the node makes them; a newline would end the field)
+    if (id.empty() || id.find_first_of("\r\n") != std::string::npos)
+      return send("event: " + type + "\ndata: " + data + "\n\n");
+    return send("id: " + id + "\nevent: " + type + "\ndata: " + data + "\n\n");
   }
   void close() override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -215,6 +218,9 @@ struct input {
   auth::claims who;
   std::function<proto::event_sink_ptr()> open_stream;  // for the SSE routes
   std::string token;                                   // the token `who` comes from (user routes)
+  /// SSE routes: the id of the last event the client got (`Last-Event-ID`, or the query's
+  /// `last_event_id` for clients that cannot set headers); "" when none.
+  std::string last_event_id;
   /// A path parameter, percent-decoded: the one place names from paths are decoded (the gate
   /// already refused paths that are not percent-encoded UTF-8).
   std::string param(const char* name) const {
@@ -404,7 +410,7 @@ parsed<proto::validate_pipeline> validate_pipeline(const input& in) {
 proto::watch_events watch_events(const input& in) {
   std::string pipeline;
   if (in.query.has("pipeline")) pipeline = std::string(in.query["pipeline"]);
-  return proto::watch_events{in.open_stream(), std::move(pipeline)};
+  return proto::watch_events{in.open_stream(), std::move(pipeline), in.last_event_id};
 }
 
 parsed<proto::set_concurrency> set_concurrency(const input& in) {
@@ -1229,7 +1235,8 @@ const std::vector<route>& routes() {
          return proto::mark_warning{in.param("p"), in.param("j"), in.param("n"), in.who.subject};
        })},
       {get, B + "/events", a::reader, op([](const input& in) {
-         return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream()};
+         return proto::watch_build{in.param("p"), in.param("j"), in.param("n"), in.open_stream(),
+                                   in.last_event_id};
        })},
       {get, B + "/plan", a::reader, op([](const input& in) {
          return proto::get_build_plan{in.param("p"), in.param("j"), in.param("n")};
@@ -1341,6 +1348,9 @@ handling_t serve_here(const route& r, const request_t& req, const params_t& para
              std::get<caller>(who).claims,
              open,
              std::get<caller>(who).token};
+    in.last_event_id = std::string(req->header().get_field_or("Last-Event-ID", ""));
+    if (in.last_event_id.empty() && in.query.has("last_event_id"))
+      in.last_event_id = std::string(in.query["last_event_id"]);
     return r.handle(req, in, e);
   } catch (const std::exception& x) {  // a malformed query string
     return reply_error(req, errc::bad_request, std::string("bad query: ") + x.what());

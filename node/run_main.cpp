@@ -37,7 +37,7 @@ int usage(const std::string& message) {
 /// The build's events printed as they come; `ended` holds the build once its stream is over.
 class printing_sink : public proto::event_sink {
  public:
-  bool push(const std::string& type, const std::string& data) override {
+  bool push(const std::string& type, const std::string& data, const std::string&) override {
     auto j = json::parse(data, nullptr, false);
     if (j.is_discarded()) return true;
     std::lock_guard<std::mutex> lock(mu_);

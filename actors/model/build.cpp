@@ -65,6 +65,8 @@ std::int64_t ms_of(time_point t) {
 nlohmann::json step_record_json(const step_record& s) {
   auto j = step_json(s);
   j["id"] = s.id;
+  j["seq"] = s.seq;
+  if (auto d = s.logs.dropped()) j["log_dropped"] = d;
   j["steps"] = nlohmann::json::array();
   for (const auto& c : s.steps) j["steps"].push_back(step_record_json(c));
   return j;
@@ -89,7 +91,8 @@ step_record step_from(const nlohmann::json& j) {
   s.status = status_from(j.at("status"));
   s.started_at = time_from(j.at("started_at"));
   s.finished_at = time_from(j.at("finished_at"));
-  s.logs.append(j.at("logs").get<std::string>());
+  s.seq = j.value("seq", -1);  // records written before steps had one are numbered on use
+  s.logs.restore(j.at("logs").get<std::string>(), j.value("log_dropped", std::size_t{0}));
   for (const auto& c : j.at("steps")) s.steps.push_back(step_from(c));
   return s;
 }
@@ -209,9 +212,18 @@ step_record* build_record::find(const work::step_ref& ref) {
   return find_in(hooks, ref.id);
 }
 
+namespace {
+std::size_t count_steps(const std::vector<step_record>& steps) {
+  std::size_t n = steps.size();
+  for (const auto& s : steps) n += count_steps(s.steps);
+  return n;
+}
+}  // namespace
+
 void build_record::step_started(const work::step_ref& ref, time_point now) {
   load_steps();
   step_record rec;
+  rec.seq = static_cast<int>(count_steps(steps) + count_steps(hooks));
   rec.id = ref.id;
   rec.type = ref.type;
   rec.name = ref.name;
@@ -256,13 +268,101 @@ nlohmann::json step_event_of(const step_record& s, const std::string& parent, bo
           {"finished_at", time_or_null(s.finished_at)}};
 }
 
-void replay_steps(const std::vector<step_record>& steps, const std::string& parent, bool job_hook,
-                  const build_record::event_fn& visit) {
-  for (const auto& s : steps) {
-    visit("step", step_event_of(s, parent, job_hook));
-    auto text = s.logs.str();
-    if (!text.empty()) visit("log", {{"step", s.id}, {"chunk", std::move(text)}});
-    replay_steps(s.steps, s.id, job_hook, visit);
+/// One step of an attempt in start order, with where it sits.
+struct flat_step {
+  const step_record* step;
+  const std::string* parent;
+  bool job_hook;
+};
+
+void flatten_into(std::vector<step_record>& steps, const std::string& parent, bool job_hook,
+                  std::vector<std::pair<step_record*, flat_step>>& out) {
+  for (auto& s : steps) {
+    out.push_back({&s, {&s, &parent, job_hook}});
+    flatten_into(s.steps, s.id, job_hook, out);
+  }
+}
+
+/// The steps and hooks of one attempt by `seq`. Steps without a usable `seq` (records stored
+/// before they had one) are numbered in the record's order first, the same on every node.
+std::vector<flat_step> flatten(std::vector<step_record>& steps, std::vector<step_record>& hooks) {
+  static const std::string none;
+  std::vector<std::pair<step_record*, flat_step>> all;
+  flatten_into(steps, none, false, all);
+  flatten_into(hooks, none, true, all);
+  std::vector<flat_step> out(all.size(), flat_step{nullptr, nullptr, false});
+  bool whole = true;
+  for (auto& [rec, f] : all) {
+    if (rec->seq < 0 || static_cast<std::size_t>(rec->seq) >= all.size() ||
+        out[static_cast<std::size_t>(rec->seq)].step != nullptr) {
+      whole = false;
+      break;
+    }
+    out[static_cast<std::size_t>(rec->seq)] = f;
+  }
+  if (!whole) {
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      all[i].first->seq = static_cast<int>(i);
+      out[i] = all[i].second;
+    }
+  }
+  return out;
+}
+
+bool finished(const step_record& s) {
+  return s.finished_at.has_value();
+}
+
+/// Whether `from` (in this attempt) names steps and output this attempt has.
+bool within(const std::vector<flat_step>& flat, const stream_position& from) {
+  if (from.started < 0 || static_cast<std::size_t>(from.started) > flat.size()) return false;
+  for (int i = 0; i < from.started; ++i) {
+    const auto& s = *flat[static_cast<std::size_t>(i)].step;
+    auto p = from.partials.find(i);
+    if (p == from.partials.end()) {
+      if (!finished(s)) return false;
+    } else if (p->second.bytes > s.logs.total() || (p->second.finished && !finished(s))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Sends what one attempt has after `at` (updated as it goes: each event's id is `at` after it).
+void walk(const std::vector<flat_step>& flat, stream_position& at,
+          const build_record::event_fn& visit) {
+  for (std::size_t i = 0; i < flat.size(); ++i) {
+    const auto& f = flat[i];
+    const auto& s = *f.step;
+    int seq = static_cast<int>(i);
+    auto total = s.logs.total();
+    if (seq < at.started) {
+      auto p = at.partials.find(seq);
+      if (p == at.partials.end()) continue;
+      if (total > p->second.bytes) {
+        auto chunk = s.logs.after(p->second.bytes);
+        p->second.bytes = total;
+        if (p->second.finished) at.partials.erase(p);
+        visit("log", {{"step", s.id}, {"chunk", std::move(chunk)}}, at.str());
+      }
+      p = at.partials.find(seq);
+      if (p != at.partials.end() && finished(s)) {
+        at.partials.erase(p);
+        visit("step", step_event_of(s, *f.parent, f.job_hook), at.str());
+      }
+      continue;
+    }
+    at.started = seq + 1;
+    if (!finished(s) || total > 0) at.partials[seq] = {0, finished(s)};
+    visit("step", step_event_of(s, *f.parent, f.job_hook), at.str());
+    if (total > 0) {
+      if (finished(s)) {
+        at.partials.erase(seq);
+      } else {
+        at.partials[seq].bytes = total;
+      }
+      visit("log", {{"step", s.id}, {"chunk", s.logs.str()}}, at.str());
+    }
   }
 }
 }  // namespace
@@ -273,18 +373,114 @@ nlohmann::json build_record::step_event(const work::step_ref& ref) {
   return step_event_of(*s, ref.parent, ref.job_hook);
 }
 
-void build_record::replay(const event_fn& visit) {
+stream_position build_record::position() {
   load_steps();
-  for (std::size_t i = 0; i < attempts.size(); ++i) {
-    const auto& a = attempts[i];
-    visit("attempt", {{"attempt", a.attempt},
-                      {"marker", attempt_marker(a.attempt, opened_by(attempts, i, a.worker))}});
-    replay_steps(a.steps, "", false, visit);
-    replay_steps(a.hooks, "", true, visit);
+  stream_position out;
+  out.attempt = attempt;
+  auto flat = flatten(steps, hooks);
+  out.started = static_cast<int>(flat.size());
+  for (std::size_t i = 0; i < flat.size(); ++i)
+    if (!finished(*flat[i].step)) out.partials[static_cast<int>(i)] = {flat[i].step->logs.total(), false};
+  return out;
+}
+
+bool build_record::resume(const stream_position& from, const event_fn& visit) {
+  load_steps();
+  // the attempt `from` is in: 0 (nothing seen), an earlier one, or the current one
+  std::size_t first = 0;  // index in `attempts` of the first attempt to walk
+  if (from.attempt == 0) {
+    if (from.started != 0 || !from.partials.empty()) return false;
+  } else if (from.attempt == attempt) {
+    first = attempts.size();
+  } else {
+    first = attempts.size();
+    for (std::size_t i = 0; i < attempts.size(); ++i)
+      if (attempts[i].attempt == from.attempt) first = i;
+    if (first == attempts.size()) return false;
   }
-  if (!attempts.empty()) visit("attempt", attempt_event());
-  replay_steps(steps, "", false, visit);
-  replay_steps(hooks, "", true, visit);
+  auto flat_of = [&](std::size_t i) {
+    return i < attempts.size() ? flatten(attempts[i].steps, attempts[i].hooks)
+                               : flatten(steps, hooks);
+  };
+  stream_position at = from;
+  if (from.attempt != 0) {
+    auto flat = flat_of(first);
+    if (!within(flat, from)) return false;
+    // a step seen finished with all of its output has nothing left to send
+    for (auto p = at.partials.begin(); p != at.partials.end();) {
+      bool done = p->second.finished &&
+                  p->second.bytes == flat[static_cast<std::size_t>(p->first)].step->logs.total();
+      p = done ? at.partials.erase(p) : std::next(p);
+    }
+    walk(flat, at, visit);
+    ++first;
+  }
+  for (std::size_t i = first; i <= attempts.size(); ++i) {
+    nlohmann::json opened;
+    if (i < attempts.size()) {
+      opened = {{"attempt", attempts[i].attempt},
+                {"marker", attempt_marker(attempts[i].attempt,
+                                          opened_by(attempts, i, attempts[i].worker))}};
+    } else {
+      opened = attempt_event();
+    }
+    at = stream_position{};
+    at.attempt = i < attempts.size() ? attempts[i].attempt : attempt;
+    if (!opened.is_null()) visit("attempt", std::move(opened), at.str());
+    walk(flat_of(i), at, visit);
+  }
+  return true;
+}
+
+std::string stream_position::str() const {
+  std::string out = std::to_string(attempt) + "." + std::to_string(started);
+  for (const auto& [seq, p] : partials) {
+    out += ":" + std::to_string(seq) + "." + std::to_string(p.bytes);
+    if (p.finished) out += "f";
+  }
+  return out;
+}
+
+std::optional<stream_position> stream_position::parse(std::string_view text) {
+  if (text.empty() || text.size() > max_text) return std::nullopt;
+  std::size_t at = 0;
+  // a decimal number of at most `digits` digits, no sign, no leading zero
+  auto number = [&](std::size_t digits) -> std::optional<std::uint64_t> {
+    std::size_t start = at;
+    std::uint64_t v = 0;
+    while (at < text.size() && text[at] >= '0' && text[at] <= '9' && at - start < digits)
+      v = v * 10 + static_cast<std::uint64_t>(text[at++] - '0');
+    if (at == start || (text[start] == '0' && at - start > 1)) return std::nullopt;
+    if (at < text.size() && text[at] >= '0' && text[at] <= '9') return std::nullopt;
+    return v;
+  };
+  auto expect = [&](char c) {
+    if (at >= text.size() || text[at] != c) return false;
+    ++at;
+    return true;
+  };
+  stream_position out;
+  auto a = number(6);
+  if (!a || !expect('.')) return std::nullopt;
+  auto n = number(7);
+  if (!n) return std::nullopt;
+  out.attempt = static_cast<int>(*a);
+  out.started = static_cast<int>(*n);
+  int last = -1;
+  while (at < text.size()) {
+    if (!expect(':')) return std::nullopt;
+    auto seq = number(7);
+    if (!seq || !expect('.')) return std::nullopt;
+    auto bytes = number(15);
+    if (!bytes) return std::nullopt;
+    bool fin = at < text.size() && text[at] == 'f';
+    if (fin) ++at;
+    if (static_cast<int>(*seq) <= last || static_cast<int>(*seq) >= out.started) return std::nullopt;
+    last = static_cast<int>(*seq);
+    out.partials[last] = {static_cast<std::size_t>(*bytes), fin};
+  }
+  if (out.attempt == 0 && (out.started != 0)) return std::nullopt;
+  return out;
 }
 
 nlohmann::json build_record::to_json(bool full) const {

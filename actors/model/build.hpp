@@ -45,6 +45,36 @@ struct step_record {
   std::optional<time_point> started_at, finished_at;
   capped_log logs;
   std::vector<step_record> steps;
+  /// Its place in the order the steps and hooks of its attempt started (0, 1, ...); a parent
+  /// starts before its children. Stored, so every node holding the build orders them alike.
+  int seq = -1;
+};
+
+/// Where a subscriber of a build's events stands (the `id:` of each event, sent back as
+/// `Last-Event-ID` to resume): the attempt it is in, how many of that attempt's steps it saw
+/// start (those with `seq` below `started`), and for the ones among them whose output or end it
+/// has not all seen, how many bytes of output it has and whether it saw the step finish. Every
+/// other started step it saw finish with all its output. Made from the build's state alone, so
+/// any node holding the build computes the same position for the same state.
+/// Text: `A.N` then `:S.B` (`:S.Bf` when seen finished) for each partial step, by `S`;
+/// `0.0` is the position before anything.
+struct stream_position {
+  struct partial {
+    std::size_t bytes = 0;
+    bool finished = false;
+    bool operator==(const partial& o) const { return bytes == o.bytes && finished == o.finished; }
+  };
+  int attempt = 0;
+  int started = 0;
+  std::map<int, partial> partials;  // by seq
+
+  std::string str() const;
+  /// The position a `str()` names; nothing for any other text (or one beyond the bounds below).
+  static std::optional<stream_position> parse(std::string_view text);
+  bool operator==(const stream_position& o) const {
+    return attempt == o.attempt && started == o.started && partials == o.partials;
+  }
+  static constexpr std::size_t max_text = 16 * 1024;
 };
 
 /// A decision at a build's approval gate, by the token subject that made it.
@@ -103,13 +133,23 @@ struct build_record {
   const step_record* step_finished(const work::step_ref& ref, work::status st, time_point now);
 
   /// Live events (GET .../builds/{n}/events): `step` {"id","parent","type","name","job_hook",
-  /// "status","started_at","finished_at"} and `log` {"step": id, "chunk"}.
-  using event_fn = std::function<void(const char* type, nlohmann::json data)>;
+  /// "status","started_at","finished_at"} and `log` {"step": id, "chunk"}, each with its id
+  /// (`stream_position::str()` of what a subscriber has seen once it got the event).
+  using event_fn =
+      std::function<void(const char* type, nlohmann::json data, const std::string& id)>;
   /// The `step` event of a step the record has (null if it has not).
   nlohmann::json step_event(const work::step_ref& ref);
-  /// Every step and job hook as `step` then `log` (its output so far), in the record's order;
-  /// earlier attempts first, each after its `attempt` event {"attempt", "marker"}.
-  void replay(const event_fn& visit);
+  /// Where a subscriber that got every event so far stands: the id of a live event.
+  stream_position position();
+  /// Every step and job hook as `step` then `log` (its output so far), in the order they
+  /// started; earlier attempts first, each after its `attempt` event {"attempt", "marker"}.
+  void replay(const event_fn& visit) { resume(stream_position{}, visit); }
+  /// What comes after `from`: the steps not seen yet as replay() sends them, the output of
+  /// partly seen steps after the bytes seen (`log`), and the `step` event of those that
+  /// finished since. False, with nothing visited, when `from` is not a position of this build
+  /// (an attempt or step it does not have, more output than it has, a step seen finished that
+  /// is not).
+  bool resume(const stream_position& from, const event_fn& visit);
   /// The `attempt` event that opens the current attempt (null for the first).
   nlohmann::json attempt_event() const;
 

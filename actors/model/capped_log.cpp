@@ -28,11 +28,32 @@ std::size_t capped_log::dropped() const {
   return dropped_ + cut_point();
 }
 
+namespace {
+std::string marker(std::size_t n) {
+  return "[... " + std::to_string(n) + " bytes of earlier output dropped ...]\n";
+}
+}  // namespace
+
+std::string capped_log::after(std::size_t offset) const {
+  if (offset >= total()) return {};
+  std::size_t kept_from = dropped();  // the offset of the first byte str() keeps
+  if (offset >= kept_from) return tail_.substr(offset - dropped_);
+  return marker(kept_from - offset) + tail_.substr(kept_from - dropped_);
+}
+
+void capped_log::restore(std::string_view text, std::size_t dropped) {
+  auto line = marker(dropped);
+  if (dropped > 0 && tail_.empty() && dropped_ == 0 && text.substr(0, line.size()) == line) {
+    dropped_ = dropped;
+    text.remove_prefix(line.size());
+  }
+  append(text);
+}
+
 std::string capped_log::str() const {
   std::size_t cut = cut_point();
   if (dropped_ + cut == 0) return tail_;
-  return "[... " + std::to_string(dropped_ + cut) + " bytes of earlier output dropped ...]\n" +
-         tail_.substr(cut);
+  return marker(dropped_ + cut) + tail_.substr(cut);
 }
 
 }  // namespace pikoci::model

@@ -18,6 +18,14 @@ class capped_log {
   /// The kept text, preceded by a marker line when earlier output was dropped.
   std::string str() const;
   std::size_t dropped() const;
+  /// Every byte appended so far, dropped ones included: the offset a reader's position names.
+  std::size_t total() const { return dropped_ + tail_.size(); }
+  /// What came after the first `offset` bytes: the kept text from there, or (when some of it was
+  /// dropped) a marker line saying how much, then the kept text. "" once `offset` >= total().
+  std::string after(std::size_t offset) const;
+  /// A log read back from its stored form: `text` as str() gave it, `dropped` as dropped() said
+  /// then; total() is again what it was (the marker line is not counted as output).
+  void restore(std::string_view text, std::size_t dropped);
 
  private:
   std::size_t cut_point() const;  // where the kept text starts now

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,9 +21,10 @@ namespace pikoci::proto {
 class event_sink {
  public:
   virtual ~event_sink() = default;
-  /// Queues one event (`data` is one line of JSON text); false once the subscriber is gone or
-  /// was cut off, and then for good: drop the sink.
-  virtual bool push(const std::string& type, const std::string& data) = 0;
+  /// Queues one event (`data` is one line of JSON text, `id` its id or "" for none); false once
+  /// the subscriber is gone or was cut off, and then for good: drop the sink.
+  virtual bool push(const std::string& type, const std::string& data, const std::string& id) = 0;
+  bool push(const std::string& type, const std::string& data) { return push(type, data, {}); }
   /// The stream is over: what is queued is sent, then the response ends.
   virtual void close() = 0;
   /// True once the subscriber is gone or cut off (push would refuse): a subscriber of another
@@ -43,14 +46,34 @@ class event_relay {
 using event_relay_ptr = std::shared_ptr<event_relay>;
 
 /// Subscribers of the node's changes (GET /api/v1/events). Thread-safe; publishing with no
-/// subscriber and no relay costs two atomic loads, so actors can call `wanted()` before they
-/// make an event.
+/// subscriber, no relay and no ring costs three atomic loads, so actors can call `wanted()`
+/// before they make an event.
+///
+/// With a ring (`ring_limits`), every event delivered gets an id, `<hub>-<n>`: `hub` names this
+/// hub (a random number drawn when it is made, so a restarted node's ids are not taken for the
+/// old ones), `n` counts its events from 1. The ring keeps the most recent events, at most
+/// `events` of them and `bytes` of their text, so a subscriber that reconnects with the id of
+/// the last event it got is sent the ones it missed.
 class event_hub {
  public:
-  /// `pipeline` "": every pipeline's events; a name: only that pipeline's.
-  void subscribe(event_sink_ptr sink, std::string pipeline = "");
+  struct ring_limits {
+    std::size_t events = 0;  // 0: no ring, no ids
+    std::size_t bytes = 0;
+  };
+  static constexpr ring_limits node_ring{4096, 8 * 1024 * 1024};
+
+  event_hub() : event_hub(ring_limits{}) {}
+  explicit event_hub(ring_limits ring);
+
+  /// `pipeline` "": every pipeline's events; a name: only that pipeline's. `last_event_id`: the
+  /// id of the last event the subscriber got on an earlier stream ("": none). When the ring still
+  /// has the events after it, they are pushed first (this pipeline's); when it does not (an id
+  /// of another hub, too old, malformed), a `reset` event (`{}`) is pushed first instead: the
+  /// subscriber missed events it cannot get. Either way, then live.
+  void subscribe(event_sink_ptr sink, std::string pipeline = "", const std::string& last_event_id = "");
   bool wanted() const {
-    return relayed_.load(std::memory_order_relaxed) || count_.load(std::memory_order_relaxed) != 0;
+    return ringed_ || relayed_.load(std::memory_order_relaxed) ||
+           count_.load(std::memory_order_relaxed) != 0;
   }
   /// An event of `pipeline`: to the relay when there is one, else to this node's subscribers.
   void publish(const std::string& pipeline, const std::string& type, const std::string& data);
@@ -59,13 +82,28 @@ class event_hub {
   /// From now on, `publish` hands events to `relay` (cluster mode; null: back to single mode).
   void relay_to(event_relay_ptr relay);
   std::size_t subscribers() const { return count_.load(); }
+  /// The id of the newest event delivered ("" without a ring).
+  std::string last_id() const;
 
  private:
   struct subscriber {
     event_sink_ptr sink;
     std::string pipeline;  // "": all
   };
-  std::mutex mu_;
+  struct recent {
+    std::uint64_t n;
+    std::string pipeline, type, data;
+    std::size_t size() const { return pipeline.size() + type.size() + data.size() + 64; }
+  };
+  std::string id_of(std::uint64_t n) const;
+
+  const ring_limits ring_;
+  const bool ringed_;
+  const std::string name_;  // the `<hub>` of the ids
+  mutable std::mutex mu_;
+  std::deque<recent> recent_;  // under mu_, oldest first
+  std::size_t recent_bytes_ = 0;
+  std::uint64_t next_ = 1;  // the number of the next event
   std::vector<subscriber> sinks_;
   std::atomic<std::size_t> count_{0};
   event_relay_ptr relay_;  // under mu_

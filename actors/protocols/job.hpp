@@ -71,12 +71,14 @@ struct retry_build {
   std::string user;  // who asked for it: recorded as the trigger's `user`
 };
 /// GET .../builds/{n}/events: the build's events so far, then live until it ends, pushed to
-/// `sink`; the reply is an error or `nothing` once the stream started.
+/// `sink`; the reply is an error or `nothing` once the stream started. `last_event_id`: the id of
+/// the last event a subscriber got before (a reconnect): only what came after it is sent.
 struct watch_build {
   static constexpr const char* name = "watch_build";
   static constexpr bool writes = false;
   std::string pipeline, job, number;
   event_sink_ptr sink;
+  std::string last_event_id;
 };
 /// GET .../builds/{n}/plan: the build's resolved plan (services, steps with their commands,
 /// hooks, timeouts, environment), as the job makes it from its current definition and the

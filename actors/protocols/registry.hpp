@@ -70,12 +70,14 @@ struct get_stats {
   static constexpr bool writes = false;
 };
 /// GET /events: what changes from now on (builds, pipelines, jobs, resources), pushed to `sink`;
-/// only `pipeline`'s events unless it is "" (404 when it names no pipeline).
+/// only `pipeline`'s events unless it is "" (404 when it names no pipeline). `last_event_id`: the
+/// id of the last event a subscriber got before (a reconnect): `event_hub::subscribe`.
 struct watch_events {
   static constexpr const char* name = "watch_events";
   static constexpr bool writes = false;
   event_sink_ptr sink;
   std::string pipeline;
+  std::string last_event_id;
 };
 /// GET /dashboard: every pipeline with its jobs' summaries, and the queue's figures.
 struct get_dashboard {

@@ -38,7 +38,7 @@ struct context {
   /// Figures of finished builds, steps and checks (GET /metrics, GET /api/v1/stats).
   std::shared_ptr<node_stats> stats = std::make_shared<node_stats>();
   /// Subscribers of every build's status changes (GET /api/v1/events).
-  proto::event_hub_ptr events = std::make_shared<proto::event_hub>();
+  proto::event_hub_ptr events = std::make_shared<proto::event_hub>(proto::event_hub::node_ring);
   /// Puts to trigger resources, handed to the other pipelines declaring the same trigger.
   trigger_hub_ptr triggers = std::make_shared<trigger_hub>();
   /// The node's artifact store (a pipeline's artifacts go with it); none in unit tests.

@@ -1,6 +1,7 @@
 #include "actors/server/job.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -109,15 +110,18 @@ std::string event_text(const nlohmann::json& data) {
   return hcl::to_json_text(data);
 }
 
-/// Pushes one event to the subscribers of build `id`; the ones that refuse are dropped.
+/// Pushes one event to the subscribers of build `id`, with the position it leaves them at as its
+/// id; the ones that refuse are dropped.
 void stream(self_ptr self, std::int64_t id, const char* type, const nlohmann::json& data) {
   auto& watchers = self->state.watchers;
   auto it = watchers.find(id);
   if (it == watchers.end()) return;
+  auto b = self->state.builds.find(id);
+  auto at = b == self->state.builds.end() ? std::string() : b->second.position().str();
   auto text = event_text(data);
   auto& sinks = it->second;
   sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
-                             [&](const proto::event_sink_ptr& s) { return !s->push(type, text); }),
+                             [&](const proto::event_sink_ptr& s) { return !s->push(type, text, at); }),
               sinks.end());
   if (sinks.empty()) watchers.erase(it);
 }
@@ -125,7 +129,7 @@ void stream(self_ptr self, std::int64_t id, const char* type, const nlohmann::js
 /// Every status change comes through here: the pipeline (for `passed`), the build's
 /// subscribers (`build`, then `end` and the end of their streams once it is over: it is over
 /// once it has its finished_at) and the node's status stream.
-void tell_observer(self_ptr self, const build_record& b) {
+void tell_observer(self_ptr self, build_record& b) {
   auto& st = self->state;
   if (b.finished_at && st.finished.insert(b.id).second)
     st.setup.ctx.stats->build_finished(b.status, *b.finished_at);
@@ -136,10 +140,11 @@ void tell_observer(self_ptr self, const build_record& b) {
   auto text = event_text(b.to_json(false));
   if (st.setup.ctx.events->wanted()) st.setup.ctx.events->publish(st.setup.pipeline, "build", text);
   if (watched == st.watchers.end()) return;
+  auto at = b.position().str();
   for (const auto& sink : watched->second) {
-    sink->push("build", text);
+    sink->push("build", text, at);
     if (b.finished_at) {
-      sink->push("end", text);
+      sink->push("end", text, at);
       sink->close();
     }
   }
@@ -608,15 +613,46 @@ nlohmann::json summary(self_ptr self) {
 }
 
 /// GET .../builds/{n}/events: the build so far (`build`, then every step with its output), then
-/// live events until it ends (`end`).
+/// live events until it ends (`end`). With the id of an event the subscriber got before
+/// (`Last-Event-ID`), only what came after it; an id that names no position of this build
+/// replays it all, after a `reset` event.
 domain::reply watch(self_ptr self, const proto::watch_build& w) {
   auto* b = find_number(self, w.number);
   if (b == nullptr) return not_found_build(self, w.number);
   auto summary = event_text(b->to_json(false));
-  w.sink->push("build", summary);
-  b->replay([&](const char* type, nlohmann::json data) { w.sink->push(type, event_text(data)); });
+  auto visit = [&](const char* type, nlohmann::json data, const std::string& id) {
+    w.sink->push(type, event_text(data), id);
+  };
+  std::optional<model::stream_position> from;
+  if (!w.last_event_id.empty()) from = model::stream_position::parse(w.last_event_id);
+  // the current summary first: statuses are state, not a stream to resume
+  if (from) {
+    // resume() visits nothing when `from` is not a position of this build
+    bool opened = false;
+    auto open = [&] {
+      if (!opened) w.sink->push("build", summary, from->str());
+      opened = true;
+    };
+    if (b->resume(*from, [&](const char* t, nlohmann::json d, const std::string& id) {
+          open();
+          visit(t, std::move(d), id);
+        })) {
+      open();
+    } else {
+      from.reset();
+    }
+  }
+  if (!from) {
+    if (!w.last_event_id.empty()) {
+      spdlog::info("event=sse.resume_reset pipeline={} job={} build={} last_event_id=\"{}\"",
+                   b->pipeline, b->job, b->id, w.last_event_id.substr(0, 64));
+      w.sink->push("reset", "{}", model::stream_position{}.str());
+    }
+    w.sink->push("build", summary, model::stream_position{}.str());
+    b->replay(visit);
+  }
   if (b->finished_at) {
-    w.sink->push("end", summary);
+    w.sink->push("end", summary, b->position().str());
     w.sink->close();
   } else {
     self->state.watchers[b->id].push_back(w.sink);

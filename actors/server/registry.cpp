@@ -1061,7 +1061,7 @@ domain::reply watch_events(self_ptr self, const proto::watch_events& w) {
   if (!w.pipeline.empty() && st.pipelines.count(w.pipeline) == 0 &&
       st.restarting.count(w.pipeline) == 0)
     return domain::fail(domain::errc::not_found, "pipeline \"" + w.pipeline + "\" not found");
-  st.ctx.events->subscribe(w.sink, w.pipeline);
+  st.ctx.events->subscribe(w.sink, w.pipeline, w.last_event_id);
   return domain::nothing();
 }
 

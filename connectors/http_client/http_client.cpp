@@ -208,12 +208,16 @@ void sse_parser::feed(std::string_view bytes) {
       return std::string(v);
     };
     if (line.empty()) {  // the end of one event
+      last_id_ = id_buffer_;
       if (has_data_) on_event_(type_.empty() ? "message" : type_, data_);
       type_.clear();
       data_.clear();
       has_data_ = false;
     } else if (line.rfind("event:", 0) == 0) {
       type_ = value(6);
+    } else if (line.rfind("id:", 0) == 0 || line == "id") {
+      auto v = line == "id" ? std::string() : value(3);
+      if (v.find('\0') == std::string::npos) id_buffer_ = std::move(v);
     } else if (line.rfind("data:", 0) == 0) {
       if (has_data_) data_ += '\n';
       data_ += value(5);

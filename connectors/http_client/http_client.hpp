@@ -50,15 +50,28 @@ std::string url_segment(std::string_view s);
 /// Splits a Server-Sent Events stream into events: `feed` takes bytes as they arrive and calls
 /// `on_event(type, data)` for each complete event (type "message" when it has no `event:` field;
 /// several `data:` lines joined with newlines; comments and other fields skipped).
+/// `last_id()` is the event id a reconnect sends as `Last-Event-ID`, as a browser keeps it: the
+/// latest `id:` field of the events dispatched so far (an event without one keeps the one before).
 class sse_parser {
  public:
   using event_fn = std::function<void(const std::string& type, const std::string& data)>;
   explicit sse_parser(event_fn on_event) : on_event_(std::move(on_event)) {}
   void feed(std::string_view bytes);
+  /// The last event id so far ("" before any); already the new one inside `on_event`.
+  const std::string& last_id() const { return last_id_; }
+  /// Forgets a half-received event (the stream broke; a reconnect starts a new one).
+  void restart() {
+    pending_.clear();
+    type_.clear();
+    data_.clear();
+    id_buffer_ = last_id_;
+    has_data_ = false;
+  }
 
  private:
   event_fn on_event_;
   std::string pending_, type_, data_;
+  std::string id_buffer_, last_id_;
   bool has_data_ = false;
 };
 

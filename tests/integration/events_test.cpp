@@ -179,4 +179,126 @@ TEST_SUITE("integration.events") {
     CHECK(logged(events).find("finished") != std::string::npos);
     CHECK(node.healthy());
   }
+
+  TEST_CASE("a build stream resumed with Last-Event-ID sends exactly the output it missed") {
+    runtime_node node;
+    node.set_pipeline("p", spaced_job("j", 10, "0.3"));
+    auto b = node.trigger("p", "j");
+    auto url = events_url(node, "p", "j", b["number"]);
+    std::string seen_text, last_id;
+    {
+      sse_client first(url, node.token());
+      REQUIRE(first.wait([](const std::vector<sse_event>& ev) {
+        return logged(ev).find("line 3") != std::string::npos;
+      }));
+      first.stop();  // the client goes away mid-step
+      auto seen = first.events();
+      for (const auto& e : seen) CHECK_MESSAGE(!e.id.empty(), e.type);
+      seen_text = logged(seen);
+      last_id = seen.back().id;
+    }
+    CHECK(seen_text.find("line 10") == std::string::npos);
+    std::this_thread::sleep_for(700ms);  // more output comes while it is away
+    sse_client again(url, std::vector<std::string>{"Authorization: Bearer " + node.token(),
+                                                   "Last-Event-ID: " + last_id});
+    REQUIRE(again.wait_closed(30s));
+    auto rest = again.events();
+    CAPTURE(last_id);
+    CAPTURE(node.tail());
+    REQUIRE(!rest.empty());
+    CHECK(rest.front().type == "build");  // the build as it is now, then what came after the id
+    CHECK(first(rest, "reset") == nullptr);
+    CHECK(rest.back().type == "end");
+    auto stored = node.build("p", "j", b["number"])["steps"][0]["logs"].get<std::string>();
+    CHECK(stored.find("line 10") != std::string::npos);
+    // nothing twice, nothing missing
+    CHECK(seen_text + logged(rest) == stored);
+    CHECK(logged(rest).find("line 1\n") == std::string::npos);
+
+    // the same through the query, for clients that cannot set headers; and after the end
+    sse_client query(url + "?last_event_id=" + last_id, node.token());
+    REQUIRE(query.wait_closed(10s));
+    CHECK(seen_text + logged(query.events()) == stored);
+    // the id of the last event (`end`) resumes to nothing more than the summary and the end
+    sse_client done(url, std::vector<std::string>{"Authorization: Bearer " + node.token(),
+                                                  "Last-Event-ID: " + rest.back().id});
+    REQUIRE(done.wait_closed(10s));
+    CHECK(logged(done.events()).empty());
+    CHECK(done.events().back().type == "end");
+  }
+
+  TEST_CASE("a build stream with an id it cannot resume from: reset, then all of it") {
+    runtime_node node;
+    node.set_pipeline("p", spaced_job("j", 2, "0"));
+    auto b = node.trigger("p", "j");
+    REQUIRE(node.wait_build("p", "j", b["number"], 30s)["status"] == "succeeded");
+    auto stored = node.build("p", "j", b["number"])["steps"][0]["logs"].get<std::string>();
+    for (std::string bad : {"nonsense", "1.7", "3.0", "1.1:0.999999"}) {
+      CAPTURE(bad);
+      sse_client c(events_url(node, "p", "j", b["number"]),
+                   std::vector<std::string>{"Authorization: Bearer " + node.token(),
+                                            "Last-Event-ID: " + bad});
+      REQUIRE(c.wait_closed(10s));
+      auto ev = c.events();
+      REQUIRE(ev.size() >= 3);
+      CHECK(ev.front().type == "reset");
+      CHECK(ev.front().data == nlohmann::json::object());
+      CHECK(ev[1].type == "build");
+      CHECK(logged(ev) == stored);
+    }
+  }
+
+  TEST_CASE("GET /api/v1/events: a reconnect gets the events it missed, an unknown id a reset") {
+    runtime_node node;
+    node.set_pipeline("p", spaced_job("a", 1, "0") + spaced_job("b", 1, "0"));
+    auto finished = [](const std::string& job) {
+      return [job](const std::vector<sse_event>& events) {
+        return first(events, "build", [&](const auto& d) {
+                 return d["job"] == job && !d["finished_at"].is_null();
+               }) != nullptr;
+      };
+    };
+    std::string last_id;
+    {
+      sse_client all(node.server().url() + "/api/v1/events", node.token());
+      REQUIRE(all.wait_open());
+      node.trigger("p", "a");
+      REQUIRE(all.wait(finished("a")));
+      all.stop();
+      last_id = all.events().back().id;
+    }
+    REQUIRE(!last_id.empty());
+    // while nobody listens, b runs
+    auto b = node.trigger("p", "b");
+    REQUIRE(node.wait_build("p", "b", b["number"], 30s)["status"] == "succeeded");
+    sse_client again(node.server().url() + "/api/v1/events",
+                     std::vector<std::string>{"Authorization: Bearer " + node.token(),
+                                              "Last-Event-ID: " + last_id});
+    CAPTURE(node.tail());
+    REQUIRE(again.wait(finished("b"), 10s));
+    auto missed = again.events();
+    CHECK(first(missed, "reset") == nullptr);
+    CHECK(first(missed, "build", [](const auto& d) { return d["job"] == "a"; }) == nullptr);
+    CHECK(first(missed, "build", [](const auto& d) {
+            return d["job"] == "b" && d["status"] == "pending";
+          }) != nullptr);
+    // ids grow along the stream; the last one resumes with nothing missed
+    auto newest = missed.back().id;
+    sse_client current(node.server().url() + "/api/v1/events?pipeline=p&last_event_id=" + newest,
+                       node.token());
+    REQUIRE(current.wait_open());
+    node.trigger("p", "a");
+    REQUIRE(current.wait(finished("a"), 20s));
+    CHECK(current.events().front().type == "build");
+    CHECK(current.events().front().data["status"] == "pending");
+
+    // an id this node does not have: one reset, then live events
+    sse_client unknown(node.server().url() + "/api/v1/events",
+                       std::vector<std::string>{"Authorization: Bearer " + node.token(),
+                                                "Last-Event-ID: 0123456789abcdef-1"});
+    REQUIRE(unknown.wait([](const auto& ev) { return !ev.empty(); }, 10s));
+    CHECK(unknown.events().front().type == "reset");
+    CHECK(unknown.events().front().data == nlohmann::json::object());
+    CHECK(!unknown.events().front().id.empty());
+  }
 }

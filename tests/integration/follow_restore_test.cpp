@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/support/pipeline_fixture.hpp"
+#include "tests/support/tcp_proxy.hpp"
 
 using namespace pikoci::test;
 using namespace std::chrono_literals;
@@ -31,6 +32,14 @@ std::vector<std::string> client_args(runtime_node& node, std::vector<std::string
 
 bool has(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1))
+    ++n;
+  return n;
 }
 
 }  // namespace
@@ -84,5 +93,34 @@ TEST_SUITE("integration.follow") {
     auto line = node.server().process().wait_for_line("event=pipeline.restored", 10s);
     REQUIRE_MESSAGE(line, node.tail());
     CHECK_MESSAGE(has(*line, "pipeline=p jobs=1 resources=0 versions=0 builds=3"), *line);
+  }
+
+  TEST_CASE("builds logs --follow resumes a broken stream where it was, printing nothing twice") {
+    runtime_node node;
+    node.set_pipeline("p", R"(job "talk" {
+  task "say" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-c", "for i in $(seq 9); do echo said-$i; sleep 0.3; done"]
+    }
+  }
+}
+)");
+    tcp_proxy proxy(node.server().port());
+    node.trigger("p", "talk");
+    child_process follow({node_binary(), "client", "--url",
+                          "http://127.0.0.1:" + std::to_string(proxy.port()), "--token",
+                          node.token(), "builds", "logs", "p", "talk", "1", "--follow"});
+    REQUIRE_MESSAGE(follow.wait_for_line("said-3", 15s), follow.output());
+    proxy.cut();  // the connection breaks mid-step
+    std::this_thread::sleep_for(200ms);
+    proxy.restore();
+    auto code = follow.wait_exit(30s);
+    CAPTURE(node.tail());
+    CHECK_MESSAGE(code == 0, follow.output());
+    for (int i = 1; i <= 9; ++i)
+      CHECK_MESSAGE(count(follow.output(), "said-" + std::to_string(i)) == 1, follow.output());
+    CHECK_FALSE(has(follow.output(), "started again"));
+    CHECK(has(follow.output(), "succeeded"));
   }
 }

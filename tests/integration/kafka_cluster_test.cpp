@@ -24,6 +24,7 @@
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/kafka_nodes.hpp"
 #include "tests/support/pipeline_fixture.hpp"
+#include "tests/support/sse_client.hpp"
 
 using namespace pikoci::test;
 using namespace std::chrono_literals;
@@ -369,5 +370,72 @@ job "rebuild" {
     // one event, one build
     std::this_thread::sleep_for(2s);
     CHECK(c.nodes[1]->builds(follower, "rebuild").size() == 1);
+  }
+
+  TEST_CASE("a build's stream relayed by another node resumes on a survivor after its owner is killed") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    for (int i = 0; i < 2; ++i) c.start(i);
+    REQUIRE_MESSAGE(c.stable(2), c.view().dump(), c.tails());
+    auto w1 = cluster_worker(*c.nodes[0], c.brokers, "w1");
+    c.nodes[0]->set_pipeline("talk", R"hcl(
+job "j" {
+  task "one" {
+    run "shell" { cmd = "echo first-a; echo first-b" }
+  }
+  task "two" {
+    run "shell" { cmd = "sleep 5; echo second" }
+  }
+  task "three" {
+    run "shell" { cmd = "echo third" }
+  }
+}
+)hcl");
+    int owner = c.index_of(c.owner_url(pikoci::persistence::partition_of("talk", partitions)));
+    REQUIRE_MESSAGE(owner >= 0, c.view().dump());
+    auto other = static_cast<std::size_t>(1 - owner);
+    auto& relay = *c.nodes[other];
+    relay.trigger("talk", "j");
+    auto url = [](runtime_node& n) {
+      return n.server().url() + "/api/v1/pipelines/talk/jobs/j/builds/1/events";
+    };
+    // the stream through the node that does not own the pipeline, until step one is over
+    std::string id;
+    {
+      sse_client s(url(relay), relay.token());
+      auto one_done = [](const std::vector<sse_event>& ev) {
+        for (const auto& e : ev)
+          if (e.type == "step" && e.data["name"] == "one" && !e.data["finished_at"].is_null())
+            return true;
+        return false;
+      };
+      REQUIRE_MESSAGE(s.wait(one_done, 60s), c.tails());
+      for (const auto& e : s.events()) {
+        CHECK_MESSAGE(!e.id.empty(), e.type);  // the relayed stream keeps the owner's ids
+        if (e.type == "step" && e.data["name"] == "one" && !e.data["finished_at"].is_null())
+          id = e.id;
+      }
+    }
+    REQUIRE(!id.empty());
+    // the client's connection breaks right after step one ended; the owner dies meanwhile
+    REQUIRE(eventually([&] { return relay.build("talk", "j", "1")["status"] == "started"; }, 10s));
+    c.kill(static_cast<std::size_t>(owner));
+    sse_client again(url(relay), std::vector<std::string>{"Authorization: Bearer " + relay.token(),
+                                                          "Last-Event-ID: " + id},
+                     120s);
+    REQUIRE_MESSAGE(again.wait_closed(90s), c.tails());
+    auto rest = again.events();
+    CAPTURE(id);
+    CAPTURE(c.tails());
+    REQUIRE(!rest.empty());
+    std::string text;
+    for (const auto& e : rest)
+      if (e.type == "log") text += e.data.value("chunk", "");
+    CHECK(rest.front().type == "build");
+    for (const auto& e : rest) CHECK(e.type != "reset");
+    CHECK(text.find("first-") == std::string::npos);  // step one's output is not sent again
+    CHECK(text.find("third") != std::string::npos);
+    CHECK(rest.back().type == "end");
+    CHECK(rest.back().data["status"] == "succeeded");
   }
 }

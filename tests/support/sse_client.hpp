@@ -22,6 +22,7 @@ struct sse_event {
   nlohmann::json data;
   std::chrono::steady_clock::time_point at;    // when the bytes that completed it arrived
   std::chrono::system_clock::time_point wall;  // the same moment by the wall clock
+  std::string id;  // the last event id once it came (`id:` fields, as a browser keeps it)
 };
 
 class sse_client {
@@ -63,7 +64,8 @@ class sse_client {
   std::chrono::system_clock::time_point wall_;
   http_client::sse_parser parser_{[this](const std::string& type, const std::string& data) {
     auto j = nlohmann::json::parse(data, nullptr, false);
-    events_.push_back({type, j.is_discarded() ? nlohmann::json(data) : j, arrived_, wall_});
+    events_.push_back(
+        {type, j.is_discarded() ? nlohmann::json(data) : j, arrived_, wall_, parser_.last_id()});
     cv_.notify_all();
   }};
   long status_ = 0;

@@ -109,6 +109,17 @@ test("the SSE reader joins events split across reads and reports comments", () =
     { type: "log", data: "{\"a\":1}" }, { comment: "stream open" }, { type: "end", data: "x\ny" }]);
 });
 
+test("the SSE reader keeps the last event id as a browser does", () => {
+  const p = new log.SseParser();
+  assert.equal(p.lastId, "");
+  p.feed("id: 1.2:0.5\nevent: log\ndata: {}\n\n");
+  assert.equal(p.lastId, "1.2:0.5");
+  p.feed("event: build\ndata: {}\n\nid: 1.3\ndata: x\n");
+  assert.equal(p.lastId, "1.2:0.5"); // an event without an id keeps it; a half event does not count
+  p.feed("\n");
+  assert.equal(p.lastId, "1.3");
+});
+
 const step = (id, parent, type, name, status = "started", job_hook = false) =>
   ({ id, parent, type, name, status, job_hook, started_at: null, finished_at: null });
 
@@ -152,4 +163,41 @@ test("a step id finds its node of the resolved plan", () => {
   assert.equal(log.planNodeFor(plan, "s0:start"), null);
   assert.equal(log.planNodeFor(plan, "9"), null);
   assert.equal(log.planNodeFor(null, "0"), null);
+});
+
+test("a build's stream that breaks is opened again with Last-Event-ID, without starting over", async () => {
+  const followBundle = await build({
+    stdin: { contents: `export * from "./follow";`, resolveDir: join(here, "../src/log"), loader: "ts" },
+    bundle: true, write: false, format: "esm", platform: "neutral",
+  });
+  const { followBuild } = await import(
+    "data:text/javascript;base64," + Buffer.from(followBundle.outputFiles[0].text).toString("base64"));
+  const answers = [
+    'id: 0.0\nevent: build\ndata: {}\n\nid: 1.1:0.4\nevent: log\ndata: {"step":"0","chunk":"one\\n"}\n\n',
+    'id: 1.1:0.4\nevent: build\ndata: {}\n\nid: 1.1:0.8\nevent: log\ndata: {"step":"0","chunk":"two\\n"}\n\n',
+    'id: 0.0\nevent: reset\ndata: {}\n\nid: 0.0\nevent: build\ndata: {}\n\nid: 1.1\nevent: end\ndata: {}\n\n',
+  ];
+  const sent = [];
+  const saved = globalThis.fetch;
+  globalThis.fetch = async (_url, init) => {
+    sent.push(init.headers["Last-Event-ID"] ?? "");
+    return new Response(answers.shift() ?? "", { status: 200 });
+  };
+  const seen = [];
+  try {
+    await new Promise((resolve) => {
+      followBuild("/events", {
+        reset: () => seen.push("reset"),
+        event: (type, data) => {
+          seen.push(type === "log" ? data.chunk : type);
+          if (type === "end") resolve();
+        },
+        failed: () => resolve(),
+      });
+    });
+  } finally {
+    globalThis.fetch = saved;
+  }
+  assert.deepEqual(sent, ["", "1.1:0.4", "1.1:0.8"]);
+  assert.deepEqual(seen, ["reset", "build", "one\n", "build", "two\n", "reset", "build", "end"]);
 });

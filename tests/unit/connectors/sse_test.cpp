@@ -28,7 +28,7 @@ struct fake_sink : proto::event_sink {
   bool accept = true;
   bool is_gone = false;
   std::vector<std::string> got;
-  bool push(const std::string& type, const std::string& data) override {
+  bool push(const std::string& type, const std::string& data, const std::string&) override {
     if (!accept) return false;
     got.push_back(type + " " + data);
     return true;
@@ -72,4 +72,90 @@ TEST_CASE("event hub: a subscriber of one pipeline gets only its events; gone on
   only_p->is_gone = true;
   hub.publish("q", "pipeline", "4");
   CHECK(hub.subscribers() == 1);
+}
+
+TEST_CASE("sse parser: the last event id is kept as a browser keeps it") {
+  std::vector<std::string> ids;
+  http_client::sse_parser p([&](const std::string&, const std::string&) { ids.push_back(""); });
+  CHECK(p.last_id().empty());
+  p.feed("id: 1.2\nevent: log\ndata: {}\n\n");
+  CHECK(p.last_id() == "1.2");
+  p.feed("event: log\ndata: {}\n\n");  // no id: the one before stays
+  CHECK(p.last_id() == "1.2");
+  p.feed("id: 1.3\ndata: x\n");  // not dispatched yet: not the last id
+  CHECK(p.last_id() == "1.2");
+  p.restart();  // the stream broke: the half event is forgotten
+  p.feed("\n");
+  CHECK(p.last_id() == "1.2");
+  p.feed("id\ndata: y\n\n");  // an empty id clears it
+  CHECK(p.last_id().empty());
+}
+
+namespace {
+struct id_sink : proto::event_sink {
+  std::vector<std::string> got;  // "type data id"
+  bool push(const std::string& type, const std::string& data, const std::string& id) override {
+    got.push_back(type + " " + data + " " + id);
+    return true;
+  }
+  void close() override {}
+};
+std::string id_of(const std::string& got) {
+  return got.substr(got.rfind(' ') + 1);
+}
+}  // namespace
+
+TEST_CASE("event hub ring: ids, and a reconnect gets what it missed or a reset") {
+  proto::event_hub hub({4, 1 << 20});
+  CHECK(hub.wanted());  // the ring keeps events nobody listens to yet
+  auto first = std::make_shared<id_sink>();
+  hub.subscribe(first);
+  hub.publish("p", "build", "1");
+  hub.publish("q", "build", "2");
+  REQUIRE(first->got.size() == 2);
+  auto id1 = id_of(first->got[0]), id2 = id_of(first->got[1]);
+  CHECK(id1 != id2);
+  CHECK(hub.last_id() == id2);
+  // the subscriber went away after the first event; two more came meanwhile
+  hub.publish("p", "job", "3");
+  hub.publish("q", "job", "4");
+  auto again = std::make_shared<id_sink>();
+  hub.subscribe(again, "", id1);
+  CHECK(again->got == std::vector<std::string>{"build 2 " + id2, "job 3 " + id_of(first->got[2]),
+                                               "job 4 " + hub.last_id()});
+  // one pipeline's subscriber gets that pipeline's missed events only
+  auto only_p = std::make_shared<id_sink>();
+  hub.subscribe(only_p, "p", id1);
+  CHECK(only_p->got == std::vector<std::string>{"job 3 " + id_of(first->got[2])});
+  // nothing missed: nothing sent before the live events
+  auto current = std::make_shared<id_sink>();
+  hub.subscribe(current, "", hub.last_id());
+  CHECK(current->got.empty());
+  hub.publish("p", "build", "5");
+  hub.publish("p", "build", "6");
+  CHECK(current->got.size() == 2);
+  // the ring keeps 4 events (3 to 6): a subscriber that saw only event 1 missed event 2, which
+  // the ring no longer has
+  for (const auto& bad : {id1, std::string("nonsense"), std::string("0123456789abcdef-2"),
+                          hub.last_id() + "0"}) {
+    auto late = std::make_shared<id_sink>();
+    hub.subscribe(late, "", bad);
+    REQUIRE_MESSAGE(late->got.size() == 1, bad);
+    CHECK(late->got[0] == "reset {} " + hub.last_id());
+  }
+  // the id a reset carries resumes from there
+  auto after_reset = std::make_shared<id_sink>();
+  hub.subscribe(after_reset, "", hub.last_id());
+  CHECK(after_reset->got.empty());
+}
+
+TEST_CASE("event hub ring: bounded by bytes too") {
+  proto::event_hub hub({1000, 400});
+  hub.publish("p", "build", std::string(100, 'x'));
+  auto seen = hub.last_id();
+  for (int i = 0; i < 4; ++i) hub.publish("p", "build", std::string(100, 'y'));
+  auto late = std::make_shared<id_sink>();
+  hub.subscribe(late, "", seen);
+  REQUIRE(late->got.size() == 1);
+  CHECK(late->got[0].rfind("reset {}", 0) == 0);
 }

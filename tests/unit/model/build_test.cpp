@@ -202,7 +202,7 @@ TEST_CASE("build record: live events replay steps, nested steps and job hooks in
   CHECK(b.step_event({"nope", "task", "x", "", false}).is_null());
 
   std::vector<std::string> seen;
-  b.replay([&](const char* type, nlohmann::json data) {
+  b.replay([&](const char* type, nlohmann::json data, const std::string&) {
     seen.push_back(std::string(type) + ":" + data.value("id", data.value("step", "")) + ":" +
                    data.value("chunk", data.value("parent", "")));
   });
@@ -212,6 +212,6 @@ TEST_CASE("build record: live events replay steps, nested steps and job hooks in
   // a restored record replays from its stored steps line without being changed first
   auto restored = build_record::from_record(b.to_record());
   std::size_t n = 0;
-  restored.replay([&](const char*, nlohmann::json) { ++n; });
+  restored.replay([&](const char*, nlohmann::json, const std::string&) { ++n; });
   CHECK(n == seen.size());
 }

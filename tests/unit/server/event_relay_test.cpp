@@ -13,7 +13,7 @@ namespace {
 
 struct sink : proto::event_sink {
   std::vector<std::string> got;
-  bool push(const std::string& type, const std::string& data) override {
+  bool push(const std::string& type, const std::string& data, const std::string&) override {
     got.push_back(type + " " + data);
     return true;
   }

@@ -4,11 +4,15 @@
 
 export type SseItem = { type: string; data: string } | { comment: string };
 
-/** Feeds text as it arrives; returns the complete events and comments so far. */
+/** Feeds text as it arrives; returns the complete events and comments so far. `lastId` is the
+ *  id a reconnect sends as `Last-Event-ID`, as a browser keeps it: the latest `id:` field of the
+ *  events complete so far. */
 export class SseParser {
   private buffer = "";
   private type = "";
   private data: string[] = [];
+  private idBuffer = "";
+  lastId = "";
 
   feed(text: string): SseItem[] {
     this.buffer += text;
@@ -21,6 +25,7 @@ export class SseParser {
       start = nl + 1;
       if (line.endsWith("\r")) line = line.slice(0, -1);
       if (line === "") {
+        this.lastId = this.idBuffer;
         if (this.data.length > 0) out.push({ type: this.type || "message", data: this.data.join("\n") });
         this.type = "";
         this.data = [];
@@ -33,6 +38,7 @@ export class SseParser {
         if (value.startsWith(" ")) value = value.slice(1);
         if (field === "event") this.type = value;
         else if (field === "data") this.data.push(value);
+        else if (field === "id" && !value.includes("\0")) this.idBuffer = value;
       }
     }
     this.buffer = this.buffer.slice(start);
