@@ -61,6 +61,7 @@ void event_hub::subscribe(event_sink_ptr sink, std::string pipeline,
   }
   sinks_.push_back({std::move(sink), std::move(pipeline)});
   count_ = sinks_.size();
+  heard_ = true;
 }
 
 void event_hub::publish(const std::string& pipeline, const std::string& type,

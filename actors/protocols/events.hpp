@@ -46,7 +46,7 @@ class event_relay {
 using event_relay_ptr = std::shared_ptr<event_relay>;
 
 /// Subscribers of the node's changes (GET /api/v1/events). Thread-safe; publishing with no
-/// subscriber, no relay and no ring costs three atomic loads, so actors can call `wanted()`
+/// subscriber, no relay and no subscriber ever costs three atomic loads, so actors can call `wanted()`
 /// before they make an event.
 ///
 /// With a ring (`ring_limits`), every event delivered gets an id, `<hub>-<n>`: `hub` names this
@@ -71,8 +71,11 @@ class event_hub {
   /// of another hub, too old, malformed), a `reset` event (`{}`) is pushed first instead: the
   /// subscriber missed events it cannot get. Either way, then live.
   void subscribe(event_sink_ptr sink, std::string pipeline = "", const std::string& last_event_id = "");
+  /// Whether an event would go anywhere. The ring wants events only once someone subscribed:
+  /// until then there is no stream to resume, and a node nobody watches makes no events.
   bool wanted() const {
-    return ringed_ || relayed_.load(std::memory_order_relaxed) ||
+    return (ringed_ && heard_.load(std::memory_order_relaxed)) ||
+           relayed_.load(std::memory_order_relaxed) ||
            count_.load(std::memory_order_relaxed) != 0;
   }
   /// An event of `pipeline`: to the relay when there is one, else to this node's subscribers.
@@ -108,6 +111,7 @@ class event_hub {
   std::atomic<std::size_t> count_{0};
   event_relay_ptr relay_;  // under mu_
   std::atomic<bool> relayed_{false};
+  std::atomic<bool> heard_{false};  // someone subscribed since the hub was made
 };
 using event_hub_ptr = std::shared_ptr<event_hub>;
 

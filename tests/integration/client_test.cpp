@@ -113,8 +113,10 @@ struct fixture {
       auto r = client({"--json", "builds", "get", "p", job, number});
       REQUIRE_MESSAGE(r.exit_code == 0, r.output);
       build = nlohmann::json::parse(r.output, nullptr, false)["build"];
+      // over: its status is final and its hooks ran (finished_at is set only then)
       std::string status = build.value("status", "");
-      if (status != "pending" && status != "started") return build;
+      if (status != "pending" && status != "started" && build["finished_at"].is_string())
+        return build;
       std::this_thread::sleep_for(100ms);
     }
     FAIL("build ", job, " #", number, " did not finish: ", build.dump());

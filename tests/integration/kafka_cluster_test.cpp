@@ -14,11 +14,14 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "connectors/kafka/client.hpp"
+#include "connectors/kafka/tail.hpp"
 #include "persistence/partitioning.hpp"
 #include "tests/support/cluster_nodes.hpp"
 #include "tests/support/kafka_broker.hpp"
@@ -370,6 +373,44 @@ job "rebuild" {
     // one event, one build
     std::this_thread::sleep_for(2s);
     CHECK(c.nodes[1]->builds(follower, "rebuild").size() == 1);
+
+    // Anyone who can write to the input topic can send trigger records: a signed one with its
+    // body changed, and one that is not a record at all, are both refused and start nothing.
+    int k = pikoci::persistence::partition_of(follower, partitions);
+    auto input = c.prefix + "." + c.name + ".input";
+    std::optional<std::string> signed_record;
+    pikoci::kafka::tail reader(c.brokers, input, k);
+    auto read = reader.catch_up(0, [&](std::vector<pikoci::kafka::record>&& rs) {
+      for (auto& r : rs)
+        if (r.key == "#trigger" && r.value) signed_record = *r.value;
+    });
+    REQUIRE_MESSAGE(read.ok(), read.error->message);
+    REQUIRE(signed_record);
+    auto forged = json::parse(*signed_record);
+    auto body = forged["body"].get<std::string>();
+    REQUIRE(body.find("1.4.0") != std::string::npos);
+    forged["body"] = replace_all(body, "1.4.0", "6.6.6");  // the signature is the original's
+    int owner = c.index_of(c.owner_url(k));
+    REQUIRE(owner >= 0);
+    auto refusals = [&] {
+      auto out = c.nodes[owner]->server().process().output();
+      std::size_t n = 0;
+      for (auto at = out.find("event=cluster.trigger_refused"); at != std::string::npos;
+           at = out.find("event=cluster.trigger_refused", at + 1))
+        ++n;
+      return n;
+    };
+    auto before = refusals();
+    {
+      pikoci::kafka::producer out(c.brokers);
+      REQUIRE(out.produce(input, "#trigger", forged.dump(), k));
+      REQUIRE(out.produce(input, "#trigger", "{not json", k));
+      REQUIRE(out.flush(10s));
+    }
+    CHECK_MESSAGE(eventually([&] { return refusals() >= before + 2; }, 20s), c.tails());
+    std::this_thread::sleep_for(2s);
+    CHECK(c.nodes[1]->builds(follower, "rebuild").size() == 1);
+    CHECK(c.nodes[1]->server().process().output().find("6.6.6") == std::string::npos);
   }
 
   TEST_CASE("a build's stream relayed by another node resumes on a survivor after its owner is killed") {
