@@ -124,8 +124,11 @@ bool status_follower::start(proto::event_relay_ptr relay, std::chrono::milliseco
     return false;
   }
   const auto from = marks->second;
-  // the ids: offset + 1 under the topic's name; what came before `from` is unknown here
+  // the ids: offset + 1 under the topic's name; what came before `from` is unknown here. From
+  // now on this node's events reach its subscribers only through the topic.
   hub_->number_events(topic_, static_cast<std::uint64_t>(from) + 1);
+  hub_->relay_to(std::move(relay));
+  relaying_ = true;
   tail->follow(
       from, [this](kafka::record&& r) { take(r.offset, r.value); },
       [topic = topic_](const kafka::tail_error& e) {
@@ -134,17 +137,16 @@ bool status_follower::start(proto::event_relay_ptr relay, std::chrono::milliseco
                       topic, e.log_start, e.message);
       });
   tail_ = std::move(tail);
-  hub_->relay_to(std::move(relay));
-  relaying_ = true;
   spdlog::info("event=cluster.status_following topic={} from={}", topic_, from);
   return true;
 }
 
 void status_follower::stop() {
-  if (relaying_) hub_->relay_to(nullptr);
-  relaying_ = false;
+  // the tail first: nothing it reads is numbered after an event delivered here directly
   if (tail_) tail_->stop();
   tail_.reset();
+  if (relaying_) hub_->relay_to(nullptr);
+  relaying_ = false;
 }
 
 void status_follower::take(std::int64_t offset, const std::optional<std::string>& value) {

@@ -69,9 +69,9 @@ class status_relay final : public proto::event_relay {
   const std::string secret_;
 };
 
-/// Follows the status topic from its end on a thread of its own and hands each event to `hub`
-/// (`deliver`, numbered by offset + 1 under the topic's name), then makes `hub` publish through
-/// `relay`. stop() undoes both.
+/// Makes `hub` publish through `relay`, and follows the status topic from the end it had just
+/// before on a thread of its own, handing each event to `hub` (`deliver`, numbered by offset + 1
+/// under the topic's name). stop() undoes both.
 class status_follower {
  public:
   status_follower(std::string brokers, std::string topic, std::string secret,

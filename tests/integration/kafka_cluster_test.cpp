@@ -478,7 +478,7 @@ job "j" {
     auto has = [&](const std::string& type, const std::string& pipeline) {
       return [&, type, pipeline](const std::vector<sse_event>& ev) {
         return std::any_of(ev.begin(), ev.end(), [&](const sse_event& e) {
-          return of(e, type, pipeline) && (type != "build" || e.data["id"] == id);
+          return of(e, type, pipeline) && (type != "build" || e.data.value("id", json()) == id);
         });
       };
     };
@@ -506,7 +506,7 @@ job "j" {
     CHECK(b.post("/pipelines/" + mine + "/pause").status == 200);
     auto paused = [&](const std::vector<sse_event>& ev) {
       return std::any_of(ev.begin(), ev.end(), [&](const sse_event& e) {
-        return of(e, "pipeline", mine) && e.data["action"] == "paused";
+        return of(e, "pipeline", mine) && e.data.value("action", "") == "paused";
       });
     };
     REQUIRE_MESSAGE(all.wait(paused, 30s), c.tails());
@@ -515,6 +515,14 @@ job "j" {
     CHECK(only_other.wait(has("pipeline", other), 30s));
     CHECK(b.healthy());
     CHECK(a.healthy());
+    for (auto* n : {&a, &b}) {  // each node dropped both records
+      auto out = n->server().process().output();
+      int refused = 0;
+      for (auto at = out.find("event=cluster.status_record_refused"); at != std::string::npos;
+           at = out.find("event=cluster.status_record_refused", at + 1))
+        ++refused;
+      CHECK_MESSAGE(refused == 2, n->tail());
+    }
 
     // `?pipeline=` filters; both nodes saw the same events, once each, in the same order, with
     // the same ids
@@ -539,7 +547,7 @@ job "j" {
 
     // a subscriber of node 0 reconnects to node 1 with its last id: node 1 sends what came after
     const auto build_at = std::find_if(seen_owner.begin(), seen_owner.end(), [&](const sse_event& e) {
-      return of(e, "build", mine) && e.data["id"] == id;
+      return of(e, "build", mine) && e.data.value("id", json()) == id;
     });
     REQUIRE(build_at != seen_owner.end());
     sse_client resumed(url(b, "?pipeline=" + mine),
