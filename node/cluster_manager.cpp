@@ -16,6 +16,7 @@
 #include "connectors/kafka/group.hpp"
 #include "connectors/kafka/tail.hpp"
 #include "connectors/kafka/txn.hpp"
+#include "node/cluster_events.hpp"
 #include "node/cluster_restore.hpp"
 #include "node/cluster_sink.hpp"
 #include "node/cluster_topics.hpp"
@@ -118,7 +119,8 @@ struct cluster_manager::impl : std::enable_shared_from_this<impl> {
   claims_listener on_claims;
   std::unique_ptr<kafka::group_member> group;
   std::unique_ptr<kafka::tail> global;
-  std::unique_ptr<kafka::producer> peers;  // records for other nodes on the input topic
+  std::shared_ptr<kafka::producer> peers;  // records for other nodes: input and status topics
+  std::unique_ptr<status_follower> status;  // GET /events: the status topic into the hub
   std::atomic<std::int64_t> global_next{0};  // the next offset of the global topic to apply
   std::atomic<bool> leaving{false};
   std::thread checkpointer;
@@ -752,8 +754,15 @@ void cluster_manager::broadcast_trigger(const std::string& payload) {
 void cluster_manager::start(runtime& rt, claims_listener claims) {
   impl_->rt = &rt;
   impl_->on_claims = std::move(claims);
-  impl_->peers = std::make_unique<kafka::producer>(impl_->opts.brokers);
+  auto& o = impl_->opts;
+  impl_->peers = std::make_shared<kafka::producer>(o.brokers);
+  impl_->peers->prepare({impl_->topics.status}, std::chrono::seconds(5));
   impl_->follow_global();
+  // before any partition comes: the events of every pipeline gained here go through the topic
+  impl_->status =
+      std::make_unique<status_follower>(o.brokers, impl_->topics.status, o.secret, rt.events());
+  impl_->status->start(std::make_shared<status_relay>(impl_->peers, impl_->topics.status, o.secret),
+                       std::chrono::seconds(30));
   impl_->join();
   if (!impl_->opts.db_path.empty() && impl_->opts.checkpoint_interval.count() > 0)
     impl_->checkpointer = std::thread([im = impl_.get()] { im->checkpoint_loop(); });
@@ -773,6 +782,7 @@ void cluster_manager::leave() {
   im.stop_cv.notify_all();
   if (im.checkpointer.joinable()) im.checkpointer.join();
   im.lanes.reset();  // waits for the handoffs in flight
+  if (im.status) im.status->stop();  // the handoffs' events were sent
   if (im.global) im.global->stop();
   im.group.reset();
 }

@@ -20,7 +20,8 @@
 // starts from the warm copy's position).
 //
 // Every node also follows the global topic (users, secrets, the pipeline catalog) into its store
-// and its registry, and says in its hello which partitions it owns at which epoch, so any node can
+// and its registry, relays its GET /events events through the status topic and follows that
+// topic into its event hub (node/cluster_events.hpp), and says in its hello which partitions it owns at which epoch, so any node can
 // forward a request to the owner.
 //
 // Threads: the group's poll thread runs the callbacks; restores and handoffs run on threads of

@@ -55,6 +55,7 @@ struct runtime::impl {
   std::shared_ptr<kafka::hop_meter> hops;
   int partitions = 0;  // cluster mode: P
   server::trigger_hub_ptr triggers;
+  proto::event_hub_ptr events;
   proto::outbox_actor outbox;
   caf::actor bridge;
   proto::gateway gate;
@@ -148,6 +149,7 @@ struct runtime::impl {
         ctx.outbox_figures);
     ctx.outbox = outbox;
     triggers = ctx.triggers;
+    events = ctx.events;
     registry = server::spawn_registry(sys, ctx);
     bridge = sys.spawn(proto::bridge);
     gate = proto::gateway(bridge, registry);
@@ -255,6 +257,10 @@ void runtime::deliver_trigger(int k, const std::string& payload) {
 
 void runtime::replicate(const std::string& key, const std::optional<std::string>& value) {
   caf::anon_send(impl_->registry, proto::replicated_atom::value, key, value);
+}
+
+proto::event_hub_ptr runtime::events() const {
+  return impl_->events;
 }
 
 const proto::gateway& runtime::gateway() const {

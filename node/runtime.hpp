@@ -6,6 +6,7 @@
 #include <future>
 #include <memory>
 
+#include "actors/protocols/events.hpp"
 #include "actors/protocols/gateway.hpp"
 #include "actors/protocols/outbox.hpp"
 #include "actors/server/cluster_writer.hpp"
@@ -120,6 +121,8 @@ class runtime {
   void deliver_trigger(int k, const std::string& payload);
   /// A record of the global topic (already in the store): users, secrets, the catalog.
   void replicate(const std::string& key, const std::optional<std::string>& value);
+  /// The node's GET /events hub: the cluster manager relays its events through the cluster.
+  proto::event_hub_ptr events() const;
 
  private:
   struct impl;

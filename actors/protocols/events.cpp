@@ -50,8 +50,7 @@ void event_hub::subscribe(event_sink_ptr sink, std::string pipeline,
   if (ringed_ && !last_event_id.empty()) {
     // the events after `seen` are all in the ring when the oldest kept one is at most seen + 1
     auto seen = number_of(last_event_id, name_);
-    std::uint64_t oldest = recent_.empty() ? next_ : recent_.front().n;
-    if (!seen || *seen >= next_ || oldest > *seen + 1) {
+    if (!seen || *seen >= next_ || floor_ > *seen + 1) {
       sink->push("reset", "{}", id_of(next_ - 1));
     } else {
       for (const auto& e : recent_)
@@ -86,17 +85,38 @@ void event_hub::relay_to(event_relay_ptr relay) {
   relay_ = std::move(relay);
 }
 
+void event_hub::number_events(std::string name, std::uint64_t next) {
+  if (!ringed_) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  name_ = std::move(name);
+  recent_.clear();
+  recent_bytes_ = 0;
+  next_ = floor_ = std::max<std::uint64_t>(next, 1);
+}
+
 void event_hub::deliver(const std::string& pipeline, const std::string& type,
                         const std::string& data) {
   std::lock_guard<std::mutex> lock(mu_);
+  deliver_locked(pipeline, type, data, next_);
+}
+
+void event_hub::deliver(const std::string& pipeline, const std::string& type,
+                        const std::string& data, std::uint64_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  deliver_locked(pipeline, type, data, std::max(n, next_));
+}
+
+void event_hub::deliver_locked(const std::string& pipeline, const std::string& type,
+                               const std::string& data, std::uint64_t n) {
   std::string id;
   if (ringed_) {
-    auto n = next_++;
+    next_ = n + 1;
     id = id_of(n);
     recent_.push_back({n, pipeline, type, data});
     recent_bytes_ += recent_.back().size();
     while (!recent_.empty() &&
            (recent_.size() > ring_.events || recent_bytes_ > ring_.bytes)) {
+      floor_ = recent_.front().n + 1;
       recent_bytes_ -= recent_.front().size();
       recent_.pop_front();
     }

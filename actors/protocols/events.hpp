@@ -53,7 +53,9 @@ using event_relay_ptr = std::shared_ptr<event_relay>;
 /// hub (a random number drawn when it is made, so a restarted node's ids are not taken for the
 /// old ones), `n` counts its events from 1. The ring keeps the most recent events, at most
 /// `events` of them and `bytes` of their text, so a subscriber that reconnects with the id of
-/// the last event it got is sent the ones it missed.
+/// the last event it got is sent the ones it missed. In cluster mode the caller numbers the
+/// events instead (`number_events`: the status topic's offsets), alike on every node, so the
+/// id of one node's event names the same event on the others.
 class event_hub {
  public:
   struct ring_limits {
@@ -70,7 +72,8 @@ class event_hub {
   /// has the events after it, they are pushed first (this pipeline's); when it does not (an id
   /// of another hub, too old, malformed), a `reset` event (`{}`) is pushed first instead: the
   /// subscriber missed events it cannot get. Either way, then live.
-  void subscribe(event_sink_ptr sink, std::string pipeline = "", const std::string& last_event_id = "");
+  void subscribe(event_sink_ptr sink, std::string pipeline = "",
+                 const std::string& last_event_id = "");
   /// Whether an event would go anywhere. The ring wants events only once someone subscribed:
   /// until then there is no stream to resume, and a node nobody watches makes no events.
   bool wanted() const {
@@ -82,6 +85,15 @@ class event_hub {
   void publish(const std::string& pipeline, const std::string& type, const std::string& data);
   /// Pushes an event of `pipeline` to this node's subscribers; the ones that refuse are dropped.
   void deliver(const std::string& pipeline, const std::string& type, const std::string& data);
+  /// The same, numbered `n` by the caller (after `number_events`): `n` grows from one event to
+  /// the next, with gaps where the caller had nothing to deliver; one not above the last is
+  /// numbered right after it.
+  void deliver(const std::string& pipeline, const std::string& type, const std::string& data,
+               std::uint64_t n);
+  /// From now on the caller numbers the events (`deliver(..., n)`), ids are `<name>-<n>`, and
+  /// every event numbered below `next` counts as unknown here: the ring starts over empty, so a
+  /// subscriber resumes only from an id of `name` at least `next - 1`. No-op without a ring.
+  void number_events(std::string name, std::uint64_t next);
   /// From now on, `publish` hands events to `relay` (cluster mode; null: back to single mode).
   void relay_to(event_relay_ptr relay);
   std::size_t subscribers() const { return count_.load(); }
@@ -99,14 +111,17 @@ class event_hub {
     std::size_t size() const { return pipeline.size() + type.size() + data.size() + 64; }
   };
   std::string id_of(std::uint64_t n) const;
+  void deliver_locked(const std::string& pipeline, const std::string& type,
+                      const std::string& data, std::uint64_t n);
 
   const ring_limits ring_;
   const bool ringed_;
-  const std::string name_;  // the `<hub>` of the ids
   mutable std::mutex mu_;
+  std::string name_;  // the `<hub>` of the ids (under mu_)
   std::deque<recent> recent_;  // under mu_, oldest first
   std::size_t recent_bytes_ = 0;
-  std::uint64_t next_ = 1;  // the number of the next event
+  std::uint64_t next_ = 1;  // the number of the next event (at least)
+  std::uint64_t floor_ = 1;  // every event delivered numbered from here on is in the ring
   std::vector<subscriber> sinks_;
   std::atomic<std::size_t> count_{0};
   event_relay_ptr relay_;  // under mu_

@@ -1055,11 +1055,13 @@ caf::result<domain::reply> dashboard(self_ptr self) {
   });
 }
 
-/// GET /events: subscribed to every pipeline's events, or to one pipeline's.
+/// GET /events: subscribed to every pipeline's events, or to one pipeline's (in cluster mode any
+/// pipeline of the cluster: its events come through the cluster wherever it is owned).
 domain::reply watch_events(self_ptr self, const proto::watch_events& w) {
   auto& st = self->state;
   if (!w.pipeline.empty() && st.pipelines.count(w.pipeline) == 0 &&
-      st.restarting.count(w.pipeline) == 0)
+      st.restarting.count(w.pipeline) == 0 &&
+      !(cluster(self) && st.ctx.catalog && st.ctx.catalog->get(w.pipeline)))
     return domain::fail(domain::errc::not_found, "pipeline \"" + w.pipeline + "\" not found");
   st.ctx.events->subscribe(w.sink, w.pipeline, w.last_event_id);
   return domain::nothing();

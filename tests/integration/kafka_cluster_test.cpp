@@ -22,6 +22,7 @@
 
 #include "connectors/kafka/client.hpp"
 #include "connectors/kafka/tail.hpp"
+#include "node/cluster_events.hpp"
 #include "persistence/partitioning.hpp"
 #include "tests/support/cluster_nodes.hpp"
 #include "tests/support/kafka_broker.hpp"
@@ -478,5 +479,144 @@ job "j" {
     CHECK(text.find("third") != std::string::npos);
     CHECK(rest.back().type == "end");
     CHECK(rest.back().data["status"] == "succeeded");
+  }
+
+  TEST_CASE("GET /events on any node shows every pipeline's events, through the status topic") {
+    auto& broker = kafka_broker::shared();
+    cluster c(broker.bootstrap());
+    for (int i = 0; i < 2; ++i) c.start(i);
+    REQUIRE_MESSAGE(c.stable(2), c.view().dump(), c.tails());
+    // a pipeline owned by node 0, another pipeline anywhere; node 1 is where they are watched
+    std::string mine, other;
+    for (int i = 0; i < 64 && mine.empty(); ++i) {
+      auto name = "ev" + std::to_string(i);
+      if (c.index_of(c.owner_url(pikoci::persistence::partition_of(name, partitions))) == 0)
+        mine = name;
+      else if (other.empty())
+        other = name;
+    }
+    if (other.empty()) other = mine + "x";
+    REQUIRE_MESSAGE(!mine.empty(), c.view().dump());
+    auto& a = *c.nodes[0];
+    auto& b = *c.nodes[1];
+    auto url = [](runtime_node& n, const std::string& query) {
+      return n.server().url() + "/api/v1/events" + query;
+    };
+    sse_client at_owner(url(a, ""), a.token(), 120s);
+    sse_client all(url(b, ""), b.token(), 120s);
+    for (auto* s : {&at_owner, &all}) REQUIRE(s->wait_open());
+    // `?pipeline=` on node 1 takes a pipeline it does not own, once its catalog has it
+    auto watch = [&](const std::string& p) {
+      std::unique_ptr<sse_client> s;
+      REQUIRE_MESSAGE(eventually(
+                          [&] {
+                            s = std::make_unique<sse_client>(url(b, "?pipeline=" + p), b.token(),
+                                                             120s);
+                            // a 404 answer ends at once, a stream stays open
+                            return s->wait_open(5s) && !s->wait_closed(1s);
+                          },
+                          20s),
+                      s->status(), " ", s->error_body());
+      return s;
+    };
+
+    b.set_pipeline(mine, probe_pipeline);
+    b.set_pipeline(other, probe_pipeline);
+    auto only_ptr = watch(mine), only_other_ptr = watch(other);
+    auto& only = *only_ptr;
+    auto& only_other = *only_other_ptr;
+    auto build = b.trigger(mine, "j");  // no worker: it waits in the owner's queue
+    const auto id = build["id"];
+    auto of = [](const sse_event& e, const std::string& type, const std::string& pipeline) {
+      if (e.type != type || !e.data.is_object()) return false;
+      return e.data.value("pipeline", e.data.value("name", std::string())) == pipeline;
+    };
+    auto has = [&](const std::string& type, const std::string& pipeline) {
+      return [&, type, pipeline](const std::vector<sse_event>& ev) {
+        return std::any_of(ev.begin(), ev.end(), [&](const sse_event& e) {
+          return of(e, type, pipeline) && (type != "build" || e.data.value("id", json()) == id);
+        });
+      };
+    };
+    // node 1 owns nothing of `mine`, and sees its pipeline and build events
+    CHECK_MESSAGE(all.wait(has("pipeline", mine), 30s), c.tails());
+    CHECK_MESSAGE(all.wait(has("build", mine), 30s), c.tails());
+    CHECK(only.wait(has("build", mine), 30s));
+    CHECK(at_owner.wait(has("build", mine), 30s));  // the owner's own subscribers too
+
+    // a record that is not JSON, one signed with another secret: logged and dropped
+    const auto topic = c.prefix + "." + c.name + ".status";
+    {
+      pikoci::kafka::producer p(c.brokers);
+      REQUIRE(p.produce(topic, mine, "garbage", 0));
+      auto forged = pikoci::node::encode_status(
+          "not-the-secret", {mine, "build", R"({"pipeline":")" + mine + R"(","forged":true})"});
+      REQUIRE(forged);
+      REQUIRE(p.produce(topic, mine, *forged, 0));
+      REQUIRE(p.flush(10s));
+    }
+    CHECK_MESSAGE(b.server().process().wait_for_line("event=cluster.status_record_refused", 20s),
+                  b.tail());
+    // then real events: they come after the forged ones, which nobody got
+    CHECK(b.post("/pipelines/" + other + "/pause").status == 200);
+    CHECK(b.post("/pipelines/" + mine + "/pause").status == 200);
+    auto paused = [&](const std::vector<sse_event>& ev) {
+      return std::any_of(ev.begin(), ev.end(), [&](const sse_event& e) {
+        return of(e, "pipeline", mine) && e.data.value("action", "") == "paused";
+      });
+    };
+    REQUIRE_MESSAGE(all.wait(paused, 30s), c.tails());
+    REQUIRE(at_owner.wait(paused, 30s));
+    REQUIRE(only.wait(paused, 30s));
+    CHECK(only_other.wait(has("pipeline", other), 30s));
+    CHECK(b.healthy());
+    CHECK(a.healthy());
+    for (auto* n : {&a, &b}) {  // each node dropped both records
+      auto out = n->server().process().output();
+      int refused = 0;
+      for (auto at = out.find("event=cluster.status_record_refused"); at != std::string::npos;
+           at = out.find("event=cluster.status_record_refused", at + 1))
+        ++refused;
+      CHECK_MESSAGE(refused == 2, n->tail());
+    }
+
+    // `?pipeline=` filters; both nodes saw the same events, once each, in the same order, with
+    // the same ids
+    auto seen_all = all.events(), seen_owner = at_owner.events();
+    for (const auto& e : seen_all) CHECK_FALSE(e.data.contains("forged"));
+    for (const auto& e : only.events()) CHECK_MESSAGE(of(e, e.type, mine), e.type, e.data.dump());
+    for (const auto& e : only_other.events())
+      CHECK_MESSAGE(of(e, e.type, other), e.type, e.data.dump());
+    auto line = [](const sse_event& e) { return e.id + " " + e.type + " " + e.data.dump(); };
+    std::vector<std::string> on_b, on_a;
+    for (const auto& e : seen_all) on_b.push_back(line(e));
+    for (const auto& e : seen_owner) on_a.push_back(line(e));
+    auto upto = std::find_if(on_a.begin(), on_a.end(), [&](const std::string& l) {
+      return l.find("\"paused\"") != std::string::npos;
+    });
+    REQUIRE(upto != on_a.end());
+    on_a.erase(upto + 1, on_a.end());
+    on_b.resize(std::min(on_b.size(), on_a.size()));
+    CHECK(on_a == on_b);
+    std::set<std::string> ids;
+    for (const auto& e : seen_all) CHECK(ids.insert(e.id).second);
+
+    // a subscriber of node 0 reconnects to node 1 with its last id: node 1 sends what came after
+    const auto build_at = std::find_if(seen_owner.begin(), seen_owner.end(), [&](const sse_event& e) {
+      return of(e, "build", mine) && e.data.value("id", json()) == id;
+    });
+    REQUIRE(build_at != seen_owner.end());
+    sse_client resumed(url(b, "?pipeline=" + mine),
+                       std::vector<std::string>{"Authorization: Bearer " + b.token(),
+                                                "Last-Event-ID: " + build_at->id},
+                       60s);
+    REQUIRE(resumed.wait(paused, 20s));
+    auto again = resumed.events();
+    REQUIRE(!again.empty());
+    CHECK(again.front().type != "reset");
+    for (const auto& e : again) {
+      CHECK(e.type != "reset");
+      CHECK_FALSE(of(e, "build", mine));  // the build event came before the id: not again
+    }
   }
 }

@@ -20,6 +20,15 @@ struct sink : proto::event_sink {
   void close() override {}
 };
 
+struct id_sink : proto::event_sink {
+  std::vector<std::string> got;  // "type data id"
+  bool push(const std::string& type, const std::string& data, const std::string& id) override {
+    got.push_back(type + " " + data + " " + id);
+    return true;
+  }
+  void close() override {}
+};
+
 struct relay : proto::event_relay {
   std::mutex mu;
   std::vector<std::string> sent;
@@ -78,5 +87,54 @@ TEST_SUITE("server.events") {
     for (int i = 0; i < 200; ++i) hub.relay_to(i % 2 == 0 ? r : nullptr);
     for (auto& t : threads) t.join();
     CHECK(r->sent.size() + s->got.size() == 8000);
+  }
+
+  TEST_CASE("events numbered by the caller: ids alike on every hub, a reconnect resumes on another") {
+    // two nodes' hubs, each following the status topic from where it was when it started
+    const proto::event_hub::ring_limits three{3, 1 << 20};
+    proto::event_hub a(three), b(three);
+    a.deliver("p", "build", "before");  // a's own numbering until it follows the topic
+    const auto own = a.last_id();
+    a.number_events("topic", 11);       // offsets 10 on
+    b.number_events("topic", 12);       // offsets 11 on
+    CHECK(a.last_id() == "topic-10");
+    auto on_a = std::make_shared<id_sink>();
+    a.subscribe(on_a);
+    a.deliver("p", "build", "x", 11);
+    a.deliver("q", "build", "y", 12);
+    b.deliver("q", "build", "y", 12);
+    a.deliver("p", "job", "z", 14);  // 13 was a record nobody delivered
+    b.deliver("p", "job", "z", 14);
+    CHECK(on_a->got == std::vector<std::string>{"build x topic-11", "build y topic-12",
+                                                "job z topic-14"});
+    // the subscriber saw up to y on a; it reconnects to b, which has everything after it
+    auto on_b = std::make_shared<id_sink>();
+    b.subscribe(on_b, "", "topic-12");
+    CHECK(on_b->got == std::vector<std::string>{"job z topic-14"});
+    // b started after offset 10: an id before it cannot resume there
+    auto early = std::make_shared<id_sink>();
+    b.subscribe(early, "", "topic-10");
+    CHECK(early->got == std::vector<std::string>{"reset {} topic-14"});
+    auto just = std::make_shared<id_sink>();
+    b.subscribe(just, "", "topic-11");  // everything after offset 10 is there
+    CHECK(just->got == std::vector<std::string>{"build y topic-12", "job z topic-14"});
+    // an id of a's own numbering from before, or of an event not yet seen: reset
+    auto old = std::make_shared<id_sink>();
+    a.subscribe(old, "", own);
+    CHECK(old->got == std::vector<std::string>{"reset {} topic-14"});
+    auto ahead = std::make_shared<id_sink>();
+    a.subscribe(ahead, "", "topic-15");
+    CHECK(ahead->got == std::vector<std::string>{"reset {} topic-14"});
+    // the ring keeps 3: once 11 fell out, resuming after 10 is a reset, after 11 is not
+    a.deliver("p", "build", "w", 15);
+    auto late = std::make_shared<id_sink>();
+    a.subscribe(late, "", "topic-10");
+    CHECK(late->got == std::vector<std::string>{"reset {} topic-15"});
+    auto fine = std::make_shared<id_sink>();
+    a.subscribe(fine, "p", "topic-11");
+    CHECK(fine->got == std::vector<std::string>{"job z topic-14", "build w topic-15"});
+    // a number not above the last one is taken as the next
+    a.deliver("p", "build", "v", 3);
+    CHECK(on_a->got.back() == "build v topic-16");
   }
 }
