@@ -53,6 +53,7 @@
 #include "persistence/keys.hpp"
 #include "persistence/partitioning.hpp"
 #include "persistence/store.hpp"
+#include "tests/support/cluster_flags.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/kafka_broker.hpp"
 #include "tests/support/process.hpp"
@@ -147,27 +148,10 @@ struct cluster {
       : broker(b), prefix(p), extra(std::move(flags)) {}
 
   std::vector<std::string> args(std::size_t i) const {
-    std::vector<std::string> a{"--pubsub-system",
-                               "kafka",
-                               "--kafka-brokers",
-                               broker.bootstrap(),
-                               "--kafka-topic-prefix",
-                               prefix,
-                               "--run-worker=false",
-                               "--cluster",
-                               name,
-                               "--cluster-partitions",
-                               std::to_string(partitions),
-                               "--admin-password",
-                               "bench-admin-pw",
-                               "--db-system",
-                               "rocksdb",
-                               "--db-path",
-                               dir.file("node" + std::to_string(i)),
-                               "--max-queue-size",
-                               "1000000",
-                               "--max-builds-per-job",
-                               "100000000"};
+    auto a = cluster_node_flags(broker.bootstrap(), prefix, name, partitions, "bench-admin-pw",
+                                dir.file("node" + std::to_string(i)));
+    for (const char* f : {"--max-queue-size", "1000000", "--max-builds-per-job", "100000000"})
+      a.push_back(f);
     a.insert(a.end(), extra.begin(), extra.end());
     return a;
   }

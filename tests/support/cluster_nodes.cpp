@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/cluster_flags.hpp"
+
 using namespace std::chrono_literals;
 
 namespace pikoci::test {
@@ -15,23 +17,8 @@ cluster::cluster(const std::string& b, std::vector<std::string> more)
     : brokers(b), extra(std::move(more)) {}
 
 std::vector<std::string> cluster::args(int i) const {
-  std::vector<std::string> a{"--pubsub-system",
-                             "kafka",
-                             "--kafka-brokers",
-                             brokers,
-                             "--kafka-topic-prefix",
-                             prefix,
-                             "--run-worker=false",
-                             "--cluster",
-                             name,
-                             "--cluster-partitions",
-                             std::to_string(partitions),
-                             "--admin-password",
-                             "cluster-admin-pw",
-                             "--db-system",
-                             "rocksdb",
-                             "--db-path",
-                             db(i).string()};
+  auto a = cluster_node_flags(brokers, prefix, name, partitions, "cluster-admin-pw",
+                              db(i).string());
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
